@@ -1,0 +1,110 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "ContactLedger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "contactledgerd", targets: ["contactledgerd"]),
+        .executable(name: "contactledger", targets: ["contactledger"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C libraries and shims.
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
+        ),
+        .target(name: "CLedgerSys", cSettings: [.define("_GNU_SOURCE")]),
+        .target(
+            name: "CPhoneNumber",
+            linkerSettings: [.linkedLibrary("phonenumber")]
+        ),
+
+        // Storage: LMDB and a byte-level, hash-chained event log. Knows nothing of contacts.
+        .target(
+            name: "LedgerStore",
+            dependencies: ["CLMDB", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        // Domain: contacts, URNs, fields, events, decide/evolve. Pure: no I/O.
+        .target(name: "ContactDomain", dependencies: ["CPhoneNumber"], swiftSettings: strictSettings),
+        // Read models maintained from events, stored in LMDB.
+        .target(name: "Projections", dependencies: ["ContactDomain", "LedgerStore"], swiftSettings: strictSettings),
+        // Generic JSON-RPC 2.0 over a Unix socket. Knows nothing of contacts.
+        .target(
+            name: "RPC",
+            dependencies: [
+                "CLedgerSys",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The wire contract: method names, params and results, error mapping. Shared by daemon and CLI.
+        .target(name: "LedgerAPI", dependencies: ["RPC"], swiftSettings: strictSettings),
+        // Wiring: the writer, the method router, the service group.
+        .target(
+            name: "LedgerDaemon",
+            dependencies: [
+                "LedgerStore", "ContactDomain", "Projections", "RPC", "LedgerAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "contactledgerd",
+            dependencies: [
+                "LedgerDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "contactledger",
+            dependencies: [
+                "LedgerAPI", "RPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "ledger-bench",
+            dependencies: [
+                "LedgerStore", "RPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/Benchmarks",
+            swiftSettings: strictSettings
+        ),
+
+        .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore"], swiftSettings: strictSettings),
+        .testTarget(name: "ContactDomainTests", dependencies: ["ContactDomain"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "RPCTests",
+            dependencies: ["RPC", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "DaemonTests", dependencies: ["LedgerAPI"], swiftSettings: strictSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

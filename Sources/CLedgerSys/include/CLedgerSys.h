@@ -1,0 +1,22 @@
+// ContactLedger: the few libc things Swift cannot see.
+#ifndef CLEDGERSYS_H
+#define CLEDGERSYS_H
+#include <stdint.h>
+
+/// Same layout as glibc's `struct ucred`, which `_GNU_SOURCE` hides from Swift's Glibc module.
+typedef struct CLedgerSys_PeerCredentials {
+    int32_t pid;
+    uint32_t uid;
+    uint32_t gid;
+} CLedgerSys_PeerCredentials;
+
+/// `SO_PEERCRED` as an int.
+extern const int CLedgerSys_SO_PEERCRED;
+
+/// Reads the peer credentials of a connected Unix socket. Returns 0 or -1 with errno set.
+int CLedgerSys_getPeerCredentials(int fd, CLedgerSys_PeerCredentials *out);
+
+/// Takes an exclusive, non-blocking advisory lock on an open file. Returns 0, or -1 with errno set.
+int CLedgerSys_lockExclusive(int fd);
+
+#endif

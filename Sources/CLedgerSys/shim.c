@@ -1,0 +1,17 @@
+// ContactLedger: SO_PEERCRED and flock wrappers.
+#include "CLedgerSys.h"
+#include <sys/socket.h>
+#include <sys/file.h>
+
+_Static_assert(sizeof(CLedgerSys_PeerCredentials) == sizeof(struct ucred), "ucred layout");
+
+const int CLedgerSys_SO_PEERCRED = SO_PEERCRED;
+
+int CLedgerSys_getPeerCredentials(int fd, CLedgerSys_PeerCredentials *out) {
+    socklen_t len = sizeof(struct ucred);
+    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, out, &len);
+}
+
+int CLedgerSys_lockExclusive(int fd) {
+    return flock(fd, LOCK_EX | LOCK_NB);
+}

@@ -1,0 +1,216 @@
+// ContactLedger — storage layer.
+
+/// An append-only, hash-chained log of opaque records, ordered by a global `seq`, with a per-stream
+/// index and optimistic concurrency.
+///
+/// The log knows nothing of what the records mean: the layer above encodes each record's header and
+/// payload, given the position the log assigns. Every method takes the transaction to work in, so that
+/// appends, read models and idempotency records commit together.
+public struct EventLog: Sendable {
+    /// Table names this log uses in its environment.
+    public static let tableNames = ["log.events", "log.streams", "log.heads", "log.meta"]
+
+    private let events: Table
+    private let streams: Table
+    private let heads: Table
+    private let meta: Table
+    private static let headKey = Array("head".utf8)
+    private static let genesisHash = [UInt8](repeating: 0, count: StoredEvent.hashLength)
+
+    /// Uses the log tables among `tables` (opened with ``Environment/openTables(_:)``).
+    public init(tables: [String: Table]) throws(LogError) {
+        guard let events = tables["log.events"], let streams = tables["log.streams"],
+            let heads = tables["log.heads"], let meta = tables["log.meta"]
+        else { throw LogError.missingTables }
+        self.events = events
+        self.streams = streams
+        self.heads = heads
+        self.meta = meta
+    }
+
+    /// The last appended position and its hash (`seq` 0 and zero hash for an empty log).
+    public func head(in txn: Transaction) throws -> (seq: UInt64, hash: [UInt8]) {
+        guard let bytes = try txn.get(self.meta, key: Self.headKey), bytes.count == 8 + StoredEvent.hashLength,
+            let seq = BigEndian.uint64(bytes)
+        else { return (0, Self.genesisHash) }
+        return (seq, Array(bytes[8...]))
+    }
+
+    /// The version of `stream`: the number of records appended to it (0 when it has none).
+    public func version(of stream: String, in txn: Transaction) throws -> UInt64 {
+        guard let bytes = try txn.get(self.heads, key: Array(stream.utf8)) else { return 0 }
+        return BigEndian.uint64(bytes) ?? 0
+    }
+
+    /// Appends one record to `stream`.
+    ///
+    /// - Parameters:
+    ///   - expectedVersion: when given, the stream's current version must equal it.
+    ///   - encode: builds the header and payload for the assigned position.
+    /// - Throws: ``LogError/versionMismatch(expected:actual:)``, or storage errors.
+    @discardableResult
+    public func append(
+        to stream: String,
+        expectedVersion: UInt64? = nil,
+        in txn: Transaction,
+        encode: (EventPosition) throws -> EncodedRecord
+    ) throws -> EventPosition {
+        let current = try self.version(of: stream, in: txn)
+        if let expectedVersion, expectedVersion != current {
+            throw LogError.versionMismatch(expected: expectedVersion, actual: current)
+        }
+        let head = try self.head(in: txn)
+        let position = EventPosition(seq: head.seq + 1, version: current + 1)
+        let encoded = try encode(position)
+        let record = StoredEvent(seq: position.seq, prevHash: head.hash, header: encoded.header, payload: encoded.payload)
+        let seqKey = BigEndian.bytes(position.seq)
+        try txn.put(self.events, key: seqKey, value: record.encoded(), append: true)
+        let streamKey = Array(stream.utf8)
+        try txn.put(self.streams, key: streamKey + [0] + BigEndian.bytes(position.version), value: seqKey)
+        try txn.put(self.heads, key: streamKey, value: BigEndian.bytes(position.version))
+        try txn.put(self.meta, key: Self.headKey, value: seqKey + record.hash)
+        return position
+    }
+
+    /// The record at `seq`, or nil.
+    public func record(at seq: UInt64, in txn: Transaction) throws -> StoredEvent? {
+        try txn.withValue(self.events, key: BigEndian.bytes(seq)) { bytes -> StoredEvent? in
+            guard let bytes else { return nil }
+            return StoredEvent(seq: seq, bytes: bytes)
+        }
+    }
+
+    /// Visits records in log order after `seq` while `body` returns true.
+    public func forEach(after seq: UInt64, in txn: Transaction, _ body: (StoredEvent) throws -> Bool) throws {
+        try txn.withCursor(self.events) { cursor in
+            try cursor.forEach(from: BigEndian.bytes(seq &+ 1)) { entry in
+                guard let seq = BigEndian.uint64(entry.key) else { return false }
+                guard let record = StoredEvent(seq: seq, bytes: entry.value) else {
+                    throw LogError.corruptRecord(seq: seq)
+                }
+                return try body(record)
+            }
+        }
+    }
+
+    /// The global positions of `stream`'s records with versions in `versions`, in order.
+    public func seqs(
+        of stream: String,
+        versions: ClosedRange<UInt64> = 1...UInt64.max,
+        in txn: Transaction
+    ) throws -> [UInt64] {
+        let prefix = Array(stream.utf8) + [0]
+        var result: [UInt64] = []
+        try txn.withCursor(self.streams) { cursor in
+            try cursor.forEach(from: prefix + BigEndian.bytes(versions.lowerBound)) { entry in
+                guard entry.key.hasPrefix(prefix), let version = BigEndian.uint64(entry.key, at: prefix.count),
+                    versions.contains(version), let seq = BigEndian.uint64(entry.value)
+                else { return false }
+                result.append(seq)
+                return true
+            }
+        }
+        return result
+    }
+
+    /// Drops the payload of the record at `seq`, keeping its hash so the chain still verifies.
+    public func erasePayload(at seq: UInt64, in txn: Transaction) throws {
+        guard var record = try self.record(at: seq, in: txn) else { return }
+        guard record.payload != nil else { return }
+        record.payload = nil
+        try txn.put(self.events, key: BigEndian.bytes(seq), value: record.encoded())
+    }
+
+    /// Checks the chain over `range` (clamped to the log), reading in chunks of short transactions.
+    public func verify(
+        range: ClosedRange<UInt64>? = nil,
+        environment: Environment,
+        progress: (UInt64) -> Void = { _ in }
+    ) throws -> VerificationResult {
+        let head = try environment.read { try self.head(in: $0) }
+        let first = max(range?.lowerBound ?? 1, 1)
+        let last = min(range?.upperBound ?? head.seq, head.seq)
+        guard first <= last else {
+            return VerificationResult(firstBrokenSeq: nil, checked: 0, headSeq: head.seq, headHash: head.hash)
+        }
+        var expectedPrev: [UInt8] =
+            first == 1
+            ? Self.genesisHash
+            : try environment.read { try self.record(at: first - 1, in: $0)?.hash } ?? Self.genesisHash
+        var next = first
+        var checked: UInt64 = 0
+        let chunk: UInt64 = 20_000
+        while next <= last {
+            let stop = min(next + chunk - 1, last)
+            let broken: UInt64? = try environment.read { txn in
+                var expectedSeq = next
+                var broken: UInt64?
+                try self.forEach(after: next - 1, in: txn) { record in
+                    guard record.seq <= stop else { return false }
+                    guard record.seq == expectedSeq, record.isIntact(expectedPrevHash: expectedPrev) else {
+                        broken = expectedSeq
+                        return false
+                    }
+                    expectedPrev = record.hash
+                    expectedSeq += 1
+                    checked += 1
+                    return true
+                }
+                if broken == nil, expectedSeq <= stop { broken = expectedSeq }
+                return broken
+            }
+            if let broken {
+                return VerificationResult(firstBrokenSeq: broken, checked: checked, headSeq: head.seq, headHash: head.hash)
+            }
+            progress(stop)
+            next = stop + 1
+        }
+        let headIntact = last < head.seq || expectedPrev == head.hash
+        return VerificationResult(
+            firstBrokenSeq: headIntact ? nil : head.seq,
+            checked: checked,
+            headSeq: head.seq,
+            headHash: head.hash
+        )
+    }
+}
+
+/// A position assigned by the log: global `seq` and version within the stream.
+public struct EventPosition: Sendable, Hashable {
+    public var seq: UInt64
+    public var version: UInt64
+    public init(seq: UInt64, version: UInt64) {
+        self.seq = seq
+        self.version = version
+    }
+}
+
+/// The bytes of a record to append.
+public struct EncodedRecord: Sendable {
+    public var header: [UInt8]
+    public var payload: [UInt8]
+    public init(header: [UInt8], payload: [UInt8]) {
+        self.header = header
+        self.payload = payload
+    }
+}
+
+/// The outcome of ``EventLog/verify(range:environment:progress:)``.
+public struct VerificationResult: Sendable, Hashable {
+    /// The first position whose record does not match the chain, or nil when all verified.
+    public var firstBrokenSeq: UInt64?
+    /// How many records were checked and found intact.
+    public var checked: UInt64
+    public var headSeq: UInt64
+    public var headHash: [UInt8]
+}
+
+/// Errors of the ``EventLog``.
+public enum LogError: Error, Hashable, Sendable {
+    /// The stream's version is not the one the caller expected.
+    case versionMismatch(expected: UInt64, actual: UInt64)
+    /// A stored record cannot be decoded.
+    case corruptRecord(seq: UInt64)
+    /// The log's tables were not opened.
+    case missingTables
+}

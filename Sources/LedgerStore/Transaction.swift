@@ -1,0 +1,115 @@
+// ContactLedger — storage layer.
+import CLMDB
+
+/// An LMDB transaction, valid only inside the closure of ``Environment/read(_:)`` or
+/// ``Environment/write(_:)`` that handed it out.
+///
+/// Deliberately not `Sendable`: a transaction must not escape its closure or cross threads. Values
+/// returned by ``get(_:key:)`` are copied out, so they stay valid after the transaction ends.
+public final class Transaction {
+    let pointer: OpaquePointer
+    /// Whether this transaction may write.
+    public let isWritable: Bool
+
+    init(pointer: OpaquePointer, isWritable: Bool) {
+        self.pointer = pointer
+        self.isWritable = isWritable
+    }
+
+    /// Returns a copy of the value stored under `key`, or nil.
+    public func get(_ table: Table, key: [UInt8]) throws(LMDBError) -> [UInt8]? {
+        try self.withValue(table, key: key) { $0.map { Array($0) } }
+    }
+
+    /// Calls `body` with the bytes stored under `key` (or nil), without copying them.
+    ///
+    /// The buffer points into the memory map and is valid only during `body`.
+    public func withValue<T>(
+        _ table: Table,
+        key: [UInt8],
+        _ body: (UnsafeRawBufferPointer?) throws(LMDBError) -> T
+    ) throws(LMDBError) -> T {
+        var value = MDB_val()
+        let rc = key.withUnsafeBytes { keyBytes -> Int32 in
+            var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            return mdb_get(self.pointer, table.dbi, &keyValue, &value)
+        }
+        if rc == MDB_NOTFOUND { return try body(nil) }
+        try check(rc, "mdb_get")
+        return try body(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
+    }
+
+    /// Whether `key` is present.
+    public func contains(_ table: Table, key: [UInt8]) throws(LMDBError) -> Bool {
+        try self.withValue(table, key: key) { $0 != nil }
+    }
+
+    /// Stores `value` under `key`, replacing any previous value.
+    ///
+    /// - Parameter append: the key sorts after every key in the table (`MDB_APPEND`, faster bulk loads).
+    public func put(_ table: Table, key: [UInt8], value: [UInt8], append: Bool = false) throws(LMDBError) {
+        precondition(self.isWritable, "put in a read transaction")
+        let flags: UInt32 = append ? UInt32(MDB_APPEND) : 0
+        let rc = key.withUnsafeBytes { keyBytes in
+            value.withUnsafeBytes { valueBytes in
+                var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+                var dataValue = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
+                return mdb_put(self.pointer, table.dbi, &keyValue, &dataValue, flags)
+            }
+        }
+        try check(rc, "mdb_put")
+    }
+
+    /// Removes `key`; returns whether it was present.
+    @discardableResult
+    public func delete(_ table: Table, key: [UInt8]) throws(LMDBError) -> Bool {
+        precondition(self.isWritable, "delete in a read transaction")
+        let rc = key.withUnsafeBytes { keyBytes in
+            var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            return mdb_del(self.pointer, table.dbi, &keyValue, nil)
+        }
+        if rc == MDB_NOTFOUND { return false }
+        try check(rc, "mdb_del")
+        return true
+    }
+
+    /// Removes every entry of `table`, keeping the table itself.
+    public func clear(_ table: Table) throws(LMDBError) {
+        precondition(self.isWritable, "clear in a read transaction")
+        try check(mdb_drop(self.pointer, table.dbi, 0), "mdb_drop")
+    }
+
+    /// The number of entries in `table`.
+    public func count(_ table: Table) throws(LMDBError) -> Int {
+        var stat = MDB_stat()
+        try check(mdb_stat(self.pointer, table.dbi, &stat), "mdb_stat")
+        return stat.ms_entries
+    }
+
+    /// Runs `body` with a cursor over `table`; the cursor is closed when `body` returns.
+    public func withCursor<T>(_ table: Table, _ body: (Cursor) throws -> T) throws -> T {
+        var cursorPointer: OpaquePointer?
+        try check(mdb_cursor_open(self.pointer, table.dbi, &cursorPointer), "mdb_cursor_open")
+        guard let cursorPointer else { throw LMDBError(code: .notFound, operation: "mdb_cursor_open") }
+        defer { mdb_cursor_close(cursorPointer) }
+        return try body(Cursor(pointer: cursorPointer))
+    }
+
+    /// Runs `body` in a nested write transaction: its changes become part of this transaction if it
+    /// returns, and are discarded if it throws, leaving this transaction as it was.
+    public func nested<T>(_ body: (Transaction) throws -> T) throws -> T {
+        precondition(self.isWritable, "nested transaction in a read transaction")
+        var child: OpaquePointer?
+        try check(mdb_txn_begin(mdb_txn_env(self.pointer), self.pointer, 0, &child), "mdb_txn_begin")
+        guard let child else { throw LMDBError(code: .notFound, operation: "mdb_txn_begin") }
+        let transaction = Transaction(pointer: child, isWritable: true)
+        do {
+            let result = try body(transaction)
+            try check(mdb_txn_commit(child), "mdb_txn_commit")
+            return result
+        } catch {
+            mdb_txn_abort(child)
+            throw error
+        }
+    }
+}

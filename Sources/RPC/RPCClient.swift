@@ -1,0 +1,137 @@
+// ContactLedger — JSON-RPC layer.
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small blocking JSON-RPC client over a Unix socket, for the CLI, tools and tests.
+///
+/// One instance is one connection; it is not meant to be shared between threads.
+public final class RPCClient {
+    /// Failures of the transport (not JSON-RPC errors, which come back as ``RPCError``).
+    public enum TransportError: Error, CustomStringConvertible {
+        case socketPathTooLong
+        case connectFailed(errno: Int32)
+        case closed
+        case ioFailed(errno: Int32)
+        case malformedAnswer
+
+        public var description: String {
+            switch self {
+            case .socketPathTooLong: "the socket path is too long for a Unix socket"
+            case .connectFailed(let code): "cannot connect to the daemon's socket: \(String(cString: strerror(code)))"
+            case .closed: "the daemon closed the connection"
+            case .ioFailed(let code): "socket I/O failed: \(String(cString: strerror(code)))"
+            case .malformedAnswer: "the daemon sent an answer that is not JSON-RPC"
+            }
+        }
+    }
+
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+    private var nextID: Int64 = 1
+
+    /// Connects to the daemon's socket.
+    public init(socketPath: String) throws {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TransportError.connectFailed(errno: errno) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(socketPath.utf8)
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw TransportError.socketPathTooLong
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: pathBytes)
+            raw[pathBytes.count] = 0
+        }
+        let rc = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard rc == 0 else {
+            let code = errno
+            close(fd)
+            throw TransportError.connectFailed(errno: code)
+        }
+        self.descriptor = fd
+    }
+
+    deinit {
+        close(self.descriptor)
+    }
+
+    /// Sends raw bytes as they are (tests use this for malformed input).
+    public func send(raw bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(self.descriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw TransportError.ioFailed(errno: errno)
+            }
+            offset += written
+        }
+    }
+
+    /// Reads the next line (without `\n`).
+    public func readLine() throws -> [UInt8] {
+        while true {
+            if let newline = self.buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(self.buffer[..<newline])
+                self.buffer.removeSubrange(...newline)
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            let count = chunk.withUnsafeMutableBytes { read(self.descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw TransportError.ioFailed(errno: errno)
+            }
+            if count == 0 { throw TransportError.closed }
+            self.buffer += chunk[..<count]
+        }
+    }
+
+    /// Reads the next line as a JSON value.
+    public func readValue() throws -> JSONValue {
+        let line = try self.readLine()
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else {
+            throw TransportError.malformedAnswer
+        }
+        return value
+    }
+
+    /// Calls `method` and waits for its answer, passing any notifications that arrive first to
+    /// `onNotification`.
+    ///
+    /// - Returns: the `result` member.
+    /// - Throws: ``RPCError`` when the daemon answers with an error, ``TransportError`` otherwise.
+    @discardableResult
+    public func call(
+        _ method: String,
+        _ params: JSONValue = [:],
+        onNotification: (JSONValue) -> Void = { _ in }
+    ) throws -> JSONValue {
+        let id = self.nextID
+        self.nextID += 1
+        let request: JSONValue = ["jsonrpc": "2.0", "id": .integer(id), "method": .string(method), "params": params]
+        try self.send(raw: try JSONLine.encode(request) + [UInt8(ascii: "\n")])
+        while true {
+            let answer = try self.readValue()
+            if answer["id"] == nil, answer["method"] != nil {
+                onNotification(answer)
+                continue
+            }
+            guard answer["id"] == .integer(id) else { throw TransportError.malformedAnswer }
+            if let error = answer["error"] {
+                let data = try JSONLine.encode(error)
+                throw (try? JSONDecoder().decode(RPCError.self, from: Data(data))) ?? TransportError.malformedAnswer
+            }
+            return answer["result"] ?? .null
+        }
+    }
+}

@@ -1,0 +1,156 @@
+// ContactLedger — JSON-RPC layer.
+import CLedgerSys
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// A JSON-RPC 2.0 server on a Unix stream socket, one JSON value per line.
+///
+/// Every connection is served concurrently; on one connection up to
+/// ``Configuration/maximumInFlightPerConnection`` calls run at once and each answer is written as soon as
+/// it is ready. A peer that does not read its answers only holds back its own connection: its calls
+/// wait for their answers to be written, and no new line is read from it meanwhile.
+///
+/// On graceful shutdown the server stops accepting, lets in-flight calls finish, closes, and removes
+/// its socket file.
+public final class RPCServer: Service {
+    /// How the server listens.
+    public struct Configuration: Sendable {
+        /// The socket file to create.
+        public var socketPath: String
+        /// The longest line accepted, in bytes; longer lines are answered -32600.
+        public var maximumLineBytes: Int
+        /// The file mode of the socket.
+        public var socketMode: mode_t
+        /// Calls served at once on one connection.
+        public var maximumInFlightPerConnection: Int
+
+        public init(
+            socketPath: String,
+            maximumLineBytes: Int = 16 << 20,
+            socketMode: mode_t = 0o660,
+            maximumInFlightPerConnection: Int = 32
+        ) {
+            self.socketPath = socketPath
+            self.maximumLineBytes = maximumLineBytes
+            self.socketMode = socketMode
+            self.maximumInFlightPerConnection = maximumInFlightPerConnection
+        }
+    }
+
+    private let configuration: Configuration
+    private let dispatcher: RPCDispatcher
+    private let handler: any RPCHandler
+    private let logger: Logger
+    private let eventLoopGroup: any EventLoopGroup
+    private let onListening: @Sendable () -> Void
+    private let nextConnectionID = Atomic<UInt64>(1)
+
+    public init(
+        configuration: Configuration,
+        handler: any RPCHandler,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger,
+        onListening: @escaping @Sendable () -> Void = {}
+    ) {
+        self.configuration = configuration
+        self.handler = handler
+        self.dispatcher = RPCDispatcher(handler: handler, logger: logger)
+        self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
+        self.onListening = onListening
+    }
+
+    private typealias Connection = (channel: NIOAsyncChannel<LineFrame, ByteBuffer>, peer: PeerCredentials?)
+
+    public func run() async throws {
+        let maximumLineBytes = self.configuration.maximumLineBytes
+        let server = try await ServerBootstrap(group: self.eventLoopGroup)
+            .serverChannelOption(.backlog, value: 1024)
+            .bind(unixDomainSocketPath: self.configuration.socketPath, cleanupExistingSocketFile: true) { channel in
+                Self.peerCredentials(of: channel).flatMapThrowing { peer in
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes))
+                    )
+                    let wrapped = try NIOAsyncChannel<LineFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return (wrapped, peer)
+                }
+            }
+        let socketPath = self.configuration.socketPath
+        defer { unlink(socketPath) }
+        chmod(socketPath, self.configuration.socketMode)
+        self.logger.info("listening", metadata: ["rpc.socket_mode": "\(String(self.configuration.socketMode, radix: 8))"])
+        self.onListening()
+
+        try await server.executeThenClose { inbound in
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await connection in inbound.cancelOnGracefulShutdown() {
+                    group.addTask {
+                        await self.serve(connection)
+                    }
+                }
+            }
+        }
+        self.logger.info("stopped listening")
+    }
+
+    private func serve(_ connection: Connection) async {
+        let connectionID = self.nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let limit = self.configuration.maximumInFlightPerConnection
+        let maximumLineBytes = self.configuration.maximumLineBytes
+        do {
+            try await connection.channel.executeThenClose { inbound, outbound in
+                let notifier = RPCNotifier { line in
+                    try await outbound.write(ByteBuffer(bytes: line))
+                }
+                let context = RPCContext(peer: connection.peer, connectionID: connectionID, notifier: notifier)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    var inFlight = 0
+                    for try await frame in inbound.cancelOnGracefulShutdown() {
+                        if inFlight >= limit {
+                            try await group.next()
+                            inFlight -= 1
+                        }
+                        inFlight += 1
+                        group.addTask {
+                            let answer: [UInt8]?
+                            switch frame {
+                            case .oversized:
+                                answer = JSONLine.failure(
+                                    id: .null,
+                                    error: .invalidRequest(reason: "line_too_long", limit: maximumLineBytes)
+                                )
+                            case .line(let buffer):
+                                answer = await self.dispatcher.serve(line: Array(buffer.readableBytesView), context: context)
+                            }
+                            if var answer {
+                                answer.append(UInt8(ascii: "\n"))
+                                try await outbound.write(ByteBuffer(bytes: answer))
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        } catch {
+            self.logger.debug("connection ended with an error", metadata: ["rpc.connection": "\(connectionID)", "error": "\(error)"])
+        }
+        await self.handler.connectionClosed(connectionID)
+    }
+
+    /// The peer's SO_PEERCRED credentials, or nil where the socket does not report them.
+    private static func peerCredentials(of channel: any Channel) -> EventLoopFuture<PeerCredentials?> {
+        guard let provider = channel as? any SocketOptionProvider else {
+            return channel.eventLoop.makeSucceededFuture(nil)
+        }
+        let future: EventLoopFuture<CLedgerSys_PeerCredentials> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET),
+            name: SocketOptionName(CLedgerSys_SO_PEERCRED)
+        )
+        return future.map { Optional(PeerCredentials(uid: $0.uid, gid: $0.gid, pid: $0.pid)) }
+            .recover { _ in nil }
+    }
+}

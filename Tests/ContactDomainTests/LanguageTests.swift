@@ -1,0 +1,2 @@
+// ContactLedger — contact domain.
+import Testing
