@@ -83,7 +83,8 @@ enum CivilCalendar {
 
     /// Converts a wall-clock time in `timeZone` (microseconds since 1970 as if it were UTC) to the instant.
     ///
-    /// Inside a daylight-saving gap or overlap the offset in force just after the transition wins.
+    /// As Go's `time.Date`: in an overlap the first (earlier-offset) reading wins; in a spring-forward gap the
+    /// offset after the transition is applied, so 02:30 in a 02:00→03:00 gap reads 01:30 standard time.
     static func instant(localMicros: Int64, in timeZone: TimeZone) -> Date {
         let asUTC = Self.date(micros: localMicros)
         let firstOffset = Self.offsetSeconds(timeZone, at: asUTC)

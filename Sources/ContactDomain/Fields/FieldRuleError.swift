@@ -51,7 +51,8 @@ public struct FieldRuleError: Error, Sendable, Hashable, CustomStringConvertible
     /// A constant, human-readable sentence for ``code``; never includes the refused value.
     public var message: String {
         switch self.code {
-        case .invalidKey: "Key must start with a lowercase letter and contain only lowercase letters, digits and underscores."
+        case .invalidKey:
+            "Key must start with a lowercase letter and contain only lowercase letters, digits and underscores."
         case .keyTooLong: "Key is too long."
         case .reservedKey: "Can't be a reserved word."
         case .invalidName: "Can only contain letters, numbers and hypens."

@@ -82,7 +82,9 @@ public enum PhoneNumbers {
             }
         }
 
-        if allowSenderIDs, (3...64).contains(input.utf8.count), input.unicodeScalars.allSatisfy(Self.isASCIIAlphanumeric) {
+        if allowSenderIDs, (3...64).contains(input.utf8.count),
+            input.unicodeScalars.allSatisfy(Self.isASCIIAlphanumeric)
+        {
             return input.lowercased()
         }
         throw .notAPossibleNumber

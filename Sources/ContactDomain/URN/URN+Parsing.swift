@@ -25,8 +25,13 @@ extension URN {
         guard let scheme = URNScheme(rawValue: parts.scheme.lowercased()), !scheme.isInternal else {
             throw .unknownScheme
         }
-        return try URN(scheme: scheme, path: parts.path, query: parts.query, display: parts.display,
-                       defaultCountry: defaultCountry)
+        return try URN(
+            scheme: scheme,
+            path: parts.path,
+            query: parts.query,
+            display: parts.display,
+            defaultCountry: defaultCountry
+        )
     }
 
     /// Makes a URN from its parts, normalizing and validating them (gocommon `NewFromParts`).

@@ -119,7 +119,10 @@ public enum URNScheme: String, Sendable, Hashable, CaseIterable, Codable, Custom
             return bytes.count <= 36 && bytes.allSatisfy(Self.isWordCharacter)
         case .viber:
             return bytes.count <= 24
-                && bytes.allSatisfy { Self.isWordCharacter($0) || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "+") }
+                && bytes.allSatisfy {
+                    Self.isWordCharacter($0) || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "/")
+                        || $0 == UInt8(ascii: "+")
+                }
         case .webchat:
             guard bytes.count >= 24, bytes[..<24].allSatisfy(Self.isAlphanumeric) else { return false }
             if bytes.count == 24 {

@@ -1,0 +1,87 @@
+// ContactLedger — contact domain.
+import Foundation
+
+/// Who caused an event: the peer process's credentials on the socket.
+public struct Peer: Sendable, Hashable, Codable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var pid: Int32
+    public init(uid: UInt32, gid: UInt32, pid: Int32) {
+        self.uid = uid
+        self.gid = gid
+        self.pid = pid
+    }
+}
+
+/// The envelope of a stored event without its payload and hashes; hashed into the chain.
+public struct EventHeader: Sendable, Hashable, Codable {
+    public var seq: UInt64
+    public var id: String
+    public var stream: String
+    public var version: UInt64
+    public var type: String
+    public var schemaVersion: Int
+    public var workspace: String
+    public var createdOn: Timestamp
+    public var actor: String?
+    public var peer: Peer?
+    public var idempotencyKey: String?
+
+    public init(
+        seq: UInt64, id: String, stream: String, version: UInt64, type: String, schemaVersion: Int,
+        workspace: String, createdOn: Timestamp, actor: String?, peer: Peer?, idempotencyKey: String?
+    ) {
+        self.seq = seq
+        self.id = id
+        self.stream = stream
+        self.version = version
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.workspace = workspace
+        self.createdOn = createdOn
+        self.actor = actor
+        self.peer = peer
+        self.idempotencyKey = idempotencyKey
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case seq, id, stream, version, type, workspace, actor, peer
+        case schemaVersion = "schema_version"
+        case createdOn = "created_on"
+        case idempotencyKey = "idempotency_key"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.seq, forKey: .seq)
+        try container.encode(self.id, forKey: .id)
+        try container.encode(self.stream, forKey: .stream)
+        try container.encode(self.version, forKey: .version)
+        try container.encode(self.type, forKey: .type)
+        try container.encode(self.schemaVersion, forKey: .schemaVersion)
+        try container.encode(self.workspace, forKey: .workspace)
+        try container.encode(self.createdOn, forKey: .createdOn)
+        try container.encode(self.actor, forKey: .actor)
+        try container.encode(self.peer, forKey: .peer)
+        try container.encodeIfPresent(self.idempotencyKey, forKey: .idempotencyKey)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// The stored bytes of this header.
+    public func encoded() throws -> [UInt8] { Array(try Self.encoder.encode(self)) }
+
+    /// Decodes stored header bytes.
+    public static func decode(_ bytes: [UInt8]) throws -> EventHeader {
+        try JSONDecoder().decode(EventHeader.self, from: Data(bytes))
+    }
+
+    /// The stream name of a contact.
+    public static func contactStream(_ uuid: ContactUUID) -> String { "contact/\(uuid.rawValue)" }
+    /// The stream name of a workspace.
+    public static func workspaceStream(_ workspace: String) -> String { "workspace/\(workspace)" }
+}

@@ -1,0 +1,147 @@
+// ContactLedger — contact domain.
+import Foundation
+
+/// Every fact the ledger records, with its stable type name and stored shape.
+///
+/// The stored bytes are chosen by hand here (type names, `schema_version`, payload keys), never by
+/// synthesized enum coding, because the log outlives the code: renaming a case must not change them.
+/// Older schema versions are upcast in ``decode(type:schemaVersion:data:)``.
+public enum LedgerEvent: Sendable, Hashable {
+    case contactCreated(ContactCreated)
+    case contactNameChanged(name: String)
+    case contactLanguageChanged(language: String)
+    case contactStatusChanged(status: ContactStatus)
+    case contactFieldChanged(ContactFieldChanged)
+    case contactURNsChanged(urns: [String])
+    case contactGroupsChanged(ContactGroupsChanged)
+    case messageReceived(Message)
+    case messageCreated(Message)
+    case contactDeleted(uuid: ContactUUID)
+    case workspaceConfigured(WorkspaceConfigured)
+    case fieldCreated(FieldCreated)
+    case fieldUpdated(FieldUpdated)
+    case fieldDeleted(key: String)
+    case groupCreated(GroupCreated)
+    case groupUpdated(GroupUpdated)
+    case groupDeleted(uuid: GroupUUID)
+    case locationsSet(hierarchy: LocationNode)
+
+    /// The stable type name stored in the envelope.
+    public var type: String {
+        switch self {
+        case .contactCreated: "contact_created"
+        case .contactNameChanged: "contact_name_changed"
+        case .contactLanguageChanged: "contact_language_changed"
+        case .contactStatusChanged: "contact_status_changed"
+        case .contactFieldChanged: "contact_field_changed"
+        case .contactURNsChanged: "contact_urns_changed"
+        case .contactGroupsChanged: "contact_groups_changed"
+        case .messageReceived: "msg_received"
+        case .messageCreated: "msg_created"
+        case .contactDeleted: "contact_deleted"
+        case .workspaceConfigured: "workspace_configured"
+        case .fieldCreated: "field_created"
+        case .fieldUpdated: "field_updated"
+        case .fieldDeleted: "field_deleted"
+        case .groupCreated: "group_created"
+        case .groupUpdated: "group_updated"
+        case .groupDeleted: "group_deleted"
+        case .locationsSet: "locations_set"
+        }
+    }
+
+    /// Every type name, for validating `types` filters.
+    public static let allTypes: Set<String> = [
+        "contact_created", "contact_name_changed", "contact_language_changed", "contact_status_changed",
+        "contact_field_changed", "contact_urns_changed", "contact_groups_changed", "msg_received", "msg_created",
+        "contact_deleted", "workspace_configured", "field_created", "field_updated", "field_deleted",
+        "group_created", "group_updated", "group_deleted", "locations_set",
+    ]
+
+    /// The schema version the current code writes. Bump it with an upcaster when a payload changes.
+    public static let currentSchemaVersion = 1
+
+    /// Whether the payload may hold a contact's personal data (erased when the contact is deleted).
+    public var carriesPersonalData: Bool {
+        switch self {
+        case .contactCreated, .contactNameChanged, .contactFieldChanged, .contactURNsChanged, .messageReceived,
+            .messageCreated, .contactLanguageChanged:
+            true
+        default:
+            false
+        }
+    }
+
+    private struct NamePayload: Codable { var name: String }
+    private struct LanguagePayload: Codable { var language: String }
+    private struct StatusPayload: Codable { var status: ContactStatus }
+    private struct URNsPayload: Codable { var urns: [String] }
+    private struct MessagePayload: Codable { var msg: Message }
+    private struct ContactUUIDPayload: Codable { var uuid: ContactUUID }
+    private struct KeyPayload: Codable { var key: String }
+    private struct GroupUUIDPayload: Codable { var uuid: GroupUUID }
+    private struct LocationsPayload: Codable { var hierarchy: LocationNode }
+
+    /// The payload (`data`) as JSON. Datetime field values are written in `timeZone`.
+    public func encodedData(timeZone: TimeZone = .gmt) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.userInfo[FieldValue.timeZoneUserInfoKey] = timeZone
+        func encode(_ value: some Encodable) throws -> [UInt8] { Array(try encoder.encode(value)) }
+        switch self {
+        case .contactCreated(let payload): return try encode(payload)
+        case .contactNameChanged(let name): return try encode(NamePayload(name: name))
+        case .contactLanguageChanged(let language): return try encode(LanguagePayload(language: language))
+        case .contactStatusChanged(let status): return try encode(StatusPayload(status: status))
+        case .contactFieldChanged(let payload): return try encode(payload)
+        case .contactURNsChanged(let urns): return try encode(URNsPayload(urns: urns))
+        case .contactGroupsChanged(let payload): return try encode(payload)
+        case .messageReceived(let message), .messageCreated(let message): return try encode(MessagePayload(msg: message))
+        case .contactDeleted(let uuid): return try encode(ContactUUIDPayload(uuid: uuid))
+        case .workspaceConfigured(let payload): return try encode(payload)
+        case .fieldCreated(let payload): return try encode(payload)
+        case .fieldUpdated(let payload): return try encode(payload)
+        case .fieldDeleted(let key): return try encode(KeyPayload(key: key))
+        case .groupCreated(let payload): return try encode(payload)
+        case .groupUpdated(let payload): return try encode(payload)
+        case .groupDeleted(let uuid): return try encode(GroupUUIDPayload(uuid: uuid))
+        case .locationsSet(let hierarchy): return try encode(LocationsPayload(hierarchy: hierarchy))
+        }
+    }
+
+    /// Decodes a stored payload of `type` written with `schemaVersion`, upcasting older versions.
+    public static func decode(type: String, schemaVersion: Int, data: [UInt8]) throws -> LedgerEvent {
+        guard schemaVersion <= Self.currentSchemaVersion else { throw EventDecodingError.newerSchema(type: type) }
+        let decoder = JSONDecoder()
+        let bytes = Data(data)
+        func decode<T: Decodable>(_: T.Type) throws -> T { try decoder.decode(T.self, from: bytes) }
+        switch type {
+        case "contact_created": return .contactCreated(try decode(ContactCreated.self))
+        case "contact_name_changed": return .contactNameChanged(name: try decode(NamePayload.self).name)
+        case "contact_language_changed": return .contactLanguageChanged(language: try decode(LanguagePayload.self).language)
+        case "contact_status_changed": return .contactStatusChanged(status: try decode(StatusPayload.self).status)
+        case "contact_field_changed": return .contactFieldChanged(try decode(ContactFieldChanged.self))
+        case "contact_urns_changed": return .contactURNsChanged(urns: try decode(URNsPayload.self).urns)
+        case "contact_groups_changed": return .contactGroupsChanged(try decode(ContactGroupsChanged.self))
+        case "msg_received": return .messageReceived(try decode(MessagePayload.self).msg)
+        case "msg_created": return .messageCreated(try decode(MessagePayload.self).msg)
+        case "contact_deleted": return .contactDeleted(uuid: try decode(ContactUUIDPayload.self).uuid)
+        case "workspace_configured": return .workspaceConfigured(try decode(WorkspaceConfigured.self))
+        case "field_created": return .fieldCreated(try decode(FieldCreated.self))
+        case "field_updated": return .fieldUpdated(try decode(FieldUpdated.self))
+        case "field_deleted": return .fieldDeleted(key: try decode(KeyPayload.self).key)
+        case "group_created": return .groupCreated(try decode(GroupCreated.self))
+        case "group_updated": return .groupUpdated(try decode(GroupUpdated.self))
+        case "group_deleted": return .groupDeleted(uuid: try decode(GroupUUIDPayload.self).uuid)
+        case "locations_set": return .locationsSet(hierarchy: try decode(LocationsPayload.self).hierarchy)
+        default: throw EventDecodingError.unknownType(type)
+        }
+    }
+}
+
+/// Why a stored event could not be decoded.
+public enum EventDecodingError: Error, Hashable, Sendable {
+    case unknownType(String)
+    case newerSchema(type: String)
+    case malformedHeader
+}

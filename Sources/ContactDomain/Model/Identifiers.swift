@@ -1,0 +1,68 @@
+// ContactLedger — contact domain.
+import Foundation
+
+/// A contact's UUID: assigned at creation, never changes, survives deletion. Lowercase text form.
+public struct ContactUUID: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// Accepts any UUID text form; nil when `text` is not a UUID.
+    public init?(_ text: String) {
+        guard let uuid = UUID(uuidString: text) else { return nil }
+        self.rawValue = uuid.uuidString.lowercased()
+    }
+
+    /// A new random (v4) UUID.
+    public static func random() -> ContactUUID { ContactUUID(uuid: UUID()) }
+
+    init(uuid: UUID) { self.rawValue = uuid.uuidString.lowercased() }
+
+    public var description: String { self.rawValue }
+    public static func < (lhs: ContactUUID, rhs: ContactUUID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        guard let value = ContactUUID(try container.decode(String.self)) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a UUID")
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(self.rawValue)
+    }
+}
+
+/// A group's UUID. Lowercase text form.
+public struct GroupUUID: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// Accepts any UUID text form; nil when `text` is not a UUID.
+    public init?(_ text: String) {
+        guard let uuid = UUID(uuidString: text) else { return nil }
+        self.rawValue = uuid.uuidString.lowercased()
+    }
+
+    /// A new random (v4) UUID.
+    public static func random() -> GroupUUID {
+        GroupUUID(UUID().uuidString) ?? GroupUUID(rawValue: UUID().uuidString.lowercased())
+    }
+
+    private init(rawValue: String) { self.rawValue = rawValue }
+
+    public var description: String { self.rawValue }
+    public static func < (lhs: GroupUUID, rhs: GroupUUID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        guard let value = GroupUUID(try container.decode(String.self)) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a UUID")
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(self.rawValue)
+    }
+}

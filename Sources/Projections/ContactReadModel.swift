@@ -1,0 +1,197 @@
+// ContactLedger — read models.
+import ContactDomain
+import Foundation
+import LedgerStore
+
+/// Contacts by UUID, by URN identity and by id, plus each contact's messages, kept from the events.
+///
+/// Keys are scoped by workspace (`workspace NUL uuid`), so nothing crosses workspaces.
+public struct ContactReadModel: Sendable {
+    static let tableNames = ["rm.contacts", "rm.contact_urns", "rm.contact_ids", "rm.messages"]
+
+    private let contacts: Table
+    private let urns: Table
+    private let ids: Table
+    private let messages: Table
+
+    init(tables: [String: Table]) throws(ReadModelError) {
+        guard let contacts = tables["rm.contacts"], let urns = tables["rm.contact_urns"], let ids = tables["rm.contact_ids"],
+            let messages = tables["rm.messages"]
+        else { throw ReadModelError.missingTables }
+        self.contacts = contacts
+        self.urns = urns
+        self.ids = ids
+        self.messages = messages
+    }
+
+    var allTables: [Table] { [self.contacts, self.urns, self.ids, self.messages] }
+
+    // MARK: - Queries
+
+    /// The contact (possibly a deleted tombstone) with `uuid` in `workspace`.
+    public func contact(_ uuid: ContactUUID, workspace: String, in txn: Transaction) throws -> Contact? {
+        try txn.withValue(self.contacts, key: KeyEncoding.key(workspace, uuid.rawValue)) { bytes throws(LMDBError) in
+            guard let bytes else { return nil }
+            return try? JSONCoding.decode(Contact.self, from: bytes)
+        }
+    }
+
+    /// The contact of `workspace` owning the URN identity, if any.
+    public func owner(ofURN identity: String, workspace: String, in txn: Transaction) throws -> ContactUUID? {
+        guard let bytes = try txn.get(self.urns, key: KeyEncoding.key(workspace, identity)) else { return nil }
+        return ContactUUID(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// The UUID of the contact with numeric `id`, with its workspace.
+    public func contact(id: Int64, in txn: Transaction) throws -> (workspace: String, uuid: ContactUUID)? {
+        guard let bytes = try txn.get(self.ids, key: BigEndian.bytes(UInt64(bitPattern: id))) else { return nil }
+        let parts = bytes.split(separator: 0, maxSplits: 1)
+        guard parts.count == 2, let uuid = ContactUUID(String(decoding: parts[1], as: UTF8.self)) else { return nil }
+        return (String(decoding: parts[0], as: UTF8.self), uuid)
+    }
+
+    /// Visits the contacts of `workspace` in UUID order after `after`, while `body` returns true.
+    public func forEachContact(
+        workspace: String,
+        after: ContactUUID? = nil,
+        in txn: Transaction,
+        _ body: (Contact) throws -> Bool
+    ) throws {
+        let prefix = KeyEncoding.prefix(workspace)
+        let start = after.map { KeyEncoding.key(workspace, $0.rawValue) + [0] } ?? prefix
+        try txn.withCursor(self.contacts) { cursor in
+            try cursor.forEach(from: start) { entry in
+                guard entry.key.hasPrefix(prefix) else { return false }
+                guard let contact = try? JSONCoding.decode(Contact.self, from: entry.value) else { return true }
+                return try body(contact)
+            }
+        }
+    }
+
+    /// The number of contacts (tombstones included) in all workspaces.
+    public func count(in txn: Transaction) throws -> Int { try txn.count(self.contacts) }
+
+    /// A contact's messages, newest first, before the log position `before`.
+    public func messages(
+        of uuid: ContactUUID,
+        workspace: String,
+        before: UInt64?,
+        limit: Int,
+        in txn: Transaction
+    ) throws -> [(seq: UInt64, message: StoredMessage)] {
+        let prefix = KeyEncoding.prefix(workspace, uuid.rawValue)
+        var result: [(UInt64, StoredMessage)] = []
+        try txn.withCursor(self.messages) { cursor in
+            let end = prefix + BigEndian.bytes(before ?? UInt64.max)
+            try cursor.forEachReversed(before: end) { entry in
+                guard entry.key.hasPrefix(prefix), let seq = BigEndian.uint64(entry.key, at: prefix.count) else { return false }
+                if let message = try? JSONCoding.decode(StoredMessage.self, from: entry.value) {
+                    result.append((seq, message))
+                }
+                return result.count < limit
+            }
+        }
+        return result
+    }
+
+    // MARK: - Applying events
+
+    /// Applies one contact event, in the transaction that appends it.
+    func apply(_ event: LedgerEvent, header: EventHeader, contactUUID: ContactUUID, in txn: Transaction) throws {
+        let key = KeyEncoding.key(header.workspace, contactUUID.rawValue)
+        var contact: Contact
+        if case .contactCreated(let created) = event {
+            contact = Contact(created: created, workspace: header.workspace, at: header.createdOn, version: header.version)
+            try txn.put(self.ids, key: BigEndian.bytes(UInt64(bitPattern: created.id)), value: key)
+        } else {
+            guard let existing = try self.contact(contactUUID, workspace: header.workspace, in: txn) else {
+                throw ReadModelError.missingContact(contactUUID.rawValue)
+            }
+            contact = existing
+            contact.apply(event, at: header.createdOn, version: header.version)
+            let old = Set(existing.urnIdentities)
+            for identity in old.subtracting(contact.urnIdentities) {
+                try txn.delete(self.urns, key: KeyEncoding.key(header.workspace, identity))
+            }
+        }
+        for identity in contact.urnIdentities {
+            try txn.put(self.urns, key: KeyEncoding.key(header.workspace, identity), value: Array(contactUUID.rawValue.utf8))
+        }
+        switch event {
+        case .messageReceived(let message), .messageCreated(let message):
+            let stored = StoredMessage(
+                direction: event.type == "msg_received" ? .incoming : .outgoing,
+                createdOn: header.createdOn,
+                message: message
+            )
+            try txn.put(
+                self.messages,
+                key: KeyEncoding.prefix(header.workspace, contactUUID.rawValue) + BigEndian.bytes(header.seq),
+                value: try JSONCoding.encode(stored)
+            )
+        case .contactDeleted:
+            try self.dropMessages(of: contactUUID, workspace: header.workspace, in: txn)
+        default:
+            break
+        }
+        try txn.put(self.contacts, key: key, value: try JSONCoding.encode(contact))
+    }
+
+    /// Records that the contact reached `header.version` through an event whose payload was erased.
+    func advanceVersion(of uuid: ContactUUID, header: EventHeader, in txn: Transaction) throws {
+        guard var contact = try self.contact(uuid, workspace: header.workspace, in: txn) else { return }
+        contact.version = header.version
+        contact.modifiedOn = header.createdOn
+        try txn.put(self.contacts, key: KeyEncoding.key(header.workspace, uuid.rawValue), value: try JSONCoding.encode(contact))
+    }
+
+    /// Removes a deleted field's values, or a deleted group's memberships, from every contact.
+    func applyToAll(workspace: String, at time: Timestamp, in txn: Transaction, _ change: (inout Contact) -> Bool) throws {
+        var updated: [Contact] = []
+        try self.forEachContact(workspace: workspace, in: txn) { contact in
+            var contact = contact
+            if change(&contact) { updated.append(contact) }
+            return true
+        }
+        for contact in updated {
+            try txn.put(self.contacts, key: KeyEncoding.key(workspace, contact.uuid.rawValue), value: try JSONCoding.encode(contact))
+        }
+    }
+
+    private func dropMessages(of uuid: ContactUUID, workspace: String, in txn: Transaction) throws {
+        let prefix = KeyEncoding.prefix(workspace, uuid.rawValue)
+        var keys: [[UInt8]] = []
+        try txn.withCursor(self.messages) { cursor in
+            try cursor.forEach(from: prefix) { entry in
+                guard entry.key.hasPrefix(prefix) else { return false }
+                keys.append(Array(entry.key))
+                return true
+            }
+        }
+        for key in keys { try txn.delete(self.messages, key: key) }
+    }
+}
+
+/// A message as the contact's message history keeps it.
+public struct StoredMessage: Sendable, Hashable, Codable {
+    public enum Direction: String, Sendable, Hashable, Codable {
+        case incoming = "in"
+        case outgoing = "out"
+    }
+
+    public var direction: Direction
+    public var createdOn: Timestamp
+    public var message: Message
+
+    enum CodingKeys: String, CodingKey {
+        case direction, message
+        case createdOn = "created_on"
+    }
+}
+
+/// Failures of the read models.
+public enum ReadModelError: Error, Hashable, Sendable {
+    case missingTables
+    case missingContact(String)
+    case undecodableEvent(seq: UInt64)
+}

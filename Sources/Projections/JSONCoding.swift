@@ -1,0 +1,19 @@
+// ContactLedger — read models.
+import Foundation
+
+/// The JSON coders read models store their records with.
+enum JSONCoding {
+    static func encode(_ value: some Encodable) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return Array(try encoder.encode(value))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(bytes))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(bytes))
+    }
+}

@@ -1,0 +1,36 @@
+// ContactLedger — command-line client.
+import ArgumentParser
+
+/// The `contactledger` command: a client of the contactledgerd daemon's JSON-RPC API.
+///
+/// Each leaf command makes one call (``CallCommand`` any call) over the daemon's Unix socket and prints the
+/// answer as a table or key-value block, or as JSON with `--json`.
+@main
+struct ContactLedgerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contactledger",
+        abstract: "Reads and changes the contacts of a ContactLedger daemon.",
+        discussion: """
+            Talks JSON-RPC 2.0 to contactledgerd over its Unix socket (--socket, else $CONTACTLEDGER_SOCKET, \
+            else ./.contactledger/ledger.sock). Output is a table or key-value block; --json prints the raw \
+            result instead. Errors are one line on stderr: error CODE: MESSAGE (DATA).
+
+            Exit status:
+              0   success
+              1   the daemon answered with a JSON-RPC error
+              2   the daemon could not be reached, or the connection failed
+              3   verify found a break in the ledger's hash chain
+              64  invalid command-line arguments
+            """,
+        version: "0.1.0",
+        groupedSubcommands: [
+            CommandGroup(name: "Contacts and messages", subcommands: [Contacts.self, Send.self, Receive.self]),
+            CommandGroup(name: "Workspace", subcommands: [Workspace.self, Fields.self, Groups.self]),
+            CommandGroup(
+                name: "Ledger",
+                subcommands: [Events.self, Tail.self, Verify.self, Projections.self]
+            ),
+            CommandGroup(name: "System", subcommands: [Health.self, Stats.self, CallCommand.self]),
+        ]
+    )
+}

@@ -1,0 +1,109 @@
+// ContactLedger — command-line client.
+import ArgumentParser
+import Foundation
+import RPC
+
+/// The options every command that talks to the daemon accepts: where the daemon is, which workspace, who
+/// is acting, and how to print the answer.
+struct GlobalOptions: ParsableArguments {
+    /// The environment variable naming the socket when `--socket` is not given.
+    static let socketEnvironmentVariable = "CONTACTLEDGER_SOCKET"
+    /// The socket used when neither `--socket` nor the environment variable is given.
+    static let defaultSocketPath = "./.contactledger/ledger.sock"
+
+    @Option(
+        help: ArgumentHelp(
+            "The daemon's Unix socket.",
+            discussion: "Defaults to $CONTACTLEDGER_SOCKET, else ./.contactledger/ledger.sock.",
+            valueName: "path"
+        )
+    )
+    var socket: String?
+
+    @Option(help: ArgumentHelp("The workspace to act in (the daemon's default: main).", valueName: "name"))
+    var workspace: String?
+
+    @Option(help: ArgumentHelp("Who is acting, recorded on the events (e.g. an e-mail address).", valueName: "who"))
+    var actor: String?
+
+    @Flag(help: "Print the raw JSON result (pretty, sorted keys) instead of tables.")
+    var json = false
+
+    /// The socket to connect to: `--socket`, else `$CONTACTLEDGER_SOCKET`, else ``defaultSocketPath``.
+    var socketPath: String {
+        if let socket = self.socket { return socket }
+        if let path = ProcessInfo.processInfo.environment[Self.socketEnvironmentVariable], !path.isEmpty {
+            return path
+        }
+        return Self.defaultSocketPath
+    }
+
+    func validate() throws {
+        if let socket = self.socket, socket.isEmpty {
+            throw ValidationError("--socket needs a path; leave it out to use the default.")
+        }
+        if let workspace = self.workspace, workspace.isEmpty {
+            throw ValidationError("--workspace needs a name; leave it out to use the default workspace.")
+        }
+        if let actor = self.actor, actor.isEmpty {
+            throw ValidationError("--actor needs a value; leave it out when no one in particular is acting.")
+        }
+    }
+
+    /// `params` with `workspace` and `actor` added when they were given and `params` does not set them.
+    func decorate(_ params: [String: JSONValue]) -> [String: JSONValue] {
+        var params = params
+        if let workspace = self.workspace, params["workspace"] == nil { params["workspace"] = .string(workspace) }
+        if let actor = self.actor, params["actor"] == nil { params["actor"] = .string(actor) }
+        return params
+    }
+
+    /// Connects, calls `method` once, and returns its result.
+    ///
+    /// - Throws: `ExitCode` 1 after printing a JSON-RPC error, 2 after printing a transport failure
+    ///   (see ``withConnection(_:)``).
+    func call(_ method: String, _ params: [String: JSONValue] = [:]) throws -> JSONValue {
+        try self.withConnection { connection in try connection.call(method, params) }
+    }
+
+    /// Connects to the daemon and runs `body` with the connection, reporting failures the CLI's way.
+    ///
+    /// `body` runs synchronously on the calling thread; the connection is closed when it returns and must not
+    /// escape it. A JSON-RPC error is printed as one stderr line (`error -32001: Not found (kind=contact id=…)`)
+    /// and becomes exit status 1; a transport failure (no daemon, connection closed) is printed with a hint and
+    /// becomes exit status 2. Other errors propagate unchanged.
+    func withConnection<T>(_ body: (LedgerConnection) throws -> T) throws -> T {
+        do {
+            return try body(try LedgerConnection(options: self))
+        } catch let error as RPCError {
+            Output.printError(Output.describe(error))
+            throw ExitCode.rpcError
+        } catch let error as RPCClient.TransportError {
+            switch error {
+            case .connectFailed, .socketPathTooLong:
+                Output.printError(": \(error) — is contactledgerd running? (socket: \(self.socketPath))")
+            case .closed, .ioFailed, .malformedAnswer:
+                Output.printError(": \(error) (socket: \(self.socketPath))")
+            }
+            throw ExitCode.transportError
+        }
+    }
+
+    /// Prints `result` as pretty JSON with `--json`, else the way `human` prints it.
+    func emit(_ result: JSONValue, _ human: (JSONValue) -> Void) {
+        if self.json {
+            Output.printJSON(result)
+        } else {
+            human(result)
+        }
+    }
+}
+
+extension ExitCode {
+    /// The daemon answered with a JSON-RPC error.
+    static let rpcError = ExitCode(1)
+    /// The daemon could not be reached, or the connection failed.
+    static let transportError = ExitCode(2)
+    /// `verify` found a break in the hash chain.
+    static let ledgerBroken = ExitCode(3)
+}
