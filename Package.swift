@@ -62,6 +62,7 @@ let package = Package(
             name: "LedgerDaemon",
             dependencies: [
                 "LedgerStore", "ContactDomain", "Projections", "RPC", "LedgerAPI",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -76,6 +77,7 @@ let package = Package(
                 "LedgerDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

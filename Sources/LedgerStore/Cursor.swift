@@ -48,7 +48,8 @@ public final class Cursor {
 
     /// Visits entries in key order from the first key ≥ `start` while `body` returns true.
     public func forEach(from start: [UInt8], _ body: (Entry) throws -> Bool) throws {
-        var entry = try self.seek(atLeast: start)
+        // LMDB refuses an empty key: an empty start means the first entry.
+        var entry = start.isEmpty ? try self.first() : try self.seek(atLeast: start)
         while let current = entry, try body(current) { entry = try self.next() }
     }
 

@@ -14,7 +14,12 @@ extension ContactLedgerCommand.Contacts {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            try ContactLedgerCommand.Contacts.setStatus(.blocked, uuid: self.uuid, write: self.write, global: self.global)
+            try ContactLedgerCommand.Contacts.setStatus(
+                .blocked,
+                uuid: self.uuid,
+                write: self.write,
+                global: self.global
+            )
         }
     }
 
@@ -29,7 +34,12 @@ extension ContactLedgerCommand.Contacts {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            try ContactLedgerCommand.Contacts.setStatus(.stopped, uuid: self.uuid, write: self.write, global: self.global)
+            try ContactLedgerCommand.Contacts.setStatus(
+                .stopped,
+                uuid: self.uuid,
+                write: self.write,
+                global: self.global
+            )
         }
     }
 
@@ -44,7 +54,12 @@ extension ContactLedgerCommand.Contacts {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            try ContactLedgerCommand.Contacts.setStatus(.archived, uuid: self.uuid, write: self.write, global: self.global)
+            try ContactLedgerCommand.Contacts.setStatus(
+                .archived,
+                uuid: self.uuid,
+                write: self.write,
+                global: self.global
+            )
         }
     }
 
@@ -59,7 +74,12 @@ extension ContactLedgerCommand.Contacts {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            try ContactLedgerCommand.Contacts.setStatus(.active, uuid: self.uuid, write: self.write, global: self.global)
+            try ContactLedgerCommand.Contacts.setStatus(
+                .active,
+                uuid: self.uuid,
+                write: self.write,
+                global: self.global
+            )
         }
     }
 

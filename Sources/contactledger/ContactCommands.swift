@@ -178,7 +178,9 @@ extension ContactLedgerCommand.Contacts {
         @Option(help: ArgumentHelp("The new status.", valueName: "status"))
         var status: ContactStatusArgument?
 
-        @Option(help: ArgumentHelp("Set a field as key=value, or clear it with key= (repeatable).", valueName: "key=value"))
+        @Option(
+            help: ArgumentHelp("Set a field as key=value, or clear it with key= (repeatable).", valueName: "key=value")
+        )
         var field: [FieldAssignment] = []
 
         @Option(help: ArgumentHelp("Add a URN (repeatable).", valueName: "urn"))
@@ -187,7 +189,9 @@ extension ContactLedgerCommand.Contacts {
         @Option(help: ArgumentHelp("Remove a URN (repeatable).", valueName: "urn"))
         var removeUrn: [String] = []
 
-        @Option(help: ArgumentHelp("Replace all URNs with this comma-separated list ('' for none).", valueName: "urn,urn"))
+        @Option(
+            help: ArgumentHelp("Replace all URNs with this comma-separated list ('' for none).", valueName: "urn,urn")
+        )
         var setUrns: String?
 
         @Option(help: ArgumentHelp("Add the contact to a group by UUID (repeatable).", valueName: "uuid"))
@@ -220,7 +224,9 @@ extension ContactLedgerCommand.Contacts {
                 modifiers.append(["type": "field", "field": .string(field.key), "value": field.jsonValue])
             }
             if let setUrns = self.setUrns {
-                let urns = setUrns.split(separator: ",").map { $0.trimmingPrefixAndSuffixSpaces() }.filter { !$0.isEmpty }
+                let urns = setUrns.split(separator: ",").map { $0.trimmingPrefixAndSuffixSpaces() }.filter {
+                    !$0.isEmpty
+                }
                 modifiers.append(["type": "urns", "action": "set", "urns": urns.jsonValue])
             }
             if !self.removeUrn.isEmpty {

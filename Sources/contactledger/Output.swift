@@ -50,7 +50,8 @@ enum Output {
     /// Prints one line to stderr, flushing stdout first so the two streams stay in order on a terminal.
     static func printError(_ line: String) {
         fflush(nil)
-        let label = isatty(2) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        let label =
+            isatty(2) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
             ? "\u{1B}[31merror\u{1B}[0m" : "error"
         FileHandle.standardError.write(Data("\(label)\(line)\n".utf8))
     }
@@ -73,11 +74,10 @@ enum Output {
         switch value {
         case .null: return "-"
         case .bool(let flag): return flag ? "true" : "false"
-        case .integer(let number): return String(number)
-        case .double(let number): return Self.json(.double(number), pretty: false)
         case .string(let string): return string.isEmpty ? "\"\"" : Self.singleLine(string)
         case .array(let items): return items.isEmpty ? "-" : items.map { Self.text($0) }.joined(separator: ", ")
         case .object: return Self.inline(value)
+        default: return Self.json(value, pretty: false)  // numbers, in whatever representation JSONValue has
         }
     }
 
@@ -117,7 +117,7 @@ enum Output {
         case .string(let string):
             let isPlain = !string.isEmpty && !string.contains(where: { $0.isWhitespace || $0 == "=" || $0 == "\"" })
             return isPlain ? string : Self.json(value, pretty: false)
-        case .null, .bool, .integer, .double, .array, .object:
+        default:
             return Self.json(value, pretty: false)
         }
     }
@@ -190,7 +190,7 @@ extension JSONValue {
     var isContainer: Bool {
         switch self {
         case .object, .array: true
-        case .null, .bool, .integer, .double, .string: false
+        default: false
         }
     }
 

@@ -5,7 +5,9 @@ import RPC
 extension ContactLedgerCommand {
     /// `health`: `system.health`.
     struct Health: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Shows whether the daemon is up, its version and log head.")
+        static let configuration = CommandConfiguration(
+            abstract: "Shows whether the daemon is up, its version and log head."
+        )
 
         @OptionGroup var global: GlobalOptions
 

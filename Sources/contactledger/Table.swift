@@ -4,15 +4,15 @@ import RPC
 /// A table of aligned, left-justified columns separated by two spaces, with a header row.
 ///
 /// Cells are single lines; a column may cap its width (longer cells end in `…`). The last column is not padded.
-struct Table {
+struct Table: Sendable {
     /// One column: its header and how to read its cell from a row object.
-    struct Column {
+    struct Column: Sendable {
         /// The header, shown in capitals.
         var title: String
         /// The widest a cell may be, in characters; nil for no limit.
         var maxWidth: Int?
         /// Reads the cell of one row.
-        var cell: (JSONValue) -> String
+        var cell: @Sendable (JSONValue) -> String
 
         /// A column showing `key` of each row as ``Output/text(_:)`` renders it.
         static func key(_ key: String, _ title: String? = nil, maxWidth: Int? = nil) -> Column {
@@ -20,7 +20,11 @@ struct Table {
         }
 
         /// A column computed from the whole row.
-        static func computed(_ title: String, maxWidth: Int? = nil, _ cell: @escaping (JSONValue) -> String) -> Column {
+        static func computed(
+            _ title: String,
+            maxWidth: Int? = nil,
+            _ cell: @escaping @Sendable (JSONValue) -> String
+        ) -> Column {
             Column(title: title, maxWidth: maxWidth, cell: cell)
         }
     }

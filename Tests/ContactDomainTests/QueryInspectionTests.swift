@@ -21,27 +21,45 @@ struct QueryInspectionTests {
         .init(query: "bob", attributes: ["name"], allowAsGroup: true),
         .init(
             query: #"AGE > 18 AND name != "" OR twitter = bobby OR tel ~1234 AND tickets > 0"#,
-            attributes: ["name", "tickets"], schemes: ["tel", "twitter"], fields: ["age"], allowAsGroup: true),
+            attributes: ["name", "tickets"],
+            schemes: ["tel", "twitter"],
+            fields: ["age"],
+            allowAsGroup: true
+        ),
         .init(query: "id = 123", attributes: ["id"], allowAsGroup: false),
         .init(query: "ref = A6YWQL", attributes: ["ref"], allowAsGroup: false),
         .init(query: "status = active", attributes: ["status"], allowAsGroup: false),
         .init(query: "group = u-reporters", attributes: ["group"], groups: ["U-Reporters"], allowAsGroup: false),
         .init(query: #"group = """#, attributes: ["group"], allowAsGroup: false),
         .init(
-            query: "group = customers OR group != U-REPORTERS OR group = Customers", attributes: ["group"],
-            groups: ["Customers", "U-Reporters"], allowAsGroup: false),
+            query: "group = customers OR group != U-REPORTERS OR group = Customers",
+            attributes: ["group"],
+            groups: ["Customers", "U-Reporters"],
+            allowAsGroup: false
+        ),
         .init(query: "flow = registration", attributes: ["flow"], allowAsGroup: false),
         .init(query: #"history != "Registration""#, attributes: ["history"], allowAsGroup: false),
         .init(query: "uuid = abc", attributes: ["uuid"], allowAsGroup: true),
-        .init(query: "created_on > 2020-01-01 AND last_seen_on < 2021-01-01", attributes: ["created_on", "last_seen_on"],
-              allowAsGroup: true),
+        .init(
+            query: "created_on > 2020-01-01 AND last_seen_on < 2021-01-01",
+            attributes: ["created_on", "last_seen_on"],
+            allowAsGroup: true
+        ),
         .init(query: "language = eng", attributes: ["language"], allowAsGroup: true),
         .init(query: "urn ~ 123", attributes: ["urn"], allowAsGroup: true),
         .init(query: "0788383383", attributes: [], schemes: ["tel"], allowAsGroup: true),
-        .init(query: "whatsapp:250788 mailto:a@b.c", attributes: [], schemes: ["mailto", "whatsapp"], allowAsGroup: true),
         .init(
-            query: "gender = m OR age > 1 AND gender = f AND fields.dob = 2020-01-01", attributes: [],
-            fields: ["gender", "age", "dob"], allowAsGroup: true),
+            query: "whatsapp:250788 mailto:a@b.c",
+            attributes: [],
+            schemes: ["mailto", "whatsapp"],
+            allowAsGroup: true
+        ),
+        .init(
+            query: "gender = m OR age > 1 AND gender = f AND fields.dob = 2020-01-01",
+            attributes: [],
+            fields: ["gender", "age", "dob"],
+            allowAsGroup: true
+        ),
         .init(query: "tickets > 0 status = active", attributes: ["status", "tickets"], allowAsGroup: false),
     ]
 

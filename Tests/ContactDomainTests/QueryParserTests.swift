@@ -140,7 +140,10 @@ struct QueryParserTests {
         ),
         (#"Name is will or Name has felix"#, #"name = "will" OR name ~ "felix""#),
         (#"will or Name ~ "felix""#, #"name ~ "will" OR name ~ "felix""#),
-        ("will and felix or matt and amber", #"(name ~ "will" AND name ~ "felix") OR (name ~ "matt" AND name ~ "amber")"#),
+        (
+            "will and felix or matt and amber",
+            #"(name ~ "will" AND name ~ "felix") OR (name ~ "matt" AND name ~ "amber")"#
+        ),
         ("will and felix or matt amber", #"(name ~ "will" AND name ~ "felix") OR (name ~ "matt" AND name ~ "amber")"#),
         (
             "Jim McJim or Bob McBob",

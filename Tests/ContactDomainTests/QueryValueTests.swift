@@ -35,17 +35,23 @@ struct QueryValueTests {
 
     @Test(
         "valid numbers",
-        arguments: ["0", "-5", "1.5", ".5", "-.5", " 12 ", "007", "1" + String(repeating: "0", count: 100),
+        arguments: [
+            "0", "-5", "1.5", ".5", "-.5", " 12 ", "007", "1" + String(repeating: "0", count: 100),
             "0." + String(repeating: "0", count: 99) + "1", String(repeating: "9", count: 36),
-            String(repeating: "9", count: 36) + "000"])
+            String(repeating: "9", count: 36) + "000",
+        ]
+    )
     func validNumber(_ text: String) {
         #expect(QueryValue.parseNumber(text) != nil)
     }
 
     @Test(
         "invalid numbers",
-        arguments: ["", "-", "1e10", "1,000", "+5", "5.", "1.2.3", "XZ", "١٢", String(repeating: "9", count: 37),
-            "1" + String(repeating: "0", count: 101), "0." + String(repeating: "0", count: 100) + "1"])
+        arguments: [
+            "", "-", "1e10", "1,000", "+5", "5.", "1.2.3", "XZ", "١٢", String(repeating: "9", count: 37),
+            "1" + String(repeating: "0", count: 101), "0." + String(repeating: "0", count: 100) + "1",
+        ]
+    )
     func invalidNumber(_ text: String) {
         #expect(QueryValue.parseNumber(text) == nil)
     }
@@ -109,21 +115,27 @@ struct QueryValueTests {
         #expect(GoStringLiteral.unquote(quoted) == value)
     }
 
-    @Test("Go unquoting", arguments: [
-        (#""\x41\101\u00e9\U0001F44D""#, "AAé👍"),
-        (#""it\'s""#, nil),
-        (#""a"b""#, nil),
-        (#""\xff""#, nil),
-        (#""\ud800""#, nil),
-        ("\"a\nb\"", nil),
-    ] as [(String, String?)])
+    @Test(
+        "Go unquoting",
+        arguments: [
+            (#""\x41\101\u00e9\U0001F44D""#, "AAé👍"),
+            (#""it\'s""#, nil),
+            (#""a"b""#, nil),
+            (#""\xff""#, nil),
+            (#""\ud800""#, nil),
+            ("\"a\nb\"", nil),
+        ] as [(String, String?)]
+    )
     func unquoting(literal: String, expected: String?) {
         #expect(GoStringLiteral.unquote(literal) == expected)
     }
 
-    @Test("escapeValue quotes all but plain unsigned decimals", arguments: [
-        ("18", "18"), ("1.5", "1.5"), ("-1", #""-1""#), (".5", #"".5""#), ("1e3", #""1e3""#), ("", #""""#),
-    ])
+    @Test(
+        "escapeValue quotes all but plain unsigned decimals",
+        arguments: [
+            ("18", "18"), ("1.5", "1.5"), ("-1", #""-1""#), (".5", #"".5""#), ("1e3", #""1e3""#), ("", #""""#),
+        ]
+    )
     func escapeValue(value: String, expected: String) {
         #expect(QueryNormalizer.escapeValue(value) == expected)
     }

@@ -54,11 +54,21 @@ public struct ContactQuery: Sendable, Hashable {
             let span = QuerySpan(position: offset, length: scalars.count)
             raw = .condition(
                 QueryParser.RawCondition(
-                    property: .scheme("tel"), key: "tel", comparator: .equal, value: phone, isImplicit: true,
-                    propertySpan: span, comparatorSpan: span, valueSpan: span))
+                    property: .scheme("tel"),
+                    key: "tel",
+                    comparator: .equal,
+                    value: phone,
+                    isImplicit: true,
+                    propertySpan: span,
+                    comparatorSpan: span,
+                    valueSpan: span
+                )
+            )
         } else {
             var parser = QueryParser(
-                tokens: QueryLexer.tokenize(scalars, offset: offset), isAnonymous: resolver.isAnonymous)
+                tokens: QueryLexer.tokenize(scalars, offset: offset),
+                isAnonymous: resolver.isAnonymous
+            )
             raw = try parser.parse()
         }
 

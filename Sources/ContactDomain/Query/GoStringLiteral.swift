@@ -71,7 +71,8 @@ public enum GoStringLiteral {
             case "\"": result.append("\"")
             case "x", "u", "U":
                 let width = escape == "x" ? 2 : escape == "u" ? 4 : 8
-                guard index + width <= end, let code = GoStringLiteral.number(scalars[index..<(index + width)], radix: 16)
+                guard index + width <= end,
+                    let code = GoStringLiteral.number(scalars[index..<(index + width)], radix: 16)
                 else { return nil }
                 index += width
                 if escape == "x" && code > 0x7F { return nil }

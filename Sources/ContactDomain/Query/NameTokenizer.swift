@@ -27,7 +27,9 @@ public enum QueryNameTokenizer {
     /// `name ~ q` is true if any name key starts with any query key.
     public static func matchKeys(in text: String) -> [String] {
         QueryNameTokenizer.tokens(in: text).map {
-            String(String.UnicodeScalarView($0.lowercased().unicodeScalars.prefix(QueryNameTokenizer.comparedPrefixLength)))
+            String(
+                String.UnicodeScalarView($0.lowercased().unicodeScalars.prefix(QueryNameTokenizer.comparedPrefixLength))
+            )
         }
     }
 

@@ -22,7 +22,8 @@ public enum QueryNormalizer {
 
     /// The canonical text of one condition, e.g. `fields.age >= 18`.
     public static func canonicalText(of condition: QueryCondition) -> String {
-        "\(condition.property.canonicalName) \(condition.comparator.rawValue) \(QueryNormalizer.escapeValue(condition.value))"
+        let value = QueryNormalizer.escapeValue(condition.value)
+        return "\(condition.property.canonicalName) \(condition.comparator.rawValue) \(value)"
     }
 
     /// A value as canonical text writes it: bare if a plain unsigned decimal, else Go-quoted.

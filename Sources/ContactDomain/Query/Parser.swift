@@ -117,7 +117,8 @@ struct QueryParser {
                 }
                 throw self.unexpected(
                     expected: [.leftParen, .rightParen, .and, .or, .string, .property, .text],
-                    described: "{'(', ')', AND, OR, STRING, PROPERTY, TEXT}")
+                    described: "{'(', ')', AND, OR, STRING, PROPERTY, TEXT}"
+                )
             }
             _ = self.advance()
             return inner
@@ -129,10 +130,19 @@ struct QueryParser {
             }
             let literal = self.advance()
             guard let comparator = QueryComparator(token: comparatorToken.text) else {
-                throw QueryError.syntax("token recognition error at: '\(comparatorToken.display)'", at: comparatorToken.span)
+                throw QueryError.syntax(
+                    "token recognition error at: '\(comparatorToken.display)'",
+                    at: comparatorToken.span
+                )
             }
-            return .condition(QueryParser.condition(property: property, comparator: comparator,
-                comparatorSpan: comparatorToken.span, literal: literal))
+            return .condition(
+                QueryParser.condition(
+                    property: property,
+                    comparator: comparator,
+                    comparatorSpan: comparatorToken.span,
+                    literal: literal
+                )
+            )
         case .string, .property, .text:
             let literal = self.advance()
             return .condition(QueryParser.implicitCondition(literal: literal, isAnonymous: self.isAnonymous))
@@ -169,7 +179,10 @@ struct QueryParser {
     }
 
     private static func condition(
-        property: QueryLexer.Token, comparator: QueryComparator, comparatorSpan: QuerySpan, literal: QueryLexer.Token
+        property: QueryLexer.Token,
+        comparator: QueryComparator,
+        comparatorSpan: QuerySpan,
+        literal: QueryLexer.Token
     ) -> RawCondition {
         let text = property.text.lowercased()
         let rawProperty: RawProperty
@@ -193,18 +206,37 @@ struct QueryParser {
             rawProperty = .field(text)
         }
         return RawCondition(
-            property: rawProperty, key: key, comparator: comparator, value: QueryParser.literalValue(literal),
-            isImplicit: false, propertySpan: property.span, comparatorSpan: comparatorSpan, valueSpan: literal.span)
+            property: rawProperty,
+            key: key,
+            comparator: comparator,
+            value: QueryParser.literalValue(literal),
+            isImplicit: false,
+            propertySpan: property.span,
+            comparatorSpan: comparatorSpan,
+            valueSpan: literal.span
+        )
     }
 
     /// Interprets a bare value (goflow `NewImplicitCondition`, behaviour reference §5.6): a ref when URNs
     /// are redacted, else a `scheme:path` URN, else a phone-like value as `tel ~ digits`, else a name search.
     static func implicitCondition(literal: QueryLexer.Token, isAnonymous: Bool) -> RawCondition {
         let value = QueryParser.literalValue(literal)
-        func make(_ property: RawProperty, _ key: String, _ comparator: QueryComparator, _ value: String) -> RawCondition {
+        func make(
+            _ property: RawProperty,
+            _ key: String,
+            _ comparator: QueryComparator,
+            _ value: String
+        ) -> RawCondition {
             RawCondition(
-                property: property, key: key, comparator: comparator, value: value, isImplicit: true,
-                propertySpan: literal.span, comparatorSpan: literal.span, valueSpan: literal.span)
+                property: property,
+                key: key,
+                comparator: comparator,
+                value: value,
+                isImplicit: true,
+                propertySpan: literal.span,
+                comparatorSpan: literal.span,
+                valueSpan: literal.span
+            )
         }
         if isAnonymous {
             if QueryParser.looksLikeRef(value) {

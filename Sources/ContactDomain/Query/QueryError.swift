@@ -90,44 +90,65 @@ public struct QueryError: Error, Sendable, Hashable, CustomStringConvertible {
 
     static func unknownPropertyType(_ type: String, at span: QuerySpan) -> QueryError {
         QueryError(
-            code: .unknownPropertyType, message: "unknown property type '\(type)'", span: span, extra: ["type": type])
+            code: .unknownPropertyType,
+            message: "unknown property type '\(type)'",
+            span: span,
+            extra: ["type": type]
+        )
     }
 
     static func unknownProperty(_ key: String, at span: QuerySpan) -> QueryError {
         QueryError(
-            code: .unknownProperty, message: "can't resolve '\(key)' to attribute, scheme or field", span: span,
-            extra: ["property": key])
+            code: .unknownProperty,
+            message: "can't resolve '\(key)' to attribute, scheme or field",
+            span: span,
+            extra: ["property": key]
+        )
     }
 
     static func invalidPartialName(_ span: QuerySpan) -> QueryError {
         QueryError(
-            code: .invalidPartialName, message: "contains operator on name requires token of minimum length 2",
-            span: span, extra: ["min_token_length": "2"])
+            code: .invalidPartialName,
+            message: "contains operator on name requires token of minimum length 2",
+            span: span,
+            extra: ["min_token_length": "2"]
+        )
     }
 
     static func invalidPartialURN(_ span: QuerySpan) -> QueryError {
         QueryError(
-            code: .invalidPartialURN, message: "contains operator on URN requires value of minimum length 3",
-            span: span, extra: ["min_value_length": "3"])
+            code: .invalidPartialURN,
+            message: "contains operator on URN requires value of minimum length 3",
+            span: span,
+            extra: ["min_value_length": "3"]
+        )
     }
 
     static func unsupportedContains(_ key: String, at span: QuerySpan) -> QueryError {
         QueryError(
-            code: .unsupportedContains, message: "contains conditions can only be used with name or URN values",
-            span: span, extra: ["property": key])
+            code: .unsupportedContains,
+            message: "contains conditions can only be used with name or URN values",
+            span: span,
+            extra: ["property": key]
+        )
     }
 
     static func unsupportedComparison(_ key: String, _ comparator: QueryComparator, at span: QuerySpan) -> QueryError {
         QueryError(
             code: .unsupportedComparison,
-            message: "comparisons with \(comparator.rawValue) can only be used with date and number fields", span: span,
-            extra: ["property": key, "operator": comparator.rawValue])
+            message: "comparisons with \(comparator.rawValue) can only be used with date and number fields",
+            span: span,
+            extra: ["property": key, "operator": comparator.rawValue]
+        )
     }
 
     static func unsupportedSetCheck(_ key: String, _ comparator: QueryComparator, at span: QuerySpan) -> QueryError {
         QueryError(
-            code: .unsupportedSetCheck, message: "can't check whether '\(key)' is set or not set", span: span,
-            extra: ["property": key, "operator": comparator.rawValue])
+            code: .unsupportedSetCheck,
+            message: "can't check whether '\(key)' is set or not set",
+            span: span,
+            extra: ["property": key, "operator": comparator.rawValue]
+        )
     }
 
     static func invalidValue(_ code: Code, _ value: String, at span: QuerySpan) -> QueryError {

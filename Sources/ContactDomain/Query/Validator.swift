@@ -76,12 +76,18 @@ struct QueryValidator<Resolver: QueryResolver> {
         }
 
         return QueryCondition(
-            property: property, comparator: raw.comparator, value: raw.value, typedValue: typedValue,
-            isImplicit: raw.isImplicit, span: raw.span)
+            property: property,
+            comparator: raw.comparator,
+            value: raw.value,
+            typedValue: typedValue,
+            isImplicit: raw.isImplicit,
+            span: raw.span
+        )
     }
 
     private func typedValue(
-        of raw: QueryParser.RawCondition, property: QueryProperty
+        of raw: QueryParser.RawCondition,
+        property: QueryProperty
     ) throws(QueryError) -> QueryValue {
         switch property.valueType {
         case .number:
@@ -92,7 +98,10 @@ struct QueryValidator<Resolver: QueryResolver> {
         case .datetime:
             guard
                 let date = QueryDate.parse(
-                    raw.value, order: self.resolver.dateOrder, currentYear: self.resolver.currentYear)
+                    raw.value,
+                    order: self.resolver.dateOrder,
+                    currentYear: self.resolver.currentYear
+                )
             else {
                 throw QueryError.invalidValue(.invalidDate, raw.value, at: raw.valueSpan)
             }

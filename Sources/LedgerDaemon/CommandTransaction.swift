@@ -1,0 +1,107 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import Projections
+
+/// The write side as one command sees it: append events (applied to the read models at once) and
+/// read the current state, all inside the batch's write transaction.
+///
+/// Valid only inside the command's closure; not `Sendable`.
+final class CommandTransaction {
+    let txn: Transaction
+    let context: CommandContext
+    let now: Timestamp
+    private let stores: LedgerStores
+    /// The `seq` of the last event this command appended.
+    private(set) var lastSeq: UInt64?
+
+    init(txn: Transaction, context: CommandContext, now: Timestamp, stores: LedgerStores) {
+        self.txn = txn
+        self.context = context
+        self.now = now
+        self.stores = stores
+    }
+
+    var workspaceName: String { self.context.workspace }
+
+    /// The command's workspace as of this transaction.
+    func workspace() throws -> Workspace {
+        try self.stores.projector.workspaces.workspace(self.context.workspace, in: self.txn)
+    }
+
+    /// The contact with `uuid` in the command's workspace, or -32001.
+    func contact(_ uuid: ContactUUID) throws -> Contact {
+        guard let contact = try self.stores.projector.contacts.contact(uuid, workspace: self.context.workspace, in: self.txn) else {
+            throw ContactError.notFound("contact", id: uuid.rawValue)
+        }
+        if contact.isDeleted { throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted") }
+        return contact
+    }
+
+    /// The contact owning a URN identity, if any.
+    func owner(ofURN identity: String) throws -> ContactUUID? {
+        try self.stores.projector.contacts.owner(ofURN: identity, workspace: self.context.workspace, in: self.txn)
+    }
+
+    /// A decision context for the command's workspace.
+    func decisionContext() throws -> DecisionContext {
+        DecisionContext(workspace: try self.workspace(), now: self.now, lookup: URNLookup(transaction: self))
+    }
+
+    /// The next numeric contact id (global, increasing).
+    func nextContactID() throws -> Int64 {
+        let key = Array("next_contact_id".utf8)
+        let next = try self.txn.get(self.stores.meta, key: key).flatMap { BigEndian.uint64($0) } ?? 1
+        try self.txn.put(self.stores.meta, key: key, value: BigEndian.bytes(next + 1))
+        return Int64(next)
+    }
+
+    /// Appends `events` to `stream` in order, applying each to the read models.
+    ///
+    /// - Parameter expectedVersion: checked against the stream's version before the first event.
+    @discardableResult
+    func append(_ events: [LedgerEvent], to stream: String, expectedVersion: UInt64? = nil) throws -> [EventHeader] {
+        var headers: [EventHeader] = []
+        let timeZone = try? self.workspace().timeZone
+        for (index, event) in events.enumerated() {
+            var header: EventHeader?
+            let data = try event.encodedData(timeZone: timeZone ?? .gmt)
+            do {
+                try self.stores.log.append(to: stream, expectedVersion: index == 0 ? expectedVersion : nil, in: self.txn) { position in
+                    let made = EventHeader(
+                        seq: position.seq,
+                        id: UUID().uuidString.lowercased(),
+                        stream: stream,
+                        version: position.version,
+                        type: event.type,
+                        schemaVersion: LedgerEvent.currentSchemaVersion,
+                        workspace: self.context.workspace,
+                        createdOn: self.now,
+                        actor: self.context.actor,
+                        peer: self.context.peer,
+                        idempotencyKey: self.context.idempotencyKey
+                    )
+                    header = made
+                    return EncodedRecord(header: try made.encoded(), payload: data)
+                }
+            } catch LogError.versionMismatch(_, let actual) {
+                throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(actual))])
+            }
+            guard let header else { continue }
+            try self.stores.projector.apply(event, header: header, in: self.txn)
+            headers.append(header)
+            self.lastSeq = header.seq
+        }
+        return headers
+    }
+
+    /// The log's head position (for commands that append nothing).
+    func headSeq() throws -> UInt64 { try self.stores.log.head(in: self.txn).seq }
+}
+
+/// Answers the deciders' URN ownership questions from the read model, inside the command's transaction.
+struct URNLookup: ContactLookup {
+    let transaction: CommandTransaction
+    func owner(ofURN identity: String) throws -> ContactUUID? { try self.transaction.owner(ofURN: identity) }
+}

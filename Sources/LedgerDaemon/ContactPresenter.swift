@@ -1,0 +1,78 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import RPC
+
+/// Renders contacts and field values as the contract shows them, masking what an anonymous
+/// workspace must not reveal.
+struct ContactPresenter {
+    let workspace: Workspace
+    let reference: AnonymousReference
+
+    /// The contact object of the contract.
+    func present(_ contact: Contact) -> JSONValue {
+        let anonymous = self.workspace.anonymous
+        var fields: [String: JSONValue] = [:]
+        for definition in self.workspace.fields {
+            let key = definition.key.rawValue
+            fields[key] = contact.fields[key].map { self.present($0) } ?? .null
+        }
+        let groups: [JSONValue] = contact.groups.compactMap { uuid in
+            guard let group = self.workspace.group(uuid) else { return nil }
+            return ["uuid": .string(uuid.rawValue), "name": .string(group.name)]
+        }
+        var object: [String: JSONValue] = [
+            "uuid": .string(contact.uuid.rawValue),
+            "id": .integer(contact.id),
+            "name": contact.name.map { .string($0) } ?? .null,
+            "language": contact.language.map { .string($0) } ?? .null,
+            "status": .string(contact.status.rawValue),
+            "urns": .array(contact.urns.map { .string(anonymous ? Self.mask($0) : $0) }),
+            "groups": .array(groups),
+            "fields": .object(fields),
+            "created_on": .string(contact.createdOn.description),
+            "modified_on": .string(contact.modifiedOn.description),
+            "last_seen_on": contact.lastSeenOn.map { .string($0.description) } ?? .null,
+            "version": .integer(Int64(contact.version)),
+        ]
+        if anonymous {
+            let ref = self.reference.encode(contact.id)
+            object["ref"] = .string(ref)
+            object["name"] = .string(ref)
+        }
+        return .object(object)
+    }
+
+    /// A field value: `{text, number?, datetime?, state?, district?, ward?}`, datetimes in the
+    /// workspace timezone.
+    func present(_ value: FieldValue) -> JSONValue {
+        var object: [String: JSONValue] = ["text": .string(value.text)]
+        if let number = value.number { object["number"] = .decimal(number) }
+        if let datetime = value.formattedDatetime(in: self.workspace.timeZone) { object["datetime"] = .string(datetime) }
+        if let state = value.state { object["state"] = .string(state) }
+        if let district = value.district { object["district"] = .string(district) }
+        if let ward = value.ward { object["ward"] = .string(ward) }
+        return .object(object)
+    }
+
+    /// `tel:+250788…` → `tel:********`.
+    static func mask(_ urn: String) -> String {
+        (try? URN(validating: urn).masked) ?? (urn.split(separator: ":").first.map { "\($0):\(URN.anonymousMask)" } ?? URN.anonymousMask)
+    }
+
+    /// Masks URN values inside an event's `data` for an anonymous workspace.
+    func maskEventData(_ data: JSONValue) -> JSONValue {
+        guard self.workspace.anonymous, case .object(var members) = data else { return data }
+        if case .array(let urns)? = members["urns"] {
+            members["urns"] = .array(urns.map { $0.stringValue.map { .string(Self.mask($0)) } ?? $0 })
+        }
+        if case .object(var message)? = members["msg"], let urn = message["urn"]?.stringValue {
+            message["urn"] = .string(Self.mask(urn))
+            members["msg"] = .object(message)
+        }
+        if let name = members["name"], name.stringValue != nil, data["uuid"] != nil, data["id"]?.integerValue != nil {
+            members["name"] = .null
+        }
+        return .object(members)
+    }
+}

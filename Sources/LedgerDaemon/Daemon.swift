@@ -1,0 +1,94 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import Projections
+import Logging
+import RPC
+import ServiceLifecycle
+import UnixSignals
+
+/// Builds the daemon: opens and checks the data directory, the store and the read models, and returns
+/// the services to run (the writer, then the RPC server, so shutdown stops the server first).
+public enum Daemon {
+    /// Why the daemon cannot start.
+    public enum StartFailure: Error, CustomStringConvertible {
+        case unsafeDataDirectory(String)
+        case cannotCreateDataDirectory(String)
+
+        public var description: String {
+            switch self {
+            case .unsafeDataDirectory(let path): "refusing a data directory that other users can write: \(path)"
+            case .cannotCreateDataDirectory(let path): "cannot create the data directory \(path)"
+            }
+        }
+    }
+
+    /// Opens everything and returns the service group to run.
+    ///
+    /// - Parameter onListening: called once the socket accepts connections.
+    public static func makeServiceGroup(
+        configuration: DaemonConfiguration,
+        logger: Logger,
+        onListening: @escaping @Sendable () -> Void = {}
+    ) throws -> ServiceGroup {
+        let directory = configuration.dataDirectory
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: directory) {
+            do {
+                try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            } catch {
+                throw StartFailure.cannotCreateDataDirectory(directory)
+            }
+        }
+        var info = stat()
+        if stat(directory, &info) == 0, info.st_mode & 0o002 != 0 {
+            throw StartFailure.unsafeDataDirectory(directory)
+        }
+        let lock = try DataDirectoryLock(directory: directory)
+        let environment = try Environment(
+            directory: directory,
+            configuration: .init(initialMapSize: configuration.initialMapSize, maximumMapSize: configuration.maximumMapSize)
+        )
+        if environment.staleReadersCleared > 0 {
+            logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(environment.staleReadersCleared)"])
+        }
+        let stores = try LedgerStores(environment: environment)
+        let replayed = try stores.projector.rebuildIfNeeded(log: stores.log, environment: environment)
+        if replayed > 0 { logger.notice("read models rebuilt from the log", metadata: ["projection.events": "\(replayed)"]) }
+        let reference = AnonymousReference(key: try Self.anonymousKey(stores))
+        let ledger = Ledger(stores: stores, logger: logger)
+        let methods = LedgerMethods(ledger: ledger, reference: reference, logger: logger)
+        let server = RPCServer(
+            configuration: .init(
+                socketPath: configuration.socketPath,
+                maximumLineBytes: configuration.maximumLineBytes,
+                socketMode: configuration.socketMode
+            ),
+            handler: methods,
+            logger: logger,
+            onListening: onListening
+        )
+        return ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: LedgerService(ledger: ledger, lock: lock, logger: logger)),
+                    .init(service: server),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+    }
+
+    /// The secret keying contact refs, made once per ledger.
+    private static func anonymousKey(_ stores: LedgerStores) throws -> UInt64 {
+        let key = Array("anonymous_key".utf8)
+        if let existing = try stores.environment.read({ try $0.get(stores.meta, key: key) }).flatMap({ BigEndian.uint64($0) }) {
+            return existing
+        }
+        let fresh = UInt64.random(in: 1...UInt64.max)
+        try stores.environment.write { try $0.put(stores.meta, key: key, value: BigEndian.bytes(fresh)) }
+        return fresh
+    }
+}

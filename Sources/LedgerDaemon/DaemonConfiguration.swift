@@ -1,0 +1,34 @@
+// ContactLedger — daemon wiring.
+import Foundation
+
+/// How the daemon runs. Every member has a default; flags of `contactledgerd` map to them one to one.
+public struct DaemonConfiguration: Sendable {
+    /// The data directory (LMDB files, lock file, default socket).
+    public var dataDirectory: String
+    /// The socket path; `<data-dir>/ledger.sock` by default.
+    public var socketPath: String
+    /// The longest request line accepted, in bytes.
+    public var maximumLineBytes: Int
+    /// The LMDB map size to start with (sparse).
+    public var initialMapSize: Int
+    /// The largest the LMDB map may grow to.
+    public var maximumMapSize: Int
+    /// The socket's file mode.
+    public var socketMode: mode_t
+
+    public init(
+        dataDirectory: String = "./.contactledger",
+        socketPath: String? = nil,
+        maximumLineBytes: Int = 16 << 20,
+        initialMapSize: Int = 1 << 30,
+        maximumMapSize: Int = 1 << 40,
+        socketMode: mode_t = 0o660
+    ) {
+        self.dataDirectory = dataDirectory
+        self.socketPath = socketPath ?? (dataDirectory as NSString).appendingPathComponent("ledger.sock")
+        self.maximumLineBytes = maximumLineBytes
+        self.initialMapSize = initialMapSize
+        self.maximumMapSize = maximumMapSize
+        self.socketMode = socketMode
+    }
+}

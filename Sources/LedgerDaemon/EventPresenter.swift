@@ -1,0 +1,65 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import Projections
+import RPC
+
+/// Renders stored log records as envelopes and timeline items.
+enum EventPresenter {
+    /// A decoded record: header, payload as JSON (nil once erased), hashes.
+    struct Decoded {
+        var header: EventHeader
+        var data: JSONValue?
+        var record: StoredEvent
+    }
+
+    static func decode(_ record: StoredEvent) throws -> Decoded {
+        let header = try EventHeader.decode(record.header)
+        let data = try record.payload.map { try JSONDecoder().decode(JSONValue.self, from: Data($0)) }
+        return Decoded(header: header, data: data, record: record)
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    private static func peer(_ peer: Peer?) -> JSONValue {
+        guard let peer else { return .null }
+        return ["uid": .integer(Int64(peer.uid)), "gid": .integer(Int64(peer.gid)), "pid": .integer(Int64(peer.pid))]
+    }
+
+    /// The full envelope of the contract.
+    static func envelope(_ event: Decoded, presenter: ContactPresenter) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "seq": .integer(Int64(event.header.seq)),
+            "id": .string(event.header.id),
+            "stream": .string(event.header.stream),
+            "version": .integer(Int64(event.header.version)),
+            "type": .string(event.header.type),
+            "schema_version": .integer(Int64(event.header.schemaVersion)),
+            "workspace": .string(event.header.workspace),
+            "created_on": .string(event.header.createdOn.description),
+            "actor": event.header.actor.map { .string($0) } ?? .null,
+            "peer": Self.peer(event.header.peer),
+            "data": event.data.map { presenter.maskEventData($0) } ?? .null,
+            "hash": .string(Self.hex(event.record.hash)),
+            "prev_hash": .string(Self.hex(event.record.prevHash)),
+        ]
+        if let key = event.header.idempotencyKey { object["idempotency_key"] = .string(key) }
+        if event.data == nil { object["erased"] = true }
+        return .object(object)
+    }
+
+    /// A timeline item `{seq, type, created_on, actor, peer, data}`.
+    static func timelineItem(_ event: Decoded, presenter: ContactPresenter) -> JSONValue {
+        [
+            "seq": .integer(Int64(event.header.seq)),
+            "type": .string(event.header.type),
+            "created_on": .string(event.header.createdOn.description),
+            "actor": event.header.actor.map { .string($0) } ?? .null,
+            "peer": Self.peer(event.header.peer),
+            "data": event.data.map { presenter.maskEventData($0) } ?? .null,
+        ]
+    }
+}

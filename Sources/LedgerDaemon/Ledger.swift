@@ -1,0 +1,177 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Crypto
+import Foundation
+import LedgerStore
+import Projections
+import Logging
+import Synchronization
+
+/// The single writer: runs commands in batches, one LMDB write transaction and one fsync per batch
+/// (group commit), and answers each command only once its batch is durable.
+///
+/// Commands arriving while a batch commits wait for the next one, so under load batches grow and the
+/// cost of the fsync is shared. Each command runs in a nested transaction: a command that fails leaves
+/// no trace, and the others of its batch still commit. All write transactions run on one dedicated
+/// thread, as LMDB requires, and never on NIO's event loops or the cooperative pool.
+final class Ledger: Sendable {
+    /// What a command's closure returns: its answer, encoded.
+    typealias Body = @Sendable (CommandTransaction) throws -> [UInt8]
+
+    private struct Pending: Sendable {
+        let context: CommandContext
+        let body: Body
+        let continuation: CheckedContinuation<[UInt8], any Error>
+    }
+
+    private struct Queue {
+        var pending: [Pending] = []
+        var isStopping = false
+        var isStopped = false
+    }
+
+    let stores: LedgerStores
+    let statistics = CommitStatistics()
+    private let queue = Mutex(Queue())
+    private let wakeUp = NSCondition()
+    private let logger: Logger
+    /// Signalled when the writer thread has exited.
+    private let finished = NSCondition()
+    private let hasFinished = Mutex(false)
+
+    init(stores: LedgerStores, logger: Logger) {
+        self.stores = stores
+        self.logger = logger
+    }
+
+    /// Starts the writer thread.
+    func start() {
+        let thread = Thread { [self] in self.writerLoop() }
+        thread.name = "ledger-writer"
+        thread.start()
+    }
+
+    /// Runs `body` as one command; returns its answer once durable.
+    ///
+    /// - Throws: the body's errors (nothing of the command is written), ``StorageUnavailable`` when the
+    ///   batch could not be committed, or ``ContactError`` for idempotency-key reuse.
+    func execute(_ context: CommandContext, _ body: @escaping Body) async throws -> [UInt8] {
+        try await withCheckedThrowingContinuation { continuation in
+            let accepted = self.queue.withLock { queue -> Bool in
+                guard !queue.isStopping else { return false }
+                queue.pending.append(Pending(context: context, body: body, continuation: continuation))
+                return true
+            }
+            guard accepted else {
+                continuation.resume(throwing: StorageUnavailable(reason: "shutting_down"))
+                return
+            }
+            self.wakeUp.lock()
+            self.wakeUp.signal()
+            self.wakeUp.unlock()
+        }
+    }
+
+    /// Stops accepting commands, lets the writer finish the queued ones, and waits for it to exit.
+    func stop() {
+        self.queue.withLock { $0.isStopping = true }
+        self.wakeUp.lock()
+        self.wakeUp.signal()
+        self.wakeUp.unlock()
+        self.finished.lock()
+        while !self.hasFinished.withLock({ $0 }) { self.finished.wait() }
+        self.finished.unlock()
+    }
+
+    private func takeBatch() -> [Pending]? {
+        self.wakeUp.lock()
+        defer { self.wakeUp.unlock() }
+        while true {
+            let (batch, stop) = self.queue.withLock { queue -> ([Pending], Bool) in
+                let batch = queue.pending
+                queue.pending = []
+                return (batch, queue.isStopping)
+            }
+            if !batch.isEmpty { return batch }
+            if stop { return nil }
+            self.wakeUp.wait()
+        }
+    }
+
+    private func writerLoop() {
+        while let batch = self.takeBatch() {
+            self.commit(batch)
+        }
+        self.finished.lock()
+        self.hasFinished.withLock { $0 = true }
+        self.finished.broadcast()
+        self.finished.unlock()
+    }
+
+    private func commit(_ batch: [Pending]) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let outcomes: [Result<[UInt8], any Error>]
+        do {
+            outcomes = try self.stores.environment.write { txn in
+                let now = Timestamp.now
+                var outcomes: [Result<[UInt8], any Error>] = []
+                outcomes.reserveCapacity(batch.count)
+                for command in batch {
+                    do {
+                        let answer = try txn.nested { child in
+                            try self.run(command, in: child, now: now)
+                        }
+                        outcomes.append(.success(answer))
+                    } catch let error as LMDBError where error.isOutOfSpace {
+                        // The whole batch must be retried after the map grows, or fail together.
+                        throw error
+                    } catch {
+                        outcomes.append(.failure(error))
+                    }
+                }
+                return outcomes
+            }
+        } catch let error as LMDBError {
+            self.logger.error("commit failed", metadata: ["lmdb.code": "\(error.code.rawValue)", "ledger.batch": "\(batch.count)"])
+            let failure = StorageUnavailable(reason: error.isOutOfSpace ? (error.code == .mapFull ? "map_full" : "disk_full") : "storage_error")
+            for command in batch { command.continuation.resume(throwing: failure) }
+            return
+        } catch {
+            self.logger.error("commit failed", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+            for command in batch { command.continuation.resume(throwing: StorageUnavailable(reason: "storage_error")) }
+            return
+        }
+        let elapsed = Int64(DispatchTime.now().uptimeNanoseconds - started) / 1000
+        self.statistics.record(batchSize: batch.count, latencyMicroseconds: elapsed)
+        for (command, outcome) in zip(batch, outcomes) {
+            command.continuation.resume(with: outcome)
+        }
+    }
+
+    /// Runs one command, honouring its idempotency key.
+    private func run(_ command: Pending, in txn: Transaction, now: Timestamp) throws -> [UInt8] {
+        let context = command.context
+        var idempotencyRecord: [UInt8]?
+        if let key = context.idempotencyKey {
+            idempotencyRecord = Array(context.workspace.utf8) + [0] + Array(key.utf8)
+            if let idempotencyRecord, let stored = try txn.get(self.stores.idempotency, key: idempotencyRecord) {
+                guard stored.count >= 32, Array(stored[0..<32]) == context.paramsHash else {
+                    throw ContactError(.conflict, reason: "idempotency_key_reused", field: "idempotency_key")
+                }
+                return Array(stored[32...])
+            }
+        }
+        let transaction = CommandTransaction(txn: txn, context: context, now: now, stores: self.stores)
+        let answer = try command.body(transaction)
+        if let idempotencyRecord {
+            try txn.put(self.stores.idempotency, key: idempotencyRecord, value: context.paramsHash + answer)
+        }
+        return answer
+    }
+}
+
+/// The store could not take the write (disk full, map full and unable to grow, shutting down).
+/// Nothing of the command was written.
+struct StorageUnavailable: Error, Sendable {
+    var reason: String
+}

@@ -1,0 +1,176 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import LedgerStore
+import Projections
+import RPC
+
+extension LedgerMethods {
+    /// The most contacts `contacts.bulk_modify` takes by UUID in one command.
+    static let maximumBulkContacts = 1000
+
+    func contactsCreate(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(ContactCreateParams.self, call)
+        var status = ContactStatus.active
+        if let raw = params.status {
+            guard let parsed = ContactStatus(rawValue: raw) else { throw RPCError.invalidParams(field: "status", reason: "unknown_status") }
+            status = parsed
+        }
+        let groups = try (params.groups ?? []).enumerated().map { try Self.groupUUID($1, field: "groups[\($0)]") }
+        let fields = (params.fields ?? [:]).sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
+        let request = NewContact(
+            name: params.name, language: params.language, status: status, urns: params.urns ?? [], fields: fields, groups: groups
+        )
+        let uuid = ContactUUID.random()
+        return try await self.command(call, caller) { tx in
+            let context = try tx.decisionContext()
+            let events = try ContactDecider.create(request, uuid: uuid, id: try tx.nextContactID(), context: context)
+            try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: 0)
+            return ContactPresenter(workspace: context.workspace, reference: self.reference).present(try tx.contact(uuid))
+        }
+    }
+
+    func contactsGet(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(ContactGetParams.self, call)
+        return try self.read { txn in
+            let presenter = try self.presenter(caller.workspace, in: txn)
+            let uuid: ContactUUID
+            if let text = params.uuid {
+                uuid = try Self.contactUUID(text)
+            } else if let text = params.urn {
+                let urn = try Self.normalizedURN(text, defaultCountry: presenter.workspace.defaultCountry, field: "urn")
+                guard let owner = try self.stores.projector.contacts.owner(ofURN: urn.identity, workspace: caller.workspace, in: txn) else {
+                    throw ContactError(.notFound, reason: "not_found", details: ["kind": .text("contact"), "id": .text("urn")])
+                }
+                uuid = owner
+            } else {
+                throw RPCError.invalidParams(field: "uuid", reason: "required")
+            }
+            return presenter.present(try self.liveContact(uuid, workspace: caller.workspace, in: txn))
+        }
+    }
+
+    /// A URN param normalized with the workspace country, or -32602 naming `field`.
+    static func normalizedURN(_ text: String, defaultCountry: String?, field: String) throws -> URN {
+        do {
+            return try URN.normalized(text, defaultCountry: defaultCountry)
+        } catch {
+            throw ContactError.invalid(field, error.code)
+        }
+    }
+
+    /// The contact, or -32001 (with `reason: "deleted"` for a tombstone).
+    func liveContact(_ uuid: ContactUUID, workspace: String, in txn: Transaction) throws -> Contact {
+        guard let contact = try self.stores.projector.contacts.contact(uuid, workspace: workspace, in: txn) else {
+            throw ContactError.notFound("contact", id: uuid.rawValue)
+        }
+        guard !contact.isDeleted else { throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted") }
+        return contact
+    }
+
+    /// Turns the wire modifiers into domain modifiers, naming the bad one.
+    static func modifiers(_ raw: [ModifierParams]) throws -> [ContactModifier] {
+        try raw.enumerated().map { index, modifier in
+            let path = "modifiers[\(index)]"
+            func required<T>(_ value: T?, _ member: String) throws -> T {
+                guard let value else { throw RPCError.invalidParams(field: "\(path).\(member)", reason: "required") }
+                return value
+            }
+            switch modifier.type {
+            case "name":
+                guard let name = modifier.name else { throw RPCError.invalidParams(field: "\(path).name", reason: "required") }
+                return .name(name)
+            case "language":
+                guard let language = modifier.language else { throw RPCError.invalidParams(field: "\(path).language", reason: "required") }
+                return .language(language)
+            case "status":
+                guard let status = ContactStatus(rawValue: try required(modifier.status, "status")) else {
+                    throw RPCError.invalidParams(field: "\(path).status", reason: "unknown_status")
+                }
+                return .status(status)
+            case "field":
+                guard let value = modifier.value else { throw RPCError.invalidParams(field: "\(path).value", reason: "required") }
+                return .field(key: try required(modifier.field, "field"), value: value)
+            case "urns":
+                guard let action = ContactModifier.URNAction(rawValue: try required(modifier.action, "action")) else {
+                    throw RPCError.invalidParams(field: "\(path).action", reason: "unknown_action")
+                }
+                return .urns(action: action, urns: try required(modifier.urns, "urns"))
+            case "groups":
+                guard let action = ContactModifier.GroupAction(rawValue: try required(modifier.action, "action")) else {
+                    throw RPCError.invalidParams(field: "\(path).action", reason: "unknown_action")
+                }
+                let groups = try required(modifier.groups, "groups").enumerated().map {
+                    try Self.groupUUID($1, field: "\(path).groups[\($0)]")
+                }
+                return .groups(action: action, groups: groups)
+            default:
+                throw RPCError.invalidParams(field: "\(path).type", reason: "unknown_modifier")
+            }
+        }
+    }
+
+    func contactsModify(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(ContactModifyParams.self, call)
+        let uuid = try Self.contactUUID(params.uuid)
+        let modifiers = try Self.modifiers(params.modifiers)
+        return try await self.command(call, caller) { tx in
+            let contact = try tx.contact(uuid)
+            if let expected = params.expectedVersion, expected != contact.version {
+                throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(contact.version))])
+            }
+            let context = try tx.decisionContext()
+            let events = try ContactDecider.modify(contact, modifiers: modifiers, context: context)
+            try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: contact.version)
+            return ContactPresenter(workspace: context.workspace, reference: self.reference).present(try tx.contact(uuid))
+        }
+    }
+
+    func contactsBulkModify(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(ContactBulkModifyParams.self, call)
+        if params.query != nil {
+            throw RPCError(code: -32003, message: "Not allowed in the current state", data: ["reason": "queries_unavailable", "field": "query"])
+        }
+        guard let rawUUIDs = params.uuids else { throw RPCError.invalidParams(field: "uuids", reason: "required") }
+        guard rawUUIDs.count <= Self.maximumBulkContacts else {
+            throw RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(Self.maximumBulkContacts)), "field": "uuids"])
+        }
+        let uuids = try rawUUIDs.enumerated().map { try Self.contactUUID($1, field: "uuids[\($0)]") }
+        let modifiers = try Self.modifiers(params.modifiers)
+        return try await self.command(call, caller) { tx in
+            let context = try tx.decisionContext()
+            var changed = 0
+            for uuid in Set(uuids).sorted() {
+                let contact = try tx.contact(uuid)
+                let events = try ContactDecider.modify(contact, modifiers: modifiers, context: context)
+                if !events.isEmpty { changed += 1 }
+                try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: contact.version)
+            }
+            return ["matched": .integer(Int64(Set(uuids).count)), "changed": .integer(Int64(changed))]
+        }
+    }
+
+    /// Types whose payload holds a contact's personal data, erased when the contact is deleted.
+    static let personalDataTypes: Set<String> = [
+        "contact_created", "contact_name_changed", "contact_language_changed", "contact_field_changed",
+        "contact_urns_changed", "msg_received", "msg_created",
+    ]
+
+    func contactsDelete(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(ContactUUIDParams.self, call)
+        let uuid = try Self.contactUUID(params.uuid)
+        return try await self.command(call, caller) { tx in
+            let contact = try tx.contact(uuid)
+            let events = try ContactDecider.delete(contact, context: try tx.decisionContext())
+            let stream = EventHeader.contactStream(uuid)
+            try tx.append(events, to: stream, expectedVersion: params.expectedVersion ?? contact.version)
+            // Erase the personal data of the contact's past events; their hashes keep the chain whole.
+            for seq in try self.stores.log.seqs(of: stream, in: tx.txn) {
+                guard let record = try self.stores.log.record(at: seq, in: tx.txn),
+                    let header = try? EventHeader.decode(record.header), Self.personalDataTypes.contains(header.type)
+                else { continue }
+                try self.stores.log.erasePayload(at: seq, in: tx.txn)
+            }
+            return ["uuid": .string(uuid.rawValue)]
+        }
+    }
+}

@@ -1,0 +1,135 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import LedgerStore
+import Projections
+import RPC
+
+extension LedgerMethods {
+    /// A point in time of the contract, resolved to a predicate on events.
+    struct Point {
+        var seq: UInt64?
+        var time: Timestamp?
+
+        init(_ point: PointInTime, field: String) throws {
+            switch point {
+            case .seq(let seq): self.seq = seq
+            case .timestamp(let text):
+                guard let time = Timestamp(rfc3339: text) else { throw RPCError.invalidParams(field: field, reason: "not_a_timestamp") }
+                self.time = time
+            }
+        }
+
+        /// Whether the state "after everything at or before this point" includes `header`.
+        func includes(_ header: EventHeader) -> Bool {
+            if let seq = self.seq { return header.seq <= seq }
+            if let time = self.time { return header.createdOn <= time }
+            return true
+        }
+    }
+
+    /// The contact's events in order, decoded.
+    func contactEvents(_ uuid: ContactUUID, workspace: String, in txn: Transaction) throws -> [EventPresenter.Decoded] {
+        try self.stores.log.seqs(of: EventHeader.contactStream(uuid), in: txn).compactMap { seq in
+            guard let record = try self.stores.log.record(at: seq, in: txn) else { return nil }
+            let decoded = try EventPresenter.decode(record)
+            return decoded.header.workspace == workspace ? decoded : nil
+        }
+    }
+
+    func contactsHistory(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(HistoryParams.self, call)
+        let uuid = try Self.contactUUID(params.uuid)
+        let limit = try Self.limit(params.limit)
+        let after = try params.after.map { try Point($0, field: "after") }
+        let before = try params.before.map { try Point($0, field: "before") }
+        let cursor = try Self.seqCursor(params.cursor)
+        if let types = params.types, let index = types.firstIndex(where: { !LedgerEvent.allTypes.contains($0) }) {
+            throw RPCError.invalidParams(field: "types[\(index)]", reason: "unknown_type")
+        }
+        return try self.read { txn in
+            let presenter = try self.presenter(caller.workspace, in: txn)
+            let events = try self.contactEvents(uuid, workspace: caller.workspace, in: txn)
+            guard !events.isEmpty else { throw ContactError.notFound("contact", id: uuid.rawValue) }
+            // Newest first; the cursor is the seq of the last item returned.
+            let matching = events.reversed().filter { event in
+                if let cursor, event.header.seq >= cursor { return false }
+                if let after, after.includes(event.header) { return false }
+                if let before, !before.includes(event.header) { return false }
+                if let types = params.types, !types.contains(event.header.type) { return false }
+                return true
+            }
+            let page = matching.prefix(limit)
+            let next: JSONValue = matching.count > limit ? page.last.map { .string(String($0.header.seq)) } ?? .null : .null
+            return ["items": .array(page.map { EventPresenter.timelineItem($0, presenter: presenter) }), "next_cursor": next]
+        }
+    }
+
+    /// The contact folded from its events up to `point`, or nil if it did not exist yet.
+    func contact(_ uuid: ContactUUID, at point: Point, workspace: String, in txn: Transaction) throws -> Contact? {
+        var contact: Contact?
+        for event in try self.contactEvents(uuid, workspace: workspace, in: txn) where point.includes(event.header) {
+            let header = event.header
+            guard let payload = event.record.payload else {
+                contact?.version = header.version
+                continue
+            }
+            let domainEvent = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
+            if case .contactCreated(let created) = domainEvent {
+                contact = Contact(created: created, workspace: workspace, at: header.createdOn, version: header.version)
+            } else {
+                contact?.apply(domainEvent, at: header.createdOn, version: header.version)
+            }
+        }
+        return contact
+    }
+
+    func contactsAsOf(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(AsOfParams.self, call)
+        let uuid = try Self.contactUUID(params.uuid)
+        let point = try Point(params.at, field: "at")
+        return try self.read { txn in
+            let presenter = try self.presenter(caller.workspace, in: txn)
+            if let current = try self.stores.projector.contacts.contact(uuid, workspace: caller.workspace, in: txn), current.isDeleted {
+                throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted")
+            }
+            guard let contact = try self.contact(uuid, at: point, workspace: caller.workspace, in: txn), !contact.isDeleted else {
+                throw ContactError.notFound("contact", id: uuid.rawValue, reason: "not_yet_created")
+            }
+            return presenter.present(contact)
+        }
+    }
+
+    func contactsDiff(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(DiffParams.self, call)
+        let uuid = try Self.contactUUID(params.uuid)
+        let from = try Point(params.from, field: "from")
+        let to = try Point(params.to, field: "to")
+        return try self.read { txn in
+            let presenter = try self.presenter(caller.workspace, in: txn)
+            if let current = try self.stores.projector.contacts.contact(uuid, workspace: caller.workspace, in: txn), current.isDeleted {
+                throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted")
+            }
+            let before = try self.contact(uuid, at: from, workspace: caller.workspace, in: txn).map { presenter.present($0) }
+            guard let after = try self.contact(uuid, at: to, workspace: caller.workspace, in: txn).map({ presenter.present($0) }) else {
+                throw ContactError.notFound("contact", id: uuid.rawValue, reason: "not_yet_created")
+            }
+            var changes: [String: JSONValue] = [:]
+            for property in ["name", "language", "status", "urns", "groups", "last_seen_on"] {
+                let old = before?[property] ?? .null
+                let new = after[property] ?? .null
+                if old != new { changes[property] = ["before": old, "after": new] }
+            }
+            let oldFields = before?["fields"] ?? .object([:])
+            let newFields = after["fields"] ?? .object([:])
+            var keys: Set<String> = []
+            if case .object(let members) = oldFields { keys.formUnion(members.keys) }
+            if case .object(let members) = newFields { keys.formUnion(members.keys) }
+            for key in keys {
+                let old = oldFields[key] ?? .null
+                let new = newFields[key] ?? .null
+                if old != new { changes["fields.\(key)"] = ["before": old, "after": new] }
+            }
+            return ["changes": .object(changes)]
+        }
+    }
+}

@@ -1,0 +1,50 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import Projections
+import RPC
+
+extension LedgerMethods {
+    func systemHealth(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        _ = try self.params(EmptyParams.self, call)
+        let head = try self.read { try self.stores.log.head(in: $0).seq }
+        return [
+            "status": "ok",
+            "version": .string(Self.version),
+            "head_seq": .integer(Int64(head)),
+            "uptime_s": .double((Date().timeIntervalSince(self.startedAt) * 1000).rounded() / 1000),
+        ]
+    }
+
+    func systemStats(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        _ = try self.params(EmptyParams.self, call)
+        let (head, contacts, workspaces) = try self.read { txn in
+            (
+                try self.stores.log.head(in: txn).seq,
+                try self.stores.projector.contacts.count(in: txn),
+                try self.stores.projector.workspaces.names(in: txn).count
+            )
+        }
+        let storage = self.stores.environment.statistics()
+        let commits = self.ledger.statistics.snapshot()
+        let latencies = commits.latencyMicroseconds.sorted()
+        func percentile(_ fraction: Double) -> JSONValue {
+            guard !latencies.isEmpty else { return .null }
+            let index = min(latencies.count - 1, Int((Double(latencies.count) * fraction).rounded(.up)) - 1)
+            return .double(Double(latencies[max(index, 0)]) / 1000)
+        }
+        return [
+            "counts": ["contacts": .integer(Int64(contacts)), "events": .integer(Int64(head)), "workspaces": .integer(Int64(workspaces))],
+            "head_seq": .integer(Int64(head)),
+            "map_size": .integer(Int64(storage.mapSize)),
+            "map_used": .integer(Int64(storage.usedBytes)),
+            "map_used_ratio": .double(Double(storage.usedBytes) / Double(max(storage.mapSize, 1))),
+            "readers": ["used": .integer(Int64(storage.readersUsed)), "max": .integer(Int64(storage.maximumReaders))],
+            "commits": .integer(Int64(commits.commits)),
+            "commit_latency_ms": ["p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99), "max": percentile(1.0)],
+            "commit_batch_avg": .double(commits.commits == 0 ? 0 : Double(commits.commands) / Double(commits.commits)),
+            "commit_batch_max": .integer(Int64(commits.batchMaximum)),
+        ]
+    }
+}

@@ -1,0 +1,175 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import Projections
+import RPC
+
+extension LedgerMethods {
+    static func settings(_ workspace: Workspace) -> [String: JSONValue] {
+        [
+            "name": .string(workspace.name),
+            "default_country": workspace.defaultCountry.map { .string($0) } ?? .null,
+            "timezone": .string(workspace.timezone),
+            "date_format": .string(workspace.dateFormat.rawValue),
+            "anonymous": .bool(workspace.anonymous),
+        ]
+    }
+
+    func workspaceConfigure(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(WorkspaceConfigureParams.self, call)
+        let settings = WorkspaceDecider.Settings(
+            defaultCountry: params.defaultCountry,
+            timezone: params.timezone,
+            dateFormat: params.dateFormat,
+            anonymous: params.anonymous
+        )
+        return try await self.command(call, caller) { tx in
+            var workspace = try tx.workspace()
+            let events = try WorkspaceDecider.configure(settings, workspace: workspace)
+            try tx.append(events, to: EventHeader.workspaceStream(caller.workspace))
+            workspace = try tx.workspace()
+            return .object(Self.settings(workspace))
+        }
+    }
+
+    func workspaceGet(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        _ = try self.params(EmptyParams.self, call)
+        return try self.read { txn in
+            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            var contacts = 0
+            var byStatus: [String: Int] = [:]
+            try self.stores.projector.contacts.forEachContact(workspace: caller.workspace, in: txn) { contact in
+                guard !contact.isDeleted else { return true }
+                contacts += 1
+                byStatus[contact.status.rawValue, default: 0] += 1
+                return true
+            }
+            var object = Self.settings(workspace)
+            object["counts"] = [
+                "contacts": .integer(Int64(contacts)),
+                "active": .integer(Int64(byStatus["active"] ?? 0)),
+                "blocked": .integer(Int64(byStatus["blocked"] ?? 0)),
+                "stopped": .integer(Int64(byStatus["stopped"] ?? 0)),
+                "archived": .integer(Int64(byStatus["archived"] ?? 0)),
+                "fields": .integer(Int64(workspace.fields.count)),
+                "groups": .integer(Int64(workspace.groups.count)),
+            ]
+            return .object(object)
+        }
+    }
+
+    func workspaceSetLocations(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(SetLocationsParams.self, call)
+        let root: LocationNode
+        do {
+            root = try JSONDecoder().decode(LocationNode.self, from: JSONEncoder().encode(params.hierarchy))
+        } catch let error as DecodingError {
+            let path: [any CodingKey]
+            switch error {
+            case .keyNotFound(_, let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+                path = context.codingPath
+            @unknown default:
+                path = []
+            }
+            let suffix = ParamsDecoding.path(path)
+            throw RPCError.invalidParams(field: suffix == "params" ? "hierarchy" : "hierarchy.\(suffix)", reason: "invalid")
+        }
+        return try await self.command(call, caller) { tx in
+            try tx.append(try WorkspaceDecider.setLocations(root), to: EventHeader.workspaceStream(caller.workspace))
+            return ["hierarchy": params.hierarchy]
+        }
+    }
+
+    func workspaceLocations(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        _ = try self.params(EmptyParams.self, call)
+        return try self.read { txn in
+            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            guard let locations = workspace.locations else { return ["hierarchy": .null] }
+            let encoded = try JSONEncoder().encode(locations)
+            return ["hierarchy": try JSONDecoder().decode(JSONValue.self, from: encoded)]
+        }
+    }
+
+    // MARK: - Fields
+
+    static func present(_ field: FieldDefinition) -> JSONValue {
+        [
+            "key": .string(field.key.rawValue),
+            "name": .string(field.name),
+            "type": .string(field.type.rawValue),
+            "featured": .bool(field.featured),
+            "priority": .integer(Int64(field.priority)),
+        ]
+    }
+
+    func fieldsCreate(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(FieldCreateParams.self, call)
+        return try await self.command(call, caller) { tx in
+            let events = try WorkspaceDecider.createField(key: params.key, name: params.name, type: params.type, workspace: try tx.workspace())
+            try tx.append(events, to: EventHeader.workspaceStream(caller.workspace))
+            guard let field = try tx.workspace().field(params.key) else { throw ContactError.notFound("field", id: params.key) }
+            return Self.present(field)
+        }
+    }
+
+    func fieldsUpdate(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(FieldUpdateParams.self, call)
+        return try await self.command(call, caller) { tx in
+            let workspace = try tx.workspace()
+            if params.type != nil, !Self.groups(using: params.key, in: workspace).isEmpty,
+                let current = workspace.field(params.key), params.type != current.type.rawValue
+            {
+                throw ContactError(.invalidState, reason: "field_in_use", field: "type")
+            }
+            let events = try WorkspaceDecider.updateField(
+                key: params.key, name: params.name, type: params.type, featured: params.featured, priority: params.priority,
+                workspace: workspace
+            )
+            try tx.append(events, to: EventHeader.workspaceStream(caller.workspace))
+            guard let field = try tx.workspace().field(params.key) else { throw ContactError.notFound("field", id: params.key) }
+            return Self.present(field)
+        }
+    }
+
+    func fieldsDelete(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(FieldKeyParams.self, call)
+        return try await self.command(call, caller) { tx in
+            let workspace = try tx.workspace()
+            let events = try WorkspaceDecider.deleteField(key: params.key, usedBy: Self.groups(using: params.key, in: workspace), workspace: workspace)
+            try tx.append(events, to: EventHeader.workspaceStream(caller.workspace))
+            return ["key": .string(params.key)]
+        }
+    }
+
+    func fieldsList(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        _ = try self.params(EmptyParams.self, call)
+        return try self.read { txn in
+            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            return ["fields": .array(FieldDefinition.featuredOrder(workspace.fields).map(Self.present))]
+        }
+    }
+
+    func fieldsUsage(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(FieldKeyParams.self, call)
+        return try self.read { txn in
+            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            guard workspace.field(params.key) != nil else { throw ContactError.notFound("field", id: params.key) }
+            let groups = Self.groups(using: params.key, in: workspace)
+            return [
+                "key": .string(params.key),
+                "groups": .array(groups.map { ["uuid": .string($0.uuid.rawValue), "name": .string($0.name)] }),
+            ]
+        }
+    }
+
+    /// The smart groups whose query reads field `key`.
+    static func groups(using key: String, in workspace: Workspace) -> [Group] {
+        workspace.groups.filter { group in
+            guard let query = group.query, let parsed = try? ContactQuery.parse(query, resolver: WorkspaceQueryResolver(workspace: workspace)) else {
+                return false
+            }
+            return parsed.inspection.fields.contains(key)
+        }
+    }
+}

@@ -1,0 +1,259 @@
+// ContactLedger — daemon wiring.
+import RPC
+
+// The typed parameters of each method, as rpc-api.md names them. Every method accepts `workspace` and
+// `actor`; commands accept `idempotency_key`; single-contact commands accept `expected_version`.
+
+private let common: Set<String> = ["workspace", "actor"]
+private let command: Set<String> = common.union(["idempotency_key"])
+
+struct EmptyParams: MethodParams {
+    static let memberNames = common
+}
+
+struct WorkspaceConfigureParams: MethodParams {
+    static let memberNames = command.union(["default_country", "timezone", "date_format", "anonymous"])
+    var defaultCountry: String??
+    var timezone: String?
+    var dateFormat: String?
+    var anonymous: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case defaultCountry = "default_country"
+        case timezone
+        case dateFormat = "date_format"
+        case anonymous
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.defaultCountry = container.contains(.defaultCountry) ? .some(try container.decodeIfPresent(String.self, forKey: .defaultCountry)) : nil
+        self.timezone = try container.decodeIfPresent(String.self, forKey: .timezone)
+        self.dateFormat = try container.decodeIfPresent(String.self, forKey: .dateFormat)
+        self.anonymous = try container.decodeIfPresent(Bool.self, forKey: .anonymous)
+    }
+}
+
+struct SetLocationsParams: MethodParams {
+    static let memberNames = command.union(["hierarchy"])
+    var hierarchy: JSONValue
+}
+
+struct FieldCreateParams: MethodParams {
+    static let memberNames = command.union(["key", "name", "type"])
+    var key: String
+    var name: String?
+    var type: String?
+}
+
+struct FieldUpdateParams: MethodParams {
+    static let memberNames = command.union(["key", "name", "type", "featured", "priority"])
+    var key: String
+    var name: String?
+    var type: String?
+    var featured: Bool?
+    var priority: Int?
+}
+
+struct FieldKeyParams: MethodParams {
+    static let memberNames = command.union(["key"])
+    var key: String
+}
+
+struct GroupCreateParams: MethodParams {
+    static let memberNames = command.union(["name", "query"])
+    var name: String
+    var query: String?
+}
+
+struct GroupUpdateParams: MethodParams {
+    static let memberNames = command.union(["uuid", "name", "query"])
+    var uuid: String
+    var name: String?
+    var query: String?
+}
+
+struct GroupUUIDParams: MethodParams {
+    static let memberNames = command.union(["uuid", "limit", "cursor"])
+    var uuid: String
+    var limit: Int?
+    var cursor: String?
+}
+
+struct ContactCreateParams: MethodParams {
+    static let memberNames = command.union(["name", "language", "status", "urns", "fields", "groups"])
+    var name: String?
+    var language: String?
+    var status: String?
+    var urns: [String]?
+    var fields: [String: String?]?
+    var groups: [String]?
+}
+
+struct ContactGetParams: MethodParams {
+    static let memberNames = common.union(["uuid", "urn"])
+    var uuid: String?
+    var urn: String?
+}
+
+struct ModifierParams: Decodable {
+    var type: String
+    var name: String??
+    var language: String??
+    var status: String?
+    var field: String?
+    var value: String??
+    var action: String?
+    var urns: [String]?
+    var groups: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case type, name, language, status, field, value, action, urns, groups
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.type = try container.decode(String.self, forKey: .type)
+        self.name = container.contains(.name) ? .some(try container.decodeIfPresent(String.self, forKey: .name)) : nil
+        self.language = container.contains(.language) ? .some(try container.decodeIfPresent(String.self, forKey: .language)) : nil
+        self.status = try container.decodeIfPresent(String.self, forKey: .status)
+        self.field = try container.decodeIfPresent(String.self, forKey: .field)
+        self.value = container.contains(.value) ? .some(try container.decodeIfPresent(String.self, forKey: .value)) : nil
+        self.action = try container.decodeIfPresent(String.self, forKey: .action)
+        self.urns = try container.decodeIfPresent([String].self, forKey: .urns)
+        self.groups = try container.decodeIfPresent([String].self, forKey: .groups)
+    }
+}
+
+struct ContactModifyParams: MethodParams {
+    static let memberNames = command.union(["uuid", "modifiers", "expected_version"])
+    var uuid: String
+    var modifiers: [ModifierParams]
+    var expectedVersion: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case uuid, modifiers
+        case expectedVersion = "expected_version"
+    }
+}
+
+struct ContactBulkModifyParams: MethodParams {
+    static let memberNames = command.union(["uuids", "query", "modifiers"])
+    var uuids: [String]?
+    var query: String?
+    var modifiers: [ModifierParams]
+}
+
+struct ContactUUIDParams: MethodParams {
+    static let memberNames = command.union(["uuid", "expected_version"])
+    var uuid: String
+    var expectedVersion: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case uuid
+        case expectedVersion = "expected_version"
+    }
+}
+
+/// A point in time: an RFC 3339 timestamp or `{"seq": n}`.
+enum PointInTime: Decodable {
+    case timestamp(String)
+    case seq(UInt64)
+
+    private struct SeqObject: Decodable { var seq: UInt64 }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            self = .timestamp(text)
+        } else {
+            self = .seq(try container.decode(SeqObject.self).seq)
+        }
+    }
+}
+
+struct HistoryParams: MethodParams {
+    static let memberNames = common.union(["uuid", "after", "before", "types", "limit", "cursor"])
+    var uuid: String
+    var after: PointInTime?
+    var before: PointInTime?
+    var types: [String]?
+    var limit: Int?
+    var cursor: String?
+}
+
+struct AsOfParams: MethodParams {
+    static let memberNames = common.union(["uuid", "at"])
+    var uuid: String
+    var at: PointInTime
+}
+
+struct DiffParams: MethodParams {
+    static let memberNames = common.union(["uuid", "from", "to"])
+    var uuid: String
+    var from: PointInTime
+    var to: PointInTime
+}
+
+struct MessagesParams: MethodParams {
+    static let memberNames = common.union(["uuid", "limit", "cursor"])
+    var uuid: String
+    var limit: Int?
+    var cursor: String?
+}
+
+struct ReceiveParams: MethodParams {
+    static let memberNames = command.union(["urn", "text", "channel", "external_id"])
+    var urn: String
+    var text: String
+    var channel: String?
+    var externalID: String?
+
+    enum CodingKeys: String, CodingKey {
+        case urn, text, channel
+        case externalID = "external_id"
+    }
+}
+
+struct SendParams: MethodParams {
+    static let memberNames = command.union(["uuid", "text", "urn"])
+    var uuid: String
+    var text: String
+    var urn: String?
+}
+
+struct EventsReadParams: MethodParams {
+    static let memberNames = common.union(["after_seq", "limit", "types", "cursor"])
+    var afterSeq: UInt64?
+    var limit: Int?
+    var types: [String]?
+    var cursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case afterSeq = "after_seq"
+        case limit, types, cursor
+    }
+}
+
+struct VerifyParams: MethodParams {
+    static let memberNames = common.union(["from_seq", "to_seq"])
+    var fromSeq: UInt64?
+    var toSeq: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case fromSeq = "from_seq"
+        case toSeq = "to_seq"
+    }
+}
+
+/// The members every call may carry besides its own.
+struct CommonParams: Decodable {
+    var workspace: String?
+    var actor: String?
+    var idempotencyKey: String?
+
+    enum CodingKeys: String, CodingKey {
+        case workspace, actor
+        case idempotencyKey = "idempotency_key"
+    }
+}

@@ -1,0 +1,133 @@
+// ContactLedger — command-line client.
+import ArgumentParser
+import Foundation
+import RPC
+
+extension ContactLedgerCommand {
+    /// `events …`: the workspace's raw event log.
+    struct Events: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "events",
+            abstract: "Reads the workspace's events in log order.",
+            subcommands: [Read.self],
+            defaultSubcommand: Read.self
+        )
+
+        /// The columns of an event table.
+        static let table = Table(columns: [
+            .key("seq"),
+            .key("created_on", "time"),
+            .key("type"),
+            .key("stream"),
+            .computed("actor", maxWidth: 30) { ContactLedgerCommand.Contacts.actor(of: $0) },
+            .computed("data", maxWidth: ContactLedgerCommand.Contacts.summaryWidth) {
+                ContactLedgerCommand.Contacts.dataSummary(of: $0)
+            },
+        ])
+
+        /// One event envelope as one line: seq, time, type, stream, actor and a data summary.
+        static func line(_ event: JSONValue) -> String {
+            [
+                Output.pad(Output.text(event["seq"]), to: 8),
+                Output.pad(Output.text(event["created_on"]), to: 27),
+                Output.pad(Output.text(event["type"]), to: 26),
+                Output.pad(Output.text(event["stream"]), to: 44),
+                Output.pad(ContactLedgerCommand.Contacts.actor(of: event), to: 16),
+                Output.truncate(
+                    ContactLedgerCommand.Contacts.dataSummary(of: event),
+                    to: ContactLedgerCommand.Contacts.summaryWidth
+                ),
+            ].joined(separator: "  ")
+        }
+    }
+
+    /// `tail [--after SEQ] [--type T]…`: `events.subscribe`, printing each event until interrupted.
+    struct Tail: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Follows the workspace's events live, one line each, until interrupted.",
+            discussion: """
+                Subscribes with events.subscribe: first the catch-up after --after, then live events, in order. \
+                With --json each event is printed as one compact JSON line. Stop it with Ctrl-C.
+                """
+        )
+
+        @Option(
+            help: ArgumentHelp(
+                "Start after this seq (catch up from there); default: only new events.",
+                valueName: "seq"
+            )
+        )
+        var after: Int64?
+
+        @Option(help: ArgumentHelp("Only events of this type (repeatable).", valueName: "type"))
+        var type: [String] = []
+
+        @OptionGroup var global: GlobalOptions
+
+        func validate() throws {
+            if let after = self.after, after < 0 {
+                throw ValidationError("--after \(after) is negative; give a seq (0 for the whole log).")
+            }
+        }
+
+        func run() throws {
+            var params: [String: JSONValue] = [:]
+            params["after_seq"] = self.after.map(JSONValue.integer)
+            if !self.type.isEmpty { params["types"] = self.type.jsonValue }
+            try self.global.withConnection { connection in
+                _ = try connection.call("events.subscribe", params, onNotification: self.show)
+                while true {
+                    self.show(try connection.nextMessage())
+                }
+            }
+        }
+
+        /// Prints one `events.event` notification and flushes, so a pipe sees each event at once.
+        private func show(_ message: JSONValue) {
+            guard message["method"]?.stringValue == "events.event", let event = message["params"]?["event"] else {
+                return
+            }
+            print(self.global.json ? Output.json(event, pretty: false) : ContactLedgerCommand.Events.line(event))
+            fflush(nil)
+        }
+    }
+}
+
+extension ContactLedgerCommand.Events {
+    /// `events read`: `events.read`.
+    struct Read: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lists the workspace's raw events after a seq.")
+
+        @Option(help: ArgumentHelp("Only events after this seq.", valueName: "seq"))
+        var after: Int64?
+
+        @Option(help: ArgumentHelp("Only events of this type (repeatable).", valueName: "type"))
+        var type: [String] = []
+
+        @OptionGroup var page: PageOptions
+        @OptionGroup var global: GlobalOptions
+
+        func validate() throws {
+            if let after = self.after, after < 0 {
+                throw ValidationError("--after \(after) is negative; give a seq (0 for the whole log).")
+            }
+        }
+
+        func run() throws {
+            var params: [String: JSONValue] = [:]
+            params["after_seq"] = self.after.map(JSONValue.integer)
+            if !self.type.isEmpty { params["types"] = self.type.jsonValue }
+            self.page.apply(to: &params)
+            let result = try self.global.call("events.read", params)
+            self.global.emit(result) { result in
+                let events = result.arrayValue ?? result.list("events")
+                ContactLedgerCommand.Events.table.print(events, empty: "(no events)")
+                if let cursor = result["next_cursor"]?.stringValue {
+                    print("\nmore: --cursor \(cursor)")
+                } else if events.count == self.page.limit, let last = events.last?["seq"]?.integerValue {
+                    print("\nmore: --after \(last)")
+                }
+            }
+        }
+    }
+}

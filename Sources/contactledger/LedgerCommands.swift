@@ -1,0 +1,126 @@
+// ContactLedger — command-line client.
+import ArgumentParser
+import RPC
+
+extension ContactLedgerCommand {
+    /// `verify [--from SEQ] [--to SEQ]`: `ledger.verify`.
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Checks the log's hash chain; exits with status 3 if it is broken.",
+            discussion: "Prints whether the range verified, the first broken seq if any, and the log's head."
+        )
+
+        @Option(help: ArgumentHelp("The first seq to check (default: the start of the log).", valueName: "seq"))
+        var from: Int64?
+
+        @Option(help: ArgumentHelp("The last seq to check (default: the head).", valueName: "seq"))
+        var to: Int64?
+
+        @OptionGroup var global: GlobalOptions
+
+        func validate() throws {
+            if let from = self.from, from < 0 { throw ValidationError("--from \(from) is negative; give a seq.") }
+            if let to = self.to, to < 0 { throw ValidationError("--to \(to) is negative; give a seq.") }
+            if let from = self.from, let to = self.to, from > to {
+                throw ValidationError("--from \(from) is after --to \(to); give the lower seq first.")
+            }
+        }
+
+        func run() throws {
+            var params: [String: JSONValue] = [:]
+            params["from_seq"] = self.from.map(JSONValue.integer)
+            params["to_seq"] = self.to.map(JSONValue.integer)
+            let result = try self.global.call("ledger.verify", params)
+            let brokenSeq = Self.brokenSeq(result)
+            self.global.emit(result) { result in
+                Output.printObject(result, leading: ["verified", "broken_seq", "seq", "head_seq", "head_hash"])
+            }
+            if let brokenSeq {
+                Output.printError(": the hash chain is broken at seq \(brokenSeq)")
+                throw ExitCode.ledgerBroken
+            }
+        }
+
+        /// The first broken seq the answer reports (`broken_seq`, or `seq` with `verified: false`), or nil when
+        /// the range verified.
+        static func brokenSeq(_ result: JSONValue) -> String? {
+            if let broken = result["broken_seq"], broken != .null { return Output.text(broken) }
+            if result["verified"] == .bool(false) { return Output.text(result["seq"]) }
+            return nil
+        }
+    }
+
+    /// `projections …`: the read models' status and rebuilds.
+    struct Projections: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "projections",
+            abstract: "Shows the read models' status, or rebuilds or verifies one.",
+            subcommands: [Status.self, Rebuild.self, VerifyProjection.self],
+            defaultSubcommand: Status.self
+        )
+    }
+}
+
+extension ContactLedgerCommand.Projections {
+    /// `projections [status]`: `projections.status`.
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Shows each projection's state, position and lag (the default)."
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let result = try self.global.call("projections.status")
+            self.global.emit(result) { result in
+                Table(columns: [
+                    .key("name"), .key("version"), .key("state"), .key("position"), .key("head_seq", "head"),
+                    .key("progress"), .key("lag"),
+                ]).print(result.list("projections"), empty: "(no projections)")
+            }
+        }
+    }
+
+    /// `projections rebuild NAME`: `projections.rebuild`.
+    struct Rebuild: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Starts an online rebuild of a projection (returns at once)."
+        )
+
+        @Argument(help: ArgumentHelp("The projection's name, as projections lists it.", valueName: "name"))
+        var name: String
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let result = try self.global.call("projections.rebuild", ["name": .string(self.name)])
+            self.global.emit(result) { Output.printObject($0, leading: ["name", "state"]) }
+        }
+    }
+
+    /// `projections verify NAME`: `projections.verify`.
+    struct VerifyProjection: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify",
+            abstract: "Rebuilds a projection into scratch space and lists its differences from the live one."
+        )
+
+        @Argument(help: ArgumentHelp("The projection's name.", valueName: "name"))
+        var name: String
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let result = try self.global.call("projections.verify", ["name": .string(self.name)])
+            self.global.emit(result) { result in
+                let differences = result.list("differences")
+                if differences.isEmpty {
+                    print("\(self.name): no differences")
+                } else {
+                    print("\(self.name): \(differences.count) difference(s)")
+                    for difference in differences { print("  \(Output.text(difference))") }
+                }
+            }
+        }
+    }
+}
