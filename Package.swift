@@ -106,7 +106,7 @@ let package = Package(
             dependencies: ["RPC", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "DaemonTests", dependencies: ["LedgerAPI"], swiftSettings: strictSettings),
+        .testTarget(name: "DaemonTests", dependencies: ["RPC", "LedgerStore"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,286 @@
+// ContactLedger — daemon tests.
+import Foundation
+import LedgerStore
+import RPC
+import Testing
+
+/// The ledger core through the real daemon: protocol, errors, concurrency, durability, integrity.
+@Suite(.timeLimit(.minutes(5)))
+struct LedgerCoreTests {
+    @Test func healthAnswersAndSIGTERMRemovesTheSocket() throws {
+        let daemon = try DaemonHarness()
+        let health = try daemon.call("system.health")
+        #expect(health.string("status") == "ok")
+        #expect(health.int("head_seq") == 0)
+        #expect(daemon.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+    }
+
+    @Test func socketIsCreatedGroupReadableOnly() throws {
+        let daemon = try DaemonHarness()
+        let attributes = try FileManager.default.attributesOfItem(atPath: daemon.socketPath)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o660)
+    }
+
+    @Test func aSecondDaemonOnTheSameDirectoryIsRefused() throws {
+        let daemon = try DaemonHarness()
+        let second = Process()
+        second.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
+        second.arguments = ["--data-dir", daemon.directory, "--socket", daemon.directory + "/other.sock"]
+        second.standardError = FileHandle.nullDevice
+        try second.run()
+        second.waitUntilExit()
+        #expect(second.terminationStatus != 0)
+        // The first daemon still serves.
+        #expect(try daemon.call("system.health").string("status") == "ok")
+    }
+
+    @Test func protocolErrorsLeaveTheConnectionUsable() throws {
+        let daemon = try DaemonHarness(arguments: ["--max-line-bytes", "4096"])
+        let client = try daemon.client()
+        func send(_ text: String) throws -> JSONValue {
+            try client.send(raw: Array(text.utf8) + [10])
+            return try client.readValue()
+        }
+        // Malformed JSON.
+        let parse = try send(#"{"jsonrpc":"2.0","id":1,"method":"#)
+        #expect(parse["error"]?.int("code") == -32700)
+        #expect(parse["id"] == .null)
+        // Invalid UTF-8.
+        try client.send(raw: Array(#"{"jsonrpc":"2.0","id":2,"method":"system.health","params":{"actor":""#.utf8) + [0xFF, 0xFE] + Array(#""}}"#.utf8) + [10])
+        #expect(try client.readValue()["error"]?.int("code") == -32700)
+        // Not a request object; empty batch.
+        #expect(try send("42")["error"]?.int("code") == -32600)
+        let empty = try send("[]")
+        #expect(empty["error"]?.int("code") == -32600)
+        #expect(empty["error"]?["data"]?.string("reason") == "empty_batch")
+        // Unknown method names the method.
+        let unknown = try send(#"{"jsonrpc":"2.0","id":3,"method":"contacts.fly"}"#)
+        #expect(unknown["error"]?.int("code") == -32601)
+        #expect(unknown["error"]?["data"]?.string("method") == "contacts.fly")
+        // A line over the limit: -32600 with the limit, id null, and the connection goes on.
+        let long = try send(#"{"jsonrpc":"2.0","id":4,"method":"system.health","params":{"actor":""# + String(repeating: "x", count: 10_000) + #""}}"#)
+        #expect(long["error"]?.int("code") == -32600)
+        #expect(long["error"]?["data"]?.int("limit") == 4096)
+        #expect(long["id"] == .null)
+        let after = try send(#"{"jsonrpc":"2.0","id":5,"method":"system.health"}"#)
+        #expect(after["result"]?.string("status") == "ok")
+        #expect(after["id"] == 5)
+    }
+
+    @Test func batchesAndNotifications() throws {
+        let daemon = try DaemonHarness()
+        let client = try daemon.client()
+        // A notification is executed but never answered: the next answer is the request's.
+        try client.send(raw: Array(#"{"jsonrpc":"2.0","method":"contacts.create","params":{"name":"Quiet"}}"#.utf8) + [10])
+        try client.send(raw: Array(#"{"jsonrpc":"2.0","id":"a","method":"system.health"}"#.utf8) + [10])
+        let answer = try client.readValue()
+        #expect(answer["id"] == "a")
+        // A batch answers every request in it; notifications inside get nothing.
+        let batch = #"[{"jsonrpc":"2.0","id":1,"method":"system.health"},{"jsonrpc":"2.0","method":"system.health"},{"jsonrpc":"2.0","id":2,"method":"nope"},{"jsonrpc":"2.0","id":3,"method":"contacts.create","params":{"name":"B"}}]"#
+        try client.send(raw: Array(batch.utf8) + [10])
+        guard case .array(let answers) = try client.readValue() else {
+            Issue.record("batch answer is not an array")
+            return
+        }
+        #expect(answers.count == 3)
+        #expect(Set(answers.compactMap { $0["id"] }) == [1, 2, 3])
+        #expect(answers.first { $0["id"] == 2 }?["error"]?.int("code") == -32601)
+        // A batch of notifications only gets no answer at all.
+        try client.send(raw: Array(#"[{"jsonrpc":"2.0","method":"system.health"}]"#.utf8) + [10])
+        try client.send(raw: Array(#"{"jsonrpc":"2.0","id":9,"method":"system.health"}"#.utf8) + [10])
+        #expect(try client.readValue()["id"] == 9)
+        // The notification's create happened.
+        let events = try daemon.call("events.read", ["types": ["contact_created"]])
+        #expect(events["items"]?.arrayValue?.count == 2)
+    }
+
+    @Test func invalidParamsNameTheField() throws {
+        let daemon = try DaemonHarness()
+        let contact = try daemon.call("contacts.create", ["name": "Ann"])
+        let uuid = try #require(contact.string("uuid"))
+        let missing = try daemon.error("contacts.modify", ["uuid": .string(uuid), "modifiers": [["type": "name", "name": "x"], ["type": "field", "field": "age"]]])
+        #expect(missing.code == -32602)
+        #expect(missing.data("field") == "modifiers[1].value")
+        let wrongType = try daemon.error("contacts.create", ["name": 12])
+        #expect(wrongType.code == -32602)
+        #expect(wrongType.data("field") == "name")
+        let unknownMember = try daemon.error("contacts.create", ["nmae": "typo"])
+        #expect(unknownMember.data("field") == "nmae")
+        let badUUID = try daemon.error("contacts.get", ["uuid": "not-a-uuid"])
+        #expect(badUUID.code == -32602)
+        #expect(badUUID.data("field") == "uuid")
+        let badURN = try daemon.error("contacts.create", ["urns": ["tel:+250788123123", "bogus:x"]])
+        #expect(badURN.code == -32602)
+        #expect(badURN.data("field") == "urns[1]")
+        let badStatus = try daemon.error("contacts.modify", ["uuid": .string(uuid), "modifiers": [["type": "status", "status": "gone"]]])
+        #expect(badStatus.data("field") == "modifiers[0].status")
+        let badWorkspace = try daemon.error("contacts.create", ["workspace": "no spaces"])
+        #expect(badWorkspace.data("field") == "workspace")
+    }
+
+    @Test func domainErrorsCarryTheirCodes() throws {
+        let daemon = try DaemonHarness()
+        let missing = try daemon.error("contacts.get", ["uuid": "7b9a3c1e-1111-4222-8333-944445555666"])
+        #expect(missing.code == -32001)
+        #expect(missing.data("kind") == "contact")
+        #expect(missing.data("id") == "7b9a3c1e-1111-4222-8333-944445555666")
+        let noField = try daemon.error("contacts.create", ["fields": ["age": "3"]])
+        #expect(noField.code == -32001)
+        #expect(noField.data("kind") == "field")
+        #expect(noField.data("id") == "age")
+
+        let first = try daemon.call("contacts.create", ["urns": ["tel:+250788123123"]])
+        let taken = try daemon.error("contacts.create", ["urns": ["whatsapp:250700000001", "tel:+250788123123"]])
+        #expect(taken.code == -32002)
+        #expect(taken.data("reason") == "urn_taken")
+        #expect(taken.data("field") == "urns[1]")
+
+        let uuid = try #require(first.string("uuid"))
+        let active = try daemon.error("contacts.delete", ["uuid": .string(uuid)])
+        #expect(active.code == -32003)
+        #expect(active.data("reason") == "contact_active")
+
+        let tooMany = try daemon.error("contacts.create", ["urns": .array((0..<51).map { .string("ext:id\($0)") })])
+        #expect(tooMany.code == -32006)
+        #expect(tooMany.data("limit") == 50)
+        let bigPage = try daemon.error("events.read", ["limit": 5000])
+        #expect(bigPage.code == -32006)
+        #expect(bigPage.data("field") == "limit")
+    }
+
+    @Test func expectedVersionAndIdempotency() throws {
+        let daemon = try DaemonHarness()
+        let params: JSONValue = ["name": "Ida", "idempotency_key": "create-ida-1"]
+        let first = try daemon.call("contacts.create", params)
+        let retry = try daemon.call("contacts.create", params)
+        #expect(first == retry)
+        let head = try daemon.call("system.health").int("head_seq")
+        #expect(head == first.int("seq"))
+        let reuse = try daemon.error("contacts.create", ["name": "Other", "idempotency_key": "create-ida-1"])
+        #expect(reuse.code == -32002)
+        #expect(reuse.data("reason") == "idempotency_key_reused")
+        // The same key in another workspace is another key.
+        let elsewhere = try daemon.call("contacts.create", ["name": "Other", "idempotency_key": "create-ida-1", "workspace": "second"])
+        #expect(elsewhere.string("uuid") != first.string("uuid"))
+
+        let uuid = try #require(first.string("uuid"))
+        let version = try #require(first.int("version"))
+        let modified = try daemon.call("contacts.modify", ["uuid": .string(uuid), "expected_version": .integer(version), "modifiers": [["type": "name", "name": "Ida B"]]])
+        #expect(modified.int("version") == version + 1)
+        let stale = try daemon.error("contacts.modify", ["uuid": .string(uuid), "expected_version": .integer(version), "modifiers": [["type": "name", "name": "Ida C"]]])
+        #expect(stale.code == -32002)
+        #expect(stale.data("actual_version") == .integer(version + 1))
+        #expect(try daemon.call("contacts.get", ["uuid": .string(uuid)]).string("name") == "Ida B")
+    }
+
+    @Test func concurrentClientsGetDistinctGaplessSeqs() throws {
+        let daemon = try DaemonHarness()
+        let clients = 32
+        let perClient = 200
+        let seqs = try onThreads(clients) { index in
+            let client = try daemon.client()
+            var seqs: [Int64] = []
+            for number in 0..<perClient {
+                let contact = try client.call("contacts.create", ["name": .string("c\(index)-\(number)"), "urns": [.string("ext:c\(index)-\(number)")]])
+                seqs.append(contact.int("seq") ?? -1)
+            }
+            return seqs
+        }.flatMap { $0 }
+        #expect(seqs.count == clients * perClient)
+        #expect(Set(seqs).count == seqs.count)
+        #expect(seqs.sorted() == Array(1...Int64(clients * perClient)))
+        let verify = try daemon.call("ledger.verify")
+        #expect(verify["verified"] == true)
+        #expect(verify.int("head_seq") == Int64(clients * perClient))
+        let stats = try daemon.call("system.stats")
+        #expect(stats["counts"]?.int("contacts") == Int64(clients * perClient))
+        // Group commit: with 32 writers, batches hold more than one command.
+        #expect((stats["commit_batch_max"]?.integerValue ?? 0) > 1)
+    }
+
+    @Test func acknowledgedWritesSurviveKill9() throws {
+        let daemon = try DaemonHarness()
+        var acknowledged: [String] = []
+        let client = try daemon.client()
+        for index in 0..<100 {
+            let contact = try client.call("contacts.create", ["name": .string("k\(index)"), "urns": [.string("ext:k\(index)")]])
+            acknowledged.append(try #require(contact.string("uuid")))
+        }
+        daemon.kill()
+        try daemon.start()
+        for uuid in acknowledged {
+            #expect(try daemon.call("contacts.get", ["uuid": .string(uuid)]).string("uuid") == uuid)
+        }
+        let byURN = try daemon.call("contacts.get", ["urn": "ext:k42"])
+        #expect(byURN.string("name") == "k42")
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+        // A clean restart keeps everything too.
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        #expect(try daemon.call("system.health").int("head_seq") == 100)
+    }
+
+    @Test func tamperingWithAStoredEventIsDetected() throws {
+        let daemon = try DaemonHarness()
+        for index in 0..<10 {
+            try daemon.call("contacts.create", ["name": .string("t\(index)")])
+        }
+        #expect(daemon.stop() == 0)
+        // Flip one byte of event 7's stored payload, directly in LMDB, while the daemon is stopped.
+        do {
+            let environment = try Environment(directory: daemon.directory)
+            let tables = try environment.openTables(EventLog.tableNames)
+            let table = try #require(tables["log.events"])
+            try environment.write { txn in
+                let key = BigEndian.bytes(UInt64(7))
+                var bytes = try #require(try txn.get(table, key: key))
+                bytes[bytes.count - 3] ^= 0x01
+                try txn.put(table, key: key, value: bytes)
+            }
+        }
+        try daemon.start()
+        let verify = try daemon.call("ledger.verify")
+        #expect(verify["verified"] == false)
+        #expect(verify.int("broken_seq") == 7)
+        let before = try daemon.call("ledger.verify", ["to_seq": 6])
+        #expect(before["verified"] == true)
+    }
+
+    @Test func theMapGrowsWhenFull() throws {
+        let daemon = try DaemonHarness(arguments: ["--map-size", "1048576", "--max-map-size", "268435456"])
+        let client = try daemon.client()
+        let note = String(repeating: "n", count: 600)
+        for index in 0..<1500 {
+            try client.call("contacts.create", ["name": .string("m\(index)"), "urns": [.string("ext:\(index)-\(note.prefix(100))")]])
+        }
+        let stats = try daemon.call("system.stats")
+        #expect((stats["map_size"]?.integerValue ?? 0) > 1_048_576)
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+    }
+
+    @Test func aFullMapThatCannotGrowAnswersStorageUnavailable() throws {
+        let daemon = try DaemonHarness(arguments: ["--map-size", "1048576", "--max-map-size", "1048576"])
+        let client = try daemon.client()
+        var acknowledged = 0
+        var failure: RPCError?
+        for index in 0..<5000 {
+            do {
+                try client.call("contacts.create", ["name": .string(String(repeating: "z", count: 120)), "urns": [.string("ext:full\(index)")]])
+                acknowledged += 1
+            } catch let error as RPCError {
+                failure = error
+                break
+            }
+        }
+        let error = try #require(failure)
+        #expect(error.code == -32005)
+        #expect(error.data("reason") == "map_full")
+        // Reads still work and nothing acknowledged is lost.
+        let health = try daemon.call("system.health")
+        #expect(health["status"] == "ok")
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+        let created = try daemon.call("events.read", ["types": ["contact_created"], "limit": 1000])
+        #expect((created["items"]?.arrayValue?.count ?? 0) == min(acknowledged, 1000))
+    }
+}
