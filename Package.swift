@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "ledger-bench",
             dependencies: [
-                "LedgerStore", "RPC",
+                "LedgerStore", "RPC", "ContactDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/Benchmarks",

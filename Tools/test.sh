@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# ContactLedger: the whole test suite. Installs what it needs, builds once, runs every test in parallel
+# (unit tests and the real daemon over its socket), then checks the JSON Schemas.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash Tools/install-system-packages.sh
+python3 -c 'import jsonschema, referencing' 2>/dev/null || python3 -m pip install --quiet -r Tools/requirements-test.txt
+python3 Tools/schema_check.py --self-test
+swift build --build-tests
+swift test --skip-build --parallel
