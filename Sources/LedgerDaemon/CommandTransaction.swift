@@ -13,10 +13,13 @@ final class CommandTransaction {
     let context: CommandContext
     let now: Timestamp
     private let stores: LedgerStores
+    /// The key of contact refs (smart-group queries on `ref`, anonymous answers).
+    let reference: AnonymousReference
     /// The `seq` of the last event this command appended.
     private(set) var lastSeq: UInt64?
 
-    init(txn: Transaction, context: CommandContext, now: Timestamp, stores: LedgerStores) {
+    init(txn: Transaction, context: CommandContext, now: Timestamp, stores: LedgerStores, reference: AnonymousReference) {
+        self.reference = reference
         self.txn = txn
         self.context = context
         self.now = now
@@ -44,9 +47,13 @@ final class CommandTransaction {
         try self.stores.projector.contacts.owner(ofURN: identity, workspace: self.context.workspace, in: self.txn)
     }
 
-    /// A decision context for the command's workspace.
+    /// A decision context for the command's workspace, with its smart groups.
     func decisionContext() throws -> DecisionContext {
-        DecisionContext(workspace: try self.workspace(), now: self.now, lookup: URNLookup(transaction: self))
+        let workspace = try self.workspace()
+        let smartGroups = SmartGroups(workspace: workspace, reference: self.reference)
+        return DecisionContext(workspace: workspace, now: self.now, lookup: URNLookup(transaction: self)) { contact in
+            smartGroups.matching(contact)
+        }
     }
 
     /// The next numeric contact id (global, increasing).

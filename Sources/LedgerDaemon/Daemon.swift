@@ -57,7 +57,7 @@ public enum Daemon {
         let replayed = try stores.projector.rebuildIfNeeded(log: stores.log, environment: environment)
         if replayed > 0 { logger.notice("read models rebuilt from the log", metadata: ["projection.events": "\(replayed)"]) }
         let reference = AnonymousReference(key: try Self.anonymousKey(stores))
-        let ledger = Ledger(stores: stores, logger: logger)
+        let ledger = Ledger(stores: stores, reference: reference, logger: logger)
         let methods = LedgerMethods(ledger: ledger, reference: reference, logger: logger)
         let server = RPCServer(
             configuration: .init(

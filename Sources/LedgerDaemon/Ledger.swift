@@ -31,6 +31,7 @@ final class Ledger: Sendable {
     }
 
     let stores: LedgerStores
+    let reference: AnonymousReference
     let statistics = CommitStatistics()
     private let queue = Mutex(Queue())
     private let wakeUp = NSCondition()
@@ -39,8 +40,9 @@ final class Ledger: Sendable {
     private let finished = NSCondition()
     private let hasFinished = Mutex(false)
 
-    init(stores: LedgerStores, logger: Logger) {
+    init(stores: LedgerStores, reference: AnonymousReference, logger: Logger) {
         self.stores = stores
+        self.reference = reference
         self.logger = logger
     }
 
@@ -161,7 +163,7 @@ final class Ledger: Sendable {
                 return Array(stored[32...])
             }
         }
-        let transaction = CommandTransaction(txn: txn, context: context, now: now, stores: self.stores)
+        let transaction = CommandTransaction(txn: txn, context: context, now: now, stores: self.stores, reference: self.reference)
         let answer = try command.body(transaction)
         if let idempotencyRecord {
             try txn.put(self.stores.idempotency, key: idempotencyRecord, value: context.paramsHash + answer)

@@ -257,3 +257,22 @@ struct CommonParams: Decodable {
         case idempotencyKey = "idempotency_key"
     }
 }
+
+struct SearchParams: MethodParams {
+    static let memberNames = common.union(["query", "sort", "limit", "cursor", "as_of"])
+    var query: String
+    var sort: String?
+    var limit: Int?
+    var cursor: String?
+    var asOf: PointInTime?
+
+    enum CodingKeys: String, CodingKey {
+        case query, sort, limit, cursor
+        case asOf = "as_of"
+    }
+}
+
+struct QueryParams: MethodParams {
+    static let memberNames = common.union(["query"])
+    var query: String
+}

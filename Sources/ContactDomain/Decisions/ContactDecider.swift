@@ -333,9 +333,14 @@ public enum ContactDecider {
         if let urn = message.urn, let index = contact.urnIdentities.firstIndex(of: urn), index > 0 {
             var urns = contact.urns
             urns.insert(urns.remove(at: index), at: 0)
-            events.append(.contactURNsChanged(urns: urns))
+            let event = LedgerEvent.contactURNsChanged(urns: urns)
+            contact.apply(event, at: context.now, version: contact.version + 1)
+            events.append(event)
         }
         events.append(.messageReceived(message))
+        // last_seen_on moved: smart groups on it may change.
+        contact.apply(.messageReceived(message), at: context.now, version: contact.version + 1)
+        if let groups = Self.reevaluatedGroups(contact, context: context) { events.append(groups) }
         return events
     }
 

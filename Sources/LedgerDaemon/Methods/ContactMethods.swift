@@ -127,17 +127,29 @@ extension LedgerMethods {
 
     func contactsBulkModify(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(ContactBulkModifyParams.self, call)
-        if params.query != nil {
-            throw RPCError(code: -32003, message: "Not allowed in the current state", data: ["reason": "queries_unavailable", "field": "query"])
+        if params.query != nil, params.uuids != nil {
+            throw RPCError.invalidParams(field: "query", reason: "query_and_uuids_exclusive")
         }
-        guard let rawUUIDs = params.uuids else { throw RPCError.invalidParams(field: "uuids", reason: "required") }
-        guard rawUUIDs.count <= Self.maximumBulkContacts else {
-            throw RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(Self.maximumBulkContacts)), "field": "uuids"])
+        var parsed: [ContactUUID]?
+        if let rawUUIDs = params.uuids {
+            guard rawUUIDs.count <= Self.maximumBulkContacts else {
+                throw RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(Self.maximumBulkContacts)), "field": "uuids"])
+            }
+            parsed = try rawUUIDs.enumerated().map { try Self.contactUUID($1, field: "uuids[\($0)]") }
+        } else if params.query == nil {
+            throw RPCError.invalidParams(field: "uuids", reason: "required")
         }
-        let uuids = try rawUUIDs.enumerated().map { try Self.contactUUID($1, field: "uuids[\($0)]") }
+        let given = parsed
         let modifiers = try Self.modifiers(params.modifiers)
         return try await self.command(call, caller) { tx in
             let context = try tx.decisionContext()
+            let uuids: [ContactUUID]
+            if let given {
+                uuids = given
+            } else {
+                let query = try Self.parseQuery(params.query ?? "", workspace: context.workspace)
+                uuids = try self.matchingContacts(query, workspace: context.workspace, in: tx.txn).map(\.uuid)
+            }
             var changed = 0
             for uuid in Set(uuids).sorted() {
                 let contact = try tx.contact(uuid)

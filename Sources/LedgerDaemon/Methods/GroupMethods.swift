@@ -21,20 +21,48 @@ extension LedgerMethods {
         ]
     }
 
-    /// Refuses smart-group queries: membership by query is not evaluated by this build.
-    private static func refuseQuery(_ query: String?) throws {
-        guard query == nil else {
-            throw RPCError(code: -32003, message: "Not allowed in the current state", data: ["reason": "smart_groups_unavailable", "field": "query"])
+    /// Parses a smart group's query; it must be allowed as a group (no `id`, `ref`, `status`, `group`…).
+    static func smartGroupQuery(_ text: String, workspace: Workspace) throws -> String {
+        guard let query = try Self.parseQuery(text, workspace: workspace) else {
+            throw RPCError.invalidParams(field: "query", reason: "empty")
+        }
+        guard query.inspection.allowAsGroup else { throw RPCError.invalidParams(field: "query", reason: "not_allowed_as_group") }
+        return query.normalized
+    }
+
+    /// Re-evaluates one smart group over every contact of the workspace, appending the membership
+    /// changes to each contact's stream.
+    func populate(_ uuid: GroupUUID, in tx: CommandTransaction) throws {
+        let workspace = try tx.workspace()
+        guard let group = workspace.group(uuid) else { return }
+        let smartGroups = SmartGroups(workspace: workspace, reference: self.reference)
+        let reference = GroupReference(uuid: uuid, name: group.name)
+        var changes: [(ContactUUID, LedgerEvent)] = []
+        try self.stores.projector.contacts.forEachContact(workspace: workspace.name, in: tx.txn) { contact in
+            guard !contact.isDeleted else { return true }
+            let belongs = smartGroups.matching(contact).contains(uuid)
+            let member = contact.groups.contains(uuid)
+            if belongs && !member {
+                changes.append((contact.uuid, .contactGroupsChanged(ContactGroupsChanged(groupsAdded: [reference], groupsRemoved: nil))))
+            } else if !belongs && member {
+                changes.append((contact.uuid, .contactGroupsChanged(ContactGroupsChanged(groupsAdded: nil, groupsRemoved: [reference]))))
+            }
+            return true
+        }
+        for (contact, event) in changes {
+            try tx.append([event], to: EventHeader.contactStream(contact))
         }
     }
 
     func groupsCreate(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(GroupCreateParams.self, call)
-        try Self.refuseQuery(params.query)
         let uuid = GroupUUID.random()
         return try await self.command(call, caller) { tx in
-            let events = try WorkspaceDecider.createGroup(uuid: uuid, name: params.name, query: nil, workspace: try tx.workspace())
+            let workspace = try tx.workspace()
+            let query = try params.query.map { try Self.smartGroupQuery($0, workspace: workspace) }
+            let events = try WorkspaceDecider.createGroup(uuid: uuid, name: params.name, query: query, workspace: workspace)
             try tx.append(events, to: EventHeader.workspaceStream(caller.workspace))
+            if query != nil { try self.populate(uuid, in: tx) }
             guard let group = try tx.workspace().group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
             return try self.present(group, workspace: caller.workspace, in: tx.txn)
         }
@@ -43,14 +71,25 @@ extension LedgerMethods {
     func groupsUpdate(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(GroupUpdateParams.self, call)
         let uuid = try Self.groupUUID(params.uuid, field: "uuid")
-        try Self.refuseQuery(params.query)
         return try await self.command(call, caller) { tx in
             let workspace = try tx.workspace()
             guard let group = workspace.group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
+            var update = GroupUpdated(uuid: uuid)
             if let name = params.name, name != group.name {
                 try WorkspaceDecider.validateGroupName(name, workspace: workspace, except: uuid)
-                try tx.append([.groupUpdated(GroupUpdated(uuid: uuid, name: name))], to: EventHeader.workspaceStream(caller.workspace))
+                update.name = name
             }
+            if let text = params.query {
+                guard group.isSmart else {
+                    throw ContactError(.invalidState, reason: "manual_group", field: "query")
+                }
+                let query = try Self.smartGroupQuery(text, workspace: workspace)
+                if query != group.query { update.query = query }
+            }
+            if update.name != nil || update.query != nil {
+                try tx.append([.groupUpdated(update)], to: EventHeader.workspaceStream(caller.workspace))
+            }
+            if update.query != nil { try self.populate(uuid, in: tx) }
             guard let updated = try tx.workspace().group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
             return try self.present(updated, workspace: caller.workspace, in: tx.txn)
         }

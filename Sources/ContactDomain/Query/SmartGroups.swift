@@ -1,0 +1,32 @@
+// ContactLedger — contact domain.
+
+/// The smart groups of a workspace with their parsed queries, to tell which ones a contact belongs in.
+///
+/// A group whose query no longer parses (a field it used changed) matches nobody, as in goflow.
+/// Only active contacts are members of any group.
+public struct SmartGroups: Sendable {
+    private let queries: [(GroupUUID, ContactQuery?)]
+    private let evaluator: QueryEvaluator
+
+    public init(workspace: Workspace, reference: AnonymousReference?) {
+        let resolver = WorkspaceQueryResolver(workspace: workspace)
+        self.queries = workspace.groups.compactMap { group in
+            guard let query = group.query else { return nil }
+            return (group.uuid, try? ContactQuery.parse(query, resolver: resolver))
+        }
+        self.evaluator = QueryEvaluator(workspace: workspace, reference: reference)
+    }
+
+    /// Whether the workspace has any smart group.
+    public var isEmpty: Bool { self.queries.isEmpty }
+
+    /// The smart groups `contact` belongs in.
+    public func matching(_ contact: Contact) -> Set<GroupUUID> {
+        guard contact.status == .active, !contact.isDeleted else { return [] }
+        var result: Set<GroupUUID> = []
+        for (uuid, query) in self.queries {
+            if let query, self.evaluator.matches(contact, query) { result.insert(uuid) }
+        }
+        return result
+    }
+}

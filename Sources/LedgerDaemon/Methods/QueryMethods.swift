@@ -1,0 +1,176 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import Projections
+import RPC
+
+extension LedgerMethods {
+    /// Parses `text` for `workspace`; an empty query matches everyone.
+    static func parseQuery(_ text: String, workspace: Workspace) throws -> ContactQuery? {
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+        return try ContactQuery.parse(text, resolver: WorkspaceQueryResolver(workspace: workspace))
+    }
+
+    /// The live contacts of `workspace` matching `query`.
+    func matchingContacts(_ query: ContactQuery?, workspace: Workspace, in txn: Transaction) throws -> [Contact] {
+        let evaluator = QueryEvaluator(workspace: workspace, reference: self.reference)
+        var result: [Contact] = []
+        try self.stores.projector.contacts.forEachContact(workspace: workspace.name, in: txn) { contact in
+            if !contact.isDeleted, query.map({ evaluator.matches(contact, $0) }) ?? true { result.append(contact) }
+            return true
+        }
+        return result
+    }
+
+    func contactsParseQuery(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(QueryParams.self, call)
+        return try self.read { txn in
+            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            guard let query = try Self.parseQuery(params.query, workspace: workspace) else {
+                return ["query": "", "attributes": [], "fields": [], "groups": [], "schemes": [], "allow_as_group": true]
+            }
+            let inspection = query.inspection
+            return [
+                "query": .string(query.normalized),
+                "attributes": .array(inspection.attributeNames.map { .string($0) }),
+                "fields": .array(inspection.fields.map { key in
+                    ["key": .string(key), "name": .string(workspace.field(key)?.name ?? "")]
+                }),
+                "groups": .array(inspection.groups.map { name in
+                    ["uuid": workspace.group(named: name).map { .string($0.uuid.rawValue) } ?? .null, "name": .string(name)]
+                }),
+                "schemes": .array(inspection.schemes.map { .string($0) }),
+                "allow_as_group": .bool(inspection.allowAsGroup),
+            ]
+        }
+    }
+
+    func contactsCount(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(QueryParams.self, call)
+        return try self.read { txn in
+            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            let query = try Self.parseQuery(params.query, workspace: workspace)
+            return ["total": .integer(Int64(try self.matchingContacts(query, workspace: workspace, in: txn).count))]
+        }
+    }
+
+    func contactsSearch(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(SearchParams.self, call)
+        let limit = try Self.limit(params.limit)
+        let point = try params.asOf.map { try Point($0, field: "as_of") }
+        let offset: Int
+        if let cursor = params.cursor {
+            guard let value = Int(cursor), value >= 0 else { throw RPCError.invalidParams(field: "cursor", reason: "invalid_cursor") }
+            offset = value
+        } else {
+            offset = 0
+        }
+        return try self.read { txn in
+            var workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            var contacts: [Contact]
+            if let point {
+                (workspace, contacts) = try self.snapshot(of: caller.workspace, at: point, in: txn)
+            } else {
+                contacts = []
+            }
+            let query = try Self.parseQuery(params.query, workspace: workspace)
+            if point == nil {
+                contacts = try self.matchingContacts(query, workspace: workspace, in: txn)
+            } else {
+                let evaluator = QueryEvaluator(workspace: workspace, reference: self.reference)
+                contacts = contacts.filter { contact in !contact.isDeleted && (query.map { evaluator.matches(contact, $0) } ?? true) }
+            }
+            let sorted = try Self.sort(contacts, by: params.sort ?? "-id", workspace: workspace)
+            let presenter = ContactPresenter(workspace: workspace, reference: self.reference)
+            let page = sorted.dropFirst(offset).prefix(limit)
+            let next: JSONValue = offset + page.count < sorted.count ? .string(String(offset + page.count)) : .null
+            return [
+                "contacts": .array(page.map { presenter.present($0) }),
+                "total": .integer(Int64(sorted.count)),
+                "next_cursor": next,
+                "query": .string(query?.normalized ?? ""),
+            ]
+        }
+    }
+
+    /// Sorts by a property (`name`, `id`, `created_on`, `last_seen_on`, `language`, a field key) with an
+    /// optional `-` for descending; ties break on id, so pages are stable.
+    static func sort(_ contacts: [Contact], by sort: String, workspace: Workspace) throws -> [Contact] {
+        let descending = sort.hasPrefix("-")
+        let key = String(descending ? sort.dropFirst() : Substring(sort)).lowercased()
+        enum SortValue: Comparable {
+            case text(String)
+            case number(Decimal)
+            case time(Int64)
+        }
+        let extract: (Contact) -> SortValue?
+        switch key {
+        case "id": extract = { .number(Decimal($0.id)) }
+        case "name": extract = { $0.name.map { .text($0.lowercased()) } }
+        case "language": extract = { $0.language.map { .text($0) } }
+        case "created_on": extract = { .time($0.createdOn.microseconds) }
+        case "last_seen_on": extract = { $0.lastSeenOn.map { .time($0.microseconds) } }
+        case "modified_on": extract = { .time($0.modifiedOn.microseconds) }
+        default:
+            let fieldKey = key.hasPrefix("fields.") ? String(key.dropFirst(7)) : key
+            guard let field = workspace.field(fieldKey) else {
+                throw RPCError.invalidParams(field: "sort", reason: "unknown_sort_key")
+            }
+            extract = { contact in
+                switch contact.fields[fieldKey]?.reading(for: field.type) {
+                case .text(let text): .text(text.lowercased())
+                case .number(let number): .number(number)
+                case .datetime(let date): .time(Timestamp(date).microseconds)
+                case .location(let path): .text(LocationHierarchy.name(ofPath: path).lowercased())
+                case nil: nil
+                }
+            }
+        }
+        let keyed = contacts.map { (extract($0), $0) }
+        return keyed.sorted { lhs, rhs in
+            switch (lhs.0, rhs.0) {
+            case (nil, nil): break
+            case (nil, _): return false  // unset values last, both directions
+            case (_, nil): return true
+            case (let left?, let right?) where left != right: return descending ? left > right : left < right
+            default: break
+            }
+            return descending ? lhs.1.id > rhs.1.id : lhs.1.id < rhs.1.id
+        }.map(\.1)
+    }
+
+    /// The workspace and its contacts as they were at `point`, folded from the log in this snapshot.
+    func snapshot(of workspaceName: String, at point: Point, in txn: Transaction) throws -> (Workspace, [Contact]) {
+        var workspace = Workspace(name: workspaceName)
+        var contacts: [ContactUUID: Contact] = [:]
+        try self.stores.log.forEach(after: 0, in: txn) { record in
+            let header = try EventHeader.decode(record.header)
+            guard point.includes(header) else { return false }
+            guard header.workspace == workspaceName else { return true }
+            let contactUUID = header.stream.hasPrefix("contact/") ? ContactUUID(String(header.stream.dropFirst(8))) : nil
+            guard let payload = record.payload else {
+                if let contactUUID { contacts[contactUUID]?.version = header.version }
+                return true
+            }
+            let event = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
+            if let contactUUID {
+                if case .contactCreated(let created) = event {
+                    contacts[contactUUID] = Contact(created: created, workspace: workspaceName, at: header.createdOn, version: header.version)
+                } else {
+                    contacts[contactUUID]?.apply(event, at: header.createdOn, version: header.version)
+                }
+            } else {
+                workspace.apply(event, seq: header.seq)
+                if case .groupDeleted(let uuid) = event {
+                    for key in Array(contacts.keys) { contacts[key]?.groups.removeAll { $0 == uuid } }
+                }
+                if case .fieldDeleted(let key) = event {
+                    for uuid in Array(contacts.keys) { contacts[uuid]?.fields.removeValue(forKey: key) }
+                }
+            }
+            return true
+        }
+        return (workspace, Array(contacts.values))
+    }
+}
