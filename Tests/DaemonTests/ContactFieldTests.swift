@@ -1,0 +1,412 @@
+// ContactLedger — daemon tests: custom field definitions and typed values (behaviour reference §3).
+import Foundation
+import RPC
+import Testing
+
+/// One value typed into a `number` or `datetime` field in a workspace with a timezone and date format.
+struct FieldValueCase: Sendable, CustomTestStringConvertible {
+    enum Expectation: Sendable {
+        /// The `number` reading.
+        case number(Double)
+        /// The exact `datetime` reading.
+        case datetime(String)
+        /// A date without a time: the time of day is "now", so only the date and the offset are certain.
+        case date(String, offset: String)
+        /// No reading of the field's type.
+        case none
+    }
+
+    var type: String
+    var input: String
+    var timezone: String
+    var dateFormat: String
+    var expectation: Expectation
+
+    static func number(_ input: String, _ value: Double?) -> FieldValueCase {
+        FieldValueCase(type: "number", input: input, timezone: "Africa/Kigali", dateFormat: "YYYY-MM-DD", expectation: value.map { .number($0) } ?? .none)
+    }
+
+    static func datetime(_ timezone: String, _ format: String, _ input: String, _ expected: String?) -> FieldValueCase {
+        FieldValueCase(type: "datetime", input: input, timezone: timezone, dateFormat: format, expectation: expected.map { .datetime($0) } ?? .none)
+    }
+
+    static func date(_ timezone: String, _ format: String, _ input: String, _ day: String, _ offset: String) -> FieldValueCase {
+        FieldValueCase(type: "datetime", input: input, timezone: timezone, dateFormat: format, expectation: .date(day, offset: offset))
+    }
+
+    var testDescription: String { "\(self.type) \(self.input.debugDescription) [\(self.timezone), \(self.dateFormat)]" }
+}
+
+@Suite(.timeLimit(.minutes(5)))
+struct ContactFieldTests {
+    static let kigali = "Africa/Kigali"
+    static let newYork = "America/New_York"
+    static let ymd = "YYYY-MM-DD"
+    static let dmy = "DD-MM-YYYY"
+    static let mdy = "MM-DD-YYYY"
+
+    static let valueCases: [FieldValueCase] = [
+        // Numbers: -? digits, digits.digits, .digits; trimmed; no separators, exponent or leading +.
+        .number("39", 39),
+        .number(" 12 ", 12),
+        .number("-5", -5),
+        .number("12.50", 12.5),
+        .number(".5", 0.5),
+        .number("-0.75", -0.75),
+        .number("0", 0),
+        .number("007", 7),
+        .number("0.000001", 0.000001),
+        .number("123456789012345678901234567890123456", 123456789012345678901234567890123456),
+        .number("1234567890123456789012345678901234567", nil),
+        .number("1,000", nil),
+        .number("1 000", nil),
+        .number("1e10", nil),
+        .number("+5", nil),
+        .number("5.", nil),
+        .number("--5", nil),
+        .number("12abc", nil),
+        .number("abc", nil),
+        .number("1.2.3", nil),
+        // Full ISO-8601 is taken as is and shown in the workspace timezone.
+        .datetime(kigali, ymd, "2020-01-01T10:45:30Z", "2020-01-01T12:45:30.000000+02:00"),
+        .datetime(kigali, dmy, "2020-01-01T10:45:30Z", "2020-01-01T12:45:30.000000+02:00"),
+        .datetime(newYork, ymd, "2020-01-01T10:45:30Z", "2020-01-01T05:45:30.000000-05:00"),
+        .datetime(newYork, mdy, "2020-07-01T10:45:30.123456Z", "2020-07-01T06:45:30.123456-04:00"),
+        .datetime(kigali, ymd, "2020-01-01T10:45:30.5+05:00", "2020-01-01T07:45:30.500000+02:00"),
+        .datetime(kigali, ymd, "2020-01-01T10:45Z", "2020-01-01T12:45:00.000000+02:00"),
+        .datetime(kigali, ymd, "  2020-06-26T10:00:00Z  ", "2020-06-26T12:00:00.000000+02:00"),
+        .datetime(newYork, ymd, "2020-11-01T01:30:00-04:00", "2020-11-01T01:30:00.000000-04:00"),
+        .datetime(newYork, ymd, "2020-11-01T06:30:00Z", "2020-11-01T01:30:00.000000-05:00"),
+        // ISO date prefix, then a time in the rest.
+        .datetime(newYork, ymd, "2020-07-04 12:00", "2020-07-04T12:00:00.000000-04:00"),
+        .datetime(kigali, dmy, "2020-06-26 08:00", "2020-06-26T08:00:00.000000+02:00"),
+        // Dates in the workspace order, any separator, anywhere in the text; local times in the workspace zone.
+        .datetime(kigali, dmy, "26-06-2020 14:30", "2020-06-26T14:30:00.000000+02:00"),
+        .datetime(kigali, dmy, "26.06.2020 14:30:15.250", "2020-06-26T14:30:15.250000+02:00"),
+        .datetime(kigali, dmy, "1/2/2021 8:15 pm", "2021-02-01T20:15:00.000000+02:00"),
+        .datetime(kigali, dmy, "26/06/20 10:00", "2020-06-26T10:00:00.000000+02:00"),
+        .datetime(kigali, dmy, "01-01-99 10:00", "1999-01-01T10:00:00.000000+02:00"),
+        .datetime(kigali, mdy, "06/26/2020 09:05", "2020-06-26T09:05:00.000000+02:00"),
+        .datetime(kigali, mdy, "12/13/2020 10:00", "2020-12-13T10:00:00.000000+02:00"),
+        .datetime(newYork, mdy, "12-25-2020 10:30 am", "2020-12-25T10:30:00.000000-05:00"),
+        .datetime(newYork, mdy, "07/04/2020 9:00", "2020-07-04T09:00:00.000000-04:00"),
+        .datetime(newYork, dmy, "04/07/2020 9:00", "2020-07-04T09:00:00.000000-04:00"),
+        .datetime(newYork, ymd, "2020/07/04 23:59:59", "2020-07-04T23:59:59.000000-04:00"),
+        .datetime(kigali, ymd, "born on 2021-03-04 at 7:30", "2021-03-04T07:30:00.000000+02:00"),
+        // Dates without a time get the current time of day.
+        .date(kigali, ymd, "2020-06-26", "2020-06-26", offset: "+02:00"),
+        .date(kigali, dmy, "26/06/2020", "2020-06-26", offset: "+02:00"),
+        .date(newYork, mdy, "06/26/2020", "2020-06-26", offset: "-04:00"),
+        .date(newYork, dmy, "10.03.2020", "2020-03-10", offset: "-04:00"),
+        .date(newYork, dmy, "15 01 2021", "2021-01-15", offset: "-05:00"),
+        // Not dates.
+        .datetime(kigali, dmy, "hello", nil),
+        .datetime(kigali, ymd, "2020-13-45", nil),
+        .datetime(kigali, dmy, "30/02/2020", nil),
+        .datetime(kigali, dmy, "12/13/2020", nil),
+        .datetime(kigali, mdy, "13/12/2020", nil),
+    ]
+
+    @Test(arguments: valueCases)
+    func typedReading(_ item: FieldValueCase) throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["timezone": .string(item.timezone), "date_format": .string(item.dateFormat)])
+        try daemon.call("fields.create", ["key": "value", "type": .string(item.type)])
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "V"]).string("uuid"))
+        let contact = try ContactKit.modify(daemon, uuid, [ContactKit.field("value", item.input)])
+        let value = try #require(contact["fields"]?["value"])
+        #expect(value.string("text") == item.input)
+        let stored = try ContactKit.get(daemon, uuid)["fields"]?["value"]
+        #expect(stored == value)
+        switch item.expectation {
+        case .number(let expected):
+            let number = try #require(ContactKit.double(value["number"]), "no number in \(value)")
+            #expect(abs(number - expected) <= abs(expected) * 1e-12, "\(number) != \(expected)")
+        case .datetime(let expected):
+            #expect(value.string("datetime") == expected)
+        case .date(let day, let offset):
+            let datetime = try #require(value.string("datetime"), "no datetime in \(value)")
+            #expect(datetime.hasPrefix(day + "T"), "\(datetime)")
+            #expect(datetime.hasSuffix(offset), "\(datetime)")
+            // RFC 3339 with six fractional digits.
+            #expect(datetime.count == "2020-01-01T00:00:00.000000+00:00".count, "\(datetime)")
+            #expect(datetime.dropFirst(19).first == ".", "\(datetime)")
+        case .none:
+            if item.type == "number" { #expect(value["number"] == nil, "\(value)") }
+            if item.type == "datetime" { #expect(value["datetime"] == nil, "\(value)") }
+        }
+        // The event carries the same value.
+        let events = try ContactKit.history(daemon, uuid, types: ["contact_field_changed"])
+        #expect(events.count == 1)
+        #expect(events.first?["data"]?["value"]?.string("text") == item.input)
+        #expect(events.first?["data"]?["field"]?.string("key") == "value")
+    }
+
+    @Test func emptyClearsAndTheSameValueIsANoOp() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "A"]).string("uuid"))
+        let set = try ContactKit.modify(daemon, uuid, [ContactKit.field("age", "23")])
+        #expect(ContactKit.double(set["fields"]?["age"]?["number"]) == 23)
+        // Same value: version unchanged, no event, seq is the head.
+        let head = try ContactKit.head(daemon)
+        let same = try ContactKit.modify(daemon, uuid, [ContactKit.field("age", "23")])
+        #expect(same.int("version") == set.int("version"))
+        #expect(same.int("seq") == head)
+        #expect(try ContactKit.head(daemon) == head)
+        // "" clears: the value is null and the event says so.
+        let cleared = try ContactKit.modify(daemon, uuid, [ContactKit.field("age", "")])
+        #expect(cleared["fields"]?["age"] == .null)
+        #expect(cleared.int("version") == (set.int("version") ?? 0) + 1)
+        let events = try ContactKit.history(daemon, uuid, types: ["contact_field_changed"])
+        #expect(events.count == 2)
+        #expect(events.first?["data"]?["value"] == .null)
+        // Clearing what is already clear is a no-op too.
+        let again = try ContactKit.modify(daemon, uuid, [ContactKit.field("age", "")])
+        #expect(again.int("version") == cleared.int("version"))
+        // A JSON null clears as well.
+        _ = try ContactKit.modify(daemon, uuid, [ContactKit.field("age", "40")])
+        let nulled = try ContactKit.modify(daemon, uuid, [["type": "field", "field": "age", "value": .null]])
+        #expect(nulled["fields"]?["age"] == .null)
+        // Text is kept raw (not trimmed): " 23 " differs from "23" as text, and still reads 23.
+        let raw = try ContactKit.modify(daemon, uuid, [ContactKit.field("age", " 23 ")])
+        #expect(raw["fields"]?["age"]?.string("text") == " 23 ")
+        #expect(ContactKit.double(raw["fields"]?["age"]?["number"]) == 23)
+        // An undefined key is -32001 naming the field.
+        let unknown = try ContactKit.modifyError(daemon, uuid, [ContactKit.field("nope", "1")])
+        #expect(unknown.code == -32001)
+        #expect(unknown.data("kind") == "field")
+        #expect(unknown.data("id") == "nope")
+    }
+
+    @Test func valuesAreTruncatedTo640Characters() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "notes", "type": "text"])
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "N"]).string("uuid"))
+        let long = String(repeating: "é", count: 600) + String(repeating: "z", count: 100)
+        let contact = try ContactKit.modify(daemon, uuid, [ContactKit.field("notes", long)])
+        let text = try #require(contact["fields"]?["notes"]?.string("text"))
+        #expect(text.count == 640)
+        #expect(text == String(long.prefix(640)))
+        // Setting the long text again is a no-op (it truncates to the same value).
+        let again = try ContactKit.modify(daemon, uuid, [ContactKit.field("notes", long)])
+        #expect(again.int("version") == contact.int("version"))
+        // Through contacts.create too.
+        let created = try daemon.call("contacts.create", ["fields": ["notes": .string(long)]])
+        #expect(created["fields"]?["notes"]?.string("text")?.count == 640)
+    }
+
+    struct DefinitionError: Sendable, CustomTestStringConvertible {
+        var key: String
+        var name: String?
+        var field: String
+        var reason: String?
+        var testDescription: String { "key \(self.key.debugDescription) name \(self.name?.debugDescription ?? "-")" }
+    }
+
+    static let definitionErrors: [DefinitionError] = [
+        DefinitionError(key: "Age", field: "key"),
+        DefinitionError(key: "1age", field: "key"),
+        DefinitionError(key: "_age", field: "key"),
+        DefinitionError(key: "age-x", field: "key"),
+        DefinitionError(key: "age x", field: "key"),
+        DefinitionError(key: "", field: "key"),
+        DefinitionError(key: "âge", field: "key"),
+        DefinitionError(key: String(repeating: "k", count: 37), field: "key"),
+        DefinitionError(key: "has", field: "key", reason: "reserved_key"),
+        DefinitionError(key: "is", field: "key", reason: "reserved_key"),
+        DefinitionError(key: "fields", field: "key", reason: "reserved_key"),
+        DefinitionError(key: "urns", field: "key", reason: "reserved_key"),
+        DefinitionError(key: "created_on", field: "key", reason: "reserved_key"),
+        DefinitionError(key: "last_seen_on", field: "key", reason: "reserved_key"),
+        DefinitionError(key: "age", name: "Age_Years", field: "name"),
+        DefinitionError(key: "age", name: " Age", field: "name"),
+        DefinitionError(key: "age", name: "Age ", field: "name"),
+        DefinitionError(key: "age", name: "Age!", field: "name"),
+        DefinitionError(key: "age", name: "", field: "name"),
+        DefinitionError(key: "age", name: String(repeating: "n", count: 37), field: "name"),
+    ]
+
+    @Test(arguments: definitionErrors)
+    func definitionRules(_ item: DefinitionError) throws {
+        let daemon = try DaemonHarness()
+        var params: [String: JSONValue] = ["key": .string(item.key), "type": "text"]
+        if let name = item.name { params["name"] = .string(name) }
+        let error = try daemon.error("fields.create", .object(params))
+        #expect(error.code == -32602)
+        #expect(error.data("field")?.stringValue == item.field)
+        if let reason = item.reason { #expect(error.data("reason")?.stringValue == reason) }
+        #expect(try ContactKit.head(daemon) == 0)
+    }
+
+    @Test func definitionsAcceptTheEdgesAndRefuseDuplicates() throws {
+        let daemon = try DaemonHarness()
+        let longest = String(repeating: "k", count: 36)
+        let field = try daemon.call("fields.create", ["key": .string(longest), "name": .string(String(repeating: "N", count: 36)), "type": "number"])
+        #expect(field.string("key") == longest)
+        #expect(field.string("type") == "number")
+        // A name is derived from the key when absent.
+        let derived = try daemon.call("fields.create", ["key": "first_name"])
+        #expect(derived.string("name") == "First Name")
+        #expect(derived.string("type") == "text")
+        // Keys equal to contact attributes are allowed.
+        _ = try daemon.call("fields.create", ["key": "language", "name": "Language Spoken"])
+        // Letters, digits, hyphens and inner spaces in names.
+        _ = try daemon.call("fields.create", ["key": "dob", "name": "Date of Birth-2", "type": "datetime"])
+        let keyTaken = try daemon.error("fields.create", ["key": "dob", "name": "Other"])
+        #expect(keyTaken.code == -32002)
+        let nameTaken = try daemon.error("fields.create", ["key": "dob2", "name": "date OF birth-2"])
+        #expect(nameTaken.code == -32002)
+        #expect(nameTaken.data("field") == "name")
+        let badType = try daemon.error("fields.create", ["key": "x", "type": "boolean"])
+        #expect(badType.code == -32602)
+        #expect(badType.data("field") == "type")
+        // A renamed field frees its old name.
+        _ = try daemon.call("fields.update", ["key": "dob", "name": "Birthday"])
+        _ = try daemon.call("fields.create", ["key": "dob2", "name": "Date of Birth-2"])
+        let badRename = try daemon.error("fields.update", ["key": "dob2", "name": "Bad_Name"])
+        #expect(badRename.code == -32602)
+        #expect(badRename.data("field") == "name")
+    }
+
+    @Test func atMost250Fields() throws {
+        let daemon = try DaemonHarness()
+        _ = try onThreads(10) { thread in
+            for index in stride(from: thread, to: 250, by: 10) {
+                try daemon.call("fields.create", ["key": .string("f\(index)")])
+            }
+            return 0
+        }
+        #expect(try daemon.call("workspace.get")["counts"]?.int("fields") == 250)
+        let error = try daemon.error("fields.create", ["key": "f250"])
+        #expect(error.code == -32006)
+        #expect(error.data("limit") == 250)
+        // Another workspace has its own 250.
+        _ = try daemon.call("fields.create", ["key": "f250", "workspace": "other"])
+        // Deleting one makes room.
+        _ = try daemon.call("fields.delete", ["key": "f0"])
+        _ = try daemon.call("fields.create", ["key": "f250"])
+    }
+
+    @Test func deletingAFieldDropsValuesButHistoryKeepsThem() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "nickname"])
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        let contact = try daemon.call("contacts.create", ["name": "D", "fields": ["nickname": "Dodo", "age": "31"]])
+        let uuid = try #require(contact.string("uuid"))
+        #expect(contact["fields"]?["nickname"]?.string("text") == "Dodo")
+        _ = try daemon.call("fields.delete", ["key": "nickname"])
+        let after = try ContactKit.get(daemon, uuid)
+        #expect(after["fields"]?["nickname"] == nil)
+        #expect(!ContactKit.mentions(after, "Dodo"))
+        #expect(after["fields"]?["age"]?.string("text") == "31")
+        #expect(try daemon.call("fields.list")["fields"]?.arrayValue?.contains { $0.string("key") == "nickname" } == false)
+        // The timeline still has the value.
+        let changes = try ContactKit.history(daemon, uuid, types: ["contact_field_changed"])
+        #expect(changes.contains { $0["data"]?["value"]?.string("text") == "Dodo" })
+        // Modifying the deleted field is -32001.
+        let gone = try ContactKit.modifyError(daemon, uuid, [ContactKit.field("nickname", "x")])
+        #expect(gone.code == -32001)
+        // A new field with the same key starts empty.
+        try daemon.call("fields.create", ["key": "nickname"])
+        #expect(try ContactKit.get(daemon, uuid)["fields"]?["nickname"] == .null)
+        // And after a restart.
+        daemon.kill()
+        try daemon.start()
+        let restarted = try ContactKit.get(daemon, uuid)
+        #expect(restarted["fields"]?["nickname"] == .null)
+        #expect(restarted["fields"]?["age"]?.string("text") == "31")
+    }
+
+    @Test func fieldsListShowsEveryFieldWithFeaturedOnesByPriority() throws {
+        let daemon = try DaemonHarness()
+        for key in ["alpha", "bravo", "charlie", "delta", "echo"] {
+            try daemon.call("fields.create", ["key": .string(key)])
+        }
+        let all = try daemon.call("fields.list")["fields"]?.arrayValue ?? []
+        #expect(all.compactMap { $0.string("key") } == ["alpha", "bravo", "charlie", "delta", "echo"])
+        #expect(all.allSatisfy { $0["featured"] == false && $0.int("priority") == 0 })
+        let bravo = try daemon.call("fields.update", ["key": "bravo", "featured": true, "priority": 1])
+        #expect(bravo["featured"] == true)
+        #expect(bravo.int("priority") == 1)
+        _ = try daemon.call("fields.update", ["key": "delta", "featured": true, "priority": 5])
+        _ = try daemon.call("fields.update", ["key": "charlie", "featured": true, "priority": 5])
+        let listed = try daemon.call("fields.list")["fields"]?.arrayValue ?? []
+        let keys = listed.compactMap { $0.string("key") }
+        // Featured first by priority descending, creation order breaking ties; then the rest.
+        #expect(Array(keys.prefix(3)) == ["charlie", "delta", "bravo"])
+        #expect(Set(keys) == ["alpha", "bravo", "charlie", "delta", "echo"])
+        #expect(keys.count == 5)
+        // Un-featuring moves it back among the rest.
+        _ = try daemon.call("fields.update", ["key": "charlie", "featured": false])
+        let again = try daemon.call("fields.list")["fields"]?.arrayValue?.compactMap { $0.string("key") } ?? []
+        #expect(Array(again.prefix(2)) == ["delta", "bravo"])
+        #expect(again.count == 5)
+        // A no-op update appends nothing.
+        let head = try ContactKit.head(daemon)
+        let same = try daemon.call("fields.update", ["key": "delta", "featured": true, "priority": 5])
+        #expect(same.int("seq") == head)
+        let negative = try daemon.error("fields.update", ["key": "delta", "priority": -1])
+        #expect(negative.code == -32602)
+        #expect(negative.data("field") == "priority")
+        #expect(try daemon.error("fields.update", ["key": "zulu", "featured": true]).code == -32001)
+    }
+
+    @Test func typeChangesKeepEveryReading() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "code", "type": "text"])
+        let uuid = try #require(try daemon.call("contacts.create", ["fields": ["code": "42"]]).string("uuid"))
+        // A text field's value still carries its number reading; switching the type re-parses nothing.
+        let before = try ContactKit.get(daemon, uuid)["fields"]?["code"]
+        #expect(ContactKit.double(before?["number"]) == 42)
+        let updated = try daemon.call("fields.update", ["key": "code", "type": "number"])
+        #expect(updated.string("type") == "number")
+        #expect(try ContactKit.get(daemon, uuid)["fields"]?["code"] == before)
+    }
+
+    @Test func locationsResolveAgainstTheHierarchy() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.set_locations", ["hierarchy": ContactKit.rwanda])
+        let stored = try daemon.call("workspace.locations")
+        #expect(stored["hierarchy"]?.string("name") == "Rwanda")
+        try daemon.call("fields.create", ["key": "state", "type": "state"])
+        try daemon.call("fields.create", ["key": "district", "type": "district"])
+        try daemon.call("fields.create", ["key": "ward", "type": "ward"])
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "L"]).string("uuid"))
+
+        func state(_ text: String) throws -> JSONValue? {
+            try ContactKit.modify(daemon, uuid, [ContactKit.field("state", text)])["fields"]?["state"]
+        }
+        #expect(try state("kigali")?.string("state") == "Rwanda > Kigali City")
+        #expect(try state("Kigali City")?.string("state") == "Rwanda > Kigali City")
+        #expect(try state("KIGALI CITY")?.string("state") == "Rwanda > Kigali City")
+        #expect(try state("rwanda > eastern province")?.string("state") == "Rwanda > Eastern Province")
+        #expect(try state("Rwanda>Kigali City")?.string("state") == "Rwanda > Kigali City")
+        let unknown = try state("x")
+        #expect(unknown?.string("text") == "x")
+        #expect(unknown?["state"] == nil)
+
+        // Districts are searched inside the contact's state.
+        _ = try state("Kigali")
+        let district = try ContactKit.modify(daemon, uuid, [ContactKit.field("district", "gasabo")])["fields"]?["district"]
+        #expect(district?.string("district") == "Rwanda > Kigali City > Gasabo")
+        let outside = try ContactKit.modify(daemon, uuid, [ContactKit.field("district", "Rwamagana")])["fields"]?["district"]
+        #expect(outside?["district"] == nil)
+        #expect(outside?.string("text") == "Rwamagana")
+        // Wards inside the district.
+        _ = try ContactKit.modify(daemon, uuid, [ContactKit.field("district", "Gasabo")])
+        let ward = try ContactKit.modify(daemon, uuid, [ContactKit.field("ward", "kimironko")])["fields"]?["ward"]
+        #expect(ward?.string("ward") == "Rwanda > Kigali City > Gasabo > Kimironko")
+        let otherWard = try ContactKit.modify(daemon, uuid, [ContactKit.field("ward", "Nyamirambo")])["fields"]?["ward"]
+        #expect(otherWard?["ward"] == nil)
+        // In the other state, its district resolves.
+        _ = try state("eastern province")
+        let eastern = try ContactKit.modify(daemon, uuid, [ContactKit.field("district", "rwamagana")])["fields"]?["district"]
+        #expect(eastern?.string("district") == "Rwanda > Eastern Province > Rwamagana")
+
+        // An invalid hierarchy names where it is wrong.
+        let bad = try daemon.error("workspace.set_locations", ["hierarchy": ["children": []]])
+        #expect(bad.code == -32602)
+        #expect(bad.data("field")?.stringValue?.hasPrefix("hierarchy") == true)
+    }
+}

@@ -1,0 +1,182 @@
+// ContactLedger — daemon tests.
+import Foundation
+import RPC
+import Testing
+
+/// The query language, search and groups through the real daemon.
+@Suite(.timeLimit(.minutes(5)))
+struct QueryAndGroupTests {
+    /// A small population: name, gender, age, URN.
+    static let people: [(name: String, gender: String, age: String, urn: String)] = [
+        ("Ann Smithwick", "F", "23", "tel:+250788000001"),
+        ("Bob Jones", "M", "41", "tel:+250788000002"),
+        ("Cara Smith", "F", "17", "tel:+250722000003"),
+        ("Dan Brown", "M", "18", "tel:+250788000004"),
+        ("Eve Adams", "F", "65", "whatsapp:250788000005"),
+    ]
+
+    func populated() throws -> (DaemonHarness, [String: String]) {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["default_country": "RW", "timezone": "Africa/Kigali"])
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        try daemon.call("fields.create", ["key": "gender", "type": "text"])
+        var uuids: [String: String] = [:]
+        for person in Self.people {
+            let contact = try daemon.call("contacts.create", [
+                "name": .string(person.name), "urns": [.string(person.urn)],
+                "fields": ["age": .string(person.age), "gender": .string(person.gender)],
+            ])
+            uuids[person.name] = contact.string("uuid")
+        }
+        return (daemon, uuids)
+    }
+
+    static func names(_ result: JSONValue) -> Set<String> {
+        Set(result["contacts"]?.arrayValue?.compactMap { $0.string("name") } ?? [])
+    }
+
+    @Test(arguments: [
+        ("age > 18 AND gender = \"F\"", ["Ann Smithwick", "Eve Adams"]),
+        ("age >= 18", ["Ann Smithwick", "Bob Jones", "Dan Brown", "Eve Adams"]),
+        ("age < 18 OR gender = m", ["Cara Smith", "Bob Jones", "Dan Brown"]),
+        ("gender = F age < 30", ["Ann Smithwick", "Cara Smith"]),
+        ("tel ~ 0722", ["Cara Smith"]),
+        ("tel ~ 788000", ["Ann Smithwick", "Bob Jones", "Dan Brown"]),
+        ("urn ~ 250788000005", ["Eve Adams"]),
+        ("smith", ["Ann Smithwick", "Cara Smith"]),
+        ("name ~ \"Smithwicke\"", ["Ann Smithwick"]),
+        ("name = \"BOB JONES\"", ["Bob Jones"]),
+        ("whatsapp = \"\"", ["Ann Smithwick", "Bob Jones", "Cara Smith", "Dan Brown"]),
+        ("age != 18", ["Ann Smithwick", "Bob Jones", "Cara Smith", "Eve Adams"]),
+        ("(age > 60 OR age < 18) AND gender = F", ["Cara Smith", "Eve Adams"]),
+        ("status = active", ["Ann Smithwick", "Bob Jones", "Cara Smith", "Dan Brown", "Eve Adams"]),
+        ("created_on > 2020-01-01", ["Ann Smithwick", "Bob Jones", "Cara Smith", "Dan Brown", "Eve Adams"]),
+        ("last_seen_on = \"\"", ["Ann Smithwick", "Bob Jones", "Cara Smith", "Dan Brown", "Eve Adams"]),
+    ])
+    func searchMatches(query: String, expected: [String]) throws {
+        let (daemon, _) = try self.populated()
+        let result = try daemon.call("contacts.search", ["query": .string(query)])
+        #expect(Self.names(result) == Set(expected))
+        #expect(result.int("total") == Int64(expected.count))
+        let count = try daemon.call("contacts.count", ["query": .string(query)])
+        #expect(count.int("total") == Int64(expected.count))
+    }
+
+    @Test func searchNormalizesSortsAndPages() throws {
+        let (daemon, _) = try self.populated()
+        let result = try daemon.call("contacts.search", ["query": "Age IS 18 or AGE > 40", "sort": "-age", "limit": 2])
+        #expect(result.string("query") == "fields.age = 18 OR fields.age > 40")
+        #expect(result.int("total") == 3)
+        let first = result["contacts"]?.arrayValue?.compactMap { $0.string("name") }
+        #expect(first == ["Eve Adams", "Bob Jones"])
+        let cursor = try #require(result.string("next_cursor"))
+        let second = try daemon.call("contacts.search", ["query": "Age IS 18 or AGE > 40", "sort": "-age", "limit": 2, "cursor": .string(cursor)])
+        #expect(second["contacts"]?.arrayValue?.compactMap { $0.string("name") } == ["Dan Brown"])
+        #expect(second["next_cursor"] == .null)
+        let byName = try daemon.call("contacts.search", ["query": "", "sort": "name"])
+        #expect(byName["contacts"]?.arrayValue?.compactMap { $0.string("name") } == Self.people.map(\.name).sorted())
+        let badSort = try daemon.error("contacts.search", ["query": "", "sort": "shoe_size"])
+        #expect(badSort.code == -32602)
+        #expect(badSort.data("field") == "sort")
+    }
+
+    @Test(arguments: [
+        ("age >> 3", "syntax"),
+        ("shoe_size = 3", "unknown_property"),
+        ("age = old", "invalid_number"),
+        ("status = sleeping", "invalid_status"),
+        ("group = Nope", "invalid_group"),
+    ])
+    func queryErrorsAnswerMinus32004(query: String, code: String) throws {
+        let (daemon, _) = try self.populated()
+        let error = try daemon.error("contacts.search", ["query": .string(query)])
+        #expect(error.code == -32004)
+        #expect(error.data("code") == .string(code))
+        #expect(error.data("position")?.integerValue != nil)
+        #expect(error.data("length")?.integerValue != nil)
+    }
+
+    @Test func parseQueryInspects() throws {
+        let (daemon, _) = try self.populated()
+        let result = try daemon.call("contacts.parse_query", ["query": "AGE > 18 AND name != \"\" OR twitter = bobby OR tel ~1234"])
+        #expect(result.string("query") == "(fields.age > 18 AND name != \"\") OR urns.twitter = \"bobby\" OR urns.tel ~ 1234")
+        #expect(result["attributes"] == ["name"])
+        #expect(result["schemes"] == ["tel", "twitter"])
+        #expect(result["fields"] == [["key": "age", "name": "Age"]])
+        #expect(result["allow_as_group"] == true)
+        let status = try daemon.call("contacts.parse_query", ["query": "status = active"])
+        #expect(status["allow_as_group"] == false)
+    }
+
+    @Test func smartGroupsFollowTheirQuery() throws {
+        let (daemon, uuids) = try self.populated()
+        let group = try daemon.call("groups.create", ["name": "Adult women", "query": "age >= 18 AND gender = F"])
+        #expect(group.string("query") == "fields.age >= 18 AND fields.gender = \"F\"")
+        #expect(group.int("count") == 2)
+        let groupUUID = try #require(group.string("uuid"))
+        let members = try daemon.call("groups.members", ["uuid": .string(groupUUID)])
+        #expect(Set(members["items"]?.arrayValue?.compactMap { $0.string("name") } ?? []) == ["Ann Smithwick", "Eve Adams"])
+        // Cara turns 18: she joins.
+        let cara = try #require(uuids["Cara Smith"])
+        let modified = try daemon.call("contacts.modify", ["uuid": .string(cara), "modifiers": [["type": "field", "field": "age", "value": "18"]]])
+        #expect(modified["groups"]?.arrayValue?.compactMap { $0.string("name") } == ["Adult women"])
+        // Blocking leaves every group; reactivating re-joins the smart group.
+        let blocked = try daemon.call("contacts.modify", ["uuid": .string(cara), "modifiers": [["type": "status", "status": "blocked"]]])
+        #expect(blocked["groups"]?.arrayValue?.isEmpty == true)
+        let active = try daemon.call("contacts.modify", ["uuid": .string(cara), "modifiers": [["type": "status", "status": "active"]]])
+        #expect(active["groups"]?.arrayValue?.compactMap { $0.string("name") } == ["Adult women"])
+        // Smart groups cannot be edited by hand.
+        let manual = try daemon.error("contacts.modify", ["uuid": .string(cara), "modifiers": [["type": "groups", "action": "remove", "groups": [.string(groupUUID)]]]])
+        #expect(manual.code == -32003)
+        #expect(manual.data("reason") == "smart_group")
+        // A field a smart group uses cannot be deleted.
+        let inUse = try daemon.error("fields.delete", ["key": "gender"])
+        #expect(inUse.code == -32003)
+        #expect(inUse.data("groups") == [.string(groupUUID)])
+        #expect(try daemon.call("fields.usage", ["key": "age"])["groups"]?.arrayValue?.count == 1)
+        // Changing the query re-evaluates everyone.
+        let men = try daemon.call("groups.update", ["uuid": .string(groupUUID), "query": "gender = M"])
+        #expect(men.int("count") == 2)
+        // A query on status may not define a group.
+        let refused = try daemon.error("groups.create", ["name": "Actives", "query": "status = active"])
+        #expect(refused.code == -32602)
+        #expect(refused.data("field") == "query")
+        // group = "…" queries use membership.
+        let inGroup = try daemon.call("contacts.search", ["query": "group = \"adult women\""])
+        #expect(Self.names(inGroup) == ["Bob Jones", "Dan Brown"])
+    }
+
+    @Test func manualGroupsAndBulkModify() throws {
+        let (daemon, uuids) = try self.populated()
+        let customers = try daemon.call("groups.create", ["name": "Customers"])
+        let groupUUID = try #require(customers.string("uuid"))
+        let taken = try daemon.error("groups.create", ["name": "customers"])
+        #expect(taken.code == -32002)
+        let bulk = try daemon.call("contacts.bulk_modify", ["query": "gender = M", "modifiers": [["type": "groups", "action": "add", "groups": [.string(groupUUID)]]]])
+        #expect(bulk.int("matched") == 2)
+        #expect(bulk.int("changed") == 2)
+        #expect(try daemon.call("groups.list")["groups"]?.arrayValue?.first?.int("count") == 2)
+        let again = try daemon.call("contacts.bulk_modify", ["uuids": [.string(uuids["Bob Jones"] ?? "")], "modifiers": [["type": "groups", "action": "add", "groups": [.string(groupUUID)]]]])
+        #expect(again.int("changed") == 0)
+        // Archiving removes from manual groups; reactivating does not restore them.
+        let bob = try #require(uuids["Bob Jones"])
+        try daemon.call("contacts.modify", ["uuid": .string(bob), "modifiers": [["type": "status", "status": "archived"]]])
+        let restored = try daemon.call("contacts.modify", ["uuid": .string(bob), "modifiers": [["type": "status", "status": "active"]]])
+        #expect(restored["groups"]?.arrayValue?.isEmpty == true)
+        try daemon.call("groups.delete", ["uuid": .string(groupUUID)])
+        let dan = try daemon.call("contacts.get", ["uuid": .string(uuids["Dan Brown"] ?? "")])
+        #expect(dan["groups"]?.arrayValue?.isEmpty == true)
+    }
+
+    @Test func searchAsOfAPastPoint() throws {
+        let (daemon, uuids) = try self.populated()
+        let head = try #require(try daemon.call("system.health").int("head_seq"))
+        let ann = try #require(uuids["Ann Smithwick"])
+        try daemon.call("contacts.modify", ["uuid": .string(ann), "modifiers": [["type": "field", "field": "age", "value": "99"]]])
+        let now = try daemon.call("contacts.search", ["query": "age > 60"])
+        #expect(Self.names(now) == ["Ann Smithwick", "Eve Adams"])
+        let then = try daemon.call("contacts.search", ["query": "age > 60", "as_of": ["seq": .integer(head)]])
+        #expect(Self.names(then) == ["Eve Adams"])
+        #expect(then["contacts"]?.arrayValue?.first?["fields"]?["age"]?.string("text") == "65")
+    }
+}
