@@ -103,7 +103,9 @@ let package = Package(
         .testTarget(name: "ContactDomainTests", dependencies: ["ContactDomain"], swiftSettings: strictSettings),
         .testTarget(
             name: "RPCTests",
-            dependencies: ["RPC", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "RPC", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "LedgerStore"], swiftSettings: strictSettings),

@@ -1,0 +1,107 @@
+// ContactLedger — daemon tests.
+import Foundation
+import RPC
+import Testing
+
+/// Real daemon traffic validated against the JSON Schemas in `Schemas/` by `Tools/schema_check.py`.
+@Suite(.timeLimit(.minutes(5)))
+struct SchemaTrafficTests {
+    /// Records each call's method, params and result (or error) as one JSON line.
+    final class Recorder {
+        let daemon: DaemonHarness
+        var lines: [JSONValue] = []
+        init(daemon: DaemonHarness) { self.daemon = daemon }
+
+        @discardableResult
+        func call(_ method: String, _ params: JSONValue = [:]) throws -> JSONValue {
+            do {
+                let result = try self.daemon.call(method, params)
+                self.lines.append(["method": .string(method), "params": params, "result": result])
+                return result
+            } catch let error as RPCError {
+                let encoded = try JSONLine.encode(error)
+                let value = try JSONDecoder().decode(JSONValue.self, from: Data(encoded))
+                self.lines.append(["method": .string(method), "params": params, "error": value])
+                return .null
+            }
+        }
+    }
+
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    @Test func realTrafficMatchesTheSchemas() throws {
+        let daemon = try DaemonHarness()
+        let recorder = Recorder(daemon: daemon)
+        try recorder.call("system.health")
+        try recorder.call("workspace.configure", ["default_country": "RW", "timezone": "Africa/Kigali", "date_format": "DD-MM-YYYY"])
+        try recorder.call("workspace.get")
+        try recorder.call("workspace.set_locations", ["hierarchy": ["name": "Rwanda", "children": [["name": "Kigali City", "aliases": ["Kigali"], "children": [["name": "Gasabo"]]]]]])
+        try recorder.call("workspace.locations")
+        try recorder.call("fields.create", ["key": "age", "type": "number"])
+        try recorder.call("fields.create", ["key": "joined", "name": "Joined", "type": "datetime"])
+        try recorder.call("fields.create", ["key": "home", "type": "state"])
+        try recorder.call("fields.update", ["key": "age", "featured": true, "priority": 2])
+        try recorder.call("fields.list")
+        let group = try recorder.call("groups.create", ["name": "Customers"])
+        let smart = try recorder.call("groups.create", ["name": "Adults", "query": "age >= 18"])
+        let contact = try recorder.call("contacts.create", [
+            "name": "Ben Haggerty", "language": "eng", "urns": ["tel:0788 123 123", "whatsapp:250788123123"],
+            "fields": ["age": "23", "joined": "02-01-2026 10:30", "home": "kigali"], "groups": [group["uuid"] ?? .null],
+        ])
+        let uuid = contact["uuid"] ?? .null
+        try recorder.call("contacts.get", ["uuid": uuid])
+        try recorder.call("contacts.get", ["urn": "tel:+250788123123"])
+        try recorder.call("contacts.modify", ["uuid": uuid, "modifiers": [
+            ["type": "name", "name": "Ben H"], ["type": "language", "language": "fra"], ["type": "field", "field": "age", "value": "24"],
+            ["type": "urns", "action": "append", "urns": ["telegram:1234"]], ["type": "status", "status": "active"],
+        ]])
+        try recorder.call("contacts.modify", ["uuid": uuid, "modifiers": [["type": "field", "field": "age", "value": "x"]], "expected_version": 1])
+        try recorder.call("contacts.bulk_modify", ["uuids": [uuid], "modifiers": [["type": "name", "name": "Ben"]]])
+        try recorder.call("messages.receive", ["urn": "tel:+250788123123", "text": "hello", "channel": "sms"])
+        try recorder.call("messages.receive", ["urn": "tel:+250788999999", "text": "new here"])
+        try recorder.call("messages.send", ["uuid": uuid, "text": "hi Ben"])
+        try recorder.call("contacts.messages", ["uuid": uuid])
+        try recorder.call("contacts.history", ["uuid": uuid, "limit": 5])
+        try recorder.call("contacts.as_of", ["uuid": uuid, "at": ["seq": 12]])
+        try recorder.call("contacts.diff", ["uuid": uuid, "from": ["seq": 1], "to": ["seq": 30]])
+        try recorder.call("contacts.search", ["query": "age > 18", "sort": "-created_on"])
+        try recorder.call("contacts.count", ["query": "age > 18"])
+        try recorder.call("contacts.parse_query", ["query": "age > 18 AND name ~ ben"])
+        try recorder.call("contacts.search", ["query": "age >> 18"])
+        try recorder.call("groups.list")
+        try recorder.call("groups.members", ["uuid": smart["uuid"] ?? .null])
+        try recorder.call("groups.update", ["uuid": group["uuid"] ?? .null, "name": "Clients"])
+        try recorder.call("fields.usage", ["key": "age"])
+        try recorder.call("contacts.modify", ["uuid": uuid, "modifiers": [["type": "status", "status": "archived"]]])
+        try recorder.call("messages.send", ["uuid": uuid, "text": "refused"])
+        try recorder.call("contacts.delete", ["uuid": uuid])
+        try recorder.call("contacts.get", ["uuid": uuid])
+        try recorder.call("groups.delete", ["uuid": group["uuid"] ?? .null])
+        try recorder.call("events.read", ["limit": 100])
+        try recorder.call("ledger.verify")
+        try recorder.call("system.stats")
+
+        var lines = recorder.lines
+        for event in try daemon.call("events.read", ["limit": 1000])["items"]?.arrayValue ?? [] {
+            lines.append(["event": event])
+        }
+        let traffic = daemon.directory + "-traffic.jsonl"
+        let text = try lines.map { String(decoding: try JSONLine.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        try text.write(toFile: traffic, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: traffic) }
+
+        let checker = Process()
+        checker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        checker.arguments = ["python3", Self.repositoryRoot.appendingPathComponent("Tools/schema_check.py").path, traffic]
+        let output = Pipe()
+        checker.standardOutput = output
+        checker.standardError = output
+        try checker.run()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        checker.waitUntilExit()
+        #expect(checker.terminationStatus == 0, "\(report)")
+        #expect(report.contains(" passed, 0 failed"))
+    }
+}

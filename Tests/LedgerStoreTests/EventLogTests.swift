@@ -1,0 +1,141 @@
+// ContactLedger — storage tests.
+import Foundation
+import LedgerStore
+import Testing
+
+/// The byte-level log on a real LMDB environment in a temporary directory.
+struct EventLogTests {
+    final class Store {
+        let directory: String
+        let environment: Environment
+        let log: EventLog
+
+        init(configuration: Environment.Configuration = .init()) throws {
+            self.directory = NSTemporaryDirectory() + "clstore-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
+            self.environment = try Environment(directory: self.directory, configuration: configuration)
+            self.log = try EventLog(tables: try self.environment.openTables(EventLog.tableNames))
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: self.directory) }
+
+        @discardableResult
+        func append(_ stream: String, _ payload: String, expected: UInt64? = nil) throws -> EventPosition {
+            try self.environment.write { txn throws in
+                try self.log.append(to: stream, expectedVersion: expected, in: txn) { position in
+                    EncodedRecord(header: Array("h\(position.seq)".utf8), payload: Array(payload.utf8))
+                }
+            }
+        }
+    }
+
+    @Test func appendsAssignGlobalSeqsAndStreamVersions() throws {
+        let store = try Store()
+        #expect(try store.append("a", "1") == EventPosition(seq: 1, version: 1))
+        #expect(try store.append("b", "2") == EventPosition(seq: 2, version: 1))
+        #expect(try store.append("a", "3") == EventPosition(seq: 3, version: 2))
+        try store.environment.read { txn throws in
+            #expect(try store.log.version(of: "a", in: txn) == 2)
+            #expect(try store.log.seqs(of: "a", in: txn) == [1, 3])
+            #expect(try store.log.head(in: txn).seq == 3)
+            let record = try #require(try store.log.record(at: 2, in: txn))
+            #expect(record.payload == Array("2".utf8))
+            let first = try #require(try store.log.record(at: 1, in: txn))
+            #expect(record.prevHash == first.hash)
+        }
+    }
+
+    @Test func expectedVersionMismatchWritesNothing() throws {
+        let store = try Store()
+        try store.append("a", "1")
+        #expect(throws: LogError.versionMismatch(expected: 0, actual: 1)) { try store.append("a", "2", expected: 0) }
+        try store.append("a", "2", expected: 1)
+        try store.environment.read { txn throws in #expect(try store.log.head(in: txn).seq == 2) }
+    }
+
+    @Test func verifyFindsTheFirstBrokenRecordAndSurvivesErasure() throws {
+        let store = try Store()
+        for index in 0..<50 { try store.append("s\(index % 3)", "payload-\(index)") }
+        #expect(try store.log.verify(environment: store.environment).firstBrokenSeq == nil)
+        // Erasing a payload keeps its hash: the chain still verifies.
+        try store.environment.write { txn in try store.log.erasePayload(at: 10, in: txn) }
+        try store.environment.read { txn throws in #expect(try store.log.record(at: 10, in: txn)?.payload == nil) }
+        let afterErase = try store.log.verify(environment: store.environment)
+        #expect(afterErase.firstBrokenSeq == nil)
+        #expect(afterErase.checked == 50)
+        // Rewriting a payload breaks it at that seq.
+        let tables = try store.environment.openTables(EventLog.tableNames)
+        let events = try #require(tables["log.events"])
+        try store.environment.write { txn throws in
+            var bytes = try #require(try txn.get(events, key: BigEndian.bytes(UInt64(20))))
+            bytes[bytes.count - 1] ^= 0xFF
+            try txn.put(events, key: BigEndian.bytes(UInt64(20)), value: bytes)
+        }
+        #expect(try store.log.verify(environment: store.environment).firstBrokenSeq == 20)
+        #expect(try store.log.verify(range: 1...19, environment: store.environment).firstBrokenSeq == nil)
+    }
+
+    @Test func nestedTransactionFailureLeavesTheOuterOneIntact() throws {
+        let store = try Store()
+        struct Refused: Error {}
+        try store.environment.write { txn throws in
+            _ = try txn.nested { child in
+                try store.log.append(to: "a", in: child) { _ in EncodedRecord(header: [1], payload: [1]) }
+            }
+            _ = try? txn.nested { child in
+                try store.log.append(to: "b", in: child) { _ in EncodedRecord(header: [2], payload: [2]) }
+                throw Refused()
+            }
+        }
+        try store.environment.read { txn throws in
+            #expect(try store.log.head(in: txn).seq == 1)
+            #expect(try store.log.version(of: "b", in: txn) == 0)
+        }
+    }
+
+    @Test func theMapGrowsAndTheWriteIsRetried() throws {
+        let store = try Store(configuration: .init(initialMapSize: 1 << 20, maximumMapSize: 64 << 20))
+        let payload = String(repeating: "x", count: 2000)
+        for _ in 0..<2000 { try store.append("big", payload) }
+        #expect(store.environment.statistics().mapSize > 1 << 20)
+        #expect(try store.log.verify(environment: store.environment).checked == 2000)
+    }
+
+    @Test func aMapThatCannotGrowFailsWithMapFull() throws {
+        let store = try Store(configuration: .init(initialMapSize: 1 << 20, maximumMapSize: 1 << 20))
+        let payload = String(repeating: "x", count: 4000)
+        let error = #expect(throws: LMDBError.self) {
+            for _ in 0..<1000 { try store.append("big", payload) }
+        }
+        #expect(error?.code == .mapFull)
+        #expect(try store.log.verify(environment: store.environment).firstBrokenSeq == nil)
+    }
+
+    @Test func cursorsWalkBothWays() throws {
+        let store = try Store()
+        let tables = try store.environment.openTables(["t"])
+        let table = try #require(tables["t"])
+        try store.environment.write { txn throws in
+            for value in [5, 1, 9, 3] { try txn.put(table, key: BigEndian.bytes(UInt64(value)), value: [UInt8(value)]) }
+        }
+        try store.environment.read { txn throws in
+            var forward: [UInt8] = []
+            try txn.withCursor(table) { cursor in
+                try cursor.forEach(from: BigEndian.bytes(UInt64(2))) { entry in
+                    forward.append(entry.value[0])
+                    return true
+                }
+            }
+            #expect(forward == [3, 5, 9])
+            var backward: [UInt8] = []
+            try txn.withCursor(table) { cursor in
+                try cursor.forEachReversed(before: BigEndian.bytes(UInt64(9))) { entry in
+                    backward.append(entry.value[0])
+                    return true
+                }
+            }
+            #expect(backward == [5, 3, 1])
+            #expect(try txn.count(table) == 4)
+        }
+    }
+}
