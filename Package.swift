@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         // C libraries and shims.
@@ -41,6 +42,12 @@ let package = Package(
         ),
         // Domain: contacts, URNs, fields, events, decide/evolve. Pure: no I/O.
         .target(name: "ContactDomain", dependencies: ["CPhoneNumber"], swiftSettings: strictSettings),
+        // Spreadsheets: XLSX (a ZIP of XML parts) and CSV, read and written. Knows nothing of contacts.
+        .target(
+            name: "Spreadsheet",
+            dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: strictSettings
+        ),
         // Read models maintained from events, stored in LMDB.
         .target(name: "Projections", dependencies: ["ContactDomain", "LedgerStore"], swiftSettings: strictSettings),
         // Generic JSON-RPC 2.0 over a Unix socket. Knows nothing of contacts.
@@ -61,7 +68,7 @@ let package = Package(
         .target(
             name: "LedgerDaemon",
             dependencies: [
-                "LedgerStore", "ContactDomain", "Projections", "RPC", "LedgerAPI",
+                "LedgerStore", "ContactDomain", "Projections", "RPC", "LedgerAPI", "Spreadsheet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -101,6 +108,7 @@ let package = Package(
 
         .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore"], swiftSettings: strictSettings),
         .testTarget(name: "ContactDomainTests", dependencies: ["ContactDomain"], swiftSettings: strictSettings),
+        .testTarget(name: "SpreadsheetTests", dependencies: ["Spreadsheet"], swiftSettings: strictSettings),
         .testTarget(
             name: "RPCTests",
             dependencies: [

@@ -149,6 +149,18 @@ struct LedgerCoreTests {
         #expect(bigPage.data("field") == "limit")
     }
 
+    @Test func eventsRecordThePeerCredentialsAndActor() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("contacts.create", ["name": "Peer", "actor": "ana@example.org"])
+        let event = try #require(try daemon.call("events.read")["items"]?.arrayValue?.first)
+        #expect(event["peer"]?.int("uid") == Int64(getuid()))
+        #expect(event["peer"]?.int("gid") == Int64(getgid()))
+        #expect(event["peer"]?.int("pid") == Int64(getpid()))
+        #expect(event.string("actor") == "ana@example.org")
+        #expect(event.string("hash")?.count == 64)
+        #expect(event.string("prev_hash") == String(repeating: "0", count: 64))
+    }
+
     @Test func expectedVersionAndIdempotency() throws {
         let daemon = try DaemonHarness()
         let params: JSONValue = ["name": "Ida", "idempotency_key": "create-ida-1"]
