@@ -32,6 +32,8 @@ final class Ledger: Sendable {
 
     let stores: LedgerStores
     let reference: AnonymousReference
+    /// Announces each commit's head to subscriptions.
+    let headWatcher: HeadWatcher
     let statistics = CommitStatistics()
     private let queue = Mutex(Queue())
     private let wakeUp = NSCondition()
@@ -43,6 +45,7 @@ final class Ledger: Sendable {
     init(stores: LedgerStores, reference: AnonymousReference, logger: Logger) {
         self.stores = stores
         self.reference = reference
+        self.headWatcher = HeadWatcher(head: (try? stores.environment.read { try stores.log.head(in: $0).seq }) ?? 0)
         self.logger = logger
     }
 
@@ -145,6 +148,9 @@ final class Ledger: Sendable {
         }
         let elapsed = Int64(DispatchTime.now().uptimeNanoseconds - started) / 1000
         self.statistics.record(batchSize: batch.count, latencyMicroseconds: elapsed)
+        if let head = try? self.stores.environment.read({ try self.stores.log.head(in: $0).seq }) {
+            self.headWatcher.advance(to: head)
+        }
         for (command, outcome) in zip(batch, outcomes) {
             command.continuation.resume(with: outcome)
         }

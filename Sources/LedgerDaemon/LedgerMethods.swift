@@ -15,6 +15,7 @@ final class LedgerMethods: RPCHandler {
     let reference: AnonymousReference
     let logger: Logger
     let startedAt = Date()
+    let subscriptions = Subscriptions()
     static let version = "0.1.0"
 
     /// The longest `actor` accepted.
@@ -29,42 +30,44 @@ final class LedgerMethods: RPCHandler {
         self.logger = logger
     }
 
-    typealias Method = @Sendable (LedgerMethods, RPCCall, Caller) async throws -> JSONValue
+    typealias Method = @Sendable (LedgerMethods, RPCCall, Caller, RPCContext) async throws -> JSONValue
 
     /// Every method the daemon serves.
     static let methods: [String: Method] = [
-        "system.health": { try await $0.systemHealth($1, $2) },
-        "system.stats": { try await $0.systemStats($1, $2) },
-        "workspace.configure": { try await $0.workspaceConfigure($1, $2) },
-        "workspace.get": { try await $0.workspaceGet($1, $2) },
-        "workspace.set_locations": { try await $0.workspaceSetLocations($1, $2) },
-        "workspace.locations": { try await $0.workspaceLocations($1, $2) },
-        "fields.create": { try await $0.fieldsCreate($1, $2) },
-        "fields.update": { try await $0.fieldsUpdate($1, $2) },
-        "fields.delete": { try await $0.fieldsDelete($1, $2) },
-        "fields.list": { try await $0.fieldsList($1, $2) },
-        "fields.usage": { try await $0.fieldsUsage($1, $2) },
-        "groups.create": { try await $0.groupsCreate($1, $2) },
-        "groups.update": { try await $0.groupsUpdate($1, $2) },
-        "groups.delete": { try await $0.groupsDelete($1, $2) },
-        "groups.list": { try await $0.groupsList($1, $2) },
-        "groups.members": { try await $0.groupsMembers($1, $2) },
-        "contacts.create": { try await $0.contactsCreate($1, $2) },
-        "contacts.get": { try await $0.contactsGet($1, $2) },
-        "contacts.modify": { try await $0.contactsModify($1, $2) },
-        "contacts.bulk_modify": { try await $0.contactsBulkModify($1, $2) },
-        "contacts.delete": { try await $0.contactsDelete($1, $2) },
-        "contacts.history": { try await $0.contactsHistory($1, $2) },
-        "contacts.as_of": { try await $0.contactsAsOf($1, $2) },
-        "contacts.diff": { try await $0.contactsDiff($1, $2) },
-        "contacts.messages": { try await $0.contactsMessages($1, $2) },
-        "contacts.search": { try await $0.contactsSearch($1, $2) },
-        "contacts.count": { try await $0.contactsCount($1, $2) },
-        "contacts.parse_query": { try await $0.contactsParseQuery($1, $2) },
-        "messages.receive": { try await $0.messagesReceive($1, $2) },
-        "messages.send": { try await $0.messagesSend($1, $2) },
-        "events.read": { try await $0.eventsRead($1, $2) },
-        "ledger.verify": { try await $0.ledgerVerify($1, $2) },
+        "system.health": { methods, call, caller, _ in try await methods.systemHealth(call, caller) },
+        "system.stats": { methods, call, caller, _ in try await methods.systemStats(call, caller) },
+        "workspace.configure": { methods, call, caller, _ in try await methods.workspaceConfigure(call, caller) },
+        "workspace.get": { methods, call, caller, _ in try await methods.workspaceGet(call, caller) },
+        "workspace.set_locations": { methods, call, caller, _ in try await methods.workspaceSetLocations(call, caller) },
+        "workspace.locations": { methods, call, caller, _ in try await methods.workspaceLocations(call, caller) },
+        "fields.create": { methods, call, caller, _ in try await methods.fieldsCreate(call, caller) },
+        "fields.update": { methods, call, caller, _ in try await methods.fieldsUpdate(call, caller) },
+        "fields.delete": { methods, call, caller, _ in try await methods.fieldsDelete(call, caller) },
+        "fields.list": { methods, call, caller, _ in try await methods.fieldsList(call, caller) },
+        "fields.usage": { methods, call, caller, _ in try await methods.fieldsUsage(call, caller) },
+        "groups.create": { methods, call, caller, _ in try await methods.groupsCreate(call, caller) },
+        "groups.update": { methods, call, caller, _ in try await methods.groupsUpdate(call, caller) },
+        "groups.delete": { methods, call, caller, _ in try await methods.groupsDelete(call, caller) },
+        "groups.list": { methods, call, caller, _ in try await methods.groupsList(call, caller) },
+        "groups.members": { methods, call, caller, _ in try await methods.groupsMembers(call, caller) },
+        "contacts.create": { methods, call, caller, _ in try await methods.contactsCreate(call, caller) },
+        "contacts.get": { methods, call, caller, _ in try await methods.contactsGet(call, caller) },
+        "contacts.modify": { methods, call, caller, _ in try await methods.contactsModify(call, caller) },
+        "contacts.bulk_modify": { methods, call, caller, _ in try await methods.contactsBulkModify(call, caller) },
+        "contacts.delete": { methods, call, caller, _ in try await methods.contactsDelete(call, caller) },
+        "contacts.history": { methods, call, caller, _ in try await methods.contactsHistory(call, caller) },
+        "contacts.as_of": { methods, call, caller, _ in try await methods.contactsAsOf(call, caller) },
+        "contacts.diff": { methods, call, caller, _ in try await methods.contactsDiff(call, caller) },
+        "contacts.messages": { methods, call, caller, _ in try await methods.contactsMessages(call, caller) },
+        "contacts.search": { methods, call, caller, _ in try await methods.contactsSearch(call, caller) },
+        "contacts.count": { methods, call, caller, _ in try await methods.contactsCount(call, caller) },
+        "contacts.parse_query": { methods, call, caller, _ in try await methods.contactsParseQuery(call, caller) },
+        "messages.receive": { methods, call, caller, _ in try await methods.messagesReceive(call, caller) },
+        "messages.send": { methods, call, caller, _ in try await methods.messagesSend(call, caller) },
+        "events.read": { methods, call, caller, _ in try await methods.eventsRead(call, caller) },
+        "ledger.verify": { methods, call, caller, _ in try await methods.ledgerVerify(call, caller) },
+        "events.subscribe": { methods, call, caller, context in try await methods.eventsSubscribe(call, caller, context: context) },
+        "events.unsubscribe": { methods, call, caller, context in try await methods.eventsUnsubscribe(call, caller, context: context) },
     ]
 
     /// Who is calling and in which workspace, from the common params and the socket.
@@ -79,7 +82,7 @@ final class LedgerMethods: RPCHandler {
         guard let method = Self.methods[call.method] else { throw RPCError.methodNotFound(call.method) }
         do {
             let caller = try self.caller(call, context: context)
-            let result = try await method(self, call, caller)
+            let result = try await method(self, call, caller, context)
             return try JSONLine.encode(result)
         } catch {
             if let mapped = ErrorMapping.rpcError(error) { throw mapped }

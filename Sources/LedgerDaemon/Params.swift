@@ -276,3 +276,19 @@ struct QueryParams: MethodParams {
     static let memberNames = common.union(["query"])
     var query: String
 }
+
+struct SubscribeParams: MethodParams {
+    static let memberNames = common.union(["after_seq", "types"])
+    var afterSeq: UInt64?
+    var types: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case afterSeq = "after_seq"
+        case types
+    }
+}
+
+struct UnsubscribeParams: MethodParams {
+    static let memberNames = common.union(["subscription"])
+    var subscription: String
+}

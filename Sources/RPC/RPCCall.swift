@@ -1,4 +1,5 @@
 // ContactLedger — JSON-RPC layer.
+import Synchronization
 
 /// One decoded JSON-RPC request or notification.
 public struct RPCCall: Sendable {
@@ -27,11 +28,35 @@ public struct RPCContext: Sendable {
     public var connectionID: UInt64
     /// Sends notifications to this connection's peer, in order with its answers.
     public var notifier: RPCNotifier
+    /// Work to start once this call's answer has been written (a subscription's feed), running for as
+    /// long as the connection lives and cancelled when it closes.
+    public var afterAnswer: RPCAfterAnswer
 
-    public init(peer: PeerCredentials?, connectionID: UInt64, notifier: RPCNotifier) {
+    public init(peer: PeerCredentials?, connectionID: UInt64, notifier: RPCNotifier, afterAnswer: RPCAfterAnswer = RPCAfterAnswer()) {
         self.peer = peer
         self.connectionID = connectionID
         self.notifier = notifier
+        self.afterAnswer = afterAnswer
+    }
+}
+
+/// Collects work a call wants started after its answer is on the wire.
+public final class RPCAfterAnswer: Sendable {
+    private let work = Mutex<[@Sendable () async -> Void]>([])
+
+    public init() {}
+
+    /// Schedules `body` to start once the answer has been written.
+    public func schedule(_ body: @escaping @Sendable () async -> Void) {
+        self.work.withLock { $0.append(body) }
+    }
+
+    /// Takes the scheduled work (the server calls this after writing the answer).
+    public func take() -> [@Sendable () async -> Void] {
+        self.work.withLock { work in
+            defer { work = [] }
+            return work
+        }
     }
 }
 

@@ -106,33 +106,49 @@ public final class RPCServer: Service {
                 let notifier = RPCNotifier { line in
                     try await outbound.write(ByteBuffer(bytes: line))
                 }
-                let context = RPCContext(peer: connection.peer, connectionID: connectionID, notifier: notifier)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    var inFlight = 0
-                    for try await frame in inbound.cancelOnGracefulShutdown() {
-                        if inFlight >= limit {
-                            try await group.next()
-                            inFlight -= 1
-                        }
-                        inFlight += 1
-                        group.addTask {
-                            let answer: [UInt8]?
-                            switch frame {
-                            case .oversized:
-                                answer = JSONLine.failure(
-                                    id: .null,
-                                    error: .invalidRequest(reason: "line_too_long", limit: maximumLineBytes)
-                                )
-                            case .line(let buffer):
-                                answer = await self.dispatcher.serve(line: Array(buffer.readableBytesView), context: context)
-                            }
-                            if var answer {
-                                answer.append(UInt8(ascii: "\n"))
-                                try await outbound.write(ByteBuffer(bytes: answer))
-                            }
+                // Long-lived work started after an answer (subscription feeds) runs beside the calls and
+                // is cancelled when the connection's input ends.
+                let (followUps, followUpSink) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
+                try await withThrowingTaskGroup(of: Void.self) { connectionGroup in
+                    connectionGroup.addTask {
+                        await withDiscardingTaskGroup { group in
+                            for await work in followUps { group.addTask { await work() } }
                         }
                     }
-                    try await group.waitForAll()
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        var inFlight = 0
+                        for try await frame in inbound.cancelOnGracefulShutdown() {
+                            if inFlight >= limit {
+                                try await group.next()
+                                inFlight -= 1
+                            }
+                            inFlight += 1
+                            let hooks = RPCAfterAnswer()
+                            let context = RPCContext(
+                                peer: connection.peer, connectionID: connectionID, notifier: notifier, afterAnswer: hooks
+                            )
+                            group.addTask {
+                                let answer: [UInt8]?
+                                switch frame {
+                                case .oversized:
+                                    answer = JSONLine.failure(
+                                        id: .null,
+                                        error: .invalidRequest(reason: "line_too_long", limit: maximumLineBytes)
+                                    )
+                                case .line(let buffer):
+                                    answer = await self.dispatcher.serve(line: Array(buffer.readableBytesView), context: context)
+                                }
+                                if var answer {
+                                    answer.append(UInt8(ascii: "\n"))
+                                    try await outbound.write(ByteBuffer(bytes: answer))
+                                }
+                                for work in hooks.take() { followUpSink.yield(work) }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                    followUpSink.finish()
+                    connectionGroup.cancelAll()
                 }
             }
         } catch {

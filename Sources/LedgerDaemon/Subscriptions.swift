@@ -1,0 +1,49 @@
+// ContactLedger — daemon wiring.
+import Foundation
+import Synchronization
+
+/// The live `events.subscribe` subscriptions, by id, with the connection each belongs to.
+final class Subscriptions: Sendable {
+    private struct Entry {
+        var connectionID: UInt64
+        var isCancelled = false
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    /// Registers a subscription of `connectionID`; returns its id.
+    func add(connectionID: UInt64) -> String {
+        let id = UUID().uuidString.lowercased()
+        self.entries.withLock { $0[id] = Entry(connectionID: connectionID) }
+        return id
+    }
+
+    /// Whether the subscription was cancelled (or never existed).
+    func isCancelled(_ id: String) -> Bool {
+        self.entries.withLock { $0[id]?.isCancelled ?? true }
+    }
+
+    /// Cancels a subscription of `connectionID`; returns false if it has no such subscription.
+    func cancel(_ id: String, connectionID: UInt64) -> Bool {
+        self.entries.withLock { entries in
+            guard let entry = entries[id], entry.connectionID == connectionID else { return false }
+            entries[id]?.isCancelled = true
+            return true
+        }
+    }
+
+    /// Forgets a finished subscription.
+    func remove(_ id: String) {
+        _ = self.entries.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// Cancels every subscription of a closed connection.
+    func cancelAll(connectionID: UInt64) {
+        self.entries.withLock { entries in
+            for (id, entry) in entries where entry.connectionID == connectionID { entries[id]?.isCancelled = true }
+        }
+    }
+
+    /// How many subscriptions are live.
+    var count: Int { self.entries.withLock { $0.values.filter { !$0.isCancelled }.count } }
+}

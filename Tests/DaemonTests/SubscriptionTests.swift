@@ -1,0 +1,53 @@
+// ContactLedger — daemon tests.
+import Foundation
+import RPC
+import Testing
+
+/// `events.subscribe`: catch-up from a position, then live, in order, without gaps or duplicates.
+@Suite(.timeLimit(.minutes(3)))
+struct SubscriptionTests {
+    @Test func catchUpThenLiveWithoutGapsOrDuplicates() throws {
+        let daemon = try DaemonHarness()
+        for index in 0..<30 { try daemon.call("contacts.create", ["name": .string("before\(index)")]) }
+        let subscriber = try daemon.client()
+        var early: [JSONValue] = []
+        let answer = try subscriber.call("events.subscribe", ["after_seq": 10]) { early.append($0) }
+        #expect(early.isEmpty, "notifications arrived before the subscription's answer")
+        let subscription = try #require(answer.string("subscription"))
+        // Live writes from other connections while the catch-up runs.
+        let writers = try onThreads(4) { index in
+            let client = try daemon.client()
+            for number in 0..<25 { try client.call("contacts.create", ["name": .string("live\(index)-\(number)")]) }
+            return true
+        }
+        #expect(writers.allSatisfy { $0 })
+        var seqs: [Int64] = []
+        while seqs.count < 120 {
+            let notification = try subscriber.readValue()
+            #expect(notification.string("method") == "events.event")
+            #expect(notification["params"]?.string("subscription") == subscription)
+            seqs.append(notification["params"]?["event"]?.int("seq") ?? -1)
+        }
+        #expect(seqs == Array(11...130))
+        // Unsubscribing stops the feed: the next line is the answer to a later call.
+        #expect(try subscriber.call("events.unsubscribe", ["subscription": .string(subscription)])["unsubscribed"] == true)
+        try daemon.call("contacts.create", ["name": "after"])
+        #expect(try subscriber.call("system.health").string("status") == "ok")
+    }
+
+    @Test func typeFilterAndWorkspaceScope() throws {
+        let daemon = try DaemonHarness()
+        let subscriber = try daemon.client()
+        try subscriber.call("events.subscribe", ["types": ["contact_name_changed"]])
+        let contact = try daemon.call("contacts.create", ["name": "A"])
+        try daemon.call("contacts.create", ["name": "Other", "workspace": "elsewhere"])
+        try daemon.call("contacts.modify", ["uuid": contact["uuid"] ?? .null, "modifiers": [["type": "name", "name": "B"]]])
+        let notification = try subscriber.readValue()
+        #expect(notification["params"]?["event"]?.string("type") == "contact_name_changed")
+        #expect(notification["params"]?["event"]?["data"]?.string("name") == "B")
+        let badType = try daemon.error("events.subscribe", ["types": ["nope"]])
+        #expect(badType.data("field") == "types[0]")
+        let unknown = try daemon.error("events.unsubscribe", ["subscription": "nope"])
+        #expect(unknown.code == -32001)
+    }
+}
