@@ -36,6 +36,7 @@ final class Ledger: Sendable {
     let headWatcher: HeadWatcher
     let statistics = CommitStatistics()
     private let queue = Mutex(Queue())
+    private let lastTimestamp = Mutex(Timestamp(microseconds: 0))
     private let wakeUp = NSCondition()
     private let logger: Logger
     /// Signalled when the writer thread has exited.
@@ -117,8 +118,13 @@ final class Ledger: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         let outcomes: [Result<[UInt8], any Error>]
         do {
+            // Timestamps never go backwards, even if the clock does: the log's time order is its seq order.
+            let now = self.lastTimestamp.withLock { last in
+                let now = max(Timestamp.now, Timestamp(microseconds: last.microseconds + 1))
+                last = now
+                return now
+            }
             outcomes = try self.stores.environment.write { txn in
-                let now = Timestamp.now
                 var outcomes: [Result<[UInt8], any Error>] = []
                 outcomes.reserveCapacity(batch.count)
                 for command in batch {

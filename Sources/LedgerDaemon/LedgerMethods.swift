@@ -66,6 +66,7 @@ final class LedgerMethods: RPCHandler {
         "messages.send": { methods, call, caller, _ in try await methods.messagesSend(call, caller) },
         "events.read": { methods, call, caller, _ in try await methods.eventsRead(call, caller) },
         "ledger.verify": { methods, call, caller, _ in try await methods.ledgerVerify(call, caller) },
+        "audit.changes": { methods, call, caller, _ in try await methods.auditChanges(call, caller) },
         "events.subscribe": { methods, call, caller, context in try await methods.eventsSubscribe(call, caller, context: context) },
         "events.unsubscribe": { methods, call, caller, context in try await methods.eventsUnsubscribe(call, caller, context: context) },
     ]

@@ -292,3 +292,22 @@ struct UnsubscribeParams: MethodParams {
     static let memberNames = common.union(["subscription"])
     var subscription: String
 }
+
+struct AuditParams: MethodParams {
+    static let memberNames = common.union(["peer_uid", "from", "to", "types", "field", "limit", "cursor"])
+    /// Here `actor` filters: only changes made by this actor.
+    var actor: String?
+    var peerUID: UInt32?
+    var from: PointInTime?
+    var to: PointInTime?
+    var types: [String]?
+    var field: String?
+    var limit: Int?
+    var cursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case actor
+        case peerUID = "peer_uid"
+        case from, to, types, field, limit, cursor
+    }
+}

@@ -11,26 +11,29 @@ import LedgerStore
 /// the read models from the log.
 public struct Projector: Sendable {
     /// The read-model schema version of this code. Bump it when a stored read-model shape changes.
-    public static let version = 1
+    public static let version = 2
     /// The projection's name in `projections.status`.
     public static let name = "contacts"
 
     /// All table names the read models use.
-    public static let tableNames = ContactReadModel.tableNames + WorkspaceReadModel.tableNames + ["rm.meta"]
+    public static let tableNames = ContactReadModel.tableNames + WorkspaceReadModel.tableNames + AuditIndex.tableNames + ["rm.meta"]
 
     public let contacts: ContactReadModel
     public let workspaces: WorkspaceReadModel
+    public let audit: AuditIndex
     private let meta: Table
 
     public init(tables: [String: Table]) throws(ReadModelError) {
         self.contacts = try ContactReadModel(tables: tables)
         self.workspaces = try WorkspaceReadModel(tables: tables)
+        self.audit = try AuditIndex(tables: tables)
         guard let meta = tables["rm.meta"] else { throw ReadModelError.missingTables }
         self.meta = meta
     }
 
     /// Applies one event and moves the checkpoint to its `seq`.
     public func apply(_ event: LedgerEvent, header: EventHeader, in txn: Transaction) throws {
+        try self.audit.apply(event, header: header, in: txn)
         switch event {
         case .workspaceConfigured, .fieldCreated, .fieldUpdated, .groupCreated, .groupUpdated, .locationsSet:
             try self.workspaces.apply(event, header: header, in: txn)
@@ -86,7 +89,7 @@ public struct Projector: Sendable {
             position = state.position
         } else {
             try environment.write { txn in
-                for table in self.contacts.allTables + self.workspaces.allTables { try txn.clear(table) }
+                for table in self.contacts.allTables + self.workspaces.allTables + self.audit.allTables { try txn.clear(table) }
                 try txn.put(self.meta, key: Array("state".utf8), value: BigEndian.bytes(UInt64(Self.version)) + BigEndian.bytes(UInt64(0)))
             }
             position = 0
@@ -121,6 +124,7 @@ public struct Projector: Sendable {
     /// Replays an event whose payload was erased: only its effect on the contact's version counts, since
     /// the later `contact_deleted` event clears the data anyway.
     private func applyErased(header: EventHeader, in txn: Transaction) throws {
+        try self.audit.apply(nil, header: header, in: txn)
         guard header.stream.hasPrefix("contact/"), let uuid = ContactUUID(String(header.stream.dropFirst(8))) else { return }
         if header.type == "contact_created" {
             // The tombstone keeps its UUID; the id is not recoverable, nor needed.

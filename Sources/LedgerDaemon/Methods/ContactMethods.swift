@@ -180,6 +180,11 @@ extension LedgerMethods {
                 guard let record = try self.stores.log.record(at: seq, in: tx.txn),
                     let header = try? EventHeader.decode(record.header), Self.personalDataTypes.contains(header.type)
                 else { continue }
+                if let payload = record.payload,
+                    case .contactFieldChanged(let change)? = try? LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
+                {
+                    try self.stores.projector.audit.removeFieldEntry(workspace: header.workspace, key: change.field.key, seq: seq, in: tx.txn)
+                }
                 try self.stores.log.erasePayload(at: seq, in: tx.txn)
             }
             return ["uuid": .string(uuid.rawValue)]

@@ -1,0 +1,108 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import LedgerStore
+import Projections
+import RPC
+
+extension LedgerMethods {
+    /// The first seq whose event was created at or after `time` (the log's timestamps never decrease),
+    /// found by binary search over the log; `head + 1` when none is.
+    func firstSeq(atOrAfter time: Timestamp, head: UInt64, in txn: Transaction) throws -> UInt64 {
+        var low: UInt64 = 1
+        var high = head + 1
+        while low < high {
+            let middle = low + (high - low) / 2
+            guard let record = try self.stores.log.record(at: middle, in: txn) else { return head + 1 }
+            if try EventHeader.decode(record.header).createdOn < time { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// The log positions a point in time covers: everything at or before it.
+    func lastSeq(through point: Point, head: UInt64, in txn: Transaction) throws -> UInt64 {
+        if let seq = point.seq { return min(seq, head) }
+        guard let time = point.time else { return head }
+        let after = try self.firstSeq(atOrAfter: Timestamp(microseconds: time.microseconds + 1), head: head, in: txn)
+        return after - 1
+    }
+
+    func auditChanges(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(AuditParams.self, call)
+        let limit = try Self.limit(params.limit)
+        let from = try params.from.map { try Point($0, field: "from") }
+        let to = try params.to.map { try Point($0, field: "to") }
+        let cursor = try Self.seqCursor(params.cursor)
+        if let types = params.types, let index = types.firstIndex(where: { !LedgerEvent.allTypes.contains($0) }) {
+            throw RPCError.invalidParams(field: "types[\(index)]", reason: "unknown_type")
+        }
+        let types = params.types.map(Set.init)
+        return try self.read { txn in
+            let presenter = try self.presenter(caller.workspace, in: txn)
+            let head = try self.stores.log.head(in: txn).seq
+            // The range of positions the time filters allow (`from` is inclusive: at or after it).
+            var first: UInt64 = 1
+            if let from {
+                if let seq = from.seq { first = seq } else if let time = from.time { first = try self.firstSeq(atOrAfter: time, head: head, in: txn) }
+            }
+            if let cursor { first = max(first, cursor + 1) }
+            let last = try to.map { try self.lastSeq(through: $0, head: head, in: txn) } ?? head
+            guard first <= last else { return ["items": [], "next_cursor": .null] }
+            let range = first...last
+
+            // Candidate positions from the most selective index given; the rest are checked per event.
+            let index = self.stores.projector.audit
+            var candidates: [UInt64]?
+            let pageSize = limit * 4 + 64
+            if let actor = params.actor {
+                candidates = try index.seqs(workspace: caller.workspace, .actor, actor, in: range, limit: pageSize, in: txn)
+            } else if let field = params.field {
+                candidates = try index.seqs(workspace: caller.workspace, .field, field, in: range, limit: pageSize, in: txn)
+            } else if let uid = params.peerUID {
+                candidates = try index.seqs(workspace: caller.workspace, .peerUID, String(uid), in: range, limit: pageSize, in: txn)
+            } else if let types, types.count <= 4 {
+                candidates = try types.flatMap { try index.seqs(workspace: caller.workspace, .type, $0, in: range, limit: pageSize, in: txn) }.sorted()
+            }
+
+            var items: [JSONValue] = []
+            var lastSeen: UInt64?
+            var more = false
+            func consider(_ record: StoredEvent) throws -> Bool {
+                let event = try EventPresenter.decode(record)
+                let header = event.header
+                lastSeen = record.seq
+                guard header.workspace == caller.workspace else { return true }
+                if let actor = params.actor, header.actor != actor { return true }
+                if let uid = params.peerUID, header.peer?.uid != uid { return true }
+                if let types, !types.contains(header.type) { return true }
+                if let field = params.field, event.data?["field"]?["key"]?.stringValue != field { return true }
+                if items.count == limit {
+                    more = true
+                    lastSeen = items.last.flatMap { $0["seq"]?.integerValue }.map { UInt64($0) }
+                    return false
+                }
+                var item = EventPresenter.timelineItem(event, presenter: presenter)
+                if case .object(var members) = item {
+                    members["stream"] = .string(header.stream)
+                    members["workspace"] = .string(header.workspace)
+                    members["id"] = .string(header.id)
+                    item = .object(members)
+                }
+                items.append(item)
+                return true
+            }
+            if let candidates {
+                for seq in candidates {
+                    guard let record = try self.stores.log.record(at: seq, in: txn), try consider(record) else { break }
+                }
+                // The index page ran out before the answer page filled: more may follow.
+                if !more, candidates.count == pageSize, let last = lastSeen { more = true; lastSeen = last }
+            } else {
+                try self.stores.log.forEach(after: range.lowerBound - 1, in: txn) { record in
+                    guard record.seq <= range.upperBound else { return false }
+                    return try consider(record)
+                }
+            }
+            return ["items": .array(items), "next_cursor": more ? lastSeen.map { .string(String($0)) } ?? .null : .null]
+        }
+    }
+}
