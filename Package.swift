@@ -49,7 +49,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // Read models maintained from events, stored in LMDB.
-        .target(name: "Projections", dependencies: ["ContactDomain", "LedgerStore"], swiftSettings: strictSettings),
+        .target(
+            name: "Projections",
+            dependencies: ["ContactDomain", "LedgerStore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         // Generic JSON-RPC 2.0 over a Unix socket. Knows nothing of contacts.
         .target(
             name: "RPC",

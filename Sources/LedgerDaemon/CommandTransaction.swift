@@ -30,12 +30,12 @@ final class CommandTransaction {
 
     /// The command's workspace as of this transaction.
     func workspace() throws -> Workspace {
-        try self.stores.projector.workspaces.workspace(self.context.workspace, in: self.txn)
+        try self.stores.projector(self.txn).workspaces.workspace(self.context.workspace, in: self.txn)
     }
 
     /// The contact with `uuid` in the command's workspace, or -32001.
     func contact(_ uuid: ContactUUID) throws -> Contact {
-        guard let contact = try self.stores.projector.contacts.contact(uuid, workspace: self.context.workspace, in: self.txn) else {
+        guard let contact = try self.stores.projector(self.txn).contacts.contact(uuid, workspace: self.context.workspace, in: self.txn) else {
             throw ContactError.notFound("contact", id: uuid.rawValue)
         }
         if contact.isDeleted { throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted") }
@@ -44,7 +44,7 @@ final class CommandTransaction {
 
     /// The contact owning a URN identity, if any.
     func owner(ofURN identity: String) throws -> ContactUUID? {
-        try self.stores.projector.contacts.owner(ofURN: identity, workspace: self.context.workspace, in: self.txn)
+        try self.stores.projector(self.txn).contacts.owner(ofURN: identity, workspace: self.context.workspace, in: self.txn)
     }
 
     /// A decision context for the command's workspace, with its smart groups.
@@ -82,7 +82,7 @@ final class CommandTransaction {
                         stream: stream,
                         version: position.version,
                         type: event.type,
-                        schemaVersion: LedgerEvent.currentSchemaVersion,
+                        schemaVersion: event.schemaVersion,
                         workspace: self.context.workspace,
                         createdOn: self.now,
                         actor: self.context.actor,
@@ -96,7 +96,7 @@ final class CommandTransaction {
                 throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(actual))])
             }
             guard let header else { continue }
-            try self.stores.projector.apply(event, header: header, in: self.txn)
+            try self.stores.projector(self.txn).apply(event, header: header, in: self.txn)
             headers.append(header)
             self.lastSeq = header.seq
         }

@@ -70,8 +70,9 @@ struct ContactPresenter {
             message["urn"] = .string(Self.mask(urn))
             members["msg"] = .object(message)
         }
-        if let name = members["name"], name.stringValue != nil, data["uuid"] != nil, data["id"]?.integerValue != nil {
-            members["name"] = .null
+        // Names stay in the ledger but not in an anonymous workspace's answers.
+        if let name = members["name"], name.stringValue != nil {
+            members["name"] = data["id"]?.integerValue != nil ? .null : .string(URN.anonymousMask)
         }
         return .object(members)
     }

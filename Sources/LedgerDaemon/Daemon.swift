@@ -54,11 +54,17 @@ public enum Daemon {
             logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(environment.staleReadersCleared)"])
         }
         let stores = try LedgerStores(environment: environment)
-        let replayed = try stores.projector.rebuildIfNeeded(log: stores.log, environment: environment)
-        if replayed > 0 { logger.notice("read models rebuilt from the log", metadata: ["projection.events": "\(replayed)"]) }
         let reference = AnonymousReference(key: try Self.anonymousKey(stores))
         let ledger = Ledger(stores: stores, reference: reference, logger: logger)
-        let methods = LedgerMethods(ledger: ledger, reference: reference, logger: logger)
+        let rebuilder = ProjectionRebuilder(ledger: ledger, logger: logger)
+        if try !rebuilder.isRebuildNeededAtStart() {
+            // Same read-model version: bring the answering generation up to the log's head (it lags
+            // only if events were added by other means, e.g. a restored or upgraded log).
+            let active = try environment.read { try stores.projector($0) }
+            let replayed = try active.rebuildIfNeeded(log: stores.log, environment: environment)
+            if replayed > 0 { logger.notice("read models caught up with the log", metadata: ["projection.events": "\(replayed)"]) }
+        }
+        let methods = LedgerMethods(ledger: ledger, rebuilder: rebuilder, reference: reference, logger: logger)
         let server = RPCServer(
             configuration: .init(
                 socketPath: configuration.socketPath,
@@ -73,6 +79,7 @@ public enum Daemon {
             configuration: .init(
                 services: [
                     .init(service: LedgerService(ledger: ledger, lock: lock, logger: logger)),
+                    .init(service: rebuilder),
                     .init(service: server),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -14,9 +14,17 @@ enum EventPresenter {
         var record: StoredEvent
     }
 
+    /// Decodes a record; an event stored in an older schema is served upcast, in the current shape.
     static func decode(_ record: StoredEvent) throws -> Decoded {
-        let header = try EventHeader.decode(record.header)
-        let data = try record.payload.map { try JSONDecoder().decode(JSONValue.self, from: Data($0)) }
+        var header = try EventHeader.decode(record.header)
+        var payload = record.payload
+        let current = LedgerEvent.schemaVersion(of: header.type)
+        if let stored = payload, header.schemaVersion < current {
+            let event = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: stored)
+            payload = try event.encodedData()
+            header.schemaVersion = current
+        }
+        let data = try payload.map { try JSONDecoder().decode(JSONValue.self, from: Data($0)) }
         return Decoded(header: header, data: data, record: record)
     }
 

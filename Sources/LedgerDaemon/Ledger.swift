@@ -172,7 +172,13 @@ final class Ledger: Sendable {
                 guard stored.count >= 32, Array(stored[0..<32]) == context.paramsHash else {
                     throw ContactError(.conflict, reason: "idempotency_key_reused", field: "idempotency_key")
                 }
-                return Array(stored[32...])
+                let answer = Array(stored[32...])
+                if answer.starts(with: Self.erasedAnswerMarker) {
+                    // The first answer named a contact since deleted: it is not repeated.
+                    let uuid = String(decoding: answer.dropFirst(Self.erasedAnswerMarker.count), as: UTF8.self)
+                    throw ContactError.notFound("contact", id: uuid, reason: "deleted")
+                }
+                return answer
             }
         }
         let transaction = CommandTransaction(txn: txn, context: context, now: now, stores: self.stores, reference: self.reference)
@@ -181,6 +187,42 @@ final class Ledger: Sendable {
             try txn.put(self.stores.idempotency, key: idempotencyRecord, value: context.paramsHash + answer)
         }
         return answer
+    }
+}
+
+extension Ledger {
+    /// Stands in for a stored idempotent answer that named a contact since deleted.
+    static let erasedAnswerMarker: [UInt8] = [0] + Array("erased:".utf8)
+
+    /// Replaces every stored idempotent answer of `workspace` that mentions `uuid` with a marker, so a
+    /// retry after deletion reveals none of the contact's personal data.
+    func eraseIdempotentAnswers(mentioning uuid: String, workspace: String, in txn: Transaction) throws {
+        let prefix = Array(workspace.utf8) + [0]
+        let needle = Array(uuid.utf8)
+        var matches: [([UInt8], [UInt8])] = []
+        try txn.withCursor(self.stores.idempotency) { cursor in
+            try cursor.forEach(from: prefix) { entry in
+                guard entry.key.hasPrefix(prefix) else { return false }
+                if entry.value.count > 32, Self.contains(entry.value[32...], needle) {
+                    matches.append((Array(entry.key), Array(entry.value[0..<32])))
+                }
+                return true
+            }
+        }
+        for (key, hash) in matches {
+            try txn.put(self.stores.idempotency, key: key, value: hash + Self.erasedAnswerMarker + needle)
+        }
+    }
+
+    private static func contains(_ haystack: Slice<UnsafeRawBufferPointer>, _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, haystack.count >= needle.count else { return false }
+        var index = haystack.startIndex
+        let last = haystack.endIndex - needle.count
+        while index <= last {
+            if haystack[index] == first, haystack[index..<(index + needle.count)].elementsEqual(needle) { return true }
+            index += 1
+        }
+        return false
     }
 }
 

@@ -11,6 +11,7 @@ import RPC
 /// the single writer (``Ledger``) and answer once durable.
 final class LedgerMethods: RPCHandler {
     let ledger: Ledger
+    let rebuilder: ProjectionRebuilder
     let stores: LedgerStores
     let reference: AnonymousReference
     let logger: Logger
@@ -23,8 +24,9 @@ final class LedgerMethods: RPCHandler {
     /// The longest idempotency key accepted.
     static let maximumIdempotencyKeyLength = 128
 
-    init(ledger: Ledger, reference: AnonymousReference, logger: Logger) {
+    init(ledger: Ledger, rebuilder: ProjectionRebuilder, reference: AnonymousReference, logger: Logger) {
         self.ledger = ledger
+        self.rebuilder = rebuilder
         self.stores = ledger.stores
         self.reference = reference
         self.logger = logger
@@ -67,8 +69,15 @@ final class LedgerMethods: RPCHandler {
         "events.read": { methods, call, caller, _ in try await methods.eventsRead(call, caller) },
         "ledger.verify": { methods, call, caller, _ in try await methods.ledgerVerify(call, caller) },
         "audit.changes": { methods, call, caller, _ in try await methods.auditChanges(call, caller) },
+        "projections.status": { methods, call, caller, _ in try await methods.projectionsStatus(call, caller) },
+        "projections.rebuild": { methods, call, caller, _ in try await methods.projectionsRebuild(call, caller) },
+        "projections.verify": { methods, call, caller, _ in try await methods.projectionsVerify(call, caller) },
         "events.subscribe": { methods, call, caller, context in try await methods.eventsSubscribe(call, caller, context: context) },
         "events.unsubscribe": { methods, call, caller, context in try await methods.eventsUnsubscribe(call, caller, context: context) },
+        "imports.start": { methods, call, caller, _ in try await methods.importsStart(call, caller) },
+        "imports.status": { methods, call, caller, _ in try await methods.importsStatus(call, caller) },
+        "exports.start": { methods, call, caller, _ in try await methods.exportsStart(call, caller) },
+        "exports.status": { methods, call, caller, _ in try await methods.exportsStatus(call, caller) },
     ]
 
     /// Who is calling and in which workspace, from the common params and the socket.
@@ -172,7 +181,7 @@ final class LedgerMethods: RPCHandler {
 
     /// The presenter for `workspace` as of `txn`.
     func presenter(_ workspace: String, in txn: Transaction) throws -> ContactPresenter {
-        ContactPresenter(workspace: try self.stores.projector.workspaces.workspace(workspace, in: txn), reference: self.reference)
+        ContactPresenter(workspace: try self.stores.projector(txn).workspaces.workspace(workspace, in: txn), reference: self.reference)
     }
 
     func params<T: MethodParams>(_ type: T.Type, _ call: RPCCall) throws -> T {

@@ -311,3 +311,8 @@ struct AuditParams: MethodParams {
         case from, to, types, field, limit, cursor
     }
 }
+
+struct ProjectionParams: MethodParams {
+    static let memberNames = common.union(["name"])
+    var name: String
+}

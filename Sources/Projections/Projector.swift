@@ -15,20 +15,88 @@ public struct Projector: Sendable {
     /// The projection's name in `projections.status`.
     public static let name = "contacts"
 
-    /// All table names the read models use.
-    public static let tableNames = ContactReadModel.tableNames + WorkspaceReadModel.tableNames + AuditIndex.tableNames + ["rm.meta"]
+    /// The table names of the read models, before any generation suffix.
+    static let baseTableNames = ContactReadModel.tableNames + WorkspaceReadModel.tableNames + AuditIndex.tableNames + ["rm.meta"]
 
+    /// The read models exist in generations: one answers while another is rebuilt from the log;
+    /// ``verificationGeneration`` is scratch space for `projections.verify`.
+    public static let generations = [0, 1, 2]
+    /// The generation `projections.verify` rebuilds into and drops afterwards.
+    public static let verificationGeneration = 2
+
+    /// The base table names, for comparing two generations table by table.
+    public var tablesByBaseName: [(String, Table)] {
+        zip(Self.baseTableNames, self.contacts.allTables + self.workspaces.allTables + self.audit.allTables + [self.meta]).map { ($0, $1) }
+    }
+
+    /// The table names of one generation (generation 0 keeps the plain names).
+    public static func tableNames(generation: Int) -> [String] {
+        Self.baseTableNames.map { Self.tableName($0, generation: generation) }
+    }
+
+    private static func tableName(_ base: String, generation: Int) -> String {
+        generation == 0 ? base : "\(base)#\(generation)"
+    }
+
+    /// Which generation of tables this projector writes.
+    public let generation: Int
     public let contacts: ContactReadModel
     public let workspaces: WorkspaceReadModel
     public let audit: AuditIndex
     private let meta: Table
 
-    public init(tables: [String: Table]) throws(ReadModelError) {
-        self.contacts = try ContactReadModel(tables: tables)
-        self.workspaces = try WorkspaceReadModel(tables: tables)
-        self.audit = try AuditIndex(tables: tables)
-        guard let meta = tables["rm.meta"] else { throw ReadModelError.missingTables }
+    public init(tables: [String: Table], generation: Int = 0) throws(ReadModelError) {
+        var own: [String: Table] = [:]
+        for base in Self.baseTableNames {
+            guard let table = tables[Self.tableName(base, generation: generation)] else { throw ReadModelError.missingTables }
+            own[base] = table
+        }
+        self.generation = generation
+        self.contacts = try ContactReadModel(tables: own)
+        self.workspaces = try WorkspaceReadModel(tables: own)
+        self.audit = try AuditIndex(tables: own)
+        guard let meta = own["rm.meta"] else { throw ReadModelError.missingTables }
         self.meta = meta
+    }
+
+    /// Empties every read-model table of this generation and sets its checkpoint to 0 at this code's
+    /// version, ready for a rebuild.
+    public func reset(in txn: Transaction) throws {
+        for table in self.contacts.allTables + self.workspaces.allTables + self.audit.allTables { try txn.clear(table) }
+        try txn.put(self.meta, key: Array("state".utf8), value: BigEndian.bytes(UInt64(Self.version)) + BigEndian.bytes(UInt64(0)))
+    }
+
+    /// Empties every table of this generation, checkpoint included.
+    public func drop(in txn: Transaction) throws {
+        for table in self.contacts.allTables + self.workspaces.allTables + self.audit.allTables + [self.meta] { try txn.clear(table) }
+    }
+
+    /// Applies up to `limit` log events after this projection's checkpoint, in `txn`; returns the new
+    /// checkpoint and whether it reached the log's head.
+    public func catchUp(log: EventLog, limit: Int, in txn: Transaction) throws -> (position: UInt64, reachedHead: Bool) {
+        let start = try self.state(in: txn)?.position ?? 0
+        let head = try log.head(in: txn).seq
+        var position = start
+        var applied = 0
+        try log.forEach(after: start, in: txn) { record in
+            try self.replay(record, in: txn)
+            position = record.seq
+            applied += 1
+            return applied < limit
+        }
+        try self.setCheckpoint(position, in: txn)
+        return (position, position >= head)
+    }
+
+    /// Applies one stored record (its payload decoded and upcast, or the header alone once erased).
+    func replay(_ record: StoredEvent, in txn: Transaction) throws {
+        let header = try EventHeader.decode(record.header)
+        guard let payload = record.payload else {
+            try self.applyErased(header: header, in: txn)
+            return
+        }
+        let event = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
+        try self.apply(event, header: header, in: txn)
     }
 
     /// Applies one event and moves the checkpoint to its `seq`.
@@ -88,10 +156,7 @@ public struct Projector: Sendable {
         if let state, state.version == Self.version {
             position = state.position
         } else {
-            try environment.write { txn in
-                for table in self.contacts.allTables + self.workspaces.allTables + self.audit.allTables { try txn.clear(table) }
-                try txn.put(self.meta, key: Array("state".utf8), value: BigEndian.bytes(UInt64(Self.version)) + BigEndian.bytes(UInt64(0)))
-            }
+            try environment.write { txn in try self.reset(in: txn) }
             position = 0
         }
         var replayed: UInt64 = 0
@@ -99,16 +164,7 @@ public struct Projector: Sendable {
             position = try environment.write { txn in
                 var last = position
                 try log.forEach(after: position, in: txn) { record in
-                    let header = try EventHeader.decode(record.header)
-                    guard let payload = record.payload else {
-                        // Erased personal data: replay what the header alone implies.
-                        try self.applyErased(header: header, in: txn)
-                        last = record.seq
-                        replayed += 1
-                        return last - position < 10_000
-                    }
-                    let event = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
-                    try self.apply(event, header: header, in: txn)
+                    try self.replay(record, in: txn)
                     last = record.seq
                     replayed += 1
                     return last - position < 10_000

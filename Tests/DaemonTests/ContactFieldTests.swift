@@ -30,7 +30,7 @@ struct FieldValueCase: Sendable, CustomTestStringConvertible {
         FieldValueCase(type: "datetime", input: input, timezone: timezone, dateFormat: format, expectation: expected.map { .datetime($0) } ?? .none)
     }
 
-    static func date(_ timezone: String, _ format: String, _ input: String, _ day: String, _ offset: String) -> FieldValueCase {
+    static func date(_ timezone: String, _ format: String, _ input: String, _ day: String, offset: String) -> FieldValueCase {
         FieldValueCase(type: "datetime", input: input, timezone: timezone, dateFormat: format, expectation: .date(day, offset: offset))
     }
 

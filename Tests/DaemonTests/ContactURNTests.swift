@@ -200,6 +200,44 @@ struct ContactURNTests {
         _ = try daemon.call("contacts.create", ["workspace": "rw", "urns": ["ext:abc"]])
     }
 
+    @Test func concurrentClaimsOfOneURNHaveOneWinner() throws {
+        let daemon = try Self.daemon()
+        let spellings = ["tel:0788 123 123", "tel:+250788123123", "tel:250788123123", "tel:0788-123-123"]
+        let outcomes = try onThreads(16) { index -> String in
+            do {
+                let contact = try daemon.call("contacts.create", ["workspace": "rw", "urns": [.string(spellings[index % spellings.count])]])
+                return contact.string("uuid") ?? "?"
+            } catch let error as RPCError {
+                return error.code == -32002 && error.data("reason") == "urn_taken" ? "taken" : "unexpected \(error)"
+            }
+        }
+        let winners = outcomes.filter { $0 != "taken" }
+        #expect(winners.count == 1, "\(outcomes)")
+        #expect(try daemon.call("contacts.get", ["workspace": "rw", "urn": "tel:+250788123123"]).string("uuid") == winners.first)
+        #expect(try daemon.call("workspace.get", ["workspace": "rw"])["counts"]?.int("contacts") == 1)
+        // Existing contacts racing to append it: still one owner.
+        let contenders = try (0..<8).map { _ in try #require(try daemon.call("contacts.create", ["workspace": "rw"]).string("uuid")) }
+        _ = try ContactKit.modify(daemon, try #require(winners.first), [ContactKit.urns("remove", ["tel:+250788123123"])], workspace: "rw")
+        let appends = try onThreads(8) { index -> Bool in
+            (try? ContactKit.modify(daemon, contenders[index], [ContactKit.urns("append", ["tel:0788123123"])], workspace: "rw")) != nil
+        }
+        #expect(appends.filter { $0 }.count == 1)
+        let owner = try daemon.call("contacts.get", ["workspace": "rw", "urn": "tel:+250788123123"]).string("uuid")
+        #expect(owner == contenders[appends.firstIndex(of: true) ?? 0])
+    }
+
+    @Test func duplicatesCollapseAndNoOpsAppendNothing() throws {
+        let daemon = try Self.daemon()
+        let contact = try daemon.call("contacts.create", ["workspace": "rw", "urns": ["tel:0788123123", "tel:+250788123123", "ext:a"]])
+        #expect(ContactKit.strings(contact["urns"]) == ["tel:+250788123123", "ext:a"])
+        let uuid = try #require(contact.string("uuid"))
+        let head = try ContactKit.head(daemon)
+        let removeMissing = try ContactKit.modify(daemon, uuid, [ContactKit.urns("remove", ["ext:never-held"])], workspace: "rw")
+        #expect(removeMissing.int("version") == contact.int("version"))
+        #expect(removeMissing.int("seq") == head)
+        #expect(try ContactKit.head(daemon) == head)
+    }
+
     @Test func urnsAreNeverStolenByModification() throws {
         let daemon = try Self.daemon()
         let owner = try #require(try daemon.call("contacts.create", ["workspace": "rw", "urns": ["tel:+250788123123"]]).string("uuid"))
@@ -268,8 +306,10 @@ struct ContactURNTests {
         let sent = try daemon.call("messages.send", ["workspace": "rw", "uuid": .string(uuid), "text": "hi"])
         #expect(sent["message"]?.string("urn") == "twitter:zed")
         // Set with the same list is a no-op.
+        let before = try ContactKit.get(daemon, uuid, workspace: "rw")
         let again = try ContactKit.modify(daemon, uuid, [ContactKit.urns("set", ["twitter:@ZED", "ext:y", "tel:0788123123"])], workspace: "rw")
-        #expect(again.int("version") == set.int("version"))
+        #expect(again.int("version") == before.int("version"))
+        #expect(ContactKit.strings(again["urns"]) == ["twitter:zed", "ext:y", "tel:+250788123123"])
     }
 
     @Test func atMostFiftyURNs() throws {

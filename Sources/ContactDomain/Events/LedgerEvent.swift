@@ -58,8 +58,20 @@ public enum LedgerEvent: Sendable, Hashable {
         "group_created", "group_updated", "group_deleted", "locations_set",
     ]
 
-    /// The schema version the current code writes. Bump it with an upcaster when a payload changes.
-    public static let currentSchemaVersion = 1
+    /// The schema version the current code writes for `type`. Bump it with an upcaster in
+    /// ``decode(type:schemaVersion:data:)`` when a payload's shape changes; the log is never rewritten.
+    ///
+    /// `contact_status_changed` is at version 2: version 1 carried RapidPro's one-letter status codes
+    /// (`A`, `B`, `S`, `V`, as its database stores them); version 2 carries the words.
+    public static func schemaVersion(of type: String) -> Int {
+        switch type {
+        case "contact_status_changed": 2
+        default: 1
+        }
+    }
+
+    /// The schema version this event is written with.
+    public var schemaVersion: Int { Self.schemaVersion(of: self.type) }
 
     /// Whether the payload may hold a contact's personal data (erased when the contact is deleted).
     public var carriesPersonalData: Bool {
@@ -75,6 +87,20 @@ public enum LedgerEvent: Sendable, Hashable {
     private struct NamePayload: Codable { var name: String }
     private struct LanguagePayload: Codable { var language: String }
     private struct StatusPayload: Codable { var status: ContactStatus }
+    private struct StatusCodePayload: Codable { var status: String }
+
+    /// Version 1 of `contact_status_changed`: RapidPro's one-letter codes (words are accepted too).
+    private static func upcastStatusV1(_ code: String) throws -> ContactStatus {
+        switch code {
+        case "A": return .active
+        case "B": return .blocked
+        case "S": return .stopped
+        case "V": return .archived
+        default:
+            guard let status = ContactStatus(rawValue: code) else { throw EventDecodingError.unknownType("contact_status_changed") }
+            return status
+        }
+    }
     private struct URNsPayload: Codable { var urns: [String] }
     private struct MessagePayload: Codable { var msg: Message }
     private struct ContactUUIDPayload: Codable { var uuid: ContactUUID }
@@ -111,7 +137,7 @@ public enum LedgerEvent: Sendable, Hashable {
 
     /// Decodes a stored payload of `type` written with `schemaVersion`, upcasting older versions.
     public static func decode(type: String, schemaVersion: Int, data: [UInt8]) throws -> LedgerEvent {
-        guard schemaVersion <= Self.currentSchemaVersion else { throw EventDecodingError.newerSchema(type: type) }
+        guard schemaVersion <= Self.schemaVersion(of: type) else { throw EventDecodingError.newerSchema(type: type) }
         let decoder = JSONDecoder()
         let bytes = Data(data)
         func decode<T: Decodable>(_: T.Type) throws -> T { try decoder.decode(T.self, from: bytes) }
@@ -119,6 +145,8 @@ public enum LedgerEvent: Sendable, Hashable {
         case "contact_created": return .contactCreated(try decode(ContactCreated.self))
         case "contact_name_changed": return .contactNameChanged(name: try decode(NamePayload.self).name)
         case "contact_language_changed": return .contactLanguageChanged(language: try decode(LanguagePayload.self).language)
+        case "contact_status_changed" where schemaVersion < 2:
+            return .contactStatusChanged(status: try Self.upcastStatusV1(decode(StatusCodePayload.self).status))
         case "contact_status_changed": return .contactStatusChanged(status: try decode(StatusPayload.self).status)
         case "contact_field_changed": return .contactFieldChanged(try decode(ContactFieldChanged.self))
         case "contact_urns_changed": return .contactURNsChanged(urns: try decode(URNsPayload.self).urns)

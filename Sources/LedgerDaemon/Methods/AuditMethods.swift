@@ -50,7 +50,7 @@ extension LedgerMethods {
             let range = first...last
 
             // Candidate positions from the most selective index given; the rest are checked per event.
-            let index = self.stores.projector.audit
+            let index = try self.stores.projector(txn).audit
             var candidates: [UInt64]?
             let pageSize = limit * 4 + 64
             if let actor = params.actor {

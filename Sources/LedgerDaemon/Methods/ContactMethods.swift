@@ -38,7 +38,7 @@ extension LedgerMethods {
                 uuid = try Self.contactUUID(text)
             } else if let text = params.urn {
                 let urn = try Self.normalizedURN(text, defaultCountry: presenter.workspace.defaultCountry, field: "urn")
-                guard let owner = try self.stores.projector.contacts.owner(ofURN: urn.identity, workspace: caller.workspace, in: txn) else {
+                guard let owner = try self.stores.projector(txn).contacts.owner(ofURN: urn.identity, workspace: caller.workspace, in: txn) else {
                     throw ContactError(.notFound, reason: "not_found", details: ["kind": .text("contact"), "id": .text("urn")])
                 }
                 uuid = owner
@@ -60,7 +60,7 @@ extension LedgerMethods {
 
     /// The contact, or -32001 (with `reason: "deleted"` for a tombstone).
     func liveContact(_ uuid: ContactUUID, workspace: String, in txn: Transaction) throws -> Contact {
-        guard let contact = try self.stores.projector.contacts.contact(uuid, workspace: workspace, in: txn) else {
+        guard let contact = try self.stores.projector(txn).contacts.contact(uuid, workspace: workspace, in: txn) else {
             throw ContactError.notFound("contact", id: uuid.rawValue)
         }
         guard !contact.isDeleted else { throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted") }
@@ -183,10 +183,11 @@ extension LedgerMethods {
                 if let payload = record.payload,
                     case .contactFieldChanged(let change)? = try? LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
                 {
-                    try self.stores.projector.audit.removeFieldEntry(workspace: header.workspace, key: change.field.key, seq: seq, in: tx.txn)
+                    try self.stores.projector(tx.txn).audit.removeFieldEntry(workspace: header.workspace, key: change.field.key, seq: seq, in: tx.txn)
                 }
                 try self.stores.log.erasePayload(at: seq, in: tx.txn)
             }
+            try self.ledger.eraseIdempotentAnswers(mentioning: uuid.rawValue, workspace: caller.workspace, in: tx.txn)
             return ["uuid": .string(uuid.rawValue)]
         }
     }

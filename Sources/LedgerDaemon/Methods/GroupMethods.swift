@@ -8,7 +8,7 @@ extension LedgerMethods {
     /// A group as the contract shows it: `{uuid, name, query, status, count}`.
     func present(_ group: Group, workspace: String, in txn: Transaction) throws -> JSONValue {
         var count = 0
-        try self.stores.projector.contacts.forEachContact(workspace: workspace, in: txn) { contact in
+        try self.stores.projector(txn).contacts.forEachContact(workspace: workspace, in: txn) { contact in
             if contact.groups.contains(group.uuid) { count += 1 }
             return true
         }
@@ -38,7 +38,7 @@ extension LedgerMethods {
         let smartGroups = SmartGroups(workspace: workspace, reference: self.reference)
         let reference = GroupReference(uuid: uuid, name: group.name)
         var changes: [(ContactUUID, LedgerEvent)] = []
-        try self.stores.projector.contacts.forEachContact(workspace: workspace.name, in: tx.txn) { contact in
+        try self.stores.projector(tx.txn).contacts.forEachContact(workspace: workspace.name, in: tx.txn) { contact in
             guard !contact.isDeleted else { return true }
             let belongs = smartGroups.matching(contact).contains(uuid)
             let member = contact.groups.contains(uuid)
@@ -108,7 +108,7 @@ extension LedgerMethods {
     func groupsList(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         _ = try self.params(EmptyParams.self, call)
         return try self.read { txn in
-            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             return ["groups": .array(try workspace.groups.map { try self.present($0, workspace: caller.workspace, in: txn) })]
         }
     }
@@ -124,7 +124,7 @@ extension LedgerMethods {
             var items: [JSONValue] = []
             var last: ContactUUID?
             var more = false
-            try self.stores.projector.contacts.forEachContact(workspace: caller.workspace, after: after, in: txn) { contact in
+            try self.stores.projector(txn).contacts.forEachContact(workspace: caller.workspace, after: after, in: txn) { contact in
                 guard contact.groups.contains(uuid) else { return true }
                 if items.count == limit {
                     more = true

@@ -89,7 +89,7 @@ extension LedgerMethods {
         let point = try Point(params.at, field: "at")
         return try self.read { txn in
             let presenter = try self.presenter(caller.workspace, in: txn)
-            if let current = try self.stores.projector.contacts.contact(uuid, workspace: caller.workspace, in: txn), current.isDeleted {
+            if let current = try self.stores.projector(txn).contacts.contact(uuid, workspace: caller.workspace, in: txn), current.isDeleted {
                 throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted")
             }
             guard let contact = try self.contact(uuid, at: point, workspace: caller.workspace, in: txn), !contact.isDeleted else {
@@ -106,7 +106,7 @@ extension LedgerMethods {
         let to = try Point(params.to, field: "to")
         return try self.read { txn in
             let presenter = try self.presenter(caller.workspace, in: txn)
-            if let current = try self.stores.projector.contacts.contact(uuid, workspace: caller.workspace, in: txn), current.isDeleted {
+            if let current = try self.stores.projector(txn).contacts.contact(uuid, workspace: caller.workspace, in: txn), current.isDeleted {
                 throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted")
             }
             let before = try self.contact(uuid, at: from, workspace: caller.workspace, in: txn).map { presenter.present($0) }

@@ -94,7 +94,7 @@ extension LedgerMethods {
         return try self.read { txn in
             let presenter = try self.presenter(caller.workspace, in: txn)
             _ = try self.liveContact(uuid, workspace: caller.workspace, in: txn)
-            let page = try self.stores.projector.contacts.messages(of: uuid, workspace: caller.workspace, before: before, limit: limit + 1, in: txn)
+            let page = try self.stores.projector(txn).contacts.messages(of: uuid, workspace: caller.workspace, before: before, limit: limit + 1, in: txn)
             let items = page.prefix(limit).map { entry in
                 Self.present(
                     entry.message.message, direction: entry.message.direction.rawValue, createdOn: entry.message.createdOn,

@@ -16,7 +16,7 @@ extension LedgerMethods {
     func matchingContacts(_ query: ContactQuery?, workspace: Workspace, in txn: Transaction) throws -> [Contact] {
         let evaluator = QueryEvaluator(workspace: workspace, reference: self.reference)
         var result: [Contact] = []
-        try self.stores.projector.contacts.forEachContact(workspace: workspace.name, in: txn) { contact in
+        try self.stores.projector(txn).contacts.forEachContact(workspace: workspace.name, in: txn) { contact in
             if !contact.isDeleted, query.map({ evaluator.matches(contact, $0) }) ?? true { result.append(contact) }
             return true
         }
@@ -26,7 +26,7 @@ extension LedgerMethods {
     func contactsParseQuery(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(QueryParams.self, call)
         return try self.read { txn in
-            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             guard let query = try Self.parseQuery(params.query, workspace: workspace) else {
                 return ["query": "", "attributes": [], "fields": [], "groups": [], "schemes": [], "allow_as_group": true]
             }
@@ -49,7 +49,7 @@ extension LedgerMethods {
     func contactsCount(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(QueryParams.self, call)
         return try self.read { txn in
-            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             let query = try Self.parseQuery(params.query, workspace: workspace)
             return ["total": .integer(Int64(try self.matchingContacts(query, workspace: workspace, in: txn).count))]
         }
@@ -67,7 +67,7 @@ extension LedgerMethods {
             offset = 0
         }
         return try self.read { txn in
-            var workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            var workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             var contacts: [Contact]
             if let point {
                 (workspace, contacts) = try self.snapshot(of: caller.workspace, at: point, in: txn)

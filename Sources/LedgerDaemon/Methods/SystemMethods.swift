@@ -22,8 +22,8 @@ extension LedgerMethods {
         let (head, contacts, workspaces) = try self.read { txn in
             (
                 try self.stores.log.head(in: txn).seq,
-                try self.stores.projector.contacts.count(in: txn),
-                try self.stores.projector.workspaces.names(in: txn).count
+                try self.stores.projector(txn).contacts.count(in: txn),
+                try self.stores.projector(txn).workspaces.names(in: txn).count
             )
         }
         let storage = self.stores.environment.statistics()

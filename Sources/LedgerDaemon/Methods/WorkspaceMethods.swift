@@ -36,10 +36,10 @@ extension LedgerMethods {
     func workspaceGet(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         _ = try self.params(EmptyParams.self, call)
         return try self.read { txn in
-            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             var contacts = 0
             var byStatus: [String: Int] = [:]
-            try self.stores.projector.contacts.forEachContact(workspace: caller.workspace, in: txn) { contact in
+            try self.stores.projector(txn).contacts.forEachContact(workspace: caller.workspace, in: txn) { contact in
                 guard !contact.isDeleted else { return true }
                 contacts += 1
                 byStatus[contact.status.rawValue, default: 0] += 1
@@ -84,7 +84,7 @@ extension LedgerMethods {
     func workspaceLocations(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         _ = try self.params(EmptyParams.self, call)
         return try self.read { txn in
-            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             guard let locations = workspace.locations else { return ["hierarchy": .null] }
             let encoded = try JSONEncoder().encode(locations)
             return ["hierarchy": try JSONDecoder().decode(JSONValue.self, from: encoded)]
@@ -145,15 +145,18 @@ extension LedgerMethods {
     func fieldsList(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         _ = try self.params(EmptyParams.self, call)
         return try self.read { txn in
-            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
-            return ["fields": .array(FieldDefinition.featuredOrder(workspace.fields).map(Self.present))]
+            let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
+            // Featured fields first, by priority; then the others in creation order.
+            let featured = FieldDefinition.featuredOrder(workspace.fields)
+            let others = workspace.fields.filter { field in !featured.contains { $0.key == field.key } }
+            return ["fields": .array((featured + others).map(Self.present))]
         }
     }
 
     func fieldsUsage(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(FieldKeyParams.self, call)
         return try self.read { txn in
-            let workspace = try self.stores.projector.workspaces.workspace(caller.workspace, in: txn)
+            let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             guard workspace.field(params.key) != nil else { throw ContactError.notFound("field", id: params.key) }
             let groups = Self.groups(using: params.key, in: workspace)
             return [

@@ -1,0 +1,188 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import Logging
+import RPC
+import Spreadsheet
+
+struct ExportStartParams: MethodParams {
+    static let memberNames: Set<String> = ["workspace", "actor", "group", "query", "format", "path"]
+    var group: String?
+    var query: String?
+    var format: String
+    var path: String
+}
+
+struct ExportStatusParams: MethodParams {
+    static let memberNames: Set<String> = ["workspace", "actor", "export"]
+    var export: String
+}
+
+extension LedgerMethods {
+    /// The most contacts one export takes (behaviour reference §7).
+    static let maximumExportContacts = 1_000_000
+
+    /// `exports.start`: a group (UUID or name), a query, or else the active contacts, to XLSX or CSV
+    /// at `path` (absolute; written by the daemon, replaced atomically). Checks the params now and
+    /// writes in the background.
+    func exportsStart(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(ExportStartParams.self, call)
+        guard let format = SpreadsheetFormat(rawValue: params.format) else { throw RPCError.invalidParams(field: "format", reason: "unknown_format") }
+        guard params.path.hasPrefix("/") else { throw RPCError.invalidParams(field: "path", reason: "must_be_absolute") }
+        var isDirectory: ObjCBool = false
+        let parent = (params.path as NSString).deletingLastPathComponent
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RPCError.invalidParams(field: "path", reason: "directory_not_found")
+        }
+        guard !FileManager.default.fileExists(atPath: params.path, isDirectory: &isDirectory) || !isDirectory.boolValue else {
+            throw RPCError.invalidParams(field: "path", reason: "is_a_directory")
+        }
+        if params.group != nil, params.query != nil { throw RPCError.invalidParams(field: "query", reason: "group_and_query_exclusive") }
+        // Check the scope now: an unknown group or a bad query is refused before any work.
+        let workspace = try self.read { txn in try self.presenter(caller.workspace, in: txn).workspace }
+        var groupUUID: GroupUUID?
+        if let raw = params.group {
+            guard let group = GroupUUID(raw).flatMap({ workspace.group($0) }) ?? workspace.group(named: raw) else {
+                throw ContactError.notFound("group", id: raw)
+            }
+            groupUUID = group.uuid
+        }
+        if let text = params.query { _ = try Self.parseQuery(text, workspace: workspace) }
+
+        let id = UUID().uuidString.lowercased()
+        let job = ExportJob(.init(id: id, workspace: caller.workspace, state: "pending", rowsTotal: 0, rowsDone: 0, path: params.path, format: format.rawValue))
+        ExportJob.register(job)
+        let query = params.query
+        Task.detached {
+            await self.runExport(job, workspaceName: caller.workspace, group: groupUUID, query: query, format: format, path: params.path)
+        }
+        return ["export": .string(id)]
+    }
+
+    func exportsStatus(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(ExportStatusParams.self, call)
+        guard let job = ExportJob.job(params.export.lowercased()), job.snapshot.workspace == caller.workspace else {
+            throw ContactError.notFound("export", id: params.export)
+        }
+        return job.snapshot.answer
+    }
+
+    private func runExport(_ job: ExportJob, workspaceName: String, group: GroupUUID?, query: String?, format: SpreadsheetFormat, path: String) async {
+        job.update { $0.state = "running" }
+        do {
+            // One snapshot: the file shows the contacts as of one moment.
+            let (workspace, contacts) = try self.read { txn -> (Workspace, [Contact]) in
+                let workspace = try self.presenter(workspaceName, in: txn).workspace
+                var contacts: [Contact]
+                if let query {
+                    contacts = try self.matchingContacts(try Self.parseQuery(query, workspace: workspace), workspace: workspace, in: txn)
+                } else {
+                    contacts = try self.matchingContacts(nil, workspace: workspace, in: txn)
+                    contacts = group.map { uuid in contacts.filter { $0.groups.contains(uuid) } } ?? contacts.filter { $0.status == .active }
+                }
+                return (workspace, contacts.sorted { $0.id < $1.id })
+            }
+            guard contacts.count <= Self.maximumExportContacts else {
+                job.update {
+                    $0.state = "failed"
+                    $0.failure = "too_many_contacts"
+                }
+                return
+            }
+            job.update { $0.rowsTotal = contacts.count }
+            let sheet = ContactExport.sheet(contacts, workspace: workspace, reference: self.reference) { done in
+                if done % 1000 == 0 { job.update { $0.rowsDone = done } }
+            }
+            try SpreadsheetWriter.write([sheet], format: format, to: path)
+            job.update {
+                $0.rowsDone = contacts.count
+                $0.state = "complete"
+            }
+            self.logger.info("export complete", metadata: ["export.id": "\(job.snapshot.id)", "export.rows": "\(contacts.count)"])
+        } catch {
+            let reason: String
+            if let error = error as? SpreadsheetError, case .io(let why) = error { reason = why } else {
+                reason = ErrorMapping.rpcError(error)?.data?["reason"]?.stringValue ?? "internal_error"
+            }
+            job.update {
+                $0.state = "failed"
+                $0.failure = reason
+            }
+            self.logger.error("export failed", metadata: ["export.id": "\(job.snapshot.id)", "error.reason": "\(reason)"])
+        }
+    }
+}
+
+/// The columns and rows of a contact export (behaviour reference §7).
+enum ContactExport {
+    static func sheet(_ contacts: [Contact], workspace: Workspace, reference: AnonymousReference, progress: (Int) -> Void = { _ in }) -> Sheet {
+        let anonymous = workspace.anonymous
+        let offset = workspace.timeZone
+        /// The wall-clock time in the workspace timezone, as a cell date.
+        func local(_ timestamp: Timestamp) -> Cell {
+            .date(timestamp.date.addingTimeInterval(TimeInterval(offset.secondsFromGMT(for: timestamp.date))))
+        }
+        // URN columns: one per scheme in use, as many times as the most URNs of that scheme one contact has.
+        var schemeCounts: [String: Int] = [:]
+        if !anonymous {
+            for contact in contacts {
+                var counts: [String: Int] = [:]
+                for urn in contact.urns { counts[Self.scheme(of: urn), default: 0] += 1 }
+                for (scheme, count) in counts { schemeCounts[scheme] = max(schemeCounts[scheme] ?? 0, count) }
+            }
+        }
+        let schemes = schemeCounts.keys.sorted()
+        let fields = workspace.fields.enumerated().sorted { ($0.element.priority, -$0.offset) > ($1.element.priority, -$1.offset) }.map(\.element)
+        let groups = workspace.groups
+
+        var header: [Cell] = [.text("Contact UUID")]
+        if anonymous { header += [.text("Ref"), .text("Legacy ID"), .text("Scheme")] } else { header.append(.text("Name")) }
+        header += [.text("Language"), .text("Status"), .text("Created On"), .text("Last Seen On")]
+        for scheme in schemes {
+            let title = "URN:" + scheme.prefix(1).uppercased() + scheme.dropFirst()
+            header += Array(repeating: .text(title), count: schemeCounts[scheme] ?? 0)
+        }
+        header += fields.map { .text("Field:\($0.name)") }
+        header += groups.map { .text("Group:\($0.name)") }
+
+        var rows: [[Cell]] = [header]
+        rows.reserveCapacity(contacts.count + 1)
+        for (index, contact) in contacts.enumerated() {
+            var row: [Cell] = [.text(contact.uuid.rawValue)]
+            if anonymous {
+                row += [
+                    .text(reference.encode(contact.id)), .number(Double(contact.id)),
+                    contact.urns.first.map { .text(Self.scheme(of: $0)) } ?? .empty,
+                ]
+            } else {
+                row.append(contact.name.map { .text($0) } ?? .empty)
+            }
+            row += [
+                contact.language.map { .text($0) } ?? .empty,
+                .text(contact.status.rawValue.prefix(1).uppercased() + contact.status.rawValue.dropFirst()),
+                local(contact.createdOn),
+                contact.lastSeenOn.map(local) ?? .empty,
+            ]
+            for scheme in schemes {
+                let paths = contact.urns.filter { Self.scheme(of: $0) == scheme }.map(Self.path(of:))
+                for slot in 0..<(schemeCounts[scheme] ?? 0) { row.append(slot < paths.count ? .text(paths[slot]) : .empty) }
+            }
+            // The raw text: re-importing the file sets every value to what it already is.
+            for field in fields { row.append(contact.fields[field.key.rawValue].map { .text($0.text) } ?? .empty) }
+            for group in groups { row.append(.bool(contact.groups.contains(group.uuid))) }
+            rows.append(row)
+            progress(index + 1)
+        }
+        return Sheet(name: "Contacts 1", rows: rows)
+    }
+
+    static func scheme(of urn: String) -> String {
+        (try? URN(validating: urn).scheme.rawValue) ?? String(urn.prefix { $0 != ":" })
+    }
+
+    /// The bare path: `tel:+250788123123` → `+250788123123`.
+    static func path(of urn: String) -> String {
+        (try? URN(validating: urn).path) ?? String(urn.drop { $0 != ":" }.dropFirst())
+    }
+}

@@ -1,0 +1,402 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import Logging
+import RPC
+import Spreadsheet
+
+struct ImportStartParams: MethodParams {
+    static let memberNames: Set<String> = [
+        "workspace", "actor", "idempotency_key", "path", "content_base64", "format", "dry_run", "group",
+    ]
+    var path: String?
+    var contentBase64: String?
+    var format: String?
+    var dryRun: Bool?
+    var group: String?
+
+    enum CodingKeys: String, CodingKey {
+        case path, format, group
+        case contentBase64 = "content_base64"
+        case dryRun = "dry_run"
+    }
+}
+
+struct ImportStatusParams: MethodParams {
+    static let memberNames: Set<String> = ["workspace", "actor", "import"]
+    var `import`: String
+}
+
+/// Everything a started import needs; immutable.
+struct ImportSpec: Sendable {
+    var id: String
+    var plan: ImportPlan
+    var dryRun: Bool
+    /// The import group: an existing manual group, or one to create (by name) at the start.
+    var groupUUID: GroupUUID?
+    var newGroupName: String?
+    var caller: LedgerMethods.Caller
+}
+
+extension LedgerMethods {
+    /// The largest import file.
+    static let maximumImportBytes = 20 << 20
+
+    /// `imports.start`: reads and checks the file now (so a bad file is refused at once), then writes
+    /// its records in the background, in commands of 100.
+    func importsStart(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(ImportStartParams.self, call)
+        var format: SpreadsheetFormat?
+        if let raw = params.format {
+            guard let parsed = SpreadsheetFormat(rawValue: raw) else { throw RPCError.invalidParams(field: "format", reason: "unknown_format") }
+            format = parsed
+        }
+        let limits = SpreadsheetLimits(maximumFileBytes: Self.maximumImportBytes, maximumRows: ImportPlan.maximumRecords * 4 + 1)
+        let data: Data
+        let field: String
+        switch (params.path, params.contentBase64) {
+        case (let path?, nil):
+            field = "path"
+            guard path.hasPrefix("/") else { throw RPCError.invalidParams(field: "path", reason: "must_be_absolute") }
+            do {
+                data = try SpreadsheetReader.load(path: path, limits: limits)
+            } catch {
+                throw Self.importError(error, field: field)
+            }
+            if format == nil, path.lowercased().hasSuffix(".csv") { format = .csv }
+        case (nil, let content?):
+            field = "content_base64"
+            guard content.utf8.count / 4 * 3 <= Self.maximumImportBytes + 3 else {
+                throw RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(Self.maximumImportBytes)), "field": "content_base64"])
+            }
+            guard let decoded = Data(base64Encoded: content) else { throw RPCError.invalidParams(field: "content_base64", reason: "invalid_base64") }
+            data = decoded
+        case (nil, nil):
+            throw RPCError.invalidParams(field: "path", reason: "required")
+        case (.some, .some):
+            throw RPCError.invalidParams(field: "content_base64", reason: "path_and_content_exclusive")
+        }
+
+        let sheet: Sheet
+        do {
+            sheet = try SpreadsheetReader.read(data, format: format, limits: limits)
+        } catch {
+            throw Self.importError(error, field: field)
+        }
+        let (workspace, head) = try self.read { txn in
+            (try self.presenter(caller.workspace, in: txn).workspace, try self.stores.log.head(in: txn).seq)
+        }
+        let timeZone = workspace.timeZone
+        let rows = sheet.rows.map { row in row.map { ImportCells.text($0, timeZone: timeZone) } }
+        let plan: ImportPlan
+        do {
+            plan = try ImportPlan.plan(rows: rows, workspace: workspace)
+        } catch {
+            if error.code == .tooManyRecords {
+                throw RPCError(
+                    code: -32006, message: "Limit exceeded",
+                    data: ["limit": .integer(Int64(ImportPlan.maximumRecords)), "field": "records", "message": .string(error.message)]
+                )
+            }
+            var data: [String: JSONValue] = ["field": .string(field), "reason": .string(error.code.rawValue), "message": .string(error.message)]
+            if let row = error.row { data["row"] = .integer(Int64(row)) }
+            if let column = error.column { data["column"] = .string(column) }
+            throw RPCError(code: -32602, message: "Invalid params", data: .object(data))
+        }
+
+        var groupUUID: GroupUUID?
+        var newGroupName: String?
+        if let raw = params.group {
+            let existing = GroupUUID(raw).flatMap { workspace.group($0) } ?? workspace.group(named: raw)
+            if let existing {
+                guard !existing.isSmart else {
+                    throw ContactError(.invalidState, reason: "smart_group", field: "group")
+                }
+                groupUUID = existing.uuid
+            } else {
+                if GroupUUID(raw) != nil { throw ContactError.notFound("group", id: raw.lowercased()) }
+                try WorkspaceDecider.validateGroupName(raw, workspace: workspace)
+                newGroupName = raw
+                groupUUID = GroupUUID.random()
+            }
+        }
+
+        let id = UUID().uuidString.lowercased()
+        let spec = ImportSpec(id: id, plan: plan, dryRun: params.dryRun ?? false, groupUUID: groupUUID, newGroupName: newGroupName, caller: caller)
+        let batches = (plan.records.count + ImportPlan.batchSize - 1) / ImportPlan.batchSize
+        let state = ImportJobState(
+            id: id, workspace: caller.workspace, state: "pending", dryRun: spec.dryRun, rowsTotal: plan.records.count, rowsDone: 0,
+            created: 0, updated: 0, batchesDone: 0, batchesTotal: batches, startedOn: .now, finishedOn: nil,
+            columns: plan.columns.map(Self.columnInfo), newFields: plan.newFields.map(\.key),
+            group: params.group, failure: nil
+        )
+        let job = ImportJob(state)
+        ImportJob.register(job)
+        self.logger.info(
+            "import started",
+            metadata: ["import.id": "\(id)", "import.records": "\(plan.records.count)", "import.dry_run": "\(spec.dryRun)", "workspace": "\(caller.workspace)"]
+        )
+        Task.detached { await self.runImport(spec, job: job) }
+        return ["import": .string(id), "seq": .integer(Int64(head))]
+    }
+
+    private static func columnInfo(_ column: ImportColumn) -> ImportJobState.Column {
+        switch column.kind {
+        case .uuid: .init(header: column.header, kind: "uuid")
+        case .name: .init(header: column.header, kind: "name")
+        case .language: .init(header: column.header, kind: "language")
+        case .status: .init(header: column.header, kind: "status")
+        case .urn(let scheme): .init(header: column.header, kind: "urn", key: scheme.rawValue)
+        case .field(let key, let isNew): .init(header: column.header, kind: "field", key: key, new: isNew)
+        case .ignored: .init(header: column.header, kind: "ignored")
+        }
+    }
+
+    /// A file that cannot be read: -32602 with the reference's text, or -32006 for the limits.
+    static func importError(_ error: SpreadsheetError, field: String) -> RPCError {
+        switch error {
+        case .corrupted:
+            RPCError(code: -32602, message: "Invalid params", data: ["field": .string(field), "reason": "corrupted", "message": "Import file appears to be corrupted."])
+        case .empty:
+            RPCError(code: -32602, message: "Invalid params", data: ["field": .string(field), "reason": "empty", "message": "Import file appears to be empty."])
+        case .fileTooLarge(let limit):
+            RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(limit)), "field": .string(field)])
+        case .tooLarge(let what, let limit):
+            RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(limit)), "field": .string(field), "reason": .string("too_many_\(what.replacingOccurrences(of: " ", with: "_"))")])
+        case .io(let reason):
+            RPCError.invalidParams(field: field, reason: reason == "not_found" ? "file_not_found" : "file_unreadable")
+        }
+    }
+
+    // MARK: - Running
+
+    /// The meta-table key of an import's summary, and the prefix of its batches' errors.
+    static func importKey(_ id: String) -> [UInt8] { Array("import/\(id)".utf8) }
+    static func importErrorsKey(_ id: String, batch: Int) -> [UInt8] {
+        Array("import/\(id)/errors/".utf8) + BigEndian.bytes(UInt64(batch))
+    }
+
+    /// A command of the import: idempotency key `import:<id>:<part>`, so the import id is on every
+    /// event, and a batch retried after a failure of its answer is not applied twice.
+    private func importCommand(
+        _ spec: ImportSpec,
+        part: String,
+        _ body: @escaping @Sendable (CommandTransaction) throws -> JSONValue
+    ) async throws -> JSONValue {
+        var caller = spec.caller
+        caller.idempotencyKey = spec.dryRun ? nil : "import:\(spec.id):\(part)"
+        let call = RPCCall(method: "imports.batch", params: ["import": .string(spec.id), "part": .string(part)], id: nil)
+        return try await self.command(call, caller, body)
+    }
+
+    /// Persists the job's summary in the command's transaction.
+    private func persist(_ state: ImportJobState, in tx: CommandTransaction) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try tx.txn.put(self.stores.meta, key: Self.importKey(state.id), value: Array(try encoder.encode(state)))
+    }
+
+    func runImport(_ spec: ImportSpec, job: ImportJob) async {
+        job.update { $0.state = "running" }
+        let plan = spec.plan
+        do {
+            // New fields and the new group first (a dry run does this inside every batch, rolled back).
+            if !spec.dryRun {
+                let started = job.snapshot
+                _ = try await self.importCommand(spec, part: "start") { tx in
+                    try self.prepareImport(spec, in: tx)
+                    try self.persist(started, in: tx)
+                    return [:]
+                }
+            }
+            var batch = 0
+            for start in stride(from: 0, to: plan.records.count, by: ImportPlan.batchSize) {
+                let records = Array(plan.records[start..<min(start + ImportPlan.batchSize, plan.records.count)])
+                let index = batch
+                let isLast = start + records.count >= plan.records.count
+                let before = job.snapshot
+                let result: JSONValue
+                do {
+                    result = try await self.importCommand(spec, part: "\(index)") { tx in
+                        if spec.dryRun { try self.prepareImport(spec, in: tx) }
+                        let outcome = try self.importBatch(records, spec: spec, in: tx)
+                        if spec.dryRun { throw DryRunRollback(result: outcome.json) }
+                        var after = before
+                        after.rowsDone += records.count
+                        after.created += outcome.created
+                        after.updated += outcome.updated
+                        after.batchesDone = index + 1
+                        if isLast {
+                            after.state = "complete"
+                            after.finishedOn = tx.now
+                        }
+                        try self.persist(after, in: tx)
+                        if !outcome.errors.isEmpty {
+                            try tx.txn.put(
+                                self.stores.meta, key: Self.importErrorsKey(spec.id, batch: index), value: Array(try JSONEncoder().encode(outcome.errors))
+                            )
+                        }
+                        return outcome.json
+                    }
+                } catch let rollback as DryRunRollback {
+                    result = rollback.result
+                }
+                let outcome = BatchOutcome(json: result)
+                job.update { state in
+                    state.rowsDone += records.count
+                    state.created += outcome.created
+                    state.updated += outcome.updated
+                    state.errors += outcome.errors
+                    state.batchesDone = index + 1
+                }
+                batch += 1
+            }
+            job.update { state in
+                state.state = "complete"
+                state.finishedOn = .now
+            }
+            let done = job.snapshot
+            self.logger.info(
+                "import complete",
+                metadata: ["import.id": "\(spec.id)", "import.created": "\(done.created)", "import.updated": "\(done.updated)", "import.errors": "\(done.errors.count)"]
+            )
+        } catch {
+            // Only codes and reasons are logged: never a cell value.
+            let rpc = ErrorMapping.rpcError(error)
+            let reason = rpc?.data?["reason"]?.stringValue ?? "internal_error"
+            job.update { state in
+                state.state = "failed"
+                state.finishedOn = .now
+                state.failure = .init(
+                    reason: reason,
+                    message: "The import stopped after \(state.rowsDone) of \(state.rowsTotal) records (\(reason)); the records before were imported. Re-running the file finishes it: rows match by UUID or URN, so nothing is created twice."
+                )
+            }
+            self.logger.error("import failed", metadata: ["import.id": "\(spec.id)", "error.reason": "\(reason)", "error.code": "\(rpc?.code ?? -32603)"])
+            if !spec.dryRun {
+                let failed = job.snapshot
+                _ = try? await self.importCommand(spec, part: "failed") { tx in
+                    try self.persist(failed, in: tx)
+                    return [:]
+                }
+            }
+        }
+    }
+
+    /// Creates the import's new fields (text) and its new group, skipping any created meanwhile.
+    private func prepareImport(_ spec: ImportSpec, in tx: CommandTransaction) throws {
+        for field in spec.plan.newFields {
+            let workspace = try tx.workspace()
+            guard workspace.field(field.key) == nil else { continue }
+            var name = field.name
+            if workspace.fields.contains(where: { $0.name.lowercased() == name.lowercased() }) { name = field.key }
+            try tx.append(try WorkspaceDecider.createField(key: field.key, name: name, type: "text", workspace: workspace), to: EventHeader.workspaceStream(tx.workspaceName))
+        }
+        if let name = spec.newGroupName, let uuid = spec.groupUUID {
+            let workspace = try tx.workspace()
+            if workspace.group(uuid) == nil {
+                try tx.append(try WorkspaceDecider.createGroup(uuid: uuid, name: name, query: nil, workspace: workspace), to: EventHeader.workspaceStream(tx.workspaceName))
+            }
+        }
+    }
+
+    struct BatchOutcome {
+        var created = 0
+        var updated = 0
+        var errors: [ImportCellError] = []
+
+        init() {}
+
+        init(json: JSONValue) {
+            self.created = Int(json["created"]?.integerValue ?? 0)
+            self.updated = Int(json["updated"]?.integerValue ?? 0)
+            self.errors = (json["errors"]?.arrayValue ?? []).map { error in
+                ImportCellError(
+                    row: Int(error["row"]?.integerValue ?? 0), column: error["column"]?.stringValue, message: error["message"]?.stringValue ?? ""
+                )
+            }
+        }
+
+        var json: JSONValue {
+            [
+                "created": .integer(Int64(self.created)),
+                "updated": .integer(Int64(self.updated)),
+                "errors": .array(self.errors.map { error in
+                    ["row": .integer(Int64(error.row)), "column": error.column.map { .string($0) } ?? .null, "message": .string(error.message)]
+                }),
+            ]
+        }
+    }
+
+    /// Applies up to 100 records in one command: each is matched, then created or updated; a bad
+    /// record is reported and skipped.
+    private func importBatch(_ records: [ImportRecord], spec: ImportSpec, in tx: CommandTransaction) throws -> BatchOutcome {
+        let context = try tx.decisionContext()
+        var outcome = BatchOutcome()
+        for record in records {
+            switch ImportDecider.target(of: record, context: context) {
+            case .failed(let error):
+                outcome.errors.append(error)
+            case .existing(let uuid):
+                let contact: Contact
+                do {
+                    contact = try tx.contact(uuid)
+                } catch {
+                    outcome.errors.append(ImportDecider.missingContact(record))
+                    continue
+                }
+                let result = ImportDecider.decide(record, contact: contact, newUUID: uuid, newID: contact.id, group: spec.groupUUID, context: context)
+                outcome.errors += result.errors
+                guard result.result != .failed else { continue }
+                try tx.append(result.events, to: EventHeader.contactStream(uuid), expectedVersion: contact.version)
+                outcome.updated += 1
+            case .create:
+                let uuid = ContactUUID.random()
+                let result = ImportDecider.decide(record, contact: nil, newUUID: uuid, newID: try tx.nextContactID(), group: spec.groupUUID, context: context)
+                outcome.errors += result.errors
+                guard result.result != .failed else { continue }
+                try tx.append(result.events, to: EventHeader.contactStream(uuid), expectedVersion: 0)
+                outcome.created += 1
+            }
+        }
+        return outcome
+    }
+
+    // MARK: - Status
+
+    func importsStatus(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(ImportStatusParams.self, call)
+        let id = params.import.lowercased()
+        if let job = ImportJob.job(id) {
+            let state = job.snapshot
+            guard state.workspace == caller.workspace else { throw ContactError.notFound("import", id: params.import) }
+            return state.answer()
+        }
+        // Not in memory: an import of an earlier run of the daemon.
+        return try self.read { txn in
+            guard let bytes = try txn.get(self.stores.meta, key: Self.importKey(id)),
+                var state = try? JSONDecoder().decode(ImportJobState.self, from: Data(bytes)),
+                state.workspace == caller.workspace
+            else {
+                throw ContactError.notFound("import", id: params.import)
+            }
+            let prefix = Array("import/\(id)/errors/".utf8)
+            try txn.withCursor(self.stores.meta) { cursor in
+                try cursor.forEach(from: prefix) { entry in
+                    guard entry.key.hasPrefix(prefix) else { return false }
+                    if let errors = try? JSONDecoder().decode([ImportCellError].self, from: Data(entry.value)) { state.errors += errors }
+                    return true
+                }
+            }
+            if state.state == "running" || state.state == "pending" {
+                state.state = "failed"
+                state.failure = .init(
+                    reason: "interrupted",
+                    message: "The daemon stopped during the import, after \(state.rowsDone) of \(state.rowsTotal) records; those were imported, the rest were not. Re-running the file finishes it: rows match by UUID or URN, so nothing is created twice."
+                )
+            }
+            return state.answer()
+        }
+    }
+}

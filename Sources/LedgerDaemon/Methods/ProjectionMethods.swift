@@ -1,0 +1,91 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import Projections
+import RPC
+
+extension LedgerMethods {
+    private static func checkProjection(_ name: String) throws {
+        guard name == Projector.name else { throw ContactError.notFound("projection", id: name) }
+    }
+
+    func projectionsStatus(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        _ = try self.params(EmptyParams.self, call)
+        let (state, head, lastTime) = try self.read { txn -> ((version: Int, position: UInt64)?, UInt64, Timestamp?) in
+            let projector = try self.stores.projector(txn)
+            let state = try projector.state(in: txn)
+            let head = try self.stores.log.head(in: txn).seq
+            let lastTime = try self.stores.log.record(at: head, in: txn).flatMap { try? EventHeader.decode($0.header).createdOn }
+            return (state, head, lastTime)
+        }
+        let rebuild = self.rebuilder.status
+        let position = state?.position ?? 0
+        var entry: [String: JSONValue] = [
+            "name": .string(Projector.name),
+            "version": .integer(Int64(Projector.version)),
+            "stored_version": state.map { .integer(Int64($0.version)) } ?? .null,
+            "position": .integer(Int64(position)),
+            "head_seq": .integer(Int64(head)),
+            "lag": ["events": .integer(Int64(head - min(position, head))), "seconds": .double(0)],
+            "mode": "inline",
+        ]
+        if let lastTime, position < head {
+            entry["lag"] = ["events": .integer(Int64(head - position)), "seconds": .double(Timestamp.now.date.timeIntervalSince(lastTime.date))]
+        }
+        if rebuild.isRebuilding {
+            let remaining = Double(rebuild.head > rebuild.position ? rebuild.head - rebuild.position : 0)
+            let total = Double(max(rebuild.head, 1))
+            entry["state"] = "rebuilding"
+            entry["progress"] = .double(min(1, Double(rebuild.position) / total))
+            entry["rebuild"] = [
+                "position": .integer(Int64(rebuild.position)),
+                "events_per_s": .double(rebuild.eventsPerSecond.rounded()),
+                "eta_s": rebuild.eventsPerSecond > 0 ? .double((remaining / rebuild.eventsPerSecond * 10).rounded() / 10) : .null,
+                "started_on": rebuild.startedAt.map { .string(Timestamp($0).description) } ?? .null,
+            ]
+        } else {
+            entry["state"] = state.map { $0.version == Projector.version ? "ready" : "stale" } ?? "stale"
+            entry["progress"] = .double(head == 0 ? 1 : min(1, Double(position) / Double(head)))
+            if let completed = rebuild.lastCompletedAt { entry["last_rebuilt_on"] = .string(Timestamp(completed).description) }
+        }
+        return ["projections": [.object(entry)]]
+    }
+
+    func projectionsRebuild(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(ProjectionParams.self, call)
+        try Self.checkProjection(params.name)
+        let started = self.rebuilder.requestRebuild()
+        return ["name": .string(params.name), "state": "rebuilding", "started": .bool(started)]
+    }
+
+    /// Rebuilds the projection from the log into scratch tables with the running code and lists every
+    /// difference from the live read model; the scratch tables are dropped afterwards.
+    func projectionsVerify(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+        let params = try self.params(ProjectionParams.self, call)
+        try Self.checkProjection(params.name)
+        let stores = self.stores
+        let scratch = stores.projectors[Projector.verificationGeneration]
+        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        _ = try await self.ledger.execute(context) { tx in
+            try scratch.reset(in: tx.txn)
+            return []
+        }
+        while true {
+            // Chunks through the writer; the last one compares at the head, in the same transaction.
+            let answer = try await self.ledger.execute(context) { tx in
+                let (position, reachedHead) = try scratch.catchUp(log: stores.log, limit: ProjectionRebuilder.chunkSize, in: tx.txn)
+                guard reachedHead else { return [] }
+                let differences = try stores.projector(tx.txn).differences(from: scratch, in: tx.txn)
+                try scratch.drop(in: tx.txn)
+                let result: JSONValue = [
+                    "name": .string(params.name),
+                    "checked_through_seq": .integer(Int64(position)),
+                    "differences": .array(differences.map { ["table": .string($0.table), "key": .string($0.key), "kind": .string($0.kind)] }),
+                ]
+                return try JSONLine.encode(result)
+            }
+            if !answer.isEmpty { return try JSONDecoder().decode(JSONValue.self, from: Data(answer)) }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+// ContactLedger — daemon tests: anonymous workspaces (behaviour reference §0, §8).
+import Foundation
+import RPC
+import Testing
+
+@Suite(.timeLimit(.minutes(5)))
+struct AnonymousWorkspaceTests {
+    static let alphabet = Set("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+    static let phone = "+250788123123"
+    static let workspace: JSONValue = "anon"
+
+    static func isRef(_ text: String?) -> Bool {
+        guard let text else { return false }
+        return (6...7).contains(text.count) && text.allSatisfy { Self.alphabet.contains($0) }
+    }
+
+    static func daemon() throws -> DaemonHarness {
+        let daemon = try DaemonHarness()
+        let settings = try daemon.call("workspace.configure", ["workspace": workspace, "default_country": "RW", "anonymous": true])
+        #expect(settings["anonymous"] == true)
+        return daemon
+    }
+
+    @Test func contactsShowRefsAndMaskedURNs() throws {
+        let daemon = try Self.daemon()
+        let created = try daemon.call("contacts.create", ["workspace": Self.workspace, "name": "Real Name", "urns": ["tel:0788 123 123", "mailto:real@example.com"]])
+        #expect(ContactKit.strings(created["urns"]) == ["tel:********", "mailto:********"])
+        let ref = try #require(created.string("ref"))
+        #expect(Self.isRef(ref), "\(ref)")
+        #expect(created.string("name") == ref)
+        let uuid = try #require(created.string("uuid"))
+        let fetched = try ContactKit.get(daemon, uuid, workspace: "anon")
+        #expect(fetched.string("ref") == ref)
+        #expect(fetched.string("name") == ref)
+        #expect(ContactKit.strings(fetched["urns"]) == ["tel:********", "mailto:********"])
+        // A lookup by URN (if the daemon answers it at all) never reveals the value.
+        if let byURN = try? daemon.call("contacts.get", ["workspace": Self.workspace, "urn": "tel:0788123123"]) {
+            #expect(byURN.string("uuid") == uuid)
+            #expect(!ContactKit.mentions(byURN, "788123123"))
+        }
+        // Refs are distinct per contact and stable.
+        var refs: Set<String> = [ref]
+        for index in 0..<20 {
+            let other = try daemon.call("contacts.create", ["workspace": Self.workspace, "urns": [.string("ext:anon\(index)")]])
+            let otherRef = try #require(other.string("ref"))
+            #expect(Self.isRef(otherRef), "\(otherRef)")
+            #expect(other.string("name") == otherRef)
+            refs.insert(otherRef)
+        }
+        #expect(refs.count == 21)
+        #expect(try ContactKit.get(daemon, uuid, workspace: "anon").string("ref") == ref)
+        // A normal workspace shows neither refs nor masks.
+        let plain = try daemon.call("contacts.create", ["name": "Plain", "urns": ["ext:plain"]])
+        #expect(plain["ref"] == nil)
+        #expect(plain.string("name") == "Plain")
+        #expect(ContactKit.strings(plain["urns"]) == ["ext:plain"])
+    }
+
+    @Test func noAnswerRevealsTheURNs() throws {
+        let daemon = try Self.daemon()
+        let uuid = try #require(try daemon.call("contacts.create", ["workspace": Self.workspace, "urns": ["tel:0788123123"]]).string("uuid"))
+        let received = try daemon.call("messages.receive", ["workspace": Self.workspace, "urn": "tel:+250788123123", "text": "hello"])
+        #expect(received["contact"]?.string("uuid") == uuid)
+        #expect(received["message"]?.string("urn") == "tel:********")
+        #expect(ContactKit.strings(received["contact"]?["urns"]) == ["tel:********"])
+        let unknown = try daemon.call("messages.receive", ["workspace": Self.workspace, "urn": "mailto:new@example.com", "text": "hi"])
+        #expect(unknown["created_contact"] == true)
+        #expect(Self.isRef(unknown["contact"]?.string("name")))
+        #expect(unknown["message"]?.string("urn") == "mailto:********")
+        let sent = try daemon.call("messages.send", ["workspace": Self.workspace, "uuid": .string(uuid), "text": "reply"])
+        #expect(sent["message"]?.string("urn") == "tel:********")
+        let group = try #require(try daemon.call("groups.create", ["workspace": Self.workspace, "name": "G"]).string("uuid"))
+        _ = try ContactKit.modify(daemon, uuid, [ContactKit.groups("add", [group])], workspace: "anon")
+
+        let answers: [JSONValue] = [
+            received, unknown, sent,
+            .array(try ContactKit.allEvents(daemon, workspace: "anon")),
+            .array(try ContactKit.history(daemon, uuid, workspace: "anon")),
+            try daemon.call("contacts.messages", ["workspace": Self.workspace, "uuid": .string(uuid)]),
+            try daemon.call("contacts.as_of", ["workspace": Self.workspace, "uuid": .string(uuid), "at": ["seq": 2]]),
+            try daemon.call("contacts.diff", ["workspace": Self.workspace, "uuid": .string(uuid), "from": ["seq": 0], "to": ["seq": 2]]),
+            try daemon.call("groups.members", ["workspace": Self.workspace, "uuid": .string(group)]),
+        ]
+        for (index, answer) in answers.enumerated() {
+            for secret in ["788123123", "new@example.com", "example.com"] {
+                #expect(!ContactKit.mentions(answer, secret), "answer \(index) reveals \(secret)")
+            }
+        }
+        // The URN lists inside events are masked, not dropped.
+        let urnEvents = ContactKit.items(try daemon.call("events.read", ["workspace": Self.workspace, "types": ["contact_created"]]))
+        #expect(urnEvents.contains { ContactKit.strings($0["data"]?["urns"]) == ["tel:********"] })
+        let messages = ContactKit.items(try daemon.call("contacts.messages", ["workspace": Self.workspace, "uuid": .string(uuid)]))
+        #expect(messages.count == 2)
+        #expect(messages.allSatisfy { $0.string("urn") == "tel:********" })
+    }
+
+    @Test func namesAreNotAnsweredInEventsEither() throws {
+        let daemon = try Self.daemon()
+        let uuid = try #require(try daemon.call("contacts.create", ["workspace": Self.workspace, "name": "Hidden First", "urns": ["ext:h"]]).string("uuid"))
+        _ = try ContactKit.modify(daemon, uuid, [["type": "name", "name": "Hidden Second"]], workspace: "anon")
+        let answers: [JSONValue] = [
+            .array(try ContactKit.allEvents(daemon, workspace: "anon")),
+            .array(try ContactKit.history(daemon, uuid, workspace: "anon")),
+            try ContactKit.get(daemon, uuid, workspace: "anon"),
+        ]
+        for answer in answers {
+            #expect(!ContactKit.mentions(answer, "Hidden"), "\(answer)")
+        }
+    }
+
+    @Test func urnsOfExistingContactsCannotBeChanged() throws {
+        let daemon = try Self.daemon()
+        let created = try daemon.call("contacts.create", ["workspace": Self.workspace, "name": "N", "urns": ["tel:0788123123"]])
+        let uuid = try #require(created.string("uuid"))
+        let head = try ContactKit.head(daemon)
+        for action in ["append", "remove", "set"] {
+            let error = try ContactKit.modifyError(daemon, uuid, [["type": "name", "name": "Other"], ContactKit.urns(action, ["ext:new"])], workspace: "anon")
+            #expect(error.code == -32003, "\(action)")
+            #expect(error.data("reason") == "anonymous_workspace", "\(action)")
+        }
+        #expect(try ContactKit.head(daemon) == head)
+        #expect(try ContactKit.get(daemon, uuid, workspace: "anon").int("version") == created.int("version"))
+        // Other modifiers still work.
+        let renamed = try ContactKit.modify(daemon, uuid, [["type": "name", "name": "Other"], ContactKit.status("blocked")], workspace: "anon")
+        #expect(renamed.string("status") == "blocked")
+        // The URN is still the contact's: another contact cannot take it.
+        let taken = try daemon.error("contacts.create", ["workspace": Self.workspace, "urns": ["tel:0788123123"]])
+        #expect(taken.code == -32002)
+        #expect(!ContactKit.mentions(taken.data ?? .null, "788123123"))
+    }
+
+    @Test func turningAnonymityOnMasksExistingContacts() throws {
+        let daemon = try DaemonHarness()
+        let created = try daemon.call("contacts.create", ["workspace": "later", "name": "Visible", "urns": ["ext:visible-id"]])
+        let uuid = try #require(created.string("uuid"))
+        #expect(ContactKit.strings(created["urns"]) == ["ext:visible-id"])
+        _ = try daemon.call("workspace.configure", ["workspace": "later", "anonymous": true])
+        let masked = try ContactKit.get(daemon, uuid, workspace: "later")
+        #expect(ContactKit.strings(masked["urns"]) == ["ext:********"])
+        #expect(Self.isRef(masked.string("ref")))
+        #expect(!ContactKit.mentions(.array(try ContactKit.allEvents(daemon, workspace: "later")), "visible-id"))
+        // And off again: values are back (the ledger kept them).
+        _ = try daemon.call("workspace.configure", ["workspace": "later", "anonymous": false])
+        let plain = try ContactKit.get(daemon, uuid, workspace: "later")
+        #expect(ContactKit.strings(plain["urns"]) == ["ext:visible-id"])
+        #expect(plain.string("name") == "Visible")
+    }
+}

@@ -1,0 +1,167 @@
+// ContactLedger — daemon tests: contact deletion and erasure (behaviour reference §0, §1.3).
+import Foundation
+import RPC
+import Testing
+
+@Suite(.timeLimit(.minutes(5)))
+struct DeletionTests {
+    /// Personal data of the contact under test; none of it may come back once it is deleted.
+    static let name = "Zebulon Quixote"
+    static let oldName = "Zeb Original"
+    static let phone = "+250788555444"
+    static let email = "zebulon@quixote.example"
+    static let mailto = "mailto:" + email
+    static let nickname = "Zebby-Secret-Nick"
+    static let amount = "4711.25"
+    static let inbound = "SECRET-INBOUND-TEXT"
+    static let outbound = "SECRET-OUTBOUND-TEXT"
+    static let secrets = [name, oldName, "Zebulon", phone, "788555444", email, nickname, amount, inbound, outbound]
+
+    /// A contact with a name history, URNs, field values, a group and messages in both directions.
+    static func populate(_ daemon: DaemonHarness) throws -> (uuid: String, group: String) {
+        try daemon.call("workspace.configure", ["default_country": "RW"])
+        try daemon.call("fields.create", ["key": "nickname"])
+        try daemon.call("fields.create", ["key": "amount", "type": "number"])
+        let group = try #require(try daemon.call("groups.create", ["name": "Customers"]).string("uuid"))
+        let contact = try daemon.call("contacts.create", [
+            "name": .string(oldName), "language": "fra", "urns": ["tel:0788 555 444", .string(mailto)],
+            "fields": ["nickname": .string(nickname)], "groups": [.string(group)],
+        ])
+        let uuid = try #require(contact.string("uuid"))
+        _ = try ContactKit.modify(daemon, uuid, [["type": "name", "name": .string(name)], ContactKit.field("amount", amount)])
+        _ = try daemon.call("messages.receive", ["urn": .string("tel:" + phone), "text": .string(inbound)])
+        _ = try daemon.call("messages.send", ["uuid": .string(uuid), "text": .string(outbound)])
+        // A bystander whose data must survive.
+        _ = try daemon.call("contacts.create", ["name": "Bystander", "urns": ["ext:bystander"], "fields": ["nickname": "Bee"]])
+        return (uuid, group)
+    }
+
+    /// Everything any read method answers about the contact (results, or errors with their data).
+    static func everything(_ daemon: DaemonHarness, _ uuid: String, group: String) throws -> JSONValue {
+        func answer(_ method: String, _ params: JSONValue) -> JSONValue {
+            do {
+                return try daemon.call(method, params)
+            } catch let error as RPCError {
+                return ["error": ["code": .integer(Int64(error.code)), "message": .string(error.message), "data": error.data ?? .null]]
+            } catch {
+                return ["error": .string("\(error)")]
+            }
+        }
+        let id: JSONValue = .string(uuid)
+        var answers: [JSONValue] = [
+            .array(try ContactKit.allEvents(daemon)),
+            answer("contacts.get", ["uuid": id]),
+            answer("contacts.history", ["uuid": id, "limit": 1000]),
+            answer("contacts.messages", ["uuid": id, "limit": 1000]),
+            answer("contacts.as_of", ["uuid": id, "at": ["seq": 3]]),
+            answer("contacts.as_of", ["uuid": id, "at": ["seq": 8]]),
+            answer("contacts.diff", ["uuid": id, "from": ["seq": 0], "to": ["seq": 8]]),
+            answer("groups.members", ["uuid": .string(group)]),
+            answer("workspace.get", [:]),
+        ]
+        for urn in ["tel:" + phone, "tel:0788555444", mailto] {
+            answers.append(answer("contacts.get", ["urn": .string(urn)]))
+        }
+        return .array(answers)
+    }
+
+    /// The checks that hold once the contact is deleted, before and after a restart.
+    static func expectErased(_ daemon: DaemonHarness, _ uuid: String, group: String) throws {
+        let gone = try daemon.error("contacts.get", ["uuid": .string(uuid)])
+        #expect(gone.code == -32001)
+        #expect(gone.data("reason") == "deleted")
+        #expect(gone.data("kind") == "contact")
+        #expect(gone.data("id")?.stringValue == uuid)
+        for urn in ["tel:" + phone, "tel:0788 555 444", mailto] {
+            #expect(try daemon.error("contacts.get", ["urn": .string(urn)]).code == -32001, "\(urn)")
+        }
+        let everything = try Self.everything(daemon, uuid, group: group)
+        for secret in Self.secrets {
+            let leaks = ContactKit.allStrings(everything).filter { $0.contains(secret) }
+            #expect(leaks.isEmpty, "\(secret) still answered: \(leaks.prefix(3))")
+        }
+        // The bystander is untouched.
+        let bystander = try daemon.call("contacts.get", ["urn": "ext:bystander"])
+        #expect(bystander.string("name") == "Bystander")
+        #expect(bystander["fields"]?["nickname"]?.string("text") == "Bee")
+        #expect(ContactKit.items(try daemon.call("groups.members", ["uuid": .string(group)])).isEmpty)
+        #expect(try daemon.call("workspace.get")["counts"]?.int("contacts") == 1)
+        // The chain still verifies.
+        let verify = try daemon.call("ledger.verify")
+        #expect(verify["verified"] == true)
+        #expect(verify.int("head_seq") == (try ContactKit.head(daemon)))
+        // A tombstone cannot be changed, deleted again or messaged.
+        #expect(try ContactKit.modifyError(daemon, uuid, [["type": "name", "name": "Back"]]).code == -32001)
+        #expect(try daemon.error("contacts.delete", ["uuid": .string(uuid)]).code == -32001)
+        #expect(try daemon.error("messages.send", ["uuid": .string(uuid), "text": "x"]).code == -32001)
+    }
+
+    @Test func anActiveContactIsRefused() throws {
+        let daemon = try DaemonHarness()
+        let (uuid, _) = try Self.populate(daemon)
+        let head = try ContactKit.head(daemon)
+        let error = try daemon.error("contacts.delete", ["uuid": .string(uuid)])
+        #expect(error.code == -32003)
+        #expect(error.data("reason") == "contact_active")
+        #expect(try ContactKit.head(daemon) == head)
+        #expect(try ContactKit.get(daemon, uuid).string("name") == Self.name)
+        #expect(try daemon.error("contacts.delete", ["uuid": "7b9a3c1e-1111-4222-8333-944445555666"]).code == -32001)
+    }
+
+    @Test(arguments: ["archived", "blocked", "stopped"])
+    func deletionErasesEverythingAndSurvivesARestart(_ status: String) throws {
+        let daemon = try DaemonHarness()
+        let (uuid, group) = try Self.populate(daemon)
+        _ = try ContactKit.modify(daemon, uuid, [ContactKit.status(status)])
+        let deleted = try daemon.call("contacts.delete", ["uuid": .string(uuid)])
+        #expect(deleted.string("uuid") == uuid)
+        #expect(deleted.int("seq") == (try ContactKit.head(daemon)))
+        let deletedEvents = try daemon.call("events.read", ["types": ["contact_deleted"]])
+        #expect(ContactKit.items(deletedEvents).count == 1)
+        #expect(ContactKit.items(deletedEvents).first?.string("stream") == "contact/\(uuid)")
+        try Self.expectErased(daemon, uuid, group: group)
+
+        // After a crash and restart the read models answer the same.
+        daemon.kill()
+        try daemon.start()
+        try Self.expectErased(daemon, uuid, group: group)
+
+        // The URNs are free for new contacts, by create and by an incoming message.
+        let reuse = try daemon.call("contacts.create", ["name": "New Owner", "urns": ["tel:0788555444"]])
+        #expect(ContactKit.strings(reuse["urns"]) == ["tel:" + Self.phone])
+        #expect(try daemon.call("contacts.get", ["urn": .string("tel:" + Self.phone)]).string("uuid") == reuse.string("uuid"))
+        let received = try daemon.call("messages.receive", ["urn": .string(Self.mailto), "text": "hi"])
+        #expect(received["created_contact"] == true)
+        #expect(received["contact"]?.string("uuid") != uuid)
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+
+        // And once more after a clean restart.
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        #expect(try daemon.error("contacts.get", ["uuid": .string(uuid)]).data("reason") == "deleted")
+        #expect(try daemon.call("contacts.get", ["urn": .string(Self.mailto)]).string("uuid") == received["contact"]?.string("uuid"))
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+    }
+
+    @Test func idempotentRetriesAfterDeletionRevealNothing() throws {
+        let daemon = try DaemonHarness()
+        let create: JSONValue = ["name": .string(Self.name), "urns": [.string(Self.mailto)], "idempotency_key": "create-zeb"]
+        let uuid = try #require(try daemon.call("contacts.create", create).string("uuid"))
+        let receive: JSONValue = ["urn": .string(Self.mailto), "text": .string(Self.inbound), "idempotency_key": "receive-zeb"]
+        _ = try daemon.call("messages.receive", receive)
+        _ = try ContactKit.modify(daemon, uuid, [ContactKit.status("archived")])
+        _ = try daemon.call("contacts.delete", ["uuid": .string(uuid)])
+        for params in [create, receive] {
+            let method = params["text"] == nil ? "contacts.create" : "messages.receive"
+            let answer: JSONValue
+            do {
+                answer = try daemon.call(method, params)
+            } catch let error as RPCError {
+                answer = error.data ?? .null
+            }
+            for secret in [Self.name, Self.email, Self.inbound] {
+                #expect(!ContactKit.mentions(answer, secret), "\(method) retry answers \(secret): \(answer)")
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+// ContactLedger — daemon tests.
+import Foundation
+import LedgerStore
+import RPC
+import Testing
+
+/// Projection status, online rebuilds, dry-run verification and event upcasting.
+@Suite(.timeLimit(.minutes(5)))
+struct ProjectionTests {
+    /// Creates `count` contacts quickly, in batches of JSON-RPC requests.
+    func populate(_ daemon: DaemonHarness, count: Int) throws {
+        let client = try daemon.client()
+        var created = 0
+        while created < count {
+            let size = min(200, count - created)
+            let batch: [JSONValue] = (0..<size).map { index in
+                ["jsonrpc": "2.0", "id": .integer(Int64(created + index)), "method": "contacts.create",
+                 "params": ["name": .string("p\(created + index)"), "urns": [.string("ext:p\(created + index)")]]]
+            }
+            try client.send(raw: try JSONLine.encode(JSONValue.array(batch)) + [10])
+            _ = try client.readValue()
+            created += size
+        }
+    }
+
+    func waitUntilReady(_ daemon: DaemonHarness) throws -> JSONValue {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let status = try #require(try daemon.call("projections.status")["projections"]?.arrayValue?.first)
+            if status.string("state") == "ready" { return status }
+            usleep(50_000)
+        }
+        Issue.record("projection never became ready")
+        return .null
+    }
+
+    @Test func statusRebuildAndVerifyWhileWritesGoOn() throws {
+        let daemon = try DaemonHarness()
+        try self.populate(daemon, count: 3000)
+        let before = try daemon.call("contacts.get", ["urn": "ext:p1234"])
+        let status = try self.waitUntilReady(daemon)
+        #expect(status.string("name") == "contacts")
+        #expect(status.int("position") == status.int("head_seq"))
+        #expect(status["lag"]?.int("events") == 0)
+
+        let started = try daemon.call("projections.rebuild", ["name": "contacts"])
+        #expect(started["started"] == true)
+        // Writers are not blocked while the rebuild runs.
+        let written = try onThreads(4) { index in
+            let client = try daemon.client()
+            for number in 0..<50 { try client.call("contacts.create", ["name": .string("during\(index)-\(number)")]) }
+            return 50
+        }
+        #expect(written.reduce(0, +) == 200)
+        let after = try self.waitUntilReady(daemon)
+        #expect(after.int("position") == after.int("head_seq"))
+        #expect(try daemon.call("contacts.get", ["urn": "ext:p1234"]) == before)
+        #expect(try daemon.call("contacts.count", ["query": "name ~ during"]).int("total") == 200)
+        let verify = try daemon.call("projections.verify", ["name": "contacts"])
+        #expect(verify["differences"] == [])
+        let unknown = try daemon.error("projections.rebuild", ["name": "nope"])
+        #expect(unknown.code == -32001)
+    }
+
+    @Test func aRebuildInterruptedByKill9ResumesOnRestart() throws {
+        let daemon = try DaemonHarness()
+        try self.populate(daemon, count: 8000)
+        try daemon.call("projections.rebuild", ["name": "contacts"])
+        usleep(30_000)
+        daemon.kill()
+        try daemon.start()
+        _ = try self.waitUntilReady(daemon)
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 8000)
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+    }
+
+    @Test func eventsInAnOldSchemaAreUpcastWhenReplayed() throws {
+        let daemon = try DaemonHarness()
+        let contact = try daemon.call("contacts.create", ["name": "Old", "urns": ["ext:old"]])
+        let uuid = try #require(contact.string("uuid"))
+        #expect(daemon.stop() == 0)
+        // Append a version-1 `contact_status_changed` (RapidPro's one-letter code) straight into the log.
+        do {
+            let environment = try Environment(directory: daemon.directory)
+            let log = try EventLog(tables: try environment.openTables(EventLog.tableNames))
+            try environment.write { txn in
+                try log.append(to: "contact/\(uuid)", expectedVersion: 1, in: txn) { position in
+                    let header: JSONValue = [
+                        "seq": .integer(Int64(position.seq)), "id": "0b0e7c1e-0000-4000-8000-000000000001",
+                        "stream": .string("contact/\(uuid)"), "version": .integer(Int64(position.version)),
+                        "type": "contact_status_changed", "schema_version": 1, "workspace": "main",
+                        "created_on": "2026-11-25T00:00:00.000000Z", "actor": "migration", "peer": .null,
+                    ]
+                    return EncodedRecord(header: try JSONLine.encode(header), payload: Array(#"{"status":"B"}"#.utf8))
+                }
+            }
+        }
+        try daemon.start()
+        let upcast = try daemon.call("contacts.get", ["uuid": .string(uuid)])
+        #expect(upcast.string("status") == "blocked")
+        #expect(upcast.int("version") == 2)
+        let served = try #require(try daemon.call("events.read", ["types": ["contact_status_changed"]])["items"]?.arrayValue?.first)
+        #expect(served.int("schema_version") == 2)
+        #expect(served["data"]?.string("status") == "blocked")
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+        // A full rebuild reads it the same way.
+        try daemon.call("projections.rebuild", ["name": "contacts"])
+        _ = try self.waitUntilReady(daemon)
+        #expect(try daemon.call("contacts.get", ["uuid": .string(uuid)]).string("status") == "blocked")
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+    }
+
+    @Test func aReadModelOfAnotherVersionIsRebuiltOnStart() throws {
+        let daemon = try DaemonHarness()
+        try self.populate(daemon, count: 500)
+        let before = try daemon.call("contacts.get", ["urn": "ext:p42"])
+        #expect(daemon.stop() == 0)
+        // Mark the stored read model as written by read-model version 1.
+        do {
+            let environment = try Environment(directory: daemon.directory)
+            let tables = try environment.openTables(["rm.meta"])
+            let meta = try #require(tables["rm.meta"])
+            try environment.write { txn in
+                let state = try #require(try txn.get(meta, key: Array("state".utf8)))
+                try txn.put(meta, key: Array("state".utf8), value: BigEndian.bytes(UInt64(1)) + Array(state[8...]))
+            }
+        }
+        try daemon.start()
+        let status = try self.waitUntilReady(daemon)
+        #expect(status.int("version") == status.int("stored_version"))
+        #expect(try daemon.call("contacts.get", ["urn": "ext:p42"]) == before)
+    }
+}
