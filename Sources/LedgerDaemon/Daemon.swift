@@ -15,11 +15,13 @@ public enum Daemon {
     public enum StartFailure: Error, CustomStringConvertible {
         case unsafeDataDirectory(String)
         case cannotCreateDataDirectory(String)
+        case unknownGroup(String)
 
         public var description: String {
             switch self {
             case .unsafeDataDirectory(let path): "refusing a data directory that other users can write: \(path)"
             case .cannotCreateDataDirectory(let path): "cannot create the data directory \(path)"
+            case .unknownGroup(let name): "unknown group for the socket: \(name)"
             }
         }
     }
@@ -64,12 +66,13 @@ public enum Daemon {
             let replayed = try active.rebuildIfNeeded(log: stores.log, environment: environment)
             if replayed > 0 { logger.notice("read models caught up with the log", metadata: ["projection.events": "\(replayed)"]) }
         }
-        let methods = LedgerMethods(ledger: ledger, rebuilder: rebuilder, reference: reference, logger: logger)
+        let methods = LedgerMethods(ledger: ledger, rebuilder: rebuilder, reference: reference, access: configuration.access, logger: logger)
         let server = RPCServer(
             configuration: .init(
                 socketPath: configuration.socketPath,
                 maximumLineBytes: configuration.maximumLineBytes,
-                socketMode: configuration.socketMode
+                socketMode: configuration.socketMode,
+                socketGroup: try configuration.socketGroup.map { try Self.groupID($0) }
             ),
             handler: methods,
             logger: logger,
@@ -86,6 +89,13 @@ public enum Daemon {
                 logger: logger
             )
         )
+    }
+
+    /// A group id from a name or a number.
+    static func groupID(_ group: String) throws -> gid_t {
+        if let number = gid_t(group) { return number }
+        guard let entry = getgrnam(group) else { throw StartFailure.unknownGroup(group) }
+        return entry.pointee.gr_gid
     }
 
     /// The secret keying contact refs, made once per ledger.

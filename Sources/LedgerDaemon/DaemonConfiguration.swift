@@ -15,6 +15,10 @@ public struct DaemonConfiguration: Sendable {
     public var maximumMapSize: Int
     /// The socket's file mode.
     public var socketMode: mode_t
+    /// The group the socket is given (by name or number), so its members can connect.
+    public var socketGroup: String?
+    /// Who may call what; empty: anyone who can open the socket.
+    public var access: AccessPolicy
 
     public init(
         dataDirectory: String = "./.contactledger",
@@ -22,8 +26,12 @@ public struct DaemonConfiguration: Sendable {
         maximumLineBytes: Int = 16 << 20,
         initialMapSize: Int = 1 << 30,
         maximumMapSize: Int = 1 << 40,
-        socketMode: mode_t = 0o660
+        socketMode: mode_t = 0o660,
+        socketGroup: String? = nil,
+        access: AccessPolicy = AccessPolicy()
     ) {
+        self.socketGroup = socketGroup
+        self.access = access
         self.dataDirectory = dataDirectory
         self.socketPath = socketPath ?? (dataDirectory as NSString).appendingPathComponent("ledger.sock")
         self.maximumLineBytes = maximumLineBytes

@@ -12,6 +12,7 @@ import RPC
 final class LedgerMethods: RPCHandler {
     let ledger: Ledger
     let rebuilder: ProjectionRebuilder
+    let access: AccessPolicy
     let stores: LedgerStores
     let reference: AnonymousReference
     let logger: Logger
@@ -24,7 +25,8 @@ final class LedgerMethods: RPCHandler {
     /// The longest idempotency key accepted.
     static let maximumIdempotencyKeyLength = 128
 
-    init(ledger: Ledger, rebuilder: ProjectionRebuilder, reference: AnonymousReference, logger: Logger) {
+    init(ledger: Ledger, rebuilder: ProjectionRebuilder, reference: AnonymousReference, access: AccessPolicy, logger: Logger) {
+        self.access = access
         self.ledger = ledger
         self.rebuilder = rebuilder
         self.stores = ledger.stores
@@ -69,6 +71,7 @@ final class LedgerMethods: RPCHandler {
         "events.read": { methods, call, caller, _ in try await methods.eventsRead(call, caller) },
         "ledger.verify": { methods, call, caller, _ in try await methods.ledgerVerify(call, caller) },
         "audit.changes": { methods, call, caller, _ in try await methods.auditChanges(call, caller) },
+        "ledger.backup": { methods, call, caller, _ in try await methods.ledgerBackup(call, caller) },
         "projections.status": { methods, call, caller, _ in try await methods.projectionsStatus(call, caller) },
         "projections.rebuild": { methods, call, caller, _ in try await methods.projectionsRebuild(call, caller) },
         "projections.verify": { methods, call, caller, _ in try await methods.projectionsVerify(call, caller) },
@@ -78,6 +81,15 @@ final class LedgerMethods: RPCHandler {
         "imports.status": { methods, call, caller, _ in try await methods.importsStatus(call, caller) },
         "exports.start": { methods, call, caller, _ in try await methods.exportsStart(call, caller) },
         "exports.status": { methods, call, caller, _ in try await methods.exportsStatus(call, caller) },
+    ]
+
+    /// Methods that only read: `read` grants allow them. Every other method writes (or controls the
+    /// daemon) and needs a `write` grant.
+    static let queryMethods: Set<String> = [
+        "system.health", "system.stats", "workspace.get", "workspace.locations", "fields.list", "fields.usage",
+        "groups.list", "groups.members", "contacts.get", "contacts.search", "contacts.count", "contacts.parse_query",
+        "contacts.history", "contacts.as_of", "contacts.diff", "contacts.messages", "audit.changes", "ledger.verify",
+        "events.read", "events.subscribe", "events.unsubscribe", "projections.status", "imports.status", "exports.status",
     ]
 
     /// Who is calling and in which workspace, from the common params and the socket.
@@ -92,6 +104,13 @@ final class LedgerMethods: RPCHandler {
         guard let method = Self.methods[call.method] else { throw RPCError.methodNotFound(call.method) }
         do {
             let caller = try self.caller(call, context: context)
+            guard self.access.allows(
+                uid: context.peer?.uid, gid: context.peer?.gid, workspace: caller.workspace,
+                writes: !Self.queryMethods.contains(call.method)
+            ) else {
+                self.logger.notice("call refused by the access policy", metadata: ["rpc.method": "\(call.method)", "peer.uid": "\(context.peer?.uid ?? 0)"])
+                throw RPCError(code: -32007, message: "Forbidden", data: ["workspace": .string(caller.workspace), "method": .string(call.method)])
+            }
             let result = try await method(self, call, caller, context)
             return try JSONLine.encode(result)
         } catch {

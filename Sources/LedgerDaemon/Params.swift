@@ -316,3 +316,8 @@ struct ProjectionParams: MethodParams {
     static let memberNames = common.union(["name"])
     var name: String
 }
+
+struct BackupParams: MethodParams {
+    static let memberNames = common.union(["path"])
+    var path: String
+}

@@ -27,13 +27,17 @@ public final class RPCServer: Service {
         public var socketMode: mode_t
         /// Calls served at once on one connection.
         public var maximumInFlightPerConnection: Int
+        /// The group to give the socket file, if any.
+        public var socketGroup: gid_t?
 
         public init(
             socketPath: String,
             maximumLineBytes: Int = 16 << 20,
             socketMode: mode_t = 0o660,
-            maximumInFlightPerConnection: Int = 32
+            maximumInFlightPerConnection: Int = 32,
+            socketGroup: gid_t? = nil
         ) {
+            self.socketGroup = socketGroup
             self.socketPath = socketPath
             self.maximumLineBytes = maximumLineBytes
             self.socketMode = socketMode
@@ -82,6 +86,7 @@ public final class RPCServer: Service {
         let socketPath = self.configuration.socketPath
         defer { unlink(socketPath) }
         chmod(socketPath, self.configuration.socketMode)
+        if let group = self.configuration.socketGroup { chown(socketPath, getuid(), group) }
         self.logger.info("listening", metadata: ["rpc.socket_mode": "\(String(self.configuration.socketMode, radix: 8))"])
         self.onListening()
 

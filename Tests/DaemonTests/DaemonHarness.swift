@@ -45,7 +45,15 @@ final class DaemonHarness: @unchecked Sendable {
         self.process = process
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if let client = try? RPCClient(socketPath: self.socketPath), (try? client.call("system.health")) != nil { return }
+            if let client = try? RPCClient(socketPath: self.socketPath) {
+                // Any JSON-RPC answer, even a refusal, means the daemon serves.
+                do {
+                    try client.call("system.health")
+                    return
+                } catch is RPCError {
+                    return
+                } catch {}
+            }
             guard process.isRunning else { throw HarnessError.exited(process.terminationStatus, self.log()) }
             usleep(20_000)
         }

@@ -1,0 +1,64 @@
+// ContactLedger — daemon tests.
+import Foundation
+import RPC
+import Testing
+
+/// Access control by peer credentials, socket permissions, and hot backups.
+@Suite(.timeLimit(.minutes(3)))
+struct AccessAndBackupTests {
+    @Test func grantsLimitWorkspacesAndWrites() throws {
+        let me = getuid()
+        let daemon = try DaemonHarness(arguments: ["--grant", "uid=\(me),workspace=main,mode=read", "--grant", "uid=\(me),workspace=ops,mode=write"])
+        #expect(try daemon.call("contacts.search", ["query": ""]).int("total") == 0)
+        let write = try daemon.error("contacts.create", ["name": "No"])
+        #expect(write.code == -32007)
+        #expect(write.data("workspace") == "main")
+        #expect(write.data("method") == "contacts.create")
+        #expect(try daemon.call("contacts.create", ["name": "Yes", "workspace": "ops"]).string("name") == "Yes")
+        let elsewhere = try daemon.error("contacts.search", ["query": "", "workspace": "finance"])
+        #expect(elsewhere.code == -32007)
+    }
+
+    @Test func aGrantForSomeoneElseRefusesUs() throws {
+        let daemon = try DaemonHarness(arguments: ["--grant", "uid=\(getuid() + 4242)"])
+        #expect(try daemon.error("system.health").code == -32007)
+    }
+
+    @Test func aDataDirectoryOthersCanWriteIsRefused() throws {
+        let directory = "/tmp/clt-open-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        chmod(directory, 0o777)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = Process()
+        process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
+        process.arguments = ["--data-dir", directory]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+    }
+
+    @Test func aHotBackupStartsAndVerifies() throws {
+        let daemon = try DaemonHarness()
+        for index in 0..<200 { try daemon.call("contacts.create", ["name": .string("b\(index)"), "urns": [.string("ext:b\(index)")]]) }
+        let target = daemon.directory + "-backup"
+        defer { try? FileManager.default.removeItem(atPath: target) }
+        // Writes go on while the copy is taken.
+        let writer = Thread {
+            if let client = try? daemon.client() {
+                for index in 0..<100 { _ = try? client.call("contacts.create", ["name": .string("w\(index)")]) }
+            }
+        }
+        writer.start()
+        let backup = try daemon.call("ledger.backup", ["path": .string(target)])
+        #expect((backup.int("bytes") ?? 0) > 0)
+        let refused = try daemon.error("ledger.backup", ["path": .string(target)])
+        #expect(refused.data("field") == "path")
+        let restored = try DaemonHarness(directory: target)
+        let verify = try restored.call("ledger.verify")
+        #expect(verify["verified"] == true)
+        #expect((verify.int("head_seq") ?? 0) >= 200)
+        #expect(try restored.call("contacts.get", ["urn": "ext:b150"]).string("name") == "b150")
+        #expect(try restored.call("projections.verify", ["name": "contacts"])["differences"] == [])
+    }
+}
