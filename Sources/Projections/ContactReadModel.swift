@@ -7,24 +7,55 @@ import LedgerStore
 ///
 /// Keys are scoped by workspace (`workspace NUL uuid`), so nothing crosses workspaces.
 public struct ContactReadModel: Sendable {
-    static let tableNames = ["rm.contacts", "rm.contact_urns", "rm.contact_ids", "rm.messages"]
+    static let tableNames = ["rm.contacts", "rm.contact_urns", "rm.contact_ids", "rm.messages", "rm.snapshots"]
+
+    /// A snapshot of a contact is kept every this many versions, so `as_of` folds at most this many events.
+    public static let snapshotInterval: UInt64 = 64
 
     private let contacts: Table
     private let urns: Table
     private let ids: Table
     private let messages: Table
+    private let snapshots: Table
 
     init(tables: [String: Table]) throws(ReadModelError) {
         guard let contacts = tables["rm.contacts"], let urns = tables["rm.contact_urns"], let ids = tables["rm.contact_ids"],
-            let messages = tables["rm.messages"]
+            let messages = tables["rm.messages"], let snapshots = tables["rm.snapshots"]
         else { throw ReadModelError.missingTables }
+        self.snapshots = snapshots
         self.contacts = contacts
         self.urns = urns
         self.ids = ids
         self.messages = messages
     }
 
-    var allTables: [Table] { [self.contacts, self.urns, self.ids, self.messages] }
+    var allTables: [Table] { [self.contacts, self.urns, self.ids, self.messages, self.snapshots] }
+
+    /// The latest snapshot of a contact taken at or before a point: `seq` ≤ `maximumSeq` and, when
+    /// given, created at or before `time`. Returns the snapshot's position and the contact then.
+    public func snapshot(
+        of uuid: ContactUUID,
+        workspace: String,
+        atOrBefore maximumSeq: UInt64,
+        time: Timestamp?,
+        in txn: Transaction
+    ) throws -> (seq: UInt64, contact: Contact)? {
+        let prefix = KeyEncoding.prefix(workspace, uuid.rawValue)
+        var found: (UInt64, Contact)?
+        try txn.withCursor(self.snapshots) { cursor in
+            let end = maximumSeq == UInt64.max ? prefix + [0xFF] : prefix + BigEndian.bytes(maximumSeq + 1)
+            try cursor.forEachReversed(before: end) { entry in
+                guard entry.key.hasPrefix(prefix), let seq = BigEndian.uint64(entry.key, at: prefix.count),
+                    let micros = BigEndian.uint64(entry.value)
+                else { return false }
+                if let time, Int64(bitPattern: micros) > time.microseconds { return true }
+                guard let contact = try? JSONCoding.decode(Contact.self, from: Array(entry.value.dropFirst(8))) else { return true }
+                found = (seq, contact)
+                return false
+            }
+        }
+        return found
+    }
 
     // MARK: - Queries
 
@@ -130,11 +161,20 @@ public struct ContactReadModel: Sendable {
                 value: try JSONCoding.encode(stored)
             )
         case .contactDeleted:
+            // Messages and snapshots hold personal data: they go with the contact.
             try self.dropMessages(of: contactUUID, workspace: header.workspace, in: txn)
+            try self.dropSnapshots(of: contactUUID, workspace: header.workspace, in: txn)
         default:
             break
         }
         try txn.put(self.contacts, key: key, value: try JSONCoding.encode(contact))
+        if !contact.isDeleted, contact.version % Self.snapshotInterval == 0 {
+            try txn.put(
+                self.snapshots,
+                key: KeyEncoding.prefix(header.workspace, contactUUID.rawValue) + BigEndian.bytes(header.seq),
+                value: BigEndian.bytes(UInt64(bitPattern: header.createdOn.microseconds)) + (try JSONCoding.encode(contact))
+            )
+        }
     }
 
     /// Records that the contact reached `header.version` through an event whose payload was erased.
@@ -158,17 +198,24 @@ public struct ContactReadModel: Sendable {
         }
     }
 
+    private func dropSnapshots(of uuid: ContactUUID, workspace: String, in txn: Transaction) throws {
+        try self.dropPrefix(KeyEncoding.prefix(workspace, uuid.rawValue), of: self.snapshots, in: txn)
+    }
+
     private func dropMessages(of uuid: ContactUUID, workspace: String, in txn: Transaction) throws {
-        let prefix = KeyEncoding.prefix(workspace, uuid.rawValue)
+        try self.dropPrefix(KeyEncoding.prefix(workspace, uuid.rawValue), of: self.messages, in: txn)
+    }
+
+    private func dropPrefix(_ prefix: [UInt8], of table: Table, in txn: Transaction) throws {
         var keys: [[UInt8]] = []
-        try txn.withCursor(self.messages) { cursor in
+        try txn.withCursor(table) { cursor in
             try cursor.forEach(from: prefix) { entry in
                 guard entry.key.hasPrefix(prefix) else { return false }
                 keys.append(Array(entry.key))
                 return true
             }
         }
-        for key in keys { try txn.delete(self.messages, key: key) }
+        for key in keys { try txn.delete(table, key: key) }
     }
 }
 

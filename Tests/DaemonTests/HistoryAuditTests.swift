@@ -77,4 +77,38 @@ struct HistoryAuditTests {
         #expect(byUID["items"]?.arrayValue?.count == 3)
         #expect(byUID.string("next_cursor") != nil)
     }
+
+    @Test func asOfOnALongStreamUsesSnapshotsAndStaysExact() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "counter", "type": "number"])
+        let created = try daemon.call("contacts.create", ["name": "Long"])
+        let uuid = try #require(created.string("uuid"))
+        var answers: [(seq: Int64, contact: JSONValue)] = []
+        let client = try daemon.client()
+        for round in 0..<3 {
+            // One modification per request, 100 per batch, each depending on nothing but its index.
+            let batch: [JSONValue] = (0..<100).map { index in
+                ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.modify",
+                 "params": ["uuid": .string(uuid), "modifiers": [["type": "field", "field": "counter", "value": .string("\(round * 100 + index)")]]]]
+            }
+            // Sent one by one so versions follow the values.
+            for request in batch {
+                try client.send(raw: try JSONLine.encode(request) + [10])
+                let answer = try client.readValue()
+                let result = try #require(answer["result"])
+                var contact = result
+                if case .object(var members) = contact {
+                    members.removeValue(forKey: "seq")
+                    contact = .object(members)
+                }
+                answers.append((try #require(result.int("seq")), contact))
+            }
+        }
+        #expect(answers.last?.contact.int("version") == 301)
+        for index in [0, 61, 62, 63, 64, 126, 127, 200, 299] {
+            let expected = answers[index]
+            let asOf = try daemon.call("contacts.as_of", ["uuid": .string(uuid), "at": ["seq": .integer(expected.seq)]])
+            #expect(asOf == expected.contact, "as_of at answer \(index)")
+        }
+    }
 }

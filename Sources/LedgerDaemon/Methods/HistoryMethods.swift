@@ -27,9 +27,9 @@ extension LedgerMethods {
         }
     }
 
-    /// The contact's events in order, decoded.
-    func contactEvents(_ uuid: ContactUUID, workspace: String, in txn: Transaction) throws -> [EventPresenter.Decoded] {
-        try self.stores.log.seqs(of: EventHeader.contactStream(uuid), in: txn).compactMap { seq in
+    /// The contact's events in order (from stream version `fromVersion`), decoded.
+    func contactEvents(_ uuid: ContactUUID, workspace: String, fromVersion: UInt64 = 1, in txn: Transaction) throws -> [EventPresenter.Decoded] {
+        try self.stores.log.seqs(of: EventHeader.contactStream(uuid), versions: fromVersion...UInt64.max, in: txn).compactMap { seq in
             guard let record = try self.stores.log.record(at: seq, in: txn) else { return nil }
             let decoded = try EventPresenter.decode(record)
             return decoded.header.workspace == workspace ? decoded : nil
@@ -64,10 +64,19 @@ extension LedgerMethods {
         }
     }
 
-    /// The contact folded from its events up to `point`, or nil if it did not exist yet.
+    /// The contact as it was at `point`, or nil if it did not exist yet: the latest snapshot at or
+    /// before the point, then the contact's own events after it (never other contacts' events).
     func contact(_ uuid: ContactUUID, at point: Point, workspace: String, in txn: Transaction) throws -> Contact? {
         var contact: Contact?
-        for event in try self.contactEvents(uuid, workspace: workspace, in: txn) where point.includes(event.header) {
+        var fromVersion: UInt64 = 1
+        let snapshot = try self.stores.projector(txn).contacts.snapshot(
+            of: uuid, workspace: workspace, atOrBefore: point.seq ?? UInt64.max, time: point.time, in: txn
+        )
+        if let snapshot {
+            contact = snapshot.contact
+            fromVersion = snapshot.contact.version + 1
+        }
+        for event in try self.contactEvents(uuid, workspace: workspace, fromVersion: fromVersion, in: txn) where point.includes(event.header) {
             let header = event.header
             guard let payload = event.record.payload else {
                 contact?.version = header.version
