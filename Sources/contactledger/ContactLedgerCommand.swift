@@ -26,6 +26,7 @@ struct ContactLedgerCommand: AsyncParsableCommand {
         groupedSubcommands: [
             CommandGroup(name: "Contacts and messages", subcommands: [Contacts.self, Send.self, Receive.self]),
             CommandGroup(name: "Workspace", subcommands: [Workspace.self, Fields.self, Groups.self]),
+            CommandGroup(name: "Import and export", subcommands: [Import.self, Export.self]),
             CommandGroup(
                 name: "Ledger",
                 subcommands: [Events.self, Tail.self, Verify.self, Projections.self]

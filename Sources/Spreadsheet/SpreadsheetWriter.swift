@@ -1,0 +1,261 @@
+// ContactLedger — spreadsheets.
+import Foundation
+import ZIPFoundation
+
+/// Writes workbooks: XLSX (one or more sheets, inline strings, dates styled `yyyy-mm-dd hh:mm:ss`)
+/// and CSV (the first sheet; RFC 4180 quoting, CRLF, UTF-8 with a BOM so spreadsheet programs pick
+/// the encoding).
+///
+/// Files are written next to their destination and renamed into place, so a reader never sees half
+/// a file.
+public enum SpreadsheetWriter {
+    /// Writes `sheets` to `path` as `format`.
+    public static func write(_ sheets: [Sheet], format: SpreadsheetFormat, to path: String) throws(SpreadsheetError) {
+        let data: Data
+        switch format {
+        case .xlsx: data = try Self.xlsx(sheets)
+        case .csv: data = Self.csv(sheets.first ?? Sheet(name: "Sheet1", rows: []))
+        }
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
+        do {
+            try data.write(to: temporary)
+            // rename(2) replaces the destination atomically.
+            guard rename(temporary.path, url.path) == 0 else { throw SpreadsheetError.io(reason: "cannot_write") }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw .io(reason: "cannot_write")
+        }
+    }
+
+    // MARK: - CSV
+
+    /// The CSV bytes of `sheet`.
+    public static func csv(_ sheet: Sheet, byteOrderMark: Bool = true) -> Data {
+        var out = byteOrderMark ? "\u{FEFF}" : ""
+        for row in sheet.rows {
+            out += row.map { Self.csvField(Self.csvText($0)) }.joined(separator: ",")
+            out += "\r\n"
+        }
+        return Data(out.utf8)
+    }
+
+    static func csvText(_ cell: Cell) -> String {
+        switch cell {
+        case .empty: ""
+        case .text(let text): text
+        case .number(let number): Cell.decimalText(number)
+        case .bool(let value): value ? "TRUE" : "FALSE"
+        case .date(let date): Self.wallClock(date)
+        }
+    }
+
+    static func csvField(_ text: String) -> String {
+        let needsQuotes = text.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == ";" }
+            || text.first?.isWhitespace == true || text.last?.isWhitespace == true
+        guard needsQuotes else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// `2020-09-18 15:45:30` (the date's UTC wall-clock).
+    static func wallClock(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        func two(_ value: Int?) -> String { let v = value ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
+        return "\(c.year ?? 0)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute)):\(two(c.second))"
+    }
+
+    // MARK: - XLSX
+
+    /// The XLSX bytes of `sheets` (at least one sheet is written).
+    public static func xlsx(_ sheets: [Sheet]) throws(SpreadsheetError) -> Data {
+        let sheets = sheets.isEmpty ? [Sheet(name: "Sheet1", rows: [])] : sheets
+        let archive: Archive
+        do { archive = try Archive(data: Data(), accessMode: .create) } catch { throw .io(reason: "cannot_create_archive") }
+        var parts: [(String, Data)] = [
+            ("[Content_Types].xml", Data(Self.contentTypes(sheetCount: sheets.count).utf8)),
+            ("_rels/.rels", Data(Self.rootRelationships.utf8)),
+            ("docProps/app.xml", Data(Self.appProperties.utf8)),
+            ("docProps/core.xml", Data(Self.coreProperties.utf8)),
+            ("xl/workbook.xml", Data(Self.workbook(sheets.map(\.name)).utf8)),
+            ("xl/_rels/workbook.xml.rels", Data(Self.workbookRelationships(sheetCount: sheets.count).utf8)),
+            ("xl/styles.xml", Data(Self.styles.utf8)),
+        ]
+        for (index, sheet) in sheets.enumerated() {
+            parts.append(("xl/worksheets/sheet\(index + 1).xml", Self.worksheet(sheet)))
+        }
+        do {
+            for (path, data) in parts {
+                try archive.addEntry(
+                    with: path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate
+                ) { position, size in
+                    data.subdata(in: Int(position)..<Int(position) + size)
+                }
+            }
+        } catch {
+            throw .io(reason: "cannot_write_archive")
+        }
+        guard let data = archive.data else { throw .io(reason: "cannot_write_archive") }
+        return data
+    }
+
+    static func worksheet(_ sheet: Sheet) -> Data {
+        var out = """
+            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" \
+            xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheetData>
+            """
+        out.reserveCapacity(sheet.rows.count * 200)
+        for (rowIndex, row) in sheet.rows.enumerated() {
+            let number = rowIndex + 1
+            out += "<row r=\"\(number)\">"
+            for (columnIndex, cell) in row.enumerated() {
+                let reference = Self.columnName(columnIndex) + String(number)
+                switch cell {
+                case .empty:
+                    continue
+                case .text(let text):
+                    out += "<c r=\"\(reference)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(Self.escape(text))</t></is></c>"
+                case .number(let value):
+                    guard value.isFinite else { continue }
+                    out += "<c r=\"\(reference)\"><v>\(Cell.decimalText(value))</v></c>"
+                case .bool(let value):
+                    out += "<c r=\"\(reference)\" t=\"b\"><v>\(value ? 1 : 0)</v></c>"
+                case .date(let date):
+                    out += "<c r=\"\(reference)\" s=\"1\"><v>\(XLSXReader.serial(of: date))</v></c>"
+                }
+            }
+            out += "</row>"
+        }
+        out += "</sheetData></worksheet>"
+        return Data(out.utf8)
+    }
+
+    /// 0 → `A`, 25 → `Z`, 26 → `AA`.
+    static func columnName(_ index: Int) -> String {
+        var index = index + 1
+        var name: [Character] = []
+        while index > 0 {
+            let remainder = (index - 1) % 26
+            name.append(Character(Unicode.Scalar(UInt8(65 + remainder))))
+            index = (index - 1) / 26
+        }
+        return String(name.reversed())
+    }
+
+    /// XML text: escapes markup and drops the characters XML 1.0 cannot hold.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            default:
+                let value = scalar.value
+                if value < 0x20 || value == 0xFFFE || value == 0xFFFF { continue }
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    static func sheetName(_ name: String) -> String {
+        let cleaned = name.filter { !"[]:*?/\\".contains($0) }
+        return String((cleaned.isEmpty ? "Sheet" : cleaned).prefix(31))
+    }
+
+    static func contentTypes(sheetCount: Int) -> String {
+        var sheets = ""
+        for index in 1...sheetCount {
+            sheets += "<Override PartName=\"/xl/worksheets/sheet\(index).xml\" "
+                + "ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>"
+        }
+        return """
+            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
+            <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>\
+            <Default Extension="xml" ContentType="application/xml"/>\
+            <Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>\
+            <Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>\
+            <Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>\
+            <Override PartName="/docProps/app.xml" ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>\
+            \(sheets)</Types>
+            """
+    }
+
+    static let rootRelationships = """
+        <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+        <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
+        <Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>\
+        <Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/>\
+        <Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/extended-properties" Target="docProps/app.xml"/>\
+        </Relationships>
+        """
+
+    static let appProperties = """
+        <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+        <Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">\
+        <Application>ContactLedger</Application></Properties>
+        """
+
+    static let coreProperties = """
+        <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+        <cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" \
+        xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" \
+        xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>ContactLedger</dc:creator></cp:coreProperties>
+        """
+
+    static func workbook(_ names: [String]) -> String {
+        var sheets = ""
+        var used: Set<String> = []
+        for (index, name) in names.enumerated() {
+            var unique = Self.sheetName(name)
+            if !used.insert(unique.lowercased()).inserted {
+                unique = String(unique.prefix(27)) + " \(index + 1)"
+                used.insert(unique.lowercased())
+            }
+            sheets += "<sheet name=\"\(Self.escape(unique))\" sheetId=\"\(index + 1)\" r:id=\"rId\(index + 1)\"/>"
+        }
+        return """
+            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" \
+            xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">\
+            <workbookPr/><bookViews><workbookView/></bookViews><sheets>\(sheets)</sheets></workbook>
+            """
+    }
+
+    static func workbookRelationships(sheetCount: Int) -> String {
+        var relationships = ""
+        for index in 1...sheetCount {
+            relationships += "<Relationship Id=\"rId\(index)\" "
+                + "Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" "
+                + "Target=\"worksheets/sheet\(index).xml\"/>"
+        }
+        relationships += "<Relationship Id=\"rId\(sheetCount + 1)\" "
+            + "Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles\" Target=\"styles.xml\"/>"
+        return """
+            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+            <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\(relationships)</Relationships>
+            """
+    }
+
+    /// Style 0: general; style 1: `yyyy-mm-dd hh:mm:ss` (custom format 164).
+    static let styles = """
+        <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+        <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
+        <numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts>\
+        <fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>\
+        <fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>\
+        <borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>\
+        <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>\
+        <cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
+        <xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>\
+        <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>\
+        </styleSheet>
+        """
+}

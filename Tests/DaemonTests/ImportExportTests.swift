@@ -1,0 +1,370 @@
+// ContactLedger — daemon tests.
+import Foundation
+import RPC
+import Testing
+
+/// Spreadsheet import and export through the real daemon, with files made and read back by openpyxl.
+@Suite(.timeLimit(.minutes(5)))
+struct ImportExportTests {
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// Runs a Python script (openpyxl installed first if missing) and returns its standard output.
+    @discardableResult
+    static func python(_ script: String, _ arguments: [String] = []) throws -> String {
+        func run(_ args: [String]) throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = args
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        if try run(["python3", "-c", "import openpyxl"]).0 != 0 {
+            _ = try run(["python3", "-m", "pip", "install", "--quiet", "openpyxl"])
+            if try run(["python3", "-c", "import openpyxl"]).0 != 0 {
+                _ = try run(["python3", "-m", "pip", "install", "--quiet", "--break-system-packages", "openpyxl"])
+            }
+        }
+        let (status, output) = try run(["python3", "-c", script] + arguments)
+        guard status == 0 else { throw PythonFailed(output: output) }
+        return output
+    }
+
+    struct PythonFailed: Error, CustomStringConvertible {
+        var output: String
+        var description: String { "python failed: \(self.output)" }
+    }
+
+    /// Writes rows (JSON) to an .xlsx with openpyxl; strings of the form `@date:ISO` become datetime cells.
+    static func writeXLSX(_ rows: JSONValue, to path: String) throws {
+        let json = String(decoding: try JSONLine.encode(rows), as: UTF8.self)
+        try Self.python("""
+            import json, sys, datetime, openpyxl
+            wb = openpyxl.Workbook()
+            ws = wb.active
+            ws.title = "People"
+            for row in json.loads(sys.argv[1]):
+                ws.append([datetime.datetime.fromisoformat(c[6:]) if isinstance(c, str) and c.startswith("@date:") else c for c in row])
+            other = wb.create_sheet("Ignored")
+            other.append(["URN:Tel", "Name"])
+            other.append(["+250788999999", "Not imported"])
+            wb.save(sys.argv[2])
+            """, [json, path])
+    }
+
+    /// Reads the first sheet with openpyxl: rows of cells as JSON (datetimes as ISO text).
+    static func readXLSX(_ path: String) throws -> JSONValue {
+        let output = try Self.python("""
+            import json, sys, datetime, openpyxl
+            wb = openpyxl.load_workbook(sys.argv[1])
+            ws = wb.worksheets[0]
+            rows = [[c.isoformat() if isinstance(c, datetime.datetime) else c for c in row] for row in ws.iter_rows(values_only=True)]
+            print(json.dumps({"title": ws.title, "rows": rows}))
+            """, [path])
+        return try JSONDecoder().decode(JSONValue.self, from: Data(output.utf8))
+    }
+
+    /// Polls a job's status until it is complete or failed.
+    static func wait(_ daemon: DaemonHarness, _ method: String, _ params: JSONValue) throws -> JSONValue {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let status = try daemon.call(method, params)
+            if status.string("state") == "complete" || status.string("state") == "failed" { return status }
+            usleep(50_000)
+        }
+        Issue.record("\(method) did not finish")
+        return .null
+    }
+
+    static func runImport(_ daemon: DaemonHarness, _ params: JSONValue) throws -> JSONValue {
+        let started = try daemon.call("imports.start", params)
+        let id = try #require(started.string("import"))
+        return try Self.wait(daemon, "imports.status", ["import": .string(id)])
+    }
+
+    static func head(_ daemon: DaemonHarness) throws -> Int64 { try daemon.call("system.health").int("head_seq") ?? -1 }
+
+    static func errors(_ status: JSONValue) -> [String] {
+        (status["errors"]?.arrayValue ?? []).map { "\($0.int("row") ?? 0)|\($0.string("column") ?? "-")|\($0.string("message") ?? "")" }
+    }
+
+    func setUp() throws -> (DaemonHarness, String) {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["default_country": "RW", "timezone": "Africa/Kigali"])
+        try daemon.call("fields.create", ["key": "age", "name": "Age", "type": "number"])
+        let existing = try daemon.call("contacts.create", ["name": "Old Name", "urns": ["tel:+250788000001"]])
+        return (daemon, try #require(existing.string("uuid")))
+    }
+
+    static let sheet: JSONValue = [
+        ["URN:Tel", "Name", "Language", "Field: Age", "Field: Joined On", "Status", "Group:VIP", "Created On"],
+        ["0788 000 001", "Ann", "ENG", 23, "@date:2020-09-18T15:45:30", nil, "TRUE", "whatever"],
+        [250788000002, "Bob", "xyz", "abc", "2021-01-02", nil, nil, nil],
+        ["+250788000003", "Cara", "fra", 30, nil, "blocked", nil, nil],
+        ["12", "Nobody", nil, nil, nil, nil, nil, nil],
+        [nil, "No URN, skipped", nil, nil, nil, nil, nil, nil],
+        ["+250788000007", "Dee", nil, "--", nil, "sleeping", nil, nil],
+    ]
+
+    @Test func importsAnXLSXThenReimportsCreatingNothing() throws {
+        let (daemon, existing) = try self.setUp()
+        let path = daemon.directory + "-people.xlsx"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Self.writeXLSX(Self.sheet, to: path)
+
+        let status = try Self.runImport(daemon, ["path": .string(path), "actor": "importer@example.com"])
+        #expect(status.string("state") == "complete")
+        #expect(status.int("rows_total") == 5)
+        #expect(status.int("rows_done") == 5)
+        #expect(status.int("created") == 3)
+        #expect(status.int("updated") == 1)
+        let errors = Self.errors(status)
+        #expect(errors.contains("3|Language|'xyz' is not a valid language code"))
+        #expect(errors.contains("5|-|Unable to find or create contact with URNs tel:12"))
+        #expect(errors.contains("7|Status|'sleeping' is not a valid status"))
+        #expect(errors.count == 3, "\(errors)")
+        #expect(!daemon.log().contains("xyz"), "cell values never reach the log")
+
+        // The new field exists; the matched contact was updated; values parsed by type in Kigali time.
+        let fields = try daemon.call("fields.list")["fields"]?.arrayValue ?? []
+        #expect(fields.contains { $0.string("key") == "joined_on" && $0.string("name") == "Joined On" && $0.string("type") == "text" })
+        let ann = try daemon.call("contacts.get", ["uuid": .string(existing)])
+        #expect(ann.string("name") == "Ann")
+        #expect(ann.string("language") == "eng")
+        #expect(ann["fields"]?["age"]?["number"]?.integerValue == 23)
+        #expect(ann["fields"]?["joined_on"]?.string("text") == "2020-09-18T15:45:30+02:00")
+        let bob = try daemon.call("contacts.get", ["urn": "tel:+250788000002"])
+        #expect(bob.string("name") == "Bob")
+        #expect(bob.string("language") == nil)
+        #expect(bob["fields"]?["age"]?.string("text") == "abc")
+        let cara = try daemon.call("contacts.get", ["urn": "tel:+250788000003"])
+        #expect(cara.string("status") == "blocked")
+        let dee = try daemon.call("contacts.get", ["urn": "tel:+250788000007"])
+        #expect(dee.string("status") == "active")
+
+        // Every event of the import carries its id and the actor.
+        let events = try daemon.call("events.read", ["limit": 1000])["items"]?.arrayValue ?? []
+        let importEvents = events.filter { $0.string("idempotency_key")?.hasPrefix("import:\(status.string("import") ?? "")") == true }
+        #expect(importEvents.count >= 6)
+        #expect(importEvents.allSatisfy { $0.string("actor") == "importer@example.com" })
+
+        // The same file again: nothing new, nothing changed.
+        let headBefore = try Self.head(daemon)
+        let total = try daemon.call("contacts.count", ["query": ""]).int("total")
+        let again = try Self.runImport(daemon, ["path": .string(path)])
+        #expect(again.string("state") == "complete")
+        #expect(again.int("created") == 0)
+        #expect(again.int("updated") == 4)
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == total)
+        #expect(try Self.head(daemon) == headBefore)
+
+        // The status survives a restart.
+        daemon.stop()
+        try daemon.start()
+        let after = try daemon.call("imports.status", ["import": .string(status.string("import") ?? "")])
+        #expect(after.string("state") == "complete")
+        #expect(after.int("created") == 3)
+        #expect(Self.errors(after) == errors)
+    }
+
+    @Test func dryRunWritesNothing() throws {
+        let (daemon, _) = try self.setUp()
+        let path = daemon.directory + "-dry.xlsx"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Self.writeXLSX(Self.sheet, to: path)
+        let head = try Self.head(daemon)
+        let status = try Self.runImport(daemon, ["path": .string(path), "dry_run": true])
+        #expect(status.string("state") == "complete")
+        #expect(status["dry_run"] == .bool(true))
+        #expect(status.int("created") == 3)
+        #expect(status.int("updated") == 1)
+        #expect(Self.errors(status).count == 3)
+        let columns = status["columns"]?.arrayValue ?? []
+        #expect(columns.map { $0.string("kind") ?? "" } == ["urn", "name", "language", "field", "field", "status", "ignored", "ignored"])
+        #expect(columns[4]["new"] == .bool(true))
+        #expect(try Self.head(daemon) == head)
+        #expect((try daemon.call("fields.list")["fields"]?.arrayValue ?? []).count == 1)
+    }
+
+    @Test func csvWithBOMQuotesAndUUIDs() throws {
+        let (daemon, existing) = try self.setUp()
+        let csv = "\u{FEFF}Contact UUID,URN:Mailto,Name,Field:Age\r\n"
+            + "\(existing),ann@example.com,\"Smith, \"\"Ann\"\"\",41\r\n"
+            + ",bob@example.com,\"Bob\nJones\",\r\n"
+            + "00000000-0000-4000-8000-000000000000,,Ghost,1\r\n"
+        let status = try Self.runImport(daemon, ["content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv"])
+        #expect(status.string("state") == "complete")
+        #expect(status.int("created") == 1)
+        #expect(status.int("updated") == 1)
+        #expect(Self.errors(status) == ["4|Contact UUID|Unable to find contact with UUID '00000000-0000-4000-8000-000000000000'"])
+        let ann = try daemon.call("contacts.get", ["uuid": .string(existing)])
+        #expect(ann.string("name") == "Smith, \"Ann\"")
+        #expect(ann["urns"]?.arrayValue?.compactMap(\.stringValue) == ["tel:+250788000001", "mailto:ann@example.com"])
+        let bob = try daemon.call("contacts.get", ["urn": "mailto:bob@example.com"])
+        #expect(bob.string("name") == "Bob\nJones")
+    }
+
+    @Test func badFilesAreRefusedAtOnce() throws {
+        let (daemon, _) = try self.setUp()
+        func refusal(_ csv: String) throws -> RPCError {
+            try daemon.error("imports.start", ["content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv"])
+        }
+        var error = try refusal("URN:XXX,Name\n1,a\n")
+        #expect(error.code == -32602)
+        #expect(error.data("message")?.stringValue == "Header 'URN:XXX' is not a valid URN type.")
+        error = try refusal("URN:Tel,Name\n+250788000010,a\n+250788000010,b\n")
+        #expect(error.data("message")?.stringValue == "Import file contains duplicated contact URN 'tel:+250788000010' on row 3.")
+        error = try refusal("Name,Field:Age\nx,1\n")
+        #expect(error.data("message")?.stringValue == "Import files must contain either UUID or a URN header.")
+        error = try refusal("URN:Tel,,Name\n1,,x\n")
+        #expect(error.data("message")?.stringValue == "Import file contains an empty header.")
+        error = try refusal("URN:Tel,Field: #$^%\n1,x\n")
+        #expect(error.data("message")?.stringValue == "Header 'Field: #$^%' is not a valid field name.")
+        error = try refusal("URN:Tel,Name\n,x\n")
+        #expect(error.data("message")?.stringValue == "Import file doesn't contain any records.")
+        error = try daemon.error("imports.start", ["content_base64": .string(Data("PK\u{3}\u{4}garbage".utf8).base64EncodedString())])
+        #expect(error.data("message")?.stringValue == "Import file appears to be corrupted.")
+        var big = "URN:Tel\n"
+        for index in 0..<25_001 { big += "+2507880\(String(format: "%05d", index))\n" }
+        error = try refusal(big)
+        #expect(error.code == -32006)
+        #expect(error.data("limit")?.integerValue == 25_000)
+        error = try daemon.error("imports.status", ["import": "nope"])
+        #expect(error.code == -32001)
+    }
+
+    @Test func exportsAGroupThatOpenpyxlReadsAndReimportsUnchanged() throws {
+        let (daemon, existing) = try self.setUp()
+        let group = try daemon.call("groups.create", ["name": "Customers"])
+        try daemon.call("contacts.modify", [
+            "uuid": .string(existing),
+            "modifiers": [
+                ["type": "groups", "action": "add", "groups": [group["uuid"] ?? .null]],
+                ["type": "field", "field": "age", "value": "41"],
+                ["type": "urns", "action": "append", "urns": ["tel:+250788000002", "mailto:ann@example.com"]],
+                ["type": "language", "language": "eng"],
+            ],
+        ])
+        try daemon.call("contacts.create", ["name": "Outsider", "urns": ["tel:+250788000009"]])
+        let path = daemon.directory + "-export.xlsx"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let started = try daemon.call("exports.start", ["group": "Customers", "format": "xlsx", "path": .string(path)])
+        let status = try Self.wait(daemon, "exports.status", ["export": started["export"] ?? .null])
+        #expect(status.string("state") == "complete")
+        #expect(status.int("rows_done") == 1)
+        #expect(status.string("path") == path)
+
+        let book = try Self.readXLSX(path)
+        #expect(book.string("title") == "Contacts 1")
+        let rows = book["rows"]?.arrayValue ?? []
+        #expect(rows.count == 2)
+        #expect(rows[0] == [
+            "Contact UUID", "Name", "Language", "Status", "Created On", "Last Seen On", "URN:Mailto", "URN:Tel", "URN:Tel",
+            "Field:Age", "Group:Customers",
+        ])
+        let row = rows[1].arrayValue ?? []
+        #expect(row[0].stringValue == existing)
+        #expect(row[1].stringValue == "Old Name")
+        #expect(row[2].stringValue == "eng")
+        #expect(row[3].stringValue == "Active")
+        #expect(row[4].stringValue?.hasPrefix("20") == true)
+        #expect(row[5] == .null)
+        #expect(row[6].stringValue == "ann@example.com")
+        #expect(row[7].stringValue == "+250788000001")
+        #expect(row[8].stringValue == "+250788000002")
+        #expect(row[9].stringValue == "41")
+        #expect(row[10] == .bool(true))
+
+        // Re-importing the export changes nothing.
+        let head = try Self.head(daemon)
+        let again = try Self.runImport(daemon, ["path": .string(path)])
+        #expect(again.string("state") == "complete")
+        #expect(again.int("updated") == 1)
+        #expect(again.int("created") == 0)
+        #expect(Self.errors(again) == [])
+        #expect(try Self.head(daemon) == head)
+
+        // CSV of a query, with quoting.
+        try daemon.call("contacts.modify", ["uuid": .string(existing), "modifiers": [["type": "name", "name": "Smith, \"Ann\""]]])
+        let csvPath = daemon.directory + "-export.csv"
+        defer { try? FileManager.default.removeItem(atPath: csvPath) }
+        let csvJob = try daemon.call("exports.start", ["query": "age > 40", "format": "csv", "path": .string(csvPath)])
+        #expect(try Self.wait(daemon, "exports.status", ["export": csvJob["export"] ?? .null]).string("state") == "complete")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: csvPath))
+        #expect(bytes.starts(with: [0xEF, 0xBB, 0xBF]))
+        let csv = String(decoding: bytes.dropFirst(3), as: UTF8.self)
+        #expect(csv.hasPrefix("Contact UUID,Name,"))
+        #expect(csv.contains("\"Smith, \"\"Ann\"\"\""))
+
+        let missing = try daemon.error("exports.start", ["group": "Nope", "format": "xlsx", "path": .string(path)])
+        #expect(missing.code == -32001)
+    }
+
+    @Test func anonymousExportsHaveNoURNs() throws {
+        let (daemon, _) = try self.setUp()
+        try daemon.call("workspace.configure", ["anonymous": true])
+        let path = daemon.directory + "-anon.xlsx"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let job = try daemon.call("exports.start", ["format": "xlsx", "path": .string(path)])
+        #expect(try Self.wait(daemon, "exports.status", ["export": job["export"] ?? .null]).string("state") == "complete")
+        let rows = try Self.readXLSX(path)["rows"]?.arrayValue ?? []
+        let header = rows.first?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(Array(header.prefix(4)) == ["Contact UUID", "Ref", "Legacy ID", "Scheme"])
+        #expect(!header.contains { $0.hasPrefix("URN:") })
+        #expect(rows[1].arrayValue?[3].stringValue == "tel")
+        let text = try Self.python("import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); print(''.join(z.read(n).decode() for n in z.namelist()))", [path])
+        #expect(!text.contains("250788000001"))
+    }
+
+    /// The answers of the four methods validate against their schemas.
+    @Test func trafficMatchesTheSchemas() throws {
+        let (daemon, _) = try self.setUp()
+        var lines: [JSONValue] = []
+        func record(_ method: String, _ params: JSONValue) throws -> JSONValue {
+            do {
+                let result = try daemon.call(method, params)
+                lines.append(["method": .string(method), "params": params, "result": result])
+                return result
+            } catch let error as RPCError {
+                let value = try JSONDecoder().decode(JSONValue.self, from: Data(try JSONLine.encode(error)))
+                lines.append(["method": .string(method), "params": params, "error": value])
+                return .null
+            }
+        }
+        let csv = "URN:Tel,Name,Language\n+250788000001,Ann,xyz\n+250788000005,Eve,\n"
+        let started = try record("imports.start", ["content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv", "group": "Imported"])
+        _ = try Self.wait(daemon, "imports.status", ["import": started["import"] ?? .null])
+        _ = try record("imports.status", ["import": started["import"] ?? .null])
+        _ = try record("imports.start", ["content_base64": .string(Data("Name\nx\n".utf8).base64EncodedString())])
+        _ = try record("imports.status", ["import": "unknown"])
+        let path = daemon.directory + "-schema.xlsx"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let export = try record("exports.start", ["group": "Imported", "format": "xlsx", "path": .string(path)])
+        _ = try Self.wait(daemon, "exports.status", ["export": export["export"] ?? .null])
+        let exported = try record("exports.status", ["export": export["export"] ?? .null])
+        #expect(exported.int("rows_done") == 2, "both imported contacts joined the import group")
+        _ = try record("exports.start", ["format": "xlsx", "path": "relative.xlsx"])
+
+        let traffic = daemon.directory + "-traffic.jsonl"
+        let text = try lines.map { String(decoding: try JSONLine.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        try text.write(toFile: traffic, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: traffic) }
+        let checker = Process()
+        checker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        checker.arguments = ["python3", Self.repositoryRoot.appendingPathComponent("Tools/schema_check.py").path, traffic]
+        let output = Pipe()
+        checker.standardOutput = output
+        checker.standardError = output
+        try checker.run()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        checker.waitUntilExit()
+        #expect(checker.terminationStatus == 0, "\(report)")
+        #expect(report.contains(" passed, 0 failed"))
+    }
+}

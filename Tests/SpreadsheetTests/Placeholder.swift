@@ -1,1 +1,0 @@
-// ContactLedger — spreadsheet tests.

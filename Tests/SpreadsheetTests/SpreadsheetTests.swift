@@ -1,0 +1,133 @@
+// ContactLedger — spreadsheet tests.
+import Foundation
+import Spreadsheet
+import Testing
+
+@Suite struct SpreadsheetTests {
+    static func date(_ text: String) -> Date {
+        let formatter = ISO8601DateFormatter()
+        return formatter.date(from: text)!
+    }
+
+    @Test func xlsxRoundTripKeepsEveryCellKind() throws {
+        let sheet = Sheet(name: "Contacts 1", rows: [
+            [.text("Name"), .text("Age"), .text("Joined"), .text("VIP"), .text("Note")],
+            [.text("Ann <&> \"Smith\""), .number(23), .date(Self.date("2020-09-18T15:45:30Z")), .bool(true), .text("  spaced  ")],
+            [.text("Bob"), .number(123.456), .empty, .bool(false), .text("line1\nline2")],
+            [],
+            [.empty, .empty, .empty, .empty, .text("sparse")],
+        ])
+        let data = try SpreadsheetWriter.xlsx([sheet])
+        let read = try SpreadsheetReader.read(data)
+        #expect(read.name == "Contacts 1")
+        #expect(read.rows[0] == sheet.rows[0])
+        #expect(read.rows[1] == sheet.rows[1])
+        #expect(read.rows[2] == [.text("Bob"), .number(123.456), .empty, .bool(false), .text("line1\nline2")])
+        #expect(read.rows[3] == [])
+        #expect(read.rows[4] == [.empty, .empty, .empty, .empty, .text("sparse")])
+    }
+
+    @Test func csvRoundTripWithQuotesNewlinesAndBOM() throws {
+        let sheet = Sheet(name: "x", rows: [
+            [.text("URN:Tel"), .text("Name")],
+            [.text("+250788123123"), .text("Smith, \"Ann\"\nSecond line")],
+        ])
+        let data = SpreadsheetWriter.csv(sheet)
+        #expect(data.starts(with: [0xEF, 0xBB, 0xBF]))
+        let read = try SpreadsheetReader.read(data, format: .csv)
+        #expect(read.rows == sheet.rows)
+    }
+
+    @Test func csvParsing() throws {
+        let text = "\u{FEFF}a,b,c\r\n1,\"x,y\",\"he said \"\"hi\"\"\"\n\"multi\nline\",,last\n"
+        let sheet = try CSVReader.read(Data(text.utf8))
+        #expect(sheet.rows.count == 3)
+        #expect(sheet.rows[0] == [.text("a"), .text("b"), .text("c")])
+        #expect(sheet.rows[1] == [.text("1"), .text("x,y"), .text("he said \"hi\"")])
+        #expect(sheet.rows[2] == [.text("multi\nline"), .empty, .text("last")])
+        let semicolons = try CSVReader.read(Data("a;b\n1;2".utf8))
+        #expect(semicolons.rows[1] == [.text("1"), .text("2")])
+    }
+
+    @Test func csvErrors() {
+        #expect(throws: SpreadsheetError.corrupted(reason: "unterminated_quote")) { try CSVReader.read(Data("a,\"b\n".utf8)) }
+        #expect(throws: SpreadsheetError.empty) { try CSVReader.read(Data("\u{FEFF}\n\n".utf8)) }
+        #expect(throws: SpreadsheetError.fileTooLarge(limit: 4)) {
+            try SpreadsheetReader.read(Data("a,b,c\n".utf8), limits: SpreadsheetLimits(maximumFileBytes: 4))
+        }
+    }
+
+    @Test func xlsxErrors() throws {
+        #expect(throws: SpreadsheetError.corrupted(reason: "not_a_zip_archive")) {
+            try XLSXReader.read(Data([0x50, 0x4B, 0x03, 0x04, 1, 2, 3]))
+        }
+        let emptySheet = try SpreadsheetWriter.xlsx([Sheet(name: "S", rows: [])])
+        #expect(throws: SpreadsheetError.empty) { try XLSXReader.read(emptySheet) }
+        let many = Sheet(name: "S", rows: (0..<20).map { [.number(Double($0))] })
+        #expect(throws: SpreadsheetError.tooLarge(what: "rows", limit: 10)) {
+            try XLSXReader.read(try SpreadsheetWriter.xlsx([many]), limits: SpreadsheetLimits(maximumRows: 10))
+        }
+    }
+
+    @Test func dateFormatsAndSerials() {
+        #expect(XLSXReader.isDateFormat("dd/mm/yyyy"))
+        #expect(XLSXReader.isDateFormat("[$-409]h:mm AM/PM"))
+        #expect(!XLSXReader.isDateFormat("0.00"))
+        #expect(!XLSXReader.isDateFormat("General"))
+        #expect(!XLSXReader.isDateFormat("\"day\" 0"))
+        #expect(XLSXReader.date(fromSerial: 44092.65625) == Self.date("2020-09-18T15:45:00Z"))
+        #expect(XLSXReader.date(fromSerial: 1) == Self.date("1900-01-01T00:00:00Z"))
+        #expect(XLSXReader.date(fromSerial: 0, date1904: true) == Self.date("1904-01-01T00:00:00Z"))
+        #expect(abs(XLSXReader.serial(of: Self.date("2020-09-18T15:45:00Z")) - 44092.65625) < 1e-9)
+    }
+
+    /// A workbook as Excel writes it: shared strings (one rich), a date style, sparse cells, a second sheet.
+    @Test func readsHandWrittenWorkbook() throws {
+        let parts: [String: String] = [
+            "[Content_Types].xml": "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>",
+            "xl/workbook.xml": """
+                <?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" \
+                xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>\
+                <sheet name="First" sheetId="1" r:id="rId7"/><sheet name="Second" sheetId="2" r:id="rId8"/></sheets></workbook>
+                """,
+            "xl/_rels/workbook.xml.rels": """
+                <?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
+                <Relationship Id="rId7" Type="x" Target="worksheets/data.xml"/><Relationship Id="rId8" Type="x" Target="worksheets/other.xml"/></Relationships>
+                """,
+            "xl/sharedStrings.xml": """
+                <?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
+                <si><t>Name</t></si><si><r><t>Jo</t></r><r><t xml:space="preserve">hn </t></r><rPh><t>ジョン</t></rPh></si><si><t>When</t></si></sst>
+                """,
+            "xl/styles.xml": """
+                <?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
+                <numFmts><numFmt numFmtId="170" formatCode="d\\-mmm\\-yy"/></numFmts>\
+                <cellXfs><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="170"/><xf numFmtId="2"/></cellXfs></styleSheet>
+                """,
+            "xl/worksheets/data.xml": """
+                <?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>\
+                <row r="1"><c r="A1" t="s"><v>0</v></c><c r="C1" t="s"><v>2</v></c></row>\
+                <row r="3"><c r="A3" t="s"><v>1</v></c><c r="B3" s="3"><v>1.5</v></c><c r="C3" s="1"><v>44092</v></c><c r="D3" s="2"><v>44093.5</v></c>\
+                <c r="E3" t="inlineStr"><is><t>inline</t></is></c><c r="F3" t="str"><f>A1</f><v>Name</v></c><c r="G3" t="e"><v>#N/A</v></c><c r="H3" t="b"><v>1</v></c></row>\
+                </sheetData></worksheet>
+                """,
+            "xl/worksheets/other.xml": "<?xml version=\"1.0\"?><worksheet/>",
+        ]
+        let archive = try ZIPHelper.archive(parts)
+        let sheet = try XLSXReader.read(archive)
+        #expect(sheet.name == "First")
+        #expect(sheet.rows[0] == [.text("Name"), .empty, .text("When")])
+        #expect(sheet.rows[1] == [])
+        #expect(sheet.rows[2] == [
+            .text("John "), .number(1.5), .date(Self.date("2020-09-18T00:00:00Z")), .date(Self.date("2020-09-19T12:00:00Z")),
+            .text("inline"), .text("Name"), .text("#N/A"), .bool(true),
+        ])
+    }
+
+    @Test func writesFileAtomically() throws {
+        let path = NSTemporaryDirectory() + "sheet-\(UUID().uuidString).xlsx"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SpreadsheetWriter.write([Sheet(name: "A", rows: [[.text("x")]])], format: .xlsx, to: path)
+        try SpreadsheetWriter.write([Sheet(name: "A", rows: [[.text("y")]])], format: .xlsx, to: path)
+        #expect(try SpreadsheetReader.read(path: path).rows == [[.text("y")]])
+    }
+}
