@@ -28,9 +28,15 @@ final class CommandTransaction {
 
     var workspaceName: String { self.context.workspace }
 
+    /// The workspace as last read; dropped whenever this command appends a workspace event.
+    private var cachedWorkspace: Workspace?
+
     /// The command's workspace as of this transaction.
     func workspace() throws -> Workspace {
-        try self.stores.projector(self.txn).workspaces.workspace(self.context.workspace, in: self.txn)
+        if let cached = self.cachedWorkspace { return cached }
+        let workspace = try self.stores.projector(self.txn).workspaces.workspace(self.context.workspace, in: self.txn)
+        self.cachedWorkspace = workspace
+        return workspace
     }
 
     /// The contact with `uuid` in the command's workspace, or -32001.
@@ -70,10 +76,10 @@ final class CommandTransaction {
     @discardableResult
     func append(_ events: [LedgerEvent], to stream: String, expectedVersion: UInt64? = nil) throws -> [EventHeader] {
         var headers: [EventHeader] = []
-        let timeZone = try? self.workspace().timeZone
+        let timeZone = try self.workspace().timeZone
         for (index, event) in events.enumerated() {
             var header: EventHeader?
-            let data = try event.encodedData(timeZone: timeZone ?? .gmt)
+            let data = try event.encodedData(timeZone: timeZone)
             do {
                 try self.stores.log.append(to: stream, expectedVersion: index == 0 ? expectedVersion : nil, in: self.txn) { position in
                     let made = EventHeader(
@@ -97,6 +103,7 @@ final class CommandTransaction {
             }
             guard let header else { continue }
             try self.stores.projector(self.txn).apply(event, header: header, in: self.txn)
+            if !stream.hasPrefix("contact/") { self.cachedWorkspace = nil }
             headers.append(header)
             self.lastSeq = header.seq
         }

@@ -29,7 +29,7 @@ struct ContactLedgerCommand: AsyncParsableCommand {
             CommandGroup(name: "Import and export", subcommands: [Import.self, Export.self]),
             CommandGroup(
                 name: "Ledger",
-                subcommands: [Events.self, Tail.self, Verify.self, Projections.self]
+                subcommands: [Events.self, Tail.self, Verify.self, Audit.self, Backup.self, Projections.self]
             ),
             CommandGroup(name: "System", subcommands: [Health.self, Stats.self, CallCommand.self]),
         ]

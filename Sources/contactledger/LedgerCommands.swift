@@ -1,5 +1,6 @@
 // ContactLedger — command-line client.
 import ArgumentParser
+import Foundation
 import RPC
 
 extension ContactLedgerCommand {
@@ -26,14 +27,35 @@ extension ContactLedgerCommand {
             }
         }
 
+        /// Seqs checked per call, so the progress bar moves on a long log.
+        static let chunk: Int64 = 50_000
+
         func run() throws {
-            var params: [String: JSONValue] = [:]
-            params["from_seq"] = self.from.map(JSONValue.integer)
-            params["to_seq"] = self.to.map(JSONValue.integer)
-            let result = try self.global.call("ledger.verify", params)
+            let head = try self.global.call("system.health")["head_seq"]?.integerValue ?? 0
+            let first = max(self.from ?? 1, 1)
+            let last = min(self.to ?? head, head)
+            let progress = ProgressLine(enabled: !self.global.json)
+            var result: JSONValue = ["verified": true, "head_seq": .integer(head), "checked": 0]
+            var checked: Int64 = 0
+            var start = first
+            repeat {
+                let end = min(start + Self.chunk - 1, last)
+                var params: [String: JSONValue] = ["from_seq": .integer(start)]
+                if last >= start { params["to_seq"] = .integer(end) }
+                result = try self.global.call("ledger.verify", params)
+                checked += result["checked"]?.integerValue ?? 0
+                progress.show(done: Int(max(end - first + 1, 0)), total: Int(max(last - first + 1, 0)), detail: "verified")
+                if Self.brokenSeq(result) != nil { break }
+                start = end + 1
+            } while start <= last
+            progress.finish()
+            if case .object(var members) = result {
+                members["checked"] = .integer(checked)
+                result = .object(members)
+            }
             let brokenSeq = Self.brokenSeq(result)
             self.global.emit(result) { result in
-                Output.printObject(result, leading: ["verified", "broken_seq", "seq", "head_seq", "head_hash"])
+                Output.printObject(result, leading: ["verified", "broken_seq", "seq", "checked", "head_seq", "head_hash"])
             }
             if let brokenSeq {
                 Output.printError(": the hash chain is broken at seq \(brokenSeq)")
@@ -92,9 +114,32 @@ extension ContactLedgerCommand.Projections {
 
         @OptionGroup var global: GlobalOptions
 
+        @Flag(help: "Return at once instead of following the rebuild with a progress bar.")
+        var detach = false
+
         func run() throws {
             let result = try self.global.call("projections.rebuild", ["name": .string(self.name)])
-            self.global.emit(result) { Output.printObject($0, leading: ["name", "state"]) }
+            guard !self.detach, !self.global.json else {
+                self.global.emit(result) { Output.printObject($0, leading: ["name", "state"]) }
+                return
+            }
+            let progress = ProgressLine(enabled: true)
+            while true {
+                let status = try self.global.call("projections.status").list("projections").first { $0["name"]?.stringValue == self.name }
+                let state = status?["state"]?.stringValue ?? "unknown"
+                let rebuild = status?["rebuild"]
+                let position = Int(rebuild?["position"]?.integerValue ?? status?["position"]?.integerValue ?? 0)
+                let head = Int(status?["head_seq"]?.integerValue ?? 0)
+                let rate = rebuild?["events_per_s"].map(Output.text) ?? "-"
+                let eta = rebuild?["eta_s"].map(Output.text) ?? "-"
+                progress.show(done: position, total: head, detail: "\(state) · \(rate) events/s · ETA \(eta) s")
+                if state != "rebuilding" { break }
+                usleep(200_000)
+            }
+            progress.finish()
+            let final = try self.global.call("projections.status")
+            Table(columns: [.key("name"), .key("version"), .key("state"), .key("position"), .key("head_seq", "head")])
+                .print(final.list("projections"), empty: "(no projections)")
         }
     }
 

@@ -1,0 +1,98 @@
+// ContactLedger — command-line client.
+import ArgumentParser
+import Foundation
+import RPC
+
+extension ContactLedgerCommand {
+    /// `audit [--actor A] [--uid N] [--since 7d|RFC3339] [--until …] [--type T]… [--field KEY]`: `audit.changes`.
+    struct Audit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lists who changed what and when, across contacts.",
+            discussion: """
+                --actor (the global option) filters: only changes made by that actor. --since and --until take an \
+                RFC 3339 time, a seq number, or a duration back from now (30m, 12h, 7d).
+                """
+        )
+
+        @Option(help: ArgumentHelp("Only changes made by this peer uid.", valueName: "uid"))
+        var uid: Int64?
+
+        @Option(help: ArgumentHelp("From this point on (inclusive).", valueName: "when"))
+        var since: String?
+
+        @Option(help: ArgumentHelp("Up to this point (inclusive).", valueName: "when"))
+        var until: String?
+
+        @Option(name: .customLong("type"), help: ArgumentHelp("Only these event types (repeatable).", valueName: "type"))
+        var types: [String] = []
+
+        @Option(help: ArgumentHelp("Only changes of this field key.", valueName: "key"))
+        var field: String?
+
+        @Option(help: "Items per page (1–1000).")
+        var limit: Int?
+
+        @Option(help: "Continue from a previous page's cursor.")
+        var cursor: String?
+
+        @OptionGroup var global: GlobalOptions
+
+        /// A point: a seq, an RFC 3339 time, or a duration back from now.
+        static func point(_ text: String) throws -> JSONValue {
+            if let seq = Int64(text) { return ["seq": .integer(seq)] }
+            let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+            if let unit = text.last, let scale = units[unit], let amount = Double(text.dropLast()) {
+                let date = Date().addingTimeInterval(-amount * scale)
+                let formatter = ISO8601DateFormatter()
+                formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+                return .string(formatter.string(from: date))
+            }
+            guard text.contains("T") || text.count == 10 else {
+                throw ValidationError("'\(text)' is not a time: give RFC 3339, a seq, or a duration like 7d.")
+            }
+            return .string(text)
+        }
+
+        func validate() throws {
+            if let since = self.since { _ = try Self.point(since) }
+            if let until = self.until { _ = try Self.point(until) }
+        }
+
+        func run() throws {
+            var params: [String: JSONValue] = [:]
+            if let uid = self.uid { params["peer_uid"] = .integer(uid) }
+            if let since = self.since { params["from"] = try Self.point(since) }
+            if let until = self.until { params["to"] = try Self.point(until) }
+            if !self.types.isEmpty { params["types"] = .array(self.types.map { .string($0) }) }
+            if let field = self.field { params["field"] = .string(field) }
+            if let limit = self.limit { params["limit"] = .integer(Int64(limit)) }
+            if let cursor = self.cursor { params["cursor"] = .string(cursor) }
+            let result = try self.global.call("audit.changes", params)
+            self.global.emit(result) { result in
+                Table(columns: [
+                    .key("seq"), .key("created_on", "time"), .key("type"), .key("actor"), .key("stream"), .key("data"),
+                ]).print(result.list("items"), empty: "(no changes)")
+                Output.printNextPage(result)
+            }
+        }
+    }
+
+    /// `backup PATH`: `ledger.backup`, a consistent hot copy.
+    struct Backup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Takes a consistent, compacted copy of the ledger while it runs.",
+            discussion: "PATH must be a new or empty directory that the daemon can write. Restore: stop the daemon, start contactledgerd --data-dir PATH, run contactledger verify."
+        )
+
+        @Argument(help: ArgumentHelp("The directory to copy into.", valueName: "path"))
+        var path: String
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let absolute = self.path.hasPrefix("/") ? self.path : FileManager.default.currentDirectoryPath + "/" + self.path
+            let result = try self.global.call("ledger.backup", ["path": .string(absolute)])
+            self.global.emit(result) { Output.printObject($0, leading: ["path", "head_seq_at_start", "bytes"]) }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+// ContactLedger — benchmarks.
+import Foundation
+import RPC
+
+/// The real `contactledgerd`, started on a fresh data directory under `/tmp` for one benchmark run.
+///
+/// The directory is short on purpose: a Unix socket path is limited to about 108 bytes. It is removed
+/// when the daemon is stopped, unless `keep` was asked for.
+final class DaemonProcess {
+    /// The data directory.
+    let directory: String
+    /// The daemon's socket.
+    let socketPath: String
+    /// Where the daemon's standard output and error go.
+    let logPath: String
+    private let executable: String
+    private var process: Process?
+    private let keep: Bool
+
+    /// Starts the daemon at `executable` on a fresh data directory (see ``start()``).
+    ///
+    /// - Parameters:
+    ///   - executable: the path of the `contactledgerd` binary.
+    ///   - keep: leave the data directory and log in place after ``stop()``.
+    /// - Throws: ``BenchError`` when the binary is missing, exits, or does not answer within 20 s.
+    init(executable: String, keep: Bool = false) throws {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw BenchError("no executable at \(executable); build it with `swift build -c release --product contactledgerd`")
+        }
+        let directory = Self.makeTemporaryDirectory(prefix: "clb")
+        self.directory = directory
+        self.socketPath = directory + "/ledger.sock"
+        self.logPath = directory + ".log"
+        self.keep = keep
+        _ = FileManager.default.createFile(atPath: self.logPath, contents: nil)
+        self.executable = executable
+        try self.start()
+    }
+
+    /// Starts (or restarts, on the same data directory) the daemon and waits until `system.health`
+    /// answers.
+    ///
+    /// - Throws: ``BenchError`` when the daemon exits or does not answer within 20 s.
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: self.executable)
+        process.arguments = ["--data-dir", self.directory, "--log-level", "warning"]
+        let log = FileHandle(forWritingAtPath: self.logPath)
+        log?.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        self.process = process
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let client = try? RPCClient(socketPath: self.socketPath), (try? client.call("system.health")) != nil {
+                return
+            }
+            guard process.isRunning else {
+                throw BenchError("contactledgerd exited with status \(process.terminationStatus): \(self.log())")
+            }
+            usleep(20_000)
+        }
+        self.stop()
+        throw BenchError("contactledgerd did not answer within 20 s: \(self.log())")
+    }
+
+    /// The daemon's output so far.
+    func log() -> String {
+        (try? String(contentsOfFile: self.logPath, encoding: .utf8)) ?? ""
+    }
+
+    /// A new connection to the daemon.
+    func client() throws -> RPCClient {
+        try RPCClient(socketPath: self.socketPath)
+    }
+
+    /// Calls `method` on a new connection.
+    @discardableResult
+    func call(_ method: String, _ params: JSONValue = [:]) throws -> JSONValue {
+        try self.client().call(method, params)
+    }
+
+    /// Stops the daemon with SIGTERM (it closes LMDB cleanly) and waits for it; then removes its files,
+    /// unless `keepData` (they stay until ``removeFiles()``) or the run asked to keep them.
+    func stop(keepData: Bool = false) {
+        if let process = self.process, process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        if !keepData { self.removeFiles() }
+    }
+
+    /// Removes the data directory and the log (unless the run asked to keep them).
+    func removeFiles() {
+        guard !self.keep else { return }
+        try? FileManager.default.removeItem(atPath: self.directory)
+        try? FileManager.default.removeItem(atPath: self.logPath)
+    }
+
+    deinit {
+        if let process = self.process, process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Creates a fresh, private directory `/tmp/<prefix>-xxxxxxxx` and returns its path.
+    static func makeTemporaryDirectory(prefix: String) -> String {
+        let path = "/tmp/\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        chmod(path, 0o700)
+        return path
+    }
+}
+
+/// A benchmark failure, with a message for the operator.
+struct BenchError: Error, CustomStringConvertible {
+    /// What went wrong.
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
