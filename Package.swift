@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C libraries and shims.
@@ -68,17 +70,29 @@ let package = Package(
         ),
         // The wire contract: method names, params and results, error mapping. Shared by daemon and CLI.
         .target(name: "LedgerAPI", dependencies: ["RPC"], swiftSettings: strictSettings),
+        // A NATS and JetStream client over SwiftNIO. Knows nothing of contacts.
+        .target(
+            name: "NATSClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Wiring: the writer, the method router, the service group.
         .target(
             name: "LedgerDaemon",
             dependencies: [
-                "LedgerStore", "ContactDomain", "Projections", "RPC", "LedgerAPI", "Spreadsheet",
+                "LedgerStore", "ContactDomain", "Projections", "RPC", "LedgerAPI", "Spreadsheet", "NATSClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
@@ -88,6 +102,8 @@ let package = Package(
                 "LedgerDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
@@ -120,6 +136,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "NATSClientTests", dependencies: ["NATSClient"], swiftSettings: strictSettings),
         .testTarget(name: "DaemonTests", dependencies: ["RPC", "LedgerStore"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 bash Tools/install-system-packages.sh
 python3 -c 'import jsonschema, referencing' 2>/dev/null || python3 -m pip install --quiet -r Tools/requirements-test.txt
 python3 Tools/schema_check.py --self-test
+python3 Tools/generate-openrpc.py --check
 swift build --build-tests
 swift test --skip-build --parallel

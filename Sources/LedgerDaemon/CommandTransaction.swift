@@ -110,6 +110,27 @@ final class CommandTransaction {
         return headers
     }
 
+    /// Appends a contact's events and returns the contact as they leave it, folded in memory (the same
+    /// `evolve` the read model runs) rather than read back.
+    func appendContact(
+        _ events: [LedgerEvent],
+        of uuid: ContactUUID,
+        from prior: Contact?,
+        expectedVersion: UInt64?
+    ) throws -> Contact {
+        let headers = try self.append(events, to: EventHeader.contactStream(uuid), expectedVersion: expectedVersion)
+        var contact = prior
+        for (event, header) in zip(events, headers) {
+            if case .contactCreated(let created) = event {
+                contact = Contact(created: created, workspace: header.workspace, at: header.createdOn, version: header.version)
+            } else {
+                contact?.apply(event, at: header.createdOn, version: header.version)
+            }
+        }
+        guard let contact else { return try self.contact(uuid) }
+        return contact
+    }
+
     /// The log's head position (for commands that append nothing).
     func headSeq() throws -> UInt64 { try self.stores.log.head(in: self.txn).seq }
 }

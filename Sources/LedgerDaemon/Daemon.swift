@@ -4,6 +4,7 @@ import Foundation
 import LedgerStore
 import Projections
 import Logging
+import Prometheus
 import RPC
 import ServiceLifecycle
 import UnixSignals
@@ -28,10 +29,14 @@ public enum Daemon {
 
     /// Opens everything and returns the service group to run.
     ///
-    /// - Parameter onListening: called once the socket accepts connections.
+    /// - Parameters:
+    ///   - metricsRegistry: where metrics are recorded (the daemon passes the registry its `MetricsSystem`
+    ///     factory uses); a private one by default. Served when `configuration.metricsAddress` is set.
+    ///   - onListening: called once the socket accepts connections.
     public static func makeServiceGroup(
         configuration: DaemonConfiguration,
         logger: Logger,
+        metricsRegistry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         onListening: @escaping @Sendable () -> Void = {}
     ) throws -> ServiceGroup {
         let directory = configuration.dataDirectory
@@ -57,7 +62,8 @@ public enum Daemon {
         }
         let stores = try LedgerStores(environment: environment)
         let reference = AnonymousReference(key: try Self.anonymousKey(stores))
-        let ledger = Ledger(stores: stores, reference: reference, logger: logger)
+        let metrics = DaemonMetrics(registry: metricsRegistry, knownMethods: Set(LedgerMethods.methods.keys))
+        let ledger = Ledger(stores: stores, reference: reference, logger: logger, metrics: metrics)
         let rebuilder = ProjectionRebuilder(ledger: ledger, logger: logger)
         if try !rebuilder.isRebuildNeededAtStart() {
             // Same read-model version: bring the answering generation up to the log's head (it lags
@@ -66,7 +72,11 @@ public enum Daemon {
             let replayed = try active.rebuildIfNeeded(log: stores.log, environment: environment)
             if replayed > 0 { logger.notice("read models caught up with the log", metadata: ["projection.events": "\(replayed)"]) }
         }
-        let methods = LedgerMethods(ledger: ledger, rebuilder: rebuilder, reference: reference, access: configuration.access, logger: logger)
+        let replication = ReplicationStatus(settings: configuration.replication)
+        let methods = LedgerMethods(
+            ledger: ledger, rebuilder: rebuilder, reference: reference, access: configuration.access, logger: logger, replication: replication
+        )
+        metrics.setSampler(DaemonMetrics.makeSampler(stores: stores, rebuilder: rebuilder, subscriptions: methods.subscriptions))
         let server = RPCServer(
             configuration: .init(
                 socketPath: configuration.socketPath,
@@ -74,17 +84,30 @@ public enum Daemon {
                 socketMode: configuration.socketMode,
                 socketGroup: try configuration.socketGroup.map { try Self.groupID($0) }
             ),
-            handler: methods,
+            handler: MeteredHandler(wrapped: methods, metrics: metrics),
             logger: logger,
             onListening: onListening
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: LedgerService(ledger: ledger, lock: lock, logger: logger)),
+            .init(service: rebuilder),
+            .init(service: server),
+        ]
+        // After the writer and the rebuilder, before the server: stopped after the server, before the writer.
+        if let settings = configuration.replication {
+            let service: any Service =
+                switch settings.role {
+                case .publisher: ReplicationPublisher(ledger: ledger, settings: settings, status: replication, logger: logger)
+                case .replica: ReplicaFollower(ledger: ledger, settings: settings, status: replication, logger: logger)
+                }
+            services.insert(.init(service: service), at: 2)
+        }
+        if let address = configuration.metricsAddress {
+            services.append(.init(service: MetricsServer(address: address, metrics: metrics, logger: logger)))
+        }
         return ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: LedgerService(ledger: ledger, lock: lock, logger: logger)),
-                    .init(service: rebuilder),
-                    .init(service: server),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

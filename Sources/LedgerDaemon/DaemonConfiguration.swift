@@ -1,7 +1,8 @@
 // ContactLedger — daemon wiring.
 import Foundation
 
-/// How the daemon runs. Every member has a default; flags of `contactledgerd` map to them one to one.
+/// How the daemon runs. Every member has a default; ``DaemonSettings`` (flags, environment, config file)
+/// makes one with ``DaemonSettings/makeConfiguration()``.
 public struct DaemonConfiguration: Sendable {
     /// The data directory (LMDB files, lock file, default socket).
     public var dataDirectory: String
@@ -19,6 +20,11 @@ public struct DaemonConfiguration: Sendable {
     public var socketGroup: String?
     /// Who may call what; empty: anyone who can open the socket.
     public var access: AccessPolicy
+    /// Where Prometheus metrics are served over HTTP (`GET /metrics`); nil: no listener.
+    public var metricsAddress: MetricsAddress?
+    /// Publishing the log to NATS JetStream (`--replicate`) or following a primary's stream as a read
+    /// replica (`--follow`); nil: neither.
+    public var replication: ReplicationSettings? = nil
 
     public init(
         dataDirectory: String = "./.contactledger",
@@ -28,8 +34,10 @@ public struct DaemonConfiguration: Sendable {
         maximumMapSize: Int = 1 << 40,
         socketMode: mode_t = 0o660,
         socketGroup: String? = nil,
-        access: AccessPolicy = AccessPolicy()
+        access: AccessPolicy = AccessPolicy(),
+        metricsAddress: MetricsAddress? = nil
     ) {
+        self.metricsAddress = metricsAddress
         self.socketGroup = socketGroup
         self.access = access
         self.dataDirectory = dataDirectory

@@ -42,8 +42,11 @@ final class Ledger: Sendable {
     /// Signalled when the writer thread has exited.
     private let finished = NSCondition()
     private let hasFinished = Mutex(false)
+    /// Where commit batch sizes and latencies are recorded, if anywhere.
+    private let metrics: DaemonMetrics?
 
-    init(stores: LedgerStores, reference: AnonymousReference, logger: Logger) {
+    init(stores: LedgerStores, reference: AnonymousReference, logger: Logger, metrics: DaemonMetrics? = nil) {
+        self.metrics = metrics
         self.stores = stores
         self.reference = reference
         self.headWatcher = HeadWatcher(head: (try? stores.environment.read { try stores.log.head(in: $0).seq }) ?? 0)
@@ -117,6 +120,8 @@ final class Ledger: Sendable {
     private func commit(_ batch: [Pending]) {
         let started = DispatchTime.now().uptimeNanoseconds
         let outcomes: [Result<[UInt8], any Error>]
+        // When the batch's commands have run: the rest of the write is mdb_txn_commit (pages and fsync).
+        var bodyFinished = started
         do {
             // Timestamps never go backwards, even if the clock does: the log's time order is its seq order.
             let now = self.lastTimestamp.withLock { last in
@@ -140,20 +145,29 @@ final class Ledger: Sendable {
                         outcomes.append(.failure(error))
                     }
                 }
+                bodyFinished = DispatchTime.now().uptimeNanoseconds
                 return outcomes
             }
         } catch let error as LMDBError {
             self.logger.error("commit failed", metadata: ["lmdb.code": "\(error.code.rawValue)", "ledger.batch": "\(batch.count)"])
             let failure = StorageUnavailable(reason: error.isOutOfSpace ? (error.code == .mapFull ? "map_full" : "disk_full") : "storage_error")
+            self.metrics?.recordCommitFailure(reason: failure.reason)
             for command in batch { command.continuation.resume(throwing: failure) }
             return
         } catch {
             self.logger.error("commit failed", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+            self.metrics?.recordCommitFailure(reason: "storage_error")
             for command in batch { command.continuation.resume(throwing: StorageUnavailable(reason: "storage_error")) }
             return
         }
-        let elapsed = Int64(DispatchTime.now().uptimeNanoseconds - started) / 1000
+        let finished = DispatchTime.now().uptimeNanoseconds
+        let elapsed = Int64(finished - started) / 1000
         self.statistics.record(batchSize: batch.count, latencyMicroseconds: elapsed)
+        self.metrics?.recordCommit(
+            batchSize: batch.count,
+            duration: .nanoseconds(Int64(finished - started)),
+            syncDuration: .nanoseconds(Int64(finished - min(bodyFinished, finished)))
+        )
         if let head = try? self.stores.environment.read({ try self.stores.log.head(in: $0).seq }) {
             self.headWatcher.advance(to: head)
         }

@@ -18,6 +18,8 @@ final class LedgerMethods: RPCHandler {
     let logger: Logger
     let startedAt = Date()
     let subscriptions = Subscriptions()
+    /// Replication figures; a read replica (`--follow`) refuses commands.
+    let replication: ReplicationStatus
     static let version = "0.1.0"
 
     /// The longest `actor` accepted.
@@ -25,7 +27,11 @@ final class LedgerMethods: RPCHandler {
     /// The longest idempotency key accepted.
     static let maximumIdempotencyKeyLength = 128
 
-    init(ledger: Ledger, rebuilder: ProjectionRebuilder, reference: AnonymousReference, access: AccessPolicy, logger: Logger) {
+    init(
+        ledger: Ledger, rebuilder: ProjectionRebuilder, reference: AnonymousReference, access: AccessPolicy, logger: Logger,
+        replication: ReplicationStatus = ReplicationStatus()
+    ) {
+        self.replication = replication
         self.access = access
         self.ledger = ledger
         self.rebuilder = rebuilder
@@ -34,12 +40,17 @@ final class LedgerMethods: RPCHandler {
         self.logger = logger
     }
 
-    typealias Method = @Sendable (LedgerMethods, RPCCall, Caller, RPCContext) async throws -> JSONValue
+    typealias Method = @Sendable (LedgerMethods, RPCCall, Caller, RPCContext) async throws -> any MethodAnswer
 
     /// Every method the daemon serves.
     static let methods: [String: Method] = [
         "system.health": { methods, call, caller, _ in try await methods.systemHealth(call, caller) },
         "system.stats": { methods, call, caller, _ in try await methods.systemStats(call, caller) },
+        "system.methods": { methods, call, _, _ in
+            // The names served, sorted (Schemas/openrpc.json is checked against this list).
+            _ = try methods.params(EmptyParams.self, call)
+            return JSONValue.object(["methods": .array(LedgerMethods.methods.keys.sorted().map { .string($0) })])
+        },
         "workspace.configure": { methods, call, caller, _ in try await methods.workspaceConfigure(call, caller) },
         "workspace.get": { methods, call, caller, _ in try await methods.workspaceGet(call, caller) },
         "workspace.set_locations": { methods, call, caller, _ in try await methods.workspaceSetLocations(call, caller) },
@@ -86,11 +97,14 @@ final class LedgerMethods: RPCHandler {
     /// Methods that only read: `read` grants allow them. Every other method writes (or controls the
     /// daemon) and needs a `write` grant.
     static let queryMethods: Set<String> = [
-        "system.health", "system.stats", "workspace.get", "workspace.locations", "fields.list", "fields.usage",
+        "system.health", "system.stats", "system.methods", "workspace.get", "workspace.locations", "fields.list", "fields.usage",
         "groups.list", "groups.members", "contacts.get", "contacts.search", "contacts.count", "contacts.parse_query",
         "contacts.history", "contacts.as_of", "contacts.diff", "contacts.messages", "audit.changes", "ledger.verify",
         "events.read", "events.subscribe", "events.unsubscribe", "projections.status", "imports.status", "exports.status",
     ]
+
+    /// Methods a read replica serves besides the queries: they change no event of the log.
+    static let replicaMethods: Set<String> = ["projections.rebuild", "projections.verify", "ledger.backup", "exports.start"]
 
     /// Who is calling and in which workspace, from the common params and the socket.
     struct Caller: Sendable {
@@ -103,6 +117,9 @@ final class LedgerMethods: RPCHandler {
     func handle(_ call: RPCCall, context: RPCContext) async throws -> [UInt8] {
         guard let method = Self.methods[call.method] else { throw RPCError.methodNotFound(call.method) }
         do {
+            if self.replication.isReadOnly, !Self.queryMethods.contains(call.method), !Self.replicaMethods.contains(call.method) {
+                throw StorageUnavailable(reason: "read_only_replica")
+            }
             let caller = try self.caller(call, context: context)
             guard self.access.allows(
                 uid: context.peer?.uid, gid: context.peer?.gid, workspace: caller.workspace,
@@ -111,8 +128,7 @@ final class LedgerMethods: RPCHandler {
                 self.logger.notice("call refused by the access policy", metadata: ["rpc.method": "\(call.method)", "peer.uid": "\(context.peer?.uid ?? 0)"])
                 throw RPCError(code: -32007, message: "Forbidden", data: ["workspace": .string(caller.workspace), "method": .string(call.method)])
             }
-            let result = try await method(self, call, caller, context)
-            return try JSONLine.encode(result)
+            return try await method(self, call, caller, context).encodedAnswer()
         } catch {
             if let mapped = ErrorMapping.rpcError(error) { throw mapped }
             throw error
@@ -162,17 +178,20 @@ final class LedgerMethods: RPCHandler {
     // MARK: - Running commands and queries
 
     /// Runs a command through the writer; the answer gets `seq` (its last event, or the head).
+    ///
+    /// The answer comes back from the writer already encoded (it is what an idempotent retry returns),
+    /// and goes to the wire as it is.
     func command(
         _ call: RPCCall,
         _ caller: Caller,
         _ body: @escaping @Sendable (CommandTransaction) throws -> JSONValue
-    ) async throws -> JSONValue {
+    ) async throws -> EncodedAnswer {
         let context = CommandContext(
             workspace: caller.workspace,
             actor: caller.actor,
             peer: caller.peer,
             idempotencyKey: caller.idempotencyKey,
-            paramsHash: Self.paramsHash(call)
+            paramsHash: caller.idempotencyKey == nil ? [] : Self.paramsHash(call)
         )
         let bytes = try await self.ledger.execute(context) { transaction in
             var result = try body(transaction)
@@ -183,7 +202,7 @@ final class LedgerMethods: RPCHandler {
             }
             return try JSONLine.encode(result)
         }
-        return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        return EncodedAnswer(bytes: bytes)
     }
 
     private static func paramsHash(_ call: RPCCall) -> [UInt8] {

@@ -72,6 +72,26 @@ public struct EventLog: Sendable {
         return position
     }
 
+    /// Appends a record copied from another log (a replica following its primary), keeping its
+    /// hashes: it must come at the next position, chain onto the head, and its hash must recompute.
+    ///
+    /// - Throws: ``LogError/corruptRecord(seq:)`` when the record does not fit the chain.
+    @discardableResult
+    public func appendCopy(of record: StoredEvent, to stream: String, in txn: Transaction) throws -> EventPosition {
+        let head = try self.head(in: txn)
+        guard record.seq == head.seq + 1, record.isIntact(expectedPrevHash: head.hash) else {
+            throw LogError.corruptRecord(seq: record.seq)
+        }
+        let position = EventPosition(seq: record.seq, version: try self.version(of: stream, in: txn) + 1)
+        let seqKey = BigEndian.bytes(position.seq)
+        try txn.put(self.events, key: seqKey, value: record.encoded(), append: true)
+        let streamKey = Array(stream.utf8)
+        try txn.put(self.streams, key: streamKey + [0] + BigEndian.bytes(position.version), value: seqKey)
+        try txn.put(self.heads, key: streamKey, value: BigEndian.bytes(position.version))
+        try txn.put(self.meta, key: Self.headKey, value: seqKey + record.hash)
+        return position
+    }
+
     /// The record at `seq`, or nil.
     public func record(at seq: UInt64, in txn: Transaction) throws -> StoredEvent? {
         try txn.withValue(self.events, key: BigEndian.bytes(seq)) { bytes -> StoredEvent? in

@@ -80,6 +80,17 @@ public struct StoredEvent: Sendable, Hashable {
         }
     }
 
+    /// A record as received from elsewhere (e.g. a replication stream), hashes included; check it
+    /// with ``EventLog/appendCopy(of:to:in:)``.
+    public init(seq: UInt64, prevHash: [UInt8], hash: [UInt8], payloadHash: [UInt8], header: [UInt8], payload: [UInt8]?) {
+        self.seq = seq
+        self.prevHash = prevHash
+        self.hash = hash
+        self.payloadHash = payloadHash
+        self.header = header
+        self.payload = payload
+    }
+
     init(seq: UInt64, prevHash: [UInt8], header: [UInt8], payload: [UInt8]) {
         self.seq = seq
         self.prevHash = prevHash

@@ -7,7 +7,7 @@ import LedgerStore
 ///
 /// Keys are scoped by workspace (`workspace NUL uuid`), so nothing crosses workspaces.
 public struct ContactReadModel: Sendable {
-    static let tableNames = ["rm.contacts", "rm.contact_urns", "rm.contact_ids", "rm.messages", "rm.snapshots"]
+    static let tableNames = ["rm.contacts", "rm.contact_urns", "rm.contact_ids", "rm.messages", "rm.snapshots"] + ContactIndex.tableNames
 
     /// A snapshot of a contact is kept every this many versions, so `as_of` folds at most this many events.
     public static let snapshotInterval: UInt64 = 64
@@ -17,19 +17,22 @@ public struct ContactReadModel: Sendable {
     private let ids: Table
     private let messages: Table
     private let snapshots: Table
+    /// Field values, names, statuses and groups, for the query planner.
+    public let index: ContactIndex
 
     init(tables: [String: Table]) throws(ReadModelError) {
         guard let contacts = tables["rm.contacts"], let urns = tables["rm.contact_urns"], let ids = tables["rm.contact_ids"],
             let messages = tables["rm.messages"], let snapshots = tables["rm.snapshots"]
         else { throw ReadModelError.missingTables }
         self.snapshots = snapshots
+        self.index = try ContactIndex(tables: tables)
         self.contacts = contacts
         self.urns = urns
         self.ids = ids
         self.messages = messages
     }
 
-    var allTables: [Table] { [self.contacts, self.urns, self.ids, self.messages, self.snapshots] }
+    var allTables: [Table] { [self.contacts, self.urns, self.ids, self.messages, self.snapshots] + self.index.allTables }
 
     /// The latest snapshot of a contact taken at or before a point: `seq` ≤ `maximumSeq` and, when
     /// given, created at or before `time`. Returns the snapshot's position and the contact then.
@@ -131,6 +134,7 @@ public struct ContactReadModel: Sendable {
     func apply(_ event: LedgerEvent, header: EventHeader, contactUUID: ContactUUID, in txn: Transaction) throws {
         let key = KeyEncoding.key(header.workspace, contactUUID.rawValue)
         var contact: Contact
+        var previous: Contact?
         if case .contactCreated(let created) = event {
             contact = Contact(created: created, workspace: header.workspace, at: header.createdOn, version: header.version)
             try txn.put(self.ids, key: BigEndian.bytes(UInt64(bitPattern: created.id)), value: key)
@@ -138,6 +142,7 @@ public struct ContactReadModel: Sendable {
             guard let existing = try self.contact(contactUUID, workspace: header.workspace, in: txn) else {
                 throw ReadModelError.missingContact(contactUUID.rawValue)
             }
+            previous = existing
             contact = existing
             contact.apply(event, at: header.createdOn, version: header.version)
             let old = Set(existing.urnIdentities)
@@ -168,6 +173,7 @@ public struct ContactReadModel: Sendable {
             break
         }
         try txn.put(self.contacts, key: key, value: try JSONCoding.encode(contact))
+        try self.index.update(from: previous, to: contact, workspace: header.workspace, in: txn)
         if !contact.isDeleted, contact.version % Self.snapshotInterval == 0 {
             try txn.put(
                 self.snapshots,
@@ -187,14 +193,15 @@ public struct ContactReadModel: Sendable {
 
     /// Removes a deleted field's values, or a deleted group's memberships, from every contact.
     func applyToAll(workspace: String, at time: Timestamp, in txn: Transaction, _ change: (inout Contact) -> Bool) throws {
-        var updated: [Contact] = []
+        var updated: [(Contact, Contact)] = []
         try self.forEachContact(workspace: workspace, in: txn) { contact in
-            var contact = contact
-            if change(&contact) { updated.append(contact) }
+            var changed = contact
+            if change(&changed) { updated.append((contact, changed)) }
             return true
         }
-        for contact in updated {
+        for (old, contact) in updated {
             try txn.put(self.contacts, key: KeyEncoding.key(workspace, contact.uuid.rawValue), value: try JSONCoding.encode(contact))
+            try self.index.update(from: old, to: contact, workspace: workspace, in: txn)
         }
     }
 

@@ -20,6 +20,7 @@ struct ContactLedgerCommand: AsyncParsableCommand {
               1   the daemon answered with a JSON-RPC error
               2   the daemon could not be reached, or the connection failed
               3   verify found a break in the ledger's hash chain
+              4   doctor found a problem
               64  invalid command-line arguments
             """,
         version: "0.1.0",
@@ -31,7 +32,7 @@ struct ContactLedgerCommand: AsyncParsableCommand {
                 name: "Ledger",
                 subcommands: [Events.self, Tail.self, Verify.self, Audit.self, Backup.self, Projections.self]
             ),
-            CommandGroup(name: "System", subcommands: [Health.self, Stats.self, CallCommand.self]),
+            CommandGroup(name: "System", subcommands: [Health.self, Stats.self, Doctor.self, CallCommand.self, Completion.self]),
         ]
     )
 }

@@ -1,83 +1,174 @@
 // ContactLedger — daemon executable.
 import ArgumentParser
-import LedgerDaemon
 import Foundation
+import LedgerDaemon
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
-/// `contactledgerd`: the contact ledger daemon. Parses flags, then runs the service group.
+/// `contactledgerd`: the contact ledger daemon. Resolves its settings (flags > `CONTACTLEDGER_*`
+/// environment variables > config file > defaults), then runs the service group.
 @main
 struct ContactLedgerDaemon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contactledgerd",
         abstract: "Runs the event-sourced contact ledger, serving JSON-RPC 2.0 on a Unix socket.",
+        discussion: """
+            Every setting can also come from an environment variable (CONTACTLEDGER_ and the config key in \
+            capitals, e.g. CONTACTLEDGER_MAP_SIZE; grants separated by ';') or from a JSON config file \
+            (--config, else $CONTACTLEDGER_CONFIG; keys as in dist/contactledgerd.json). Flags win over the \
+            environment, which wins over the file, which wins over the defaults shown here. Sizes take \
+            bytes or a binary suffix (64MiB, 1G). --print-config shows the effective values.
+            """,
         version: "0.1.0"
     )
 
-    @Option(name: .long, help: "The data directory (LMDB files, lock, default socket).")
-    var dataDir: String = "./.contactledger"
+    @Option(name: .long, help: ArgumentHelp("A JSON config file (default: $CONTACTLEDGER_CONFIG, else none).", valueName: "path"))
+    var config: String?
 
-    @Option(name: .long, help: "The Unix socket path (default: <data-dir>/ledger.sock).")
+    @Flag(name: .long, help: "Print the effective settings as a JSON config file and exit.")
+    var printConfig = false
+
+    @Option(name: .long, help: ArgumentHelp("The data directory: LMDB files, lock, default socket (default: ./.contactledger).", valueName: "path"))
+    var dataDir: String?
+
+    @Option(name: .long, help: ArgumentHelp("The Unix socket path (default: <data-dir>/ledger.sock).", valueName: "path"))
     var socket: String?
 
-    @Option(name: .long, help: "The longest request line accepted, in bytes.")
-    var maxLineBytes: Int = 16 << 20
+    @Option(name: .long, help: ArgumentHelp("The longest request line accepted (default: 16MiB).", valueName: "bytes"))
+    var maxLineBytes: String?
 
-    @Option(name: .long, help: "The initial LMDB map size in bytes (sparse; grows when full).")
-    var mapSize: Int = 1 << 30
+    @Option(name: .long, help: ArgumentHelp("The initial LMDB map size; sparse, grows when full (default: 1GiB).", valueName: "bytes"))
+    var mapSize: String?
 
-    @Option(name: .long, help: "The largest the LMDB map may grow to, in bytes.")
-    var maxMapSize: Int = 1 << 40
+    @Option(name: .long, help: ArgumentHelp("The largest the LMDB map may grow to (default: 1TiB).", valueName: "bytes"))
+    var maxMapSize: String?
 
-    @Option(name: .long, help: "The socket's file mode, in octal.")
-    var socketMode: String = "660"
+    @Option(name: .long, help: ArgumentHelp("The socket's file mode, in octal (default: 660).", valueName: "mode"))
+    var socketMode: String?
 
-    @Option(name: .long, help: "The group to give the socket (name or number), so its members can connect.")
+    @Option(name: .long, help: ArgumentHelp("The group to give the socket (name or number), so its members can connect.", valueName: "group"))
     var socketGroup: String?
 
     @Option(
         name: .customLong("grant"),
-        help: "Allow a peer: uid=N|gid=N[,workspace=W][,mode=read|write]. Repeatable; with none, anyone who can open the socket may do everything."
+        help: ArgumentHelp(
+            "Allow a peer: uid=N|gid=N[,workspace=W][,mode=read|write]. Repeatable; with none, anyone who can open the socket may do everything.",
+            valueName: "grant"
+        )
     )
     var grants: [String] = []
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical (default: info).", valueName: "level"))
+    var logLevel: String?
+
+    @Option(name: .long, help: ArgumentHelp("Log line format on stderr: logfmt or json (default: logfmt).", valueName: "format"))
+    var logFormat: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics on a loopback address, or off (default: off).", valueName: "host:port")
+    )
+    var metricsListen: String?
+
+    @Option(name: .long, help: ArgumentHelp("Publish every committed event to this NATS JetStream server.", valueName: "nats://host:port"))
+    var replicate: String?
+
+    @Option(name: .long, help: ArgumentHelp("Run as a read replica following this NATS JetStream server's stream.", valueName: "nats://host:port"))
+    var follow: String?
+
+    @Option(name: .long, help: ArgumentHelp("The JetStream stream to publish to or follow (default: LEDGER).", valueName: "name"))
+    var stream: String?
+
+    /// Publishing (`--replicate`) or following (`--follow`), from the flags.
+    var replicationSettings: ReplicationSettings? {
+        let stream = self.stream ?? ReplicationSettings.defaultStream
+        if let url = self.replicate { return ReplicationSettings(role: .publisher, url: url, stream: stream) }
+        if let url = self.follow { return ReplicationSettings(role: .replica, url: url, stream: stream) }
+        return nil
+    }
+
+    /// The settings given as flags.
+    var flagLayer: [DaemonSettings.Key: DaemonSettings.Value] {
+        var layer: [DaemonSettings.Key: DaemonSettings.Value] = [:]
+        let texts: [(DaemonSettings.Key, String?)] = [
+            (.dataDirectory, self.dataDir), (.socket, self.socket), (.maximumLineBytes, self.maxLineBytes),
+            (.mapSize, self.mapSize), (.maximumMapSize, self.maxMapSize), (.socketMode, self.socketMode),
+            (.socketGroup, self.socketGroup), (.logLevel, self.logLevel), (.logFormat, self.logFormat),
+            (.metricsListen, self.metricsListen),
+        ]
+        for case (let key, let text?) in texts { layer[key] = .text(text) }
+        if !self.grants.isEmpty { layer[.grants] = .list(self.grants) }
+        return layer
+    }
+
+    /// Resolves the settings; a bad value is a usage error (exit status 64) naming the key and its source.
+    func resolveSettings() throws -> DaemonSettings.Resolved {
+        do {
+            return try DaemonSettings.resolve(
+                flags: self.flagLayer,
+                environment: ProcessInfo.processInfo.environment,
+                configFile: self.config
+            )
+        } catch let error as DaemonSettings.SettingsError {
+            throw ValidationError(error.message)
+        }
+    }
 
     func validate() throws {
-        guard self.maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024, got \(self.maxLineBytes).") }
-        guard self.mapSize >= 1 << 20 else { throw ValidationError("--map-size must be at least 1 MiB, got \(self.mapSize).") }
-        guard Logger.Level(rawValue: self.logLevel) != nil else { throw ValidationError("unknown --log-level '\(self.logLevel)'.") }
-        guard let mode = mode_t(self.socketMode, radix: 8), mode <= 0o777 else {
-            throw ValidationError("--socket-mode must be an octal mode such as 660, got '\(self.socketMode)'.")
+        _ = try self.resolveSettings()
+        guard self.replicate == nil || self.follow == nil else { throw ValidationError("--replicate and --follow exclude each other.") }
+        for (flag, url) in [("--replicate", self.replicate), ("--follow", self.follow)] {
+            guard let url else { continue }
+            guard let components = URLComponents(string: url), components.scheme == "nats", components.host?.isEmpty == false else {
+                throw ValidationError("\(flag) must look like nats://127.0.0.1:4222; got '\(url)'.")
+            }
         }
-        for grant in self.grants where AccessPolicy.Grant(parsing: grant) == nil {
-            throw ValidationError("--grant must look like uid=1000,workspace=main,mode=read; got '\(grant)'.")
+        if let stream = self.stream, stream.isEmpty || stream.contains(where: { ".*> \t".contains($0) }) {
+            throw ValidationError("--stream must be a JetStream stream name (no '.', '*', '>' or spaces); got '\(stream)'.")
         }
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: self.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let resolved = try self.resolveSettings()
+        let settings = resolved.settings
+        if self.printConfig {
+            print(settings.renderJSON())
+            return
         }
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        let format = settings.logFormat
+        LoggingSystem.bootstrap { label in
+            StructuredLogHandler(label: label, format: format, logLevel: level)
+        }
+        // One registry for the daemon's own metrics and for anything recording through swift-metrics.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "contactledgerd")
-        let configuration = DaemonConfiguration(
-            dataDirectory: self.dataDir,
-            socketPath: self.socket,
-            maximumLineBytes: self.maxLineBytes,
-            initialMapSize: self.mapSize,
-            maximumMapSize: max(self.maxMapSize, self.mapSize),
-            socketMode: mode_t(self.socketMode, radix: 8) ?? 0o660,
-            socketGroup: self.socketGroup,
-            access: AccessPolicy(grants: self.grants.compactMap { AccessPolicy.Grant(parsing: $0) })
+        logger.info(
+            "starting",
+            metadata: [
+                "config.file": "\(resolved.configFile ?? "none")",
+                "metrics.listen": "\(settings.metricsListen?.description ?? "off")",
+                "log.format": "\(format.rawValue)",
+            ]
         )
         do {
-            let group = try Daemon.makeServiceGroup(configuration: configuration, logger: logger)
+            var configuration = settings.makeConfiguration()
+            configuration.replication = self.replicationSettings
+            let group = try Daemon.makeServiceGroup(
+                configuration: configuration,
+                logger: logger,
+                metricsRegistry: registry,
+                onListening: {
+                    SystemdNotifier.notify("READY=1\nSTATUS=listening\nMAINPID=\(getpid())")
+                }
+            )
             try await group.run()
+            SystemdNotifier.notify("STOPPING=1")
         } catch {
+            SystemdNotifier.notify("STOPPING=1\nSTATUS=stopped with an error")
             logger.critical("contactledgerd stopped", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }

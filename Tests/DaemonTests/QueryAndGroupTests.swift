@@ -179,4 +179,62 @@ struct QueryAndGroupTests {
         #expect(Self.names(then) == ["Eve Adams"])
         #expect(then["contacts"]?.arrayValue?.first?["fields"]?["age"]?.string("text") == "65")
     }
+
+    @Test func indexedQueriesAgreeWithTheData() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["timezone": "America/New_York"])
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        try daemon.call("fields.create", ["key": "gender", "type": "text"])
+        try daemon.call("fields.create", ["key": "joined", "type": "datetime"])
+        let vips = try #require(try daemon.call("groups.create", ["name": "VIPs"]).string("uuid"))
+        var generator = SystemRandomNumberGenerator()
+        struct Person { var uuid: String; var name: String; var age: Int; var gender: String; var day: Int; var vip: Bool; var blocked: Bool }
+        var people: [Person] = []
+        let names = ["Ann", "Annette", "Bob", "Bobby", "Cara", "Dan", "Eve", "Evelyn"]
+        for index in 0..<150 {
+            let person = Person(
+                uuid: "", name: "\(names[index % names.count]) X\(index)", age: Int.random(in: 0...90, using: &generator),
+                gender: ["F", "M", "X"][index % 3], day: Int.random(in: 1...28, using: &generator),
+                vip: index % 4 == 0, blocked: index % 7 == 0
+            )
+            var params: JSONValue = [
+                "name": .string(person.name),
+                "fields": ["age": .string(String(person.age)), "gender": .string(person.gender), "joined": .string(String(format: "2026-02-%02d 10:00", person.day))],
+            ]
+            if person.vip, case .object(var members) = params {
+                members["groups"] = [.string(vips)]
+                params = .object(members)
+            }
+            var created = person
+            created.uuid = try #require(try daemon.call("contacts.create", params).string("uuid"))
+            if person.blocked {
+                try daemon.call("contacts.modify", ["uuid": .string(created.uuid), "modifiers": [["type": "status", "status": "blocked"]]])
+            }
+            people.append(created)
+        }
+        // Some ages change afterwards: the index must follow.
+        for index in stride(from: 0, to: 150, by: 10) {
+            people[index].age = 100 + index
+            try daemon.call("contacts.modify", ["uuid": .string(people[index].uuid), "modifiers": [["type": "field", "field": "age", "value": .string(String(people[index].age))]]])
+        }
+        func check(_ query: String, _ expected: (Person) -> Bool, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let result = try daemon.call("contacts.search", ["query": .string(query), "limit": 1000])
+            let got = Set(result["contacts"]?.arrayValue?.compactMap { $0.string("uuid") } ?? [])
+            #expect(got == Set(people.filter(expected).map(\.uuid)), "\(query)", sourceLocation: sourceLocation)
+        }
+        try check("age > 45") { $0.age > 45 }
+        try check("age >= 100") { $0.age >= 100 }
+        try check("age = 30") { $0.age == 30 }
+        try check("age < 10 OR age > 80") { $0.age < 10 || $0.age > 80 }
+        try check("gender = f AND age <= 50") { $0.gender == "F" && $0.age <= 50 }
+        try check("name ~ ann") { $0.name.hasPrefix("Ann") }
+        try check("name ~ bobby") { $0.name.hasPrefix("Bobby") }
+        try check("joined < 2026-02-10") { $0.day < 10 }
+        try check("joined = 2026-02-15") { $0.day == 15 }
+        try check("joined >= 2026-02-20 AND gender = m") { $0.day >= 20 && $0.gender == "M" }
+        // Blocked contacts left the group when blocked.
+        try check("group = vips") { $0.vip && !$0.blocked }
+        try check("status = blocked") { $0.blocked }
+        try check("status = active AND age > 60") { !$0.blocked && $0.age > 60 }
+    }
 }

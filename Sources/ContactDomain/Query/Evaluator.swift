@@ -138,7 +138,7 @@ public struct QueryEvaluator: Sendable {
     }
 
     /// [local midnight, next local midnight) of a day in the workspace timezone.
-    private func interval(of day: QueryDate) -> (Date, Date)? {
+    public func interval(of day: QueryDate) -> (Date, Date)? {
         guard let start = self.calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day)),
             let end = self.calendar.date(byAdding: .day, value: 1, to: start)
         else { return nil }

@@ -8,7 +8,7 @@ extension LedgerMethods {
     /// The most contacts `contacts.bulk_modify` takes by UUID in one command.
     static let maximumBulkContacts = 1000
 
-    func contactsCreate(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func contactsCreate(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(ContactCreateParams.self, call)
         var status = ContactStatus.active
         if let raw = params.status {
@@ -24,8 +24,8 @@ extension LedgerMethods {
         return try await self.command(call, caller) { tx in
             let context = try tx.decisionContext()
             let events = try ContactDecider.create(request, uuid: uuid, id: try tx.nextContactID(), context: context)
-            try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: 0)
-            return ContactPresenter(workspace: context.workspace, reference: self.reference).present(try tx.contact(uuid))
+            let contact = try tx.appendContact(events, of: uuid, from: nil, expectedVersion: 0)
+            return ContactPresenter(workspace: context.workspace, reference: self.reference).present(contact)
         }
     }
 
@@ -109,7 +109,7 @@ extension LedgerMethods {
         }
     }
 
-    func contactsModify(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func contactsModify(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(ContactModifyParams.self, call)
         let uuid = try Self.contactUUID(params.uuid)
         let modifiers = try Self.modifiers(params.modifiers)
@@ -120,12 +120,12 @@ extension LedgerMethods {
             }
             let context = try tx.decisionContext()
             let events = try ContactDecider.modify(contact, modifiers: modifiers, context: context)
-            try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: contact.version)
-            return ContactPresenter(workspace: context.workspace, reference: self.reference).present(try tx.contact(uuid))
+            let modified = try tx.appendContact(events, of: uuid, from: contact, expectedVersion: contact.version)
+            return ContactPresenter(workspace: context.workspace, reference: self.reference).present(modified)
         }
     }
 
-    func contactsBulkModify(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func contactsBulkModify(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(ContactBulkModifyParams.self, call)
         if params.query != nil, params.uuids != nil {
             throw RPCError.invalidParams(field: "query", reason: "query_and_uuids_exclusive")
@@ -167,7 +167,7 @@ extension LedgerMethods {
         "contact_urns_changed", "msg_received", "msg_created",
     ]
 
-    func contactsDelete(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func contactsDelete(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(ContactUUIDParams.self, call)
         let uuid = try Self.contactUUID(params.uuid)
         return try await self.command(call, caller) { tx in

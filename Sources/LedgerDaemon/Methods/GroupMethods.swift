@@ -54,7 +54,7 @@ extension LedgerMethods {
         }
     }
 
-    func groupsCreate(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func groupsCreate(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(GroupCreateParams.self, call)
         let uuid = GroupUUID.random()
         return try await self.command(call, caller) { tx in
@@ -68,7 +68,7 @@ extension LedgerMethods {
         }
     }
 
-    func groupsUpdate(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func groupsUpdate(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(GroupUpdateParams.self, call)
         let uuid = try Self.groupUUID(params.uuid, field: "uuid")
         return try await self.command(call, caller) { tx in
@@ -95,7 +95,7 @@ extension LedgerMethods {
         }
     }
 
-    func groupsDelete(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func groupsDelete(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(GroupUUIDParams.self, call)
         let uuid = try Self.groupUUID(params.uuid, field: "uuid")
         return try await self.command(call, caller) { tx in

@@ -30,7 +30,7 @@ extension LedgerMethods {
         }
     }
 
-    func messagesReceive(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func messagesReceive(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(ReceiveParams.self, call)
         try Self.checkText(params.text)
         return try await self.command(call, caller) { tx in
@@ -65,7 +65,7 @@ extension LedgerMethods {
         }
     }
 
-    func messagesSend(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func messagesSend(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(SendParams.self, call)
         let uuid = try Self.contactUUID(params.uuid)
         try Self.checkText(params.text)

@@ -49,6 +49,10 @@ extension LedgerMethods {
             entry["progress"] = .double(head == 0 ? 1 : min(1, Double(position) / Double(head)))
             if let completed = rebuild.lastCompletedAt { entry["last_rebuilt_on"] = .string(Timestamp(completed).description) }
         }
+        // Publisher or replica: position, stream and lag.
+        if let replication = try self.replication.json(stores: self.stores) {
+            return ["projections": [.object(entry)], "replication": replication]
+        }
         return ["projections": [.object(entry)]]
     }
 

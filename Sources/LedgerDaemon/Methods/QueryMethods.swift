@@ -12,11 +12,20 @@ extension LedgerMethods {
         return try ContactQuery.parse(text, resolver: WorkspaceQueryResolver(workspace: workspace))
     }
 
-    /// The live contacts of `workspace` matching `query`.
+    /// The live contacts of `workspace` matching `query`: the planner's index candidates when an index
+    /// narrows the query, every contact otherwise; each checked by the evaluator.
     func matchingContacts(_ query: ContactQuery?, workspace: Workspace, in txn: Transaction) throws -> [Contact] {
         let evaluator = QueryEvaluator(workspace: workspace, reference: self.reference)
+        let readModel = try self.stores.projector(txn).contacts
         var result: [Contact] = []
-        try self.stores.projector(txn).contacts.forEachContact(workspace: workspace.name, in: txn) { contact in
+        if let query, let candidates = try QueryPlanner(contacts: readModel, workspace: workspace).candidates(for: query.root, in: txn) {
+            for uuid in candidates.sorted() {
+                guard let contact = try readModel.contact(uuid, workspace: workspace.name, in: txn), !contact.isDeleted else { continue }
+                if evaluator.matches(contact, query) { result.append(contact) }
+            }
+            return result
+        }
+        try readModel.forEachContact(workspace: workspace.name, in: txn) { contact in
             if !contact.isDeleted, query.map({ evaluator.matches(contact, $0) }) ?? true { result.append(contact) }
             return true
         }

@@ -34,7 +34,7 @@ extension LedgerMethods {
             let index = min(latencies.count - 1, Int((Double(latencies.count) * fraction).rounded(.up)) - 1)
             return .double(Double(latencies[max(index, 0)]) / 1000)
         }
-        return [
+        var stats: JSONValue = [
             "counts": ["contacts": .integer(Int64(contacts)), "events": .integer(Int64(head)), "workspaces": .integer(Int64(workspaces))],
             "head_seq": .integer(Int64(head)),
             "map_size": .integer(Int64(storage.mapSize)),
@@ -46,5 +46,11 @@ extension LedgerMethods {
             "commit_batch_avg": .double(commits.commits == 0 ? 0 : Double(commits.commands) / Double(commits.commits)),
             "commit_batch_max": .integer(Int64(commits.batchMaximum)),
         ]
+        // Publisher or replica: position, stream and lag.
+        if case .object(var members) = stats, let replication = try self.replication.json(stores: self.stores) {
+            members["replication"] = replication
+            stats = .object(members)
+        }
+        return stats
     }
 }

@@ -16,7 +16,7 @@ extension LedgerMethods {
         ]
     }
 
-    func workspaceConfigure(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func workspaceConfigure(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(WorkspaceConfigureParams.self, call)
         let settings = WorkspaceDecider.Settings(
             defaultCountry: params.defaultCountry,
@@ -59,7 +59,7 @@ extension LedgerMethods {
         }
     }
 
-    func workspaceSetLocations(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func workspaceSetLocations(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(SetLocationsParams.self, call)
         let root: LocationNode
         do {
@@ -103,7 +103,7 @@ extension LedgerMethods {
         ]
     }
 
-    func fieldsCreate(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func fieldsCreate(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(FieldCreateParams.self, call)
         return try await self.command(call, caller) { tx in
             let events = try WorkspaceDecider.createField(key: params.key, name: params.name, type: params.type, workspace: try tx.workspace())
@@ -113,7 +113,7 @@ extension LedgerMethods {
         }
     }
 
-    func fieldsUpdate(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func fieldsUpdate(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(FieldUpdateParams.self, call)
         return try await self.command(call, caller) { tx in
             let workspace = try tx.workspace()
@@ -132,7 +132,7 @@ extension LedgerMethods {
         }
     }
 
-    func fieldsDelete(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func fieldsDelete(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(FieldKeyParams.self, call)
         return try await self.command(call, caller) { tx in
             let workspace = try tx.workspace()

@@ -1,0 +1,334 @@
+// ContactLedger — daemon configuration: settings from flags, environment and a config file.
+import Foundation
+import RPC
+
+/// Everything an operator can set on `contactledgerd`, resolved from four layers.
+///
+/// Each setting has one name in every layer: the config file key (`map_size`), an environment variable
+/// (`CONTACTLEDGER_MAP_SIZE`) and a flag (`--map-size`). A value given as a flag wins over the environment,
+/// which wins over the config file, which wins over the built-in default (see ``resolve(flags:environment:)``).
+/// ``Key`` lists them all with their defaults; the README's "Configuration" table and
+/// `dist/contactledgerd.json` show the same.
+///
+/// ```swift
+/// let resolved = try DaemonSettings.resolve(flags: [.mapSize: .text("4GiB")], environment: ProcessInfo.processInfo.environment)
+/// let configuration = try resolved.settings.makeConfiguration()
+/// ```
+public struct DaemonSettings: Sendable, Equatable {
+    /// The data directory (LMDB files, lock file, default socket).
+    public var dataDirectory = "./.contactledger"
+    /// The socket path; nil: `<data_dir>/ledger.sock`.
+    public var socketPath: String?
+    /// The longest request line accepted, in bytes.
+    public var maximumLineBytes = 16 << 20
+    /// The LMDB map size to start with, in bytes (sparse).
+    public var initialMapSize = 1 << 30
+    /// The largest the LMDB map may grow to, in bytes.
+    public var maximumMapSize = 1 << 40
+    /// The socket's file mode.
+    public var socketMode: mode_t = 0o660
+    /// The group given to the socket, by name or number.
+    public var socketGroup: String?
+    /// Access grants, `uid=N|gid=N[,workspace=W][,mode=read|write]`; empty: anyone who can open the socket.
+    public var grants: [String] = []
+    /// The lowest log level written.
+    public var logLevel = "info"
+    /// How log lines are written to stderr.
+    public var logFormat = LogFormat.logfmt
+    /// Where Prometheus metrics are served over HTTP; nil: nowhere.
+    public var metricsListen: MetricsAddress?
+
+    public init() {}
+
+    /// The log line formats.
+    public enum LogFormat: String, Sendable, CaseIterable {
+        /// `ts=… level=info msg="listening" rpc.socket_mode=660`
+        case logfmt
+        /// One JSON object per line.
+        case json
+    }
+
+    /// The log levels accepted, lowest first.
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// One setting: its config file key is the raw value.
+    public enum Key: String, Sendable, CaseIterable {
+        case dataDirectory = "data_dir"
+        case socket = "socket"
+        case maximumLineBytes = "max_line_bytes"
+        case mapSize = "map_size"
+        case maximumMapSize = "max_map_size"
+        case socketMode = "socket_mode"
+        case socketGroup = "socket_group"
+        case grants = "grants"
+        case logLevel = "log_level"
+        case logFormat = "log_format"
+        case metricsListen = "metrics_listen"
+
+        /// The environment variable: `CONTACTLEDGER_` and the key in capitals.
+        public var environmentVariable: String { "CONTACTLEDGER_" + self.rawValue.uppercased() }
+
+        /// The command-line flag (`--grant` is repeatable, one grant each).
+        public var flag: String {
+            self == .grants ? "--grant" : "--" + self.rawValue.replacingOccurrences(of: "_", with: "-")
+        }
+
+        /// Whether the setting holds a list (the environment variable separates items with `;`).
+        public var isList: Bool { self == .grants }
+    }
+
+    /// The environment variable naming the config file when `--config` is not given.
+    public static let configFileVariable = "CONTACTLEDGER_CONFIG"
+
+    /// A raw setting value before it is parsed.
+    public enum Value: Sendable, Equatable {
+        case text(String)
+        case list([String])
+    }
+
+    /// Where an effective value came from.
+    public enum Origin: Sendable, Equatable, CustomStringConvertible {
+        case flag
+        case environment
+        case file(String)
+        case defaultValue
+
+        public var description: String {
+            switch self {
+            case .flag: "flag"
+            case .environment: "environment"
+            case .file(let path): "file \(path)"
+            case .defaultValue: "default"
+            }
+        }
+    }
+
+    /// The settings in effect and where each came from.
+    public struct Resolved: Sendable {
+        public var settings: DaemonSettings
+        public var origins: [Key: Origin]
+        /// The config file read, if any.
+        public var configFile: String?
+    }
+
+    /// A setting that cannot be used; the message names the key and the layer it came from.
+    public struct SettingsError: Error, CustomStringConvertible, Equatable {
+        public var message: String
+        public init(_ message: String) { self.message = message }
+        public var description: String { self.message }
+    }
+
+    /// Resolves every setting: flags, then the environment, then the config file, then the defaults.
+    ///
+    /// The config file is `configFile` (from `--config`) if given, else `$CONTACTLEDGER_CONFIG`, else none.
+    /// Empty environment variables count as unset.
+    ///
+    /// - Throws: ``SettingsError`` for an unreadable or malformed file, an unknown file key, or a value that
+    ///   does not parse or is out of range (naming the key and where the value came from).
+    public static func resolve(
+        flags: [Key: Value],
+        environment: [String: String],
+        configFile: String? = nil
+    ) throws -> Resolved {
+        let file = configFile ?? environment[Self.configFileVariable].flatMap { $0.isEmpty ? nil : $0 }
+        var layers: [(Origin, [Key: Value])] = [(.flag, flags), (.environment, Self.environmentLayer(environment))]
+        if let file { layers.append((.file(file), try Self.fileLayer(path: file))) }
+        var settings = DaemonSettings()
+        var origins: [Key: Origin] = [:]
+        for key in Key.allCases {
+            guard let (origin, value) = layers.lazy.compactMap({ layer in layer.1[key].map { (layer.0, $0) } }).first else {
+                origins[key] = .defaultValue
+                continue
+            }
+            origins[key] = origin
+            do {
+                try settings.apply(key, value)
+            } catch let error as SettingsError {
+                let source =
+                    switch origin {
+                    case .flag: key.flag
+                    case .environment: key.environmentVariable
+                    case .file, .defaultValue: origin.description
+                    }
+                throw SettingsError("\(key.rawValue) (\(source)): \(error.message)")
+            }
+        }
+        if settings.maximumMapSize < settings.initialMapSize { settings.maximumMapSize = settings.initialMapSize }
+        return Resolved(settings: settings, origins: origins, configFile: file)
+    }
+
+    /// The settings named by `CONTACTLEDGER_*` variables.
+    static func environmentLayer(_ environment: [String: String]) -> [Key: Value] {
+        var layer: [Key: Value] = [:]
+        for key in Key.allCases {
+            guard let text = environment[key.environmentVariable], !text.isEmpty else { continue }
+            layer[key] =
+                key.isList
+                ? .list(text.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+                : .text(text)
+        }
+        return layer
+    }
+
+    /// The settings of a JSON config file: one object whose members are ``Key`` raw values.
+    static func fileLayer(path: String) throws -> [Key: Value] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SettingsError("cannot read the config file \(path)")
+        }
+        let object: JSONValue
+        do {
+            object = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw SettingsError("the config file \(path) is not valid JSON")
+        }
+        guard case .object(let members) = object else {
+            throw SettingsError("the config file \(path) must hold one JSON object")
+        }
+        var layer: [Key: Value] = [:]
+        for (name, member) in members {
+            guard let key = Key(rawValue: name) else {
+                let known = Key.allCases.map(\.rawValue).joined(separator: ", ")
+                throw SettingsError("unknown key '\(name)' in \(path) (known keys: \(known))")
+            }
+            switch member {
+            case .null:
+                continue
+            case .array(let items) where key.isList:
+                let strings = items.compactMap(\.stringValue)
+                guard strings.count == items.count else { throw SettingsError("\(name) in \(path) must be an array of strings") }
+                layer[key] = .list(strings)
+            case .string(let text):
+                layer[key] = .text(text)
+            case .integer(let number):
+                layer[key] = .text(String(number))
+            case .double(let number) where number.rounded() == number && abs(number) < 9.2e18:
+                layer[key] = .text(String(Int64(number)))
+            case .decimal(let number):
+                layer[key] = .text("\(number)")
+            default:
+                throw SettingsError("\(name) in \(path) must be \(key.isList ? "an array of strings" : "a string or a whole number")")
+            }
+        }
+        return layer
+    }
+
+    /// Parses one raw value into its member.
+    private mutating func apply(_ key: Key, _ value: Value) throws {
+        let text: String
+        switch value {
+        case .list(let items):
+            guard key.isList else { throw SettingsError("takes one value, not a list") }
+            self.grants = items
+            for grant in items where AccessPolicy.Grant(parsing: grant) == nil {
+                throw SettingsError("a grant must look like uid=1000,workspace=main,mode=read; got '\(grant)'")
+            }
+            return
+        case .text(let single):
+            text = single.trimmingCharacters(in: .whitespaces)
+        }
+        switch key {
+        case .dataDirectory:
+            guard !text.isEmpty else { throw SettingsError("needs a path") }
+            self.dataDirectory = text
+        case .socket:
+            self.socketPath = text.isEmpty ? nil : text
+        case .maximumLineBytes:
+            let bytes = try Self.byteSize(text)
+            guard bytes >= 1024 else { throw SettingsError("must be at least 1024, got \(bytes)") }
+            self.maximumLineBytes = bytes
+        case .mapSize:
+            let bytes = try Self.byteSize(text)
+            guard bytes >= 1 << 20 else { throw SettingsError("must be at least 1 MiB, got \(bytes)") }
+            self.initialMapSize = bytes
+        case .maximumMapSize:
+            let bytes = try Self.byteSize(text)
+            guard bytes >= 1 << 20 else { throw SettingsError("must be at least 1 MiB, got \(bytes)") }
+            self.maximumMapSize = bytes
+        case .socketMode:
+            guard let mode = mode_t(text, radix: 8), mode <= 0o777 else {
+                throw SettingsError("must be an octal mode such as 660, got '\(text)'")
+            }
+            self.socketMode = mode
+        case .socketGroup:
+            self.socketGroup = text.isEmpty ? nil : text
+        case .grants:
+            self.grants = []
+            try self.apply(.grants, .list(text.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }))
+        case .logLevel:
+            guard Self.logLevels.contains(text) else {
+                throw SettingsError("must be one of \(Self.logLevels.joined(separator: ", ")), got '\(text)'")
+            }
+            self.logLevel = text
+        case .logFormat:
+            guard let format = LogFormat(rawValue: text) else { throw SettingsError("must be logfmt or json, got '\(text)'") }
+            self.logFormat = format
+        case .metricsListen:
+            if text.isEmpty || text == "off" {
+                self.metricsListen = nil
+            } else {
+                self.metricsListen = try MetricsAddress(parsing: text)
+            }
+        }
+    }
+
+    /// Bytes from `1073741824`, `1GiB`, `1G`, `512MiB`, `64K` (binary multiples).
+    static func byteSize(_ text: String) throws -> Int {
+        let units: [(String, Int)] = [
+            ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10),
+            ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("B", 1),
+        ]
+        var digits = text
+        var multiplier = 1
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            digits = String(text.dropLast(suffix.count)).trimmingCharacters(in: .whitespaces)
+            multiplier = factor
+            break
+        }
+        guard let number = Int(digits), number >= 0 else {
+            throw SettingsError("must be a size in bytes such as 1073741824 or 1GiB, got '\(text)'")
+        }
+        let (bytes, overflow) = number.multipliedReportingOverflow(by: multiplier)
+        guard !overflow else { throw SettingsError("is too large: '\(text)'") }
+        return bytes
+    }
+
+    /// The daemon configuration these settings describe.
+    public func makeConfiguration() -> DaemonConfiguration {
+        DaemonConfiguration(
+            dataDirectory: self.dataDirectory,
+            socketPath: self.socketPath,
+            maximumLineBytes: self.maximumLineBytes,
+            initialMapSize: self.initialMapSize,
+            maximumMapSize: max(self.maximumMapSize, self.initialMapSize),
+            socketMode: self.socketMode,
+            socketGroup: self.socketGroup,
+            access: AccessPolicy(grants: self.grants.compactMap { AccessPolicy.Grant(parsing: $0) }),
+            metricsAddress: self.metricsListen
+        )
+    }
+
+    /// The effective values as a JSON object that is itself a valid config file (sorted keys, one per line).
+    public func renderJSON() -> String {
+        let socket = self.socketPath ?? (self.dataDirectory as NSString).appendingPathComponent("ledger.sock")
+        let members: [(Key, String)] = [
+            (.dataDirectory, Self.quoted(self.dataDirectory)),
+            (.socket, Self.quoted(socket)),
+            (.maximumLineBytes, String(self.maximumLineBytes)),
+            (.mapSize, String(self.initialMapSize)),
+            (.maximumMapSize, String(self.maximumMapSize)),
+            (.socketMode, Self.quoted("0" + String(self.socketMode, radix: 8))),
+            (.socketGroup, self.socketGroup.map(Self.quoted) ?? "null"),
+            (.grants, "[" + self.grants.map(Self.quoted).joined(separator: ", ") + "]"),
+            (.logLevel, Self.quoted(self.logLevel)),
+            (.logFormat, Self.quoted(self.logFormat.rawValue)),
+            (.metricsListen, self.metricsListen.map { Self.quoted($0.description) } ?? "null"),
+        ]
+        let lines = members.sorted { $0.0.rawValue < $1.0.rawValue }.map { "  \(Self.quoted($0.0.rawValue)): \($0.1)" }
+        return "{\n" + lines.joined(separator: ",\n") + "\n}"
+    }
+
+    private static func quoted(_ text: String) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes]) else { return "\"\"" }
+        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
+    }
+}

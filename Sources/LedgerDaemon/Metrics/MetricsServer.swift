@@ -1,0 +1,108 @@
+// ContactLedger — metrics: the Prometheus scrape endpoint.
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// A tiny HTTP/1.1 server answering `GET /metrics` with ``DaemonMetrics/exposition()`` in the Prometheus
+/// text format (version 0.0.4). Anything else is 404 (or 405 for methods other than GET/HEAD).
+///
+/// It listens on a loopback ``MetricsAddress`` only. Each connection is served in its own child task
+/// (keep-alive honoured); the exposition, which reads LMDB figures, runs in that task, never on an event
+/// loop. On graceful shutdown it stops accepting and closes its connections.
+final class MetricsServer: Service {
+    private let address: MetricsAddress
+    private let metrics: DaemonMetrics
+    private let logger: Logger
+    private let eventLoopGroup: any EventLoopGroup
+
+    /// The content type of the exposition.
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    init(
+        address: MetricsAddress,
+        metrics: DaemonMetrics,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) {
+        self.address = address
+        self.metrics = metrics
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    private typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+    func run() async throws {
+        let server = try await ServerBootstrap(group: self.eventLoopGroup)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: self.address.host, port: self.address.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    return try Connection(wrappingChannelSynchronously: channel)
+                }
+            }
+        self.logger.info(
+            "metrics listening",
+            metadata: ["metrics.host": "\(self.address.host)", "metrics.port": "\(server.channel.localAddress?.port ?? 0)"]
+        )
+        try await server.executeThenClose { inbound in
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await connection in inbound.cancelOnGracefulShutdown() {
+                    group.addTask { await self.serve(connection) }
+                }
+            }
+        }
+        self.logger.info("metrics stopped listening")
+    }
+
+    private func serve(_ connection: Connection) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var head: HTTPRequestHead?
+                for try await part in inbound.cancelOnGracefulShutdown() {
+                    switch part {
+                    case .head(let request):
+                        head = request
+                    case .body:
+                        continue
+                    case .end:
+                        guard let request = head else { continue }
+                        head = nil
+                        try await self.answer(request, outbound)
+                        if !request.isKeepAlive { return }
+                    }
+                }
+            }
+        } catch {
+            self.logger.debug("metrics connection ended with an error", metadata: ["error.type": "\(type(of: error))"])
+        }
+    }
+
+    private func answer(_ request: HTTPRequestHead, _ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws {
+        let status: HTTPResponseStatus
+        let body: [UInt8]
+        var headers = HTTPHeaders()
+        let path = request.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.uri
+        if request.method != .GET && request.method != .HEAD {
+            status = .methodNotAllowed
+            body = Array("only GET and HEAD\n".utf8)
+            headers.add(name: "Allow", value: "GET, HEAD")
+            headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        } else if path == "/metrics" {
+            status = .ok
+            body = self.metrics.exposition()
+            headers.add(name: "Content-Type", value: Self.contentType)
+        } else {
+            status = .notFound
+            body = Array("not found; metrics are at /metrics\n".utf8)
+            headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        }
+        headers.add(name: "Content-Length", value: String(body.count))
+        if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
+        try await outbound.write(.head(HTTPResponseHead(version: request.version, status: status, headers: headers)))
+        if request.method != .HEAD { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+        try await outbound.write(.end(nil))
+    }
+}

@@ -1,0 +1,231 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import Logging
+import NATSClient
+import Projections
+import ServiceLifecycle
+
+/// Follows a primary's JetStream stream as a read replica (`--follow`): a durable pull consumer
+/// delivers the primary's records, which are appended to this daemon's own log through the writer —
+/// each one must come at the next position, chain onto the head hash and recompute its own hash — and
+/// applied to the read models in the same transaction. Acknowledgements go out once the batch is
+/// durable, so a crash loses nothing: the consumer is recreated from the log's head at every
+/// (re)connection.
+final class ReplicaFollower: Service, Sendable {
+    static let durableKey = Array("replication.durable".utf8)
+    static let batchSize = 512
+
+    private let ledger: Ledger
+    private let stores: LedgerStores
+    private let settings: ReplicationSettings
+    private let status: ReplicationStatus
+    private let logger: Logger
+
+    init(ledger: Ledger, settings: ReplicationSettings, status: ReplicationStatus, logger: Logger) {
+        self.ledger = ledger
+        self.stores = ledger.stores
+        self.settings = settings
+        self.status = status
+        self.logger = logger
+    }
+
+    func run() async throws {
+        var configuration = try NATSClient.Configuration(url: self.settings.url)
+        configuration.name = "contactledgerd-replica"
+        let client = NATSClient(configuration: configuration, logger: self.logger)
+        await cancelWhenGracefulShutdown { await self.followLoop(client) }
+        await client.close()
+    }
+
+    private var head: UInt64 {
+        get throws { try self.stores.environment.read { try self.stores.log.head(in: $0).seq } }
+    }
+
+    /// This replica's durable consumer name, made once and kept in `ledger.meta`.
+    private func durableName() async throws -> String {
+        if let stored = try self.stores.environment.read({ try $0.get(self.stores.meta, key: Self.durableKey) }) {
+            return String(decoding: stored, as: UTF8.self)
+        }
+        let name = "replica_" + NATSClient.randomToken()
+        let meta = self.stores.meta
+        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        let bytes = try await self.ledger.execute(context) { tx in
+            if let existing = try tx.txn.get(meta, key: Self.durableKey) { return existing }
+            try tx.txn.put(meta, key: Self.durableKey, value: Array(name.utf8))
+            return Array(name.utf8)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private func followLoop(_ client: NATSClient) async {
+        var delay: Duration = .milliseconds(100)
+        var lastLogged: String?
+        while !Task.isCancelled {
+            do {
+                if client.status != .connected { try await client.connect() }
+                let jetStream = JetStream(client: client)
+                let info = try await jetStream.streamInfo(self.settings.stream)
+                let durable = try await self.durableName()
+                let head = try self.head
+                // Start the durable consumer at this log's head, whatever it delivered before.
+                do {
+                    try await jetStream.deleteConsumer(stream: self.settings.stream, name: durable)
+                } catch let error as JetStreamError where error.isConsumerNotFound {}
+                _ = try await jetStream.createConsumer(
+                    stream: self.settings.stream,
+                    config: ConsumerConfig(
+                        durableName: durable,
+                        deliverPolicy: head == 0 ? "all" : "by_start_sequence",
+                        optStartSeq: head == 0 ? nil : head + 1,
+                        ackPolicy: "explicit",
+                        ackWait: .seconds(30),
+                        maxAckPending: 4 * Self.batchSize
+                    )
+                )
+                self.status.update {
+                    $0.connected = true
+                    $0.state = info.state.lastSeq > head ? "following" : "caught_up"
+                    $0.streamLastSeq = info.state.lastSeq
+                    $0.behindSince = info.state.lastSeq > head ? ($0.behindSince ?? Date()) : nil
+                    $0.durable = durable
+                    $0.lastError = nil
+                }
+                if lastLogged != nil { self.logger.notice("replica following again", metadata: ["ledger.seq": "\(head)"]) }
+                lastLogged = nil
+                delay = .milliseconds(100)
+                let consumer = try jetStream.pullConsumer(stream: self.settings.stream, name: durable)
+                defer { consumer.close() }
+                try await self.follow(consumer, jetStream: jetStream)
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                let text = "\(error)"
+                self.status.update {
+                    $0.connected = client.status == .connected
+                    $0.state = client.status == .connected ? ((error as? ReplicationError)?.state ?? "error") : "disconnected"
+                    $0.lastError = text
+                }
+                if text != lastLogged {
+                    if case .chainBroken? = error as? ReplicationError {
+                        self.logger.error("replica refused a record that does not verify", metadata: ["error": "\(text)"])
+                    } else {
+                        self.logger.warning("replica paused; retrying", metadata: ["error": "\(text)"])
+                    }
+                    lastLogged = text
+                }
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    return
+                }
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+    }
+
+    /// Fetches, appends and acknowledges until an error.
+    private func follow(_ consumer: PullConsumer, jetStream: JetStream) async throws {
+        var idleSince = ContinuousClock.now
+        while !Task.isCancelled {
+            let messages = try await consumer.fetch(batch: Self.batchSize, maxWait: .seconds(1))
+            guard let last = messages.last else {
+                // Idle: refresh the stream's last sequence now and then, for the lag figures.
+                if ContinuousClock.now - idleSince >= .seconds(1) {
+                    let lastSeq = try await jetStream.streamInfo(self.settings.stream).state.lastSeq
+                    let head = try self.head
+                    self.status.update {
+                        $0.streamLastSeq = lastSeq
+                        $0.state = lastSeq > head ? "following" : "caught_up"
+                        if lastSeq <= head { $0.behindSince = nil }
+                    }
+                    idleSince = .now
+                }
+                continue
+            }
+            let decoder = JSONDecoder()
+            let records = try messages.map { message -> ReplicatedRecord in
+                guard let record = try? decoder.decode(ReplicatedRecord.self, from: Data(message.payload)), record.format == 1 else {
+                    throw ReplicationError.malformedRecord(streamSequence: message.streamSequence)
+                }
+                return record
+            }
+            let head = try await self.append(records)
+            try consumer.ack(messages)
+            let streamLast = last.streamSequence + last.pending
+            self.status.update {
+                $0.streamLastSeq = max(streamLast, head)
+                $0.state = streamLast > head ? "following" : "caught_up"
+                if streamLast > head {
+                    if $0.behindSince == nil { $0.behindSince = Date() }
+                } else {
+                    $0.behindSince = nil
+                }
+            }
+            idleSince = .now
+        }
+        throw CancellationError()
+    }
+
+    /// Appends `records` (skipping those already held) and applies them; returns the new head.
+    private func append(_ records: [ReplicatedRecord]) async throws -> UInt64 {
+        let stores = self.stores
+        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        let answer = try await self.ledger.execute(context) { tx in
+            let txn = tx.txn
+            var head = try stores.log.head(in: txn).seq
+            var deletions: [(stream: String, seq: UInt64)] = []
+            for record in records {
+                guard record.seq > head else { continue }  // delivered again
+                guard record.seq == head + 1 else { throw ReplicationError.gap(expected: head + 1, received: record.seq) }
+                let header: EventHeader
+                do {
+                    header = try EventHeader.decode(Array(record.header))
+                    try stores.log.appendCopy(of: record.storedEvent, to: header.stream, in: txn)
+                } catch {
+                    throw ReplicationError.chainBroken(seq: record.seq)
+                }
+                head = record.seq
+                switch header.type {
+                case "contact_deleted":
+                    deletions.append((header.stream, record.seq))
+                case "contact_created":
+                    // Keep the numeric id counter in step, so a promoted replica never reuses an id.
+                    if let payload = record.payload,
+                        case .contactCreated(let created)? = try? LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: Array(payload))
+                    {
+                        let key = Array("next_contact_id".utf8)
+                        let next = try txn.get(stores.meta, key: key).flatMap { BigEndian.uint64($0) } ?? 1
+                        if UInt64(max(created.id, 0)) + 1 > next {
+                            try txn.put(stores.meta, key: key, value: BigEndian.bytes(UInt64(created.id) + 1))
+                        }
+                    }
+                default:
+                    break
+                }
+            }
+            _ = try stores.projector(txn).catchUp(log: stores.log, limit: Int.max, in: txn)
+            // The primary erased the deleted contacts' personal data in the same transaction: do likewise.
+            for deletion in deletions { try Self.erasePersonalData(of: deletion.stream, before: deletion.seq, stores: stores, in: txn) }
+            return BigEndian.bytes(head)
+        }
+        return BigEndian.uint64(answer) ?? 0
+    }
+
+    /// What `contacts.delete` does on the primary to the contact's earlier events.
+    private static func erasePersonalData(of stream: String, before seq: UInt64, stores: LedgerStores, in txn: Transaction) throws {
+        for earlier in try stores.log.seqs(of: stream, in: txn) where earlier < seq {
+            guard let record = try stores.log.record(at: earlier, in: txn),
+                let header = try? EventHeader.decode(record.header), LedgerMethods.personalDataTypes.contains(header.type)
+            else { continue }
+            if let payload = record.payload,
+                case .contactFieldChanged(let change)? = try? LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
+            {
+                try stores.projector(txn).audit.removeFieldEntry(workspace: header.workspace, key: change.field.key, seq: earlier, in: txn)
+            }
+            try stores.log.erasePayload(at: earlier, in: txn)
+        }
+    }
+}

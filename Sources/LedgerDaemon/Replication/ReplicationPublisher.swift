@@ -1,0 +1,174 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import Logging
+import NATSClient
+import ServiceLifecycle
+
+/// Publishes every committed event, in log order, to a JetStream stream (`--replicate`).
+///
+/// Each event goes to `ledger.<workspace>.<type>` with `Nats-Msg-Id` = event id and
+/// `Nats-Expected-Last-Sequence` = seq − 1, so the stream is a gapless, duplicate-free copy of the log
+/// whose sequence equals the ledger's `seq`. The position is kept in `ledger.meta` (written through the
+/// writer) and reconciled with the stream's last sequence on every (re)connection, which is the truth
+/// when they differ. While NATS is unreachable the ledger keeps accepting writes; the publisher
+/// retries with back-off and catches up from its position.
+final class ReplicationPublisher: Service, Sendable {
+    static let positionKey = Array("replication.published_seq".utf8)
+    /// Events sent per write (their acknowledgements are awaited together).
+    static let batchSize = 256
+    /// How often the position is written while events keep coming.
+    static let persistInterval: Duration = .milliseconds(500)
+
+    private let ledger: Ledger
+    private let stores: LedgerStores
+    private let settings: ReplicationSettings
+    private let status: ReplicationStatus
+    private let logger: Logger
+
+    init(ledger: Ledger, settings: ReplicationSettings, status: ReplicationStatus, logger: Logger) {
+        self.ledger = ledger
+        self.stores = ledger.stores
+        self.settings = settings
+        self.status = status
+        self.logger = logger
+    }
+
+    func run() async throws {
+        var configuration = try NATSClient.Configuration(url: self.settings.url)
+        configuration.name = "contactledgerd-publisher"
+        let client = NATSClient(configuration: configuration, logger: self.logger)
+        await cancelWhenGracefulShutdown { await self.publishLoop(client) }
+        await client.close()
+    }
+
+    /// The stored position (0 before the first publication).
+    func storedPosition() throws -> UInt64 {
+        try self.stores.environment.read { try $0.get(self.stores.meta, key: Self.positionKey) }.flatMap { BigEndian.uint64($0) } ?? 0
+    }
+
+    private func persist(_ position: UInt64) async throws {
+        let meta = self.stores.meta
+        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        _ = try await self.ledger.execute(context) { tx in
+            try tx.txn.put(meta, key: Self.positionKey, value: BigEndian.bytes(position))
+            return []
+        }
+    }
+
+    private func publishLoop(_ client: NATSClient) async {
+        var delay: Duration = .milliseconds(100)
+        var lastLogged: String?
+        while !Task.isCancelled {
+            do {
+                if client.status != .connected { try await client.connect() }
+                let jetStream = JetStream(client: client)
+                let info = try await jetStream.ensureStream(StreamConfig(name: self.settings.stream, subjects: ["ledger.>"]))
+                let stored = try self.storedPosition()
+                let head = try self.stores.environment.read { try self.stores.log.head(in: $0).seq }
+                let last = info.state.lastSeq
+                guard last <= head else { throw ReplicationError.streamAheadOfLedger(stream: last, head: head) }
+                if last < stored {
+                    self.logger.warning(
+                        "the stream holds fewer events than were published; publishing them again",
+                        metadata: ["replication.stream": "\(self.settings.stream)", "replication.stream_last_seq": "\(last)", "replication.published_seq": "\(stored)"]
+                    )
+                }
+                if last != stored { try await self.persist(last) }
+                self.status.update {
+                    $0.connected = true
+                    $0.state = "publishing"
+                    $0.publishedSeq = last
+                    $0.lastError = nil
+                }
+                if lastLogged != nil { self.logger.notice("replication publisher connected", metadata: ["replication.published_seq": "\(last)"]) }
+                lastLogged = nil
+                delay = .milliseconds(100)
+                try await self.publish(jetStream, from: last)
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                let text = "\(error)"
+                self.status.update {
+                    $0.connected = client.status == .connected
+                    $0.state = client.status == .connected ? ((error as? ReplicationError)?.state ?? "error") : "disconnected"
+                    $0.lastError = text
+                }
+                if text != lastLogged {
+                    self.logger.warning("replication publisher paused; retrying", metadata: ["error": "\(text)"])
+                    lastLogged = text
+                }
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    return
+                }
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+    }
+
+    /// Sends the events after `start` and then follows the log, until an error.
+    private func publish(_ jetStream: JetStream, from start: UInt64) async throws {
+        var position = start
+        var persisted = start
+        var lastPersist = ContinuousClock.now
+        while !Task.isCancelled {
+            let batch = try self.stores.environment.read { txn -> [JetStream.Outgoing] in
+                var batch: [JetStream.Outgoing] = []
+                try self.stores.log.forEach(after: position, in: txn) { record in
+                    let header = try EventHeader.decode(record.header)
+                    batch.append(
+                        JetStream.Outgoing(
+                            subject: ReplicatedRecord.subject(workspace: header.workspace, type: header.type),
+                            payload: Array(try JSONEncoder().encode(ReplicatedRecord(record))),
+                            messageID: header.id,
+                            expectedLastSequence: record.seq - 1
+                        )
+                    )
+                    return batch.count < Self.batchSize
+                }
+                return batch
+            }
+            if batch.isEmpty {
+                if persisted != position {
+                    try await self.persist(position)
+                    persisted = position
+                    lastPersist = .now
+                }
+                self.status.update { $0.state = "caught_up" }
+                await self.ledger.headWatcher.wait(pastSeq: position)
+                continue
+            }
+            self.status.update { $0.state = "publishing" }
+            let results = try await jetStream.publishBatch(batch)
+            var failure: (any Error)?
+            for result in results {
+                switch result {
+                case .success(let ack):
+                    guard ack.seq == position + 1 else {
+                        failure = ReplicationError.sequenceMismatch(seq: position + 1, stream: ack.seq)
+                        break
+                    }
+                    position = ack.seq
+                case .failure(let error):
+                    failure = error
+                }
+                if failure != nil { break }
+            }
+            self.status.update { $0.publishedSeq = position }
+            if let failure {
+                if persisted != position { try? await self.persist(position) }
+                throw failure
+            }
+            if ContinuousClock.now - lastPersist >= Self.persistInterval {
+                try await self.persist(position)
+                persisted = position
+                lastPersist = .now
+            }
+        }
+        throw CancellationError()
+    }
+}

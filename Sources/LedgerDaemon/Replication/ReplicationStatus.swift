@@ -1,0 +1,180 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import RPC
+import Synchronization
+
+/// How a daemon takes part in replication through NATS JetStream.
+public struct ReplicationSettings: Sendable, Hashable {
+    /// What the daemon does with the stream.
+    public enum Role: String, Sendable, Hashable {
+        /// Publishes every committed event (`--replicate`).
+        case publisher
+        /// Follows a primary's stream as a read replica (`--follow`).
+        case replica
+    }
+
+    /// The default stream name.
+    public static let defaultStream = "LEDGER"
+
+    public var role: Role
+    /// `nats://host:port`.
+    public var url: String
+    /// The JetStream stream.
+    public var stream: String
+
+    public init(role: Role, url: String, stream: String = Self.defaultStream) {
+        self.role = role
+        self.url = url
+        self.stream = stream
+    }
+}
+
+/// What `system.stats` and `projections.status` report of replication: shared by the publisher or
+/// follower (which update it) and the methods (which read it).
+final class ReplicationStatus: Sendable {
+    /// The figures, as last updated.
+    struct Snapshot: Sendable {
+        var connected = false
+        /// `starting`, `publishing`, `following`, `caught_up`, `disconnected`, `chain_broken`, `error`.
+        var state = "starting"
+        /// Publisher: the last `seq` the stream acknowledged.
+        var publishedSeq: UInt64 = 0
+        /// Replica: the stream's last sequence, as last seen.
+        var streamLastSeq: UInt64 = 0
+        /// Replica: since when it has been behind the stream.
+        var behindSince: Date?
+        var lastError: String?
+        var durable: String?
+    }
+
+    /// The settings; nil when the daemon neither publishes nor follows.
+    let settings: ReplicationSettings?
+    private let snapshot = Mutex(Snapshot())
+
+    init(settings: ReplicationSettings? = nil) { self.settings = settings }
+
+    /// Whether the daemon refuses commands (a read replica).
+    var isReadOnly: Bool { self.settings?.role == .replica }
+
+    /// The current figures.
+    var current: Snapshot { self.snapshot.withLock { $0 } }
+
+    /// Changes the figures.
+    func update(_ body: (inout Snapshot) -> Void) {
+        self.snapshot.withLock { body(&$0) }
+    }
+
+    /// The `replication` member of `system.stats` and `projections.status`, or nil when not replicating.
+    func json(stores: LedgerStores) throws -> JSONValue? {
+        guard let settings = self.settings else { return nil }
+        let figures = self.current
+        let (head, nextTime) = try stores.environment.read { txn -> (UInt64, Timestamp?) in
+            let head = try stores.log.head(in: txn).seq
+            guard settings.role == .publisher, figures.publishedSeq < head,
+                let record = try stores.log.record(at: figures.publishedSeq + 1, in: txn)
+            else { return (head, nil) }
+            return (head, try? EventHeader.decode(record.header).createdOn)
+        }
+        var object: [String: JSONValue] = [
+            "role": .string(settings.role.rawValue),
+            "url": .string(settings.url),
+            "stream": .string(settings.stream),
+            "connected": .bool(figures.connected),
+            "state": .string(figures.state),
+            "head_seq": .integer(Int64(head)),
+            "last_error": figures.lastError.map { .string($0) } ?? .null,
+        ]
+        let lagEvents: UInt64
+        var lagSeconds = 0.0
+        switch settings.role {
+        case .publisher:
+            lagEvents = head - min(figures.publishedSeq, head)
+            if let nextTime { lagSeconds = max(0, Timestamp.now.date.timeIntervalSince(nextTime.date)) }
+            object["published_seq"] = .integer(Int64(figures.publishedSeq))
+        case .replica:
+            lagEvents = figures.streamLastSeq - min(figures.streamLastSeq, head)
+            if lagEvents > 0, let since = figures.behindSince { lagSeconds = max(0, Date().timeIntervalSince(since)) }
+            object["applied_seq"] = .integer(Int64(head))
+            object["stream_last_seq"] = .integer(Int64(figures.streamLastSeq))
+            object["durable"] = figures.durable.map { .string($0) } ?? .null
+        }
+        object["lag"] = ["events": .integer(Int64(lagEvents)), "seconds": .double((lagSeconds * 1000).rounded() / 1000)]
+        return .object(object)
+    }
+}
+
+/// The record a publisher sends for each event: the stored record with its hashes, so a replica can
+/// rebuild the exact chain. Byte fields are base64 in JSON.
+struct ReplicatedRecord: Codable, Sendable {
+    var format: Int
+    var seq: UInt64
+    var prevHash: Data
+    var hash: Data
+    var payloadHash: Data
+    var header: Data
+    /// Nil once the payload was erased (the hashes still verify).
+    var payload: Data?
+
+    enum CodingKeys: String, CodingKey {
+        case format, seq, hash, header, payload
+        case prevHash = "prev_hash"
+        case payloadHash = "payload_hash"
+    }
+
+    init(_ record: StoredEvent) {
+        self.format = 1
+        self.seq = record.seq
+        self.prevHash = Data(record.prevHash)
+        self.hash = Data(record.hash)
+        self.payloadHash = Data(record.payloadHash)
+        self.header = Data(record.header)
+        self.payload = record.payload.map { Data($0) }
+    }
+
+    /// The record to append.
+    var storedEvent: StoredEvent {
+        StoredEvent(
+            seq: self.seq, prevHash: Array(self.prevHash), hash: Array(self.hash), payloadHash: Array(self.payloadHash),
+            header: Array(self.header), payload: self.payload.map { Array($0) }
+        )
+    }
+
+    /// `ledger.<workspace>.<type>`; a `.` in a workspace name (a token separator in NATS) becomes `%2E`.
+    static func subject(workspace: String, type: String) -> String {
+        "ledger.\(workspace.replacingOccurrences(of: ".", with: "%2E")).\(type)"
+    }
+}
+
+/// Why replication stopped for now (it retries with back-off).
+enum ReplicationError: Error, CustomStringConvertible {
+    /// The stream holds more messages than the ledger has events: it belongs to another ledger.
+    case streamAheadOfLedger(stream: UInt64, head: UInt64)
+    /// The stream acknowledged a message at another sequence than its `seq`.
+    case sequenceMismatch(seq: UInt64, stream: UInt64)
+    /// The replica received a record past the next position.
+    case gap(expected: UInt64, received: UInt64)
+    /// A received record does not chain onto the replica's head, or its hash does not recompute.
+    case chainBroken(seq: UInt64)
+    /// A message is not a replicated record.
+    case malformedRecord(streamSequence: UInt64)
+
+    var description: String {
+        switch self {
+        case .streamAheadOfLedger(let stream, let head): "the stream holds \(stream) messages but the ledger only \(head) events"
+        case .sequenceMismatch(let seq, let stream): "event \(seq) was stored at stream sequence \(stream)"
+        case .gap(let expected, let received): "expected event \(expected), received \(received)"
+        case .chainBroken(let seq): "event \(seq) does not verify against the hash chain"
+        case .malformedRecord(let sequence): "stream message \(sequence) is not a ledger record"
+        }
+    }
+
+    /// The `state` reported while this error holds.
+    var state: String {
+        switch self {
+        case .chainBroken, .malformedRecord: "chain_broken"
+        default: "error"
+        }
+    }
+}

@@ -1,0 +1,152 @@
+// ContactLedger — read models.
+import ContactDomain
+import Crypto
+import Foundation
+import LedgerStore
+
+/// Secondary indexes of the contacts, so selective queries read only their candidates: field values
+/// by type (numbers and datetimes ordered), location names, name words, status and group membership.
+///
+/// Every entry is `workspace NUL term uuid`; the query planner reads candidates from it and the
+/// evaluator still checks each candidate, so an index only needs to never miss a match.
+public struct ContactIndex: Sendable {
+    static let tableNames = ["rm.index"]
+    private let table: Table
+
+    init(tables: [String: Table]) throws(ReadModelError) {
+        guard let table = tables["rm.index"] else { throw ReadModelError.missingTables }
+        self.table = table
+    }
+
+    var allTables: [Table] { [self.table] }
+
+    /// What an index entry stands for.
+    public enum Term: Sendable, Hashable {
+        /// A field's text (trimmed, lowercased; long texts hashed).
+        case fieldText(key: String, text: String)
+        /// A field's number, ordered.
+        case fieldNumber(key: String, value: Double)
+        /// A field's datetime, ordered.
+        case fieldDate(key: String, microseconds: Int64)
+        /// A location field's place name (trimmed, lowercased).
+        case fieldLocation(key: String, name: String)
+        /// A word of the name, as matched: lowercased, its first 8 characters.
+        case nameWord(String)
+        case status(ContactStatus)
+        case group(GroupUUID)
+
+        /// The bytes before the value: one per indexed property.
+        var prefix: [UInt8] {
+            switch self {
+            case .fieldText(let key, _): Array("t\u{0}\(key)\u{0}".utf8)
+            case .fieldNumber(let key, _): Array("n\u{0}\(key)\u{0}".utf8)
+            case .fieldDate(let key, _): Array("d\u{0}\(key)\u{0}".utf8)
+            case .fieldLocation(let key, _): Array("l\u{0}\(key)\u{0}".utf8)
+            case .nameWord: Array("w\u{0}".utf8)
+            case .status: Array("s\u{0}".utf8)
+            case .group: Array("g\u{0}".utf8)
+            }
+        }
+
+        /// The value's bytes, ordered like the values for numbers and datetimes.
+        var value: [UInt8] {
+            switch self {
+            case .fieldText(_, let text), .fieldLocation(_, let text): Term.textBytes(text) + [0]
+            case .fieldNumber(_, let value): Term.orderedBytes(value)
+            case .fieldDate(_, let microseconds): BigEndian.bytes(UInt64(bitPattern: microseconds) ^ (1 << 63))
+            case .nameWord(let word): Array(word.utf8) + [0]
+            case .status(let status): Array(status.rawValue.utf8) + [0]
+            case .group(let uuid): Array(uuid.rawValue.utf8) + [0]
+            }
+        }
+
+        /// Text keys stay well under LMDB's 511-byte limit: long texts are hashed.
+        static func textBytes(_ text: String) -> [UInt8] {
+            let bytes = Array(text.utf8)
+            guard bytes.count > 160 else { return bytes }
+            return Array("#".utf8) + Array(SHA256.hash(data: bytes))
+        }
+
+        /// IEEE-754 bits turned so that byte order is numeric order.
+        static func orderedBytes(_ value: Double) -> [UInt8] {
+            let bits = value.bitPattern
+            return BigEndian.bytes(value.sign == .minus ? ~bits : bits | (1 << 63))
+        }
+
+        /// Trimmed and lowercased, as the evaluator compares text.
+        public static func fold(_ text: String) -> String {
+            text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        }
+    }
+
+    /// The terms a contact is found under (none once deleted).
+    static func terms(of contact: Contact) -> Set<Term> {
+        guard !contact.isDeleted else { return [] }
+        var terms: Set<Term> = [.status(contact.status)]
+        for group in contact.groups { terms.insert(.group(group)) }
+        for word in QueryNameTokenizer.matchKeys(in: contact.name ?? "") { terms.insert(.nameWord(word)) }
+        for (key, value) in contact.fields {
+            let text = Term.fold(value.text)
+            if !text.isEmpty { terms.insert(.fieldText(key: key, text: text)) }
+            if let number = value.number { terms.insert(.fieldNumber(key: key, value: NSDecimalNumber(decimal: number).doubleValue)) }
+            if let date = value.datetime { terms.insert(.fieldDate(key: key, microseconds: Timestamp(date).microseconds)) }
+            for path in [value.state, value.district, value.ward].compactMap({ $0 }) {
+                terms.insert(.fieldLocation(key: key, name: Term.fold(LocationHierarchy.name(ofPath: path))))
+            }
+        }
+        return terms
+    }
+
+    private func key(_ workspace: String, _ term: Term, _ uuid: ContactUUID) -> [UInt8] {
+        KeyEncoding.prefix(workspace) + term.prefix + term.value + Array(uuid.rawValue.utf8)
+    }
+
+    /// Moves a contact's entries from what `old` was found under to what `new` is.
+    func update(from old: Contact?, to new: Contact, workspace: String, in txn: Transaction) throws {
+        let before = old.map(Self.terms) ?? []
+        let after = Self.terms(of: new)
+        for term in before.subtracting(after) { try txn.delete(self.table, key: self.key(workspace, term, new.uuid)) }
+        for term in after.subtracting(before) { try txn.put(self.table, key: self.key(workspace, term, new.uuid), value: []) }
+    }
+
+    /// The contacts indexed under exactly `term`.
+    public func contacts(matching term: Term, workspace: String, in txn: Transaction) throws -> [ContactUUID] {
+        try self.scan(from: KeyEncoding.prefix(workspace) + term.prefix + term.value, while: KeyEncoding.prefix(workspace) + term.prefix + term.value, in: txn)
+    }
+
+    /// The contacts whose name has a word starting with `prefix` (already folded and cut).
+    public func contacts(withNameWordStarting prefix: String, workspace: String, in txn: Transaction) throws -> [ContactUUID] {
+        let start = KeyEncoding.prefix(workspace) + Term.nameWord("").prefix + Array(prefix.utf8)
+        return try self.scan(from: start, while: start, in: txn)
+    }
+
+    /// The contacts whose ordered value of `low`'s kind lies in `[low, high]` (either end open when nil).
+    public func contacts(between low: Term, and high: Term, workspace: String, in txn: Transaction) throws -> [ContactUUID] {
+        let prefix = KeyEncoding.prefix(workspace) + low.prefix
+        let end = high.value
+        var result: [ContactUUID] = []
+        try txn.withCursor(self.table) { cursor in
+            try cursor.forEach(from: prefix + low.value) { entry in
+                guard entry.key.hasPrefix(prefix), entry.key.count >= prefix.count + 8 else { return false }
+                let value = Array(entry.key[prefix.count..<(prefix.count + 8)])
+                guard value.lexicographicallyPrecedes(end) || value == end else { return false }
+                if let uuid = ContactUUID(String(decoding: entry.key[(prefix.count + 8)...], as: UTF8.self)) { result.append(uuid) }
+                return true
+            }
+        }
+        return result
+    }
+
+    /// The uuids of entries starting with `start` and keeping `prefix`; the uuid is the last 36 bytes.
+    private func scan(from start: [UInt8], while prefix: [UInt8], in txn: Transaction) throws -> [ContactUUID] {
+        var result: [ContactUUID] = []
+        try txn.withCursor(self.table) { cursor in
+            try cursor.forEach(from: start) { entry in
+                guard entry.key.hasPrefix(prefix), entry.key.count >= 36 else { return false }
+                if let uuid = ContactUUID(String(decoding: entry.key[(entry.key.count - 36)...], as: UTF8.self)) { result.append(uuid) }
+                return true
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,134 @@
+// ContactLedger — read models.
+import ContactDomain
+import Foundation
+import LedgerStore
+
+/// Picks, for a parsed query, the contacts an index says may match, so a selective query reads only
+/// those instead of every contact. The evaluator still checks each candidate: a plan may be broader
+/// than the query, never narrower.
+///
+/// Indexed: `uuid =`, `id =`, `status =`, `group =`, `name ~`, a tel/mailto/twitter/whatsapp/telegram
+/// URN `=`, and a field's `=` (any type) or ordering comparison (numbers, datetimes). `AND` intersects
+/// its indexed parts, `OR` unites them when every branch is indexed; anything else falls back to a scan.
+public struct QueryPlanner {
+    private let contacts: ContactReadModel
+    private let workspace: Workspace
+    private let evaluator: QueryEvaluator
+    /// Schemes whose stored paths are the folded form of what a query names, so an identity lookup
+    /// finds whatever the evaluator would match.
+    private static let foldedSchemes: Set<String> = ["tel", "mailto", "twitter", "whatsapp", "telegram"]
+
+    public init(contacts: ContactReadModel, workspace: Workspace) {
+        self.contacts = contacts
+        self.workspace = workspace
+        self.evaluator = QueryEvaluator(workspace: workspace)
+    }
+
+    /// The candidates for `node`, or nil when no index narrows it.
+    public func candidates(for node: QueryNode, in txn: Transaction) throws -> Set<ContactUUID>? {
+        switch node {
+        case .condition(let condition):
+            return try self.candidates(for: condition, in: txn)
+        case .and(let children):
+            var result: Set<ContactUUID>?
+            for child in children {
+                guard let part = try self.candidates(for: child, in: txn) else { continue }
+                result = result.map { $0.intersection(part) } ?? part
+                if result?.isEmpty == true { break }
+            }
+            return result
+        case .or(let children):
+            var result: Set<ContactUUID> = []
+            for child in children {
+                guard let part = try self.candidates(for: child, in: txn) else { return nil }
+                result.formUnion(part)
+            }
+            return result
+        }
+    }
+
+    private func candidates(for condition: QueryCondition, in txn: Transaction) throws -> Set<ContactUUID>? {
+        let name = self.workspace.name
+        let index = self.contacts.index
+        if case .empty = condition.typedValue { return nil }
+        switch (condition.property, condition.comparator) {
+        case (.attribute(.uuid), .equal):
+            return Set([ContactUUID(condition.value)].compactMap { $0 })
+        case (.attribute(.id), .equal):
+            guard let id = Int64(condition.value), let found = try self.contacts.contact(id: id, in: txn), found.workspace == name else {
+                return []
+            }
+            return [found.uuid]
+        case (.attribute(.status), .equal):
+            guard case .status(let status) = condition.typedValue else { return nil }
+            return Set(try index.contacts(matching: .status(status), workspace: name, in: txn))
+        case (.attribute(.group), .equal):
+            guard let group = self.workspace.group(named: condition.value) else { return [] }
+            return Set(try index.contacts(matching: .group(group.uuid), workspace: name, in: txn))
+        case (.attribute(.name), .contains):
+            var result: Set<ContactUUID> = []
+            for word in QueryNameTokenizer.matchKeys(in: ContactIndex.Term.fold(condition.value)) {
+                result.formUnion(try index.contacts(withNameWordStarting: word, workspace: name, in: txn))
+            }
+            return result
+        case (.scheme(let scheme), .equal) where Self.foldedSchemes.contains(scheme):
+            let path = condition.value.trimmingCharacters(in: .whitespacesAndNewlines)
+            var result: Set<ContactUUID> = []
+            for candidate in Set([path, path.lowercased()]) {
+                if let owner = try self.contacts.owner(ofURN: "\(scheme):\(candidate)", workspace: name, in: txn) { result.insert(owner) }
+            }
+            return result
+        case (.field(let key, _), let comparator):
+            return try self.fieldCandidates(key: key, comparator: comparator, condition: condition, in: txn)
+        default:
+            return nil
+        }
+    }
+
+    private func fieldCandidates(
+        key: String,
+        comparator: QueryComparator,
+        condition: QueryCondition,
+        in txn: Transaction
+    ) throws -> Set<ContactUUID>? {
+        let name = self.workspace.name
+        let index = self.contacts.index
+        let type = self.workspace.field(key)?.type ?? .text
+        switch type {
+        case .text:
+            guard comparator == .equal else { return nil }
+            return Set(try index.contacts(matching: .fieldText(key: key, text: ContactIndex.Term.fold(condition.value)), workspace: name, in: txn))
+        case .state, .district, .ward:
+            guard comparator == .equal else { return nil }
+            return Set(try index.contacts(matching: .fieldLocation(key: key, name: ContactIndex.Term.fold(condition.value)), workspace: name, in: txn))
+        case .number:
+            guard case .number(let decimal) = condition.typedValue else { return nil }
+            let value = NSDecimalNumber(decimal: decimal).doubleValue
+            // Doubles only approximate 36-digit decimals: widen by one step each way; the evaluator is exact.
+            let low = value.nextDown
+            let high = value.nextUp
+            let (from, to): (Double, Double)
+            switch comparator {
+            case .equal: (from, to) = (low, high)
+            case .greaterThan, .greaterThanOrEqual: (from, to) = (low, .infinity)
+            case .lessThan, .lessThanOrEqual: (from, to) = (-.infinity, high)
+            case .notEqual, .contains: return nil
+            }
+            return Set(try index.contacts(between: .fieldNumber(key: key, value: from), and: .fieldNumber(key: key, value: to), workspace: name, in: txn))
+        case .datetime:
+            guard case .date(let day) = condition.typedValue, let (start, end) = self.evaluator.interval(of: day) else { return nil }
+            let startMicros = Timestamp(start).microseconds
+            let endMicros = Timestamp(end).microseconds
+            let (from, to): (Int64, Int64)
+            switch comparator {
+            case .equal: (from, to) = (startMicros, endMicros)
+            case .greaterThan: (from, to) = (endMicros, .max)
+            case .greaterThanOrEqual: (from, to) = (startMicros, .max)
+            case .lessThan: (from, to) = (.min, startMicros)
+            case .lessThanOrEqual: (from, to) = (.min, endMicros)
+            case .notEqual, .contains: return nil
+            }
+            return Set(try index.contacts(between: .fieldDate(key: key, microseconds: from), and: .fieldDate(key: key, microseconds: to), workspace: name, in: txn))
+        }
+    }
+}

@@ -1,0 +1,127 @@
+// ContactLedger — daemon tests: helpers for the operations tests (processes, HTTP, Prometheus text).
+import Foundation
+import Testing
+
+/// Runs the built executables and small network helpers for ``OperationsTests``.
+enum Operations {
+    /// What a finished process left.
+    struct Run {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    /// The repository root (this file is `Tests/DaemonTests/OperationsSupport.swift`).
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// Runs `executable` (a path, or a built product's name) with `arguments` and an environment of the test
+    /// process minus every `CONTACTLEDGER_*` variable, plus `environment`.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL =
+            executable.hasPrefix("/")
+            ? URL(fileURLWithPath: executable) : DaemonHarness.productsDirectory.appendingPathComponent(executable)
+        process.arguments = arguments
+        var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CONTACTLEDGER_") && $0.key != "NOTIFY_SOCKET" }
+        merged.merge(environment) { _, new in new }
+        process.environment = merged
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        // Read both pipes while the process runs, so neither fills up.
+        let errorData = ResultBox<Data>(count: 1)
+        let done = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            errorData.set(0, .success(error.fileHandleForReading.readDataToEndOfFile()))
+            done.signal()
+        }
+        reader.start()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        done.wait()
+        let err = (try? errorData.values().first) ?? Data()
+        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), error: String(decoding: err, as: UTF8.self))
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure("socket() failed") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+            }
+        }
+        guard bound else { throw Failure("bind() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// `GET path` on 127.0.0.1:`port`; returns the status code and the body.
+    static func httpGet(port: Int, path: String) throws -> (status: Int, headers: String, body: String) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure("socket() failed") }
+        defer { close(descriptor) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard connected else { throw Failure("cannot connect to 127.0.0.1:\(port)") }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        guard send(descriptor, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { throw Failure("send() failed") }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n") else { throw Failure("no HTTP answer: \(text.prefix(200))") }
+        let head = String(text[..<split.lowerBound])
+        let status = head.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return (status, head, String(text[split.upperBound...]))
+    }
+
+    /// Parses the Prometheus text format: `name{labels} value` → value, keyed by `name{labels}` as written.
+    ///
+    /// Records an issue for any line that is neither a comment nor a sample.
+    static func samples(_ exposition: String, sourceLocation: SourceLocation = #_sourceLocation) -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in exposition.split(separator: "\n") where !line.hasPrefix("#") && !line.isEmpty {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                Issue.record("not a sample line: \(line)", sourceLocation: sourceLocation)
+                continue
+            }
+            let key = String(line[..<space])
+            let nameEnd = key.firstIndex(of: "{") ?? key.endIndex
+            let isValidName = key[..<nameEnd].allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == ":" }
+            if !isValidName { Issue.record("bad metric name: \(key)", sourceLocation: sourceLocation) }
+            samples[key] = value
+        }
+        return samples
+    }
+
+    /// A test-side failure with a message.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}
