@@ -63,13 +63,18 @@ public struct EventLog: Sendable {
         let position = EventPosition(seq: head.seq + 1, version: current + 1)
         let encoded = try encode(position)
         let record = StoredEvent(seq: position.seq, prevHash: head.hash, header: encoded.header, payload: encoded.payload)
+        try self.store(record, at: position, of: stream, in: txn)
+        return position
+    }
+
+    /// Writes a record at its position: the record, the stream index, the stream head and the log head.
+    private func store(_ record: StoredEvent, at position: EventPosition, of stream: String, in txn: Transaction) throws {
         let seqKey = BigEndian.bytes(position.seq)
         try txn.put(self.events, key: seqKey, value: record.encoded(), append: true)
         let streamKey = Array(stream.utf8)
         try txn.put(self.streams, key: streamKey + [0] + BigEndian.bytes(position.version), value: seqKey)
         try txn.put(self.heads, key: streamKey, value: BigEndian.bytes(position.version))
         try txn.put(self.meta, key: Self.headKey, value: seqKey + record.hash)
-        return position
     }
 
     /// Appends a record copied from another log (a replica following its primary), keeping its
@@ -83,12 +88,7 @@ public struct EventLog: Sendable {
             throw LogError.corruptRecord(seq: record.seq)
         }
         let position = EventPosition(seq: record.seq, version: try self.version(of: stream, in: txn) + 1)
-        let seqKey = BigEndian.bytes(position.seq)
-        try txn.put(self.events, key: seqKey, value: record.encoded(), append: true)
-        let streamKey = Array(stream.utf8)
-        try txn.put(self.streams, key: streamKey + [0] + BigEndian.bytes(position.version), value: seqKey)
-        try txn.put(self.heads, key: streamKey, value: BigEndian.bytes(position.version))
-        try txn.put(self.meta, key: Self.headKey, value: seqKey + record.hash)
+        try self.store(record, at: position, of: stream, in: txn)
         return position
     }
 
