@@ -70,14 +70,18 @@ struct QueryAndGroupTests {
         let first = result["contacts"]?.arrayValue?.compactMap { $0.string("name") }
         #expect(first == ["Eve Adams", "Bob Jones"])
         let cursor = try #require(result.string("next_cursor"))
+        // A contact added before the cursor's position does not shift the next page (keyset cursor).
+        try daemon.call("contacts.create", ["name": "Old Timer", "fields": ["age": "99"]])
         let second = try daemon.call("contacts.search", ["query": "Age IS 18 or AGE > 40", "sort": "-age", "limit": 2, "cursor": .string(cursor)])
         #expect(second["contacts"]?.arrayValue?.compactMap { $0.string("name") } == ["Dan Brown"])
         #expect(second["next_cursor"] == .null)
         let byName = try daemon.call("contacts.search", ["query": "", "sort": "name"])
-        #expect(byName["contacts"]?.arrayValue?.compactMap { $0.string("name") } == Self.people.map(\.name).sorted())
+        #expect(byName["contacts"]?.arrayValue?.compactMap { $0.string("name") } == (Self.people.map(\.name) + ["Old Timer"]).sorted())
         let badSort = try daemon.error("contacts.search", ["query": "", "sort": "shoe_size"])
         #expect(badSort.code == -32602)
         #expect(badSort.data("field") == "sort")
+        let badCursor = try daemon.error("contacts.search", ["query": "", "cursor": "bogus"])
+        #expect(badCursor.data("field") == "cursor")
     }
 
     @Test(arguments: [

@@ -68,13 +68,6 @@ extension LedgerMethods {
         let params = try self.params(SearchParams.self, call)
         let limit = try Self.limit(params.limit)
         let point = try params.asOf.map { try Point($0, field: "as_of") }
-        let offset: Int
-        if let cursor = params.cursor {
-            guard let value = Int(cursor), value >= 0 else { throw RPCError.invalidParams(field: "cursor", reason: "invalid_cursor") }
-            offset = value
-        } else {
-            offset = 0
-        }
         return try self.read { txn in
             var workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             var contacts: [Contact]
@@ -90,10 +83,16 @@ extension LedgerMethods {
                 let evaluator = QueryEvaluator(workspace: workspace, reference: self.reference)
                 contacts = contacts.filter { contact in !contact.isDeleted && (query.map { evaluator.matches(contact, $0) } ?? true) }
             }
-            let sorted = try Self.sort(contacts, by: params.sort ?? "-id", workspace: workspace)
+            let order = try SearchOrder(params.sort ?? "-id", workspace: workspace)
+            let sorted = order.sorted(contacts)
+            var start = 0
+            if let cursor = params.cursor {
+                let after = try order.position(ofCursor: cursor)
+                start = sorted.firstIndex { order.precedes(after, order.position(of: $0)) } ?? sorted.count
+            }
             let presenter = ContactPresenter(workspace: workspace, reference: self.reference)
-            let page = sorted.dropFirst(offset).prefix(limit)
-            let next: JSONValue = offset + page.count < sorted.count ? .string(String(offset + page.count)) : .null
+            let page = sorted[start...].prefix(limit)
+            let next: JSONValue = start + page.count < sorted.count ? page.last.map { .string(order.cursor(after: $0)) } ?? .null : .null
             return [
                 "contacts": .array(page.map { presenter.present($0) }),
                 "total": .integer(Int64(sorted.count)),
@@ -101,52 +100,6 @@ extension LedgerMethods {
                 "query": .string(query?.normalized ?? ""),
             ]
         }
-    }
-
-    /// Sorts by a property (`name`, `id`, `created_on`, `last_seen_on`, `language`, a field key) with an
-    /// optional `-` for descending; ties break on id, so pages are stable.
-    static func sort(_ contacts: [Contact], by sort: String, workspace: Workspace) throws -> [Contact] {
-        let descending = sort.hasPrefix("-")
-        let key = String(descending ? sort.dropFirst() : Substring(sort)).lowercased()
-        enum SortValue: Comparable {
-            case text(String)
-            case number(Decimal)
-            case time(Int64)
-        }
-        let extract: (Contact) -> SortValue?
-        switch key {
-        case "id": extract = { .number(Decimal($0.id)) }
-        case "name": extract = { $0.name.map { .text($0.lowercased()) } }
-        case "language": extract = { $0.language.map { .text($0) } }
-        case "created_on": extract = { .time($0.createdOn.microseconds) }
-        case "last_seen_on": extract = { $0.lastSeenOn.map { .time($0.microseconds) } }
-        case "modified_on": extract = { .time($0.modifiedOn.microseconds) }
-        default:
-            let fieldKey = key.hasPrefix("fields.") ? String(key.dropFirst(7)) : key
-            guard let field = workspace.field(fieldKey) else {
-                throw RPCError.invalidParams(field: "sort", reason: "unknown_sort_key")
-            }
-            extract = { contact in
-                switch contact.fields[fieldKey]?.reading(for: field.type) {
-                case .text(let text): .text(text.lowercased())
-                case .number(let number): .number(number)
-                case .datetime(let date): .time(Timestamp(date).microseconds)
-                case .location(let path): .text(LocationHierarchy.name(ofPath: path).lowercased())
-                case nil: nil
-                }
-            }
-        }
-        let keyed = contacts.map { (extract($0), $0) }
-        return keyed.sorted { lhs, rhs in
-            switch (lhs.0, rhs.0) {
-            case (nil, nil): break
-            case (nil, _): return false  // unset values last, both directions
-            case (_, nil): return true
-            case (let left?, let right?) where left != right: return descending ? left > right : left < right
-            default: break
-            }
-            return descending ? lhs.1.id > rhs.1.id : lhs.1.id < rhs.1.id
-        }.map(\.1)
     }
 
     /// The workspace and its contacts as they were at `point`, folded from the log in this snapshot.
