@@ -73,8 +73,10 @@ public enum Daemon {
             if replayed > 0 { logger.notice("read models caught up with the log", metadata: ["projection.events": "\(replayed)"]) }
         }
         let replication = ReplicationStatus(settings: configuration.replication)
+        let populator = GroupPopulator(ledger: ledger, logger: logger)
         let methods = LedgerMethods(
-            ledger: ledger, rebuilder: rebuilder, reference: reference, access: configuration.access, logger: logger, replication: replication
+            ledger: ledger, rebuilder: rebuilder, populator: populator, reference: reference, access: configuration.access,
+            logger: logger, replication: replication
         )
         metrics.setSampler(DaemonMetrics.makeSampler(stores: stores, rebuilder: rebuilder, subscriptions: methods.subscriptions))
         let server = RPCServer(
@@ -91,6 +93,7 @@ public enum Daemon {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: LedgerService(ledger: ledger, lock: lock, logger: logger)),
             .init(service: rebuilder),
+            .init(service: populator),
             .init(service: server),
         ]
         // After the writer and the rebuilder, before the server: stopped after the server, before the writer.
@@ -100,7 +103,7 @@ public enum Daemon {
                 case .publisher: ReplicationPublisher(ledger: ledger, settings: settings, status: replication, logger: logger)
                 case .replica: ReplicaFollower(ledger: ledger, settings: settings, status: replication, logger: logger)
                 }
-            services.insert(.init(service: service), at: 2)
+            services.insert(.init(service: service), at: 3)
         }
         if let address = configuration.metricsAddress {
             services.append(.init(service: MetricsServer(address: address, metrics: metrics, logger: logger)))

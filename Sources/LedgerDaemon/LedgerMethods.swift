@@ -12,6 +12,7 @@ import RPC
 final class LedgerMethods: RPCHandler {
     let ledger: Ledger
     let rebuilder: ProjectionRebuilder
+    let populator: GroupPopulator
     let access: AccessPolicy
     let stores: LedgerStores
     let reference: AnonymousReference
@@ -28,9 +29,10 @@ final class LedgerMethods: RPCHandler {
     static let maximumIdempotencyKeyLength = 128
 
     init(
-        ledger: Ledger, rebuilder: ProjectionRebuilder, reference: AnonymousReference, access: AccessPolicy, logger: Logger,
-        replication: ReplicationStatus = ReplicationStatus()
+        ledger: Ledger, rebuilder: ProjectionRebuilder, populator: GroupPopulator, reference: AnonymousReference,
+        access: AccessPolicy, logger: Logger, replication: ReplicationStatus = ReplicationStatus()
     ) {
+        self.populator = populator
         self.replication = replication
         self.access = access
         self.ledger = ledger

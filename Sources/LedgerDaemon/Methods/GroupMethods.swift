@@ -5,18 +5,16 @@ import Projections
 import RPC
 
 extension LedgerMethods {
-    /// A group as the contract shows it: `{uuid, name, query, status, count}`.
-    func present(_ group: Group, workspace: String, in txn: Transaction) throws -> JSONValue {
-        var count = 0
-        try self.stores.projector(txn).contacts.forEachContact(workspace: workspace, in: txn) { contact in
-            if contact.groups.contains(group.uuid) { count += 1 }
-            return true
-        }
+    /// A group as the contract shows it: `{uuid, name, query, status, count}`; `status` is
+    /// `evaluating` while a smart group's query is being applied to everyone, then `ready`.
+    func present(_ group: Group, workspace: String, status: String? = nil, in txn: Transaction) throws -> JSONValue {
+        let count = try self.stores.projector(txn).contacts.index.contacts(matching: .group(group.uuid), workspace: workspace, in: txn).count
+        let evaluating = group.isSmart && self.populator.isEvaluating(group.uuid, workspace: workspace)
         return [
             "uuid": .string(group.uuid.rawValue),
             "name": .string(group.name),
             "query": group.query.map { .string($0) } ?? .null,
-            "status": "ready",
+            "status": .string(status ?? (evaluating ? "evaluating" : "ready")),
             "count": .integer(Int64(count)),
         ]
     }
@@ -30,48 +28,28 @@ extension LedgerMethods {
         return query.normalized
     }
 
-    /// Re-evaluates one smart group over every contact of the workspace, appending the membership
-    /// changes to each contact's stream.
-    func populate(_ uuid: GroupUUID, in tx: CommandTransaction) throws {
-        let workspace = try tx.workspace()
-        guard let group = workspace.group(uuid) else { return }
-        let smartGroups = SmartGroups(workspace: workspace, reference: self.reference)
-        let reference = GroupReference(uuid: uuid, name: group.name)
-        var changes: [(ContactUUID, LedgerEvent)] = []
-        try self.stores.projector(tx.txn).contacts.forEachContact(workspace: workspace.name, in: tx.txn) { contact in
-            guard !contact.isDeleted else { return true }
-            let belongs = smartGroups.matching(contact).contains(uuid)
-            let member = contact.groups.contains(uuid)
-            if belongs && !member {
-                changes.append((contact.uuid, .contactGroupsChanged(ContactGroupsChanged(groupsAdded: [reference], groupsRemoved: nil))))
-            } else if !belongs && member {
-                changes.append((contact.uuid, .contactGroupsChanged(ContactGroupsChanged(groupsAdded: nil, groupsRemoved: [reference]))))
-            }
-            return true
-        }
-        for (contact, event) in changes {
-            try tx.append([event], to: EventHeader.contactStream(contact))
-        }
-    }
-
     func groupsCreate(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(GroupCreateParams.self, call)
         let uuid = GroupUUID.random()
-        return try await self.command(call, caller) { tx in
+        let job = GroupPopulator.Job(workspace: caller.workspace, group: uuid)
+        let answer = try await self.command(call, caller) { tx in
             let workspace = try tx.workspace()
             let query = try params.query.map { try Self.smartGroupQuery($0, workspace: workspace) }
             let events = try WorkspaceDecider.createGroup(uuid: uuid, name: params.name, query: query, workspace: workspace)
             try tx.append(events, to: EventHeader.workspaceStream(caller.workspace))
-            if query != nil { try self.populate(uuid, in: tx) }
+            if query != nil { try self.populator.schedule(job, in: tx.txn) }
             guard let group = try tx.workspace().group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
-            return try self.present(group, workspace: caller.workspace, in: tx.txn)
+            return try self.present(group, workspace: caller.workspace, status: query == nil ? "ready" : "evaluating", in: tx.txn)
         }
+        if params.query != nil { self.populator.start(job) }
+        return answer
     }
 
     func groupsUpdate(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(GroupUpdateParams.self, call)
         let uuid = try Self.groupUUID(params.uuid, field: "uuid")
-        return try await self.command(call, caller) { tx in
+        let job = GroupPopulator.Job(workspace: caller.workspace, group: uuid)
+        let answer = try await self.command(call, caller) { tx in
             let workspace = try tx.workspace()
             guard let group = workspace.group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
             var update = GroupUpdated(uuid: uuid)
@@ -89,10 +67,15 @@ extension LedgerMethods {
             if update.name != nil || update.query != nil {
                 try tx.append([.groupUpdated(update)], to: EventHeader.workspaceStream(caller.workspace))
             }
-            if update.query != nil { try self.populate(uuid, in: tx) }
+            if update.query != nil { try self.populator.schedule(job, in: tx.txn) }
             guard let updated = try tx.workspace().group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
-            return try self.present(updated, workspace: caller.workspace, in: tx.txn)
+            return try self.present(updated, workspace: caller.workspace, status: update.query != nil ? "evaluating" : nil, in: tx.txn)
         }
+        // Start evaluating if this command scheduled it (a changed query).
+        if case .object(let members) = try answer.decoded(), members["status"] == "evaluating", !self.populator.isEvaluating(uuid, workspace: caller.workspace) {
+            self.populator.start(job)
+        }
+        return answer
     }
 
     func groupsDelete(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {

@@ -1,0 +1,140 @@
+// ContactLedger — daemon wiring.
+import ContactDomain
+import Foundation
+import LedgerStore
+import Logging
+import Projections
+import ServiceLifecycle
+import Synchronization
+
+/// Evaluates a smart group's query over every contact of its workspace in the background, after the
+/// group is created or its query changes: chunks of contacts, each chunk one ordinary command of the
+/// single writer, so writers are never held up for more than a chunk. Meanwhile the group is
+/// `evaluating`; then `ready`.
+///
+/// Contacts changed while the group evaluates are kept right by the normal path (every modification
+/// re-evaluates smart groups), and each chunk re-reads the contacts it evaluates in its own
+/// transaction, so nothing is missed. The position is stored, so a restart resumes the evaluation.
+final class GroupPopulator: Service, Sendable {
+    /// One group to evaluate.
+    struct Job: Sendable, Hashable {
+        var workspace: String
+        var group: GroupUUID
+    }
+
+    static let chunkSize = 500
+    private static let keyPrefix = Array("populate/".utf8)
+
+    private let ledger: Ledger
+    private let logger: Logger
+    private let evaluating = Mutex<Set<Job>>([])
+    private let requests: AsyncStream<Job>
+    private let requestSink: AsyncStream<Job>.Continuation
+
+    init(ledger: Ledger, logger: Logger) {
+        self.ledger = ledger
+        self.logger = logger
+        (self.requests, self.requestSink) = AsyncStream.makeStream(of: Job.self)
+    }
+
+    /// Whether the group is still being evaluated.
+    func isEvaluating(_ group: GroupUUID, workspace: String) -> Bool {
+        self.evaluating.withLock { $0.contains(Job(workspace: workspace, group: group)) }
+    }
+
+    private static func key(_ job: Job) -> [UInt8] {
+        Self.keyPrefix + Array("\(job.workspace)\u{0}\(job.group.rawValue)".utf8)
+    }
+
+    /// Records, in the command's transaction, that the group must be evaluated from the start; the
+    /// evaluation starts once that command is durable (``start(_:)``).
+    func schedule(_ job: Job, in txn: Transaction) throws {
+        try txn.put(self.ledger.stores.meta, key: Self.key(job), value: [])
+    }
+
+    /// Starts evaluating a scheduled group (once the command that scheduled it is durable).
+    func start(_ job: Job) {
+        self.evaluating.withLock { _ = $0.insert(job) }
+        self.requestSink.yield(job)
+    }
+
+    func run() async throws {
+        // Resume evaluations a restart interrupted.
+        let stores = self.ledger.stores
+        let pending: [Job] = try stores.environment.read { txn in
+            var jobs: [Job] = []
+            try txn.withCursor(stores.meta) { cursor in
+                try cursor.forEach(from: Self.keyPrefix) { entry in
+                    guard entry.key.hasPrefix(Self.keyPrefix) else { return false }
+                    let parts = Array(entry.key.dropFirst(Self.keyPrefix.count)).split(separator: 0, maxSplits: 1)
+                    if parts.count == 2, let uuid = GroupUUID(String(decoding: parts[1], as: UTF8.self)) {
+                        jobs.append(Job(workspace: String(decoding: parts[0], as: UTF8.self), group: uuid))
+                    }
+                    return true
+                }
+            }
+            return jobs
+        }
+        for job in pending {
+            self.evaluating.withLock { _ = $0.insert(job) }
+            self.requestSink.yield(job)
+        }
+        await withDiscardingTaskGroup { group in
+            for await job in self.requests.cancelOnGracefulShutdown() {
+                group.addTask { await self.evaluate(job) }
+            }
+        }
+    }
+
+    private func evaluate(_ job: Job) async {
+        let stores = self.ledger.stores
+        let reference = self.ledger.reference
+        let key = Self.key(job)
+        let context = CommandContext(workspace: job.workspace, actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        do {
+            while !Task.isCancelled {
+                let finished = try await self.ledger.execute(context) { tx in
+                    // The position is the last contact evaluated; none: the start; missing key: cancelled.
+                    guard let stored = try tx.txn.get(stores.meta, key: key) else { return [1] }
+                    let after = stored.isEmpty ? nil : ContactUUID(String(decoding: stored, as: UTF8.self))
+                    let workspace = try tx.workspace()
+                    guard let group = workspace.group(job.group), group.isSmart else {
+                        try tx.txn.delete(stores.meta, key: key)
+                        return [1]
+                    }
+                    let smartGroups = SmartGroups(workspace: workspace, reference: reference)
+                    let membership = GroupReference(uuid: group.uuid, name: group.name)
+                    var changes: [(ContactUUID, LedgerEvent)] = []
+                    var last: ContactUUID?
+                    var seen = 0
+                    try stores.projector(tx.txn).contacts.forEachContact(workspace: job.workspace, after: after, in: tx.txn) { contact in
+                        seen += 1
+                        last = contact.uuid
+                        guard !contact.isDeleted else { return seen < Self.chunkSize }
+                        let belongs = smartGroups.matching(contact).contains(group.uuid)
+                        let member = contact.groups.contains(group.uuid)
+                        if belongs && !member {
+                            changes.append((contact.uuid, .contactGroupsChanged(ContactGroupsChanged(groupsAdded: [membership], groupsRemoved: nil))))
+                        } else if !belongs && member {
+                            changes.append((contact.uuid, .contactGroupsChanged(ContactGroupsChanged(groupsAdded: nil, groupsRemoved: [membership]))))
+                        }
+                        return seen < Self.chunkSize
+                    }
+                    for (contact, event) in changes {
+                        try tx.append([event], to: EventHeader.contactStream(contact))
+                    }
+                    if let last, seen == Self.chunkSize {
+                        try tx.txn.put(stores.meta, key: key, value: Array(last.rawValue.utf8))
+                        return [0]
+                    }
+                    try tx.txn.delete(stores.meta, key: key)
+                    return [1]
+                }
+                if finished == [1] { break }
+            }
+        } catch {
+            self.logger.error("smart group evaluation failed", metadata: ["group.uuid": "\(job.group.rawValue)"])
+        }
+        self.evaluating.withLock { _ = $0.remove(job) }
+    }
+}
