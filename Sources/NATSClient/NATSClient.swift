@@ -134,15 +134,17 @@ public final class NATSClient: Sendable {
 
     /// Closes the connection; pending operations fail with ``NATSError/closed``.
     public func close() async {
-        let (channel, task) = self.state.withLock { state -> ((any Channel)?, Task<Void, Never>?) in
+        let (channel, task, handshake) = self.state.withLock { state -> ((any Channel)?, Task<Void, Never>?, EventLoopPromise<Void>?) in
             state.status = .closed
             defer {
                 state.channel = nil
                 state.reconnectTask = nil
+                state.handshake = nil
             }
-            return (state.channel, state.reconnectTask)
+            return (state.channel, state.reconnectTask, state.handshake)
         }
         task?.cancel()
+        handshake?.fail(NATSError.closed)
         self.failPending(NATSError.closed)
         try? await channel?.close()
     }
@@ -445,8 +447,8 @@ public final class NATSClient: Sendable {
         try self.ensureInbox()
         let loop = self.group.next()
         let promises = requests.map { _ in loop.makePromise(of: NATSMessage.self) }
-        let tokens = try self.state.withLock { state throws(NATSError) -> [String] in
-            guard state.status == .connected else { throw state.status == .closed ? NATSError.closed : NATSError.notConnected }
+        let tokens = self.state.withLock { state -> [String]? in
+            guard state.status == .connected else { return nil }
             var tokens: [String] = []
             for promise in promises {
                 state.nextToken += 1
@@ -455,6 +457,12 @@ public final class NATSClient: Sendable {
                 tokens.append(token)
             }
             return tokens
+        }
+        guard let tokens else {
+            // Every promise must be completed, or NIO reports it leaked.
+            let error = self.status == .closed ? NATSError.closed : NATSError.notConnected
+            for promise in promises { promise.fail(error) }
+            throw error
         }
         do {
             try self.write { buffer in

@@ -1,0 +1,90 @@
+// ContactLedger — daemon tests.
+import Foundation
+
+/// A real `nats-server` with JetStream on a free loopback port, its store in a temporary directory.
+final class ReplicationNATSServer: @unchecked Sendable {
+    // @unchecked: each test owns its server and uses it from one task.
+    let port: Int
+    let storeDirectory: String
+    private var process: Process?
+
+    /// The server's URL.
+    var url: String { "nats://127.0.0.1:\(self.port)" }
+
+    init(port: Int? = nil) throws {
+        self.port = port ?? Self.freePort()
+        self.storeDirectory = NSTemporaryDirectory() + "nats-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: self.storeDirectory, withIntermediateDirectories: true)
+        try self.start()
+    }
+
+    /// Starts (or restarts) the server on the same port and store, and waits until it accepts connections.
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["-js", "-a", "127.0.0.1", "-p", String(self.port), "-sd", self.storeDirectory]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if Self.accepts(port: self.port) { return }
+            usleep(20_000)
+        }
+        throw ServerError.notReady
+    }
+
+    /// SIGKILL, and waits for the exit.
+    func kill() {
+        guard let process = self.process, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit {
+        self.kill()
+        try? FileManager.default.removeItem(atPath: self.storeDirectory)
+    }
+
+    static var executable: String {
+        ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].first { FileManager.default.fileExists(atPath: $0) }
+            ?? "/usr/sbin/nats-server"
+    }
+
+    /// Whether `nats-server` is installed (tests are skipped without it).
+    static var isAvailable: Bool { FileManager.default.fileExists(atPath: Self.executable) }
+
+    /// A port nobody listens on now, on 127.0.0.1.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress -> Bool in
+                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
+            }
+        }
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : 14222
+    }
+
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    enum ServerError: Error { case notReady }
+}

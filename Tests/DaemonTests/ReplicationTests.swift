@@ -1,0 +1,132 @@
+// ContactLedger — daemon tests.
+import Foundation
+import RPC
+import Testing
+
+/// Primary (`--replicate`) → nats-server (JetStream) → read replica (`--follow`).
+@Suite("Replication through NATS JetStream", .serialized, .enabled(if: ReplicationNATSServer.isAvailable))
+struct ReplicationTests {
+    /// Waits until `condition` holds, polling; false when the time is up.
+    func eventually(seconds: Double = 30, _ condition: () throws -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if (try? condition()) == true { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// Waits until the replica's verified head equals the primary's; returns both `ledger.verify` answers.
+    func converge(_ primary: DaemonHarness, _ replica: DaemonHarness, seconds: Double = 30) throws -> (JSONValue, JSONValue) {
+        let head = try primary.call("ledger.verify")
+        let caughtUp = self.eventually(seconds: seconds) { try replica.call("system.health").int("head_seq") == head.int("head_seq") }
+        #expect(caughtUp, "replica at \(String(describing: try? replica.call("system.health").int("head_seq"))), primary at \(head.int("head_seq") ?? -1)\n\(replica.log().suffix(2000))")
+        return (head, try replica.call("ledger.verify"))
+    }
+
+    func createContacts(_ daemon: DaemonHarness, _ range: Range<Int>, threads: Int = 4) throws {
+        _ = try onThreads(threads) { thread in
+            let client = try daemon.client()
+            for index in range where index % threads == thread {
+                try client.call("contacts.create", ["name": .string("c\(index)"), "urns": [.string("ext:c\(index)")]])
+            }
+        }
+    }
+
+    @Test("writes on the primary appear on the replica with the same head hash; the replica refuses commands")
+    func primaryToReplica() throws {
+        let nats = try ReplicationNATSServer()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        try self.createContacts(primary, 0..<40)
+        let doomed = try primary.call("contacts.create", ["name": "Doomed", "urns": ["ext:doomed"]])
+        let uuid = try #require(doomed.string("uuid"))
+        try primary.call("contacts.modify", ["uuid": .string(uuid), "modifiers": [["type": "name", "name": "Still doomed"], ContactKit.status("archived")]])
+        try primary.call("contacts.delete", ["uuid": .string(uuid)])
+
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url, "--stream", "LEDGER"])
+        let (primaryVerify, replicaVerify) = try self.converge(primary, replica)
+        #expect(replicaVerify["verified"] == true)
+        #expect(replicaVerify.string("head_hash") == primaryVerify.string("head_hash"))
+        #expect(replicaVerify.int("head_seq") == primaryVerify.int("head_seq"))
+
+        // Queries answer alike.
+        #expect(try replica.call("contacts.get", ["urn": "ext:c7"]).string("name") == "c7")
+        #expect(try replica.call("contacts.count", ["query": ""])["total"] == (try primary.call("contacts.count", ["query": ""])["total"]))
+        #expect(try replica.error("contacts.get", ["uuid": .string(uuid)]).code == -32001)
+        let primaryEvents = try primary.call("events.read", ["limit": 1000])["items"]?.arrayValue ?? []
+        let replicaEvents = try replica.call("events.read", ["limit": 1000])["items"]?.arrayValue ?? []
+        #expect(primaryEvents.count == replicaEvents.count)
+        #expect(primaryEvents == replicaEvents)
+
+        // Commands are refused; live writes keep flowing.
+        let refused = try replica.error("contacts.create", ["name": "Nope"])
+        #expect(refused.code == -32005)
+        #expect(refused.data("reason") == "read_only_replica")
+        #expect(try replica.error("workspace.configure", ["languages": ["eng"]]).code == -32005)
+        try primary.call("contacts.create", ["name": "Late", "urns": ["ext:late"]])
+        _ = try self.converge(primary, replica)
+        #expect(try replica.call("contacts.get", ["urn": "ext:late"]).string("name") == "Late")
+
+        // Both report their replication state and no lag.
+        let head = try primary.call("system.health").int("head_seq")
+        #expect(self.eventually { try primary.call("system.stats")["replication"]?.int("published_seq") == head })
+        let published = try #require(try primary.call("system.stats")["replication"])
+        #expect(published.string("role") == "publisher")
+        #expect(published["lag"]?.int("events") == 0)
+        #expect(self.eventually { try replica.call("system.stats")["replication"]?.int("stream_last_seq") == head })
+        let following = try #require(try replica.call("system.stats")["replication"])
+        #expect(following.string("role") == "replica")
+        #expect(following["lag"]?.int("events") == 0)
+        #expect(try replica.call("projections.status")["replication"]?.string("role") == "replica")
+    }
+
+    @Test("nats-server down: the primary keeps writing; after the restart the replica catches up, nothing lost or duplicated")
+    func natsRestart() throws {
+        let nats = try ReplicationNATSServer()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        try self.createContacts(primary, 0..<60, threads: 8)
+        _ = try self.converge(primary, replica)
+
+        nats.kill()
+        try self.createContacts(primary, 60..<160, threads: 8)
+        let head = try primary.call("system.health").int("head_seq") ?? 0
+        #expect(self.eventually(seconds: 5) { (try primary.call("system.stats")["replication"]?["lag"]?.int("events") ?? 0) > 0 })
+        #expect(try primary.call("system.stats")["replication"]?["connected"] == false)
+        #expect(try replica.call("system.health").int("head_seq") ?? 0 < head)
+
+        try nats.start()
+        try self.createContacts(primary, 160..<200, threads: 8)
+        let (primaryVerify, replicaVerify) = try self.converge(primary, replica)
+        #expect(replicaVerify["verified"] == true)
+        #expect(replicaVerify.string("head_hash") == primaryVerify.string("head_hash"))
+        #expect(try replica.call("contacts.count", ["query": ""])["total"] == 200)
+        for index in [0, 61, 120, 199] {
+            #expect(try replica.call("contacts.get", ["urn": .string("ext:c\(index)")]).string("name") == "c\(index)")
+        }
+        // The stream holds exactly the ledger's events.
+        let headSeq = try primary.call("system.health").int("head_seq")
+        #expect(self.eventually { try replica.call("system.stats")["replication"]?.int("stream_last_seq") == headSeq })
+    }
+
+    @Test("publisher and replica resume from their stored positions after restarts")
+    func restarts() throws {
+        let nats = try ReplicationNATSServer()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        try self.createContacts(primary, 0..<30)
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        _ = try self.converge(primary, replica)
+
+        #expect(replica.stop() == 0)
+        #expect(primary.stop() == 0)
+        // Written while the primary is not publishing: published after its restart.
+        try primary.start()
+        try self.createContacts(primary, 30..<60)
+        try replica.start()
+        let (primaryVerify, replicaVerify) = try self.converge(primary, replica)
+        #expect(replicaVerify.string("head_hash") == primaryVerify.string("head_hash"))
+        #expect(try replica.call("contacts.count", ["query": ""])["total"] == 60)
+        let stats = try #require(try primary.call("system.stats")["replication"])
+        #expect(stats["lag"]?.int("events") == 0 || self.eventually { try primary.call("system.stats")["replication"]?["lag"]?.int("events") == 0 })
+    }
+}
