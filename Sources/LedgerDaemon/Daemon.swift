@@ -117,6 +117,24 @@ public enum Daemon {
         )
     }
 
+    /// Rebuilds the answering read models from the log with the daemon stopped (the data directory's
+    /// lock is taken, so it refuses to run beside a daemon); returns the number of events replayed.
+    ///
+    /// - Parameter progress: called with (position, head) as the rebuild advances.
+    public static func rebuildOffline(dataDirectory: String, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws -> UInt64 {
+        let lock = try DataDirectoryLock(directory: dataDirectory)
+        defer { withExtendedLifetime(lock) {} }
+        let environment = try Environment(directory: dataDirectory)
+        let stores = try LedgerStores(environment: environment)
+        let active = try environment.read { try stores.projector($0) }
+        try environment.write { txn in
+            try active.reset(in: txn)
+            // A rebuild left half-done by an online rebuild is no longer needed.
+            try txn.delete(stores.meta, key: Array("rebuild_target".utf8))
+        }
+        return try active.rebuildIfNeeded(log: stores.log, environment: environment, progress: progress)
+    }
+
     /// A group id from a name or a number.
     static func groupID(_ group: String) throws -> gid_t {
         if let number = gid_t(group) { return number }

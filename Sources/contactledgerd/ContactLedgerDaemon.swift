@@ -7,13 +7,12 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 
-/// `contactledgerd`: the contact ledger daemon. Resolves its settings (flags > `CONTACTLEDGER_*`
+/// `contactledgerd [serve]`: the contact ledger daemon. Resolves its settings (flags > `CONTACTLEDGER_*`
 /// environment variables > config file > defaults), then runs the service group.
-@main
 struct ContactLedgerDaemon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "contactledgerd",
-        abstract: "Runs the event-sourced contact ledger, serving JSON-RPC 2.0 on a Unix socket.",
+        commandName: "serve",
+        abstract: "Runs the event-sourced contact ledger, serving JSON-RPC 2.0 on a Unix socket (the default).",
         discussion: """
             Every setting can also come from an environment variable (CONTACTLEDGER_ and the config key in \
             capitals, e.g. CONTACTLEDGER_MAP_SIZE; grants separated by ';') or from a JSON config file \

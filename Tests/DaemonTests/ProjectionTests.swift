@@ -131,4 +131,30 @@ struct ProjectionTests {
         #expect(status.int("version") == status.int("stored_version"))
         #expect(try daemon.call("contacts.get", ["urn": "ext:p42"]) == before)
     }
+
+    @Test func anOfflineRebuildRefusesARunningDaemonAndRebuildsAStoppedOne() throws {
+        let daemon = try DaemonHarness()
+        try self.populate(daemon, count: 1000)
+        let before = try daemon.call("contacts.get", ["urn": "ext:p77"])
+        func rebuild() throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
+            process.arguments = ["rebuild", "--data-dir", daemon.directory]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        #expect(try rebuild().0 != 0)
+        #expect(daemon.stop() == 0)
+        let (status, text) = try rebuild()
+        #expect(status == 0)
+        #expect(text.contains("1000 events"))
+        try daemon.start()
+        #expect(try daemon.call("contacts.get", ["urn": "ext:p77"]) == before)
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+    }
 }
