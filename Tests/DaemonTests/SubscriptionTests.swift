@@ -50,4 +50,35 @@ struct SubscriptionTests {
         let unknown = try daemon.error("events.unsubscribe", ["subscription": "nope"])
         #expect(unknown.code == -32001)
     }
+
+    @Test func threeSubscribersAcrossARestartGetEveryEventOnceInOrder() throws {
+        let daemon = try DaemonHarness()
+        var subscribers = try (0..<3).map { _ in try daemon.client() }
+        var seen: [[Int64]] = [[], [], []]
+        for subscriber in subscribers { try subscriber.call("events.subscribe", ["after_seq": 0]) }
+        func write(_ count: Int) throws {
+            let client = try daemon.client()
+            for index in 0..<count { try client.call("contacts.create", ["name": .string("s\(index)")]) }
+        }
+        func drain(until head: Int64) throws {
+            for (index, subscriber) in subscribers.enumerated() {
+                while (seen[index].last ?? 0) < head {
+                    let notification = try subscriber.readValue()
+                    seen[index].append(notification["params"]?["event"]?.int("seq") ?? -1)
+                }
+            }
+        }
+        try write(40)
+        try drain(until: 40)
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        // Each subscriber resumes after the last seq it saw.
+        subscribers = try (0..<3).map { _ in try daemon.client() }
+        for (index, subscriber) in subscribers.enumerated() {
+            try subscriber.call("events.subscribe", ["after_seq": .integer(seen[index].last ?? 0)])
+        }
+        try write(40)
+        try drain(until: 80)
+        for events in seen { #expect(events == Array(1...80)) }
+    }
 }
