@@ -31,6 +31,22 @@ extension ContactLedgerCommand {
             .key("modified_on", "modified on"),
         ])
 
+        /// The contact table with one more column per featured field (by priority), showing its text.
+        static func table(featuring keys: [String]) -> Table {
+            var table = Self.table
+            let extra = keys.map { key in
+                Table.Column.computed(key, maxWidth: 24) { Output.fieldText($0["fields"]?[key]) }
+            }
+            table.columns.insert(contentsOf: extra, at: max(table.columns.count - 1, 0))
+            return table
+        }
+
+        /// The keys of the workspace's featured fields, in their order (empty if they cannot be read).
+        static func featuredKeys(_ global: GlobalOptions) -> [String] {
+            let fields = (try? global.call("fields.list"))?.list("fields") ?? []
+            return fields.filter { $0["featured"] == .bool(true) }.compactMap { $0["key"]?.stringValue }
+        }
+
         /// The contact's name, or its `ref` where an anonymous workspace hides the name.
         static func displayName(_ contact: JSONValue) -> String {
             if let name = contact["name"]?.stringValue { return name }

@@ -25,7 +25,10 @@ struct ContactLedgerCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         groupedSubcommands: [
-            CommandGroup(name: "Contacts and messages", subcommands: [Contacts.self, Send.self, Receive.self]),
+            CommandGroup(
+                name: "Contacts and messages",
+                subcommands: [Contacts.self, Contacts.Search.self, Contacts.Count.self, Send.self, Receive.self]
+            ),
             CommandGroup(name: "Workspace", subcommands: [Workspace.self, Fields.self, Groups.self]),
             CommandGroup(name: "Import and export", subcommands: [Import.self, Export.self]),
             CommandGroup(
