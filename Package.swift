@@ -68,8 +68,6 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The wire contract: method names, params and results, error mapping. Shared by daemon and CLI.
-        .target(name: "LedgerAPI", dependencies: ["RPC"], swiftSettings: strictSettings),
         // A NATS and JetStream client over SwiftNIO. Knows nothing of contacts.
         .target(
             name: "NATSClient",
@@ -84,7 +82,7 @@ let package = Package(
         .target(
             name: "LedgerDaemon",
             dependencies: [
-                "LedgerStore", "ContactDomain", "Projections", "RPC", "LedgerAPI", "Spreadsheet", "NATSClient",
+                "LedgerStore", "ContactDomain", "Projections", "RPC", "Spreadsheet", "NATSClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "contactledger",
             dependencies: [
-                "LedgerAPI", "RPC",
+                "RPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
