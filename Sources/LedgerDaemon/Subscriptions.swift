@@ -7,6 +7,8 @@ final class Subscriptions: Sendable {
     private struct Entry {
         var connectionID: UInt64
         var isCancelled = false
+        /// The last position sent.
+        var position: UInt64 = 0
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -29,6 +31,18 @@ final class Subscriptions: Sendable {
             guard let entry = entries[id], entry.connectionID == connectionID else { return false }
             entries[id]?.isCancelled = true
             return true
+        }
+    }
+
+    /// Records the last position a subscription sent.
+    func advance(_ id: String, to position: UInt64) {
+        self.entries.withLock { $0[id]?.position = position }
+    }
+
+    /// The largest number of events any live subscription is behind `head`.
+    func maximumLag(head: UInt64) -> UInt64 {
+        self.entries.withLock { entries in
+            entries.values.filter { !$0.isCancelled }.map { head - min($0.position, head) }.max() ?? 0
         }
     }
 

@@ -9,6 +9,11 @@ import RPC
 extension LedgerMethods {
     /// Events sent per read snapshot while catching up, so no read transaction stays open long.
     static let subscriptionChunk = 500
+    /// A live subscription further behind the head than this is cut off with an `events.error`
+    /// notification (reason `too_slow`, its last seq); the client resubscribes from there. A
+    /// subscription costs no memory as it falls behind (it reads from the log), but an unbounded lag
+    /// means its consumer will not catch up.
+    static let maximumSubscriberLag: UInt64 = 1_000_000
 
     func eventsSubscribe(_ call: RPCCall, _ caller: Caller, context: RPCContext) async throws -> JSONValue {
         let params = try self.params(SubscribeParams.self, call)
@@ -37,8 +42,11 @@ extension LedgerMethods {
 
     /// Sends the events after `position`, catching up from the log in chunks and then following it live:
     /// in log order, with no gap and no duplicate, since each step reads from the last position sent.
-    private func feed(_ id: String, after position: UInt64, types: Set<String>?, workspace: String, notifier: RPCNotifier) async {
-        var position = position
+    private func feed(_ id: String, after start: UInt64, types: Set<String>?, workspace: String, notifier: RPCNotifier) async {
+        var position = start
+        // Only a subscriber that once reached the head and then fell behind is "too slow"; one catching
+        // up from far back is not.
+        var caughtUp = false
         let subscription = JSONLine.encodeString(id)
         while !Task.isCancelled, !self.subscriptions.isCancelled(id) {
             let chunk: [(UInt64, [UInt8])]
@@ -72,7 +80,21 @@ extension LedgerMethods {
                 }
                 position = seq
             }
-            if chunk.isEmpty { await self.ledger.headWatcher.wait(pastSeq: position) }
+            self.subscriptions.advance(id, to: position)
+            let head = self.ledger.headWatcher.head
+            if caughtUp, head > position, head - position > Self.maximumSubscriberLag {
+                let error: JSONValue = [
+                    "subscription": .string(id), "reason": "too_slow", "last_seq": .integer(Int64(position)),
+                    "lag": .integer(Int64(head - position)),
+                ]
+                try? await notifier.notify(method: "events.error", params: try JSONLine.encode(error))
+                self.logger.notice("subscription cut off: too slow", metadata: ["subscription.id": "\(id)"])
+                return
+            }
+            if chunk.isEmpty {
+                caughtUp = true
+                await self.ledger.headWatcher.wait(pastSeq: position)
+            }
         }
     }
 

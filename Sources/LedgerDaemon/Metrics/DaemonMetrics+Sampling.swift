@@ -26,7 +26,8 @@ extension DaemonMetrics {
                 headSeq: head,
                 projectionPosition: position,
                 isRebuilding: rebuilder.status.isRebuilding,
-                subscriptions: subscriptions.count
+                subscriptions: subscriptions.count,
+                subscriptionLag: subscriptions.maximumLag(head: head)
             )
         }
     }

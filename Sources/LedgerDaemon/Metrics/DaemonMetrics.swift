@@ -23,6 +23,8 @@ final class DaemonMetrics: Sendable {
         var projectionPosition: UInt64
         var isRebuilding: Bool
         var subscriptions: Int
+        /// The most events any live subscription is behind the head.
+        var subscriptionLag: UInt64
     }
 
     /// The registry everything is recorded in.
@@ -44,6 +46,7 @@ final class DaemonMetrics: Sendable {
     private let projectionLag: Gauge
     private let projectionRebuilding: Gauge
     private let subscriptions: Gauge
+    private let subscriptionLag: Gauge
 
     /// Latency buckets from 100 µs to 10 s.
     static let durationBuckets: [Duration] = [
@@ -91,6 +94,9 @@ final class DaemonMetrics: Sendable {
             descriptor: descriptor("projection_rebuilding", "", "1 while the read models are being rebuilt, else 0.")
         )
         self.subscriptions = registry.makeGauge(descriptor: descriptor("subscriptions", "", "Live events.subscribe subscriptions."))
+        self.subscriptionLag = registry.makeGauge(
+            descriptor: descriptor("subscription_lag", "events", "The most events any live subscription is behind the log's head.")
+        )
     }
 
     /// Counts one answered call and its duration.
@@ -155,6 +161,7 @@ final class DaemonMetrics: Sendable {
             self.projectionLag.set(to: Double(sample.headSeq - min(sample.projectionPosition, sample.headSeq)))
             self.projectionRebuilding.set(to: sample.isRebuilding ? 1 : 0)
             self.subscriptions.set(to: Double(sample.subscriptions))
+            self.subscriptionLag.set(to: Double(sample.subscriptionLag))
         }
         return self.registry.emitToBuffer()
     }
