@@ -263,4 +263,32 @@ struct QueryAndGroupTests {
         try check("status = blocked") { $0.blocked }
         try check("status = active AND age > 60") { !$0.blocked && $0.age > 60 }
     }
+
+    /// Every error code the query parser can produce, reached through the socket: -32004 with the code,
+    /// a position and a length.
+    @Test(arguments: [
+        ("age >> 3", "syntax", false), ("(name = bob", "syntax", false), ("xxx.age = 12", "unknown_property_type", false),
+        ("beers = 12", "unknown_property", false), ("name ~ \"x\"", "invalid_partial_name", false),
+        ("urn ~ \"23\"", "invalid_partial_urn", false), ("uuid ~ 234", "unsupported_contains", false),
+        ("uuid > 123", "unsupported_comparison", false), ("uuid = \"\"", "unsupported_setcheck", false),
+        ("age = XZ", "invalid_number", false), ("joined = AB", "invalid_date", false),
+        ("group = \"Cool Kids\"", "invalid_group", false), ("flow = \"Catch All\"", "invalid_flow", false),
+        ("status = \"xxxx\"", "invalid_status", false), ("language = xzx", "invalid_language", false),
+        ("tel = 233", "redacted_urns", true),
+        (String(repeating: "(", count: 150) + "age = 1" + String(repeating: ")", count: 150), "too_complex", false),
+    ])
+    func everyParserErrorReachesTheSocket(query: String, code: String, anonymous: Bool) throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        try daemon.call("fields.create", ["key": "joined", "type": "datetime"])
+        if anonymous { try daemon.call("workspace.configure", ["anonymous": true]) }
+        for method in ["contacts.search", "contacts.count", "contacts.parse_query"] {
+            let error = try daemon.error(method, ["query": .string(query)])
+            #expect(error.code == -32004, "\(method)")
+            #expect(error.data("code") == .string(code), "\(method)")
+            #expect((error.data("position")?.integerValue ?? -1) >= 0)
+            #expect((error.data("length")?.integerValue ?? -1) >= 0)
+            #expect(!error.message.isEmpty)
+        }
+    }
 }
