@@ -34,6 +34,9 @@ public struct ContactIndex: Sendable {
         case nameWord(String)
         case status(ContactStatus)
         case group(GroupUUID)
+        /// Three consecutive characters of a URN path (lowercased), under its scheme or `*` for any,
+        /// for `~` (contains) queries on URNs.
+        case urnTrigram(scheme: String, trigram: String)
 
         /// The bytes before the value: one per indexed property.
         var prefix: [UInt8] {
@@ -45,6 +48,7 @@ public struct ContactIndex: Sendable {
             case .nameWord: Array("w\u{0}".utf8)
             case .status: Array("s\u{0}".utf8)
             case .group: Array("g\u{0}".utf8)
+            case .urnTrigram(let scheme, _): Array("u\u{0}\(scheme)\u{0}".utf8)
             }
         }
 
@@ -57,6 +61,7 @@ public struct ContactIndex: Sendable {
             case .nameWord(let word): Array(word.utf8) + [0]
             case .status(let status): Array(status.rawValue.utf8) + [0]
             case .group(let uuid): Array(uuid.rawValue.utf8) + [0]
+            case .urnTrigram(_, let trigram): Array(trigram.utf8) + [0]
             }
         }
 
@@ -85,6 +90,13 @@ public struct ContactIndex: Sendable {
         var terms: Set<Term> = [.status(contact.status)]
         for group in contact.groups { terms.insert(.group(group)) }
         for word in QueryNameTokenizer.matchKeys(in: contact.name ?? "") { terms.insert(.nameWord(word)) }
+        for text in contact.urns {
+            guard let urn = try? URN(validating: text) else { continue }
+            for trigram in Self.trigrams(of: urn.path) {
+                terms.insert(.urnTrigram(scheme: urn.scheme.rawValue, trigram: trigram))
+                terms.insert(.urnTrigram(scheme: "*", trigram: trigram))
+            }
+        }
         for (key, value) in contact.fields {
             let text = Term.fold(value.text)
             if !text.isEmpty { terms.insert(.fieldText(key: key, text: text)) }
@@ -95,6 +107,13 @@ public struct ContactIndex: Sendable {
             }
         }
         return terms
+    }
+
+    /// The distinct three-character windows of `text`, lowercased.
+    public static func trigrams(of text: String) -> Set<String> {
+        let characters = Array(text.lowercased())
+        guard characters.count >= 3 else { return [] }
+        return Set((0...(characters.count - 3)).map { String(characters[$0..<($0 + 3)]) })
     }
 
     private func key(_ workspace: String, _ term: Term, _ uuid: ContactUUID) -> [UInt8] {

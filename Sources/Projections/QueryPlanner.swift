@@ -8,7 +8,8 @@ import LedgerStore
 /// than the query, never narrower.
 ///
 /// Indexed: `uuid =`, `id =`, `status =`, `group =`, `name ~`, a tel/mailto/twitter/whatsapp/telegram
-/// URN `=`, and a field's `=` (any type) or ordering comparison (numbers, datetimes). `AND` intersects
+/// URN `=`, URN `~` (by trigrams), and a field's `=` (any type) or ordering comparison (numbers,
+/// datetimes). `AND` intersects
 /// its indexed parts, `OR` unites them when every branch is indexed; anything else falls back to a scan.
 public struct QueryPlanner {
     private let contacts: ContactReadModel
@@ -78,11 +79,29 @@ public struct QueryPlanner {
                 if let owner = try self.contacts.owner(ofURN: "\(scheme):\(candidate)", workspace: name, in: txn) { result.insert(owner) }
             }
             return result
+        case (.scheme(let scheme), .contains):
+            return try self.urnCandidates(scheme: scheme, containing: condition.value, in: txn)
+        case (.attribute(.urn), .contains):
+            return try self.urnCandidates(scheme: "*", containing: condition.value, in: txn)
         case (.field(let key, _), let comparator):
             return try self.fieldCandidates(key: key, comparator: comparator, condition: condition, in: txn)
         default:
             return nil
         }
+    }
+
+    /// Contacts with a URN path (of `scheme`, or any for `*`) that may contain `value`: every trigram of
+    /// the value must be in the path (the first few are enough to narrow; the evaluator is exact).
+    private func urnCandidates(scheme: String, containing value: String, in txn: Transaction) throws -> Set<ContactUUID>? {
+        let trigrams = ContactIndex.trigrams(of: value.trimmingCharacters(in: .whitespacesAndNewlines))
+        guard !trigrams.isEmpty else { return nil }
+        var result: Set<ContactUUID>?
+        for trigram in trigrams.sorted().prefix(4) {
+            let part = Set(try self.contacts.index.contacts(matching: .urnTrigram(scheme: scheme, trigram: trigram), workspace: self.workspace.name, in: txn))
+            result = result.map { $0.intersection(part) } ?? part
+            if result?.isEmpty == true { break }
+        }
+        return result
     }
 
     private func fieldCandidates(

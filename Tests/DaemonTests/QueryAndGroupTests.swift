@@ -225,6 +225,7 @@ struct QueryAndGroupTests {
             )
             var params: JSONValue = [
                 "name": .string(person.name),
+                "urns": [.string(String(format: "tel:+2507880%05d", index)), .string("mailto:p\(index)@example.org")],
                 "fields": ["age": .string(String(person.age)), "gender": .string(person.gender), "joined": .string(String(format: "2026-02-%02d 10:00", person.day))],
             ]
             if person.vip, case .object(var members) = params {
@@ -262,6 +263,15 @@ struct QueryAndGroupTests {
         try check("group = vips") { $0.vip && !$0.blocked }
         try check("status = blocked") { $0.blocked }
         try check("status = active AND age > 60") { !$0.blocked && $0.age > 60 }
+        // URN contains: trigram candidates, checked exactly.
+        let index = { (person: Person) in people.firstIndex { $0.uuid == person.uuid } ?? -1 }
+        let tel = { (person: Person) in String(format: "+2507880%05d", index(person)) }
+        try check("tel ~ 8800012") { tel($0).contains("8800012") }
+        try check("tel ~ 0788001") { tel($0).contains("0788001") }
+        try check("tel ~ 00014") { tel($0).contains("00014") }
+        try check("urn ~ p14@") { index($0) == 14 }
+        try check("mailto ~ example") { _ in true }
+        try check("tel ~ 999") { _ in false }
     }
 
     /// Every error code the query parser can produce, reached through the socket: -32004 with the code,
