@@ -173,7 +173,9 @@ enum PointInTime: Decodable {
 }
 
 struct HistoryParams: MethodParams {
-    static let memberNames = common.union(["uuid", "after", "before", "types", "limit", "cursor"])
+    static let memberNames = common.union(["uuid", "after", "before", "types", "limit", "cursor", "order"])
+    /// `desc` (newest first, the default) or `asc`.
+    var order: String?
     var uuid: String
     var after: PointInTime?
     var before: PointInTime?

@@ -62,6 +62,12 @@ struct HistoryAuditTests {
         let rest = try daemon.call("contacts.history", ["uuid": .string(uuid), "limit": 100, "cursor": .string(cursor)])
         let allSeqs = (page["items"]?.arrayValue ?? []) + (rest["items"]?.arrayValue ?? [])
         #expect(allSeqs.compactMap { $0.int("seq") } == allSeqs.compactMap { $0.int("seq") }.sorted(by: >))
+        // Oldest first, paged forward.
+        let firstPage = try daemon.call("contacts.history", ["uuid": .string(uuid), "order": "asc", "limit": 3])
+        let forwardCursor = try #require(firstPage.string("next_cursor"))
+        let nextPage = try daemon.call("contacts.history", ["uuid": .string(uuid), "order": "asc", "limit": 100, "cursor": .string(forwardCursor)])
+        let forward = ((firstPage["items"]?.arrayValue ?? []) + (nextPage["items"]?.arrayValue ?? [])).compactMap { $0.int("seq") }
+        #expect(forward == allSeqs.compactMap { $0.int("seq") }.reversed())
         let after = try daemon.call("contacts.history", ["uuid": .string(uuid), "after": ["seq": .integer(snapshots[4].seq)]])
         #expect(after["items"]?.arrayValue?.allSatisfy { ($0.int("seq") ?? 0) > snapshots[4].seq } == true)
 

@@ -46,13 +46,19 @@ extension LedgerMethods {
         if let types = params.types, let index = types.firstIndex(where: { !LedgerEvent.allTypes.contains($0) }) {
             throw RPCError.invalidParams(field: "types[\(index)]", reason: "unknown_type")
         }
+        if let order = params.order, order != "asc", order != "desc" {
+            throw RPCError.invalidParams(field: "order", reason: "must_be_asc_or_desc")
+        }
         return try self.read { txn in
             let presenter = try self.presenter(caller.workspace, in: txn)
             let events = try self.contactEvents(uuid, workspace: caller.workspace, in: txn)
             guard !events.isEmpty else { throw ContactError.notFound("contact", id: uuid.rawValue) }
-            // Newest first; the cursor is the seq of the last item returned.
-            let matching = events.reversed().filter { event in
-                if let cursor, event.header.seq >= cursor { return false }
+            // Newest first by default, oldest first with `order: "asc"`; the cursor is the seq of the
+            // last item returned, and the next page continues past it in the same direction.
+            let ascending = params.order == "asc"
+            let ordered = ascending ? events : events.reversed()
+            let matching = ordered.filter { event in
+                if let cursor, ascending ? event.header.seq <= cursor : event.header.seq >= cursor { return false }
                 if let after, after.includes(event.header) { return false }
                 if let before, !before.includes(event.header) { return false }
                 if let types = params.types, !types.contains(event.header.type) { return false }
