@@ -37,7 +37,7 @@ BASE = "https://contactledger.local/schemas/"
 DEFAULT_SCHEMAS = Path(__file__).resolve().parent.parent / "Schemas"
 MAX_MESSAGE = 300
 
-# The contract's method list (rpc-api.md) plus the events.event notification.
+# The contract's method list (rpc-api.md), the daemon's extensions, and the notifications.
 METHODS = [
     "system.health", "system.stats",
     "workspace.configure", "workspace.get", "workspace.set_locations", "workspace.locations",
@@ -51,6 +51,8 @@ METHODS = [
     "events.read", "events.subscribe", "events.unsubscribe", "events.event",
     "projections.status", "projections.rebuild", "projections.verify",
     "imports.start", "imports.status", "exports.start", "exports.status",
+    # Beyond the contract: served by the daemon and documented here.
+    "system.methods", "ledger.backup", "events.error",
 ]
 EVENT_TYPES = [
     "contact_created", "contact_name_changed", "contact_language_changed", "contact_status_changed",
