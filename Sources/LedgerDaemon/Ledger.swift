@@ -150,7 +150,7 @@ final class Ledger: Sendable {
             }
         } catch let error as LMDBError {
             self.logger.error("commit failed", metadata: ["lmdb.code": "\(error.code.rawValue)", "ledger.batch": "\(batch.count)"])
-            let failure = StorageUnavailable(reason: error.isOutOfSpace ? (error.code == .mapFull ? "map_full" : "disk_full") : "storage_error")
+            let failure = StorageUnavailable(reason: self.reason(for: error))
             self.metrics?.recordCommitFailure(reason: failure.reason)
             for command in batch { command.continuation.resume(throwing: failure) }
             return
@@ -181,7 +181,8 @@ final class Ledger: Sendable {
         let context = command.context
         var idempotencyRecord: [UInt8]?
         if let key = context.idempotencyKey {
-            idempotencyRecord = Array(context.workspace.utf8) + [0] + Array(key.utf8)
+            // Keys are hashed: 128 characters can be 512 bytes, more than an LMDB key holds.
+            idempotencyRecord = Array(context.workspace.utf8) + [0] + Array(SHA256.hash(data: Array(key.utf8)))
             if let idempotencyRecord, let stored = try txn.get(self.stores.idempotency, key: idempotencyRecord) {
                 guard stored.count >= 32, Array(stored[0..<32]) == context.paramsHash else {
                     throw ContactError(.conflict, reason: "idempotency_key_reused", field: "idempotency_key")
@@ -205,6 +206,15 @@ final class Ledger: Sendable {
 }
 
 extension Ledger {
+    /// Why a commit failed, for `data.reason` of -32005. A write cut short on a full file system
+    /// reaches LMDB as EIO on some file systems (tmpfs), so free space is checked too.
+    func reason(for error: LMDBError) -> String {
+        if error.code == .mapFull { return "map_full" }
+        if error.code == .noSpace { return "disk_full" }
+        if let free = self.stores.environment.availableDiskBytes(), free < 4 << 20 { return "disk_full" }
+        return "storage_error"
+    }
+
     /// Stands in for a stored idempotent answer that named a contact since deleted.
     static let erasedAnswerMarker: [UInt8] = [0] + Array("erased:".utf8)
 

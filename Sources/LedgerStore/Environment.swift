@@ -39,6 +39,8 @@ public final class Environment: @unchecked Sendable {
     }
 
     let pointer: OpaquePointer
+    /// The directory holding the environment's files.
+    public let directory: String
     private let gate = ReaderGate()
     private let configuration: Configuration
     private var currentMapSize: Int
@@ -65,6 +67,7 @@ public final class Environment: @unchecked Sendable {
         var dead: Int32 = 0
         mdb_reader_check(env, &dead)
         self.pointer = env
+        self.directory = directory
         self.configuration = configuration
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
@@ -192,6 +195,13 @@ public final class Environment: @unchecked Sendable {
             readersUsed: Int(info.me_numreaders),
             maximumReaders: Int(info.me_maxreaders)
         )
+    }
+
+    /// Free bytes on the file system holding the environment, or nil if it cannot be read.
+    public func availableDiskBytes() -> Int64? {
+        var info = statvfs()
+        guard statvfs(self.directory, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
     }
 
     /// Clears reader slots left by dead processes; returns how many were cleared.

@@ -1,5 +1,7 @@
 // ContactLedger — read models.
 import ContactDomain
+import Crypto
+import Foundation
 import LedgerStore
 
 /// Secondary indexes of the log for audits: by actor, by peer uid, by event type and by field key,
@@ -24,7 +26,10 @@ public struct AuditIndex: Sendable {
     var allTables: [Table] { [self.table] }
 
     private static func prefix(_ workspace: String, _ dimension: Dimension, _ value: String) -> [UInt8] {
-        KeyEncoding.prefix(workspace, dimension.rawValue, value)
+        // Long values (an actor may be 256 characters) are hashed to keep keys under LMDB's 511 bytes.
+        let bytes = Array(value.utf8)
+        let indexed = bytes.count <= 128 ? value : "#" + SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        return KeyEncoding.prefix(workspace, dimension.rawValue, indexed)
     }
 
     /// Indexes one event; `event` is nil when its payload was erased (only the header is known).

@@ -137,7 +137,8 @@ public struct ContactReadModel: Sendable {
         var previous: Contact?
         if case .contactCreated(let created) = event {
             contact = Contact(created: created, workspace: header.workspace, at: header.createdOn, version: header.version)
-            try txn.put(self.ids, key: BigEndian.bytes(UInt64(bitPattern: created.id)), value: key)
+            // A contact_created whose payload was erased replays with id 0: its id comes back with contact_deleted.
+            if created.id > 0 { try txn.put(self.ids, key: BigEndian.bytes(UInt64(bitPattern: created.id)), value: key) }
         } else {
             guard let existing = try self.contact(contactUUID, workspace: header.workspace, in: txn) else {
                 throw ReadModelError.missingContact(contactUUID.rawValue)
@@ -166,6 +167,7 @@ public struct ContactReadModel: Sendable {
                 value: try JSONCoding.encode(stored)
             )
         case .contactDeleted:
+            if contact.id > 0 { try txn.put(self.ids, key: BigEndian.bytes(UInt64(bitPattern: contact.id)), value: key) }
             // Messages and snapshots hold personal data: they go with the contact.
             try self.dropMessages(of: contactUUID, workspace: header.workspace, in: txn)
             try self.dropSnapshots(of: contactUUID, workspace: header.workspace, in: txn)

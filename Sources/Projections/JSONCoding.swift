@@ -5,7 +5,8 @@ import Foundation
 enum JSONCoding {
     static func encode(_ value: some Encodable) throws -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Sorted keys: JSONEncoder does not keep member order on Linux, and rebuilt records must equal live ones byte for byte.
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(value))
     }
 

@@ -304,7 +304,7 @@ public enum ContactDecider {
         var events: [LedgerEvent] = []
         // Only active contacts hold groups, so this is a safety net for inconsistent states.
         if let event = Self.reevaluatedGroups(contact, context: context) { events.append(event) }
-        events.append(.contactDeleted(uuid: contact.uuid))
+        events.append(.contactDeleted(ContactDeleted(uuid: contact.uuid, id: contact.id, status: contact.status)))
         return events
     }
 

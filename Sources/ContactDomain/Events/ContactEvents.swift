@@ -136,3 +136,19 @@ public struct Message: Sendable, Hashable, Codable {
         try container.encodeIfPresent(self.visibility, forKey: .visibility)
     }
 }
+
+/// `contact_deleted`: the tombstone's ids and status, which stay after the contact's personal data is
+/// erased (so a rebuild from the erased log restores the same tombstone).
+public struct ContactDeleted: Sendable, Hashable, Codable {
+    public var uuid: ContactUUID
+    /// The numeric id (absent in events written before it was recorded).
+    public var id: Int64?
+    /// The status at deletion (absent in events written before it was recorded).
+    public var status: ContactStatus?
+
+    public init(uuid: ContactUUID, id: Int64?, status: ContactStatus?) {
+        self.uuid = uuid
+        self.id = id
+        self.status = status
+    }
+}

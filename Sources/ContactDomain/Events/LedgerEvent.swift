@@ -16,7 +16,7 @@ public enum LedgerEvent: Sendable, Hashable {
     case contactGroupsChanged(ContactGroupsChanged)
     case messageReceived(Message)
     case messageCreated(Message)
-    case contactDeleted(uuid: ContactUUID)
+    case contactDeleted(ContactDeleted)
     case workspaceConfigured(WorkspaceConfigured)
     case fieldCreated(FieldCreated)
     case fieldUpdated(FieldUpdated)
@@ -103,7 +103,6 @@ public enum LedgerEvent: Sendable, Hashable {
     }
     private struct URNsPayload: Codable { var urns: [String] }
     private struct MessagePayload: Codable { var msg: Message }
-    private struct ContactUUIDPayload: Codable { var uuid: ContactUUID }
     private struct KeyPayload: Codable { var key: String }
     private struct GroupUUIDPayload: Codable { var uuid: GroupUUID }
     private struct LocationsPayload: Codable { var hierarchy: LocationNode }
@@ -123,7 +122,7 @@ public enum LedgerEvent: Sendable, Hashable {
         case .contactURNsChanged(let urns): return try encode(URNsPayload(urns: urns))
         case .contactGroupsChanged(let payload): return try encode(payload)
         case .messageReceived(let message), .messageCreated(let message): return try encode(MessagePayload(msg: message))
-        case .contactDeleted(let uuid): return try encode(ContactUUIDPayload(uuid: uuid))
+        case .contactDeleted(let payload): return try encode(payload)
         case .workspaceConfigured(let payload): return try encode(payload)
         case .fieldCreated(let payload): return try encode(payload)
         case .fieldUpdated(let payload): return try encode(payload)
@@ -153,7 +152,7 @@ public enum LedgerEvent: Sendable, Hashable {
         case "contact_groups_changed": return .contactGroupsChanged(try decode(ContactGroupsChanged.self))
         case "msg_received": return .messageReceived(try decode(MessagePayload.self).msg)
         case "msg_created": return .messageCreated(try decode(MessagePayload.self).msg)
-        case "contact_deleted": return .contactDeleted(uuid: try decode(ContactUUIDPayload.self).uuid)
+        case "contact_deleted": return .contactDeleted(try decode(ContactDeleted.self))
         case "workspace_configured": return .workspaceConfigured(try decode(WorkspaceConfigured.self))
         case "field_created": return .fieldCreated(try decode(FieldCreated.self))
         case "field_updated": return .fieldUpdated(try decode(FieldUpdated.self))

@@ -83,13 +83,17 @@ public struct Contact: Sendable, Hashable, Codable {
             if self.lastSeenOn.map({ $0 < time }) ?? true { self.lastSeenOn = time }
         case .messageCreated:
             return
-        case .contactDeleted:
+        case .contactDeleted(let deleted):
             self.name = nil
             self.language = nil
             self.urns = []
             self.fields = [:]
             self.groups = []
+            self.lastSeenOn = nil
             self.isDeleted = true
+            // The tombstone keeps its ids and status, also when replayed from an erased log.
+            if let id = deleted.id { self.id = id }
+            if let status = deleted.status { self.status = status }
         case .workspaceConfigured, .fieldCreated, .fieldUpdated, .fieldDeleted, .groupCreated, .groupUpdated,
             .groupDeleted, .locationsSet:
             return

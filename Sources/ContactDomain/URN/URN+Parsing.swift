@@ -1,6 +1,10 @@
 // ContactLedger — contact domain.
 
 extension URN {
+    /// The longest `tel` path accepted as typed (with spaces, dashes, parentheses): far more than any
+    /// phone number or 64-character sender id needs, and short enough for libphonenumber to stay quick.
+    public static let maxTelInputLength = 128
+
     /// Normalizes and validates a URN typed by a user or sent by a client (spec §2.2, §2.3).
     ///
     /// Steps: trim the whole string; split it into scheme, path, `?query` and `#display` (unescaping `%23`,
@@ -56,12 +60,17 @@ extension URN {
     ) throws(URNError) {
         let trimmedPath = path.trimmingWhitespace
         guard !trimmedPath.isEmpty else { throw .empty }
+        // Refused before any normalization: phone parsing time grows with the square of the length, and a
+        // NUL byte has no place in any scheme's path.
+        guard trimmedPath.utf8.count <= (scheme == .tel ? Self.maxTelInputLength : Self.maxPathLength * 3) else { throw .pathTooLong }
+        guard !trimmedPath.unicodeScalars.contains(where: { $0.value == 0 }) else { throw .invalidPath }
         let normalizedPath = try scheme.normalize(path: trimmedPath, defaultCountry: defaultCountry)
         let trimmedDisplay = display?.trimmingWhitespace
+        let trimmedQuery = query?.trimmingWhitespace
         let urn = URN(
             uncheckedScheme: scheme,
             path: normalizedPath,
-            query: (query?.isEmpty ?? true) ? nil : query,
+            query: (trimmedQuery?.isEmpty ?? true) ? nil : trimmedQuery,
             display: (trimmedDisplay?.isEmpty ?? true) ? nil : trimmedDisplay
         )
         try urn.validate()
