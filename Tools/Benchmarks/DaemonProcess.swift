@@ -65,6 +65,12 @@ final class DaemonProcess {
         throw BenchError("contactledgerd did not answer within 20 s: \(self.log())")
     }
 
+    /// The running daemon's process id, or nil when it is stopped.
+    var processIdentifier: Int32? {
+        guard let process = self.process, process.isRunning else { return nil }
+        return process.processIdentifier
+    }
+
     /// The daemon's output so far.
     func log() -> String {
         (try? String(contentsOfFile: self.logPath, encoding: .utf8)) ?? ""
