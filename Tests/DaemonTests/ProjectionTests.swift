@@ -84,7 +84,7 @@ struct ProjectionTests {
         do {
             let environment = try Environment(directory: daemon.directory)
             let log = try EventLog(tables: try environment.openTables(EventLog.tableNames))
-            try environment.write { txn in
+            _ = try environment.write { txn in
                 try log.append(to: "contact/\(uuid)", expectedVersion: 1, in: txn) { position in
                     let header: JSONValue = [
                         "seq": .integer(Int64(position.seq)), "id": "0b0e7c1e-0000-4000-8000-000000000001",

@@ -121,7 +121,7 @@ struct ReliabilityCrashTests {
                 handle.write(Data((line + "\n").utf8))
                 handle.closeFile()
             } else {
-                FileManager.default.createFile(atPath: path, contents: Data((line + "\n").utf8))
+                _ = FileManager.default.createFile(atPath: path, contents: Data((line + "\n").utf8))
             }
         }
         // A clean stop after all of it still works.

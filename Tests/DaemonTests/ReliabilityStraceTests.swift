@@ -99,7 +99,7 @@ struct ReliabilityStraceTests {
             "-e", "trace=open,openat,close,fdatasync,fsync,msync,write,writev,sendmsg,sendto,pwrite64,pwritev,pwritev2",
             DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd").path, "--data-dir", directory,
         ]
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         strace.standardError = FileHandle(forWritingAtPath: logPath)
         strace.standardOutput = FileHandle.nullDevice
         try strace.run()

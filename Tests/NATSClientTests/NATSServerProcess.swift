@@ -4,7 +4,7 @@ import Foundation
 /// A real `nats-server` with JetStream on a free loopback port, its store in a temporary directory.
 final class NATSServerProcess: @unchecked Sendable {
     // @unchecked: each test owns its server and uses it from one task.
-    let port: Int
+    private(set) var port: Int
     let storeDirectory: String
     private var process: Process?
 
@@ -15,7 +15,18 @@ final class NATSServerProcess: @unchecked Sendable {
         self.port = port ?? Self.freePort()
         self.storeDirectory = NSTemporaryDirectory() + "nats-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: self.storeDirectory, withIntermediateDirectories: true)
-        try self.start()
+        // Another test may take the same free port between the check and the bind: try a few.
+        var attempts = 0
+        while true {
+            do {
+                try self.start()
+                return
+            } catch {
+                attempts += 1
+                guard port == nil, attempts < 5 else { throw error }
+                self.port = Self.freePort()
+            }
+        }
     }
 
     /// Starts (or restarts) the server on the same port and store, and waits until it accepts connections.
@@ -29,7 +40,13 @@ final class NATSServerProcess: @unchecked Sendable {
         self.process = process
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if Self.accepts(port: self.port) { return }
+            guard process.isRunning else { throw ServerError.notReady }
+            if Self.accepts(port: self.port) {
+                // The port may be another server's: ours must still be running once it accepts.
+                usleep(100_000)
+                guard process.isRunning else { throw ServerError.notReady }
+                return
+            }
             usleep(20_000)
         }
         throw ServerError.notReady
