@@ -221,20 +221,24 @@ final class BackgroundWriter: Sendable {
     private let state = Mutex(State())
     private let done = DispatchSemaphore(value: 0)
 
-    /// Starts the thread on a new connection to `socketPath`; `label` keeps its URNs unique.
-    init(socketPath: String, label: String) throws {
-        let client = try RPCClient(socketPath: socketPath)
-        // The client is used by the writer thread only, from here on.
-        let box = UncheckedBox(client)
+    /// Starts the thread, which opens its own connection to `socketPath` (a failure to connect is
+    /// counted as an error); `label` keeps its URNs unique.
+    init(socketPath: String, label: String) {
         let thread = Thread { [self] in
-            let client = box.value
             var latencies: [UInt64] = []
             latencies.reserveCapacity(1 << 14)
             var errors = 0
             var firstError: String?
             var iteration = 0
             let started = monotonicNanoseconds()
-            while !self.stopFlag.load(ordering: .relaxed) {
+            var connection: RPCClient?
+            do {
+                connection = try RPCClient(socketPath: socketPath)
+            } catch {
+                errors += 1
+                firstError = "connect: \(error)"
+            }
+            while let client = connection, !self.stopFlag.load(ordering: .relaxed) {
                 let callStarted = monotonicNanoseconds()
                 do {
                     try client.call(
@@ -273,12 +277,6 @@ final class BackgroundWriter: Sendable {
             latencyMs: LatencySummary(nanoseconds: state.latencies)
         )
     }
-}
-
-/// Hands a non-`Sendable` value to exactly one other thread (the sender no longer touches it).
-struct UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
 
 /// Memory figures of a process from `/proc/<pid>/status`, in MiB.
@@ -364,4 +362,36 @@ func runPython(_ script: String, arguments: [String] = []) throws -> String {
 /// A ratio `a / b` as text (`12.3x`, or `-` when `b` is zero).
 func ratioText(_ a: Double, _ b: Double, _ digits: Int = 2) -> String {
     b > 0 ? formatted(a / b, digits) + "x" : "-"
+}
+
+/// Contacts with four custom fields, to fill a log quickly with a realistic mix of events: each
+/// `contacts.create` appends `contact_created` and one `contact_field_changed` per field.
+enum FieldRichContacts {
+    /// Events one ``createParams(_:prefix:actor:)`` call appends.
+    static let eventsPerCreate = 5
+
+    /// Defines the fields the contacts carry (age and score numbers, joined a datetime, city text).
+    static func defineFields(daemon: DaemonProcess) throws {
+        try daemon.call("fields.create", ["key": "age", "name": "Age", "type": "number"])
+        try daemon.call("fields.create", ["key": "joined", "name": "Joined", "type": "datetime"])
+        try daemon.call("fields.create", ["key": "city", "name": "City", "type": "text"])
+        try daemon.call("fields.create", ["key": "score", "name": "Score", "type": "number"])
+    }
+
+    /// The `contacts.create` call for contact `index`: a name, one `ext:` URN and the four fields.
+    static func create(_ index: Int, prefix: String, actor: String? = nil) -> (method: String, params: JSONValue) {
+        let cities = ["Kigali", "Nairobi", "Lagos", "Accra", "Kampala", "Dakar"]
+        var params: [String: JSONValue] = [
+            "name": .string("\(prefix) \(index)"),
+            "urns": [.string("ext:\(prefix.lowercased())-\(index)")],
+            "fields": [
+                "age": .string(String(18 + index % 60)),
+                "joined": .string(String(format: "2025-%02d-%02d", 1 + index % 12, 1 + index % 28)),
+                "city": .string(cities[index % cities.count]),
+                "score": .string(String(index % 1000)),
+            ],
+        ]
+        if let actor { params["actor"] = .string(actor) }
+        return ("contacts.create", .object(params))
+    }
 }

@@ -36,7 +36,8 @@ struct HistoryBenchmark: ParsableCommand {
         abstract: "contacts.as_of p50/p99 on a 10,000-event contact and audit.changes on a 100k-event log vs. raw LMDB reads.",
         discussion: """
             Creates one contact and renames it until its stream holds --events events (contacts.modify in
-            JSON-RPC batches), then creates --audit-events contacts, one in 1000 with a rare actor. Times
+            JSON-RPC batches), then creates contacts with four fields (five events each) until the audit
+            log holds --audit-events more events, one create in 1000 by a rare actor. Times
             contacts.as_of {uuid, at: {seq}} at --points random points of the contact's own history (each
             answer's name is checked against what it was then), and audit.changes {actor: rare}.
             Baselines, on a ledger.backup copy of the store opened with LedgerStore: the contact's stored
@@ -59,7 +60,7 @@ struct HistoryBenchmark: ParsableCommand {
     @Option(name: .long, help: "Stop asking contacts.as_of after this many seconds, whatever --points says (keeps bench.sh bounded).")
     var asOfSeconds: Double = 20
 
-    @Option(name: .long, help: "Contacts created for the audit log (one event each), 1 in 1000 by the rare actor.")
+    @Option(name: .long, help: "Events for the audit log: contacts.create with 4 fields (5 events each), 1 in 1000 by the rare actor.")
     var auditEvents: Int = 100_000
 
     @Option(name: .long, help: "audit.changes calls to time.")
@@ -149,20 +150,17 @@ struct HistoryBenchmark: ParsableCommand {
         for (index, seq) in modifyFill.seqs.enumerated() where seq > 0 { nameAt[seq] = "History \(index + 1)" }
         let subjectSeqs = nameAt.keys.sorted()
 
-        progress("history: \(self.auditEvents) contacts.create for the audit log, batches of \(self.options.batch)")
+        try FieldRichContacts.defineFields(daemon: daemon)
+        let creates = (self.auditEvents + FieldRichContacts.eventsPerCreate - 1) / FieldRichContacts.eventsPerCreate
+        progress("history: \(creates) contacts.create with 4 fields (\(self.auditEvents) events) for the audit log")
         let createFill = try BatchRPC.fill(
-            socketPath: socketPath, total: self.auditEvents, batchSize: self.options.batch, connections: self.options.connections,
+            socketPath: socketPath, total: creates, batchSize: self.options.batch, connections: self.options.connections,
             progressLabel: "creates"
         ) { index in
-            (
-                "contacts.create",
-                [
-                    "name": .string("Audit \(index)"), "urns": [.string("ext:audit-\(index)")],
-                    "actor": .string(index % 1000 == 0 ? Self.rareActor : Self.bulkActor),
-                ]
-            )
+            FieldRichContacts.create(index, prefix: "Audit", actor: index % 1000 == 0 ? Self.rareActor : Self.bulkActor)
         }
         let rareCount = createFill.seqs.enumerated().filter { $0.offset % 1000 == 0 && $0.element > 0 }.count
+            * FieldRichContacts.eventsPerCreate
 
         // contacts.as_of at random points of the subject's history.
         progress("history: contacts.as_of at \(self.points) random points")
@@ -315,7 +313,7 @@ struct HistoryBenchmark: ParsableCommand {
     static func printTable(_ report: Report) {
         let asOf = report.asOf
         print(
-            "fill: contacts.modify \(formatted(report.fillModifiesPerSecond))/s, contacts.create \(formatted(report.fillCreatesPerSecond))/s"
+            "fill: contacts.modify \(formatted(report.fillModifiesPerSecond))/s, contacts.create with 4 fields \(formatted(report.fillCreatesPerSecond))/s"
                 + " (batched); \(report.fillErrors) errors"
         )
         if let error = report.fillFirstError { print("  first fill error: \(error)") }

@@ -13,7 +13,8 @@ struct RebuildBenchmark: ParsableCommand {
         commandName: "rebuild",
         abstract: "projections.rebuild events/s over a 200k-event log vs. a raw EventLog.forEach scan; writer during vs. before.",
         discussion: """
-            Fills the log with --events contacts.create (one event each) in JSON-RPC batches, takes a
+            Fills the log with --events events: contacts.create with four custom fields (five events each:
+            contact_created and four contact_field_changed) in JSON-RPC batches, takes a
             ledger.backup copy and scans it with EventLog.forEach (the baseline; then once more decoding
             every header and payload, to show what decoding alone costs). A single client then creates
             contacts for --writer-seconds (writes/s before), and again while projections.rebuild
@@ -25,7 +26,7 @@ struct RebuildBenchmark: ParsableCommand {
 
     @OptionGroup var options: JobDaemonOptions
 
-    @Option(name: .long, help: "Events in the log before the rebuild (contacts.create, one event each).")
+    @Option(name: .long, help: "Events in the log before the rebuild (contacts.create with four fields, five events each).")
     var events: Int = 200_000
 
     @Option(name: .long, help: "Seconds the single writer runs before the rebuild.")
@@ -39,6 +40,7 @@ struct RebuildBenchmark: ParsableCommand {
         var benchmark = "rebuild"
         var logEvents: UInt64
         var fillCreatesPerSecond: Double
+        var fillEventsPerSecond: Double
         var fillErrors: Int
         var fillFirstError: String?
         var rawScan: StoreCopy.Scan
@@ -68,12 +70,14 @@ struct RebuildBenchmark: ParsableCommand {
     func run() throws {
         let daemon = try DaemonProcess(executable: self.options.daemon, keep: self.options.keepData)
         defer { daemon.stop() }
-        progress("rebuild: \(self.events) contacts.create, batches of \(self.options.batch)")
+        try FieldRichContacts.defineFields(daemon: daemon)
+        let creates = (self.events + FieldRichContacts.eventsPerCreate - 1) / FieldRichContacts.eventsPerCreate
+        progress("rebuild: \(creates) contacts.create with 4 fields (\(FieldRichContacts.eventsPerCreate) events each), batches of \(self.options.batch)")
         let fill = try BatchRPC.fill(
-            socketPath: daemon.socketPath, total: self.events, batchSize: self.options.batch, connections: self.options.connections,
+            socketPath: daemon.socketPath, total: creates, batchSize: self.options.batch, connections: self.options.connections,
             progressLabel: "creates"
         ) { index in
-            ("contacts.create", ["name": .string("Rebuild \(index)"), "urns": [.string("ext:rebuild-\(index)")]])
+            FieldRichContacts.create(index, prefix: "Rebuild")
         }
 
         progress("rebuild: ledger.backup copy, raw scans")
@@ -89,7 +93,7 @@ struct RebuildBenchmark: ParsableCommand {
         copy.remove()
 
         progress("rebuild: single writer for \(formatted(self.writerSeconds, 1)) s before the rebuild")
-        let before = try BackgroundWriter(socketPath: daemon.socketPath, label: "before")
+        let before = BackgroundWriter(socketPath: daemon.socketPath, label: "before")
         usleep(UInt32(self.writerSeconds * 1_000_000))
         let writerBefore = before.stop()
 
@@ -97,7 +101,7 @@ struct RebuildBenchmark: ParsableCommand {
         let rssBefore = pid.flatMap { ProcessMemory.rssMiB(pid: $0) }
         let peakReset = pid.map { ProcessMemory.resetPeak(pid: $0) } ?? false
         progress("rebuild: projections.rebuild {contacts} with the writer running")
-        let during = try BackgroundWriter(socketPath: daemon.socketPath, label: "during")
+        let during = BackgroundWriter(socketPath: daemon.socketPath, label: "during")
         let client = try daemon.client()
         let started = monotonicNanoseconds()
         let answer = try client.call("projections.rebuild", ["name": "contacts"])
@@ -124,6 +128,7 @@ struct RebuildBenchmark: ParsableCommand {
         let report = Report(
             logEvents: copy.headSeq,
             fillCreatesPerSecond: fill.requestsPerSecond,
+            fillEventsPerSecond: Double(copy.headSeq) / max(fill.seconds, 1e-9),
             fillErrors: fill.errors,
             fillFirstError: fill.firstError,
             rawScan: rawScan,
@@ -150,7 +155,8 @@ struct RebuildBenchmark: ParsableCommand {
     /// Prints the run as tables.
     static func printTable(_ report: Report) {
         print(
-            "fill: \(report.logEvents) events, contacts.create \(formatted(report.fillCreatesPerSecond))/s (batched); \(report.fillErrors) errors"
+            "fill: \(report.logEvents) events, contacts.create with 4 fields \(formatted(report.fillCreatesPerSecond))/s"
+                + " (\(formatted(report.fillEventsPerSecond)) events/s, batched); \(report.fillErrors) errors"
         )
         if let error = report.fillFirstError { print("  first fill error: \(error)") }
         var table = TextTable(headers: ["measure", "events", "seconds", "events/s", "vs raw scan"])
