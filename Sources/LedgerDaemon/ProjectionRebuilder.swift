@@ -28,7 +28,9 @@ final class ProjectionRebuilder: Service, Sendable {
         var lastCompletedAt: Date?
     }
 
-    static let chunkSize = 2000
+    /// Events per rebuild command: small enough that writers queued behind a chunk wait tens of
+    /// milliseconds, not hundreds.
+    static let chunkSize = 250
     private static let targetKey = Array("rebuild_target".utf8)
 
     private let ledger: Ledger

@@ -82,18 +82,32 @@ extension LedgerMethods {
             contact = snapshot.contact
             fromVersion = snapshot.contact.version + 1
         }
-        for event in try self.contactEvents(uuid, workspace: workspace, fromVersion: fromVersion, in: txn) where point.includes(event.header) {
-            let header = event.header
-            guard let payload = event.record.payload else {
-                contact?.version = header.version
-                continue
+        // Read the stream one snapshot interval at a time (the next snapshot is past the point, so one
+        // interval normally suffices) and stop at the first event past the point: seqs and timestamps
+        // only grow along a stream.
+        var next = fromVersion
+        folding: while true {
+            let versions = next...(next + ContactReadModel.snapshotInterval - 1)
+            let seqs = try self.stores.log.seqs(of: EventHeader.contactStream(uuid), versions: versions, in: txn)
+            for seq in seqs {
+                if let limit = point.seq, seq > limit { break folding }
+                guard let record = try self.stores.log.record(at: seq, in: txn) else { continue }
+                let header = try EventHeader.decode(record.header)
+                guard point.includes(header) else { break folding }
+                guard header.workspace == workspace else { continue }
+                guard let payload = record.payload else {
+                    contact?.version = header.version
+                    continue
+                }
+                let domainEvent = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
+                if case .contactCreated(let created) = domainEvent {
+                    contact = Contact(created: created, workspace: workspace, at: header.createdOn, version: header.version)
+                } else {
+                    contact?.apply(domainEvent, at: header.createdOn, version: header.version)
+                }
             }
-            let domainEvent = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
-            if case .contactCreated(let created) = domainEvent {
-                contact = Contact(created: created, workspace: workspace, at: header.createdOn, version: header.version)
-            } else {
-                contact?.apply(domainEvent, at: header.createdOn, version: header.version)
-            }
+            guard seqs.count == Int(ContactReadModel.snapshotInterval) else { break }
+            next += ContactReadModel.snapshotInterval
         }
         return contact
     }
