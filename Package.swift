@@ -124,8 +124,10 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Helpers shared by the test targets: a real nats-server process, a seeded random generator.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore"], swiftSettings: strictSettings),
-        .testTarget(name: "ContactDomainTests", dependencies: ["ContactDomain"], swiftSettings: strictSettings),
+        .testTarget(name: "ContactDomainTests", dependencies: ["ContactDomain", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "SpreadsheetTests", dependencies: ["Spreadsheet"], swiftSettings: strictSettings),
         .testTarget(
             name: "RPCTests",
@@ -134,8 +136,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "NATSClientTests", dependencies: ["NATSClient"], swiftSettings: strictSettings),
-        .testTarget(name: "DaemonTests", dependencies: ["RPC", "LedgerStore"], swiftSettings: strictSettings),
+        .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "DaemonTests", dependencies: ["RPC", "LedgerStore", "TestSupport"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

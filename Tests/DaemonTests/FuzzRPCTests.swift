@@ -1,5 +1,6 @@
 // ContactLedger — daemon tests: hostile input on the socket.
 import Foundation
+import TestSupport
 import RPC
 import Testing
 

@@ -1,5 +1,6 @@
 // ContactLedger — daemon tests: crash safety.
 import Foundation
+import TestSupport
 import RPC
 import Testing
 

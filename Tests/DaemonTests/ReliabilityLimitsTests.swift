@@ -1,5 +1,6 @@
 // ContactLedger — daemon tests: resource limits.
 import Foundation
+import TestSupport
 import RPC
 import Testing
 

@@ -1,5 +1,6 @@
 // ContactLedger — daemon tests: the order power loss depends on.
 import Foundation
+import TestSupport
 import RPC
 import Testing
 

@@ -1,10 +1,11 @@
 // ContactLedger — daemon tests.
 import Foundation
+import TestSupport
 import RPC
 import Testing
 
 /// Primary (`--replicate`) → nats-server (JetStream) → read replica (`--follow`).
-@Suite("Replication through NATS JetStream", .serialized, .enabled(if: ReplicationNATSServer.isAvailable))
+@Suite("Replication through NATS JetStream", .serialized, .enabled(if: NATSServerProcess.isAvailable))
 struct ReplicationTests {
     /// Waits until `condition` holds, polling; false when the time is up.
     func eventually(seconds: Double = 30, _ condition: () throws -> Bool) -> Bool {
@@ -35,7 +36,7 @@ struct ReplicationTests {
 
     @Test("writes on the primary appear on the replica with the same head hash; the replica refuses commands")
     func primaryToReplica() throws {
-        let nats = try ReplicationNATSServer()
+        let nats = try NATSServerProcess()
         let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
         try self.createContacts(primary, 0..<40)
         let doomed = try primary.call("contacts.create", ["name": "Doomed", "urns": ["ext:doomed"]])
@@ -82,7 +83,7 @@ struct ReplicationTests {
 
     @Test("nats-server down: the primary keeps writing; after the restart the replica catches up, nothing lost or duplicated")
     func natsRestart() throws {
-        let nats = try ReplicationNATSServer()
+        let nats = try NATSServerProcess()
         let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
         let replica = try DaemonHarness(arguments: ["--follow", nats.url])
         try self.createContacts(primary, 0..<60, threads: 8)
@@ -111,7 +112,7 @@ struct ReplicationTests {
 
     @Test("publisher and replica resume from their stored positions after restarts")
     func restarts() throws {
-        let nats = try ReplicationNATSServer()
+        let nats = try NATSServerProcess()
         let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
         try self.createContacts(primary, 0..<30)
         let replica = try DaemonHarness(arguments: ["--follow", nats.url])

@@ -1,5 +1,6 @@
 // ContactLedger — NATS client tests.
 import Foundation
+import TestSupport
 import NIOCore
 import Synchronization
 import Testing

@@ -1,17 +1,17 @@
-// ContactLedger — NATS client tests.
+// ContactLedger — shared test support.
 import Foundation
 
 /// A real `nats-server` with JetStream on a free loopback port, its store in a temporary directory.
-final class NATSServerProcess: @unchecked Sendable {
+public final class NATSServerProcess: @unchecked Sendable {
     // @unchecked: each test owns its server and uses it from one task.
-    private(set) var port: Int
-    let storeDirectory: String
+    public private(set) var port: Int
+    public let storeDirectory: String
     private var process: Process?
 
     /// The server's URL.
-    var url: String { "nats://127.0.0.1:\(self.port)" }
+    public var url: String { "nats://127.0.0.1:\(self.port)" }
 
-    init(port: Int? = nil) throws {
+    public init(port: Int? = nil) throws {
         self.port = port ?? Self.freePort()
         self.storeDirectory = NSTemporaryDirectory() + "nats-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: self.storeDirectory, withIntermediateDirectories: true)
@@ -30,7 +30,7 @@ final class NATSServerProcess: @unchecked Sendable {
     }
 
     /// Starts (or restarts) the server on the same port and store, and waits until it accepts connections.
-    func start() throws {
+    public func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = ["-js", "-a", "127.0.0.1", "-p", String(self.port), "-sd", self.storeDirectory]
@@ -53,7 +53,7 @@ final class NATSServerProcess: @unchecked Sendable {
     }
 
     /// SIGKILL, and waits for the exit.
-    func kill() {
+    public func kill() {
         guard let process = self.process, process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -64,16 +64,16 @@ final class NATSServerProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: self.storeDirectory)
     }
 
-    static var executable: String {
+    public static var executable: String {
         ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].first { FileManager.default.fileExists(atPath: $0) }
             ?? "/usr/sbin/nats-server"
     }
 
     /// Whether `nats-server` is installed (tests are skipped without it).
-    static var isAvailable: Bool { FileManager.default.fileExists(atPath: Self.executable) }
+    public static var isAvailable: Bool { FileManager.default.fileExists(atPath: Self.executable) }
 
     /// A port nobody listens on now, on 127.0.0.1.
-    static func freePort() -> Int {
+    public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -89,7 +89,7 @@ final class NATSServerProcess: @unchecked Sendable {
         return bound ? Int(UInt16(bigEndian: address.sin_port)) : 14222
     }
 
-    static func accepts(port: Int) -> Bool {
+    public static func accepts(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
