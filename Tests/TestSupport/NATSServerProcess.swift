@@ -96,11 +96,18 @@ public final class NATSServerProcess: @unchecked Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) { pointer in
+        let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
+        guard connected else { return false }
+        // Something else (another test's listener) may hold the port: a NATS server greets with INFO.
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var greeting = [UInt8](repeating: 0, count: 4)
+        let count = greeting.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4) }
+        return count == 4 && greeting == Array("INFO".utf8)
     }
 
     enum ServerError: Error { case notReady }
