@@ -81,10 +81,24 @@ final class Collected<T: Sendable>: Sendable {
 
 @Suite("NATS against nats-server", .serialized, .enabled(if: NATSServerProcess.isAvailable))
 struct NATSServerTests {
+    /// A client connected to `server` whose connection has answered a PING. A freshly started server
+    /// under heavy load (the whole suite running in parallel) may drop the very first connection, so a
+    /// few attempts are made.
     func connected(_ server: NATSServerProcess) async throws -> NATSClient {
-        let client = NATSClient(configuration: try .init(url: server.url))
-        try await client.connect()
-        return client
+        var attempt = 0
+        while true {
+            attempt += 1
+            let client = NATSClient(configuration: try .init(url: server.url))
+            do {
+                try await client.connect()
+                try await client.flush()
+                return client
+            } catch {
+                await client.close()
+                guard attempt < 5 else { throw error }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
     }
 
     @Test("publish and subscribe, with and without headers")
