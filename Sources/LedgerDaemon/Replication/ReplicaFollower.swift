@@ -32,11 +32,7 @@ final class ReplicaFollower: Service, Sendable {
     }
 
     func run() async throws {
-        var configuration = try NATSClient.Configuration(url: self.settings.url)
-        configuration.name = "contactledgerd-replica"
-        let client = NATSClient(configuration: configuration, logger: self.logger)
-        await cancelWhenGracefulShutdown { await self.followLoop(client) }
-        await client.close()
+        try await self.settings.runClient(named: "contactledgerd-replica", logger: self.logger) { client in await self.followLoop(client) }
     }
 
     private var head: UInt64 {

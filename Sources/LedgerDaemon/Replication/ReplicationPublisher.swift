@@ -36,11 +36,7 @@ final class ReplicationPublisher: Service, Sendable {
     }
 
     func run() async throws {
-        var configuration = try NATSClient.Configuration(url: self.settings.url)
-        configuration.name = "contactledgerd-publisher"
-        let client = NATSClient(configuration: configuration, logger: self.logger)
-        await cancelWhenGracefulShutdown { await self.publishLoop(client) }
-        await client.close()
+        try await self.settings.runClient(named: "contactledgerd-publisher", logger: self.logger) { client in await self.publishLoop(client) }
     }
 
     /// The stored position (0 before the first publication).
