@@ -84,7 +84,7 @@ final class CommandTransaction {
                 try self.stores.log.append(to: stream, expectedVersion: index == 0 ? expectedVersion : nil, in: self.txn) { position in
                     let made = EventHeader(
                         seq: position.seq,
-                        id: UUID().uuidString.lowercased(),
+                        id: UUID.random().lowercasedString,
                         stream: stream,
                         version: position.version,
                         type: event.type,

@@ -12,7 +12,7 @@ public struct ContactUUID: Sendable, Hashable, Comparable, Codable, CustomString
     }
 
     /// A new random (v4) UUID.
-    public static func random() -> ContactUUID { ContactUUID(uuid: UUID()) }
+    public static func random() -> ContactUUID { ContactUUID(uuid: UUID.random()) }
 
     init(uuid: UUID) { self.rawValue = uuid.uuidString.lowercased() }
 
@@ -45,7 +45,7 @@ public struct GroupUUID: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// A new random (v4) UUID.
     public static func random() -> GroupUUID {
-        GroupUUID(UUID().uuidString) ?? GroupUUID(rawValue: UUID().uuidString.lowercased())
+        GroupUUID(rawValue: UUID.random().lowercasedString)
     }
 
     private init(rawValue: String) { self.rawValue = rawValue }

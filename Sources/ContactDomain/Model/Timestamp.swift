@@ -27,11 +27,42 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction)
-        )
+        let year = Int(parts.tm_year) + 1900
+        guard (0...9999).contains(year) else {
+            return String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+                year, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction)
+            )
+        }
+        // Written digit by digit: String(format:) goes through CFString and showed up in write-path profiles.
+        var text: [UInt8] = []
+        text.reserveCapacity(27)
+        func append(_ value: Int, digits: Int) {
+            var divisor = 1
+            for _ in 1..<digits { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        append(year, digits: 4)
+        text.append(UInt8(ascii: "-"))
+        append(Int(parts.tm_mon) + 1, digits: 2)
+        text.append(UInt8(ascii: "-"))
+        append(Int(parts.tm_mday), digits: 2)
+        text.append(UInt8(ascii: "T"))
+        append(Int(parts.tm_hour), digits: 2)
+        text.append(UInt8(ascii: ":"))
+        append(Int(parts.tm_min), digits: 2)
+        text.append(UInt8(ascii: ":"))
+        append(Int(parts.tm_sec), digits: 2)
+        text.append(UInt8(ascii: "."))
+        append(Int(fraction), digits: 6)
+        text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Parses RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.f…](Z|±HH:MM)`), or a bare date `YYYY-MM-DD` taken as the

@@ -48,7 +48,7 @@ extension LedgerMethods {
                 created = true
             }
             let message = Message(
-                uuid: UUID().uuidString.lowercased(), urn: urn.identity, text: params.text, channel: params.channel,
+                uuid: UUID.random().lowercasedString, urn: urn.identity, text: params.text, channel: params.channel,
                 externalID: params.externalID
             )
             let contact = try tx.contact(uuid)
@@ -78,7 +78,7 @@ extension LedgerMethods {
                 guard contact.urnIdentities.contains(normalized.identity) else { throw ContactError.invalid("urn", "not_a_contact_urn") }
                 urn = normalized.identity
             }
-            let message = Message(uuid: UUID().uuidString.lowercased(), urn: urn, text: params.text)
+            let message = Message(uuid: UUID.random().lowercasedString, urn: urn, text: params.text)
             let events = try ContactDecider.send(message, contact: contact)
             let headers = try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: contact.version)
             let presenter = ContactPresenter(workspace: context.workspace, reference: self.reference)

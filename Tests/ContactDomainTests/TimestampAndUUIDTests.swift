@@ -1,0 +1,48 @@
+// ContactLedger — contact domain tests.
+import ContactDomain
+import Foundation
+import TestSupport
+import Testing
+
+/// RFC 3339 text of timestamps and the random UUIDs the write path mints.
+struct TimestampAndUUIDTests {
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000000Z"),
+        (Int64(1), "1970-01-01T00:00:00.000001Z"),
+        (Int64(-1), "1969-12-31T23:59:59.999999Z"),
+        (Int64(1_795_000_000_123_456), "2026-11-18T11:06:40.123456Z"),
+        (Int64(253_402_300_799_999_999), "9999-12-31T23:59:59.999999Z"),
+        (Int64(-62_135_596_800_000_000), "0001-01-01T00:00:00.000000Z"),
+    ])
+    func formatsRFC3339(microseconds: Int64, text: String) {
+        #expect(Timestamp(microseconds: microseconds).description == text)
+    }
+
+    @Test func yearsPastFourDigitsStillFormat() {
+        // 10000-01-01T00:00:00Z: outside what four digits hold, written in full.
+        #expect(Timestamp(microseconds: 253_402_300_800_000_000).description == "10000-01-01T00:00:00.000000Z")
+    }
+
+    @Test func descriptionParsesBackToTheSameInstant() {
+        var generator = SeededGenerator(seed: 20261125)
+        for _ in 0..<5_000 {
+            let microseconds = Int64.random(in: -2_000_000_000_000_000...4_000_000_000_000_000, using: &generator)
+            let timestamp = Timestamp(microseconds: microseconds)
+            #expect(Timestamp(rfc3339: timestamp.description) == timestamp, "\(microseconds)")
+        }
+    }
+
+    @Test func randomUUIDsAreVersion4AndDistinct() {
+        var seen = Set<String>()
+        for _ in 0..<10_000 {
+            let text = UUID.random().lowercasedString
+            let characters = Array(text)
+            #expect(characters.count == 36)
+            #expect(characters[14] == "4")
+            #expect("89ab".contains(characters[19]))
+            #expect(text == text.lowercased())
+            seen.insert(text)
+        }
+        #expect(seen.count == 10_000)
+    }
+}
