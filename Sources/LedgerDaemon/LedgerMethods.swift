@@ -140,7 +140,7 @@ final class LedgerMethods: RPCHandler {
     private func caller(_ call: RPCCall, context: RPCContext) throws -> Caller {
         let common: CommonParams
         do {
-            common = try JSONDecoder().decode(CommonParams.self, from: JSONEncoder().encode(call.params ?? .object([:])))
+            common = try JSONValueDecoder().decode(CommonParams.self, from: call.params ?? .object([:]))
         } catch {
             // Arrays of positional params are not part of this contract.
             if case .array? = call.params { throw RPCError.invalidParams(field: "params", reason: "must_be_an_object") }

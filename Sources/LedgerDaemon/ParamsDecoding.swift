@@ -16,8 +16,7 @@ enum ParamsDecoding {
             throw RPCError.invalidParams(field: unknown, reason: "unknown_member")
         }
         do {
-            let data = try JSONEncoder().encode(value)
-            return try JSONDecoder().decode(T.self, from: data)
+            return try JSONValueDecoder().decode(T.self, from: value)
         } catch let error as DecodingError {
             throw Self.rpcError(error)
         } catch let error as RPCError {

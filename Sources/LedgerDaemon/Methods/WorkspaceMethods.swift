@@ -63,7 +63,7 @@ extension LedgerMethods {
         let params = try self.params(SetLocationsParams.self, call)
         let root: LocationNode
         do {
-            root = try JSONDecoder().decode(LocationNode.self, from: JSONEncoder().encode(params.hierarchy))
+            root = try JSONValueDecoder().decode(LocationNode.self, from: params.hierarchy)
         } catch let error as DecodingError {
             let path: [any CodingKey]
             switch error {
