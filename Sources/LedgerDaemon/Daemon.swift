@@ -76,7 +76,7 @@ public enum Daemon {
         let populator = GroupPopulator(ledger: ledger, logger: logger)
         let methods = LedgerMethods(
             ledger: ledger, rebuilder: rebuilder, populator: populator, reference: reference, access: configuration.access,
-            logger: logger, replication: replication
+            logger: logger, replication: replication, importMaximumRecords: configuration.importMaximumRecords
         )
         metrics.setSampler(DaemonMetrics.makeSampler(stores: stores, rebuilder: rebuilder, subscriptions: methods.subscriptions))
         let server = RPCServer(

@@ -1,4 +1,5 @@
 // ContactLedger — daemon wiring.
+import ContactDomain
 import Foundation
 
 /// How the daemon runs. Every member has a default; ``DaemonSettings`` (flags, environment, config file)
@@ -25,6 +26,8 @@ public struct DaemonConfiguration: Sendable {
     /// Publishing the log to NATS JetStream (`--replicate`) or following a primary's stream as a read
     /// replica (`--follow`); nil: neither.
     public var replication: ReplicationSettings? = nil
+    /// The most records one import may hold.
+    public var importMaximumRecords: Int
 
     public init(
         dataDirectory: String = "./.contactledger",
@@ -35,8 +38,10 @@ public struct DaemonConfiguration: Sendable {
         socketMode: mode_t = 0o660,
         socketGroup: String? = nil,
         access: AccessPolicy = AccessPolicy(),
-        metricsAddress: MetricsAddress? = nil
+        metricsAddress: MetricsAddress? = nil,
+        importMaximumRecords: Int = ImportPlan.maximumRecords
     ) {
+        self.importMaximumRecords = importMaximumRecords
         self.metricsAddress = metricsAddress
         self.socketGroup = socketGroup
         self.access = access

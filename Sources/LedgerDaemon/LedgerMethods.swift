@@ -21,6 +21,8 @@ final class LedgerMethods: RPCHandler {
     let subscriptions = Subscriptions()
     /// Replication figures; a read replica (`--follow`) refuses commands.
     let replication: ReplicationStatus
+    /// The most records one import may hold (`import_max_records`).
+    let importMaximumRecords: Int
     static let version = "0.1.0"
 
     /// The longest `actor` accepted.
@@ -30,8 +32,10 @@ final class LedgerMethods: RPCHandler {
 
     init(
         ledger: Ledger, rebuilder: ProjectionRebuilder, populator: GroupPopulator, reference: AnonymousReference,
-        access: AccessPolicy, logger: Logger, replication: ReplicationStatus = ReplicationStatus()
+        access: AccessPolicy, logger: Logger, replication: ReplicationStatus = ReplicationStatus(),
+        importMaximumRecords: Int = ImportPlan.maximumRecords
     ) {
+        self.importMaximumRecords = importMaximumRecords
         self.populator = populator
         self.replication = replication
         self.access = access

@@ -71,6 +71,12 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
     )
     var metricsListen: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The most records one import may hold, 1 to 1000000 (default: 25000, the reference's limit).", valueName: "count")
+    )
+    var importMaxRecords: String?
+
     @Option(name: .long, help: ArgumentHelp("Publish every committed event to this NATS JetStream server.", valueName: "nats://host:port"))
     var replicate: String?
 
@@ -96,6 +102,7 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
             (.mapSize, self.mapSize), (.maximumMapSize, self.maxMapSize), (.socketMode, self.socketMode),
             (.socketGroup, self.socketGroup), (.logLevel, self.logLevel), (.logFormat, self.logFormat),
             (.metricsListen, self.metricsListen),
+            (.importMaximumRecords, self.importMaxRecords),
         ]
         for case (let key, let text?) in texts { layer[key] = .text(text) }
         if !self.grants.isEmpty { layer[.grants] = .list(self.grants) }

@@ -239,6 +239,30 @@ struct ImportExportTests {
         #expect(error.code == -32001)
     }
 
+    @Test func anOperatorCanRaiseOrLowerTheRecordLimit() throws {
+        let daemon = try DaemonHarness(arguments: ["--import-max-records", "3"])
+        func start(_ rows: Int) throws -> (answer: JSONValue?, error: RPCError?) {
+            var csv = "URN:Tel,Name\n"
+            for index in 0..<rows { csv += "+25078800\(String(format: "%04d", index)),n\(index)\n" }
+            let params: JSONValue = ["content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv", "dry_run": true]
+            do {
+                return (try daemon.call("imports.start", params), nil)
+            } catch let error as RPCError {
+                return (nil, error)
+            }
+        }
+        let refused = try start(4)
+        #expect(refused.error?.code == -32006)
+        #expect(refused.error?.data("limit")?.integerValue == 3)
+        #expect(refused.error?.data("message")?.stringValue == "Import files can contain a maximum of 3 records.")
+        #expect(try start(3).answer?["import"]?.stringValue != nil)
+        let printed = try Operations.run("contactledgerd", ["--import-max-records", "100000", "--print-config"]).output
+        #expect(printed.contains("\"import_max_records\": 100000"))
+        let bad = try Operations.run("contactledgerd", ["--import-max-records", "0", "--print-config"])
+        #expect(bad.status == 64)
+        #expect(bad.error.contains("import_max_records"))
+    }
+
     @Test func exportsAGroupThatOpenpyxlReadsAndReimportsUnchanged() throws {
         let (daemon, existing) = try self.setUp()
         let group = try daemon.call("groups.create", ["name": "Customers"])

@@ -1,4 +1,5 @@
 // ContactLedger — daemon configuration: settings from flags, environment and a config file.
+import ContactDomain
 import Foundation
 import RPC
 
@@ -37,6 +38,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var logFormat = LogFormat.logfmt
     /// Where Prometheus metrics are served over HTTP; nil: nowhere.
     public var metricsListen: MetricsAddress?
+    /// The most records one import may hold (the reference's 25,000 unless an operator raises it).
+    public var importMaximumRecords = ImportPlan.maximumRecords
 
     public init() {}
 
@@ -64,6 +67,7 @@ public struct DaemonSettings: Sendable, Equatable {
         case logLevel = "log_level"
         case logFormat = "log_format"
         case metricsListen = "metrics_listen"
+        case importMaximumRecords = "import_max_records"
 
         /// The environment variable: `CONTACTLEDGER_` and the key in capitals.
         public var environmentVariable: String { "CONTACTLEDGER_" + self.rawValue.uppercased() }
@@ -268,6 +272,11 @@ public struct DaemonSettings: Sendable, Equatable {
             } else {
                 self.metricsListen = try MetricsAddress(parsing: text)
             }
+        case .importMaximumRecords:
+            guard let count = Int(text), (1...Self.importRecordsCeiling).contains(count) else {
+                throw SettingsError("must be a number of records from 1 to \(Self.importRecordsCeiling), got '\(text)'")
+            }
+            self.importMaximumRecords = count
         }
     }
 
@@ -303,9 +312,13 @@ public struct DaemonSettings: Sendable, Equatable {
             socketMode: self.socketMode,
             socketGroup: self.socketGroup,
             access: AccessPolicy(grants: self.grants.compactMap { AccessPolicy.Grant(parsing: $0) }),
-            metricsAddress: self.metricsListen
+            metricsAddress: self.metricsListen,
+            importMaximumRecords: self.importMaximumRecords
         )
     }
+
+    /// The highest `import_max_records` accepted: an import holds its whole plan in memory.
+    public static let importRecordsCeiling = 1_000_000
 
     /// The effective values as a JSON object that is itself a valid config file (sorted keys, one per line).
     public func renderJSON() -> String {
@@ -322,6 +335,7 @@ public struct DaemonSettings: Sendable, Equatable {
             (.logLevel, Self.quoted(self.logLevel)),
             (.logFormat, Self.quoted(self.logFormat.rawValue)),
             (.metricsListen, self.metricsListen.map { Self.quoted($0.description) } ?? "null"),
+            (.importMaximumRecords, String(self.importMaximumRecords)),
         ]
         let lines = members.sorted { $0.0.rawValue < $1.0.rawValue }.map { "  \(Self.quoted($0.0.rawValue)): \($0.1)" }
         return "{\n" + lines.joined(separator: ",\n") + "\n}"

@@ -52,7 +52,7 @@ extension LedgerMethods {
             guard let parsed = SpreadsheetFormat(rawValue: raw) else { throw RPCError.invalidParams(field: "format", reason: "unknown_format") }
             format = parsed
         }
-        let limits = SpreadsheetLimits(maximumFileBytes: Self.maximumImportBytes, maximumRows: ImportPlan.maximumRecords * 4 + 1)
+        let limits = SpreadsheetLimits(maximumFileBytes: Self.maximumImportBytes, maximumRows: self.importMaximumRecords * 4 + 1)
         let data: Data
         let field: String
         switch (params.path, params.contentBase64) {
@@ -91,12 +91,12 @@ extension LedgerMethods {
         let rows = sheet.rows.map { row in row.map { ImportCells.text($0, timeZone: timeZone) } }
         let plan: ImportPlan
         do {
-            plan = try ImportPlan.plan(rows: rows, workspace: workspace)
+            plan = try ImportPlan.plan(rows: rows, workspace: workspace, maximumRecords: self.importMaximumRecords)
         } catch {
             if error.code == .tooManyRecords {
                 throw RPCError(
                     code: -32006, message: "Limit exceeded",
-                    data: ["limit": .integer(Int64(ImportPlan.maximumRecords)), "field": "records", "message": .string(error.message)]
+                    data: ["limit": .integer(Int64(self.importMaximumRecords)), "field": "records", "message": .string(error.message)]
                 )
             }
             var data: [String: JSONValue] = ["field": .string(field), "reason": .string(error.code.rawValue), "message": .string(error.message)]
