@@ -29,8 +29,11 @@ public enum CSVReader {
         var scalars = text.unicodeScalars.makeIterator()
         var pending: Unicode.Scalar? = nil
 
+        var cells = 0
         func endField() throws(SpreadsheetError) {
             guard row.count < limits.maximumColumns else { throw .tooLarge(what: "columns", limit: limits.maximumColumns) }
+            cells += 1
+            guard cells <= limits.maximumCells else { throw .tooLarge(what: "cells", limit: limits.maximumCells) }
             row.append(field.isEmpty ? .empty : .text(field))
             field = ""
             wasQuoted = false

@@ -71,17 +71,22 @@ public struct SpreadsheetLimits: Sendable, Hashable {
     public var maximumRows: Int
     /// The most columns per row.
     public var maximumColumns: Int
+    /// The most cells of the whole sheet, counting the empty cells that pad a sparse row up to its last
+    /// stored cell (one cell in column `XFD` makes a row of 16,384), and the most shared strings.
+    public var maximumCells: Int
 
     public init(
         maximumFileBytes: Int = 20 << 20,
         maximumPartBytes: Int = 512 << 20,
         maximumRows: Int = 1_048_576,
-        maximumColumns: Int = 16_384
+        maximumColumns: Int = 16_384,
+        maximumCells: Int = 10_000_000
     ) {
         self.maximumFileBytes = maximumFileBytes
         self.maximumPartBytes = maximumPartBytes
         self.maximumRows = maximumRows
         self.maximumColumns = maximumColumns
+        self.maximumCells = maximumCells
     }
 }
 

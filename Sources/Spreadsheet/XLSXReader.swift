@@ -1,6 +1,5 @@
 // ContactLedger — spreadsheets.
 import Foundation
-import ZIPFoundation
 
 #if canImport(FoundationXML)
 import FoundationXML
@@ -13,28 +12,32 @@ import FoundationXML
 /// as dates or times (built-in formats 14–22 and 45–47, or a custom format with day, month, year or
 /// hour parts), which become ``Cell/date(_:)`` on the 1900 or 1904 date system. Rows and cells may be
 /// sparse and out of order: each cell's `r` reference places it.
+///
+/// Hostile files end in a specific ``SpreadsheetError``, in time bounded by the limits: the ZIP layer
+/// (``ZIPArchiveReader``) reads no more than each part declares and checks its CRC, each part passes
+/// ``XMLPartGuard`` (no DTD, no foreign encoding, bounded attributes and nesting) before the parser,
+/// and the sheet's rows, columns, cells and shared strings are counted against ``SpreadsheetLimits``.
 public enum XLSXReader {
     public static func read(_ data: Data, limits: SpreadsheetLimits = .init()) throws(SpreadsheetError) -> Sheet {
-        let archive: Archive
-        do { archive = try Archive(data: data, accessMode: .read) } catch { throw .corrupted(reason: "not_a_zip_archive") }
+        let archive = try ZIPArchiveReader(data)
         let part = { (path: String) throws(SpreadsheetError) -> Data? in try Self.part(path, in: archive, limits: limits) }
 
         guard let workbookData = try part("xl/workbook.xml") else { throw .corrupted(reason: "no_workbook") }
         let workbook = WorkbookHandler()
         try Self.parse(workbookData, with: workbook, part: "workbook")
-        guard let first = workbook.sheets.first else { throw .empty }
+        guard let first = workbook.firstSheet else { throw .empty }
 
         var sheetPath = "xl/worksheets/sheet1.xml"
         if let relsData = try part("xl/_rels/workbook.xml.rels") {
-            let rels = RelationshipsHandler()
+            let rels = RelationshipsHandler(wanted: first.relationship)
             try Self.parse(relsData, with: rels, part: "relationships")
-            if let target = rels.targets[first.relationship] {
+            if let target = rels.target {
                 sheetPath = target.hasPrefix("/") ? String(target.dropFirst()) : "xl/" + target
             }
         }
         var sharedStrings: [String] = []
         if let stringsData = try part("xl/sharedStrings.xml") {
-            let handler = SharedStringsHandler()
+            let handler = SharedStringsHandler(limit: limits.maximumCells)
             try Self.parse(stringsData, with: handler, part: "shared_strings")
             sharedStrings = handler.strings
         }
@@ -49,7 +52,6 @@ public enum XLSXReader {
             sharedStrings: sharedStrings, dateStyles: dateStyles, date1904: workbook.date1904, limits: limits
         )
         try Self.parse(sheetData, with: handler, part: "worksheet")
-        if let failure = handler.failure { throw failure }
         // Trailing empty rows say nothing.
         var rows = handler.rows
         while let last = rows.last, last.allSatisfy(\.isBlank) { rows.removeLast() }
@@ -57,35 +59,26 @@ public enum XLSXReader {
         return Sheet(name: first.name, rows: rows)
     }
 
-    private static func part(_ path: String, in archive: Archive, limits: SpreadsheetLimits) throws(SpreadsheetError) -> Data? {
-        guard let entry = archive[path] else { return nil }
-        guard entry.uncompressedSize <= UInt64(limits.maximumPartBytes) else {
-            throw .tooLarge(what: "bytes in one part", limit: limits.maximumPartBytes)
-        }
-        var data = Data()
-        data.reserveCapacity(Int(entry.uncompressedSize))
-        do {
-            _ = try archive.extract(entry, skipCRC32: false) { chunk in
-                data.append(chunk)
-                if data.count > limits.maximumPartBytes { throw SpreadsheetError.tooLarge(what: "bytes in one part", limit: limits.maximumPartBytes) }
-            }
-        } catch let error as SpreadsheetError {
-            throw error
-        } catch {
-            throw .corrupted(reason: "unreadable_part")
-        }
-        return data
+    /// The bytes of the part at `path`, checked by ``XMLPartGuard``; nil when the archive has none.
+    private static func part(_ path: String, in archive: ZIPArchiveReader, limits: SpreadsheetLimits) throws(SpreadsheetError) -> Data? {
+        guard let entry = archive.entry(named: path) else { return nil }
+        let bytes = try archive.contents(of: entry, limit: limits.maximumPartBytes)
+        return Data(try XMLPartGuard.check(bytes))
     }
 
-    private static func parse(_ data: Data, with delegate: some XMLParserDelegate, part: String) throws(SpreadsheetError) {
-        let parser = XMLParser(data: data)
+    /// Parses `data` with `handler`; `part` names the part in the `malformed_…` reason.
+    ///
+    /// The parser reads from a stream, in chunks: given the whole part at once, libxml2 (without its
+    /// "huge" option) refuses any document over 10 MB as a "huge input lookup", so a large but valid
+    /// worksheet would read as malformed.
+    private static func parse(_ data: Data, with handler: PartHandler, part: String) throws(SpreadsheetError) {
+        let parser = XMLParser(stream: InputStream(data: data))
         parser.shouldProcessNamespaces = false
         parser.shouldResolveExternalEntities = false
-        parser.delegate = delegate
-        if !parser.parse() {
-            if let handler = delegate as? SheetHandler, let failure = handler.failure { throw failure }
-            throw .corrupted(reason: "malformed_\(part)")
-        }
+        parser.delegate = handler
+        let parsed = parser.parse()
+        if let failure = handler.failure { throw failure }
+        if !parsed { throw .corrupted(reason: "malformed_\(part)") }
     }
 
     // MARK: - Dates
@@ -134,7 +127,12 @@ public enum XLSXReader {
         return serial < 61 ? serial - 1 : serial
     }
 
-    /// `A1` → (row 0, column 0); `AB12` → (11, 27). Nil for a malformed reference.
+    /// The largest column and row numbers ``reference(_:)`` tells apart: beyond them, a reference
+    /// reads as that number, which is past every limit.
+    static let referenceCeiling = 100_000_000
+
+    /// `A1` → (row 0, column 0); `AB12` → (11, 27). Nil for a malformed reference. Columns and rows
+    /// past ``referenceCeiling`` read as the ceiling (so `AAAAAAAA1` is too many columns, not malformed).
     static func reference(_ text: String) -> (row: Int, column: Int)? {
         var column = 0
         var row = 0
@@ -143,19 +141,16 @@ public enum XLSXReader {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z") where !sawDigit:
-                column = column * 26 + Int(byte - UInt8(ascii: "A")) + 1
+                column = min(Self.referenceCeiling, column * 26 + Int(byte - UInt8(ascii: "A")) + 1)
                 sawLetter = true
-                if column > 1_000_000 { return nil }
             case UInt8(ascii: "a")...UInt8(ascii: "z") where !sawDigit:
-                column = column * 26 + Int(byte - UInt8(ascii: "a")) + 1
+                column = min(Self.referenceCeiling, column * 26 + Int(byte - UInt8(ascii: "a")) + 1)
                 sawLetter = true
-                if column > 1_000_000 { return nil }
             case UInt8(ascii: "$"):
                 continue
             case UInt8(ascii: "0")...UInt8(ascii: "9") where sawLetter:
-                row = row * 10 + Int(byte - UInt8(ascii: "0"))
+                row = min(Self.referenceCeiling, row * 10 + Int(byte - UInt8(ascii: "0")))
                 sawDigit = true
-                if row > 100_000_000 { return nil }
             default:
                 return nil
             }
@@ -167,16 +162,38 @@ public enum XLSXReader {
 
 // MARK: - Part handlers
 
-/// `xl/workbook.xml`: sheet names and relationship ids, and the date system.
-private final class WorkbookHandler: NSObject, XMLParserDelegate {
-    var sheets: [(name: String, relationship: String)] = []
+/// A part's parser delegate that can stop the parse with a specific error.
+///
+/// It implements the three callbacks the parts use, and subclasses override them: on Linux
+/// `XMLParserDelegate` is a plain Swift protocol, so a subclass's method would never be called for a
+/// callback the conforming class left to the protocol's default implementation.
+class PartHandler: NSObject, XMLParserDelegate {
+    /// The error that stopped the parse, if one did.
+    private(set) var failure: SpreadsheetError?
+
+    /// Records `error` (the first one wins) and stops the parser.
+    final func fail(_ parser: XMLParser, _ error: SpreadsheetError) {
+        if self.failure == nil { self.failure = error }
+        parser.abortParsing()
+    }
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {}
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {}
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {}
+}
+
+/// `xl/workbook.xml`: the first sheet's name and relationship id, and the date system.
+private final class WorkbookHandler: PartHandler {
+    var firstSheet: (name: String, relationship: String)?
     var date1904 = false
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
+    override func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
         switch localName(name) {
-        case "sheet":
+        case "sheet" where self.firstSheet == nil:
             let relationship = attributes.first { localName($0.key) == "id" && $0.key != "sheetId" }?.value ?? ""
-            self.sheets.append((attributes["name"] ?? "Sheet1", relationship))
+            self.firstSheet = (attributes["name"] ?? "Sheet1", relationship)
         case "workbookPr":
             if let value = attributes["date1904"] { self.date1904 = value == "1" || value == "true" }
         default: break
@@ -184,25 +201,36 @@ private final class WorkbookHandler: NSObject, XMLParserDelegate {
     }
 }
 
-/// `xl/_rels/workbook.xml.rels`: relationship id → target part.
-private final class RelationshipsHandler: NSObject, XMLParserDelegate {
-    var targets: [String: String] = [:]
+/// `xl/_rels/workbook.xml.rels`: the target part of one relationship id.
+private final class RelationshipsHandler: PartHandler {
+    let wanted: String
+    var target: String?
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
-        if localName(name) == "Relationship", let id = attributes["Id"], let target = attributes["Target"] {
-            self.targets[id] = target
+    init(wanted: String) {
+        self.wanted = wanted
+    }
+
+    override func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
+        if self.target == nil, localName(name) == "Relationship", attributes["Id"] == self.wanted, let target = attributes["Target"] {
+            self.target = target
         }
     }
 }
 
-/// `xl/sharedStrings.xml`: each `si`'s text (its `t`, or its rich-text runs' `t`s; phonetic runs skipped).
-private final class SharedStringsHandler: NSObject, XMLParserDelegate {
+/// `xl/sharedStrings.xml`: each `si`'s text (its `t`, or its rich-text runs' `t`s; phonetic runs
+/// skipped), at most `limit` of them (a sheet cannot use more strings than it has cells).
+private final class SharedStringsHandler: PartHandler {
+    let limit: Int
     var strings: [String] = []
     private var current = ""
     private var inText = false
     private var phonetic = 0
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    override func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
         switch localName(name) {
         case "si": self.current = ""
         case "t": self.inText = self.phonetic == 0
@@ -211,13 +239,15 @@ private final class SharedStringsHandler: NSObject, XMLParserDelegate {
         }
     }
 
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
+    override func parser(_ parser: XMLParser, foundCharacters string: String) {
         if self.inText { self.current += string }
     }
 
-    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+    override func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
         switch localName(name) {
-        case "si": self.strings.append(self.current)
+        case "si":
+            guard self.strings.count < self.limit else { return self.fail(parser, .tooLarge(what: "shared strings", limit: self.limit)) }
+            self.strings.append(self.current)
         case "t": self.inText = false
         case "rPh": self.phonetic -= 1
         default: break
@@ -225,8 +255,10 @@ private final class SharedStringsHandler: NSObject, XMLParserDelegate {
     }
 }
 
-/// `xl/styles.xml`: which cell formats (`cellXfs` indexes) show dates.
-private final class StylesHandler: NSObject, XMLParserDelegate {
+/// `xl/styles.xml`: which cell formats (`cellXfs` indexes) show dates. Formats past the 65,536th
+/// (Excel's own limit is 64,000) are ignored: cells using them read as numbers.
+private final class StylesHandler: PartHandler {
+    static let maximumFormats = 65_536
     private var customDateFormats: Set<Int> = []
     private var formatIDs: [Int] = []
     private var inCellXfs = false
@@ -240,31 +272,33 @@ private final class StylesHandler: NSObject, XMLParserDelegate {
         return result
     }
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
+    override func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
         switch localName(name) {
-        case "numFmt":
+        case "numFmt" where self.customDateFormats.count < Self.maximumFormats:
             if let id = attributes["numFmtId"].flatMap(Int.init), let code = attributes["formatCode"], XLSXReader.isDateFormat(code) {
                 self.customDateFormats.insert(id)
             }
         case "cellXfs": self.inCellXfs = true
-        case "xf" where self.inCellXfs: self.formatIDs.append(attributes["numFmtId"].flatMap(Int.init) ?? 0)
+        case "xf" where self.inCellXfs && self.formatIDs.count < Self.maximumFormats:
+            self.formatIDs.append(attributes["numFmtId"].flatMap(Int.init) ?? 0)
         default: break
         }
     }
 
-    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+    override func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
         if localName(name) == "cellXfs" { self.inCellXfs = false }
     }
 }
 
-/// A worksheet's `sheetData`: rows of typed cells.
-private final class SheetHandler: NSObject, XMLParserDelegate {
+/// A worksheet's `sheetData`: rows of typed cells, padded up to each row's last stored cell, all the
+/// cells together (padding included) at most ``SpreadsheetLimits/maximumCells``.
+private final class SheetHandler: PartHandler {
     let sharedStrings: [String]
     let dateStyles: Set<Int>
     let date1904: Bool
     let limits: SpreadsheetLimits
     var rows: [[Cell]] = []
-    var failure: SpreadsheetError?
+    private var cells = 0
 
     private var rowIndex = -1
     private var nextColumn = 0
@@ -286,12 +320,7 @@ private final class SheetHandler: NSObject, XMLParserDelegate {
         self.limits = limits
     }
 
-    private func fail(_ parser: XMLParser, _ error: SpreadsheetError) {
-        if self.failure == nil { self.failure = error }
-        parser.abortParsing()
-    }
-
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
+    override func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
         switch localName(name) {
         case "row":
             if let number = attributes["r"].flatMap(Int.init), number >= 1 {
@@ -335,7 +364,7 @@ private final class SheetHandler: NSObject, XMLParserDelegate {
         }
     }
 
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
+    override func parser(_ parser: XMLParser, foundCharacters string: String) {
         switch self.capture {
         case .none: break
         case .value: self.value += string
@@ -343,7 +372,7 @@ private final class SheetHandler: NSObject, XMLParserDelegate {
         }
     }
 
-    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+    override func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
         switch localName(name) {
         case "v", "t": self.capture = .none
         case "is": self.inInline = false
@@ -366,8 +395,10 @@ private final class SheetHandler: NSObject, XMLParserDelegate {
                 let text = self.value.trimmingCharacters(in: .whitespaces)
                 if text.isEmpty {
                     cell = .empty
-                } else if let number = Double(text) {
-                    cell = self.dateStyles.contains(self.cellStyle)
+                } else if let number = Double(text), number.isFinite {
+                    // A date-styled serial outside Excel's dates (1900-01-00 to 9999-12-31) stays a number.
+                    let lastSerial: Double = self.date1904 ? 2_957_003 : 2_958_465
+                    cell = self.dateStyles.contains(self.cellStyle) && number >= 0 && number < lastSerial + 1
                         ? .date(XLSXReader.date(fromSerial: number, date1904: self.date1904)) : .number(number)
                 } else {
                     return self.fail(parser, .corrupted(reason: "bad_number"))
@@ -376,7 +407,12 @@ private final class SheetHandler: NSObject, XMLParserDelegate {
             if case .empty = cell { return }
             while self.rows.count <= self.rowIndex { self.rows.append([]) }
             if self.rows[self.rowIndex].count <= self.cellColumn {
-                self.rows[self.rowIndex].append(contentsOf: repeatElement(.empty, count: self.cellColumn - self.rows[self.rowIndex].count + 1))
+                let added = self.cellColumn - self.rows[self.rowIndex].count + 1
+                self.cells += added
+                guard self.cells <= self.limits.maximumCells else {
+                    return self.fail(parser, .tooLarge(what: "cells", limit: self.limits.maximumCells))
+                }
+                self.rows[self.rowIndex].append(contentsOf: repeatElement(.empty, count: added))
             }
             self.rows[self.rowIndex][self.cellColumn] = cell
         default: break
@@ -386,17 +422,25 @@ private final class SheetHandler: NSObject, XMLParserDelegate {
     private static func text(_ text: String) -> Cell { text.isEmpty ? .empty : .text(text) }
 
     /// `2020-09-18`, `2020-09-18T15:45:30`, with optional fraction and zone (ignored: wall-clock).
+    /// Nil (the cell is read as text) unless it is a date Excel can show (years 1900–9999) with a
+    /// time of day in range.
     private static func isoDate(_ text: String) -> Date? {
         let parts = text.split(separator: "T", maxSplits: 1)
-        let day = parts.first.map { $0.split(separator: "-").compactMap { Int($0) } } ?? []
-        guard day.count == 3 else { return nil }
-        var components = DateComponents(year: day[0], month: day[1], day: day[2], hour: 0, minute: 0, second: 0)
+        let day = parts.first.map { $0.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) } } ?? []
+        guard day.count == 3, let year = day[0], let month = day[1], let dayOfMonth = day[2],
+            (1900...9999).contains(year), (1...12).contains(month), (1...31).contains(dayOfMonth)
+        else { return nil }
+        var components = DateComponents(year: year, month: month, day: dayOfMonth, hour: 0, minute: 0, second: 0)
         if parts.count == 2 {
-            let clock = parts[1].prefix { $0.isNumber || $0 == ":" || $0 == "." }
+            let clock = parts[1].prefix { $0.isASCII && ($0.isNumber || $0 == ":" || $0 == ".") }
             let fields = clock.split(separator: ":")
-            components.hour = fields.count > 0 ? Int(fields[0]) : 0
-            components.minute = fields.count > 1 ? Int(fields[1]) : 0
-            if fields.count > 2, let seconds = Double(fields[2]) {
+            let hour = fields.count > 0 ? Int(fields[0]) : 0
+            let minute = fields.count > 1 ? Int(fields[1]) : 0
+            guard let hour, let minute, (0...23).contains(hour), (0...59).contains(minute) else { return nil }
+            components.hour = hour
+            components.minute = minute
+            if fields.count > 2 {
+                guard let seconds = Double(fields[2]), seconds >= 0, seconds < 61 else { return nil }
                 components.second = Int(seconds)
                 components.nanosecond = Int((seconds - Double(Int(seconds))) * 1e9)
             }

@@ -1,0 +1,178 @@
+// ContactLedger — spreadsheets.
+import Foundation
+
+/// A ZIP archive held in memory, read for its parts: the central directory is parsed once, and an
+/// entry's bytes are read on demand, bounded by its declared size and checked against its CRC-32.
+///
+/// Made for hostile input: every offset and length is checked against the bytes there are, an entry
+/// that inflates past its declared size is stopped at that size, and a deflate stream that ends early
+/// is an error, never a wait. Reads stored and deflated entries (ZIP64 sizes and offsets included);
+/// anything else is refused with a specific ``SpreadsheetError/corrupted(reason:)``.
+struct ZIPArchiveReader {
+    /// One central directory record.
+    struct Entry {
+        var name: String
+        var flags: UInt16
+        var method: UInt16
+        var crc: UInt32
+        var compressedSize: UInt64
+        var uncompressedSize: UInt64
+        var localHeaderOffset: UInt64
+        /// A directory, or a Unix symbolic link: not a part.
+        var isFile: Bool
+    }
+
+    private let bytes: [UInt8]
+    private var byName: [String: Entry] = [:]
+    private var byFoldedName: [String: Entry] = [:]
+
+    /// Parses the central directory of `data`.
+    ///
+    /// - Throws: ``SpreadsheetError/corrupted(reason:)`` `not_a_zip_archive` when there is no end
+    ///   record or the central directory does not fit in the bytes.
+    init(_ data: Data) throws(SpreadsheetError) {
+        self.bytes = [UInt8](data)
+        let count = self.bytes.count
+        guard count >= 22 else { throw .corrupted(reason: "not_a_zip_archive") }
+        // The end record: 22 bytes and a comment of up to 65,535, found from the end.
+        var end = -1
+        var candidate = count - 22
+        while candidate >= max(0, count - 22 - 0xFFFF) {
+            if self.u32(candidate) == 0x0605_4B50 {
+                end = candidate
+                break
+            }
+            candidate -= 1
+        }
+        guard end >= 0 else { throw .corrupted(reason: "not_a_zip_archive") }
+        var entryCount = UInt64(self.u16(end + 10))
+        var directorySize = UInt64(self.u32(end + 12))
+        var directoryOffset = UInt64(self.u32(end + 16))
+        if entryCount == 0xFFFF || directorySize == 0xFFFF_FFFF || directoryOffset == 0xFFFF_FFFF {
+            // ZIP64: a locator just before the end record points at the ZIP64 end record.
+            guard end >= 20, self.u32(end - 20) == 0x0706_4B50 else { throw .corrupted(reason: "not_a_zip_archive") }
+            let record = self.u64(end - 12)
+            guard record <= UInt64(count - 56), self.u32(Int(record)) == 0x0606_4B50 else { throw .corrupted(reason: "not_a_zip_archive") }
+            entryCount = self.u64(Int(record) + 32)
+            directorySize = self.u64(Int(record) + 40)
+            directoryOffset = self.u64(Int(record) + 48)
+        }
+        guard directoryOffset <= UInt64(count), directorySize <= UInt64(count) - directoryOffset else {
+            throw .corrupted(reason: "not_a_zip_archive")
+        }
+        var position = Int(directoryOffset)
+        let directoryEnd = position + Int(directorySize)
+        var parsed: UInt64 = 0
+        while parsed < entryCount, position + 46 <= directoryEnd {
+            guard self.u32(position) == 0x0201_4B50 else { throw .corrupted(reason: "not_a_zip_archive") }
+            let madeBy = self.u16(position + 4)
+            let nameLength = Int(self.u16(position + 28))
+            let extraLength = Int(self.u16(position + 30))
+            let commentLength = Int(self.u16(position + 32))
+            let recordEnd = position + 46 + nameLength + extraLength + commentLength
+            guard recordEnd <= directoryEnd else { throw .corrupted(reason: "not_a_zip_archive") }
+            let name = String(decoding: self.bytes[(position + 46)..<(position + 46 + nameLength)], as: UTF8.self)
+            var entry = Entry(
+                name: name, flags: self.u16(position + 8), method: self.u16(position + 10), crc: self.u32(position + 16),
+                compressedSize: UInt64(self.u32(position + 20)), uncompressedSize: UInt64(self.u32(position + 24)),
+                localHeaderOffset: UInt64(self.u32(position + 42)), isFile: !name.hasSuffix("/")
+            )
+            let mode = self.u32(position + 38) >> 16
+            if madeBy >> 8 == 3, mode & 0o170000 == 0o120000 || mode & 0o170000 == 0o040000 { entry.isFile = false }
+            self.applyZIP64(&entry, extra: (position + 46 + nameLength)..<(position + 46 + nameLength + extraLength))
+            if self.byName[name] == nil { self.byName[name] = entry }
+            let folded = name.lowercased()
+            if self.byFoldedName[folded] == nil { self.byFoldedName[folded] = entry }
+            position = recordEnd
+            parsed += 1
+        }
+    }
+
+    /// The entry named `name`, matched exactly, else ignoring ASCII case (part names are
+    /// case-insensitive in Open Packaging).
+    func entry(named name: String) -> Entry? {
+        self.byName[name] ?? self.byFoldedName[name.lowercased()]
+    }
+
+    /// The uncompressed bytes of `entry`, at most `limit` of them.
+    ///
+    /// - Throws: ``SpreadsheetError/tooLarge(what:limit:)`` (`bytes in one part`) when the entry
+    ///   declares more than `limit` bytes; ``SpreadsheetError/corrupted(reason:)`` with
+    ///   `part_not_a_file`, `encrypted_part`, `bad_part_header`, `truncated_part`,
+    ///   `unsupported_compression`, `corrupted_part_data`, `part_size_mismatch` (it inflates to other
+    ///   than its declared size: a ZIP bomb that lies stops there) or `part_checksum_mismatch`.
+    func contents(of entry: Entry, limit: Int) throws(SpreadsheetError) -> [UInt8] {
+        guard entry.isFile else { throw .corrupted(reason: "part_not_a_file") }
+        guard entry.flags & 1 == 0 else { throw .corrupted(reason: "encrypted_part") }
+        guard entry.uncompressedSize <= UInt64(limit) else { throw .tooLarge(what: "bytes in one part", limit: limit) }
+        let count = UInt64(self.bytes.count)
+        guard entry.localHeaderOffset <= count, count - entry.localHeaderOffset >= 30 else { throw .corrupted(reason: "bad_part_header") }
+        let header = Int(entry.localHeaderOffset)
+        guard self.u32(header) == 0x0403_4B50 else { throw .corrupted(reason: "bad_part_header") }
+        let start = UInt64(header + 30) + UInt64(self.u16(header + 26)) + UInt64(self.u16(header + 28))
+        guard start <= count, entry.compressedSize <= count - start else { throw .corrupted(reason: "truncated_part") }
+        let range = Int(start)..<Int(start + entry.compressedSize)
+        let size = Int(entry.uncompressedSize)
+        let contents: [UInt8]
+        switch entry.method {
+        case 0:
+            guard entry.compressedSize == entry.uncompressedSize else { throw .corrupted(reason: "part_size_mismatch") }
+            contents = Array(self.bytes[range])
+        case 8:
+            let inflated = self.bytes.withUnsafeBytes { all in
+                Result { () throws(Inflater.Failure) -> [UInt8] in
+                    try Inflater.inflate(UnsafeRawBufferPointer(rebasing: all[range]), limit: size)
+                }
+            }
+            switch inflated {
+            case .success(let bytes): contents = bytes
+            case .failure(.overLimit): throw .corrupted(reason: "part_size_mismatch")
+            case .failure(.corrupted): throw .corrupted(reason: "corrupted_part_data")
+            }
+            guard contents.count == size else { throw .corrupted(reason: "part_size_mismatch") }
+        default:
+            throw .corrupted(reason: "unsupported_compression")
+        }
+        guard CRC32.checksum(contents) == entry.crc else { throw .corrupted(reason: "part_checksum_mismatch") }
+        return contents
+    }
+
+    // MARK: - Bytes
+
+    /// Replaces the sizes and offset that are 0xFFFFFFFF with those of the ZIP64 extra field (id 1).
+    private func applyZIP64(_ entry: inout Entry, extra: Range<Int>) {
+        var position = extra.lowerBound
+        while position + 4 <= extra.upperBound {
+            let id = self.u16(position)
+            let length = Int(self.u16(position + 2))
+            let body = position + 4
+            guard body + length <= extra.upperBound else { return }
+            if id == 1 {
+                var field = body
+                func next() -> UInt64? {
+                    guard field + 8 <= body + length else { return nil }
+                    defer { field += 8 }
+                    return self.u64(field)
+                }
+                if entry.uncompressedSize == 0xFFFF_FFFF, let value = next() { entry.uncompressedSize = value }
+                if entry.compressedSize == 0xFFFF_FFFF, let value = next() { entry.compressedSize = value }
+                if entry.localHeaderOffset == 0xFFFF_FFFF, let value = next() { entry.localHeaderOffset = value }
+                return
+            }
+            position = body + length
+        }
+    }
+
+    /// Little-endian integers at `offset`; callers keep `offset` within the bytes.
+    private func u16(_ offset: Int) -> UInt16 {
+        UInt16(self.bytes[offset]) | UInt16(self.bytes[offset + 1]) << 8
+    }
+
+    private func u32(_ offset: Int) -> UInt32 {
+        UInt32(self.u16(offset)) | UInt32(self.u16(offset + 2)) << 16
+    }
+
+    private func u64(_ offset: Int) -> UInt64 {
+        UInt64(self.u32(offset)) | UInt64(self.u32(offset + 4)) << 32
+    }
+}
