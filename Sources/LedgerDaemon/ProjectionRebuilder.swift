@@ -3,17 +3,27 @@ import ContactDomain
 import Foundation
 import LedgerStore
 import Logging
+import NIOPosix
 import Projections
 import ServiceLifecycle
 import Synchronization
 
-/// Rebuilds the read models online: a fresh generation of tables is built from the log in small
-/// chunks, each one an ordinary command of the single writer (so writers wait at most one chunk),
-/// while the current generation keeps answering; when the new one reaches the head it is swapped in,
-/// in the same write transaction, and the old one dropped.
+/// Rebuilds the read models online, while the current generation keeps answering, in three steps:
 ///
-/// The rebuild's own checkpoint is stored with the tables it builds, so a crash or SIGTERM mid-way
-/// resumes on the next start. A rebuild starts by itself when the stored read models were written by
+/// 1. **Staging**: the log is replayed into a ``RebuildStaging`` environment of its own, in large
+///    transactions that only the rebuilder writes, until it is near the log's head.
+/// 2. **Copy**: the staged tables are appended, in key order, into a fresh generation of tables of the
+///    ledger, in commands of the single writer of about ``chunkBudgetNanoseconds`` each.
+/// 3. **Catch-up**: the new generation replays the rest of the log in chunks, each an ordinary command of
+///    the single writer (so writers wait at most one chunk); when it reaches the head it is swapped in,
+///    in the same write transaction, and the old one dropped.
+///
+/// Log chunks are read and decoded outside the writer, on NIO's thread pool (decoding is most of a
+/// replayed event's cost), the next one while the current one is applied. Catch-up chunks are sized so
+/// that applying one takes about ``chunkBudgetNanoseconds``.
+///
+/// The staging area and the new generation keep their own checkpoints, so a crash or SIGTERM mid-way
+/// resumes on the next start (an interrupted copy starts the copy again). A rebuild starts by itself when the stored read models were written by
 /// another read-model version, or by hand with `projections.rebuild`.
 final class ProjectionRebuilder: Service, Sendable {
     /// What `projections.status` reports of the rebuild.
@@ -28,9 +38,15 @@ final class ProjectionRebuilder: Service, Sendable {
         var lastCompletedAt: Date?
     }
 
-    /// Events per rebuild command: small enough that writers queued behind a chunk wait tens of
-    /// milliseconds, not hundreds.
+    /// Writer time one chunk should take: writers queued behind a chunk wait about this long more.
+    static let chunkBudgetNanoseconds: UInt64 = 10_000_000
+    /// Events per chunk decoded inside the writer (`projections.verify`, a stale chunk): small enough
+    /// that writers queued behind it wait tens of milliseconds, not hundreds.
     static let chunkSize = 250
+    /// Events per chunk at the start (before the apply cost is known) and at least.
+    static let minimumChunkSize = ProjectionRebuilder.chunkSize
+    /// Events per chunk at most, whatever the budget allows: bounds the decoded events held in memory.
+    static let maximumChunkSize = 32_768
     private static let targetKey = Array("rebuild_target".utf8)
 
     private let ledger: Ledger
@@ -85,19 +101,80 @@ final class ProjectionRebuilder: Service, Sendable {
         }
     }
 
-    private func command(_ body: @escaping @Sendable (Transaction) throws -> (UInt64, UInt64, Bool)) async throws -> (UInt64, UInt64, Bool) {
+    /// What one chunk command did.
+    fileprivate struct ChunkReport {
+        var position: UInt64
+        var head: UInt64
+        var isDone: Bool
+        /// The decoded chunk was not applied (a fresh one was decoded and applied in the writer).
+        var wasStale: Bool
+        var applyNanoseconds: UInt64
+
+        var bytes: [UInt8] {
+            BigEndian.bytes(self.position) + BigEndian.bytes(self.head) + BigEndian.bytes(self.applyNanoseconds) + [self.isDone ? 1 : 0, self.wasStale ? 1 : 0]
+        }
+    }
+
+    /// Reads and decodes up to `limit` events after `position` on NIO's thread pool, in a short read
+    /// transaction of its own.
+    private func readChunk(after position: UInt64, limit: Int) async throws -> ReplayChunk {
+        let stores = self.stores
+        return try await self.onPool {
+            try stores.environment.read { txn in
+                try ReplayChunk.read(log: stores.log, after: position, limit: limit, in: txn)
+            }
+        }
+    }
+
+    /// Applies `chunk` to the generation being rebuilt, as one command of the writer; swaps the
+    /// generations when it reaches the log's head.
+    private func apply(_ chunk: ReplayChunk) async throws -> ChunkReport {
+        let stores = self.stores
         let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
         let bytes = try await self.ledger.execute(context) { tx in
-            let (position, head, done) = try body(tx.txn)
-            return BigEndian.bytes(position) + BigEndian.bytes(head) + [done ? 1 : 0]
+            let txn = tx.txn
+            guard let target = try txn.get(stores.meta, key: Self.targetKey).flatMap({ BigEndian.uint64($0) }) else {
+                return ChunkReport(position: 0, head: 0, isDone: true, wasStale: false, applyNanoseconds: 0).bytes
+            }
+            let started = DispatchTime.now().uptimeNanoseconds
+            let projector = stores.projectors[Int(target) % stores.projectors.count]
+            var report: ChunkReport
+            switch try projector.apply(chunk, log: stores.log, in: txn) {
+            case .applied(let position, let reachedHead, let head):
+                report = ChunkReport(position: position, head: head, isDone: reachedHead, wasStale: false, applyNanoseconds: 0)
+            case .stale:
+                // Rare (a contact of the chunk was deleted meanwhile): decode a small chunk here, so the
+                // rebuild always moves on.
+                let (position, reachedHead) = try projector.catchUp(log: stores.log, limit: Self.minimumChunkSize, in: txn)
+                report = ChunkReport(position: position, head: try stores.log.head(in: txn).seq, isDone: reachedHead, wasStale: true, applyNanoseconds: 0)
+            }
+            if report.isDone {
+                // Swap atomically: every later read or command uses the new generation.
+                let old = try stores.activeGeneration(txn)
+                try stores.setActiveGeneration(projector.generation, in: txn)
+                try stores.projectors[old].drop(in: txn)
+                try txn.delete(stores.meta, key: Self.targetKey)
+            }
+            report.applyNanoseconds = DispatchTime.now().uptimeNanoseconds - started
+            return report.bytes
         }
-        return (BigEndian.uint64(bytes) ?? 0, BigEndian.uint64(bytes, at: 8) ?? 0, bytes.last == 1)
+        return ChunkReport(bytes: bytes)
+    }
+
+    /// The next chunk size: what fits the budget at the last chunk's cost per event, moved halfway there.
+    private static func nextChunkSize(after size: Int, events: Int, nanoseconds: UInt64) -> Int {
+        guard events > 0, nanoseconds > 0 else { return size }
+        let fitting = Double(Self.chunkBudgetNanoseconds) * Double(events) / Double(nanoseconds)
+        let next = (Double(size) + fitting) / 2
+        return Int(min(max(next, Double(Self.minimumChunkSize)), Double(Self.maximumChunkSize)))
     }
 
     private func rebuild() async throws {
         let stores = self.stores
+        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
         // Pick (or resume) the target generation: the one not answering.
-        let (start, head, _) = try await self.command { txn in
+        let begun = try await self.ledger.execute(context) { tx in
+            let txn = tx.txn
             let active = try stores.activeGeneration(txn)
             let target = active == 0 ? 1 : 0
             let projector = stores.projectors[target]
@@ -106,10 +183,15 @@ final class ProjectionRebuilder: Service, Sendable {
             if !resuming {
                 try projector.reset(in: txn)
                 try txn.put(stores.meta, key: Self.targetKey, value: BigEndian.bytes(UInt64(target)))
+                try txn.delete(stores.meta, key: Self.catchingUpKey)
             }
-            return (try projector.state(in: txn)?.position ?? 0, try stores.log.head(in: txn).seq, false)
+            let catchingUp = try txn.get(stores.meta, key: Self.catchingUpKey) != nil
+            let position = try projector.state(in: txn)?.position ?? 0
+            return BigEndian.bytes(position) + BigEndian.bytes(try stores.log.head(in: txn).seq) + [resuming ? 1 : 0, catchingUp ? 1 : 0]
         }
         let startedAt = Date()
+        var start = BigEndian.uint64(begun) ?? 0
+        let head = BigEndian.uint64(begun, at: 8) ?? 0
         self.progress.withLock {
             $0.isRebuilding = true
             $0.startedAt = startedAt
@@ -119,37 +201,127 @@ final class ProjectionRebuilder: Service, Sendable {
             $0.eventsPerSecond = 0
         }
         self.logger.notice("projection rebuild started", metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(start)"])
+        if begun.count == 18, begun[17] == 0 {
+            start = try await self.stageAndCopy(resuming: begun[16] == 1, startedAt: startedAt)
+        } else {
+            // Copied before a restart: a staging area left behind is no longer needed.
+            let dataDirectory = stores.environment.directory
+            try await self.onPool { RebuildStaging.remove(dataDirectory: dataDirectory) }
+        }
+        var size = Self.minimumChunkSize
+        var chunk = try await self.readChunk(after: start, limit: size)
         while true {
             try Task.checkCancellation()
-            let (position, head, done) = try await self.command { txn in
-                guard let target = try txn.get(stores.meta, key: Self.targetKey).flatMap({ BigEndian.uint64($0) }) else {
-                    return (0, 0, true)
-                }
-                let projector = stores.projectors[Int(target) % stores.projectors.count]
-                let (position, reachedHead) = try projector.catchUp(log: stores.log, limit: Self.chunkSize, in: txn)
-                let head = try stores.log.head(in: txn).seq
-                if reachedHead {
-                    // Swap atomically: every later read or command uses the new generation.
-                    let old = try stores.activeGeneration(txn)
-                    try stores.setActiveGeneration(projector.generation, in: txn)
-                    try stores.projectors[old].drop(in: txn)
-                    try txn.delete(stores.meta, key: Self.targetKey)
-                }
-                return (position, head, reachedHead)
-            }
-            let elapsed = max(Date().timeIntervalSince(startedAt), 0.001)
-            self.progress.withLock {
-                $0.position = position
-                $0.head = head
-                $0.eventsPerSecond = Double(position - $0.startPosition) / elapsed
-                if done {
-                    $0.isRebuilding = false
-                    $0.lastCompletedAt = Date()
-                }
-            }
-            if done { break }
+            // The next chunk is decoded while the writer applies this one.
+            let (from, limit) = (chunk.last, size)
+            async let prefetched = self.readChunk(after: from, limit: limit)
+            let report = try await self.apply(chunk)
+            self.report(position: report.position, head: report.head, startedAt: startedAt, isDone: report.isDone)
+            if report.isDone { break }
+            if !report.wasStale { size = Self.nextChunkSize(after: size, events: chunk.items.count, nanoseconds: report.applyNanoseconds) }
+            let next = try await prefetched
+            chunk = next.after == report.position ? next : try await self.readChunk(after: report.position, limit: size)
             await Task.yield()
         }
         self.logger.notice("projection rebuild complete", metadata: ["projection.name": "\(Projector.name)"])
+    }
+
+    private func report(position: UInt64, head: UInt64, startedAt: Date, isDone: Bool = false) {
+        let elapsed = max(Date().timeIntervalSince(startedAt), 0.001)
+        self.progress.withLock {
+            $0.position = position
+            $0.head = max(head, position)
+            $0.eventsPerSecond = Double(position - min($0.startPosition, position)) / elapsed
+            if isDone {
+                $0.isRebuilding = false
+                $0.lastCompletedAt = Date()
+            }
+        }
+    }
+
+    // MARK: - Staging
+
+    /// Events per staging transaction: large, since only the rebuilder writes the staging area.
+    static let stagingChunkSize = 16_384
+    /// Staging stops when the log's head is at most this many events ahead; the writer replays the rest.
+    static let stagingTail: UInt64 = 8_192
+    /// Set while the target generation, copied from staging, catches up through the writer.
+    private static let catchingUpKey = Array("rebuild_catching_up".utf8)
+
+    /// Replays the log into the staging area until it is near the head, then copies the staging area
+    /// into the target generation (in writer commands of about ``chunkBudgetNanoseconds`` each) and
+    /// deletes it. Returns the target's checkpoint.
+    private func stageAndCopy(resuming: Bool, startedAt: Date) async throws -> UInt64 {
+        let stores = self.stores
+        let dataDirectory = stores.environment.directory
+        let opened = try await self.onPool { try RebuildStaging.open(dataDirectory: dataDirectory, reset: !resuming) }
+        var position = try await self.onPool { try opened.environment.read { try opened.projector.state(in: $0)?.position ?? 0 } }
+        var chunk = try await self.readChunk(after: position, limit: Self.stagingChunkSize)
+        while true {
+            try Task.checkCancellation()
+            let (from, limit) = (chunk.last, Self.stagingChunkSize)
+            async let prefetched = self.readChunk(after: from, limit: limit)
+            let applying = chunk
+            guard try await self.onPool({ try opened.environment.write { try opened.projector.replay([applying], in: $0) } }) else {
+                throw ReadModelError.checkpointMoved
+            }
+            position = chunk.last
+            self.report(position: position, head: chunk.readHead, startedAt: startedAt)
+            if chunk.readHead <= position + Self.stagingTail { break }
+            chunk = try await prefetched
+        }
+        // The copy appends into empty tables: empty them first (an interrupted copy starts again).
+        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        _ = try await self.ledger.execute(context) { tx in
+            guard let target = try Self.target(stores, tx.txn) else { return [] }
+            try target.reset(in: tx.txn)
+            return []
+        }
+        var copied = Projector.CopyPosition(table: 0, lastKey: nil)
+        while true {
+            try Task.checkCancellation()
+            let after = copied
+            let answer = try await self.ledger.execute(context) { tx in
+                guard let target = try Self.target(stores, tx.txn) else { return [1] }
+                let next = try opened.environment.read { sourceTxn in
+                    try target.copyEntries(
+                        from: opened.projector, in: sourceTxn, after: after, maximumNanoseconds: Self.chunkBudgetNanoseconds, into: tx.txn
+                    )
+                }
+                guard let next else {
+                    try tx.txn.put(stores.meta, key: Self.catchingUpKey, value: [1])
+                    return [1]
+                }
+                return [0] + BigEndian.bytes(UInt64(next.table)) + (next.lastKey ?? [])
+            }
+            guard answer.first == 0, let table = BigEndian.uint64(answer, at: 1) else { break }
+            let lastKey = Array(answer.dropFirst(9))
+            copied = Projector.CopyPosition(table: Int(table), lastKey: lastKey.isEmpty ? nil : lastKey)
+        }
+        // Unlinked while still open: the files go when the environment closes, as this returns.
+        try await self.onPool { RebuildStaging.remove(dataDirectory: dataDirectory) }
+        return position
+    }
+
+    /// The projector of the generation being rebuilt, or nil when no rebuild is under way.
+    private static func target(_ stores: LedgerStores, _ txn: Transaction) throws -> Projector? {
+        guard let target = try txn.get(stores.meta, key: Self.targetKey).flatMap({ BigEndian.uint64($0) }) else { return nil }
+        return stores.projectors[Int(target) % stores.projectors.count]
+    }
+
+    /// Runs blocking work (LMDB, files) on NIO's thread pool.
+    private func onPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+}
+
+extension ProjectionRebuilder.ChunkReport {
+    /// Decodes ``bytes``.
+    init(bytes: [UInt8]) {
+        self.position = BigEndian.uint64(bytes) ?? 0
+        self.head = BigEndian.uint64(bytes, at: 8) ?? 0
+        self.applyNanoseconds = BigEndian.uint64(bytes, at: 16) ?? 0
+        self.isDone = bytes.count > 24 && bytes[24] == 1
+        self.wasStale = bytes.count > 25 && bytes[25] == 1
     }
 }

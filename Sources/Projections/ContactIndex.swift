@@ -7,7 +7,10 @@ import LedgerStore
 /// Secondary indexes of the contacts, so selective queries read only their candidates: field values
 /// by type (numbers and datetimes ordered), location names, name words, status and group membership.
 ///
-/// Every entry is `workspace NUL term uuid`; the query planner reads candidates from it and the
+/// Every entry is `workspace NUL term id` → `uuid`, with the contact's numeric id big-endian: ids grow
+/// with creation, so the entries of contacts created together sit together at the end of each term's
+/// run, and a batch of creates (a rebuild chunk, an import) touches a few pages per term rather than
+/// a page per entry, as UUID-ordered entries did. The query planner reads candidates from it and the
 /// evaluator still checks each candidate, so an index only needs to never miss a match.
 public struct ContactIndex: Sendable {
     static let tableNames = ["rm.index"]
@@ -34,8 +37,9 @@ public struct ContactIndex: Sendable {
         case nameWord(String)
         case status(ContactStatus)
         case group(GroupUUID)
-        /// Three consecutive characters of a URN path (lowercased), under its scheme or `*` for any,
-        /// for `~` (contains) queries on URNs.
+        /// Three consecutive characters of a URN path (lowercased), under its scheme, for `~`
+        /// (contains) queries on URNs; a query on any scheme unites the schemes' entries
+        /// (``contacts(withURNTrigram:workspace:in:)``) rather than every trigram being stored twice.
         case urnTrigram(scheme: String, trigram: String)
 
         /// The bytes before the value: one per indexed property.
@@ -94,7 +98,6 @@ public struct ContactIndex: Sendable {
             guard let urn = try? URN(validating: text) else { continue }
             for trigram in Self.trigrams(of: urn.path) {
                 terms.insert(.urnTrigram(scheme: urn.scheme.rawValue, trigram: trigram))
-                terms.insert(.urnTrigram(scheme: "*", trigram: trigram))
             }
         }
         for (key, value) in contact.fields {
@@ -111,26 +114,71 @@ public struct ContactIndex: Sendable {
 
     /// The distinct three-character windows of `text`, lowercased.
     public static func trigrams(of text: String) -> Set<String> {
+        // ASCII without CR (CR LF is one character) is one character a byte: window the bytes, which
+        // costs a fraction of splitting into characters.
+        if text.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) {
+            let bytes = text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            guard bytes.count >= 3 else { return [] }
+            return Set((0...(bytes.count - 3)).map { String(decoding: bytes[$0..<($0 + 3)], as: UTF8.self) })
+        }
         let characters = Array(text.lowercased())
         guard characters.count >= 3 else { return [] }
         return Set((0...(characters.count - 3)).map { String(characters[$0..<($0 + 3)]) })
     }
 
-    private func key(_ workspace: String, _ term: Term, _ uuid: ContactUUID) -> [UInt8] {
-        KeyEncoding.prefix(workspace) + term.prefix + term.value + Array(uuid.rawValue.utf8)
+    private func key(_ workspace: String, _ term: Term, _ id: Int64) -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(workspace.utf8.count + 64)
+        key += workspace.utf8
+        key.append(0)
+        key += term.prefix
+        key += term.value
+        key += BigEndian.bytes(UInt64(bitPattern: id))
+        return key
     }
 
     /// Moves a contact's entries from what `old` was found under to what `new` is.
     func update(from old: Contact?, to new: Contact, workspace: String, in txn: Transaction) throws {
         let before = old.map(Self.terms) ?? []
         let after = Self.terms(of: new)
-        for term in before.subtracting(after) { try txn.delete(self.table, key: self.key(workspace, term, new.uuid)) }
-        for term in after.subtracting(before) { try txn.put(self.table, key: self.key(workspace, term, new.uuid), value: []) }
+        let uuid = Array(new.uuid.rawValue.utf8)
+        // A contact replayed from an erased creation has id 0 until its deletion restores the id.
+        if let old, old.id != new.id {
+            for term in before { try txn.delete(self.table, key: self.key(workspace, term, old.id)) }
+            for term in after { try txn.put(self.table, key: self.key(workspace, term, new.id), value: uuid) }
+            return
+        }
+        for term in before.subtracting(after) { try txn.delete(self.table, key: self.key(workspace, term, new.id)) }
+        for term in after.subtracting(before) { try txn.put(self.table, key: self.key(workspace, term, new.id), value: uuid) }
     }
 
     /// The contacts indexed under exactly `term`.
     public func contacts(matching term: Term, workspace: String, in txn: Transaction) throws -> [ContactUUID] {
         try self.scan(from: KeyEncoding.prefix(workspace) + term.prefix + term.value, while: KeyEncoding.prefix(workspace) + term.prefix + term.value, in: txn)
+    }
+
+    /// The contacts with `trigram` in a URN of any scheme: the union of each scheme's entries, the
+    /// schemes found by skipping from one to the next in the index.
+    public func contacts(withURNTrigram trigram: String, workspace: String, in txn: Transaction) throws -> [ContactUUID] {
+        let base = KeyEncoding.prefix(workspace) + Term.urnTrigram(scheme: "", trigram: "").prefix.dropLast()
+        var result: [ContactUUID] = []
+        try txn.withCursor(self.table) { cursor in
+            var next = try cursor.seek(atLeast: base)
+            while let entry = next, entry.key.hasPrefix(base) {
+                // The scheme runs from the end of `base` to the next NUL.
+                guard let end = entry.key[base.count...].firstIndex(of: 0) else { return }
+                let scheme = Array(entry.key[base.count...end])
+                let prefix = base + scheme + Term.urnTrigram(scheme: "", trigram: trigram).value
+                next = try cursor.seek(atLeast: prefix)
+                while let current = next, current.key.hasPrefix(prefix) {
+                    if let uuid = Self.uuid(current.value) { result.append(uuid) }
+                    next = try cursor.next()
+                }
+                // On to the first key of the next scheme: the scheme's bytes then one past its NUL.
+                next = try cursor.seek(atLeast: base + scheme.dropLast() + [1])
+            }
+        }
+        return result
     }
 
     /// The contacts whose name has a word starting with `prefix` (already folded and cut).
@@ -149,23 +197,28 @@ public struct ContactIndex: Sendable {
                 guard entry.key.hasPrefix(prefix), entry.key.count >= prefix.count + 8 else { return false }
                 let value = Array(entry.key[prefix.count..<(prefix.count + 8)])
                 guard value.lexicographicallyPrecedes(end) || value == end else { return false }
-                if let uuid = ContactUUID(String(decoding: entry.key[(prefix.count + 8)...], as: UTF8.self)) { result.append(uuid) }
+                if let uuid = Self.uuid(entry.value) { result.append(uuid) }
                 return true
             }
         }
         return result
     }
 
-    /// The uuids of entries starting with `start` and keeping `prefix`; the uuid is the last 36 bytes.
+    /// The uuids of entries starting with `start` and keeping `prefix`.
     private func scan(from start: [UInt8], while prefix: [UInt8], in txn: Transaction) throws -> [ContactUUID] {
         var result: [ContactUUID] = []
         try txn.withCursor(self.table) { cursor in
             try cursor.forEach(from: start) { entry in
-                guard entry.key.hasPrefix(prefix), entry.key.count >= 36 else { return false }
-                if let uuid = ContactUUID(String(decoding: entry.key[(entry.key.count - 36)...], as: UTF8.self)) { result.append(uuid) }
+                guard entry.key.hasPrefix(prefix) else { return false }
+                if let uuid = Self.uuid(entry.value) { result.append(uuid) }
                 return true
             }
         }
         return result
+    }
+
+    /// The contact UUID an entry's value holds.
+    private static func uuid(_ value: UnsafeRawBufferPointer) -> ContactUUID? {
+        ContactUUID(String(decoding: value, as: UTF8.self))
     }
 }

@@ -12,11 +12,12 @@ public struct ContactReadModel: Sendable {
     /// A snapshot of a contact is kept every this many versions, so `as_of` folds at most this many events.
     public static let snapshotInterval: UInt64 = 64
 
-    private let contacts: Table
-    private let urns: Table
-    private let ids: Table
-    private let messages: Table
-    private let snapshots: Table
+    // Written by ``ContactWriteBack``, which applies the contact events.
+    let contacts: Table
+    let urns: Table
+    let ids: Table
+    let messages: Table
+    let snapshots: Table
     /// Field values, names, statuses and groups, for the query planner.
     public let index: ContactIndex
 
@@ -52,7 +53,7 @@ public struct ContactReadModel: Sendable {
                     let micros = BigEndian.uint64(entry.value)
                 else { return false }
                 if let time, Int64(bitPattern: micros) > time.microseconds { return true }
-                guard let contact = try? JSONCoding.decode(Contact.self, from: Array(entry.value.dropFirst(8))) else { return true }
+                guard let contact = try? ContactRecord.decode(UnsafeRawBufferPointer(rebasing: entry.value.dropFirst(8))) else { return true }
                 found = (seq, contact)
                 return false
             }
@@ -66,7 +67,7 @@ public struct ContactReadModel: Sendable {
     public func contact(_ uuid: ContactUUID, workspace: String, in txn: Transaction) throws -> Contact? {
         try txn.withValue(self.contacts, key: KeyEncoding.key(workspace, uuid.rawValue)) { bytes throws(LMDBError) in
             guard let bytes else { return nil }
-            return try? JSONCoding.decode(Contact.self, from: bytes)
+            return try? ContactRecord.decode(bytes)
         }
     }
 
@@ -96,7 +97,7 @@ public struct ContactReadModel: Sendable {
         try txn.withCursor(self.contacts) { cursor in
             try cursor.forEach(from: start) { entry in
                 guard entry.key.hasPrefix(prefix) else { return false }
-                guard let contact = try? JSONCoding.decode(Contact.self, from: entry.value) else { return true }
+                guard let contact = try? ContactRecord.decode(entry.value) else { return true }
                 return try body(contact)
             }
         }
@@ -130,67 +131,13 @@ public struct ContactReadModel: Sendable {
 
     // MARK: - Applying events
 
-    /// Applies one contact event, in the transaction that appends it.
-    func apply(_ event: LedgerEvent, header: EventHeader, contactUUID: ContactUUID, in txn: Transaction) throws {
-        let key = KeyEncoding.key(header.workspace, contactUUID.rawValue)
-        var contact: Contact
-        var previous: Contact?
-        if case .contactCreated(let created) = event {
-            contact = Contact(created: created, workspace: header.workspace, at: header.createdOn, version: header.version)
-            // A contact_created whose payload was erased replays with id 0: its id comes back with contact_deleted.
-            if created.id > 0 { try txn.put(self.ids, key: BigEndian.bytes(UInt64(bitPattern: created.id)), value: key) }
-        } else {
-            guard let existing = try self.contact(contactUUID, workspace: header.workspace, in: txn) else {
-                throw ReadModelError.missingContact(contactUUID.rawValue)
-            }
-            previous = existing
-            contact = existing
-            contact.apply(event, at: header.createdOn, version: header.version)
-            let old = Set(existing.urnIdentities)
-            for identity in old.subtracting(contact.urnIdentities) {
-                try txn.delete(self.urns, key: KeyEncoding.key(header.workspace, identity))
-            }
-        }
-        for identity in contact.urnIdentities {
-            try txn.put(self.urns, key: KeyEncoding.key(header.workspace, identity), value: Array(contactUUID.rawValue.utf8))
-        }
-        switch event {
-        case .messageReceived(let message), .messageCreated(let message):
-            let stored = StoredMessage(
-                direction: event.type == "msg_received" ? .incoming : .outgoing,
-                createdOn: header.createdOn,
-                message: message
-            )
-            try txn.put(
-                self.messages,
-                key: KeyEncoding.prefix(header.workspace, contactUUID.rawValue) + BigEndian.bytes(header.seq),
-                value: try JSONCoding.encode(stored)
-            )
-        case .contactDeleted:
-            if contact.id > 0 { try txn.put(self.ids, key: BigEndian.bytes(UInt64(bitPattern: contact.id)), value: key) }
-            // Messages and snapshots hold personal data: they go with the contact.
-            try self.dropMessages(of: contactUUID, workspace: header.workspace, in: txn)
-            try self.dropSnapshots(of: contactUUID, workspace: header.workspace, in: txn)
-        default:
-            break
-        }
-        try txn.put(self.contacts, key: key, value: try JSONCoding.encode(contact))
-        try self.index.update(from: previous, to: contact, workspace: header.workspace, in: txn)
-        if !contact.isDeleted, contact.version % Self.snapshotInterval == 0 {
-            try txn.put(
-                self.snapshots,
-                key: KeyEncoding.prefix(header.workspace, contactUUID.rawValue) + BigEndian.bytes(header.seq),
-                value: BigEndian.bytes(UInt64(bitPattern: header.createdOn.microseconds)) + (try JSONCoding.encode(contact))
-            )
-        }
-    }
-
-    /// Records that the contact reached `header.version` through an event whose payload was erased.
-    func advanceVersion(of uuid: ContactUUID, header: EventHeader, in txn: Transaction) throws {
-        guard var contact = try self.contact(uuid, workspace: header.workspace, in: txn) else { return }
-        contact.version = header.version
-        contact.modifiedOn = header.createdOn
-        try txn.put(self.contacts, key: KeyEncoding.key(header.workspace, uuid.rawValue), value: try JSONCoding.encode(contact))
+    /// Stores a snapshot of `contact` (of `uuid` in `workspace`) as of the event at `seq`, made at `time`.
+    func putSnapshot(_ contact: Contact, of uuid: ContactUUID, workspace: String, seq: UInt64, at time: Timestamp, in txn: Transaction) throws {
+        try txn.put(
+            self.snapshots,
+            key: KeyEncoding.prefix(workspace, uuid.rawValue) + BigEndian.bytes(seq),
+            value: BigEndian.bytes(UInt64(bitPattern: time.microseconds)) + ContactRecord.encode(contact)
+        )
     }
 
     /// Removes a deleted field's values, or a deleted group's memberships, from every contact.
@@ -202,16 +149,16 @@ public struct ContactReadModel: Sendable {
             return true
         }
         for (old, contact) in updated {
-            try txn.put(self.contacts, key: KeyEncoding.key(workspace, contact.uuid.rawValue), value: try JSONCoding.encode(contact))
+            try txn.put(self.contacts, key: KeyEncoding.key(workspace, contact.uuid.rawValue), value: ContactRecord.encode(contact))
             try self.index.update(from: old, to: contact, workspace: workspace, in: txn)
         }
     }
 
-    private func dropSnapshots(of uuid: ContactUUID, workspace: String, in txn: Transaction) throws {
+    func dropSnapshots(of uuid: ContactUUID, workspace: String, in txn: Transaction) throws {
         try self.dropPrefix(KeyEncoding.prefix(workspace, uuid.rawValue), of: self.snapshots, in: txn)
     }
 
-    private func dropMessages(of uuid: ContactUUID, workspace: String, in txn: Transaction) throws {
+    func dropMessages(of uuid: ContactUUID, workspace: String, in txn: Transaction) throws {
         try self.dropPrefix(KeyEncoding.prefix(workspace, uuid.rawValue), of: self.messages, in: txn)
     }
 
@@ -250,4 +197,6 @@ public enum ReadModelError: Error, Hashable, Sendable {
     case missingTables
     case missingContact(String)
     case undecodableEvent(seq: UInt64)
+    /// A replay found the checkpoint elsewhere than where its events continue (something else wrote).
+    case checkpointMoved
 }

@@ -16,7 +16,7 @@ public struct ProjectionDifference: Sendable, Hashable {
 
 extension Projector {
     /// Compares every read-model table of this generation with `rebuilt`, entry by entry, decoding
-    /// records whose JSON may order dictionary members differently. At most `limit` differences.
+    /// records whose bytes may differ for equal values. At most `limit` differences.
     public func differences(from rebuilt: Projector, limit: Int = 100, in txn: Transaction) throws -> [ProjectionDifference] {
         var result: [ProjectionDifference] = []
         for ((name, live), (_, fresh)) in zip(self.tablesByBaseName, rebuilt.tablesByBaseName) where name != "rm.meta" {
@@ -51,7 +51,7 @@ extension Projector {
     private static func equivalent(_ a: [UInt8], _ b: [UInt8], table: String) -> Bool {
         switch table {
         case "rm.contacts":
-            return (try? JSONCoding.decode(Contact.self, from: a)) == (try? JSONCoding.decode(Contact.self, from: b))
+            return (try? ContactRecord.decode(a)) == (try? ContactRecord.decode(b))
         case "rm.workspaces":
             return (try? JSONCoding.decode(Workspace.self, from: a)) == (try? JSONCoding.decode(Workspace.self, from: b))
         default:

@@ -11,7 +11,7 @@ import LedgerStore
 /// the read models from the log.
 public struct Projector: Sendable {
     /// The read-model schema version of this code. Bump it when a stored read-model shape changes.
-    public static let version = 6
+    public static let version = 7
     /// The projection's name in `projections.status`.
     public static let name = "contacts"
 
@@ -71,61 +71,65 @@ public struct Projector: Sendable {
         for table in self.contacts.allTables + self.workspaces.allTables + self.audit.allTables + [self.meta] { try txn.clear(table) }
     }
 
-    /// Applies up to `limit` log events after this projection's checkpoint, in `txn`; returns the new
-    /// checkpoint and whether it reached the log's head.
+    /// Applies up to `limit` log events after this projection's checkpoint, in `txn`, decoding them
+    /// there; returns the new checkpoint and whether it reached the log's head.
+    ///
+    /// Prefer ``ReplayChunk/read(log:after:limit:maximumNanoseconds:in:)`` outside the writer and
+    /// ``apply(_:log:in:)`` in it; this is for when a decoded chunk went stale.
     public func catchUp(log: EventLog, limit: Int, in txn: Transaction) throws -> (position: UInt64, reachedHead: Bool) {
         let start = try self.state(in: txn)?.position ?? 0
+        let chunk = try ReplayChunk.read(log: log, after: start, limit: limit, in: txn)
+        _ = try self.replay([chunk], in: txn)
+        return (chunk.last, chunk.last >= chunk.readHead)
+    }
+
+    /// What ``apply(_:log:in:)`` did with a chunk.
+    public enum ChunkOutcome: Sendable {
+        /// Applied: the new checkpoint, whether it is the log's head, and the log's head.
+        case applied(position: UInt64, reachedHead: Bool, head: UInt64)
+        /// Not applied: the checkpoint is no longer where the chunk starts, or a contact in it was deleted
+        /// (its earlier payloads erased) after it was read. Read it again.
+        case stale
+    }
+
+    /// Applies a chunk read (and decoded) in an earlier snapshot, in the write transaction `txn`, if it
+    /// still fits: it must start at this projection's checkpoint, and no contact of the chunk may have
+    /// been deleted since it was read (a deletion erases the contact's earlier payloads, which the chunk
+    /// still holds): the records appended since its snapshot are checked for that.
+    public func apply(_ chunk: ReplayChunk, log: EventLog, in txn: Transaction) throws -> ChunkOutcome {
         let head = try log.head(in: txn).seq
-        var position = start
-        var applied = 0
-        try log.forEach(after: start, in: txn) { record in
-            try self.replay(record, in: txn)
-            position = record.seq
-            applied += 1
-            return applied < limit
+        guard let state = try self.state(in: txn), state.version == Self.version, state.position == chunk.after else {
+            return .stale
         }
-        try self.setCheckpoint(position, in: txn)
-        return (position, position >= head)
+        if head > chunk.readHead, !chunk.items.isEmpty {
+            let streams = Set(chunk.items.lazy.filter { $0.header.stream.hasPrefix("contact/") }.map(\.header.stream))
+            let decoder = ReplayChunk.RecordDecoder()
+            var deleted = false
+            try log.forEach(after: chunk.readHead, in: txn) { record in
+                let header = try decoder.header(of: record)
+                deleted = header.type == "contact_deleted" && streams.contains(header.stream)
+                return !deleted
+            }
+            if deleted { return .stale }
+        }
+        _ = try self.replay([chunk], in: txn)
+        return .applied(position: chunk.last, reachedHead: chunk.last >= head, head: head)
     }
 
-    /// Applies one stored record (its payload decoded and upcast, or the header alone once erased).
-    func replay(_ record: StoredEvent, in txn: Transaction) throws {
-        let header = try EventHeader.decode(record.header)
-        guard let payload = record.payload else {
-            try self.applyErased(header: header, in: txn)
-            return
-        }
-        let event = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
-        try self.apply(event, header: header, in: txn)
-    }
-
-    /// Applies one event and moves the checkpoint to its `seq`.
+    /// Applies one event and moves the checkpoint to its `seq`, in the transaction that appends it.
     public func apply(_ event: LedgerEvent, header: EventHeader, in txn: Transaction) throws {
-        try self.audit.apply(event, header: header, in: txn)
-        switch event {
-        case .workspaceConfigured, .fieldCreated, .fieldUpdated, .groupCreated, .groupUpdated, .locationsSet:
-            try self.workspaces.apply(event, header: header, in: txn)
-        case .fieldDeleted(let key):
-            try self.workspaces.apply(event, header: header, in: txn)
-            // Deleting a field removes its values from the read model; the log keeps them.
-            try self.contacts.applyToAll(workspace: header.workspace, at: header.createdOn, in: txn) { contact in
-                contact.fields.removeValue(forKey: key) != nil
-            }
-        case .groupDeleted(let uuid):
-            try self.workspaces.apply(event, header: header, in: txn)
-            try self.contacts.applyToAll(workspace: header.workspace, at: header.createdOn, in: txn) { contact in
-                guard contact.groups.contains(uuid) else { return false }
-                contact.groups.removeAll { $0 == uuid }
-                contact.modifiedOn = header.createdOn
-                return true
-            }
-        default:
-            guard header.stream.hasPrefix("contact/"), let uuid = ContactUUID(String(header.stream.dropFirst(8))) else {
-                return
-            }
-            try self.contacts.apply(event, header: header, contactUUID: uuid, in: txn)
-        }
-        try self.setCheckpoint(header.seq, in: txn)
+        let batch = ProjectionBatch(projector: self, txn: txn)
+        try batch.apply(event, header: header)
+        try batch.finish(checkpoint: header.seq)
+    }
+
+    /// Applies the events one command appends, in order, in the transaction that appends them; a
+    /// contact changed by several of them is read, indexed and stored once.
+    public func apply(_ events: [(event: LedgerEvent, header: EventHeader)], in txn: Transaction) throws {
+        guard let last = events.last else { return }
+        let batch = ProjectionBatch(projector: self, txn: txn)
+        for (event, header) in events { try batch.apply(event, header: header) }
+        try batch.finish(checkpoint: last.header.seq)
     }
 
     /// The stored schema version and checkpoint, or nil before the first start.
@@ -136,59 +140,7 @@ public struct Projector: Sendable {
         return (Int(version), position)
     }
 
-    private func setCheckpoint(_ seq: UInt64, in txn: Transaction) throws {
+    func setCheckpoint(_ seq: UInt64, in txn: Transaction) throws {
         try txn.put(self.meta, key: Array("state".utf8), value: BigEndian.bytes(UInt64(Self.version)) + BigEndian.bytes(seq))
-    }
-
-    /// Rebuilds the read models from the log when their stored version is not this code's, or when
-    /// they lag behind the log (e.g. they were dropped). Returns the number of events replayed.
-    ///
-    /// Runs in batches of write transactions, each resuming from the checkpoint, so a crash mid-way
-    /// resumes where it stopped.
-    @discardableResult
-    public func rebuildIfNeeded(
-        log: EventLog,
-        environment: Environment,
-        progress: (UInt64, UInt64) -> Void = { _, _ in }
-    ) throws -> UInt64 {
-        let (state, head) = try environment.read { txn in (try self.state(in: txn), try log.head(in: txn).seq) }
-        var position: UInt64
-        if let state, state.version == Self.version {
-            position = state.position
-        } else {
-            try environment.write { txn in try self.reset(in: txn) }
-            position = 0
-        }
-        var replayed: UInt64 = 0
-        while position < head {
-            position = try environment.write { txn in
-                var last = position
-                try log.forEach(after: position, in: txn) { record in
-                    try self.replay(record, in: txn)
-                    last = record.seq
-                    replayed += 1
-                    return last - position < 10_000
-                }
-                try self.setCheckpoint(last, in: txn)
-                return last
-            }
-            progress(position, head)
-        }
-        return replayed
-    }
-
-    /// Replays an event whose payload was erased: only its effect on the contact's version counts, since
-    /// the later `contact_deleted` event clears the data anyway.
-    private func applyErased(header: EventHeader, in txn: Transaction) throws {
-        try self.audit.apply(nil, header: header, in: txn)
-        guard header.stream.hasPrefix("contact/"), let uuid = ContactUUID(String(header.stream.dropFirst(8))) else { return }
-        if header.type == "contact_created" {
-            // The tombstone keeps its UUID; the id is not recoverable, nor needed.
-            let created = ContactCreated(uuid: uuid, id: 0, name: nil, language: nil, status: .archived, urns: [])
-            try self.contacts.apply(.contactCreated(created), header: header, contactUUID: uuid, in: txn)
-        } else {
-            try self.contacts.advanceVersion(of: uuid, header: header, in: txn)
-        }
-        try self.setCheckpoint(header.seq, in: txn)
     }
 }

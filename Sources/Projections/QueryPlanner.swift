@@ -31,8 +31,11 @@ public struct QueryPlanner {
         case .condition(let condition):
             return try self.candidates(for: condition, in: txn)
         case .and(let children):
+            // Likely-narrow parts first; once the candidates are few, the evaluator checks the remaining
+            // parts on them for less than reading a broad index (a range, a status) would cost.
             var result: Set<ContactUUID>?
-            for child in children {
+            for child in children.sorted(by: { Self.breadth(of: $0) < Self.breadth(of: $1) }) {
+                if let current = result, current.count <= Self.fewCandidates { break }
                 guard let part = try self.candidates(for: child, in: txn) else { continue }
                 result = result.map { $0.intersection(part) } ?? part
                 if result?.isEmpty == true { break }
@@ -45,6 +48,28 @@ public struct QueryPlanner {
                 result.formUnion(part)
             }
             return result
+        }
+    }
+
+    /// Candidates few enough that an `AND` stops reading indexes and lets the evaluator check the rest.
+    static let fewCandidates = 1000
+
+    /// How many contacts a part is likely to match, as a rank (lower is narrower), judged from its shape
+    /// alone: identities match one contact, equalities on values few, URN substrings more, ranges,
+    /// statuses and groups a large share.
+    static func breadth(of node: QueryNode) -> Int {
+        switch node {
+        case .and(let children): return children.map(Self.breadth).min() ?? 0
+        case .or(let children): return children.map(Self.breadth).max() ?? 0
+        case .condition(let condition):
+            switch (condition.property, condition.comparator) {
+            case (.attribute(.uuid), .equal), (.attribute(.id), .equal), (.scheme, .equal): return 0
+            case (.field(_, _), .equal), (.attribute(.name), .contains): return 1
+            case (.scheme, .contains), (.attribute(.urn), .contains): return 2
+            case (.attribute(.group), .equal): return 3
+            case (.field(_, _), _): return 4
+            default: return 5
+            }
         }
     }
 
@@ -82,7 +107,7 @@ public struct QueryPlanner {
         case (.scheme(let scheme), .contains):
             return try self.urnCandidates(scheme: scheme, containing: condition.value, in: txn)
         case (.attribute(.urn), .contains):
-            return try self.urnCandidates(scheme: "*", containing: condition.value, in: txn)
+            return try self.urnCandidates(scheme: nil, containing: condition.value, in: txn)
         case (.field(let key, _), let comparator):
             return try self.fieldCandidates(key: key, comparator: comparator, condition: condition, in: txn)
         default:
@@ -90,14 +115,18 @@ public struct QueryPlanner {
         }
     }
 
-    /// Contacts with a URN path (of `scheme`, or any for `*`) that may contain `value`: every trigram of
-    /// the value must be in the path (the first few are enough to narrow; the evaluator is exact).
-    private func urnCandidates(scheme: String, containing value: String, in txn: Transaction) throws -> Set<ContactUUID>? {
+    /// Contacts with a URN path (of `scheme`, or of any scheme when nil) that may contain `value`: every
+    /// trigram of the value must be in the path (the first few are enough to narrow; the evaluator is exact).
+    private func urnCandidates(scheme: String?, containing value: String, in txn: Transaction) throws -> Set<ContactUUID>? {
         let trigrams = ContactIndex.trigrams(of: value.trimmingCharacters(in: .whitespacesAndNewlines))
         guard !trigrams.isEmpty else { return nil }
         var result: Set<ContactUUID>?
         for trigram in trigrams.sorted().prefix(4) {
-            let part = Set(try self.contacts.index.contacts(matching: .urnTrigram(scheme: scheme, trigram: trigram), workspace: self.workspace.name, in: txn))
+            let index = self.contacts.index
+            let part = Set(
+                try scheme.map { try index.contacts(matching: .urnTrigram(scheme: $0, trigram: trigram), workspace: self.workspace.name, in: txn) }
+                    ?? index.contacts(withURNTrigram: trigram, workspace: self.workspace.name, in: txn)
+            )
             result = result.map { $0.intersection(part) } ?? part
             if result?.isEmpty == true { break }
         }

@@ -77,19 +77,29 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
     )
     var importMaxRecords: String?
 
-    @Option(name: .long, help: ArgumentHelp("Publish every committed event to this NATS JetStream server.", valueName: "nats://host:port"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Publish every committed event to this NATS JetStream server (a cluster: its nodes, comma-separated).", valueName: "nats://host:port")
+    )
     var replicate: String?
 
-    @Option(name: .long, help: ArgumentHelp("Run as a read replica following this NATS JetStream server's stream.", valueName: "nats://host:port"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Run as a read replica following this NATS JetStream server's stream (a cluster: its nodes, comma-separated).", valueName: "nats://host:port")
+    )
     var follow: String?
 
     @Option(name: .long, help: ArgumentHelp("The JetStream stream to publish to or follow (default: LEDGER).", valueName: "name"))
     var stream: String?
 
+    @Option(name: .long, help: ArgumentHelp("Copies of the stream when the publisher creates it: 1 to 5 (default: 1; 3 on a 3-node cluster).", valueName: "n"))
+    var streamReplicas: Int?
+
     /// Publishing (`--replicate`) or following (`--follow`), from the flags.
     var replicationSettings: ReplicationSettings? {
         let stream = self.stream ?? ReplicationSettings.defaultStream
-        if let url = self.replicate { return ReplicationSettings(role: .publisher, url: url, stream: stream) }
+        let replicas = self.streamReplicas ?? 1
+        if let url = self.replicate { return ReplicationSettings(role: .publisher, url: url, stream: stream, streamReplicas: replicas) }
         if let url = self.follow { return ReplicationSettings(role: .replica, url: url, stream: stream) }
         return nil
     }
@@ -127,9 +137,16 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
         guard self.replicate == nil || self.follow == nil else { throw ValidationError("--replicate and --follow exclude each other.") }
         for (flag, url) in [("--replicate", self.replicate), ("--follow", self.follow)] {
             guard let url else { continue }
-            guard let components = URLComponents(string: url), components.scheme == "nats", components.host?.isEmpty == false else {
-                throw ValidationError("\(flag) must look like nats://127.0.0.1:4222; got '\(url)'.")
+            for part in url.split(separator: ",", omittingEmptySubsequences: false) {
+                let text = part.trimmingCharacters(in: .whitespaces)
+                guard let components = URLComponents(string: text), components.scheme == "nats", components.host?.isEmpty == false else {
+                    throw ValidationError("\(flag) must look like nats://127.0.0.1:4222 (or several, comma-separated); got '\(url)'.")
+                }
             }
+        }
+        if let replicas = self.streamReplicas {
+            guard self.replicate != nil else { throw ValidationError("--stream-replicas goes with --replicate.") }
+            guard (1...5).contains(replicas) else { throw ValidationError("--stream-replicas must be 1 to 5; got \(replicas).") }
         }
         if let stream = self.stream, stream.isEmpty || stream.contains(where: { ".*> \t".contains($0) }) {
             throw ValidationError("--stream must be a JetStream stream name (no '.', '*', '>' or spaces); got '\(stream)'.")

@@ -1,0 +1,127 @@
+// ContactLedger — read models.
+import ContactDomain
+import LedgerStore
+
+/// Applies contact events to the contact read model, keeping every contact they touch in memory until
+/// ``flush()``: a contact changed by many events of a chunk is read, indexed and stored once, not once
+/// per event.
+///
+/// The tables end up as if each event had been applied on its own, in order: a contact's record and
+/// index entries hold only that contact's state, so writing its last state once (with the index
+/// difference from the state it was loaded in) is the same as writing every step; URN ownership, which
+/// one contact can take from another, is kept as an ordered overlay of puts and deletes. Messages,
+/// snapshots and ids are written at once, in event order, as before.
+///
+/// Valid only inside the write transaction it was made for; flush before the transaction commits and
+/// before anything reads the contact tables of this generation (``ContactReadModel/applyToAll`` does).
+final class ContactWriteBack {
+    private struct Entry {
+        /// The contact as stored before this write-back loaded it (nil when it is new here).
+        var stored: Contact?
+        var contact: Contact
+        /// The URN identities of `contact.urns`, kept so unchanged URNs are not parsed again.
+        var identities: [String]
+        /// The workspace its events name (the record's key scope).
+        var workspace: String
+    }
+
+    private let model: ContactReadModel
+    private let txn: Transaction
+    private var entries: [[UInt8]: Entry] = [:]
+    /// Pending `rm.contact_urns` changes by key: the owner's UUID, or nil to delete.
+    private var urnOwners: [[UInt8]: [UInt8]?] = [:]
+
+    init(model: ContactReadModel, txn: Transaction) {
+        self.model = model
+        self.txn = txn
+    }
+
+    /// Applies one event of the contact `uuid`.
+    ///
+    /// - Throws: ``ReadModelError/missingContact(_:)`` for an event of a contact never created.
+    func apply(_ event: LedgerEvent, header: EventHeader, contactUUID uuid: ContactUUID) throws {
+        let key = KeyEncoding.key(header.workspace, uuid.rawValue)
+        var entry: Entry
+        if case .contactCreated(let created) = event {
+            // A second creation replaces the record without reading it, as a lone event would.
+            if self.entries[key] != nil { try self.flush(key: key) }
+            let contact = Contact(created: created, workspace: header.workspace, at: header.createdOn, version: header.version)
+            // A contact_created whose payload was erased replays with id 0: its id comes back with contact_deleted.
+            if created.id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: created.id)), value: key) }
+            entry = Entry(stored: nil, contact: contact, identities: contact.urnIdentities, workspace: header.workspace)
+        } else {
+            guard let loaded = try self.entry(key, uuid: uuid, workspace: header.workspace) else {
+                throw ReadModelError.missingContact(uuid.rawValue)
+            }
+            entry = loaded
+            let urns = entry.contact.urns
+            entry.contact.apply(event, at: header.createdOn, version: header.version)
+            if entry.contact.urns != urns {
+                let identities = entry.contact.urnIdentities
+                for identity in Set(entry.identities).subtracting(identities) {
+                    self.urnOwners[KeyEncoding.key(header.workspace, identity)] = .some(nil)
+                }
+                entry.identities = identities
+            }
+        }
+        // Every event re-asserts the contact's URNs, as a lone event does.
+        let owner = Array(uuid.rawValue.utf8)
+        for identity in entry.identities { self.urnOwners[KeyEncoding.key(header.workspace, identity)] = owner }
+        switch event {
+        case .messageReceived(let message), .messageCreated(let message):
+            let stored = StoredMessage(direction: event.type == "msg_received" ? .incoming : .outgoing, createdOn: header.createdOn, message: message)
+            try self.txn.put(
+                self.model.messages,
+                key: KeyEncoding.prefix(header.workspace, uuid.rawValue) + BigEndian.bytes(header.seq),
+                value: try JSONCoding.encode(stored)
+            )
+        case .contactDeleted:
+            let contact = entry.contact
+            if contact.id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: contact.id)), value: key) }
+            // Messages and snapshots hold personal data: they go with the contact.
+            try self.model.dropMessages(of: uuid, workspace: header.workspace, in: self.txn)
+            try self.model.dropSnapshots(of: uuid, workspace: header.workspace, in: self.txn)
+        default:
+            break
+        }
+        if !entry.contact.isDeleted, entry.contact.version % ContactReadModel.snapshotInterval == 0 {
+            try self.model.putSnapshot(entry.contact, of: uuid, workspace: header.workspace, seq: header.seq, at: header.createdOn, in: self.txn)
+        }
+        self.entries[key] = entry
+    }
+
+    /// Records that the contact reached `header.version` through an event whose payload was erased.
+    func advanceVersion(of uuid: ContactUUID, header: EventHeader) throws {
+        let key = KeyEncoding.key(header.workspace, uuid.rawValue)
+        guard var entry = try self.entry(key, uuid: uuid, workspace: header.workspace) else { return }
+        entry.contact.version = header.version
+        entry.contact.modifiedOn = header.createdOn
+        self.entries[key] = entry
+    }
+
+    /// Writes every held contact (its record and index changes) and the URN changes, then forgets them.
+    func flush() throws {
+        for key in self.entries.keys { try self.flush(key: key) }
+        for (key, owner) in self.urnOwners {
+            if let owner {
+                try self.txn.put(self.model.urns, key: key, value: owner)
+            } else {
+                try self.txn.delete(self.model.urns, key: key)
+            }
+        }
+        self.urnOwners.removeAll(keepingCapacity: true)
+    }
+
+    private func flush(key: [UInt8]) throws {
+        guard let entry = self.entries.removeValue(forKey: key) else { return }
+        try self.txn.put(self.model.contacts, key: key, value: ContactRecord.encode(entry.contact))
+        try self.model.index.update(from: entry.stored, to: entry.contact, workspace: entry.workspace, in: self.txn)
+    }
+
+    /// The held entry of `key`, else the stored contact (nil when there is none).
+    private func entry(_ key: [UInt8], uuid: ContactUUID, workspace: String) throws -> Entry? {
+        if let held = self.entries[key] { return held }
+        guard let stored = try self.model.contact(uuid, workspace: workspace, in: self.txn) else { return nil }
+        return Entry(stored: stored, contact: stored, identities: stored.urnIdentities, workspace: workspace)
+    }
+}

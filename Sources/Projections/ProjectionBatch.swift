@@ -1,0 +1,88 @@
+// ContactLedger — read models.
+import ContactDomain
+import LedgerStore
+
+/// Events applied to one generation of read models in one write transaction, one after another:
+/// a single command's event or a whole replay chunk. Contacts are held in a ``ContactWriteBack`` until
+/// ``finish(checkpoint:)``, which writes them and moves the checkpoint once.
+///
+/// Valid only inside the write transaction it was made for; call ``finish(checkpoint:)`` before the
+/// transaction commits.
+final class ProjectionBatch {
+    private let projector: Projector
+    private let txn: Transaction
+    private let contacts: ContactWriteBack
+    /// Contact UUIDs by stream name: parsing a UUID costs more than looking it up.
+    private var contactUUIDs: [String: ContactUUID] = [:]
+
+    init(projector: Projector, txn: Transaction) {
+        self.projector = projector
+        self.txn = txn
+        self.contacts = ContactWriteBack(model: projector.contacts, txn: txn)
+    }
+
+    /// Applies one decoded record (its event is nil when the payload was erased).
+    func apply(_ item: ReplayChunk.Item) throws {
+        if let event = item.event {
+            try self.apply(event, header: item.header)
+        } else {
+            try self.applyErased(header: item.header)
+        }
+    }
+
+    /// Applies one event.
+    func apply(_ event: LedgerEvent, header: EventHeader) throws {
+        try self.projector.audit.apply(event, header: header, in: self.txn)
+        switch event {
+        case .workspaceConfigured, .fieldCreated, .fieldUpdated, .groupCreated, .groupUpdated, .locationsSet:
+            try self.projector.workspaces.apply(event, header: header, in: self.txn)
+        case .fieldDeleted(let key):
+            try self.projector.workspaces.apply(event, header: header, in: self.txn)
+            // Deleting a field removes its values from the read model; the log keeps them.
+            try self.contacts.flush()
+            try self.projector.contacts.applyToAll(workspace: header.workspace, at: header.createdOn, in: self.txn) { contact in
+                contact.fields.removeValue(forKey: key) != nil
+            }
+        case .groupDeleted(let uuid):
+            try self.projector.workspaces.apply(event, header: header, in: self.txn)
+            try self.contacts.flush()
+            try self.projector.contacts.applyToAll(workspace: header.workspace, at: header.createdOn, in: self.txn) { contact in
+                guard contact.groups.contains(uuid) else { return false }
+                contact.groups.removeAll { $0 == uuid }
+                contact.modifiedOn = header.createdOn
+                return true
+            }
+        default:
+            guard let uuid = self.contactUUID(of: header) else { return }
+            try self.contacts.apply(event, header: header, contactUUID: uuid)
+        }
+    }
+
+    /// Replays an event whose payload was erased: only its effect on the contact's version counts, since
+    /// the later `contact_deleted` event clears the data anyway.
+    func applyErased(header: EventHeader) throws {
+        try self.projector.audit.apply(nil, header: header, in: self.txn)
+        guard let uuid = self.contactUUID(of: header) else { return }
+        if header.type == "contact_created" {
+            // The tombstone keeps its UUID; the id is not recoverable, nor needed.
+            let created = ContactCreated(uuid: uuid, id: 0, name: nil, language: nil, status: .archived, urns: [])
+            try self.contacts.apply(.contactCreated(created), header: header, contactUUID: uuid)
+        } else {
+            try self.contacts.advanceVersion(of: uuid, header: header)
+        }
+    }
+
+    /// Writes the held contacts and moves the checkpoint to `seq`.
+    func finish(checkpoint seq: UInt64) throws {
+        try self.contacts.flush()
+        try self.projector.setCheckpoint(seq, in: self.txn)
+    }
+
+    /// The contact a header's stream names, or nil for other streams.
+    private func contactUUID(of header: EventHeader) -> ContactUUID? {
+        if let known = self.contactUUIDs[header.stream] { return known }
+        guard header.stream.hasPrefix("contact/"), let uuid = ContactUUID(String(header.stream.dropFirst(8))) else { return nil }
+        self.contactUUIDs[header.stream] = uuid
+        return uuid
+    }
+}

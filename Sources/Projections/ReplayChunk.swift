@@ -1,0 +1,91 @@
+// ContactLedger — read models.
+import ContactDomain
+import Foundation
+import LedgerStore
+
+/// A run of log records decoded for replay, read in a read transaction so that decoding (most of a
+/// replayed event's cost) happens outside the single writer; ``Projector/apply(_:log:in:)``
+/// then applies it in a write transaction.
+public struct ReplayChunk: Sendable {
+    /// One decoded record: its header, and its event unless the payload was erased.
+    ///
+    /// The header's `id` is empty and its idempotency key nil: no read model uses them, so they are not
+    /// decoded.
+    public struct Item: Sendable {
+        public var header: EventHeader
+        public var event: LedgerEvent?
+    }
+
+    /// The checkpoint the chunk continues from: it holds the records right after it.
+    public let after: UInt64
+    public internal(set) var items: [Item] = []
+    /// The log's head in the snapshot the chunk was read from.
+    public let readHead: UInt64
+    /// Nanoseconds spent reading and decoding.
+    public internal(set) var decodeNanoseconds: UInt64 = 0
+
+    /// The position of the chunk's last record (`after` when it is empty).
+    public var last: UInt64 { self.items.last?.header.seq ?? self.after }
+
+    /// Reads and decodes up to `limit` records after `position`, in `txn` (a read transaction will
+    /// do), stopping early once `maximumNanoseconds` have passed.
+    ///
+    /// - Throws: ``LogError/corruptRecord(seq:)`` and decoding errors of a stored record.
+    public static func read(log: EventLog, after position: UInt64, limit: Int, maximumNanoseconds: UInt64 = .max, in txn: Transaction) throws -> ReplayChunk {
+        let started = DispatchTime.now().uptimeNanoseconds
+        var chunk = ReplayChunk(after: position, readHead: try log.head(in: txn).seq)
+        chunk.items.reserveCapacity(min(limit, 65_536))
+        let decoder = RecordDecoder()
+        try log.forEach(after: position, in: txn) { record in
+            chunk.items.append(try decoder.decode(record))
+            // The clock is read every 64 records: reading it costs about as much as a small event.
+            if chunk.items.count % 64 == 0, DispatchTime.now().uptimeNanoseconds - started > maximumNanoseconds { return false }
+            return chunk.items.count < limit
+        }
+        chunk.decodeNanoseconds = DispatchTime.now().uptimeNanoseconds - started
+        return chunk
+    }
+
+    /// Decodes stored records, reusing one JSON decoder for their headers.
+    struct RecordDecoder {
+        private let decoder = JSONDecoder()
+
+        func decode(_ record: StoredEvent) throws -> Item {
+            let header = try self.header(of: record)
+            guard let payload = record.payload else { return Item(header: header, event: nil) }
+            return Item(header: header, event: try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload))
+        }
+
+        /// The record's header, without its `id` and idempotency key (see ``Item``).
+        func header(of record: StoredEvent) throws -> EventHeader {
+            let stored = try self.decoder.decode(ReplayedHeader.self, from: Data(record.header))
+            return EventHeader(
+                seq: record.seq, id: "", stream: stored.stream, version: stored.version, type: stored.type,
+                schemaVersion: stored.schemaVersion, workspace: stored.workspace, createdOn: stored.createdOn,
+                actor: stored.actor, peer: stored.peer.map { Peer(uid: $0.uid, gid: 0, pid: 0) }, idempotencyKey: nil
+            )
+        }
+    }
+
+    /// The members of a stored ``EventHeader`` that read models use (the audit index keeps only the
+    /// peer's uid): decoding fewer members is most of what decoding a header costs. `seq` is the
+    /// record's key.
+    private struct ReplayedHeader: Decodable {
+        struct PeerUID: Decodable { var uid: UInt32 }
+
+        var stream: String
+        var version: UInt64
+        var type: String
+        var schemaVersion: Int
+        var workspace: String
+        var createdOn: Timestamp
+        var actor: String?
+        var peer: PeerUID?
+
+        enum CodingKeys: String, CodingKey {
+            case stream, version, type, workspace, actor, peer
+            case schemaVersion = "schema_version"
+            case createdOn = "created_on"
+        }
+    }
+}
