@@ -12,7 +12,8 @@ struct ContactLedgerCommand: AsyncParsableCommand {
         abstract: "Reads and changes the contacts of a ContactLedger daemon.",
         discussion: """
             Talks JSON-RPC 2.0 to contactledgerd over its Unix socket (--socket, else $CONTACTLEDGER_SOCKET, \
-            else ./.contactledger/ledger.sock). Output is a table or key-value block; --json prints the raw \
+            else ./.contactledger/ledger.sock), or with --shard-map FILE (else $CONTACTLEDGER_SHARD_MAP) to the \
+            primary that owns each call's workspace. Output is a table or key-value block; --json prints the raw \
             result instead. Errors are one line on stderr: error CODE: MESSAGE (DATA).
 
             Exit status:
@@ -21,7 +22,7 @@ struct ContactLedgerCommand: AsyncParsableCommand {
               2   the daemon could not be reached, or the connection failed
               3   verify found a break in the ledger's hash chain
               4   doctor found a problem
-              64  invalid command-line arguments
+              64  invalid command-line arguments (or a call the shard map has no daemon for)
             """,
         version: "0.1.0",
         groupedSubcommands: [

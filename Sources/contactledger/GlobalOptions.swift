@@ -20,6 +20,20 @@ struct GlobalOptions: ParsableArguments {
     )
     var socket: String?
 
+    @Option(
+        name: .customLong("shard-map"),
+        help: ArgumentHelp(
+            "A JSON file mapping each workspace to its primary's socket: each call goes to its workspace's daemon.",
+            discussion: """
+                Defaults to $CONTACTLEDGER_SHARD_MAP; --socket overrides the variable. Format: \
+                {"shards": {"WORKSPACE": "SOCKET", ...}, "default": "SOCKET"}. Calls that name no workspace, and \
+                workspaces the map does not list, go to "default", or fail (exit status 64) when it has none.
+                """,
+            valueName: "file"
+        )
+    )
+    var shardMap: String?
+
     @Option(help: ArgumentHelp("The workspace to act in (the daemon's default: main).", valueName: "name"))
     var workspace: String?
 
@@ -29,8 +43,19 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print the raw JSON result (pretty, sorted keys) instead of tables.")
     var json = false
 
-    /// The socket to connect to: `--socket`, else `$CONTACTLEDGER_SOCKET`, else ``defaultSocketPath``.
+    /// The socket to connect to: `--socket`, else `$CONTACTLEDGER_SOCKET`, else ``defaultSocketPath``; with a
+    /// shard map (``route``), the socket of `--workspace` (or the map's default), which `doctor` checks.
     var socketPath: String {
+        if let mapPath = self.shardMapPath, let map = try? ShardMap(contentsOf: mapPath),
+            let path = try? map.socketPath(workspace: self.workspace, method: "")
+        {
+            return path
+        }
+        return self.singleSocketPath
+    }
+
+    /// `--socket`, else `$CONTACTLEDGER_SOCKET`, else ``defaultSocketPath``: every call's socket without a shard map.
+    private var singleSocketPath: String {
         if let socket = self.socket { return socket }
         if let path = ProcessInfo.processInfo.environment[Self.socketEnvironmentVariable], !path.isEmpty {
             return path
@@ -38,9 +63,35 @@ struct GlobalOptions: ParsableArguments {
         return Self.defaultSocketPath
     }
 
+    /// The shard map file: `--shard-map`, else `$CONTACTLEDGER_SHARD_MAP` unless `--socket` was given.
+    var shardMapPath: String? {
+        if let path = self.shardMap { return path }
+        guard self.socket == nil else { return nil }
+        return ProcessInfo.processInfo.environment[ShardMap.environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Where calls go: the shard map's primaries when there is a map, else the one socket (`--socket`, else
+    /// `$CONTACTLEDGER_SOCKET`, else ``defaultSocketPath``).
+    ///
+    /// - Throws: ``ShardMapError`` when the map file cannot be read or is not a valid map.
+    var route: DaemonRoute {
+        get throws {
+            if let path = self.shardMapPath { return .shards(try ShardMap(contentsOf: path)) }
+            return .socket(self.singleSocketPath)
+        }
+    }
+
     func validate() throws {
         if let socket = self.socket, socket.isEmpty {
             throw ValidationError("--socket needs a path; leave it out to use the default.")
+        }
+        if self.socket != nil, self.shardMap != nil {
+            throw ValidationError("--socket and --shard-map exclude each other: give one daemon's socket, or a map of them.")
+        }
+        do {
+            _ = try self.route
+        } catch let error as ShardMapError {
+            throw ValidationError("\(error)")
         }
         if let workspace = self.workspace, workspace.isEmpty {
             throw ValidationError("--workspace needs a name; leave it out to use the default workspace.")
@@ -71,21 +122,27 @@ struct GlobalOptions: ParsableArguments {
     /// `body` runs synchronously on the calling thread; the connection is closed when it returns and must not
     /// escape it. A JSON-RPC error is printed as one stderr line (`error -32001: Not found (kind=contact id=…)`)
     /// and becomes exit status 1; a transport failure (no daemon, connection closed) is printed with a hint and
-    /// becomes exit status 2. Other errors propagate unchanged.
+    /// becomes exit status 2; a call the shard map has no primary for is printed and becomes exit status 64.
+    /// Other errors propagate unchanged.
     func withConnection<T>(_ body: (LedgerConnection) throws -> T) throws -> T {
+        let connection = try LedgerConnection(options: self)
         do {
-            return try body(try LedgerConnection(options: self))
+            return try body(connection)
         } catch let error as RPCError {
             Output.printError(Output.describe(error))
             throw ExitCode.rpcError
         } catch let error as RPCClient.TransportError {
+            let socket = connection.socketPath ?? self.socketPath
             switch error {
             case .connectFailed, .socketPathTooLong:
-                Output.printError(": \(error) — is contactledgerd running? (socket: \(self.socketPath))")
+                Output.printError(": \(error) — is contactledgerd running? (socket: \(socket))")
             case .closed, .ioFailed, .malformedAnswer:
-                Output.printError(": \(error) (socket: \(self.socketPath))")
+                Output.printError(": \(error) (socket: \(socket))")
             }
             throw ExitCode.transportError
+        } catch let error as RoutingError {
+            Output.printError(": \(error)")
+            throw ExitCode.validationFailure
         }
     }
 

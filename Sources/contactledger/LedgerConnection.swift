@@ -1,49 +1,59 @@
 // ContactLedger — command-line client.
 import RPC
 
-/// One connection to the daemon that adds the global `workspace` and `actor` to every call.
+/// The connection to the daemon that adds the global `workspace` and `actor` to every call, and sends
+/// each call to its daemon: the one socket, or with a shard map the primary of the call's workspace
+/// (``DaemonRoute``). Sockets are connected on first use.
 ///
-/// Blocking and single-threaded, like the ``RPCClient`` it wraps: use it on one thread, inside
+/// Blocking and single-threaded, like the ``RPCClient``s it wraps: use it on one thread, inside
 /// ``GlobalOptions/withConnection(_:)``.
 struct LedgerConnection {
     /// The options the connection was opened with.
     let options: GlobalOptions
-    private let client: RPCClient
+    private let clients: DaemonClients
 
-    /// Connects to ``GlobalOptions/socketPath``.
+    /// Prepares calls along ``GlobalOptions/route``; nothing is connected yet.
     ///
-    /// - Throws: ``RPCClient/TransportError`` when the socket cannot be reached.
+    /// - Throws: ``ShardMapError`` when the shard map cannot be read.
     init(options: GlobalOptions) throws {
         self.options = options
-        self.client = try RPCClient(socketPath: options.socketPath)
+        self.clients = DaemonClients(route: try options.route)
     }
+
+    /// The socket of the last call (or the one a failed call tried), for messages.
+    var socketPath: String? { self.clients.lastSocketPath }
 
     /// Calls `method` with `params` (plus `workspace`/`actor`) and waits for its answer.
     ///
     /// - Parameters:
     ///   - onNotification: receives, on this thread, every notification that arrives before the answer.
     /// - Returns: the `result` member.
-    /// - Throws: ``RPCError`` for an error answer, ``RPCClient/TransportError`` when the connection fails.
+    /// - Throws: ``RPCError`` for an error answer, ``RPCClient/TransportError`` when the connection fails,
+    ///   ``RoutingError`` when a shard map has no primary for the call.
     func call(
         _ method: String,
         _ params: [String: JSONValue] = [:],
         onNotification: (JSONValue) -> Void = { _ in }
     ) throws -> JSONValue {
-        try self.client.call(method, .object(self.options.decorate(params)), onNotification: onNotification)
+        let params = self.options.decorate(params)
+        let client = try self.clients.client(workspace: params["workspace"]?.stringValue, method: method)
+        return try client.call(method, .object(params), onNotification: onNotification)
     }
 
-    /// Calls `method` with `params` sent exactly as given (no `workspace`/`actor` added to a non-object).
+    /// Calls `method` with `params` sent exactly as given (no `workspace`/`actor` added to a non-object,
+    /// which goes where a call without a workspace goes).
     func callRaw(_ method: String, _ params: JSONValue) throws -> JSONValue {
         if case .object(let members) = params {
             return try self.call(method, members)
         }
-        return try self.client.call(method, params)
+        return try self.clients.client(workspace: nil, method: method).call(method, params)
     }
 
-    /// Waits for the next message from the daemon (for subscriptions, after the subscribe call answered).
+    /// Waits for the next message from the daemon of the last call (for subscriptions, after the subscribe
+    /// call answered).
     ///
     /// - Throws: ``RPCClient/TransportError`` when the connection fails or the daemon closes it.
     func nextMessage() throws -> JSONValue {
-        try self.client.readValue()
+        try self.clients.current().readValue()
     }
 }
