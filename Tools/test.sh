@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Tools/install-system-packages.sh
+# The replication suites start nats-server themselves (a single node, and a 3-node cluster for the R3 test)
+# on free loopback ports with JetStream stores in temporary directories: without it they would be skipped.
+[ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null || { echo "nats-server is not installed" >&2; exit 1; }
 python3 -c 'import jsonschema, referencing' 2>/dev/null || python3 -m pip install --quiet -r Tools/requirements-test.txt
 python3 Tools/schema_check.py --self-test
 python3 Tools/generate-openrpc.py --check

@@ -14,8 +14,29 @@ import Synchronization
 public final class NATSClient: Sendable {
     /// Where and how to connect.
     public struct Configuration: Sendable {
-        public var host: String
-        public var port: Int
+        /// One server of the pool.
+        public struct Server: Sendable, Hashable {
+            public var host: String
+            public var port: Int
+            public init(host: String, port: Int) {
+                self.host = host
+                self.port = port
+            }
+        }
+
+        /// The servers to connect to, tried in order: a connection that fails or drops moves on to the next
+        /// one (a cluster's nodes, so that losing one node does not stop the client). Never empty.
+        public var servers: [Server]
+        /// The first server's host.
+        public var host: String {
+            get { self.servers.first?.host ?? "" }
+            set { self.servers = [Server(host: newValue, port: self.port)] + self.servers.dropFirst() }
+        }
+        /// The first server's port.
+        public var port: Int {
+            get { self.servers.first?.port ?? 4222 }
+            set { self.servers = [Server(host: self.host, port: newValue)] + self.servers.dropFirst() }
+        }
         /// The client name the server shows in its monitoring.
         public var name: String
         /// How long requests wait for their answer by default.
@@ -35,8 +56,7 @@ public final class NATSClient: Sendable {
             reconnectMaximumDelay: Duration = .seconds(2),
             connectTimeout: Duration = .seconds(5)
         ) {
-            self.host = host
-            self.port = port
+            self.servers = [Server(host: host, port: port)]
             self.name = name
             self.requestTimeout = requestTimeout
             self.reconnectInitialDelay = reconnectInitialDelay
@@ -44,12 +64,20 @@ public final class NATSClient: Sendable {
             self.connectTimeout = connectTimeout
         }
 
-        /// Parses `nats://host:port` (the port defaults to 4222).
+        /// Parses `nats://host:port` (the port defaults to 4222), or several separated by commas
+        /// (`nats://127.0.0.1:4222,nats://127.0.0.1:4223`): the pool of ``servers``.
         public init(url: String) throws(NATSError) {
-            guard let components = URLComponents(string: url), components.scheme == "nats", let host = components.host, !host.isEmpty,
-                components.path.isEmpty || components.path == "/"
-            else { throw NATSError.invalidURL(url) }
-            self.init(host: host, port: components.port ?? 4222)
+            var servers: [Server] = []
+            for part in url.split(separator: ",", omittingEmptySubsequences: false) {
+                let text = part.trimmingCharacters(in: .whitespaces)
+                guard let components = URLComponents(string: text), components.scheme == "nats", let host = components.host, !host.isEmpty,
+                    components.path.isEmpty || components.path == "/"
+                else { throw NATSError.invalidURL(url) }
+                servers.append(Server(host: host, port: components.port ?? 4222))
+            }
+            guard let first = servers.first else { throw NATSError.invalidURL(url) }
+            self.init(host: first.host, port: first.port)
+            self.servers = servers
         }
     }
 
@@ -79,6 +107,8 @@ public final class NATSClient: Sendable {
         var reconnectTask: Task<Void, Never>?
         /// Counts successful handshakes: a change tells a reader that the connection was replaced.
         var generation: UInt64 = 0
+        /// The index in ``Configuration/servers`` of the server to connect to next (or connected to).
+        var serverIndex = 0
     }
 
     public let configuration: Configuration
@@ -124,12 +154,36 @@ public final class NATSClient: Sendable {
             if self.status == .closed { throw NATSError.closed }
             return
         }
-        do {
-            try await self.openConnection()
-        } catch {
-            self.state.withLock { if $0.status == .connecting { $0.status = .idle } }
-            throw error
+        // Each server of the pool once, from the current one.
+        var attempts = 0
+        while true {
+            do {
+                try await self.openConnection()
+                return
+            } catch {
+                attempts += 1
+                let retry = self.state.withLock { state -> Bool in
+                    guard state.status == .connecting, attempts < self.configuration.servers.count else {
+                        if state.status == .connecting { state.status = .idle }
+                        return false
+                    }
+                    self.moveToNextServer(&state)
+                    return true
+                }
+                if !retry { throw error }
+            }
         }
+    }
+
+    /// The server the next connection attempt goes to.
+    private var currentServer: Configuration.Server {
+        let servers = self.configuration.servers
+        let index = self.state.withLock { $0.serverIndex }
+        return servers.isEmpty ? Configuration.Server(host: "", port: 0) : servers[index % servers.count]
+    }
+
+    private func moveToNextServer(_ state: inout State) {
+        state.serverIndex = (state.serverIndex + 1) % max(1, self.configuration.servers.count)
     }
 
     /// Closes the connection; pending operations fail with ``NATSError/closed``.
@@ -171,7 +225,8 @@ public final class NATSClient: Sendable {
             }
         let channel: any Channel
         do {
-            channel = try await bootstrap.connect(host: self.configuration.host, port: self.configuration.port).get()
+            let server = self.currentServer
+            channel = try await bootstrap.connect(host: server.host, port: server.port).get()
         } catch {
             self.state.withLock { state in
                 if state.handshake?.futureResult === handshake.futureResult {
@@ -196,6 +251,7 @@ public final class NATSClient: Sendable {
 
     /// Called when the connection drops: fails what waited on it and starts reconnecting.
     fileprivate func connectionLost(_ channel: any Channel) {
+        let lostPort = self.currentServer.port
         let (startReconnecting, handshake) = self.state.withLock { state -> (Bool, EventLoopPromise<Void>?) in
             guard let current = state.channel, current === channel else { return (false, nil) }
             state.channel = nil
@@ -203,12 +259,14 @@ public final class NATSClient: Sendable {
             state.handshake = nil
             guard state.status == .connected else { return (false, handshake) }
             state.status = .reconnecting
+            // The server that dropped the connection is tried last.
+            self.moveToNextServer(&state)
             return (true, handshake)
         }
         handshake?.fail(NATSError.disconnected)
         self.failPending(NATSError.disconnected)
         guard startReconnecting else { return }
-        self.logger.warning("NATS connection lost; reconnecting", metadata: ["nats.port": "\(self.configuration.port)"])
+        self.logger.warning("NATS connection lost; reconnecting", metadata: ["nats.port": "\(lostPort)"])
         let task = Task { [self] in await self.reconnectLoop() }
         self.state.withLock { state in
             if state.status == .closed { task.cancel() } else { state.reconnectTask = task }
@@ -236,8 +294,15 @@ public final class NATSClient: Sendable {
                 self.logger.notice("NATS connection restored", metadata: ["nats.attempts": "\(attempts)"])
                 return
             } catch {
-                self.state.withLock { if $0.status == .connecting { $0.status = .reconnecting } }
-                delay = min(delay * 2, self.configuration.reconnectMaximumDelay)
+                // The next server at once; the delay grows once the whole pool has failed.
+                let wrapped = self.state.withLock { state -> Bool in
+                    if state.status == .connecting { state.status = .reconnecting }
+                    self.moveToNextServer(&state)
+                    return state.serverIndex == 0
+                }
+                if wrapped || self.configuration.servers.count == 1 {
+                    delay = min(delay * 2, self.configuration.reconnectMaximumDelay)
+                }
             }
         }
     }

@@ -6,34 +6,7 @@ import Testing
 
 /// Primary (`--replicate`) → nats-server (JetStream) → read replica (`--follow`).
 @Suite("Replication through NATS JetStream", .serialized, .enabled(if: NATSServerProcess.isAvailable))
-struct ReplicationTests {
-    /// Waits until `condition` holds, polling; false when the time is up.
-    func eventually(seconds: Double = 30, _ condition: () throws -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if (try? condition()) == true { return true }
-            usleep(50_000)
-        }
-        return false
-    }
-
-    /// Waits until the replica's verified head equals the primary's; returns both `ledger.verify` answers.
-    func converge(_ primary: DaemonHarness, _ replica: DaemonHarness, seconds: Double = 30) throws -> (JSONValue, JSONValue) {
-        let head = try primary.call("ledger.verify")
-        let caughtUp = self.eventually(seconds: seconds) { try replica.call("system.health").int("head_seq") == head.int("head_seq") }
-        #expect(caughtUp, "replica at \(String(describing: try? replica.call("system.health").int("head_seq"))), primary at \(head.int("head_seq") ?? -1)\n\(replica.log().suffix(2000))")
-        return (head, try replica.call("ledger.verify"))
-    }
-
-    func createContacts(_ daemon: DaemonHarness, _ range: Range<Int>, threads: Int = 4) throws {
-        _ = try onThreads(threads) { thread in
-            let client = try daemon.client()
-            for index in range where index % threads == thread {
-                try client.call("contacts.create", ["name": .string("c\(index)"), "urns": [.string("ext:c\(index)")]])
-            }
-        }
-    }
-
+struct ReplicationTests: ReplicationChecks {
     @Test("writes on the primary appear on the replica with the same head hash; the replica refuses commands")
     func primaryToReplica() throws {
         let nats = try NATSServerProcess()
@@ -129,5 +102,29 @@ struct ReplicationTests {
         #expect(try replica.call("contacts.count", ["query": ""])["total"] == 60)
         let stats = try #require(try primary.call("system.stats")["replication"])
         #expect(stats["lag"]?.int("events") == 0 || self.eventually { try primary.call("system.stats")["replication"]?["lag"]?.int("events") == 0 })
+    }
+
+    @Test("failover: a caught-up replica promoted onto the same stream; other replicas keep following it")
+    func promoteReplica() throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let promoted = try DaemonHarness(arguments: ["--follow", nats.url])
+        let follower = try DaemonHarness(arguments: ["--follow", nats.url])
+        try self.createContacts(primary, 0..<30)
+        _ = try self.converge(primary, promoted)
+        let before = try primary.call("ledger.verify")
+
+        // The runbook: stop the primary, wait for no lag, restart the replica as the publisher of the same stream.
+        #expect(primary.stop() == 0)
+        #expect(self.eventually { try promoted.call("system.stats")["replication"]?["lag"]?.int("events") == 0 })
+        #expect(try promoted.call("ledger.verify").string("head_hash") == before.string("head_hash"))
+        #expect(promoted.stop() == 0)
+        let promotedAsPrimary = try DaemonHarness(arguments: ["--replicate", nats.url], directory: promoted.directory)
+        try self.createContacts(promotedAsPrimary, 30..<50)
+        let (newHead, followerVerify) = try self.converge(promotedAsPrimary, follower)
+        #expect(followerVerify.string("head_hash") == newHead.string("head_hash"))
+        #expect(try follower.call("contacts.count", ["query": ""])["total"] == 50)
+        #expect(self.eventually { try promotedAsPrimary.call("system.stats")["replication"]?["lag"]?.int("events") == 0 })
+        #expect(try promotedAsPrimary.call("system.stats")["replication"]?.string("last_error") == nil)
     }
 }

@@ -62,6 +62,11 @@ struct NATSProtocolTests {
         #expect(configuration.host == "127.0.0.1")
         #expect(configuration.port == 4333)
         #expect(throws: NATSError.self) { try NATSClient.Configuration(url: "http://127.0.0.1:4222") }
+        let pool = try NATSClient.Configuration(url: "nats://127.0.0.1:4333, nats://localhost,nats://127.0.0.1:4335")
+        #expect(pool.servers == [.init(host: "127.0.0.1", port: 4333), .init(host: "localhost", port: 4222), .init(host: "127.0.0.1", port: 4335)])
+        #expect(pool.port == 4333)
+        #expect(throws: NATSError.self) { try NATSClient.Configuration(url: "nats://127.0.0.1:4333,") }
+        #expect(throws: NATSError.self) { try NATSClient.Configuration(url: "nats://127.0.0.1:4333,http://127.0.0.1:1") }
     }
 }
 
@@ -159,6 +164,28 @@ struct NATSServerTests {
         #expect(client.connectionGeneration == generation + 1)
         try client.publish(Array("back".utf8), to: "after")
         #expect(await received.wait(count: 1) == ["back"])
+        await client.close()
+    }
+
+    @Test("a pool of servers: the first one down at connect, then the connected one killed: the client moves on")
+    func serverPool() async throws {
+        let first = try NATSServerProcess()
+        let second = try NATSServerProcess()
+        first.kill()
+        let client = NATSClient(configuration: try .init(url: "\(first.url),\(second.url)"))
+        try await client.connect()
+        try await client.flush()
+        #expect(String(decoding: client.serverInfo, as: UTF8.self).contains("\"port\":\(second.port)"))
+        try first.start()
+        let generation = client.connectionGeneration
+        second.kill()
+        let deadline = Date().addingTimeInterval(20)
+        while client.connectionGeneration == generation || client.status != .connected, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(client.status == .connected)
+        #expect(String(decoding: client.serverInfo, as: UTF8.self).contains("\"port\":\(first.port)"))
+        try await client.flush()
         await client.close()
     }
 

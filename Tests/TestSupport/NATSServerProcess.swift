@@ -89,22 +89,11 @@ public final class NATSServerProcess: @unchecked Sendable {
         return bound ? Int(UInt16(bigEndian: address.sin_port)) : 14222
     }
 
+    /// Whether a NATS server listens on 127.0.0.1:`port` (it greets with `INFO`; another test's listener
+    /// may hold the port).
     public static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard let fd = LoopbackSocket.connect(port: port) else { return false }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-        guard connected else { return false }
-        // Something else (another test's listener) may hold the port: a NATS server greets with INFO.
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var greeting = [UInt8](repeating: 0, count: 4)
         let count = greeting.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4) }
         return count == 4 && greeting == Array("INFO".utf8)

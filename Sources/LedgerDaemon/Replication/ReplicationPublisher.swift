@@ -8,7 +8,8 @@ import ServiceLifecycle
 
 /// Publishes every committed event, in log order, to a JetStream stream (`--replicate`).
 ///
-/// Each event goes to `ledger.<workspace>.<type>` with `Nats-Msg-Id` = event id and
+/// Each event goes to `<prefix>.<workspace>.<type>` (`ledger.…` for the stream `LEDGER`, see
+/// ``ReplicationSettings/subjectPrefix``) with `Nats-Msg-Id` = event id and
 /// `Nats-Expected-Last-Sequence` = seq − 1, so the stream is a gapless, duplicate-free copy of the log
 /// whose sequence equals the ledger's `seq`. The position is kept in `ledger.meta` (written through the
 /// writer) and reconciled with the stream's last sequence on every (re)connection, which is the truth
@@ -60,7 +61,11 @@ final class ReplicationPublisher: Service, Sendable {
             do {
                 if client.status != .connected { try await client.connect() }
                 let jetStream = JetStream(client: client)
-                let info = try await jetStream.ensureStream(StreamConfig(name: self.settings.stream, subjects: ["ledger.>"]))
+                let subjects = "\(self.settings.subjectPrefix).>"
+                let info = try await jetStream.ensureStream(
+                    StreamConfig(name: self.settings.stream, subjects: [subjects], numReplicas: self.settings.streamReplicas)
+                )
+                guard info.config.subjects.contains(subjects) else { throw ReplicationError.streamSubjects(expected: subjects) }
                 let stored = try self.storedPosition()
                 let head = try self.stores.environment.read { try self.stores.log.head(in: $0).seq }
                 let last = info.state.lastSeq
@@ -118,7 +123,7 @@ final class ReplicationPublisher: Service, Sendable {
                     let header = try EventHeader.decode(record.header)
                     batch.append(
                         JetStream.Outgoing(
-                            subject: ReplicatedRecord.subject(workspace: header.workspace, type: header.type),
+                            subject: ReplicatedRecord.subject(prefix: self.settings.subjectPrefix, workspace: header.workspace, type: header.type),
                             payload: Array(try JSONEncoder().encode(ReplicatedRecord(record))),
                             messageID: header.id,
                             expectedLastSequence: record.seq - 1

@@ -19,16 +19,24 @@ public struct ReplicationSettings: Sendable, Hashable {
     public static let defaultStream = "LEDGER"
 
     public var role: Role
-    /// `nats://host:port`.
+    /// `nats://host:port`, or several separated by commas (a cluster's nodes, tried in turn).
     public var url: String
     /// The JetStream stream.
     public var stream: String
+    /// Copies of the stream a publisher asks for when it creates the stream (1, or 3 on a 3-node
+    /// cluster); an existing stream keeps its own.
+    public var streamReplicas: Int
 
-    public init(role: Role, url: String, stream: String = Self.defaultStream) {
+    public init(role: Role, url: String, stream: String = Self.defaultStream, streamReplicas: Int = 1) {
         self.role = role
         self.url = url
         self.stream = stream
+        self.streamReplicas = streamReplicas
     }
+
+    /// The first token of the stream's subjects: the stream name in lower case (`LEDGER` → `ledger`), so
+    /// that primaries publishing to their own streams on one NATS cluster never overlap.
+    public var subjectPrefix: String { self.stream.lowercased() }
 }
 
 /// What `system.stats` and `projections.status` report of replication: shared by the publisher or
@@ -141,9 +149,10 @@ struct ReplicatedRecord: Codable, Sendable {
         )
     }
 
-    /// `ledger.<workspace>.<type>`; a `.` in a workspace name (a token separator in NATS) becomes `%2E`.
-    static func subject(workspace: String, type: String) -> String {
-        "ledger.\(workspace.replacingOccurrences(of: ".", with: "%2E")).\(type)"
+    /// `<prefix>.<workspace>.<type>` (`ledger.main.contact_created` for the stream `LEDGER`); a `.` in a
+    /// workspace name (a token separator in NATS) becomes `%2E`.
+    static func subject(prefix: String, workspace: String, type: String) -> String {
+        "\(prefix).\(workspace.replacingOccurrences(of: ".", with: "%2E")).\(type)"
     }
 }
 
@@ -159,6 +168,8 @@ enum ReplicationError: Error, CustomStringConvertible {
     case chainBroken(seq: UInt64)
     /// A message is not a replicated record.
     case malformedRecord(streamSequence: UInt64)
+    /// The stream exists but does not take this publisher's subjects (made by hand, or for another stream name).
+    case streamSubjects(expected: String)
 
     var description: String {
         switch self {
@@ -167,6 +178,7 @@ enum ReplicationError: Error, CustomStringConvertible {
         case .gap(let expected, let received): "expected event \(expected), received \(received)"
         case .chainBroken(let seq): "event \(seq) does not verify against the hash chain"
         case .malformedRecord(let sequence): "stream message \(sequence) is not a ledger record"
+        case .streamSubjects(let expected): "the stream exists but does not take the subjects \(expected)"
         }
     }
 
