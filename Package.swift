@@ -117,18 +117,19 @@ let package = Package(
         .executableTarget(
             name: "ledger-bench",
             dependencies: [
-                "LedgerStore", "RPC", "ContactDomain",
+                "LedgerStore", "RPC", "ContactDomain", "NATSClient", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tools/Benchmarks",
             swiftSettings: strictSettings
         ),
 
-        // Helpers shared by the test targets: a real nats-server process, a seeded random generator.
+        // Helpers shared by the test targets: a real nats-server process, a seeded random generator, hostile XLSX files.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore"], swiftSettings: strictSettings),
         .testTarget(name: "ContactDomainTests", dependencies: ["ContactDomain", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "SpreadsheetTests", dependencies: ["Spreadsheet"], swiftSettings: strictSettings),
+        .testTarget(name: "SpreadsheetTests", dependencies: ["Spreadsheet", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "RPCTests",
             dependencies: [

@@ -11,14 +11,24 @@
 #   SECONDS_PHASE  seconds per appends/modify phase (default 5)
 #   BENCH_JSON=1   print JSON instead of tables
 #   BENCH_EXTRA    extra flags passed to `appends` (e.g. --log-baseline)
-#   BENCH_ONLY     comma-separated subset to run: appends,modify,micro,history,rebuild,import (default all)
+#   BENCH_ONLY     comma-separated subset to run: appends,modify,micro,history,rebuild,fanout,import (default all)
+#                  plus the long scale benchmarks, never run by default: query (issue 4), history-scale
+#                  (issue 5), scale-data (only generate the dataset they share)
+#                  and replication (issue 9: nats-server, publisher, replica, lag), not by default either:
+#                  about 4.5 minutes with the default 500,000 events on a shared 2-core machine (2 with 200,000)
+#   SCALE_DIR      the scale dataset's data directory, generated once and reused (default /tmp/bench-1m)
+#   SCALE_CONTACTS contacts in the scale dataset (default 1000000; generating them takes hours on 2 cores)
+#   SCALE_SUBJECT_EVENTS  events of the scale dataset's long-history contact (default 100000)
+#   REPLICATION_EVENTS  events in the log the publisher publishes and the replica catches up from
+#                  (default 500000; the issue asks for 1,000,000: about 9 minutes)
+#   REBUILD_EVENTS events in the rebuild benchmark's log (default 200000; issue 6 names 5000000, about 10+ min to fill)
 #   DAEMON         a prebuilt contactledgerd to benchmark instead of building one
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 scratch="${SCRATCH_PATH:-.build}"
 phase="${SECONDS_PHASE:-5}"
-only=",${BENCH_ONLY:-appends,modify,micro,history,rebuild,import},"
+only=",${BENCH_ONLY:-appends,modify,micro,history,rebuild,fanout,import},"
 json=()
 if [[ "${BENCH_JSON:-0}" == "1" ]]; then json=(--json); fi
 wanted() { [[ "$only" == *",$1,"* ]]; }
@@ -62,8 +72,14 @@ fi
 
 if wanted rebuild; then
     echo
-    echo "== rebuild (issue 6): projections.rebuild over 200k events, single writer before/during"
-    "$bin/ledger-bench" rebuild --daemon "$daemon" --events 200000 --writer-seconds 3 --connections 4 "${json[@]}"
+    echo "== rebuild (issue 6): projections.rebuild over ${REBUILD_EVENTS:-200000} events, single writer without/during"
+    "$bin/ledger-bench" rebuild --daemon "$daemon" --events "${REBUILD_EVENTS:-200000}" --writer-seconds 3 --connections 4 "${json[@]}"
+fi
+
+if wanted fanout; then
+    echo
+    echo "== fanout (issue 6): events.subscribe to 1 and 10 subscribers, catch-up on 100k events and 20k live"
+    "$bin/ledger-bench" fanout --daemon "$daemon" --events 100000 --live-events 20000 --subscribers 1 10 "${json[@]}"
 fi
 
 if wanted import; then
@@ -74,6 +90,34 @@ if wanted import; then
     echo
     echo "== import (issue 7): 25,000-row XLSX import beside an openpyxl parse, exports (no dry run: time)"
     "$bin/ledger-bench" import --daemon "$daemon" --rows 25000 --no-dry-run "${json[@]}"
+fi
+
+scale=(--data-dir "${SCALE_DIR:-/tmp/bench-1m}" --contacts "${SCALE_CONTACTS:-1000000}"
+    --subject-events "${SCALE_SUBJECT_EVENTS:-100000}" --reuse-data-dir)
+
+if wanted scale-data; then
+    echo
+    echo "== scale-data: generate (or resume) the scale dataset in ${SCALE_DIR:-/tmp/bench-1m} through the daemon"
+    nice -n 5 "$bin/ledger-bench" scale-data --daemon "$daemon" "${scale[@]}"
+fi
+
+if wanted query; then
+    echo
+    echo "== query (issue 4): 12 queries and a smart group on the scale dataset vs. a full scan of the same read model"
+    "$bin/ledger-bench" query --daemon "$daemon" "${scale[@]}" "${json[@]}"
+fi
+
+if wanted history-scale; then
+    echo
+    echo "== history-scale (issue 5): as_of, audit, search as_of, verify on the scale dataset vs. fold, rebuild, SHA-256"
+    "$bin/ledger-bench" history-scale --daemon "$daemon" "${scale[@]}" "${json[@]}"
+fi
+
+if wanted replication; then
+    echo
+    echo "== replication (issue 9): publisher vs. raw JetStream publish, replica catch-up vs. raw fetch, lag at 1,000 and 10,000 events/s"
+    "$bin/ledger-bench" replication --daemon "$daemon" --events "${REPLICATION_EVENTS:-500000}" \
+        --rates 1000,10000 --seconds 10 "${json[@]}"
 fi
 
 echo >&2

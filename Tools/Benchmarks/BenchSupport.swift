@@ -296,6 +296,11 @@ enum ProcessMemory {
         Self.statusValue("RssAnon", pid: pid)
     }
 
+    /// The file-backed part of the current RSS (`RssFile`: mapped files, LMDB's map among them).
+    static func fileRSSMiB(pid: Int32) -> Double? {
+        Self.statusValue("RssFile", pid: pid)
+    }
+
     /// Resets the process's peak RSS to its current RSS (`echo 5 > /proc/<pid>/clear_refs`), so a
     /// later ``peakRSSMiB(pid:)`` covers one phase only. Returns false where the kernel refuses.
     @discardableResult

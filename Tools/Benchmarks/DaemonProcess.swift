@@ -16,6 +16,10 @@ final class DaemonProcess {
     private let executable: String
     private var process: Process?
     private let keep: Bool
+    /// How long ``start()`` waits for `system.health`: a large reused store may take longer to open.
+    var startTimeout: Double = 20
+    /// Flags added on the next ``start()`` (e.g. `--replicate nats://…`).
+    var extraArguments: [String] = []
 
     /// Starts the daemon at `executable` on a fresh data directory (see ``start()``).
     ///
@@ -23,11 +27,26 @@ final class DaemonProcess {
     ///   - executable: the path of the `contactledgerd` binary.
     ///   - keep: leave the data directory and log in place after ``stop()``.
     /// - Throws: ``BenchError`` when the binary is missing, exits, or does not answer within 20 s.
-    init(executable: String, keep: Bool = false) throws {
+    convenience init(executable: String, keep: Bool = false) throws {
+        try self.init(executable: executable, directory: Self.makeTemporaryDirectory(prefix: "clb"), keep: keep)
+    }
+
+    /// Starts the daemon at `executable` on `directory` (created `0700` when missing), which may hold
+    /// the data of an earlier run: a dataset generated once and reused by later runs.
+    ///
+    /// - Parameters:
+    ///   - executable: the path of the `contactledgerd` binary.
+    ///   - directory: the data directory; keep it short (socket path limit).
+    ///   - keep: leave the data directory and log in place after ``stop()``.
+    /// - Throws: ``BenchError`` when the binary is missing, exits, or does not answer within 20 s.
+    init(executable: String, directory: String, keep: Bool) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError("no executable at \(executable); build it with `swift build -c release --product contactledgerd`")
         }
-        let directory = Self.makeTemporaryDirectory(prefix: "clb")
+        if !FileManager.default.fileExists(atPath: directory) {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            chmod(directory, 0o700)
+        }
         self.directory = directory
         self.socketPath = directory + "/ledger.sock"
         self.logPath = directory + ".log"
@@ -40,18 +59,18 @@ final class DaemonProcess {
     /// Starts (or restarts, on the same data directory) the daemon and waits until `system.health`
     /// answers.
     ///
-    /// - Throws: ``BenchError`` when the daemon exits or does not answer within 20 s.
+    /// - Throws: ``BenchError`` when the daemon exits or does not answer within ``startTimeout``.
     func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: self.executable)
-        process.arguments = ["--data-dir", self.directory, "--log-level", "warning"]
+        process.arguments = ["--data-dir", self.directory, "--log-level", "warning"] + self.extraArguments
         let log = FileHandle(forWritingAtPath: self.logPath)
         log?.seekToEndOfFile()
         process.standardOutput = log
         process.standardError = log
         self.process = process
         try process.run()
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(self.startTimeout)
         while Date() < deadline {
             if let client = try? RPCClient(socketPath: self.socketPath), (try? client.call("system.health")) != nil {
                 return
@@ -62,7 +81,7 @@ final class DaemonProcess {
             usleep(20_000)
         }
         self.stop()
-        throw BenchError("contactledgerd did not answer within 20 s: \(self.log())")
+        throw BenchError("contactledgerd did not answer within \(Int(self.startTimeout)) s: \(self.log())")
     }
 
     /// The running daemon's process id, or nil when it is stopped.
@@ -87,11 +106,16 @@ final class DaemonProcess {
         try self.client().call(method, params)
     }
 
-    /// Stops the daemon with SIGTERM (it closes LMDB cleanly) and waits for it; then removes its files,
-    /// unless `keepData` (they stay until ``removeFiles()``) or the run asked to keep them.
-    func stop(keepData: Bool = false) {
+    /// Stops the daemon with SIGTERM (it closes LMDB cleanly) and waits for it, at most `grace` seconds:
+    /// then SIGKILL (LMDB stays consistent; the daemon finishes an online rebuild before it exits on
+    /// SIGTERM, which may take long). Then removes its files, unless `keepData` (they stay until
+    /// ``removeFiles()``) or the run asked to keep them.
+    func stop(keepData: Bool = false, grace: Double = 120) {
         if let process = self.process, process.isRunning {
             process.terminate()
+            let deadline = Date().addingTimeInterval(grace)
+            while process.isRunning, Date() < deadline { usleep(50_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         if !keepData { self.removeFiles() }

@@ -239,7 +239,7 @@ struct HistoryBenchmark: ParsableCommand {
         var foldName = "?"
         for _ in 0..<3 {
             let started = monotonicNanoseconds()
-            let contact = try Self.fold(stream: stream, copy: copy)
+            let contact = try Self.fold(stream: stream, environment: copy.environment, log: copy.log)
             foldBest = min(foldBest, secondsSince(started) * 1000)
             foldName = contact?.name ?? "nil"
         }
@@ -291,12 +291,13 @@ struct HistoryBenchmark: ParsableCommand {
         }
     }
 
-    /// Decodes and folds a contact's whole stream from the copy, as an as_of without snapshots would.
-    static func fold(stream: String, copy: StoreCopy) throws -> Contact? {
-        try copy.environment.read { txn -> Contact? in
+    /// Decodes and folds a contact's whole stream from `log` in `environment`, as an as_of without
+    /// snapshots would.
+    static func fold(stream: String, environment: Environment, log: EventLog) throws -> Contact? {
+        try environment.read { txn -> Contact? in
             var contact: Contact?
-            for seq in try copy.log.seqs(of: stream, in: txn) {
-                guard let record = try copy.log.record(at: seq, in: txn), let payload = record.payload else { continue }
+            for seq in try log.seqs(of: stream, in: txn) {
+                guard let record = try log.record(at: seq, in: txn), let payload = record.payload else { continue }
                 let header = try EventHeader.decode(record.header)
                 let event = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
                 if case .contactCreated(let created) = event {

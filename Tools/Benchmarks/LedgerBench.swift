@@ -6,14 +6,15 @@ import ArgumentParser
 struct LedgerBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger-bench",
-        abstract: "Benchmarks the contact ledger daemon (appends, modifies, history, rebuild, import) and the domain parsers.",
+        abstract: "Benchmarks the contact ledger daemon (appends, modifies, history, rebuild, import, queries and history at scale) and the domain parsers.",
         discussion: """
             Run release builds only: swift build -c release --product contactledgerd --product ledger-bench.
             Every daemon benchmark starts its own contactledgerd on a fresh data directory under /tmp.
             """,
         subcommands: [
             AppendsBenchmark.self, ModifyBenchmark.self, MicroBenchmark.self, HistoryBenchmark.self, RebuildBenchmark.self,
-            ImportBenchmark.self,
+            FanoutBenchmark.self, ImportBenchmark.self, ScaleDataCommand.self, QueryBenchmark.self, HistoryScaleBenchmark.self,
+            SoakBenchmark.self, ReplicationBenchmark.self,
         ]
     )
 }

@@ -6,28 +6,39 @@ import LedgerStore
 import RPC
 
 /// `ledger-bench rebuild`: an online `projections.rebuild` of the contacts read model over a large
-/// log, beside a raw cursor scan of the same log, and a writer's throughput during the rebuild beside
-/// before it (issue 6).
+/// log, beside a raw cursor scan of the same log, and a writer's throughput and latency during the
+/// rebuild beside without it (issue 6).
 struct RebuildBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rebuild",
-        abstract: "projections.rebuild events/s over a 200k-event log vs. a raw EventLog.forEach scan; writer during vs. before.",
+        abstract: "projections.rebuild events/s over a large log vs. a raw EventLog.forEach scan; writer p99 during vs. without.",
         discussion: """
             Fills the log with --events events: contacts.create with four custom fields (five events each:
-            contact_created and four contact_field_changed) in JSON-RPC batches, takes a
-            ledger.backup copy and scans it with EventLog.forEach (the baseline; then once more decoding
-            every header and payload, to show what decoding alone costs). A single client then creates
-            contacts for --writer-seconds (writes/s before), and again while projections.rebuild
-            {name: "contacts"} runs, until projections.status says ready (writes/s during). The daemon's
-            peak RSS is reset before the rebuild and read after it.
+            contact_created and four contact_field_changed) for up to --max-creates contacts, then rounds of
+            contacts.bulk_modify (a name and a field for every contact, by `score = N` queries: two events a
+            contact a round) for the rest, all in JSON-RPC batches. It takes a ledger.backup copy and scans it
+            with EventLog.forEach (the baseline; then once more decoding every header and payload, to show
+            what decoding alone costs). A single client then creates contacts for --writer-seconds (writes/s
+            and latency without a rebuild), and again while projections.rebuild {name: "contacts"} runs,
+            until projections.status says ready (during). The daemon's peak RSS is reset before the rebuild
+            and read after it.
+            With --dataset DIR the filled data directory is kept in DIR and reused by later runs with the
+            same DIR (the fill is skipped; a daemon of another read-model version first rebuilds at start,
+            which is waited for before measuring).
             Targets (issue 6, at 5,000,000 events): rebuild >= 25% of the raw scan and >= 500,000 events/s.
             """
     )
 
     @OptionGroup var options: JobDaemonOptions
 
-    @Option(name: .long, help: "Events in the log before the rebuild (contacts.create with four fields, five events each).")
+    @Option(name: .long, help: "Events in the log before the rebuild (creates with four fields, then bulk modifies).")
     var events: Int = 200_000
+
+    @Option(name: .long, help: "Contacts created at most (five events each); the rest of --events are bulk modifies of them.")
+    var maxCreates: Int = 200_000
+
+    @Option(name: .long, help: "A data directory to fill once and reuse in later runs (kept after the run).")
+    var dataset: String?
 
     @Option(name: .long, help: "Seconds the single writer runs before the rebuild.")
     var writerSeconds: Double = 3
@@ -39,10 +50,8 @@ struct RebuildBenchmark: ParsableCommand {
     struct Report: Codable, Sendable {
         var benchmark = "rebuild"
         var logEvents: UInt64
-        var fillCreatesPerSecond: Double
-        var fillEventsPerSecond: Double
-        var fillErrors: Int
-        var fillFirstError: String?
+        /// Nil when a kept dataset was reused.
+        var fill: Fill?
         var rawScan: StoreCopy.Scan
         var decodeScan: StoreCopy.Scan
         var rebuiltEvents: UInt64
@@ -64,22 +73,37 @@ struct RebuildBenchmark: ParsableCommand {
 
     func validate() throws {
         guard self.events >= 1000 else { throw ValidationError("--events must be at least 1000.") }
+        guard self.maxCreates >= 1000 else { throw ValidationError("--max-creates must be at least 1000.") }
         guard self.writerSeconds > 0, self.timeout > 0 else { throw ValidationError("--writer-seconds and --timeout must be positive.") }
     }
 
-    func run() throws {
-        let daemon = try DaemonProcess(executable: self.options.daemon, keep: self.options.keepData)
-        defer { daemon.stop() }
-        try FieldRichContacts.defineFields(daemon: daemon)
-        let creates = (self.events + FieldRichContacts.eventsPerCreate - 1) / FieldRichContacts.eventsPerCreate
-        progress("rebuild: \(creates) contacts.create with 4 fields (\(FieldRichContacts.eventsPerCreate) events each), batches of \(self.options.batch)")
-        let fill = try BatchRPC.fill(
-            socketPath: daemon.socketPath, total: creates, batchSize: self.options.batch, connections: self.options.connections,
-            progressLabel: "creates"
-        ) { index in
-            FieldRichContacts.create(index, prefix: "Rebuild")
-        }
+    /// How the log was filled.
+    struct Fill: Codable, Sendable {
+        var creates: Int
+        var createsPerSecond: Double
+        var bulkModifyCalls: Int
+        var bulkModifyEventsPerSecond: Double
+        var seconds: Double
+        var eventsPerSecond: Double
+        var errors: Int
+        var firstError: String?
+    }
 
+    func run() throws {
+        let daemon: DaemonProcess
+        var reused = false
+        if let dataset = self.dataset {
+            reused = FileManager.default.fileExists(atPath: dataset + "/data.mdb")
+            daemon = try DaemonProcess(executable: self.options.daemon, directory: dataset, keep: true)
+        } else {
+            daemon = try DaemonProcess(executable: self.options.daemon, keep: self.options.keepData)
+        }
+        defer { daemon.stop() }
+        let fill = reused ? nil : try self.fill(daemon)
+        if reused {
+            progress("rebuild: reusing the dataset in \(daemon.directory); waiting for its read models")
+            _ = try Self.waitUntilReady(daemon, timeout: self.timeout)
+        }
         progress("rebuild: ledger.backup copy, raw scans")
         let copy = try StoreCopy(of: daemon)
         defer { copy.remove() }
@@ -93,7 +117,9 @@ struct RebuildBenchmark: ParsableCommand {
         copy.remove()
 
         progress("rebuild: single writer for \(formatted(self.writerSeconds, 1)) s before the rebuild")
-        let before = BackgroundWriter(socketPath: daemon.socketPath, label: "before")
+        // A run's own label: a reused dataset already holds the URNs of earlier runs' writers.
+        let run = UUID().uuidString.prefix(8).lowercased()
+        let before = BackgroundWriter(socketPath: daemon.socketPath, label: "before-\(run)")
         usleep(UInt32(self.writerSeconds * 1_000_000))
         let writerBefore = before.stop()
 
@@ -101,22 +127,13 @@ struct RebuildBenchmark: ParsableCommand {
         let rssBefore = pid.flatMap { ProcessMemory.rssMiB(pid: $0) }
         let peakReset = pid.map { ProcessMemory.resetPeak(pid: $0) } ?? false
         progress("rebuild: projections.rebuild {contacts} with the writer running")
-        let during = BackgroundWriter(socketPath: daemon.socketPath, label: "during")
+        let during = BackgroundWriter(socketPath: daemon.socketPath, label: "during-\(run)")
         let client = try daemon.client()
         let started = monotonicNanoseconds()
         let answer = try client.call("projections.rebuild", ["name": "contacts"])
         if answer["started"] == .bool(false) { progress("rebuild: a rebuild was already running") }
         var daemonRate: Double?
-        let final = try poll(every: 0.02, timeout: self.timeout, what: "the rebuild to finish") { () -> JSONValue? in
-            let status = try client.call("projections.status")
-            guard let entry = status["projections"]?.arrayValue?.first(where: { $0["name"]?.stringValue == "contacts" }) else {
-                throw BenchError("projections.status lists no contacts projection: \(status)")
-            }
-            if let rate = entry["rebuild"]?["events_per_s"]?.numberValue, rate > 0 { daemonRate = rate }
-            // Not a ternary: JSONValue is nil-literal convertible, so `cond ? entry : nil` would be `.null`.
-            guard entry["state"]?.stringValue == "ready" else { return Optional<JSONValue>.none }
-            return entry
-        }
+        let final = try Self.waitUntilReady(daemon, client: client, timeout: self.timeout) { daemonRate = $0 }
         let rebuildSeconds = secondsSince(started)
         let writerDuring = during.stop()
         let peak = peakReset ? pid.flatMap { ProcessMemory.peakRSSMiB(pid: $0) } : nil
@@ -127,10 +144,7 @@ struct RebuildBenchmark: ParsableCommand {
 
         let report = Report(
             logEvents: copy.headSeq,
-            fillCreatesPerSecond: fill.requestsPerSecond,
-            fillEventsPerSecond: Double(copy.headSeq) / max(fill.seconds, 1e-9),
-            fillErrors: fill.errors,
-            fillFirstError: fill.firstError,
+            fill: fill,
             rawScan: rawScan,
             decodeScan: decodeScan,
             rebuiltEvents: rebuilt,
@@ -152,13 +166,90 @@ struct RebuildBenchmark: ParsableCommand {
         }
     }
 
+    /// Fills the log: creates with four fields, then rounds of bulk modifies of every contact.
+    private func fill(_ daemon: DaemonProcess) throws -> Fill {
+        try FieldRichContacts.defineFields(daemon: daemon)
+        let started = monotonicNanoseconds()
+        let creates = min(self.maxCreates, (self.events + FieldRichContacts.eventsPerCreate - 1) / FieldRichContacts.eventsPerCreate)
+        progress("rebuild: \(creates) contacts.create with 4 fields (\(FieldRichContacts.eventsPerCreate) events each), batches of \(self.options.batch)")
+        let created = try BatchRPC.fill(
+            socketPath: daemon.socketPath, total: creates, batchSize: self.options.batch, connections: self.options.connections,
+            progressLabel: "creates"
+        ) { index in
+            FieldRichContacts.create(index, prefix: "Rebuild")
+        }
+        // Every contact has score = index % 1000, so each `score = N` query names about creates/1000 of them.
+        let scores = min(creates, 1000)
+        let remaining = max(0, self.events - creates * FieldRichContacts.eventsPerCreate)
+        let rounds = (remaining + 2 * creates - 1) / (2 * creates)
+        var bulk: BatchRPC.FillResult?
+        if rounds > 0 {
+            progress("rebuild: \(rounds) rounds of contacts.bulk_modify (name and age of every contact), \(scores) calls a round")
+            bulk = try BatchRPC.fill(
+                socketPath: daemon.socketPath, total: rounds * scores, batchSize: 4, connections: 2, progressLabel: "bulk modifies"
+            ) { index in
+                let (round, score) = index.quotientAndRemainder(dividingBy: scores)
+                return (
+                    "contacts.bulk_modify",
+                    [
+                        "query": .string("score = \(score)"),
+                        "modifiers": [
+                            ["type": "name", "name": .string("Rebuild round \(round + 1) \(score)")],
+                            ["type": "field", "field": "age", "value": .string(String(100 + round))],
+                        ],
+                    ]
+                )
+            }
+        }
+        let seconds = secondsSince(started)
+        let head = UInt64(try daemon.call("system.health")["head_seq"]?.integerValue ?? 0)
+        let bulkEvents = Double(max(0, Int(head) - creates * FieldRichContacts.eventsPerCreate))
+        return Fill(
+            creates: creates,
+            createsPerSecond: created.requestsPerSecond,
+            bulkModifyCalls: bulk?.requests ?? 0,
+            bulkModifyEventsPerSecond: bulk.map { bulkEvents / max($0.seconds, 1e-9) } ?? 0,
+            seconds: seconds,
+            eventsPerSecond: Double(head) / max(seconds, 1e-9),
+            errors: created.errors + (bulk?.errors ?? 0),
+            firstError: created.firstError ?? bulk?.firstError
+        )
+    }
+
+    /// Polls projections.status until the contacts projection is ready; returns its entry.
+    /// `rate` sees each rebuild rate the daemon reports.
+    @discardableResult
+    static func waitUntilReady(
+        _ daemon: DaemonProcess,
+        client: RPCClient? = nil,
+        timeout: Double,
+        rate: (Double) -> Void = { _ in }
+    ) throws -> JSONValue {
+        let client = try client ?? daemon.client()
+        return try poll(every: 0.02, timeout: timeout, what: "the rebuild to finish") { () -> JSONValue? in
+            let status = try client.call("projections.status")
+            guard let entry = status["projections"]?.arrayValue?.first(where: { $0["name"]?.stringValue == "contacts" }) else {
+                throw BenchError("projections.status lists no contacts projection: \(status)")
+            }
+            if let reported = entry["rebuild"]?["events_per_s"]?.numberValue, reported > 0 { rate(reported) }
+            // Not a ternary: JSONValue is nil-literal convertible, so `cond ? entry : nil` would be `.null`.
+            guard entry["state"]?.stringValue == "ready" else { return Optional<JSONValue>.none }
+            return entry
+        }
+    }
+
     /// Prints the run as tables.
     static func printTable(_ report: Report) {
-        print(
-            "fill: \(report.logEvents) events, contacts.create with 4 fields \(formatted(report.fillCreatesPerSecond))/s"
-                + " (\(formatted(report.fillEventsPerSecond)) events/s, batched); \(report.fillErrors) errors"
-        )
-        if let error = report.fillFirstError { print("  first fill error: \(error)") }
+        if let fill = report.fill {
+            print(
+                "fill: \(report.logEvents) events in \(formatted(fill.seconds, 1)) s (\(formatted(fill.eventsPerSecond)) events/s):"
+                    + " \(fill.creates) contacts.create with 4 fields \(formatted(fill.createsPerSecond))/s,"
+                    + " \(fill.bulkModifyCalls) contacts.bulk_modify \(formatted(fill.bulkModifyEventsPerSecond)) events/s; \(fill.errors) errors"
+            )
+            if let error = fill.firstError { print("  first fill error: \(error)") }
+        } else {
+            print("fill: \(report.logEvents) events, a kept dataset reused")
+        }
         var table = TextTable(headers: ["measure", "events", "seconds", "events/s", "vs raw scan"])
         table.rows.append([
             "projections.rebuild {contacts} (online)", "\(report.rebuiltEvents)", formatted(report.rebuildSeconds, 3),
@@ -185,9 +276,9 @@ struct RebuildBenchmark: ParsableCommand {
                 + " heap right after: \(report.anonymousRSSMiBAfterRebuild.map { formatted($0, 1) } ?? "?") MiB)")
         }
         print("")
-        print("single writer (contacts.create, 1 client) before vs. during the rebuild")
+        print("single writer (contacts.create, 1 client) without vs. during the rebuild")
         var writers = TextTable(headers: ["phase", "writes", "seconds", "writes/s", "p50 ms", "p99 ms", "max ms", "errors"])
-        for (name, result) in [("before", report.writerBefore), ("during rebuild", report.writerDuring)] {
+        for (name, result) in [("without rebuild", report.writerBefore), ("during rebuild", report.writerDuring)] {
             writers.rows.append([
                 name, "\(result.writes)", formatted(result.seconds, 2), formatted(result.writesPerSecond),
                 formatted(result.latencyMs.p50, 2), formatted(result.latencyMs.p99, 2), formatted(result.latencyMs.max, 2), "\(result.errors)",
@@ -195,7 +286,7 @@ struct RebuildBenchmark: ParsableCommand {
         }
         print(writers.rendered())
         print(
-            "  during/before: writes/s \(ratioText(report.writerDuring.writesPerSecond, report.writerBefore.writesPerSecond)),"
+            "  during/without: writes/s \(ratioText(report.writerDuring.writesPerSecond, report.writerBefore.writesPerSecond)),"
                 + " p99 \(ratioText(report.writerDuring.latencyMs.p99, report.writerBefore.latencyMs.p99))"
         )
         for (name, result) in [("before", report.writerBefore), ("during", report.writerDuring)] where result.errors > 0 {
