@@ -1,13 +1,22 @@
 // ContactLedger — spreadsheets.
+import CompressNIO
 import Foundation
+import NIOCore
 
 /// A ZIP archive held in memory, read for its parts: the central directory is parsed once, and an
 /// entry's bytes are read on demand, bounded by its declared size and checked against its CRC-32.
+/// Deflated entries are inflated by zlib (through CompressNIO); this type reads the ZIP structure and
+/// keeps zlib within each entry's bounds.
 ///
 /// Made for hostile input: every offset and length is checked against the bytes there are, an entry
 /// that inflates past its declared size is stopped at that size, and a deflate stream that ends early
 /// is an error, never a wait. Reads stored and deflated entries (ZIP64 sizes and offsets included);
 /// anything else is refused with a specific ``SpreadsheetError/corrupted(reason:)``.
+///
+/// ZIPFoundation, which writes our XLSX files, is not used to read them: on Linux its inflate loop
+/// (0.9.20) reads on past an entry's compressed size until zlib reports the end of the stream (forever
+/// when the archive ends first), and it hands over all that the stream inflates to, whatever the entry
+/// declares.
 struct ZIPArchiveReader {
     /// One central directory record.
     struct Entry {
@@ -119,22 +128,80 @@ struct ZIPArchiveReader {
             guard entry.compressedSize == entry.uncompressedSize else { throw .corrupted(reason: "part_size_mismatch") }
             contents = Array(self.bytes[range])
         case 8:
-            let inflated = self.bytes.withUnsafeBytes { all in
-                Result { () throws(Inflater.Failure) -> [UInt8] in
-                    try Inflater.inflate(UnsafeRawBufferPointer(rebasing: all[range]), limit: size)
-                }
-            }
-            switch inflated {
-            case .success(let bytes): contents = bytes
-            case .failure(.overLimit): throw .corrupted(reason: "part_size_mismatch")
-            case .failure(.corrupted): throw .corrupted(reason: "corrupted_part_data")
-            }
+            contents = try self.inflate(range, size: size)
             guard contents.count == size else { throw .corrupted(reason: "part_size_mismatch") }
         default:
             throw .corrupted(reason: "unsupported_compression")
         }
         guard CRC32.checksum(contents) == entry.crc else { throw .corrupted(reason: "part_checksum_mismatch") }
         return contents
+    }
+
+    // MARK: - Inflating
+
+    /// The most compressed bytes given to zlib at a time, and the most it may write in one call.
+    private static let inflateChunk = 1 << 16
+
+    /// Inflates the raw deflate stream (RFC 1951) at `range` with zlib, to at most `size` bytes.
+    ///
+    /// zlib writes only into the room it is given: what is left of `size`, in chunks, and once that
+    /// is used up a single byte, which tells a stream that goes on (an entry that lies about its size)
+    /// from one that ends there or is cut short. The input is handed over in chunks too, and every
+    /// call consumes input or writes output, or ends the loop.
+    ///
+    /// - Throws: ``SpreadsheetError/corrupted(reason:)`` `part_size_mismatch` when the stream goes on
+    ///   past `size`; `corrupted_part_data` when it is not valid deflate, when the bytes end before the
+    ///   stream does (zlib reports `Z_BUF_ERROR` for a call that can make no progress), or when zlib
+    ///   cannot start (out of memory).
+    private func inflate(_ range: Range<Int>, size: Int) throws(SpreadsheetError) -> [UInt8] {
+        // A deflate stream has at least one block header; without a byte it ends before it begins.
+        guard !range.isEmpty else { throw .corrupted(reason: "corrupted_part_data") }
+        let zlib: ZlibDecompressor
+        do { zlib = try ZlibDecompressor(algorithm: .deflate) } catch { throw .corrupted(reason: "corrupted_part_data") }
+        var output: [UInt8] = []
+        output.reserveCapacity(size)
+        var input = ByteBuffer()
+        var next = range.lowerBound
+        // zlib writes into the writable bytes of `window`: its writer index is set `wanted` bytes before
+        // its end. Zeroed once, so that every byte between its indices is initialised.
+        var window = ByteBufferAllocator().buffer(capacity: max(1, min(size, Self.inflateChunk)))
+        window.writeRepeatingByte(0, count: window.capacity)
+        while true {
+            if input.readableBytes == 0, next < range.upperBound {
+                let end = next + min(Self.inflateChunk, range.upperBound - next)
+                input.clear()
+                input.writeBytes(self.bytes[next..<end])
+                next = end
+            }
+            let room = size - output.count
+            let wanted = room > 0 ? min(room, Self.inflateChunk) : 1
+            window.moveReaderIndex(to: 0)
+            window.moveWriterIndex(to: window.capacity - wanted)
+            window.moveReaderIndex(to: window.writerIndex)
+            let given = input.readableBytes
+            var failure: CompressNIOError?
+            do {
+                try zlib.inflate(from: &input, to: &window)
+            } catch let error as CompressNIOError {
+                failure = error
+            } catch {
+                throw .corrupted(reason: "corrupted_part_data")
+            }
+            guard window.readableBytes <= room else { throw .corrupted(reason: "part_size_mismatch") }
+            let progressed = window.readableBytes > 0 || input.readableBytes < given
+            output.append(contentsOf: window.readableBytesView)
+            if let failure {
+                // `bufferOverflow`: the room is full (Z_OK with no room left): go on. Anything else ends
+                // it: `inputBufferOverflow` (Z_BUF_ERROR with no input left: the bytes ended before the
+                // stream did), `corruptData` (not deflate), `noMoreMemory`.
+                guard failure == .bufferOverflow, progressed else { throw .corrupted(reason: "corrupted_part_data") }
+            } else if input.readableBytes > 0 || !progressed {
+                // No error is Z_STREAM_END, or Z_OK when zlib used up its input and waits for more. It
+                // waits only with no input left, and turns a call without progress into Z_BUF_ERROR:
+                // input left, or no progress, is the end of the stream. Otherwise the next call tells.
+                return output
+            }
+        }
     }
 
     // MARK: - Bytes
