@@ -57,7 +57,7 @@ struct ContactPresenter {
 
     /// `tel:+250788…` → `tel:********`.
     static func mask(_ urn: String) -> String {
-        (try? URN(validating: urn).masked) ?? (urn.split(separator: ":").first.map { "\($0):\(URN.anonymousMask)" } ?? URN.anonymousMask)
+        (try? URN(stored: urn).masked) ?? (urn.split(separator: ":").first.map { "\($0):\(URN.anonymousMask)" } ?? URN.anonymousMask)
     }
 
     /// Masks URN values inside an event's `data` for an anonymous workspace.

@@ -95,7 +95,7 @@ public struct ContactIndex: Sendable {
         for group in contact.groups { terms.insert(.group(group)) }
         for word in QueryNameTokenizer.matchKeys(in: contact.name ?? "") { terms.insert(.nameWord(word)) }
         for text in contact.urns {
-            guard let urn = try? URN(validating: text) else { continue }
+            guard let urn = try? URN(stored: text) else { continue }
             for trigram in Self.trigrams(of: urn.path) {
                 terms.insert(.urnTrigram(scheme: urn.scheme.rawValue, trigram: trigram))
             }

@@ -66,7 +66,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func xlsxReaderSurvivesMutatedWorkbooks() throws {
+    @Test(.timeLimit(.minutes(5))) func xlsxReaderSurvivesMutatedWorkbooks() throws {
         let seed = SeededGenerator.announcedSeed("xlsx fuzz")
         var random = SeededGenerator(seed: seed)
         let executions = 3_000
@@ -246,7 +246,7 @@ import Testing
 
     // MARK: - CSV
 
-    @Test(.timeLimit(.minutes(1))) func csvReaderSurvivesMutatedFiles() throws {
+    @Test(.timeLimit(.minutes(5))) func csvReaderSurvivesMutatedFiles() throws {
         let seed = SeededGenerator.announcedSeed("csv fuzz")
         var random = SeededGenerator(seed: seed)
         let executions = 3_000

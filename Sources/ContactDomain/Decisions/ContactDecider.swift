@@ -217,7 +217,7 @@ public enum ContactDecider {
             throw ContactError(.invalidState, reason: "anonymous_workspace", field: "\(path).urns")
         }
         let urns = try Self.normalizedURNs(raw, owner: contact.uuid, field: "\(path).urns", context: context)
-        let identity = { (text: String) in (try? URN(validating: text))?.identity ?? text }
+        let identity = { (text: String) in (try? URN(stored: text))?.identity ?? text }
         var updated: [String]
         switch action {
         case .append:

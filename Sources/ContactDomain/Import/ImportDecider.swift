@@ -139,7 +139,7 @@ public enum ImportDecider {
         var candidates: [(column: String?, value: String?, modifier: ContactModifier)] = []
         if existing != nil {
             let owned = Set(contact.urnIdentities)
-            let missing = urns.filter { entry in !owned.contains((try? URN(validating: entry.urn).identity) ?? entry.urn) }
+            let missing = urns.filter { entry in !owned.contains((try? URN(stored: entry.urn).identity) ?? entry.urn) }
             if !missing.isEmpty { candidates.append((missing.first?.header, nil, .urns(action: .append, urns: missing.map(\.urn)))) }
             switch record.name {
             case .set(let raw): candidates.append((record.headers[.name], raw, .name(String(raw.prefix(ContactDecider.maximumNameLength)))))

@@ -50,7 +50,7 @@ public struct Contact: Sendable, Hashable, Codable {
 
     /// The URN identities (`scheme:path`) this contact owns.
     public var urnIdentities: [String] {
-        self.urns.map { (try? URN(validating: $0))?.identity ?? $0 }
+        self.urns.map { (try? URN(stored: $0))?.identity ?? $0 }
     }
 
     /// Applies one of this contact's events (the `evolve` step of event sourcing).

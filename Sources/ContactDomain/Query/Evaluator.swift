@@ -60,7 +60,7 @@ public struct QueryEvaluator: Sendable {
             case .name: return .names(contact.name.map { [$0] } ?? [])
             case .status: return .text([contact.status.rawValue])
             case .language: return .text(contact.language.map { [$0] } ?? [])
-            case .urn: return .urns(contact.urns.compactMap { try? URN(validating: $0).path })
+            case .urn: return .urns(contact.urns.compactMap { try? URN(stored: $0).path })
             case .group: return .text(contact.groups.compactMap { self.workspace.group($0)?.name })
             case .flow, .history: return .text([])
             case .tickets: return .numbers([0])
@@ -69,7 +69,7 @@ public struct QueryEvaluator: Sendable {
             }
         case .scheme(let scheme):
             return .urns(contact.urns.compactMap { text in
-                guard let urn = try? URN(validating: text), urn.scheme.rawValue == scheme else { return nil }
+                guard let urn = try? URN(stored: text), urn.scheme.rawValue == scheme else { return nil }
                 return urn.path
             })
         case .field(let key, _):

@@ -178,11 +178,11 @@ enum ContactExport {
     }
 
     static func scheme(of urn: String) -> String {
-        (try? URN(validating: urn).scheme.rawValue) ?? String(urn.prefix { $0 != ":" })
+        (try? URN(stored: urn).scheme.rawValue) ?? String(urn.prefix { $0 != ":" })
     }
 
     /// The bare path: `tel:+250788123123` → `+250788123123`.
     static func path(of urn: String) -> String {
-        (try? URN(validating: urn).path) ?? String(urn.drop { $0 != ":" }.dropFirst())
+        (try? URN(stored: urn).path) ?? String(urn.drop { $0 != ":" }.dropFirst())
     }
 }

@@ -72,7 +72,7 @@ extension LedgerMethods {
         return try await self.command(call, caller) { tx in
             let contact = try tx.contact(uuid)
             let context = try tx.decisionContext()
-            var urn = contact.urns.first.flatMap { try? URN(validating: $0).identity }
+            var urn = contact.urns.first.flatMap { try? URN(stored: $0).identity }
             if let requested = params.urn {
                 let normalized = try Self.normalizedURN(requested, defaultCountry: context.workspace.defaultCountry, field: "urn")
                 guard contact.urnIdentities.contains(normalized.identity) else { throw ContactError.invalid("urn", "not_a_contact_urn") }
