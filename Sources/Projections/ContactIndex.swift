@@ -84,14 +84,23 @@ public struct ContactIndex: Sendable {
 
         /// Trimmed and lowercased, as the evaluator compares text.
         public static func fold(_ text: String) -> String {
-            text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            // Trimming goes through Foundation's CharacterSet, which showed in import profiles: skip it
+            // when neither end can be white space (printable ASCII at both ends).
+            let isPrintableASCII = { (byte: UInt8) in byte > 0x20 && byte < 0x7F }
+            if let first = text.utf8.first, let last = text.utf8.last, isPrintableASCII(first), isPrintableASCII(last) {
+                return text.lowercased()
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         }
     }
 
     /// The terms a contact is found under (none once deleted).
     static func terms(of contact: Contact) -> Set<Term> {
         guard !contact.isDeleted else { return [] }
-        var terms: Set<Term> = [.status(contact.status)]
+        var terms: Set<Term> = []
+        // Sized once: a contact's URN trigrams alone outgrow a set's first few sizes.
+        terms.reserveCapacity(1 + contact.groups.count + 4 + contact.urns.count * 16 + contact.fields.count * 2)
+        terms.insert(.status(contact.status))
         for group in contact.groups { terms.insert(.group(group)) }
         for word in QueryNameTokenizer.matchKeys(in: contact.name ?? "") { terms.insert(.nameWord(word)) }
         for text in contact.urns {

@@ -26,9 +26,10 @@ final class DaemonProcess {
     /// - Parameters:
     ///   - executable: the path of the `contactledgerd` binary.
     ///   - keep: leave the data directory and log in place after ``stop()``.
+    ///   - arguments: flags for the daemon (see ``extraArguments``).
     /// - Throws: ``BenchError`` when the binary is missing, exits, or does not answer within 20 s.
-    convenience init(executable: String, keep: Bool = false) throws {
-        try self.init(executable: executable, directory: Self.makeTemporaryDirectory(prefix: "clb"), keep: keep)
+    convenience init(executable: String, keep: Bool = false, arguments: [String] = []) throws {
+        try self.init(executable: executable, directory: Self.makeTemporaryDirectory(prefix: "clb"), keep: keep, arguments: arguments)
     }
 
     /// Starts the daemon at `executable` on `directory` (created `0700` when missing), which may hold
@@ -38,8 +39,9 @@ final class DaemonProcess {
     ///   - executable: the path of the `contactledgerd` binary.
     ///   - directory: the data directory; keep it short (socket path limit).
     ///   - keep: leave the data directory and log in place after ``stop()``.
+    ///   - arguments: flags for the daemon (see ``extraArguments``).
     /// - Throws: ``BenchError`` when the binary is missing, exits, or does not answer within 20 s.
-    init(executable: String, directory: String, keep: Bool) throws {
+    init(executable: String, directory: String, keep: Bool, arguments: [String] = []) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError("no executable at \(executable); build it with `swift build -c release --product contactledgerd`")
         }
@@ -53,6 +55,7 @@ final class DaemonProcess {
         self.keep = keep
         _ = FileManager.default.createFile(atPath: self.logPath, contents: nil)
         self.executable = executable
+        self.extraArguments = arguments
         try self.start()
     }
 

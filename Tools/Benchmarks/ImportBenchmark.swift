@@ -8,11 +8,12 @@ import RPC
 struct ImportBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "imports.start of a 25,000-row XLSX rows/s vs. parse-only (openpyxl, daemon dry run); exports.start rows/s.",
+        abstract: "imports.start of an 8-column XLSX rows/s vs. parse-only (openpyxl, daemon dry run); exports.start rows/s.",
         discussion: """
-            python3 with openpyxl writes an XLSX of --rows rows with the columns Name, URN:Tel, Field:age
-            (numbers) and Field:joined (dates stored as serials); fields age (number) and joined (datetime)
-            are defined first. Measured: openpyxl reading the file in read-only mode (parse-only baseline,
+            python3 with openpyxl writes an XLSX of --rows rows with eight columns: Name, Language, URN:Tel,
+            URN:WhatsApp, Field:age and Field:score (numbers), Field:joined (dates stored as serials) and
+            Field:city (text); the fields are defined first. Above the reference's 25,000-record limit the
+            daemon is started with --import-max-records set to --rows. Measured: openpyxl reading the file in read-only mode (parse-only baseline,
             a separate process), the daemon's dry run (read, plan and decide every row, commit nothing),
             the real import (imports.start until imports.status says complete; the time of the
             imports.start call alone is the daemon's read and plan of the file), and exports.start of the
@@ -24,7 +25,7 @@ struct ImportBenchmark: ParsableCommand {
 
     @OptionGroup var options: JobDaemonOptions
 
-    @Option(name: .long, help: "Rows in the generated file (the daemon takes at most 25,000 records).")
+    @Option(name: .long, help: "Rows in the generated file (above 25,000 the daemon's --import-max-records is raised to match).")
     var rows: Int = 25_000
 
     @Flag(inversion: .prefixedNo, help: "Also time a dry run (read, plan and decide every row, commit nothing).")
@@ -64,10 +65,13 @@ struct ImportBenchmark: ParsableCommand {
         path, rows = sys.argv[1], int(sys.argv[2])
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("Contacts")
-        ws.append(["Name", "URN:Tel", "Field:age", "Field:joined"])
+        ws.append(["Name", "Language", "URN:Tel", "URN:WhatsApp", "Field:age", "Field:score", "Field:joined", "Field:city"])
         start = datetime.datetime(2024, 1, 1)
+        languages = ["eng", "kin", "fra"]
+        cities = ["Kigali", "Butare", "Gisenyi", "Ruhengeri", "Byumba"]
         for i in range(rows):
-            ws.append([f"Import Contact {i}", f"+250788{i:06d}", 18 + i % 60, start + datetime.timedelta(days=i % 700, minutes=i % 1440)])
+            ws.append([f"Import Contact {i}", languages[i % 3], f"+250788{i:06d}", f"250789{i:06d}", 18 + i % 60,
+                       round(i * 0.37 % 1000, 2), start + datetime.timedelta(days=i % 700, minutes=i % 1440), cities[i % 5]])
         wb.save(path)
         """
 
@@ -88,20 +92,22 @@ struct ImportBenchmark: ParsableCommand {
         """
 
     func validate() throws {
-        guard (1...25_000).contains(self.rows) else { throw ValidationError("--rows must be in 1...25000 (the daemon's import limit).") }
+        guard (1...1_000_000).contains(self.rows) else { throw ValidationError("--rows must be in 1...1000000 (the daemon's largest import limit).") }
         guard self.timeout > 0 else { throw ValidationError("--timeout must be positive.") }
     }
 
     func run() throws {
-        let daemon = try DaemonProcess(executable: self.options.daemon, keep: self.options.keepData)
+        let limit = self.rows > 25_000 ? ["--import-max-records", String(self.rows)] : []
+        let daemon = try DaemonProcess(executable: self.options.daemon, keep: self.options.keepData, arguments: limit)
         let files = daemon.directory + "-files"
         try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
         defer {
             daemon.stop()
             if !self.options.keepData { try? FileManager.default.removeItem(atPath: files) }
         }
-        try daemon.call("fields.create", ["key": "age", "name": "Age", "type": "number"])
-        try daemon.call("fields.create", ["key": "joined", "name": "Joined", "type": "datetime"])
+        for (key, type) in [("age", "number"), ("score", "number"), ("joined", "datetime"), ("city", "text")] {
+            try daemon.call("fields.create", ["key": .string(key), "name": .string(key.capitalized), "type": .string(type)])
+        }
 
         let path = files + "/contacts.xlsx"
         progress("import: writing a \(self.rows)-row XLSX with openpyxl")
@@ -234,7 +240,7 @@ struct ImportBenchmark: ParsableCommand {
 
     /// Prints the run as a table, each job beside the parse-only baseline.
     static func printTable(_ report: Report) {
-        print("XLSX of \(report.rows) rows (Name, URN:Tel, Field:age, Field:joined), \(report.fileBytes / 1024) KiB")
+        print("XLSX of \(report.rows) rows × 8 columns (Name, Language, URN:Tel, URN:WhatsApp, Field:age, Field:score, Field:joined, Field:city), \(report.fileBytes / 1024) KiB")
         var table = TextTable(headers: ["measure", "rows", "seconds", "rows/s", "vs parse-only", "detail"])
         let baseline = report.parseOnly
         table.rows.append([baseline.name, "\(baseline.rows)", formatted(baseline.seconds, 3), formatted(baseline.rowsPerSecond), "1x", baseline.detail])
@@ -255,8 +261,13 @@ struct ImportBenchmark: ParsableCommand {
         }
         if report.importErrors > 0 { print("  \(report.importErrors) import errors, first: \(report.firstImportError ?? "?")") }
         if let committed = report.jobs.first(where: { $0.name == "imports.start (committed)" }) {
-            let scaled = committed.seconds * 100_000 / Double(max(report.rows, 1))
-            print("  issue 7 target (100,000 rows < 20 s): \(formatted(scaled, 1)) s scaled linearly from \(report.rows) rows")
+            if report.rows >= 100_000 {
+                let verdict = committed.seconds * 100_000 / Double(report.rows) < 20 ? "PASS" : "MISS"
+                print("  issue 7 target (100,000 rows < 20 s): \(formatted(committed.seconds, 1)) s for \(report.rows) rows: \(verdict)")
+            } else {
+                let scaled = committed.seconds * 100_000 / Double(max(report.rows, 1))
+                print("  issue 7 target (100,000 rows < 20 s): \(formatted(scaled, 1)) s scaled linearly from \(report.rows) rows")
+            }
         }
     }
 }

@@ -84,6 +84,20 @@ public enum QueryNameTokenizer {
 
         init(_ scalar: Unicode.Scalar) {
             let value = scalar.value
+            // ASCII, most names' every character, without the Unicode property lookups (which made
+            // tokenizing names most of a contact's index work on import).
+            if value < 0x80 {
+                switch UInt8(value) {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): self = .letter
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): self = .digit
+                case UInt8(ascii: "_"): self = .underscore
+                case UInt8(ascii: ":"): self = .midLetter
+                case UInt8(ascii: ","), UInt8(ascii: ";"): self = .midNumber
+                case UInt8(ascii: "'"), UInt8(ascii: "."): self = .midNumberLetter
+                default: self = .other
+                }
+                return
+            }
             switch value {
             case 0x3040...0x309F: self = .single
             case 0x30A0...0x30FF, 0x31F0...0x31FF, 0xFF66...0xFF9F: self = .katakana
