@@ -122,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "ledger-bench",
             dependencies: [
-                "LedgerStore", "RPC", "ContactDomain", "NATSClient", "TestSupport",
+                "LedgerStore", "RPC", "ContactDomain", "NATSClient", "Spreadsheet", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

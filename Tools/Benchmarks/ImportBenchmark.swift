@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import RPC
+import Spreadsheet
 
 /// `ledger-bench import`: a generated XLSX through `imports.start` / `imports.status`, beside parsing
 /// the same file without writing, and `exports.start` of the imported contacts (issue 7).
@@ -117,8 +118,9 @@ struct ImportBenchmark: ParsableCommand {
         progress("import: parse-only baseline (openpyxl read-only)")
         let parseOnly = try Self.parseWithOpenpyxl(path, name: "baseline: openpyxl read-only parse")
 
+        progress("import: parse-only in process (the daemon's XLSX reader)")
+        var jobs: [Job] = [try Self.parseWithSpreadsheetReader(path)]
         let client = try daemon.client()
-        var jobs: [Job] = []
         if self.dryRun {
             progress("import: dry run")
             let dry = try self.runImport(client: client, path: path, dryRun: true)
@@ -236,6 +238,22 @@ struct ImportBenchmark: ParsableCommand {
             throw BenchError("unexpected output from the openpyxl parse: \(output)")
         }
         return Job(name: name, rows: rows, seconds: seconds, rowsPerSecond: Double(rows) / max(seconds, 1e-9), detail: "\(parts[2]) non-empty cells")
+    }
+
+    /// Reads `path` with the daemon's own reader (``SpreadsheetReader``) in this process, timed from
+    /// the file's bytes in memory to the sheet's cells: the parse-only measure of our side.
+    static func parseWithSpreadsheetReader(_ path: String) throws -> Job {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let started = monotonicNanoseconds()
+        let sheet: Sheet
+        do { sheet = try SpreadsheetReader.read(data, format: .xlsx) } catch { throw BenchError("the reader refused the file: \(error)") }
+        let seconds = secondsSince(started)
+        let rows = max(sheet.rows.count - 1, 0)
+        let cells = sheet.rows.reduce(0) { $0 + $1.filter { !$0.isBlank }.count }
+        return Job(
+            name: "parse-only: SpreadsheetReader (in process)", rows: rows, seconds: seconds,
+            rowsPerSecond: Double(rows) / max(seconds, 1e-9), detail: "\(cells) non-empty cells"
+        )
     }
 
     /// Prints the run as a table, each job beside the parse-only baseline.

@@ -1,5 +1,8 @@
 // ContactLedger — benchmarks.
 import ArgumentParser
+// `struct stat` is owned by CoreFoundation's clang module once FoundationXML is linked in (through
+// Spreadsheet); Foundation's own allocated-size key multiplies st_blocks by the block size on Linux.
+import CoreFoundation
 import Foundation
 import RPC
 
