@@ -318,7 +318,9 @@ enum ProcessMemory {
     private static func statusValue(_ key: String, pid: Int32) -> Double? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            // `VmRSS:\t  123456 kB`: the number is padded to eight characters after a tab, so a large one
+            // follows the tab directly.
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard parts.count >= 2, let kilobytes = Double(parts[1]) else { return nil }
             return kilobytes / 1024
         }
