@@ -213,6 +213,62 @@ public struct ContactIndex: Sendable {
         return result
     }
 
+    /// Whether the contact with `id` is indexed under exactly `term`.
+    public func contains(_ term: Term, id: Int64, workspace: String, in txn: Transaction) throws -> Bool {
+        try txn.contains(self.table, key: self.key(workspace, term, id))
+    }
+
+    /// How many contacts are indexed under exactly `term`, counted from the keys alone.
+    public func count(matching term: Term, workspace: String, in txn: Transaction) throws -> Int {
+        let prefix = KeyEncoding.prefix(workspace) + term.prefix + term.value
+        var count = 0
+        try txn.withCursor(self.table) { cursor in
+            try cursor.forEach(from: prefix) { entry in
+                guard entry.key.hasPrefix(prefix) else { return false }
+                count += 1
+                return true
+            }
+        }
+        return count
+    }
+
+    /// One entry of an ordered walk (``walk(_:from:descending:workspace:in:_:)``).
+    public struct OrderedEntry: Sendable {
+        /// The value's ordered bytes: equal bytes, equal index value.
+        public var value: [UInt8]
+        public var id: Int64
+        public var uuid: ContactUUID
+    }
+
+    /// Visits the contacts indexed under an ordered kind of term (a field's numbers or datetimes: `kind`'s
+    /// value is ignored) in value order, ties by id, or in the reverse of that order, while `body` returns
+    /// true. With `from`, the walk starts at that value's entries (all of them, either way).
+    public func walk(
+        _ kind: Term,
+        from start: Term?,
+        descending: Bool,
+        workspace: String,
+        in txn: Transaction,
+        _ body: (OrderedEntry) throws -> Bool
+    ) throws {
+        let prefix = KeyEncoding.prefix(workspace) + kind.prefix
+        // Keys are the prefix, 8 value bytes and 8 id bytes: 17 0xFF bytes pass every one of them.
+        let beyond = [UInt8](repeating: 0xFF, count: 17)
+        func visit(_ entry: Cursor.Entry) throws -> Bool {
+            guard entry.key.hasPrefix(prefix), entry.key.count == prefix.count + 16 else { return false }
+            let value = Array(entry.key[prefix.count..<(prefix.count + 8)])
+            guard let id = BigEndian.uint64(Array(entry.key[(prefix.count + 8)...])), let uuid = Self.uuid(entry.value) else { return true }
+            return try body(OrderedEntry(value: value, id: Int64(bitPattern: id), uuid: uuid))
+        }
+        try txn.withCursor(self.table) { cursor in
+            if descending {
+                try cursor.forEachReversed(before: prefix + (start.map { $0.value + beyond.prefix(9) } ?? beyond), visit)
+            } else {
+                try cursor.forEach(from: prefix + (start?.value ?? []), visit)
+            }
+        }
+    }
+
     /// The uuids of entries starting with `start` and keeping `prefix`.
     private func scan(from start: [UInt8], while prefix: [UInt8], in txn: Transaction) throws -> [ContactUUID] {
         var result: [ContactUUID] = []

@@ -85,6 +85,30 @@ public struct ContactReadModel: Sendable {
         return (String(decoding: parts[0], as: UTF8.self), uuid)
     }
 
+    /// Visits the contacts of `workspace` (deleted ones included) by id, ascending or descending, from
+    /// the first id after `after` in that direction, while `body` returns true.
+    public func forEachID(
+        workspace: String,
+        descending: Bool,
+        after: Int64?,
+        in txn: Transaction,
+        _ body: (Int64, ContactUUID) throws -> Bool
+    ) throws {
+        let owner = Array(workspace.utf8) + [0]
+        func visit(_ entry: Cursor.Entry) throws -> Bool {
+            guard let id = BigEndian.uint64(Array(entry.key)), entry.value.hasPrefix(owner) else { return true }
+            guard let uuid = ContactUUID(String(decoding: entry.value[owner.count...], as: UTF8.self)) else { return true }
+            return try body(Int64(bitPattern: id), uuid)
+        }
+        try txn.withCursor(self.ids) { cursor in
+            if descending {
+                try cursor.forEachReversed(before: after.map { BigEndian.bytes(UInt64(bitPattern: $0)) }, visit)
+            } else {
+                try cursor.forEach(from: after.map { BigEndian.bytes(UInt64(bitPattern: $0 + 1)) } ?? [], visit)
+            }
+        }
+    }
+
     /// Visits the contacts of `workspace` in UUID order after `after`, while `body` returns true.
     public func forEachContact(
         workspace: String,

@@ -60,7 +60,8 @@ extension LedgerMethods {
         return try self.read { txn in
             let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             let query = try Self.parseQuery(params.query, workspace: workspace)
-            return ["total": .integer(Int64(try self.matchingContacts(query, workspace: workspace, in: txn).count))]
+            let total = try self.indexedTotal(of: query, workspace: workspace, in: txn) ?? self.matchingContacts(query, workspace: workspace, in: txn).count
+            return ["total": .integer(Int64(total))]
         }
     }
 
@@ -77,18 +78,29 @@ extension LedgerMethods {
                 contacts = []
             }
             let query = try Self.parseQuery(params.query, workspace: workspace)
+            let order = try SearchOrder(params.sort ?? "-id", workspace: workspace)
+            let cursor = try params.cursor.map { try order.position(ofCursor: $0) }
+            if point == nil,
+                let page = try self.orderedPage(query: query, order: order, after: cursor, limit: limit, workspace: workspace, in: txn)
+            {
+                let presenter = ContactPresenter(workspace: workspace, reference: self.reference)
+                return [
+                    "contacts": .array(page.contacts.map { presenter.present($0) }),
+                    "total": .integer(Int64(page.total)),
+                    "next_cursor": page.hasMore ? page.contacts.last.map { .string(order.cursor(after: $0)) } ?? .null : .null,
+                    "query": .string(query?.normalized ?? ""),
+                ]
+            }
             if point == nil {
                 contacts = try self.matchingContacts(query, workspace: workspace, in: txn)
             } else {
                 let evaluator = QueryEvaluator(workspace: workspace, reference: self.reference)
                 contacts = contacts.filter { contact in !contact.isDeleted && (query.map { evaluator.matches(contact, $0) } ?? true) }
             }
-            let order = try SearchOrder(params.sort ?? "-id", workspace: workspace)
             let sorted = order.sorted(contacts)
             var start = 0
-            if let cursor = params.cursor {
-                let after = try order.position(ofCursor: cursor)
-                start = sorted.firstIndex { order.precedes(after, order.position(of: $0)) } ?? sorted.count
+            if let cursor {
+                start = sorted.firstIndex { order.precedes(cursor, order.position(of: $0)) } ?? sorted.count
             }
             let presenter = ContactPresenter(workspace: workspace, reference: self.reference)
             let page = sorted[start...].prefix(limit)

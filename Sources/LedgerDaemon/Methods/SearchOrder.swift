@@ -23,16 +23,31 @@ struct SearchOrder {
         var id: Int64
     }
 
+    /// An index that holds this order, so a page can be read from it in order (see `orderedPage`).
+    enum IndexedKey: Equatable {
+        /// Contact ids (`rm.contact_ids`).
+        case id
+        /// A number field's values.
+        case number(field: String)
+        /// A datetime field's values.
+        case datetime(field: String)
+    }
+
     let sort: String
-    private let descending: Bool
+    let descending: Bool
+    /// The index holding this order, if one does.
+    let indexedKey: IndexedKey?
     private let extract: (Contact) -> Value?
 
     init(_ sort: String, workspace: Workspace) throws {
         self.sort = sort
         self.descending = sort.hasPrefix("-")
         let key = String(self.descending ? sort.dropFirst() : Substring(sort)).lowercased()
+        var indexedKey: IndexedKey?
         switch key {
-        case "id": self.extract = { .number(Decimal($0.id)) }
+        case "id":
+            indexedKey = .id
+            self.extract = { .number(Decimal($0.id)) }
         case "name": self.extract = { $0.name.map { .text($0.lowercased()) } }
         case "language": self.extract = { $0.language.map { .text($0) } }
         case "created_on": self.extract = { .time($0.createdOn.microseconds) }
@@ -41,6 +56,11 @@ struct SearchOrder {
         default:
             let fieldKey = key.hasPrefix("fields.") ? String(key.dropFirst(7)) : key
             guard let field = workspace.field(fieldKey) else { throw RPCError.invalidParams(field: "sort", reason: "unknown_sort_key") }
+            switch field.type {
+            case .number: indexedKey = .number(field: fieldKey)
+            case .datetime: indexedKey = .datetime(field: fieldKey)
+            case .text, .state, .district, .ward: indexedKey = nil
+            }
             self.extract = { contact in
                 switch contact.fields[fieldKey]?.reading(for: field.type) {
                 case .text(let text): .text(text.lowercased())
@@ -51,6 +71,7 @@ struct SearchOrder {
                 }
             }
         }
+        self.indexedKey = indexedKey
     }
 
     func position(of contact: Contact) -> Position { Position(value: self.extract(contact), id: contact.id) }
