@@ -4,14 +4,6 @@ import Foundation
 import LedgerStore
 import Projections
 
-/// One page of `contacts.search` read in its order's own index.
-struct OrderedPage {
-    var contacts: [Contact]
-    var total: Int
-    /// Whether matches follow the page.
-    var hasMore: Bool
-}
-
 extension LedgerMethods {
     /// Who may be on an ordered page: every live contact, or those under one exact index term.
     private enum Membership {
@@ -34,13 +26,13 @@ extension LedgerMethods {
         limit: Int,
         workspace: Workspace,
         in txn: Transaction
-    ) throws -> OrderedPage? {
+    ) throws -> SearchPage? {
         guard let indexedKey = order.indexedKey, let membership = Self.membership(of: query, workspace: workspace) else { return nil }
         let readModel = try self.stores.projector(txn).contacts
         let index = readModel.index
         let name = workspace.name
         let total = try Self.total(of: membership, index: index, workspace: name, in: txn)
-        guard total > 0 else { return OrderedPage(contacts: [], total: 0, hasMore: false) }
+        guard total > 0 else { return SearchPage(contacts: [], total: 0, hasMore: false) }
         // Index entries the walk may read before giving up for the general path, whose cost grows with
         // the matches: a sort field few members have would otherwise walk the whole index first.
         var budget = 4 * total + 1000
@@ -110,7 +102,7 @@ extension LedgerMethods {
         // Out of budget, or out of indexed values before the page was full (contacts without one may follow).
         if outOfBudget || exhausted && page.count <= limit { return nil }
         let hasMore = page.count > limit
-        return OrderedPage(contacts: Array(page.prefix(limit)), total: total, hasMore: hasMore)
+        return SearchPage(contacts: Array(page.prefix(limit)), total: total, hasMore: hasMore)
     }
 
     /// The number of contacts matching `query`, counted from index keys without reading a contact, when

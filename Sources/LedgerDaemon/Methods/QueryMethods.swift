@@ -80,35 +80,26 @@ extension LedgerMethods {
             let query = try Self.parseQuery(params.query, workspace: workspace)
             let order = try SearchOrder(params.sort ?? "-id", workspace: workspace)
             let cursor = try params.cursor.map { try order.position(ofCursor: $0) }
-            if point == nil,
-                let page = try self.orderedPage(query: query, order: order, after: cursor, limit: limit, workspace: workspace, in: txn)
-            {
-                let presenter = ContactPresenter(workspace: workspace, reference: self.reference)
-                return [
-                    "contacts": .array(page.contacts.map { presenter.present($0) }),
-                    "total": .integer(Int64(page.total)),
-                    "next_cursor": page.hasMore ? page.contacts.last.map { .string(order.cursor(after: $0)) } ?? .null : .null,
-                    "query": .string(query?.normalized ?? ""),
-                ]
-            }
-            if point == nil {
-                contacts = try self.matchingContacts(query, workspace: workspace, in: txn)
+            let page: SearchPage
+            if point == nil, let ordered = try self.orderedPage(query: query, order: order, after: cursor, limit: limit, workspace: workspace, in: txn) {
+                page = ordered
             } else {
-                let evaluator = QueryEvaluator(workspace: workspace, reference: self.reference)
-                contacts = contacts.filter { contact in !contact.isDeleted && (query.map { evaluator.matches(contact, $0) } ?? true) }
-            }
-            let sorted = order.sorted(contacts)
-            var start = 0
-            if let cursor {
-                start = sorted.firstIndex { order.precedes(cursor, order.position(of: $0)) } ?? sorted.count
+                if point == nil {
+                    contacts = try self.matchingContacts(query, workspace: workspace, in: txn)
+                } else {
+                    let evaluator = QueryEvaluator(workspace: workspace, reference: self.reference)
+                    contacts = contacts.filter { contact in !contact.isDeleted && (query.map { evaluator.matches(contact, $0) } ?? true) }
+                }
+                let sorted = order.sorted(contacts)
+                let start = cursor.map { cursor in sorted.firstIndex { order.precedes(cursor, order.position(of: $0)) } ?? sorted.count } ?? 0
+                let slice = sorted[start...].prefix(limit)
+                page = SearchPage(contacts: Array(slice), total: sorted.count, hasMore: start + slice.count < sorted.count)
             }
             let presenter = ContactPresenter(workspace: workspace, reference: self.reference)
-            let page = sorted[start...].prefix(limit)
-            let next: JSONValue = start + page.count < sorted.count ? page.last.map { .string(order.cursor(after: $0)) } ?? .null : .null
             return [
-                "contacts": .array(page.map { presenter.present($0) }),
-                "total": .integer(Int64(sorted.count)),
-                "next_cursor": next,
+                "contacts": .array(page.contacts.map { presenter.present($0) }),
+                "total": .integer(Int64(page.total)),
+                "next_cursor": page.hasMore ? page.contacts.last.map { .string(order.cursor(after: $0)) } ?? .null : .null,
                 "query": .string(query?.normalized ?? ""),
             ]
         }
