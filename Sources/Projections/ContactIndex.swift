@@ -213,6 +213,26 @@ public struct ContactIndex: Sendable {
         return result
     }
 
+    /// The key of a workspace's live-contact count: `c` is no term's prefix.
+    private static func liveCountKey(_ workspace: String) -> [UInt8] {
+        KeyEncoding.prefix(workspace) + Array("c\u{0}live".utf8)
+    }
+
+    /// How many live (not deleted) contacts `workspace` has, kept as contacts are created and deleted
+    /// (``ContactWriteBack``), so a total of everyone is one read, not a count of a million keys. Nil when
+    /// no contact of the workspace was ever written in this generation, or the read model predates the
+    /// count (a generation of an older version still answers while a rebuild runs).
+    public func liveCount(of workspace: String, in txn: Transaction) throws -> Int? {
+        guard let bytes = try txn.get(self.table, key: Self.liveCountKey(workspace)), let count = BigEndian.uint64(bytes) else { return nil }
+        return Int(count)
+    }
+
+    /// Adds `change` (negative for deletions) to the live-contact count of `workspace`.
+    func adjustLiveCount(of workspace: String, by change: Int, in txn: Transaction) throws {
+        let count = max(0, (try self.liveCount(of: workspace, in: txn) ?? 0) + change)
+        try txn.put(self.table, key: Self.liveCountKey(workspace), value: BigEndian.bytes(UInt64(count)))
+    }
+
     /// Whether the contact with `id` is indexed under exactly `term`.
     public func contains(_ term: Term, id: Int64, workspace: String, in txn: Transaction) throws -> Bool {
         try txn.contains(self.table, key: self.key(workspace, term, id))

@@ -30,6 +30,8 @@ final class ContactWriteBack {
     private var entries: [[UInt8]: Entry] = [:]
     /// Pending `rm.contact_urns` changes by key: the owner's UUID, or nil to delete.
     private var urnOwners: [[UInt8]: [UInt8]?] = [:]
+    /// Pending changes of each workspace's live-contact count (contacts created minus contacts deleted).
+    private var liveCountChanges: [String: Int] = [:]
 
     init(model: ContactReadModel, txn: Transaction) {
         self.model = model
@@ -99,9 +101,14 @@ final class ContactWriteBack {
         self.entries[key] = entry
     }
 
-    /// Writes every held contact (its record and index changes) and the URN changes, then forgets them.
+    /// Writes every held contact (its record and index changes), the URN changes and the workspaces'
+    /// live-contact counts, then forgets them.
     func flush() throws {
         for key in self.entries.keys { try self.flush(key: key) }
+        for (workspace, change) in self.liveCountChanges where change != 0 {
+            try self.model.index.adjustLiveCount(of: workspace, by: change, in: self.txn)
+        }
+        self.liveCountChanges.removeAll(keepingCapacity: true)
         for (key, owner) in self.urnOwners {
             if let owner {
                 try self.txn.put(self.model.urns, key: key, value: owner)
@@ -114,6 +121,8 @@ final class ContactWriteBack {
 
     private func flush(key: [UInt8]) throws {
         guard let entry = self.entries.removeValue(forKey: key) else { return }
+        let wasLive = entry.stored.map { !$0.isDeleted } ?? false
+        if wasLive != !entry.contact.isDeleted { self.liveCountChanges[entry.workspace, default: 0] += wasLive ? -1 : 1 }
         try self.txn.put(self.model.contacts, key: key, value: ContactRecord.encode(entry.contact))
         try self.model.index.update(from: entry.stored, to: entry.contact, workspace: entry.workspace, in: self.txn)
     }

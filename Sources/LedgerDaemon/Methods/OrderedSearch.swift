@@ -112,11 +112,13 @@ extension LedgerMethods {
         return try Self.total(of: membership, index: try self.stores.projector(txn).contacts.index, workspace: workspace.name, in: txn)
     }
 
-    /// How many live contacts `membership` holds: every live contact has exactly one status entry.
+    /// How many live contacts `membership` holds.
     private static func total(of membership: Membership, index: ContactIndex, workspace: String, in txn: Transaction) throws -> Int {
         switch membership {
         case .everyone:
-            try ContactStatus.allCases.reduce(0) { $0 + (try index.count(matching: .status($1), workspace: workspace, in: txn)) }
+            // Without a stored count, every live contact has exactly one status entry.
+            try index.liveCount(of: workspace, in: txn)
+                ?? ContactStatus.allCases.reduce(0) { $0 + (try index.count(matching: .status($1), workspace: workspace, in: txn)) }
         case .term(let term):
             try index.count(matching: term, workspace: workspace, in: txn)
         }
