@@ -72,8 +72,11 @@ extension LedgerMethods {
             if let cursor, cursor.value == nil { return nil }
             let kind: ContactIndex.Term = indexedKey == .number(field: field) ? .fieldNumber(key: field, value: 0) : .fieldDate(key: field, microseconds: 0)
             let start = try cursor.flatMap { try Self.indexTerm(of: $0, like: kind) }
-            // Entries of one index value are ordered by id, but numbers are indexed as doubles: several
-            // decimals may share one, so each run of equal values is put in the order's own order.
+            // Entries of one index value are ordered by id, as the order breaks ties. Datetimes are indexed
+            // exactly, so their entries are the order itself; numbers are indexed as doubles, which several
+            // decimals may share, so each run of equal values is read whole and put in the order's own
+            // order (a field with few distinct values makes long runs: a cost of low-cardinality sorts).
+            let exact = indexedKey == .datetime(field: field)
             var run: [Contact] = []
             var runValue: [UInt8] = []
             func flush() throws -> Bool {
@@ -82,16 +85,24 @@ extension LedgerMethods {
                 return true
             }
             try index.walk(kind, from: start, descending: order.descending, workspace: name, in: txn) { entry in
+                guard budget > 0 else {
+                    outOfBudget = true
+                    return false
+                }
+                if exact {
+                    guard try isMember(entry.id), let contact = try readModel.contact(entry.uuid, workspace: name, in: txn) else { return true }
+                    guard try take(contact) else {
+                        exhausted = false
+                        return false
+                    }
+                    return true
+                }
                 if entry.value != runValue {
                     guard try flush() else {
                         exhausted = false
                         return false
                     }
                     runValue = entry.value
-                }
-                guard budget > 0 else {
-                    outOfBudget = true
-                    return false
                 }
                 if try isMember(entry.id), let contact = try readModel.contact(entry.uuid, workspace: name, in: txn) { run.append(contact) }
                 return true
