@@ -1,5 +1,6 @@
 // ContactLedger — daemon tests: helpers for the operations tests (processes, HTTP, Prometheus text).
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built executables and small network helpers for ``OperationsTests``.
@@ -69,35 +70,10 @@ enum Operations {
 
     /// `GET path` on 127.0.0.1:`port`; returns the status code and the body.
     static func httpGet(port: Int, path: String) throws -> (status: Int, headers: String, body: String) {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Failure("socket() failed") }
-        defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
+        guard let response = LoopbackSocket.httpResponse(port: port, path: path, timeoutSeconds: 10) else {
+            throw Failure("no HTTP answer from 127.0.0.1:\(port)\(path)")
         }
-        guard connected else { throw Failure("cannot connect to 127.0.0.1:\(port)") }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        guard send(descriptor, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { throw Failure("send() failed") }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = recv(descriptor, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            response += buffer[0..<count]
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { throw Failure("no HTTP answer: \(text.prefix(200))") }
-        let head = String(text[..<split.lowerBound])
-        let status = head.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        return (status, head, String(text[split.upperBound...]))
+        return response
     }
 
     /// Parses the Prometheus text format: `name{labels} value` → value, keyed by `name{labels}` as written.

@@ -30,11 +30,12 @@ public enum LoopbackSocket {
         return fd
     }
 
-    /// The body of `GET path` on 127.0.0.1:`port` (HTTP/1.0, read until the server closes), or nil when
-    /// the server cannot be reached or does not answer 200.
-    public static func httpGet(port: Int, path: String) -> Data? {
-        guard let fd = Self.connect(port: port, timeoutSeconds: 5) else { return nil }
+    /// The answer to `GET path` on 127.0.0.1:`port` (read until the server closes): the status code, the
+    /// header lines and the body; nil when the server cannot be reached or does not answer HTTP.
+    public static func httpResponse(port: Int, path: String, timeoutSeconds: Int = 5) -> (status: Int, headers: String, body: String)? {
+        guard let fd = Self.connect(port: port, timeoutSeconds: timeoutSeconds) else { return nil }
         defer { close(fd) }
+        // HTTP/1.0: the answer is never chunked, and the server closes after it.
         let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
         guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return nil }
         var response: [UInt8] = []
@@ -44,10 +45,17 @@ public enum LoopbackSocket {
             if count <= 0 { break }
             response += buffer[0..<count]
         }
-        let separator = Array("\r\n\r\n".utf8)
-        guard response.starts(with: Array("HTTP/1.".utf8)), response.count > 12, response[9...11] == Array("200".utf8)[...],
-            let end = (0...(response.count - separator.count)).first(where: { response[$0..<($0 + separator.count)].elementsEqual(separator) })
-        else { return nil }
-        return Data(response[(end + separator.count)...])
+        let text = String(decoding: response, as: UTF8.self)
+        guard text.hasPrefix("HTTP/1."), let split = text.range(of: "\r\n\r\n") else { return nil }
+        let head = String(text[..<split.lowerBound])
+        let status = head.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return (status, head, String(text[split.upperBound...]))
+    }
+
+    /// The body of `GET path` on 127.0.0.1:`port`, or nil when the server cannot be reached or does not
+    /// answer 200.
+    public static func httpGet(port: Int, path: String) -> Data? {
+        guard let response = Self.httpResponse(port: port, path: path), response.status == 200 else { return nil }
+        return Data(response.body.utf8)
     }
 }
