@@ -24,7 +24,7 @@ enum EventPresenter {
             payload = try event.encodedData()
             header.schemaVersion = current
         }
-        let data = try payload.map { try JSONDecoder().decode(JSONValue.self, from: Data($0)) }
+        let data = try payload.map { try JSONValue(parsing: $0) }
         return Decoded(header: header, data: data, record: record)
     }
 

@@ -206,7 +206,7 @@ final class LedgerMethods: RPCHandler {
                 members["seq"] = .integer(Int64(seq))
                 result = .object(members)
             }
-            return try JSONLine.encode(result)
+            return JSONLine.encode(result)
         }
         return EncodedAnswer(bytes: bytes)
     }

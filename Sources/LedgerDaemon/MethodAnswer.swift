@@ -9,7 +9,7 @@ protocol MethodAnswer: Sendable {
 }
 
 extension JSONValue: MethodAnswer {
-    func encodedAnswer() throws -> [UInt8] { try JSONLine.encode(self) }
+    func encodedAnswer() throws -> [UInt8] { JSONLine.encode(self) }
 }
 
 /// A command's answer as the writer encoded (and, with an idempotency key, stored) it.
@@ -19,5 +19,5 @@ struct EncodedAnswer: MethodAnswer {
     func encodedAnswer() throws -> [UInt8] { self.bytes }
 
     /// The answer as a JSON value, for callers that look inside it.
-    func decoded() throws -> JSONValue { try JSONDecoder().decode(JSONValue.self, from: Data(self.bytes)) }
+    func decoded() throws -> JSONValue { try JSONValue(parsing: self.bytes) }
 }

@@ -99,7 +99,7 @@ public final class RPCClient {
     /// Reads the next line as a JSON value.
     public func readValue() throws -> JSONValue {
         let line = try self.readLine()
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else {
+        guard let value = try? JSONValue(parsing: line) else {
             throw TransportError.malformedAnswer
         }
         return value
@@ -119,7 +119,7 @@ public final class RPCClient {
         let id = self.nextID
         self.nextID += 1
         let request: JSONValue = ["jsonrpc": "2.0", "id": .integer(id), "method": .string(method), "params": params]
-        try self.send(raw: try JSONLine.encode(request) + [UInt8(ascii: "\n")])
+        try self.send(raw: JSONLine.encode(request) + [UInt8(ascii: "\n")])
         while true {
             let answer = try self.readValue()
             if answer["id"] == nil, answer["method"] != nil {
@@ -128,8 +128,7 @@ public final class RPCClient {
             }
             guard answer["id"] == .integer(id) else { throw TransportError.malformedAnswer }
             if let error = answer["error"] {
-                let data = try JSONLine.encode(error)
-                throw (try? JSONDecoder().decode(RPCError.self, from: Data(data))) ?? TransportError.malformedAnswer
+                throw RPCError(jsonValue: error) ?? TransportError.malformedAnswer
             }
             return answer["result"] ?? .null
         }

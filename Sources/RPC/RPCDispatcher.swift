@@ -22,9 +22,9 @@ public struct RPCDispatcher: Sendable {
     public func serve(line: [UInt8], context: RPCContext) async -> [UInt8]? {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(line))
+            value = try JSONValue(parsing: line)
         } catch {
-            return JSONLine.failure(id: .null, error: .parseError(offset: Self.errorOffset(error)))
+            return JSONLine.failure(id: .null, error: .parseError(offset: error.offset))
         }
         guard case .array(let elements) = value else {
             return await self.serve(element: value, context: context)
@@ -121,14 +121,5 @@ public struct RPCDispatcher: Sendable {
             return .failure(InvalidCall(id: echoedID, error: .invalidRequest(reason: "params_must_be_structured")))
         }
         return .success(RPCCall(method: method, params: params, id: id))
-    }
-
-    /// The byte offset a decoding error names, where Foundation reports one.
-    private static func errorOffset(_ error: any Error) -> Int? {
-        guard case DecodingError.dataCorrupted(let context) = error,
-            let underlying = context.underlyingError as NSError?,
-            let index = underlying.userInfo["NSJSONSerializationErrorIndex"] as? Int
-        else { return nil }
-        return index
     }
 }

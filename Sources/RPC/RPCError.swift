@@ -40,6 +40,21 @@ public struct RPCError: Error, Sendable, Hashable {
     }
 }
 
+extension RPCError {
+    /// The error object as a JSON value (`data` only when present).
+    public var jsonValue: JSONValue {
+        var members: [String: JSONValue] = ["code": .integer(Int64(self.code)), "message": .string(self.message)]
+        if let data = self.data { members["data"] = data }
+        return .object(members)
+    }
+
+    /// The error object `value` holds, or nil when it is not one.
+    public init?(jsonValue value: JSONValue) {
+        guard let code = value["code"]?.integerValue, let message = value["message"]?.stringValue else { return nil }
+        self.init(code: Int(code), message: message, data: value["data"])
+    }
+}
+
 extension RPCError: Codable {
     enum CodingKeys: String, CodingKey {
         case code, message, data

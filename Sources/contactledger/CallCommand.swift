@@ -49,7 +49,7 @@ struct CallCommand: ParsableCommand {
     ///
     /// - Throws: `ValidationError` quoting the text when it is not JSON, or not an object or array.
     private static func parse(_ text: String) throws -> JSONValue {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+        guard let value = try? JSONValue(parsing: text.utf8) else {
             throw ValidationError("The params '\(Output.truncate(text, to: 60))' are not valid JSON.")
         }
         guard case .object = value else {

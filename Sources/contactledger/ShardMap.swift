@@ -49,7 +49,7 @@ struct ShardMap: Sendable, Equatable {
     /// - Throws: ``ShardMapError``.
     init(json data: Data, path: String) throws(ShardMapError) {
         func failure(_ reason: String) -> ShardMapError { ShardMapError(path: path, reason: reason) }
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data), case .object(let members) = value else {
+        guard let value = try? JSONValue(parsing: data), case .object(let members) = value else {
             throw failure(#"is not a JSON object like {"shards": {"WORKSPACE": "SOCKET"}, "default": "SOCKET"}"#)
         }
         if let unknown = members.keys.sorted().first(where: { $0 != "shards" && $0 != "default" }) {

@@ -43,7 +43,7 @@ struct ImportExportTests {
 
     /// Writes rows (JSON) to an .xlsx with openpyxl; strings of the form `@date:ISO` become datetime cells.
     static func writeXLSX(_ rows: JSONValue, to path: String) throws {
-        let json = String(decoding: try JSONLine.encode(rows), as: UTF8.self)
+        let json = String(decoding: JSONLine.encode(rows), as: UTF8.self)
         try Self.python("""
             import json, sys, datetime, openpyxl
             wb = openpyxl.Workbook()
@@ -356,7 +356,7 @@ struct ImportExportTests {
                 lines.append(["method": .string(method), "params": params, "result": result])
                 return result
             } catch let error as RPCError {
-                let value = try JSONDecoder().decode(JSONValue.self, from: Data(try JSONLine.encode(error)))
+                let value = try JSONDecoder().decode(JSONValue.self, from: Data(JSONLine.encode(error)))
                 lines.append(["method": .string(method), "params": params, "error": value])
                 return .null
             }
@@ -376,7 +376,7 @@ struct ImportExportTests {
         _ = try record("exports.start", ["format": "xlsx", "path": "relative.xlsx"])
 
         let traffic = daemon.directory + "-traffic.jsonl"
-        let text = try lines.map { String(decoding: try JSONLine.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        let text = lines.map { String(decoding: JSONLine.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
         try text.write(toFile: traffic, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: traffic) }
         let checker = Process()

@@ -71,7 +71,7 @@ struct ReliabilityLimitsTests {
             ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.create", "params": ["name": .string("p\(index)"), "fields": ["bio": .string(bio)]]]
         })
         let client = try daemon.client()
-        try client.send(raw: try JSONLine.encode(batch) + [10])
+        try client.send(raw: JSONLine.encode(batch) + [10])
         _ = try client.readLine()
         let baseline = ReliabilitySupport.residentBytes(of: pid) ?? 0
 
@@ -171,7 +171,7 @@ struct ReliabilityLimitsTests {
                 ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.create",
                  "params": ["name": .string("g\(round)-\(index)"), "urns": [.string("ext:g\(round)-\(index)")], "fields": ["bio": .string(bio + "\(round)-\(index)")]]]
             })
-            try client.send(raw: try JSONLine.encode(batch) + [10])
+            try client.send(raw: JSONLine.encode(batch) + [10])
             guard case .array(let answers) = try client.readValue() else {
                 Issue.record("round \(round): no batch answer")
                 break
@@ -249,13 +249,13 @@ struct ReliabilityLimitsTests {
                  "params": ["name": .string("d\(number + index)"), "fields": ["bio": .string(bio + "\(number + index)")]]]
             })
             number += 20
-            try client.send(raw: try JSONLine.encode(batch) + [10])
+            try client.send(raw: JSONLine.encode(batch) + [10])
             guard case .array(let answers) = try client.readValue() else { break }
             for answer in answers {
                 if let uuid = answer["result"]?.string("uuid") {
                     acknowledged.append(uuid)
                 } else if let error = answer["error"] {
-                    refusal = try JSONDecoder().decode(RPCError.self, from: Data(try JSONLine.encode(error)))
+                    refusal = try JSONDecoder().decode(RPCError.self, from: Data(JSONLine.encode(error)))
                 }
             }
             if refusal != nil { break fill }

@@ -151,7 +151,7 @@ struct AppendsBenchmark: ParsableCommand {
     static func envelopeBytes(daemon: DaemonProcess) throws -> Int? {
         let page = try daemon.call("events.read", ["after_seq": 0, "limit": 1])
         guard let envelope = page["items"]?.arrayValue?.first else { return nil }
-        return try JSONLine.encode(envelope).count
+        return JSONLine.encode(envelope).count
     }
 
     /// Prints the report as a table, with the targets.

@@ -25,7 +25,7 @@ enum BatchRPC {
         let requests: [JSONValue] = calls.enumerated().map { index, call in
             ["jsonrpc": "2.0", "id": .integer(Int64(index + 1)), "method": .string(call.method), "params": call.params]
         }
-        try client.send(raw: try JSONLine.encode(JSONValue.array(requests)) + [UInt8(ascii: "\n")])
+        try client.send(raw: JSONLine.encode(JSONValue.array(requests)) + [UInt8(ascii: "\n")])
         var answer = try client.readValue()
         // Skip notifications (none are expected on a fresh connection, but they are allowed).
         while answer["method"] != nil, answer["id"] == nil { answer = try client.readValue() }

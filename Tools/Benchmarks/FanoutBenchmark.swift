@@ -154,7 +154,7 @@ private final class SubscriberGroup: Sendable {
                     outcome.events = expected
                     outcome.seconds = Double(monotonicNanoseconds() - started) / 1_000_000_000
                     // Only the last line is parsed: it must be the event at `until`.
-                    let value = try JSONDecoder().decode(JSONValue.self, from: Data(last))
+                    let value = try JSONValue(parsing: last)
                     if value["params"]?["event"]?["seq"]?.integerValue != Int64(until) {
                         outcome.failure = "the last event was not seq \(until)"
                     }

@@ -181,7 +181,7 @@ public struct DaemonSettings: Sendable, Equatable {
         }
         let object: JSONValue
         do {
-            object = try JSONDecoder().decode(JSONValue.self, from: data)
+            object = try JSONValue(parsing: data)
         } catch {
             throw SettingsError("the config file \(path) is not valid JSON")
         }

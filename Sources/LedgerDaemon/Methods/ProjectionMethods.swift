@@ -87,9 +87,9 @@ extension LedgerMethods {
                     "checked_through_seq": .integer(Int64(position)),
                     "differences": .array(differences.map { ["table": .string($0.table), "key": .string($0.key), "kind": .string($0.kind)] }),
                 ]
-                return try JSONLine.encode(result)
+                return JSONLine.encode(result)
             }
-            if !answer.isEmpty { return try JSONDecoder().decode(JSONValue.self, from: Data(answer)) }
+            if !answer.isEmpty { return try JSONValue(parsing: answer) }
         }
     }
 }

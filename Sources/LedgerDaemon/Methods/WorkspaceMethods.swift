@@ -87,7 +87,7 @@ extension LedgerMethods {
             let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             guard let locations = workspace.locations else { return ["hierarchy": .null] }
             let encoded = try JSONEncoder().encode(locations)
-            return ["hierarchy": try JSONDecoder().decode(JSONValue.self, from: encoded)]
+            return ["hierarchy": try JSONValue(parsing: encoded)]
         }
     }
 

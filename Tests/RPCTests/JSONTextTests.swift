@@ -1,0 +1,183 @@
+// ContactLedger — JSON-RPC layer tests.
+import Foundation
+import RPC
+import TestSupport
+import Testing
+
+/// The JSON text parser and writer against Foundation's `JSONSerialization` and `JSONEncoder`, which
+/// they replace on the hot paths: the same values from the same text, text Foundation reads back as
+/// the same values, and a refusal with an offset for every kind of invalid text.
+struct JSONTextTests {
+    /// Valid documents, parsed by both and compared.
+    static let documents: [String] = [
+        #"{"jsonrpc":"2.0","id":1,"method":"contacts.create","params":{"name":"Ana","urns":["tel:+250788123456"]}}"#,
+        #"[1,-2,0,-0,3.5,-4.25e3,1E-7,9223372036854775807,-9223372036854775808,9223372036854775808,1e300]"#,
+        #"  {"a" : [ true , false , null ] , "b" : { } , "c" : [ ] }  "#,
+        #""\"\\\/\b\f\n\r\t\u0041\u00e9\u4e2d\ud83d\ude00""#,
+        #"{"é":"ü","日本":"語","emoji":"😀","nul":"\u0000"}"#,
+        #"{"dup":1,"dup":2}"#,
+        "\t\r\n[\"x\"]\n",
+        #"0.1"#, #"123456789012345678901234567890"#, #"-1.5E+2"#,
+    ]
+
+    @Test(arguments: documents)
+    func parsesAsFoundationDoes(_ text: String) throws {
+        let parsed = try JSONValue(parsing: Array(text.utf8))
+        let foundation = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        #expect(Self.same(parsed, foundation), "\(parsed) vs \(foundation)")
+    }
+
+    @Test func integersStayExactAndOthersAreDoubles() throws {
+        #expect(try JSONValue(parsing: Array("9223372036854775807".utf8)) == .integer(.max))
+        #expect(try JSONValue(parsing: Array("-9223372036854775808".utf8)) == .integer(.min))
+        #expect(try JSONValue(parsing: Array("9223372036854775808".utf8)) == .double(9_223_372_036_854_775_808))
+        #expect(try JSONValue(parsing: Array("2.50".utf8)) == .double(2.5))
+        #expect(try JSONValue(parsing: Array("1e2".utf8)) == .double(100))
+        #expect(try JSONValue(parsing: Array("-0".utf8)) == .integer(0))
+    }
+
+    /// Every refusal reason, with the offset where the text stops being JSON.
+    /// Texts `JSONSerialization` accepts although RFC 8259 does not: a trailing comma, a byte order mark.
+    static let foundationLeniencies: Set<[UInt8]> = [Array(#"{"a":1,}"#.utf8), [0xEF, 0xBB, 0xBF, 0x31]]
+
+    static let invalid: [(bytes: [UInt8], reason: JSONTextError.Reason, offset: Int)] = [
+        (Array("".utf8), .unexpectedEnd, 0),
+        (Array("   ".utf8), .unexpectedEnd, 3),
+        (Array(#"{"a":1,}"#.utf8), .expectedKey, 7),
+        (Array(#"{"a" 1}"#.utf8), .expectedColon, 5),
+        (Array("[1 2]".utf8), .expectedCommaOrEnd, 3),
+        (Array("[1,2".utf8), .unexpectedEnd, 4),
+        (Array("{} x".utf8), .trailingContent, 3),
+        (Array("tru".utf8), .unexpectedEnd, 3),
+        (Array("trux".utf8), .unexpectedCharacter, 3),
+        (Array("nil".utf8), .unexpectedCharacter, 1),
+        (Array("'a'".utf8), .unexpectedCharacter, 0),
+        (Array("01".utf8), .trailingContent, 1),
+        (Array("1.".utf8), .invalidNumber, 2),
+        (Array("-".utf8), .unexpectedEnd, 1),
+        (Array("-a".utf8), .invalidNumber, 1),
+        (Array("1e".utf8), .invalidNumber, 2),
+        (Array("1e400".utf8), .numberOutOfRange, 0),
+        (Array("\"a\u{1}b\"".utf8), .controlCharacterInString, 2),
+        (Array(#""\x""#.utf8), .invalidEscape, 2),
+        (Array(#""\u00G0""#.utf8), .invalidEscape, 5),
+        (Array(#""\ud800""#.utf8), .invalidEscape, 7),
+        (Array(#""\ud800\u0041""#.utf8), .invalidEscape, 13),
+        (Array(#""\udc00""#.utf8), .invalidEscape, 7),
+        (Array(#""abc"#.utf8), .unexpectedEnd, 4),
+        ([0x22, 0xC3, 0x28, 0x22], .invalidUTF8, 1),
+        ([0x22, 0x5C, 0x6E, 0xFF, 0x22], .invalidUTF8, 1),
+        ([0xFF], .unexpectedCharacter, 0),
+        ([0xEF, 0xBB, 0xBF, 0x31], .unexpectedCharacter, 0),
+    ]
+
+    @Test func refusesInvalidTextWithTheOffset() {
+        for sample in Self.invalid {
+            do {
+                let value = try JSONValue(parsing: sample.bytes)
+                Issue.record("parsed \(sample.bytes) as \(value)")
+            } catch {
+                #expect(error.reason == sample.reason, "\(String(decoding: sample.bytes, as: UTF8.self))")
+                #expect(error.offset == sample.offset, "\(String(decoding: sample.bytes, as: UTF8.self))")
+            }
+            // Foundation agrees that none of these is JSON, but for its documented leniencies.
+            if Self.foundationLeniencies.contains(sample.bytes) { continue }
+            let foundation = try? JSONSerialization.jsonObject(with: Data(sample.bytes), options: [.fragmentsAllowed])
+            #expect(foundation == nil, "\(sample.bytes)")
+        }
+    }
+
+    @Test func nestingIsBounded() throws {
+        let limit = JSONTextParser.maximumDepth
+        let deepest = Array(repeating: UInt8(ascii: "["), count: limit) + Array(repeating: UInt8(ascii: "]"), count: limit)
+        _ = try JSONValue(parsing: deepest)
+        let tooDeep = Array(repeating: UInt8(ascii: "["), count: limit + 1) + Array(repeating: UInt8(ascii: "]"), count: limit + 1)
+        do {
+            _ = try JSONValue(parsing: tooDeep)
+            Issue.record("parsed \(limit + 1) levels")
+        } catch {
+            #expect(error.reason == .tooDeep)
+            #expect(error.offset == limit)
+        }
+    }
+
+    @Test func writesWhatFoundationWrites() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        let doubles: [Double] = [0, 1, -1, 0.1, 2.5, 1e21, 1e-7, 123456.789, -0.0, 1.7976931348623157e308, 5e-324, 100]
+        for double in doubles {
+            let ours = String(decoding: JSONValue.double(double).jsonText, as: UTF8.self)
+            let theirs = String(decoding: try encoder.encode(double), as: UTF8.self)
+            #expect(ours == theirs)
+        }
+        let value: JSONValue = [
+            "z": "a/b \"q\" \\ \n\r\t\u{8}\u{C}\u{1}\u{1F} é 😀", "a": [1, -2, true, nil, .double(2.5)], "m": ["y": [:], "b": []],
+            "decimal": .decimal(Decimal(string: "12.50") ?? 0),
+        ]
+        #expect(String(decoding: value.jsonText, as: UTF8.self) == String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    /// Random values written by the writer and read back by the parser and by Foundation.
+    @Test func randomValuesRoundTrip() throws {
+        var generator = SeededGenerator(seed: 0x4A53_4F4E)
+        for _ in 0..<2_000 {
+            let value = Self.randomValue(depth: 0, using: &generator)
+            let text = value.jsonText
+            #expect(try JSONValue(parsing: text) == value)
+            let foundation = try JSONSerialization.jsonObject(with: Data(text), options: [.fragmentsAllowed])
+            #expect(Self.same(value, foundation))
+        }
+    }
+
+    @Test func notFiniteDoublesAreNull() {
+        #expect(JSONValue.array([.double(.nan), .double(.infinity)]).jsonText == Array("[null,null]".utf8))
+    }
+
+    // MARK: - Helpers
+
+    static func randomValue(depth: Int, using generator: inout SeededGenerator) -> JSONValue {
+        let kind = Int.random(in: 0..<(depth > 3 ? 5 : 7), using: &generator)
+        switch kind {
+        case 0: return .null
+        case 1: return .bool(Bool.random(using: &generator))
+        case 2: return .integer(Int64.random(in: Int64.min...Int64.max, using: &generator))
+        case 3:
+            let double = Double.random(in: -1e12...1e12, using: &generator)
+            return .double(double.rounded() == double ? double + 0.5 : double)
+        case 4: return .string(Self.randomString(using: &generator))
+        case 5: return .array((0..<Int.random(in: 0..<5, using: &generator)).map { _ in Self.randomValue(depth: depth + 1, using: &generator) })
+        default:
+            var members: [String: JSONValue] = [:]
+            for _ in 0..<Int.random(in: 0..<5, using: &generator) {
+                members[Self.randomString(using: &generator)] = Self.randomValue(depth: depth + 1, using: &generator)
+            }
+            return .object(members)
+        }
+    }
+
+    static func randomString(using generator: inout SeededGenerator) -> String {
+        let alphabet: [Character] = ["a", "Z", "0", " ", "\"", "\\", "/", "\n", "\u{0}", "\u{1F}", "é", "中", "😀", "\u{7F}"]
+        return String((0..<Int.random(in: 0..<8, using: &generator)).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+
+    /// Whether a parsed value equals what `JSONSerialization` read from the same text.
+    static func same(_ value: JSONValue, _ object: Any) -> Bool {
+        switch value {
+        case .null: return object is NSNull
+        case .bool(let flag): return (object as? Bool) == flag && !(object is Int && !(object is Bool))
+        case .integer(let number):
+            if let exact = object as? Int64 { return exact == number }
+            return (object as? NSNumber)?.int64Value == number
+        // JSONSerialization may read a fraction as a decimal: compare the digits it kept.
+        case .double(let number): return (object as? NSNumber).flatMap { Double("\($0)") } == number
+        case .decimal(let number): return (object as? NSNumber)?.decimalValue == number
+        case .string(let text): return (object as? String) == text
+        case .array(let elements):
+            guard let array = object as? [Any], array.count == elements.count else { return false }
+            return zip(elements, array).allSatisfy { Self.same($0, $1) }
+        case .object(let members):
+            guard let dictionary = object as? [String: Any], dictionary.count == members.count else { return false }
+            return members.allSatisfy { key, member in dictionary[key].map { Self.same(member, $0) } ?? false }
+        }
+    }
+}
