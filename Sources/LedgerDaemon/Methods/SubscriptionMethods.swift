@@ -59,7 +59,7 @@ extension LedgerMethods {
                         var line: [UInt8]? = nil
                         if event.header.workspace == workspace, types?.contains(event.header.type) ?? true {
                             line = Array(#"{"subscription":"#.utf8) + subscription + Array(#","event":"#.utf8)
-                                + (try JSONLine.encode(EventPresenter.envelope(event, presenter: presenter))) + [UInt8(ascii: "}")]
+                                + (JSONLine.encode(EventPresenter.envelope(event, presenter: presenter))) + [UInt8(ascii: "}")]
                         }
                         chunk.append((record.seq, line ?? []))
                         return chunk.count < Self.subscriptionChunk
@@ -87,7 +87,7 @@ extension LedgerMethods {
                     "subscription": .string(id), "reason": "too_slow", "last_seq": .integer(Int64(position)),
                     "lag": .integer(Int64(head - position)),
                 ]
-                try? await notifier.notify(method: "events.error", params: try JSONLine.encode(error))
+                try? await notifier.notify(method: "events.error", params: JSONLine.encode(error))
                 self.logger.notice("subscription cut off: too slow", metadata: ["subscription.id": "\(id)"])
                 return
             }
