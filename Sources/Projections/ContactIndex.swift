@@ -29,6 +29,10 @@ public struct ContactIndex: Sendable {
         case fieldText(key: String, text: String)
         /// A field's number, ordered.
         case fieldNumber(key: String, value: Double)
+        /// A field's number that its double (the `fieldNumber` entry) only approximates: the double's
+        /// shortest text reads back as another decimal. Ordered walks read a run of equal doubles whole
+        /// only when it holds such an entry; otherwise every entry of the run has the same exact value.
+        case fieldNumberApproximate(key: String, value: Double)
         /// A field's datetime, ordered.
         case fieldDate(key: String, microseconds: Int64)
         /// A location field's place name (trimmed, lowercased).
@@ -39,7 +43,7 @@ public struct ContactIndex: Sendable {
         case group(GroupUUID)
         /// Three consecutive characters of a URN path (lowercased), under its scheme, for `~`
         /// (contains) queries on URNs; a query on any scheme unites the schemes' entries
-        /// (``contacts(withURNTrigram:workspace:in:)``) rather than every trigram being stored twice.
+        /// (``ids(withURNTrigram:workspace:in:)``) rather than every trigram being stored twice.
         case urnTrigram(scheme: String, trigram: String)
 
         /// The bytes before the value: one per indexed property.
@@ -47,6 +51,7 @@ public struct ContactIndex: Sendable {
             switch self {
             case .fieldText(let key, _): Array("t\u{0}\(key)\u{0}".utf8)
             case .fieldNumber(let key, _): Array("n\u{0}\(key)\u{0}".utf8)
+            case .fieldNumberApproximate(let key, _): Array("a\u{0}\(key)\u{0}".utf8)
             case .fieldDate(let key, _): Array("d\u{0}\(key)\u{0}".utf8)
             case .fieldLocation(let key, _): Array("l\u{0}\(key)\u{0}".utf8)
             case .nameWord: Array("w\u{0}".utf8)
@@ -60,7 +65,7 @@ public struct ContactIndex: Sendable {
         var value: [UInt8] {
             switch self {
             case .fieldText(_, let text), .fieldLocation(_, let text): Term.textBytes(text) + [0]
-            case .fieldNumber(_, let value): Term.orderedBytes(value)
+            case .fieldNumber(_, let value), .fieldNumberApproximate(_, let value): Term.orderedBytes(value)
             case .fieldDate(_, let microseconds): BigEndian.bytes(UInt64(bitPattern: microseconds) ^ (1 << 63))
             case .nameWord(let word): Array(word.utf8) + [0]
             case .status(let status): Array(status.rawValue.utf8) + [0]
@@ -112,13 +117,35 @@ public struct ContactIndex: Sendable {
         for (key, value) in contact.fields {
             let text = Term.fold(value.text)
             if !text.isEmpty { terms.insert(.fieldText(key: key, text: text)) }
-            if let number = value.number { terms.insert(.fieldNumber(key: key, value: NSDecimalNumber(decimal: number).doubleValue)) }
+            if let number = value.number {
+                let double = NSDecimalNumber(decimal: number).doubleValue
+                terms.insert(.fieldNumber(key: key, value: double))
+                if !Self.isExactlyNamed(number, by: double) { terms.insert(.fieldNumberApproximate(key: key, value: double)) }
+            }
             if let date = value.datetime { terms.insert(.fieldDate(key: key, microseconds: Timestamp(date).microseconds)) }
             for path in [value.state, value.district, value.ward].compactMap({ $0 }) {
                 terms.insert(.fieldLocation(key: key, name: Term.fold(LocationHierarchy.name(ofPath: path))))
             }
         }
         return terms
+    }
+
+    /// Whether `double`'s shortest text reads back as exactly `decimal`: then no other decimal with
+    /// that property shares the double, and equal doubles mean equal values.
+    static func isExactlyNamed(_ decimal: Decimal, by double: Double) -> Bool {
+        // Whole numbers a double holds exactly are most values: compare without formatting text.
+        if double.rounded() == double, abs(double) < 9.0e15 { return Decimal(Int64(double)) == decimal }
+        return Decimal(string: "\(double)", locale: Locale(identifier: "en_US_POSIX")) == decimal
+    }
+
+    /// Whether any entry of `key`'s numbers at exactly `orderedValue` (a ``Term/orderedBytes(_:)``
+    /// value) is approximate (``Term/fieldNumberApproximate(key:value:)``).
+    public func hasApproximateNumbers(key: String, orderedValue: [UInt8], workspace: String, in txn: Transaction) throws -> Bool {
+        let prefix = KeyEncoding.prefix(workspace) + Term.fieldNumberApproximate(key: key, value: 0).prefix + orderedValue
+        return try txn.withCursor(self.table) { cursor in
+            guard let entry = try cursor.seek(atLeast: prefix) else { return false }
+            return entry.key.hasPrefix(prefix)
+        }
     }
 
     /// The distinct three-character windows of `text`, lowercased.
@@ -166,25 +193,43 @@ public struct ContactIndex: Sendable {
         try self.scan(from: KeyEncoding.prefix(workspace) + term.prefix + term.value, while: KeyEncoding.prefix(workspace) + term.prefix + term.value, in: txn)
     }
 
-    /// The contacts with `trigram` in a URN of any scheme: the union of each scheme's entries, the
-    /// schemes found by skipping from one to the next in the index.
-    public func contacts(withURNTrigram trigram: String, workspace: String, in txn: Transaction) throws -> [ContactUUID] {
+    /// The ids of the contacts indexed under exactly `term`, ascending (a term's entries are in id order),
+    /// read from the keys alone: cheaper than ``contacts(matching:workspace:in:)`` for lists that are only
+    /// intersected.
+    public func ids(matching term: Term, workspace: String, in txn: Transaction) throws -> [Int64] {
+        try self.ids(under: KeyEncoding.prefix(workspace) + term.prefix + term.value, in: txn)
+    }
+
+    /// The ids of the contacts with `trigram` in a URN of any scheme, ascending and distinct.
+    public func ids(withURNTrigram trigram: String, workspace: String, in txn: Transaction) throws -> [Int64] {
         let base = KeyEncoding.prefix(workspace) + Term.urnTrigram(scheme: "", trigram: "").prefix.dropLast()
-        var result: [ContactUUID] = []
+        var schemes: [[UInt8]] = []
         try txn.withCursor(self.table) { cursor in
             var next = try cursor.seek(atLeast: base)
             while let entry = next, entry.key.hasPrefix(base) {
-                // The scheme runs from the end of `base` to the next NUL.
                 guard let end = entry.key[base.count...].firstIndex(of: 0) else { return }
                 let scheme = Array(entry.key[base.count...end])
-                let prefix = base + scheme + Term.urnTrigram(scheme: "", trigram: trigram).value
-                next = try cursor.seek(atLeast: prefix)
-                while let current = next, current.key.hasPrefix(prefix) {
-                    if let uuid = Self.uuid(current.value) { result.append(uuid) }
-                    next = try cursor.next()
-                }
-                // On to the first key of the next scheme: the scheme's bytes then one past its NUL.
+                schemes.append(scheme)
                 next = try cursor.seek(atLeast: base + scheme.dropLast() + [1])
+            }
+        }
+        var result: [Int64] = []
+        for scheme in schemes {
+            result += try self.ids(under: base + scheme + Term.urnTrigram(scheme: "", trigram: trigram).value, in: txn)
+        }
+        return schemes.count > 1 ? Array(Set(result)).sorted() : result
+    }
+
+    /// The ids ending the keys that start with `prefix` (keys are the prefix then 8 id bytes).
+    private func ids(under prefix: [UInt8], in txn: Transaction) throws -> [Int64] {
+        var result: [Int64] = []
+        try txn.withCursor(self.table) { cursor in
+            try cursor.forEach(from: prefix) { entry in
+                guard entry.key.hasPrefix(prefix) else { return false }
+                if entry.key.count == prefix.count + 8, let id = BigEndian.uint64(entry.key, at: prefix.count) {
+                    result.append(Int64(bitPattern: id))
+                }
+                return true
             }
         }
         return result

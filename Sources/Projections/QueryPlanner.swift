@@ -116,19 +116,47 @@ public struct QueryPlanner {
     }
 
     /// Contacts with a URN path (of `scheme`, or of any scheme when nil) that may contain `value`: every
-    /// trigram of the value must be in the path (the first few are enough to narrow; the evaluator is exact).
+    /// trigram of the value is in the path. Trigram lists are long (a digit trigram is in thousands of
+    /// phone numbers), so they are intersected as sorted ids read from index keys, and only the few
+    /// survivors are turned into contacts; the evaluator is exact.
     private func urnCandidates(scheme: String?, containing value: String, in txn: Transaction) throws -> Set<ContactUUID>? {
         let trigrams = ContactIndex.trigrams(of: value.trimmingCharacters(in: .whitespacesAndNewlines))
         guard !trigrams.isEmpty else { return nil }
-        var result: Set<ContactUUID>?
-        for trigram in trigrams.sorted().prefix(4) {
-            let index = self.contacts.index
-            let part = Set(
-                try scheme.map { try index.contacts(matching: .urnTrigram(scheme: $0, trigram: trigram), workspace: self.workspace.name, in: txn) }
-                    ?? index.contacts(withURNTrigram: trigram, workspace: self.workspace.name, in: txn)
-            )
-            result = result.map { $0.intersection(part) } ?? part
-            if result?.isEmpty == true { break }
+        let index = self.contacts.index
+        let name = self.workspace.name
+        var ids: [Int64]?
+        for trigram in trigrams.sorted() {
+            let part = try scheme.map { try index.ids(matching: .urnTrigram(scheme: $0, trigram: trigram), workspace: name, in: txn) }
+                ?? index.ids(withURNTrigram: trigram, workspace: name, in: txn)
+            let narrowed = ids.map { Self.intersection(of: $0, and: part) } ?? part
+            ids = narrowed
+            if narrowed.count <= Self.fewURNCandidates { break }
+        }
+        var result: Set<ContactUUID> = []
+        for id in ids ?? [] {
+            if let found = try self.contacts.contact(id: id, in: txn), found.workspace == name { result.insert(found.uuid) }
+        }
+        return result
+    }
+
+    /// Candidates few enough that reading another trigram's list costs more than evaluating them.
+    static let fewURNCandidates = 16
+
+    /// The ids in both ascending lists.
+    static func intersection(of left: [Int64], and right: [Int64]) -> [Int64] {
+        var result: [Int64] = []
+        var i = 0
+        var j = 0
+        while i < left.count, j < right.count {
+            if left[i] < right[j] {
+                i += 1
+            } else if left[i] > right[j] {
+                j += 1
+            } else {
+                result.append(left[i])
+                i += 1
+                j += 1
+            }
         }
         return result
     }

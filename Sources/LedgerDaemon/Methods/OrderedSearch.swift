@@ -73,10 +73,11 @@ extension LedgerMethods {
             let kind: ContactIndex.Term = indexedKey == .number(field: field) ? .fieldNumber(key: field, value: 0) : .fieldDate(key: field, microseconds: 0)
             let start = try cursor.flatMap { try Self.indexTerm(of: $0, like: kind) }
             // Entries of one index value are ordered by id, as the order breaks ties. Datetimes are indexed
-            // exactly, so their entries are the order itself; numbers are indexed as doubles, which several
-            // decimals may share, so each run of equal values is read whole and put in the order's own
-            // order (a field with few distinct values makes long runs: a cost of low-cardinality sorts).
-            let exact = indexedKey == .datetime(field: field)
+            // exactly, so their entries are the order itself. Numbers are indexed as doubles, which several
+            // decimals may share: a run of equal doubles holding an approximate entry is read whole and put
+            // in the order's own order; any other run is one exact value, read as it streams.
+            let isDatetime = indexedKey == .datetime(field: field)
+            var streaming = isDatetime
             var run: [Contact] = []
             var runValue: [UInt8] = []
             func flush() throws -> Bool {
@@ -89,22 +90,23 @@ extension LedgerMethods {
                     outOfBudget = true
                     return false
                 }
-                if exact {
-                    guard try isMember(entry.id), let contact = try readModel.contact(entry.uuid, workspace: name, in: txn) else { return true }
-                    guard try take(contact) else {
-                        exhausted = false
-                        return false
-                    }
-                    return true
-                }
-                if entry.value != runValue {
+                if !isDatetime, entry.value != runValue {
                     guard try flush() else {
                         exhausted = false
                         return false
                     }
                     runValue = entry.value
+                    streaming = try !index.hasApproximateNumbers(key: field, orderedValue: entry.value, workspace: name, in: txn)
                 }
-                if try isMember(entry.id), let contact = try readModel.contact(entry.uuid, workspace: name, in: txn) { run.append(contact) }
+                guard try isMember(entry.id), let contact = try readModel.contact(entry.uuid, workspace: name, in: txn) else { return true }
+                if streaming {
+                    guard try take(contact) else {
+                        exhausted = false
+                        return false
+                    }
+                } else {
+                    run.append(contact)
+                }
                 return true
             }
             // The last run is whole only when the index ran out, not the budget.
