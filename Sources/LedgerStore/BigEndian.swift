@@ -8,6 +8,10 @@ public enum BigEndian {
     }
 
     /// Reads a big-endian `UInt64` at `offset`; nil when too few bytes remain.
+    ///
+    /// Inlinable so that callers in other modules get it specialized for their collection: index scans
+    /// read one per key, and the unspecialized generic walk cost more than the scan itself.
+    @inlinable
     public static func uint64<Bytes: Collection<UInt8>>(_ bytes: Bytes, at offset: Int = 0) -> UInt64? {
         guard bytes.count >= offset + 8 else { return nil }
         var value: UInt64 = 0
@@ -25,6 +29,7 @@ public enum BigEndian {
     }
 
     /// Reads a big-endian `UInt32` at `offset`; nil when too few bytes remain.
+    @inlinable
     public static func uint32<Bytes: Collection<UInt8>>(_ bytes: Bytes, at offset: Int = 0) -> UInt32? {
         guard bytes.count >= offset + 4 else { return nil }
         var value: UInt32 = 0

@@ -1,5 +1,8 @@
 // ContactLedger — storage layer.
 import CLMDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A cursor over one table, valid only inside ``Transaction/withCursor(_:_:)``.
 public final class Cursor {
@@ -69,9 +72,15 @@ public final class Cursor {
 
 extension UnsafeRawBufferPointer {
     /// Whether these bytes begin with `prefix`.
+    ///
+    /// One `memcmp`: index scans ask this of every key they visit, and a byte loop with bounds checks
+    /// over a 40-byte prefix cost more than LMDB's own step to the next key.
     public func hasPrefix(_ prefix: [UInt8]) -> Bool {
         guard self.count >= prefix.count else { return false }
-        for index in 0..<prefix.count where self[index] != prefix[index] { return false }
-        return true
+        guard let base = self.baseAddress, !prefix.isEmpty else { return true }
+        return prefix.withUnsafeBytes { bytes in
+            guard let other = bytes.baseAddress else { return true }
+            return memcmp(base, other, prefix.count) == 0
+        }
     }
 }
