@@ -42,6 +42,11 @@ final class GroupPopulator: Service, Sendable {
         self.evaluating.withLock { $0.contains(Job(workspace: workspace, group: group)) }
     }
 
+    /// Whether `job`'s evaluation is scheduled and unfinished as of `txn`.
+    func isScheduled(_ job: Job, in txn: Transaction) throws -> Bool {
+        try txn.get(self.ledger.stores.meta, key: Self.key(job)) != nil
+    }
+
     private static func key(_ job: Job) -> [UInt8] {
         Self.keyPrefix + Array("\(job.workspace)\u{0}\(job.group.rawValue)".utf8)
     }

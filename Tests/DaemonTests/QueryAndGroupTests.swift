@@ -172,6 +172,34 @@ struct QueryAndGroupTests {
         #expect(Self.names(inGroup) == ["Bob Jones", "Dan Brown"])
     }
 
+    /// `ready` is never shown beside a count that still lacks members: many chunks of matches, polled
+    /// as fast as the socket answers.
+    @Test func aReadySmartGroupHasAllItsMembers() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "name": "Age", "type": "number"])
+        let client = try daemon.client()
+        let matching = 2_400
+        for start in stride(from: 0, to: matching, by: 600) {
+            let batch: [JSONValue] = (start..<(start + 600)).map { index in
+                ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.create", "params": ["fields": ["age": "5"]]]
+            }
+            try client.send(raw: JSONLine.encode(JSONValue.array(batch)) + [10])
+            _ = try client.readValue()
+        }
+        let group = try daemon.call("groups.create", ["name": "Fives", "query": "age = 5"])
+        let uuid = try #require(group.string("uuid"))
+        let deadline = Date().addingTimeInterval(120)
+        var polls = 0
+        while Date() < deadline {
+            polls += 1
+            let listed = try daemon.call("groups.list")["groups"]?.arrayValue?.first { $0.string("uuid") == uuid }
+            guard let listed, listed.string("status") == "ready" else { continue }
+            #expect(listed.int("count") == Int64(matching), "ready after \(polls) polls")
+            return
+        }
+        Issue.record("the group never became ready")
+    }
+
     @Test func manualGroupsAndBulkModify() throws {
         let (daemon, uuids) = try self.populated()
         let customers = try daemon.call("groups.create", ["name": "Customers"])

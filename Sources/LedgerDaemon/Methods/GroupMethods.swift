@@ -7,9 +7,12 @@ import RPC
 extension LedgerMethods {
     /// A group as the contract shows it: `{uuid, name, query, status, count}`; `status` is
     /// `evaluating` while a smart group's query is being applied to everyone, then `ready`.
+    ///
+    /// Status and count come from the same snapshot: the evaluation's scheduled position is deleted in
+    /// the transaction of its last chunk, so `ready` is never shown beside a count that lacks members.
     func present(_ group: Group, workspace: String, status: String? = nil, in txn: Transaction) throws -> JSONValue {
-        let count = try self.stores.projector(txn).contacts.index.contacts(matching: .group(group.uuid), workspace: workspace, in: txn).count
-        let evaluating = group.isSmart && self.populator.isEvaluating(group.uuid, workspace: workspace)
+        let count = try self.stores.projector(txn).contacts.index.count(matching: .group(group.uuid), workspace: workspace, in: txn)
+        let evaluating = try group.isSmart && self.populator.isScheduled(GroupPopulator.Job(workspace: workspace, group: group.uuid), in: txn)
         return [
             "uuid": .string(group.uuid.rawValue),
             "name": .string(group.name),
