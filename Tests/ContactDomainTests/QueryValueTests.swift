@@ -88,6 +88,9 @@ struct QueryValueTests {
         ("hello, world!", ["hello", "world"]),
         ("tel:+0123456566", ["tel", "0123456566"]),
         ("👍 x", []),
+        // The same text through the ASCII path and (with a trailing é) through the Unicode path.
+        ("a_b c:d 1,000 x;y 2;3 _q", ["a_b", "c:d", "1,000", "2;3", "_q"]),
+        ("a_b c:d 1,000 x;y 2;3 _q é", ["a_b", "c:d", "1,000", "2;3", "_q", "é"]),
     ]
 
     @Test("name tokens", arguments: QueryValueTests.tokenCases)
@@ -98,6 +101,7 @@ struct QueryValueTests {
     @Test("name match keys are lowercased and cut to 8 characters")
     func matchKeys() {
         #expect(QueryNameTokenizer.matchKeys(in: "Bob Smithwicke") == ["bob", "smithwic"])
+        #expect(QueryNameTokenizer.matchKeys(in: "ÉCOLE Straße BOB") == ["école", "straße", "bob"])
     }
 
     static let quoteCases: [(String, String)] = [

@@ -26,22 +26,38 @@ public enum QueryNameTokenizer {
     ///
     /// `name ~ q` is true if any name key starts with any query key.
     public static func matchKeys(in text: String) -> [String] {
-        QueryNameTokenizer.tokens(in: text).map {
-            String(
-                String.UnicodeScalarView($0.lowercased().unicodeScalars.prefix(QueryNameTokenizer.comparedPrefixLength))
+        QueryNameTokenizer.tokens(in: text).map { token in
+            // ASCII lowercases byte for byte, a character per byte.
+            if token.utf8.allSatisfy({ $0 < 0x80 }) {
+                let lowered = token.utf8.prefix(QueryNameTokenizer.comparedPrefixLength).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+                return String(decoding: lowered, as: UTF8.self)
+            }
+            return String(
+                String.UnicodeScalarView(token.lowercased().unicodeScalars.prefix(QueryNameTokenizer.comparedPrefixLength))
             )
         }
     }
 
     /// Every word of `text`, whatever its length.
     public static func words(in text: String) -> [String] {
+        // ASCII text (most names) is segmented on its bytes and its words cut from them: building each
+        // word from a scalar view was most of the cost of indexing a contact.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            let bytes = Array(text.utf8)
+            return Self.wordRanges(bytes.map { Kind(Unicode.Scalar($0)) }).map { String(decoding: bytes[$0], as: UTF8.self) }
+        }
         let scalars = Array(text.unicodeScalars)
-        var words: [String] = []
+        return Self.wordRanges(scalars.map(Kind.init)).map { String(String.UnicodeScalarView(scalars[$0])) }
+    }
+
+    /// Where the words are, given the kind of each scalar.
+    private static func wordRanges(_ kinds: [Kind]) -> [Range<Int>] {
+        var words: [Range<Int>] = []
         var index = 0
-        while index < scalars.count {
-            let kind = Kind(scalars[index])
+        while index < kinds.count {
+            let kind = kinds[index]
             if kind == .single {
-                words.append(String(Character(scalars[index])))
+                words.append(index..<(index + 1))
                 index += 1
                 continue
             }
@@ -51,8 +67,8 @@ public enum QueryNameTokenizer {
             }
             var end = index + 1
             var lastCore = kind
-            while end < scalars.count {
-                let next = Kind(scalars[end])
+            while end < kinds.count {
+                let next = kinds[end]
                 if next == .mark || next == .underscore {
                     end += 1
                 } else if next == .letter || next == .digit || next == .katakana {
@@ -61,7 +77,7 @@ public enum QueryNameTokenizer {
                     }
                     lastCore = next
                     end += 1
-                } else if end + 1 < scalars.count, Kind(scalars[end + 1]) == lastCore,
+                } else if end + 1 < kinds.count, kinds[end + 1] == lastCore,
                     (lastCore == .letter && (next == .midLetter || next == .midNumberLetter))
                         || (lastCore == .digit && (next == .midNumber || next == .midNumberLetter))
                 {
@@ -70,9 +86,8 @@ public enum QueryNameTokenizer {
                     break
                 }
             }
-            let word = Array(scalars[index..<end])
-            if word.contains(where: { Kind($0) == .letter || Kind($0) == .digit || Kind($0) == .katakana }) {
-                words.append(String(String.UnicodeScalarView(word)))
+            if kinds[index..<end].contains(where: { $0 == .letter || $0 == .digit || $0 == .katakana }) {
+                words.append(index..<end)
             }
             index = end
         }
