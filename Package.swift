@@ -43,8 +43,10 @@ let package = Package(
             dependencies: ["CLMDB", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
+        // JSON text primitives (escaping, numbers) shared by the RPC layer and the domain's stored shapes.
+        .target(name: "JSONText", swiftSettings: strictSettings),
         // Domain: contacts, URNs, fields, events, decide/evolve. Pure: no I/O.
-        .target(name: "ContactDomain", dependencies: ["CPhoneNumber"], swiftSettings: strictSettings),
+        .target(name: "ContactDomain", dependencies: ["CPhoneNumber", "JSONText"], swiftSettings: strictSettings),
         // Spreadsheets: XLSX (a ZIP of XML parts) and CSV, read and written. Knows nothing of contacts.
         .target(
             name: "Spreadsheet",
@@ -66,6 +68,7 @@ let package = Package(
             name: "RPC",
             dependencies: [
                 "CLedgerSys",
+                "JSONText",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

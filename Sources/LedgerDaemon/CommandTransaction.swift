@@ -96,7 +96,7 @@ final class CommandTransaction {
                         idempotencyKey: self.context.idempotencyKey
                     )
                     header = made
-                    return EncodedRecord(header: try made.encoded(), payload: data)
+                    return EncodedRecord(header: made.encoded(), payload: data)
                 }
             } catch LogError.versionMismatch(_, let actual) {
                 throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(actual))])

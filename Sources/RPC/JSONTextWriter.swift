@@ -1,5 +1,6 @@
 // ContactLedger — JSON-RPC layer.
 import Foundation
+import JSONText
 
 /// Writes a ``JSONValue`` as compact JSON text.
 ///
@@ -8,45 +9,55 @@ import Foundation
 /// thread), where that cost showed as a quarter of the writer's time in profiles.
 ///
 /// The output matches `JSONEncoder` with `.withoutEscapingSlashes` and `.sortedKeys`: members in
-/// key order (so equal values give equal bytes), `"` `\` and control characters escaped, other
-/// characters as UTF-8, integral doubles without `.0`. A double that is not finite has no JSON
-/// form and is written as `null`.
+/// key order (so equal values give equal bytes), strings escaped as ``JSONTextOutput`` does, integral
+/// doubles without `.0`. A double that is not finite has no JSON form and is written as `null`.
 public enum JSONTextWriter {
     /// The JSON text of `value`.
     public static func bytes(of value: JSONValue) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(256)
+        var output = JSONTextOutput()
         Self.write(value, to: &output)
-        return output
+        return output.bytes
     }
 
-    /// Appends the JSON text of `value` to `output`.
-    public static func write(_ value: JSONValue, to output: inout [UInt8]) {
+    /// Appends the JSON text of `value` to `bytes`.
+    public static func write(_ value: JSONValue, to bytes: inout [UInt8]) {
+        var output = JSONTextOutput(capacity: 0)
+        swap(&output.bytes, &bytes)
+        Self.write(value, to: &output)
+        swap(&output.bytes, &bytes)
+    }
+
+    /// A string literal, appended to `bytes`.
+    public static func write(string: String, to bytes: inout [UInt8]) {
+        Self.write(.string(string), to: &bytes)
+    }
+
+    private static func write(_ value: JSONValue, to output: inout JSONTextOutput) {
         switch value {
-        case .null: output.append(contentsOf: "null".utf8)
-        case .bool(let flag): output.append(contentsOf: flag ? "true".utf8 : "false".utf8)
-        case .integer(let number): Self.write(integer: number, to: &output)
+        case .null: output.null()
+        case .bool(let flag): output.bool(flag)
+        case .integer(let number): output.integer(number)
         case .double(let number): Self.write(double: number, to: &output)
-        case .decimal(let number): output.append(contentsOf: number.description.utf8)
-        case .string(let text): Self.write(string: text, to: &output)
+        case .decimal(let number): output.raw(number.description.utf8)
+        case .string(let text): output.string(text)
         case .array(let elements):
-            output.append(UInt8(ascii: "["))
+            output.punctuation(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
+                if index > 0 { output.punctuation(UInt8(ascii: ",")) }
                 Self.write(element, to: &output)
             }
-            output.append(UInt8(ascii: "]"))
+            output.punctuation(UInt8(ascii: "]"))
         case .object(let members):
-            output.append(UInt8(ascii: "{"))
+            output.punctuation(UInt8(ascii: "{"))
             var first = true
             for key in members.keys.sorted(by: Self.utf8Order) {
-                if !first { output.append(UInt8(ascii: ",")) }
+                if !first { output.punctuation(UInt8(ascii: ",")) }
                 first = false
-                Self.write(string: key, to: &output)
-                output.append(UInt8(ascii: ":"))
+                output.string(key)
+                output.punctuation(UInt8(ascii: ":"))
                 if let member = members[key] { Self.write(member, to: &output) }
             }
-            output.append(UInt8(ascii: "}"))
+            output.punctuation(UInt8(ascii: "}"))
         }
     }
 
@@ -55,46 +66,14 @@ public enum JSONTextWriter {
         left.utf8.lexicographicallyPrecedes(right.utf8)
     }
 
-    private static func write(integer: Int64, to output: inout [UInt8]) {
-        if integer >= 0, integer < 10 {
-            output.append(UInt8(ascii: "0") + UInt8(integer))
-            return
-        }
-        output.append(contentsOf: String(integer).utf8)
-    }
-
-    private static func write(double: Double, to output: inout [UInt8]) {
+    private static func write(double: Double, to output: inout JSONTextOutput) {
         guard double.isFinite else {
-            output.append(contentsOf: "null".utf8)
+            output.null()
             return
         }
         var text = double.description
         if text.hasSuffix(".0") { text.removeLast(2) }
-        output.append(contentsOf: text.utf8)
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    /// A string literal: quotes, the escapes JSON requires, everything else as its UTF-8 bytes.
-    public static func write(string: String, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): output.append(contentsOf: #"\\"#.utf8)
-            case 0x0A: output.append(contentsOf: #"\n"#.utf8)
-            case 0x0D: output.append(contentsOf: #"\r"#.utf8)
-            case 0x09: output.append(contentsOf: #"\t"#.utf8)
-            case 0x08: output.append(contentsOf: #"\b"#.utf8)
-            case 0x0C: output.append(contentsOf: #"\f"#.utf8)
-            case 0..<0x20:
-                output.append(contentsOf: #"\u00"#.utf8)
-                output.append(Self.hexDigits[Int(byte >> 4)])
-                output.append(Self.hexDigits[Int(byte & 0x0F)])
-            default: output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
+        output.raw(text.utf8)
     }
 }
 

@@ -1,5 +1,6 @@
 // ContactLedger — contact domain.
 import Foundation
+import JSONText
 
 /// Who caused an event: the peer process's credentials on the socket.
 public struct Peer: Sendable, Hashable, Codable {
@@ -66,14 +67,50 @@ public struct EventHeader: Sendable, Hashable, Codable {
         try container.encodeIfPresent(self.idempotencyKey, forKey: .idempotencyKey)
     }
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    /// The stored bytes of this header.
-    public func encoded() throws -> [UInt8] { Array(try Self.encoder.encode(self)) }
+    /// The stored bytes of this header: the JSON `JSONEncoder` writes with `.sortedKeys` and
+    /// `.withoutEscapingSlashes`, written directly, since every append writes one (a test holds the two
+    /// byte for byte equal).
+    public func encoded() -> [UInt8] {
+        var output = JSONTextOutput(capacity: 320)
+        output.punctuation(UInt8(ascii: "{"))
+        output.key("actor", first: true)
+        if let actor = self.actor { output.string(actor) } else { output.null() }
+        output.key("created_on")
+        output.string(self.createdOn.description)
+        output.key("id")
+        output.string(self.id)
+        if let key = self.idempotencyKey {
+            output.key("idempotency_key")
+            output.string(key)
+        }
+        output.key("peer")
+        if let peer = self.peer {
+            output.punctuation(UInt8(ascii: "{"))
+            output.key("gid", first: true)
+            output.integer(peer.gid)
+            output.key("pid")
+            output.integer(peer.pid)
+            output.key("uid")
+            output.integer(peer.uid)
+            output.punctuation(UInt8(ascii: "}"))
+        } else {
+            output.null()
+        }
+        output.key("schema_version")
+        output.integer(self.schemaVersion)
+        output.key("seq")
+        output.integer(self.seq)
+        output.key("stream")
+        output.string(self.stream)
+        output.key("type")
+        output.string(self.type)
+        output.key("version")
+        output.integer(self.version)
+        output.key("workspace")
+        output.string(self.workspace)
+        output.punctuation(UInt8(ascii: "}"))
+        return output.bytes
+    }
 
     /// Decodes stored header bytes.
     public static func decode(_ bytes: [UInt8]) throws -> EventHeader {

@@ -109,6 +109,13 @@ public enum LedgerEvent: Sendable, Hashable {
 
     /// The payload (`data`) as JSON. Datetime field values are written in `timeZone`.
     public func encodedData(timeZone: TimeZone = .gmt) throws -> [UInt8] {
+        if let bytes = self.directlyEncodedData(timeZone: timeZone) { return bytes }
+        return try self.encodedDataThroughCodable(timeZone: timeZone)
+    }
+
+    /// The payload as `JSONEncoder` writes it: the reference the direct writer is held to, and the
+    /// writer of the less frequent types.
+    public func encodedDataThroughCodable(timeZone: TimeZone = .gmt) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.userInfo[FieldValue.timeZoneUserInfoKey] = timeZone

@@ -1,0 +1,73 @@
+// ContactLedger — JSON text primitives.
+
+/// Appends JSON text to a byte buffer: string literals with the escapes JSON requires, integers,
+/// and the punctuation of objects and arrays.
+///
+/// The JSON-RPC layer writes its values with it, and the domain writes its hottest stored shapes (event
+/// headers) with it instead of `JSONEncoder`, whose generic machinery cost more than the rest of an
+/// append. The text matches `JSONEncoder` with `.withoutEscapingSlashes`: `"`, `\` and control
+/// characters escaped (`\n`, `\r`, `\t`, `\b`, `\f`, else `\u00XX`), everything else as UTF-8.
+public struct JSONTextOutput: Sendable {
+    /// The text written so far.
+    public var bytes: [UInt8]
+
+    public init(capacity: Int = 256) {
+        self.bytes = []
+        self.bytes.reserveCapacity(capacity)
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// A string literal.
+    public mutating func string(_ text: String) {
+        self.bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x08: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case 0..<0x20:
+                self.bytes.append(contentsOf: Array(#"\u00"#.utf8))
+                self.bytes.append(Self.hexDigits[Int(byte >> 4)])
+                self.bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+            default: self.bytes.append(byte)
+            }
+        }
+        self.bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// An integer in decimal.
+    public mutating func integer(_ value: some BinaryInteger) {
+        if value >= 0, value < 10 {
+            self.bytes.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        self.bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// `null`.
+    public mutating func null() { self.bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
+
+    /// `true` or `false`.
+    public mutating func bool(_ value: Bool) {
+        self.bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+    }
+
+    /// Text that is already JSON (a number's text, a nested value).
+    public mutating func raw(_ text: some Sequence<UInt8>) { self.bytes.append(contentsOf: text) }
+
+    /// One byte of punctuation: `{`, `}`, `[`, `]`, `,` or `:`.
+    public mutating func punctuation(_ byte: UInt8) { self.bytes.append(byte) }
+
+    /// `"key":` — after a `,` unless `first`.
+    public mutating func key(_ key: StaticString, first: Bool = false) {
+        if !first { self.bytes.append(UInt8(ascii: ",")) }
+        self.bytes.append(UInt8(ascii: "\""))
+        self.bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        self.bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+    }
+}
