@@ -110,7 +110,7 @@ public struct ContactIndex: Sendable {
         for word in QueryNameTokenizer.matchKeys(in: contact.name ?? "") { terms.insert(.nameWord(word)) }
         for text in contact.urns {
             guard let urn = try? URN(stored: text) else { continue }
-            for trigram in Self.trigrams(of: urn.path) {
+            for trigram in Self.trigramWindows(of: urn.path) {
                 terms.insert(.urnTrigram(scheme: urn.scheme.rawValue, trigram: trigram))
             }
         }
@@ -151,16 +151,22 @@ public struct ContactIndex: Sendable {
 
     /// The distinct three-character windows of `text`, lowercased.
     public static func trigrams(of text: String) -> Set<String> {
+        Set(Self.trigramWindows(of: text))
+    }
+
+    /// Every three-character window of `text`, lowercased, repeats included (the caller's set dedups:
+    /// building a set here too hashed every window twice).
+    static func trigramWindows(of text: String) -> [String] {
         // ASCII without CR (CR LF is one character) is one character a byte: window the bytes, which
         // costs a fraction of splitting into characters.
         if text.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) {
             let bytes = text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
             guard bytes.count >= 3 else { return [] }
-            return Set((0...(bytes.count - 3)).map { String(decoding: bytes[$0..<($0 + 3)], as: UTF8.self) })
+            return (0...(bytes.count - 3)).map { String(decoding: bytes[$0..<($0 + 3)], as: UTF8.self) }
         }
         let characters = Array(text.lowercased())
         guard characters.count >= 3 else { return [] }
-        return Set((0...(characters.count - 3)).map { String(characters[$0..<($0 + 3)]) })
+        return (0...(characters.count - 3)).map { String(characters[$0..<($0 + 3)]) }
     }
 
     private func key(_ workspace: String, _ term: Term, _ id: Int64) -> [UInt8] {
@@ -182,6 +188,11 @@ public struct ContactIndex: Sendable {
         // A contact replayed from an erased creation has id 0 until its deletion restores the id.
         if let old, old.id != new.id {
             for term in before { try txn.delete(self.table, key: self.key(workspace, term, old.id)) }
+            for term in after { try txn.put(self.table, key: self.key(workspace, term, new.id), value: uuid) }
+            return
+        }
+        // A new contact (the bulk of an import or a rebuild) has nothing to take away.
+        guard !before.isEmpty else {
             for term in after { try txn.put(self.table, key: self.key(workspace, term, new.id), value: uuid) }
             return
         }

@@ -1,10 +1,6 @@
 // ContactLedger — spreadsheets.
 import Foundation
 
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
-
 /// Reads the first sheet of an XLSX workbook (Office Open XML: a ZIP of XML parts).
 ///
 /// Understands shared strings (plain and rich text), inline strings, formula string results, numbers,
@@ -20,7 +16,7 @@ import FoundationXML
 public enum XLSXReader {
     public static func read(_ data: Data, limits: SpreadsheetLimits = .init()) throws(SpreadsheetError) -> Sheet {
         let archive = try ZIPArchiveReader(data)
-        let part = { (path: String) throws(SpreadsheetError) -> Data? in try Self.part(path, in: archive, limits: limits) }
+        let part = { (path: String) throws(SpreadsheetError) -> [UInt8]? in try Self.part(path, in: archive, limits: limits) }
 
         guard let workbookData = try part("xl/workbook.xml") else { throw .corrupted(reason: "no_workbook") }
         let workbook = WorkbookHandler()
@@ -60,23 +56,19 @@ public enum XLSXReader {
     }
 
     /// The bytes of the part at `path`, checked by ``XMLPartGuard``; nil when the archive has none.
-    private static func part(_ path: String, in archive: ZIPArchiveReader, limits: SpreadsheetLimits) throws(SpreadsheetError) -> Data? {
+    private static func part(_ path: String, in archive: ZIPArchiveReader, limits: SpreadsheetLimits) throws(SpreadsheetError) -> [UInt8]? {
         guard let entry = archive.entry(named: path) else { return nil }
         let bytes = try archive.contents(of: entry, limit: limits.maximumPartBytes)
-        return Data(try XMLPartGuard.check(bytes))
+        return try XMLPartGuard.check(bytes)
     }
 
-    /// Parses `data` with `handler`; `part` names the part in the `malformed_…` reason.
+    /// Parses `bytes` with `handler`; `part` names the part in the `malformed_…` reason.
     ///
     /// The parser reads from a stream, in chunks: given the whole part at once, libxml2 (without its
     /// "huge" option) refuses any document over 10 MB as a "huge input lookup", so a large but valid
     /// worksheet would read as malformed.
-    private static func parse(_ data: Data, with handler: PartHandler, part: String) throws(SpreadsheetError) {
-        let parser = XMLParser(stream: InputStream(data: data))
-        parser.shouldProcessNamespaces = false
-        parser.shouldResolveExternalEntities = false
-        parser.delegate = handler
-        let parsed = parser.parse()
+    private static func parse(_ bytes: [UInt8], with handler: PartHandler, part: String) throws(SpreadsheetError) {
+        let parsed = XMLEventParser.parse(bytes, handler: handler)
         if let failure = handler.failure { throw failure }
         if !parsed { throw .corrupted(reason: "malformed_\(part)") }
     }
@@ -162,26 +154,22 @@ public enum XLSXReader {
 
 // MARK: - Part handlers
 
-/// A part's parser delegate that can stop the parse with a specific error.
-///
-/// It implements the three callbacks the parts use, and subclasses override them: on Linux
-/// `XMLParserDelegate` is a plain Swift protocol, so a subclass's method would never be called for a
-/// callback the conforming class left to the protocol's default implementation.
-class PartHandler: NSObject, XMLParserDelegate {
+/// A part's event handler that can stop the parse with a specific error; each part's handler
+/// overrides the callbacks it uses.
+class PartHandler: XMLEventHandler {
     /// The error that stopped the parse, if one did.
     private(set) var failure: SpreadsheetError?
 
-    /// Records `error` (the first one wins) and stops the parser.
-    final func fail(_ parser: XMLParser, _ error: SpreadsheetError) {
+    /// Records `error` (the first one wins); the parser stops after the current callback.
+    final func fail(_ error: SpreadsheetError) {
         if self.failure == nil { self.failure = error }
-        parser.abortParsing()
     }
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {}
+    func start(_ name: String, attributes: XMLAttributes) {}
 
-    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {}
+    func end(_ name: String) {}
 
-    func parser(_ parser: XMLParser, foundCharacters string: String) {}
+    func characters(_ text: String) {}
 }
 
 /// `xl/workbook.xml`: the first sheet's name and relationship id, and the date system.
@@ -189,8 +177,8 @@ private final class WorkbookHandler: PartHandler {
     var firstSheet: (name: String, relationship: String)?
     var date1904 = false
 
-    override func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
-        switch localName(name) {
+    override func start(_ name: String, attributes: XMLAttributes) {
+        switch name {
         case "sheet" where self.firstSheet == nil:
             let relationship = attributes.first { localName($0.key) == "id" && $0.key != "sheetId" }?.value ?? ""
             self.firstSheet = (attributes["name"] ?? "Sheet1", relationship)
@@ -210,8 +198,8 @@ private final class RelationshipsHandler: PartHandler {
         self.wanted = wanted
     }
 
-    override func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
-        if self.target == nil, localName(name) == "Relationship", attributes["Id"] == self.wanted, let target = attributes["Target"] {
+    override func start(_ name: String, attributes: XMLAttributes) {
+        if self.target == nil, name == "Relationship", attributes["Id"] == self.wanted, let target = attributes["Target"] {
             self.target = target
         }
     }
@@ -230,8 +218,8 @@ private final class SharedStringsHandler: PartHandler {
         self.limit = limit
     }
 
-    override func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
-        switch localName(name) {
+    override func start(_ name: String, attributes: XMLAttributes) {
+        switch name {
         case "si": self.current = ""
         case "t": self.inText = self.phonetic == 0
         case "rPh": self.phonetic += 1
@@ -239,14 +227,14 @@ private final class SharedStringsHandler: PartHandler {
         }
     }
 
-    override func parser(_ parser: XMLParser, foundCharacters string: String) {
+    override func characters(_ string: String) {
         if self.inText { self.current += string }
     }
 
-    override func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-        switch localName(name) {
+    override func end(_ name: String) {
+        switch name {
         case "si":
-            guard self.strings.count < self.limit else { return self.fail(parser, .tooLarge(what: "shared strings", limit: self.limit)) }
+            guard self.strings.count < self.limit else { return self.fail(.tooLarge(what: "shared strings", limit: self.limit)) }
             self.strings.append(self.current)
         case "t": self.inText = false
         case "rPh": self.phonetic -= 1
@@ -272,8 +260,8 @@ private final class StylesHandler: PartHandler {
         return result
     }
 
-    override func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
-        switch localName(name) {
+    override func start(_ name: String, attributes: XMLAttributes) {
+        switch name {
         case "numFmt" where self.customDateFormats.count < Self.maximumFormats:
             if let id = attributes["numFmtId"].flatMap(Int.init), let code = attributes["formatCode"], XLSXReader.isDateFormat(code) {
                 self.customDateFormats.insert(id)
@@ -285,8 +273,8 @@ private final class StylesHandler: PartHandler {
         }
     }
 
-    override func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-        if localName(name) == "cellXfs" { self.inCellXfs = false }
+    override func end(_ name: String) {
+        if name == "cellXfs" { self.inCellXfs = false }
     }
 }
 
@@ -320,8 +308,8 @@ private final class SheetHandler: PartHandler {
         self.limits = limits
     }
 
-    override func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
-        switch localName(name) {
+    override func start(_ name: String, attributes: XMLAttributes) {
+        switch name {
         case "row":
             if let number = attributes["r"].flatMap(Int.init), number >= 1 {
                 self.rowIndex = number - 1
@@ -329,19 +317,19 @@ private final class SheetHandler: PartHandler {
                 self.rowIndex += 1
             }
             guard self.rowIndex < self.limits.maximumRows else {
-                return self.fail(parser, .tooLarge(what: "rows", limit: self.limits.maximumRows))
+                return self.fail(.tooLarge(what: "rows", limit: self.limits.maximumRows))
             }
             self.nextColumn = 0
         case "c":
             if self.rowIndex < 0 { self.rowIndex = 0 }
             if let reference = attributes["r"] {
                 guard let position = XLSXReader.reference(reference) else {
-                    return self.fail(parser, .corrupted(reason: "bad_cell_reference"))
+                    return self.fail(.corrupted(reason: "bad_cell_reference"))
                 }
                 self.cellColumn = position.column
                 if position.row != self.rowIndex {
                     guard position.row < self.limits.maximumRows else {
-                        return self.fail(parser, .tooLarge(what: "rows", limit: self.limits.maximumRows))
+                        return self.fail(.tooLarge(what: "rows", limit: self.limits.maximumRows))
                     }
                     self.rowIndex = position.row
                 }
@@ -349,7 +337,7 @@ private final class SheetHandler: PartHandler {
                 self.cellColumn = self.nextColumn
             }
             guard self.cellColumn < self.limits.maximumColumns else {
-                return self.fail(parser, .tooLarge(what: "columns", limit: self.limits.maximumColumns))
+                return self.fail(.tooLarge(what: "columns", limit: self.limits.maximumColumns))
             }
             self.nextColumn = self.cellColumn + 1
             self.cellType = attributes["t"] ?? "n"
@@ -364,7 +352,7 @@ private final class SheetHandler: PartHandler {
         }
     }
 
-    override func parser(_ parser: XMLParser, foundCharacters string: String) {
+    override func characters(_ string: String) {
         switch self.capture {
         case .none: break
         case .value: self.value += string
@@ -372,8 +360,8 @@ private final class SheetHandler: PartHandler {
         }
     }
 
-    override func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-        switch localName(name) {
+    override func end(_ name: String) {
+        switch name {
         case "v", "t": self.capture = .none
         case "is": self.inInline = false
         case "rPh": self.phonetic -= 1
@@ -382,7 +370,7 @@ private final class SheetHandler: PartHandler {
             switch self.cellType {
             case "s":
                 guard let index = Int(self.value.trimmingCharacters(in: .whitespaces)), index >= 0, index < self.sharedStrings.count else {
-                    return self.fail(parser, .corrupted(reason: "bad_shared_string_index"))
+                    return self.fail(.corrupted(reason: "bad_shared_string_index"))
                 }
                 cell = Self.text(self.sharedStrings[index])
             case "inlineStr": cell = Self.text(self.inlineText)
@@ -401,7 +389,7 @@ private final class SheetHandler: PartHandler {
                     cell = self.dateStyles.contains(self.cellStyle) && number >= 0 && number < lastSerial + 1
                         ? .date(XLSXReader.date(fromSerial: number, date1904: self.date1904)) : .number(number)
                 } else {
-                    return self.fail(parser, .corrupted(reason: "bad_number"))
+                    return self.fail(.corrupted(reason: "bad_number"))
                 }
             }
             if case .empty = cell { return }
@@ -410,7 +398,7 @@ private final class SheetHandler: PartHandler {
                 let added = self.cellColumn - self.rows[self.rowIndex].count + 1
                 self.cells += added
                 guard self.cells <= self.limits.maximumCells else {
-                    return self.fail(parser, .tooLarge(what: "cells", limit: self.limits.maximumCells))
+                    return self.fail(.tooLarge(what: "cells", limit: self.limits.maximumCells))
                 }
                 self.rows[self.rowIndex].append(contentsOf: repeatElement(.empty, count: added))
             }

@@ -37,6 +37,7 @@ enum XMLPartGuard {
     /// or code points past U+10FFFF.
     static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBufferPointer { bytes in
+            guard let base = bytes.baseAddress else { return true }
             let count = bytes.count
             var index = 0
             func continuation(_ offset: Int) -> Bool { bytes[index + offset] & 0xC0 == 0x80 }
@@ -44,6 +45,12 @@ enum XMLPartGuard {
                 let lead = bytes[index]
                 if lead < 0x80 {
                     index += 1
+                    // Markup is mostly ASCII: skip it eight bytes at a time.
+                    while index + 8 <= count,
+                        UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+                    {
+                        index += 8
+                    }
                 } else if lead < 0xC2 {
                     return false
                 } else if lead < 0xE0 {

@@ -27,6 +27,21 @@ import Testing
         #expect(read.rows[4] == [.empty, .empty, .empty, .empty, .text("sparse")])
     }
 
+    /// A sheet of several megabytes reaches the XML parser in many chunks; values that straddle a chunk
+    /// boundary (escaped text, non-ASCII, long strings) still read back whole.
+    @Test func largeSheetsReadWholeAcrossParserChunks() throws {
+        let rows: [[Cell]] = (0..<30_000).map { (index: Int) -> [Cell] in
+            let padding = String(repeating: "x", count: index % 97)
+            let text = "Ann <&> \"Smith\" é日本 \(index) \(padding)"
+            let number = Double(index) / 4
+            return [Cell.text(text), Cell.number(number), Cell.bool(index % 2 == 0)]
+        }
+        let data = try SpreadsheetWriter.xlsx([Sheet(name: "Big", rows: rows)])
+        let read = try SpreadsheetReader.read(data)
+        #expect(read.rows.count == rows.count)
+        #expect(read.rows == rows)
+    }
+
     @Test func csvRoundTripWithQuotesNewlinesAndBOM() throws {
         let sheet = Sheet(name: "x", rows: [
             [.text("URN:Tel"), .text("Name")],

@@ -1,21 +1,23 @@
 // ContactLedger — spreadsheets.
+// zlib through the `CZlib` system module ZIPFoundation declares (Debian zlib1g-dev).
+import CZlib
 
-/// The CRC-32 that ZIP archives carry for each entry (IEEE 802.3, reflected, polynomial 0xEDB88320).
+/// The CRC-32 that ZIP archives carry for each entry (IEEE 802.3), computed by zlib, whose
+/// word-at-a-time implementation runs several times faster than a byte-table loop (which was half of
+/// reading a sheet).
 enum CRC32 {
-    private static let table: [UInt32] = (0..<256).map { index in
-        var value = UInt32(index)
-        for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
-        return value
-    }
-
     /// The checksum of `bytes`.
     static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        Self.table.withUnsafeBufferPointer { table in
-            bytes.withUnsafeBufferPointer { bytes in
-                var crc: UInt32 = 0xFFFF_FFFF
-                for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-                return crc ^ 0xFFFF_FFFF
+        bytes.withUnsafeBufferPointer { buffer in
+            var crc = crc32(0, nil, 0)
+            var offset = 0
+            // zlib takes a 32-bit length: feed it in chunks.
+            while offset < buffer.count {
+                let length = min(buffer.count - offset, 1 << 30)
+                crc = crc32(crc, buffer.baseAddress.map { $0 + offset }, uInt(length))
+                offset += length
             }
+            return UInt32(truncatingIfNeeded: crc)
         }
     }
 }

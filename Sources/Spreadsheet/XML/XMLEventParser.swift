@@ -1,0 +1,121 @@
+// ContactLedger — spreadsheets.
+import CLibXML2
+
+/// Receives the events of one XML part.
+protocol XMLEventHandler: AnyObject {
+    /// An element starts; `name` is its local name (any prefix dropped).
+    func start(_ name: String, attributes: XMLAttributes)
+    /// An element ends.
+    func end(_ name: String)
+    /// Character data (a text node may arrive in several pieces).
+    func characters(_ text: String)
+    /// Set once the handler refuses the part: the parse stops there.
+    var failure: SpreadsheetError? { get }
+}
+
+/// An element's attributes, by qualified name (`r:id`), in document order.
+///
+/// A small array rather than a dictionary: elements carry one to three attributes, and hashing them
+/// into a dictionary per cell cost more than finding one by comparison.
+struct XMLAttributes: Sequence {
+    fileprivate(set) var pairs: [(key: String, value: String)] = []
+
+    subscript(name: String) -> String? {
+        self.pairs.first { $0.key == name }?.value
+    }
+
+    func makeIterator() -> IndexingIterator<[(key: String, value: String)]> { self.pairs.makeIterator() }
+}
+
+/// Parses an XML part with libxml2's SAX2 push parser and hands its events to an ``XMLEventHandler``.
+///
+/// Why not Foundation's `XMLParser`: on Linux it wraps the same libxml2 but, per element, loads its
+/// weak delegate, builds an attribute dictionary through bridging and strings for every name, which
+/// was most of the time spent reading a sheet. Here names are short strings (stored inline, not
+/// allocated) and attributes a small array.
+///
+/// The part has passed ``XMLPartGuard`` first (no DTD, so no entity of its own; UTF-8; bounded depth
+/// and attributes). The parser never touches the network (`XML_PARSE_NONET`), substitutes no entities
+/// and keeps libxml2's own size limits; its messages are dropped, not printed.
+enum XMLEventParser {
+    /// Parses `bytes`; false when the text is not well-formed XML or the handler refused it.
+    static func parse(_ bytes: [UInt8], handler: any XMLEventHandler) -> Bool {
+        let session = Session(handler: handler)
+        var sax = xmlSAXHandler()
+        sax.initialized = UInt32(XML_SAX2_MAGIC)
+        sax.startElementNs = { context, localName, _, _, _, _, attributeCount, _, attributes in
+            guard let session = Session.from(context), let localName else { return }
+            var list = XMLAttributes()
+            if let attributes, attributeCount > 0 {
+                list.pairs.reserveCapacity(Int(attributeCount))
+                for index in 0..<Int(attributeCount) {
+                    // Five pointers an attribute: local name, prefix, URI, value start, value end.
+                    guard let name = attributes[index * 5], let start = attributes[index * 5 + 3], let end = attributes[index * 5 + 4] else { continue }
+                    var key = Session.text(name)
+                    if let prefix = attributes[index * 5 + 1] { key = Session.text(prefix) + ":" + key }
+                    let value = String(decoding: UnsafeBufferPointer(start: start, count: max(end - start, 0)), as: UTF8.self)
+                    list.pairs.append((key, value))
+                }
+            }
+            session.handler.start(Session.text(localName), attributes: list)
+            session.stopIfRefused()
+        }
+        sax.endElementNs = { context, localName, _, _ in
+            guard let session = Session.from(context), let localName else { return }
+            session.handler.end(Session.text(localName))
+            session.stopIfRefused()
+        }
+        sax.characters = { context, characters, length in
+            guard let session = Session.from(context), let characters, length > 0 else { return }
+            session.handler.characters(String(decoding: UnsafeBufferPointer(start: characters, count: Int(length)), as: UTF8.self))
+            session.stopIfRefused()
+        }
+        sax.serror = { _, _ in }
+        let context = Unmanaged.passUnretained(session).toOpaque()
+        guard let parser = xmlCreatePushParserCtxt(&sax, context, nil, 0, nil) else { return false }
+        defer { xmlFreeParserCtxt(parser) }
+        xmlCtxtUseOptions(parser, Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue))
+        session.parser = parser
+        // Fed in chunks: libxml2 refuses to look ahead over more than 10 MB of unparsed input at once
+        // ("huge input lookup") unless told to lift its limits, which stay on.
+        let chunk = 1 << 18
+        let status: Int32 = bytes.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            repeat {
+                let length = min(chunk, buffer.count - offset)
+                let isLast = offset + length >= buffer.count
+                let pointer = buffer.baseAddress.map { UnsafeRawPointer($0 + offset).assumingMemoryBound(to: CChar.self) }
+                let status = xmlParseChunk(parser, pointer, Int32(length), isLast ? 1 : 0)
+                if status != 0 || session.stopped { return status == 0 ? -1 : status }
+                offset += length
+            } while offset < buffer.count
+            return 0
+        }
+        return status == 0 && parser.pointee.wellFormed != 0 && handler.failure == nil
+    }
+
+    /// What the callbacks reach through libxml2's user-data pointer.
+    private final class Session {
+        let handler: any XMLEventHandler
+        var parser: xmlParserCtxtPtr?
+        var stopped = false
+
+        init(handler: any XMLEventHandler) { self.handler = handler }
+
+        static func from(_ context: UnsafeMutableRawPointer?) -> Session? {
+            context.map { Unmanaged<Session>.fromOpaque($0).takeUnretainedValue() }
+        }
+
+        /// Stops the parser once the handler has refused the part.
+        func stopIfRefused() {
+            guard !self.stopped, self.handler.failure != nil, let parser = self.parser else { return }
+            self.stopped = true
+            xmlStopParser(parser)
+        }
+
+        /// A NUL-terminated libxml2 name as a string.
+        static func text(_ name: UnsafePointer<xmlChar>) -> String {
+            String(cString: name)
+        }
+    }
+}
