@@ -70,12 +70,16 @@ final class CommandTransaction {
         return Int64(next)
     }
 
-    /// Appends `events` to `stream` in order, applying each to the read models.
+    /// Appends `events` to `stream` in order, then applies them to the read models together: a contact
+    /// several of them change (a create with its fields, an imported row) is read, indexed and stored
+    /// once, not once per event.
     ///
     /// - Parameter expectedVersion: checked against the stream's version before the first event.
     @discardableResult
     func append(_ events: [LedgerEvent], to stream: String, expectedVersion: UInt64? = nil) throws -> [EventHeader] {
         var headers: [EventHeader] = []
+        var applied: [(event: LedgerEvent, header: EventHeader)] = []
+        applied.reserveCapacity(events.count)
         let timeZone = try self.workspace().timeZone
         for (index, event) in events.enumerated() {
             var header: EventHeader?
@@ -102,11 +106,12 @@ final class CommandTransaction {
                 throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(actual))])
             }
             guard let header else { continue }
-            try self.stores.projector(self.txn).apply(event, header: header, in: self.txn)
-            if !stream.hasPrefix("contact/") { self.cachedWorkspace = nil }
+            applied.append((event, header))
             headers.append(header)
             self.lastSeq = header.seq
         }
+        try self.stores.projector(self.txn).apply(applied, in: self.txn)
+        if !stream.hasPrefix("contact/") { self.cachedWorkspace = nil }
         return headers
     }
 

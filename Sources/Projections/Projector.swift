@@ -116,13 +116,6 @@ public struct Projector: Sendable {
         return .applied(position: chunk.last, reachedHead: chunk.last >= head, head: head)
     }
 
-    /// Applies one event and moves the checkpoint to its `seq`, in the transaction that appends it.
-    public func apply(_ event: LedgerEvent, header: EventHeader, in txn: Transaction) throws {
-        let batch = ProjectionBatch(projector: self, txn: txn)
-        try batch.apply(event, header: header)
-        try batch.finish(checkpoint: header.seq)
-    }
-
     /// Applies the events one command appends, in order, in the transaction that appends them; a
     /// contact changed by several of them is read, indexed and stored once.
     public func apply(_ events: [(event: LedgerEvent, header: EventHeader)], in txn: Transaction) throws {
