@@ -89,13 +89,7 @@ public struct ContactIndex: Sendable {
 
         /// Trimmed and lowercased, as the evaluator compares text.
         public static func fold(_ text: String) -> String {
-            // Trimming goes through Foundation's CharacterSet, which showed in import profiles: skip it
-            // when neither end can be white space (printable ASCII at both ends).
-            let isPrintableASCII = { (byte: UInt8) in byte > 0x20 && byte < 0x7F }
-            if let first = text.utf8.first, let last = text.utf8.last, isPrintableASCII(first), isPrintableASCII(last) {
-                return text.lowercased()
-            }
-            return text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            text.trimmingWhitespaceAndNewlines().lowercased()
         }
     }
 

@@ -98,7 +98,7 @@ public struct QueryPlanner {
             }
             return result
         case (.scheme(let scheme), .equal) where Self.foldedSchemes.contains(scheme):
-            let path = condition.value.trimmingCharacters(in: .whitespacesAndNewlines)
+            let path = condition.value.trimmingWhitespaceAndNewlines()
             var result: Set<ContactUUID> = []
             for candidate in Set([path, path.lowercased()]) {
                 if let owner = try self.contacts.owner(ofURN: "\(scheme):\(candidate)", workspace: name, in: txn) { result.insert(owner) }
@@ -120,7 +120,7 @@ public struct QueryPlanner {
     /// phone numbers), so they are intersected as sorted ids read from index keys, and only the few
     /// survivors are turned into contacts; the evaluator is exact.
     private func urnCandidates(scheme: String?, containing value: String, in txn: Transaction) throws -> Set<ContactUUID>? {
-        let trigrams = ContactIndex.trigrams(of: value.trimmingCharacters(in: .whitespacesAndNewlines))
+        let trigrams = ContactIndex.trigrams(of: value.trimmingWhitespaceAndNewlines())
         guard !trigrams.isEmpty else { return nil }
         let index = self.contacts.index
         let name = self.workspace.name

@@ -103,7 +103,7 @@ public enum ContactDecider {
 
     static func validName(_ raw: String?, field: String) throws(ContactError) -> String? {
         guard let raw else { return nil }
-        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = raw.trimmingWhitespaceAndNewlines()
         guard !name.isEmpty else { return nil }
         guard name.count <= Self.maximumNameLength else {
             throw ContactError.limit(Self.maximumNameLength, field: field, reason: "name_too_long")

@@ -125,7 +125,7 @@ public enum WorkspaceDecider {
         guard name.count <= Group.maximumNameLength else {
             throw ContactError.limit(Group.maximumNameLength, field: "name", reason: "name_too_long")
         }
-        guard name.trimmingCharacters(in: .whitespacesAndNewlines) == name else {
+        guard name.trimmingWhitespaceAndNewlines() == name else {
             throw ContactError.invalid("name", "surrounding_whitespace")
         }
         guard !name.contains("\""), !name.contains("\\"), !name.unicodeScalars.contains(where: { $0.value == 0 }) else {

@@ -17,7 +17,7 @@ enum FieldNumberParser {
 
     /// Parses `text`, or returns `nil` when it is not a number under the rules above.
     static func parse(_ text: String) -> Decimal? {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmingWhitespaceAndNewlines()
         var scalars = Substring(trimmed).unicodeScalars[...]
         var isNegative = false
         if scalars.first == "-" {

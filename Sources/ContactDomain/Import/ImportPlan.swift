@@ -100,7 +100,7 @@ public struct ImportPlan: Sendable, Hashable {
     /// - Parameters:
     ///   - headers: row 1's cells as text (`nil` for an empty cell).
     public static func columns(headers: [String?], workspace: Workspace) throws(ImportFileError) -> (columns: [ImportColumn], newFields: [ImportNewField]) {
-        var headers = headers.map { $0?.trimmingCharacters(in: .whitespacesAndNewlines) }
+        var headers = headers.map { $0?.trimmingWhitespaceAndNewlines() }
         while let last = headers.last, last?.isEmpty ?? true { headers.removeLast() }
         guard !headers.isEmpty else { throw ImportFileError(.empty, "Import file appears to be empty.") }
         var columns: [ImportColumn] = []
@@ -208,7 +208,7 @@ public struct ImportPlan: Sendable, Hashable {
             var record = ImportRecord(row: rowNumber, uuid: nil, name: nil, language: nil, status: nil, urns: [], fields: [], headers: [:])
             for column in columns {
                 guard column.index < cells.count, let raw = cells[column.index] else { continue }
-                let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+                let text = raw.trimmingWhitespaceAndNewlines()
                 guard !text.isEmpty else { continue }
                 let value: ImportValue = text == "--" ? .clear : .set(text)
                 switch column.kind {

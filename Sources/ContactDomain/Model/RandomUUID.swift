@@ -1,20 +1,19 @@
 // ContactLedger — contact domain.
 import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension UUID {
     /// A new random (version 4) UUID drawn from the system's generator (`getrandom`).
     ///
-    /// Foundation's `UUID()` on Linux opens `/dev/urandom` on every call, which showed up as an extra
-    /// `open`/`close` pair per event on the write path.
+    /// Foundation's `UUID()` on Linux opens `/dev/urandom` on every call, and two `getrandom` calls per
+    /// UUID still showed on the write path (every event has an id): the bytes come from a pool that
+    /// `getentropy` refills 256 bytes (16 UUIDs) a call.
     public static func random() -> UUID {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in 0..<8 {
-            bytes[index] = UInt8(truncatingIfNeeded: high >> (56 - 8 * index))
-            bytes[8 + index] = UInt8(truncatingIfNeeded: low >> (56 - 8 * index))
-        }
+        var bytes = RandomPool.shared.withLock { $0.take16() }
         bytes[6] = (bytes[6] & 0x0F) | 0x40  // version 4
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
         return UUID(uuid: (
@@ -25,4 +24,38 @@ extension UUID {
 
     /// The lowercase text form the ledger stores and answers with.
     public var lowercasedString: String { self.uuidString.lowercased() }
+}
+
+/// Bytes from the system's generator, taken 16 at a time; each byte is handed out once.
+private struct RandomPool: ~Copyable {
+    static let shared = Mutex(RandomPool())
+
+    private var bytes = [UInt8](repeating: 0, count: 4096)
+    private var used = 4096
+
+    mutating func take16() -> [UInt8] {
+        if self.used + 16 > self.bytes.count { self.refill() }
+        defer { self.used += 16 }
+        return Array(self.bytes[self.used..<(self.used + 16)])
+    }
+
+    private mutating func refill() {
+        // getentropy: the kernel's generator (getrandom), at most 256 bytes a call.
+        self.bytes.withUnsafeMutableBytes { buffer in
+            var filled = 0
+            while filled < buffer.count, let base = buffer.baseAddress {
+                let length = min(256, buffer.count - filled)
+                if getentropy(base + filled, length) == 0 {
+                    filled += length
+                } else {
+                    // It cannot fail on a seeded Linux kernel; should it, use the standard library's
+                    // generator rather than hand out zeros.
+                    var generator = SystemRandomNumberGenerator()
+                    for index in filled..<buffer.count { buffer[index] = generator.next() }
+                    filled = buffer.count
+                }
+            }
+        }
+        self.used = 0
+    }
 }

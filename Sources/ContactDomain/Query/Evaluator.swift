@@ -146,7 +146,7 @@ public struct QueryEvaluator: Sendable {
     }
 
     private static func fold(_ text: String) -> String {
-        text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        text.trimmingWhitespaceAndNewlines().lowercased()
     }
 
     private static func text(of value: QueryValue, raw: String) -> String {

@@ -8,7 +8,7 @@ import RPC
 extension LedgerMethods {
     /// Parses `text` for `workspace`; an empty query matches everyone.
     static func parseQuery(_ text: String, workspace: Workspace) throws -> ContactQuery? {
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+        guard !text.trimmingWhitespaceAndNewlines().isEmpty else { return nil }
         return try ContactQuery.parse(text, resolver: WorkspaceQueryResolver(workspace: workspace))
     }
 
