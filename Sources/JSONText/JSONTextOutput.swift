@@ -67,7 +67,8 @@ public struct JSONTextOutput: Sendable {
     public mutating func key(_ key: StaticString, first: Bool = false) {
         if !first { self.bytes.append(UInt8(ascii: ",")) }
         self.bytes.append(UInt8(ascii: "\""))
-        self.bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        // withUTF8Buffer, not utf8Start: a one-character literal is stored as a scalar, without a pointer.
+        key.withUTF8Buffer { self.bytes.append(contentsOf: $0) }
         self.bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
     }
 }

@@ -37,6 +37,10 @@ public struct JSONTextParser {
 
     /// A position in the text being parsed.
     private struct Cursor {
+        static let trueText = Array("true".utf8)
+        static let falseText = Array("false".utf8)
+        static let nullText = Array("null".utf8)
+
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
@@ -65,18 +69,18 @@ public struct JSONTextParser {
             case UInt8(ascii: "\""): return .string(try self.string())
             case UInt8(ascii: "{"): return try self.object(depth: depth + 1)
             case UInt8(ascii: "["): return try self.array(depth: depth + 1)
-            case UInt8(ascii: "t"): try self.literal("true"); return .bool(true)
-            case UInt8(ascii: "f"): try self.literal("false"); return .bool(false)
-            case UInt8(ascii: "n"): try self.literal("null"); return .null
+            case UInt8(ascii: "t"): try self.literal(Self.trueText); return .bool(true)
+            case UInt8(ascii: "f"): try self.literal(Self.falseText); return .bool(false)
+            case UInt8(ascii: "n"): try self.literal(Self.nullText); return .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try self.number()
             default: throw self.error(.unexpectedCharacter)
             }
         }
 
-        mutating func literal(_ word: StaticString) throws(JSONTextError) {
-            for offset in 0..<word.utf8CodeUnitCount {
+        mutating func literal(_ word: [UInt8]) throws(JSONTextError) {
+            for expected in word {
                 guard let byte = self.current else { throw self.error(.unexpectedEnd) }
-                guard byte == word.utf8Start[offset] else { throw self.error(.unexpectedCharacter) }
+                guard byte == expected else { throw self.error(.unexpectedCharacter) }
                 self.index += 1
             }
         }

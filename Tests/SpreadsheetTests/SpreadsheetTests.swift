@@ -96,6 +96,36 @@ import Testing
         #expect(abs(XLSXReader.serial(of: Self.date("2020-09-18T15:45:00Z")) - 44092.65625) < 1e-9)
     }
 
+    /// SpreadsheetML under a prefix (as some producers write it), text in CDATA sections, and character
+    /// and entity references: read as the same cells.
+    @Test func readsPrefixedMarkupCDATAAndReferences() throws {
+        let main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        let parts: [String: String] = [
+            "[Content_Types].xml": "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>",
+            "xl/workbook.xml": """
+                <?xml version="1.0"?><x:workbook xmlns:x="\(main)" \
+                xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><x:sheets>\
+                <x:sheet name="P&amp;L &amp;#38; &#233;" sheetId="1" r:id="rId1"/></x:sheets></x:workbook>
+                """,
+            "xl/_rels/workbook.xml.rels": """
+                <?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
+                <Relationship Id="rId1" Type="x" Target="worksheets/sheet1.xml"/></Relationships>
+                """,
+            "xl/sharedStrings.xml": """
+                <?xml version="1.0"?><x:sst xmlns:x="\(main)"><x:si><x:t><![CDATA[a <b> & c]]></x:t></x:si>\
+                <x:si><x:t>caf&#233; &lt;&amp;&gt; &#x1F600;</x:t></x:si></x:sst>
+                """,
+            "xl/worksheets/sheet1.xml": """
+                <?xml version="1.0"?><x:worksheet xmlns:x="\(main)"><x:sheetData>\
+                <x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c><x:c r="B1" t="s"><x:v>1</x:v></x:c><x:c r="C1"><x:v>2.5</x:v></x:c></x:row>\
+                </x:sheetData></x:worksheet>
+                """,
+        ]
+        let sheet = try XLSXReader.read(try ZIPHelper.archive(parts))
+        #expect(sheet.name == "P&L &#38; é")
+        #expect(sheet.rows == [[.text("a <b> & c"), .text("café <&> 😀"), .number(2.5)]])
+    }
+
     /// A workbook as Excel writes it: shared strings (one rich), a date style, sparse cells, a second sheet.
     @Test func readsHandWrittenWorkbook() throws {
         let parts: [String: String] = [

@@ -1,5 +1,6 @@
 // ContactLedger — spreadsheets.
 import CLibXML2
+import Foundation
 
 /// Receives the events of one XML part.
 protocol XMLEventHandler: AnyObject {
@@ -53,7 +54,11 @@ enum XMLEventParser {
                     guard let name = attributes[index * 5], let start = attributes[index * 5 + 3], let end = attributes[index * 5 + 4] else { continue }
                     var key = Session.text(name)
                     if let prefix = attributes[index * 5 + 1] { key = Session.text(prefix) + ":" + key }
-                    let value = String(decoding: UnsafeBufferPointer(start: start, count: max(end - start, 0)), as: UTF8.self)
+                    let bytes = UnsafeBufferPointer(start: start, count: max(end - start, 0))
+                    var value = String(decoding: bytes, as: UTF8.self)
+                    // Not substituting entities, libxml2 decodes every reference in an attribute value
+                    // but an ampersand, which it hands over as `&#38;`.
+                    if bytes.contains(UInt8(ascii: "&")) { value = value.replacingOccurrences(of: "&#38;", with: "&") }
                     list.pairs.append((key, value))
                 }
             }
@@ -70,7 +75,14 @@ enum XMLEventParser {
             session.handler.characters(String(decoding: UnsafeBufferPointer(start: characters, count: Int(length)), as: UTF8.self))
             session.stopIfRefused()
         }
+        // CDATA sections are text too (Excel writes none; other producers may).
+        sax.cdataBlock = sax.characters
         sax.serror = { _, _ in }
+        // The session outlives the parse: libxml2 holds it only as an unretained pointer.
+        return withExtendedLifetime(session) { Self.run(bytes, sax: &sax, session: session) }
+    }
+
+    private static func run(_ bytes: [UInt8], sax: inout xmlSAXHandler, session: Session) -> Bool {
         let context = Unmanaged.passUnretained(session).toOpaque()
         guard let parser = xmlCreatePushParserCtxt(&sax, context, nil, 0, nil) else { return false }
         defer { xmlFreeParserCtxt(parser) }
@@ -91,7 +103,7 @@ enum XMLEventParser {
             } while offset < buffer.count
             return 0
         }
-        return status == 0 && parser.pointee.wellFormed != 0 && handler.failure == nil
+        return status == 0 && parser.pointee.wellFormed != 0 && session.handler.failure == nil
     }
 
     /// What the callbacks reach through libxml2's user-data pointer.
