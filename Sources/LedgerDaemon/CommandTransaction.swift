@@ -77,7 +77,6 @@ final class CommandTransaction {
     /// - Parameter expectedVersion: checked against the stream's version before the first event.
     @discardableResult
     func append(_ events: [LedgerEvent], to stream: String, expectedVersion: UInt64? = nil) throws -> [EventHeader] {
-        var headers: [EventHeader] = []
         var applied: [(event: LedgerEvent, header: EventHeader)] = []
         applied.reserveCapacity(events.count)
         let timeZone = try self.workspace().timeZone
@@ -107,12 +106,11 @@ final class CommandTransaction {
             }
             guard let header else { continue }
             applied.append((event, header))
-            headers.append(header)
             self.lastSeq = header.seq
         }
         try self.stores.projector(self.txn).apply(applied, in: self.txn)
         if !stream.hasPrefix("contact/") { self.cachedWorkspace = nil }
-        return headers
+        return applied.map(\.header)
     }
 
     /// Appends a contact's events and returns the contact as they leave it, folded in memory (the same

@@ -124,13 +124,16 @@ public struct ContactIndex: Sendable {
         return terms
     }
 
+    /// The locale a double's text is read back in (made once: this runs for every indexed number).
+    private static let posix = Locale(identifier: "en_US_POSIX")
+
     /// Whether `double`'s shortest text reads back as exactly `decimal`: then no other decimal with
     /// that property shares the double, and equal doubles mean equal values.
     static func isExactlyNamed(_ decimal: Decimal, by double: Double) -> Bool {
         // Whole numbers a double holds exactly are most values: a decimal with no fractional digits
         // below 2^53 converts exactly. (A decimal written with fraction digits takes the text path.)
         if decimal.exponent >= 0, abs(double) < 9.0e15 { return true }
-        return Decimal(string: "\(double)", locale: Locale(identifier: "en_US_POSIX")) == decimal
+        return Decimal(string: "\(double)", locale: Self.posix) == decimal
     }
 
     /// Whether any entry of `key`'s numbers at exactly `orderedValue` (a ``Term/orderedBytes(_:)``

@@ -122,7 +122,7 @@ struct ImportBenchmark: ParsableCommand {
         let fileBytes = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.intValue ?? 0
 
         progress("import: parse-only baseline (openpyxl read-only)")
-        let parseOnly = try Self.parseWithOpenpyxl(path, name: "baseline: openpyxl read-only parse")
+        let openpyxlParse = try Self.parseWithOpenpyxl(path, name: "baseline: openpyxl read-only parse")
 
         progress("import: parse-only in process (the daemon's XLSX reader)")
         var fastest = try Self.parseWithSpreadsheetReader(path)
@@ -132,7 +132,7 @@ struct ImportBenchmark: ParsableCommand {
         }
         var jobs: [Job] = [fastest]
         if self.parseOnly {
-            for job in [parseOnly] + jobs {
+            for job in [openpyxlParse] + jobs {
                 print("\(job.name): \(job.rows) rows in \(formatted(job.seconds, 3)) s, \(formatted(job.rowsPerSecond, 0)) rows/s (\(job.detail))")
             }
             return
@@ -194,7 +194,7 @@ struct ImportBenchmark: ParsableCommand {
         let report = Report(
             rows: self.rows,
             fileBytes: fileBytes,
-            parseOnly: parseOnly,
+            parseOnly: openpyxlParse,
             jobs: jobs,
             importCreated: real.created,
             importErrors: real.errors,

@@ -126,7 +126,7 @@ public struct LocationHierarchy: Sendable, Hashable, Codable {
     /// The last name of a path (`"Rwanda > Kigali City"` → `"Kigali City"`); queries compare locations by it.
     public static func name(ofPath path: String) -> String {
         let last = path.split(separator: Self.pathSeparator, omittingEmptySubsequences: false).last ?? Substring(path)
-        return last.trimmingWhitespaceAndNewlines()
+        return last.trimmingWhitespace()
     }
 
     /// The location at a path, at any level; case and spacing don't matter.
@@ -306,7 +306,7 @@ public struct LocationHierarchy: Sendable, Hashable, Codable {
 
 extension Substring {
     /// The substring without leading and trailing white space.
-    fileprivate func trimmingWhitespaceAndNewlines() -> String {
+    fileprivate func trimmingWhitespace() -> String {
         guard let first = self.firstIndex(where: { !$0.isWhitespace }),
             let last = self.lastIndex(where: { !$0.isWhitespace })
         else { return "" }
