@@ -53,14 +53,17 @@ public enum Daemon {
             throw StartFailure.unsafeDataDirectory(directory)
         }
         let lock = try DataDirectoryLock(directory: directory)
-        let environment = try Environment(
-            directory: directory,
+        let stores = try LedgerStores.open(
+            dataDirectory: directory,
             configuration: .init(initialMapSize: configuration.initialMapSize, maximumMapSize: configuration.maximumMapSize)
         )
+        let environment = stores.environment
         if environment.staleReadersCleared > 0 {
             logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(environment.staleReadersCleared)"])
         }
-        let stores = try LedgerStores(environment: environment)
+        if environment.rebuildablePartWasDiscarded {
+            logger.warning("read models discarded: the machine went down while they were open; rebuilding them from the log")
+        }
         let reference = AnonymousReference(key: try Self.anonymousKey(stores))
         let metrics = DaemonMetrics(registry: metricsRegistry, knownMethods: Set(LedgerMethods.methods.keys))
         let ledger = Ledger(stores: stores, reference: reference, logger: logger, metrics: metrics)
@@ -124,13 +127,14 @@ public enum Daemon {
     public static func rebuildOffline(dataDirectory: String, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws -> UInt64 {
         let lock = try DataDirectoryLock(directory: dataDirectory)
         defer { withExtendedLifetime(lock) {} }
-        let environment = try Environment(directory: dataDirectory)
-        let stores = try LedgerStores(environment: environment)
+        let stores = try LedgerStores.open(dataDirectory: dataDirectory)
+        let environment = stores.environment
+        defer { environment.closeRebuildablePart() }
         let active = try environment.read { try stores.projector($0) }
         try environment.write { txn in
             try active.reset(in: txn)
             // A rebuild left half-done by an online rebuild is no longer needed.
-            try txn.delete(stores.meta, key: Array("rebuild_target".utf8))
+            try txn.delete(stores.readModelMeta, key: Array("rebuild_target".utf8))
         }
         return try active.rebuildIfNeeded(log: stores.log, environment: environment, progress: progress)
     }

@@ -129,7 +129,9 @@ final class Ledger: Sendable {
                 last = now
                 return now
             }
-            outcomes = try self.stores.environment.write { txn in
+            let rebuildableFailure: LMDBError?
+            (outcomes, rebuildableFailure) = try self.stores.environment.writeReportingRebuildableFailure { txn in
+                try self.bringReadModelsToHead(txn)
                 var outcomes: [Result<[UInt8], any Error>] = []
                 outcomes.reserveCapacity(batch.count)
                 for command in batch {
@@ -147,6 +149,12 @@ final class Ledger: Sendable {
                 }
                 bodyFinished = DispatchTime.now().uptimeNanoseconds
                 return outcomes
+            }
+            if let rebuildableFailure {
+                // The log is durable and the commands stand; the read models lack this batch until the
+                // next batch brings them to the log's head, before its first command.
+                self.logger.error("read-model commit failed", metadata: ["lmdb.code": "\(rebuildableFailure.code.rawValue)", "ledger.batch": "\(batch.count)"])
+                self.metrics?.recordCommitFailure(reason: "read_model_commit")
             }
         } catch let error as LMDBError {
             self.logger.error("commit failed", metadata: ["lmdb.code": "\(error.code.rawValue)", "ledger.batch": "\(batch.count)"])
@@ -174,6 +182,21 @@ final class Ledger: Sendable {
         for (command, outcome) in zip(batch, outcomes) {
             command.continuation.resume(with: outcome)
         }
+    }
+
+    /// Applies the log events the answering read models lack, before a batch's first command. They
+    /// lack some only after their part failed to commit (the log's commit had succeeded) or when the
+    /// daemon started on a log ahead of them; the check is two key reads otherwise.
+    private func bringReadModelsToHead(_ txn: Transaction) throws {
+        let projector = try self.stores.projector(txn)
+        let head = try self.stores.log.head(in: txn).seq
+        guard var position = try projector.state(in: txn)?.position, position < head else { return }
+        while position < head {
+            let (reached, _) = try projector.catchUp(log: self.stores.log, limit: 10_000, in: txn)
+            guard reached > position else { break }
+            position = reached
+        }
+        self.logger.notice("read models caught up with the log", metadata: ["projection.position": "\(position)"])
     }
 
     /// Runs one command, honouring its idempotency key.

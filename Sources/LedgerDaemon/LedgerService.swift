@@ -1,4 +1,5 @@
 // ContactLedger — daemon wiring.
+import LedgerStore
 import Logging
 import ServiceLifecycle
 
@@ -19,7 +20,11 @@ final class LedgerService: Service {
         self.ledger.start()
         try? await gracefulShutdown()
         let ledger = self.ledger
-        await Task.detached { ledger.stop() }.value
+        await Task.detached {
+            ledger.stop()
+            // The last write is done: sync the read models and mark them closed cleanly.
+            ledger.stores.environment.closeRebuildablePart()
+        }.value
         self.logger.info("ledger closed")
         withExtendedLifetime(self.lock) {}
     }

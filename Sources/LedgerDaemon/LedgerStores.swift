@@ -3,8 +3,19 @@ import LedgerStore
 import Projections
 
 /// The opened LMDB environment with the log, both generations of read models and the daemon's own tables.
+///
+/// The log and the daemon's own state (`ledger.meta`, idempotency keys) are durable: synced before a
+/// command is answered. The read models and their bookkeeping are rebuildable: derived from the log,
+/// they live in the environment's rebuildable part (``readModelDirectoryName``), committed right after
+/// the log without a sync of their own. A process crash keeps them; after a power loss they are
+/// discarded and rebuilt from the log when the daemon starts. Each commit's sync then writes the log's
+/// few pages instead of every index page the commit touched.
 struct LedgerStores: Sendable {
     static let ownTableNames = ["ledger.meta", "ledger.idempotency"]
+    /// The read models' own bookkeeping (the answering generation, a rebuild's target).
+    static let readModelMetaName = "ledger.readmodels"
+    /// The subdirectory of the data directory holding the rebuildable part.
+    static let readModelDirectoryName = "readmodels"
     private static let activeGenerationKey = Array("active_generation".utf8)
 
     let environment: Environment
@@ -13,29 +24,47 @@ struct LedgerStores: Sendable {
     let projectors: [Projector]
     let meta: Table
     let idempotency: Table
+    /// Bookkeeping that belongs with the read models (rebuildable, discarded with them).
+    let readModelMeta: Table
+
+    /// Opens the data directory's environment, with its rebuildable part.
+    static func open(dataDirectory: String, configuration: Environment.Configuration = Environment.Configuration()) throws -> LedgerStores {
+        let environment = try Environment(
+            directory: dataDirectory,
+            configuration: configuration,
+            rebuildableSubdirectory: Self.readModelDirectoryName
+        )
+        return try LedgerStores(environment: environment)
+    }
 
     init(environment: Environment) throws {
-        let names = EventLog.tableNames + Projector.generations.flatMap { Projector.tableNames(generation: $0) } + Self.ownTableNames
-        let tables = try environment.openTables(names)
+        let readModelNames = Projector.generations.flatMap { Projector.tableNames(generation: $0) } + [Self.readModelMetaName]
+        // Data directories written before the split held the read models in the durable part.
+        if environment.rebuildableDirectory != nil {
+            try environment.dropTables(readModelNames)
+        }
+        var tables = try environment.openTables(EventLog.tableNames + Self.ownTableNames)
+        tables.merge(try environment.openTables(readModelNames, durability: .rebuildable)) { first, _ in first }
         self.environment = environment
         self.log = try EventLog(tables: tables)
         self.projectors = try Projector.generations.map { try Projector(tables: tables, generation: $0) }
-        guard let meta = tables["ledger.meta"], let idempotency = tables["ledger.idempotency"] else {
+        guard let meta = tables["ledger.meta"], let idempotency = tables["ledger.idempotency"], let readModelMeta = tables[Self.readModelMetaName] else {
             throw ReadModelError.missingTables
         }
         self.meta = meta
         self.idempotency = idempotency
+        self.readModelMeta = readModelMeta
     }
 
     /// The generation of read models that answers, as of `txn`.
     func activeGeneration(_ txn: Transaction) throws -> Int {
-        guard let bytes = try txn.get(self.meta, key: Self.activeGenerationKey), let value = BigEndian.uint64(bytes) else { return 0 }
+        guard let bytes = try txn.get(self.readModelMeta, key: Self.activeGenerationKey), let value = BigEndian.uint64(bytes) else { return 0 }
         return Int(value) % self.projectors.count
     }
 
     /// Makes `generation` the one that answers, from the commit of `txn` on.
     func setActiveGeneration(_ generation: Int, in txn: Transaction) throws {
-        try txn.put(self.meta, key: Self.activeGenerationKey, value: BigEndian.bytes(UInt64(generation)))
+        try txn.put(self.readModelMeta, key: Self.activeGenerationKey, value: BigEndian.bytes(UInt64(generation)))
     }
 
     /// The read models that answer, as of `txn` (reads and commands pick them in their own transaction,

@@ -81,7 +81,7 @@ final class ProjectionRebuilder: Service, Sendable {
     /// answering generation was written by another read-model version.
     func isRebuildNeededAtStart() throws -> Bool {
         try self.stores.environment.read { txn in
-            if try txn.get(self.stores.meta, key: Self.targetKey) != nil { return true }
+            if try txn.get(self.stores.readModelMeta, key: Self.targetKey) != nil { return true }
             let state = try self.stores.projector(txn).state(in: txn)
             return state.map { $0.version != Projector.version } ?? false
         }
@@ -133,7 +133,7 @@ final class ProjectionRebuilder: Service, Sendable {
         let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
         let bytes = try await self.ledger.execute(context) { tx in
             let txn = tx.txn
-            guard let target = try txn.get(stores.meta, key: Self.targetKey).flatMap({ BigEndian.uint64($0) }) else {
+            guard let target = try txn.get(stores.readModelMeta, key: Self.targetKey).flatMap({ BigEndian.uint64($0) }) else {
                 return ChunkReport(position: 0, head: 0, isDone: true, wasStale: false, applyNanoseconds: 0).bytes
             }
             let started = DispatchTime.now().uptimeNanoseconds
@@ -153,7 +153,7 @@ final class ProjectionRebuilder: Service, Sendable {
                 let old = try stores.activeGeneration(txn)
                 try stores.setActiveGeneration(projector.generation, in: txn)
                 try stores.projectors[old].drop(in: txn)
-                try txn.delete(stores.meta, key: Self.targetKey)
+                try txn.delete(stores.readModelMeta, key: Self.targetKey)
             }
             report.applyNanoseconds = DispatchTime.now().uptimeNanoseconds - started
             return report.bytes
@@ -178,14 +178,14 @@ final class ProjectionRebuilder: Service, Sendable {
             let active = try stores.activeGeneration(txn)
             let target = active == 0 ? 1 : 0
             let projector = stores.projectors[target]
-            let resuming = try txn.get(stores.meta, key: Self.targetKey).flatMap { BigEndian.uint64($0) } == UInt64(target)
+            let resuming = try txn.get(stores.readModelMeta, key: Self.targetKey).flatMap { BigEndian.uint64($0) } == UInt64(target)
                 && (try projector.state(in: txn))?.version == Projector.version
             if !resuming {
                 try projector.reset(in: txn)
-                try txn.put(stores.meta, key: Self.targetKey, value: BigEndian.bytes(UInt64(target)))
-                try txn.delete(stores.meta, key: Self.catchingUpKey)
+                try txn.put(stores.readModelMeta, key: Self.targetKey, value: BigEndian.bytes(UInt64(target)))
+                try txn.delete(stores.readModelMeta, key: Self.catchingUpKey)
             }
-            let catchingUp = try txn.get(stores.meta, key: Self.catchingUpKey) != nil
+            let catchingUp = try txn.get(stores.readModelMeta, key: Self.catchingUpKey) != nil
             let position = try projector.state(in: txn)?.position ?? 0
             return BigEndian.bytes(position) + BigEndian.bytes(try stores.log.head(in: txn).seq) + [resuming ? 1 : 0, catchingUp ? 1 : 0]
         }
@@ -289,7 +289,7 @@ final class ProjectionRebuilder: Service, Sendable {
                     )
                 }
                 guard let next else {
-                    try tx.txn.put(stores.meta, key: Self.catchingUpKey, value: [1])
+                    try tx.txn.put(stores.readModelMeta, key: Self.catchingUpKey, value: [1])
                     return [1]
                 }
                 return [0] + BigEndian.bytes(UInt64(next.table)) + (next.lastKey ?? [])
@@ -305,7 +305,7 @@ final class ProjectionRebuilder: Service, Sendable {
 
     /// The projector of the generation being rebuilt, or nil when no rebuild is under way.
     private static func target(_ stores: LedgerStores, _ txn: Transaction) throws -> Projector? {
-        guard let target = try txn.get(stores.meta, key: Self.targetKey).flatMap({ BigEndian.uint64($0) }) else { return nil }
+        guard let target = try txn.get(stores.readModelMeta, key: Self.targetKey).flatMap({ BigEndian.uint64($0) }) else { return nil }
         return stores.projectors[Int(target) % stores.projectors.count]
     }
 

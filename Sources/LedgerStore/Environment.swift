@@ -38,9 +38,17 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
+    /// The durable part: every commit is synced before it returns.
     let pointer: OpaquePointer
+    /// The rebuildable part, if any: committed without a sync (see ``Table/Durability/rebuildable``).
+    let rebuildablePointer: OpaquePointer?
     /// The directory holding the environment's files.
     public let directory: String
+    /// The directory of the rebuildable part, if the environment has one.
+    public let rebuildableDirectory: String?
+    /// Whether the rebuildable part found at opening could not be trusted (the machine went down while
+    /// it was open) and was discarded: its tables start empty and must be rebuilt.
+    public let rebuildablePartWasDiscarded: Bool
     private let gate = ReaderGate()
     private let configuration: Configuration
     private var currentMapSize: Int
@@ -49,44 +57,95 @@ public final class Environment: @unchecked Sendable {
 
     /// Opens (creating if needed) the environment in `directory`.
     ///
+    /// - Parameter rebuildableSubdirectory: when given, tables opened as ``Table/Durability/rebuildable``
+    ///   live in a second LMDB environment in this subdirectory of `directory`, committed without a sync
+    ///   after the durable part's commit. It is trusted after a clean close or a process crash, and
+    ///   discarded when the machine went down while it was open (``rebuildablePartWasDiscarded``).
     /// - Throws: ``LMDBError`` if LMDB cannot open it.
-    public init(directory: String, configuration: Configuration = Configuration()) throws(LMDBError) {
+    public init(directory: String, configuration: Configuration = Configuration(), rebuildableSubdirectory: String? = nil) throws {
+        let env = try Self.open(directory: directory, flags: UInt32(MDB_NOTLS), configuration: configuration)
+        var rebuildable: OpaquePointer?
+        var discarded = false
+        var rebuildableDirectory: String?
+        if let subdirectory = rebuildableSubdirectory {
+            let path = (directory as NSString).appendingPathComponent(subdirectory)
+            do {
+                discarded = try RebuildableOwnership.claim(directory: path)
+                rebuildable = try Self.open(directory: path, flags: UInt32(MDB_NOTLS | MDB_NOSYNC), configuration: configuration)
+            } catch {
+                mdb_env_close(env)
+                throw error
+            }
+            rebuildableDirectory = path
+        }
+        var dead: Int32 = 0
+        mdb_reader_check(env, &dead)
+        if let rebuildable {
+            var more: Int32 = 0
+            mdb_reader_check(rebuildable, &more)
+            dead += more
+        }
+        self.pointer = env
+        self.rebuildablePointer = rebuildable
+        self.directory = directory
+        self.rebuildableDirectory = rebuildableDirectory
+        self.rebuildablePartWasDiscarded = discarded
+        self.configuration = configuration
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        var mapSize = info.me_mapsize
+        if let rebuildable {
+            mdb_env_info(rebuildable, &info)
+            mapSize = max(mapSize, info.me_mapsize)
+        }
+        self.currentMapSize = max(mapSize, configuration.initialMapSize)
+        self.staleReadersCleared = dead
+    }
+
+    private static func open(directory: String, flags: UInt32, configuration: Configuration) throws(LMDBError) -> OpaquePointer {
         var env: OpaquePointer?
         try check(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw LMDBError(code: .notFound, operation: "mdb_env_create") }
-        do {
+        do throws(LMDBError) {
             try check(mdb_env_set_maxdbs(env, configuration.maximumTables), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(env, configuration.maximumReaders), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(env, configuration.initialMapSize), "mdb_env_set_mapsize")
             // MDB_NOTLS: read transactions belong to the txn object, not the thread, since Swift tasks hop.
-            try check(mdb_env_open(env, directory, UInt32(MDB_NOTLS), 0o600), "mdb_env_open")
+            try check(mdb_env_open(env, directory, flags, 0o600), "mdb_env_open")
         } catch {
             mdb_env_close(env)
             throw error
         }
-        var dead: Int32 = 0
-        mdb_reader_check(env, &dead)
-        self.pointer = env
-        self.directory = directory
-        self.configuration = configuration
-        var info = MDB_envinfo()
-        mdb_env_info(env, &info)
-        self.currentMapSize = max(info.me_mapsize, configuration.initialMapSize)
-        self.staleReadersCleared = dead
+        return env
     }
 
     deinit {
+        self.closeRebuildablePart()
         mdb_env_close(self.pointer)
     }
 
+    /// Syncs the rebuildable part and records that it was closed cleanly, so a restart after a reboot
+    /// trusts it; called on deinit, and by owners that shut down before their last reference goes.
+    /// Writes after this call are again unsynced and must be followed by another call.
+    public func closeRebuildablePart() {
+        guard let rebuildable = self.rebuildablePointer, let directory = self.rebuildableDirectory else { return }
+        guard mdb_env_sync(rebuildable, 1) == MDB_SUCCESS else { return }
+        RebuildableOwnership.release(directory: directory)
+    }
+
     /// Opens (creating if missing) the named tables, in one write transaction.
-    public func openTables(_ names: [String]) throws -> [String: Table] {
-        try self.write { txn in
+    ///
+    /// - Parameter durability: where the tables live; `.rebuildable` tables stay in the durable part
+    ///   when the environment has no rebuildable one.
+    public func openTables(_ names: [String], durability: Table.Durability = .durable) throws -> [String: Table] {
+        let inRebuildable = durability == .rebuildable && self.rebuildablePointer != nil
+        return try self.write { txn in
             var tables: [String: Table] = [:]
+            let handle: OpaquePointer = inRebuildable ? (txn.rebuildablePointer ?? txn.pointer) : txn.pointer
             for name in names {
                 var dbi: MDB_dbi = 0
-                try check(mdb_dbi_open(txn.pointer, name, UInt32(MDB_CREATE), &dbi), "mdb_dbi_open")
-                tables[name] = Table(name: name, dbi: dbi)
+                try check(mdb_dbi_open(handle, name, UInt32(MDB_CREATE), &dbi), "mdb_dbi_open")
+                tables[name] = Table(name: name, dbi: dbi, isInRebuildablePart: inRebuildable)
             }
             return tables
         }
@@ -95,22 +154,34 @@ public final class Environment: @unchecked Sendable {
     /// Runs `body` in a read transaction that sees one consistent snapshot.
     ///
     /// The transaction is valid only inside `body`; keep `body` short, since an open reader pins the
-    /// pages it sees. Safe to call from any thread, concurrently with writes.
+    /// pages it sees. Safe to call from any thread, concurrently with writes. The rebuildable part's
+    /// snapshot is taken first: since writes commit the durable part first, it is never ahead of the
+    /// durable part's.
     public func read<T>(_ body: (Transaction) throws -> T) throws -> T {
         self.gate.enter()
         defer { self.gate.leave() }
+        var rebuildable: OpaquePointer?
+        if let env = self.rebuildablePointer {
+            rebuildable = try Self.beginRead(env)
+        }
+        defer { if let rebuildable { mdb_txn_abort(rebuildable) } }
+        let txn = try Self.beginRead(self.pointer)
+        defer { mdb_txn_abort(txn) }
+        return try body(Transaction(pointer: txn, rebuildablePointer: rebuildable, isWritable: false))
+    }
+
+    private static func beginRead(_ env: OpaquePointer) throws(LMDBError) -> OpaquePointer {
         var txn: OpaquePointer?
-        var rc = mdb_txn_begin(self.pointer, nil, UInt32(MDB_RDONLY), &txn)
+        var rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
         if rc == MDB_READERS_FULL {
             // Slots held by dead processes can be reclaimed; try once more.
             var dead: Int32 = 0
-            mdb_reader_check(self.pointer, &dead)
-            rc = mdb_txn_begin(self.pointer, nil, UInt32(MDB_RDONLY), &txn)
+            mdb_reader_check(env, &dead)
+            rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
         }
         try check(rc, "mdb_txn_begin")
         guard let txn else { throw LMDBError(code: .notFound, operation: "mdb_txn_begin") }
-        defer { mdb_txn_abort(txn) }
-        return try body(Transaction(pointer: txn, isWritable: false))
+        return txn
     }
 
     /// Runs `body` in a write transaction and commits it durably (fsync) when `body` returns.
@@ -121,8 +192,19 @@ public final class Environment: @unchecked Sendable {
     /// another transaction of this environment.
     ///
     /// - Throws: `body`'s errors, or ``LMDBError`` (`.mapFull` once the map cannot grow further,
-    ///   `.noSpace` when the disk is full; nothing is written in either case).
+    ///   `.noSpace` when the disk is full; nothing is written in either case). A failed commit of the
+    ///   rebuildable part, after the durable part committed, is thrown too; use
+    ///   ``writeReportingRebuildableFailure(_:)`` to tell it apart.
     public func write<T>(_ body: (Transaction) throws -> T) throws -> T {
+        let (result, rebuildableFailure) = try self.writeReportingRebuildableFailure(body)
+        if let rebuildableFailure { throw rebuildableFailure }
+        return result
+    }
+
+    /// Like ``write(_:)``, but a failed commit of the rebuildable part (the durable part committed) is
+    /// returned beside the result rather than thrown: the write happened, and the rebuildable tables
+    /// lack it until their owner brings them up to date.
+    public func writeReportingRebuildableFailure<T>(_ body: (Transaction) throws -> T) throws -> (T, LMDBError?) {
         while true {
             do {
                 return try self.writeOnce(body)
@@ -132,20 +214,42 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
-    private func writeOnce<T>(_ body: (Transaction) throws -> T) throws -> T {
+    private func writeOnce<T>(_ body: (Transaction) throws -> T) throws -> (T, LMDBError?) {
         var txn: OpaquePointer?
         try check(mdb_txn_begin(self.pointer, nil, 0, &txn), "mdb_txn_begin")
         guard let txn else { throw LMDBError(code: .notFound, operation: "mdb_txn_begin") }
+        var rebuildable: OpaquePointer?
+        if let env = self.rebuildablePointer {
+            let rc = mdb_txn_begin(env, nil, 0, &rebuildable)
+            if rc != MDB_SUCCESS || rebuildable == nil {
+                mdb_txn_abort(txn)
+                try check(rc == MDB_SUCCESS ? MDB_PANIC : rc, "mdb_txn_begin")
+            }
+        }
         let result: T
         do {
-            result = try body(Transaction(pointer: txn, isWritable: true))
+            let transaction = Transaction(pointer: txn, rebuildablePointer: rebuildable, isWritable: true)
+            result = try body(transaction)
+            if transaction.isBroken { throw LMDBError(code: .init(rawValue: MDB_PANIC), operation: "mdb_txn_commit") }
         } catch {
+            if let rebuildable { mdb_txn_abort(rebuildable) }
             mdb_txn_abort(txn)
             throw error
         }
+        // The durable part first: the rebuildable part must never hold what the durable part lacks.
         // mdb_txn_commit frees the txn whether or not it succeeds.
-        try check(mdb_txn_commit(txn), "mdb_txn_commit")
-        return result
+        let rc = mdb_txn_commit(txn)
+        if rc != MDB_SUCCESS {
+            if let rebuildable { mdb_txn_abort(rebuildable) }
+            try check(rc, "mdb_txn_commit")
+        }
+        guard let rebuildable else { return (result, nil) }
+        do throws(LMDBError) {
+            try check(mdb_txn_commit(rebuildable), "mdb_txn_commit")
+        } catch {
+            return (result, error)
+        }
+        return (result, nil)
     }
 
     /// Doubles the map (bounded by the maximum); returns false when it is already at the maximum.
@@ -154,25 +258,37 @@ public final class Environment: @unchecked Sendable {
         let newSize = min(self.currentMapSize * 2, self.configuration.maximumMapSize)
         try self.gate.withGateClosed {
             try check(mdb_env_set_mapsize(self.pointer, newSize), "mdb_env_set_mapsize")
+            if let rebuildable = self.rebuildablePointer {
+                try check(mdb_env_set_mapsize(rebuildable, newSize), "mdb_env_set_mapsize")
+            }
         }
         self.currentMapSize = newSize
         return true
     }
 
-    /// Forces buffered data to disk (a no-op with the default full-sync commits, kept for tools).
+    /// Forces buffered data of both parts to disk.
     public func sync() throws(LMDBError) {
+        if let rebuildable = self.rebuildablePointer { try check(mdb_env_sync(rebuildable, 1), "mdb_env_sync") }
         try check(mdb_env_sync(self.pointer, 1), "mdb_env_sync")
     }
 
     /// Writes a consistent, compacted copy of the environment into the empty directory `path`,
-    /// while reads and writes go on.
+    /// while reads and writes go on: the rebuildable part first (into the same subdirectory of
+    /// `path`), so the copy's rebuildable part is never ahead of its durable part; the owner brings it
+    /// up to date when the copy is opened.
     public func copy(to path: String) throws {
         try self.gate.enterAndLeave {
+            if let rebuildable = self.rebuildablePointer, let source = self.rebuildableDirectory {
+                let target = (path as NSString).appendingPathComponent((source as NSString).lastPathComponent)
+                try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+                try check(mdb_env_copy2(rebuildable, target, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2")
+                try RebuildableOwnership.markCopied(directory: target)
+            }
             try check(mdb_env_copy2(self.pointer, path, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2")
         }
     }
 
-    /// Usage figures of the environment.
+    /// Usage figures of the environment (used bytes of both parts; the map size is each part's).
     public struct Statistics: Sendable {
         public var mapSize: Int
         public var usedBytes: Int
@@ -188,9 +304,15 @@ public final class Environment: @unchecked Sendable {
         var stat = MDB_stat()
         mdb_env_stat(self.pointer, &stat)
         let pageSize = Int(stat.ms_psize)
+        var usedBytes = (info.me_last_pgno + 1) * pageSize
+        if let rebuildable = self.rebuildablePointer {
+            var rebuildableInfo = MDB_envinfo()
+            mdb_env_info(rebuildable, &rebuildableInfo)
+            usedBytes += (rebuildableInfo.me_last_pgno + 1) * pageSize
+        }
         return Statistics(
             mapSize: info.me_mapsize,
-            usedBytes: (info.me_last_pgno + 1) * pageSize,
+            usedBytes: usedBytes,
             pageSize: pageSize,
             readersUsed: Int(info.me_numreaders),
             maximumReaders: Int(info.me_maxreaders)
@@ -219,5 +341,26 @@ extension ReaderGate {
         self.enter()
         defer { self.leave() }
         return try body()
+    }
+}
+
+extension Environment {
+    /// Deletes those of the named tables that exist in the durable part, with their contents (for
+    /// tables that have moved to the rebuildable part); one write transaction.
+    public func dropTables(_ names: [String]) throws {
+        let present = try self.read { txn in
+            names.filter { name in
+                var dbi: MDB_dbi = 0
+                return mdb_dbi_open(txn.pointer, name, 0, &dbi) == MDB_SUCCESS
+            }
+        }
+        guard !present.isEmpty else { return }
+        try self.write { txn in
+            for name in present {
+                var dbi: MDB_dbi = 0
+                try check(mdb_dbi_open(txn.pointer, name, 0, &dbi), "mdb_dbi_open")
+                try check(mdb_drop(txn.pointer, dbi, 1), "mdb_drop")
+            }
+        }
     }
 }

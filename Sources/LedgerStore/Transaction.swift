@@ -6,14 +6,31 @@ import CLMDB
 ///
 /// Deliberately not `Sendable`: a transaction must not escape its closure or cross threads. Values
 /// returned by ``get(_:key:)`` are copied out, so they stay valid after the transaction ends.
+///
+/// When the environment has a rebuildable part, one `Transaction` spans both LMDB environments: each
+/// table's operations go to the part that holds it, so callers see a single transaction.
 public final class Transaction {
+    /// The transaction in the durable part.
     let pointer: OpaquePointer
+    /// The transaction in the rebuildable part, if the environment has one.
+    let rebuildablePointer: OpaquePointer?
     /// Whether this transaction may write.
     public let isWritable: Bool
+    /// Set when a nested transaction failed to merge into this one after one of its parts had: the two
+    /// parts may disagree, so the environment aborts this transaction instead of committing it.
+    var isBroken = false
 
-    init(pointer: OpaquePointer, isWritable: Bool) {
+    init(pointer: OpaquePointer, rebuildablePointer: OpaquePointer? = nil, isWritable: Bool) {
         self.pointer = pointer
+        self.rebuildablePointer = rebuildablePointer
         self.isWritable = isWritable
+    }
+
+    /// The LMDB transaction of the part holding `table`.
+    @inline(__always)
+    private func handle(_ table: Table) -> OpaquePointer {
+        if table.isInRebuildablePart, let rebuildable = self.rebuildablePointer { return rebuildable }
+        return self.pointer
     }
 
     /// Returns a copy of the value stored under `key`, or nil.
@@ -32,7 +49,7 @@ public final class Transaction {
         var value = MDB_val()
         let rc = key.withUnsafeBytes { keyBytes -> Int32 in
             var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-            return mdb_get(self.pointer, table.dbi, &keyValue, &value)
+            return mdb_get(self.handle(table), table.dbi, &keyValue, &value)
         }
         if rc == MDB_NOTFOUND { return try body(nil) }
         try check(rc, "mdb_get")
@@ -54,7 +71,7 @@ public final class Transaction {
             value.withUnsafeBytes { valueBytes in
                 var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
                 var dataValue = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
-                return mdb_put(self.pointer, table.dbi, &keyValue, &dataValue, flags)
+                return mdb_put(self.handle(table), table.dbi, &keyValue, &dataValue, flags)
             }
         }
         try check(rc, "mdb_put")
@@ -66,7 +83,7 @@ public final class Transaction {
         precondition(self.isWritable, "delete in a read transaction")
         let rc = key.withUnsafeBytes { keyBytes in
             var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-            return mdb_del(self.pointer, table.dbi, &keyValue, nil)
+            return mdb_del(self.handle(table), table.dbi, &keyValue, nil)
         }
         if rc == MDB_NOTFOUND { return false }
         try check(rc, "mdb_del")
@@ -76,20 +93,20 @@ public final class Transaction {
     /// Removes every entry of `table`, keeping the table itself.
     public func clear(_ table: Table) throws(LMDBError) {
         precondition(self.isWritable, "clear in a read transaction")
-        try check(mdb_drop(self.pointer, table.dbi, 0), "mdb_drop")
+        try check(mdb_drop(self.handle(table), table.dbi, 0), "mdb_drop")
     }
 
     /// The number of entries in `table`.
     public func count(_ table: Table) throws(LMDBError) -> Int {
         var stat = MDB_stat()
-        try check(mdb_stat(self.pointer, table.dbi, &stat), "mdb_stat")
+        try check(mdb_stat(self.handle(table), table.dbi, &stat), "mdb_stat")
         return stat.ms_entries
     }
 
     /// Runs `body` with a cursor over `table`; the cursor is closed when `body` returns.
     public func withCursor<T>(_ table: Table, _ body: (Cursor) throws -> T) throws -> T {
         var cursorPointer: OpaquePointer?
-        try check(mdb_cursor_open(self.pointer, table.dbi, &cursorPointer), "mdb_cursor_open")
+        try check(mdb_cursor_open(self.handle(table), table.dbi, &cursorPointer), "mdb_cursor_open")
         guard let cursorPointer else { throw LMDBError(code: .notFound, operation: "mdb_cursor_open") }
         defer { mdb_cursor_close(cursorPointer) }
         return try body(Cursor(pointer: cursorPointer))
@@ -102,14 +119,38 @@ public final class Transaction {
         var child: OpaquePointer?
         try check(mdb_txn_begin(mdb_txn_env(self.pointer), self.pointer, 0, &child), "mdb_txn_begin")
         guard let child else { throw LMDBError(code: .notFound, operation: "mdb_txn_begin") }
-        let transaction = Transaction(pointer: child, isWritable: true)
+        var rebuildableChild: OpaquePointer?
+        if let parent = self.rebuildablePointer {
+            let rc = mdb_txn_begin(mdb_txn_env(parent), parent, 0, &rebuildableChild)
+            if rc != MDB_SUCCESS || rebuildableChild == nil {
+                mdb_txn_abort(child)
+                try check(rc == MDB_SUCCESS ? MDB_PANIC : rc, "mdb_txn_begin")
+            }
+        }
+        let transaction = Transaction(pointer: child, rebuildablePointer: rebuildableChild, isWritable: true)
+        let result: T
         do {
-            let result = try body(transaction)
-            try check(mdb_txn_commit(child), "mdb_txn_commit")
-            return result
+            result = try body(transaction)
+            if transaction.isBroken { throw LMDBError(code: .init(rawValue: MDB_PANIC), operation: "mdb_txn_commit") }
         } catch {
+            if let rebuildableChild { mdb_txn_abort(rebuildableChild) }
             mdb_txn_abort(child)
             throw error
         }
+        // A nested commit only merges into the parent (nothing reaches the disk before the parent's
+        // commit); both parts merge, or the parent is marked broken.
+        if let rebuildableChild {
+            let rc = mdb_txn_commit(rebuildableChild)
+            if rc != MDB_SUCCESS {
+                mdb_txn_abort(child)
+                try check(rc, "mdb_txn_commit")
+            }
+        }
+        let rc = mdb_txn_commit(child)
+        if rc != MDB_SUCCESS {
+            if rebuildableChild != nil { self.isBroken = true }
+            try check(rc, "mdb_txn_commit")
+        }
+        return result
     }
 }

@@ -17,7 +17,7 @@ struct ProjectionTests {
                 ["jsonrpc": "2.0", "id": .integer(Int64(created + index)), "method": "contacts.create",
                  "params": ["name": .string("p\(created + index)"), "urns": [.string("ext:p\(created + index)")]]]
             }
-            try client.send(raw: try JSONLine.encode(JSONValue.array(batch)) + [10])
+            try client.send(raw: JSONLine.encode(JSONValue.array(batch)) + [10])
             _ = try client.readValue()
             created += size
         }
@@ -92,7 +92,7 @@ struct ProjectionTests {
                         "type": "contact_status_changed", "schema_version": 1, "workspace": "main",
                         "created_on": "2026-11-25T00:00:00.000000Z", "actor": "migration", "peer": .null,
                     ]
-                    return EncodedRecord(header: try JSONLine.encode(header), payload: Array(#"{"status":"B"}"#.utf8))
+                    return EncodedRecord(header: JSONLine.encode(header), payload: Array(#"{"status":"B"}"#.utf8))
                 }
             }
         }
@@ -116,9 +116,9 @@ struct ProjectionTests {
         try self.populate(daemon, count: 500)
         let before = try daemon.call("contacts.get", ["urn": "ext:p42"])
         #expect(daemon.stop() == 0)
-        // Mark the stored read model as written by read-model version 1.
+        // Mark the stored read model (in the data directory's rebuildable part) as written by version 1.
         do {
-            let environment = try Environment(directory: daemon.directory)
+            let environment = try Environment(directory: daemon.directory + "/readmodels")
             let tables = try environment.openTables(["rm.meta"])
             let meta = try #require(tables["rm.meta"])
             try environment.write { txn in

@@ -119,7 +119,7 @@ enum ReliabilitySupport {
     /// One JSON-RPC request line.
     static func requestLine(id: Int, method: String, params: JSONValue = [:]) -> [UInt8] {
         let request: JSONValue = ["jsonrpc": "2.0", "id": .integer(Int64(id)), "method": .string(method), "params": params]
-        return ((try? JSONLine.encode(request)) ?? []) + [10]
+        return JSONLine.encode(request) + [10]
     }
 
     /// The daemon answers `system.health` on a fresh connection within `seconds`.

@@ -1,0 +1,87 @@
+// ContactLedger — storage layer.
+import Foundation
+
+/// Decides whether an environment's rebuildable part can be trusted when it is opened, from a small
+/// marker file beside it.
+///
+/// The rebuildable part is committed without a sync, so LMDB's crash safety does not hold for it
+/// across a power loss: the kernel may have written a newer meta page before the pages it points to.
+/// A process crash is harmless (the page cache survives it). The marker tells the two apart: it says
+/// `open <boot id>` while a process has the part open, and `closed` once the part was synced and
+/// closed. Opening trusts the part if it was closed, or if it was left open during the current boot;
+/// otherwise the machine went down with the part open, and its files are deleted.
+enum RebuildableOwnership {
+    static let markerName = "ownership"
+    private static let closed = "closed"
+
+    /// Claims the rebuildable part in `directory` for this process, creating the directory if needed;
+    /// returns whether an untrusted part was found and deleted.
+    ///
+    /// The marker is synced before the part is opened, so no unsynced write can precede it.
+    static func claim(directory: String) throws -> Bool {
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: directory) {
+            try manager.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        }
+        let dataPath = (directory as NSString).appendingPathComponent("data.mdb")
+        let bootID = Self.bootID()
+        var discarded = false
+        if manager.fileExists(atPath: dataPath) {
+            let marker = Self.readMarker(directory: directory)
+            let trusted = marker == Self.closed || (bootID != nil && marker == "open \(bootID ?? "")")
+            if !trusted {
+                try manager.removeItem(atPath: dataPath)
+                try? manager.removeItem(atPath: (directory as NSString).appendingPathComponent("lock.mdb"))
+                discarded = true
+            }
+        }
+        // An unreadable boot id is recorded as one that never matches.
+        try Self.writeMarker("open \(bootID ?? "unknown-\(UUID().uuidString)")", directory: directory)
+        return discarded
+    }
+
+    /// Records that the part in `directory` was synced and closed.
+    static func release(directory: String) {
+        try? Self.writeMarker(Self.closed, directory: directory)
+    }
+
+    /// Syncs a copy of a rebuildable part made into `directory` and marks it closed.
+    static func markCopied(directory: String) throws {
+        let descriptor = open((directory as NSString).appendingPathComponent("data.mdb"), O_RDONLY)
+        guard descriptor >= 0 else { throw CocoaError(.fileReadUnknown) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        try Self.writeMarker(Self.closed, directory: directory)
+    }
+
+    private static func readMarker(directory: String) -> String? {
+        let path = (directory as NSString).appendingPathComponent(Self.markerName)
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Replaces the marker atomically and durably: a synced temporary file renamed over it, then the
+    /// directory synced.
+    private static func writeMarker(_ text: String, directory: String) throws {
+        let path = (directory as NSString).appendingPathComponent(Self.markerName)
+        let temporary = path + ".tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        let bytes = Array((text + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written == bytes.count, synced, rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY)
+        guard directoryDescriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        defer { close(directoryDescriptor) }
+        guard fsync(directoryDescriptor) == 0 else { throw CocoaError(.fileWriteUnknown) }
+    }
+
+    /// This boot's id from the kernel, or nil where it cannot be read.
+    private static func bootID() -> String? {
+        guard let data = FileManager.default.contents(atPath: "/proc/sys/kernel/random/boot_id") else { return nil }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
+    }
+}

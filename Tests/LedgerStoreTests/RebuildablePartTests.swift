@@ -1,0 +1,166 @@
+// ContactLedger — storage tests.
+import Foundation
+import LedgerStore
+import Testing
+
+/// An environment with a rebuildable part: one transaction over two LMDB environments, and the rule
+/// that decides whether the rebuildable part is trusted when it is opened again.
+struct RebuildablePartTests {
+    final class Directory {
+        let path = NSTemporaryDirectory() + "clparts-\(UUID().uuidString)"
+        init() throws { try FileManager.default.createDirectory(atPath: self.path, withIntermediateDirectories: true) }
+        deinit { try? FileManager.default.removeItem(atPath: self.path) }
+        var marker: String { self.path + "/derived/ownership" }
+    }
+
+    /// Opens the environment with one durable and one rebuildable table.
+    private func open(_ directory: Directory) throws -> (Environment, durable: Table, rebuildable: Table) {
+        let environment = try Environment(directory: directory.path, rebuildableSubdirectory: "derived")
+        let durable = try #require(try environment.openTables(["facts"])["facts"])
+        let rebuildable = try #require(try environment.openTables(["views"], durability: .rebuildable)["views"])
+        return (environment, durable, rebuildable)
+    }
+
+    private func write(_ environment: Environment, _ durable: Table, _ rebuildable: Table, _ key: String) throws {
+        try environment.write { txn throws in
+            try txn.put(durable, key: Array(key.utf8), value: [1])
+            try txn.put(rebuildable, key: Array(key.utf8), value: [2])
+        }
+    }
+
+    @Test func eachTableLivesInItsOwnPartAndOneTransactionSeesBoth() throws {
+        let directory = try Directory()
+        do {
+            let (environment, durable, rebuildable) = try self.open(directory)
+            try self.write(environment, durable, rebuildable, "a")
+            try environment.read { txn throws in
+                #expect(try txn.get(durable, key: Array("a".utf8)) == [1])
+                #expect(try txn.get(rebuildable, key: Array("a".utf8)) == [2])
+            }
+        }
+        // The rebuildable part's own file holds its table.
+        let alone = try Environment(directory: directory.path + "/derived")
+        let views = try #require(try alone.openTables(["views"])["views"])
+        #expect(try alone.read { try $0.get(views, key: Array("a".utf8)) } == [2])
+    }
+
+    @Test func aFailedNestedTransactionLeavesBothPartsAsTheyWere() throws {
+        let directory = try Directory()
+        let (environment, durable, rebuildable) = try self.open(directory)
+        struct Refused: Error {}
+        try environment.write { txn throws in
+            try txn.put(durable, key: [0], value: [0])
+            #expect(throws: Refused.self) {
+                try txn.nested { child throws in
+                    try child.put(durable, key: [1], value: [1])
+                    try child.put(rebuildable, key: [1], value: [1])
+                    throw Refused()
+                }
+            }
+            try txn.nested { child throws in try child.put(rebuildable, key: [2], value: [2]) }
+        }
+        try environment.read { txn throws in
+            #expect(try txn.count(durable) == 1)
+            #expect(try txn.get(rebuildable, key: [1]) == nil)
+            #expect(try txn.get(rebuildable, key: [2]) == [2])
+        }
+    }
+
+    @Test func aThrowingBodyWritesNothingInEitherPart() throws {
+        let directory = try Directory()
+        let (environment, durable, rebuildable) = try self.open(directory)
+        struct Refused: Error {}
+        #expect(throws: Refused.self) {
+            try environment.write { txn throws in
+                try txn.put(durable, key: [1], value: [1])
+                try txn.put(rebuildable, key: [1], value: [1])
+                throw Refused()
+            }
+        }
+        try environment.read { txn throws in
+            #expect(try txn.count(durable) == 0)
+            #expect(try txn.count(rebuildable) == 0)
+        }
+    }
+
+    @Test func theRebuildablePartIsKeptAfterACleanCloseOrAProcessCrashInThisBoot() throws {
+        let directory = try Directory()
+        do {
+            let (environment, durable, rebuildable) = try self.open(directory)
+            try self.write(environment, durable, rebuildable, "kept")
+            // While open, the marker names this boot; deinit (a clean close) marks it closed.
+            let marker = try String(contentsOfFile: directory.marker, encoding: .utf8)
+            #expect(marker.hasPrefix("open "))
+        }
+        #expect(try String(contentsOfFile: directory.marker, encoding: .utf8) == "closed\n")
+        do {
+            let (environment, _, rebuildable) = try self.open(directory)
+            #expect(!environment.rebuildablePartWasDiscarded)
+            #expect(try environment.read { try $0.get(rebuildable, key: Array("kept".utf8)) } == [2])
+        }
+        // A process crash in this boot leaves the marker open with this boot's id: still trusted.
+        let bootID = try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try "open \(bootID)\n".write(toFile: directory.marker, atomically: true, encoding: .utf8)
+        let (environment, _, rebuildable) = try self.open(directory)
+        #expect(!environment.rebuildablePartWasDiscarded)
+        #expect(try environment.read { try $0.get(rebuildable, key: Array("kept".utf8)) } == [2])
+    }
+
+    @Test func theRebuildablePartIsDiscardedWhenTheMachineWentDownWithItOpen() throws {
+        let directory = try Directory()
+        do {
+            let (environment, durable, rebuildable) = try self.open(directory)
+            try self.write(environment, durable, rebuildable, "lost")
+        }
+        // As if the machine had gone down while a process of an earlier boot had the part open.
+        try "open 00000000-0000-0000-0000-000000000000\n".write(toFile: directory.marker, atomically: true, encoding: .utf8)
+        let (environment, durable, rebuildable) = try self.open(directory)
+        #expect(environment.rebuildablePartWasDiscarded)
+        try environment.read { txn throws in
+            #expect(try txn.get(durable, key: Array("lost".utf8)) == [1])
+            #expect(try txn.get(rebuildable, key: Array("lost".utf8)) == nil)
+        }
+        // A part without a marker is not trusted either.
+        environment.closeRebuildablePart()
+        try FileManager.default.removeItem(atPath: directory.marker)
+        let again = try Environment(directory: directory.path, rebuildableSubdirectory: "derived")
+        #expect(again.rebuildablePartWasDiscarded)
+    }
+
+    @Test func aCopyHoldsBothPartsAndOpensTrusted() throws {
+        let directory = try Directory()
+        let (environment, durable, rebuildable) = try self.open(directory)
+        for index in 0..<100 { try self.write(environment, durable, rebuildable, "k\(index)") }
+        let copy = directory.path + "-copy"
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: false)
+        try environment.copy(to: copy)
+        let copied = try Environment(directory: copy, rebuildableSubdirectory: "derived")
+        #expect(!copied.rebuildablePartWasDiscarded)
+        let tables = try copied.openTables(["facts"])
+        let views = try copied.openTables(["views"], durability: .rebuildable)
+        try copied.read { txn throws in
+            #expect(try txn.count(try #require(tables["facts"])) == 100)
+            #expect(try txn.count(try #require(views["views"])) == 100)
+        }
+    }
+
+    @Test func tablesThatMovedAreDroppedFromTheDurablePart() throws {
+        let directory = try Directory()
+        do {
+            // An old layout: everything in the durable part.
+            let environment = try Environment(directory: directory.path)
+            let old = try #require(try environment.openTables(["views"])["views"])
+            try environment.write { try $0.put(old, key: [1], value: [1]) }
+        }
+        do {
+            let environment = try Environment(directory: directory.path, rebuildableSubdirectory: "derived")
+            try environment.dropTables(["views", "never-existed"])
+        }
+        let alone = try Environment(directory: directory.path)
+        // Reopened (created empty) in the durable part: the old contents are gone.
+        let views = try #require(try alone.openTables(["views"])["views"])
+        #expect(try alone.read { try $0.count(views) } == 0)
+    }
+}
