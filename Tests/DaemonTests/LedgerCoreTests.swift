@@ -211,6 +211,47 @@ struct LedgerCoreTests {
         #expect((stats["commit_batch_max"]?.integerValue ?? 0) > 1)
     }
 
+    /// The read models live in the data directory's rebuildable part, committed without a sync: after
+    /// a power loss their file may be torn, so the daemon discards them and rebuilds them from the log.
+    @Test func readModelsLostWithThePowerAreRebuiltFromTheLog() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        let client = try daemon.client()
+        for index in 0..<60 {
+            let contact = try client.call("contacts.create", ["name": .string("p\(index)"), "urns": [.string("ext:p\(index)")]])
+            if index % 3 == 0 {
+                try client.call("contacts.modify", [
+                    "uuid": .string(try #require(contact.string("uuid"))),
+                    "modifiers": [["type": "field", "field": "age", "value": .string("\(index)")]],
+                ])
+            }
+        }
+        let before = try daemon.call("contacts.get", ["urn": "ext:p42"])
+        let search = try daemon.call("contacts.search", ["query": "age >= 30", "limit": 100])
+        daemon.kill()
+        // The machine went down: the marker still names an earlier boot, and the file is torn.
+        let part = daemon.directory + "/readmodels"
+        #expect(try String(contentsOfFile: part + "/ownership", encoding: .utf8).hasPrefix("open "))
+        try "open 00000000-0000-0000-0000-000000000000\n".write(toFile: part + "/ownership", atomically: true, encoding: .utf8)
+        let torn = try #require(FileHandle(forWritingAtPath: part + "/data.mdb"))
+        try torn.seek(toOffset: 8192)
+        try torn.write(contentsOf: Data(repeating: 0xA5, count: 16384))
+        try torn.close()
+
+        try daemon.start()
+        #expect(daemon.log().contains("read models discarded"))
+        #expect(try daemon.call("contacts.get", ["urn": "ext:p42"]) == before)
+        #expect(try daemon.call("contacts.search", ["query": "age >= 30", "limit": 100]) == search)
+        #expect(try daemon.call("system.stats")["counts"]?.int("contacts") == 60)
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        // A clean stop syncs the part and marks it closed: the next start trusts it.
+        #expect(daemon.stop() == 0)
+        #expect(try String(contentsOfFile: part + "/ownership", encoding: .utf8) == "closed\n")
+        try daemon.start()
+        #expect(!daemon.log().contains("read models discarded"))
+        #expect(try daemon.call("contacts.get", ["urn": "ext:p42"]) == before)
+    }
+
     @Test func acknowledgedWritesSurviveKill9() throws {
         let daemon = try DaemonHarness()
         var acknowledged: [String] = []
