@@ -50,6 +50,8 @@ public final class Environment: @unchecked Sendable {
     /// it was open) and was discarded: its tables start empty and must be rebuilt.
     public let rebuildablePartWasDiscarded: Bool
     private let gate = ReaderGate()
+    /// Pairs the two parts' snapshots (nil without a rebuildable part).
+    private let stamps: CommitStamps?
     private let configuration: Configuration
     private var currentMapSize: Int
     /// Stale reader slots cleared when the environment was opened.
@@ -67,12 +69,16 @@ public final class Environment: @unchecked Sendable {
         var rebuildable: OpaquePointer?
         var discarded = false
         var rebuildableDirectory: String?
+        var stamps: CommitStamps?
         if let subdirectory = rebuildableSubdirectory {
             let path = (directory as NSString).appendingPathComponent(subdirectory)
             do {
                 discarded = try RebuildableOwnership.claim(directory: path)
-                rebuildable = try Self.open(directory: path, flags: UInt32(MDB_NOTLS | MDB_NOSYNC), configuration: configuration)
+                let opened = try Self.open(directory: path, flags: UInt32(MDB_NOTLS | MDB_NOSYNC), configuration: configuration)
+                rebuildable = opened
+                stamps = try CommitStamps(durable: env, rebuildable: opened)
             } catch {
+                if let rebuildable { mdb_env_close(rebuildable) }
                 mdb_env_close(env)
                 throw error
             }
@@ -87,6 +93,7 @@ public final class Environment: @unchecked Sendable {
         }
         self.pointer = env
         self.rebuildablePointer = rebuildable
+        self.stamps = stamps
         self.directory = directory
         self.rebuildableDirectory = rebuildableDirectory
         self.rebuildablePartWasDiscarded = discarded
@@ -154,20 +161,41 @@ public final class Environment: @unchecked Sendable {
     /// Runs `body` in a read transaction that sees one consistent snapshot.
     ///
     /// The transaction is valid only inside `body`; keep `body` short, since an open reader pins the
-    /// pages it sees. Safe to call from any thread, concurrently with writes. The rebuildable part's
-    /// snapshot is taken first: since writes commit the durable part first, it is never ahead of the
-    /// durable part's.
+    /// pages it sees. Safe to call from any thread, concurrently with writes. Both parts are seen as of
+    /// the same write (``CommitStamps``): a reader that begins between a write's two commits waits for
+    /// the second.
     public func read<T>(_ body: (Transaction) throws -> T) throws -> T {
         self.gate.enter()
         defer { self.gate.leave() }
-        var rebuildable: OpaquePointer?
-        if let env = self.rebuildablePointer {
-            rebuildable = try Self.beginRead(env)
+        guard let env = self.rebuildablePointer, let stamps = self.stamps else {
+            let txn = try Self.beginRead(self.pointer)
+            defer { mdb_txn_abort(txn) }
+            return try body(Transaction(pointer: txn, isWritable: false))
         }
-        defer { if let rebuildable { mdb_txn_abort(rebuildable) } }
-        let txn = try Self.beginRead(self.pointer)
-        defer { mdb_txn_abort(txn) }
-        return try body(Transaction(pointer: txn, rebuildablePointer: rebuildable, isWritable: false))
+        var attempts = 0
+        while true {
+            let rebuildable = try Self.beginRead(env)
+            let txn: OpaquePointer
+            do {
+                txn = try Self.beginRead(self.pointer)
+            } catch {
+                mdb_txn_abort(rebuildable)
+                throw error
+            }
+            let (matched, durableStamp) = try stamps.match(durable: txn, rebuildable: rebuildable)
+            if matched || attempts >= 3 {
+                defer {
+                    mdb_txn_abort(txn)
+                    mdb_txn_abort(rebuildable)
+                }
+                return try body(Transaction(pointer: txn, rebuildablePointer: rebuildable, isWritable: false))
+            }
+            // The durable part is a write ahead: its rebuildable commit is a moment away.
+            mdb_txn_abort(txn)
+            mdb_txn_abort(rebuildable)
+            attempts += 1
+            if !stamps.waitForPublication(of: durableStamp) { attempts = 3 }
+        }
     }
 
     private static func beginRead(_ env: OpaquePointer) throws(LMDBError) -> OpaquePointer {
@@ -227,10 +255,12 @@ public final class Environment: @unchecked Sendable {
             }
         }
         let result: T
+        let stamp: UInt64
         do {
             let transaction = Transaction(pointer: txn, rebuildablePointer: rebuildable, isWritable: true)
             result = try body(transaction)
             if transaction.isBroken { throw LMDBError(code: .init(rawValue: MDB_PANIC), operation: "mdb_txn_commit") }
+            stamp = try self.stamps?.stampNext(transaction) ?? 0
         } catch {
             if let rebuildable { mdb_txn_abort(rebuildable) }
             mdb_txn_abort(txn)
@@ -244,6 +274,8 @@ public final class Environment: @unchecked Sendable {
             try check(rc, "mdb_txn_commit")
         }
         guard let rebuildable else { return (result, nil) }
+        // Readers waiting for this write's rebuildable part go on either way.
+        defer { self.stamps?.publish(stamp) }
         do throws(LMDBError) {
             try check(mdb_txn_commit(rebuildable), "mdb_txn_commit")
         } catch {

@@ -1,6 +1,7 @@
 // ContactLedger — storage tests.
 import Foundation
 import LedgerStore
+import Synchronization
 import Testing
 
 /// An environment with a rebuildable part: one transaction over two LMDB environments, and the rule
@@ -81,6 +82,41 @@ struct RebuildablePartTests {
             #expect(try txn.count(durable) == 0)
             #expect(try txn.count(rebuildable) == 0)
         }
+    }
+
+    /// A write commits the durable part, then the rebuildable one; a reader in between must not see
+    /// the first without the second.
+    @Test func readersSeeBothPartsAsOfTheSameWrite() throws {
+        let directory = try Directory()
+        let (environment, durable, rebuildable) = try self.open(directory)
+        let key = Array("n".utf8)
+        let done = Mutex(false)
+        let mismatches = Mutex(0)
+        let reads = Mutex(0)
+        let readers = (0..<2).map { _ in
+            Thread {
+                while !done.withLock({ $0 }) {
+                    let pair = try? environment.read { txn throws in
+                        (try txn.get(durable, key: key), try txn.get(rebuildable, key: key))
+                    }
+                    reads.withLock { $0 += 1 }
+                    if let pair, pair.0 != pair.1 { mismatches.withLock { $0 += 1 } }
+                }
+            }
+        }
+        for reader in readers { reader.start() }
+        for index in 0..<1500 {
+            // Many rebuildable pages per write widen the window between the two commits.
+            try environment.write { txn throws in
+                try txn.put(durable, key: key, value: BigEndian.bytes(UInt64(index)))
+                for page in 0..<24 { try txn.put(rebuildable, key: BigEndian.bytes(UInt64(page * 1_000_003 + index)), value: [UInt8](repeating: 7, count: 900)) }
+                try txn.put(rebuildable, key: key, value: BigEndian.bytes(UInt64(index)))
+            }
+        }
+        done.withLock { $0 = true }
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(reads.withLock { $0 } > 100)
+        #expect(mismatches.withLock { $0 } == 0)
     }
 
     @Test func theRebuildablePartIsKeptAfterACleanCloseOrAProcessCrashInThisBoot() throws {
