@@ -52,6 +52,8 @@ public final class Environment: @unchecked Sendable {
     private let gate = ReaderGate()
     /// Pairs the two parts' snapshots (nil without a rebuildable part).
     private let stamps: CommitStamps?
+    /// Disk space kept ahead of the rebuildable part (nil without one).
+    private let reserve: RebuildableReserve?
     private let configuration: Configuration
     private var currentMapSize: Int
     /// Stale reader slots cleared when the environment was opened.
@@ -70,6 +72,7 @@ public final class Environment: @unchecked Sendable {
         var discarded = false
         var rebuildableDirectory: String?
         var stamps: CommitStamps?
+        var reserve: RebuildableReserve?
         if let subdirectory = rebuildableSubdirectory {
             let path = (directory as NSString).appendingPathComponent(subdirectory)
             do {
@@ -77,6 +80,7 @@ public final class Environment: @unchecked Sendable {
                 let opened = try Self.open(directory: path, flags: UInt32(MDB_NOTLS | MDB_NOSYNC), configuration: configuration)
                 rebuildable = opened
                 stamps = try CommitStamps(durable: env, rebuildable: opened)
+                reserve = try RebuildableReserve(environment: opened, dataPath: (path as NSString).appendingPathComponent("data.mdb"))
             } catch {
                 if let rebuildable { mdb_env_close(rebuildable) }
                 mdb_env_close(env)
@@ -94,6 +98,7 @@ public final class Environment: @unchecked Sendable {
         self.pointer = env
         self.rebuildablePointer = rebuildable
         self.stamps = stamps
+        self.reserve = reserve
         self.directory = directory
         self.rebuildableDirectory = rebuildableDirectory
         self.rebuildablePartWasDiscarded = discarded
@@ -243,6 +248,7 @@ public final class Environment: @unchecked Sendable {
     }
 
     private func writeOnce<T>(_ body: (Transaction) throws -> T) throws -> (T, LMDBError?) {
+        try self.reserve?.ensure()
         var txn: OpaquePointer?
         try check(mdb_txn_begin(self.pointer, nil, 0, &txn), "mdb_txn_begin")
         guard let txn else { throw LMDBError(code: .notFound, operation: "mdb_txn_begin") }

@@ -348,3 +348,29 @@ struct URNErrorCase: Sendable, CustomTestStringConvertible {
         #expect(try PhoneNumbers.parse("PRIZES", defaultCountry: "RW", allowSenderIDs: true) == "prizes")
     }
 }
+
+/// A decision context normalizes each URN once and answers as ``URN/normalized(_:defaultCountry:)`` does.
+struct MemoizedURNNormalizationTests {
+    struct NoOwners: ContactLookup {
+        func owner(ofURN identity: String) throws -> ContactUUID? { nil }
+    }
+
+    @Test func theContextAnswersAsTheNormalizerForValidAndInvalidURNs() throws {
+        var workspace = Workspace(name: "main")
+        workspace.defaultCountry = "RW"
+        var context = DecisionContext(workspace: workspace, now: Timestamp(microseconds: 0), lookup: NoOwners())
+        let inputs = ["tel:0788 123 123", "tel:0788 123 123", "whatsapp:250788123123", "tel:12", "bogus:x", "", "twitter: @JimmyJo"]
+        for _ in 0..<2 {
+            for input in inputs {
+                let expected = Result { () throws(URNError) in try URN.normalized(input, defaultCountry: "RW") }
+                let memoized = Result { () throws(URNError) in try context.normalizedURN(input) }
+                #expect(memoized == expected, "\(input)")
+            }
+        }
+        // The memo is keyed by the default country too.
+        context.workspace.defaultCountry = "US"
+        #expect(try context.normalizedURN("tel:(206) 555-1212").identity == "tel:+12065551212")
+        context.workspace.defaultCountry = "RW"
+        #expect(try context.normalizedURN("tel:0788 123 123").identity == "tel:+250788123123")
+    }
+}

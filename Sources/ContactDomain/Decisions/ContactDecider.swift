@@ -182,7 +182,7 @@ public enum ContactDecider {
         for (index, text) in raw.enumerated() {
             let urn: URN
             do {
-                urn = try URN.normalized(text, defaultCountry: context.workspace.defaultCountry)
+                urn = try context.normalizedURN(text)
             } catch {
                 throw ContactError.invalid("\(field)[\(index)]", error.code)
             }

@@ -14,6 +14,8 @@ public struct DecisionContext {
     public var lookup: any ContactLookup
     /// The smart groups a contact matches (only consulted for active contacts).
     public var smartGroupsMatching: (Contact) -> Set<GroupUUID>
+    /// Shared by copies of this context, so a command's deciders normalize each URN once.
+    private let normalizations = URNNormalizations()
 
     public init(
         workspace: Workspace,
@@ -25,5 +27,11 @@ public struct DecisionContext {
         self.now = now
         self.lookup = lookup
         self.smartGroupsMatching = smartGroupsMatching
+    }
+
+    /// `raw` normalized with the workspace's default country (``URN/normalized(_:defaultCountry:)``),
+    /// memoized for this context.
+    public func normalizedURN(_ raw: String) throws(URNError) -> URN {
+        try self.normalizations.normalized(raw, defaultCountry: self.workspace.defaultCountry)
     }
 }

@@ -47,14 +47,14 @@ public enum ImportDecider {
         var owners: [ContactUUID] = []
         var valid = 0
         for entry in record.urns {
-            guard let urn = try? URN.normalized(entry.urn, defaultCountry: context.workspace.defaultCountry) else { continue }
+            guard let urn = try? context.normalizedURN(entry.urn) else { continue }
             valid += 1
             guard let owner = try? context.lookup.owner(ofURN: urn.identity) else { continue }
             if !owners.contains(owner) { owners.append(owner) }
         }
         if owners.count > 1 || valid == 0 {
             let identities = record.urns.map { entry in
-                (try? URN.normalized(entry.urn, defaultCountry: context.workspace.defaultCountry).identity) ?? entry.urn
+                (try? context.normalizedURN(entry.urn).identity) ?? entry.urn
             }
             return .failed(
                 ImportCellError(row: record.row, column: nil, message: "Unable to find or create contact with URNs \(identities.joined(separator: ", "))")
@@ -90,7 +90,7 @@ public enum ImportDecider {
         var urns: [(header: String, urn: String)] = []
         var identities: Set<String> = []
         for entry in record.urns {
-            guard let urn = try? URN.normalized(entry.urn, defaultCountry: workspace.defaultCountry) else {
+            guard let urn = try? context.normalizedURN(entry.urn) else {
                 report(entry.header, "'\(entry.urn)' is not valid URN")
                 continue
             }
