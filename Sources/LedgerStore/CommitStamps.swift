@@ -13,9 +13,12 @@ final class CommitStamps: @unchecked Sendable {
     // @unchecked: `publishedStamp` is guarded by `published`; the table handles are immutable.
     static let tableName = "store.commit_stamp"
     private static let key = Array("stamp".utf8)
-    /// How long a reader waits for the rebuildable part to catch up before it settles for what it has
-    /// (it only lags that long if its commit failed; the next write brings it level).
-    static let maximumWait: TimeInterval = 0.05
+    /// How long a reader waits for the writer to publish a write's rebuildable commit (it publishes it
+    /// whether the commit succeeded or failed, so this bounds only a writer that stopped mid-write).
+    static let maximumWait: TimeInterval = 5
+    /// How many times a reader begins again: each time, the writer committed a further write between
+    /// the reader's two snapshots; the bound only keeps a pathological schedule from looping forever.
+    static let maximumAttempts = 1_000
 
     let durableTable: MDB_dbi
     let rebuildableTable: MDB_dbi

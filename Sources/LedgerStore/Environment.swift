@@ -188,7 +188,7 @@ public final class Environment: @unchecked Sendable {
                 throw error
             }
             let (matched, durableStamp) = try stamps.match(durable: txn, rebuildable: rebuildable)
-            if matched || attempts >= 3 {
+            if matched || attempts >= CommitStamps.maximumAttempts {
                 defer {
                     mdb_txn_abort(txn)
                     mdb_txn_abort(rebuildable)
@@ -199,7 +199,8 @@ public final class Environment: @unchecked Sendable {
             mdb_txn_abort(txn)
             mdb_txn_abort(rebuildable)
             attempts += 1
-            if !stamps.waitForPublication(of: durableStamp) { attempts = 3 }
+            // Only a writer that never publishes (it died mid-write) makes a reader settle for a mismatch.
+            if !stamps.waitForPublication(of: durableStamp) { attempts = CommitStamps.maximumAttempts }
         }
     }
 
@@ -326,7 +327,8 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
-    /// Usage figures of the environment (used bytes of both parts; the map size is each part's).
+    /// Usage figures of the environment (with a rebuildable part: the map size is each part's, the used
+    /// bytes the fuller part's).
     public struct Statistics: Sendable {
         public var mapSize: Int
         public var usedBytes: Int
@@ -344,9 +346,10 @@ public final class Environment: @unchecked Sendable {
         let pageSize = Int(stat.ms_psize)
         var usedBytes = (info.me_last_pgno + 1) * pageSize
         if let rebuildable = self.rebuildablePointer {
+            // Both parts have a map of the same size and grow together: the fuller one is what counts.
             var rebuildableInfo = MDB_envinfo()
             mdb_env_info(rebuildable, &rebuildableInfo)
-            usedBytes += (rebuildableInfo.me_last_pgno + 1) * pageSize
+            usedBytes = max(usedBytes, (rebuildableInfo.me_last_pgno + 1) * pageSize)
         }
         return Statistics(
             mapSize: info.me_mapsize,
