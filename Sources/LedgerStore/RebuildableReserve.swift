@@ -23,11 +23,10 @@ final class RebuildableReserve {
     init(environment: OpaquePointer, dataPath: String) throws(LMDBError) {
         let descriptor = open(dataPath, O_RDWR | O_CLOEXEC)
         guard descriptor >= 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "open") }
-        var info = stat()
-        fstat(descriptor, &info)
+        let size = lseek(descriptor, 0, SEEK_END)
         self.environment = environment
         self.descriptor = descriptor
-        self.allocatedBytes = Int(info.st_size)
+        self.allocatedBytes = max(Int(size), 0)
         self.lastUsedBytes = 0
         self.lastUsedBytes = self.usedBytes()
     }
