@@ -44,7 +44,8 @@ let package = Package(
             dependencies: ["CLMDB", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
-        // JSON text primitives (escaping, numbers) shared by the RPC layer and the domain's stored shapes.
+        // JSON text: values, a strict parser and writer, escaping and numbers, a Decoder over parsed values;
+        // shared by the RPC layer and the domain's stored shapes. Knows nothing of sockets or contacts.
         .target(name: "JSONText", swiftSettings: strictSettings),
         // Domain: contacts, URNs, fields, events, decide/evolve. Pure: no I/O.
         .target(name: "ContactDomain", dependencies: ["CPhoneNumber", "JSONText"], swiftSettings: strictSettings),
@@ -62,7 +63,7 @@ let package = Package(
         // Read models maintained from events, stored in LMDB.
         .target(
             name: "Projections",
-            dependencies: ["ContactDomain", "LedgerStore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ContactDomain", "JSONText", "LedgerStore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         // Generic JSON-RPC 2.0 over a Unix socket. Knows nothing of contacts.

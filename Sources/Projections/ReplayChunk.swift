@@ -1,6 +1,7 @@
 // ContactLedger — read models.
 import ContactDomain
 import Foundation
+import JSONText
 import LedgerStore
 
 /// A run of log records decoded for replay, read in a read transaction so that decoding (most of a
@@ -46,9 +47,9 @@ public struct ReplayChunk: Sendable {
         return chunk
     }
 
-    /// Decodes stored records, reusing one JSON decoder for their headers.
+    /// Decodes stored records.
     struct RecordDecoder {
-        private let decoder = JSONDecoder()
+        private let decoder = JSONValueDecoder()
 
         func decode(_ record: StoredEvent) throws -> Item {
             let header = try self.header(of: record)
@@ -58,7 +59,7 @@ public struct ReplayChunk: Sendable {
 
         /// The record's header, without its `id` and idempotency key (see ``Item``).
         func header(of record: StoredEvent) throws -> EventHeader {
-            let stored = try self.decoder.decode(ReplayedHeader.self, from: Data(record.header))
+            let stored = try self.decoder.decode(ReplayedHeader.self, from: JSONTextParser.parse(record.header, fractions: .decimal))
             return EventHeader(
                 seq: record.seq, id: "", stream: stored.stream, version: stored.version, type: stored.type,
                 schemaVersion: stored.schemaVersion, workspace: stored.workspace, createdOn: stored.createdOn,

@@ -99,7 +99,7 @@ struct HistoryAuditTests {
             }
             // Sent one by one so versions follow the values.
             for request in batch {
-                try client.send(raw: try JSONLine.encode(request) + [10])
+                try client.send(raw: JSONLine.encode(request) + [10])
                 let answer = try client.readValue()
                 let result = try #require(answer["result"])
                 var contact = result

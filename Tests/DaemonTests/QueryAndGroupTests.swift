@@ -131,7 +131,7 @@ struct QueryAndGroupTests {
         let batch: [JSONValue] = (0..<1200).map { index in
             ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.create", "params": ["fields": ["age": "5"]]]
         }
-        try client.send(raw: try JSONLine.encode(JSONValue.array(batch)) + [10])
+        try client.send(raw: JSONLine.encode(JSONValue.array(batch)) + [10])
         _ = try client.readValue()
         let group = try daemon.call("groups.create", ["name": "Adult women", "query": "age >= 18 AND gender = F"])
         #expect(group.string("query") == "fields.age >= 18 AND fields.gender = \"F\"")

@@ -88,7 +88,7 @@ struct SchemaTrafficTests {
             lines.append(["event": event])
         }
         let traffic = daemon.directory + "-traffic.jsonl"
-        let text = try lines.map { String(decoding: try JSONLine.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+        let text = lines.map { String(decoding: JSONLine.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
         try text.write(toFile: traffic, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: traffic) }
 

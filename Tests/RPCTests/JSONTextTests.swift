@@ -71,6 +71,31 @@ struct JSONTextTests {
         ([0xEF, 0xBB, 0xBF, 0x31], .unexpectedCharacter, 0),
     ]
 
+    /// Stored shapes are parsed with `.decimal` fractions: every digit survives, as `JSONDecoder` keeps
+    /// them when it decodes a `Decimal`, and integers past `Int64` (a `UInt64` seq) decode exactly.
+    @Test func decimalFractionsKeepEveryDigit() throws {
+        let text = Array(#"{"n":123456789012345678901234567890.12345,"s":0.1,"e":-1.5e3,"u":18446744073709551615,"i":-7}"#.utf8)
+        let value = try JSONTextParser.parse(text, fractions: .decimal)
+        #expect(value["n"] == .decimal(try #require(Decimal(string: "123456789012345678901234567890.12345"))))
+        #expect(value["s"] == .decimal(try #require(Decimal(string: "0.1"))))
+        #expect(value["e"] == .decimal(-1500))
+        #expect(value["u"] == .decimal(try #require(Decimal(string: "18446744073709551615"))))
+        #expect(value["i"] == .integer(-7))
+        struct Shape: Decodable, Equatable {
+            var n: Decimal
+            var s: Decimal
+            var e: Double
+            var u: UInt64
+            var i: Int8
+        }
+        let decoded = try JSONValueDecoder().decode(Shape.self, from: value)
+        #expect(decoded == (try JSONDecoder().decode(Shape.self, from: Data(text))))
+        #expect(decoded.u == UInt64.max)
+        // The default keeps fractions as doubles (JSON-RPC params and answers).
+        #expect(try JSONTextParser.parse(Array("0.1".utf8)) == .double(0.1))
+        #expect(throws: JSONTextError.self) { try JSONTextParser.parse(Array("1e999999".utf8), fractions: .decimal) }
+    }
+
     @Test func refusesInvalidTextWithTheOffset() {
         for sample in Self.invalid {
             do {
@@ -104,7 +129,7 @@ struct JSONTextTests {
     @Test func writesWhatFoundationWrites() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        let doubles: [Double] = [0, 1, -1, 0.1, 2.5, 1e21, 1e-7, 123456.789, -0.0, 1.7976931348623157e308, 5e-324, 100]
+        let doubles: [Double] = [0, 1, -1, 0.1, 2.5, 1e21, 1e-7, 123456.789, -0.0, 1.7976931348623157e308, Double.leastNonzeroMagnitude, 100]
         for double in doubles {
             let ours = String(decoding: JSONValue.double(double).jsonText, as: UTF8.self)
             let theirs = String(decoding: try encoder.encode(double), as: UTF8.self)

@@ -114,7 +114,7 @@ public struct EventHeader: Sendable, Hashable, Codable {
 
     /// Decodes stored header bytes.
     public static func decode(_ bytes: [UInt8]) throws -> EventHeader {
-        try JSONDecoder().decode(EventHeader.self, from: Data(bytes))
+        try JSONValueDecoder().decode(EventHeader.self, from: JSONTextParser.parse(bytes, fractions: .decimal))
     }
 
     /// The stream name of a contact.

@@ -1,4 +1,4 @@
-// ContactLedger — JSON-RPC layer.
+// ContactLedger — JSON text.
 import Foundation
 
 /// Decodes `Decodable` values straight from a parsed ``JSONValue``.
@@ -89,7 +89,8 @@ private struct JSONValueDecoding: Decoder {
         switch self.value {
         case .integer(let number): fitted = I(exactly: number)
         case .double(let number): fitted = number.rounded() == number ? I(exactly: number) : nil
-        case .decimal(let number): fitted = I(exactly: NSDecimalNumber(decimal: number).doubleValue)
+        // Through the digits: a Double cannot hold every UInt64.
+        case .decimal(let number): fitted = I(number.description)
         default: throw self.mismatch(I.self, self.codingPath)
         }
         guard let fitted else {

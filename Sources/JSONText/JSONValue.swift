@@ -1,4 +1,4 @@
-// ContactLedger — JSON-RPC layer.
+// ContactLedger — JSON text.
 import Foundation
 
 /// Any JSON value, for the parts of JSON-RPC that are not typed (ids, params before decoding, errors' data).

@@ -1,6 +1,5 @@
-// ContactLedger — JSON-RPC layer.
+// ContactLedger — JSON text.
 import Foundation
-import JSONText
 
 /// Writes a ``JSONValue`` as compact JSON text.
 ///

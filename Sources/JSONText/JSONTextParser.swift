@@ -1,4 +1,5 @@
-// ContactLedger — JSON-RPC layer.
+// ContactLedger — JSON text.
+import Foundation
 
 /// Parses JSON text (RFC 8259) straight into a ``JSONValue``.
 ///
@@ -9,25 +10,34 @@
 ///
 /// Strict: one value with optional white space around it; UTF-8 only (invalid sequences, unescaped
 /// control characters and lone surrogate escapes are refused); nesting at most ``maximumDepth``.
-/// Integers that fit in `Int64` become `.integer`; other numbers `.double`, refused if not finite.
+/// Integers that fit in `Int64` become `.integer`; other numbers `.double`, refused if not finite, or
+/// `.decimal` with every digit kept when parsed with ``Fractions/decimal``.
 public struct JSONTextParser {
+    /// How numbers with a fraction or an exponent are kept.
+    public enum Fractions: Sendable {
+        /// As the nearest `Double` (JSON-RPC params and answers).
+        case double
+        /// As a `Decimal` of all their digits (stored shapes whose numbers are decimals).
+        case decimal
+    }
+
     /// The deepest nesting of arrays and objects accepted (as `JSONDecoder`).
     public static let maximumDepth = 512
 
     /// Parses `bytes`.
     ///
     /// - Throws: ``JSONTextError`` with the byte offset where the text stops being valid JSON.
-    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONTextError) -> JSONValue {
+    public static func parse(_ bytes: some Collection<UInt8>, fractions: Fractions = .double) throws(JSONTextError) -> JSONValue {
         let result: Result<JSONValue, JSONTextError>? = bytes.withContiguousStorageIfAvailable { buffer in
-            Result { () throws(JSONTextError) in try Self.parse(buffer: buffer) }
+            Result { () throws(JSONTextError) in try Self.parse(buffer: buffer, fractions: fractions) }
         }
         if let result { return try result.get() }
         let copy = Array(bytes)
-        return try copy.withUnsafeBufferPointer { buffer throws(JSONTextError) in try Self.parse(buffer: buffer) }
+        return try copy.withUnsafeBufferPointer { buffer throws(JSONTextError) in try Self.parse(buffer: buffer, fractions: fractions) }
     }
 
-    private static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(JSONTextError) -> JSONValue {
-        var parser = Cursor(bytes: buffer)
+    private static func parse(buffer: UnsafeBufferPointer<UInt8>, fractions: Fractions) throws(JSONTextError) -> JSONValue {
+        var parser = Cursor(bytes: buffer, fractions: fractions)
         parser.skipWhiteSpace()
         let value = try parser.value(depth: 0)
         parser.skipWhiteSpace()
@@ -42,10 +52,12 @@ public struct JSONTextParser {
         static let nullText = Array("null".utf8)
 
         let bytes: UnsafeBufferPointer<UInt8>
+        let fractions: Fractions
         var index = 0
 
-        init(bytes: UnsafeBufferPointer<UInt8>) {
+        init(bytes: UnsafeBufferPointer<UInt8>, fractions: Fractions) {
             self.bytes = bytes
+            self.fractions = fractions
         }
 
         func error(_ reason: JSONTextError.Reason) -> JSONTextError {
@@ -264,6 +276,14 @@ public struct JSONTextParser {
             }
             let text = UnsafeBufferPointer(rebasing: self.bytes[start..<self.index])
             if integral, let value = Self.integer(text) { return .integer(value) }
+            // In decimal mode, integers past Int64 (a UInt64 seq) keep their digits too.
+            if self.fractions == .decimal {
+                guard let value = Decimal(string: String(decoding: text, as: UTF8.self), locale: nil), value.isFinite else {
+                    self.index = start
+                    throw self.error(.numberOutOfRange)
+                }
+                return .decimal(value)
+            }
             guard let value = Double(String(decoding: text, as: UTF8.self)), value.isFinite else {
                 self.index = start
                 throw self.error(.numberOutOfRange)
