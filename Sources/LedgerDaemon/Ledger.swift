@@ -151,9 +151,11 @@ final class Ledger: Sendable {
                 return outcomes
             }
             if let rebuildableFailure {
-                // The log is durable and the commands stand; the read models lack this batch until the
-                // next batch brings them to the log's head, before its first command.
-                self.logger.error("read-model commit failed", metadata: ["lmdb.code": "\(rebuildableFailure.code.rawValue)", "ledger.batch": "\(batch.count)"])
+                // The log is durable and the commands stand. The read models lack this batch: its events
+                // are applied by the next batch, before its first command; its other read-model writes
+                // (a rebuild's swap, say) are lost, so the storage marks the read models for a rebuild
+                // from the log at the next start.
+                self.logger.error("read-model commit failed; read models will be rebuilt from the log at the next start", metadata: ["lmdb.code": "\(rebuildableFailure.code.rawValue)", "ledger.batch": "\(batch.count)"])
                 self.metrics?.recordCommitFailure(reason: "read_model_commit")
             }
         } catch let error as LMDBError {

@@ -1,6 +1,7 @@
 // ContactLedger — storage layer.
 import CLMDB
 import Foundation
+import Synchronization
 
 /// One LMDB environment (a directory holding `data.mdb` and `lock.mdb`), opened once per process.
 ///
@@ -141,9 +142,14 @@ public final class Environment: @unchecked Sendable {
     /// Writes after this call are again unsynced and must be followed by another call.
     public func closeRebuildablePart() {
         guard let rebuildable = self.rebuildablePointer, let directory = self.rebuildableDirectory else { return }
+        guard !self.rebuildablePartLostAWrite.withLock({ $0 }) else { return }
         guard mdb_env_sync(rebuildable, 1) == MDB_SUCCESS else { return }
         RebuildableOwnership.release(directory: directory)
     }
+
+    /// Set once a rebuildable commit failed after its durable commit: the part lacks that write (event
+    /// effects are caught up by its owner, but not its other writes), so it is discarded at the next open.
+    private let rebuildablePartLostAWrite = Mutex(false)
 
     /// Opens (creating if missing) the named tables, in one write transaction.
     ///
@@ -250,6 +256,7 @@ public final class Environment: @unchecked Sendable {
 
     private func writeOnce<T>(_ body: (Transaction) throws -> T) throws -> (T, LMDBError?) {
         try self.reserve?.ensure()
+        try self.ensureMapHeadroom()
         var txn: OpaquePointer?
         try check(mdb_txn_begin(self.pointer, nil, 0, &txn), "mdb_txn_begin")
         guard let txn else { throw LMDBError(code: .notFound, operation: "mdb_txn_begin") }
@@ -286,9 +293,24 @@ public final class Environment: @unchecked Sendable {
         do throws(LMDBError) {
             try check(mdb_txn_commit(rebuildable), "mdb_txn_commit")
         } catch {
+            if let directory = self.rebuildableDirectory {
+                self.rebuildablePartLostAWrite.withLock { $0 = true }
+                RebuildableOwnership.markUntrusted(directory: directory)
+            }
             return (result, error)
         }
         return (result, nil)
+    }
+
+    /// Grows the map while a part's pages fill more than three quarters of it. A full map found in
+    /// the body is retried after growing, but one found by the rebuildable part's commit (saving a
+    /// large free list, after a table of a generation was dropped) comes after the durable commit and
+    /// cannot be; the headroom keeps commits clear of it.
+    private func ensureMapHeadroom() throws {
+        guard self.rebuildablePointer != nil else { return }
+        while self.statistics().usedBytes > self.currentMapSize / 4 * 3 {
+            guard try self.growMap() else { return }
+        }
     }
 
     /// Doubles the map (bounded by the maximum); returns false when it is already at the maximum.

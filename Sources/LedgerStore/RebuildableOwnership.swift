@@ -45,6 +45,11 @@ enum RebuildableOwnership {
         try? Self.writeMarker(Self.closed, directory: directory)
     }
 
+    /// Records that the part in `directory` lost a write: the next opening discards it, whatever the boot.
+    static func markUntrusted(directory: String) {
+        try? Self.writeMarker("open lost-a-write", directory: directory)
+    }
+
     /// Syncs a copy of a rebuildable part made into `directory` and marks it closed.
     static func markCopied(directory: String) throws {
         let descriptor = open((directory as NSString).appendingPathComponent("data.mdb"), O_RDONLY)
