@@ -59,11 +59,44 @@ public struct ReplayChunk: Sendable {
 
         /// The record's header, without its `id` and idempotency key (see ``Item``).
         func header(of record: StoredEvent) throws -> EventHeader {
-            let stored = try self.decoder.decode(ReplayedHeader.self, from: JSONTextParser.parse(record.header, fractions: .decimal))
+            let parsed = try JSONTextParser.parse(record.header, fractions: .decimal)
+            if let header = Self.directlyRead(parsed, seq: record.seq) { return header }
+            let stored = try self.decoder.decode(ReplayedHeader.self, from: parsed)
             return EventHeader(
                 seq: record.seq, id: "", stream: stored.stream, version: stored.version, type: stored.type,
                 schemaVersion: stored.schemaVersion, workspace: stored.workspace, createdOn: stored.createdOn,
                 actor: stored.actor, peer: stored.peer.map { Peer(uid: $0.uid, gid: 0, pid: 0) }, idempotencyKey: nil
+            )
+        }
+
+        /// The header read straight from its parsed members (a generic `Decodable` pass costs more than
+        /// the parse); nil for any shape `ReplayedHeader` would have to judge, which then decodes it.
+        static func directlyRead(_ parsed: JSONValue, seq: UInt64) -> EventHeader? {
+            guard case .object(let members) = parsed,
+                case .string(let stream)? = members["stream"],
+                case .integer(let version)? = members["version"], version >= 0,
+                case .string(let type)? = members["type"],
+                case .integer(let schemaVersion)? = members["schema_version"],
+                case .string(let workspace)? = members["workspace"],
+                case .string(let created)? = members["created_on"], let createdOn = Timestamp(rfc3339: created)
+            else { return nil }
+            var actor: String?
+            switch members["actor"] {
+            case nil, .null?: actor = nil
+            case .string(let text)?: actor = text
+            default: return nil
+            }
+            var peer: Peer?
+            switch members["peer"] {
+            case nil, .null?: peer = nil
+            case .object(let parts)?:
+                guard case .integer(let uid)? = parts["uid"], let fitted = UInt32(exactly: uid) else { return nil }
+                peer = Peer(uid: fitted, gid: 0, pid: 0)
+            default: return nil
+            }
+            return EventHeader(
+                seq: seq, id: "", stream: stream, version: UInt64(version), type: type, schemaVersion: Int(schemaVersion),
+                workspace: workspace, createdOn: createdOn, actor: actor, peer: peer, idempotencyKey: nil
             )
         }
     }

@@ -53,6 +53,52 @@ struct EventPayloadEncodingTests {
             #expect(String(decoding: direct, as: UTF8.self) == String(decoding: reference, as: UTF8.self))
         }
         let decoded = try LedgerEvent.decode(type: event.type, schemaVersion: event.schemaVersion, data: try event.encodedData())
+        #expect(decoded == event)
         #expect(try decoded.encodedData() == event.encodedData())
+    }
+
+    /// The contact events are read straight from the parsed payload, with `Decodable` as the judge of
+    /// anything unexpected: what it refuses stays refused, what it accepts reads the same.
+    @Test func payloadsAreAcceptedAndRefusedAsDecodableDoes() throws {
+        let uuid = Self.contact.rawValue
+        let refused: [(String, String)] = [
+            ("contact_created", #"{"uuid":"\#(uuid)","id":"1","status":"active","urns":[]}"#),
+            ("contact_created", #"{"uuid":"not-a-uuid","id":1,"status":"active","urns":[]}"#),
+            ("contact_created", #"{"uuid":"\#(uuid)","id":1,"status":"gone","urns":[]}"#),
+            ("contact_created", #"{"uuid":"\#(uuid)","id":1,"status":"active","urns":[1]}"#),
+            ("contact_created", #"{"uuid":"\#(uuid)","id":1,"status":"active","urns":[],"name":5}"#),
+            ("contact_created", #"{"uuid":"\#(uuid)","id":1.5,"status":"active","urns":[]}"#),
+            ("contact_name_changed", #"{"name":null}"#),
+            ("contact_status_changed", #"{"status":"A"}"#),
+            ("contact_urns_changed", #"{"urns":"tel:+1"}"#),
+            ("contact_field_changed", #"{"field":{"key":"a"},"value":null}"#),
+            ("contact_field_changed", #"{"field":{"key":"a","name":"A"},"value":{"text":1}}"#),
+            ("contact_field_changed", #"{"field":{"key":"a","name":"A"},"value":{"text":"x","number":"x"}}"#),
+            ("contact_field_changed", #"{"field":{"key":"a","name":"A"},"value":{"text":"x","datetime":"yesterday"}}"#),
+            ("contact_field_changed", #"{"field":{"key":"a","name":"A"},"value":{"text":"x","ward":7}}"#),
+            ("contact_field_changed", #"{"field":{"key":"a","name":"A"},"value":[]}"#),
+        ]
+        for (type, payload) in refused {
+            #expect(throws: (any Error).self, "\(type) \(payload)") {
+                try LedgerEvent.decode(type: type, schemaVersion: LedgerEvent.schemaVersion(of: type), data: Array(payload.utf8))
+            }
+        }
+        let accepted: [(String, String, LedgerEvent)] = [
+            ("contact_created", #"{"uuid":"\#(uuid)","id":7,"status":"active","urns":["ext:a"],"extra":{"x":[1]}}"#,
+             .contactCreated(ContactCreated(uuid: Self.contact, id: 7, name: nil, language: nil, status: .active, urns: ["ext:a"]))),
+            ("contact_created", #"{"uuid":"\#(uuid)","id":7,"status":"stopped","urns":[],"name":null,"language":"eng"}"#,
+             .contactCreated(ContactCreated(uuid: Self.contact, id: 7, name: nil, language: "eng", status: .stopped, urns: []))),
+            ("contact_field_changed", #"{"field":{"key":"a","name":"A"}}"#,
+             .contactFieldChanged(ContactFieldChanged(field: .init(key: "a", name: "A"), value: nil))),
+            ("contact_field_changed", #"{"field":{"key":"a","name":"A"},"value":{"text":"0.1","number":0.1,"state":null}}"#,
+             .contactFieldChanged(ContactFieldChanged(field: .init(key: "a", name: "A"), value: FieldValue(text: "0.1", number: Decimal(string: "0.1"))))),
+            ("contact_field_changed", #"{"field":{"key":"a","name":"A"},"value":{"text":"12","number":12}}"#,
+             .contactFieldChanged(ContactFieldChanged(field: .init(key: "a", name: "A"), value: FieldValue(text: "12", number: 12)))),
+        ]
+        for (type, payload, expected) in accepted {
+            #expect(try LedgerEvent.decode(type: type, schemaVersion: LedgerEvent.schemaVersion(of: type), data: Array(payload.utf8)) == expected, "\(type) \(payload)")
+        }
+        // Version 1 of the status change is upcast by the Decodable path.
+        #expect(try LedgerEvent.decode(type: "contact_status_changed", schemaVersion: 1, data: Array(#"{"status":"B"}"#.utf8)) == .contactStatusChanged(status: .blocked))
     }
 }

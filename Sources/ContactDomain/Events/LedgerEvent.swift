@@ -148,6 +148,7 @@ public enum LedgerEvent: Sendable, Hashable {
         // Parsed once into a value and decoded from it: `JSONDecoder`'s fixed cost per call was most of
         // what decoding a small payload cost, and replays decode millions. Fractions stay decimals.
         let value = try JSONTextParser.parse(data, fractions: .decimal)
+        if let event = Self.directlyDecoded(type: type, schemaVersion: schemaVersion, payload: value) { return event }
         let decoder = JSONValueDecoder()
         func decode<T: Decodable>(_: T.Type) throws -> T { try decoder.decode(T.self, from: value) }
         switch type {
