@@ -149,7 +149,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "DaemonTests", dependencies: ["RPC", "LedgerStore", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "DaemonTests", dependencies: ["RPC", "LedgerStore", "Projections", "TestSupport"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -48,6 +48,11 @@ final class ProjectionRebuilder: Service, Sendable {
     /// Events per chunk at most, whatever the budget allows: bounds the decoded events held in memory.
     static let maximumChunkSize = 32_768
     private static let targetKey = Array("rebuild_target".utf8)
+    /// The generation swapped out and not yet emptied, if any.
+    private static let droppingKey = Array("dropping_generation".utf8)
+    /// Entries deleted per slice of a dropped generation; slices repeat within a command until
+    /// ``chunkBudgetNanoseconds``.
+    static let dropSliceEntries = 2_000
 
     private let ledger: Ledger
     private let stores: LedgerStores
@@ -89,9 +94,18 @@ final class ProjectionRebuilder: Service, Sendable {
 
     func run() async throws {
         if try self.isRebuildNeededAtStart() { _ = self.requestRebuild() }
+        do {
+            // A generation swapped out before a stop is still being emptied.
+            try await self.finishDropping()
+        } catch is CancellationError {
+            return
+        } catch {
+            self.logger.error("dropping a swapped-out read model failed", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+        }
         for await _ in self.requests.cancelOnGracefulShutdown() {
             do {
                 try await self.rebuild()
+                try await self.finishDropping()
             } catch is CancellationError {
                 break
             } catch {
@@ -152,13 +166,44 @@ final class ProjectionRebuilder: Service, Sendable {
                 // Swap atomically: every later read or command uses the new generation.
                 let old = try stores.activeGeneration(txn)
                 try stores.setActiveGeneration(projector.generation, in: txn)
-                try stores.projectors[old].drop(in: txn)
+                // Emptied afterwards, a slice per command (``finishDropping()``).
+                try txn.put(stores.readModelMeta, key: Self.droppingKey, value: BigEndian.bytes(UInt64(old)))
                 try txn.delete(stores.readModelMeta, key: Self.targetKey)
             }
             report.applyNanoseconds = DispatchTime.now().uptimeNanoseconds - started
             return report.bytes
         }
         return ChunkReport(bytes: bytes)
+    }
+
+    /// Empties the generation a swap left behind, in writer commands of about ``chunkBudgetNanoseconds``.
+    private func finishDropping() async throws {
+        let stores = self.stores
+        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        while true {
+            try Task.checkCancellation()
+            // A stop leaves the rest for the next start.
+            if Task.isShuttingDownGracefully { return }
+            let done = try await self.ledger.execute(context) { tx in
+                let txn = tx.txn
+                guard let generation = try txn.get(stores.readModelMeta, key: Self.droppingKey).flatMap({ BigEndian.uint64($0) }),
+                    Int(generation) < stores.projectors.count, Int(generation) != (try stores.activeGeneration(txn))
+                else {
+                    try txn.delete(stores.readModelMeta, key: Self.droppingKey)
+                    return [1]
+                }
+                let started = DispatchTime.now().uptimeNanoseconds
+                while DispatchTime.now().uptimeNanoseconds - started < Self.chunkBudgetNanoseconds {
+                    if try stores.projectors[Int(generation)].dropSlice(limit: Self.dropSliceEntries, in: txn) {
+                        try txn.delete(stores.readModelMeta, key: Self.droppingKey)
+                        return [1]
+                    }
+                }
+                return [0]
+            }
+            if done == [1] { return }
+            await Task.yield()
+        }
     }
 
     /// The next chunk size: what fits the budget at the last chunk's cost per event, moved halfway there.
@@ -181,6 +226,10 @@ final class ProjectionRebuilder: Service, Sendable {
             let resuming = try txn.get(stores.readModelMeta, key: Self.targetKey).flatMap { BigEndian.uint64($0) } == UInt64(target)
                 && (try projector.state(in: txn))?.version == Projector.version
             if !resuming {
+                // The target may be a generation still being emptied: the reset empties it at once.
+                if try txn.get(stores.readModelMeta, key: Self.droppingKey).flatMap({ BigEndian.uint64($0) }) == UInt64(target) {
+                    try txn.delete(stores.readModelMeta, key: Self.droppingKey)
+                }
                 try projector.reset(in: txn)
                 try txn.put(stores.readModelMeta, key: Self.targetKey, value: BigEndian.bytes(UInt64(target)))
                 try txn.delete(stores.readModelMeta, key: Self.catchingUpKey)

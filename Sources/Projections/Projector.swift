@@ -71,6 +71,19 @@ public struct Projector: Sendable {
         for table in self.contacts.allTables + self.workspaces.allTables + self.audit.allTables + [self.meta] { try txn.clear(table) }
     }
 
+    /// Deletes up to `limit` entries of this generation, table after table, checkpoint last; returns
+    /// whether the generation is now empty. A generation swapped out is dropped this way, a slice per
+    /// writer command, rather than in the swap's transaction, which would hold every writer up for as
+    /// long as it takes to free the pages of a whole read model.
+    public func dropSlice(limit: Int, in txn: Transaction) throws -> Bool {
+        var remaining = limit
+        for table in self.contacts.allTables + self.workspaces.allTables + self.audit.allTables + [self.meta] {
+            remaining -= try txn.deleteLeading(table, limit: remaining)
+            if remaining == 0 { return false }
+        }
+        return true
+    }
+
     /// Applies up to `limit` log events after this projection's checkpoint, in `txn`, decoding them
     /// there; returns the new checkpoint and whether it reached the log's head.
     ///
