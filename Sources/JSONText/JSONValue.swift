@@ -90,3 +90,16 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(nilLiteral: ()) { self = .null }
 }
+
+extension JSONValue {
+    /// An optional string member as `Decodable`'s `decodeIfPresent` reads it: `.some(nil)` when the
+    /// member is missing or null, `.some(text)` for a string, and nil for any other kind (which
+    /// `Decodable` would refuse).
+    public static func optionalString(_ member: JSONValue?) -> String?? {
+        switch member {
+        case nil, .null?: return .some(nil)
+        case .string(let text)?: return .some(text)
+        default: return nil
+        }
+    }
+}

@@ -78,14 +78,9 @@ public struct ReplayChunk: Sendable {
                 case .string(let type)? = members["type"],
                 case .integer(let schemaVersion)? = members["schema_version"],
                 case .string(let workspace)? = members["workspace"],
-                case .string(let created)? = members["created_on"], let createdOn = Timestamp(rfc3339: created)
+                case .string(let created)? = members["created_on"], let createdOn = Timestamp(rfc3339: created),
+                let actor = JSONValue.optionalString(members["actor"])
             else { return nil }
-            var actor: String?
-            switch members["actor"] {
-            case nil, .null?: actor = nil
-            case .string(let text)?: actor = text
-            default: return nil
-            }
             var peer: Peer?
             switch members["peer"] {
             case nil, .null?: peer = nil

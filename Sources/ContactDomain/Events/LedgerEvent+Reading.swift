@@ -20,7 +20,7 @@ extension LedgerEvent {
                 case .integer(let id)? = members["id"],
                 case .string(let statusText)? = members["status"], let status = ContactStatus(rawValue: statusText),
                 let urns = Self.strings(members["urns"]),
-                let name = Self.optionalString(members["name"]), let language = Self.optionalString(members["language"])
+                let name = JSONValue.optionalString(members["name"]), let language = JSONValue.optionalString(members["language"])
             else { return nil }
             return .contactCreated(ContactCreated(uuid: uuid, id: id, name: name, language: language, status: status, urns: urns))
         case "contact_name_changed":
@@ -63,15 +63,6 @@ extension LedgerEvent {
         }
         return strings
     }
-
-    /// `.some(nil)` for a missing or null member, `.some(text)` for a string, nil for anything else.
-    private static func optionalString(_ value: JSONValue?) -> String?? {
-        switch value {
-        case nil, .null?: return .some(nil)
-        case .string(let text)?: return .some(text)
-        default: return nil
-        }
-    }
 }
 
 extension FieldValue {
@@ -86,22 +77,14 @@ extension FieldValue {
         case .decimal(let decimal)?: number = decimal
         default: return nil
         }
+        guard let raw = JSONValue.optionalString(parts["datetime"]), let state = JSONValue.optionalString(parts["state"]),
+            let district = JSONValue.optionalString(parts["district"]), let ward = JSONValue.optionalString(parts["ward"])
+        else { return nil }
         var datetime: Date?
-        switch parts["datetime"] {
-        case nil, .null?: datetime = nil
-        case .string(let raw)?:
+        if let raw {
             guard let date = FieldDateTimeFormat.date(from: raw) else { return nil }
             datetime = date
-        default: return nil
         }
-        var locations: [String?] = []
-        for key in ["state", "district", "ward"] {
-            switch parts[key] {
-            case nil, .null?: locations.append(nil)
-            case .string(let text)?: locations.append(text)
-            default: return nil
-            }
-        }
-        self.init(text: text, number: number, datetime: datetime, state: locations[0], district: locations[1], ward: locations[2])
+        self.init(text: text, number: number, datetime: datetime, state: state, district: district, ward: ward)
     }
 }
