@@ -134,6 +134,7 @@ public final class Environment: @unchecked Sendable {
 
     deinit {
         self.closeRebuildablePart()
+        if let rebuildable = self.rebuildablePointer { mdb_env_close(rebuildable) }
         mdb_env_close(self.pointer)
     }
 
