@@ -37,6 +37,8 @@ final class Ledger: Sendable {
     let statistics = CommitStatistics()
     private let queue = Mutex(Queue())
     private let lastTimestamp = Mutex(Timestamp(microseconds: 0))
+    /// Set when the read models' part failed to commit a batch whose log commit succeeded.
+    private let readModelsBehind = Atomic(false)
     private let wakeUp = NSCondition()
     private let logger: Logger
     /// Signalled when the writer thread has exited.
@@ -129,9 +131,10 @@ final class Ledger: Sendable {
                 last = now
                 return now
             }
+            let catchingUp = self.readModelsBehind.load(ordering: .relaxed)
             let rebuildableFailure: LMDBError?
             (outcomes, rebuildableFailure) = try self.stores.environment.writeReportingRebuildableFailure { txn in
-                try self.bringReadModelsToHead(txn)
+                if catchingUp { try self.bringReadModelsToHead(txn) }
                 var outcomes: [Result<[UInt8], any Error>] = []
                 outcomes.reserveCapacity(batch.count)
                 for command in batch {
@@ -157,6 +160,9 @@ final class Ledger: Sendable {
                 // from the log at the next start.
                 self.logger.error("read-model commit failed; read models will be rebuilt from the log at the next start", metadata: ["lmdb.code": "\(rebuildableFailure.code.rawValue)", "ledger.batch": "\(batch.count)"])
                 self.metrics?.recordCommitFailure(reason: "read_model_commit")
+                self.readModelsBehind.store(true, ordering: .relaxed)
+            } else if catchingUp {
+                self.readModelsBehind.store(false, ordering: .relaxed)
             }
         } catch let error as LMDBError {
             self.logger.error("commit failed", metadata: ["lmdb.code": "\(error.code.rawValue)", "ledger.batch": "\(batch.count)"])
@@ -186,9 +192,9 @@ final class Ledger: Sendable {
         }
     }
 
-    /// Applies the log events the answering read models lack, before a batch's first command. They
-    /// lack some only after their part failed to commit (the log's commit had succeeded) or when the
-    /// daemon started on a log ahead of them; the check is two key reads otherwise.
+    /// Applies the log events the answering read models lack, before a batch's first command, after
+    /// their part failed to commit (the log's commit had succeeded). The start brings them to the log's
+    /// head otherwise, and every batch keeps them there.
     private func bringReadModelsToHead(_ txn: Transaction) throws {
         let projector = try self.stores.projector(txn)
         let head = try self.stores.log.head(in: txn).seq

@@ -20,8 +20,8 @@ final class CommitStamps: @unchecked Sendable {
     /// the reader's two snapshots; the bound only keeps a pathological schedule from looping forever.
     static let maximumAttempts = 1_000
 
-    let durableTable: MDB_dbi
-    let rebuildableTable: MDB_dbi
+    private let durableTable: Table
+    private let rebuildableTable: Table
     private let published = NSCondition()
     private var publishedStamp: UInt64
 
@@ -36,18 +36,21 @@ final class CommitStamps: @unchecked Sendable {
             mdb_txn_abort(durableTxn)
             throw error
         }
-        var durableTable: MDB_dbi = 0
-        var rebuildableTable: MDB_dbi = 0
+        let txn = Transaction(pointer: durableTxn, rebuildablePointer: rebuildableTxn, isWritable: true)
         do throws(LMDBError) {
-            try check(mdb_dbi_open(durableTxn, Self.tableName, UInt32(MDB_CREATE), &durableTable), "mdb_dbi_open")
-            try check(mdb_dbi_open(rebuildableTxn, Self.tableName, UInt32(MDB_CREATE), &rebuildableTable), "mdb_dbi_open")
-            let durableStamp = try Self.stamp(durableTxn, durableTable)
-            let rebuildableStamp = try Self.stamp(rebuildableTxn, rebuildableTable)
+            var durableDBI: MDB_dbi = 0
+            var rebuildableDBI: MDB_dbi = 0
+            try check(mdb_dbi_open(durableTxn, Self.tableName, UInt32(MDB_CREATE), &durableDBI), "mdb_dbi_open")
+            try check(mdb_dbi_open(rebuildableTxn, Self.tableName, UInt32(MDB_CREATE), &rebuildableDBI), "mdb_dbi_open")
+            self.durableTable = Table(name: Self.tableName, dbi: durableDBI, isInRebuildablePart: false)
+            self.rebuildableTable = Table(name: Self.tableName, dbi: rebuildableDBI, isInRebuildablePart: true)
+            let durableStamp = try Self.stamp(in: txn, self.durableTable)
+            let rebuildableStamp = try Self.stamp(in: txn, self.rebuildableTable)
             var level = durableStamp
             if durableStamp != rebuildableStamp {
                 level = max(durableStamp, rebuildableStamp) + 1
-                try Self.put(level, durableTxn, durableTable)
-                try Self.put(level, rebuildableTxn, rebuildableTable)
+                try txn.put(self.durableTable, key: Self.key, value: BigEndian.bytes(level))
+                try txn.put(self.rebuildableTable, key: Self.key, value: BigEndian.bytes(level))
             }
             self.publishedStamp = level
         } catch {
@@ -59,8 +62,6 @@ final class CommitStamps: @unchecked Sendable {
         if durableCommitted != MDB_SUCCESS { mdb_txn_abort(rebuildableTxn) }
         try check(durableCommitted, "mdb_txn_commit")
         try check(mdb_txn_commit(rebuildableTxn), "mdb_txn_commit")
-        self.durableTable = durableTable
-        self.rebuildableTable = rebuildableTable
     }
 
     private static func beginWrite(_ env: OpaquePointer) throws(LMDBError) -> OpaquePointer {
@@ -70,42 +71,23 @@ final class CommitStamps: @unchecked Sendable {
         return txn
     }
 
-    private static func stamp(_ txn: OpaquePointer, _ table: MDB_dbi) throws(LMDBError) -> UInt64 {
-        var value = MDB_val()
-        let rc = Self.key.withUnsafeBytes { keyBytes -> Int32 in
-            var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-            return mdb_get(txn, table, &keyValue, &value)
-        }
-        if rc == MDB_NOTFOUND { return 0 }
-        try check(rc, "mdb_get")
-        return BigEndian.uint64(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)) ?? 0
-    }
-
-    private static func put(_ stamp: UInt64, _ txn: OpaquePointer, _ table: MDB_dbi) throws(LMDBError) {
-        let value = BigEndian.bytes(stamp)
-        let rc = Self.key.withUnsafeBytes { keyBytes in
-            value.withUnsafeBytes { valueBytes in
-                var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-                var dataValue = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
-                return mdb_put(txn, table, &keyValue, &dataValue, 0)
-            }
-        }
-        try check(rc, "mdb_put")
+    private static func stamp(in txn: Transaction, _ table: Table) throws(LMDBError) -> UInt64 {
+        try txn.get(table, key: Self.key).flatMap { BigEndian.uint64($0) } ?? 0
     }
 
     /// Stores the next stamp in both parts of the write transaction `txn`; returns it.
     func stampNext(_ txn: Transaction) throws(LMDBError) -> UInt64 {
-        guard let rebuildable = txn.rebuildablePointer else { return 0 }
-        let next = try Self.stamp(txn.pointer, self.durableTable) + 1
-        try Self.put(next, txn.pointer, self.durableTable)
-        try Self.put(next, rebuildable, self.rebuildableTable)
+        guard txn.rebuildablePointer != nil else { return 0 }
+        let next = try Self.stamp(in: txn, self.durableTable) + 1
+        try txn.put(self.durableTable, key: Self.key, value: BigEndian.bytes(next))
+        try txn.put(self.rebuildableTable, key: Self.key, value: BigEndian.bytes(next))
         return next
     }
 
-    /// Whether a reader's two snapshots show the same write.
-    func match(durable: OpaquePointer, rebuildable: OpaquePointer) throws(LMDBError) -> (Bool, durableStamp: UInt64) {
-        let durableStamp = try Self.stamp(durable, self.durableTable)
-        return (try Self.stamp(rebuildable, self.rebuildableTable) >= durableStamp, durableStamp)
+    /// Whether a reader's two snapshots show the same write; also the durable part's stamp.
+    func match(_ txn: Transaction) throws(LMDBError) -> (Bool, durableStamp: UInt64) {
+        let durableStamp = try Self.stamp(in: txn, self.durableTable)
+        return (try Self.stamp(in: txn, self.rebuildableTable) >= durableStamp, durableStamp)
     }
 
     /// Called by the writer once the rebuildable part of `stamp`'s write has committed (or failed to).

@@ -194,13 +194,21 @@ public final class Environment: @unchecked Sendable {
                 mdb_txn_abort(rebuildable)
                 throw error
             }
-            let (matched, durableStamp) = try stamps.match(durable: txn, rebuildable: rebuildable)
+            let transaction = Transaction(pointer: txn, rebuildablePointer: rebuildable, isWritable: false)
+            let (matched, durableStamp): (Bool, UInt64)
+            do {
+                (matched, durableStamp) = try stamps.match(transaction)
+            } catch {
+                mdb_txn_abort(txn)
+                mdb_txn_abort(rebuildable)
+                throw error
+            }
             if matched || attempts >= CommitStamps.maximumAttempts {
                 defer {
                     mdb_txn_abort(txn)
                     mdb_txn_abort(rebuildable)
                 }
-                return try body(Transaction(pointer: txn, rebuildablePointer: rebuildable, isWritable: false))
+                return try body(transaction)
             }
             // The durable part is a write ahead: its rebuildable commit is a moment away.
             mdb_txn_abort(txn)
