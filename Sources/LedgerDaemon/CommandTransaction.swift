@@ -54,12 +54,13 @@ final class CommandTransaction {
     }
 
     /// A decision context for the command's workspace, with its smart groups.
-    func decisionContext() throws -> DecisionContext {
+    func decisionContext(normalizedURNs: URNNormalizationTable = URNNormalizationTable()) throws -> DecisionContext {
         let workspace = try self.workspace()
         let smartGroups = SmartGroups(workspace: workspace, reference: self.reference)
-        return DecisionContext(workspace: workspace, now: self.now, lookup: URNLookup(transaction: self)) { contact in
-            smartGroups.matching(contact)
-        }
+        return DecisionContext(
+            workspace: workspace, now: self.now, lookup: URNLookup(transaction: self),
+            smartGroupsMatching: { contact in smartGroups.matching(contact) }, normalizedURNs: normalizedURNs
+        )
     }
 
     /// The next numeric contact id (global, increasing).

@@ -374,3 +374,41 @@ struct MemoizedURNNormalizationTests {
         #expect(try context.normalizedURN("tel:0788 123 123").identity == "tel:+250788123123")
     }
 }
+
+/// A table normalized ahead (an import's plan, spread over the cores) holds what the normalizer answers,
+/// and a decision context given it answers the same, under its own default country only.
+struct URNNormalizationTableTests {
+    @Test func aTableMadeOnEveryCoreHoldsTheNormalizersAnswers() {
+        // Past the size where the work is split, with repeats, refusals and other schemes mixed in.
+        var texts: [String] = []
+        for number in 0..<6_000 {
+            texts.append("tel:0788 \(100_000 + number)")
+            if number % 7 == 0 { texts.append("tel:\(number % 50)") }
+            if number % 11 == 0 { texts.append("twitter: @user\(number)") }
+        }
+        texts += texts.prefix(500)
+        let table = URNNormalizationTable.normalizing(texts, defaultCountry: "RW")
+        #expect(table.count == Set(texts).count)
+        for text in texts {
+            let expected = Result { () throws(URNError) in try URN.normalized(text, defaultCountry: "RW") }
+            #expect(table.result(text, defaultCountry: "RW") == expected, "\(text)")
+            #expect(table.result(text, defaultCountry: "US") == nil)
+        }
+    }
+
+    @Test func aContextUsesTheTableOnlyUnderTheDefaultCountryItWasMadeWith() throws {
+        var workspace = Workspace(name: "main")
+        workspace.defaultCountry = "RW"
+        let table = URNNormalizationTable.normalizing(["tel:0788 123 123", "tel:12"], defaultCountry: "RW")
+        var context = DecisionContext(
+            workspace: workspace, now: Timestamp(microseconds: 0), lookup: MemoizedURNNormalizationTests.NoOwners(), normalizedURNs: table
+        )
+        #expect(try context.normalizedURN("tel:0788 123 123").identity == "tel:+250788123123")
+        #expect(throws: URNError.notAPossibleNumber) { try context.normalizedURN("tel:12") }
+        // Under another default country the text is normalized afresh.
+        context.workspace.defaultCountry = "US"
+        let underUS = try URN.normalized("tel:0788 123 123", defaultCountry: "US")
+        #expect(underUS.identity != "tel:+250788123123")
+        #expect(try context.normalizedURN("tel:0788 123 123") == underUS)
+    }
+}

@@ -62,7 +62,7 @@ public enum ContactDecider {
         context: DecisionContext,
         fieldPrefix: String = "modifiers"
     ) throws(ContactError) -> [LedgerEvent] {
-        guard !contact.isDeleted else { throw ContactError.notFound("contact", id: contact.uuid.rawValue, reason: "deleted") }
+        try Self.requireLive(contact)
         var contact = contact
         var events: [LedgerEvent] = []
         for (index, modifier) in modifiers.enumerated() {
@@ -75,7 +75,14 @@ public enum ContactDecider {
         return events
     }
 
-    private static func event(
+    /// Refuses a deleted contact: it takes no modifiers.
+    static func requireLive(_ contact: Contact) throws(ContactError) {
+        guard !contact.isDeleted else { throw ContactError.notFound("contact", id: contact.uuid.rawValue, reason: "deleted") }
+    }
+
+    /// The event of one modifier on `contact` (nil when it changes nothing), without the smart-group
+    /// re-evaluation ``modify(_:modifiers:context:fieldPrefix:)`` adds after the last one.
+    static func event(
         for modifier: ContactModifier,
         contact: Contact,
         path: String,

@@ -15,14 +15,16 @@ public struct DecisionContext {
     /// The smart groups a contact matches (only consulted for active contacts).
     public var smartGroupsMatching: (Contact) -> Set<GroupUUID>
     /// Shared by copies of this context, so a command's deciders normalize each URN once.
-    private let normalizations = URNNormalizations()
+    private let normalizations: URNNormalizations
 
     public init(
         workspace: Workspace,
         now: Timestamp,
         lookup: any ContactLookup,
-        smartGroupsMatching: @escaping (Contact) -> Set<GroupUUID> = { _ in [] }
+        smartGroupsMatching: @escaping (Contact) -> Set<GroupUUID> = { _ in [] },
+        normalizedURNs: URNNormalizationTable = URNNormalizationTable()
     ) {
+        self.normalizations = URNNormalizations(prepared: normalizedURNs)
         self.workspace = workspace
         self.now = now
         self.lookup = lookup
@@ -30,7 +32,7 @@ public struct DecisionContext {
     }
 
     /// `raw` normalized with the workspace's default country (``URN/normalized(_:defaultCountry:)``),
-    /// memoized for this context.
+    /// memoized for this context; `normalizedURNs` given at its creation are not normalized again.
     public func normalizedURN(_ raw: String) throws(URNError) -> URN {
         try self.normalizations.normalized(raw, defaultCountry: self.workspace.defaultCountry)
     }

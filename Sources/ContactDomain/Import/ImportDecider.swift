@@ -178,13 +178,16 @@ public enum ImportDecider {
             }
         }
 
-        var accepted: [ContactModifier] = []
+        // Each candidate's event is decided on the contact as the earlier ones left it; a refused one is
+        // reported and skipped. The group join and the smart-group re-evaluation come last, once.
         var trial = contact
+        var produced: [LedgerEvent] = []
         for candidate in candidates {
             do {
-                let produced = try ContactDecider.modify(trial, modifiers: [candidate.modifier], context: context)
-                for event in produced { trial.apply(event, at: context.now, version: trial.version + 1) }
-                accepted.append(candidate.modifier)
+                try ContactDecider.requireLive(trial)
+                guard let event = try ContactDecider.event(for: candidate.modifier, contact: trial, path: "modifiers[0]", context: context) else { continue }
+                trial.apply(event, at: context.now, version: trial.version + 1)
+                produced.append(event)
             } catch {
                 if case .urns(_, let list) = candidate.modifier {
                     report(candidate.column, Self.message(error, value: list.joined(separator: ", ")))
@@ -193,12 +196,13 @@ public enum ImportDecider {
                 }
             }
         }
+        var last: [ContactModifier] = []
         if joinsGroup, let group, trial.status == .active, !trial.groups.contains(group) {
-            accepted.append(.groups(action: .add, groups: [group]))
+            last.append(.groups(action: .add, groups: [group]))
         }
         do {
-            let produced = try ContactDecider.modify(contact, modifiers: accepted, context: context)
-            events += produced
+            // A refused join keeps the record's other changes out, as one refused command would.
+            events += produced + (try ContactDecider.modify(trial, modifiers: last, context: context))
         } catch {
             report(nil, Self.message(error, value: nil))
         }

@@ -44,7 +44,7 @@ extension LedgerMethods {
     static let maximumImportBytes = 20 << 20
 
     /// `imports.start`: reads and checks the file now (so a bad file is refused at once), then writes
-    /// its records in the background, in commands of 100.
+    /// its records in the background, in commands of ``ImportPlan/batchSize`` records.
     func importsStart(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(ImportStartParams.self, call)
         var format: SpreadsheetFormat?
@@ -329,10 +329,11 @@ extension LedgerMethods {
         }
     }
 
-    /// Applies up to 100 records in one command: each is matched, then created or updated; a bad
+    /// Applies up to ``ImportPlan/batchSize`` records in one command: each is matched, then created or updated; a bad
     /// record is reported and skipped.
     private func importBatch(_ records: [ImportRecord], spec: ImportSpec, in tx: CommandTransaction) throws -> BatchOutcome {
-        let context = try tx.decisionContext()
+        // The plan normalized every URN of the file already: the writer does not parse them again.
+        let context = try tx.decisionContext(normalizedURNs: spec.plan.normalizedURNs)
         var outcome = BatchOutcome()
         for record in records {
             switch ImportDecider.target(of: record, context: context) {
