@@ -49,6 +49,31 @@ public final class Cursor {
         try self.move(MDB_SET_RANGE, key: key)
     }
 
+    /// Stores `value` under `key` (replacing any previous value), leaving the cursor there.
+    ///
+    /// A cursor already on the leaf page where `key` belongs finds its place without descending from the
+    /// root: writing many keys in ascending order through one cursor (``SortedWrites``) is the cheap way
+    /// to write keys scattered over a table.
+    public func put(key: [UInt8], value: [UInt8]) throws(LMDBError) {
+        let rc = key.withUnsafeBytes { keyBytes in
+            value.withUnsafeBytes { valueBytes in
+                var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+                var dataValue = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
+                return mdb_cursor_put(self.pointer, &keyValue, &dataValue, 0)
+            }
+        }
+        try check(rc, "mdb_cursor_put")
+    }
+
+    /// Removes `key` if present (the search starts from the cursor's page, as ``put(key:value:)``'s does);
+    /// returns whether it was.
+    @discardableResult
+    public func delete(key: [UInt8]) throws(LMDBError) -> Bool {
+        guard try self.move(MDB_SET, key: key) != nil else { return false }
+        try check(mdb_cursor_del(self.pointer, 0), "mdb_cursor_del")
+        return true
+    }
+
     /// Visits entries in key order from the first key ≥ `start` while `body` returns true.
     public func forEach(from start: [UInt8], _ body: (Entry) throws -> Bool) throws {
         // LMDB refuses an empty key: an empty start means the first entry.

@@ -179,22 +179,35 @@ public struct ContactIndex: Sendable {
 
     /// Moves a contact's entries from what `old` was found under to what `new` is.
     func update(from old: Contact?, to new: Contact, workspace: String, in txn: Transaction) throws {
+        var writes = SortedWrites()
+        self.update(from: old, to: new, workspace: workspace, into: &writes)
+        try self.apply(&writes, in: txn)
+    }
+
+    /// Applies index changes gathered by ``update(from:to:workspace:into:)``.
+    func apply(_ writes: inout SortedWrites, in txn: Transaction) throws {
+        try writes.apply(to: self.table, in: txn)
+    }
+
+    /// Gathers the entry changes of `old` becoming `new` into `writes`, to be applied to this index's
+    /// table with a batch's others (``SortedWrites``).
+    func update(from old: Contact?, to new: Contact, workspace: String, into writes: inout SortedWrites) {
         let before = old.map(Self.terms) ?? []
         let after = Self.terms(of: new)
         let uuid = Array(new.uuid.rawValue.utf8)
         // A contact replayed from an erased creation has id 0 until its deletion restores the id.
         if let old, old.id != new.id {
-            for term in before { try txn.delete(self.table, key: self.key(workspace, term, old.id)) }
-            for term in after { try txn.put(self.table, key: self.key(workspace, term, new.id), value: uuid) }
+            for term in before { writes.delete(key: self.key(workspace, term, old.id)) }
+            for term in after { writes.put(key: self.key(workspace, term, new.id), value: uuid) }
             return
         }
         // A new contact (the bulk of an import or a rebuild) has nothing to take away.
         guard !before.isEmpty else {
-            for term in after { try txn.put(self.table, key: self.key(workspace, term, new.id), value: uuid) }
+            for term in after { writes.put(key: self.key(workspace, term, new.id), value: uuid) }
             return
         }
-        for term in before.subtracting(after) { try txn.delete(self.table, key: self.key(workspace, term, new.id)) }
-        for term in after.subtracting(before) { try txn.put(self.table, key: self.key(workspace, term, new.id), value: uuid) }
+        for term in before.subtracting(after) { writes.delete(key: self.key(workspace, term, new.id)) }
+        for term in after.subtracting(before) { writes.put(key: self.key(workspace, term, new.id), value: uuid) }
     }
 
     /// The contacts indexed under exactly `term`.

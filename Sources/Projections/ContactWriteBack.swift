@@ -102,29 +102,42 @@ final class ContactWriteBack {
     }
 
     /// Writes every held contact (its record and index changes), the URN changes and the workspaces'
-    /// live-contact counts, then forgets them.
+    /// live-contact counts, then forgets them. Each table's writes go in key order (``SortedWrites``).
     func flush() throws {
-        for key in self.entries.keys { try self.flush(key: key) }
+        var records = SortedWrites()
+        var index = SortedWrites()
+        for (key, entry) in self.entries { self.gather(entry, key: key, records: &records, index: &index) }
+        self.entries.removeAll(keepingCapacity: true)
+        try records.apply(to: self.model.contacts, in: self.txn)
+        try self.model.index.apply(&index, in: self.txn)
         for (workspace, change) in self.liveCountChanges where change != 0 {
             try self.model.index.adjustLiveCount(of: workspace, by: change, in: self.txn)
         }
         self.liveCountChanges.removeAll(keepingCapacity: true)
+        var urns = SortedWrites()
         for (key, owner) in self.urnOwners {
-            if let owner {
-                try self.txn.put(self.model.urns, key: key, value: owner)
-            } else {
-                try self.txn.delete(self.model.urns, key: key)
-            }
+            if let owner { urns.put(key: key, value: owner) } else { urns.delete(key: key) }
         }
         self.urnOwners.removeAll(keepingCapacity: true)
+        try urns.apply(to: self.model.urns, in: self.txn)
     }
 
+    /// Writes one held contact now (it is about to be read back or replaced).
     private func flush(key: [UInt8]) throws {
         guard let entry = self.entries.removeValue(forKey: key) else { return }
+        var records = SortedWrites()
+        var index = SortedWrites()
+        self.gather(entry, key: key, records: &records, index: &index)
+        try records.apply(to: self.model.contacts, in: self.txn)
+        try self.model.index.apply(&index, in: self.txn)
+    }
+
+    /// Gathers a held contact's record and index changes, and counts its change of liveness.
+    private func gather(_ entry: Entry, key: [UInt8], records: inout SortedWrites, index: inout SortedWrites) {
         let wasLive = entry.stored.map { !$0.isDeleted } ?? false
         if wasLive != !entry.contact.isDeleted { self.liveCountChanges[entry.workspace, default: 0] += wasLive ? -1 : 1 }
-        try self.txn.put(self.model.contacts, key: key, value: ContactRecord.encode(entry.contact))
-        try self.model.index.update(from: entry.stored, to: entry.contact, workspace: entry.workspace, in: self.txn)
+        records.put(key: key, value: ContactRecord.encode(entry.contact))
+        self.model.index.update(from: entry.stored, to: entry.contact, workspace: entry.workspace, into: &index)
     }
 
     /// The held entry of `key`, else the stored contact (nil when there is none).

@@ -1,0 +1,58 @@
+// ContactLedger — storage layer.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Puts and deletes for one table, gathered during a write transaction and applied together in key
+/// order through one cursor (``Cursor/put(key:value:)``).
+///
+/// Keys written one by one each descend the tree from the root; in key order, most land on the page
+/// the cursor is already on. Index updates of a batch (many contacts, each with dozens of terms
+/// scattered over the table) are the case it is for. The later write of a key wins, as if each had been
+/// applied when it was gathered; nothing is visible in the table before ``apply(to:in:)``.
+public struct SortedWrites {
+    private var writes: [(key: [UInt8], value: [UInt8]?)] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { self.writes.isEmpty }
+
+    /// Gathers a put of `value` under `key`.
+    public mutating func put(key: [UInt8], value: [UInt8]) { self.writes.append((key, value)) }
+
+    /// Gathers a delete of `key`.
+    public mutating func delete(key: [UInt8]) { self.writes.append((key, nil)) }
+
+    /// Writes what was gathered into `table`, in key order, and forgets it.
+    public mutating func apply(to table: Table, in txn: Transaction) throws {
+        guard !self.writes.isEmpty else { return }
+        // Sorted by key, then by the order gathered, so the later write of a key is applied last.
+        let order = self.writes.indices.sorted { left, right in
+            let comparison = Self.compare(self.writes[left].key, self.writes[right].key)
+            return comparison == 0 ? left < right : comparison < 0
+        }
+        try txn.withCursor(table) { cursor in
+            for index in order {
+                let write = self.writes[index]
+                if let value = write.value {
+                    try cursor.put(key: write.key, value: value)
+                } else {
+                    try cursor.delete(key: write.key)
+                }
+            }
+        }
+        self.writes.removeAll(keepingCapacity: true)
+    }
+
+    /// LMDB's default key order: bytes compared as unsigned, a prefix before its extensions.
+    private static func compare(_ left: [UInt8], _ right: [UInt8]) -> Int {
+        let common = min(left.count, right.count)
+        let bytes = left.withUnsafeBytes { leftBytes in
+            right.withUnsafeBytes { rightBytes -> Int32 in
+                guard common > 0, let leftBase = leftBytes.baseAddress, let rightBase = rightBytes.baseAddress else { return 0 }
+                return memcmp(leftBase, rightBase, common)
+            }
+        }
+        return bytes != 0 ? Int(bytes) : left.count - right.count
+    }
+}
