@@ -121,7 +121,6 @@ final class Ledger: Sendable {
 
     private func commit(_ batch: [Pending]) {
         let started = DispatchTime.now().uptimeNanoseconds
-        let outcomes: [Result<[UInt8], any Error>]
         // When the batch's commands have run: the rest of the write is mdb_txn_commit (pages and fsync).
         var bodyFinished = started
         do {
@@ -132,8 +131,7 @@ final class Ledger: Sendable {
                 return now
             }
             let catchingUp = self.readModelsBehind.load(ordering: .relaxed)
-            let rebuildableFailure: LMDBError?
-            (outcomes, rebuildableFailure) = try self.stores.environment.writeReportingRebuildableFailure { txn in
+            let (_, rebuildableFailure) = try self.stores.environment.writeReportingRebuildableFailure({ txn in
                 if catchingUp { try self.bringReadModelsToHead(txn) }
                 var outcomes: [Result<[UInt8], any Error>] = []
                 outcomes.reserveCapacity(batch.count)
@@ -152,7 +150,13 @@ final class Ledger: Sendable {
                 }
                 bodyFinished = DispatchTime.now().uptimeNanoseconds
                 return outcomes
-            }
+            }, whenDurable: { outcomes in
+                // The log is synced: answer now, while the read models commit. A query sent on this
+                // answer waits for that commit (the storage's commit stamps), so it sees the write.
+                for (command, outcome) in zip(batch, outcomes) {
+                    command.continuation.resume(with: outcome)
+                }
+            })
             if let rebuildableFailure {
                 // The log is durable and the commands stand. The read models lack this batch: its events
                 // are applied by the next batch, before its first command; its other read-model writes
@@ -186,9 +190,6 @@ final class Ledger: Sendable {
         )
         if let head = try? self.stores.environment.read({ try self.stores.log.head(in: $0).seq }) {
             self.headWatcher.advance(to: head)
-        }
-        for (command, outcome) in zip(batch, outcomes) {
-            command.continuation.resume(with: outcome)
         }
     }
 

@@ -253,17 +253,26 @@ public final class Environment: @unchecked Sendable {
     /// Like ``write(_:)``, but a failed commit of the rebuildable part (the durable part committed) is
     /// returned beside the result rather than thrown: the write happened, and the rebuildable tables
     /// lack it until their owner brings them up to date.
-    public func writeReportingRebuildableFailure<T>(_ body: (Transaction) throws -> T) throws -> (T, LMDBError?) {
+    ///
+    /// - Parameter whenDurable: called with the body's result once the durable part has committed (and
+    ///   synced), before the rebuildable part commits: a caller can answer its clients then. A reader
+    ///   that begins before the rebuildable commit waits for it (``CommitStamps``), so what was answered
+    ///   is what every later read sees. It must not read this environment: that read would wait for the
+    ///   commit that follows it.
+    public func writeReportingRebuildableFailure<T>(
+        _ body: (Transaction) throws -> T,
+        whenDurable: ((T) -> Void)? = nil
+    ) throws -> (T, LMDBError?) {
         while true {
             do {
-                return try self.writeOnce(body)
+                return try self.writeOnce(body, whenDurable: whenDurable)
             } catch let error as LMDBError where error.code == .mapFull {
                 guard try self.growMap() else { throw error }
             }
         }
     }
 
-    private func writeOnce<T>(_ body: (Transaction) throws -> T) throws -> (T, LMDBError?) {
+    private func writeOnce<T>(_ body: (Transaction) throws -> T, whenDurable: ((T) -> Void)?) throws -> (T, LMDBError?) {
         try self.reserve?.ensure()
         try self.ensureMapHeadroom()
         var txn: OpaquePointer?
@@ -296,6 +305,7 @@ public final class Environment: @unchecked Sendable {
             if let rebuildable { mdb_txn_abort(rebuildable) }
             try check(rc, "mdb_txn_commit")
         }
+        whenDurable?(result)
         guard let rebuildable else { return (result, nil) }
         // Readers waiting for this write's rebuildable part go on either way.
         defer { self.stamps?.publish(stamp) }
