@@ -78,37 +78,33 @@ final class CommandTransaction {
     /// - Parameter expectedVersion: checked against the stream's version before the first event.
     @discardableResult
     func append(_ events: [LedgerEvent], to stream: String, expectedVersion: UInt64? = nil) throws -> [EventHeader] {
+        let timeZone = try self.workspace().timeZone
+        let payloads = try events.map { try $0.encodedData(timeZone: timeZone) }
         var applied: [(event: LedgerEvent, header: EventHeader)] = []
         applied.reserveCapacity(events.count)
-        let timeZone = try self.workspace().timeZone
-        for (index, event) in events.enumerated() {
-            var header: EventHeader?
-            let data = try event.encodedData(timeZone: timeZone)
-            do {
-                try self.stores.log.append(to: stream, expectedVersion: index == 0 ? expectedVersion : nil, in: self.txn) { position in
-                    let made = EventHeader(
-                        seq: position.seq,
-                        id: UUID.random().lowercasedString,
-                        stream: stream,
-                        version: position.version,
-                        type: event.type,
-                        schemaVersion: event.schemaVersion,
-                        workspace: self.context.workspace,
-                        createdOn: self.now,
-                        actor: self.context.actor,
-                        peer: self.context.peer,
-                        idempotencyKey: self.context.idempotencyKey
-                    )
-                    header = made
-                    return EncodedRecord(header: made.encoded(), payload: data)
-                }
-            } catch LogError.versionMismatch(_, let actual) {
-                throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(actual))])
+        do {
+            try self.stores.log.append(count: events.count, to: stream, expectedVersion: expectedVersion, in: self.txn) { index, position in
+                let event = events[index]
+                let header = EventHeader(
+                    seq: position.seq,
+                    id: UUID.random().lowercasedString,
+                    stream: stream,
+                    version: position.version,
+                    type: event.type,
+                    schemaVersion: event.schemaVersion,
+                    workspace: self.context.workspace,
+                    createdOn: self.now,
+                    actor: self.context.actor,
+                    peer: self.context.peer,
+                    idempotencyKey: self.context.idempotencyKey
+                )
+                applied.append((event, header))
+                return EncodedRecord(header: header.encoded(), payload: payloads[index])
             }
-            guard let header else { continue }
-            applied.append((event, header))
-            self.lastSeq = header.seq
+        } catch LogError.versionMismatch(_, let actual) {
+            throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(actual))])
         }
+        if let last = applied.last { self.lastSeq = last.header.seq }
         try self.stores.projector(self.txn).apply(applied, in: self.txn)
         if !stream.hasPrefix("contact/") { self.cachedWorkspace = nil }
         return applied.map(\.header)

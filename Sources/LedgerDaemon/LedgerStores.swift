@@ -43,6 +43,7 @@ struct LedgerStores: Sendable {
         if environment.rebuildableDirectory != nil {
             try environment.dropTables(readModelNames)
         }
+        try environment.dropTables(EventLog.retiredTableNames)
         var tables = try environment.openTables(EventLog.tableNames + Self.ownTableNames)
         tables.merge(try environment.openTables(readModelNames, durability: .rebuildable)) { first, _ in first }
         self.environment = environment

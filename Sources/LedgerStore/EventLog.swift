@@ -8,23 +8,23 @@
 /// appends, read models and idempotency records commit together.
 public struct EventLog: Sendable {
     /// Table names this log uses in its environment.
-    public static let tableNames = ["log.events", "log.streams", "log.heads", "log.meta"]
+    public static let tableNames = ["log.events", "log.streams", "log.meta"]
+    /// Tables earlier versions of the log kept and this one no longer reads: `log.heads` held each
+    /// stream's version, which is the last key of its stream index. Dropped at open.
+    public static let retiredTableNames = ["log.heads"]
 
     private let events: Table
     private let streams: Table
-    private let heads: Table
     private let meta: Table
     private static let headKey = Array("head".utf8)
     private static let genesisHash = [UInt8](repeating: 0, count: StoredEvent.hashLength)
 
     /// Uses the log tables among `tables` (opened with ``Environment/openTables(_:)``).
     public init(tables: [String: Table]) throws(LogError) {
-        guard let events = tables["log.events"], let streams = tables["log.streams"],
-            let heads = tables["log.heads"], let meta = tables["log.meta"]
+        guard let events = tables["log.events"], let streams = tables["log.streams"], let meta = tables["log.meta"]
         else { throw LogError.missingTables }
         self.events = events
         self.streams = streams
-        self.heads = heads
         self.meta = meta
     }
 
@@ -37,9 +37,22 @@ public struct EventLog: Sendable {
     }
 
     /// The version of `stream`: the number of records appended to it (0 when it has none).
+    ///
+    /// Read from the stream index, whose keys are `stream 0x00 version`: the stream's last key holds it.
+    /// (A table of stream heads would cost every append one more page to write and sync.)
     public func version(of stream: String, in txn: Transaction) throws -> UInt64 {
-        guard let bytes = try txn.get(self.heads, key: Array(stream.utf8)) else { return 0 }
-        return BigEndian.uint64(bytes) ?? 0
+        let prefix = Array(stream.utf8) + [0]
+        var version: UInt64 = 0
+        try txn.withCursor(self.streams) { cursor in
+            // Every key of the stream sorts before `stream 0x01`.
+            try cursor.forEachReversed(before: Array(stream.utf8) + [1]) { entry in
+                if entry.key.count == prefix.count + 8, entry.key.hasPrefix(prefix) {
+                    version = BigEndian.uint64(entry.key, at: prefix.count) ?? 0
+                }
+                return false
+            }
+        }
+        return version
     }
 
     /// Appends one record to `stream`.
@@ -55,26 +68,55 @@ public struct EventLog: Sendable {
         in txn: Transaction,
         encode: (EventPosition) throws -> EncodedRecord
     ) throws -> EventPosition {
+        // One record in, one position out.
+        try self.append(count: 1, to: stream, expectedVersion: expectedVersion, in: txn) { _, position in try encode(position) }[0]
+    }
+
+    /// Appends `count` records to `stream`, one after the other: the stream's version and the log's
+    /// head are read once and the head written once, however many records there are.
+    ///
+    /// - Parameters:
+    ///   - expectedVersion: when given, the stream's version before the first record must equal it.
+    ///   - encode: builds the header and payload of the `index`-th record for its assigned position.
+    /// - Returns: the positions, in order.
+    /// - Throws: ``LogError/versionMismatch(expected:actual:)``, or storage errors.
+    @discardableResult
+    public func append(
+        count: Int,
+        to stream: String,
+        expectedVersion: UInt64? = nil,
+        in txn: Transaction,
+        encode: (_ index: Int, EventPosition) throws -> EncodedRecord
+    ) throws -> [EventPosition] {
+        guard count > 0 else { return [] }
         let current = try self.version(of: stream, in: txn)
         if let expectedVersion, expectedVersion != current {
             throw LogError.versionMismatch(expected: expectedVersion, actual: current)
         }
-        let head = try self.head(in: txn)
-        let position = EventPosition(seq: head.seq + 1, version: current + 1)
-        let encoded = try encode(position)
-        let record = StoredEvent(seq: position.seq, prevHash: head.hash, header: encoded.header, payload: encoded.payload)
-        try self.store(record, at: position, of: stream, in: txn)
-        return position
+        var head = try self.head(in: txn)
+        var positions: [EventPosition] = []
+        positions.reserveCapacity(count)
+        for index in 0..<count {
+            let position = EventPosition(seq: head.seq + 1, version: current + UInt64(index) + 1)
+            let encoded = try encode(index, position)
+            let record = StoredEvent(seq: position.seq, prevHash: head.hash, header: encoded.header, payload: encoded.payload)
+            try self.store(record, at: position, of: stream, in: txn)
+            head = (position.seq, record.hash)
+            positions.append(position)
+        }
+        try self.setHead(head, in: txn)
+        return positions
     }
 
-    /// Writes a record at its position: the record, the stream index, the stream head and the log head.
+    /// Writes a record at its position: the record and its stream index entry (the caller sets the head).
     private func store(_ record: StoredEvent, at position: EventPosition, of stream: String, in txn: Transaction) throws {
         let seqKey = BigEndian.bytes(position.seq)
         try txn.put(self.events, key: seqKey, value: record.encoded(), append: true)
-        let streamKey = Array(stream.utf8)
-        try txn.put(self.streams, key: streamKey + [0] + BigEndian.bytes(position.version), value: seqKey)
-        try txn.put(self.heads, key: streamKey, value: BigEndian.bytes(position.version))
-        try txn.put(self.meta, key: Self.headKey, value: seqKey + record.hash)
+        try txn.put(self.streams, key: Array(stream.utf8) + [0] + BigEndian.bytes(position.version), value: seqKey)
+    }
+
+    private func setHead(_ head: (seq: UInt64, hash: [UInt8]), in txn: Transaction) throws {
+        try txn.put(self.meta, key: Self.headKey, value: BigEndian.bytes(head.seq) + head.hash)
     }
 
     /// Appends a record copied from another log (a replica following its primary), keeping its
@@ -89,6 +131,7 @@ public struct EventLog: Sendable {
         }
         let position = EventPosition(seq: record.seq, version: try self.version(of: stream, in: txn) + 1)
         try self.store(record, at: position, of: stream, in: txn)
+        try self.setHead((record.seq, record.hash), in: txn)
         return position
     }
 

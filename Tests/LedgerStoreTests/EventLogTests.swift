@@ -45,6 +45,53 @@ struct EventLogTests {
         }
     }
 
+    /// A stream's version is read from the last key of its index entries: streams whose names extend
+    /// one another, and streams sorting right after, must not lend it theirs.
+    @Test func versionsOfStreamsWhoseNamesExtendOneAnother() throws {
+        let store = try Store()
+        let streams = ["a", "a\u{1}", "ab", "a/b", "b", "", "contact/1", "contact/10"]
+        for round in 1...3 {
+            for (index, stream) in streams.enumerated() where index % round == 0 || round == 1 {
+                try store.append(stream, "\(round)")
+            }
+        }
+        var expected: [String: UInt64] = [:]
+        for round in 1...3 {
+            for (index, stream) in streams.enumerated() where index % round == 0 || round == 1 { expected[stream, default: 0] += 1 }
+        }
+        try store.environment.read { txn throws in
+            for stream in streams { #expect(try store.log.version(of: stream, in: txn) == expected[stream], "\(stream)") }
+            #expect(try store.log.version(of: "c", in: txn) == 0)
+            #expect(try store.log.version(of: "contact/", in: txn) == 0)
+            #expect(try store.log.version(of: "contact/2", in: txn) == 0)
+        }
+        #expect(throws: LogError.versionMismatch(expected: 0, actual: expected["ab"] ?? 0)) { try store.append("ab", "x", expected: 0) }
+    }
+
+    @Test func aRunOfRecordsChainsAndSetsTheHeadOnce() throws {
+        let store = try Store()
+        try store.append("a", "0")
+        let positions = try store.environment.write { txn throws in
+            try store.log.append(count: 4, to: "a", expectedVersion: 1, in: txn) { index, position in
+                EncodedRecord(header: Array("h\(position.seq)".utf8), payload: Array("run-\(index)".utf8))
+            }
+        }
+        #expect(positions == (2...5).map { EventPosition(seq: UInt64($0), version: UInt64($0)) })
+        try store.environment.read { txn throws in
+            #expect(try store.log.head(in: txn).seq == 5)
+            #expect(try store.log.version(of: "a", in: txn) == 5)
+            #expect(try store.log.record(at: 4, in: txn)?.payload == Array("run-2".utf8))
+        }
+        #expect(try store.log.verify(environment: store.environment).firstBrokenSeq == nil)
+        // A run refused by its expected version writes none of its records.
+        #expect(throws: LogError.versionMismatch(expected: 1, actual: 5)) {
+            try store.environment.write { txn throws in
+                try store.log.append(count: 2, to: "a", expectedVersion: 1, in: txn) { _, _ in EncodedRecord(header: [1], payload: [2]) }
+            }
+        }
+        try store.environment.read { txn throws in #expect(try store.log.head(in: txn).seq == 5) }
+    }
+
     @Test func expectedVersionMismatchWritesNothing() throws {
         let store = try Store()
         try store.append("a", "1")
