@@ -30,6 +30,22 @@ final class CommandTransaction {
 
     /// The workspace as last read; dropped whenever this command appends a workspace event.
     private var cachedWorkspace: Workspace?
+    /// The read-model batch kept open by ``batchingProjections(_:)``, with the last seq applied to it.
+    private var openBatch: (batch: ProjectionBatch, lastSeq: UInt64?)?
+
+    /// Runs `body` with every contact event it appends applied to the read models in one batch, written
+    /// when `body` returns: each table's writes then go once, in key order, instead of once per append
+    /// (an import batch appends hundreds of contacts). ``contact(_:)`` and the URN owners read through
+    /// the batch, so they see what it holds (workspace events are applied at once, as before). Only
+    /// for bodies that read contacts through this transaction alone.
+    func batchingProjections<T>(_ body: () throws -> T) throws -> T {
+        let batch = try self.stores.projector(self.txn).openBatch(in: self.txn)
+        self.openBatch = (batch, nil)
+        defer { self.openBatch = nil }
+        let result = try body()
+        if let last = self.openBatch?.lastSeq { try batch.finish(checkpoint: last) }
+        return result
+    }
 
     /// The command's workspace as of this transaction.
     func workspace() throws -> Workspace {
@@ -41,7 +57,13 @@ final class CommandTransaction {
 
     /// The contact with `uuid` in the command's workspace, or -32001.
     func contact(_ uuid: ContactUUID) throws -> Contact {
-        guard let contact = try self.stores.projector(self.txn).contacts.contact(uuid, workspace: self.context.workspace, in: self.txn) else {
+        let stored =
+            if let open = self.openBatch {
+                try open.batch.contact(uuid, workspace: self.context.workspace)
+            } else {
+                try self.stores.projector(self.txn).contacts.contact(uuid, workspace: self.context.workspace, in: self.txn)
+            }
+        guard let contact = stored else {
             throw ContactError.notFound("contact", id: uuid.rawValue)
         }
         if contact.isDeleted { throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted") }
@@ -50,7 +72,8 @@ final class CommandTransaction {
 
     /// The contact owning a URN identity, if any.
     func owner(ofURN identity: String) throws -> ContactUUID? {
-        try self.stores.projector(self.txn).contacts.owner(ofURN: identity, workspace: self.context.workspace, in: self.txn)
+        if let open = self.openBatch { return try open.batch.owner(ofURN: identity, workspace: self.context.workspace) }
+        return try self.stores.projector(self.txn).contacts.owner(ofURN: identity, workspace: self.context.workspace, in: self.txn)
     }
 
     /// A decision context for the command's workspace, with its smart groups.
@@ -105,7 +128,12 @@ final class CommandTransaction {
             throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(actual))])
         }
         if let last = applied.last { self.lastSeq = last.header.seq }
-        try self.stores.projector(self.txn).apply(applied, in: self.txn)
+        if let open = self.openBatch {
+            try open.batch.apply(applied)
+            self.openBatch?.lastSeq = applied.last?.header.seq ?? open.lastSeq
+        } else {
+            try self.stores.projector(self.txn).apply(applied, in: self.txn)
+        }
         if !stream.hasPrefix("contact/") { self.cachedWorkspace = nil }
         return applied.map(\.header)
     }

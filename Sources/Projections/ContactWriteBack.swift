@@ -92,6 +92,20 @@ final class ContactWriteBack {
         self.entries[key] = entry
     }
 
+    /// The contact as the events applied so far leave it: the held one, else the stored one.
+    func contact(_ uuid: ContactUUID, workspace: String) throws -> Contact? {
+        if let held = self.entries[KeyEncoding.key(workspace, uuid.rawValue)] { return held.contact }
+        return try self.model.contact(uuid, workspace: workspace, in: self.txn)
+    }
+
+    /// The owner of a URN identity as the events applied so far leave it.
+    func owner(ofURN identity: String, workspace: String) throws -> ContactUUID? {
+        if let pending = self.urnOwners[KeyEncoding.key(workspace, identity)] {
+            return pending.flatMap { ContactUUID(String(decoding: $0, as: UTF8.self)) }
+        }
+        return try self.model.owner(ofURN: identity, workspace: workspace, in: self.txn)
+    }
+
     /// Records that the contact reached `header.version` through an event whose payload was erased.
     func advanceVersion(of uuid: ContactUUID, header: EventHeader) throws {
         let key = KeyEncoding.key(header.workspace, uuid.rawValue)

@@ -6,9 +6,14 @@ import LedgerStore
 /// a single command's event or a whole replay chunk. Contacts are held in a ``ContactWriteBack`` until
 /// ``finish(checkpoint:)``, which writes them and moves the checkpoint once.
 ///
+/// A command that appends many streams' events (an import batch) keeps one batch open across them
+/// (``Projector/openBatch(in:)``), so each table's writes go once, in key order, at the end; it reads
+/// contacts and URN owners through the batch (``contact(_:workspace:)``, ``owner(ofURN:workspace:)``),
+/// which sees what the batch holds.
+///
 /// Valid only inside the write transaction it was made for; call ``finish(checkpoint:)`` before the
 /// transaction commits.
-final class ProjectionBatch {
+public final class ProjectionBatch {
     private let projector: Projector
     private let txn: Transaction
     private let contacts: ContactWriteBack
@@ -28,6 +33,21 @@ final class ProjectionBatch {
         } else {
             try self.applyErased(header: item.header)
         }
+    }
+
+    /// Applies events in log order.
+    public func apply(_ events: [(event: LedgerEvent, header: EventHeader)]) throws {
+        for (event, header) in events { try self.apply(event, header: header) }
+    }
+
+    /// The contact as the log up to this batch's last event leaves it (nil when it never existed).
+    public func contact(_ uuid: ContactUUID, workspace: String) throws -> Contact? {
+        try self.contacts.contact(uuid, workspace: workspace)
+    }
+
+    /// The contact owning a URN identity as the log up to this batch's last event leaves it.
+    public func owner(ofURN identity: String, workspace: String) throws -> ContactUUID? {
+        try self.contacts.owner(ofURN: identity, workspace: workspace)
     }
 
     /// Applies one event.
@@ -73,7 +93,7 @@ final class ProjectionBatch {
     }
 
     /// Writes the held contacts and moves the checkpoint to `seq`.
-    func finish(checkpoint seq: UInt64) throws {
+    public func finish(checkpoint seq: UInt64) throws {
         try self.contacts.flush()
         try self.projector.setCheckpoint(seq, in: self.txn)
     }

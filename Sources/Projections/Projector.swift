@@ -133,9 +133,14 @@ public struct Projector: Sendable {
     /// contact changed by several of them is read, indexed and stored once.
     public func apply(_ events: [(event: LedgerEvent, header: EventHeader)], in txn: Transaction) throws {
         guard let last = events.last else { return }
-        let batch = ProjectionBatch(projector: self, txn: txn)
-        for (event, header) in events { try batch.apply(event, header: header) }
+        let batch = self.openBatch(in: txn)
+        try batch.apply(events)
         try batch.finish(checkpoint: last.header.seq)
+    }
+
+    /// A batch for events applied over a whole command, finished by the caller before `txn` commits.
+    public func openBatch(in txn: Transaction) -> ProjectionBatch {
+        ProjectionBatch(projector: self, txn: txn)
     }
 
     /// The stored schema version and checkpoint, or nil before the first start.

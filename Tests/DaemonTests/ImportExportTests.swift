@@ -210,6 +210,38 @@ struct ImportExportTests {
         #expect(bob.string("name") == "Bob\nJones")
     }
 
+    /// An import command keeps the read models' writes of all its rows until its end: a later row of
+    /// the same command must still see what an earlier one did. Row 2 names the existing contact by
+    /// UUID and gives it a new URN; row 3 reaches the same contact through its phone number (and must
+    /// append after row 2's events); rows 4 and 5 create contacts.
+    @Test func laterRowsOfOneCommandSeeWhatEarlierRowsDid() throws {
+        let (daemon, existing) = try self.setUp()
+        let csv = "Contact UUID,URN:Mailto,URN:Tel,URN:Telegram,Name,Field:Age\r\n"
+            + "\(existing),ann@example.com,,,Ann,\r\n"
+            + ",,0788000001,,,52\r\n"
+            + ",new@example.com,,,Nell,7\r\n"
+            + ",,,12345,Tele,\r\n"
+        let status = try Self.runImport(daemon, ["content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv"])
+        #expect(status.string("state") == "complete")
+        #expect(Self.errors(status) == [])
+        #expect(status.int("updated") == 2)
+        #expect(status.int("created") == 2)
+        let ann = try daemon.call("contacts.get", ["uuid": .string(existing)])
+        #expect(ann.string("name") == "Ann")
+        #expect(ann["fields"]?["age"]?["number"]?.integerValue == 52)
+        #expect(ann["urns"]?.arrayValue?.compactMap(\.stringValue) == ["tel:+250788000001", "mailto:ann@example.com"])
+        let history = try daemon.call("contacts.history", ["uuid": .string(existing)])
+        // Created, then row 2 (name, URN) and row 3 (age): the later row appended after the earlier one.
+        let types = history["items"]?.arrayValue?.compactMap { $0.string("type") } ?? []
+        #expect(types.filter { $0 == "contact_field_changed" }.count == 1, "\(types)")
+        #expect(types.count >= 4, "\(types)")
+        // Searches and counts see the whole command once it is answered.
+        #expect(try daemon.call("contacts.search", ["query": "age = 52"])["total"]?.integerValue == 1)
+        #expect(try daemon.call("contacts.get", ["urn": "mailto:new@example.com"]).string("name") == "Nell")
+        let verify = try daemon.call("projections.verify", ["name": "contacts"])
+        #expect(verify["differences"]?.arrayValue?.isEmpty == true, "\(verify)")
+    }
+
     @Test func badFilesAreRefusedAtOnce() throws {
         let (daemon, _) = try self.setUp()
         func refusal(_ csv: String) throws -> RPCError {

@@ -220,7 +220,7 @@ extension LedgerMethods {
                 do {
                     result = try await self.importCommand(spec, part: "\(index)") { tx in
                         if spec.dryRun { try self.prepareImport(spec, in: tx) }
-                        let outcome = try self.importBatch(records, spec: spec, in: tx)
+                        let outcome = try tx.batchingProjections { try self.importBatch(records, spec: spec, in: tx) }
                         if spec.dryRun { throw DryRunRollback(result: outcome.json) }
                         var after = before
                         after.rowsDone += records.count
