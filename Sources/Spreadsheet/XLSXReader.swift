@@ -369,7 +369,7 @@ private final class SheetHandler: PartHandler {
             let cell: Cell
             switch self.cellType {
             case "s":
-                guard let index = Int(self.value.trimmingCharacters(in: .whitespaces)), index >= 0, index < self.sharedStrings.count else {
+                guard let index = Int(Self.trimmed(self.value)), index >= 0, index < self.sharedStrings.count else {
                     return self.fail(.corrupted(reason: "bad_shared_string_index"))
                 }
                 cell = Self.text(self.sharedStrings[index])
@@ -377,10 +377,10 @@ private final class SheetHandler: PartHandler {
             case "str", "e": cell = Self.text(self.value)
             case "b": cell = self.value.isEmpty ? .empty : .bool(self.value == "1" || self.value.lowercased() == "true")
             case "d":
-                let text = self.value.trimmingCharacters(in: .whitespaces)
+                let text = Self.trimmed(self.value)
                 cell = Self.isoDate(text).map { .date($0) } ?? Self.text(text)
             default:
-                let text = self.value.trimmingCharacters(in: .whitespaces)
+                let text = Self.trimmed(self.value)
                 if text.isEmpty {
                     cell = .empty
                 } else if let number = Double(text), number.isFinite {
@@ -408,6 +408,15 @@ private final class SheetHandler: PartHandler {
     }
 
     private static func text(_ text: String) -> Cell { text.isEmpty ? .empty : .text(text) }
+
+    /// A `<v>` value without white space at either end (Foundation's `.whitespaces`). Values are
+    /// written without it: one that begins and ends with a printable ASCII character is returned as it
+    /// is, since Foundation's trimming (through `NSString` on Linux) was the reader's largest cost.
+    private static func trimmed(_ value: String) -> String {
+        let isPrintableASCII = { (byte: UInt8) in byte > 0x20 && byte < 0x7F }
+        if let first = value.utf8.first, let last = value.utf8.last, isPrintableASCII(first), isPrintableASCII(last) { return value }
+        return value.trimmingCharacters(in: .whitespaces)
+    }
 
     /// `2020-09-18`, `2020-09-18T15:45:30`, with optional fraction and zone (ignored: wall-clock).
     /// Nil (the cell is read as text) unless it is a date Excel can show (years 1900–9999) with a
