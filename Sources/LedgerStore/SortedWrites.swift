@@ -11,37 +11,49 @@ import Glibc
 /// scattered over the table) are the case it is for. The later write of a key wins, as if each had been
 /// applied when it was gathered; nothing is visible in the table before ``apply(to:in:)``.
 public struct SortedWrites {
-    private var writes: [(key: [UInt8], value: [UInt8]?)] = []
+    // Keys and values apart: the sort compares keys only, and reading a key out of a tuple copied the
+    // tuple (its two arrays retained and released) for every comparison.
+    private var keys: [[UInt8]] = []
+    /// The value of each key, or nil to delete it.
+    private var values: [[UInt8]?] = []
 
     public init() {}
 
-    public var isEmpty: Bool { self.writes.isEmpty }
+    public var isEmpty: Bool { self.keys.isEmpty }
 
     /// Gathers a put of `value` under `key`.
-    public mutating func put(key: [UInt8], value: [UInt8]) { self.writes.append((key, value)) }
+    public mutating func put(key: [UInt8], value: [UInt8]) {
+        self.keys.append(key)
+        self.values.append(value)
+    }
 
     /// Gathers a delete of `key`.
-    public mutating func delete(key: [UInt8]) { self.writes.append((key, nil)) }
+    public mutating func delete(key: [UInt8]) {
+        self.keys.append(key)
+        self.values.append(nil)
+    }
 
     /// Writes what was gathered into `table`, in key order, and forgets it.
     public mutating func apply(to table: Table, in txn: Transaction) throws {
-        guard !self.writes.isEmpty else { return }
+        guard !self.keys.isEmpty else { return }
+        let keys = self.keys
+        let values = self.values
         // Sorted by key, then by the order gathered, so the later write of a key is applied last.
-        let order = self.writes.indices.sorted { left, right in
-            let comparison = Self.compare(self.writes[left].key, self.writes[right].key)
+        let order = keys.indices.sorted { left, right in
+            let comparison = Self.compare(keys[left], keys[right])
             return comparison == 0 ? left < right : comparison < 0
         }
         try txn.withCursor(table) { cursor in
             for index in order {
-                let write = self.writes[index]
-                if let value = write.value {
-                    try cursor.put(key: write.key, value: value)
+                if let value = values[index] {
+                    try cursor.put(key: keys[index], value: value)
                 } else {
-                    try cursor.delete(key: write.key)
+                    try cursor.delete(key: keys[index])
                 }
             }
         }
-        self.writes.removeAll(keepingCapacity: true)
+        self.keys.removeAll(keepingCapacity: true)
+        self.values.removeAll(keepingCapacity: true)
     }
 
     /// LMDB's default key order: bytes compared as unsigned, a prefix before its extensions.

@@ -32,16 +32,21 @@ public struct AuditIndex: Sendable {
         return KeyEncoding.prefix(workspace, dimension.rawValue, indexed)
     }
 
-    /// Indexes one event; `event` is nil when its payload was erased (only the header is known).
-    func apply(_ event: LedgerEvent?, header: EventHeader, in txn: Transaction) throws {
+    /// Gathers the entries of one event into `writes` (applied with ``apply(_:in:)``); `event` is nil
+    /// when its payload was erased (only the header is known).
+    func gather(_ event: LedgerEvent?, header: EventHeader, into writes: inout SortedWrites) {
         let seq = BigEndian.bytes(header.seq)
-        var entries: [(Dimension, String)] = [(.type, header.type)]
-        if let actor = header.actor { entries.append((.actor, actor)) }
-        if let peer = header.peer { entries.append((.peerUID, String(peer.uid))) }
-        if case .contactFieldChanged(let change)? = event { entries.append((.field, change.field.key)) }
-        for (dimension, value) in entries {
-            try txn.put(self.table, key: Self.prefix(header.workspace, dimension, value) + seq, value: [])
+        writes.put(key: Self.prefix(header.workspace, .type, header.type) + seq, value: [])
+        if let actor = header.actor { writes.put(key: Self.prefix(header.workspace, .actor, actor) + seq, value: []) }
+        if let peer = header.peer { writes.put(key: Self.prefix(header.workspace, .peerUID, String(peer.uid)) + seq, value: []) }
+        if case .contactFieldChanged(let change)? = event {
+            writes.put(key: Self.prefix(header.workspace, .field, change.field.key) + seq, value: [])
         }
+    }
+
+    /// Writes entries gathered by ``gather(_:header:into:)``.
+    func apply(_ writes: inout SortedWrites, in txn: Transaction) throws {
+        try writes.apply(to: self.table, in: txn)
     }
 
     /// Drops the field entry of an event whose payload is being erased, so the live index equals one

@@ -19,6 +19,8 @@ public final class ProjectionBatch {
     private let contacts: ContactWriteBack
     /// Contact UUIDs by stream name: parsing a UUID costs more than looking it up.
     private var contactUUIDs: [String: ContactUUID] = [:]
+    /// The audit index entries of the batch's events, written in key order by ``finish(checkpoint:)``.
+    private var auditEntries = SortedWrites()
 
     init(projector: Projector, txn: Transaction) {
         self.projector = projector
@@ -52,7 +54,7 @@ public final class ProjectionBatch {
 
     /// Applies one event.
     func apply(_ event: LedgerEvent, header: EventHeader) throws {
-        try self.projector.audit.apply(event, header: header, in: self.txn)
+        self.projector.audit.gather(event, header: header, into: &self.auditEntries)
         switch event {
         case .workspaceConfigured, .fieldCreated, .fieldUpdated, .groupCreated, .groupUpdated, .locationsSet:
             try self.projector.workspaces.apply(event, header: header, in: self.txn)
@@ -81,7 +83,7 @@ public final class ProjectionBatch {
     /// Replays an event whose payload was erased: only its effect on the contact's version counts, since
     /// the later `contact_deleted` event clears the data anyway.
     func applyErased(header: EventHeader) throws {
-        try self.projector.audit.apply(nil, header: header, in: self.txn)
+        self.projector.audit.gather(nil, header: header, into: &self.auditEntries)
         guard let uuid = self.contactUUID(of: header) else { return }
         if header.type == "contact_created" {
             // The tombstone keeps its UUID; the id is not recoverable, nor needed.
@@ -95,6 +97,7 @@ public final class ProjectionBatch {
     /// Writes the held contacts and moves the checkpoint to `seq`.
     public func finish(checkpoint seq: UInt64) throws {
         try self.contacts.flush()
+        try self.projector.audit.apply(&self.auditEntries, in: self.txn)
         try self.projector.setCheckpoint(seq, in: self.txn)
     }
 

@@ -1,0 +1,48 @@
+// ContactLedger — storage tests.
+import Foundation
+import LedgerStore
+import Testing
+
+/// Writes gathered and applied in key order end as if each had been applied when it was gathered.
+struct SortedWritesTests {
+    @Test func theTableEndsAsIfEachWriteHadBeenAppliedInTurn() throws {
+        let directory = NSTemporaryDirectory() + "clsorted-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let environment = try Environment(directory: directory)
+        let table = try #require(try environment.openTables(["t"])["t"])
+        // Some keys already stored; then puts, overwrites, deletes (present and absent), prefixes of
+        // one another and repeats, gathered in a scrambled order.
+        try environment.write { txn throws in
+            for number in stride(from: 0, to: 400, by: 3) { try txn.put(table, key: Array("k\(number)".utf8), value: [0]) }
+        }
+        var generator = SystemRandomNumberGenerator()
+        var expected: [[UInt8]: [UInt8]] = [:]
+        for number in stride(from: 0, to: 400, by: 3) { expected[Array("k\(number)".utf8)] = [0] }
+        var writes = SortedWrites()
+        for step in 0..<3_000 {
+            let key = Array("k\(Int.random(in: 0..<500, using: &generator))".utf8)
+            if step % 4 == 0 {
+                writes.delete(key: key)
+                expected[key] = nil
+            } else {
+                let value = Array("v\(step)".utf8)
+                writes.put(key: key, value: value)
+                expected[key] = value
+            }
+        }
+        #expect(!writes.isEmpty)
+        try environment.write { txn throws in try writes.apply(to: table, in: txn) }
+        #expect(writes.isEmpty)
+        var stored: [[UInt8]: [UInt8]] = [:]
+        try environment.read { txn throws in
+            try txn.withCursor(table) { cursor in
+                try cursor.forEach(from: []) { entry in
+                    stored[Array(entry.key)] = Array(entry.value)
+                    return true
+                }
+            }
+        }
+        #expect(stored == expected)
+    }
+}
