@@ -50,9 +50,6 @@ final class ProjectionRebuilder: Service, Sendable {
     private static let targetKey = Array("rebuild_target".utf8)
     /// The generation swapped out and not yet emptied, if any.
     private static let droppingKey = Array("dropping_generation".utf8)
-    /// Entries deleted per slice of a dropped generation; slices repeat within a command until
-    /// ``chunkBudgetNanoseconds``.
-    static let dropSliceEntries = 2_000
 
     private let ledger: Ledger
     private let stores: LedgerStores
@@ -176,7 +173,7 @@ final class ProjectionRebuilder: Service, Sendable {
         return ChunkReport(bytes: bytes)
     }
 
-    /// Empties the generation a swap left behind, in writer commands of about ``chunkBudgetNanoseconds``.
+    /// Empties the generation a swap left behind, a table per writer command.
     private func finishDropping() async throws {
         let stores = self.stores
         let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
@@ -192,14 +189,9 @@ final class ProjectionRebuilder: Service, Sendable {
                     try txn.delete(stores.readModelMeta, key: Self.droppingKey)
                     return [1]
                 }
-                let started = DispatchTime.now().uptimeNanoseconds
-                while DispatchTime.now().uptimeNanoseconds - started < Self.chunkBudgetNanoseconds {
-                    if try stores.projectors[Int(generation)].dropSlice(limit: Self.dropSliceEntries, in: txn) {
-                        try txn.delete(stores.readModelMeta, key: Self.droppingKey)
-                        return [1]
-                    }
-                }
-                return [0]
+                guard try stores.projectors[Int(generation)].dropNextTable(in: txn) else { return [0] }
+                try txn.delete(stores.readModelMeta, key: Self.droppingKey)
+                return [1]
             }
             if done == [1] { return }
             await Task.yield()

@@ -96,28 +96,6 @@ public final class Transaction {
         try check(mdb_drop(self.handle(table), table.dbi, 0), "mdb_drop")
     }
 
-    /// Deletes up to `limit` entries from the start of `table`; returns how many it deleted (fewer than
-    /// `limit` once the table is empty). Emptying a large table this way, a slice per transaction,
-    /// spreads the work that ``clear(_:)`` does in one go.
-    public func deleteLeading(_ table: Table, limit: Int) throws(LMDBError) -> Int {
-        precondition(self.isWritable, "delete in a read transaction")
-        var cursor: OpaquePointer?
-        try check(mdb_cursor_open(self.handle(table), table.dbi, &cursor), "mdb_cursor_open")
-        guard let cursor else { throw LMDBError(code: .notFound, operation: "mdb_cursor_open") }
-        defer { mdb_cursor_close(cursor) }
-        var deleted = 0
-        var key = MDB_val()
-        var value = MDB_val()
-        while deleted < limit {
-            let rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
-            if rc == MDB_NOTFOUND { break }
-            try check(rc, "mdb_cursor_get")
-            try check(mdb_cursor_del(cursor, 0), "mdb_cursor_del")
-            deleted += 1
-        }
-        return deleted
-    }
-
     /// The number of entries in `table`.
     public func count(_ table: Table) throws(LMDBError) -> Int {
         var stat = MDB_stat()

@@ -71,17 +71,18 @@ public struct Projector: Sendable {
         for table in self.contacts.allTables + self.workspaces.allTables + self.audit.allTables + [self.meta] { try txn.clear(table) }
     }
 
-    /// Deletes up to `limit` entries of this generation, table after table, checkpoint last; returns
-    /// whether the generation is now empty. A generation swapped out is dropped this way, a slice per
-    /// writer command, rather than in the swap's transaction, which would hold every writer up for as
-    /// long as it takes to free the pages of a whole read model.
-    public func dropSlice(limit: Int, in txn: Transaction) throws -> Bool {
-        var remaining = limit
-        for table in self.contacts.allTables + self.workspaces.allTables + self.audit.allTables + [self.meta] {
-            remaining -= try txn.deleteLeading(table, limit: remaining)
-            if remaining == 0 { return false }
-        }
-        return true
+    /// Empties the first table of this generation that still has entries (table after table, checkpoint
+    /// last); returns whether the generation is now empty. A generation swapped out is dropped this
+    /// way, a table per writer command, rather than in the swap's transaction.
+    ///
+    /// Emptying a table (`mdb_drop`) frees its leaf pages from the branch pages that point to them,
+    /// without reading the leaves: a table of millions of entries goes in one short command, where
+    /// deleting entry by entry kept the writer busy for minutes after a large rebuild's swap.
+    public func dropNextTable(in txn: Transaction) throws -> Bool {
+        let tables = self.contacts.allTables + self.workspaces.allTables + self.audit.allTables + [self.meta]
+        guard let index = try tables.firstIndex(where: { try txn.count($0) > 0 }) else { return true }
+        try txn.clear(tables[index])
+        return try tables[(index + 1)...].allSatisfy { try txn.count($0) == 0 }
     }
 
     /// Applies up to `limit` log events after this projection's checkpoint, in `txn`, decoding them

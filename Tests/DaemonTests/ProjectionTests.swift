@@ -114,7 +114,7 @@ struct ProjectionTests {
 
     /// The generation a rebuild swaps out is emptied afterwards, a slice per writer command, not in the
     /// swap's transaction; a stop in between leaves the rest to the next start.
-    @Test func theSwappedOutGenerationIsEmptiedInSlicesAcrossARestart() throws {
+    @Test func theSwappedOutGenerationIsEmptiedTableByTableAcrossARestart() throws {
         let daemon = try DaemonHarness()
         try self.populate(daemon, count: 3_000)
         let before = try daemon.call("contacts.get", ["urn": "ext:p2999"])
