@@ -30,8 +30,8 @@ final class CommandTransaction {
 
     /// The workspace as last read; dropped whenever this command appends a workspace event.
     private var cachedWorkspace: Workspace?
-    /// The read-model batch kept open by ``batchingProjections(_:)``, with the last seq applied to it.
-    private var openBatch: (batch: ProjectionBatch, lastSeq: UInt64?)?
+    /// The read-model batch kept open by ``batchingProjections(_:)``.
+    private var openBatch: ProjectionBatch?
 
     /// Runs `body` with every contact event it appends applied to the read models in one batch, written
     /// when `body` returns: each table's writes then go once, in key order, instead of once per append
@@ -40,10 +40,12 @@ final class CommandTransaction {
     /// for bodies that read contacts through this transaction alone.
     func batchingProjections<T>(_ body: () throws -> T) throws -> T {
         let batch = try self.stores.projector(self.txn).openBatch(in: self.txn)
-        self.openBatch = (batch, nil)
+        let before = self.lastSeq
+        self.openBatch = batch
         defer { self.openBatch = nil }
         let result = try body()
-        if let last = self.openBatch?.lastSeq { try batch.finish(checkpoint: last) }
+        // The checkpoint moves to the last event the body appended, if it appended any.
+        if let last = self.lastSeq, last != before { try batch.finish(checkpoint: last) }
         return result
     }
 
@@ -59,7 +61,7 @@ final class CommandTransaction {
     func contact(_ uuid: ContactUUID) throws -> Contact {
         let stored =
             if let open = self.openBatch {
-                try open.batch.contact(uuid, workspace: self.context.workspace)
+                try open.contact(uuid, workspace: self.context.workspace)
             } else {
                 try self.stores.projector(self.txn).contacts.contact(uuid, workspace: self.context.workspace, in: self.txn)
             }
@@ -72,7 +74,7 @@ final class CommandTransaction {
 
     /// The contact owning a URN identity, if any.
     func owner(ofURN identity: String) throws -> ContactUUID? {
-        if let open = self.openBatch { return try open.batch.owner(ofURN: identity, workspace: self.context.workspace) }
+        if let open = self.openBatch { return try open.owner(ofURN: identity, workspace: self.context.workspace) }
         return try self.stores.projector(self.txn).contacts.owner(ofURN: identity, workspace: self.context.workspace, in: self.txn)
     }
 
@@ -129,8 +131,7 @@ final class CommandTransaction {
         }
         if let last = applied.last { self.lastSeq = last.header.seq }
         if let open = self.openBatch {
-            try open.batch.apply(applied)
-            self.openBatch?.lastSeq = applied.last?.header.seq ?? open.lastSeq
+            try open.apply(applied)
         } else {
             try self.stores.projector(self.txn).apply(applied, in: self.txn)
         }

@@ -118,12 +118,8 @@ final class ContactWriteBack {
     /// Writes every held contact (its record and index changes), the URN changes and the workspaces'
     /// live-contact counts, then forgets them. Each table's writes go in key order (``SortedWrites``).
     func flush() throws {
-        var records = SortedWrites()
-        var index = SortedWrites()
-        for (key, entry) in self.entries { self.gather(entry, key: key, records: &records, index: &index) }
+        try self.write(self.entries)
         self.entries.removeAll(keepingCapacity: true)
-        try records.apply(to: self.model.contacts, in: self.txn)
-        try self.model.index.apply(&index, in: self.txn)
         for (workspace, change) in self.liveCountChanges where change != 0 {
             try self.model.index.adjustLiveCount(of: workspace, by: change, in: self.txn)
         }
@@ -139,9 +135,15 @@ final class ContactWriteBack {
     /// Writes one held contact now (it is about to be read back or replaced).
     private func flush(key: [UInt8]) throws {
         guard let entry = self.entries.removeValue(forKey: key) else { return }
+        try self.write([key: entry])
+    }
+
+    /// Writes held contacts' records and index changes, each table in key order, and counts their
+    /// changes of liveness.
+    private func write(_ entries: [[UInt8]: Entry]) throws {
         var records = SortedWrites()
         var index = SortedWrites()
-        self.gather(entry, key: key, records: &records, index: &index)
+        for (key, entry) in entries { self.gather(entry, key: key, records: &records, index: &index) }
         try records.apply(to: self.model.contacts, in: self.txn)
         try self.model.index.apply(&index, in: self.txn)
     }
