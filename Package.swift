@@ -38,17 +38,20 @@ let package = Package(
             linkerSettings: [.linkedLibrary("phonenumber")]
         ),
 
+        // Pure work cut into slices and run on every core (the writer's helpers).
+        .target(name: "ParallelWork", swiftSettings: strictSettings),
+
         // Storage: LMDB and a byte-level, hash-chained event log. Knows nothing of contacts.
         .target(
             name: "LedgerStore",
-            dependencies: ["CLMDB", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CLMDB", "ParallelWork", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         // JSON text: values, a strict parser and writer, escaping and numbers, a Decoder over parsed values;
         // shared by the RPC layer and the domain's stored shapes. Knows nothing of sockets or contacts.
         .target(name: "JSONText", swiftSettings: strictSettings),
         // Domain: contacts, URNs, fields, events, decide/evolve. Pure: no I/O.
-        .target(name: "ContactDomain", dependencies: ["CPhoneNumber", "JSONText"], swiftSettings: strictSettings),
+        .target(name: "ContactDomain", dependencies: ["CPhoneNumber", "JSONText", "ParallelWork"], swiftSettings: strictSettings),
         // Spreadsheets: XLSX (a ZIP of XML parts) and CSV, read and written. Knows nothing of contacts.
         .target(
             name: "Spreadsheet",
@@ -63,7 +66,7 @@ let package = Package(
         // Read models maintained from events, stored in LMDB.
         .target(
             name: "Projections",
-            dependencies: ["ContactDomain", "JSONText", "LedgerStore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ContactDomain", "JSONText", "LedgerStore", "ParallelWork", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         // Generic JSON-RPC 2.0 over a Unix socket. Knows nothing of contacts.
@@ -93,7 +96,7 @@ let package = Package(
         .target(
             name: "LedgerDaemon",
             dependencies: [
-                "LedgerStore", "ContactDomain", "Projections", "RPC", "Spreadsheet", "NATSClient",
+                "LedgerStore", "ContactDomain", "ParallelWork", "Projections", "RPC", "Spreadsheet", "NATSClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -138,7 +141,7 @@ let package = Package(
 
         // Helpers shared by the test targets: a real nats-server process, a seeded random generator, hostile XLSX files.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
-        .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore"], swiftSettings: strictSettings),
+        .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore", "ParallelWork"], swiftSettings: strictSettings),
         .testTarget(name: "ContactDomainTests", dependencies: ["ContactDomain", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "SpreadsheetTests", dependencies: ["Spreadsheet", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(

@@ -2,6 +2,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ParallelWork
 
 /// Puts and deletes for one table, gathered during a write transaction and applied together in key
 /// order through one cursor (``Cursor/put(key:value:)``).
@@ -10,7 +11,7 @@ import Glibc
 /// the cursor is already on. Index updates of a batch (many contacts, each with dozens of terms
 /// scattered over the table) are the case it is for. The later write of a key wins, as if each had been
 /// applied when it was gathered; nothing is visible in the table before ``apply(to:in:)``.
-public struct SortedWrites {
+public struct SortedWrites: Sendable {
     // Keys and values apart: the sort compares keys only, and reading a key out of a tuple copied the
     // tuple (its two arrays retained and released) for every comparison.
     private var keys: [[UInt8]] = []
@@ -33,16 +34,18 @@ public struct SortedWrites {
         self.values.append(nil)
     }
 
+    /// Gathers `other`'s writes after these, in their order.
+    public mutating func append(contentsOf other: SortedWrites) {
+        self.keys += other.keys
+        self.values += other.values
+    }
+
     /// Writes what was gathered into `table`, in key order, and forgets it.
     public mutating func apply(to table: Table, in txn: Transaction) throws {
         guard !self.keys.isEmpty else { return }
         let keys = self.keys
         let values = self.values
-        // Sorted by key, then by the order gathered, so the later write of a key is applied last.
-        let order = keys.indices.sorted { left, right in
-            let comparison = Self.compare(keys[left], keys[right])
-            return comparison == 0 ? left < right : comparison < 0
-        }
+        let order = Self.order(of: keys)
         try txn.withCursor(table) { cursor in
             for index in order {
                 if let value = values[index] {
@@ -54,6 +57,37 @@ public struct SortedWrites {
         }
         self.keys.removeAll(keepingCapacity: true)
         self.values.removeAll(keepingCapacity: true)
+    }
+
+    /// The indices of `keys` by key, then by the order gathered, so the later write of a key is applied
+    /// last. A large batch is sorted a slice per core, then the sorted slices are merged.
+    static func order(of keys: [[UInt8]]) -> [Int] {
+        @Sendable func precedes(_ left: Int, _ right: Int) -> Bool {
+            let comparison = Self.compare(keys[left], keys[right])
+            return comparison == 0 ? left < right : comparison < 0
+        }
+        let slices = ParallelSlices.map(count: keys.count, minimumPerSlice: 4_096) { slice in slice.sorted(by: precedes) }
+        return slices.dropFirst().reduce(slices.first ?? []) { merged, next in Self.merge(merged, next, by: precedes) }
+    }
+
+    /// Two sorted index lists as one sorted list.
+    private static func merge(_ left: [Int], _ right: [Int], by precedes: (Int, Int) -> Bool) -> [Int] {
+        var merged: [Int] = []
+        merged.reserveCapacity(left.count + right.count)
+        var i = 0
+        var j = 0
+        while i < left.count, j < right.count {
+            if precedes(right[j], left[i]) {
+                merged.append(right[j])
+                j += 1
+            } else {
+                merged.append(left[i])
+                i += 1
+            }
+        }
+        merged += left[i...]
+        merged += right[j...]
+        return merged
     }
 
     /// LMDB's default key order: bytes compared as unsigned, a prefix before its extensions.

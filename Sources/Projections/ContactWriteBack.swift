@@ -1,6 +1,7 @@
 // ContactLedger — read models.
 import ContactDomain
 import LedgerStore
+import ParallelWork
 
 /// Applies contact events to the contact read model, keeping every contact they touch in memory until
 /// ``flush()``: a contact changed by many events of a chunk is read, indexed and stored once, not once
@@ -15,7 +16,7 @@ import LedgerStore
 /// Valid only inside the write transaction it was made for; flush before the transaction commits and
 /// before anything reads the contact tables of this generation (``ContactReadModel/applyToAll`` does).
 final class ContactWriteBack {
-    private struct Entry {
+    private struct Entry: Sendable {
         /// The contact as stored before this write-back loaded it (nil when it is new here).
         var stored: Contact?
         var contact: Contact
@@ -139,21 +140,39 @@ final class ContactWriteBack {
     }
 
     /// Writes held contacts' records and index changes, each table in key order, and counts their
-    /// changes of liveness.
+    /// changes of liveness. Encoding records and indexing contacts depend on nothing but the contacts,
+    /// so a large batch (an import command, a replay chunk) does them a slice per core.
     private func write(_ entries: [[UInt8]: Entry]) throws {
+        let held = Array(entries)
+        let index = self.model.index
+        let slices = ParallelSlices.map(count: held.count, minimumPerSlice: 128) { slice in
+            var gathered = Gathered()
+            for (key, entry) in held[slice] { gathered.add(entry, key: key, index: index) }
+            return gathered
+        }
         var records = SortedWrites()
-        var index = SortedWrites()
-        for (key, entry) in entries { self.gather(entry, key: key, records: &records, index: &index) }
+        var indexWrites = SortedWrites()
+        for slice in slices {
+            records.append(contentsOf: slice.records)
+            indexWrites.append(contentsOf: slice.index)
+            self.liveCountChanges.merge(slice.liveCountChanges, uniquingKeysWith: +)
+        }
         try records.apply(to: self.model.contacts, in: self.txn)
-        try self.model.index.apply(&index, in: self.txn)
+        try self.model.index.apply(&indexWrites, in: self.txn)
     }
 
-    /// Gathers a held contact's record and index changes, and counts its change of liveness.
-    private func gather(_ entry: Entry, key: [UInt8], records: inout SortedWrites, index: inout SortedWrites) {
-        let wasLive = entry.stored.map { !$0.isDeleted } ?? false
-        if wasLive != !entry.contact.isDeleted { self.liveCountChanges[entry.workspace, default: 0] += wasLive ? -1 : 1 }
-        records.put(key: key, value: ContactRecord.encode(entry.contact))
-        self.model.index.update(from: entry.stored, to: entry.contact, workspace: entry.workspace, into: &index)
+    /// The record and index changes of some held contacts, and their changes of liveness by workspace.
+    private struct Gathered: Sendable {
+        var records = SortedWrites()
+        var index = SortedWrites()
+        var liveCountChanges: [String: Int] = [:]
+
+        mutating func add(_ entry: Entry, key: [UInt8], index model: ContactIndex) {
+            let wasLive = entry.stored.map { !$0.isDeleted } ?? false
+            if wasLive != !entry.contact.isDeleted { self.liveCountChanges[entry.workspace, default: 0] += wasLive ? -1 : 1 }
+            self.records.put(key: key, value: ContactRecord.encode(entry.contact))
+            model.update(from: entry.stored, to: entry.contact, workspace: entry.workspace, into: &self.index)
+        }
     }
 
     /// The held entry of `key`, else the stored contact (nil when there is none).

@@ -1,7 +1,6 @@
 // ContactLedger — contact domain.
-import Dispatch
 import Foundation
-import Synchronization
+import ParallelWork
 
 /// URNs normalized, keyed by their text and the default country they were normalized with (so a result
 /// is never used under another default country).
@@ -26,20 +25,14 @@ public struct URNNormalizationTable: Sendable, Hashable {
     public static func normalizing(_ texts: [String], defaultCountry: String?) -> URNNormalizationTable {
         let distinct = Array(Set(texts))
         // Below a few thousand texts a second thread costs more than it saves.
-        let parts = distinct.count < 4_096 ? 1 : max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let made = Mutex<[URNNormalizationTable]>([])
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let tables = ParallelSlices.map(count: distinct.count, minimumPerSlice: 2_048) { slice in
             var table = URNNormalizationTable()
-            for text in distinct[Self.slice(part, of: parts, count: distinct.count)] {
-                table.normalize(text, defaultCountry: defaultCountry)
-            }
-            made.withLock { $0.append(table) }
+            for text in distinct[slice] { table.normalize(text, defaultCountry: defaultCountry) }
+            return table
         }
-        return made.withLock { tables in
-            var merged = tables.first ?? URNNormalizationTable()
-            for table in tables.dropFirst() { merged.results.merge(table.results) { first, _ in first } }
-            return merged
-        }
+        var merged = tables.first ?? URNNormalizationTable()
+        for table in tables.dropFirst() { merged.results.merge(table.results) { first, _ in first } }
+        return merged
     }
 
     /// The result for `text` under `defaultCountry`, if held.
@@ -62,10 +55,6 @@ public struct URNNormalizationTable: Sendable, Hashable {
 
     mutating func removeAll() { self.results.removeAll(keepingCapacity: true) }
 
-    /// The `part`-th of `parts` near-equal slices of `0..<count`.
-    private static func slice(_ part: Int, of parts: Int, count: Int) -> Range<Int> {
-        (count * part / parts)..<(count * (part + 1) / parts)
-    }
 }
 
 /// URN normalizations memoized for one decision context (one command, or one batch of an import).

@@ -1,5 +1,6 @@
 // ContactLedger — contact domain.
 import Foundation
+import ParallelWork
 
 /// What one header column of an import means (behaviour reference §6.1).
 public enum ImportColumnKind: Sendable, Hashable {
@@ -204,14 +205,13 @@ public struct ImportPlan: Sendable, Hashable {
     public static func plan(rows: [[String?]], workspace: Workspace, maximumRecords: Int = Self.maximumRecords) throws(ImportFileError) -> ImportPlan {
         guard let headerRow = rows.first else { throw ImportFileError(.empty, "Import file appears to be empty.") }
         let (columns, newFields) = try Self.columns(headers: headerRow, workspace: workspace)
-        // The records first (one past the limit at most), then every URN of them normalized at once
-        // (spread over the cores), then the duplicates, in row order.
-        var records: [ImportRecord] = []
-        for (offset, cells) in rows.dropFirst().enumerated() {
-            guard let record = Self.record(row: offset + 2, cells: cells, columns: columns) else { continue }
-            records.append(record)
-            if records.count > maximumRecords { break }
-        }
+        // The records first (a slice of rows per core; one past the limit kept at most), then every URN
+        // of them normalized at once (spread over the cores), then the duplicates, in row order.
+        let records = Array(
+            ParallelSlices.map(count: rows.count - 1, minimumPerSlice: 2_048) { slice in
+                slice.compactMap { offset in Self.record(row: offset + 2, cells: rows[offset + 1], columns: columns) }
+            }.joined().prefix(maximumRecords + 1)
+        )
         let defaultCountry = workspace.defaultCountry
         let normalizedURNs = URNNormalizationTable.normalizing(records.flatMap { $0.urns.map(\.urn) }, defaultCountry: defaultCountry)
         var seenURNs: Set<String> = []

@@ -3,6 +3,7 @@ import ContactDomain
 import Foundation
 import LedgerStore
 import Logging
+import ParallelWork
 import RPC
 import Spreadsheet
 
@@ -88,7 +89,12 @@ extension LedgerMethods {
             (try self.presenter(caller.workspace, in: txn).workspace, try self.stores.log.head(in: txn).seq)
         }
         let timeZone = workspace.timeZone
-        let rows = sheet.rows.map { row in row.map { ImportCells.text($0, timeZone: timeZone) } }
+        let cells = sheet.rows
+        let rows = Array(
+            ParallelSlices.map(count: cells.count, minimumPerSlice: 2_048) { slice in
+                cells[slice].map { row in row.map { ImportCells.text($0, timeZone: timeZone) } }
+            }.joined()
+        )
         let plan: ImportPlan
         do {
             plan = try ImportPlan.plan(rows: rows, workspace: workspace, maximumRecords: self.importMaximumRecords)

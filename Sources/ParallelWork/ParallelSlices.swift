@@ -1,0 +1,43 @@
+// ContactLedger — work shared over the cores.
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Pure work over `0..<count` cut into near-equal slices, one per core, the results in slice order.
+///
+/// The writer thread is the daemon's bottleneck, while the machine's other cores wait on it. The
+/// pieces of a command that depend on nothing but their input (encoding records, indexing contacts,
+/// sorting a batch's keys, normalizing an import's URNs) are cut into slices here and run on every core,
+/// with the caller's thread taking one slice; the results come back in slice order, so merging them is
+/// deterministic.
+public enum ParallelSlices {
+    /// Runs `body` on each slice of `0..<count` and returns its results in slice order.
+    ///
+    /// - Parameter minimumPerSlice: below twice this many items, `body` runs once, on the calling
+    ///   thread: handing a small job to another thread costs more than it saves.
+    public static func map<Result: Sendable>(
+        count: Int,
+        minimumPerSlice: Int,
+        _ body: @Sendable (Range<Int>) -> Result
+    ) -> [Result] {
+        let slices = Self.sliceCount(count: count, minimumPerSlice: minimumPerSlice)
+        guard slices > 1 else { return [body(0..<count)] }
+        let results = Mutex<[Int: Result]>([:])
+        DispatchQueue.concurrentPerform(iterations: slices) { slice in
+            let result = body(Self.slice(slice, of: slices, count: count))
+            results.withLock { $0[slice] = result }
+        }
+        return results.withLock { made in (0..<slices).compactMap { made[$0] } }
+    }
+
+    /// How many slices `count` items are cut into: one per active core, each at least `minimumPerSlice`.
+    static func sliceCount(count: Int, minimumPerSlice: Int) -> Int {
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        return max(1, min(cores, count / max(1, minimumPerSlice)))
+    }
+
+    /// The `slice`-th of `slices` near-equal slices of `0..<count`.
+    static func slice(_ slice: Int, of slices: Int, count: Int) -> Range<Int> {
+        (count * slice / slices)..<(count * (slice + 1) / slices)
+    }
+}
