@@ -2,6 +2,7 @@
 import ContactDomain
 import Foundation
 import LedgerStore
+import ParallelWork
 import Projections
 
 /// The write side as one command sees it: append events (applied to the read models at once) and
@@ -38,15 +39,51 @@ final class CommandTransaction {
     /// (an import batch appends hundreds of contacts). ``contact(_:)`` and the URN owners read through
     /// the batch, so they see what it holds (workspace events are applied at once, as before). Only
     /// for bodies that read contacts through this transaction alone.
+    ///
+    /// The body's events are given their positions as they are appended, and written to the log when
+    /// it returns: their headers and payloads are encoded and hashed a slice per core, then chained in
+    /// order (``EventLog/reserve(count:to:expectedVersion:in:txn:)``).
     func batchingProjections<T>(_ body: () throws -> T) throws -> T {
         let batch = try self.stores.projector(self.txn).openBatch(in: self.txn)
         let before = self.lastSeq
         self.openBatch = batch
-        defer { self.openBatch = nil }
+        self.pendingAppends = PendingAppends()
+        defer {
+            self.openBatch = nil
+            self.pendingAppends = nil
+        }
         let result = try body()
+        if let pending = self.pendingAppends { try self.write(pending) }
         // The checkpoint moves to the last event the body appended, if it appended any.
         if let last = self.lastSeq, last != before { try batch.finish(checkpoint: last) }
         return result
+    }
+
+    /// Events given their log positions by a batching scope, to be written when it ends.
+    private struct PendingAppends {
+        var reserved = ReservedAppends()
+        /// Each event with its header, its payload if encoded already, and the time zone to encode it in.
+        var events: [(event: LedgerEvent, header: EventHeader, payload: [UInt8]?, timeZone: TimeZone)] = []
+    }
+
+    /// The batching scope's events not yet written to the log.
+    private var pendingAppends: PendingAppends?
+
+    /// Encodes the pending events a slice per core and writes them to the log in order.
+    private func write(_ pending: PendingAppends) throws {
+        var reserved = pending.reserved
+        guard !reserved.isEmpty else { return }
+        let events = pending.events
+        let encoded = ParallelSlices.map(count: events.count, minimumPerSlice: 256) { slice in
+            slice.map { index in
+                let item = events[index]
+                return Result { () throws -> EncodedRecord in
+                    EncodedRecord(header: item.header.encoded(), payload: try item.payload ?? item.event.encodedData(timeZone: item.timeZone))
+                }
+            }
+        }.joined()
+        let records = try encoded.map { try $0.get() }
+        try self.stores.log.write(&reserved, records: records, in: self.txn)
     }
 
     /// The command's workspace as of this transaction.
@@ -90,41 +127,62 @@ final class CommandTransaction {
 
     /// The next numeric contact id (global, increasing).
     func nextContactID() throws -> Int64 {
+        try self.nextContactIDs(1).lowerBound
+    }
+
+    /// The next `count` numeric contact ids, taken at once (an import batch's creations).
+    func nextContactIDs(_ count: Int) throws -> Range<Int64> {
         let key = Array("next_contact_id".utf8)
         let next = try self.txn.get(self.stores.meta, key: key).flatMap { BigEndian.uint64($0) } ?? 1
-        try self.txn.put(self.stores.meta, key: key, value: BigEndian.bytes(next + 1))
-        return Int64(next)
+        try self.txn.put(self.stores.meta, key: key, value: BigEndian.bytes(next + UInt64(count)))
+        return Int64(next)..<(Int64(next) + Int64(count))
     }
 
     /// Appends `events` to `stream` in order, then applies them to the read models together: a contact
     /// several of them change (a create with its fields, an imported row) is read, indexed and stored
     /// once, not once per event.
     ///
-    /// - Parameter expectedVersion: checked against the stream's version before the first event.
+    /// - Parameters:
+    ///   - expectedVersion: checked against the stream's version before the first event.
+    ///   - encodedPayloads: the events' payloads, when encoded already (off the writer's thread).
     @discardableResult
-    func append(_ events: [LedgerEvent], to stream: String, expectedVersion: UInt64? = nil) throws -> [EventHeader] {
-        let timeZone = try self.workspace().timeZone
-        let payloads = try events.map { try $0.encodedData(timeZone: timeZone) }
+    func append(_ events: [LedgerEvent], to stream: String, expectedVersion: UInt64? = nil, encodedPayloads: [[UInt8]]? = nil) throws -> [EventHeader] {
+        let givenPayloads = encodedPayloads.flatMap { $0.count == events.count ? $0 : nil }
         var applied: [(event: LedgerEvent, header: EventHeader)] = []
         applied.reserveCapacity(events.count)
+        func header(_ event: LedgerEvent, at position: EventPosition) -> EventHeader {
+            EventHeader(
+                seq: position.seq,
+                id: UUID.random().lowercasedString,
+                stream: stream,
+                version: position.version,
+                type: event.type,
+                schemaVersion: event.schemaVersion,
+                workspace: self.context.workspace,
+                createdOn: self.now,
+                actor: self.context.actor,
+                peer: self.context.peer,
+                idempotencyKey: self.context.idempotencyKey
+            )
+        }
         do {
-            try self.stores.log.append(count: events.count, to: stream, expectedVersion: expectedVersion, in: self.txn) { index, position in
-                let event = events[index]
-                let header = EventHeader(
-                    seq: position.seq,
-                    id: UUID.random().lowercasedString,
-                    stream: stream,
-                    version: position.version,
-                    type: event.type,
-                    schemaVersion: event.schemaVersion,
-                    workspace: self.context.workspace,
-                    createdOn: self.now,
-                    actor: self.context.actor,
-                    peer: self.context.peer,
-                    idempotencyKey: self.context.idempotencyKey
-                )
-                applied.append((event, header))
-                return EncodedRecord(header: header.encoded(), payload: payloads[index])
+            if var pending = self.pendingAppends {
+                // Inside a batching scope: positioned now, encoded and written when the scope ends.
+                self.pendingAppends = nil
+                defer { self.pendingAppends = pending }
+                let timeZone = try self.workspace().timeZone
+                let positions = try self.stores.log.reserve(count: events.count, to: stream, expectedVersion: expectedVersion, in: &pending.reserved, txn: self.txn)
+                for (index, (event, position)) in zip(events, positions).enumerated() {
+                    applied.append((event, header(event, at: position)))
+                    pending.events.append((event, applied[index].header, givenPayloads?[index], timeZone))
+                }
+            } else {
+                let timeZone = try self.workspace().timeZone
+                let payloads = try givenPayloads ?? events.map { try $0.encodedData(timeZone: timeZone) }
+                try self.stores.log.append(count: events.count, to: stream, expectedVersion: expectedVersion, in: self.txn) { index, position in
+                    applied.append((events[index], header(events[index], at: position)))
+                    return EncodedRecord(header: applied[index].header.encoded(), payload: payloads[index])
+                }
             }
         } catch LogError.versionMismatch(_, let actual) {
             throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(actual))])

@@ -1,4 +1,5 @@
 // ContactLedger — storage layer.
+import ParallelWork
 
 /// An append-only, hash-chained log of opaque records, ordered by a global `seq`, with a per-stream
 /// index and optimistic concurrency.
@@ -106,6 +107,61 @@ public struct EventLog: Sendable {
         }
         try self.setHead(head, in: txn)
         return positions
+    }
+
+    /// Assigns positions to `count` records of `stream` without writing them: they are encoded later,
+    /// all of a batch's at once and off the calling thread, and written by ``write(_:records:in:)``.
+    /// Versions and `expectedVersion` take the batch's earlier reservations into account.
+    ///
+    /// Nothing may append to the log in `txn` between the first reservation and the write.
+    /// - Throws: ``LogError/versionMismatch(expected:actual:)``, or storage errors.
+    public func reserve(
+        count: Int,
+        to stream: String,
+        expectedVersion: UInt64? = nil,
+        in reserved: inout ReservedAppends,
+        txn: Transaction
+    ) throws -> [EventPosition] {
+        guard count > 0 else { return [] }
+        let current = try reserved.versions[stream] ?? self.version(of: stream, in: txn)
+        if let expectedVersion, expectedVersion != current {
+            throw LogError.versionMismatch(expected: expectedVersion, actual: current)
+        }
+        let firstSeq = try reserved.nextSeq ?? (self.head(in: txn).seq + 1)
+        let positions = (0..<count).map { EventPosition(seq: firstSeq + UInt64($0), version: current + UInt64($0) + 1) }
+        reserved.nextSeq = firstSeq + UInt64(count)
+        reserved.versions[stream] = current + UInt64(count)
+        for position in positions { reserved.entries.append((stream, position)) }
+        return positions
+    }
+
+    /// Writes the reserved records, `records[i]` at the `i`-th reserved position: their digests are
+    /// computed a slice per core, then chained in order onto the head; the stream index entries go in
+    /// key order. Leaves `reserved` empty.
+    public func write(_ reserved: inout ReservedAppends, records: [EncodedRecord], in txn: Transaction) throws {
+        let entries = reserved.entries
+        reserved = ReservedAppends()
+        guard !entries.isEmpty else { return }
+        var head = try self.head(in: txn)
+        guard records.count == entries.count, entries[0].position.seq == head.seq + 1 else {
+            throw LogError.reservationMismatch
+        }
+        let digests = ParallelSlices.map(count: records.count, minimumPerSlice: 256) { slice in
+            slice.map { (header: StoredEvent.digest(records[$0].header), payload: StoredEvent.digest(records[$0].payload)) }
+        }.joined()
+        var streamIndex = SortedWrites()
+        for ((entry, record), digest) in zip(zip(entries, records), digests) {
+            let stored = StoredEvent(
+                seq: entry.position.seq, prevHash: head.hash, header: record.header, payload: record.payload,
+                headerHash: digest.header, payloadHash: digest.payload
+            )
+            let seqKey = BigEndian.bytes(entry.position.seq)
+            try txn.put(self.events, key: seqKey, value: stored.encoded(), append: true)
+            streamIndex.put(key: Array(entry.stream.utf8) + [0] + BigEndian.bytes(entry.position.version), value: seqKey)
+            head = (entry.position.seq, stored.hash)
+        }
+        try streamIndex.apply(to: self.streams, in: txn)
+        try self.setHead(head, in: txn)
     }
 
     /// Writes a record at its position: the record and its stream index entry (the caller sets the head).
@@ -258,6 +314,18 @@ public struct EncodedRecord: Sendable {
     }
 }
 
+/// Positions handed out by ``EventLog/reserve(count:to:expectedVersion:in:txn:)`` and not yet written.
+public struct ReservedAppends: Sendable {
+    fileprivate var nextSeq: UInt64?
+    fileprivate var versions: [String: UInt64] = [:]
+    fileprivate var entries: [(stream: String, position: EventPosition)] = []
+
+    public init() {}
+
+    /// Whether no position is reserved.
+    public var isEmpty: Bool { self.entries.isEmpty }
+}
+
 /// The outcome of ``EventLog/verify(range:environment:progress:)``.
 public struct VerificationResult: Sendable, Hashable {
     /// The first position whose record does not match the chain, or nil when all verified.
@@ -276,4 +344,6 @@ public enum LogError: Error, Hashable, Sendable {
     case corruptRecord(seq: UInt64)
     /// The log's tables were not opened.
     case missingTables
+    /// Reserved positions were written with another number of records, or after another append.
+    case reservationMismatch
 }

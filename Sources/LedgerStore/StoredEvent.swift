@@ -25,9 +25,14 @@ public struct StoredEvent: Sendable, Hashable {
 
     /// The chain hash of a record with these parts.
     static func chainHash(prevHash: [UInt8], header: [UInt8], payloadHash: [UInt8]) -> [UInt8] {
+        Self.chainHash(prevHash: prevHash, headerHash: Self.digest(header), payloadHash: payloadHash)
+    }
+
+    /// The chain hash from the header's digest (computed ahead, off the appending thread).
+    static func chainHash(prevHash: [UInt8], headerHash: [UInt8], payloadHash: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(data: prevHash)
-        hasher.update(data: Array(SHA256.hash(data: header)))
+        hasher.update(data: headerHash)
         hasher.update(data: payloadHash)
         return Array(hasher.finalize())
     }
@@ -92,11 +97,16 @@ public struct StoredEvent: Sendable, Hashable {
     }
 
     init(seq: UInt64, prevHash: [UInt8], header: [UInt8], payload: [UInt8]) {
+        self.init(seq: seq, prevHash: prevHash, header: header, payload: payload, headerHash: Self.digest(header), payloadHash: Self.digest(payload))
+    }
+
+    /// A record chained onto `prevHash`, its parts' digests computed ahead.
+    init(seq: UInt64, prevHash: [UInt8], header: [UInt8], payload: [UInt8], headerHash: [UInt8], payloadHash: [UInt8]) {
         self.seq = seq
         self.prevHash = prevHash
         self.header = header
         self.payload = payload
-        self.payloadHash = Self.digest(payload)
-        self.hash = Self.chainHash(prevHash: prevHash, header: header, payloadHash: self.payloadHash)
+        self.payloadHash = payloadHash
+        self.hash = Self.chainHash(prevHash: prevHash, headerHash: headerHash, payloadHash: payloadHash)
     }
 }

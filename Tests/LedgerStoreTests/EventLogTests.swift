@@ -92,6 +92,65 @@ struct EventLogTests {
         try store.environment.read { txn throws in #expect(try store.log.head(in: txn).seq == 5) }
     }
 
+    /// Reserved positions written later give the log the records, versions, hashes and head that
+    /// appending each record in turn gives; a batch large enough to be hashed a slice per core is too.
+    @Test(arguments: [3, 1_500])
+    func reservedRecordsWrittenLaterEqualAppendsInTurn(perStream: Int) throws {
+        let batched = try Store()
+        let inTurn = try Store()
+        for store in [batched, inTurn] { try store.append("b", "seed") }
+        let streams = ["c", "b", "a", "b\u{1}"]
+        var order: [(stream: String, payload: String)] = []
+        for round in 0..<perStream {
+            for stream in streams { order.append((stream, "\(stream)-\(round)")) }
+        }
+        try batched.environment.write { txn throws in
+            var reserved = ReservedAppends()
+            var records: [EncodedRecord] = []
+            for (stream, payload) in order {
+                // The first reservation of "b" checks the stored version, later ones the reserved version.
+                let expected: UInt64? = stream == "b" ? UInt64(records.count / streams.count + 1) : nil
+                let position = try #require(try batched.log.reserve(count: 1, to: stream, expectedVersion: expected, in: &reserved, txn: txn).first)
+                records.append(EncodedRecord(header: Array("h\(position.seq)".utf8), payload: Array(payload.utf8)))
+            }
+            // A refused reservation changes nothing reserved.
+            #expect(throws: LogError.versionMismatch(expected: 0, actual: UInt64(perStream + 1))) {
+                try batched.log.reserve(count: 1, to: "b", expectedVersion: 0, in: &reserved, txn: txn)
+            }
+            try batched.log.write(&reserved, records: records, in: txn)
+            #expect(reserved.isEmpty)
+        }
+        for (stream, payload) in order { try inTurn.append(stream, payload) }
+        try batched.environment.read { txn throws in
+            try inTurn.environment.read { other throws in
+                #expect(try batched.log.head(in: txn).hash == inTurn.log.head(in: other).hash)
+                #expect(try batched.log.head(in: txn).seq == UInt64(order.count + 1))
+                for stream in streams + ["b"] {
+                    #expect(try batched.log.version(of: stream, in: txn) == inTurn.log.version(of: stream, in: other))
+                    #expect(try batched.log.seqs(of: stream, in: txn) == inTurn.log.seqs(of: stream, in: other))
+                }
+            }
+        }
+        #expect(try batched.log.verify(environment: batched.environment).firstBrokenSeq == nil)
+    }
+
+    /// Records written with another count than was reserved, or after another append, are refused.
+    @Test func aReservationWrittenOutOfStepIsRefused() throws {
+        let store = try Store()
+        try store.environment.write { txn throws in
+            var reserved = ReservedAppends()
+            _ = try store.log.reserve(count: 2, to: "a", in: &reserved, txn: txn)
+            var again = reserved
+            #expect(throws: LogError.reservationMismatch) {
+                try store.log.write(&reserved, records: [EncodedRecord(header: [1], payload: [2])], in: txn)
+            }
+            try store.log.append(to: "z", in: txn) { _ in EncodedRecord(header: [1], payload: [2]) }
+            #expect(throws: LogError.reservationMismatch) {
+                try store.log.write(&again, records: Array(repeating: EncodedRecord(header: [1], payload: [2]), count: 2), in: txn)
+            }
+        }
+    }
+
     @Test func expectedVersionMismatchWritesNothing() throws {
         let store = try Store()
         try store.append("a", "1")

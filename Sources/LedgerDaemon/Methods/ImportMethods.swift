@@ -340,9 +340,14 @@ extension LedgerMethods {
     private func importBatch(_ records: [ImportRecord], spec: ImportSpec, in tx: CommandTransaction) throws -> BatchOutcome {
         // The plan normalized every URN of the file already: the writer does not parse them again.
         let context = try tx.decisionContext(normalizedURNs: spec.plan.normalizedURNs)
+        // Every record's target first, in row order. Importing a record changes the owners of its own
+        // URNs only, and the plan refuses files whose records share a URN or a UUID, so no record
+        // changes a later one's target.
+        let targets = records.map { ImportDecider.target(of: $0, context: context) }
+        let creations = try self.decideCreations(records, targets: targets, spec: spec, in: tx)
         var outcome = BatchOutcome()
-        for record in records {
-            switch ImportDecider.target(of: record, context: context) {
+        for (index, record) in records.enumerated() {
+            switch targets[index] {
             case .failed(let error):
                 outcome.errors.append(error)
             case .existing(let uuid):
@@ -359,15 +364,59 @@ extension LedgerMethods {
                 try tx.append(result.events, to: EventHeader.contactStream(uuid), expectedVersion: contact.version)
                 outcome.updated += 1
             case .create:
-                let uuid = ContactUUID.random()
-                let result = ImportDecider.decide(record, contact: nil, newUUID: uuid, newID: try tx.nextContactID(), group: spec.groupUUID, context: context)
-                outcome.errors += result.errors
-                guard result.result != .failed else { continue }
-                try tx.append(result.events, to: EventHeader.contactStream(uuid), expectedVersion: 0)
+                guard let creation = creations[index] else { continue }
+                outcome.errors += creation.outcome.errors
+                guard creation.outcome.result != .failed else { continue }
+                try tx.append(
+                    creation.outcome.events, to: EventHeader.contactStream(creation.uuid), expectedVersion: 0,
+                    encodedPayloads: creation.payloads
+                )
                 outcome.created += 1
             }
         }
         return outcome
+    }
+
+    /// A record's new contact as decided, with its events' payloads encoded.
+    private struct Creation: Sendable {
+        var uuid: ContactUUID
+        var outcome: ImportOutcome
+        var payloads: [[UInt8]]?
+    }
+
+    /// Decides the batch's records that create contacts, by record index, a slice per core: deciding and
+    /// encoding a new contact is most of a create's work, and depends on nothing the batch changes. Its
+    /// URNs have no owner (that is why it creates) and no other record has them, so every owner lookup
+    /// answers none, as it would on the writer's thread; ids are taken in row order, as one by one.
+    private func decideCreations(
+        _ records: [ImportRecord],
+        targets: [ImportDecider.Target],
+        spec: ImportSpec,
+        in tx: CommandTransaction
+    ) throws -> [Int: Creation] {
+        let indices = targets.indices.filter { targets[$0] == .create }
+        guard !indices.isEmpty else { return [:] }
+        let ids = try tx.nextContactIDs(indices.count)
+        let workspace = try tx.workspace()
+        let now = tx.now
+        let smartGroups = SmartGroups(workspace: workspace, reference: tx.reference)
+        let normalizedURNs = spec.plan.normalizedURNs
+        let group = spec.groupUUID
+        let slices = ParallelSlices.map(count: indices.count, minimumPerSlice: 64) { slice in
+            let context = DecisionContext(
+                workspace: workspace, now: now, lookup: UnownedURNs(), smartGroupsMatching: { smartGroups.matching($0) },
+                normalizedURNs: normalizedURNs
+            )
+            return slice.map { position -> (Int, Creation) in
+                let uuid = ContactUUID.random()
+                let id = ids.lowerBound + Int64(position)
+                let outcome = ImportDecider.decide(records[indices[position]], contact: nil, newUUID: uuid, newID: id, group: group, context: context)
+                // A payload that fails to encode here is encoded (and its error raised) by the append.
+                let payloads = try? outcome.events.map { try $0.encodedData(timeZone: workspace.timeZone) }
+                return (indices[position], Creation(uuid: uuid, outcome: outcome, payloads: payloads))
+            }
+        }
+        return Dictionary(slices.joined()) { first, _ in first }
     }
 
     // MARK: - Status
@@ -406,4 +455,10 @@ extension LedgerMethods {
             return state.answer()
         }
     }
+}
+
+/// The owner lookups of an import's creation decided off the writer's thread: none of its URNs has an
+/// owner (``LedgerMethods`` decides creations only for records whose URNs have none).
+private struct UnownedURNs: ContactLookup {
+    func owner(ofURN identity: String) throws -> ContactUUID? { nil }
 }
