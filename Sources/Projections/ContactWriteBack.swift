@@ -31,6 +31,8 @@ final class ContactWriteBack {
     private var entries: [[UInt8]: Entry] = [:]
     /// Pending `rm.contact_urns` changes by key: the owner's UUID, or nil to delete.
     private var urnOwners: [[UInt8]: [UInt8]?] = [:]
+    /// The contact (its record key) and URN identities whose ownership was written to `urnOwners` last.
+    private var lastAssertion: (contact: [UInt8], identities: [String])?
     /// Pending changes of each workspace's live-contact count (contacts created minus contacts deleted).
     private var liveCountChanges: [String: Int] = [:]
 
@@ -53,7 +55,8 @@ final class ContactWriteBack {
             if created.id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: created.id)), value: key) }
             entry = Entry(stored: nil, contact: contact, identities: contact.urnIdentities, workspace: header.workspace)
         } else {
-            guard let loaded = try self.entry(key, uuid: uuid, workspace: header.workspace) else {
+            // Taken out of the held entries while it changes, so its contact is not copied on write.
+            guard let loaded = try self.takeEntry(key, uuid: uuid, workspace: header.workspace) else {
                 throw ReadModelError.missingContact(uuid.rawValue)
             }
             entry = loaded
@@ -63,13 +66,18 @@ final class ContactWriteBack {
                 let identities = entry.contact.urnIdentities
                 for identity in Set(entry.identities).subtracting(identities) {
                     self.urnOwners[KeyEncoding.key(header.workspace, identity)] = .some(nil)
+                    self.lastAssertion = nil
                 }
                 entry.identities = identities
             }
         }
-        // Every event re-asserts the contact's URNs, as a lone event does.
-        let owner = Array(uuid.rawValue.utf8)
-        for identity in entry.identities { self.urnOwners[KeyEncoding.key(header.workspace, identity)] = owner }
+        // Every event re-asserts the contact's URNs, as a lone event does; when the last owners written
+        // are this contact's same URNs (its previous event, nothing written since), they stand already.
+        if self.lastAssertion?.contact != key || self.lastAssertion?.identities != entry.identities {
+            let owner = Array(uuid.rawValue.utf8)
+            for identity in entry.identities { self.urnOwners[KeyEncoding.key(header.workspace, identity)] = owner }
+            self.lastAssertion = (key, entry.identities)
+        }
         switch event {
         case .messageReceived(let message), .messageCreated(let message):
             let stored = StoredMessage(direction: event.type == "msg_received" ? .incoming : .outgoing, createdOn: header.createdOn, message: message)
@@ -110,7 +118,7 @@ final class ContactWriteBack {
     /// Records that the contact reached `header.version` through an event whose payload was erased.
     func advanceVersion(of uuid: ContactUUID, header: EventHeader) throws {
         let key = KeyEncoding.key(header.workspace, uuid.rawValue)
-        guard var entry = try self.entry(key, uuid: uuid, workspace: header.workspace) else { return }
+        guard var entry = try self.takeEntry(key, uuid: uuid, workspace: header.workspace) else { return }
         entry.contact.version = header.version
         entry.contact.modifiedOn = header.createdOn
         self.entries[key] = entry
@@ -130,6 +138,7 @@ final class ContactWriteBack {
             if let owner { urns.put(key: key, value: owner) } else { urns.delete(key: key) }
         }
         self.urnOwners.removeAll(keepingCapacity: true)
+        self.lastAssertion = nil
         try urns.apply(to: self.model.urns, in: self.txn)
     }
 
@@ -175,9 +184,10 @@ final class ContactWriteBack {
         }
     }
 
-    /// The held entry of `key`, else the stored contact (nil when there is none).
-    private func entry(_ key: [UInt8], uuid: ContactUUID, workspace: String) throws -> Entry? {
-        if let held = self.entries[key] { return held }
+    /// The held entry of `key`, taken out of the held entries (the caller puts it back), else the
+    /// stored contact (nil when there is none).
+    private func takeEntry(_ key: [UInt8], uuid: ContactUUID, workspace: String) throws -> Entry? {
+        if let held = self.entries.removeValue(forKey: key) { return held }
         guard let stored = try self.model.contact(uuid, workspace: workspace, in: self.txn) else { return nil }
         return Entry(stored: stored, contact: stored, identities: stored.urnIdentities, workspace: workspace)
     }
