@@ -84,6 +84,7 @@ final class CommandTransaction {
         }.joined()
         let records = try encoded.map { try $0.get() }
         try self.stores.log.write(&reserved, records: records, in: self.txn)
+        BackgroundRelease.release((consume records, consume events))
     }
 
     /// The command's workspace as of this transaction.

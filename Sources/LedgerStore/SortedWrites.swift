@@ -45,18 +45,27 @@ public struct SortedWrites: Sendable {
         guard !self.keys.isEmpty else { return }
         let keys = self.keys
         let values = self.values
+        self.keys = []
+        self.values = []
         let order = Self.order(of: keys)
-        try txn.withCursor(table) { cursor in
-            for index in order {
-                if let value = values[index] {
-                    try cursor.put(key: keys[index], value: value)
-                } else {
-                    try cursor.delete(key: keys[index])
+        do {
+            try txn.withCursor(table) { cursor in
+                for index in order {
+                    if let value = values[index] {
+                        try cursor.put(key: keys[index], value: value)
+                    } else {
+                        try cursor.delete(key: keys[index])
+                    }
                 }
             }
+        } catch {
+            // Kept for a retry (a write retried after the map grew applies them again).
+            self.keys = keys
+            self.values = values
+            throw error
         }
-        self.keys.removeAll(keepingCapacity: true)
-        self.values.removeAll(keepingCapacity: true)
+        // Freed on another core: a batch's keys are tens of thousands of small arrays.
+        BackgroundRelease.release((consume keys, consume values))
     }
 
     /// The indices of `keys` by key, then by the order gathered, so the later write of a key is applied

@@ -127,8 +127,10 @@ final class ContactWriteBack {
     /// Writes every held contact (its record and index changes), the URN changes and the workspaces'
     /// live-contact counts, then forgets them. Each table's writes go in key order (``SortedWrites``).
     func flush() throws {
-        try self.write(self.entries)
-        self.entries.removeAll(keepingCapacity: true)
+        let written = self.entries
+        self.entries = [:]
+        try self.write(written)
+        BackgroundRelease.release(consume written)
         for (workspace, change) in self.liveCountChanges where change != 0 {
             try self.model.index.adjustLiveCount(of: workspace, by: change, in: self.txn)
         }
@@ -137,7 +139,9 @@ final class ContactWriteBack {
         for (key, owner) in self.urnOwners {
             if let owner { urns.put(key: key, value: owner) } else { urns.delete(key: key) }
         }
-        self.urnOwners.removeAll(keepingCapacity: true)
+        let owners = self.urnOwners
+        self.urnOwners = [:]
+        BackgroundRelease.release(consume owners)
         self.lastAssertion = nil
         try urns.apply(to: self.model.urns, in: self.txn)
     }
