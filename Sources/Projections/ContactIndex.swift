@@ -97,17 +97,10 @@ public struct ContactIndex: Sendable {
     static func terms(of contact: Contact) -> Set<Term> {
         guard !contact.isDeleted else { return [] }
         var terms: Set<Term> = []
-        // Sized once: a contact's URN trigrams alone outgrow a set's first few sizes.
-        terms.reserveCapacity(1 + contact.groups.count + 4 + contact.urns.count * 16 + contact.fields.count * 2)
+        terms.reserveCapacity(1 + contact.groups.count + 4 + contact.fields.count * 2)
         terms.insert(.status(contact.status))
         for group in contact.groups { terms.insert(.group(group)) }
         for word in QueryNameTokenizer.matchKeys(in: contact.name ?? "") { terms.insert(.nameWord(word)) }
-        for text in contact.urns {
-            guard let urn = try? URN(stored: text) else { continue }
-            for trigram in Self.trigramWindows(of: urn.path) {
-                terms.insert(.urnTrigram(scheme: urn.scheme.rawValue, trigram: trigram))
-            }
-        }
         for (key, value) in contact.fields {
             let text = Term.fold(value.text)
             if !text.isEmpty { terms.insert(.fieldText(key: key, text: text)) }
@@ -119,6 +112,22 @@ public struct ContactIndex: Sendable {
             if let date = value.datetime { terms.insert(.fieldDate(key: key, microseconds: Timestamp(date).microseconds)) }
             for path in [value.state, value.district, value.ward].compactMap({ $0 }) {
                 terms.insert(.fieldLocation(key: key, name: Term.fold(LocationHierarchy.name(ofPath: path))))
+            }
+        }
+        return terms
+    }
+
+    /// The URN trigram terms a contact is found under (none once deleted), kept as posting blocks
+    /// (``TrigramPostings``) rather than an entry each.
+    static func trigramTerms(of contact: Contact) -> Set<Term> {
+        guard !contact.isDeleted else { return [] }
+        var terms: Set<Term> = []
+        // Sized once: a contact's trigrams outgrow a set's first few sizes.
+        terms.reserveCapacity(contact.urns.count * 16)
+        for text in contact.urns {
+            guard let urn = try? URN(stored: text) else { continue }
+            for trigram in Self.trigramWindows(of: urn.path) {
+                terms.insert(.urnTrigram(scheme: urn.scheme.rawValue, trigram: trigram))
             }
         }
         return terms
@@ -166,6 +175,11 @@ public struct ContactIndex: Sendable {
         return (0...(characters.count - 3)).map { String(characters[$0..<($0 + 3)]) }
     }
 
+    /// The key of `term`'s posting block `block` (a trigram term's).
+    private func postingKey(_ workspace: String, _ term: Term, block: UInt64) -> [UInt8] {
+        self.key(workspace, term, Int64(bitPattern: block))
+    }
+
     private func key(_ workspace: String, _ term: Term, _ id: Int64) -> [UInt8] {
         var key: [UInt8] = []
         key.reserveCapacity(workspace.utf8.count + 64)
@@ -180,34 +194,60 @@ public struct ContactIndex: Sendable {
     /// Moves a contact's entries from what `old` was found under to what `new` is.
     func update(from old: Contact?, to new: Contact, workspace: String, in txn: Transaction) throws {
         var writes = SortedWrites()
-        self.update(from: old, to: new, workspace: workspace, into: &writes)
-        try self.apply(&writes, in: txn)
+        var postings = PostingChanges()
+        self.update(from: old, to: new, workspace: workspace, into: &writes, postings: &postings)
+        try self.apply(&writes, postings: postings, in: txn)
     }
 
-    /// Applies index changes gathered by ``update(from:to:workspace:into:)``.
-    func apply(_ writes: inout SortedWrites, in txn: Transaction) throws {
+    /// Applies index changes gathered by ``update(from:to:workspace:into:postings:)``: the entries, then
+    /// each changed posting block read once and written once.
+    func apply(_ writes: inout SortedWrites, postings: PostingChanges, in txn: Transaction) throws {
         try writes.apply(to: self.table, in: txn)
+        guard !postings.isEmpty else { return }
+        let updated = try postings.updatedBlocks { key in
+            try txn.withValue(self.table, key: key) { value in value.map(TrigramPostings.offsets(in:)) ?? [] }
+        }
+        var blocks = SortedWrites()
+        for (key, offsets) in updated {
+            if offsets.isEmpty { blocks.delete(key: key) } else { blocks.put(key: key, value: TrigramPostings.value(of: offsets)) }
+        }
+        try blocks.apply(to: self.table, in: txn)
     }
 
-    /// Gathers the entry changes of `old` becoming `new` into `writes`, to be applied to this index's
-    /// table with a batch's others (``SortedWrites``).
-    func update(from old: Contact?, to new: Contact, workspace: String, into writes: inout SortedWrites) {
+    /// Gathers the entry changes of `old` becoming `new` into `writes`, and its trigram changes into
+    /// `postings`, to be applied to this index's table with a batch's others (``SortedWrites``).
+    func update(from old: Contact?, to new: Contact, workspace: String, into writes: inout SortedWrites, postings: inout PostingChanges) {
+        let uuid = Array(new.uuid.rawValue.utf8)
+        let trigramsBefore = old.map(Self.trigramTerms) ?? []
+        let trigramsAfter = Self.trigramTerms(of: new)
+        func remove(_ trigrams: some Sequence<Term>, id: Int64) {
+            let position = TrigramPostings.position(of: id)
+            for term in trigrams { postings.remove(position.offset, from: self.postingKey(workspace, term, block: position.block)) }
+        }
+        func add(_ trigrams: some Sequence<Term>, id: Int64) {
+            let position = TrigramPostings.position(of: id)
+            for term in trigrams { postings.add(position.offset, to: self.postingKey(workspace, term, block: position.block)) }
+        }
         let before = old.map(Self.terms) ?? []
         let after = Self.terms(of: new)
-        let uuid = Array(new.uuid.rawValue.utf8)
         // A contact replayed from an erased creation has id 0 until its deletion restores the id.
         if let old, old.id != new.id {
             for term in before { writes.delete(key: self.key(workspace, term, old.id)) }
             for term in after { writes.put(key: self.key(workspace, term, new.id), value: uuid) }
+            remove(trigramsBefore, id: old.id)
+            add(trigramsAfter, id: new.id)
             return
         }
         // A new contact (the bulk of an import or a rebuild) has nothing to take away.
-        guard !before.isEmpty else {
+        guard !before.isEmpty || !trigramsBefore.isEmpty else {
             for term in after { writes.put(key: self.key(workspace, term, new.id), value: uuid) }
+            add(trigramsAfter, id: new.id)
             return
         }
         for term in before.subtracting(after) { writes.delete(key: self.key(workspace, term, new.id)) }
         for term in after.subtracting(before) { writes.put(key: self.key(workspace, term, new.id), value: uuid) }
+        remove(trigramsBefore.subtracting(trigramsAfter), id: new.id)
+        add(trigramsAfter.subtracting(trigramsBefore), id: new.id)
     }
 
     /// The contacts indexed under exactly `term`.
@@ -219,7 +259,9 @@ public struct ContactIndex: Sendable {
     /// read from the keys alone: cheaper than ``contacts(matching:workspace:in:)`` for lists that are only
     /// intersected.
     public func ids(matching term: Term, workspace: String, in txn: Transaction) throws -> [Int64] {
-        try self.ids(under: KeyEncoding.prefix(workspace) + term.prefix + term.value, in: txn)
+        let prefix = KeyEncoding.prefix(workspace) + term.prefix + term.value
+        if case .urnTrigram = term { return try self.postedIDs(under: prefix, in: txn) }
+        return try self.ids(under: prefix, in: txn)
     }
 
     /// The ids of the contacts with `trigram` in a URN of any scheme, ascending and distinct.
@@ -237,7 +279,7 @@ public struct ContactIndex: Sendable {
         }
         var result: [Int64] = []
         for scheme in schemes {
-            result += try self.ids(under: base + scheme + Term.urnTrigram(scheme: "", trigram: trigram).value, in: txn)
+            result += try self.postedIDs(under: base + scheme + Term.urnTrigram(scheme: "", trigram: trigram).value, in: txn)
         }
         return schemes.count > 1 ? Array(Set(result)).sorted() : result
     }
@@ -250,6 +292,22 @@ public struct ContactIndex: Sendable {
                 guard entry.key.hasPrefix(prefix) else { return false }
                 if entry.key.count == prefix.count + 8, let id = BigEndian.uint64(entry.key, at: prefix.count) {
                     result.append(Int64(bitPattern: id))
+                }
+                return true
+            }
+        }
+        return result
+    }
+
+    /// The ids of the posting blocks whose keys start with `prefix` (a trigram term's: keys are the
+    /// prefix then 8 block bytes), ascending.
+    private func postedIDs(under prefix: [UInt8], in txn: Transaction) throws -> [Int64] {
+        var result: [Int64] = []
+        try txn.withCursor(self.table) { cursor in
+            try cursor.forEach(from: prefix) { entry in
+                guard entry.key.hasPrefix(prefix) else { return false }
+                if entry.key.count == prefix.count + 8, let block = BigEndian.uint64(entry.key, at: prefix.count) {
+                    result += TrigramPostings.ids(in: entry.value, block: block)
                 }
                 return true
             }
@@ -302,12 +360,17 @@ public struct ContactIndex: Sendable {
 
     /// Whether the contact with `id` is indexed under exactly `term`.
     public func contains(_ term: Term, id: Int64, workspace: String, in txn: Transaction) throws -> Bool {
-        try txn.contains(self.table, key: self.key(workspace, term, id))
+        guard case .urnTrigram = term else { return try txn.contains(self.table, key: self.key(workspace, term, id)) }
+        let position = TrigramPostings.position(of: id)
+        return try txn.withValue(self.table, key: self.postingKey(workspace, term, block: position.block)) { value in
+            value.map { TrigramPostings.contains(position.offset, in: $0) } ?? false
+        }
     }
 
     /// How many contacts are indexed under exactly `term`, counted from the keys alone.
     public func count(matching term: Term, workspace: String, in txn: Transaction) throws -> Int {
         let prefix = KeyEncoding.prefix(workspace) + term.prefix + term.value
+        if case .urnTrigram = term { return try self.postedIDs(under: prefix, in: txn).count }
         var count = 0
         try txn.withCursor(self.table) { cursor in
             try cursor.forEach(from: prefix) { entry in

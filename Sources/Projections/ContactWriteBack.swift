@@ -165,26 +165,29 @@ final class ContactWriteBack {
         }
         var records = SortedWrites()
         var indexWrites = SortedWrites()
+        var postings = PostingChanges()
         for slice in slices {
             records.append(contentsOf: slice.records)
             indexWrites.append(contentsOf: slice.index)
+            postings.append(contentsOf: slice.postings)
             self.liveCountChanges.merge(slice.liveCountChanges, uniquingKeysWith: +)
         }
         try records.apply(to: self.model.contacts, in: self.txn)
-        try self.model.index.apply(&indexWrites, in: self.txn)
+        try self.model.index.apply(&indexWrites, postings: postings, in: self.txn)
     }
 
     /// The record and index changes of some held contacts, and their changes of liveness by workspace.
     private struct Gathered: Sendable {
         var records = SortedWrites()
         var index = SortedWrites()
+        var postings = PostingChanges()
         var liveCountChanges: [String: Int] = [:]
 
         mutating func add(_ entry: Entry, key: [UInt8], index model: ContactIndex) {
             let wasLive = entry.stored.map { !$0.isDeleted } ?? false
             if wasLive != !entry.contact.isDeleted { self.liveCountChanges[entry.workspace, default: 0] += wasLive ? -1 : 1 }
             self.records.put(key: key, value: ContactRecord.encode(entry.contact))
-            model.update(from: entry.stored, to: entry.contact, workspace: entry.workspace, into: &self.index)
+            model.update(from: entry.stored, to: entry.contact, workspace: entry.workspace, into: &self.index, postings: &self.postings)
         }
     }
 

@@ -300,6 +300,25 @@ struct QueryAndGroupTests {
         try check("urn ~ p14@") { index($0) == 14 }
         try check("mailto ~ example") { _ in true }
         try check("tel ~ 999") { _ in false }
+
+        // URN changes and deletions move contacts between trigram posting blocks, and out of them.
+        var tels = (0..<people.count).map { String(format: "+2507880%05d", $0) }
+        for index in [3, 14, 140] {
+            tels[index] = String(format: "+2507219%05d", index)
+            try daemon.call(
+                "contacts.modify",
+                ["uuid": .string(people[index].uuid), "modifiers": [["type": "urns", "action": "set", "urns": [.string("tel:" + tels[index])]]]]
+            )
+        }
+        try daemon.call("contacts.modify", ["uuid": .string(people[15].uuid), "modifiers": [["type": "status", "status": "archived"]]])
+        try daemon.call("contacts.delete", ["uuid": .string(people[15].uuid)])
+        let live = { (person: Person) in index(person) != 15 }
+        try check("tel ~ 7219") { live($0) && tels[index($0)].contains("7219") }
+        try check("tel ~ 0788001") { live($0) && tels[index($0)].contains("0788001") }
+        try check("tel ~ 00014") { live($0) && tels[index($0)].contains("00014") }
+        try check("urn ~ p14@") { _ in false }
+        try check("tel ~ 8800015") { _ in false }
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"]?.arrayValue?.isEmpty == true)
     }
 
     /// Every error code the query parser can produce, reached through the socket: -32004 with the code,

@@ -1,0 +1,104 @@
+// ContactLedger — read models.
+import LedgerStore
+
+/// The contacts under one URN trigram kept as posting blocks: one index entry per trigram and block of
+/// 4,096 ids, whose value lists the block's ids that have the trigram.
+///
+/// A contact's URNs give it about twenty trigrams: as an entry per contact and trigram they were two
+/// thirds of the index, and a batch of new contacts wrote one per trigram of each of them. As blocks, a
+/// batch of consecutive ids changes about one entry per trigram it touches, and the `~` queries that
+/// read them decode a few thousand ids from each entry.
+///
+/// A value is a tag byte then the offsets in the block (`id % 4096`): ``Tag/list`` for a few, as sorted
+/// big-endian `UInt16`s; ``Tag/bitmap`` for many, as 4,096 bits.
+enum TrigramPostings {
+    static let blockBits = 12
+    static let blockSize = 1 << blockBits
+    private static let bitmapBytes = blockSize / 8
+
+    enum Tag: UInt8 {
+        case list = 0
+        case bitmap = 1
+    }
+
+    /// The block of `id` (the key's last 8 bytes, big-endian) and its offset in it.
+    static func position(of id: Int64) -> (block: UInt64, offset: UInt16) {
+        let bits = UInt64(bitPattern: id)
+        return (bits >> UInt64(Self.blockBits), UInt16(truncatingIfNeeded: bits & UInt64(Self.blockSize - 1)))
+    }
+
+    /// The ids of a stored value of `block`, ascending.
+    static func ids(in value: UnsafeRawBufferPointer, block: UInt64) -> [Int64] {
+        Self.offsets(in: value).map { Int64(bitPattern: block << UInt64(Self.blockBits) | UInt64($0)) }
+    }
+
+    /// The offsets a stored value holds, ascending (none for a value that is not one of ours).
+    static func offsets(in value: UnsafeRawBufferPointer) -> [UInt16] {
+        guard let first = value.first, let tag = Tag(rawValue: first) else { return [] }
+        switch tag {
+        case .list:
+            return stride(from: 1, to: value.count - 1, by: 2).map { UInt16(value[$0]) << 8 | UInt16(value[$0 + 1]) }
+        case .bitmap:
+            var offsets: [UInt16] = []
+            for byte in 0..<min(Self.bitmapBytes, value.count - 1) where value[byte + 1] != 0 {
+                for bit in 0..<8 where value[byte + 1] & (1 << bit) != 0 { offsets.append(UInt16(byte * 8 + bit)) }
+            }
+            return offsets
+        }
+    }
+
+    /// The value holding `offsets` (ascending, distinct): whichever of the two forms is smaller.
+    static func value(of offsets: [UInt16]) -> [UInt8] {
+        if offsets.count * 2 < Self.bitmapBytes {
+            var bytes: [UInt8] = [Tag.list.rawValue]
+            bytes.reserveCapacity(1 + offsets.count * 2)
+            for offset in offsets { bytes += [UInt8(offset >> 8), UInt8(offset & 0xFF)] }
+            return bytes
+        }
+        var bytes = [UInt8](repeating: 0, count: 1 + Self.bitmapBytes)
+        bytes[0] = Tag.bitmap.rawValue
+        for offset in offsets { bytes[1 + Int(offset) / 8] |= 1 << UInt8(offset % 8) }
+        return bytes
+    }
+
+    /// Whether a stored value holds `offset`.
+    static func contains(_ offset: UInt16, in value: UnsafeRawBufferPointer) -> Bool {
+        guard let first = value.first, let tag = Tag(rawValue: first) else { return false }
+        switch tag {
+        case .list: return Self.offsets(in: value).contains(offset)
+        case .bitmap: return value.count > 1 + Int(offset) / 8 && value[1 + Int(offset) / 8] & (1 << UInt8(offset % 8)) != 0
+        }
+    }
+}
+
+/// Posting changes gathered for a batch of contacts: by block key, the offsets to add (true) or remove
+/// (false), in the order gathered. Applied by ``ContactIndex/apply(_:postings:in:)``, which reads each
+/// block once and writes it once.
+struct PostingChanges: Sendable {
+    private(set) var changes: [[UInt8]: [(offset: UInt16, present: Bool)]] = [:]
+
+    var isEmpty: Bool { self.changes.isEmpty }
+
+    mutating func add(_ offset: UInt16, to key: [UInt8]) { self.changes[key, default: []].append((offset, true)) }
+
+    mutating func remove(_ offset: UInt16, from key: [UInt8]) { self.changes[key, default: []].append((offset, false)) }
+
+    /// Gathers `other`'s changes after these.
+    mutating func append(contentsOf other: PostingChanges) {
+        self.changes.merge(other.changes) { mine, theirs in mine + theirs }
+    }
+
+    /// Each changed block's offsets after the changes, ascending (none: the block goes), from the
+    /// offsets `stored` says it holds.
+    func updatedBlocks(stored: ([UInt8]) throws -> [UInt16]) rethrows -> [[UInt8]: [UInt16]] {
+        var blocks: [[UInt8]: [UInt16]] = [:]
+        for (key, changes) in self.changes {
+            var offsets = Set(try stored(key))
+            for change in changes {
+                if change.present { offsets.insert(change.offset) } else { offsets.remove(change.offset) }
+            }
+            blocks[key] = offsets.sorted()
+        }
+        return blocks
+    }
+}

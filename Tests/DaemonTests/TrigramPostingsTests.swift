@@ -1,0 +1,44 @@
+// ContactLedger — read-model tests.
+import Foundation
+import Testing
+
+@testable import Projections
+
+/// Posting block values: both forms hold exactly the offsets given, and the smaller form is chosen.
+struct TrigramPostingsTests {
+    @Test(arguments: [0, 1, 2, 255, 256, 300, 2_048, 4_096])
+    func aValueHoldsExactlyItsOffsets(count: Int) {
+        var generator = SystemRandomNumberGenerator()
+        let offsets = Array(Set((0..<count).map { _ in UInt16.random(in: 0..<4_096, using: &generator) })).sorted()
+        let value = TrigramPostings.value(of: offsets)
+        #expect(value.count == min(1 + offsets.count * 2, 1 + 512))
+        value.withUnsafeBytes { bytes in
+            #expect(TrigramPostings.offsets(in: bytes) == offsets)
+            for offset in [UInt16(0), 1, 7, 8, 4_095] {
+                #expect(TrigramPostings.contains(offset, in: bytes) == offsets.contains(offset))
+            }
+            #expect(TrigramPostings.ids(in: bytes, block: 3) == offsets.map { 3 * 4_096 + Int64($0) })
+        }
+    }
+
+    @Test func idsFallInBlocksOf4096() {
+        #expect(TrigramPostings.position(of: 0) == (0, 0))
+        #expect(TrigramPostings.position(of: 4_095) == (0, 4_095))
+        #expect(TrigramPostings.position(of: 4_096) == (1, 0))
+        #expect(TrigramPostings.position(of: 1_000_000) == (244, 576))
+    }
+
+    /// Changes apply in the order gathered, over what the block held, and an emptied block is deleted.
+    @Test func changesApplyInOrderOverTheStoredBlock() {
+        var changes = PostingChanges()
+        changes.add(5, to: [1])
+        changes.remove(7, from: [1])
+        var later = PostingChanges()
+        later.remove(5, from: [1])
+        later.add(9, to: [1])
+        later.remove(2, from: [2])
+        changes.append(contentsOf: later)
+        let stored: [[UInt8]: [UInt16]] = [[1]: [7, 8], [2]: [2]]
+        #expect(changes.updatedBlocks { stored[$0] ?? [] } == [[1]: [8, 9], [2]: []])
+    }
+}
