@@ -45,4 +45,15 @@ struct TimestampAndUUIDTests {
         }
         #expect(seen.count == 10_000)
     }
+
+    /// The text is Foundation's form, lowercased, for any bytes.
+    @Test func theLowercaseTextIsFoundationsFormLowercased() {
+        for _ in 0..<2_000 {
+            let uuid = UUID()
+            #expect(uuid.lowercasedString == uuid.uuidString.lowercased())
+            #expect(UUID(uuidString: uuid.lowercasedString) == uuid)
+        }
+        let edges = [UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), UUID(uuid: (255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255))]
+        #expect(edges.map(\.lowercasedString) == ["00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"])
+    }
 }

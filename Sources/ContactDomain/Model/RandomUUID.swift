@@ -23,7 +23,27 @@ extension UUID {
     }
 
     /// The lowercase text form the ledger stores and answers with.
-    public var lowercasedString: String { self.uuidString.lowercased() }
+    ///
+    /// Written from the bytes here: Foundation formats `uuidString` with `snprintf` and the ledger then
+    /// lowercased it, for every event's id.
+    public var lowercasedString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        return withUnsafeBytes(of: self.uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { text in
+                var written = 0
+                for (index, byte) in bytes.enumerated() {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        text[written] = UInt8(ascii: "-")
+                        written += 1
+                    }
+                    text[written] = digits[Int(byte >> 4)]
+                    text[written + 1] = digits[Int(byte & 0x0F)]
+                    written += 2
+                }
+                return written
+            }
+        }
+    }
 }
 
 /// Bytes from the system's generator, taken 16 at a time; each byte is handed out once.
