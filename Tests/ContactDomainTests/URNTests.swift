@@ -2,6 +2,7 @@
 
 import ContactDomain
 import Foundation
+import TestSupport
 import Testing
 
 /// One row of the normalization table: raw input and default country, and the expected encoded URN.
@@ -346,6 +347,29 @@ struct URNErrorCase: Sendable, CustomTestStringConvertible {
         #expect(throws: URNError.notAPossibleNumber) { try PhoneNumbers.parse("PRIZES", defaultCountry: "RW") }
         #expect(throws: URNError.notAPossibleNumber) { try PhoneNumbers.parse("1234", defaultCountry: nil) }
         #expect(try PhoneNumbers.parse("PRIZES", defaultCountry: "RW", allowSenderIDs: true) == "prizes")
+    }
+
+    /// A number written with its country code parses to the same E.164 form under any default country,
+    /// and what it
+    /// parses to parses to itself: the ground for skipping the stability re-parse of such numbers.
+    @Test func numbersWithACountryCodeParseAlikeUnderEveryRegionAndStayStable() throws {
+        var generator = SeededGenerator(seed: 20261202)
+        let codes = ["1", "7", "33", "44", "49", "82", "86", "91", "234", "250", "254", "255", "256", "260", "263", "27", "55", "593", "880", "971"]
+        var parsed = 0
+        for _ in 0..<3_000 {
+            let code = codes[Int.random(in: 0..<codes.count, using: &generator)]
+            let digits = (0..<Int.random(in: 6...12, using: &generator)).map { _ in String(Int.random(in: 0...9, using: &generator)) }.joined()
+            let number = "+" + code + digits
+            // Short codes (a fallback only with a default country) aside, every result is the same.
+            let results = [nil, "RW", "US", "KR", "GB"].map { country in
+                (try? PhoneNumbers.parse(number, defaultCountry: country)).flatMap { $0.hasPrefix("+") ? $0 : nil }
+            }
+            for result in results.dropFirst() { #expect(result == results[0], "\(number)") }
+            guard let e164 = results[0] else { continue }
+            parsed += 1
+            #expect(try PhoneNumbers.parse(e164, defaultCountry: nil) == e164, "\(number)")
+        }
+        #expect(parsed > 1_000)
     }
 }
 

@@ -60,13 +60,13 @@ public enum PhoneNumbers {
         if country != nil, first.status == Self.invalidCountryCode {
             throw .invalidCountryCode
         }
-        if first.status == Self.ok, let e164 = Self.stableE164(first.value) {
+        if first.status == Self.ok, let e164 = Self.stableE164(first.value, parsedFrom: input) {
             return e164
         }
 
         if input.utf8.count >= 11, !input.hasPrefix("0") {
             let withPlus = Self.call { CPhoneNumber_parse("+" + input, region, $0, $1) }
-            if withPlus.status == Self.ok, let e164 = Self.stableE164(withPlus.value) {
+            if withPlus.status == Self.ok, let e164 = Self.stableE164(withPlus.value, parsedFrom: "+" + input) {
                 return e164
             }
         }
@@ -132,7 +132,12 @@ public enum PhoneNumbers {
     /// Formats as E.164 and re-parses until the result re-parses to itself (at most three rounds), because
     /// numbers with a leading zero in their national significant number can format to an E.164 form that
     /// re-parses differently (`+82011290` → `+8211290`).
-    private static func stableE164(_ formatted: String) -> String? {
+    ///
+    /// An input written with its country code (`+…`) that formats to itself is stable already: parsing
+    /// it ignores the region, so the re-parse would be the parse just made (most stored numbers; the
+    /// re-parse was a third of an import's URN normalization).
+    private static func stableE164(_ formatted: String, parsedFrom input: String) -> String? {
+        if formatted == input, input.hasPrefix("+") { return formatted }
         var e164 = formatted
         for _ in 0..<3 {
             let reparsed = Self.call { CPhoneNumber_parse(e164, "ZZ", $0, $1) }

@@ -133,12 +133,14 @@ enum ImportCells {
         local.timeZone = timeZone
         let placed = local.date(from: parts) ?? date
         let offset = timeZone.secondsFromGMT(for: placed)
-        let sign = offset < 0 ? "-" : "+"
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d%@%02d:%02d",
-            parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0,
-            sign, abs(offset) / 3600, abs(offset) % 3600 / 60
-        )
+        // Zero-padded by hand: `String(format:)` per date cell was a tenth of an import's planning.
+        func padded(_ value: Int, _ width: Int) -> String {
+            let digits = String(abs(value))
+            return (value < 0 ? "-" : "") + String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        let date = "\(padded(parts.year ?? 1970, 4))-\(padded(parts.month ?? 1, 2))-\(padded(parts.day ?? 1, 2))"
+        let time = "\(padded(parts.hour ?? 0, 2)):\(padded(parts.minute ?? 0, 2)):\(padded(parts.second ?? 0, 2))"
+        return "\(date)T\(time)\(offset < 0 ? "-" : "+")\(padded(abs(offset) / 3600, 2)):\(padded(abs(offset) % 3600 / 60, 2))"
     }
 }
 
