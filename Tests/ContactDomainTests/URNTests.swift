@@ -350,8 +350,8 @@ struct URNErrorCase: Sendable, CustomTestStringConvertible {
     }
 
     /// A number written with its country code parses to the same E.164 form under any default country,
-    /// and what it
-    /// parses to parses to itself: the ground for skipping the stability re-parse of such numbers.
+    /// and what it parses to parses to itself: the ground for skipping the stability re-parse of such
+    /// numbers.
     @Test func numbersWithACountryCodeParseAlikeUnderEveryRegionAndStayStable() throws {
         var generator = SeededGenerator(seed: 20261202)
         let codes = ["1", "7", "33", "44", "49", "82", "86", "91", "234", "250", "254", "255", "256", "260", "263", "27", "55", "593", "880", "971"]
