@@ -41,8 +41,8 @@ final class CommandTransaction {
     /// for bodies that read contacts through this transaction alone.
     ///
     /// The body's events are given their positions as they are appended, and written to the log when
-    /// it returns: their headers and payloads are encoded and hashed a slice per core, then chained in
-    /// order (``EventLog/reserve(count:to:expectedVersion:in:txn:)``).
+    /// it returns: their headers and payloads are encoded and hashed in slices over the cores, then
+    /// chained in order (``EventLog/reserve(count:to:expectedVersion:in:txn:)``).
     func batchingProjections<T>(_ body: () throws -> T) throws -> T {
         let batch = try self.stores.projector(self.txn).openBatch(in: self.txn)
         let before = self.lastSeq
@@ -69,7 +69,7 @@ final class CommandTransaction {
     /// The batching scope's events not yet written to the log.
     private var pendingAppends: PendingAppends?
 
-    /// Encodes the pending events a slice per core and writes them to the log in order.
+    /// Encodes the pending events in slices over the cores and writes them to the log in order.
     private func write(_ pending: PendingAppends) throws {
         var reserved = pending.reserved
         guard !reserved.isEmpty else { return }

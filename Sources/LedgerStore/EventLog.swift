@@ -136,8 +136,8 @@ public struct EventLog: Sendable {
     }
 
     /// Writes the reserved records, `records[i]` at the `i`-th reserved position: their digests are
-    /// computed a slice per core, then chained in order onto the head; the stream index entries go in
-    /// key order. Leaves `reserved` empty.
+    /// computed in slices over the cores, then chained in order onto the head; the stream index
+    /// entries go in key order. Leaves `reserved` empty.
     public func write(_ reserved: inout ReservedAppends, records: [EncodedRecord], in txn: Transaction) throws {
         let entries = reserved.entries
         reserved = ReservedAppends()

@@ -75,7 +75,7 @@ public struct SortedWrites: Sendable {
             let comparison = Self.compare(keys[left], keys[right])
             return comparison == 0 ? left < right : comparison < 0
         }
-        let slices = ParallelSlices.map(count: keys.count, minimumPerSlice: 4_096) { slice in slice.sorted(by: precedes) }
+        let slices = ParallelSlices.map(count: keys.count, minimumPerSlice: 4_096, slicesPerCore: 1) { slice in slice.sorted(by: precedes) }
         return slices.dropFirst().reduce(slices.first ?? []) { merged, next in Self.merge(merged, next, by: precedes) }
     }
 

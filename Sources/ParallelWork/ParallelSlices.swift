@@ -3,7 +3,7 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// Pure work over `0..<count` cut into near-equal slices, one per core, the results in slice order.
+/// Pure work over `0..<count` cut into near-equal slices run on every core, the results in slice order.
 ///
 /// The writer thread is the daemon's bottleneck, while the machine's other cores wait on it. The
 /// pieces of a command that depend on nothing but their input (encoding records, indexing contacts,
@@ -13,14 +13,18 @@ import Synchronization
 public enum ParallelSlices {
     /// Runs `body` on each slice of `0..<count` and returns its results in slice order.
     ///
-    /// - Parameter minimumPerSlice: below twice this many items, `body` runs once, on the calling
-    ///   thread: handing a small job to another thread costs more than it saves.
+    /// - Parameters:
+    ///   - minimumPerSlice: below twice this many items (or on one core), `body` runs once, on the
+    ///     calling thread: handing a small job to another thread costs more than it saves.
+    ///   - slicesPerCore: more than one lets threads balance their loads; one suits work whose results
+    ///     cost more to combine the more there are (sorted runs merged one after another).
     public static func map<Result: Sendable>(
         count: Int,
         minimumPerSlice: Int,
+        slicesPerCore: Int = 4,
         _ body: @Sendable (Range<Int>) -> Result
     ) -> [Result] {
-        let slices = Self.sliceCount(count: count, minimumPerSlice: minimumPerSlice)
+        let slices = Self.sliceCount(count: count, minimumPerSlice: minimumPerSlice, slicesPerCore: slicesPerCore)
         guard slices > 1 else { return [body(0..<count)] }
         let results = Mutex<[Int: Result]>([:])
         DispatchQueue.concurrentPerform(iterations: slices) { slice in
@@ -30,10 +34,14 @@ public enum ParallelSlices {
         return results.withLock { made in (0..<slices).compactMap { made[$0] } }
     }
 
-    /// How many slices `count` items are cut into: one per active core, each at least `minimumPerSlice`.
-    static func sliceCount(count: Int, minimumPerSlice: Int) -> Int {
+    /// How many slices `count` items are cut into: `slicesPerCore` per active core when there are
+    /// more cores than one, each at least `minimumPerSlice`. Threads take slices as they come free, so
+    /// a thread that starts late (a pool thread waking up) takes fewer, instead of the caller waiting
+    /// for it to finish an equal share.
+    static func sliceCount(count: Int, minimumPerSlice: Int, slicesPerCore: Int = 4) -> Int {
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        return max(1, min(cores, count / max(1, minimumPerSlice)))
+        guard cores > 1 else { return 1 }
+        return max(1, min(cores * max(1, slicesPerCore), count / max(1, minimumPerSlice)))
     }
 
     /// The `slice`-th of `slices` near-equal slices of `0..<count`.

@@ -154,7 +154,7 @@ final class ContactWriteBack {
 
     /// Writes held contacts' records and index changes, each table in key order, and counts their
     /// changes of liveness. Encoding records and indexing contacts depend on nothing but the contacts,
-    /// so a large batch (an import command, a replay chunk) does them a slice per core.
+    /// so a large batch (an import command, a replay chunk) does them in slices over the cores.
     private func write(_ entries: [[UInt8]: Entry]) throws {
         let held = Array(entries)
         let index = self.model.index

@@ -384,10 +384,11 @@ extension LedgerMethods {
         var payloads: [[UInt8]]?
     }
 
-    /// Decides the batch's records that create contacts, by record index, a slice per core: deciding and
-    /// encoding a new contact is most of a create's work, and depends on nothing the batch changes. Its
-    /// URNs have no owner (that is why it creates) and no other record has them, so every owner lookup
-    /// answers none, as it would on the writer's thread; ids are taken in row order, as one by one.
+    /// Decides the batch's records that create contacts, by record index, in slices over the cores:
+    /// deciding and encoding a new contact is most of a create's work, and depends on nothing the
+    /// batch changes. Its URNs have no owner (that is why it creates) and no other record has them, so
+    /// every owner lookup answers none, as it would on the writer's thread; ids are taken in row order,
+    /// as one by one.
     private func decideCreations(
         _ records: [ImportRecord],
         targets: [ImportDecider.Target],
