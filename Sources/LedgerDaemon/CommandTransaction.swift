@@ -84,7 +84,8 @@ final class CommandTransaction {
         }.joined()
         let records = try encoded.map { try $0.get() }
         try self.stores.log.write(&reserved, records: records, in: self.txn)
-        BackgroundRelease.release((consume records, consume events))
+        let count = events.count
+        BackgroundRelease.release((consume records, consume events), count: count)
     }
 
     /// The command's workspace as of this transaction.

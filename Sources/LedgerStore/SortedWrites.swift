@@ -65,7 +65,7 @@ public struct SortedWrites: Sendable {
             throw error
         }
         // Freed on another core: a batch's keys are tens of thousands of small arrays.
-        BackgroundRelease.release((consume keys, consume values))
+        BackgroundRelease.release((consume keys, consume values), count: order.count)
     }
 
     /// The indices of `keys` by key, then by the order gathered, so the later write of a key is applied

@@ -9,8 +9,14 @@ import Dispatch
 public enum BackgroundRelease {
     private static let queue = DispatchQueue(label: "contactledger.background-release", qos: .utility)
 
-    /// Drops `value` (the caller's last reference) on the background queue.
-    public static func release<Value: Sendable>(_ value: consuming Value) {
+    /// Below this many elements a value is dropped where it is: waking the queue's thread for a
+    /// command's few writes costs the writer more than freeing them (and takes a core from it).
+    public static let worthwhileCount = 1_024
+
+    /// Drops `value` (the caller's last reference) on the background queue when it holds `count`
+    /// elements, at least ``worthwhileCount``; otherwise here.
+    public static func release<Value: Sendable>(_ value: consuming Value, count: Int) {
+        guard count >= Self.worthwhileCount else { return }
         let box = Box(value)
         queue.async { _ = box }
     }

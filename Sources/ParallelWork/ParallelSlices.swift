@@ -39,10 +39,13 @@ public enum ParallelSlices {
     /// a thread that starts late (a pool thread waking up) takes fewer, instead of the caller waiting
     /// for it to finish an equal share.
     static func sliceCount(count: Int, minimumPerSlice: Int, slicesPerCore: Int = 4) -> Int {
-        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        guard cores > 1 else { return 1 }
-        return max(1, min(cores * max(1, slicesPerCore), count / max(1, minimumPerSlice)))
+        guard Self.cores > 1 else { return 1 }
+        return max(1, min(Self.cores * max(1, slicesPerCore), count / max(1, minimumPerSlice)))
     }
+
+    /// The active cores, read once: Foundation reads them from `/proc` on every call, which cost a
+    /// small command more than its own work.
+    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// The `slice`-th of `slices` near-equal slices of `0..<count`.
     static func slice(_ slice: Int, of slices: Int, count: Int) -> Range<Int> {

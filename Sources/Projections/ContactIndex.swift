@@ -204,12 +204,10 @@ public struct ContactIndex: Sendable {
     func apply(_ writes: inout SortedWrites, postings: PostingChanges, in txn: Transaction) throws {
         try writes.apply(to: self.table, in: txn)
         guard !postings.isEmpty else { return }
-        let updated = try postings.updatedBlocks { key in
-            try txn.withValue(self.table, key: key) { value in value.map(TrigramPostings.offsets(in:)) ?? [] }
-        }
+        let updated = try postings.updatedValues { key in try txn.get(self.table, key: key) }
         var blocks = SortedWrites()
-        for (key, offsets) in updated {
-            if offsets.isEmpty { blocks.delete(key: key) } else { blocks.put(key: key, value: TrigramPostings.value(of: offsets)) }
+        for (key, value) in updated {
+            if let value { blocks.put(key: key, value: value) } else { blocks.delete(key: key) }
         }
         try blocks.apply(to: self.table, in: txn)
     }

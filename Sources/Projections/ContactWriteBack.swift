@@ -130,7 +130,8 @@ final class ContactWriteBack {
         let written = self.entries
         self.entries = [:]
         try self.write(written)
-        BackgroundRelease.release(consume written)
+        let held = written.count
+        BackgroundRelease.release(consume written, count: held)
         for (workspace, change) in self.liveCountChanges where change != 0 {
             try self.model.index.adjustLiveCount(of: workspace, by: change, in: self.txn)
         }
@@ -141,7 +142,8 @@ final class ContactWriteBack {
         }
         let owners = self.urnOwners
         self.urnOwners = [:]
-        BackgroundRelease.release(consume owners)
+        let ownerCount = owners.count
+        BackgroundRelease.release(consume owners, count: ownerCount)
         self.lastAssertion = nil
         try urns.apply(to: self.model.urns, in: self.txn)
     }

@@ -61,6 +61,38 @@ enum TrigramPostings {
         return bytes
     }
 
+    /// `value` (nil: an absent block) with `changes` applied in order; nil once it holds no offset.
+    ///
+    /// A bitmap changes in place: a block every contact of a range is in (a trigram of a common prefix)
+    /// holds thousands of offsets, and one contact's create must not decode them all.
+    static func applying(_ changes: [(offset: UInt16, present: Bool)], to value: [UInt8]?) -> [UInt8]? {
+        if var bitmap = value, bitmap.first == Tag.bitmap.rawValue, bitmap.count == 1 + Self.bitmapBytes {
+            for change in changes {
+                let byte = 1 + Int(change.offset) / 8
+                let bit: UInt8 = 1 << UInt8(change.offset % 8)
+                if change.present { bitmap[byte] |= bit } else { bitmap[byte] &= ~bit }
+            }
+            let count = bitmap.dropFirst().reduce(0) { $0 + $1.nonzeroBitCount }
+            guard count > 0 else { return nil }
+            guard count * 2 < Self.bitmapBytes else { return bitmap }
+            return bitmap.withUnsafeBytes { Self.value(of: Self.offsets(in: $0)) }
+        }
+        var offsets = value.map { bytes in bytes.withUnsafeBytes { Self.offsets(in: $0) } } ?? []
+        for change in changes {
+            // Sorted: the first offset not below the changed one is where it is, or belongs.
+            var low = 0
+            var high = offsets.count
+            while low < high {
+                let middle = (low + high) / 2
+                if offsets[middle] < change.offset { low = middle + 1 } else { high = middle }
+            }
+            let isThere = low < offsets.count && offsets[low] == change.offset
+            if change.present, !isThere { offsets.insert(change.offset, at: low) }
+            if !change.present, isThere { offsets.remove(at: low) }
+        }
+        return offsets.isEmpty ? nil : Self.value(of: offsets)
+    }
+
     /// Whether a stored value holds `offset`.
     static func contains(_ offset: UInt16, in value: UnsafeRawBufferPointer) -> Bool {
         guard let first = value.first, let tag = Tag(rawValue: first) else { return false }
@@ -88,17 +120,12 @@ struct PostingChanges: Sendable {
         self.changes.merge(other.changes) { mine, theirs in mine + theirs }
     }
 
-    /// Each changed block's offsets after the changes, ascending (none: the block goes), from the
-    /// offsets `stored` says it holds.
-    func updatedBlocks(stored: ([UInt8]) throws -> [UInt16]) rethrows -> [[UInt8]: [UInt16]] {
-        var blocks: [[UInt8]: [UInt16]] = [:]
+    /// Each changed block's value after the changes (nil: the block goes), from its stored value.
+    func updatedValues(stored: ([UInt8]) throws -> [UInt8]?) rethrows -> [[UInt8]: [UInt8]?] {
+        var values: [[UInt8]: [UInt8]?] = [:]
         for (key, changes) in self.changes {
-            var offsets = Set(try stored(key))
-            for change in changes {
-                if change.present { offsets.insert(change.offset) } else { offsets.remove(change.offset) }
-            }
-            blocks[key] = offsets.sorted()
+            values[key] = TrigramPostings.applying(changes, to: try stored(key))
         }
-        return blocks
+        return values
     }
 }

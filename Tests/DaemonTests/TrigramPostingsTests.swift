@@ -38,7 +38,29 @@ struct TrigramPostingsTests {
         later.add(9, to: [1])
         later.remove(2, from: [2])
         changes.append(contentsOf: later)
-        let stored: [[UInt8]: [UInt16]] = [[1]: [7, 8], [2]: [2]]
-        #expect(changes.updatedBlocks { stored[$0] ?? [] } == [[1]: [8, 9], [2]: []])
+        let stored: [[UInt8]: [UInt8]] = [[1]: TrigramPostings.value(of: [7, 8]), [2]: TrigramPostings.value(of: [2])]
+        #expect(changes.updatedValues { stored[$0] } == [[1]: TrigramPostings.value(of: [8, 9]), [2]: nil])
+    }
+
+    /// Changes to either form give the value made from the resulting offsets, across the switch from
+    /// list to bitmap and back, and nil once the block is empty.
+    @Test func changesToEitherFormEqualTheValueOfTheResultingOffsets() {
+        var generator = SystemRandomNumberGenerator()
+        for size in [0, 3, 200, 255, 256, 257, 600, 4_000] {
+            var offsets = Set((0..<size).map { _ in UInt16.random(in: 0..<4_096, using: &generator) })
+            var value: [UInt8]? = offsets.isEmpty ? nil : TrigramPostings.value(of: offsets.sorted())
+            for _ in 0..<50 {
+                let changes = (0..<Int.random(in: 1...80, using: &generator)).map { _ in
+                    (offset: UInt16.random(in: 0..<4_096, using: &generator), present: Bool.random(using: &generator))
+                }
+                for change in changes {
+                    if change.present { offsets.insert(change.offset) } else { offsets.remove(change.offset) }
+                }
+                value = TrigramPostings.applying(changes, to: value)
+                #expect(value == (offsets.isEmpty ? nil : TrigramPostings.value(of: offsets.sorted())), "size \(size)")
+            }
+            let removals = offsets.map { (offset: $0, present: false) }
+            #expect(TrigramPostings.applying(removals, to: value) == nil)
+        }
     }
 }
