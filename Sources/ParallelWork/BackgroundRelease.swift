@@ -11,7 +11,7 @@ public enum BackgroundRelease {
 
     /// Below this many elements a value is dropped where it is: waking the queue's thread for a
     /// command's few writes costs the writer more than freeing them (and takes a core from it).
-    public static let worthwhileCount = 1_024
+    public static let worthwhileCount = 256
 
     /// Drops `value` (the caller's last reference) on the background queue when it holds `count`
     /// elements, at least ``worthwhileCount``; otherwise here.

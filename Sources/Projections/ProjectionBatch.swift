@@ -19,6 +19,8 @@ public final class ProjectionBatch {
     private let contacts: ContactWriteBack
     /// Contact UUIDs by stream name: parsing a UUID costs more than looking it up.
     private var contactUUIDs: [String: ContactUUID] = [:]
+    /// The contact stream of the last contact event applied.
+    private var lastContactStream: (stream: String, uuid: ContactUUID)?
     /// The audit index entries of the batch's events, written in key order by ``finish(checkpoint:)``.
     private var auditEntries = SortedWrites()
 
@@ -103,9 +105,18 @@ public final class ProjectionBatch {
 
     /// The contact a header's stream names, or nil for other streams.
     private func contactUUID(of header: EventHeader) -> ContactUUID? {
-        if let known = self.contactUUIDs[header.stream] { return known }
-        guard header.stream.hasPrefix("contact/"), let uuid = ContactUUID(String(header.stream.dropFirst(8))) else { return nil }
-        self.contactUUIDs[header.stream] = uuid
+        // A contact's events come together (a create and its fields): the last stream is checked first,
+        // a comparison of one string with itself rather than a hash of it.
+        if let last = self.lastContactStream, last.stream == header.stream { return last.uuid }
+        let uuid: ContactUUID
+        if let known = self.contactUUIDs[header.stream] {
+            uuid = known
+        } else {
+            guard header.stream.hasPrefix("contact/"), let parsed = ContactUUID(String(header.stream.dropFirst(8))) else { return nil }
+            self.contactUUIDs[header.stream] = parsed
+            uuid = parsed
+        }
+        self.lastContactStream = (header.stream, uuid)
         return uuid
     }
 }
