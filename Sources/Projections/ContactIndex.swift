@@ -258,7 +258,7 @@ public struct ContactIndex: Sendable {
     /// intersected.
     public func ids(matching term: Term, workspace: String, in txn: Transaction) throws -> [Int64] {
         let prefix = KeyEncoding.prefix(workspace) + term.prefix + term.value
-        if case .urnTrigram = term { return try self.postedIDs(under: prefix, in: txn) }
+        if case .urnTrigram = term { return try self.ids(under: prefix, posted: true, in: txn) }
         return try self.ids(under: prefix, in: txn)
     }
 
@@ -277,35 +277,24 @@ public struct ContactIndex: Sendable {
         }
         var result: [Int64] = []
         for scheme in schemes {
-            result += try self.postedIDs(under: base + scheme + Term.urnTrigram(scheme: "", trigram: trigram).value, in: txn)
+            result += try self.ids(under: base + scheme + Term.urnTrigram(scheme: "", trigram: trigram).value, posted: true, in: txn)
         }
         return schemes.count > 1 ? Array(Set(result)).sorted() : result
     }
 
-    /// The ids ending the keys that start with `prefix` (keys are the prefix then 8 id bytes).
-    private func ids(under prefix: [UInt8], in txn: Transaction) throws -> [Int64] {
+    /// The ids under the keys that start with `prefix` (the prefix then 8 bytes), ascending: the bytes
+    /// are the id, or, for a trigram's posting blocks (`posted`), the block whose value lists its ids.
+    private func ids(under prefix: [UInt8], posted: Bool = false, in txn: Transaction) throws -> [Int64] {
         var result: [Int64] = []
         try txn.withCursor(self.table) { cursor in
             try cursor.forEach(from: prefix) { entry in
                 guard entry.key.hasPrefix(prefix) else { return false }
-                if entry.key.count == prefix.count + 8, let id = BigEndian.uint64(entry.key, at: prefix.count) {
-                    result.append(Int64(bitPattern: id))
-                }
-                return true
-            }
-        }
-        return result
-    }
-
-    /// The ids of the posting blocks whose keys start with `prefix` (a trigram term's: keys are the
-    /// prefix then 8 block bytes), ascending.
-    private func postedIDs(under prefix: [UInt8], in txn: Transaction) throws -> [Int64] {
-        var result: [Int64] = []
-        try txn.withCursor(self.table) { cursor in
-            try cursor.forEach(from: prefix) { entry in
-                guard entry.key.hasPrefix(prefix) else { return false }
-                if entry.key.count == prefix.count + 8, let block = BigEndian.uint64(entry.key, at: prefix.count) {
-                    result += TrigramPostings.ids(in: entry.value, block: block)
+                if entry.key.count == prefix.count + 8, let number = BigEndian.uint64(entry.key, at: prefix.count) {
+                    if posted {
+                        result += TrigramPostings.ids(in: entry.value, block: number)
+                    } else {
+                        result.append(Int64(bitPattern: number))
+                    }
                 }
                 return true
             }
@@ -368,7 +357,7 @@ public struct ContactIndex: Sendable {
     /// How many contacts are indexed under exactly `term`, counted from the keys alone.
     public func count(matching term: Term, workspace: String, in txn: Transaction) throws -> Int {
         let prefix = KeyEncoding.prefix(workspace) + term.prefix + term.value
-        if case .urnTrigram = term { return try self.postedIDs(under: prefix, in: txn).count }
+        if case .urnTrigram = term { return try self.ids(under: prefix, posted: true, in: txn).count }
         var count = 0
         try txn.withCursor(self.table) { cursor in
             try cursor.forEach(from: prefix) { entry in
