@@ -31,8 +31,16 @@ final class CommandTransaction {
 
     /// The workspace as last read; dropped whenever this command appends a workspace event.
     private var cachedWorkspace: Workspace?
-    /// The read-model batch kept open by ``batchingProjections(_:)``.
-    private var openBatch: ProjectionBatch?
+    /// The scope opened by ``batchingProjections(_:)``, while its body runs.
+    private var scope: BatchingScope?
+
+    /// A batching scope: its read-model batch, and its events given log positions but not yet written.
+    private struct BatchingScope {
+        let projections: ProjectionBatch
+        var reserved = ReservedAppends()
+        /// Each event with its header, its payload if encoded already, and the time zone to encode it in.
+        var events: [(event: LedgerEvent, header: EventHeader, payload: [UInt8]?, timeZone: TimeZone)] = []
+    }
 
     /// Runs `body` with every contact event it appends applied to the read models in one batch, written
     /// when `body` returns: each table's writes then go once, in key order, instead of once per append
@@ -46,34 +54,20 @@ final class CommandTransaction {
     func batchingProjections<T>(_ body: () throws -> T) throws -> T {
         let batch = try self.stores.projector(self.txn).openBatch(in: self.txn)
         let before = self.lastSeq
-        self.openBatch = batch
-        self.pendingAppends = PendingAppends()
-        defer {
-            self.openBatch = nil
-            self.pendingAppends = nil
-        }
+        self.scope = BatchingScope(projections: batch)
+        defer { self.scope = nil }
         let result = try body()
-        if let pending = self.pendingAppends { try self.write(pending) }
+        if let scope = self.scope { try self.write(scope) }
         // The checkpoint moves to the last event the body appended, if it appended any.
         if let last = self.lastSeq, last != before { try batch.finish(checkpoint: last) }
         return result
     }
 
-    /// Events given their log positions by a batching scope, to be written when it ends.
-    private struct PendingAppends {
-        var reserved = ReservedAppends()
-        /// Each event with its header, its payload if encoded already, and the time zone to encode it in.
-        var events: [(event: LedgerEvent, header: EventHeader, payload: [UInt8]?, timeZone: TimeZone)] = []
-    }
-
-    /// The batching scope's events not yet written to the log.
-    private var pendingAppends: PendingAppends?
-
-    /// Encodes the pending events in slices over the cores and writes them to the log in order.
-    private func write(_ pending: PendingAppends) throws {
-        var reserved = pending.reserved
+    /// Encodes a scope's pending events in slices over the cores and writes them to the log in order.
+    private func write(_ scope: BatchingScope) throws {
+        var reserved = scope.reserved
         guard !reserved.isEmpty else { return }
-        let events = pending.events
+        let events = scope.events
         let encoded = ParallelSlices.map(count: events.count, minimumPerSlice: 256) { slice in
             slice.map { index in
                 let item = events[index]
@@ -99,7 +93,7 @@ final class CommandTransaction {
     /// The contact with `uuid` in the command's workspace, or -32001.
     func contact(_ uuid: ContactUUID) throws -> Contact {
         let stored =
-            if let open = self.openBatch {
+            if let open = self.scope?.projections {
                 try open.contact(uuid, workspace: self.context.workspace)
             } else {
                 try self.stores.projector(self.txn).contacts.contact(uuid, workspace: self.context.workspace, in: self.txn)
@@ -113,7 +107,7 @@ final class CommandTransaction {
 
     /// The contact owning a URN identity, if any.
     func owner(ofURN identity: String) throws -> ContactUUID? {
-        if let open = self.openBatch { return try open.owner(ofURN: identity, workspace: self.context.workspace) }
+        if let open = self.scope?.projections { return try open.owner(ofURN: identity, workspace: self.context.workspace) }
         return try self.stores.projector(self.txn).contacts.owner(ofURN: identity, workspace: self.context.workspace, in: self.txn)
     }
 
@@ -168,15 +162,16 @@ final class CommandTransaction {
             )
         }
         do {
-            if var pending = self.pendingAppends {
-                // Inside a batching scope: positioned now, encoded and written when the scope ends.
-                self.pendingAppends = nil
-                defer { self.pendingAppends = pending }
+            if var scope = self.scope {
+                // Inside a batching scope: positioned now, encoded and written when the scope ends. The
+                // scope is taken out while it grows, so its arrays are not copied on write.
+                self.scope = nil
+                defer { self.scope = scope }
                 let timeZone = try self.workspace().timeZone
-                let positions = try self.stores.log.reserve(count: events.count, to: stream, expectedVersion: expectedVersion, in: &pending.reserved, txn: self.txn)
+                let positions = try self.stores.log.reserve(count: events.count, to: stream, expectedVersion: expectedVersion, in: &scope.reserved, txn: self.txn)
                 for (index, (event, position)) in zip(events, positions).enumerated() {
                     applied.append((event, header(event, at: position)))
-                    pending.events.append((event, applied[index].header, givenPayloads?[index], timeZone))
+                    scope.events.append((event, applied[index].header, givenPayloads?[index], timeZone))
                 }
             } else {
                 let timeZone = try self.workspace().timeZone
@@ -190,7 +185,7 @@ final class CommandTransaction {
             throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(actual))])
         }
         if let last = applied.last { self.lastSeq = last.header.seq }
-        if let open = self.openBatch {
+        if let open = self.scope?.projections {
             try open.apply(applied)
         } else {
             try self.stores.projector(self.txn).apply(applied, in: self.txn)

@@ -90,10 +90,7 @@ public struct EventLog: Sendable {
         encode: (_ index: Int, EventPosition) throws -> EncodedRecord
     ) throws -> [EventPosition] {
         guard count > 0 else { return [] }
-        let current = try self.version(of: stream, in: txn)
-        if let expectedVersion, expectedVersion != current {
-            throw LogError.versionMismatch(expected: expectedVersion, actual: current)
-        }
+        let current = try Self.checked(self.version(of: stream, in: txn), expected: expectedVersion)
         var head = try self.head(in: txn)
         var positions: [EventPosition] = []
         positions.reserveCapacity(count)
@@ -123,13 +120,9 @@ public struct EventLog: Sendable {
         txn: Transaction
     ) throws -> [EventPosition] {
         guard count > 0 else { return [] }
-        let current = try reserved.versions[stream] ?? self.version(of: stream, in: txn)
-        if let expectedVersion, expectedVersion != current {
-            throw LogError.versionMismatch(expected: expectedVersion, actual: current)
-        }
-        let firstSeq = try reserved.nextSeq ?? (self.head(in: txn).seq + 1)
+        let current = try Self.checked(reserved.versions[stream] ?? self.version(of: stream, in: txn), expected: expectedVersion)
+        let firstSeq = try (reserved.entries.last?.position.seq ?? self.head(in: txn).seq) + 1
         let positions = (0..<count).map { EventPosition(seq: firstSeq + UInt64($0), version: current + UInt64($0) + 1) }
-        reserved.nextSeq = firstSeq + UInt64(count)
         reserved.versions[stream] = current + UInt64(count)
         for position in positions { reserved.entries.append((stream, position)) }
         return positions
@@ -157,18 +150,29 @@ public struct EventLog: Sendable {
             )
             let seqKey = BigEndian.bytes(entry.position.seq)
             try txn.put(self.events, key: seqKey, value: stored.encoded(), append: true)
-            streamIndex.put(key: Array(entry.stream.utf8) + [0] + BigEndian.bytes(entry.position.version), value: seqKey)
+            streamIndex.put(key: Self.streamKey(entry.stream, version: entry.position.version), value: seqKey)
             head = (entry.position.seq, stored.hash)
         }
         try streamIndex.apply(to: self.streams, in: txn)
         try self.setHead(head, in: txn)
     }
 
+    /// `version`, when it is the `expected` one (or none is expected).
+    private static func checked(_ version: UInt64, expected: UInt64?) throws(LogError) -> UInt64 {
+        if let expected, expected != version { throw LogError.versionMismatch(expected: expected, actual: version) }
+        return version
+    }
+
+    /// The stream index key of `stream`'s record at `version`.
+    private static func streamKey(_ stream: String, version: UInt64) -> [UInt8] {
+        Array(stream.utf8) + [0] + BigEndian.bytes(version)
+    }
+
     /// Writes a record at its position: the record and its stream index entry (the caller sets the head).
     private func store(_ record: StoredEvent, at position: EventPosition, of stream: String, in txn: Transaction) throws {
         let seqKey = BigEndian.bytes(position.seq)
         try txn.put(self.events, key: seqKey, value: record.encoded(), append: true)
-        try txn.put(self.streams, key: Array(stream.utf8) + [0] + BigEndian.bytes(position.version), value: seqKey)
+        try txn.put(self.streams, key: Self.streamKey(stream, version: position.version), value: seqKey)
     }
 
     private func setHead(_ head: (seq: UInt64, hash: [UInt8]), in txn: Transaction) throws {
@@ -316,7 +320,6 @@ public struct EncodedRecord: Sendable {
 
 /// Positions handed out by ``EventLog/reserve(count:to:expectedVersion:in:txn:)`` and not yet written.
 public struct ReservedAppends: Sendable {
-    fileprivate var nextSeq: UInt64?
     fileprivate var versions: [String: UInt64] = [:]
     fileprivate var entries: [(stream: String, position: EventPosition)] = []
 

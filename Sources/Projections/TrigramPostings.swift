@@ -27,6 +27,11 @@ enum TrigramPostings {
         return (bits >> UInt64(Self.blockBits), UInt16(truncatingIfNeeded: bits & UInt64(Self.blockSize - 1)))
     }
 
+    /// Where `offset`'s bit is in a bitmap value: its byte (after the tag) and the bit in it.
+    private static func bit(of offset: UInt16) -> (byte: Int, mask: UInt8) {
+        (1 + Int(offset) / 8, 1 << UInt8(offset % 8))
+    }
+
     /// The ids of a stored value of `block`, ascending.
     static func ids(in value: UnsafeRawBufferPointer, block: UInt64) -> [Int64] {
         Self.offsets(in: value).map { Int64(bitPattern: block << UInt64(Self.blockBits) | UInt64($0)) }
@@ -57,7 +62,10 @@ enum TrigramPostings {
         }
         var bytes = [UInt8](repeating: 0, count: 1 + Self.bitmapBytes)
         bytes[0] = Tag.bitmap.rawValue
-        for offset in offsets { bytes[1 + Int(offset) / 8] |= 1 << UInt8(offset % 8) }
+        for offset in offsets {
+            let bit = Self.bit(of: offset)
+            bytes[bit.byte] |= bit.mask
+        }
         return bytes
     }
 
@@ -68,9 +76,8 @@ enum TrigramPostings {
     static func applying(_ changes: [(offset: UInt16, present: Bool)], to value: [UInt8]?) -> [UInt8]? {
         if var bitmap = value, bitmap.first == Tag.bitmap.rawValue, bitmap.count == 1 + Self.bitmapBytes {
             for change in changes {
-                let byte = 1 + Int(change.offset) / 8
-                let bit: UInt8 = 1 << UInt8(change.offset % 8)
-                if change.present { bitmap[byte] |= bit } else { bitmap[byte] &= ~bit }
+                let bit = Self.bit(of: change.offset)
+                if change.present { bitmap[bit.byte] |= bit.mask } else { bitmap[bit.byte] &= ~bit.mask }
             }
             let count = bitmap.dropFirst().reduce(0) { $0 + $1.nonzeroBitCount }
             guard count > 0 else { return nil }
@@ -98,7 +105,9 @@ enum TrigramPostings {
         guard let first = value.first, let tag = Tag(rawValue: first) else { return false }
         switch tag {
         case .list: return Self.offsets(in: value).contains(offset)
-        case .bitmap: return value.count > 1 + Int(offset) / 8 && value[1 + Int(offset) / 8] & (1 << UInt8(offset % 8)) != 0
+        case .bitmap:
+            let bit = Self.bit(of: offset)
+            return value.count > bit.byte && value[bit.byte] & bit.mask != 0
         }
     }
 }

@@ -88,6 +88,11 @@ struct ImportExportTests {
         return try Self.wait(daemon, "imports.status", ["import": .string(id)])
     }
 
+    /// `imports.start` params carrying `csv` inline.
+    static func csvParams(_ csv: String) -> JSONValue {
+        ["content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv"]
+    }
+
     static func head(_ daemon: DaemonHarness) throws -> Int64 { try daemon.call("system.health").int("head_seq") ?? -1 }
 
     static func errors(_ status: JSONValue) -> [String] {
@@ -198,7 +203,7 @@ struct ImportExportTests {
             + "\(existing),ann@example.com,\"Smith, \"\"Ann\"\"\",41\r\n"
             + ",bob@example.com,\"Bob\nJones\",\r\n"
             + "00000000-0000-4000-8000-000000000000,,Ghost,1\r\n"
-        let status = try Self.runImport(daemon, ["content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv"])
+        let status = try Self.runImport(daemon, Self.csvParams(csv))
         #expect(status.string("state") == "complete")
         #expect(status.int("created") == 1)
         #expect(status.int("updated") == 1)
@@ -221,7 +226,7 @@ struct ImportExportTests {
             + ",,0788000001,,,52\r\n"
             + ",new@example.com,,,Nell,7\r\n"
             + ",,,12345,Tele,\r\n"
-        let status = try Self.runImport(daemon, ["content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv"])
+        let status = try Self.runImport(daemon, Self.csvParams(csv))
         #expect(status.string("state") == "complete")
         #expect(Self.errors(status) == [])
         #expect(status.int("updated") == 2)
@@ -245,7 +250,7 @@ struct ImportExportTests {
     @Test func badFilesAreRefusedAtOnce() throws {
         let (daemon, _) = try self.setUp()
         func refusal(_ csv: String) throws -> RPCError {
-            try daemon.error("imports.start", ["content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv"])
+            try daemon.error("imports.start", Self.csvParams(csv))
         }
         var error = try refusal("URN:XXX,Name\n1,a\n")
         #expect(error.code == -32602)
