@@ -4,8 +4,13 @@ import Crypto
 import Foundation
 import LedgerStore
 
-/// Secondary indexes of the log for audits: by actor, by peer uid, by event type and by field key,
-/// each `workspace NUL value NUL seq`, so a narrow `audit.changes` filter reads only its entries.
+/// Secondary indexes of the log for audits: by actor, by peer uid, by event type and by field key, so a
+/// narrow `audit.changes` filter reads only its entries.
+///
+/// Each (workspace, dimension, value) keeps its log positions as ``PostingBlocks``, keyed
+/// `workspace NUL dimension NUL value NUL block`: an entry per event and dimension made this index
+/// larger than the log's headers, and a replay wrote millions of them; as blocks, consecutive events of
+/// one type or actor share an entry.
 public struct AuditIndex: Sendable {
     static let tableNames = ["rm.audit"]
     private let table: Table
@@ -32,27 +37,31 @@ public struct AuditIndex: Sendable {
         return KeyEncoding.prefix(workspace, dimension.rawValue, indexed)
     }
 
-    /// Gathers the entries of one event into `writes` (applied with ``apply(_:in:)``); `event` is nil
+    /// Gathers the entries of one event into `postings` (applied with ``apply(_:in:)``); `event` is nil
     /// when its payload was erased (only the header is known).
-    func gather(_ event: LedgerEvent?, header: EventHeader, into writes: inout SortedWrites) {
-        let seq = BigEndian.bytes(header.seq)
-        writes.put(key: Self.prefix(header.workspace, .type, header.type) + seq, value: [])
-        if let actor = header.actor { writes.put(key: Self.prefix(header.workspace, .actor, actor) + seq, value: []) }
-        if let peer = header.peer { writes.put(key: Self.prefix(header.workspace, .peerUID, String(peer.uid)) + seq, value: []) }
+    func gather(_ event: LedgerEvent?, header: EventHeader, into postings: inout PostingChanges) {
+        let position = PostingBlocks.position(ofNumber: header.seq)
+        let block = BigEndian.bytes(position.block)
+        postings.add(position.offset, to: Self.prefix(header.workspace, .type, header.type) + block)
+        if let actor = header.actor { postings.add(position.offset, to: Self.prefix(header.workspace, .actor, actor) + block) }
+        if let peer = header.peer { postings.add(position.offset, to: Self.prefix(header.workspace, .peerUID, String(peer.uid)) + block) }
         if case .contactFieldChanged(let change)? = event {
-            writes.put(key: Self.prefix(header.workspace, .field, change.field.key) + seq, value: [])
+            postings.add(position.offset, to: Self.prefix(header.workspace, .field, change.field.key) + block)
         }
     }
 
     /// Writes entries gathered by ``gather(_:header:into:)``.
-    func apply(_ writes: inout SortedWrites, in txn: Transaction) throws {
-        try writes.apply(to: self.table, in: txn)
+    func apply(_ postings: PostingChanges, in txn: Transaction) throws {
+        try postings.apply(to: self.table, in: txn)
     }
 
     /// Drops the field entry of an event whose payload is being erased, so the live index equals one
     /// rebuilt from the erased log.
     public func removeFieldEntry(workspace: String, key: String, seq: UInt64, in txn: Transaction) throws {
-        try txn.delete(self.table, key: Self.prefix(workspace, .field, key) + BigEndian.bytes(seq))
+        let position = PostingBlocks.position(ofNumber: seq)
+        var postings = PostingChanges()
+        postings.remove(position.offset, from: Self.prefix(workspace, .field, key) + BigEndian.bytes(position.block))
+        try postings.apply(to: self.table, in: txn)
     }
 
     /// The positions indexed under `value` in `seqs`, ascending, at most `limit`.
@@ -67,10 +76,14 @@ public struct AuditIndex: Sendable {
         let prefix = Self.prefix(workspace, dimension, value)
         var result: [UInt64] = []
         try txn.withCursor(self.table) { cursor in
-            try cursor.forEach(from: prefix + BigEndian.bytes(seqs.lowerBound)) { entry in
-                guard entry.key.hasPrefix(prefix), let seq = BigEndian.uint64(entry.key, at: prefix.count), seq <= seqs.upperBound
+            try cursor.forEach(from: prefix + BigEndian.bytes(PostingBlocks.position(ofNumber: seqs.lowerBound).block)) { entry in
+                guard entry.key.hasPrefix(prefix), entry.key.count == prefix.count + 8,
+                    let block = BigEndian.uint64(entry.key, at: prefix.count)
                 else { return false }
-                result.append(seq)
+                for seq in PostingBlocks.numbers(in: entry.value, block: block) where seq >= seqs.lowerBound {
+                    guard seq <= seqs.upperBound, result.count < limit else { return false }
+                    result.append(seq)
+                }
                 return result.count < limit
             }
         }

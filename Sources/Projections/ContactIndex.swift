@@ -118,7 +118,7 @@ public struct ContactIndex: Sendable {
     }
 
     /// The URN trigram terms a contact is found under (none once deleted), kept as posting blocks
-    /// (``TrigramPostings``) rather than an entry each.
+    /// (``PostingBlocks``) rather than an entry each.
     static func trigramTerms(of contact: Contact) -> Set<Term> {
         guard !contact.isDeleted else { return [] }
         var terms: Set<Term> = []
@@ -203,13 +203,7 @@ public struct ContactIndex: Sendable {
     /// each changed posting block read once and written once.
     func apply(_ writes: inout SortedWrites, postings: PostingChanges, in txn: Transaction) throws {
         try writes.apply(to: self.table, in: txn)
-        guard !postings.isEmpty else { return }
-        let updated = try postings.updatedValues { key in try txn.get(self.table, key: key) }
-        var blocks = SortedWrites()
-        for (key, value) in updated {
-            if let value { blocks.put(key: key, value: value) } else { blocks.delete(key: key) }
-        }
-        try blocks.apply(to: self.table, in: txn)
+        try postings.apply(to: self.table, in: txn)
     }
 
     /// Gathers the entry changes of `old` becoming `new` into `writes`, and its trigram changes into
@@ -219,11 +213,11 @@ public struct ContactIndex: Sendable {
         let trigramsBefore = old.map(Self.trigramTerms) ?? []
         let trigramsAfter = Self.trigramTerms(of: new)
         func remove(_ trigrams: some Sequence<Term>, id: Int64) {
-            let position = TrigramPostings.position(of: id)
+            let position = PostingBlocks.position(of: id)
             for term in trigrams { postings.remove(position.offset, from: self.postingKey(workspace, term, block: position.block)) }
         }
         func add(_ trigrams: some Sequence<Term>, id: Int64) {
-            let position = TrigramPostings.position(of: id)
+            let position = PostingBlocks.position(of: id)
             for term in trigrams { postings.add(position.offset, to: self.postingKey(workspace, term, block: position.block)) }
         }
         let before = old.map(Self.terms) ?? []
@@ -291,7 +285,7 @@ public struct ContactIndex: Sendable {
                 guard entry.key.hasPrefix(prefix) else { return false }
                 if entry.key.count == prefix.count + 8, let number = BigEndian.uint64(entry.key, at: prefix.count) {
                     if posted {
-                        result += TrigramPostings.ids(in: entry.value, block: number)
+                        result += PostingBlocks.ids(in: entry.value, block: number)
                     } else {
                         result.append(Int64(bitPattern: number))
                     }
@@ -348,9 +342,9 @@ public struct ContactIndex: Sendable {
     /// Whether the contact with `id` is indexed under exactly `term`.
     public func contains(_ term: Term, id: Int64, workspace: String, in txn: Transaction) throws -> Bool {
         guard case .urnTrigram = term else { return try txn.contains(self.table, key: self.key(workspace, term, id)) }
-        let position = TrigramPostings.position(of: id)
+        let position = PostingBlocks.position(of: id)
         return try txn.withValue(self.table, key: self.postingKey(workspace, term, block: position.block)) { value in
-            value.map { TrigramPostings.contains(position.offset, in: $0) } ?? false
+            value.map { PostingBlocks.contains(position.offset, in: $0) } ?? false
         }
     }
 

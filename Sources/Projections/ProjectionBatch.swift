@@ -21,8 +21,8 @@ public final class ProjectionBatch {
     private var contactUUIDs: [String: ContactUUID] = [:]
     /// The contact stream of the last contact event applied.
     private var lastContactStream: (stream: String, uuid: ContactUUID)?
-    /// The audit index entries of the batch's events, written in key order by ``finish(checkpoint:)``.
-    private var auditEntries = SortedWrites()
+    /// The audit index postings of the batch's events, written in key order by ``finish(checkpoint:)``.
+    private var auditPostings = PostingChanges()
 
     init(projector: Projector, txn: Transaction) {
         self.projector = projector
@@ -56,7 +56,7 @@ public final class ProjectionBatch {
 
     /// Applies one event.
     func apply(_ event: LedgerEvent, header: EventHeader) throws {
-        self.projector.audit.gather(event, header: header, into: &self.auditEntries)
+        self.projector.audit.gather(event, header: header, into: &self.auditPostings)
         switch event {
         case .workspaceConfigured, .fieldCreated, .fieldUpdated, .groupCreated, .groupUpdated, .locationsSet:
             try self.projector.workspaces.apply(event, header: header, in: self.txn)
@@ -85,7 +85,7 @@ public final class ProjectionBatch {
     /// Replays an event whose payload was erased: only its effect on the contact's version counts, since
     /// the later `contact_deleted` event clears the data anyway.
     func applyErased(header: EventHeader) throws {
-        self.projector.audit.gather(nil, header: header, into: &self.auditEntries)
+        self.projector.audit.gather(nil, header: header, into: &self.auditPostings)
         guard let uuid = self.contactUUID(of: header) else { return }
         if header.type == "contact_created" {
             // The tombstone keeps its UUID; the id is not recoverable, nor needed.
@@ -99,7 +99,8 @@ public final class ProjectionBatch {
     /// Writes the held contacts and moves the checkpoint to `seq`.
     public func finish(checkpoint seq: UInt64) throws {
         try self.contacts.flush()
-        try self.projector.audit.apply(&self.auditEntries, in: self.txn)
+        try self.projector.audit.apply(self.auditPostings, in: self.txn)
+        self.auditPostings = PostingChanges()
         try self.projector.setCheckpoint(seq, in: self.txn)
     }
 

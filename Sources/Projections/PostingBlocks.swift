@@ -1,17 +1,18 @@
 // ContactLedger — read models.
 import LedgerStore
 
-/// The contacts under one URN trigram kept as posting blocks: one index entry per trigram and block of
-/// 4,096 ids, whose value lists the block's ids that have the trigram.
+/// A set of ids kept as posting blocks: one index entry per key and block of 4,096 ids, whose value lists
+/// the block's ids in the set. The URN trigram index and the audit index keep their sets this way.
 ///
-/// A contact's URNs give it about twenty trigrams: as an entry per contact and trigram they were two
-/// thirds of the index, and a batch of new contacts wrote one per trigram of each of them. As blocks, a
-/// batch of consecutive ids changes about one entry per trigram it touches, and the `~` queries that
-/// read them decode a few thousand ids from each entry.
+/// A contact's URNs give it about twenty trigrams, and every event gives the audit index two or three
+/// entries: as an entry per id they were most of the read models, and a batch of new contacts or events
+/// wrote one per id and term. As blocks, a batch of consecutive ids changes about one entry per term it
+/// touches, and the queries that read them decode a few thousand ids from each entry.
 ///
 /// A value is a tag byte then the offsets in the block (`id % 4096`): ``Tag/list`` for a few, as sorted
-/// big-endian `UInt16`s; ``Tag/bitmap`` for many, as 4,096 bits.
-enum TrigramPostings {
+/// big-endian `UInt16`s; ``Tag/bitmap`` for many, as 4,096 bits. The form is a function of the set, so a
+/// rebuilt index is byte for byte the live one.
+enum PostingBlocks {
     static let blockBits = 12
     static let blockSize = 1 << blockBits
     private static let bitmapBytes = blockSize / 8
@@ -23,8 +24,12 @@ enum TrigramPostings {
 
     /// The block of `id` (the key's last 8 bytes, big-endian) and its offset in it.
     static func position(of id: Int64) -> (block: UInt64, offset: UInt16) {
-        let bits = UInt64(bitPattern: id)
-        return (bits >> UInt64(Self.blockBits), UInt16(truncatingIfNeeded: bits & UInt64(Self.blockSize - 1)))
+        Self.position(ofNumber: UInt64(bitPattern: id))
+    }
+
+    /// The block of `number` (an id as unsigned, or a log position) and its offset in it.
+    static func position(ofNumber number: UInt64) -> (block: UInt64, offset: UInt16) {
+        (number >> UInt64(Self.blockBits), UInt16(truncatingIfNeeded: number & UInt64(Self.blockSize - 1)))
     }
 
     /// Where `offset`'s bit is in a bitmap value: its byte (after the tag) and the bit in it.
@@ -34,7 +39,12 @@ enum TrigramPostings {
 
     /// The ids of a stored value of `block`, ascending.
     static func ids(in value: UnsafeRawBufferPointer, block: UInt64) -> [Int64] {
-        Self.offsets(in: value).map { Int64(bitPattern: block << UInt64(Self.blockBits) | UInt64($0)) }
+        Self.numbers(in: value, block: block).map { Int64(bitPattern: $0) }
+    }
+
+    /// The numbers (ids as unsigned, or log positions) of a stored value of `block`, ascending.
+    static func numbers(in value: UnsafeRawBufferPointer, block: UInt64) -> [UInt64] {
+        Self.offsets(in: value).map { block << UInt64(Self.blockBits) | UInt64($0) }
     }
 
     /// The offsets a stored value holds, ascending (none for a value that is not one of ours).
@@ -112,9 +122,8 @@ enum TrigramPostings {
     }
 }
 
-/// Posting changes gathered for a batch of contacts: by block key, the offsets to add (true) or remove
-/// (false), in the order gathered. Applied by ``ContactIndex/apply(_:postings:in:)``, which reads each
-/// block once and writes it once.
+/// Posting changes gathered for a batch of contacts or events: by block key, the offsets to add (true) or
+/// remove (false), in the order gathered. ``apply(to:in:)`` reads each block once and writes it once.
 struct PostingChanges: Sendable {
     private(set) var changes: [[UInt8]: [(offset: UInt16, present: Bool)]] = [:]
 
@@ -133,8 +142,20 @@ struct PostingChanges: Sendable {
     func updatedValues(stored: ([UInt8]) throws -> [UInt8]?) rethrows -> [[UInt8]: [UInt8]?] {
         var values: [[UInt8]: [UInt8]?] = [:]
         for (key, changes) in self.changes {
-            values[key] = TrigramPostings.applying(changes, to: try stored(key))
+            values[key] = PostingBlocks.applying(changes, to: try stored(key))
         }
         return values
+    }
+
+    /// Applies the changes to the blocks stored in `table`: each changed block read once, then every
+    /// block written (or deleted, once empty) in key order.
+    func apply(to table: Table, in txn: Transaction) throws {
+        guard !self.isEmpty else { return }
+        let updated = try self.updatedValues { key in try txn.get(table, key: key) }
+        var blocks = SortedWrites()
+        for (key, value) in updated {
+            if let value { blocks.put(key: key, value: value) } else { blocks.delete(key: key) }
+        }
+        try blocks.apply(to: table, in: txn)
     }
 }
