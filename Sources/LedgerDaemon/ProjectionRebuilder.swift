@@ -282,8 +282,6 @@ final class ProjectionRebuilder: Service, Sendable {
 
     // MARK: - Staging
 
-    /// Events per staging transaction: large, since only the rebuilder writes the staging area.
-    static let stagingChunkSize = 16_384
     /// Staging stops when the log's head is at most this many events ahead; the writer replays the rest.
     static let stagingTail: UInt64 = 8_192
     /// Set while the target generation, copied from staging, catches up through the writer.
@@ -292,24 +290,33 @@ final class ProjectionRebuilder: Service, Sendable {
     /// Replays the log into the staging area until it is near the head, then copies the staging area
     /// into the target generation (in writer commands of about ``chunkBudgetNanoseconds`` each) and
     /// deletes it. Returns the target's checkpoint.
+    ///
+    /// Staging is a ``ReplayPipeline`` on a thread of NIO's pool: its decoders read the log in read
+    /// transactions of their own, and it writes only the staging environment, so the ledger's writer
+    /// never waits for it.
     private func stageAndCopy(resuming: Bool, startedAt: Date) async throws -> UInt64 {
         let stores = self.stores
         let dataDirectory = stores.environment.directory
         let opened = try await self.onPool { try RebuildStaging.open(dataDirectory: dataDirectory, reset: !resuming) }
-        var position = try await self.onPool { try opened.environment.read { try opened.projector.state(in: $0)?.position ?? 0 } }
-        var chunk = try await self.readChunk(after: position, limit: Self.stagingChunkSize)
-        while true {
-            try Task.checkCancellation()
-            let (from, limit) = (chunk.last, Self.stagingChunkSize)
-            async let prefetched = self.readChunk(after: from, limit: limit)
-            let applying = chunk
-            guard try await self.onPool({ try opened.environment.write { try opened.projector.replay([applying], in: $0) } }) else {
-                throw ReadModelError.checkpointMoved
+        let stop = StopSignal()
+        let position = try await withTaskCancellationHandler {
+            try await self.onPool {
+                let pipeline = ReplayPipeline(
+                    projector: opened.projector, log: stores.log, logEnvironment: stores.environment, targetEnvironment: opened.environment
+                )
+                while true {
+                    let head = try stores.environment.read { txn in try stores.log.head(in: txn).seq }
+                    let position = try pipeline.run(until: head, shouldStop: { stop.isSet }) { position in
+                        self.report(position: position, head: head, startedAt: startedAt)
+                    }
+                    if stop.isSet { throw CancellationError() }
+                    // The log grew meanwhile: stage again unless the writer can replay the rest.
+                    let now = try stores.environment.read { txn in try stores.log.head(in: txn).seq }
+                    if now <= position + Self.stagingTail { return position }
+                }
             }
-            position = chunk.last
-            self.report(position: position, head: chunk.readHead, startedAt: startedAt)
-            if chunk.readHead <= position + Self.stagingTail { break }
-            chunk = try await prefetched
+        } onCancel: {
+            stop.set()
         }
         // The copy appends into empty tables: empty them first (an interrupted copy starts again).
         let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
@@ -354,6 +361,15 @@ final class ProjectionRebuilder: Service, Sendable {
     private func onPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await NIOThreadPool.singleton.runIfActive(body)
     }
+}
+
+/// Tells a blocking staging thread that the rebuild's task was cancelled.
+private final class StopSignal: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    var isSet: Bool { self.flag.load(ordering: .relaxed) }
+
+    func set() { self.flag.store(true, ordering: .relaxed) }
 }
 
 extension ProjectionRebuilder.ChunkReport {

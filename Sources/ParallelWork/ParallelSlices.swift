@@ -45,7 +45,7 @@ public enum ParallelSlices {
 
     /// The active cores, read once: Foundation reads them from `/proc` on every call, which cost a
     /// small command more than its own work.
-    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// The `slice`-th of `slices` near-equal slices of `0..<count`.
     static func slice(_ slice: Int, of slices: Int, count: Int) -> Range<Int> {

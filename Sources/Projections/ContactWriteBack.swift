@@ -36,6 +36,9 @@ final class ContactWriteBack {
     /// Pending changes of each workspace's live-contact count (contacts created minus contacts deleted).
     private var liveCountChanges: [String: Int] = [:]
 
+    /// The contacts held until ``flush()``.
+    var heldCount: Int { self.entries.count }
+
     init(model: ContactReadModel, txn: Transaction) {
         self.model = model
         self.txn = txn

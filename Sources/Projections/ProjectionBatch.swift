@@ -30,6 +30,9 @@ public final class ProjectionBatch {
         self.contacts = ContactWriteBack(model: projector.contacts, txn: txn)
     }
 
+    /// The contacts held in memory until ``finish(checkpoint:)``.
+    var heldContacts: Int { self.contacts.heldCount }
+
     /// Applies one decoded record (its event is nil when the payload was erased).
     func apply(_ item: ReplayChunk.Item) throws {
         if let event = item.event {

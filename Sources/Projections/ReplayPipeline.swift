@@ -1,0 +1,191 @@
+// ContactLedger — read models.
+import Foundation
+import LedgerStore
+import ParallelWork
+import Synchronization
+
+/// Replays the log into a projection that nothing else writes to (the offline rebuild, the staging area
+/// of an online one) as fast as the machine allows.
+///
+/// - **Decoding in parallel**: the log's positions are gapless, so the records after the checkpoint
+///   split into fixed runs of ``Limits/chunkRecords`` that decoder threads read and decode on their
+///   own, each in a short read transaction, a run ahead of the applier by at most
+///   ``Limits/queuedChunks``.
+/// - **Applying in long transactions**: the calling thread applies the runs in order, in write
+///   transactions of up to ``Limits/transactionRecords`` events, each one ``ProjectionBatch``. A contact
+///   is read, indexed and written once per transaction however many of its events it holds, so a long
+///   transaction writes each contact of a bulk-modified workspace once instead of once per round. A
+///   transaction ends early once it holds ``Limits/heldContacts`` contacts, which bounds its memory.
+///
+/// Every transaction moves the checkpoint, so a crash or stop mid-way resumes where the last one ended.
+public struct ReplayPipeline: Sendable {
+    /// How much the pipeline does at once.
+    public struct Limits: Sendable {
+        /// Records per decoded run.
+        public var chunkRecords = 4_096
+        /// Decoded runs waiting for the applier, at most.
+        public var queuedChunks = 16
+        /// Events per write transaction, at most.
+        public var transactionRecords = 2_097_152
+        /// Contacts held by one transaction before it ends.
+        public var heldContacts = 500_000
+        /// Decoding threads.
+        public var decoders = max(1, ParallelSlices.cores)
+
+        public init() {}
+    }
+
+    public let projector: Projector
+    public let log: EventLog
+    /// The environment the log is read from.
+    public let logEnvironment: Environment
+    /// The environment the projection's tables are in (the same as `logEnvironment` offline).
+    public let targetEnvironment: Environment
+    public var limits = Limits()
+
+    public init(projector: Projector, log: EventLog, logEnvironment: Environment, targetEnvironment: Environment) {
+        self.projector = projector
+        self.log = log
+        self.logEnvironment = logEnvironment
+        self.targetEnvironment = targetEnvironment
+    }
+
+    /// Replays the records after the projection's checkpoint up to `head`, or until `shouldStop` answers
+    /// true (it is asked between runs; what was applied by then is committed). Returns the checkpoint.
+    ///
+    /// - Parameter progress: called on this thread with the checkpoint after each transaction.
+    /// - Throws: ``ReadModelError/checkpointMoved`` when the projection's checkpoint moves under it, or
+    ///   the log is not gapless; decoding and storage errors.
+    public func run(until head: UInt64, shouldStop: () -> Bool = { false }, progress: (UInt64) -> Void = { _ in }) throws -> UInt64 {
+        var position = try self.targetEnvironment.read { txn in try self.projector.state(in: txn)?.position ?? 0 }
+        guard position < head else { return position }
+        let runs = DecodedRuns(
+            log: self.log, environment: self.logEnvironment, after: position, head: head,
+            runRecords: max(1, self.limits.chunkRecords), capacity: max(1, self.limits.queuedChunks)
+        )
+        let decoders = (0..<max(1, self.limits.decoders)).map { _ in Thread { runs.decode() } }
+        for decoder in decoders { decoder.start() }
+        defer { runs.cancel(decoders: decoders.count) }
+        var stopping = false
+        while position < head, !stopping {
+            // The body runs again from the start when the map grows: it applies the runs it already took
+            // before taking more.
+            var taken: [ReplayChunk] = []
+            try self.targetEnvironment.write { txn in
+                guard (try self.projector.state(in: txn))?.position ?? 0 == position else { throw ReadModelError.checkpointMoved }
+                let batch = ProjectionBatch(projector: self.projector, txn: txn)
+                var records = 0
+                for chunk in taken {
+                    for item in chunk.items { try batch.apply(item) }
+                    records += chunk.items.count
+                }
+                while records < self.limits.transactionRecords, batch.heldContacts < self.limits.heldContacts {
+                    if shouldStop() {
+                        stopping = true
+                        break
+                    }
+                    guard let chunk = try runs.next() else { break }
+                    guard chunk.after == (taken.last?.last ?? position) else { throw ReadModelError.checkpointMoved }
+                    taken.append(chunk)
+                    for item in chunk.items { try batch.apply(item) }
+                    records += chunk.items.count
+                }
+                if let last = taken.last { try batch.finish(checkpoint: last.last) }
+            }
+            guard let last = taken.last?.last else { break }
+            position = last
+            BackgroundRelease.release(taken, count: taken.count * self.limits.chunkRecords)
+            progress(position)
+        }
+        return position
+    }
+}
+
+/// The runs of records a ``ReplayPipeline`` decodes: decoder threads take the next run's number, read
+/// and decode it, and leave it for the applier, which takes them in order.
+///
+/// `@unchecked Sendable`: every stored `var` is read and written only with `condition` locked.
+private final class DecodedRuns: @unchecked Sendable {
+    private let log: EventLog
+    private let environment: Environment
+    private let after: UInt64
+    private let head: UInt64
+    private let runRecords: Int
+    private let capacity: Int
+    private let condition = NSCondition()
+    /// The next run a decoder takes, and the next the applier takes.
+    private var nextToDecode = 0
+    private var nextToApply = 0
+    private var decoded: [Int: ReplayChunk] = [:]
+    private var failure: (any Error)?
+    private var isCancelled = false
+    private var finishedDecoders = 0
+
+    init(log: EventLog, environment: Environment, after: UInt64, head: UInt64, runRecords: Int, capacity: Int) {
+        self.log = log
+        self.environment = environment
+        self.after = after
+        self.head = head
+        self.runRecords = runRecords
+        self.capacity = capacity
+    }
+
+    /// Where run `number` starts and how many records it holds (none past the head).
+    private func bounds(of number: Int) -> (after: UInt64, count: Int) {
+        let start = self.after + UInt64(number) * UInt64(self.runRecords)
+        return (start, start >= self.head ? 0 : Int(min(UInt64(self.runRecords), self.head - start)))
+    }
+
+    /// A decoder thread's body: decodes runs until the last, a failure or a cancellation.
+    func decode() {
+        while true {
+            self.condition.lock()
+            // Waits for room: a run more than `capacity` ahead of the applier waits.
+            while !self.isCancelled, self.failure == nil, self.nextToDecode - self.nextToApply >= self.capacity { self.condition.wait() }
+            let number = self.nextToDecode
+            let bounds = self.bounds(of: number)
+            guard !self.isCancelled, self.failure == nil, bounds.count > 0 else {
+                self.finishedDecoders += 1
+                self.condition.broadcast()
+                self.condition.unlock()
+                return
+            }
+            self.nextToDecode += 1
+            self.condition.unlock()
+            let result = Result {
+                // The read transaction ends before the run is handed over: it must not pin pages.
+                try self.environment.read { txn in try ReplayChunk.read(log: self.log, after: bounds.after, limit: bounds.count, in: txn) }
+            }
+            self.condition.lock()
+            switch result {
+            case .success(let chunk): self.decoded[number] = chunk
+            case .failure(let error): self.failure = self.failure ?? error
+            }
+            self.condition.broadcast()
+            self.condition.unlock()
+        }
+    }
+
+    /// The next run in order, waiting for it; nil after the last. Throws a decoder's failure.
+    func next() throws -> ReplayChunk? {
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        guard self.bounds(of: self.nextToApply).count > 0 else { return nil }
+        while self.decoded[self.nextToApply] == nil, self.failure == nil { self.condition.wait() }
+        if let failure = self.failure { throw failure }
+        guard let chunk = self.decoded.removeValue(forKey: self.nextToApply) else { return nil }
+        self.nextToApply += 1
+        self.condition.broadcast()
+        return chunk
+    }
+
+    /// Stops the decoders and waits until every one has returned (so nothing reads the log after this).
+    func cancel(decoders: Int) {
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        self.isCancelled = true
+        self.decoded.removeAll()
+        self.condition.broadcast()
+        while self.finishedDecoders < decoders { self.condition.wait() }
+    }
+}
