@@ -59,6 +59,9 @@ public struct ReplayChunk: Sendable {
 
         /// The record's header, without its `id` and idempotency key (see ``Item``).
         func header(of record: StoredEvent) throws -> EventHeader {
+            // Headers this version wrote are read straight from their bytes: building the JSON tree
+            // was most of a replayed header's cost. Any other bytes take the parse below.
+            if let header = EventHeader.readCanonical(record.header, seq: record.seq) { return header }
             let parsed = try JSONTextParser.parse(record.header, fractions: .decimal)
             if let header = Self.directlyRead(parsed, seq: record.seq) { return header }
             let stored = try self.decoder.decode(ReplayedHeader.self, from: parsed)

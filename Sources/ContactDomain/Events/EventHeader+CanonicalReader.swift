@@ -1,0 +1,135 @@
+// ContactLedger — contact domain.
+
+extension EventHeader {
+    /// Reads header bytes laid out exactly as ``encoded()`` writes them, for replaying the log, without
+    /// building a JSON tree; nil for any bytes it does not fully understand (white space, another key
+    /// order, a backslash, control character or invalid UTF-8 in a string, a number with a sign, a
+    /// leading zero, a fraction or out of range, a `created_on` not in ``Timestamp/description``'s form,
+    /// trailing bytes…), which ``decode(_:)`` then judges.
+    ///
+    /// Returns what read models use: `id` is empty, `idempotencyKey` nil and `peer` keeps only its uid
+    /// (gid and pid 0). Those members, and the header's own `seq`, are checked but not kept: making
+    /// their strings would cost as much as the rest. `seq` is the one given (the record's key).
+    ///
+    /// Whenever it returns a header, ``decode(_:)`` of the same bytes gives the same header with
+    /// those members blanked.
+    ///
+    /// - Parameters:
+    ///   - bytes: A stored header.
+    ///   - seq: The log position of the record the header belongs to.
+    public static func readCanonical(_ bytes: [UInt8], seq: UInt64) -> EventHeader? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var reader = CanonicalHeaderReader(bytes: buffer)
+            return reader.header(seq: seq)
+        }
+    }
+}
+
+/// A position in header bytes; each step takes the next piece of ``EventHeader/encoded()``'s
+/// layout, or fails.
+private struct CanonicalHeaderReader {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+
+    mutating func header(seq: UInt64) -> EventHeader? {
+        guard self.take("{\"actor\":"), let actor = self.nullOrString(),
+            self.take(",\"created_on\":"), let createdOn = self.timestamp(),
+            self.take(",\"id\":"), self.skipString()
+        else { return nil }
+        if self.take(",\"idempotency_key\":") {
+            guard self.skipString() else { return nil }
+        }
+        guard self.take(",\"peer\":"), let peer = self.nullOrPeer(),
+            self.take(",\"schema_version\":"), let schemaVersion = self.integer(Int.self),
+            self.take(",\"seq\":"), self.integer(UInt64.self) != nil,
+            self.take(",\"stream\":"), let stream = self.string(),
+            self.take(",\"type\":"), let type = self.string(),
+            self.take(",\"version\":"), let version = self.integer(UInt64.self),
+            self.take(",\"workspace\":"), let workspace = self.string(),
+            self.take("}"), self.index == self.bytes.count
+        else { return nil }
+        return EventHeader(
+            seq: seq, id: "", stream: stream, version: version, type: type, schemaVersion: schemaVersion,
+            workspace: workspace, createdOn: createdOn, actor: actor, peer: peer, idempotencyKey: nil
+        )
+    }
+
+    /// Moves past `text` if the bytes continue with it; stays put otherwise.
+    mutating func take(_ text: StaticString) -> Bool {
+        text.withUTF8Buffer { expected in
+            guard self.bytes.count - self.index >= expected.count else { return false }
+            for offset in 0..<expected.count where self.bytes[self.index + offset] != expected[offset] { return false }
+            self.index += expected.count
+            return true
+        }
+    }
+
+    /// The bytes between a string's quotes, and whether they are all ASCII; nil for a string with an
+    /// escape (taken as it is it would read wrong) or a control character (not JSON).
+    mutating func stringBytes() -> (text: UnsafeBufferPointer<UInt8>, ascii: Bool)? {
+        guard self.take("\"") else { return nil }
+        let start = self.index
+        var ascii = true
+        while self.index < self.bytes.count {
+            let byte = self.bytes[self.index]
+            if byte == UInt8(ascii: "\"") {
+                self.index += 1
+                return (UnsafeBufferPointer(rebasing: self.bytes[start..<self.index - 1]), ascii)
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+            if byte >= 0x80 { ascii = false }
+            self.index += 1
+        }
+        return nil
+    }
+
+    mutating func string() -> String? {
+        guard let text = self.stringBytes()?.text else { return nil }
+        // Validating, as the generic parser does: invalid UTF-8 is refused there, not repaired.
+        return String(validating: text, as: UTF8.self)
+    }
+
+    /// Moves past a string without making it; non-ASCII is left to the generic path, which checks
+    /// its UTF-8.
+    mutating func skipString() -> Bool { self.stringBytes()?.ascii == true }
+
+    mutating func nullOrString() -> String?? {
+        if self.take("null") { return .some(nil) }
+        return self.string().map { .some($0) }
+    }
+
+    mutating func timestamp() -> Timestamp? {
+        guard let text = self.stringBytes()?.text else { return nil }
+        return Timestamp(canonical: text)
+    }
+
+    /// `null`, or the peer's uid with its gid and pid checked but left 0.
+    mutating func nullOrPeer() -> Peer?? {
+        if self.take("null") { return .some(nil) }
+        guard self.take("{\"gid\":"), self.integer(UInt32.self) != nil,
+            self.take(",\"pid\":"), self.integer(Int32.self) != nil,
+            self.take(",\"uid\":"), let uid = self.integer(UInt32.self),
+            self.take("}")
+        else { return nil }
+        return .some(Peer(uid: uid, gid: 0, pid: 0))
+    }
+
+    /// Unsigned decimal digits without a leading zero (as ``JSONTextOutput`` writes a non-negative
+    /// integer) whose value fits in `type`.
+    mutating func integer<Integer: FixedWidthInteger>(_ type: Integer.Type) -> Integer? {
+        let start = self.index
+        var value: UInt64 = 0
+        while self.index < self.bytes.count {
+            let digit = self.bytes[self.index] &- UInt8(ascii: "0")
+            guard digit <= 9 else { break }
+            let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowB) = shifted.addingReportingOverflow(UInt64(digit))
+            guard !overflowA, !overflowB else { return nil }
+            value = sum
+            self.index += 1
+        }
+        let digits = self.index - start
+        guard digits == 1 || (digits > 1 && self.bytes[start] != UInt8(ascii: "0")) else { return nil }
+        return Integer(exactly: value)
+    }
+}
