@@ -68,16 +68,21 @@ public struct ReplayPipeline: Sendable {
         defer { runs.cancel(decoders: decoders.count) }
         var stopping = false
         while position < head, !stopping {
-            // The body runs again from the start when the map grows: it applies the runs it already took
-            // before taking more.
-            var taken: [ReplayChunk] = []
+            // The body runs again from the start when the map grows: it then decodes again what it had
+            // applied before taking more, rather than holding every decoded run of a transaction.
+            var applied = position
             try self.targetEnvironment.write { txn in
                 guard (try self.projector.state(in: txn))?.position ?? 0 == position else { throw ReadModelError.checkpointMoved }
                 let batch = ProjectionBatch(projector: self.projector, txn: txn)
                 var records = 0
-                for chunk in taken {
+                var redone = position
+                while redone < applied {
+                    let limit = Int(min(UInt64(self.limits.chunkRecords), applied - redone))
+                    let chunk = try self.readAgain(after: redone, limit: limit, in: txn)
+                    guard chunk.last > redone else { throw ReadModelError.checkpointMoved }
                     for item in chunk.items { try batch.apply(item) }
                     records += chunk.items.count
+                    redone = chunk.last
                 }
                 while records < self.limits.transactionRecords, batch.heldContacts < self.limits.heldContacts {
                     if shouldStop() {
@@ -85,19 +90,30 @@ public struct ReplayPipeline: Sendable {
                         break
                     }
                     guard let chunk = try runs.next() else { break }
-                    guard chunk.after == (taken.last?.last ?? position) else { throw ReadModelError.checkpointMoved }
-                    taken.append(chunk)
+                    guard chunk.after == applied else { throw ReadModelError.checkpointMoved }
                     for item in chunk.items { try batch.apply(item) }
                     records += chunk.items.count
+                    applied = chunk.last
+                    BackgroundRelease.release(chunk, count: chunk.items.count)
                 }
-                if let last = taken.last { try batch.finish(checkpoint: last.last) }
+                if applied > position { try batch.finish(checkpoint: applied) }
             }
-            guard let last = taken.last?.last else { break }
-            position = last
-            BackgroundRelease.release(taken, count: taken.count * self.limits.chunkRecords)
+            guard applied > position else { break }
+            position = applied
             progress(position)
         }
         return position
+    }
+}
+
+extension ReplayPipeline {
+    /// Decodes records again for a transaction body run a second time, from `txn` when the log is in
+    /// the target environment, else in a read transaction of the log's.
+    private func readAgain(after position: UInt64, limit: Int, in txn: Transaction) throws -> ReplayChunk {
+        if self.logEnvironment === self.targetEnvironment {
+            return try ReplayChunk.read(log: self.log, after: position, limit: limit, in: txn)
+        }
+        return try self.logEnvironment.read { logTxn in try ReplayChunk.read(log: self.log, after: position, limit: limit, in: logTxn) }
     }
 }
 

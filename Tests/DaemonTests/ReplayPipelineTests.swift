@@ -7,7 +7,7 @@ import Testing
 
 /// The replay pipeline of rebuilds: a log a real daemon wrote, replayed with tiny runs, transactions and
 /// held-contact budgets on several decoder threads, gives read models equal to the live ones, also when
-/// stopped half-way and resumed.
+/// stopped half-way and resumed, and when a transaction fills the map and runs again.
 @Suite(.timeLimit(.minutes(3)))
 struct ReplayPipelineTests {
     @Test func aReplayInTinyPiecesEqualsTheLiveReadModels() throws {
@@ -42,16 +42,21 @@ struct ReplayPipelineTests {
 
         let environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
         var tables = try environment.openTables(EventLog.tableNames)
-        let readModels = [0, Projector.verificationGeneration].flatMap { Projector.tableNames(generation: $0) }
-        tables.merge(try environment.openTables(readModels, durability: .rebuildable)) { first, _ in first }
+        tables.merge(try environment.openTables(Projector.tableNames(generation: 0), durability: .rebuildable)) { first, _ in first }
+        tables.merge(try environment.openTables(Projector.tableNames(generation: Projector.verificationGeneration), durability: .rebuildable)) { first, _ in first }
         let log = try EventLog(tables: tables)
         let live = try Projector(tables: tables, generation: 0)
-        let replayed = try Projector(tables: tables, generation: Projector.verificationGeneration)
-        try environment.write { txn in try replayed.reset(in: txn) }
         let head = try environment.read { txn in try log.head(in: txn).seq }
         #expect(head > 2_000)
 
-        var pipeline = ReplayPipeline(projector: replayed, log: log, logEnvironment: environment, targetEnvironment: environment)
+        // Replayed into an environment of its own, as an online rebuild stages, with a map so small that
+        // the second run's one long transaction fills it and runs again (decoding again what it applied).
+        let stagingDirectory = daemon.directory + "/staging"
+        try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: false)
+        let staging = try Environment(directory: stagingDirectory, configuration: Environment.Configuration(initialMapSize: 1 << 16))
+        let staged = try Projector(tables: try staging.openTables(Projector.tableNames(generation: 0)), generation: 0)
+        try staging.write { txn in try staged.reset(in: txn) }
+        var pipeline = ReplayPipeline(projector: staged, log: log, logEnvironment: environment, targetEnvironment: staging)
         pipeline.limits.chunkRecords = 7
         pipeline.limits.queuedChunks = 3
         pipeline.limits.transactionRecords = 50
@@ -60,13 +65,30 @@ struct ReplayPipelineTests {
         // Stopped after a while: what was applied is committed, and a second run resumes from there.
         var asked = 0
         var checkpoints: [UInt64] = []
-        let stoppedAt = try pipeline.run(until: head, shouldStop: { asked += 1; return asked > 120 }) { checkpoints.append($0) }
+        let stoppedAt = try pipeline.run(until: head, shouldStop: { asked += 1; return asked > 30 }) { checkpoints.append($0) }
         #expect(stoppedAt > 0 && stoppedAt < head)
         #expect(checkpoints == checkpoints.sorted() && checkpoints.last == stoppedAt)
-        #expect(try environment.read { txn in try replayed.state(in: txn)?.position } == stoppedAt)
+        #expect(try staging.read { txn in try staged.state(in: txn)?.position } == stoppedAt)
+        pipeline.limits.transactionRecords = 1_000_000
+        pipeline.limits.heldContacts = 1_000_000
+        let mapBefore = staging.statistics().mapSize
         let finished = try pipeline.run(until: head)
         #expect(finished == head)
+        // Without a rebuildable part, the map grows only when a transaction fills it.
+        #expect(staging.statistics().mapSize > mapBefore)
 
+        // Copied into a generation of the ledger as the online rebuild does, then compared table by table.
+        let replayed = try Projector(tables: tables, generation: Projector.verificationGeneration)
+        try environment.write { txn in
+            try replayed.reset(in: txn)
+            try staging.read { stagingTxn in
+                var position = Projector.CopyPosition(table: 0, lastKey: nil)
+                while let next = try replayed.copyEntries(from: staged, in: stagingTxn, after: position, maximumNanoseconds: 1_000, into: txn) {
+                    position = next
+                }
+            }
+        }
+        #expect(try environment.read { txn in try replayed.state(in: txn)?.position } == head)
         let differences = try environment.read { txn in try live.differences(from: replayed, in: txn) }
         #expect(differences.isEmpty, "\(differences.prefix(3))")
     }
