@@ -49,31 +49,33 @@ final class ContactWriteBack {
     /// - Throws: ``ReadModelError/missingContact(_:)`` for an event of a contact never created.
     func apply(_ event: LedgerEvent, header: EventHeader, contactUUID uuid: ContactUUID) throws {
         let key = KeyEncoding.key(header.workspace, uuid.rawValue)
-        var entry: Entry
+        let slot: Dictionary<[UInt8], Entry>.Index
         if case .contactCreated(let created) = event {
-            // A second creation replaces the record without reading it, as a lone event would.
-            if self.entries[key] != nil { try self.flush(key: key) }
             let contact = Contact(created: created, workspace: header.workspace, at: header.createdOn, version: header.version)
             // A contact_created whose payload was erased replays with id 0: its id comes back with contact_deleted.
             if created.id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: created.id)), value: key) }
-            entry = Entry(stored: nil, contact: contact, identities: contact.urnIdentities, workspace: header.workspace)
+            let entry = Entry(stored: nil, contact: contact, identities: contact.urnIdentities, workspace: header.workspace)
+            // A second creation replaces the record without reading it, as a lone event would.
+            if let replaced = self.entries.updateValue(entry, forKey: key) { try self.write([key: replaced]) }
+            slot = try self.slot(of: key, uuid: uuid)
         } else {
-            // Taken out of the held entries while it changes, so its contact is not copied on write.
-            guard let loaded = try self.takeEntry(key, uuid: uuid, workspace: header.workspace) else {
+            guard let held = try self.heldSlot(of: key, uuid: uuid, workspace: header.workspace) else {
                 throw ReadModelError.missingContact(uuid.rawValue)
             }
-            entry = loaded
-            let urns = entry.contact.urns
-            entry.contact.apply(event, at: header.createdOn, version: header.version)
-            if entry.contact.urns != urns {
-                let identities = entry.contact.urnIdentities
-                for identity in Set(entry.identities).subtracting(identities) {
+            slot = held
+            // Changed where it is held (one hash of the key, and its contact not copied on write).
+            let urns = self.entries.values[slot].contact.urns
+            self.entries.values[slot].contact.apply(event, at: header.createdOn, version: header.version)
+            if self.entries.values[slot].contact.urns != urns {
+                let identities = self.entries.values[slot].contact.urnIdentities
+                for identity in Set(self.entries.values[slot].identities).subtracting(identities) {
                     self.urnOwners[KeyEncoding.key(header.workspace, identity)] = .some(nil)
                     self.lastAssertion = nil
                 }
-                entry.identities = identities
+                self.entries.values[slot].identities = identities
             }
         }
+        let entry = self.entries.values[slot]
         // Every event re-asserts the contact's URNs, as a lone event does; when the last owners written
         // are this contact's same URNs (its previous event, nothing written since), they stand already.
         if self.lastAssertion?.contact != key || self.lastAssertion?.identities != entry.identities {
@@ -101,7 +103,6 @@ final class ContactWriteBack {
         if !entry.contact.isDeleted, entry.contact.version % ContactReadModel.snapshotInterval == 0 {
             try self.model.putSnapshot(entry.contact, of: uuid, workspace: header.workspace, seq: header.seq, at: header.createdOn, in: self.txn)
         }
-        self.entries[key] = entry
     }
 
     /// The contact as the events applied so far leave it: the held one, else the stored one.
@@ -121,10 +122,9 @@ final class ContactWriteBack {
     /// Records that the contact reached `header.version` through an event whose payload was erased.
     func advanceVersion(of uuid: ContactUUID, header: EventHeader) throws {
         let key = KeyEncoding.key(header.workspace, uuid.rawValue)
-        guard var entry = try self.takeEntry(key, uuid: uuid, workspace: header.workspace) else { return }
-        entry.contact.version = header.version
-        entry.contact.modifiedOn = header.createdOn
-        self.entries[key] = entry
+        guard let slot = try self.heldSlot(of: key, uuid: uuid, workspace: header.workspace) else { return }
+        self.entries.values[slot].contact.version = header.version
+        self.entries.values[slot].contact.modifiedOn = header.createdOn
     }
 
     /// Writes every held contact (its record and index changes), the URN changes and the workspaces'
@@ -149,12 +149,6 @@ final class ContactWriteBack {
         BackgroundRelease.release(consume owners, count: ownerCount)
         self.lastAssertion = nil
         try urns.apply(to: self.model.urns, in: self.txn)
-    }
-
-    /// Writes one held contact now (it is about to be read back or replaced).
-    private func flush(key: [UInt8]) throws {
-        guard let entry = self.entries.removeValue(forKey: key) else { return }
-        try self.write([key: entry])
     }
 
     /// Writes held contacts' records and index changes, each table in key order, and counts their
@@ -196,11 +190,18 @@ final class ContactWriteBack {
         }
     }
 
-    /// The held entry of `key`, taken out of the held entries (the caller puts it back), else the
-    /// stored contact (nil when there is none).
-    private func takeEntry(_ key: [UInt8], uuid: ContactUUID, workspace: String) throws -> Entry? {
-        if let held = self.entries.removeValue(forKey: key) { return held }
+    /// Where the held entry of `key` is, after loading the stored contact into the held entries if it
+    /// was not held yet; nil when there is no such contact.
+    private func heldSlot(of key: [UInt8], uuid: ContactUUID, workspace: String) throws -> Dictionary<[UInt8], Entry>.Index? {
+        if let held = self.entries.index(forKey: key) { return held }
         guard let stored = try self.model.contact(uuid, workspace: workspace, in: self.txn) else { return nil }
-        return Entry(stored: stored, contact: stored, identities: stored.urnIdentities, workspace: workspace)
+        self.entries[key] = Entry(stored: stored, contact: stored, identities: stored.urnIdentities, workspace: workspace)
+        return try self.slot(of: key, uuid: uuid)
+    }
+
+    /// Where the held entry of `key` is (just put there).
+    private func slot(of key: [UInt8], uuid: ContactUUID) throws -> Dictionary<[UInt8], Entry>.Index {
+        guard let slot = self.entries.index(forKey: key) else { throw ReadModelError.missingContact(uuid.rawValue) }
+        return slot
     }
 }
