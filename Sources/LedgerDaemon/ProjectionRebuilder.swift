@@ -264,7 +264,12 @@ final class ProjectionRebuilder: Service, Sendable {
             chunk = next.after == report.position ? next : try await self.readChunk(after: report.position, limit: size)
             await Task.yield()
         }
-        self.logger.notice("projection rebuild complete", metadata: ["projection.name": "\(Projector.name)"])
+        self.logger.notice("projection rebuild complete", metadata: ["projection.name": "\(Projector.name)", "elapsed_s": "\(Self.seconds(since: startedAt))"])
+    }
+
+    /// Seconds since `start`, to a tenth, for the rebuild's log lines.
+    private static func seconds(since start: Date) -> String {
+        String(format: "%.1f", Date().timeIntervalSince(start))
     }
 
     private func report(position: UInt64, head: UInt64, startedAt: Date, isDone: Bool = false) {
@@ -308,6 +313,10 @@ final class ProjectionRebuilder: Service, Sendable {
                     let head = try stores.environment.read { txn in try stores.log.head(in: txn).seq }
                     let position = try pipeline.run(until: head, shouldStop: { stop.isSet }) { position in
                         self.report(position: position, head: head, startedAt: startedAt)
+                        self.logger.debug(
+                            "projection rebuild staging committed",
+                            metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(position)", "elapsed_s": "\(Self.seconds(since: startedAt))"]
+                        )
                     }
                     if stop.isSet { throw CancellationError() }
                     // The log grew meanwhile: stage again unless the writer can replay the rest.
@@ -318,6 +327,10 @@ final class ProjectionRebuilder: Service, Sendable {
         } onCancel: {
             stop.set()
         }
+        self.logger.notice(
+            "projection rebuild staged",
+            metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(position)", "elapsed_s": "\(Self.seconds(since: startedAt))"]
+        )
         // The copy appends into empty tables: empty them first (an interrupted copy starts again).
         let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
         _ = try await self.ledger.execute(context) { tx in
@@ -346,6 +359,7 @@ final class ProjectionRebuilder: Service, Sendable {
             let lastKey = Array(answer.dropFirst(9))
             copied = Projector.CopyPosition(table: Int(table), lastKey: lastKey.isEmpty ? nil : lastKey)
         }
+        self.logger.notice("projection rebuild copied", metadata: ["projection.name": "\(Projector.name)", "elapsed_s": "\(Self.seconds(since: startedAt))"])
         // Unlinked while still open: the files go when the environment closes, as this returns.
         try await self.onPool { RebuildStaging.remove(dataDirectory: dataDirectory) }
         return position

@@ -10,11 +10,16 @@ import Projections
 /// writer waits for a whole chunk), and small chunks of a random-order index dirty nearly a page per
 /// entry, each written and synced at every commit. Here the rebuilder is the only writer, so it commits
 /// large chunks; the copy then appends every table in key order, a few pages per thousand entries.
-/// The environment is durable like the ledger's, so a rebuild interrupted while staging resumes from
-/// the staging checkpoint; it is deleted once copied.
+/// Its tables are rebuildable, like the ledger's read models (committed without a sync, in the
+/// ``tablesSubdirectory`` part): staging commits hundreds of megabytes, and syncing them made the
+/// ledger's own commits wait behind them on the disk. A rebuild interrupted while staging (a stop, a
+/// process crash) resumes from the staging checkpoint; after a power loss the part is discarded and
+/// staging starts again. The area is deleted once copied.
 struct RebuildStaging: Sendable {
     /// The directory's name inside the data directory.
     static let directoryName = "rebuild-staging"
+    /// The subdirectory of the staging area holding its tables (the environment's rebuildable part).
+    static let tablesSubdirectory = "tables"
 
     let environment: Environment
     let projector: Projector
@@ -28,8 +33,8 @@ struct RebuildStaging: Sendable {
         if !FileManager.default.fileExists(atPath: directory) {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         }
-        let environment = try Environment(directory: directory)
-        let tables = try environment.openTables(Projector.tableNames(generation: 0))
+        let environment = try Environment(directory: directory, rebuildableSubdirectory: Self.tablesSubdirectory)
+        let tables = try environment.openTables(Projector.tableNames(generation: 0), durability: .rebuildable)
         let projector = try Projector(tables: tables, generation: 0)
         try environment.write { txn in
             let stored = try projector.state(in: txn)
