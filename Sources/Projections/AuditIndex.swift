@@ -30,7 +30,17 @@ public struct AuditIndex: Sendable {
 
     var allTables: [Table] { [self.table] }
 
-    private static func prefix(_ workspace: String, _ dimension: Dimension, _ value: String) -> [UInt8] {
+    /// One posting block of the index: a workspace's dimension value and the block's number.
+    struct Block: Hashable, Sendable {
+        var workspace: String
+        var dimension: Dimension
+        var value: String
+        var number: UInt64
+
+        var key: [UInt8] { AuditIndex.prefix(self.workspace, self.dimension, self.value) + BigEndian.bytes(self.number) }
+    }
+
+    fileprivate static func prefix(_ workspace: String, _ dimension: Dimension, _ value: String) -> [UInt8] {
         // Long values (an actor may be 256 characters) are hashed to keep keys under LMDB's 511 bytes.
         let bytes = Array(value.utf8)
         let indexed = bytes.count <= 128 ? value : "#" + SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
@@ -39,29 +49,29 @@ public struct AuditIndex: Sendable {
 
     /// Gathers the entries of one event into `postings` (applied with ``apply(_:in:)``); `event` is nil
     /// when its payload was erased (only the header is known).
-    func gather(_ event: LedgerEvent?, header: EventHeader, into postings: inout PostingChanges) {
+    func gather(_ event: LedgerEvent?, header: EventHeader, into postings: inout PostingChanges<Block>) {
         let position = PostingBlocks.position(ofNumber: header.seq)
-        let block = BigEndian.bytes(position.block)
-        postings.add(position.offset, to: Self.prefix(header.workspace, .type, header.type) + block)
-        if let actor = header.actor { postings.add(position.offset, to: Self.prefix(header.workspace, .actor, actor) + block) }
-        if let peer = header.peer { postings.add(position.offset, to: Self.prefix(header.workspace, .peerUID, String(peer.uid)) + block) }
-        if case .contactFieldChanged(let change)? = event {
-            postings.add(position.offset, to: Self.prefix(header.workspace, .field, change.field.key) + block)
+        func post(_ dimension: Dimension, _ value: String) {
+            postings.add(position.offset, to: Block(workspace: header.workspace, dimension: dimension, value: value, number: position.block))
         }
+        post(.type, header.type)
+        if let actor = header.actor { post(.actor, actor) }
+        if let peer = header.peer { post(.peerUID, String(peer.uid)) }
+        if case .contactFieldChanged(let change)? = event { post(.field, change.field.key) }
     }
 
     /// Writes entries gathered by ``gather(_:header:into:)``.
-    func apply(_ postings: PostingChanges, in txn: Transaction) throws {
-        try postings.apply(to: self.table, in: txn)
+    func apply(_ postings: PostingChanges<Block>, in txn: Transaction) throws {
+        try postings.apply(to: self.table, in: txn) { $0.key }
     }
 
     /// Drops the field entry of an event whose payload is being erased, so the live index equals one
     /// rebuilt from the erased log.
     public func removeFieldEntry(workspace: String, key: String, seq: UInt64, in txn: Transaction) throws {
         let position = PostingBlocks.position(ofNumber: seq)
-        var postings = PostingChanges()
-        postings.remove(position.offset, from: Self.prefix(workspace, .field, key) + BigEndian.bytes(position.block))
-        try postings.apply(to: self.table, in: txn)
+        var postings = PostingChanges<Block>()
+        postings.remove(position.offset, from: Block(workspace: workspace, dimension: .field, value: key, number: position.block))
+        try self.apply(postings, in: txn)
     }
 
     /// The positions indexed under `value` in `seqs`, ascending, at most `limit`.

@@ -175,6 +175,13 @@ public struct ContactIndex: Sendable {
         return (0...(characters.count - 3)).map { String(characters[$0..<($0 + 3)]) }
     }
 
+    /// One posting block of a trigram term: the workspace, the term and the block's number.
+    struct TrigramBlock: Hashable, Sendable {
+        var workspace: String
+        var term: Term
+        var number: UInt64
+    }
+
     /// The key of `term`'s posting block `block` (a trigram term's).
     private func postingKey(_ workspace: String, _ term: Term, block: UInt64) -> [UInt8] {
         self.key(workspace, term, Int64(bitPattern: block))
@@ -194,31 +201,31 @@ public struct ContactIndex: Sendable {
     /// Moves a contact's entries from what `old` was found under to what `new` is.
     func update(from old: Contact?, to new: Contact, workspace: String, in txn: Transaction) throws {
         var writes = SortedWrites()
-        var postings = PostingChanges()
+        var postings = PostingChanges<TrigramBlock>()
         self.update(from: old, to: new, workspace: workspace, into: &writes, postings: &postings)
         try self.apply(&writes, postings: postings, in: txn)
     }
 
     /// Applies index changes gathered by ``update(from:to:workspace:into:postings:)``: the entries, then
     /// each changed posting block read once and written once.
-    func apply(_ writes: inout SortedWrites, postings: PostingChanges, in txn: Transaction) throws {
+    func apply(_ writes: inout SortedWrites, postings: PostingChanges<TrigramBlock>, in txn: Transaction) throws {
         try writes.apply(to: self.table, in: txn)
-        try postings.apply(to: self.table, in: txn)
+        try postings.apply(to: self.table, in: txn) { self.postingKey($0.workspace, $0.term, block: $0.number) }
     }
 
     /// Gathers the entry changes of `old` becoming `new` into `writes`, and its trigram changes into
     /// `postings`, to be applied to this index's table with a batch's others (``SortedWrites``).
-    func update(from old: Contact?, to new: Contact, workspace: String, into writes: inout SortedWrites, postings: inout PostingChanges) {
+    func update(from old: Contact?, to new: Contact, workspace: String, into writes: inout SortedWrites, postings: inout PostingChanges<TrigramBlock>) {
         let uuid = Array(new.uuid.rawValue.utf8)
         let trigramsBefore = old.map(Self.trigramTerms) ?? []
         let trigramsAfter = Self.trigramTerms(of: new)
         func remove(_ trigrams: some Sequence<Term>, id: Int64) {
             let position = PostingBlocks.position(of: id)
-            for term in trigrams { postings.remove(position.offset, from: self.postingKey(workspace, term, block: position.block)) }
+            for term in trigrams { postings.remove(position.offset, from: TrigramBlock(workspace: workspace, term: term, number: position.block)) }
         }
         func add(_ trigrams: some Sequence<Term>, id: Int64) {
             let position = PostingBlocks.position(of: id)
-            for term in trigrams { postings.add(position.offset, to: self.postingKey(workspace, term, block: position.block)) }
+            for term in trigrams { postings.add(position.offset, to: TrigramBlock(workspace: workspace, term: term, number: position.block)) }
         }
         let before = old.map(Self.terms) ?? []
         let after = Self.terms(of: new)

@@ -164,7 +164,7 @@ final class ContactWriteBack {
         }
         var records = SortedWrites()
         var indexWrites = SortedWrites()
-        var postings = PostingChanges()
+        var postings = PostingChanges<ContactIndex.TrigramBlock>()
         for slice in slices {
             records.append(contentsOf: slice.records)
             indexWrites.append(contentsOf: slice.index)
@@ -179,7 +179,7 @@ final class ContactWriteBack {
     private struct Gathered: Sendable {
         var records = SortedWrites()
         var index = SortedWrites()
-        var postings = PostingChanges()
+        var postings = PostingChanges<ContactIndex.TrigramBlock>()
         var liveCountChanges: [String: Int] = [:]
 
         mutating func add(_ entry: Entry, key: [UInt8], index model: ContactIndex) {

@@ -122,16 +122,20 @@ enum PostingBlocks {
     }
 }
 
-/// Posting changes gathered for a batch of contacts or events: by block key, the offsets to add (true) or
-/// remove (false), in the order gathered. ``apply(to:in:)`` reads each block once and writes it once.
-struct PostingChanges: Sendable {
-    private(set) var changes: [[UInt8]: [(offset: UInt16, present: Bool)]] = [:]
+/// Posting changes gathered for a batch of contacts or events: by block, the offsets to add (true) or
+/// remove (false), in the order gathered. ``apply(to:in:key:)`` reads each block once and writes it once.
+///
+/// A block is named by a `Key` value (its term or audit value, and its number) rather than its key
+/// bytes: a batch of new contacts adds millions of postings to a few thousand blocks, and building the
+/// bytes for each addition cost more than the addition. The bytes are built once per block, to apply.
+struct PostingChanges<Key: Hashable & Sendable>: Sendable {
+    private(set) var changes: [Key: [(offset: UInt16, present: Bool)]] = [:]
 
     var isEmpty: Bool { self.changes.isEmpty }
 
-    mutating func add(_ offset: UInt16, to key: [UInt8]) { self.changes[key, default: []].append((offset, true)) }
+    mutating func add(_ offset: UInt16, to key: Key) { self.changes[key, default: []].append((offset, true)) }
 
-    mutating func remove(_ offset: UInt16, from key: [UInt8]) { self.changes[key, default: []].append((offset, false)) }
+    mutating func remove(_ offset: UInt16, from key: Key) { self.changes[key, default: []].append((offset, false)) }
 
     /// Gathers `other`'s changes after these.
     mutating func append(contentsOf other: PostingChanges) {
@@ -139,22 +143,26 @@ struct PostingChanges: Sendable {
     }
 
     /// Each changed block's value after the changes (nil: the block goes), from its stored value.
-    func updatedValues(stored: ([UInt8]) throws -> [UInt8]?) rethrows -> [[UInt8]: [UInt8]?] {
-        var values: [[UInt8]: [UInt8]?] = [:]
+    func updatedValues(stored: (Key) throws -> [UInt8]?) rethrows -> [Key: [UInt8]?] {
+        var values: [Key: [UInt8]?] = [:]
         for (key, changes) in self.changes {
             values[key] = PostingBlocks.applying(changes, to: try stored(key))
         }
         return values
     }
 
-    /// Applies the changes to the blocks stored in `table`: each changed block read once, then every
-    /// block written (or deleted, once empty) in key order.
-    func apply(to table: Table, in txn: Transaction) throws {
+    /// Applies the changes to the blocks stored in `table` under the bytes `key` makes of each block:
+    /// each changed block read once, then every block written (or deleted, once empty) in key order.
+    func apply(to table: Table, in txn: Transaction, key: (Key) -> [UInt8]) throws {
         guard !self.isEmpty else { return }
-        let updated = try self.updatedValues { key in try txn.get(table, key: key) }
         var blocks = SortedWrites()
-        for (key, value) in updated {
-            if let value { blocks.put(key: key, value: value) } else { blocks.delete(key: key) }
+        for (block, changes) in self.changes {
+            let bytes = key(block)
+            if let value = PostingBlocks.applying(changes, to: try txn.get(table, key: bytes)) {
+                blocks.put(key: bytes, value: value)
+            } else {
+                blocks.delete(key: bytes)
+            }
         }
         try blocks.apply(to: table, in: txn)
     }

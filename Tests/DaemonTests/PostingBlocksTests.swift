@@ -30,10 +30,10 @@ struct PostingBlocksTests {
 
     /// Changes apply in the order gathered, over what the block held, and an emptied block is deleted.
     @Test func changesApplyInOrderOverTheStoredBlock() {
-        var changes = PostingChanges()
+        var changes = PostingChanges<[UInt8]>()
         changes.add(5, to: [1])
         changes.remove(7, from: [1])
-        var later = PostingChanges()
+        var later = PostingChanges<[UInt8]>()
         later.remove(5, from: [1])
         later.add(9, to: [1])
         later.remove(2, from: [2])
