@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "LedgerDaemon",
             dependencies: [
-                "LedgerStore", "ContactDomain", "ParallelWork", "Projections", "RPC", "Spreadsheet", "NATSClient",
+                "CLedgerSys", "LedgerStore", "ContactDomain", "ParallelWork", "Projections", "RPC", "Spreadsheet", "NATSClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

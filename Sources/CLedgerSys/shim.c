@@ -1,4 +1,5 @@
-// ContactLedger: SO_PEERCRED and flock wrappers.
+// ContactLedger: SO_PEERCRED, flock and malloc_trim wrappers.
+#include <malloc.h>
 #include "CLedgerSys.h"
 #include <sys/socket.h>
 #include <sys/file.h>
@@ -14,4 +15,8 @@ int CLedgerSys_getPeerCredentials(int fd, CLedgerSys_PeerCredentials *out) {
 
 int CLedgerSys_lockExclusive(int fd) {
     return flock(fd, LOCK_EX | LOCK_NB);
+}
+
+int CLedgerSys_returnFreedMemory(void) {
+    return malloc_trim(0);
 }

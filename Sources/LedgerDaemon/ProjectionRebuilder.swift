@@ -1,4 +1,5 @@
 // ContactLedger — daemon wiring.
+import CLedgerSys
 import ContactDomain
 import Foundation
 import LedgerStore
@@ -267,6 +268,11 @@ final class ProjectionRebuilder: Service, Sendable {
         self.logger.notice("projection rebuild complete", metadata: ["projection.name": "\(Projector.name)", "elapsed_s": "\(Self.seconds(since: startedAt))"])
     }
 
+    /// Returns the allocator's free pages to the system (glibc keeps them in its arenas otherwise).
+    private static func returnFreedMemory() {
+        _ = CLedgerSys_returnFreedMemory()
+    }
+
     /// Seconds since `start`, to a tenth, for the rebuild's log lines.
     private static func seconds(since start: Date) -> String {
         String(format: "%.1f", Date().timeIntervalSince(start))
@@ -327,6 +333,9 @@ final class ProjectionRebuilder: Service, Sendable {
         } onCancel: {
             stop.set()
         }
+        // Staging held every contact it replayed; hand the freed memory back to the system rather than
+        // keep it in the allocator's arenas for the daemon's lifetime.
+        Self.returnFreedMemory()
         self.logger.notice(
             "projection rebuild staged",
             metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(position)", "elapsed_s": "\(Self.seconds(since: startedAt))"]

@@ -19,4 +19,8 @@ int CLedgerSys_getPeerCredentials(int fd, CLedgerSys_PeerCredentials *out);
 /// Takes an exclusive, non-blocking advisory lock on an open file. Returns 0, or -1 with errno set.
 int CLedgerSys_lockExclusive(int fd);
 
+/// Returns the allocator's free memory at the top of its heaps and arenas to the system
+/// (`malloc_trim(0)`); returns whether any was returned.
+int CLedgerSys_returnFreedMemory(void);
+
 #endif
