@@ -152,7 +152,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "DaemonTests", dependencies: ["RPC", "LedgerStore", "Projections", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "DaemonTests", dependencies: ["CLedgerSys", "RPC", "LedgerStore", "Projections", "TestSupport"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

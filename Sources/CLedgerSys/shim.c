@@ -1,5 +1,7 @@
-// ContactLedger: SO_PEERCRED, flock and malloc_trim wrappers.
+// ContactLedger: SO_PEERCRED, flock, malloc_trim and per-thread priority wrappers.
 #include <malloc.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include "CLedgerSys.h"
 #include <sys/socket.h>
 #include <sys/file.h>
@@ -19,4 +21,12 @@ int CLedgerSys_lockExclusive(int fd) {
 
 int CLedgerSys_returnFreedMemory(void) {
     return malloc_trim(0);
+}
+
+int CLedgerSys_lowerThreadPriority(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t)gettid(), nice);
+}
+
+int CLedgerSys_threadNice(void) {
+    return getpriority(PRIO_PROCESS, (id_t)gettid());
 }

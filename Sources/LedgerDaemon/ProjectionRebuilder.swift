@@ -302,19 +302,21 @@ final class ProjectionRebuilder: Service, Sendable {
     /// into the target generation (in writer commands of about ``chunkBudgetNanoseconds`` each) and
     /// deletes it. Returns the target's checkpoint.
     ///
-    /// Staging is a ``ReplayPipeline`` on a thread of NIO's pool: its decoders read the log in read
+    /// Staging is a ``ReplayPipeline`` on threads of its own: its decoders read the log in read
     /// transactions of their own, and it writes only the staging environment, so the ledger's writer
-    /// never waits for it.
+    /// never waits for it. Its threads run at a lower priority (``backgroundNice``): on a busy machine
+    /// the writer and the event loops take the CPU first, and staging the rest.
     private func stageAndCopy(resuming: Bool, startedAt: Date) async throws -> UInt64 {
         let stores = self.stores
         let dataDirectory = stores.environment.directory
         let opened = try await self.onPool { try RebuildStaging.open(dataDirectory: dataDirectory, reset: !resuming) }
         let stop = StopSignal()
         let position = try await withTaskCancellationHandler {
-            try await self.onPool {
-                let pipeline = ReplayPipeline(
+            try await Self.onBackgroundThread {
+                var pipeline = ReplayPipeline(
                     projector: opened.projector, log: stores.log, logEnvironment: stores.environment, targetEnvironment: opened.environment
                 )
+                pipeline.limits.decoderSetup = { _ = CLedgerSys_lowerThreadPriority(Self.backgroundNice) }
                 while true {
                     let head = try stores.environment.read { txn in try stores.log.head(in: txn).seq }
                     let position = try pipeline.run(until: head, shouldStop: { stop.isSet }) { position in
@@ -378,6 +380,22 @@ final class ProjectionRebuilder: Service, Sendable {
     private static func target(_ stores: LedgerStores, _ txn: Transaction) throws -> Projector? {
         guard let target = try txn.get(stores.readModelMeta, key: Self.targetKey).flatMap({ BigEndian.uint64($0) }) else { return nil }
         return stores.projectors[Int(target) % stores.projectors.count]
+    }
+
+    /// The nice value of staging's threads: CPU goes to the ledger's own threads about nine times out of
+    /// ten when both want it.
+    static let backgroundNice: Int32 = 10
+
+    /// Runs blocking work on a thread of its own, at ``backgroundNice`` (a thread's priority cannot be
+    /// raised again without privileges, so a pool thread must not be lowered).
+    private static func onBackgroundThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                _ = CLedgerSys_lowerThreadPriority(Self.backgroundNice)
+                continuation.resume(with: Result { try body() })
+            }
+            thread.start()
+        }
     }
 
     /// Runs blocking work (LMDB, files) on NIO's thread pool.

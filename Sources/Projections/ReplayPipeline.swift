@@ -31,6 +31,8 @@ public struct ReplayPipeline: Sendable {
         public var heldContacts = 500_000
         /// Decoding threads.
         public var decoders = max(1, ParallelSlices.cores)
+        /// Run first on each decoding thread (e.g. to lower its priority below the ledger's writers).
+        public var decoderSetup: @Sendable () -> Void = {}
 
         public init() {}
     }
@@ -63,7 +65,13 @@ public struct ReplayPipeline: Sendable {
             log: self.log, environment: self.logEnvironment, after: position, head: head,
             runRecords: max(1, self.limits.chunkRecords), capacity: max(1, self.limits.queuedChunks)
         )
-        let decoders = (0..<max(1, self.limits.decoders)).map { _ in Thread { runs.decode() } }
+        let setup = self.limits.decoderSetup
+        let decoders = (0..<max(1, self.limits.decoders)).map { _ in
+            Thread {
+                setup()
+                runs.decode()
+            }
+        }
         for decoder in decoders { decoder.start() }
         defer { runs.cancel(decoders: decoders.count) }
         var stopping = false

@@ -1,8 +1,10 @@
 // ContactLedger — read-model tests.
+import CLedgerSys
 import Foundation
 import LedgerStore
 import Projections
 import RPC
+import Synchronization
 import Testing
 
 /// The replay pipeline of rebuilds: a log a real daemon wrote, replayed with tiny runs, transactions and
@@ -62,6 +64,15 @@ struct ReplayPipelineTests {
         pipeline.limits.transactionRecords = 50
         pipeline.limits.heldContacts = 11
         pipeline.limits.decoders = 3
+        // Each decoder thread runs the setup first (the daemon lowers their priority there).
+        let decoderNices = Mutex<[Int32]>([])
+        let ownNice = CLedgerSys_threadNice()
+        let lowered = min(19, ownNice + 3)
+        pipeline.limits.decoderSetup = {
+            _ = CLedgerSys_lowerThreadPriority(lowered)
+            let nice = CLedgerSys_threadNice()
+            decoderNices.withLock { $0.append(nice) }
+        }
         // Stopped after a while: what was applied is committed, and a second run resumes from there.
         var asked = 0
         var checkpoints: [UInt64] = []
@@ -69,6 +80,8 @@ struct ReplayPipelineTests {
         #expect(stoppedAt > 0 && stoppedAt < head)
         #expect(checkpoints == checkpoints.sorted() && checkpoints.last == stoppedAt)
         #expect(try staging.read { txn in try staged.state(in: txn)?.position } == stoppedAt)
+        #expect(decoderNices.withLock { $0 } == [lowered, lowered, lowered])
+        #expect(CLedgerSys_threadNice() == ownNice, "only the decoder threads are lowered")
         pipeline.limits.transactionRecords = 1_000_000
         pipeline.limits.heldContacts = 1_000_000
         let mapBefore = staging.statistics().mapSize

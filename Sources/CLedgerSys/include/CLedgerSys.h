@@ -23,4 +23,12 @@ int CLedgerSys_lockExclusive(int fd);
 /// (`malloc_trim(0)`); returns whether any was returned.
 int CLedgerSys_returnFreedMemory(void);
 
+/// Lowers the calling thread's scheduling priority to `nice` (Linux keeps a nice value per thread).
+/// It cannot be raised again without privileges: call it only on a thread of one's own. Returns 0, or
+/// -1 with errno set.
+int CLedgerSys_lowerThreadPriority(int nice);
+
+/// The calling thread's nice value.
+int CLedgerSys_threadNice(void);
+
 #endif
