@@ -75,13 +75,15 @@ final class ContactWriteBack {
                 self.entries.values[slot].identities = identities
             }
         }
-        let entry = self.entries.values[slot]
+        // The held entry's parts are read where they are held: copying the whole entry (two contacts)
+        // per event cost more than applying most events.
+        let identities = self.entries.values[slot].identities
         // Every event re-asserts the contact's URNs, as a lone event does; when the last owners written
         // are this contact's same URNs (its previous event, nothing written since), they stand already.
-        if self.lastAssertion?.contact != key || self.lastAssertion?.identities != entry.identities {
+        if self.lastAssertion?.contact != key || self.lastAssertion?.identities != identities {
             let owner = Array(uuid.rawValue.utf8)
-            for identity in entry.identities { self.urnOwners[KeyEncoding.key(header.workspace, identity)] = owner }
-            self.lastAssertion = (key, entry.identities)
+            for identity in identities { self.urnOwners[KeyEncoding.key(header.workspace, identity)] = owner }
+            self.lastAssertion = (key, identities)
         }
         switch event {
         case .messageReceived(let message), .messageCreated(let message):
@@ -92,16 +94,16 @@ final class ContactWriteBack {
                 value: try JSONCoding.encode(stored)
             )
         case .contactDeleted:
-            let contact = entry.contact
-            if contact.id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: contact.id)), value: key) }
+            let id = self.entries.values[slot].contact.id
+            if id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: id)), value: key) }
             // Messages and snapshots hold personal data: they go with the contact.
             try self.model.dropMessages(of: uuid, workspace: header.workspace, in: self.txn)
             try self.model.dropSnapshots(of: uuid, workspace: header.workspace, in: self.txn)
         default:
             break
         }
-        if !entry.contact.isDeleted, entry.contact.version % ContactReadModel.snapshotInterval == 0 {
-            try self.model.putSnapshot(entry.contact, of: uuid, workspace: header.workspace, seq: header.seq, at: header.createdOn, in: self.txn)
+        if self.entries.values[slot].contact.version % ContactReadModel.snapshotInterval == 0, !self.entries.values[slot].contact.isDeleted {
+            try self.model.putSnapshot(self.entries.values[slot].contact, of: uuid, workspace: header.workspace, seq: header.seq, at: header.createdOn, in: self.txn)
         }
     }
 

@@ -36,9 +36,9 @@ public final class ProjectionBatch {
     /// Applies one decoded record (its event is nil when the payload was erased).
     func apply(_ item: ReplayChunk.Item) throws {
         if let event = item.event {
-            try self.apply(event, header: item.header)
+            try self.apply(event, header: item.header, contact: item.contact)
         } else {
-            try self.applyErased(header: item.header)
+            try self.applyErased(header: item.header, contact: item.contact)
         }
     }
 
@@ -59,6 +59,11 @@ public final class ProjectionBatch {
 
     /// Applies one event.
     func apply(_ event: LedgerEvent, header: EventHeader) throws {
+        try self.apply(event, header: header, contact: self.contactUUID(of: header))
+    }
+
+    /// Applies one event of the contact `contact` names (nil when its stream is not a contact's).
+    private func apply(_ event: LedgerEvent, header: EventHeader, contact: ContactUUID?) throws {
         self.projector.audit.gather(event, header: header, into: &self.auditPostings)
         switch event {
         case .workspaceConfigured, .fieldCreated, .fieldUpdated, .groupCreated, .groupUpdated, .locationsSet:
@@ -80,16 +85,16 @@ public final class ProjectionBatch {
                 return true
             }
         default:
-            guard let uuid = self.contactUUID(of: header) else { return }
+            guard let uuid = contact else { return }
             try self.contacts.apply(event, header: header, contactUUID: uuid)
         }
     }
 
     /// Replays an event whose payload was erased: only its effect on the contact's version counts, since
     /// the later `contact_deleted` event clears the data anyway.
-    func applyErased(header: EventHeader) throws {
+    private func applyErased(header: EventHeader, contact: ContactUUID?) throws {
         self.projector.audit.gather(nil, header: header, into: &self.auditPostings)
-        guard let uuid = self.contactUUID(of: header) else { return }
+        guard let uuid = contact else { return }
         if header.type == "contact_created" {
             // The tombstone keeps its UUID; the id is not recoverable, nor needed.
             let created = ContactCreated(uuid: uuid, id: 0, name: nil, language: nil, status: .archived, urns: [])
@@ -116,7 +121,7 @@ public final class ProjectionBatch {
         if let known = self.contactUUIDs[header.stream] {
             uuid = known
         } else {
-            guard header.stream.hasPrefix("contact/"), let parsed = ContactUUID(String(header.stream.dropFirst(8))) else { return nil }
+            guard let parsed = header.contactUUID else { return nil }
             self.contactUUIDs[header.stream] = parsed
             uuid = parsed
         }

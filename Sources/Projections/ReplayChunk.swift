@@ -15,6 +15,15 @@ public struct ReplayChunk: Sendable {
     public struct Item: Sendable {
         public var header: EventHeader
         public var event: LedgerEvent?
+        /// The contact the header's stream names (``EventHeader/contactUUID``), parsed where the record
+        /// is decoded, off the thread that applies it.
+        public var contact: ContactUUID?
+
+        init(header: EventHeader, event: LedgerEvent?) {
+            self.header = header
+            self.event = event
+            self.contact = header.contactUUID
+        }
     }
 
     /// The checkpoint the chunk continues from: it holds the records right after it.

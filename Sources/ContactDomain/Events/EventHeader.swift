@@ -119,6 +119,10 @@ public struct EventHeader: Sendable, Hashable, Codable {
 
     /// The stream name of a contact.
     public static func contactStream(_ uuid: ContactUUID) -> String { "contact/\(uuid.rawValue)" }
+    /// The contact this event's stream names (the inverse of ``contactStream(_:)``); nil for other streams.
+    public var contactUUID: ContactUUID? {
+        self.stream.hasPrefix("contact/") ? ContactUUID(String(self.stream.dropFirst(8))) : nil
+    }
     /// The stream name of a workspace.
     public static func workspaceStream(_ workspace: String) -> String { "workspace/\(workspace)" }
 }

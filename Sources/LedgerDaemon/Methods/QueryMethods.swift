@@ -113,7 +113,7 @@ extension LedgerMethods {
             let header = try EventHeader.decode(record.header)
             guard point.includes(header) else { return false }
             guard header.workspace == workspaceName else { return true }
-            let contactUUID = header.stream.hasPrefix("contact/") ? ContactUUID(String(header.stream.dropFirst(8))) : nil
+            let contactUUID = header.contactUUID
             guard let payload = record.payload else {
                 if let contactUUID { contacts[contactUUID]?.version = header.version }
                 return true
