@@ -153,7 +153,9 @@ struct FuzzDomainTests {
             } catch {
                 refusals[error.code, default: 0] += 1
                 #expect(!error.message.isEmpty && !error.code.isEmpty)
-                #expect(!error.message.contains(path) || path.count < 3, "the error message repeats the URN")
+                // Paths shorter than six characters can occur in a fixed message by chance (seed 2697673189
+                // made " co", found in "component").
+                #expect(!error.message.contains(path) || path.count < 6, "the error message repeats the URN: \(path.debugDescription) in \(error.message.debugDescription)")
             }
         }
         print("urn fuzz: \(executions) normalizations, refusals by code \(refusals.sorted { $0.key < $1.key })")
