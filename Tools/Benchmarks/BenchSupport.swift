@@ -207,10 +207,23 @@ final class BackgroundWriter: Sendable {
         var seconds: Double
         var writesPerSecond: Double
         var latencyMs: LatencySummary
+        /// Writes slower than ``slowWriteNanoseconds``, by when they started (seconds after the writer
+        /// did), to set beside the daemon's log lines of the same moments.
+        var slowWrites: [SlowWrite]
     }
+
+    /// A write slower than ``slowWriteNanoseconds``.
+    struct SlowWrite: Codable, Sendable {
+        var startedAfterSeconds: Double
+        var milliseconds: Double
+    }
+
+    /// The latency from which a write is listed in ``Result/slowWrites``.
+    static let slowWriteNanoseconds: UInt64 = 100_000_000
 
     private struct State {
         var latencies: [UInt64] = []
+        var slowWrites: [SlowWrite] = []
         var errors = 0
         var firstError: String?
         var started: UInt64 = 0
@@ -229,6 +242,7 @@ final class BackgroundWriter: Sendable {
             latencies.reserveCapacity(1 << 14)
             var errors = 0
             var firstError: String?
+            var slowWrites: [SlowWrite] = []
             var iteration = 0
             let started = monotonicNanoseconds()
             var connection: RPCClient?
@@ -245,7 +259,13 @@ final class BackgroundWriter: Sendable {
                         "contacts.create",
                         ["name": .string("Writer \(label) \(iteration)"), "urns": [.string("ext:writer-\(label)-\(iteration)")]]
                     )
-                    latencies.append(monotonicNanoseconds() - callStarted)
+                    let latency = monotonicNanoseconds() - callStarted
+                    latencies.append(latency)
+                    if latency >= Self.slowWriteNanoseconds {
+                        slowWrites.append(
+                            SlowWrite(startedAfterSeconds: Double(callStarted - started) / 1e9, milliseconds: Double(latency) / 1e6)
+                        )
+                    }
                 } catch {
                     errors += 1
                     if firstError == nil { firstError = "\(error)" }
@@ -254,7 +274,9 @@ final class BackgroundWriter: Sendable {
                 iteration += 1
             }
             let finished = monotonicNanoseconds()
-            let result = State(latencies: latencies, errors: errors, firstError: firstError, started: started, finished: finished)
+            let result = State(
+                latencies: latencies, slowWrites: slowWrites, errors: errors, firstError: firstError, started: started, finished: finished
+            )
             self.state.withLock { $0 = result }
             self.done.signal()
         }
@@ -274,7 +296,8 @@ final class BackgroundWriter: Sendable {
             firstError: state.firstError,
             seconds: seconds,
             writesPerSecond: Double(state.latencies.count) / max(seconds, 1e-9),
-            latencyMs: LatencySummary(nanoseconds: state.latencies)
+            latencyMs: LatencySummary(nanoseconds: state.latencies),
+            slowWrites: state.slowWrites
         )
     }
 }

@@ -67,6 +67,8 @@ struct RebuildBenchmark: ParsableCommand {
         var dataFileMiB: Double
         /// The heap part of the RSS right after the rebuild (no mapped file pages).
         var anonymousRSSMiBAfterRebuild: Double?
+        /// The daemon's log lines of the rebuild's phases, with their `elapsed_s`.
+        var daemonPhaseLines: [String]
         var targetRatio = 0.25
         var targetEventsPerSecond = 500_000.0
     }
@@ -94,9 +96,9 @@ struct RebuildBenchmark: ParsableCommand {
         var reused = false
         if let dataset = self.dataset {
             reused = FileManager.default.fileExists(atPath: dataset + "/data.mdb")
-            daemon = try DaemonProcess(executable: self.options.daemon, directory: dataset, keep: true)
+            daemon = try DaemonProcess(executable: self.options.daemon, directory: dataset, keep: true, arguments: Self.daemonArguments)
         } else {
-            daemon = try DaemonProcess(executable: self.options.daemon, keep: self.options.keepData)
+            daemon = try DaemonProcess(executable: self.options.daemon, keep: self.options.keepData, arguments: Self.daemonArguments)
         }
         defer { daemon.stop() }
         let fill = reused ? nil : try self.fill(daemon)
@@ -157,13 +159,25 @@ struct RebuildBenchmark: ParsableCommand {
             peakRSSMiBDuringRebuild: peak,
             rssMiBBeforeRebuild: rssBefore,
             dataFileMiB: (dataFile?.doubleValue ?? 0) / 1_048_576,
-            anonymousRSSMiBAfterRebuild: anonymous
+            anonymousRSSMiBAfterRebuild: anonymous,
+            daemonPhaseLines: Self.lastRebuildPhases(in: daemon.log())
         )
         if self.options.json {
             try printJSON(report)
         } else {
             Self.printTable(report)
         }
+    }
+
+    /// Notice level (the last `--log-level` given wins): the rebuild's phase lines are notices.
+    static let daemonArguments = ["--log-level", "notice"]
+
+    /// The daemon's log lines of its last rebuild's phases (started, staged, copied, complete), which
+    /// carry the seconds since it started: the slow writes' moments are set beside them.
+    static func lastRebuildPhases(in log: String) -> [String] {
+        let lines = log.split(separator: "\n").filter { $0.contains("projection rebuild ") && !$0.contains("staging committed") }
+        guard let start = lines.lastIndex(where: { $0.contains("projection rebuild started") }) else { return [] }
+        return lines[start...].map(String.init)
     }
 
     /// Fills the log: creates with four fields, then rounds of bulk modifies of every contact.
@@ -289,6 +303,13 @@ struct RebuildBenchmark: ParsableCommand {
             "  during/without: writes/s \(ratioText(report.writerDuring.writesPerSecond, report.writerBefore.writesPerSecond)),"
                 + " p99 \(ratioText(report.writerDuring.latencyMs.p99, report.writerBefore.latencyMs.p99))"
         )
+        let slow = report.writerDuring.slowWrites
+        if !slow.isEmpty {
+            // Set beside the daemon's "projection rebuild staged/copied/complete" lines (elapsed_s).
+            let listed = slow.prefix(12).map { "\(formatted($0.milliseconds, 0)) ms at \(formatted($0.startedAfterSeconds, 1)) s" }
+            print("  writes over 100 ms during the rebuild: \(slow.count): \(listed.joined(separator: ", "))\(slow.count > 12 ? ", …" : "")")
+        }
+        for line in report.daemonPhaseLines { print("  daemon: \(line)") }
         for (name, result) in [("before", report.writerBefore), ("during", report.writerDuring)] where result.errors > 0 {
             print("  writer \(name): first error: \(result.firstError ?? "?")")
         }
