@@ -17,6 +17,8 @@ import ParallelWork
 /// before anything reads the contact tables of this generation (``ContactReadModel/applyToAll`` does).
 final class ContactWriteBack {
     private struct Entry: Sendable {
+        /// The contact's record key.
+        var key: [UInt8]
         /// The contact as stored before this write-back loaded it (nil when it is new here).
         var stored: Contact?
         var contact: Contact
@@ -28,7 +30,12 @@ final class ContactWriteBack {
 
     private let model: ContactReadModel
     private let txn: Transaction
-    private var entries: [[UInt8]: Entry] = [:]
+    /// The held contacts, in the order they were first held. An array rather than a dictionary of
+    /// entries: an event changes its contact's entry in place, where a dictionary's accessors copied
+    /// the whole entry (two contacts) per event.
+    private var entries: [Entry] = []
+    /// Where each held contact is in `entries`, by its record key.
+    private var slots: [[UInt8]: Int] = [:]
     /// Pending `rm.contact_urns` changes by key: the owner's UUID, or nil to delete.
     private var urnOwners: [[UInt8]: [UInt8]?] = [:]
     /// The contact (its record key) and URN identities whose ownership was written to `urnOwners` last.
@@ -49,35 +56,38 @@ final class ContactWriteBack {
     /// - Throws: ``ReadModelError/missingContact(_:)`` for an event of a contact never created.
     func apply(_ event: LedgerEvent, header: EventHeader, contactUUID uuid: ContactUUID) throws {
         let key = KeyEncoding.key(header.workspace, uuid.rawValue)
-        let slot: Dictionary<[UInt8], Entry>.Index
+        let slot: Int
         if case .contactCreated(let created) = event {
             let contact = Contact(created: created, workspace: header.workspace, at: header.createdOn, version: header.version)
             // A contact_created whose payload was erased replays with id 0: its id comes back with contact_deleted.
             if created.id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: created.id)), value: key) }
-            let entry = Entry(stored: nil, contact: contact, identities: contact.urnIdentities, workspace: header.workspace)
-            // A second creation replaces the record without reading it, as a lone event would.
-            if let replaced = self.entries.updateValue(entry, forKey: key) { try self.write([key: replaced]) }
-            slot = try self.slot(of: key, uuid: uuid)
+            let entry = Entry(key: key, stored: nil, contact: contact, identities: contact.urnIdentities, workspace: header.workspace)
+            if let held = self.slots[key] {
+                // A second creation replaces the record without reading it, as a lone event would.
+                try self.write([self.entries[held]])
+                self.entries[held] = entry
+                slot = held
+            } else {
+                slot = self.hold(entry)
+            }
         } else {
             guard let held = try self.heldSlot(of: key, uuid: uuid, workspace: header.workspace) else {
                 throw ReadModelError.missingContact(uuid.rawValue)
             }
             slot = held
-            // Changed where it is held (one hash of the key, and its contact not copied on write).
-            let urns = self.entries.values[slot].contact.urns
-            self.entries.values[slot].contact.apply(event, at: header.createdOn, version: header.version)
-            if self.entries.values[slot].contact.urns != urns {
-                let identities = self.entries.values[slot].contact.urnIdentities
-                for identity in Set(self.entries.values[slot].identities).subtracting(identities) {
+            // Changed where it is held: its parts are read and written in place, never the whole entry copied.
+            let urns = self.entries[slot].contact.urns
+            self.entries[slot].contact.apply(event, at: header.createdOn, version: header.version)
+            if self.entries[slot].contact.urns != urns {
+                let identities = self.entries[slot].contact.urnIdentities
+                for identity in Set(self.entries[slot].identities).subtracting(identities) {
                     self.urnOwners[KeyEncoding.key(header.workspace, identity)] = .some(nil)
                     self.lastAssertion = nil
                 }
-                self.entries.values[slot].identities = identities
+                self.entries[slot].identities = identities
             }
         }
-        // The held entry's parts are read where they are held: copying the whole entry (two contacts)
-        // per event cost more than applying most events.
-        let identities = self.entries.values[slot].identities
+        let identities = self.entries[slot].identities
         // Every event re-asserts the contact's URNs, as a lone event does; when the last owners written
         // are this contact's same URNs (its previous event, nothing written since), they stand already.
         if self.lastAssertion?.contact != key || self.lastAssertion?.identities != identities {
@@ -94,7 +104,7 @@ final class ContactWriteBack {
                 value: try JSONCoding.encode(stored)
             )
         case .contactDeleted:
-            let id = self.entries.values[slot].contact.id
+            let id = self.entries[slot].contact.id
             if id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: id)), value: key) }
             // Messages and snapshots hold personal data: they go with the contact.
             try self.model.dropMessages(of: uuid, workspace: header.workspace, in: self.txn)
@@ -102,14 +112,14 @@ final class ContactWriteBack {
         default:
             break
         }
-        if self.entries.values[slot].contact.version % ContactReadModel.snapshotInterval == 0, !self.entries.values[slot].contact.isDeleted {
-            try self.model.putSnapshot(self.entries.values[slot].contact, of: uuid, workspace: header.workspace, seq: header.seq, at: header.createdOn, in: self.txn)
+        if self.entries[slot].contact.version % ContactReadModel.snapshotInterval == 0, !self.entries[slot].contact.isDeleted {
+            try self.model.putSnapshot(self.entries[slot].contact, of: uuid, workspace: header.workspace, seq: header.seq, at: header.createdOn, in: self.txn)
         }
     }
 
     /// The contact as the events applied so far leave it: the held one, else the stored one.
     func contact(_ uuid: ContactUUID, workspace: String) throws -> Contact? {
-        if let held = self.entries[KeyEncoding.key(workspace, uuid.rawValue)] { return held.contact }
+        if let held = self.slots[KeyEncoding.key(workspace, uuid.rawValue)] { return self.entries[held].contact }
         return try self.model.contact(uuid, workspace: workspace, in: self.txn)
     }
 
@@ -125,18 +135,21 @@ final class ContactWriteBack {
     func advanceVersion(of uuid: ContactUUID, header: EventHeader) throws {
         let key = KeyEncoding.key(header.workspace, uuid.rawValue)
         guard let slot = try self.heldSlot(of: key, uuid: uuid, workspace: header.workspace) else { return }
-        self.entries.values[slot].contact.version = header.version
-        self.entries.values[slot].contact.modifiedOn = header.createdOn
+        self.entries[slot].contact.version = header.version
+        self.entries[slot].contact.modifiedOn = header.createdOn
     }
 
     /// Writes every held contact (its record and index changes), the URN changes and the workspaces'
     /// live-contact counts, then forgets them. Each table's writes go in key order (``SortedWrites``).
     func flush() throws {
         let written = self.entries
-        self.entries = [:]
+        let slots = self.slots
+        self.entries = []
+        self.slots = [:]
         try self.write(written)
         let held = written.count
         BackgroundRelease.release(consume written, count: held)
+        BackgroundRelease.release(consume slots, count: held)
         for (workspace, change) in self.liveCountChanges where change != 0 {
             try self.model.index.adjustLiveCount(of: workspace, by: change, in: self.txn)
         }
@@ -156,12 +169,11 @@ final class ContactWriteBack {
     /// Writes held contacts' records and index changes, each table in key order, and counts their
     /// changes of liveness. Encoding records and indexing contacts depend on nothing but the contacts,
     /// so a large batch (an import command, a replay chunk) does them in slices over the cores.
-    private func write(_ entries: [[UInt8]: Entry]) throws {
-        let held = Array(entries)
+    private func write(_ held: [Entry]) throws {
         let index = self.model.index
         let slices = ParallelSlices.map(count: held.count, minimumPerSlice: 128) { slice in
             var gathered = Gathered()
-            for (key, entry) in held[slice] { gathered.add(entry, key: key, index: index) }
+            for position in slice { gathered.add(held[position], index: index) }
             return gathered
         }
         var records = SortedWrites()
@@ -184,26 +196,26 @@ final class ContactWriteBack {
         var postings = PostingChanges<ContactIndex.TrigramBlock>()
         var liveCountChanges: [String: Int] = [:]
 
-        mutating func add(_ entry: Entry, key: [UInt8], index model: ContactIndex) {
+        mutating func add(_ entry: Entry, index model: ContactIndex) {
             let wasLive = entry.stored.map { !$0.isDeleted } ?? false
             if wasLive != !entry.contact.isDeleted { self.liveCountChanges[entry.workspace, default: 0] += wasLive ? -1 : 1 }
-            self.records.put(key: key, value: ContactRecord.encode(entry.contact))
+            self.records.put(key: entry.key, value: ContactRecord.encode(entry.contact))
             model.update(from: entry.stored, to: entry.contact, workspace: entry.workspace, into: &self.index, postings: &self.postings)
         }
     }
 
     /// Where the held entry of `key` is, after loading the stored contact into the held entries if it
     /// was not held yet; nil when there is no such contact.
-    private func heldSlot(of key: [UInt8], uuid: ContactUUID, workspace: String) throws -> Dictionary<[UInt8], Entry>.Index? {
-        if let held = self.entries.index(forKey: key) { return held }
+    private func heldSlot(of key: [UInt8], uuid: ContactUUID, workspace: String) throws -> Int? {
+        if let held = self.slots[key] { return held }
         guard let stored = try self.model.contact(uuid, workspace: workspace, in: self.txn) else { return nil }
-        self.entries[key] = Entry(stored: stored, contact: stored, identities: stored.urnIdentities, workspace: workspace)
-        return try self.slot(of: key, uuid: uuid)
+        return self.hold(Entry(key: key, stored: stored, contact: stored, identities: stored.urnIdentities, workspace: workspace))
     }
 
-    /// Where the held entry of `key` is (just put there).
-    private func slot(of key: [UInt8], uuid: ContactUUID) throws -> Dictionary<[UInt8], Entry>.Index {
-        guard let slot = self.entries.index(forKey: key) else { throw ReadModelError.missingContact(uuid.rawValue) }
-        return slot
+    /// Holds a contact not held yet; returns where it is.
+    private func hold(_ entry: Entry) -> Int {
+        self.slots[entry.key] = self.entries.count
+        self.entries.append(entry)
+        return self.entries.count - 1
     }
 }

@@ -33,8 +33,16 @@ public final class ProjectionBatch {
     /// The contacts held in memory until ``finish(checkpoint:)``.
     var heldContacts: Int { self.contacts.heldCount }
 
+    /// Applies decoded records in order, each read where the run holds it: iterating the array copied
+    /// every record (a retain of each of its strings) only to apply and drop it.
+    func apply(_ items: [ReplayChunk.Item]) throws {
+        try items.withUnsafeBufferPointer { buffer in
+            for position in buffer.indices { try self.apply(buffer[position]) }
+        }
+    }
+
     /// Applies one decoded record (its event is nil when the payload was erased).
-    func apply(_ item: ReplayChunk.Item) throws {
+    private func apply(_ item: ReplayChunk.Item) throws {
         if let event = item.event {
             try self.apply(event, header: item.header, contact: item.contact)
         } else {

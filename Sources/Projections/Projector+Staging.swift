@@ -13,9 +13,7 @@ extension Projector {
         guard let first = chunks.first, let last = chunks.last else { return true }
         guard (try self.state(in: txn))?.position ?? 0 == first.after else { return false }
         let batch = ProjectionBatch(projector: self, txn: txn)
-        for chunk in chunks {
-            for item in chunk.items { try batch.apply(item) }
-        }
+        for chunk in chunks { try batch.apply(chunk.items) }
         try batch.finish(checkpoint: last.last)
         return true
     }

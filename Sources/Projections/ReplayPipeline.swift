@@ -88,7 +88,7 @@ public struct ReplayPipeline: Sendable {
                     let limit = Int(min(UInt64(self.limits.chunkRecords), applied - redone))
                     let chunk = try self.readAgain(after: redone, limit: limit, in: txn)
                     guard chunk.last > redone else { throw ReadModelError.checkpointMoved }
-                    for item in chunk.items { try batch.apply(item) }
+                    try batch.apply(chunk.items)
                     records += chunk.items.count
                     redone = chunk.last
                 }
@@ -99,7 +99,7 @@ public struct ReplayPipeline: Sendable {
                     }
                     guard let chunk = try runs.next() else { break }
                     guard chunk.after == applied else { throw ReadModelError.checkpointMoved }
-                    for item in chunk.items { try batch.apply(item) }
+                    try batch.apply(chunk.items)
                     records += chunk.items.count
                     applied = chunk.last
                     BackgroundRelease.release(chunk, count: chunk.items.count)
