@@ -35,9 +35,9 @@ final class ContactWriteBack {
     /// the whole entry (two contacts) per event.
     private var entries: [Entry] = []
     /// Where each held contact is in `entries`, by its record key.
-    private var slots: [[UInt8]: Int] = [:]
+    private var slots: [ByteKey: Int] = [:]
     /// Pending `rm.contact_urns` changes by key: the owner's UUID, or nil to delete.
-    private var urnOwners: [[UInt8]: [UInt8]?] = [:]
+    private var urnOwners: [ByteKey: [UInt8]?] = [:]
     /// The contact (its record key) and URN identities whose ownership was written to `urnOwners` last.
     private var lastAssertion: (contact: [UInt8], identities: [String])?
     /// Pending changes of each workspace's live-contact count (contacts created minus contacts deleted).
@@ -62,7 +62,7 @@ final class ContactWriteBack {
             // A contact_created whose payload was erased replays with id 0: its id comes back with contact_deleted.
             if created.id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: created.id)), value: key) }
             let entry = Entry(key: key, stored: nil, contact: contact, identities: contact.urnIdentities, workspace: header.workspace)
-            if let held = self.slots[key] {
+            if let held = self.slots[ByteKey(key)] {
                 // A second creation replaces the record without reading it, as a lone event would.
                 try self.write([self.entries[held]])
                 self.entries[held] = entry
@@ -81,7 +81,7 @@ final class ContactWriteBack {
             if self.entries[slot].contact.urns != urns {
                 let identities = self.entries[slot].contact.urnIdentities
                 for identity in Set(self.entries[slot].identities).subtracting(identities) {
-                    self.urnOwners[KeyEncoding.key(header.workspace, identity)] = .some(nil)
+                    self.urnOwners[ByteKey(KeyEncoding.key(header.workspace, identity))] = .some(nil)
                     self.lastAssertion = nil
                 }
                 self.entries[slot].identities = identities
@@ -92,7 +92,7 @@ final class ContactWriteBack {
         // are this contact's same URNs (its previous event, nothing written since), they stand already.
         if self.lastAssertion?.contact != key || self.lastAssertion?.identities != identities {
             let owner = Array(uuid.rawValue.utf8)
-            for identity in identities { self.urnOwners[KeyEncoding.key(header.workspace, identity)] = owner }
+            for identity in identities { self.urnOwners[ByteKey(KeyEncoding.key(header.workspace, identity))] = owner }
             self.lastAssertion = (key, identities)
         }
         switch event {
@@ -119,13 +119,13 @@ final class ContactWriteBack {
 
     /// The contact as the events applied so far leave it: the held one, else the stored one.
     func contact(_ uuid: ContactUUID, workspace: String) throws -> Contact? {
-        if let held = self.slots[KeyEncoding.key(workspace, uuid.rawValue)] { return self.entries[held].contact }
+        if let held = self.slots[ByteKey(KeyEncoding.key(workspace, uuid.rawValue))] { return self.entries[held].contact }
         return try self.model.contact(uuid, workspace: workspace, in: self.txn)
     }
 
     /// The owner of a URN identity as the events applied so far leave it.
     func owner(ofURN identity: String, workspace: String) throws -> ContactUUID? {
-        if let pending = self.urnOwners[KeyEncoding.key(workspace, identity)] {
+        if let pending = self.urnOwners[ByteKey(KeyEncoding.key(workspace, identity))] {
             return pending.flatMap { ContactUUID(String(decoding: $0, as: UTF8.self)) }
         }
         return try self.model.owner(ofURN: identity, workspace: workspace, in: self.txn)
@@ -156,7 +156,7 @@ final class ContactWriteBack {
         self.liveCountChanges.removeAll(keepingCapacity: true)
         var urns = SortedWrites()
         for (key, owner) in self.urnOwners {
-            if let owner { urns.put(key: key, value: owner) } else { urns.delete(key: key) }
+            if let owner { urns.put(key: key.bytes, value: owner) } else { urns.delete(key: key.bytes) }
         }
         let owners = self.urnOwners
         self.urnOwners = [:]
@@ -207,14 +207,14 @@ final class ContactWriteBack {
     /// Where the held entry of `key` is, after loading the stored contact into the held entries if it
     /// was not held yet; nil when there is no such contact.
     private func heldSlot(of key: [UInt8], uuid: ContactUUID, workspace: String) throws -> Int? {
-        if let held = self.slots[key] { return held }
+        if let held = self.slots[ByteKey(key)] { return held }
         guard let stored = try self.model.contact(uuid, workspace: workspace, in: self.txn) else { return nil }
         return self.hold(Entry(key: key, stored: stored, contact: stored, identities: stored.urnIdentities, workspace: workspace))
     }
 
     /// Holds a contact not held yet; returns where it is.
     private func hold(_ entry: Entry) -> Int {
-        self.slots[entry.key] = self.entries.count
+        self.slots[ByteKey(entry.key)] = self.entries.count
         self.entries.append(entry)
         return self.entries.count - 1
     }

@@ -33,20 +33,17 @@ public final class ProjectionBatch {
     /// The contacts held in memory until ``finish(checkpoint:)``.
     var heldContacts: Int { self.contacts.heldCount }
 
-    /// Applies decoded records in order, each read where the run holds it: iterating the array copied
-    /// every record (a retain of each of its strings) only to apply and drop it.
+    /// Applies decoded records in order (a record's event is nil when its payload was erased), each
+    /// read where the run holds it: copying a record retained each of its strings only to drop it.
     func apply(_ items: [ReplayChunk.Item]) throws {
         try items.withUnsafeBufferPointer { buffer in
-            for position in buffer.indices { try self.apply(buffer[position]) }
-        }
-    }
-
-    /// Applies one decoded record (its event is nil when the payload was erased).
-    private func apply(_ item: ReplayChunk.Item) throws {
-        if let event = item.event {
-            try self.apply(event, header: item.header, contact: item.contact)
-        } else {
-            try self.applyErased(header: item.header, contact: item.contact)
+            for position in buffer.indices {
+                if let event = buffer[position].event {
+                    try self.apply(event, header: buffer[position].header, contact: buffer[position].contact)
+                } else {
+                    try self.applyErased(header: buffer[position].header, contact: buffer[position].contact)
+                }
+            }
         }
     }
 
