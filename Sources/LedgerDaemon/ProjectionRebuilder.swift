@@ -371,7 +371,9 @@ final class ProjectionRebuilder: Service, Sendable {
             copied = Projector.CopyPosition(table: Int(table), lastKey: lastKey.isEmpty ? nil : lastKey)
         }
         self.logger.notice("projection rebuild copied", metadata: ["projection.name": "\(Projector.name)", "elapsed_s": "\(Self.seconds(since: startedAt))"])
-        // Unlinked while still open: the files go when the environment closes, as this returns.
+        // Unlinked while still open: the files go when the environment closes, as this returns, without
+        // syncing the scratch tables first.
+        opened.environment.discardRebuildablePart()
         try await self.onPool { RebuildStaging.remove(dataDirectory: dataDirectory) }
         return position
     }

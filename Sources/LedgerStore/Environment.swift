@@ -143,10 +143,21 @@ public final class Environment: @unchecked Sendable {
     /// Writes after this call are again unsynced and must be followed by another call.
     public func closeRebuildablePart() {
         guard let rebuildable = self.rebuildablePointer, let directory = self.rebuildableDirectory else { return }
-        guard !self.rebuildablePartLostAWrite.withLock({ $0 }) else { return }
+        guard !self.rebuildablePartLostAWrite.withLock({ $0 }), !self.rebuildablePartDiscarded.withLock({ $0 }) else { return }
         guard mdb_env_sync(rebuildable, 1) == MDB_SUCCESS else { return }
         RebuildableOwnership.release(directory: directory)
     }
+
+    /// Marks the rebuildable part as about to be deleted: closing the environment then neither syncs
+    /// it nor records a clean close (should its files survive, the next open discards them). Syncing
+    /// gigabytes of a rebuild's scratch tables on their way to deletion held the ledger's own syncs up
+    /// behind them on the disk for over a second.
+    public func discardRebuildablePart() {
+        self.rebuildablePartDiscarded.withLock { $0 = true }
+    }
+
+    /// Set by ``discardRebuildablePart()``.
+    private let rebuildablePartDiscarded = Mutex(false)
 
     /// Set once a rebuildable commit failed after its durable commit: the part lacks that write (event
     /// effects are caught up by its owner, but not its other writes), so it is discarded at the next open.

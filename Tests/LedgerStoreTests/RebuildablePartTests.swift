@@ -164,6 +164,24 @@ struct RebuildablePartTests {
         #expect(again.rebuildablePartWasDiscarded)
     }
 
+    /// A part on its way to deletion (a rebuild's staging tables) is closed without its sync, and
+    /// without the clean-close mark that would vouch for it.
+    @Test func aDiscardedPartIsClosedWithoutBeingSyncedOrMarkedClean() throws {
+        let directory = try Directory()
+        do {
+            let (environment, durable, rebuildable) = try self.open(directory)
+            try self.write(environment, durable, rebuildable, "scratch")
+            environment.discardRebuildablePart()
+        }
+        #expect(try String(contentsOfFile: directory.marker, encoding: .utf8).hasPrefix("open "))
+        do {
+            // Without the discard, the same close marks it clean.
+            let (environment, durable, rebuildable) = try self.open(directory)
+            try self.write(environment, durable, rebuildable, "kept")
+        }
+        #expect(try String(contentsOfFile: directory.marker, encoding: .utf8) == "closed\n")
+    }
+
     @Test func aCopyHoldsBothPartsAndOpensTrusted() throws {
         let directory = try Directory()
         let (environment, durable, rebuildable) = try self.open(directory)
