@@ -16,36 +16,54 @@ public struct ProjectionDifference: Sendable, Hashable {
 
 extension Projector {
     /// Compares every read-model table of this generation with `rebuilt`, entry by entry, decoding
-    /// records whose bytes may differ for equal values. At most `limit` differences.
+    /// records whose bytes may differ for equal values. At most `limit` differences, in key order.
+    ///
+    /// Both tables of a pair are walked together in key order (LMDB keeps them sorted), so the
+    /// comparison holds two entries at a time, however large the read models: loading each table into a
+    /// dictionary took gigabytes on a ledger of millions of events.
     public func differences(from rebuilt: Projector, limit: Int = 100, in txn: Transaction) throws -> [ProjectionDifference] {
         var result: [ProjectionDifference] = []
         for ((name, live), (_, fresh)) in zip(self.tablesByBaseName, rebuilt.tablesByBaseName) where name != "rm.meta" {
-            let liveEntries = try Self.entries(of: live, in: txn)
-            let freshEntries = try Self.entries(of: fresh, in: txn)
-            for key in Set(liveEntries.keys).union(freshEntries.keys).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-                guard result.count < limit else { return result }
-                let kind: String?
-                switch (liveEntries[key], freshEntries[key]) {
-                case (nil, _?): kind = "missing"
-                case (_?, nil): kind = "unexpected"
-                case (let a?, let b?) where a != b && !Self.equivalent(a, b, table: name): kind = "different"
-                default: kind = nil
+            try txn.withCursor(live) { liveCursor in
+                try txn.withCursor(fresh) { freshCursor in
+                    var liveEntry = try liveCursor.first()
+                    var freshEntry = try freshCursor.first()
+                    while result.count < limit {
+                        let kind: String
+                        let key: [UInt8]
+                        switch (liveEntry, freshEntry) {
+                        case (nil, nil):
+                            return
+                        case (let only?, nil):
+                            (kind, key) = ("unexpected", Array(only.key))
+                            liveEntry = try liveCursor.next()
+                        case (nil, let only?):
+                            (kind, key) = ("missing", Array(only.key))
+                            freshEntry = try freshCursor.next()
+                        case (let a?, let b?):
+                            if a.key.lexicographicallyPrecedes(b.key) {
+                                (kind, key) = ("unexpected", Array(a.key))
+                                liveEntry = try liveCursor.next()
+                            } else if b.key.lexicographicallyPrecedes(a.key) {
+                                (kind, key) = ("missing", Array(b.key))
+                                freshEntry = try freshCursor.next()
+                            } else {
+                                let differs = !a.value.elementsEqual(b.value) && !Self.equivalent(Array(a.value), Array(b.value), table: name)
+                                // Copied before the cursors move (an entry's bytes are the map's until then).
+                                let differingKey = differs ? Array(a.key) : []
+                                liveEntry = try liveCursor.next()
+                                freshEntry = try freshCursor.next()
+                                guard differs else { continue }
+                                (kind, key) = ("different", differingKey)
+                            }
+                        }
+                        result.append(ProjectionDifference(table: name, key: Self.describe(key, table: name), kind: kind))
+                    }
                 }
-                if let kind { result.append(ProjectionDifference(table: name, key: Self.describe(key, table: name), kind: kind)) }
             }
+            if result.count >= limit { return result }
         }
         return result
-    }
-
-    private static func entries(of table: Table, in txn: Transaction) throws -> [[UInt8]: [UInt8]] {
-        var entries: [[UInt8]: [UInt8]] = [:]
-        try txn.withCursor(table) { cursor in
-            try cursor.forEach(from: []) { entry in
-                entries[Array(entry.key)] = Array(entry.value)
-                return true
-            }
-        }
-        return entries
     }
 
     private static func equivalent(_ a: [UInt8], _ b: [UInt8], table: String) -> Bool {

@@ -104,5 +104,28 @@ struct ReplayPipelineTests {
         #expect(try environment.read { txn in try replayed.state(in: txn)?.position } == head)
         let differences = try environment.read { txn in try live.differences(from: replayed, in: txn) }
         #expect(differences.isEmpty, "\(differences.prefix(3))")
+
+        // The comparison finds each kind of difference, in key order, named by ids.
+        let replayedTables = Dictionary(uniqueKeysWithValues: replayed.tablesByBaseName)
+        let ids = try #require(replayedTables["rm.contact_ids"])
+        let contacts = try #require(replayedTables["rm.contacts"])
+        let firstContact = try environment.write { txn -> [UInt8] in
+            let (firstID, secondContact) = try txn.withCursor(ids) { cursor in
+                (Array(try #require(try cursor.first()).key), try #require(try cursor.next()).value)
+            }
+            #expect(try txn.delete(ids, key: firstID))
+            // An id past every real one, owned by the contact the second id names.
+            try txn.put(ids, key: BigEndian.bytes(UInt64(1) << 62), value: Array(secondContact))
+            let firstContact = try txn.withCursor(contacts) { cursor in Array(try #require(try cursor.first()).key) }
+            try txn.put(contacts, key: firstContact, value: [0xFF])
+            return firstContact
+        }
+        let found = try environment.read { txn in try live.differences(from: replayed, in: txn) }
+        #expect(found.map(\.kind) == ["different", "unexpected", "missing"], "\(found)")
+        #expect(found.map(\.table) == ["rm.contacts", "rm.contact_ids", "rm.contact_ids"])
+        #expect(found.last?.key == String(UInt64(1) << 62))
+        // A contact's key (workspace, NUL, UUID) reads as text: ids only, no personal data.
+        #expect(found.first?.key == String(decoding: firstContact.map { $0 == 0 ? UInt8(ascii: "/") : $0 }, as: UTF8.self))
+        #expect(try environment.read { txn in try live.differences(from: replayed, limit: 2, in: txn) }.count == 2)
     }
 }
