@@ -8,9 +8,9 @@ import Testing
 /// parser: no crash, no hang (each call is timed), and every refusal a typed error with a stable code
 /// that points inside the text. `CONTACTLEDGER_FUZZ_SEED` replays a run; the seed is printed.
 // The limit is only a backstop for a parse that never returns (a slow one is caught by `slowest`, timed
-// around each call). It counts from a test's start, and in the parallel run on two cores a started test
-// can wait behind the daemon tests for a thread: 2 minutes was exceeded there by tests that take under
-// a second alone.
+// around each call). It counts from a test's start, and in the parallel run on two cores these tests
+// share the cores (and the test threads) with the daemon suites: 2 minutes was exceeded there by tests
+// that take under a second alone.
 @Suite(.timeLimit(.minutes(10)))
 struct FuzzDomainTests {
     /// The slowest a single parse may be before it counts as a hang.
