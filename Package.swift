@@ -148,6 +148,7 @@ let package = Package(
             name: "RPCTests",
             dependencies: [
                 "RPC", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

@@ -252,12 +252,18 @@ final class ProjectionRebuilder: Service, Sendable {
         }
         var size = Self.minimumChunkSize
         var chunk = try await self.readChunk(after: start, limit: size)
+        let catchUpStarted = Date()
+        var catchUp = (chunks: 0, events: 0, stale: 0, applyNanoseconds: UInt64(0))
         while true {
             try Task.checkCancellation()
             // The next chunk is decoded while the writer applies this one.
             let (from, limit) = (chunk.last, size)
             async let prefetched = self.readChunk(after: from, limit: limit)
             let report = try await self.apply(chunk)
+            catchUp.chunks += 1
+            catchUp.events += Int(report.position - min(chunk.after, report.position))
+            catchUp.applyNanoseconds += report.applyNanoseconds
+            if report.wasStale { catchUp.stale += 1 }
             self.report(position: report.position, head: report.head, startedAt: startedAt, isDone: report.isDone)
             if report.isDone { break }
             if !report.wasStale { size = Self.nextChunkSize(after: size, events: chunk.items.count, nanoseconds: report.applyNanoseconds) }
@@ -265,7 +271,15 @@ final class ProjectionRebuilder: Service, Sendable {
             chunk = next.after == report.position ? next : try await self.readChunk(after: report.position, limit: size)
             await Task.yield()
         }
-        self.logger.notice("projection rebuild complete", metadata: ["projection.name": "\(Projector.name)", "elapsed_s": "\(Self.seconds(since: startedAt))"])
+        self.logger.notice(
+            "projection rebuild complete",
+            metadata: [
+                "projection.name": "\(Projector.name)", "elapsed_s": "\(Self.seconds(since: startedAt))",
+                "catch_up.s": "\(Self.seconds(since: catchUpStarted))", "catch_up.events": "\(catchUp.events)",
+                "catch_up.chunks": "\(catchUp.chunks)", "catch_up.stale_chunks": "\(catchUp.stale)",
+                "catch_up.apply_ms": "\(catchUp.applyNanoseconds / 1_000_000)",
+            ]
+        )
     }
 
     /// Returns the allocator's free pages to the system (glibc keeps them in its arenas otherwise).

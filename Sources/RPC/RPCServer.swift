@@ -93,7 +93,8 @@ public final class RPCServer: Service {
         try await server.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await connection in inbound.cancelOnGracefulShutdown() {
-                    group.addTask {
+                    // The connection's calls run on its channel's loop, not the cooperative pool.
+                    group.addTask(executorPreference: EventLoopTaskExecutor(connection.0.channel.eventLoop)) {
                         await self.serve(connection)
                     }
                 }
