@@ -56,4 +56,47 @@ struct TimestampAndUUIDTests {
         let edges = [UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), UUID(uuid: (255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255))]
         #expect(edges.map(\.lowercasedString) == ["00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"])
     }
+
+    /// Contact and group UUID texts are read as Foundation reads them, for every text of the
+    /// `8-4-4-4-12` form in any case, and stored lowercase.
+    @Test func uuidTextsAreReadAsFoundationReadsThem() {
+        for _ in 0..<2_000 {
+            let uuid = UUID()
+            let mixed = String(uuid.uuidString.map { Bool.random() ? Character($0.lowercased()) : $0 })
+            for text in [uuid.uuidString, uuid.lowercasedString, mixed] {
+                #expect(ContactUUID(text)?.rawValue == uuid.lowercasedString, "\(text)")
+                #expect(GroupUUID(text)?.rawValue == uuid.lowercasedString, "\(text)")
+            }
+        }
+    }
+
+    /// A text with one character changed is a UUID only when Foundation also reads it, as the same UUID.
+    @Test func aChangedUUIDTextIsAcceptedOnlyWhereFoundationAgrees() {
+        let alphabet = Array("0123456789abcdefABCDEFgG-+ x{}é")
+        var accepted = 0
+        for _ in 0..<5_000 {
+            var characters = Array(UUID().uuidString)
+            characters[Int.random(in: 0..<characters.count)] = alphabet.randomElement() ?? "-"
+            let text = String(characters)
+            if let read = ContactUUID(text) {
+                accepted += 1
+                #expect(UUID(uuidString: text).map { $0.lowercasedString } == read.rawValue, "\(text)")
+            }
+        }
+        #expect(accepted > 0, "some changes keep a hexadecimal digit where one was")
+        for text in ["", "123e4567e89b12d3a456426614174000", "{123e4567-e89b-12d3-a456-426614174000}", "123e4567-e89b-12d3-a456-4266141740001"] {
+            #expect(ContactUUID(text) == nil, "\(text)")
+        }
+    }
+
+    /// Texts Foundation's `sscanf` misreads as another UUID (a space, a sign or `0x` in a group) are
+    /// not UUIDs: the ledger refuses them rather than store an id the caller never sent.
+    @Test(arguments: [
+        " 23e4567-e89b-12d3-a456-426614174000", "+23e4567-e89b-12d3-a456-426614174000", "-23e4567-e89b-12d3-a456-426614174000",
+        "0x3e4567-e89b-12d3-a456-426614174000", "1 3e4567-e89b-12d3-a456-426614174000",
+    ])
+    func misreadTextsAreRefused(_ text: String) {
+        #expect(ContactUUID(text) == nil)
+        #expect(GroupUUID(text) == nil)
+    }
 }

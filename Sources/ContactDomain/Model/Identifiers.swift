@@ -7,14 +7,14 @@ public struct ContactUUID: Sendable, Hashable, Comparable, Codable, CustomString
 
     /// Accepts any UUID text form; nil when `text` is not a UUID.
     public init?(_ text: String) {
-        guard let uuid = UUID(uuidString: text) else { return nil }
-        self.rawValue = uuid.uuidString.lowercased()
+        guard let canonical = UUIDText.canonical(text) else { return nil }
+        self.rawValue = canonical
     }
 
     /// A new random (v4) UUID.
     public static func random() -> ContactUUID { ContactUUID(uuid: UUID.random()) }
 
-    init(uuid: UUID) { self.rawValue = uuid.uuidString.lowercased() }
+    init(uuid: UUID) { self.rawValue = uuid.lowercasedString }
 
     public var description: String { self.rawValue }
     public static func < (lhs: ContactUUID, rhs: ContactUUID) -> Bool { lhs.rawValue < rhs.rawValue }
@@ -39,8 +39,8 @@ public struct GroupUUID: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// Accepts any UUID text form; nil when `text` is not a UUID.
     public init?(_ text: String) {
-        guard let uuid = UUID(uuidString: text) else { return nil }
-        self.rawValue = uuid.uuidString.lowercased()
+        guard let canonical = UUIDText.canonical(text) else { return nil }
+        self.rawValue = canonical
     }
 
     /// A new random (v4) UUID.
