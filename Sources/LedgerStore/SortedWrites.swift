@@ -70,13 +70,54 @@ public struct SortedWrites: Sendable {
 
     /// The indices of `keys` by key, then by the order gathered, so the later write of a key is applied
     /// last. A large batch is sorted a slice per core, then the sorted slices are merged.
+    ///
+    /// The keys are first copied end to end into one buffer, and comparisons read them there: reading
+    /// `keys[i]` in a comparison retained and released the key's array each time, which was most of
+    /// the cost of sorting a replay chunk's hundreds of thousands of index keys.
     static func order(of keys: [[UInt8]]) -> [Int] {
-        @Sendable func precedes(_ left: Int, _ right: Int) -> Bool {
-            let comparison = Self.compare(keys[left], keys[right])
-            return comparison == 0 ? left < right : comparison < 0
+        var arena: [UInt8] = []
+        arena.reserveCapacity(keys.reduce(0) { $0 + $1.count })
+        var starts: [Int] = []
+        starts.reserveCapacity(keys.count + 1)
+        for key in keys {
+            starts.append(arena.count)
+            arena += key
         }
-        let slices = ParallelSlices.map(count: keys.count, minimumPerSlice: 4_096, slicesPerCore: 1) { slice in slice.sorted(by: precedes) }
-        return slices.dropFirst().reduce(slices.first ?? []) { merged, next in Self.merge(merged, next, by: precedes) }
+        starts.append(arena.count)
+        return arena.withUnsafeBytes { bytes in
+            starts.withUnsafeBufferPointer { starts in
+                let view = PackedKeys(base: bytes.baseAddress, starts: starts)
+                @Sendable func precedes(_ left: Int, _ right: Int) -> Bool {
+                    let comparison = view.compare(left, right)
+                    return comparison == 0 ? left < right : comparison < 0
+                }
+                let slices = ParallelSlices.map(count: keys.count, minimumPerSlice: 4_096, slicesPerCore: 1) { slice in slice.sorted(by: precedes) }
+                return slices.dropFirst().reduce(slices.first ?? []) { merged, next in Self.merge(merged, next, by: precedes) }
+            }
+        }
+    }
+
+    /// Keys packed end to end: key `i` is the bytes from `starts[i]` to `starts[i + 1]`.
+    ///
+    /// `@unchecked Sendable`: it only reads memory that ``order(of:)`` keeps alive and unchanged while
+    /// the sort's threads use it.
+    private struct PackedKeys: @unchecked Sendable {
+        let base: UnsafeRawPointer?
+        let starts: UnsafeBufferPointer<Int>
+
+        /// LMDB's default key order: bytes compared as unsigned, a prefix before its extensions.
+        func compare(_ left: Int, _ right: Int) -> Int {
+            let leftStart = self.starts[left]
+            let rightStart = self.starts[right]
+            let leftCount = self.starts[left + 1] - leftStart
+            let rightCount = self.starts[right + 1] - rightStart
+            let common = min(leftCount, rightCount)
+            if common > 0, let base = self.base {
+                let bytes = memcmp(base + leftStart, base + rightStart, common)
+                if bytes != 0 { return Int(bytes) }
+            }
+            return leftCount - rightCount
+        }
     }
 
     /// Two sorted index lists as one sorted list.
@@ -97,17 +138,5 @@ public struct SortedWrites: Sendable {
         merged += left[i...]
         merged += right[j...]
         return merged
-    }
-
-    /// LMDB's default key order: bytes compared as unsigned, a prefix before its extensions.
-    private static func compare(_ left: [UInt8], _ right: [UInt8]) -> Int {
-        let common = min(left.count, right.count)
-        let bytes = left.withUnsafeBytes { leftBytes in
-            right.withUnsafeBytes { rightBytes -> Int32 in
-                guard common > 0, let leftBase = leftBytes.baseAddress, let rightBase = rightBytes.baseAddress else { return 0 }
-                return memcmp(leftBase, rightBase, common)
-            }
-        }
-        return bytes != 0 ? Int(bytes) : left.count - right.count
     }
 }

@@ -1,6 +1,6 @@
 // ContactLedger — storage tests.
 import Foundation
-import LedgerStore
+@testable import LedgerStore
 import Testing
 
 /// Writes gathered and applied in key order end as if each had been applied when it was gathered.
@@ -50,5 +50,22 @@ struct SortedWritesTests {
             }
         }
         #expect(stored == expected)
+    }
+
+    /// The order is LMDB's (unsigned bytes, a prefix first) and, among equal keys, the order gathered:
+    /// on the calling thread and, for a large batch, a slice per core merged.
+    @Test(arguments: [500, 20_000])
+    func theOrderIsByUnsignedBytesThenByGathering(count: Int) {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0, 1, 0x41, 0x7F, 0x80, 0xFF]
+        let keys: [[UInt8]] = (0..<count).map { _ in
+            (0..<Int.random(in: 0...4, using: &generator)).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] }
+        }
+        let expected = keys.indices.sorted { left, right in
+            keys[left] == keys[right] ? left < right : keys[left].lexicographicallyPrecedes(keys[right])
+        }
+        #expect(SortedWrites.order(of: keys) == expected)
+        #expect(SortedWrites.order(of: []) == [])
+        #expect(SortedWrites.order(of: [[], [], [0]]) == [0, 1, 2])
     }
 }
