@@ -123,6 +123,8 @@ final class Ledger: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         // When the batch's commands have run: the rest of the write is mdb_txn_commit (pages and fsync).
         var bodyFinished = started
+        // When the log's part had committed and synced (the answers went out).
+        var durableAt = started
         do {
             // Timestamps never go backwards, even if the clock does: the log's time order is its seq order.
             let now = self.lastTimestamp.withLock { last in
@@ -153,6 +155,7 @@ final class Ledger: Sendable {
             }, whenDurable: { outcomes in
                 // The log is synced: answer now, while the read models commit. A query sent on this
                 // answer waits for that commit (the storage's commit stamps), so it sees the write.
+                durableAt = DispatchTime.now().uptimeNanoseconds
                 for (command, outcome) in zip(batch, outcomes) {
                     command.continuation.resume(with: outcome)
                 }
@@ -188,10 +191,25 @@ final class Ledger: Sendable {
             duration: .nanoseconds(Int64(finished - started)),
             syncDuration: .nanoseconds(Int64(finished - min(bodyFinished, finished)))
         )
+        if finished - started >= Self.slowBatchNanoseconds {
+            // Where a slow batch spent its time: the commands, the log's commit and sync, the read models' commit.
+            let milliseconds = { (from: UInt64, to: UInt64) in "\((max(to, from) - from) / 1_000_000)" }
+            self.logger.notice(
+                "slow write batch",
+                metadata: [
+                    "ledger.batch": "\(batch.count)", "total_ms": "\(milliseconds(started, finished))",
+                    "commands_ms": "\(milliseconds(started, bodyFinished))", "log_commit_ms": "\(milliseconds(bodyFinished, durableAt))",
+                    "read_model_commit_ms": "\(milliseconds(durableAt, finished))",
+                ]
+            )
+        }
         if let head = try? self.stores.environment.read({ try self.stores.log.head(in: $0).seq }) {
             self.headWatcher.advance(to: head)
         }
     }
+
+    /// A batch that takes this long from its first command to its read models' commit is logged.
+    static let slowBatchNanoseconds: UInt64 = 100_000_000
 
     /// Applies the log events the answering read models lack, before a batch's first command, after
     /// their part failed to commit (the log's commit had succeeded). The start brings them to the log's

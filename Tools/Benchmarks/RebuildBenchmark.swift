@@ -173,9 +173,12 @@ struct RebuildBenchmark: ParsableCommand {
     static let daemonArguments = ["--log-level", "notice"]
 
     /// The daemon's log lines of its last rebuild's phases (started, staged, copied, complete), which
-    /// carry the seconds since it started: the slow writes' moments are set beside them.
+    /// carry the seconds since it started: the slow writes' moments are set beside them. The writer's
+    /// slow batches (over 100 ms, with where their time went) are among them.
     static func lastRebuildPhases(in log: String) -> [String] {
-        let lines = log.split(separator: "\n").filter { $0.contains("projection rebuild ") && !$0.contains("staging committed") }
+        let lines = log.split(separator: "\n").filter {
+            ($0.contains("projection rebuild ") && !$0.contains("staging committed")) || $0.contains("slow write batch")
+        }
         guard let start = lines.lastIndex(where: { $0.contains("projection rebuild started") }) else { return [] }
         return lines[start...].map(String.init)
     }
