@@ -10,21 +10,12 @@
 enum UUIDText {
     /// The canonical (lowercase) form of `text`, or nil when it is not a UUID.
     static func canonical(_ text: String) -> String? {
-        var utf8 = text.utf8
-        if let canonical = utf8.withContiguousStorageIfAvailable({ Self.check($0) }) {
-            switch canonical {
-            case .canonical: return text
-            case .uppercase: return Self.lowercased(text)
-            case .invalid: return nil
-            }
-        }
-        // A bridged or non-contiguous string: make it native and contiguous, then check again.
-        var native = text
-        native.makeContiguousUTF8()
-        utf8 = native.utf8
-        switch utf8.withContiguousStorageIfAvailable({ Self.check($0) }) ?? .invalid {
-        case .canonical: return native
-        case .uppercase: return Self.lowercased(native)
+        var text = text
+        // Nothing to do for a native string (every string on Linux); another is made native once.
+        text.makeContiguousUTF8()
+        switch text.utf8.withContiguousStorageIfAvailable({ Self.check($0) }) ?? .invalid {
+        case .canonical: return text
+        case .uppercase: return Self.lowercased(text)
         case .invalid: return nil
         }
     }
