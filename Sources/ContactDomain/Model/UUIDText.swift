@@ -15,7 +15,7 @@ enum UUIDText {
         text.makeContiguousUTF8()
         switch text.utf8.withContiguousStorageIfAvailable({ Self.check($0) }) ?? .invalid {
         case .canonical: return text
-        case .uppercase: return Self.lowercased(text)
+        case .uppercase: return text.lowercased()
         case .invalid: return nil
         }
     }
@@ -41,10 +41,5 @@ enum UUIDText {
             }
         }
         return hasUppercase ? .uppercase : .canonical
-    }
-
-    /// `text` (a valid UUID) with its hexadecimal letters lowercased.
-    private static func lowercased(_ text: String) -> String {
-        String(decoding: text.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "F") ? $0 + 32 : $0 }, as: UTF8.self)
     }
 }
