@@ -112,6 +112,64 @@ struct JSONTextTests {
         }
     }
 
+    /// A value rebuilt by walking it with the reader: objects member by member with their keys as bytes
+    /// where they hold no escape, strings and nulls read on their own, anything else as a value.
+    static func walk(_ reader: inout JSONTextReader) throws(JSONTextError) -> JSONValue {
+        switch reader.current {
+        case UInt8(ascii: "{"):
+            try reader.enterObject()
+            var members: [String: JSONValue] = [:]
+            while try reader.nextMember() {
+                var atKey = reader
+                let key: String
+                if let plain = try reader.readPlainKey() { key = String(decoding: plain, as: UTF8.self) } else { key = try atKey.readKey() }
+                members[key] = try Self.walk(&reader)
+            }
+            return .object(members)
+        case UInt8(ascii: "["):
+            try reader.enterArray()
+            var elements: [JSONValue] = []
+            while try reader.nextElement() { elements.append(try Self.walk(&reader)) }
+            return .array(elements)
+        default:
+            if try reader.readNull() { return .null }
+            if let text = try reader.readString() { return .string(text) }
+            return try reader.readValue()
+        }
+    }
+
+    /// Walking text with the reader reads what the parser reads, and refuses what it refuses at the
+    /// same offset for the same reason.
+    @Test func theReaderWalksWhatTheParserParses() {
+        let texts = Self.documents.map { Array($0.utf8) } + Self.invalid.map(\.bytes) + [
+            Array(#"{"a\u0062":1,"c":{"d\"e":[null,"x\n"]}}"#.utf8), Array(#"{"a":1,"a":2}"#.utf8),
+        ]
+        for bytes in texts {
+            let parsed = Result { () throws(JSONTextError) in try JSONTextParser.parse(bytes) }
+            let walked = bytes.withUnsafeBufferPointer { buffer in
+                Result { () throws(JSONTextError) -> JSONValue in
+                    var reader = JSONTextReader(bytes: buffer)
+                    let value = try Self.walk(&reader)
+                    try reader.finish()
+                    return value
+                }
+            }
+            #expect(walked == parsed, "\(String(decoding: bytes, as: UTF8.self))")
+        }
+        // A key with an escape is not given as bytes (they would not be the key).
+        Array(#"{"a\u0062":1}"#.utf8).withUnsafeBufferPointer { buffer in
+            var reader = JSONTextReader(bytes: buffer)
+            #expect(throws: Never.self) {
+                try reader.enterObject()
+                #expect(try reader.nextMember())
+                #expect(try reader.readPlainKey() == nil)
+                #expect(try reader.readValue() == .integer(1))
+                #expect(try !reader.nextMember())
+                try reader.finish()
+            }
+        }
+    }
+
     @Test func nestingIsBounded() throws {
         let limit = JSONTextParser.maximumDepth
         let deepest = Array(repeating: UInt8(ascii: "["), count: limit) + Array(repeating: UInt8(ascii: "]"), count: limit)

@@ -2,89 +2,252 @@
 import Foundation
 import JSONText
 
-/// Reads the contact events a replay meets most straight from their parsed payload.
+/// Reads the contact events a replay meets most straight from their payload's text.
 ///
-/// `Decodable` through a generic decoder costs a metadata lookup and a keyed container per value, more
-/// than parsing the text; a replay of millions of events spent most of its decoding there. These
-/// readers take the members they need from the parsed object and give up (nil) on anything they do not
-/// expect, in which case the payload goes through `Decodable`, which accepts or refuses it. So they
-/// never accept what `Decodable` refuses, and tests hold their results equal.
+/// Parsing a payload into a tree (a dictionary per object, a string per key) and then decoding it
+/// through `Decodable` (a metadata lookup and a keyed container per value) cost most of a replayed
+/// event. These readers walk the text with a ``JSONTextReader``, compare keys as bytes and make only
+/// the values they keep. They give up (nil) on anything they do not expect (another member, a member
+/// twice, an escaped key, another type of value), and the payload then goes through `Decodable`, which
+/// accepts or refuses it. So they never accept what `Decodable` refuses, and tests hold their results
+/// equal.
 extension LedgerEvent {
-    /// The event of `type` read from `payload`, or nil when the type is not one read here or the payload
-    /// is not shaped as expected.
-    static func directlyDecoded(type: String, schemaVersion: Int, payload: JSONValue) -> LedgerEvent? {
-        guard case .object(let members) = payload else { return nil }
+    /// The event of `type` read from the payload `data`, or nil when the type is not one read here or
+    /// the payload is not shaped as expected (or not JSON).
+    static func directlyRead(type: String, schemaVersion: Int, data: [UInt8]) -> LedgerEvent? {
+        data.withUnsafeBufferPointer { buffer in
+            var reader = PayloadReader(reader: JSONTextReader(bytes: buffer, fractions: .decimal))
+            do {
+                guard let event = try reader.event(type: type, schemaVersion: schemaVersion) else { return nil }
+                try reader.reader.finish()
+                return event
+            } catch {
+                return nil
+            }
+        }
+    }
+}
+
+/// Reads the members of the payload shapes ``LedgerEvent/directlyRead(type:schemaVersion:data:)`` knows.
+/// Each read answers nil for a shape it does not expect, and throws for text that is not JSON.
+private struct PayloadReader {
+    var reader: JSONTextReader
+
+    mutating func event(type: String, schemaVersion: Int) throws(JSONTextError) -> LedgerEvent? {
         switch type {
         case "contact_created":
-            guard case .string(let uuidText)? = members["uuid"], let uuid = ContactUUID(uuidText),
-                case .integer(let id)? = members["id"],
-                case .string(let statusText)? = members["status"], let status = ContactStatus(rawValue: statusText),
-                let urns = Self.strings(members["urns"]),
-                let name = JSONValue.optionalString(members["name"]), let language = JSONValue.optionalString(members["language"])
-            else { return nil }
-            return .contactCreated(ContactCreated(uuid: uuid, id: id, name: name, language: language, status: status, urns: urns))
+            return try self.contactCreated().map(LedgerEvent.contactCreated)
         case "contact_name_changed":
-            guard case .string(let name)? = members["name"] else { return nil }
-            return .contactNameChanged(name: name)
+            return try self.onlyString(.name).map(LedgerEvent.contactNameChanged(name:))
         case "contact_language_changed":
-            guard case .string(let language)? = members["language"] else { return nil }
-            return .contactLanguageChanged(language: language)
+            return try self.onlyString(.language).map(LedgerEvent.contactLanguageChanged(language:))
         case "contact_status_changed" where schemaVersion >= 2:
-            guard case .string(let text)? = members["status"], let status = ContactStatus(rawValue: text) else { return nil }
-            return .contactStatusChanged(status: status)
+            return try self.onlyString(.status).flatMap(ContactStatus.init(rawValue:)).map(LedgerEvent.contactStatusChanged(status:))
         case "contact_urns_changed":
-            guard let urns = Self.strings(members["urns"]) else { return nil }
+            guard try self.enterObject(), try self.member() == .urns, let urns = try self.strings(), try self.member() == nil else { return nil }
             return .contactURNsChanged(urns: urns)
         case "contact_field_changed":
-            guard case .object(let field)? = members["field"], case .string(let key)? = field["key"], case .string(let name)? = field["name"]
-            else { return nil }
-            var value: FieldValue?
-            switch members["value"] {
-            case nil, .null?: value = nil
-            case .object(let parts)?:
-                guard let read = FieldValue(parts: parts) else { return nil }
-                value = read
-            default: return nil
-            }
-            return .contactFieldChanged(ContactFieldChanged(field: .init(key: key, name: name), value: value))
+            return try self.fieldChanged().map(LedgerEvent.contactFieldChanged)
         default:
             return nil
         }
     }
 
+    /// A member named as ``member()`` tells it: one of the keys the shapes here use.
+    enum Key: Int {
+        case uuid, id, name, language, status, urns, field, value, key, text, number, datetime, state, district, ward
+        /// Any other key, or one with an escape.
+        case other
+
+        static let all: [(StaticString, Key)] = [
+            ("uuid", .uuid), ("id", .id), ("name", .name), ("language", .language), ("status", .status), ("urns", .urns),
+            ("field", .field), ("value", .value), ("key", .key), ("text", .text), ("number", .number),
+            ("datetime", .datetime), ("state", .state), ("district", .district), ("ward", .ward),
+        ]
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>?) {
+            guard let bytes else {
+                self = .other
+                return
+            }
+            for (text, key) in Self.all where bytes.equals(text) {
+                self = key
+                return
+            }
+            self = .other
+        }
+    }
+
+    /// Reads an object's opening brace; false for any other value.
+    mutating func enterObject() throws(JSONTextError) -> Bool {
+        guard self.reader.current == UInt8(ascii: "{") else { return false }
+        try self.reader.enterObject()
+        return true
+    }
+
+    /// The next member's key, read with its colon; nil once past the object's end.
+    mutating func member() throws(JSONTextError) -> Key? {
+        guard try self.reader.nextMember() else { return nil }
+        return Key(try self.reader.readPlainKey())
+    }
+
+    /// `{"<key>": "<string>"}` and nothing else.
+    mutating func onlyString(_ key: Key) throws(JSONTextError) -> String? {
+        guard try self.enterObject(), try self.member() == key, let text = try self.reader.readString(), try self.member() == nil else {
+            return nil
+        }
+        return text
+    }
+
+    /// A string or null: `.some(nil)` for null, nil for any other value.
+    mutating func optionalString() throws(JSONTextError) -> String?? {
+        if try self.reader.readNull() { return .some(nil) }
+        return try self.reader.readString().map { .some($0) }
+    }
+
     /// An array of strings, or nil.
-    private static func strings(_ value: JSONValue?) -> [String]? {
-        guard case .array(let items)? = value else { return nil }
+    mutating func strings() throws(JSONTextError) -> [String]? {
+        guard self.reader.current == UInt8(ascii: "[") else { return nil }
+        try self.reader.enterArray()
         var strings: [String] = []
-        strings.reserveCapacity(items.count)
-        for item in items {
-            guard case .string(let text) = item else { return nil }
+        while try self.reader.nextElement() {
+            guard let text = try self.reader.readString() else { return nil }
             strings.append(text)
         }
         return strings
     }
-}
 
-extension FieldValue {
-    /// A stored value read from its parsed members, as `init(from:)` reads it; nil where that would
-    /// throw or where the shape is unexpected.
-    init?(parts: [String: JSONValue]) {
-        guard case .string(let text)? = parts["text"] else { return nil }
+    /// The keys met so far in one object: a key met twice makes the reader give up (the tree, and so
+    /// `Decodable`, keeps the last).
+    struct SeenKeys {
+        private var bits: UInt32 = 0
+
+        /// Records `key`; false when it was met before.
+        mutating func first(_ key: Key) -> Bool {
+            let bit = UInt32(1) << UInt32(key.rawValue)
+            defer { self.bits |= bit }
+            return self.bits & bit == 0
+        }
+    }
+
+    mutating func contactCreated() throws(JSONTextError) -> ContactCreated? {
+        guard try self.enterObject() else { return nil }
+        var uuid: ContactUUID?
+        var id: Int64?
+        var name: String?
+        var language: String?
+        var status: ContactStatus?
+        var urns: [String]?
+        var seen = SeenKeys()
+        while let key = try self.member() {
+            guard seen.first(key) else { return nil }
+            switch key {
+            case .uuid:
+                guard let text = try self.reader.readString(), let read = ContactUUID(text) else { return nil }
+                uuid = read
+            case .id:
+                guard case .integer(let read) = try self.reader.readValue() else { return nil }
+                id = read
+            case .name:
+                guard let read = try self.optionalString() else { return nil }
+                name = read
+            case .language:
+                guard let read = try self.optionalString() else { return nil }
+                language = read
+            case .status:
+                guard let text = try self.reader.readString(), let read = ContactStatus(rawValue: text) else { return nil }
+                status = read
+            case .urns:
+                guard let read = try self.strings() else { return nil }
+                urns = read
+            default:
+                return nil
+            }
+        }
+        guard let uuid, let id, let status, let urns else { return nil }
+        return ContactCreated(uuid: uuid, id: id, name: name, language: language, status: status, urns: urns)
+    }
+
+    mutating func fieldChanged() throws(JSONTextError) -> ContactFieldChanged? {
+        guard try self.enterObject() else { return nil }
+        var field: ContactFieldChanged.Field?
+        var value: FieldValue?
+        var seen = SeenKeys()
+        while let key = try self.member() {
+            guard seen.first(key) else { return nil }
+            switch key {
+            case .field:
+                guard try self.enterObject() else { return nil }
+                var fieldKey: String?
+                var fieldName: String?
+                var fieldSeen = SeenKeys()
+                while let member = try self.member() {
+                    guard fieldSeen.first(member) else { return nil }
+                    guard let read = try self.reader.readString() else { return nil }
+                    switch member {
+                    case .key: fieldKey = read
+                    case .name: fieldName = read
+                    default: return nil
+                    }
+                }
+                guard let fieldKey, let fieldName else { return nil }
+                field = ContactFieldChanged.Field(key: fieldKey, name: fieldName)
+            case .value:
+                if try self.reader.readNull() { continue }
+                guard let read = try self.fieldValue() else { return nil }
+                value = read
+            default:
+                return nil
+            }
+        }
+        guard let field else { return nil }
+        return ContactFieldChanged(field: field, value: value)
+    }
+
+    /// A stored field value, as `FieldValue.init(from:)` reads it; nil where that would throw or where
+    /// the shape is unexpected.
+    mutating func fieldValue() throws(JSONTextError) -> FieldValue? {
+        guard try self.enterObject() else { return nil }
+        var text: String?
         var number: Decimal?
-        switch parts["number"] {
-        case nil, .null?: number = nil
-        case .integer(let integer)?: number = Decimal(integer)
-        case .decimal(let decimal)?: number = decimal
-        default: return nil
-        }
-        guard let raw = JSONValue.optionalString(parts["datetime"]), let state = JSONValue.optionalString(parts["state"]),
-            let district = JSONValue.optionalString(parts["district"]), let ward = JSONValue.optionalString(parts["ward"])
-        else { return nil }
         var datetime: Date?
-        if let raw {
-            guard let date = FieldDateTimeFormat.date(from: raw) else { return nil }
-            datetime = date
+        var state: String?
+        var district: String?
+        var ward: String?
+        var seen = SeenKeys()
+        while let key = try self.member() {
+            guard seen.first(key) else { return nil }
+            switch key {
+            case .text:
+                guard let read = try self.reader.readString() else { return nil }
+                text = read
+            case .number:
+                switch try self.reader.readValue() {
+                case .null: number = nil
+                case .integer(let integer): number = Decimal(integer)
+                case .decimal(let decimal): number = decimal
+                default: return nil
+                }
+            case .datetime:
+                guard let read = try self.optionalString() else { return nil }
+                if let read {
+                    guard let date = FieldDateTimeFormat.date(from: read) else { return nil }
+                    datetime = date
+                }
+            case .state:
+                guard let read = try self.optionalString() else { return nil }
+                state = read
+            case .district:
+                guard let read = try self.optionalString() else { return nil }
+                district = read
+            case .ward:
+                guard let read = try self.optionalString() else { return nil }
+                ward = read
+            default:
+                return nil
+            }
         }
-        self.init(text: text, number: number, datetime: datetime, state: state, district: district, ward: ward)
+        guard let text else { return nil }
+        return FieldValue(text: text, number: number, datetime: datetime, state: state, district: district, ward: ward)
     }
 }

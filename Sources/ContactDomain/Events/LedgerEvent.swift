@@ -145,10 +145,16 @@ public enum LedgerEvent: Sendable, Hashable {
     /// Decodes a stored payload of `type` written with `schemaVersion`, upcasting older versions.
     public static func decode(type: String, schemaVersion: Int, data: [UInt8]) throws -> LedgerEvent {
         guard schemaVersion <= Self.schemaVersion(of: type) else { throw EventDecodingError.newerSchema(type: type) }
+        if let event = Self.directlyRead(type: type, schemaVersion: schemaVersion, data: data) { return event }
+        return try Self.decodedThroughDecodable(type: type, schemaVersion: schemaVersion, data: data)
+    }
+
+    /// Decodes a stored payload through its `Decodable` shape: the judge of every payload the direct
+    /// readers give up on (``directlyRead(type:schemaVersion:data:)``).
+    static func decodedThroughDecodable(type: String, schemaVersion: Int, data: [UInt8]) throws -> LedgerEvent {
         // Parsed once into a value and decoded from it: `JSONDecoder`'s fixed cost per call was most of
-        // what decoding a small payload cost, and replays decode millions. Fractions stay decimals.
+        // what decoding a small payload cost. Fractions stay decimals.
         let value = try JSONTextParser.parse(data, fractions: .decimal)
-        if let event = Self.directlyDecoded(type: type, schemaVersion: schemaVersion, payload: value) { return event }
         let decoder = JSONValueDecoder()
         func decode<T: Decodable>(_: T.Type) throws -> T { try decoder.decode(T.self, from: value) }
         switch type {
