@@ -205,13 +205,27 @@ public struct EventLog: Sendable {
 
     /// Visits records in log order after `seq` while `body` returns true.
     public func forEach(after seq: UInt64, in txn: Transaction, _ body: (StoredEvent) throws -> Bool) throws {
+        try self.forEachStored(after: seq, in: txn) { stored in
+            guard let record = StoredEvent(seq: stored.seq, bytes: stored.bytes) else { throw LogError.corruptRecord(seq: stored.seq) }
+            return try body(record)
+        }
+    }
+
+    /// Visits records in log order after `seq` while `body` returns true, each as its parts where the
+    /// log stores them (valid only during the call), without copying them.
+    public func forEachView(after seq: UInt64, in txn: Transaction, _ body: (StoredEvent.View) throws -> Bool) throws {
+        try self.forEachStored(after: seq, in: txn) { stored in
+            guard let view = StoredEvent.View(seq: stored.seq, bytes: stored.bytes) else { throw LogError.corruptRecord(seq: stored.seq) }
+            return try body(view)
+        }
+    }
+
+    /// Visits the stored bytes of the records after `seq` while `body` returns true.
+    private func forEachStored(after seq: UInt64, in txn: Transaction, _ body: ((seq: UInt64, bytes: UnsafeRawBufferPointer)) throws -> Bool) throws {
         try txn.withCursor(self.events) { cursor in
             try cursor.forEach(from: BigEndian.bytes(seq &+ 1)) { entry in
                 guard let seq = BigEndian.uint64(entry.key) else { return false }
-                guard let record = StoredEvent(seq: seq, bytes: entry.value) else {
-                    throw LogError.corruptRecord(seq: seq)
-                }
-                return try body(record)
+                return try body((seq, entry.value))
             }
         }
     }

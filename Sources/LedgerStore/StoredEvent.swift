@@ -67,21 +67,43 @@ public struct StoredEvent: Sendable, Hashable {
 
     /// Decodes a stored record; nil when the bytes are not a well-formed record.
     init?(seq: UInt64, bytes: UnsafeRawBufferPointer) {
-        let fixed = 1 + 3 * Self.hashLength + 4
-        guard bytes.count >= fixed + 1, bytes[0] == Self.formatVersion,
-            let headerLength = BigEndian.uint32(bytes, at: 1 + 3 * Self.hashLength)
-        else { return nil }
-        let headerEnd = fixed + Int(headerLength)
-        guard bytes.count >= headerEnd + 1 else { return nil }
+        guard let view = View(seq: seq, bytes: bytes) else { return nil }
         self.seq = seq
         self.prevHash = Array(bytes[1..<33])
         self.hash = Array(bytes[33..<65])
         self.payloadHash = Array(bytes[65..<97])
-        self.header = Array(bytes[fixed..<headerEnd])
-        switch bytes[headerEnd] {
-        case 1: self.payload = Array(bytes[(headerEnd + 1)...])
-        case 0 where bytes.count == headerEnd + 1: self.payload = nil
-        default: return nil
+        self.header = Array(view.header)
+        self.payload = view.payload.map { Array($0) }
+    }
+
+    /// A record's header and payload where the log stores them, for a reader that decodes them at once
+    /// (a replay): making a record's five arrays cost more than stepping LMDB's cursor to it.
+    ///
+    /// Valid only inside the call that gives it (it points into the read transaction's pages).
+    public struct View {
+        /// The global log position.
+        public let seq: UInt64
+        /// The envelope without payload and hashes.
+        public let header: UnsafeRawBufferPointer
+        /// The payload, or nil once erased.
+        public let payload: UnsafeRawBufferPointer?
+
+        /// The parts of stored record bytes (layout: see ``StoredEvent/encoded()``); nil when the bytes
+        /// are not a well-formed record.
+        init?(seq: UInt64, bytes: UnsafeRawBufferPointer) {
+            let fixed = 1 + 3 * StoredEvent.hashLength + 4
+            guard bytes.count >= fixed + 1, bytes[0] == StoredEvent.formatVersion,
+                let headerLength = BigEndian.uint32(bytes, at: 1 + 3 * StoredEvent.hashLength)
+            else { return nil }
+            let headerEnd = fixed + Int(headerLength)
+            guard bytes.count >= headerEnd + 1 else { return nil }
+            self.seq = seq
+            self.header = UnsafeRawBufferPointer(rebasing: bytes[fixed..<headerEnd])
+            switch bytes[headerEnd] {
+            case 1: self.payload = UnsafeRawBufferPointer(rebasing: bytes[(headerEnd + 1)...])
+            case 0 where bytes.count == headerEnd + 1: self.payload = nil
+            default: return nil
+            }
         }
     }
 

@@ -40,6 +40,8 @@ final class ContactWriteBack {
     private var urnOwners: [ByteKey: [UInt8]?] = [:]
     /// The contact (its record key) and URN identities whose ownership was written to `urnOwners` last.
     private var lastAssertion: (contact: [UInt8], identities: [String])?
+    /// The contact the last event applied to, and where it is held (until ``flush()``).
+    private var lastApplied: (uuid: ContactUUID, workspace: String, slot: Int)?
     /// Pending changes of each workspace's live-contact count (contacts created minus contacts deleted).
     private var liveCountChanges: [String: Int] = [:]
 
@@ -55,9 +57,9 @@ final class ContactWriteBack {
     ///
     /// - Throws: ``ReadModelError/missingContact(_:)`` for an event of a contact never created.
     func apply(_ event: LedgerEvent, header: EventHeader, contactUUID uuid: ContactUUID) throws {
-        let key = KeyEncoding.key(header.workspace, uuid.rawValue)
         let slot: Int
         if case .contactCreated(let created) = event {
+            let key = KeyEncoding.key(header.workspace, uuid.rawValue)
             let contact = Contact(created: created, workspace: header.workspace, at: header.createdOn, version: header.version)
             // A contact_created whose payload was erased replays with id 0: its id comes back with contact_deleted.
             if created.id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: created.id)), value: key) }
@@ -71,7 +73,7 @@ final class ContactWriteBack {
                 slot = self.hold(entry)
             }
         } else {
-            guard let held = try self.heldSlot(of: key, uuid: uuid, workspace: header.workspace) else {
+            guard let held = try self.heldSlot(of: uuid, workspace: header.workspace) else {
                 throw ReadModelError.missingContact(uuid.rawValue)
             }
             slot = held
@@ -87,13 +89,14 @@ final class ContactWriteBack {
                 self.entries[slot].identities = identities
             }
         }
+        self.lastApplied = (uuid, header.workspace, slot)
         let identities = self.entries[slot].identities
         // Every event re-asserts the contact's URNs, as a lone event does; when the last owners written
         // are this contact's same URNs (its previous event, nothing written since), they stand already.
-        if self.lastAssertion?.contact != key || self.lastAssertion?.identities != identities {
+        if self.lastAssertion?.contact != self.entries[slot].key || self.lastAssertion?.identities != identities {
             let owner = Array(uuid.rawValue.utf8)
             for identity in identities { self.urnOwners[ByteKey(KeyEncoding.key(header.workspace, identity))] = owner }
-            self.lastAssertion = (key, identities)
+            self.lastAssertion = (self.entries[slot].key, identities)
         }
         switch event {
         case .messageReceived(let message), .messageCreated(let message):
@@ -105,7 +108,7 @@ final class ContactWriteBack {
             )
         case .contactDeleted:
             let id = self.entries[slot].contact.id
-            if id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: id)), value: key) }
+            if id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: id)), value: self.entries[slot].key) }
             // Messages and snapshots hold personal data: they go with the contact.
             try self.model.dropMessages(of: uuid, workspace: header.workspace, in: self.txn)
             try self.model.dropSnapshots(of: uuid, workspace: header.workspace, in: self.txn)
@@ -133,8 +136,7 @@ final class ContactWriteBack {
 
     /// Records that the contact reached `header.version` through an event whose payload was erased.
     func advanceVersion(of uuid: ContactUUID, header: EventHeader) throws {
-        let key = KeyEncoding.key(header.workspace, uuid.rawValue)
-        guard let slot = try self.heldSlot(of: key, uuid: uuid, workspace: header.workspace) else { return }
+        guard let slot = try self.heldSlot(of: uuid, workspace: header.workspace) else { return }
         self.entries[slot].contact.version = header.version
         self.entries[slot].contact.modifiedOn = header.createdOn
     }
@@ -146,6 +148,7 @@ final class ContactWriteBack {
         let slots = self.slots
         self.entries = []
         self.slots = [:]
+        self.lastApplied = nil
         try self.write(written)
         let held = written.count
         BackgroundRelease.release(consume written, count: held)
@@ -204,9 +207,12 @@ final class ContactWriteBack {
         }
     }
 
-    /// Where the held entry of `key` is, after loading the stored contact into the held entries if it
+    /// Where the held entry of the contact `uuid` of `workspace` is, after loading the stored contact into the held entries if it
     /// was not held yet; nil when there is no such contact.
-    private func heldSlot(of key: [UInt8], uuid: ContactUUID, workspace: String) throws -> Int? {
+    private func heldSlot(of uuid: ContactUUID, workspace: String) throws -> Int? {
+        // A contact's events come together: the contact of the last event is found without a key.
+        if let last = self.lastApplied, last.uuid == uuid, last.workspace == workspace { return last.slot }
+        let key = KeyEncoding.key(workspace, uuid.rawValue)
         if let held = self.slots[ByteKey(key)] { return held }
         guard let stored = try self.model.contact(uuid, workspace: workspace, in: self.txn) else { return nil }
         return self.hold(Entry(key: key, stored: stored, contact: stored, identities: stored.urnIdentities, workspace: workspace))

@@ -128,18 +128,67 @@ enum PostingBlocks {
 /// A block is named by a `Key` value (its term or audit value, and its number) rather than its key
 /// bytes: a batch of new contacts adds millions of postings to a few thousand blocks, and building the
 /// bytes for each addition cost more than the addition. The bytes are built once per block, to apply.
+///
+/// The few blocks changed last are found by comparing keys, before any hashing: a replay gives the
+/// audit index two or three postings per event into the same handful of blocks (the event types, the
+/// actor), and hashing their strings for each was most of what indexing an event cost.
 struct PostingChanges<Key: Hashable & Sendable>: Sendable {
-    private(set) var changes: [Key: [(offset: UInt16, present: Bool)]] = [:]
+    typealias Change = (offset: UInt16, present: Bool)
 
-    var isEmpty: Bool { self.changes.isEmpty }
+    /// The changed blocks in the order first changed, their changes beside them.
+    private var keys: [Key] = []
+    private var lists: [[Change]] = []
+    /// Where each changed block is in `keys`.
+    private var slots: [Key: Int] = [:]
+    /// The slots changed last, most recent first.
+    private var recent: [Int] = []
+    private static var recentCount: Int { 4 }
 
-    mutating func add(_ offset: UInt16, to key: Key) { self.changes[key, default: []].append((offset, true)) }
+    var isEmpty: Bool { self.keys.isEmpty }
 
-    mutating func remove(_ offset: UInt16, from key: Key) { self.changes[key, default: []].append((offset, false)) }
+    /// The changed blocks and their changes, in the order gathered.
+    var changes: some Sequence<(key: Key, changes: [Change])> {
+        zip(self.keys, self.lists).lazy.map { (key: $0, changes: $1) }
+    }
+
+    mutating func add(_ offset: UInt16, to key: Key) { self.append((offset, true), to: key) }
+
+    mutating func remove(_ offset: UInt16, from key: Key) { self.append((offset, false), to: key) }
+
+    private mutating func append(_ change: Change, to key: Key) {
+        let slot = self.slot(of: key)
+        self.lists[slot].append(change)
+    }
+
+    /// Where `key`'s changes are, added when it has none yet.
+    private mutating func slot(of key: Key) -> Int {
+        for (position, slot) in self.recent.enumerated() where self.keys[slot] == key {
+            if position > 0 {
+                self.recent.remove(at: position)
+                self.recent.insert(slot, at: 0)
+            }
+            return slot
+        }
+        let slot: Int
+        if let known = self.slots[key] {
+            slot = known
+        } else {
+            slot = self.keys.count
+            self.keys.append(key)
+            self.lists.append([])
+            self.slots[key] = slot
+        }
+        if self.recent.count == Self.recentCount { self.recent.removeLast() }
+        self.recent.insert(slot, at: 0)
+        return slot
+    }
 
     /// Gathers `other`'s changes after these.
     mutating func append(contentsOf other: PostingChanges) {
-        self.changes.merge(other.changes) { mine, theirs in mine + theirs }
+        for (key, changes) in other.changes {
+            let slot = self.slot(of: key)
+            self.lists[slot] += changes
+        }
     }
 
     /// Each changed block's value after the changes (nil: the block goes), from its stored value.

@@ -119,7 +119,7 @@ public struct Projector: Sendable {
             let streams = Set(chunk.items.lazy.filter { $0.header.stream.hasPrefix("contact/") }.map(\.header.stream))
             let decoder = ReplayChunk.RecordDecoder()
             var deleted = false
-            try log.forEach(after: chunk.readHead, in: txn) { record in
+            try log.forEachView(after: chunk.readHead, in: txn) { record in
                 let header = try decoder.header(of: record)
                 deleted = header.type == "contact_deleted" && streams.contains(header.stream)
                 return !deleted

@@ -19,10 +19,10 @@ public struct ReplayChunk: Sendable {
         /// is decoded, off the thread that applies it.
         public var contact: ContactUUID?
 
-        init(header: EventHeader, event: LedgerEvent?) {
+        init(header: EventHeader, event: LedgerEvent?, contact: ContactUUID?) {
             self.header = header
             self.event = event
-            self.contact = header.contactUUID
+            self.contact = contact
         }
     }
 
@@ -45,8 +45,8 @@ public struct ReplayChunk: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         var chunk = ReplayChunk(after: position, readHead: try log.head(in: txn).seq)
         chunk.items.reserveCapacity(min(limit, 65_536))
-        let decoder = RecordDecoder()
-        try log.forEach(after: position, in: txn) { record in
+        var decoder = RecordDecoder()
+        try log.forEachView(after: position, in: txn) { record in
             chunk.items.append(try decoder.decode(record))
             // The clock is read every 64 records: reading it costs about as much as a small event.
             if chunk.items.count % 64 == 0, DispatchTime.now().uptimeNanoseconds - started > maximumNanoseconds { return false }
@@ -56,22 +56,28 @@ public struct ReplayChunk: Sendable {
         return chunk
     }
 
-    /// Decodes stored records.
+    /// Decodes stored records in log order, each where the log stores it.
     struct RecordDecoder {
         private let decoder = JSONValueDecoder()
+        /// The record decoded last: the next one of the same stream reuses its strings and contact.
+        private var previous: Item?
 
-        func decode(_ record: StoredEvent) throws -> Item {
+        mutating func decode(_ record: StoredEvent.View) throws -> Item {
             let header = try self.header(of: record)
-            guard let payload = record.payload else { return Item(header: header, event: nil) }
-            return Item(header: header, event: try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload))
+            // The same stream (its very string, when read as the last one's) names the same contact.
+            let contact = self.previous.flatMap { $0.header.stream == header.stream ? $0.contact : nil } ?? header.contactUUID
+            let event = try record.payload.map { try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, payload: $0) }
+            let item = Item(header: header, event: event, contact: contact)
+            self.previous = item
+            return item
         }
 
         /// The record's header, without its `id` and idempotency key (see ``Item``).
-        func header(of record: StoredEvent) throws -> EventHeader {
+        func header(of record: StoredEvent.View) throws -> EventHeader {
             // Headers this version wrote are read straight from their bytes: building the JSON tree
             // was most of a replayed header's cost. Any other bytes take the parse below.
-            if let header = EventHeader.readCanonical(record.header, seq: record.seq) { return header }
-            let parsed = try JSONTextParser.parse(record.header, fractions: .decimal)
+            if let header = EventHeader.readCanonical(record.header, seq: record.seq, previous: self.previous?.header) { return header }
+            let parsed = try JSONTextParser.parse(record.header.assumingMemoryBound(to: UInt8.self), fractions: .decimal)
             if let header = Self.directlyRead(parsed, seq: record.seq) { return header }
             let stored = try self.decoder.decode(ReplayedHeader.self, from: parsed)
             return EventHeader(

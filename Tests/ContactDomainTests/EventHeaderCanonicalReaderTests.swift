@@ -94,6 +94,29 @@ struct EventHeaderCanonicalReaderTests {
         #expect(read.peer?.uid == header.peer?.uid && read.id.isEmpty && read.idempotencyKey == nil && read.seq == 99)
     }
 
+    /// Reading with a previous header (whose strings are reused where the bytes are the same) gives
+    /// what reading alone gives, whatever that header is; a reused string is the previous one's.
+    @Test func aPreviousHeaderChangesNothingButWhereStringsLive() throws {
+        let previous = Self.readable + [
+            Self.header(stream: "contact/5d0f1c8e-33a4-4b6e-8f1c-0c7e4e0a9b22"), Self.header(stream: "contact/5d0f1c8e"),
+            Self.header(type: "contact_name_changed"), Self.header(workspace: "defaulT", actor: "ops@example.or"),
+        ]
+        for header in Self.readable {
+            let bytes = header.encoded()
+            let alone = try #require(EventHeader.readCanonical(bytes, seq: 5))
+            for before in previous {
+                let read = bytes.withUnsafeBytes { EventHeader.readCanonical($0, seq: 5, previous: before) }
+                #expect(read == alone, "\(header) after \(before)")
+            }
+        }
+        let first = Self.header(type: "contact_field_changed")
+        let second = Self.header(version: 4, type: "contact_name_changed")
+        let read = try #require(second.encoded().withUnsafeBytes { EventHeader.readCanonical($0, seq: 13, previous: first) })
+        func storage(_ text: String) -> UnsafePointer<UInt8>? { text.utf8.withContiguousStorageIfAvailable { $0.baseAddress } ?? nil }
+        #expect(storage(read.stream) == storage(first.stream))
+        #expect(storage(read.type) == storage(try #require(LedgerEvent.typeNames.first { $0 == "contact_name_changed" })))
+    }
+
     @Test(arguments: unreadable)
     func leavesEscapesSignsAndLongYearsToTheGenericPath(_ header: EventHeader) {
         #expect(EventHeader.readCanonical(header.encoded(), seq: 1) == nil)

@@ -11,13 +11,13 @@ import RPC
 struct RebuildBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rebuild",
-        abstract: "projections.rebuild events/s over a large log vs. a raw EventLog.forEach scan; writer p99 during vs. without.",
+        abstract: "projections.rebuild events/s over a large log vs. a raw EventLog.forEachView scan; writer p99 during vs. without.",
         discussion: """
             Fills the log with --events events: contacts.create with four custom fields (five events each:
             contact_created and four contact_field_changed) for up to --max-creates contacts, then rounds of
             contacts.bulk_modify (a name and a field for every contact, by `score = N` queries: two events a
             contact a round) for the rest, all in JSON-RPC batches. It takes a ledger.backup copy and scans it
-            with EventLog.forEach (the baseline; then once more decoding every header and payload, to show
+            with EventLog.forEachView (the baseline; then once more decoding every header and payload, to show
             what decoding alone costs). A single client then creates contacts for --writer-seconds (writes/s
             and latency without a rebuild), and again while projections.rebuild {name: "contacts"} runs,
             until projections.status says ready (during). The daemon's peak RSS is reset before the rebuild
@@ -111,9 +111,9 @@ struct RebuildBenchmark: ParsableCommand {
         defer { copy.remove() }
         let rawScan = try copy.scanLog(runs: 3)
         let decodeScan = try copy.scanLog(runs: 1) { record in
-            let header = try EventHeader.decode(record.header)
+            let header = try EventHeader.decode(Array(record.header))
             if let payload = record.payload {
-                _ = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
+                _ = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, payload: payload)
             }
         }
         copy.remove()
@@ -273,7 +273,7 @@ struct RebuildBenchmark: ParsableCommand {
             formatted(report.rebuildEventsPerSecond), formatted(report.ratioToRawScan * 100, 1) + "%",
         ])
         table.rows.append([
-            "baseline: EventLog.forEach raw scan", "\(report.rawScan.events)", formatted(report.rawScan.seconds, 3),
+            "baseline: EventLog.forEachView raw scan", "\(report.rawScan.events)", formatted(report.rawScan.seconds, 3),
             formatted(report.rawScan.eventsPerSecond), "100%",
         ])
         table.rows.append([

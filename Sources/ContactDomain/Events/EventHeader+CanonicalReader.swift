@@ -18,10 +18,16 @@ extension EventHeader {
     ///   - bytes: A stored header.
     ///   - seq: The log position of the record the header belongs to.
     public static func readCanonical(_ bytes: [UInt8], seq: UInt64) -> EventHeader? {
-        bytes.withUnsafeBufferPointer { buffer in
-            var reader = CanonicalHeaderReader(bytes: buffer)
-            return reader.header(seq: seq)
-        }
+        bytes.withUnsafeBytes { buffer in Self.readCanonical(buffer, seq: seq, previous: nil) }
+    }
+
+    /// Reads header bytes as ``readCanonical(_:seq:)`` does; a string whose bytes are `previous`'s
+    /// same member (the record before, in a replay), or a known event type, is that string rather than
+    /// a new one: a contact's events come together, and making the same strings again (allocated, then
+    /// retained and released at every step of the replay) cost more than comparing their bytes.
+    public static func readCanonical(_ bytes: UnsafeRawBufferPointer, seq: UInt64, previous: EventHeader?) -> EventHeader? {
+        var reader = CanonicalHeaderReader(bytes: bytes.assumingMemoryBound(to: UInt8.self), previous: previous)
+        return reader.header(seq: seq)
     }
 }
 
@@ -29,10 +35,17 @@ extension EventHeader {
 /// layout, or fails.
 private struct CanonicalHeaderReader {
     let bytes: UnsafeBufferPointer<UInt8>
+    /// The header whose strings are reused where the bytes are the same.
+    let previous: EventHeader?
     var index = 0
 
+    init(bytes: UnsafeBufferPointer<UInt8>, previous: EventHeader?) {
+        self.bytes = bytes
+        self.previous = previous
+    }
+
     mutating func header(seq: UInt64) -> EventHeader? {
-        guard self.take("{\"actor\":"), let actor = self.nullOrString(),
+        guard self.take("{\"actor\":"), let actor = self.nullOrString(reusing: self.previous?.actor),
             self.take(",\"created_on\":"), let createdOn = self.timestamp(),
             self.take(",\"id\":"), self.skipString()
         else { return nil }
@@ -42,10 +55,10 @@ private struct CanonicalHeaderReader {
         guard self.take(",\"peer\":"), let peer = self.nullOrPeer(),
             self.take(",\"schema_version\":"), let schemaVersion = self.integer(Int.self),
             self.take(",\"seq\":"), self.integer(UInt64.self) != nil,
-            self.take(",\"stream\":"), let stream = self.string(),
-            self.take(",\"type\":"), let type = self.string(),
+            self.take(",\"stream\":"), let stream = self.string(reusing: self.previous?.stream),
+            self.take(",\"type\":"), let type = self.string(reusingOneOf: LedgerEvent.typeNames),
             self.take(",\"version\":"), let version = self.integer(UInt64.self),
-            self.take(",\"workspace\":"), let workspace = self.string(),
+            self.take(",\"workspace\":"), let workspace = self.string(reusing: self.previous?.workspace),
             self.take("}"), self.index == self.bytes.count
         else { return nil }
         return EventHeader(
@@ -83,19 +96,33 @@ private struct CanonicalHeaderReader {
         return nil
     }
 
-    mutating func string() -> String? {
+    /// The next string: `candidate` when its bytes are the same (then they are valid UTF-8 too).
+    mutating func string(reusing candidate: String?) -> String? {
         guard let text = self.stringBytes()?.text else { return nil }
+        if let candidate, Self.same(text, candidate) { return candidate }
         // Validating, as the generic parser does: invalid UTF-8 is refused there, not repaired.
         return String(validating: text, as: UTF8.self)
+    }
+
+    /// The next string: the one of `candidates` with the same bytes, else a new one.
+    mutating func string(reusingOneOf candidates: [String]) -> String? {
+        guard let text = self.stringBytes()?.text else { return nil }
+        for candidate in candidates where Self.same(text, candidate) { return candidate }
+        return String(validating: text, as: UTF8.self)
+    }
+
+    /// Whether `text` is `string`'s UTF-8.
+    static func same(_ text: UnsafeBufferPointer<UInt8>, _ string: String) -> Bool {
+        string.utf8.withContiguousStorageIfAvailable { $0.count == text.count && $0.elementsEqual(text) } ?? false
     }
 
     /// Moves past a string without making it; non-ASCII is left to the generic path, which checks
     /// its UTF-8.
     mutating func skipString() -> Bool { self.stringBytes()?.ascii == true }
 
-    mutating func nullOrString() -> String?? {
+    mutating func nullOrString(reusing candidate: String?) -> String?? {
         if self.take("null") { return .some(nil) }
-        return self.string().map { .some($0) }
+        return self.string(reusing: candidate).map { .some($0) }
     }
 
     mutating func timestamp() -> Timestamp? {

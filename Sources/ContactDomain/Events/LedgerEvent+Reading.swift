@@ -14,8 +14,8 @@ import JSONText
 extension LedgerEvent {
     /// The event of `type` read from the payload `data`, or nil when the type is not one read here or
     /// the payload is not shaped as expected (or not JSON).
-    static func directlyRead(type: String, schemaVersion: Int, data: [UInt8]) -> LedgerEvent? {
-        data.withUnsafeBufferPointer { buffer in
+    static func directlyRead(type: String, schemaVersion: Int, data: some Collection<UInt8>) -> LedgerEvent? {
+        data.withContiguousStorageIfAvailable { buffer -> LedgerEvent? in
             var reader = PayloadReader(reader: JSONTextReader(bytes: buffer, fractions: .decimal))
             do {
                 guard let event = try reader.event(type: type, schemaVersion: schemaVersion) else { return nil }
@@ -24,7 +24,7 @@ extension LedgerEvent {
             } catch {
                 return nil
             }
-        }
+        } ?? nil
     }
 }
 

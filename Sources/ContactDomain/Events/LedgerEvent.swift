@@ -51,13 +51,17 @@ public enum LedgerEvent: Sendable, Hashable {
         }
     }
 
-    /// Every type name, for validating `types` filters.
-    public static let allTypes: Set<String> = [
-        "contact_created", "contact_name_changed", "contact_language_changed", "contact_status_changed",
-        "contact_field_changed", "contact_urns_changed", "contact_groups_changed", "msg_received", "msg_created",
+    /// Every type name, the contact events first (a replay meets them most; see
+    /// ``EventHeader/readCanonical(_:seq:previous:)``).
+    public static let typeNames: [String] = [
+        "contact_field_changed", "contact_name_changed", "contact_created", "contact_urns_changed",
+        "contact_language_changed", "contact_status_changed", "contact_groups_changed", "msg_received", "msg_created",
         "contact_deleted", "workspace_configured", "field_created", "field_updated", "field_deleted",
         "group_created", "group_updated", "group_deleted", "locations_set",
     ]
+
+    /// Every type name, for validating `types` filters.
+    public static let allTypes = Set(typeNames)
 
     /// The schema version the current code writes for `type`. Bump it with an upcaster in
     /// ``decode(type:schemaVersion:data:)`` when a payload's shape changes; the log is never rewritten.
@@ -144,14 +148,21 @@ public enum LedgerEvent: Sendable, Hashable {
 
     /// Decodes a stored payload of `type` written with `schemaVersion`, upcasting older versions.
     public static func decode(type: String, schemaVersion: Int, data: [UInt8]) throws -> LedgerEvent {
+        try data.withUnsafeBytes { payload in try Self.decode(type: type, schemaVersion: schemaVersion, payload: payload) }
+    }
+
+    /// Decodes a stored payload where it lies (in the log's pages, for a replay), as
+    /// ``decode(type:schemaVersion:data:)`` does.
+    public static func decode(type: String, schemaVersion: Int, payload: UnsafeRawBufferPointer) throws -> LedgerEvent {
         guard schemaVersion <= Self.schemaVersion(of: type) else { throw EventDecodingError.newerSchema(type: type) }
-        if let event = Self.directlyRead(type: type, schemaVersion: schemaVersion, data: data) { return event }
-        return try Self.decodedThroughDecodable(type: type, schemaVersion: schemaVersion, data: data)
+        let bytes = payload.assumingMemoryBound(to: UInt8.self)
+        if let event = Self.directlyRead(type: type, schemaVersion: schemaVersion, data: bytes) { return event }
+        return try Self.decodedThroughDecodable(type: type, schemaVersion: schemaVersion, data: bytes)
     }
 
     /// Decodes a stored payload through its `Decodable` shape: the judge of every payload the direct
     /// readers give up on (``directlyRead(type:schemaVersion:data:)``).
-    static func decodedThroughDecodable(type: String, schemaVersion: Int, data: [UInt8]) throws -> LedgerEvent {
+    static func decodedThroughDecodable(type: String, schemaVersion: Int, data: some Collection<UInt8>) throws -> LedgerEvent {
         // Parsed once into a value and decoded from it: `JSONDecoder`'s fixed cost per call was most of
         // what decoding a small payload cost. Fractions stay decimals.
         let value = try JSONTextParser.parse(data, fractions: .decimal)
