@@ -333,8 +333,10 @@ final class ProjectionRebuilder: Service, Sendable {
                 pipeline.limits.decoderSetup = { _ = CLedgerSys_lowerThreadPriority(Self.backgroundNice) }
                 while true {
                     let head = try stores.environment.read { txn in try stores.log.head(in: txn).seq }
-                    let position = try pipeline.run(until: head, shouldStop: { stop.isSet }) { position in
-                        self.report(position: position, head: head, startedAt: startedAt)
+                    let position = try pipeline.run(
+                        until: head, shouldStop: { stop.isSet },
+                        applied: { position in self.report(position: position, head: head, startedAt: startedAt) }
+                    ) { position in
                         self.logger.debug(
                             "projection rebuild staging committed",
                             metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(position)", "elapsed_s": "\(Self.seconds(since: startedAt))"]

@@ -47,6 +47,10 @@ public struct AuditIndex: Sendable {
         return KeyEncoding.prefix(workspace, dimension.rawValue, indexed)
     }
 
+    /// Postings to gather a batch of events' entries into: an event's entries go to the blocks of its
+    /// type, actor, peer and field, mostly the blocks the events before it changed.
+    static func postingChanges() -> PostingChanges<Block> { PostingChanges(recentBlocks: 6) }
+
     /// Gathers the entries of one event into `postings` (applied with ``apply(_:in:)``); `event` is nil
     /// when its payload was erased (only the header is known).
     func gather(_ event: LedgerEvent?, header: EventHeader, into postings: inout PostingChanges<Block>) {

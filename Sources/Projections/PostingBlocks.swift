@@ -129,9 +129,10 @@ enum PostingBlocks {
 /// bytes: a batch of new contacts adds millions of postings to a few thousand blocks, and building the
 /// bytes for each addition cost more than the addition. The bytes are built once per block, to apply.
 ///
-/// The few blocks changed last are found by comparing keys, before any hashing: a replay gives the
-/// audit index two or three postings per event into the same handful of blocks (the event types, the
-/// actor), and hashing their strings for each was most of what indexing an event cost.
+/// Made with `recentBlocks`, the few blocks changed last are found by comparing keys, before any
+/// hashing: a replay gives the audit index two or three postings per event into the same handful of
+/// blocks (the event types, the actor), and hashing their strings for each was most of what indexing
+/// an event cost. (A contact's trigrams go to blocks of their own, which this would only slow down.)
 struct PostingChanges<Key: Hashable & Sendable>: Sendable {
     typealias Change = (offset: UInt16, present: Bool)
 
@@ -140,9 +141,14 @@ struct PostingChanges<Key: Hashable & Sendable>: Sendable {
     private var lists: [[Change]] = []
     /// Where each changed block is in `keys`.
     private var slots: [Key: Int] = [:]
-    /// The slots changed last, most recent first.
-    private var recent: [Int] = []
-    private static var recentCount: Int { 4 }
+    /// Slots changed lately, replaced in turn (-1: none yet); `nextRecent` is the one replaced next.
+    private var recent: [Int]
+    private var nextRecent = 0
+
+    /// - Parameter recentBlocks: How many of the blocks changed last to compare keys with before hashing.
+    init(recentBlocks: Int = 0) {
+        self.recent = Array(repeating: -1, count: recentBlocks)
+    }
 
     var isEmpty: Bool { self.keys.isEmpty }
 
@@ -162,13 +168,7 @@ struct PostingChanges<Key: Hashable & Sendable>: Sendable {
 
     /// Where `key`'s changes are, added when it has none yet.
     private mutating func slot(of key: Key) -> Int {
-        for (position, slot) in self.recent.enumerated() where self.keys[slot] == key {
-            if position > 0 {
-                self.recent.remove(at: position)
-                self.recent.insert(slot, at: 0)
-            }
-            return slot
-        }
+        for slot in self.recent where slot >= 0 && self.keys[slot] == key { return slot }
         let slot: Int
         if let known = self.slots[key] {
             slot = known
@@ -178,8 +178,10 @@ struct PostingChanges<Key: Hashable & Sendable>: Sendable {
             self.lists.append([])
             self.slots[key] = slot
         }
-        if self.recent.count == Self.recentCount { self.recent.removeLast() }
-        self.recent.insert(slot, at: 0)
+        if !self.recent.isEmpty {
+            self.recent[self.nextRecent] = slot
+            self.nextRecent = (self.nextRecent + 1) % self.recent.count
+        }
         return slot
     }
 

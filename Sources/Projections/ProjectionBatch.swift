@@ -22,7 +22,7 @@ public final class ProjectionBatch {
     /// The contact stream of the last contact event applied.
     private var lastContactStream: (stream: String, uuid: ContactUUID)?
     /// The audit index postings of the batch's events, written in key order by ``finish(checkpoint:)``.
-    private var auditPostings = PostingChanges<AuditIndex.Block>()
+    private var auditPostings = AuditIndex.postingChanges()
 
     init(projector: Projector, txn: Transaction) {
         self.projector = projector
@@ -113,7 +113,7 @@ public final class ProjectionBatch {
     public func finish(checkpoint seq: UInt64) throws {
         try self.contacts.flush()
         try self.projector.audit.apply(self.auditPostings, in: self.txn)
-        self.auditPostings = PostingChanges<AuditIndex.Block>()
+        self.auditPostings = AuditIndex.postingChanges()
         try self.projector.setCheckpoint(seq, in: self.txn)
     }
 

@@ -10,7 +10,7 @@ extension Projector {
     /// decodes the log on every core while this thread applies it in long transactions, each moving the
     /// checkpoint, so a crash mid-way resumes where it stopped.
     ///
-    /// - Parameter progress: called on this thread with (position, head) after each transaction.
+    /// - Parameter progress: called on this thread with (position applied, head) as the replay goes.
     @discardableResult
     public func rebuildIfNeeded(
         log: EventLog,
@@ -26,6 +26,6 @@ extension Projector {
         }
         guard start < head else { return 0 }
         let pipeline = ReplayPipeline(projector: self, log: log, logEnvironment: environment, targetEnvironment: environment)
-        return try pipeline.run(until: head, progress: { progress($0, head) }) - start
+        return try pipeline.run(until: head, applied: { progress($0, head) }) - start
     }
 }

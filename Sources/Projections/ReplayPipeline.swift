@@ -12,12 +12,15 @@ import Synchronization
 ///   own, each in a short read transaction, a run ahead of the applier by at most
 ///   ``Limits/queuedChunks``.
 /// - **Applying in long transactions**: the calling thread applies the runs in order, in write
-///   transactions of up to ``Limits/transactionRecords`` events, each one ``ProjectionBatch``. A contact
-///   is read, indexed and written once per transaction however many of its events it holds, so a long
-///   transaction writes each contact of a bulk-modified workspace once instead of once per round. A
-///   transaction ends early once it holds ``Limits/heldContacts`` contacts, which bounds its memory.
+///   transactions of up to ``Limits/transactionSeconds`` (and ``Limits/transactionRecords`` events),
+///   each one ``ProjectionBatch``. A contact is read, indexed and written once per transaction however
+///   many of its events it holds, so a long transaction writes each contact of a bulk-modified
+///   workspace once instead of once per round: writing the held contacts was most of a rebuild's cost
+///   when transactions ended every 2M events. A transaction ends early once it holds
+///   ``Limits/heldContacts`` contacts, which bounds its memory.
 ///
-/// Every transaction moves the checkpoint, so a crash or stop mid-way resumes where the last one ended.
+/// Every transaction moves the checkpoint, so a stop mid-way commits what was applied and a crash
+/// resumes where the last transaction ended, losing at most ``Limits/transactionSeconds`` of work.
 public struct ReplayPipeline: Sendable {
     /// How much the pipeline does at once.
     public struct Limits: Sendable {
@@ -25,8 +28,10 @@ public struct ReplayPipeline: Sendable {
         public var chunkRecords = 4_096
         /// Decoded runs waiting for the applier, at most.
         public var queuedChunks = 16
-        /// Events per write transaction, at most.
-        public var transactionRecords = 2_097_152
+        /// Events per write transaction, at most (a bound on the audit postings it gathers).
+        public var transactionRecords = 8_388_608
+        /// Seconds a write transaction runs before it commits, at most (checked between runs).
+        public var transactionSeconds: Double = 60
         /// Contacts held by one transaction before it ends.
         public var heldContacts = 500_000
         /// Decoding threads.
@@ -55,10 +60,18 @@ public struct ReplayPipeline: Sendable {
     /// Replays the records after the projection's checkpoint up to `head`, or until `shouldStop` answers
     /// true (it is asked between runs; what was applied by then is committed). Returns the checkpoint.
     ///
-    /// - Parameter progress: called on this thread with the checkpoint after each transaction.
+    /// - Parameters:
+    ///   - applied: called on this thread with the position applied after each run (not committed yet:
+    ///     for showing progress).
+    ///   - progress: called on this thread with the checkpoint after each transaction.
     /// - Throws: ``ReadModelError/checkpointMoved`` when the projection's checkpoint moves under it, or
     ///   the log is not gapless; decoding and storage errors.
-    public func run(until head: UInt64, shouldStop: () -> Bool = { false }, progress: (UInt64) -> Void = { _ in }) throws -> UInt64 {
+    public func run(
+        until head: UInt64,
+        shouldStop: () -> Bool = { false },
+        applied reportApplied: (UInt64) -> Void = { _ in },
+        progress: (UInt64) -> Void = { _ in }
+    ) throws -> UInt64 {
         var position = try self.targetEnvironment.read { txn in try self.projector.state(in: txn)?.position ?? 0 }
         guard position < head else { return position }
         let runs = DecodedRuns(
@@ -92,7 +105,11 @@ public struct ReplayPipeline: Sendable {
                     records += chunk.items.count
                     redone = chunk.last
                 }
-                while records < self.limits.transactionRecords, batch.heldContacts < self.limits.heldContacts {
+                let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, self.limits.transactionSeconds) * 1_000_000_000)
+                // Every transaction takes one run at least, however short its time.
+                while records < self.limits.transactionRecords, batch.heldContacts < self.limits.heldContacts,
+                    records == 0 || DispatchTime.now().uptimeNanoseconds < deadline
+                {
                     if shouldStop() {
                         stopping = true
                         break
@@ -103,6 +120,7 @@ public struct ReplayPipeline: Sendable {
                     records += chunk.items.count
                     applied = chunk.last
                     BackgroundRelease.release(chunk, count: chunk.items.count)
+                    reportApplied(applied)
                 }
                 if applied > position { try batch.finish(checkpoint: applied) }
             }

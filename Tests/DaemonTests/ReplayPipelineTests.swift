@@ -76,12 +76,31 @@ struct ReplayPipelineTests {
         // Stopped after a while: what was applied is committed, and a second run resumes from there.
         var asked = 0
         var checkpoints: [UInt64] = []
-        let stoppedAt = try pipeline.run(until: head, shouldStop: { asked += 1; return asked > 30 }) { checkpoints.append($0) }
+        var applied: [UInt64] = []
+        let stoppedAt = try pipeline.run(until: head, shouldStop: { asked += 1; return asked > 30 }, applied: { applied.append($0) }) {
+            checkpoints.append($0)
+        }
         #expect(stoppedAt > 0 && stoppedAt < head)
         #expect(checkpoints == checkpoints.sorted() && checkpoints.last == stoppedAt)
+        // Progress is shown run by run, between the commits.
+        #expect(applied == applied.sorted() && applied.last == stoppedAt && applied.count > checkpoints.count)
+        #expect(Set(checkpoints).isSubset(of: Set(applied)))
         #expect(try staging.read { txn in try staged.state(in: txn)?.position } == stoppedAt)
         #expect(decoderNices.withLock { $0 } == [lowered, lowered, lowered])
         #expect(CLedgerSys_threadNice() == ownNice, "only the decoder threads are lowered")
+        // A transaction of no time at all still takes a run: each run is then a transaction of its own.
+        var timed = pipeline
+        timed.limits.transactionRecords = 1_000_000
+        timed.limits.transactionSeconds = 0
+        var timedCheckpoints: [UInt64] = []
+        var timedApplied: [UInt64] = []
+        asked = 0
+        let timedStop = try timed.run(until: head, shouldStop: { asked += 1; return asked > 4 }, applied: { timedApplied.append($0) }) {
+            timedCheckpoints.append($0)
+        }
+        #expect(timedStop > stoppedAt && timedStop < head)
+        #expect(try staging.read { txn in try staged.state(in: txn)?.position } == timedStop)
+        #expect(timedCheckpoints == timedApplied && timedCheckpoints.count >= 2)
         pipeline.limits.transactionRecords = 1_000_000
         pipeline.limits.heldContacts = 1_000_000
         let mapBefore = staging.statistics().mapSize
