@@ -396,8 +396,7 @@ extension UnsafeBufferPointer<UInt8> {
     /// Whether these bytes are exactly `text`'s UTF-8 (a key compared without making a string).
     public func equals(_ text: StaticString) -> Bool {
         guard self.count == text.utf8CodeUnitCount else { return false }
-        let start = text.utf8Start
-        for offset in 0..<self.count where self[offset] != start[offset] { return false }
-        return true
+        guard let base = self.baseAddress else { return true }
+        return memcmp(base, text.utf8Start, self.count) == 0
     }
 }

@@ -59,17 +59,16 @@ public struct ReplayChunk: Sendable {
     /// Decodes stored records in log order, each where the log stores it.
     struct RecordDecoder {
         private let decoder = JSONValueDecoder()
-        /// The record decoded last: the next one of the same stream reuses its strings and contact.
-        private var previous: Item?
+        /// The header and contact of the record decoded last: the next one of the same stream reuses them.
+        private var previous: (header: EventHeader, contact: ContactUUID?)?
 
         mutating func decode(_ record: StoredEvent.View) throws -> Item {
             let header = try self.header(of: record)
             // The same stream (its very string, when read as the last one's) names the same contact.
             let contact = self.previous.flatMap { $0.header.stream == header.stream ? $0.contact : nil } ?? header.contactUUID
             let event = try record.payload.map { try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, payload: $0) }
-            let item = Item(header: header, event: event, contact: contact)
-            self.previous = item
-            return item
+            self.previous = (header, contact)
+            return Item(header: header, event: event, contact: contact)
         }
 
         /// The record's header, without its `id` and idempotency key (see ``Item``).

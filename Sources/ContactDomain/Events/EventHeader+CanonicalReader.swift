@@ -1,4 +1,5 @@
 // ContactLedger — contact domain.
+import Foundation
 
 extension EventHeader {
     /// Reads header bytes laid out exactly as ``encoded()`` writes them, for replaying the log, without
@@ -69,12 +70,12 @@ private struct CanonicalHeaderReader {
 
     /// Moves past `text` if the bytes continue with it; stays put otherwise.
     mutating func take(_ text: StaticString) -> Bool {
-        text.withUTF8Buffer { expected in
-            guard self.bytes.count - self.index >= expected.count else { return false }
-            for offset in 0..<expected.count where self.bytes[self.index + offset] != expected[offset] { return false }
-            self.index += expected.count
-            return true
-        }
+        let count = text.utf8CodeUnitCount
+        guard self.bytes.count - self.index >= count, let base = self.bytes.baseAddress else { return false }
+        // One memcmp: a byte loop with bounds checks was a tenth of reading a header.
+        guard memcmp(base + self.index, text.utf8Start, count) == 0 else { return false }
+        self.index += count
+        return true
     }
 
     /// The bytes between a string's quotes, and whether they are all ASCII; nil for a string with an
@@ -113,7 +114,11 @@ private struct CanonicalHeaderReader {
 
     /// Whether `text` is `string`'s UTF-8.
     static func same(_ text: UnsafeBufferPointer<UInt8>, _ string: String) -> Bool {
-        string.utf8.withContiguousStorageIfAvailable { $0.count == text.count && $0.elementsEqual(text) } ?? false
+        string.utf8.withContiguousStorageIfAvailable { stored in
+            guard stored.count == text.count else { return false }
+            guard let mine = stored.baseAddress, let theirs = text.baseAddress else { return true }
+            return memcmp(mine, theirs, stored.count) == 0
+        } ?? false
     }
 
     /// Moves past a string without making it; non-ASCII is left to the generic path, which checks
