@@ -48,29 +48,56 @@ public struct ContactIndex: Sendable {
 
         /// The bytes before the value: one per indexed property.
         var prefix: [UInt8] {
-            switch self {
-            case .fieldText(let key, _): Array("t\u{0}\(key)\u{0}".utf8)
-            case .fieldNumber(let key, _): Array("n\u{0}\(key)\u{0}".utf8)
-            case .fieldNumberApproximate(let key, _): Array("a\u{0}\(key)\u{0}".utf8)
-            case .fieldDate(let key, _): Array("d\u{0}\(key)\u{0}".utf8)
-            case .fieldLocation(let key, _): Array("l\u{0}\(key)\u{0}".utf8)
-            case .nameWord: Array("w\u{0}".utf8)
-            case .status: Array("s\u{0}".utf8)
-            case .group: Array("g\u{0}".utf8)
-            case .urnTrigram(let scheme, _): Array("u\u{0}\(scheme)\u{0}".utf8)
-            }
+            var bytes: [UInt8] = []
+            self.appendPrefix(to: &bytes)
+            return bytes
         }
 
         /// The value's bytes, ordered like the values for numbers and datetimes.
         var value: [UInt8] {
+            var bytes: [UInt8] = []
+            self.appendValue(to: &bytes)
+            return bytes
+        }
+
+        /// Appends ``prefix`` to `bytes`: written in place, because a rebuild builds a key for every term
+        /// of every contact, and making each part an array of its own was most of what building it cost.
+        func appendPrefix(to bytes: inout [UInt8]) {
+            func tagged(_ tag: UInt8, _ key: String) {
+                bytes.append(tag)
+                bytes.append(0)
+                bytes += key.utf8
+                bytes.append(0)
+            }
             switch self {
-            case .fieldText(_, let text), .fieldLocation(_, let text): Term.textBytes(text) + [0]
-            case .fieldNumber(_, let value), .fieldNumberApproximate(_, let value): Term.orderedBytes(value)
-            case .fieldDate(_, let microseconds): BigEndian.bytes(UInt64(bitPattern: microseconds) ^ (1 << 63))
-            case .nameWord(let word): Array(word.utf8) + [0]
-            case .status(let status): Array(status.rawValue.utf8) + [0]
-            case .group(let uuid): Array(uuid.rawValue.utf8) + [0]
-            case .urnTrigram(_, let trigram): Array(trigram.utf8) + [0]
+            case .fieldText(let key, _): tagged(UInt8(ascii: "t"), key)
+            case .fieldNumber(let key, _): tagged(UInt8(ascii: "n"), key)
+            case .fieldNumberApproximate(let key, _): tagged(UInt8(ascii: "a"), key)
+            case .fieldDate(let key, _): tagged(UInt8(ascii: "d"), key)
+            case .fieldLocation(let key, _): tagged(UInt8(ascii: "l"), key)
+            case .nameWord: bytes += [UInt8(ascii: "w"), 0]
+            case .status: bytes += [UInt8(ascii: "s"), 0]
+            case .group: bytes += [UInt8(ascii: "g"), 0]
+            case .urnTrigram(let scheme, _): tagged(UInt8(ascii: "u"), scheme)
+            }
+        }
+
+        /// Appends ``value`` to `bytes`.
+        func appendValue(to bytes: inout [UInt8]) {
+            func terminated(_ text: String) {
+                bytes += text.utf8
+                bytes.append(0)
+            }
+            switch self {
+            case .fieldText(_, let text), .fieldLocation(_, let text):
+                bytes += Term.textBytes(text)
+                bytes.append(0)
+            case .fieldNumber(_, let value), .fieldNumberApproximate(_, let value): bytes += Term.orderedBytes(value)
+            case .fieldDate(_, let microseconds): bytes += BigEndian.bytes(UInt64(bitPattern: microseconds) ^ (1 << 63))
+            case .nameWord(let word): terminated(word)
+            case .status(let status): terminated(status.rawValue)
+            case .group(let uuid): terminated(uuid.rawValue)
+            case .urnTrigram(_, let trigram): terminated(trigram)
             }
         }
 
@@ -192,8 +219,8 @@ public struct ContactIndex: Sendable {
         key.reserveCapacity(workspace.utf8.count + 64)
         key += workspace.utf8
         key.append(0)
-        key += term.prefix
-        key += term.value
+        term.appendPrefix(to: &key)
+        term.appendValue(to: &key)
         key += BigEndian.bytes(UInt64(bitPattern: id))
         return key
     }
