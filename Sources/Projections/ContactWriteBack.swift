@@ -207,8 +207,8 @@ final class ContactWriteBack {
         }
     }
 
-    /// Where the held entry of the contact `uuid` of `workspace` is, after loading the stored contact into the held entries if it
-    /// was not held yet; nil when there is no such contact.
+    /// Where the held entry of the contact `uuid` of `workspace` is, after loading the stored contact
+    /// into the held entries if it was not held yet; nil when there is no such contact.
     private func heldSlot(of uuid: ContactUUID, workspace: String) throws -> Int? {
         // A contact's events come together: the contact of the last event is found without a key.
         if let last = self.lastApplied, last.uuid == uuid, last.workspace == workspace { return last.slot }

@@ -32,6 +32,13 @@ public struct ReplayPipeline: Sendable {
         public var transactionRecords = 8_388_608
         /// Seconds a write transaction runs before it commits, at most (checked between runs).
         public var transactionSeconds: Double = 60
+
+        /// ``transactionSeconds`` in nanoseconds, at most a day (a value that is not a number counts as a day).
+        var transactionNanoseconds: UInt64 {
+            let day: Double = 86_400
+            let seconds = self.transactionSeconds.isNaN ? day : min(max(0, self.transactionSeconds), day)
+            return UInt64(seconds * 1_000_000_000)
+        }
         /// Contacts held by one transaction before it ends.
         public var heldContacts = 500_000
         /// Decoding threads.
@@ -105,7 +112,7 @@ public struct ReplayPipeline: Sendable {
                     records += chunk.items.count
                     redone = chunk.last
                 }
-                let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, self.limits.transactionSeconds) * 1_000_000_000)
+                let deadline = DispatchTime.now().uptimeNanoseconds + self.limits.transactionNanoseconds
                 // Every transaction takes one run at least, however short its time.
                 while records < self.limits.transactionRecords, batch.heldContacts < self.limits.heldContacts,
                     records == 0 || DispatchTime.now().uptimeNanoseconds < deadline
