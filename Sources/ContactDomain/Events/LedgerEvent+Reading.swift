@@ -105,6 +105,13 @@ private struct PayloadReader {
         return try self.reader.readString().map { .some($0) }
     }
 
+    /// Reads a string or null into `target`; false (the shape is not expected) for any other value.
+    mutating func optionalString(into target: inout String?) throws(JSONTextError) -> Bool {
+        guard let read = try self.optionalString() else { return false }
+        target = read
+        return true
+    }
+
     /// An array of strings, or nil.
     mutating func strings() throws(JSONTextError) -> [String]? {
         guard self.reader.current == UInt8(ascii: "[") else { return nil }
@@ -149,11 +156,9 @@ private struct PayloadReader {
                 guard case .integer(let read) = try self.reader.readValue() else { return nil }
                 id = read
             case .name:
-                guard let read = try self.optionalString() else { return nil }
-                name = read
+                guard try self.optionalString(into: &name) else { return nil }
             case .language:
-                guard let read = try self.optionalString() else { return nil }
-                language = read
+                guard try self.optionalString(into: &language) else { return nil }
             case .status:
                 guard let text = try self.reader.readString(), let read = ContactStatus(rawValue: text) else { return nil }
                 status = read
@@ -235,14 +240,11 @@ private struct PayloadReader {
                     datetime = date
                 }
             case .state:
-                guard let read = try self.optionalString() else { return nil }
-                state = read
+                guard try self.optionalString(into: &state) else { return nil }
             case .district:
-                guard let read = try self.optionalString() else { return nil }
-                district = read
+                guard try self.optionalString(into: &district) else { return nil }
             case .ward:
-                guard let read = try self.optionalString() else { return nil }
-                ward = read
+                guard try self.optionalString(into: &ward) else { return nil }
             default:
                 return nil
             }
