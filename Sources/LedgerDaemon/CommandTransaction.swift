@@ -19,13 +19,24 @@ final class CommandTransaction {
     /// The `seq` of the last event this command appended.
     private(set) var lastSeq: UInt64?
 
-    init(txn: Transaction, context: CommandContext, now: Timestamp, stores: LedgerStores, reference: AnonymousReference) {
+    /// The write batch's deferred projections (``CommandContext/defersProjection``), when this command's
+    /// events go there: applied in memory now, written to the read models after the log's commit.
+    private let deferredProjections: ProjectionBatch?
+
+    init(
+        txn: Transaction, context: CommandContext, now: Timestamp, stores: LedgerStores, reference: AnonymousReference,
+        deferredProjections: ProjectionBatch? = nil
+    ) {
         self.reference = reference
         self.txn = txn
         self.context = context
         self.now = now
         self.stores = stores
+        self.deferredProjections = deferredProjections
     }
+
+    /// Where contacts and URN owners are read and events applied, when not straight in the read models.
+    private var heldProjections: ProjectionBatch? { self.scope?.projections ?? self.deferredProjections }
 
     var workspaceName: String { self.context.workspace }
 
@@ -52,6 +63,8 @@ final class CommandTransaction {
     /// it returns: their headers and payloads are encoded and hashed in slices over the cores, then
     /// chained in order (``EventLog/reserve(count:to:expectedVersion:in:txn:)``).
     func batchingProjections<T>(_ body: () throws -> T) throws -> T {
+        // Deferred commands read only through the batch they defer to; none opens a scope of its own.
+        precondition(self.deferredProjections == nil, "a batching scope in a command that defers its projection")
         let batch = try self.stores.projector(self.txn).openBatch(in: self.txn)
         let before = self.lastSeq
         self.scope = BatchingScope(projections: batch)
@@ -93,7 +106,7 @@ final class CommandTransaction {
     /// The contact with `uuid` in the command's workspace, or -32001.
     func contact(_ uuid: ContactUUID) throws -> Contact {
         let stored =
-            if let open = self.scope?.projections {
+            if let open = self.heldProjections {
                 try open.contact(uuid, workspace: self.context.workspace)
             } else {
                 try self.stores.projector(self.txn).contacts.contact(uuid, workspace: self.context.workspace, in: self.txn)
@@ -107,7 +120,7 @@ final class CommandTransaction {
 
     /// The contact owning a URN identity, if any.
     func owner(ofURN identity: String) throws -> ContactUUID? {
-        if let open = self.scope?.projections { return try open.owner(ofURN: identity, workspace: self.context.workspace) }
+        if let open = self.heldProjections { return try open.owner(ofURN: identity, workspace: self.context.workspace) }
         return try self.stores.projector(self.txn).contacts.owner(ofURN: identity, workspace: self.context.workspace, in: self.txn)
     }
 
@@ -185,7 +198,7 @@ final class CommandTransaction {
             throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(actual))])
         }
         if let last = applied.last { self.lastSeq = last.header.seq }
-        if let open = self.scope?.projections {
+        if let open = self.heldProjections {
             try open.apply(applied)
         } else {
             try self.stores.projector(self.txn).apply(applied, in: self.txn)

@@ -14,6 +14,12 @@ import Synchronization
 /// cost of the fsync is shared. Each command runs in a nested transaction: a command that fails leaves
 /// no trace, and the others of its batch still commit. All write transactions run on one dedicated
 /// thread, as LMDB requires, and never on NIO's event loops or the cooperative pool.
+///
+/// Commands that defer their projection (``CommandContext/defersProjection``: creates, modifications,
+/// messages) apply their events to one batch of held projections in memory, which later commands of
+/// the batch read through; the contacts it holds are indexed and stored after the log's commit has
+/// been answered, in the read models' own commit. A command that does not defer first has the held
+/// projections written, since it reads the read models' tables itself.
 final class Ledger: Sendable {
     /// What a command's closure returns: its answer, encoded.
     typealias Body = @Sendable (CommandTransaction) throws -> [UInt8]
@@ -137,28 +143,50 @@ final class Ledger: Sendable {
                 if catchingUp { try self.bringReadModelsToHead(txn) }
                 var outcomes: [Result<[UInt8], any Error>] = []
                 outcomes.reserveCapacity(batch.count)
+                // The projections of the deferring commands since the last command that does not defer.
+                var deferred: ProjectionBatch?
                 for command in batch {
+                    if !command.context.defersProjection, let held = deferred {
+                        // This command reads the read models' tables: they must hold the batch so far.
+                        if let last = held.lastSeq { try held.finish(checkpoint: last) }
+                        deferred = nil
+                    }
+                    var projections: ProjectionBatch?
+                    if command.context.defersProjection {
+                        projections = try deferred ?? self.stores.projector(txn).openBatch(in: txn)
+                        deferred = projections
+                    }
+                    let savepoint = projections?.savepoint()
                     do {
                         let answer = try txn.nested { child in
-                            try self.run(command, in: child, now: now)
+                            projections?.use(child)
+                            defer { projections?.use(txn) }
+                            return try self.run(command, in: child, now: now, deferredProjections: projections)
                         }
                         outcomes.append(.success(answer))
                     } catch let error as LMDBError where error.isOutOfSpace {
                         // The whole batch must be retried after the map grows, or fail together.
                         throw error
                     } catch {
+                        // Its nested transaction is gone; what it applied to the held projections goes too.
+                        if let projections, let savepoint { projections.restore(savepoint) }
                         outcomes.append(.failure(error))
                     }
                 }
                 bodyFinished = DispatchTime.now().uptimeNanoseconds
-                return outcomes
-            }, whenDurable: { outcomes in
+                return (outcomes: outcomes, deferred: deferred)
+            }, whenDurable: { written in
                 // The log is synced: answer now, while the read models commit. A query sent on this
                 // answer waits for that commit (the storage's commit stamps), so it sees the write.
                 durableAt = DispatchTime.now().uptimeNanoseconds
-                for (command, outcome) in zip(batch, outcomes) {
+                for (command, outcome) in zip(batch, written.outcomes) {
                     command.continuation.resume(with: outcome)
                 }
+            }, finishing: { written, txn in
+                // The deferring commands' contacts are indexed and stored after their answers went out.
+                guard let deferred = written.deferred, let last = deferred.lastSeq else { return }
+                deferred.use(txn)
+                try deferred.finish(checkpoint: last)
             })
             if let rebuildableFailure {
                 // The log is durable and the commands stand. The read models lack this batch: its events
@@ -227,7 +255,7 @@ final class Ledger: Sendable {
     }
 
     /// Runs one command, honouring its idempotency key.
-    private func run(_ command: Pending, in txn: Transaction, now: Timestamp) throws -> [UInt8] {
+    private func run(_ command: Pending, in txn: Transaction, now: Timestamp, deferredProjections: ProjectionBatch?) throws -> [UInt8] {
         let context = command.context
         var idempotencyRecord: [UInt8]?
         if let key = context.idempotencyKey {
@@ -246,7 +274,9 @@ final class Ledger: Sendable {
                 return answer
             }
         }
-        let transaction = CommandTransaction(txn: txn, context: context, now: now, stores: self.stores, reference: self.reference)
+        let transaction = CommandTransaction(
+            txn: txn, context: context, now: now, stores: self.stores, reference: self.reference, deferredProjections: deferredProjections
+        )
         let answer = try command.body(transaction)
         if let idempotencyRecord {
             try txn.put(self.stores.idempotency, key: idempotencyRecord, value: context.paramsHash + answer)

@@ -190,6 +190,7 @@ final class LedgerMethods: RPCHandler {
     func command(
         _ call: RPCCall,
         _ caller: Caller,
+        defersProjection: Bool = false,
         _ body: @escaping @Sendable (CommandTransaction) throws -> JSONValue
     ) async throws -> EncodedAnswer {
         let context = CommandContext(
@@ -197,7 +198,8 @@ final class LedgerMethods: RPCHandler {
             actor: caller.actor,
             peer: caller.peer,
             idempotencyKey: caller.idempotencyKey,
-            paramsHash: caller.idempotencyKey == nil ? [] : Self.paramsHash(call)
+            paramsHash: caller.idempotencyKey == nil ? [] : Self.paramsHash(call),
+            defersProjection: defersProjection
         )
         let bytes = try await self.ledger.execute(context) { transaction in
             var result = try body(transaction)

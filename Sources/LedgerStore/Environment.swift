@@ -270,20 +270,31 @@ public final class Environment: @unchecked Sendable {
     ///   that begins before the rebuildable commit waits for it (``CommitStamps``), so what was answered
     ///   is what every later read sees. It must not read this environment: that read would wait for the
     ///   commit that follows it.
+    /// - Parameter finishing: writes that belong to the rebuildable part only (read models derived from
+    ///   what `body` wrote), run after `whenDurable` and before the rebuildable part commits, so answers
+    ///   need not wait for them; readers wait for them as for the rest of that commit. Its transaction
+    ///   holds the rebuildable tables alone. Without a rebuildable part it runs before the single commit.
+    ///   If it throws, the rebuildable part is not committed: that is returned as the failure beside
+    ///   the result (an ``LMDBError``, or `MDB_PANIC` for another error).
     public func writeReportingRebuildableFailure<T>(
         _ body: (Transaction) throws -> T,
-        whenDurable: ((T) -> Void)? = nil
+        whenDurable: ((T) -> Void)? = nil,
+        finishing: ((T, Transaction) throws -> Void)? = nil
     ) throws -> (T, LMDBError?) {
         while true {
             do {
-                return try self.writeOnce(body, whenDurable: whenDurable)
+                return try self.writeOnce(body, whenDurable: whenDurable, finishing: finishing)
             } catch let error as LMDBError where error.code == .mapFull {
                 guard try self.growMap() else { throw error }
             }
         }
     }
 
-    private func writeOnce<T>(_ body: (Transaction) throws -> T, whenDurable: ((T) -> Void)?) throws -> (T, LMDBError?) {
+    private func writeOnce<T>(
+        _ body: (Transaction) throws -> T,
+        whenDurable: ((T) -> Void)?,
+        finishing: ((T, Transaction) throws -> Void)?
+    ) throws -> (T, LMDBError?) {
         try self.reserve?.ensure()
         try self.ensureMapHeadroom()
         var txn: OpaquePointer?
@@ -302,6 +313,7 @@ public final class Environment: @unchecked Sendable {
         do {
             let transaction = Transaction(pointer: txn, rebuildablePointer: rebuildable, isWritable: true)
             result = try body(transaction)
+            if rebuildable == nil, let finishing { try finishing(result, transaction) }
             if transaction.isBroken { throw LMDBError(code: .init(rawValue: MDB_PANIC), operation: "mdb_txn_commit") }
             stamp = try self.stamps?.stampNext(transaction) ?? 0
         } catch {
@@ -321,6 +333,14 @@ public final class Environment: @unchecked Sendable {
         // Readers waiting for this write's rebuildable part go on either way.
         defer { self.stamps?.publish(stamp) }
         do throws(LMDBError) {
+            if let finishing {
+                do {
+                    try finishing(result, Transaction(rebuildablePartOnly: rebuildable))
+                } catch {
+                    mdb_txn_abort(rebuildable)
+                    throw (error as? LMDBError) ?? LMDBError(code: .init(rawValue: MDB_PANIC), operation: "finishing")
+                }
+            }
             try check(mdb_txn_commit(rebuildable), "mdb_txn_commit")
         } catch {
             if let directory = self.rebuildableDirectory {

@@ -19,17 +19,32 @@ public final class Transaction {
     /// Set when a nested transaction failed to merge into this one after one of its parts had: the two
     /// parts may disagree, so the environment aborts this transaction instead of committing it.
     var isBroken = false
+    /// Set for the part of a write that goes on after its durable part committed
+    /// (``Environment/writeReportingRebuildableFailure(_:whenDurable:finishing:)``): only rebuildable
+    /// tables may be used then.
+    private let holdsRebuildablePartOnly: Bool
 
     init(pointer: OpaquePointer, rebuildablePointer: OpaquePointer? = nil, isWritable: Bool) {
         self.pointer = pointer
         self.rebuildablePointer = rebuildablePointer
         self.isWritable = isWritable
+        self.holdsRebuildablePartOnly = false
+    }
+
+    /// A write transaction of the rebuildable part alone, its durable part committed already.
+    init(rebuildablePartOnly pointer: OpaquePointer) {
+        self.pointer = pointer
+        self.rebuildablePointer = pointer
+        self.isWritable = true
+        self.holdsRebuildablePartOnly = true
     }
 
     /// The LMDB transaction of the part holding `table`.
     @inline(__always)
     private func handle(_ table: Table) -> OpaquePointer {
         if table.isInRebuildablePart, let rebuildable = self.rebuildablePointer { return rebuildable }
+        // A durable table's handle would name a table of the other environment.
+        precondition(!self.holdsRebuildablePartOnly, "a durable table used after the durable part committed")
         return self.pointer
     }
 
@@ -116,6 +131,7 @@ public final class Transaction {
     /// returns, and are discarded if it throws, leaving this transaction as it was.
     public func nested<T>(_ body: (Transaction) throws -> T) throws -> T {
         precondition(self.isWritable, "nested transaction in a read transaction")
+        precondition(!self.holdsRebuildablePartOnly, "nested transaction after the durable part committed")
         var child: OpaquePointer?
         try check(mdb_txn_begin(mdb_txn_env(self.pointer), self.pointer, 0, &child), "mdb_txn_begin")
         guard let child else { throw LMDBError(code: .notFound, operation: "mdb_txn_begin") }

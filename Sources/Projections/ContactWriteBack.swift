@@ -16,7 +16,7 @@ import ParallelWork
 /// Valid only inside the write transaction it was made for; flush before the transaction commits and
 /// before anything reads the contact tables of this generation (``ContactReadModel/applyToAll`` does).
 final class ContactWriteBack {
-    private struct Entry: Sendable {
+    fileprivate struct Entry: Sendable {
         /// The contact's record key.
         var key: [UInt8]
         /// The contact as stored before this write-back loaded it (nil when it is new here).
@@ -29,7 +29,7 @@ final class ContactWriteBack {
     }
 
     private let model: ContactReadModel
-    private let txn: Transaction
+    private var txn: Transaction
     /// The held contacts, in the order they were first held. An array rather than a dictionary of
     /// entries: an event changes its contact's entry in place, where a dictionary's accessors copied
     /// the whole entry (two contacts) per event.
@@ -51,6 +51,37 @@ final class ContactWriteBack {
     init(model: ContactReadModel, txn: Transaction) {
         self.model = model
         self.txn = txn
+    }
+
+    /// Reads and writes through `txn` from now on (``ProjectionBatch/use(_:)``).
+    func use(_ txn: Transaction) {
+        self.txn = txn
+    }
+
+    /// What the write-back holds at one moment (``ProjectionBatch/Savepoint``).
+    struct Savepoint {
+        fileprivate let entries: [Entry]
+        fileprivate let slots: [ByteKey: Int]
+        fileprivate let urnOwners: [ByteKey: [UInt8]?]
+        fileprivate let lastAssertion: (contact: [UInt8], identities: [String])?
+        fileprivate let lastApplied: (uuid: ContactUUID, workspace: String, slot: Int)?
+        fileprivate let liveCountChanges: [String: Int]
+    }
+
+    func savepoint() -> Savepoint {
+        Savepoint(
+            entries: self.entries, slots: self.slots, urnOwners: self.urnOwners, lastAssertion: self.lastAssertion,
+            lastApplied: self.lastApplied, liveCountChanges: self.liveCountChanges
+        )
+    }
+
+    func restore(_ savepoint: Savepoint) {
+        self.entries = savepoint.entries
+        self.slots = savepoint.slots
+        self.urnOwners = savepoint.urnOwners
+        self.lastAssertion = savepoint.lastAssertion
+        self.lastApplied = savepoint.lastApplied
+        self.liveCountChanges = savepoint.liveCountChanges
     }
 
     /// Applies one event of the contact `uuid`.

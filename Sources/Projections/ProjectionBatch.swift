@@ -15,8 +15,10 @@ import LedgerStore
 /// transaction commits.
 public final class ProjectionBatch {
     private let projector: Projector
-    private let txn: Transaction
+    private var txn: Transaction
     private let contacts: ContactWriteBack
+    /// The `seq` of the last event applied, if any.
+    public private(set) var lastSeq: UInt64?
     /// Contact UUIDs by stream name: parsing a UUID costs more than looking it up.
     private var contactUUIDs: [String: ContactUUID] = [:]
     /// The contact stream of the last contact event applied.
@@ -32,6 +34,34 @@ public final class ProjectionBatch {
 
     /// The contacts held in memory until ``finish(checkpoint:)``.
     var heldContacts: Int { self.contacts.heldCount }
+
+    /// Makes the batch read and write through `txn` from now on: a nested transaction of the one it was
+    /// opened in while a command runs, the opener again once it has merged, or the rebuildable part's
+    /// transaction that finishes the write. What the batch holds is kept.
+    public func use(_ txn: Transaction) {
+        self.txn = txn
+        self.contacts.use(txn)
+    }
+
+    /// What the batch holds at one moment, to go back to when a command that applied events fails.
+    public struct Savepoint {
+        fileprivate let contacts: ContactWriteBack.Savepoint
+        fileprivate let auditPostings: PostingChanges<AuditIndex.Block>
+        fileprivate let lastSeq: UInt64?
+    }
+
+    /// What the batch holds now (a copy on write: it costs a copy of what the next change touches).
+    public func savepoint() -> Savepoint {
+        Savepoint(contacts: self.contacts.savepoint(), auditPostings: self.auditPostings, lastSeq: self.lastSeq)
+    }
+
+    /// Forgets what was applied since `savepoint` was taken. What was written to the transaction
+    /// meanwhile must be undone with it: the nested transaction it went to is aborted.
+    public func restore(_ savepoint: Savepoint) {
+        self.contacts.restore(savepoint.contacts)
+        self.auditPostings = savepoint.auditPostings
+        self.lastSeq = savepoint.lastSeq
+    }
 
     /// Applies decoded records in order (a record's event is nil when its payload was erased), each
     /// read where the run holds it: copying a record retained each of its strings only to drop it.
@@ -69,6 +99,7 @@ public final class ProjectionBatch {
 
     /// Applies one event of the contact `contact` names (nil when its stream is not a contact's).
     private func apply(_ event: LedgerEvent, header: EventHeader, contact: ContactUUID?) throws {
+        self.lastSeq = header.seq
         self.projector.audit.gather(event, header: header, into: &self.auditPostings)
         switch event {
         case .workspaceConfigured, .fieldCreated, .fieldUpdated, .groupCreated, .groupUpdated, .locationsSet:
@@ -98,6 +129,7 @@ public final class ProjectionBatch {
     /// Replays an event whose payload was erased: only its effect on the contact's version counts, since
     /// the later `contact_deleted` event clears the data anyway.
     private func applyErased(header: EventHeader, contact: ContactUUID?) throws {
+        self.lastSeq = header.seq
         self.projector.audit.gather(nil, header: header, into: &self.auditPostings)
         guard let uuid = contact else { return }
         if header.type == "contact_created" {

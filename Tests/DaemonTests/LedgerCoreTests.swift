@@ -211,6 +211,69 @@ struct LedgerCoreTests {
         #expect((stats["commit_batch_max"]?.integerValue ?? 0) > 1)
     }
 
+    /// Creates, modifications and messages defer their index writes until after their batch's log
+    /// commit; within a batch each command must still see what the earlier ones did, and a command that
+    /// fails must leave nothing of itself in what the batch holds. Sixteen writers race for the same
+    /// URNs (creates and messages from unknown URNs), while field creations (which do not defer) land
+    /// in the middle of their batches.
+    @Test func commandsOfOneBatchSeeEachOthersDeferredProjections() throws {
+        let daemon = try DaemonHarness()
+        let shared = 40
+        let writers = 16
+        let outcomes = try onThreads(writers) { index in
+            let client = try daemon.client()
+            var won: [Int: String] = [:]
+            var renamed = 0
+            for step in 0..<shared {
+                // Each writer walks the shared URNs from a different place.
+                let number = (step * 7 + index * 5) % shared
+                let urn = "ext:shared-\(number)"
+                do {
+                    if index % 4 == 3 {
+                        // An unknown URN creates its contact; a known one is received by its owner.
+                        let answer = try client.call("messages.receive", ["urn": .string(urn), "text": "hi"])
+                        if answer["created_contact"] == true { won[number] = answer["contact"]?.string("uuid") }
+                    } else {
+                        let contact = try client.call("contacts.create", ["name": .string("racer \(index) \(number)"), "urns": [.string(urn)]])
+                        let uuid = try #require(contact.string("uuid"))
+                        won[number] = uuid
+                        // Read-your-writes: the index written after the answer is already there.
+                        let found = try client.call("contacts.search", ["query": .string("name = \"racer \(index) \(number)\""), "limit": 5])
+                        #expect(found["contacts"]?.arrayValue?.compactMap { $0.string("uuid") } == [uuid])
+                        let modified = try client.call("contacts.modify", [
+                            "uuid": .string(uuid), "modifiers": [["type": "name", "name": .string("winner \(number)")]],
+                        ])
+                        #expect(modified.string("name") == "winner \(number)")
+                        renamed += 1
+                    }
+                } catch let error as RPCError {
+                    // The URN went to another writer's contact first.
+                    #expect(error.code == -32002, "\(error)")
+                }
+                if step % 10 == index % 10 {
+                    _ = try? client.call("fields.create", ["key": .string("f_\(index)_\(step)"), "type": "text"])
+                }
+            }
+            return (won, renamed)
+        }
+        var owners: [Int: String] = [:]
+        for (won, _) in outcomes {
+            for (number, uuid) in won {
+                #expect(owners[number] == nil, "URN \(number) was given twice")
+                owners[number] = uuid
+            }
+        }
+        #expect(owners.count == shared)
+        for (number, uuid) in owners {
+            #expect(try daemon.call("contacts.get", ["urn": .string("ext:shared-\(number)")]).string("uuid") == uuid)
+        }
+        #expect(try daemon.call("system.stats")["counts"]?.int("contacts") == Int64(shared))
+        let renamed = outcomes.reduce(0) { $0 + $1.1 }
+        #expect(try daemon.call("contacts.search", ["query": "name ~ \"winner\"", "limit": 100])["total"]?.integerValue == Int64(renamed))
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+    }
+
     /// The read models live in the data directory's rebuildable part, committed without a sync: after
     /// a power loss their file may be torn, so the daemon discards them and rebuilds them from the log.
     @Test func readModelsLostWithThePowerAreRebuiltFromTheLog() throws {

@@ -217,4 +217,52 @@ struct RebuildablePartTests {
         let views = try #require(try alone.openTables(["views"])["views"])
         #expect(try alone.read { try $0.count(views) } == 0)
     }
+
+    /// Derived writes can follow the answer: `finishing` runs once the durable part is synced (after
+    /// `whenDurable`), in the rebuildable part's transaction, which commits after it.
+    @Test func finishingWritesTheRebuildablePartAfterTheDurableCommit() throws {
+        let directory = try Directory()
+        let (environment, durable, rebuildable) = try self.open(directory)
+        let order = Mutex<[String]>([])
+        let (answer, failure) = try environment.writeReportingRebuildableFailure({ txn throws in
+            try txn.put(durable, key: [1], value: [1])
+            order.withLock { $0.append("body") }
+            return 7
+        }, whenDurable: { answer in
+            order.withLock { $0.append("durable \(answer)") }
+        }, finishing: { answer, txn in
+            // What the body wrote to the rebuildable part is there; the durable part is committed.
+            #expect(try txn.get(rebuildable, key: [1]) == nil)
+            try txn.put(rebuildable, key: [1], value: [UInt8(answer)])
+            order.withLock { $0.append("finishing") }
+        })
+        #expect(answer == 7)
+        #expect(failure == nil)
+        #expect(order.withLock { $0 } == ["body", "durable 7", "finishing"])
+        try environment.read { txn throws in
+            #expect(try txn.get(durable, key: [1]) == [1])
+            #expect(try txn.get(rebuildable, key: [1]) == [7])
+        }
+    }
+
+    /// A `finishing` that throws loses only the rebuildable part's share of the write, reported beside
+    /// the result: the durable part stands.
+    @Test func aThrowingFinishingKeepsTheDurableWriteAndReportsTheLoss() throws {
+        let directory = try Directory()
+        let (environment, durable, rebuildable) = try self.open(directory)
+        struct Refused: Error {}
+        let (_, failure) = try environment.writeReportingRebuildableFailure({ txn throws in
+            try txn.put(durable, key: [2], value: [2])
+            try txn.put(rebuildable, key: [2], value: [2])
+        }, finishing: { _, txn in
+            try txn.put(rebuildable, key: [3], value: [3])
+            throw Refused()
+        })
+        #expect(failure != nil)
+        try environment.read { txn throws in
+            #expect(try txn.get(durable, key: [2]) == [2])
+            #expect(try txn.get(rebuildable, key: [2]) == nil)
+            #expect(try txn.get(rebuildable, key: [3]) == nil)
+        }
+    }
 }

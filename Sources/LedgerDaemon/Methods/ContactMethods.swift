@@ -21,7 +21,8 @@ extension LedgerMethods {
             name: params.name, language: params.language, status: status, urns: params.urns ?? [], fields: fields, groups: groups
         )
         let uuid = ContactUUID.random()
-        return try await self.command(call, caller) { tx in
+        // It reads contacts and URN owners only through `tx`: its index writes can follow its answer.
+        return try await self.command(call, caller, defersProjection: true) { tx in
             let context = try tx.decisionContext()
             let events = try ContactDecider.create(request, uuid: uuid, id: try tx.nextContactID(), context: context)
             let contact = try tx.appendContact(events, of: uuid, from: nil, expectedVersion: 0)
@@ -113,7 +114,8 @@ extension LedgerMethods {
         let params = try self.params(ContactModifyParams.self, call)
         let uuid = try Self.contactUUID(params.uuid)
         let modifiers = try Self.modifiers(params.modifiers)
-        return try await self.command(call, caller) { tx in
+        // It reads contacts and URN owners only through `tx`: its index writes can follow its answer.
+        return try await self.command(call, caller, defersProjection: true) { tx in
             let contact = try tx.contact(uuid)
             if let expected = params.expectedVersion, expected != contact.version {
                 throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(contact.version))])

@@ -33,7 +33,8 @@ extension LedgerMethods {
     func messagesReceive(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(ReceiveParams.self, call)
         try Self.checkText(params.text)
-        return try await self.command(call, caller) { tx in
+        // It reads contacts and URN owners only through `tx`: its index writes can follow its answer.
+        return try await self.command(call, caller, defersProjection: true) { tx in
             let context = try tx.decisionContext()
             let urn = try Self.normalizedURN(params.urn, defaultCountry: context.workspace.defaultCountry, field: "urn")
             var created = false
@@ -69,7 +70,8 @@ extension LedgerMethods {
         let params = try self.params(SendParams.self, call)
         let uuid = try Self.contactUUID(params.uuid)
         try Self.checkText(params.text)
-        return try await self.command(call, caller) { tx in
+        // It reads contacts and URN owners only through `tx`: its index writes can follow its answer.
+        return try await self.command(call, caller, defersProjection: true) { tx in
             let contact = try tx.contact(uuid)
             let context = try tx.decisionContext()
             var urn = contact.urns.first.flatMap { try? URN(stored: $0).identity }
