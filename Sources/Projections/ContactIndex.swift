@@ -244,8 +244,10 @@ public struct ContactIndex: Sendable {
     /// `postings`, to be applied to this index's table with a batch's others (``SortedWrites``).
     func update(from old: Contact?, to new: Contact, workspace: String, into writes: inout SortedWrites, postings: inout PostingChanges<TrigramBlock>) {
         let uuid = Array(new.uuid.rawValue.utf8)
-        let trigramsBefore = old.map(Self.trigramTerms) ?? []
-        let trigramsAfter = Self.trigramTerms(of: new)
+        // Most changes leave the URNs (and so their trigrams) alone: then neither side is computed.
+        let trigramsUnchanged = old.map { $0.urns == new.urns && $0.isDeleted == new.isDeleted && $0.id == new.id } ?? false
+        let trigramsBefore = trigramsUnchanged ? [] : old.map(Self.trigramTerms) ?? []
+        let trigramsAfter = trigramsUnchanged ? [] : Self.trigramTerms(of: new)
         func remove(_ trigrams: some Sequence<Term>, id: Int64) {
             let position = PostingBlocks.position(of: id)
             for term in trigrams { postings.remove(position.offset, from: TrigramBlock(workspace: workspace, term: term, number: position.block)) }
@@ -265,7 +267,7 @@ public struct ContactIndex: Sendable {
             return
         }
         // A new contact (the bulk of an import or a rebuild) has nothing to take away.
-        guard !before.isEmpty || !trigramsBefore.isEmpty else {
+        guard !before.isEmpty || !trigramsBefore.isEmpty || trigramsUnchanged else {
             for term in after { writes.put(key: self.key(workspace, term, new.id), value: uuid) }
             add(trigramsAfter, id: new.id)
             return

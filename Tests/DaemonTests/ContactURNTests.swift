@@ -284,6 +284,27 @@ struct ContactURNTests {
         #expect(back.data("reason") == "urn_taken")
     }
 
+    /// URN searches follow the URNs through modifications: a change of name keeps the contact found
+    /// by its URN's digits (its trigrams are not recomputed then), a change of URNs moves it.
+    @Test func urnSearchesFollowModifications() throws {
+        let daemon = try Self.daemon()
+        let uuid = try #require(try daemon.call("contacts.create", ["workspace": "rw", "name": "Kim", "urns": ["tel:+250788456456"]]).string("uuid"))
+        func found(_ query: String) throws -> [String] {
+            let page = try daemon.call("contacts.search", ["workspace": "rw", "query": .string(query), "limit": 10])
+            return page["contacts"]?.arrayValue?.compactMap { $0.string("uuid") } ?? []
+        }
+        #expect(try found("tel ~ 788456") == [uuid])
+        _ = try ContactKit.modify(daemon, uuid, [["type": "name", "name": "Kim Lee"]], workspace: "rw")
+        #expect(try found("tel ~ 788456") == [uuid])
+        #expect(try found("name ~ lee") == [uuid])
+        _ = try ContactKit.modify(daemon, uuid, [ContactKit.urns("set", ["tel:+250788999111"])], workspace: "rw")
+        #expect(try found("tel ~ 788456") == [])
+        #expect(try found("tel ~ 999111") == [uuid])
+        _ = try daemon.call("contacts.modify", ["workspace": "rw", "uuid": .string(uuid), "modifiers": [["type": "status", "status": "blocked"]]])
+        #expect(try found("tel ~ 999111") == [uuid])
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+    }
+
     @Test func orderIsPriorityThroughAppendRemoveAndSet() throws {
         let daemon = try Self.daemon()
         let contact = try daemon.call("contacts.create", ["workspace": "rw", "urns": ["tel:0788123123", "mailto:A@B.C", "ext:x"]])
