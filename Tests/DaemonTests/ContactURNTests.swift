@@ -284,6 +284,27 @@ struct ContactURNTests {
         #expect(back.data("reason") == "urn_taken")
     }
 
+    /// URNs are normalized ahead of the writer with the country a workspace had when last seen there: a
+    /// change of default country must still apply at once, to creates and to modifications.
+    @Test func aChangedDefaultCountryAppliesAtOnce() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["workspace": "w", "default_country": "RW"])
+        let rwandan = try daemon.call("contacts.create", ["workspace": "w", "urns": ["tel:0788 123 456"]])
+        #expect(ContactKit.strings(rwandan["urns"]) == ["tel:+250788123456"])
+        try daemon.call("workspace.configure", ["workspace": "w", "default_country": "KE"])
+        let kenyan = try daemon.call("contacts.create", ["workspace": "w", "urns": ["tel:0712 345 678"]])
+        #expect(ContactKit.strings(kenyan["urns"]) == ["tel:+254712345678"])
+        let uuid = try #require(rwandan.string("uuid"))
+        let modified = try ContactKit.modify(daemon, uuid, [ContactKit.urns("append", ["tel:0722 000 111"])], workspace: "w")
+        #expect(ContactKit.strings(modified["urns"]) == ["tel:+250788123456", "tel:+254722000111"])
+        try daemon.call("workspace.configure", ["workspace": "w", "default_country": "RW"])
+        let again = try ContactKit.modify(daemon, uuid, [ContactKit.urns("append", ["tel:0788 999 000"])], workspace: "w")
+        #expect(ContactKit.strings(again["urns"]) == ["tel:+250788123456", "tel:+254722000111", "tel:+250788999000"])
+        // Bad URNs are still refused naming the field, whichever thread normalized them.
+        let bad = try daemon.error("contacts.create", ["workspace": "w", "urns": ["tel:12"]])
+        #expect(bad.data("field") == "urns[0]")
+    }
+
     /// URN searches follow the URNs through modifications: a change of name keeps the contact found
     /// by its URN's digits (its trigrams are not recomputed then), a change of URNs moves it.
     @Test func urnSearchesFollowModifications() throws {

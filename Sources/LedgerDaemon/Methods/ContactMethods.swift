@@ -21,9 +21,11 @@ extension LedgerMethods {
             name: params.name, language: params.language, status: status, urns: params.urns ?? [], fields: fields, groups: groups
         )
         let uuid = ContactUUID.random()
+        let normalized = self.countryHints.prepare(request.urns, workspace: caller.workspace)
         // It reads contacts and URN owners only through `tx`: its index writes can follow its answer.
         return try await self.command(call, caller, defersProjection: true) { tx in
-            let context = try tx.decisionContext()
+            let context = try tx.decisionContext(normalizedURNs: normalized)
+            self.countryHints.record(context.workspace.defaultCountry, for: caller.workspace)
             let events = try ContactDecider.create(request, uuid: uuid, id: try tx.nextContactID(), context: context)
             let contact = try tx.appendContact(events, of: uuid, from: nil, expectedVersion: 0)
             return ContactPresenter(workspace: context.workspace, reference: self.reference).present(contact)
@@ -114,13 +116,19 @@ extension LedgerMethods {
         let params = try self.params(ContactModifyParams.self, call)
         let uuid = try Self.contactUUID(params.uuid)
         let modifiers = try Self.modifiers(params.modifiers)
+        let urns = modifiers.flatMap { modifier -> [String] in
+            if case .urns(_, let urns) = modifier { return urns }
+            return []
+        }
+        let normalized = self.countryHints.prepare(urns, workspace: caller.workspace)
         // It reads contacts and URN owners only through `tx`: its index writes can follow its answer.
         return try await self.command(call, caller, defersProjection: true) { tx in
             let contact = try tx.contact(uuid)
             if let expected = params.expectedVersion, expected != contact.version {
                 throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(contact.version))])
             }
-            let context = try tx.decisionContext()
+            let context = try tx.decisionContext(normalizedURNs: normalized)
+            self.countryHints.record(context.workspace.defaultCountry, for: caller.workspace)
             let events = try ContactDecider.modify(contact, modifiers: modifiers, context: context)
             let modified = try tx.appendContact(events, of: uuid, from: contact, expectedVersion: contact.version)
             return ContactPresenter(workspace: context.workspace, reference: self.reference).present(modified)
