@@ -20,7 +20,14 @@ final class DefaultCountryHints: Sendable {
     /// workspace's country is known.
     func prepare(_ urns: [String], workspace: String) -> URNNormalizationTable {
         guard !urns.isEmpty, let country = self.countries.withLock({ $0[workspace] }) else { return URNNormalizationTable() }
-        return URNNormalizationTable.normalizing(urns, defaultCountry: country)
+        var table = URNNormalizationTable.normalizing(urns, defaultCountry: country)
+        // A normalized URN can be normalized again on the writer (the contact a message from an unknown
+        // URN creates is created with it): it is held too.
+        for text in urns {
+            guard case .success(let urn)? = table.result(text, defaultCountry: country) else { continue }
+            if table.result(urn.description, defaultCountry: country) == nil { table.normalize(urn.description, defaultCountry: country) }
+        }
+        return table
     }
 
     /// Records the country a command found its workspace with.

@@ -300,6 +300,14 @@ struct ContactURNTests {
         try daemon.call("workspace.configure", ["workspace": "w", "default_country": "RW"])
         let again = try ContactKit.modify(daemon, uuid, [ContactKit.urns("append", ["tel:0788 999 000"])], workspace: "w")
         #expect(ContactKit.strings(again["urns"]) == ["tel:+250788123456", "tel:+254722000111", "tel:+250788999000"])
+        // A message from an unknown local number creates its contact under the current country.
+        let received = try daemon.call("messages.receive", ["workspace": "w", "urn": "tel:0788 555 444", "text": "hi"])
+        #expect(received["created_contact"] == true)
+        #expect(ContactKit.strings(received["contact"]?["urns"]) == ["tel:+250788555444"])
+        try daemon.call("workspace.configure", ["workspace": "w", "default_country": "KE"])
+        let fromKenya = try daemon.call("messages.receive", ["workspace": "w", "urn": "tel:0788 555 444", "text": "hi"])
+        #expect(ContactKit.strings(fromKenya["contact"]?["urns"]) == ["tel:+254788555444"])
+        #expect(try daemon.error("messages.receive", ["workspace": "w", "urn": "tel:12", "text": "hi"]).data("field") == "urn")
         // Bad URNs are still refused naming the field, whichever thread normalized them.
         let bad = try daemon.error("contacts.create", ["workspace": "w", "urns": ["tel:12"]])
         #expect(bad.data("field") == "urns[0]")

@@ -42,7 +42,7 @@ public struct URNNormalizationTable: Sendable, Hashable {
 
     /// Normalizes `text` (``URN/normalized(_:defaultCountry:)``), keeps the result and returns it.
     @discardableResult
-    mutating func normalize(_ text: String, defaultCountry: String?) -> Result<URN, URNError> {
+    public mutating func normalize(_ text: String, defaultCountry: String?) -> Result<URN, URNError> {
         let result: Result<URN, URNError>
         do {
             result = .success(try URN.normalized(text, defaultCountry: defaultCountry))

@@ -61,6 +61,16 @@ extension LedgerMethods {
         }
     }
 
+    /// `text` normalized under the context's workspace, through its prepared normalizations; or -32602
+    /// naming `field`.
+    static func normalizedURN(_ text: String, in context: DecisionContext, field: String) throws -> URN {
+        do {
+            return try context.normalizedURN(text)
+        } catch {
+            throw ContactError.invalid(field, error.code)
+        }
+    }
+
     /// The contact, or -32001 (with `reason: "deleted"` for a tombstone).
     func liveContact(_ uuid: ContactUUID, workspace: String, in txn: Transaction) throws -> Contact {
         guard let contact = try self.stores.projector(txn).contacts.contact(uuid, workspace: workspace, in: txn) else {

@@ -33,10 +33,12 @@ extension LedgerMethods {
     func messagesReceive(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(ReceiveParams.self, call)
         try Self.checkText(params.text)
+        let normalized = self.countryHints.prepare([params.urn], workspace: caller.workspace)
         // It reads contacts and URN owners only through `tx`: its index writes can follow its answer.
         return try await self.command(call, caller, defersProjection: true) { tx in
-            let context = try tx.decisionContext()
-            let urn = try Self.normalizedURN(params.urn, defaultCountry: context.workspace.defaultCountry, field: "urn")
+            let context = try tx.decisionContext(normalizedURNs: normalized)
+            self.countryHints.record(context.workspace.defaultCountry, for: caller.workspace)
+            let urn = try Self.normalizedURN(params.urn, in: context, field: "urn")
             var created = false
             let uuid: ContactUUID
             if let owner = try tx.owner(ofURN: urn.identity) {
