@@ -156,10 +156,10 @@ final class Ledger: Sendable {
                     }
                     var projections: ProjectionBatch?
                     if command.context.defersProjection {
-                        projections = try deferred ?? self.stores.projector(txn).openBatch(in: txn)
+                        projections = try deferred ?? self.stores.projector(txn).openBatch(in: txn, journaled: true)
                         deferred = projections
                     }
-                    let savepoint = projections?.savepoint()
+                    let mark = projections?.mark()
                     do {
                         let answer = try txn.nested { child in
                             projections?.use(child)
@@ -172,7 +172,7 @@ final class Ledger: Sendable {
                         throw error
                     } catch {
                         // Its nested transaction is gone; what it applied to the held projections goes too.
-                        if let projections, let savepoint { projections.restore(savepoint) }
+                        if let projections, let mark { try projections.rollBack(to: mark) }
                         outcomes.append(.failure(error))
                     }
                 }

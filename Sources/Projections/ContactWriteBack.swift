@@ -16,7 +16,7 @@ import ParallelWork
 /// Valid only inside the write transaction it was made for; flush before the transaction commits and
 /// before anything reads the contact tables of this generation (``ContactReadModel/applyToAll`` does).
 final class ContactWriteBack {
-    fileprivate struct Entry: Sendable {
+    private struct Entry: Sendable {
         /// The contact's record key.
         var key: [UInt8]
         /// The contact as stored before this write-back loaded it (nil when it is new here).
@@ -56,32 +56,6 @@ final class ContactWriteBack {
     /// Reads and writes through `txn` from now on (``ProjectionBatch/use(_:)``).
     func use(_ txn: Transaction) {
         self.txn = txn
-    }
-
-    /// What the write-back holds at one moment (``ProjectionBatch/Savepoint``).
-    struct Savepoint {
-        fileprivate let entries: [Entry]
-        fileprivate let slots: [ByteKey: Int]
-        fileprivate let urnOwners: [ByteKey: [UInt8]?]
-        fileprivate let lastAssertion: (contact: [UInt8], identities: [String])?
-        fileprivate let lastApplied: (uuid: ContactUUID, workspace: String, slot: Int)?
-        fileprivate let liveCountChanges: [String: Int]
-    }
-
-    func savepoint() -> Savepoint {
-        Savepoint(
-            entries: self.entries, slots: self.slots, urnOwners: self.urnOwners, lastAssertion: self.lastAssertion,
-            lastApplied: self.lastApplied, liveCountChanges: self.liveCountChanges
-        )
-    }
-
-    func restore(_ savepoint: Savepoint) {
-        self.entries = savepoint.entries
-        self.slots = savepoint.slots
-        self.urnOwners = savepoint.urnOwners
-        self.lastAssertion = savepoint.lastAssertion
-        self.lastApplied = savepoint.lastApplied
-        self.liveCountChanges = savepoint.liveCountChanges
     }
 
     /// Applies one event of the contact `uuid`.

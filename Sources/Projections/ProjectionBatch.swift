@@ -16,9 +16,12 @@ import LedgerStore
 public final class ProjectionBatch {
     private let projector: Projector
     private var txn: Transaction
-    private let contacts: ContactWriteBack
+    private var contacts: ContactWriteBack
     /// The `seq` of the last event applied, if any.
     public private(set) var lastSeq: UInt64?
+    /// The events applied through `apply(_:)` (a command's events), when the batch keeps them
+    /// to roll back to a ``Mark`` (a write batch's deferred projections); nil otherwise.
+    private var journal: [(event: LedgerEvent, header: EventHeader)]?
     /// Contact UUIDs by stream name: parsing a UUID costs more than looking it up.
     private var contactUUIDs: [String: ContactUUID] = [:]
     /// The contact stream of the last contact event applied.
@@ -26,10 +29,11 @@ public final class ProjectionBatch {
     /// The audit index postings of the batch's events, written in key order by ``finish(checkpoint:)``.
     private var auditPostings = AuditIndex.postingChanges()
 
-    init(projector: Projector, txn: Transaction) {
+    init(projector: Projector, txn: Transaction, journaled: Bool = false) {
         self.projector = projector
         self.txn = txn
         self.contacts = ContactWriteBack(model: projector.contacts, txn: txn)
+        self.journal = journaled ? [] : nil
     }
 
     /// The contacts held in memory until ``finish(checkpoint:)``.
@@ -43,24 +47,29 @@ public final class ProjectionBatch {
         self.contacts.use(txn)
     }
 
-    /// What the batch holds at one moment, to go back to when a command that applied events fails.
-    public struct Savepoint {
-        fileprivate let contacts: ContactWriteBack.Savepoint
-        fileprivate let auditPostings: PostingChanges<AuditIndex.Block>
-        fileprivate let lastSeq: UInt64?
+    /// A position in a journaled batch's events (``mark()``).
+    public struct Mark: Sendable {
+        fileprivate let applied: Int
     }
 
-    /// What the batch holds now (a copy on write: it costs a copy of what the next change touches).
-    public func savepoint() -> Savepoint {
-        Savepoint(contacts: self.contacts.savepoint(), auditPostings: self.auditPostings, lastSeq: self.lastSeq)
+    /// Where the batch is now, to roll back to if what follows fails. O(1): nothing is copied.
+    public func mark() -> Mark {
+        precondition(self.journal != nil, "a mark in a batch that keeps no journal")
+        return Mark(applied: self.journal?.count ?? 0)
     }
 
-    /// Forgets what was applied since `savepoint` was taken. What was written to the transaction
-    /// meanwhile must be undone with it: the nested transaction it went to is aborted.
-    public func restore(_ savepoint: Savepoint) {
-        self.contacts.restore(savepoint.contacts)
-        self.auditPostings = savepoint.auditPostings
-        self.lastSeq = savepoint.lastSeq
+    /// Forgets the events applied since `mark`: the batch starts over from the read models as the
+    /// transaction holds them and applies the events before the mark again. Rare (a command that failed
+    /// after applying events), so the common path keeps no copies. What was written to the transaction
+    /// since the mark must be undone with it: the nested transaction it went to is aborted.
+    public func rollBack(to mark: Mark) throws {
+        guard let journal = self.journal, journal.count > mark.applied else { return }
+        self.contacts = ContactWriteBack(model: self.projector.contacts, txn: self.txn)
+        self.auditPostings = AuditIndex.postingChanges()
+        self.lastSeq = nil
+        self.lastContactStream = nil
+        self.journal = []
+        try self.apply(Array(journal.prefix(mark.applied)))
     }
 
     /// Applies decoded records in order (a record's event is nil when its payload was erased), each
@@ -79,6 +88,7 @@ public final class ProjectionBatch {
 
     /// Applies events in log order.
     public func apply(_ events: [(event: LedgerEvent, header: EventHeader)]) throws {
+        self.journal?.append(contentsOf: events)
         for (event, header) in events { try self.apply(event, header: header) }
     }
 

@@ -140,8 +140,11 @@ public struct Projector: Sendable {
     }
 
     /// A batch for events applied over a whole command, finished by the caller before `txn` commits.
-    public func openBatch(in txn: Transaction) -> ProjectionBatch {
-        ProjectionBatch(projector: self, txn: txn)
+    ///
+    /// - Parameter journaled: keep the applied events, so the batch can roll back to a
+    ///   ``ProjectionBatch/Mark`` (one batch over many commands, each of which may fail).
+    public func openBatch(in txn: Transaction, journaled: Bool = false) -> ProjectionBatch {
+        ProjectionBatch(projector: self, txn: txn, journaled: journaled)
     }
 
     /// The stored schema version and checkpoint, or nil before the first start.
