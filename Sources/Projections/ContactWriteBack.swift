@@ -34,8 +34,16 @@ final class ContactWriteBack {
     /// entries: an event changes its contact's entry in place, where a dictionary's accessors copied
     /// the whole entry (two contacts) per event.
     private var entries: [Entry] = []
-    /// Where each held contact is in `entries`, by its record key.
-    private var slots: [ByteKey: Int] = [:]
+    /// Where each held contact is in `entries`, by its UUID and workspace.
+    private var slots: [HeldContact: Int] = [:]
+    /// A held contact's dictionary key: its UUID and workspace, hashed and compared as they are. A
+    /// replay looks one up for nearly every event; building its record key's bytes for that allocated
+    /// an array, and comparing two of them read a second, cold buffer. The UUID's text is the one the
+    /// batch cached for the stream, so equal keys compare by identity.
+    private struct HeldContact: Hashable {
+        var uuid: ContactUUID
+        var workspace: String
+    }
     /// Pending `rm.contact_urns` changes by key: the owner's UUID, or nil to delete.
     private var urnOwners: [ByteKey: [UInt8]?] = [:]
     /// The contact (its record key) and URN identities whose ownership was written to `urnOwners` last.
@@ -69,7 +77,7 @@ final class ContactWriteBack {
             // A contact_created whose payload was erased replays with id 0: its id comes back with contact_deleted.
             if created.id > 0 { try self.txn.put(self.model.ids, key: BigEndian.bytes(UInt64(bitPattern: created.id)), value: key) }
             let entry = Entry(key: key, stored: nil, contact: contact, identities: contact.urnIdentities, workspace: header.workspace)
-            if let held = self.slots[ByteKey(key)] {
+            if let held = self.slots[HeldContact(uuid: uuid, workspace: header.workspace)] {
                 // A second creation replaces the record without reading it, as a lone event would.
                 try self.write([self.entries[held]])
                 self.entries[held] = entry
@@ -127,7 +135,7 @@ final class ContactWriteBack {
 
     /// The contact as the events applied so far leave it: the held one, else the stored one.
     func contact(_ uuid: ContactUUID, workspace: String) throws -> Contact? {
-        if let held = self.slots[ByteKey(KeyEncoding.key(workspace, uuid.rawValue))] { return self.entries[held].contact }
+        if let held = self.slots[HeldContact(uuid: uuid, workspace: workspace)] { return self.entries[held].contact }
         return try self.model.contact(uuid, workspace: workspace, in: self.txn)
     }
 
@@ -217,15 +225,15 @@ final class ContactWriteBack {
     private func heldSlot(of uuid: ContactUUID, workspace: String) throws -> Int? {
         // A contact's events come together: the contact of the last event is found without a key.
         if let last = self.lastApplied, last.uuid == uuid, last.workspace == workspace { return last.slot }
+        if let held = self.slots[HeldContact(uuid: uuid, workspace: workspace)] { return held }
         let key = KeyEncoding.key(workspace, uuid.rawValue)
-        if let held = self.slots[ByteKey(key)] { return held }
         guard let stored = try self.model.contact(uuid, workspace: workspace, in: self.txn) else { return nil }
         return self.hold(Entry(key: key, stored: stored, contact: stored, identities: stored.urnIdentities, workspace: workspace))
     }
 
     /// Holds a contact not held yet; returns where it is.
     private func hold(_ entry: Entry) -> Int {
-        self.slots[ByteKey(entry.key)] = self.entries.count
+        self.slots[HeldContact(uuid: entry.contact.uuid, workspace: entry.workspace)] = self.entries.count
         self.entries.append(entry)
         return self.entries.count - 1
     }
