@@ -18,11 +18,14 @@ final class DefaultCountryHints: Sendable {
 
     /// The URNs of a command in `workspace` normalized under its hinted country; empty until the
     /// workspace's country is known.
-    func prepare(_ urns: [String], workspace: String) -> URNNormalizationTable {
+    ///
+    /// - Parameter includingNormalizedForms: also hold each URN's normalized text, for a command that
+    ///   normalizes that again on the writer (the contact a message from an unknown URN creates is
+    ///   created with it).
+    func prepare(_ urns: [String], workspace: String, includingNormalizedForms: Bool = false) -> URNNormalizationTable {
         guard !urns.isEmpty, let country = self.countries.withLock({ $0[workspace] }) else { return URNNormalizationTable() }
         var table = URNNormalizationTable.normalizing(urns, defaultCountry: country)
-        // A normalized URN can be normalized again on the writer (the contact a message from an unknown
-        // URN creates is created with it): it is held too.
+        guard includingNormalizedForms else { return table }
         for text in urns {
             guard case .success(let urn)? = table.result(text, defaultCountry: country) else { continue }
             if table.result(urn.description, defaultCountry: country) == nil { table.normalize(urn.description, defaultCountry: country) }

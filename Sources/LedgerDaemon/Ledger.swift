@@ -151,7 +151,7 @@ final class Ledger: Sendable {
                 for command in batch {
                     if !command.context.defersProjection, let held = deferred {
                         // This command reads the read models' tables: they must hold the batch so far.
-                        if let last = held.lastSeq { try held.finish(checkpoint: last) }
+                        try held.finishAtLastApplied()
                         deferred = nil
                     }
                     var projections: ProjectionBatch?
@@ -187,11 +187,11 @@ final class Ledger: Sendable {
                 }
             }, finishing: { written, txn in
                 // The deferring commands' contacts are indexed and stored after their answers went out.
-                guard let deferred = written.deferred, let last = deferred.lastSeq else { return }
+                guard let deferred = written.deferred else { return }
                 let finishingStarted = DispatchTime.now().uptimeNanoseconds
                 defer { finishingNanoseconds = DispatchTime.now().uptimeNanoseconds - finishingStarted }
                 deferred.use(txn)
-                try deferred.finish(checkpoint: last)
+                try deferred.finishAtLastApplied()
             })
             if let rebuildableFailure {
                 // The log is durable and the commands stand. The read models lack this batch: its events

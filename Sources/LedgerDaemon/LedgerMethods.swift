@@ -222,6 +222,14 @@ final class LedgerMethods: RPCHandler {
         return Array(SHA256.hash(data: Array(call.method.utf8) + [0] + Array(bytes)))
     }
 
+    /// The decision context of a command, consulting its URNs normalized ahead (``DefaultCountryHints``),
+    /// and recording its workspace's country for the next command's.
+    func decisionContext(_ tx: CommandTransaction, urnsNormalizedAhead normalized: URNNormalizationTable) throws -> DecisionContext {
+        let context = try tx.decisionContext(normalizedURNs: normalized)
+        self.countryHints.record(context.workspace.defaultCountry, for: tx.workspaceName)
+        return context
+    }
+
     /// Runs `body` in a read snapshot.
     func read<T>(_ body: (Transaction) throws -> T) throws -> T {
         try self.stores.environment.read(body)

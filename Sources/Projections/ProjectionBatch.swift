@@ -151,6 +151,11 @@ public final class ProjectionBatch {
         }
     }
 
+    /// Writes the held contacts and moves the checkpoint to the last event applied; nothing when none was.
+    public func finishAtLastApplied() throws {
+        if let last = self.lastSeq { try self.finish(checkpoint: last) }
+    }
+
     /// Writes the held contacts and moves the checkpoint to `seq`.
     public func finish(checkpoint seq: UInt64) throws {
         try self.contacts.flush()

@@ -24,8 +24,7 @@ extension LedgerMethods {
         let normalized = self.countryHints.prepare(request.urns, workspace: caller.workspace)
         // It reads contacts and URN owners only through `tx`: its index writes can follow its answer.
         return try await self.command(call, caller, defersProjection: true) { tx in
-            let context = try tx.decisionContext(normalizedURNs: normalized)
-            self.countryHints.record(context.workspace.defaultCountry, for: caller.workspace)
+            let context = try self.decisionContext(tx, urnsNormalizedAhead: normalized)
             let events = try ContactDecider.create(request, uuid: uuid, id: try tx.nextContactID(), context: context)
             let contact = try tx.appendContact(events, of: uuid, from: nil, expectedVersion: 0)
             return ContactPresenter(workspace: context.workspace, reference: self.reference).present(contact)
@@ -137,8 +136,7 @@ extension LedgerMethods {
             if let expected = params.expectedVersion, expected != contact.version {
                 throw ContactError(.conflict, reason: "version_mismatch", field: "expected_version", details: ["actual_version": .integer(Int64(contact.version))])
             }
-            let context = try tx.decisionContext(normalizedURNs: normalized)
-            self.countryHints.record(context.workspace.defaultCountry, for: caller.workspace)
+            let context = try self.decisionContext(tx, urnsNormalizedAhead: normalized)
             let events = try ContactDecider.modify(contact, modifiers: modifiers, context: context)
             let modified = try tx.appendContact(events, of: uuid, from: contact, expectedVersion: contact.version)
             return ContactPresenter(workspace: context.workspace, reference: self.reference).present(modified)

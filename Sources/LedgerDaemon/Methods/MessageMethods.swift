@@ -33,11 +33,10 @@ extension LedgerMethods {
     func messagesReceive(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(ReceiveParams.self, call)
         try Self.checkText(params.text)
-        let normalized = self.countryHints.prepare([params.urn], workspace: caller.workspace)
+        let normalized = self.countryHints.prepare([params.urn], workspace: caller.workspace, includingNormalizedForms: true)
         // It reads contacts and URN owners only through `tx`: its index writes can follow its answer.
         return try await self.command(call, caller, defersProjection: true) { tx in
-            let context = try tx.decisionContext(normalizedURNs: normalized)
-            self.countryHints.record(context.workspace.defaultCountry, for: caller.workspace)
+            let context = try self.decisionContext(tx, urnsNormalizedAhead: normalized)
             let urn = try Self.normalizedURN(params.urn, in: context, field: "urn")
             var created = false
             let uuid: ContactUUID
