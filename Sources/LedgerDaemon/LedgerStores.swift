@@ -48,6 +48,7 @@ struct LedgerStores: Sendable {
         tables.merge(try environment.openTables(readModelNames, durability: .rebuildable)) { first, _ in first }
         self.environment = environment
         self.log = try EventLog(tables: tables)
+        try self.log.moveFormerHead(in: environment)
         self.projectors = try Projector.generations.map { try Projector(tables: tables, generation: $0) }
         guard let meta = tables["ledger.meta"], let idempotency = tables["ledger.idempotency"], let readModelMeta = tables[Self.readModelMetaName] else {
             throw ReadModelError.missingTables

@@ -11,8 +11,10 @@ import Foundation
 /// ahead, it waits for the writer to publish the rebuildable commit of that stamp and begins again.
 final class CommitStamps: @unchecked Sendable {
     // @unchecked: `publishedStamp` is guarded by `published`; the table handles are immutable.
-    static let tableName = "store.commit_stamp"
-    private static let key = Array("stamp".utf8)
+    /// The table earlier versions kept the stamp in, a page of its own for every commit to write and
+    /// sync; dropped at open. The stamp is now a record of each part's root table (``Table/rootName``).
+    static let formerTableName = "store.commit_stamp"
+    private static let key = [0] + Array("store.commit_stamp".utf8)
     /// How long a reader waits for the writer to publish a write's rebuildable commit (it publishes it
     /// whether the commit succeeded or failed, so this bounds only a writer that stopped mid-write).
     static let maximumWait: TimeInterval = 5
@@ -40,10 +42,12 @@ final class CommitStamps: @unchecked Sendable {
         do throws(LMDBError) {
             var durableDBI: MDB_dbi = 0
             var rebuildableDBI: MDB_dbi = 0
-            try check(mdb_dbi_open(durableTxn, Self.tableName, UInt32(MDB_CREATE), &durableDBI), "mdb_dbi_open")
-            try check(mdb_dbi_open(rebuildableTxn, Self.tableName, UInt32(MDB_CREATE), &rebuildableDBI), "mdb_dbi_open")
-            self.durableTable = Table(name: Self.tableName, dbi: durableDBI, isInRebuildablePart: false)
-            self.rebuildableTable = Table(name: Self.tableName, dbi: rebuildableDBI, isInRebuildablePart: true)
+            try check(mdb_dbi_open(durableTxn, nil, 0, &durableDBI), "mdb_dbi_open")
+            try check(mdb_dbi_open(rebuildableTxn, nil, 0, &rebuildableDBI), "mdb_dbi_open")
+            try Self.dropFormerTable(durableTxn)
+            try Self.dropFormerTable(rebuildableTxn)
+            self.durableTable = Table(name: Table.rootName, dbi: durableDBI, isInRebuildablePart: false)
+            self.rebuildableTable = Table(name: Table.rootName, dbi: rebuildableDBI, isInRebuildablePart: true)
             let durableStamp = try Self.stamp(in: txn, self.durableTable)
             let rebuildableStamp = try Self.stamp(in: txn, self.rebuildableTable)
             var level = durableStamp
@@ -62,6 +66,12 @@ final class CommitStamps: @unchecked Sendable {
         if durableCommitted != MDB_SUCCESS { mdb_txn_abort(rebuildableTxn) }
         try check(durableCommitted, "mdb_txn_commit")
         try check(mdb_txn_commit(rebuildableTxn), "mdb_txn_commit")
+    }
+
+    private static func dropFormerTable(_ txn: OpaquePointer) throws(LMDBError) {
+        var dbi: MDB_dbi = 0
+        guard mdb_dbi_open(txn, Self.formerTableName, 0, &dbi) == MDB_SUCCESS else { return }
+        try check(mdb_drop(txn, dbi, 1), "mdb_drop")
     }
 
     private static func beginWrite(_ env: OpaquePointer) throws(LMDBError) -> OpaquePointer {

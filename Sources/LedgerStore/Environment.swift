@@ -163,7 +163,8 @@ public final class Environment: @unchecked Sendable {
     /// effects are caught up by its owner, but not its other writes), so it is discarded at the next open.
     private let rebuildablePartLostAWrite = Mutex(false)
 
-    /// Opens (creating if missing) the named tables, in one write transaction.
+    /// Opens (creating if missing) the named tables, in one write transaction; ``Table/rootName`` opens
+    /// the part's root table.
     ///
     /// - Parameter durability: where the tables live; `.rebuildable` tables stay in the durable part
     ///   when the environment has no rebuildable one.
@@ -174,7 +175,12 @@ public final class Environment: @unchecked Sendable {
             let handle: OpaquePointer = inRebuildable ? (txn.rebuildablePointer ?? txn.pointer) : txn.pointer
             for name in names {
                 var dbi: MDB_dbi = 0
-                try check(mdb_dbi_open(handle, name, UInt32(MDB_CREATE), &dbi), "mdb_dbi_open")
+                if name == Table.rootName {
+                    try check(mdb_dbi_open(handle, nil, 0, &dbi), "mdb_dbi_open")
+                } else {
+                    precondition(name.utf8.first != 0, "a table name beginning with a 0 byte would collide with root table keys")
+                    try check(mdb_dbi_open(handle, name, UInt32(MDB_CREATE), &dbi), "mdb_dbi_open")
+                }
                 tables[name] = Table(name: name, dbi: dbi, isInRebuildablePart: inRebuildable)
             }
             return tables

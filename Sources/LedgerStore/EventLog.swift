@@ -8,8 +8,9 @@ import ParallelWork
 /// payload, given the position the log assigns. Every method takes the transaction to work in, so that
 /// appends, read models and idempotency records commit together.
 public struct EventLog: Sendable {
-    /// Table names this log uses in its environment.
-    public static let tableNames = ["log.events", "log.streams", "log.meta"]
+    /// Table names this log uses in its environment. The head is kept in the root table, whose page
+    /// every append rewrites anyway; `log.meta` held it before and is read only to move it from there.
+    public static let tableNames = ["log.events", "log.streams", "log.meta", Table.rootName]
     /// Tables earlier versions of the log kept and this one no longer reads: `log.heads` held each
     /// stream's version, which is the last key of its stream index. Dropped at open.
     public static let retiredTableNames = ["log.heads"]
@@ -17,24 +18,44 @@ public struct EventLog: Sendable {
     private let events: Table
     private let streams: Table
     private let meta: Table
-    private static let headKey = Array("head".utf8)
+    private let root: Table
+    /// The head's key in the root table (root keys begin with a 0 byte).
+    private static let headKey = [0] + Array("log.head".utf8)
+    /// The head's key in `log.meta`, where earlier versions kept it.
+    private static let formerHeadKey = Array("head".utf8)
     private static let genesisHash = [UInt8](repeating: 0, count: StoredEvent.hashLength)
 
     /// Uses the log tables among `tables` (opened with ``Environment/openTables(_:)``).
     public init(tables: [String: Table]) throws(LogError) {
-        guard let events = tables["log.events"], let streams = tables["log.streams"], let meta = tables["log.meta"]
+        guard let events = tables["log.events"], let streams = tables["log.streams"], let meta = tables["log.meta"],
+            let root = tables[Table.rootName]
         else { throw LogError.missingTables }
         self.events = events
         self.streams = streams
         self.meta = meta
+        self.root = root
     }
 
     /// The last appended position and its hash (`seq` 0 and zero hash for an empty log).
     public func head(in txn: Transaction) throws -> (seq: UInt64, hash: [UInt8]) {
-        guard let bytes = try txn.get(self.meta, key: Self.headKey), bytes.count == 8 + StoredEvent.hashLength,
-            let seq = BigEndian.uint64(bytes)
-        else { return (0, Self.genesisHash) }
+        guard let bytes = try txn.get(self.root, key: Self.headKey) else { return (0, Self.genesisHash) }
+        guard bytes.count == 8 + StoredEvent.hashLength, let seq = BigEndian.uint64(bytes) else {
+            throw LogError.corruptHead
+        }
         return (seq, Array(bytes[8...]))
+    }
+
+    /// Moves the head from `log.meta`, where logs written by earlier versions keep it, to the root
+    /// table, in one write when there is one to move. Call once, before appending.
+    public func moveFormerHead(in environment: Environment) throws {
+        guard try environment.read({ try $0.contains(self.meta, key: Self.formerHeadKey) }) else { return }
+        try environment.write { txn in
+            guard let former = try txn.get(self.meta, key: Self.formerHeadKey) else { return }
+            if try txn.get(self.root, key: Self.headKey) == nil {
+                try txn.put(self.root, key: Self.headKey, value: former)
+            }
+            try txn.delete(self.meta, key: Self.formerHeadKey)
+        }
     }
 
     /// The version of `stream`: the number of records appended to it (0 when it has none).
@@ -176,7 +197,7 @@ public struct EventLog: Sendable {
     }
 
     private func setHead(_ head: (seq: UInt64, hash: [UInt8]), in txn: Transaction) throws {
-        try txn.put(self.meta, key: Self.headKey, value: BigEndian.bytes(head.seq) + head.hash)
+        try txn.put(self.root, key: Self.headKey, value: BigEndian.bytes(head.seq) + head.hash)
     }
 
     /// Appends a record copied from another log (a replica following its primary), keeping its
@@ -363,4 +384,6 @@ public enum LogError: Error, Hashable, Sendable {
     case missingTables
     /// Reserved positions were written with another number of records, or after another append.
     case reservationMismatch
+    /// The stored head is not a position and a hash.
+    case corruptHead
 }

@@ -16,6 +16,13 @@ public struct Table: Sendable, Hashable {
         case rebuildable
     }
 
+    /// The name that opens a part's root table (``Environment/openTables(_:durability:)``): LMDB's
+    /// unnamed database, which lists the part's named tables. Every write that changes a table rewrites
+    /// its page, so a small record every commit rewrites (the log's head, the commit stamp) costs no page
+    /// of its own to write and sync there: a table of its own would cost each commit one more. Its keys
+    /// must begin with a 0 byte, which no table name does.
+    public static let rootName = ""
+
     /// The table's name in the environment.
     public let name: String
     let dbi: MDB_dbi

@@ -244,4 +244,39 @@ struct EventLogTests {
             #expect(try txn.count(table) == 4)
         }
     }
+
+    /// Logs written before the head moved to the root table keep it in `log.meta` under "head": it is
+    /// moved once, and appends chain onto it.
+    @Test func aHeadKeptInLogMetaIsMovedToTheRootTable() throws {
+        let store = try Store()
+        try store.append("a", "1")
+        let tables = try store.environment.openTables(["log.meta", Table.rootName])
+        let (formerHead, rootKeys) = try store.environment.read { txn throws in
+            let head = try store.log.head(in: txn)
+            let keys = try txn.withCursor(try #require(tables[Table.rootName])) { cursor in
+                var keys: [[UInt8]] = []
+                try cursor.forEach(from: []) { entry in
+                    keys.append(Array(entry.key))
+                    return true
+                }
+                return keys
+            }
+            return (head, keys)
+        }
+        #expect(rootKeys.contains([0] + Array("log.head".utf8)))
+        // Put the log back as an earlier version left it: the head in log.meta, none in the root.
+        try store.environment.write { txn throws in
+            try txn.put(try #require(tables["log.meta"]), key: Array("head".utf8), value: Array(BigEndian.bytes(formerHead.seq)) + formerHead.hash)
+            try txn.delete(try #require(tables[Table.rootName]), key: [0] + Array("log.head".utf8))
+        }
+        #expect(try store.environment.read { try store.log.head(in: $0).seq } == 0)
+        try store.log.moveFormerHead(in: store.environment)
+        try store.environment.read { txn throws in
+            #expect(try store.log.head(in: txn).seq == formerHead.seq)
+            #expect(try store.log.head(in: txn).hash == formerHead.hash)
+            #expect(try txn.get(try #require(tables["log.meta"]), key: Array("head".utf8)) == nil)
+        }
+        #expect(try store.append("a", "2") == EventPosition(seq: 2, version: 2))
+        #expect(try store.log.verify(environment: store.environment).firstBrokenSeq == nil)
+    }
 }
