@@ -131,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "ledger-bench",
             dependencies: [
-                "LedgerStore", "RPC", "ContactDomain", "NATSClient", "Spreadsheet", "TestSupport",
+                "LedgerStore", "RPC", "ContactDomain", "Projections", "NATSClient", "Spreadsheet", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -43,12 +43,12 @@ struct LedgerStores: Sendable {
         if environment.rebuildableDirectory != nil {
             try environment.dropTables(readModelNames)
         }
-        try environment.dropTables(EventLog.retiredTableNames)
-        var tables = try environment.openTables(EventLog.tableNames + Self.ownTableNames)
+        // The log's stream index is derived from its records: it lives with the read models, out of the
+        // synced commit.
+        self.log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
+        var tables = try environment.openTables(Self.ownTableNames)
         tables.merge(try environment.openTables(readModelNames, durability: .rebuildable)) { first, _ in first }
         self.environment = environment
-        self.log = try EventLog(tables: tables)
-        try self.log.moveFormerHead(in: environment)
         self.projectors = try Projector.generations.map { try Projector(tables: tables, generation: $0) }
         guard let meta = tables["ledger.meta"], let idempotency = tables["ledger.idempotency"], let readModelMeta = tables[Self.readModelMetaName] else {
             throw ReadModelError.missingTables

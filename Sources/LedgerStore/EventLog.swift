@@ -10,7 +10,10 @@ import ParallelWork
 public struct EventLog: Sendable {
     /// Table names this log uses in its environment. The head is kept in the root table, whose page
     /// every append rewrites anyway; `log.meta` held it before and is read only to move it from there.
-    public static let tableNames = ["log.events", "log.streams", "log.meta", Table.rootName]
+    public static let tableNames = ["log.events", Self.streamIndexName, "log.meta", Table.rootName]
+    /// The stream index's table. Opened as a rebuildable table (with ``StreamIndexing``), it is derived
+    /// from the records and kept out of the synced commit (see ``init(tables:indexing:)``).
+    public static let streamIndexName = "log.streams"
     /// Tables earlier versions of the log kept and this one no longer reads: `log.heads` held each
     /// stream's version, which is the last key of its stream index. Dropped at open.
     public static let retiredTableNames = ["log.heads"]
@@ -19,21 +22,113 @@ public struct EventLog: Sendable {
     private let streams: Table
     private let meta: Table
     private let root: Table
+    /// How the stream index is derived from the records, when it is rebuildable.
+    private let indexing: StreamIndexing?
+    /// The stream index's own key holding the last position it covers (when rebuildable). No stream
+    /// key begins with 0xFF, a byte UTF-8 never uses.
+    private static let indexPositionKey: [UInt8] = [0xFF]
     /// The head's key in the root table (root keys begin with a 0 byte).
     private static let headKey = [0] + Array("log.head".utf8)
     /// The head's key in `log.meta`, where earlier versions kept it.
     private static let formerHeadKey = Array("head".utf8)
     private static let genesisHash = [UInt8](repeating: 0, count: StoredEvent.hashLength)
 
-    /// Uses the log tables among `tables` (opened with ``Environment/openTables(_:)``).
-    public init(tables: [String: Table]) throws(LogError) {
-        guard let events = tables["log.events"], let streams = tables["log.streams"], let meta = tables["log.meta"],
+    /// Uses the log tables among `tables` (opened with ``Environment/openTables(_:durability:)``).
+    ///
+    /// - Parameter indexing: required when the stream index was opened as a rebuildable table. It then
+    ///   lives in the environment's unsynced part: an append writes and syncs only the records, the
+    ///   head and LMDB's own pages (a stream index entry cost each append three more pages to sync,
+    ///   whose root-to-leaf path is random). The index records the last position it covers and is
+    ///   brought up to the head from the records themselves before any append, so it is never behind
+    ///   a write: after a process crash, a failed commit of that part, or its loss with the machine
+    ///   (``catchUpStreamIndex(environment:progress:)`` does it at open, in chunks).
+    public init(tables: [String: Table], indexing: StreamIndexing? = nil) throws(LogError) {
+        guard let events = tables["log.events"], let streams = tables[Self.streamIndexName], let meta = tables["log.meta"],
             let root = tables[Table.rootName]
         else { throw LogError.missingTables }
+        guard !streams.isInRebuildablePart || indexing != nil else { throw LogError.missingTables }
         self.events = events
         self.streams = streams
         self.meta = meta
         self.root = root
+        self.indexing = streams.isInRebuildablePart ? indexing : nil
+    }
+
+    /// Opens the log in `environment`: with `indexing` and a rebuildable part, its stream index lives
+    /// there (one kept in the durable part by earlier versions is dropped); a head kept in `log.meta`
+    /// moves to the root table; the stream index catches up with the log. Writes: call at open, before
+    /// any other writer.
+    public static func open(in environment: Environment, indexing: StreamIndexing?) throws -> EventLog {
+        let rebuildableIndex = indexing != nil && environment.rebuildableDirectory != nil
+        try environment.dropTables(Self.retiredTableNames + (rebuildableIndex ? [Self.streamIndexName] : []))
+        var tables = try environment.openTables(Self.tableNames.filter { !rebuildableIndex || $0 != Self.streamIndexName })
+        if rebuildableIndex {
+            tables.merge(try environment.openTables([Self.streamIndexName], durability: .rebuildable)) { first, _ in first }
+        }
+        let log = try EventLog(tables: tables, indexing: indexing)
+        try log.moveFormerHead(in: environment)
+        try log.catchUpStreamIndex(environment: environment)
+        return log
+    }
+
+    /// Brings a rebuildable stream index up to the log's head, in writes of `chunk` records; returns
+    /// how many records it indexed. Call at open, before the writer starts.
+    @discardableResult
+    public func catchUpStreamIndex(environment: Environment, chunk: Int = 100_000, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws -> UInt64 {
+        guard self.indexing != nil else { return 0 }
+        var indexed: UInt64 = 0
+        while true {
+            let (position, head, added) = try environment.write { txn in try self.indexRecords(upTo: chunk, in: txn) }
+            indexed += UInt64(added)
+            progress(position, head)
+            if position >= head { return indexed }
+        }
+    }
+
+    /// The last position the rebuildable stream index covers.
+    private func indexPosition(in txn: Transaction) throws -> UInt64 {
+        try txn.get(self.streams, key: Self.indexPositionKey).flatMap { BigEndian.uint64($0) } ?? 0
+    }
+
+    /// Indexes at most `limit` records after the rebuildable stream index's position; returns the
+    /// position reached, the head and how many records it indexed. An index ahead of the log (a durable
+    /// part restored from an older copy) is emptied and rebuilt.
+    private func indexRecords(upTo limit: Int, in txn: Transaction) throws -> (position: UInt64, head: UInt64, indexed: Int) {
+        guard let indexing = self.indexing else { return (0, 0, 0) }
+        let head = try self.head(in: txn).seq
+        var position = try self.indexPosition(in: txn)
+        if position > head {
+            try txn.clear(self.streams)
+            position = 0
+        }
+        guard position < head else { return (position, head, 0) }
+        var entries = SortedWrites()
+        var count = 0
+        try self.forEachView(after: position, in: txn) { view in
+            guard let (stream, version) = indexing.entry(view.header, view.seq) else { throw LogError.corruptRecord(seq: view.seq) }
+            entries.put(key: Self.streamKey(stream, version: version), value: BigEndian.bytes(view.seq))
+            position = view.seq
+            count += 1
+            return count < limit && view.seq < head
+        }
+        try entries.apply(to: self.streams, in: txn)
+        try txn.put(self.streams, key: Self.indexPositionKey, value: BigEndian.bytes(position))
+        return (position, head, count)
+    }
+
+    /// Before an append: a rebuildable stream index behind the head (its part lost a commit) catches up.
+    private func prepareStreamIndex(in txn: Transaction) throws {
+        guard self.indexing != nil else { return }
+        while true {
+            let (position, head, _) = try self.indexRecords(upTo: 100_000, in: txn)
+            if position >= head { return }
+        }
+    }
+
+    /// After an append: a rebuildable stream index covers the new head.
+    private func recordStreamIndexPosition(_ seq: UInt64, in txn: Transaction) throws {
+        guard self.indexing != nil else { return }
+        try txn.put(self.streams, key: Self.indexPositionKey, value: BigEndian.bytes(seq))
     }
 
     /// The last appended position and its hash (`seq` 0 and zero hash for an empty log).
@@ -111,6 +206,7 @@ public struct EventLog: Sendable {
         encode: (_ index: Int, EventPosition) throws -> EncodedRecord
     ) throws -> [EventPosition] {
         guard count > 0 else { return [] }
+        try self.prepareStreamIndex(in: txn)
         let current = try Self.checked(self.version(of: stream, in: txn), expected: expectedVersion)
         var head = try self.head(in: txn)
         var positions: [EventPosition] = []
@@ -124,6 +220,7 @@ public struct EventLog: Sendable {
             positions.append(position)
         }
         try self.setHead(head, in: txn)
+        try self.recordStreamIndexPosition(head.seq, in: txn)
         return positions
     }
 
@@ -141,6 +238,7 @@ public struct EventLog: Sendable {
         txn: Transaction
     ) throws -> [EventPosition] {
         guard count > 0 else { return [] }
+        if reserved.entries.isEmpty { try self.prepareStreamIndex(in: txn) }
         let current = try Self.checked(reserved.versions[stream] ?? self.version(of: stream, in: txn), expected: expectedVersion)
         let firstSeq = try (reserved.entries.last?.position.seq ?? self.head(in: txn).seq) + 1
         let positions = (0..<count).map { EventPosition(seq: firstSeq + UInt64($0), version: current + UInt64($0) + 1) }
@@ -176,6 +274,7 @@ public struct EventLog: Sendable {
         }
         try streamIndex.apply(to: self.streams, in: txn)
         try self.setHead(head, in: txn)
+        try self.recordStreamIndexPosition(head.seq, in: txn)
     }
 
     /// `version`, when it is the `expected` one (or none is expected).
@@ -210,9 +309,11 @@ public struct EventLog: Sendable {
         guard record.seq == head.seq + 1, record.isIntact(expectedPrevHash: head.hash) else {
             throw LogError.corruptRecord(seq: record.seq)
         }
+        try self.prepareStreamIndex(in: txn)
         let position = EventPosition(seq: record.seq, version: try self.version(of: stream, in: txn) + 1)
         try self.store(record, at: position, of: stream, in: txn)
         try self.setHead((record.seq, record.hash), in: txn)
+        try self.recordStreamIndexPosition(record.seq, in: txn)
         return position
     }
 
@@ -372,6 +473,17 @@ public struct VerificationResult: Sendable, Hashable {
     public var checked: UInt64
     public var headSeq: UInt64
     public var headHash: [UInt8]
+}
+
+/// How a rebuildable stream index is derived from the log's records: the layer above encodes each
+/// record's header, so it reads the stream and version back from it.
+public struct StreamIndexing: Sendable {
+    /// The stream and version a record's header names, or nil when it names none.
+    public let entry: @Sendable (_ header: UnsafeRawBufferPointer, _ seq: UInt64) -> (stream: String, version: UInt64)?
+
+    public init(entry: @escaping @Sendable (_ header: UnsafeRawBufferPointer, _ seq: UInt64) -> (stream: String, version: UInt64)?) {
+        self.entry = entry
+    }
 }
 
 /// Errors of the ``EventLog``.

@@ -346,8 +346,7 @@ struct LedgerCoreTests {
         // Flip one byte of event 7's stored payload, directly in LMDB, while the daemon is stopped.
         do {
             let environment = try Environment(directory: daemon.directory)
-            let tables = try environment.openTables(EventLog.tableNames)
-            let table = try #require(tables["log.events"])
+            let table = try #require(try environment.openTables(["log.events"])["log.events"])
             try environment.write { txn in
                 let key = BigEndian.bytes(UInt64(7))
                 var bytes = try #require(try txn.get(table, key: key))

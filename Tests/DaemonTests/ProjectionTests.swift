@@ -83,8 +83,8 @@ struct ProjectionTests {
         #expect(daemon.stop() == 0)
         // Append a version-1 `contact_status_changed` (RapidPro's one-letter code) straight into the log.
         do {
-            let environment = try Environment(directory: daemon.directory)
-            let log = try EventLog(tables: try environment.openTables(EventLog.tableNames))
+            let environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
+            let log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
             _ = try environment.write { txn in
                 try log.append(to: "contact/\(uuid)", expectedVersion: 1, in: txn) { position in
                     let header: JSONValue = [

@@ -43,10 +43,9 @@ struct ReplayPipelineTests {
         #expect(daemon.stop() == 0)
 
         let environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
-        var tables = try environment.openTables(EventLog.tableNames)
-        tables.merge(try environment.openTables(Projector.tableNames(generation: 0), durability: .rebuildable)) { first, _ in first }
+        let log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
+        var tables = try environment.openTables(Projector.tableNames(generation: 0), durability: .rebuildable)
         tables.merge(try environment.openTables(Projector.tableNames(generation: Projector.verificationGeneration), durability: .rebuildable)) { first, _ in first }
-        let log = try EventLog(tables: tables)
         let live = try Projector(tables: tables, generation: 0)
         let head = try environment.read { txn in try log.head(in: txn).seq }
         #expect(head > 2_000)

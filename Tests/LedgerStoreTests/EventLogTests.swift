@@ -279,4 +279,87 @@ struct EventLogTests {
         #expect(try store.append("a", "2") == EventPosition(seq: 2, version: 2))
         #expect(try store.log.verify(environment: store.environment).firstBrokenSeq == nil)
     }
+
+    /// Headers of the rebuildable-index tests: "stream 0x00 version", read back by ``toyIndexing``.
+    private static func toyHeader(_ stream: String, _ version: UInt64) -> [UInt8] {
+        Array(stream.utf8) + [0] + Array(String(version).utf8)
+    }
+
+    private static let toyIndexing = StreamIndexing { header, _ in
+        guard let zero = header.firstIndex(of: 0), let version = UInt64(String(decoding: header[(zero + 1)...], as: UTF8.self)) else { return nil }
+        return (String(decoding: header[..<zero], as: UTF8.self), version)
+    }
+
+    private static func appendToy(_ log: EventLog, _ environment: Environment, _ stream: String, expected: UInt64? = nil) throws -> EventPosition {
+        try environment.write { txn throws in
+            try log.append(to: stream, expectedVersion: expected, in: txn) { position in
+                EncodedRecord(header: Self.toyHeader(stream, position.version), payload: [1])
+            }
+        }
+    }
+
+    /// With the stream index in the rebuildable part, it is derived from the records: an index that
+    /// lost entries (its part's commit failed, or the part was lost) catches up before the next append,
+    /// so versions and `expected_version` stay right; one ahead of the log is rebuilt.
+    @Test func aRebuildableStreamIndexCatchesUpFromTheRecords() throws {
+        let directory = NSTemporaryDirectory() + "clstore-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let environment = try Environment(directory: directory, rebuildableSubdirectory: "derived")
+        let log = try EventLog.open(in: environment, indexing: Self.toyIndexing)
+        let index = try #require(try environment.openTables([EventLog.streamIndexName], durability: .rebuildable)[EventLog.streamIndexName])
+        #expect(try Self.appendToy(log, environment, "a") == EventPosition(seq: 1, version: 1))
+        #expect(try Self.appendToy(log, environment, "b") == EventPosition(seq: 2, version: 1))
+        // Appended the way the writer batches them: reserved, then written.
+        try environment.write { txn throws in
+            var reserved = ReservedAppends()
+            let positions = try log.reserve(count: 2, to: "a", expectedVersion: 1, in: &reserved, txn: txn)
+            #expect(positions == [EventPosition(seq: 3, version: 2), EventPosition(seq: 4, version: 3)])
+            try log.write(&reserved, records: positions.map { EncodedRecord(header: Self.toyHeader("a", $0.version), payload: [2]) }, in: txn)
+        }
+        #expect(try environment.read { try log.seqs(of: "a", in: $0) } == [1, 3, 4])
+        // The index loses everything (as its part would with the machine): the next append catches up.
+        try environment.write { txn throws in try txn.clear(index) }
+        #expect(try environment.read { try log.seqs(of: "a", in: $0) } == [])
+        #expect(throws: LogError.versionMismatch(expected: 1, actual: 3)) { try Self.appendToy(log, environment, "a", expected: 1) }
+        #expect(try Self.appendToy(log, environment, "a", expected: 3) == EventPosition(seq: 5, version: 4))
+        try environment.read { txn throws in
+            #expect(try log.seqs(of: "a", in: txn) == [1, 3, 4, 5])
+            #expect(try log.seqs(of: "b", in: txn) == [2])
+        }
+        // Behind by one record (its part lost the last commit), then ahead of the log (an older log restored).
+        try environment.write { txn throws in
+            #expect(try txn.delete(index, key: Array("a".utf8) + [0] + BigEndian.bytes(UInt64(4))))
+            try txn.put(index, key: [0xFF], value: BigEndian.bytes(UInt64(4)))
+        }
+        #expect(try Self.appendToy(log, environment, "b") == EventPosition(seq: 6, version: 2))
+        #expect(try environment.read { try log.seqs(of: "a", in: $0) } == [1, 3, 4, 5])
+        try environment.write { txn throws in try txn.put(index, key: [0xFF], value: BigEndian.bytes(UInt64(99))) }
+        #expect(try log.catchUpStreamIndex(environment: environment) == 6)
+        try environment.read { txn throws in
+            #expect(try log.seqs(of: "a", in: txn) == [1, 3, 4, 5])
+            #expect(try log.version(of: "b", in: txn) == 2)
+            #expect(try log.verify(environment: environment).firstBrokenSeq == nil)
+        }
+    }
+
+    /// A log whose stream index an earlier version kept in the durable part: opened with indexing, that
+    /// index is dropped and the rebuildable one built from the records.
+    @Test func aDurableStreamIndexMovesToTheRebuildablePart() throws {
+        let directory = NSTemporaryDirectory() + "clstore-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let environment = try Environment(directory: directory, rebuildableSubdirectory: "derived")
+            let log = try EventLog(tables: try environment.openTables(EventLog.tableNames))
+            for stream in ["x", "y", "x"] { _ = try Self.appendToy(log, environment, stream) }
+        }
+        let environment = try Environment(directory: directory, rebuildableSubdirectory: "derived")
+        let log = try EventLog.open(in: environment, indexing: Self.toyIndexing)
+        #expect(try environment.read { try log.seqs(of: "x", in: $0) } == [1, 3])
+        #expect(try Self.appendToy(log, environment, "x", expected: 2) == EventPosition(seq: 4, version: 3))
+        // The durable part's table is gone: opening it creates it empty.
+        let durable = try #require(try environment.openTables([EventLog.streamIndexName])[EventLog.streamIndexName])
+        #expect(try environment.read { try $0.count(durable) } == 0)
+    }
 }

@@ -2,6 +2,7 @@
 import Dispatch
 import Foundation
 import LedgerStore
+import Projections
 import RPC
 import Synchronization
 
@@ -149,11 +150,11 @@ final class StoreCopy {
         let directory = daemon.directory + "-copy"
         try? FileManager.default.removeItem(atPath: directory)
         let answer = try daemon.call("ledger.backup", ["path": .string(directory)])
-        let environment = try Environment(directory: directory)
-        let tables = try environment.openTables(EventLog.tableNames)
+        // The copy holds both parts, as the daemon lays them out (the stream index is with the read models).
+        let environment = try Environment(directory: directory, rebuildableSubdirectory: "readmodels")
         self.directory = directory
         self.environment = environment
-        self.log = try EventLog(tables: tables)
+        self.log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
         self.headSeq = UInt64(answer["head_seq_at_start"]?.integerValue ?? 0)
     }
 

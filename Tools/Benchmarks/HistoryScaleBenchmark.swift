@@ -4,6 +4,7 @@ import ContactDomain
 import Crypto
 import Foundation
 import LedgerStore
+import Projections
 import RPC
 
 /// `ledger-bench history-scale`: issue 5's figures on the scale dataset — `as_of` on the long-history
@@ -184,8 +185,8 @@ struct HistoryScaleBenchmark: ParsableCommand {
 
         progress("history-scale: daemon stopped; baselines on the store opened directly")
         daemon.stop(keepData: true)
-        let environment = try Environment(directory: self.dataset.dataDir)
-        let log = try EventLog(tables: try environment.openTables(EventLog.tableNames))
+        let environment = try Environment(directory: self.dataset.dataDir, rebuildableSubdirectory: "readmodels")
+        let log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
         var foldBest = Double.infinity
         for _ in 0..<3 {
             let started = monotonicNanoseconds()

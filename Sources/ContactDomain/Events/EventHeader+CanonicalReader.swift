@@ -22,6 +22,14 @@ extension EventHeader {
         bytes.withUnsafeBytes { buffer in Self.readCanonical(buffer, seq: seq, previous: nil) }
     }
 
+    /// The stream and version a stored header names (for the log's stream index, derived from the
+    /// headers); nil when the bytes are no header. Headers this version wrote are read straight from
+    /// their bytes, older shapes parsed.
+    public static func streamAndVersion(of bytes: UnsafeRawBufferPointer, seq: UInt64) -> (stream: String, version: UInt64)? {
+        guard let header = Self.readCanonical(bytes, seq: seq, previous: nil) ?? (try? Self.decode(Array(bytes))) else { return nil }
+        return (header.stream, header.version)
+    }
+
     /// Reads header bytes as ``readCanonical(_:seq:)`` does; a string whose bytes are `previous`'s
     /// same member (the record before, in a replay), or a known event type, is that string rather than
     /// a new one: a contact's events come together, and making the same strings again (allocated, then
