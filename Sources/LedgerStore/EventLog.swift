@@ -102,18 +102,36 @@ public struct EventLog: Sendable {
             position = 0
         }
         guard position < head else { return (position, head, 0) }
-        var entries = SortedWrites()
-        var count = 0
+        var found = HeadersInPlace()
         try self.forEachView(after: position, in: txn) { view in
-            guard let (stream, version) = indexing.entry(view.header, view.seq) else { throw LogError.corruptRecord(seq: view.seq) }
-            entries.put(key: Self.streamKey(stream, version: version), value: BigEndian.bytes(view.seq))
-            position = view.seq
-            count += 1
-            return count < limit && view.seq < head
+            found.seqs.append(view.seq)
+            found.headers.append(view.header)
+            return found.seqs.count < limit && view.seq < head
+        }
+        let headers = found
+        // Headers are read on every core; the entries go in key order through one cursor.
+        let keys = ParallelSlices.map(count: headers.seqs.count, minimumPerSlice: 1_024) { slice -> (keys: [[UInt8]], unreadable: UInt64?) in
+            var keys: [[UInt8]] = []
+            keys.reserveCapacity(slice.count)
+            for index in slice {
+                guard let (stream, version) = indexing.entry(headers.headers[index], headers.seqs[index]) else { return (keys, headers.seqs[index]) }
+                keys.append(stream + [0] + BigEndian.bytes(version))
+            }
+            return (keys, nil)
+        }
+        var entries = SortedWrites()
+        var index = 0
+        for slice in keys {
+            if let unreadable = slice.unreadable { throw LogError.corruptRecord(seq: unreadable) }
+            for key in slice.keys {
+                entries.put(key: key, value: BigEndian.bytes(headers.seqs[index]))
+                index += 1
+            }
         }
         try entries.apply(to: self.streams, in: txn)
+        position = headers.seqs.last ?? position
         try txn.put(self.streams, key: Self.indexPositionKey, value: BigEndian.bytes(position))
-        return (position, head, count)
+        return (position, head, headers.seqs.count)
     }
 
     /// Before an append: a rebuildable stream index behind the head (its part lost a commit) catches up.
@@ -478,12 +496,21 @@ public struct VerificationResult: Sendable, Hashable {
 /// How a rebuildable stream index is derived from the log's records: the layer above encodes each
 /// record's header, so it reads the stream and version back from it.
 public struct StreamIndexing: Sendable {
-    /// The stream and version a record's header names, or nil when it names none.
-    public let entry: @Sendable (_ header: UnsafeRawBufferPointer, _ seq: UInt64) -> (stream: String, version: UInt64)?
+    /// The stream (its UTF-8) and version a record's header names, or nil when it names none. Called
+    /// on several threads at once.
+    public let entry: @Sendable (_ header: UnsafeRawBufferPointer, _ seq: UInt64) -> (stream: [UInt8], version: UInt64)?
 
-    public init(entry: @escaping @Sendable (_ header: UnsafeRawBufferPointer, _ seq: UInt64) -> (stream: String, version: UInt64)?) {
+    public init(entry: @escaping @Sendable (_ header: UnsafeRawBufferPointer, _ seq: UInt64) -> (stream: [UInt8], version: UInt64)?) {
         self.entry = entry
     }
+}
+
+/// Record headers where the log stores them, for the threads that read their stream index entries at
+/// once: they point into a read transaction's pages, which stay mapped and unchanged while it is open,
+/// and the threads only read them.
+private struct HeadersInPlace: @unchecked Sendable {
+    var seqs: [UInt64] = []
+    var headers: [UnsafeRawBufferPointer] = []
 }
 
 /// Errors of the ``EventLog``.

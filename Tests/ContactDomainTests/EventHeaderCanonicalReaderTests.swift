@@ -117,6 +117,26 @@ struct EventHeaderCanonicalReaderTests {
         #expect(storage(read.type) == storage(try #require(LedgerEvent.typeNames.first { $0 == "contact_name_changed" })))
     }
 
+    /// The log's stream index reads only a header's stream and version: the same as the whole header
+    /// gives, readable by the fast path or not, and nothing from bytes that are no header.
+    @Test(arguments: readable + unreadable)
+    func streamAndVersionAreTheHeadersOwn(_ header: EventHeader) throws {
+        let read = try #require(header.encoded().withUnsafeBytes { EventHeader.streamAndVersion(of: $0, seq: 3) })
+        #expect(read.stream == Array(header.stream.utf8))
+        #expect(read.version == header.version)
+        var cut = header.encoded()
+        cut.removeLast()
+        #expect(cut.withUnsafeBytes { EventHeader.streamAndVersion(of: $0, seq: 3) } == nil)
+    }
+
+    /// A stream whose bytes are not UTF-8 names no stream, on either path.
+    @Test func aStreamOfInvalidUTF8NamesNone() throws {
+        var bytes = Self.header(stream: "contact/x").encoded()
+        let at = try #require(bytes.firstRange(of: Array("contact/x".utf8))).upperBound - 1
+        bytes[at] = 0xFF
+        #expect(bytes.withUnsafeBytes { EventHeader.streamAndVersion(of: $0, seq: 3) } == nil)
+    }
+
     @Test(arguments: unreadable)
     func leavesEscapesSignsAndLongYearsToTheGenericPath(_ header: EventHeader) {
         #expect(EventHeader.readCanonical(header.encoded(), seq: 1) == nil)

@@ -287,7 +287,7 @@ struct EventLogTests {
 
     private static let toyIndexing = StreamIndexing { header, _ in
         guard let zero = header.firstIndex(of: 0), let version = UInt64(String(decoding: header[(zero + 1)...], as: UTF8.self)) else { return nil }
-        return (String(decoding: header[..<zero], as: UTF8.self), version)
+        return (Array(header[..<zero]), version)
     }
 
     private static func appendToy(_ log: EventLog, _ environment: Environment, _ stream: String, expected: UInt64? = nil) throws -> EventPosition {

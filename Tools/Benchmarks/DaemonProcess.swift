@@ -40,7 +40,8 @@ final class DaemonProcess {
     ///   - directory: the data directory; keep it short (socket path limit).
     ///   - keep: leave the data directory and log in place after ``stop()``.
     ///   - arguments: flags for the daemon (see ``extraArguments``).
-    /// - Throws: ``BenchError`` when the binary is missing, exits, or does not answer within 20 s.
+    /// - Throws: ``BenchError`` when the binary is missing, exits, or does not answer within 20 s
+    ///   (600 s when `directory` holds a store).
     init(executable: String, directory: String, keep: Bool, arguments: [String] = []) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError("no executable at \(executable); build it with `swift build -c release --product contactledgerd`")
@@ -56,6 +57,8 @@ final class DaemonProcess {
         _ = FileManager.default.createFile(atPath: self.logPath, contents: nil)
         self.executable = executable
         self.extraArguments = arguments
+        // A reused store may have its stream index caught up from the log at open (after an upgrade).
+        if FileManager.default.fileExists(atPath: directory + "/data.mdb") { self.startTimeout = 600 }
         try self.start()
     }
 

@@ -25,9 +25,11 @@ extension EventHeader {
     /// The stream and version a stored header names (for the log's stream index, derived from the
     /// headers); nil when the bytes are no header. Headers this version wrote are read straight from
     /// their bytes, older shapes parsed.
-    public static func streamAndVersion(of bytes: UnsafeRawBufferPointer, seq: UInt64) -> (stream: String, version: UInt64)? {
-        guard let header = Self.readCanonical(bytes, seq: seq, previous: nil) ?? (try? Self.decode(Array(bytes))) else { return nil }
-        return (header.stream, header.version)
+    public static func streamAndVersion(of bytes: UnsafeRawBufferPointer, seq: UInt64) -> (stream: [UInt8], version: UInt64)? {
+        var reader = CanonicalHeaderReader(bytes: bytes.assumingMemoryBound(to: UInt8.self), previous: nil)
+        if let (stream, version) = reader.streamAndVersion() { return (Array(stream), version) }
+        guard let header = try? Self.decode(Array(bytes)) else { return nil }
+        return (Array(header.stream.utf8), header.version)
     }
 
     /// Reads header bytes as ``readCanonical(_:seq:)`` does; a string whose bytes are `previous`'s
@@ -74,6 +76,30 @@ private struct CanonicalHeaderReader {
             seq: seq, id: "", stream: stream, version: version, type: type, schemaVersion: schemaVersion,
             workspace: workspace, createdOn: createdOn, actor: actor, peer: peer, idempotencyKey: nil
         )
+    }
+
+    /// The stream's bytes and the version, the layout checked as ``header(seq:)`` checks it but nothing
+    /// else made of it (an index of a log's streams reads millions of headers at once).
+    mutating func streamAndVersion() -> (stream: UnsafeBufferPointer<UInt8>, version: UInt64)? {
+        guard self.take("{\"actor\":"), self.take("null") || self.stringBytes() != nil,
+            self.take(",\"created_on\":"), self.stringBytes() != nil,
+            self.take(",\"id\":"), self.stringBytes() != nil
+        else { return nil }
+        if self.take(",\"idempotency_key\":") {
+            guard self.stringBytes() != nil else { return nil }
+        }
+        guard self.take(",\"peer\":"), self.nullOrPeer() != nil,
+            self.take(",\"schema_version\":"), self.integer(Int.self) != nil,
+            self.take(",\"seq\":"), self.integer(UInt64.self) != nil,
+            self.take(",\"stream\":"), let stream = self.stringBytes(),
+            self.take(",\"type\":"), self.stringBytes() != nil,
+            self.take(",\"version\":"), let version = self.integer(UInt64.self),
+            self.take(",\"workspace\":"), self.stringBytes() != nil,
+            self.take("}"), self.index == self.bytes.count
+        else { return nil }
+        // Non-ASCII must be valid UTF-8, as the header's own string would be.
+        guard stream.ascii || String(validating: stream.text, as: UTF8.self) != nil else { return nil }
+        return (stream.text, version)
     }
 
     /// Moves past `text` if the bytes continue with it; stays put otherwise.
