@@ -29,6 +29,11 @@ struct LedgerStores: Sendable {
 
     /// Opens the data directory's environment, with its rebuildable part.
     static func open(dataDirectory: String, configuration: Environment.Configuration = Environment.Configuration()) throws -> LedgerStores {
+        // A stream index that an earlier version kept in the log's part moves to the read models' part.
+        // Its pages would stay in LMDB's free list, and every commit would search and rewrite that list,
+        // so the log's file is compacted once after the drop.
+        let dropped = try Environment(directory: dataDirectory, configuration: configuration).dropTables([EventLog.streamIndexName])
+        if dropped > 0 { try Environment.compactDurablePart(directory: dataDirectory, configuration: configuration) }
         let environment = try Environment(
             directory: dataDirectory,
             configuration: configuration,

@@ -464,16 +464,40 @@ extension ReaderGate {
 }
 
 extension Environment {
+    /// Rewrites the durable part's file of the environment in `directory` without its free pages, in
+    /// place: after a large table was dropped, its pages would otherwise stay in LMDB's free list, whose
+    /// records every commit then searches and rewrites (more pages to write and sync per commit). The
+    /// environment must not be open, in this process or another. A crash leaves the file as it was or
+    /// compacted, never half-written: the copy is synced, then renamed over it.
+    public static func compactDurablePart(directory: String, configuration: Configuration = Configuration()) throws {
+        let scratch = (directory as NSString).appendingPathComponent("compacting")
+        try? FileManager.default.removeItem(atPath: scratch)
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let env = try Self.open(directory: directory, flags: UInt32(MDB_NOTLS), configuration: configuration)
+        let copied = mdb_env_copy2(env, scratch, UInt32(MDB_CP_COMPACT))
+        mdb_env_close(env)
+        try check(copied, "mdb_env_copy2")
+        let compacted = (scratch as NSString).appendingPathComponent("data.mdb")
+        try FileSync.sync(path: compacted)
+        guard rename(compacted, (directory as NSString).appendingPathComponent("data.mdb")) == 0 else {
+            throw LMDBError(code: .init(rawValue: errno), operation: "rename")
+        }
+        try FileSync.sync(path: directory)
+    }
+
     /// Deletes those of the named tables that exist in the durable part, with their contents (for
-    /// tables that have moved to the rebuildable part); one write transaction.
-    public func dropTables(_ names: [String]) throws {
+    /// tables that have moved to the rebuildable part), in one write transaction; returns how many
+    /// there were.
+    @discardableResult
+    public func dropTables(_ names: [String]) throws -> Int {
         let present = try self.read { txn in
             names.filter { name in
                 var dbi: MDB_dbi = 0
                 return mdb_dbi_open(txn.pointer, name, 0, &dbi) == MDB_SUCCESS
             }
         }
-        guard !present.isEmpty else { return }
+        guard !present.isEmpty else { return 0 }
         try self.write { txn in
             for name in present {
                 var dbi: MDB_dbi = 0
@@ -481,5 +505,6 @@ extension Environment {
                 try check(mdb_drop(txn.pointer, dbi, 1), "mdb_drop")
             }
         }
+        return present.count
     }
 }

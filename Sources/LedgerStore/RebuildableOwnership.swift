@@ -52,10 +52,7 @@ enum RebuildableOwnership {
 
     /// Syncs a copy of a rebuildable part made into `directory` and marks it closed.
     static func markCopied(directory: String) throws {
-        let descriptor = open((directory as NSString).appendingPathComponent("data.mdb"), O_RDONLY)
-        guard descriptor >= 0 else { throw CocoaError(.fileReadUnknown) }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        try FileSync.sync(path: (directory as NSString).appendingPathComponent("data.mdb"))
         try Self.writeMarker(Self.closed, directory: directory)
     }
 
@@ -77,10 +74,7 @@ enum RebuildableOwnership {
         let synced = fsync(descriptor) == 0
         close(descriptor)
         guard written == bytes.count, synced, rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY)
-        guard directoryDescriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
-        defer { close(directoryDescriptor) }
-        guard fsync(directoryDescriptor) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        try FileSync.sync(path: directory)
     }
 
     /// This boot's id from the kernel, or nil where it cannot be read.
