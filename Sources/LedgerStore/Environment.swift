@@ -125,6 +125,17 @@ public final class Environment: @unchecked Sendable {
             try check(mdb_env_set_mapsize(env, configuration.initialMapSize), "mdb_env_set_mapsize")
             // MDB_NOTLS: read transactions belong to the txn object, not the thread, since Swift tasks hop.
             try check(mdb_env_open(env, directory, flags, 0o600), "mdb_env_open")
+            // A file larger than the map asked for (a compacted copy, a store that grew) gets a map of
+            // exactly its used pages: no room for the first write at open. Double it (within bounds).
+            var info = MDB_envinfo()
+            var stat = MDB_stat()
+            mdb_env_info(env, &info)
+            mdb_env_stat(env, &stat)
+            let used = (info.me_last_pgno + 1) * Int(stat.ms_psize)
+            if info.me_mapsize < used + used / 4 {
+                let roomy = min(max(used * 2, configuration.initialMapSize), max(configuration.maximumMapSize, info.me_mapsize))
+                try check(mdb_env_set_mapsize(env, roomy), "mdb_env_set_mapsize")
+            }
         } catch {
             mdb_env_close(env)
             throw error

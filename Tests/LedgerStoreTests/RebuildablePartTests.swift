@@ -200,6 +200,31 @@ struct RebuildablePartTests {
         }
     }
 
+    /// A compacted copy's file is exactly its used pages: opened with a smaller map asked for, LMDB maps
+    /// just those, which leaves no room for the writes made at open. The map is widened at once.
+    @Test func aFileLargerThanTheMapAskedForOpensWithRoomToWrite() throws {
+        let directory = try Directory()
+        let (environment, durable, rebuildable) = try self.open(directory)
+        for index in 0..<400 {
+            try environment.write { txn throws in
+                try txn.put(durable, key: Array("k\(index)".utf8), value: [UInt8](repeating: 1, count: 900))
+                try txn.put(rebuildable, key: Array("k\(index)".utf8), value: [UInt8](repeating: 2, count: 900))
+            }
+        }
+        let copy = directory.path + "-copy"
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: false)
+        try environment.copy(to: copy)
+        let small = Environment.Configuration(initialMapSize: 16 * 4096, maximumMapSize: 1 << 30)
+        let copied = try Environment(directory: copy, configuration: small, rebuildableSubdirectory: "derived")
+        let statistics = copied.statistics()
+        #expect(statistics.usedBytes > 16 * 4096)
+        #expect(statistics.mapSize >= statistics.usedBytes * 5 / 4)
+        let facts = try #require(try copied.openTables(["facts"])["facts"])
+        try copied.write { txn throws in try txn.put(facts, key: [9], value: [9]) }
+        #expect(try copied.read { try $0.count(facts) } == 401)
+    }
+
     @Test func tablesThatMovedAreDroppedFromTheDurablePart() throws {
         let directory = try Directory()
         do {
