@@ -41,7 +41,7 @@ public struct EventLog: Sendable {
     ///   whose root-to-leaf path is random). The index records the last position it covers and is
     ///   brought up to the head from the records themselves before any append, so it is never behind
     ///   a write: after a process crash, a failed commit of that part, or its loss with the machine
-    ///   (``catchUpStreamIndex(environment:progress:)`` does it at open, in chunks).
+    ///   (``catchUpStreamIndex(environment:chunk:progress:)`` does it at open, in chunks).
     public init(tables: [String: Table], indexing: StreamIndexing? = nil) throws(LogError) {
         guard let events = tables["log.events"], let streams = tables[Self.streamIndexName], let meta = tables["log.meta"],
             let root = tables[Table.rootName]
@@ -115,7 +115,7 @@ public struct EventLog: Sendable {
             keys.reserveCapacity(slice.count)
             for index in slice {
                 guard let (stream, version) = indexing.entry(headers.headers[index], headers.seqs[index]) else { return (keys, headers.seqs[index]) }
-                keys.append(stream + [0] + BigEndian.bytes(version))
+                keys.append(Self.streamKey(stream, version: version))
             }
             return (keys, nil)
         }
@@ -303,7 +303,12 @@ public struct EventLog: Sendable {
 
     /// The stream index key of `stream`'s record at `version`.
     private static func streamKey(_ stream: String, version: UInt64) -> [UInt8] {
-        Array(stream.utf8) + [0] + BigEndian.bytes(version)
+        Self.streamKey(Array(stream.utf8), version: version)
+    }
+
+    /// The stream index key of the stream whose UTF-8 is `stream`, at `version`.
+    private static func streamKey(_ stream: [UInt8], version: UInt64) -> [UInt8] {
+        stream + [0] + BigEndian.bytes(version)
     }
 
     /// Writes a record at its position: the record and its stream index entry (the caller sets the head).
