@@ -291,6 +291,8 @@ struct LedgerCoreTests {
         }
         let before = try daemon.call("contacts.get", ["urn": "ext:p42"])
         let search = try daemon.call("contacts.search", ["query": "age >= 30", "limit": 100])
+        let p42 = try #require(before.string("uuid"))
+        let history = try ContactKit.history(daemon, p42)
         daemon.kill()
         // The machine went down: the marker still names an earlier boot, and the file is torn.
         let part = daemon.directory + "/readmodels"
@@ -307,6 +309,10 @@ struct LedgerCoreTests {
         #expect(try daemon.call("contacts.search", ["query": "age >= 30", "limit": 100]) == search)
         #expect(try daemon.call("system.stats")["counts"]?.int("contacts") == 60)
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        // The log's stream index went with the read models and was rebuilt from the records too.
+        #expect(try ContactKit.history(daemon, p42) == history)
+        let stale = try daemon.error("contacts.modify", ["uuid": .string(p42), "expected_version": 1, "modifiers": [["type": "name", "name": "x"]]])
+        #expect(stale.data("actual_version") == .integer(2))
         // A clean stop syncs the part and marks it closed: the next start trusts it.
         #expect(daemon.stop() == 0)
         #expect(try String(contentsOfFile: part + "/ownership", encoding: .utf8) == "closed\n")
