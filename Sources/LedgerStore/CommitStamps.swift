@@ -44,8 +44,8 @@ final class CommitStamps: @unchecked Sendable {
             var rebuildableDBI: MDB_dbi = 0
             try check(mdb_dbi_open(durableTxn, nil, 0, &durableDBI), "mdb_dbi_open")
             try check(mdb_dbi_open(rebuildableTxn, nil, 0, &rebuildableDBI), "mdb_dbi_open")
-            try Self.dropFormerTable(durableTxn)
-            try Self.dropFormerTable(rebuildableTxn)
+            try Environment.dropTableIfPresent(Self.formerTableName, in: durableTxn)
+            try Environment.dropTableIfPresent(Self.formerTableName, in: rebuildableTxn)
             self.durableTable = Table(name: Table.rootName, dbi: durableDBI, isInRebuildablePart: false)
             self.rebuildableTable = Table(name: Table.rootName, dbi: rebuildableDBI, isInRebuildablePart: true)
             let durableStamp = try Self.stamp(in: txn, self.durableTable)
@@ -66,12 +66,6 @@ final class CommitStamps: @unchecked Sendable {
         if durableCommitted != MDB_SUCCESS { mdb_txn_abort(rebuildableTxn) }
         try check(durableCommitted, "mdb_txn_commit")
         try check(mdb_txn_commit(rebuildableTxn), "mdb_txn_commit")
-    }
-
-    private static func dropFormerTable(_ txn: OpaquePointer) throws(LMDBError) {
-        var dbi: MDB_dbi = 0
-        guard mdb_dbi_open(txn, Self.formerTableName, 0, &dbi) == MDB_SUCCESS else { return }
-        try check(mdb_drop(txn, dbi, 1), "mdb_drop")
     }
 
     private static func beginWrite(_ env: OpaquePointer) throws(LMDBError) -> OpaquePointer {

@@ -510,12 +510,15 @@ extension Environment {
         }
         guard !present.isEmpty else { return 0 }
         try self.write { txn in
-            for name in present {
-                var dbi: MDB_dbi = 0
-                try check(mdb_dbi_open(txn.pointer, name, 0, &dbi), "mdb_dbi_open")
-                try check(mdb_drop(txn.pointer, dbi, 1), "mdb_drop")
-            }
+            for name in present { try Self.dropTableIfPresent(name, in: txn.pointer) }
         }
         return present.count
+    }
+
+    /// Deletes the table `name` with its contents in the LMDB write transaction `txn`, if it exists.
+    static func dropTableIfPresent(_ name: String, in txn: OpaquePointer) throws(LMDBError) {
+        var dbi: MDB_dbi = 0
+        guard mdb_dbi_open(txn, name, 0, &dbi) == MDB_SUCCESS else { return }
+        try check(mdb_drop(txn, dbi, 1), "mdb_drop")
     }
 }

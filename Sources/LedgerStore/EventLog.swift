@@ -78,7 +78,7 @@ public struct EventLog: Sendable {
         guard self.indexing != nil else { return 0 }
         var indexed: UInt64 = 0
         while true {
-            let (position, head, added) = try environment.write { txn in try self.indexRecords(upTo: chunk, in: txn) }
+            let (position, head, added) = try environment.write { txn in try self.indexRecords(upTo: chunk, head: try self.head(in: txn).seq, in: txn) }
             indexed += UInt64(added)
             progress(position, head)
             if position >= head { return indexed }
@@ -90,12 +90,11 @@ public struct EventLog: Sendable {
         try txn.get(self.streams, key: Self.indexPositionKey).flatMap { BigEndian.uint64($0) } ?? 0
     }
 
-    /// Indexes at most `limit` records after the rebuildable stream index's position; returns the
-    /// position reached, the head and how many records it indexed. An index ahead of the log (a durable
-    /// part restored from an older copy) is emptied and rebuilt.
-    private func indexRecords(upTo limit: Int, in txn: Transaction) throws -> (position: UInt64, head: UInt64, indexed: Int) {
+    /// Indexes at most `limit` records after the rebuildable stream index's position, towards the log's
+    /// `head`; returns the position reached, the head and how many records it indexed. An index ahead
+    /// of the log (a durable part restored from an older copy) is emptied and rebuilt.
+    private func indexRecords(upTo limit: Int, head: UInt64, in txn: Transaction) throws -> (position: UInt64, head: UInt64, indexed: Int) {
         guard let indexing = self.indexing else { return (0, 0, 0) }
-        let head = try self.head(in: txn).seq
         var position = try self.indexPosition(in: txn)
         if position > head {
             try txn.clear(self.streams)
@@ -134,13 +133,11 @@ public struct EventLog: Sendable {
         return (position, head, headers.seqs.count)
     }
 
-    /// Before an append: a rebuildable stream index behind the head (its part lost a commit) catches up.
-    private func prepareStreamIndex(in txn: Transaction) throws {
+    /// Before an append: a rebuildable stream index behind the log's `head` (its part lost a commit)
+    /// catches up.
+    private func prepareStreamIndex(head: UInt64, in txn: Transaction) throws {
         guard self.indexing != nil else { return }
-        while true {
-            let (position, head, _) = try self.indexRecords(upTo: 100_000, in: txn)
-            if position >= head { return }
-        }
+        while try self.indexRecords(upTo: 100_000, head: head, in: txn).position < head {}
     }
 
     /// After an append: a rebuildable stream index covers the new head.
@@ -224,9 +221,9 @@ public struct EventLog: Sendable {
         encode: (_ index: Int, EventPosition) throws -> EncodedRecord
     ) throws -> [EventPosition] {
         guard count > 0 else { return [] }
-        try self.prepareStreamIndex(in: txn)
-        let current = try Self.checked(self.version(of: stream, in: txn), expected: expectedVersion)
         var head = try self.head(in: txn)
+        try self.prepareStreamIndex(head: head.seq, in: txn)
+        let current = try Self.checked(self.version(of: stream, in: txn), expected: expectedVersion)
         var positions: [EventPosition] = []
         positions.reserveCapacity(count)
         for index in 0..<count {
@@ -256,9 +253,15 @@ public struct EventLog: Sendable {
         txn: Transaction
     ) throws -> [EventPosition] {
         guard count > 0 else { return [] }
-        if reserved.entries.isEmpty { try self.prepareStreamIndex(in: txn) }
+        let lastSeq: UInt64
+        if let last = reserved.entries.last {
+            lastSeq = last.position.seq
+        } else {
+            lastSeq = try self.head(in: txn).seq
+            try self.prepareStreamIndex(head: lastSeq, in: txn)
+        }
         let current = try Self.checked(reserved.versions[stream] ?? self.version(of: stream, in: txn), expected: expectedVersion)
-        let firstSeq = try (reserved.entries.last?.position.seq ?? self.head(in: txn).seq) + 1
+        let firstSeq = lastSeq + 1
         let positions = (0..<count).map { EventPosition(seq: firstSeq + UInt64($0), version: current + UInt64($0) + 1) }
         reserved.versions[stream] = current + UInt64(count)
         for position in positions { reserved.entries.append((stream, position)) }
@@ -332,7 +335,7 @@ public struct EventLog: Sendable {
         guard record.seq == head.seq + 1, record.isIntact(expectedPrevHash: head.hash) else {
             throw LogError.corruptRecord(seq: record.seq)
         }
-        try self.prepareStreamIndex(in: txn)
+        try self.prepareStreamIndex(head: head.seq, in: txn)
         let position = EventPosition(seq: record.seq, version: try self.version(of: stream, in: txn) + 1)
         try self.store(record, at: position, of: stream, in: txn)
         try self.setHead((record.seq, record.hash), in: txn)
