@@ -218,7 +218,8 @@ final class Ledger: Sendable {
         }
         let finished = DispatchTime.now().uptimeNanoseconds
         let elapsed = Int64(finished - started) / 1000
-        self.statistics.record(batchSize: batch.count, latencyMicroseconds: elapsed)
+        let logSync = Int64(max(durableAt, bodyFinished) - bodyFinished) / 1000
+        self.statistics.record(batchSize: batch.count, latencyMicroseconds: elapsed, logSyncMicroseconds: logSync)
         let commitNanoseconds = finished - min(bodyFinished, finished)
         self.metrics?.recordCommit(
             batchSize: batch.count,

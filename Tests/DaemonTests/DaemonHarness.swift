@@ -125,6 +125,14 @@ extension JSONValue {
     func string(_ key: String) -> String? { self[key]?.stringValue }
     /// Test shorthand: the integer at `key`.
     func int(_ key: String) -> Int64? { self[key]?.integerValue }
+    /// Test shorthand: the number (integer or not) at `key`.
+    func number(_ key: String) -> Double? {
+        switch self[key] {
+        case .integer(let value)?: Double(value)
+        case .double(let value)?: value
+        default: nil
+        }
+    }
 }
 
 extension RPCError {

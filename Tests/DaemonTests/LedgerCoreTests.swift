@@ -209,6 +209,12 @@ struct LedgerCoreTests {
         #expect(stats["counts"]?.int("contacts") == Int64(clients * perClient))
         // Group commit: with 32 writers, batches hold more than one command.
         #expect((stats["commit_batch_max"]?.integerValue ?? 0) > 1)
+        // The log's sync is part of each batch's time, so each of its percentiles is at most the batch's.
+        for percentile in ["p50", "p90", "p99", "max"] {
+            let batch = stats["commit_latency_ms"]?.number(percentile) ?? -1
+            let logSync = stats["commit_log_sync_ms"]?.number(percentile) ?? -1
+            #expect(logSync > 0 && logSync <= batch, "\(percentile): log sync \(logSync) ms, batch \(batch) ms")
+        }
     }
 
     /// Creates, modifications and messages defer their index writes until after their batch's log

@@ -27,21 +27,31 @@ enum RawLMDBBaseline {
         var eventsPerSecond: Double
         /// Latency of one write transaction, commit and fsync included.
         var commitLatency: LatencySummary
+        /// The pause after each transaction, in microseconds (0: back to back).
+        var gapMicroseconds: Double = 0
     }
 
     /// Writes events of `valueBytes` bytes, `batch` per write transaction, for `seconds`, into a fresh
     /// environment under `/tmp` (the file system the daemon's data directory is on), then removes it.
     ///
+    /// - Parameter gapNanoseconds: a pause after each transaction, spent busy on this thread (a daemon
+    ///   serving one client spends that time on the request's other work). 0 writes back to back, as
+    ///   the baseline does; a gap shows what the disk's sync costs when it comes after one.
     /// - Throws: LMDB errors.
-    static func run(shape: Shape, valueBytes: Int, batch: Int, seconds: Double) throws -> Result {
+    static func run(shape: Shape, valueBytes: Int, batch: Int, seconds: Double, gapNanoseconds: UInt64 = 0) throws -> Result {
         let directory = DaemonProcess.makeTemporaryDirectory(prefix: "clraw")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let result = try Self.measure(directory: directory, shape: shape, valueBytes: valueBytes, batch: max(1, batch), seconds: seconds)
+        var result = try Self.measure(
+            directory: directory, shape: shape, valueBytes: valueBytes, batch: max(1, batch), seconds: seconds, gapNanoseconds: gapNanoseconds
+        )
+        result.gapMicroseconds = Double(gapNanoseconds) / 1000
         return result
     }
 
     /// Runs the write loop in an environment opened on `directory`.
-    private static func measure(directory: String, shape: Shape, valueBytes: Int, batch: Int, seconds: Double) throws -> Result {
+    private static func measure(
+        directory: String, shape: Shape, valueBytes: Int, batch: Int, seconds: Double, gapNanoseconds: UInt64
+    ) throws -> Result {
         let environment = try Environment(directory: directory)
         let tables = try environment.openTables(["bench.raw"] + EventLog.tableNames)
         guard let rawTable = tables["bench.raw"] else { throw BenchError("the baseline table did not open") }
@@ -88,8 +98,10 @@ enum RawLMDBBaseline {
                     }
                 }
             }
-            latencies.append(monotonicNanoseconds() - transactionStarted)
+            let transactionEnded = monotonicNanoseconds()
+            latencies.append(transactionEnded - transactionStarted)
             events += batch
+            while gapNanoseconds > 0, monotonicNanoseconds() - transactionEnded < gapNanoseconds {}
         }
         let elapsed = Double(monotonicNanoseconds() - started) / 1_000_000_000
         return Result(

@@ -70,6 +70,9 @@ struct CommitCounters: Sendable {
     /// The daemon's recent commit latency (a window of the last 4096 commits), in ms.
     var commitP50: Double?
     var commitP99: Double?
+    /// The log's part of those commits alone (pages written and fsynced), in ms.
+    var logSyncP50: Double?
+    var logSyncP99: Double?
 
     /// Reads the counters from `system.stats`.
     init(daemon: DaemonProcess) throws {
@@ -82,6 +85,8 @@ struct CommitCounters: Sendable {
         self.headSeq = head
         self.commitP50 = stats["commit_latency_ms"]?["p50"]?.numberValue
         self.commitP99 = stats["commit_latency_ms"]?["p99"]?.numberValue
+        self.logSyncP50 = stats["commit_log_sync_ms"]?["p50"]?.numberValue
+        self.logSyncP99 = stats["commit_log_sync_ms"]?["p99"]?.numberValue
     }
 
     /// The mean commands per commit between `earlier` and `self`.

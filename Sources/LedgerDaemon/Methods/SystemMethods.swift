@@ -28,12 +28,6 @@ extension LedgerMethods {
         }
         let storage = self.stores.environment.statistics()
         let commits = self.ledger.statistics.snapshot()
-        let latencies = commits.latencyMicroseconds.sorted()
-        func percentile(_ fraction: Double) -> JSONValue {
-            guard !latencies.isEmpty else { return .null }
-            let index = min(latencies.count - 1, Int((Double(latencies.count) * fraction).rounded(.up)) - 1)
-            return .double(Double(latencies[max(index, 0)]) / 1000)
-        }
         var stats: JSONValue = [
             "counts": ["contacts": .integer(Int64(contacts)), "events": .integer(Int64(head)), "workspaces": .integer(Int64(workspaces))],
             "head_seq": .integer(Int64(head)),
@@ -42,7 +36,8 @@ extension LedgerMethods {
             "map_used_ratio": .double(Double(storage.usedBytes) / Double(max(storage.mapSize, 1))),
             "readers": ["used": .integer(Int64(storage.readersUsed)), "max": .integer(Int64(storage.maximumReaders))],
             "commits": .integer(Int64(commits.commits)),
-            "commit_latency_ms": ["p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99), "max": percentile(1.0)],
+            "commit_latency_ms": Self.percentilesInMilliseconds(of: commits.latencyMicroseconds),
+            "commit_log_sync_ms": Self.percentilesInMilliseconds(of: commits.logSyncMicroseconds),
             "commit_batch_avg": .double(commits.commits == 0 ? 0 : Double(commits.commands) / Double(commits.commits)),
             "commit_batch_max": .integer(Int64(commits.batchMaximum)),
         ]
@@ -52,5 +47,16 @@ extension LedgerMethods {
             stats = .object(members)
         }
         return stats
+    }
+
+    /// p50, p90, p99 and max of latencies in microseconds, in milliseconds (null when there are none).
+    private static func percentilesInMilliseconds(of microseconds: [Int64]) -> JSONValue {
+        let sorted = microseconds.sorted()
+        func percentile(_ fraction: Double) -> JSONValue {
+            guard !sorted.isEmpty else { return .null }
+            let index = min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)
+            return .double(Double(sorted[max(index, 0)]) / 1000)
+        }
+        return ["p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99), "max": percentile(1.0)]
     }
 }
