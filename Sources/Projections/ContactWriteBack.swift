@@ -26,6 +26,9 @@ final class ContactWriteBack {
         var identities: [String]
         /// The workspace its events name (the record's key scope).
         var workspace: String
+        /// ``ContactWriteBack/ownershipChanges`` right after this contact last asserted its URNs; nil
+        /// when it has not since its URNs changed (or at all).
+        var assertedAt: Int?
     }
 
     private let model: ContactReadModel
@@ -46,8 +49,11 @@ final class ContactWriteBack {
     }
     /// Pending `rm.contact_urns` changes by key: the owner's UUID, or nil to delete.
     private var urnOwners: [ByteKey: [UInt8]?] = [:]
-    /// The contact (its record key) and URN identities whose ownership was written to `urnOwners` last.
-    private var lastAssertion: (contact: [UInt8], identities: [String])?
+    /// How many times a value in `urnOwners` has changed. A contact that asserted its URNs when the
+    /// count was what it is now still owns them all, so asserting them again would change nothing: a
+    /// replay that modifies each contact round after round asserts each one's URNs once a transaction,
+    /// not once an event.
+    private var ownershipChanges = 0
     /// The contact the last event applied to, and where it is held (until ``flush()``).
     private var lastApplied: (uuid: ContactUUID, workspace: String, slot: Int)?
     /// Pending changes of each workspace's live-contact count (contacts created minus contacts deleted).
@@ -97,19 +103,22 @@ final class ContactWriteBack {
                 let identities = self.entries[slot].contact.urnIdentities
                 for identity in Set(self.entries[slot].identities).subtracting(identities) {
                     self.urnOwners[ByteKey(KeyEncoding.key(header.workspace, identity))] = .some(nil)
-                    self.lastAssertion = nil
+                    self.ownershipChanges += 1
                 }
                 self.entries[slot].identities = identities
+                self.entries[slot].assertedAt = nil
             }
         }
         self.lastApplied = (uuid, header.workspace, slot)
-        let identities = self.entries[slot].identities
-        // Every event re-asserts the contact's URNs, as a lone event does; when the last owners written
-        // are this contact's same URNs (its previous event, nothing written since), they stand already.
-        if self.lastAssertion?.contact != self.entries[slot].key || self.lastAssertion?.identities != identities {
+        // Every event re-asserts the contact's URNs, as a lone event does, unless no owner has changed
+        // since this contact last asserted them (see `ownershipChanges`).
+        if self.entries[slot].assertedAt != self.ownershipChanges {
             let owner = Array(uuid.rawValue.utf8)
-            for identity in identities { self.urnOwners[ByteKey(KeyEncoding.key(header.workspace, identity))] = owner }
-            self.lastAssertion = (self.entries[slot].key, identities)
+            for identity in self.entries[slot].identities {
+                let previous = self.urnOwners.updateValue(owner, forKey: ByteKey(KeyEncoding.key(header.workspace, identity)))
+                if previous != .some(.some(owner)) { self.ownershipChanges += 1 }
+            }
+            self.entries[slot].assertedAt = self.ownershipChanges
         }
         switch event {
         case .messageReceived(let message), .messageCreated(let message):
@@ -178,7 +187,6 @@ final class ContactWriteBack {
         self.urnOwners = [:]
         let ownerCount = owners.count
         BackgroundRelease.release(consume owners, count: ownerCount)
-        self.lastAssertion = nil
         try urns.apply(to: self.model.urns, in: self.txn)
     }
 

@@ -70,6 +70,27 @@ struct TimestampAndUUIDTests {
         }
     }
 
+    /// A contact UUID hashes, compares and orders by its bits: as its text does, whether it was minted
+    /// or read from any case of the text.
+    @Test func contactUUIDsCompareAndOrderAsTheirTexts() {
+        let minted = (0..<2_000).map { _ in ContactUUID.random() }
+        let edges = ["00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff", "7fffffff-ffff-ffff-8000-000000000000"]
+        let all = minted + edges.compactMap { ContactUUID($0) }
+        #expect(all.count == minted.count + edges.count)
+        for uuid in all {
+            let read = ContactUUID(uuid.rawValue.uppercased())
+            #expect(read == uuid)
+            #expect(read?.hashValue == uuid.hashValue)
+        }
+        #expect(all.sorted().map(\.rawValue) == all.map(\.rawValue).sorted())
+        #expect(Set(all).count == Set(all.map(\.rawValue)).count)
+        #expect(ContactUUID(edges[0]) != ContactUUID(edges[1]))
+        // Texts differing in one digit, in each half of the bits.
+        #expect(ContactUUID("00000000-0000-0000-0000-000000000001") != ContactUUID(edges[0]))
+        #expect(ContactUUID("00000000-0000-0001-0000-000000000000") != ContactUUID(edges[0]))
+        #expect(ContactUUID("00000000-0000-0001-0000-000000000000")! > ContactUUID("00000000-0000-0000-ffff-ffffffffffff")!)
+    }
+
     /// A text with one character changed is a UUID only when Foundation also reads it, as the same UUID.
     @Test func aChangedUUIDTextIsAcceptedOnlyWhereFoundationAgrees() {
         let alphabet = Array("0123456789abcdefABCDEFgG-+ x{}é")
