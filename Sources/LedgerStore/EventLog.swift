@@ -27,6 +27,8 @@ public struct EventLog: Sendable {
     /// The stream index's own key holding the last position it covers (when rebuildable). No stream
     /// key begins with 0xFF, a byte UTF-8 never uses.
     private static let indexPositionKey: [UInt8] = [0xFF]
+    /// Records a rebuildable stream index reads and indexes in one go when it catches up.
+    public static let indexCatchUpRecords = 100_000
     /// The head's key in the root table (root keys begin with a 0 byte).
     private static let headKey = [0] + Array("log.head".utf8)
     /// The head's key in `log.meta`, where earlier versions kept it.
@@ -74,7 +76,7 @@ public struct EventLog: Sendable {
     /// Brings a rebuildable stream index up to the log's head, in writes of `chunk` records; returns
     /// how many records it indexed. Call at open, before the writer starts.
     @discardableResult
-    public func catchUpStreamIndex(environment: Environment, chunk: Int = 100_000, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws -> UInt64 {
+    public func catchUpStreamIndex(environment: Environment, chunk: Int = EventLog.indexCatchUpRecords, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws -> UInt64 {
         guard self.indexing != nil else { return 0 }
         var indexed: UInt64 = 0
         while true {
@@ -137,7 +139,7 @@ public struct EventLog: Sendable {
     /// catches up.
     private func prepareStreamIndex(head: UInt64, in txn: Transaction) throws {
         guard self.indexing != nil else { return }
-        while try self.indexRecords(upTo: 100_000, head: head, in: txn).position < head {}
+        while try self.indexRecords(upTo: Self.indexCatchUpRecords, head: head, in: txn).position < head {}
     }
 
     /// After an append: a rebuildable stream index covers the new head.
