@@ -238,7 +238,7 @@ public struct JSONTextReader {
             let byte = self.bytes[self.index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: self.bytes[start..<self.index])
-                guard let text = String(validating: slice, as: UTF8.self) else {
+                guard let text = String(validUTF8: slice) else {
                     self.index = start
                     throw self.error(.invalidUTF8)
                 }
@@ -255,7 +255,7 @@ public struct JSONTextReader {
             let byte = self.bytes[self.index]
             switch byte {
             case UInt8(ascii: "\""):
-                guard let text = String(validating: unescaped, as: UTF8.self) else {
+                guard let text = unescaped.withUnsafeBufferPointer({ String(validUTF8: $0) }) else {
                     self.index = start
                     throw self.error(.invalidUTF8)
                 }

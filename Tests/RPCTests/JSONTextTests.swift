@@ -71,6 +71,18 @@ struct JSONTextTests {
         ([0xEF, 0xBB, 0xBF, 0x31], .unexpectedCharacter, 0),
     ]
 
+    /// `String(validUTF8:)` answers as the standard library's validating initializer on every kind of
+    /// ill-formed UTF-8 (stray continuation, overlong form, surrogate, past U+10FFFF, truncated) and on
+    /// well-formed text of every length of sequence.
+    @Test(arguments: [
+        [], Array("plain ascii".utf8), Array("é日本😀".utf8), [0x80], [0xC3, 0x28], [0xC0, 0x80], [0xED, 0xA0, 0x80],
+        [0xF4, 0x90, 0x80, 0x80], [0xF0, 0x90, 0x80], [0x41, 0xE2, 0x82], [0xFF], [0xEF, 0xBF, 0xBD],
+    ] as [[UInt8]])
+    func validUTF8AgreesWithTheStandardLibrary(_ bytes: [UInt8]) {
+        let ours = bytes.withUnsafeBufferPointer { String(validUTF8: $0) }
+        #expect(ours == String(validating: bytes, as: UTF8.self))
+    }
+
     /// Stored shapes are parsed with `.decimal` fractions: every digit survives, as `JSONDecoder` keeps
     /// them when it decodes a `Decimal`, and integers past `Int64` (a `UInt64` seq) decode exactly.
     @Test func decimalFractionsKeepEveryDigit() throws {

@@ -1,5 +1,6 @@
 // ContactLedger — contact domain.
 import Foundation
+import JSONText
 
 extension EventHeader {
     /// Reads header bytes laid out exactly as ``encoded()`` writes them, for replaying the log, without
@@ -98,7 +99,7 @@ private struct CanonicalHeaderReader {
             self.take("}"), self.index == self.bytes.count
         else { return nil }
         // Non-ASCII must be valid UTF-8, as the header's own string would be.
-        guard stream.ascii || String(validating: stream.text, as: UTF8.self) != nil else { return nil }
+        guard stream.ascii || String(validUTF8: stream.text) != nil else { return nil }
         return (stream.text, version)
     }
 
@@ -136,14 +137,14 @@ private struct CanonicalHeaderReader {
         guard let text = self.stringBytes()?.text else { return nil }
         if let candidate, Self.same(text, candidate) { return candidate }
         // Validating, as the generic parser does: invalid UTF-8 is refused there, not repaired.
-        return String(validating: text, as: UTF8.self)
+        return String(validUTF8: text)
     }
 
     /// The next string: the one of `candidates` with the same bytes, else a new one.
     mutating func string(reusingOneOf candidates: [String]) -> String? {
         guard let text = self.stringBytes()?.text else { return nil }
         for candidate in candidates where Self.same(text, candidate) { return candidate }
-        return String(validating: text, as: UTF8.self)
+        return String(validUTF8: text)
     }
 
     /// Whether `text` is `string`'s UTF-8.
