@@ -72,16 +72,23 @@ public final class ProjectionBatch {
         try self.apply(Array(journal.prefix(mark.applied)))
     }
 
-    /// Applies decoded records in order (a record's event is nil when its payload was erased), each
-    /// read where the run holds it: copying a record retained each of its strings only to drop it.
-    func apply(_ items: [ReplayChunk.Item]) throws {
-        try items.withUnsafeBufferPointer { buffer in
-            for position in buffer.indices {
-                if let event = buffer[position].event {
-                    try self.apply(event, header: buffer[position].header, contact: buffer[position].contact)
-                } else {
-                    try self.applyErased(header: buffer[position].header, contact: buffer[position].contact)
-                }
+    /// Applies decoded records in order (a record's event is nil when its payload was erased).
+    ///
+    /// Each record is swapped out of the run into a local, applied, and swapped back, never copied: a
+    /// record read where the run holds it was still copied for the call (its lifetime cannot be proven
+    /// there), retaining each of its strings, cache lines a decoder thread wrote last, only to release
+    /// them again. That was a fifth of the applier's time. The run keeps the records, so they are freed
+    /// where it is (``BackgroundRelease``). An `items` array shared with another owner is copied on the
+    /// first swap, which costs what copying each record did.
+    func apply(_ items: inout [ReplayChunk.Item]) throws {
+        var item = ReplayChunk.Item.placeholder
+        for position in items.indices {
+            swap(&item, &items[position])
+            defer { swap(&item, &items[position]) }
+            if let event = item.event {
+                try self.apply(event, header: item.header, contact: item.contact)
+            } else {
+                try self.applyErased(header: item.header, contact: item.contact)
             }
         }
     }

@@ -13,7 +13,10 @@ extension Projector {
         guard let first = chunks.first, let last = chunks.last else { return true }
         guard (try self.state(in: txn))?.position ?? 0 == first.after else { return false }
         let batch = ProjectionBatch(projector: self, txn: txn)
-        for chunk in chunks { try batch.apply(chunk.items) }
+        for chunk in chunks {
+            var items = chunk.items
+            try batch.apply(&items)
+        }
         try batch.finish(checkpoint: last.last)
         return true
     }

@@ -106,9 +106,9 @@ public struct ReplayPipeline: Sendable {
                 var redone = position
                 while redone < applied {
                     let limit = Int(min(UInt64(self.limits.chunkRecords), applied - redone))
-                    let chunk = try self.readAgain(after: redone, limit: limit, in: txn)
+                    var chunk = try self.readAgain(after: redone, limit: limit, in: txn)
                     guard chunk.last > redone else { throw ReadModelError.checkpointMoved }
-                    try batch.apply(chunk.items)
+                    try batch.apply(&chunk.items)
                     records += chunk.items.count
                     redone = chunk.last
                 }
@@ -121,9 +121,9 @@ public struct ReplayPipeline: Sendable {
                         stopping = true
                         break
                     }
-                    guard let chunk = try runs.next() else { break }
+                    guard var chunk = try runs.next() else { break }
                     guard chunk.after == applied else { throw ReadModelError.checkpointMoved }
-                    try batch.apply(chunk.items)
+                    try batch.apply(&chunk.items)
                     records += chunk.items.count
                     applied = chunk.last
                     BackgroundRelease.release(chunk, count: chunk.items.count)
