@@ -196,7 +196,7 @@ public struct JSONTextReader {
     private mutating func skipString() throws(JSONTextError) -> Bool {
         guard self.current == UInt8(ascii: "\"") else { throw self.error(self.current == nil ? .unexpectedEnd : .expectedKey) }
         let start = self.index + 1
-        var scan = start
+        var scan = PlainStringRun.end(in: self.bytes, from: start)
         while scan < self.bytes.count {
             let byte = self.bytes[scan]
             if byte == UInt8(ascii: "\"") {
@@ -233,6 +233,7 @@ public struct JSONTextReader {
     mutating func string() throws(JSONTextError) -> String {
         self.index += 1
         let start = self.index
+        self.index = PlainStringRun.end(in: self.bytes, from: start)
         // The common case: no escapes, so the text is a slice of the input.
         while self.index < self.bytes.count {
             let byte = self.bytes[self.index]

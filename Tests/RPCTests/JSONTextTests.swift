@@ -83,6 +83,23 @@ struct JSONTextTests {
         #expect(ours == String(validating: bytes, as: UTF8.self))
     }
 
+    /// `PlainStringRun` stops at the word of the first quote, backslash, control or non-ASCII byte, for
+    /// every byte value at every position, and leaves a tail shorter than a word to the caller.
+    @Test func plainStringRunStopsAtTheWordOfTheFirstSpecialByte() {
+        for value in 0...255 {
+            let byte = UInt8(value)
+            let special = byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80
+            for position in 0..<19 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 19)
+                bytes[position] = byte
+                let end = bytes.withUnsafeBufferPointer { PlainStringRun.end(in: $0, from: 0) }
+                #expect(end == (special ? min(position / 8 * 8, 16) : 16), "byte \(byte) at \(position)")
+            }
+        }
+        let tail = Array("abc".utf8).withUnsafeBufferPointer { PlainStringRun.end(in: $0, from: 1) }
+        #expect(tail == 1)
+    }
+
     /// Stored shapes are parsed with `.decimal` fractions: every digit survives, as `JSONDecoder` keeps
     /// them when it decodes a `Decimal`, and integers past `Int64` (a `UInt64` seq) decode exactly.
     @Test func decimalFractionsKeepEveryDigit() throws {

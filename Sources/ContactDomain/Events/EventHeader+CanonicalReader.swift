@@ -118,6 +118,7 @@ private struct CanonicalHeaderReader {
     mutating func stringBytes() -> (text: UnsafeBufferPointer<UInt8>, ascii: Bool)? {
         guard self.take("\"") else { return nil }
         let start = self.index
+        self.index = PlainStringRun.end(in: self.bytes, from: start)
         var ascii = true
         while self.index < self.bytes.count {
             let byte = self.bytes[self.index]
