@@ -123,33 +123,41 @@ public final class RPCServer: Service {
                     }
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         var inFlight = 0
-                        for try await frame in inbound.cancelOnGracefulShutdown() {
-                            if inFlight >= limit {
-                                try await group.next()
-                                inFlight -= 1
-                            }
-                            inFlight += 1
-                            let hooks = RPCAfterAnswer()
-                            let context = RPCContext(
-                                peer: connection.peer, connectionID: connectionID, notifier: notifier, afterAnswer: hooks
-                            )
-                            group.addTask {
-                                let answer: [UInt8]?
-                                switch frame {
-                                case .oversized:
-                                    answer = JSONLine.failure(
-                                        id: .null,
-                                        error: .invalidRequest(reason: "line_too_long", limit: maximumLineBytes)
-                                    )
-                                case .line(let buffer):
-                                    answer = await self.dispatcher.serve(line: Array(buffer.readableBytesView), context: context)
+                        // On graceful shutdown the connection's input is closed, which ends `inbound`; the
+                        // calls in flight still answer. Not `cancelOnGracefulShutdown()`: it merges the lines
+                        // with the shutdown signal through tasks on the global pool, which moved every line
+                        // to a pool thread and back, two thread wake-ups per call.
+                        try await withGracefulShutdownHandler {
+                            for try await frame in inbound {
+                                if inFlight >= limit {
+                                    try await group.next()
+                                    inFlight -= 1
                                 }
-                                if var answer {
-                                    answer.append(UInt8(ascii: "\n"))
-                                    try await outbound.write(ByteBuffer(bytes: answer))
+                                inFlight += 1
+                                let hooks = RPCAfterAnswer()
+                                let context = RPCContext(
+                                    peer: connection.peer, connectionID: connectionID, notifier: notifier, afterAnswer: hooks
+                                )
+                                group.addTask {
+                                    let answer: [UInt8]?
+                                    switch frame {
+                                    case .oversized:
+                                        answer = JSONLine.failure(
+                                            id: .null,
+                                            error: .invalidRequest(reason: "line_too_long", limit: maximumLineBytes)
+                                        )
+                                    case .line(let buffer):
+                                        answer = await self.dispatcher.serve(line: Array(buffer.readableBytesView), context: context)
+                                    }
+                                    if var answer {
+                                        answer.append(UInt8(ascii: "\n"))
+                                        try await outbound.write(ByteBuffer(bytes: answer))
+                                    }
+                                    for work in hooks.take() { followUpSink.yield(work) }
                                 }
-                                for work in hooks.take() { followUpSink.yield(work) }
                             }
+                        } onGracefulShutdown: {
+                            connection.channel.channel.close(mode: .input, promise: nil)
                         }
                         try await group.waitForAll()
                     }

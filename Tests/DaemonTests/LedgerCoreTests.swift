@@ -16,6 +16,40 @@ struct LedgerCoreTests {
         #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
     }
 
+    /// SIGTERM while a connection has sent many calls: the daemon answers what it took on (a create, or
+    /// -32005 once the ledger stops), closes the connection, exits cleanly, and every create it
+    /// acknowledged is there after a restart.
+    @Test func sigtermAnswersTheCallsInFlightAndKeepsEveryAcknowledgedWrite() throws {
+        let daemon = try DaemonHarness()
+        let client = try daemon.client()
+        let count = 300
+        let lines = (0..<count).map { index in
+            #"{"jsonrpc":"2.0","id":\#(index),"method":"contacts.create","params":{"name":"T\#(index)","urns":["ext:term-\#(index)"]}}"# + "\n"
+        }
+        try client.send(raw: Array(lines.joined().utf8))
+        // The first answer: the daemon is working through the lines when the signal comes.
+        var answers = [try client.readValue()]
+        let process = try #require(daemon.process)
+        process.terminate()
+        while let answer = try? client.readValue() { answers.append(answer) }
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        var acknowledged: [String] = []
+        for answer in answers {
+            if let uuid = answer["result"]?.string("uuid") {
+                acknowledged.append(uuid)
+            } else {
+                #expect(answer["error"]?.int("code") == -32005, "\(answer)")
+            }
+        }
+        #expect(!acknowledged.isEmpty && answers.count <= count)
+        try daemon.start()
+        for uuid in acknowledged {
+            #expect(try daemon.call("contacts.get", ["uuid": .string(uuid)]).string("uuid") == uuid)
+        }
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+    }
+
     @Test func socketIsCreatedGroupReadableOnly() throws {
         let daemon = try DaemonHarness()
         let attributes = try FileManager.default.attributesOfItem(atPath: daemon.socketPath)
