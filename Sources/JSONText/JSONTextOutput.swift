@@ -21,23 +21,46 @@ public struct JSONTextOutput: Sendable {
     /// A string literal.
     public mutating func string(_ text: String) {
         self.bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0A: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x08: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0..<0x20:
-                self.bytes.append(contentsOf: Array(#"\u00"#.utf8))
-                self.bytes.append(Self.hexDigits[Int(byte >> 4)])
-                self.bytes.append(Self.hexDigits[Int(byte & 0x0F)])
-            default: self.bytes.append(byte)
+        // Runs of bytes that need no escape are copied whole, found eight bytes at a time where they are
+        // plain ASCII: appending byte by byte was most of what writing an event's strings cost.
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { utf8 in
+            var start = 0
+            while start < utf8.count {
+                var end = PlainStringRun.end(in: utf8, from: start)
+                while end < utf8.count, !Self.needsEscape(utf8[end]) { end += 1 }
+                self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<end]))
+                guard end < utf8.count else { break }
+                self.escape(utf8[end])
+                start = end + 1
+            }
+        }
+        if copied == nil {
+            for byte in text.utf8 {
+                if Self.needsEscape(byte) { self.escape(byte) } else { self.bytes.append(byte) }
             }
         }
         self.bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether a string's byte is written escaped: a quote, a backslash or a control character.
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20
+    }
+
+    /// Writes the escape of a byte ``needsEscape(_:)`` names.
+    private mutating func escape(_ byte: UInt8) {
+        switch byte {
+        case 0x0A: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+        case 0x0D: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+        case 0x09: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+        case 0x08: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+        case 0x0C: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+        case 0..<0x20:
+            self.bytes.append(contentsOf: Array(#"\u00"#.utf8))
+            self.bytes.append(Self.hexDigits[Int(byte >> 4)])
+            self.bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+        default: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), byte])
+        }
     }
 
     /// An integer in decimal.

@@ -100,6 +100,26 @@ struct JSONTextTests {
         #expect(tail == 1)
     }
 
+    /// `JSONTextOutput.string` writes what `JSONEncoder` writes (without escaping slashes) for strings
+    /// with each kind of byte that needs an escape at every position of runs longer than a word, and
+    /// with non-ASCII text around them.
+    @Test func stringsAreWrittenAsJSONEncoderWritesThem() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let specials = ["\"", "\\", "\n", "\r", "\t", "\u{8}", "\u{C}", "\u{0}", "\u{1F}", "é", "日", "😀", "/"]
+        var texts = ["", "plain", String(repeating: "x", count: 40)]
+        for special in specials {
+            for position in 0..<20 {
+                texts.append(String(repeating: "a", count: position) + special + String(repeating: "b", count: 19 - position))
+            }
+        }
+        for text in texts {
+            var output = JSONTextOutput()
+            output.string(text)
+            #expect(String(decoding: output.bytes, as: UTF8.self) == String(decoding: try encoder.encode(text), as: UTF8.self))
+        }
+    }
+
     /// Stored shapes are parsed with `.decimal` fractions: every digit survives, as `JSONDecoder` keeps
     /// them when it decodes a `Decimal`, and integers past `Int64` (a `UInt64` seq) decode exactly.
     @Test func decimalFractionsKeepEveryDigit() throws {
