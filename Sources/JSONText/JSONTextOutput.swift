@@ -73,11 +73,11 @@ public struct JSONTextOutput: Sendable {
     }
 
     /// `null`.
-    public mutating func null() { self.bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
+    public mutating func null() { self.literal("null") }
 
     /// `true` or `false`.
     public mutating func bool(_ value: Bool) {
-        self.bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        self.literal(value ? "true" : "false")
     }
 
     /// Text that is already JSON (a number's text, a nested value).
@@ -90,8 +90,14 @@ public struct JSONTextOutput: Sendable {
     public mutating func key(_ key: StaticString, first: Bool = false) {
         if !first { self.bytes.append(UInt8(ascii: ",")) }
         self.bytes.append(UInt8(ascii: "\""))
+        self.literal(key)
+        self.literal("\":")
+    }
+
+    /// The bytes of a literal, copied from where the program keeps them: an array literal in their
+    /// place was an allocation on every call, and keys and nulls are written for every event.
+    private mutating func literal(_ text: StaticString) {
         // withUTF8Buffer, not utf8Start: a one-character literal is stored as a scalar, without a pointer.
-        key.withUTF8Buffer { self.bytes.append(contentsOf: $0) }
-        self.bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        text.withUTF8Buffer { self.bytes.append(contentsOf: $0) }
     }
 }

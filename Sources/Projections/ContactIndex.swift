@@ -63,9 +63,13 @@ public struct ContactIndex: Sendable {
         /// Appends ``prefix`` to `bytes`: written in place, because a rebuild builds a key for every term
         /// of every contact, and making each part an array of its own was most of what building it cost.
         func appendPrefix(to bytes: inout [UInt8]) {
-            func tagged(_ tag: UInt8, _ key: String) {
+            // Byte by byte: `bytes += [tag, 0]` allocated an array for every key.
+            func bare(_ tag: UInt8) {
                 bytes.append(tag)
                 bytes.append(0)
+            }
+            func tagged(_ tag: UInt8, _ key: String) {
+                bare(tag)
                 bytes += key.utf8
                 bytes.append(0)
             }
@@ -75,9 +79,9 @@ public struct ContactIndex: Sendable {
             case .fieldNumberApproximate(let key, _): tagged(UInt8(ascii: "a"), key)
             case .fieldDate(let key, _): tagged(UInt8(ascii: "d"), key)
             case .fieldLocation(let key, _): tagged(UInt8(ascii: "l"), key)
-            case .nameWord: bytes += [UInt8(ascii: "w"), 0]
-            case .status: bytes += [UInt8(ascii: "s"), 0]
-            case .group: bytes += [UInt8(ascii: "g"), 0]
+            case .nameWord: bare(UInt8(ascii: "w"))
+            case .status: bare(UInt8(ascii: "s"))
+            case .group: bare(UInt8(ascii: "g"))
             case .urnTrigram(let scheme, _): tagged(UInt8(ascii: "u"), scheme)
             }
         }

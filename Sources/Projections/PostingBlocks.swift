@@ -67,7 +67,12 @@ enum PostingBlocks {
         if offsets.count * 2 < Self.bitmapBytes {
             var bytes: [UInt8] = [Tag.list.rawValue]
             bytes.reserveCapacity(1 + offsets.count * 2)
-            for offset in offsets { bytes += [UInt8(offset >> 8), UInt8(offset & 0xFF)] }
+            // Two appends, not `+= [high, low]`: that allocated a two-byte array per offset, and a
+            // posting block rewritten for one contact holds hundreds.
+            for offset in offsets {
+                bytes.append(UInt8(offset >> 8))
+                bytes.append(UInt8(offset & 0xFF))
+            }
             return bytes
         }
         var bytes = [UInt8](repeating: 0, count: 1 + Self.bitmapBytes)
