@@ -32,6 +32,16 @@ final class DaemonMetrics: Sendable {
     /// The method names used as labels; any other name is counted as `unknown` (bounded cardinality).
     private let knownMethods: Set<String>
     private let sampler = Mutex<(@Sendable () -> Sample?)?>(nil)
+    /// Each (method, code)'s request counter and its method's latency histogram, once the registry made
+    /// them: making them again through the registry, for every request, built their descriptors and
+    /// label lists and took the registry's lock, about 7 µs of the event loop's time per call. Bounded:
+    /// methods outside `knownMethods` count as `unknown`, and codes are the contract's.
+    private let requestMetrics = Mutex<[RequestKey: (requests: Counter, latency: DurationHistogram)]>([:])
+
+    private struct RequestKey: Hashable {
+        var method: String
+        var code: Int?
+    }
 
     private let batchSizes: ValueHistogram
     private let commitDuration: DurationHistogram
@@ -105,24 +115,34 @@ final class DaemonMetrics: Sendable {
     ///   - method: the method name (names the daemon does not serve are counted as `unknown`).
     ///   - code: the JSON-RPC error code, or nil for a result (label `code="ok"`).
     func recordRequest(method: String, code: Int?, duration: Duration) {
-        let name = self.knownMethods.contains(method) ? method : "unknown"
+        let key = RequestKey(method: self.knownMethods.contains(method) ? method : "unknown", code: code)
+        let metrics = self.requestMetrics.withLock { made in
+            if let metrics = made[key] { return metrics }
+            let metrics = self.makeRequestMetrics(key)
+            made[key] = metrics
+            return metrics
+        }
+        metrics.requests.increment()
+        metrics.latency.record(duration)
+    }
+
+    private func makeRequestMetrics(_ key: RequestKey) -> (requests: Counter, latency: DurationHistogram) {
         let requests = self.registry.makeCounter(
             descriptor: MetricNameDescriptor(
                 namespace: "contactledger", subsystem: "rpc", metricName: "requests", unitName: "total",
                 helpText: "JSON-RPC calls answered, by method and code (ok or the JSON-RPC error code)."
             ),
-            labels: [("method", name), ("code", code.map { String($0) } ?? "ok")]
+            labels: [("method", key.method), ("code", key.code.map { String($0) } ?? "ok")]
         )
-        requests.increment()
         let latency = self.registry.makeDurationHistogram(
             descriptor: MetricNameDescriptor(
                 namespace: "contactledger", subsystem: "rpc", metricName: "request_duration", unitName: "seconds",
                 helpText: "Time from a call's dispatch to its answer, by method."
             ),
-            labels: [("method", name)],
+            labels: [("method", key.method)],
             buckets: Self.durationBuckets
         )
-        latency.record(duration)
+        return (requests, latency)
     }
 
     /// Records one committed batch.
