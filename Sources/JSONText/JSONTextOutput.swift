@@ -23,7 +23,10 @@ public struct JSONTextOutput: Sendable {
         self.bytes.append(UInt8(ascii: "\""))
         // Runs of bytes that need no escape are copied whole, found eight bytes at a time where they are
         // plain ASCII: appending byte by byte was most of what writing an event's strings cost.
-        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { utf8 in
+        var text = text
+        // Nothing to do for a native string (every string on Linux); another is made native once.
+        text.makeContiguousUTF8()
+        _ = text.utf8.withContiguousStorageIfAvailable { utf8 in
             var start = 0
             while start < utf8.count {
                 var end = PlainStringRun.end(in: utf8, from: start)
@@ -32,11 +35,6 @@ public struct JSONTextOutput: Sendable {
                 guard end < utf8.count else { break }
                 self.escape(utf8[end])
                 start = end + 1
-            }
-        }
-        if copied == nil {
-            for byte in text.utf8 {
-                if Self.needsEscape(byte) { self.escape(byte) } else { self.bytes.append(byte) }
             }
         }
         self.bytes.append(UInt8(ascii: "\""))

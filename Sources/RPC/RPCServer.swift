@@ -139,18 +139,7 @@ public final class RPCServer: Service {
                                     peer: connection.peer, connectionID: connectionID, notifier: notifier, afterAnswer: hooks
                                 )
                                 group.addTask {
-                                    let answer: [UInt8]?
-                                    switch frame {
-                                    case .oversized:
-                                        answer = JSONLine.failure(
-                                            id: .null,
-                                            error: .invalidRequest(reason: "line_too_long", limit: maximumLineBytes)
-                                        )
-                                    case .line(let buffer):
-                                        answer = await self.dispatcher.serve(line: Array(buffer.readableBytesView), context: context)
-                                    }
-                                    if var answer {
-                                        answer.append(UInt8(ascii: "\n"))
+                                    if let answer = await self.answer(to: frame, context: context, maximumLineBytes: maximumLineBytes) {
                                         try await outbound.write(ByteBuffer(bytes: answer))
                                     }
                                     for work in hooks.take() { followUpSink.yield(work) }
@@ -169,6 +158,19 @@ public final class RPCServer: Service {
             self.logger.debug("connection ended with an error", metadata: ["rpc.connection": "\(connectionID)", "error": "\(error)"])
         }
         await self.handler.connectionClosed(connectionID)
+    }
+
+    /// The answer line to one frame, its newline included; nil for a notification.
+    private func answer(to frame: LineFrame, context: RPCContext, maximumLineBytes: Int) async -> [UInt8]? {
+        var answer: [UInt8]?
+        switch frame {
+        case .oversized:
+            answer = JSONLine.failure(id: .null, error: .invalidRequest(reason: "line_too_long", limit: maximumLineBytes))
+        case .line(let buffer):
+            answer = await self.dispatcher.serve(line: Array(buffer.readableBytesView), context: context)
+        }
+        answer?.append(UInt8(ascii: "\n"))
+        return answer
     }
 
     /// The peer's SO_PEERCRED credentials, or nil where the socket does not report them.
