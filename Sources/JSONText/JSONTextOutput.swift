@@ -62,12 +62,40 @@ public struct JSONTextOutput: Sendable {
     }
 
     /// An integer in decimal.
+    ///
+    /// Inlinable so that each caller gets it for its own integer type: unspecialized, every call went
+    /// through `BinaryInteger`'s witness table and made a `String` of the digits, the largest part of
+    /// writing an event header.
+    @inlinable
     public mutating func integer(_ value: some BinaryInteger) {
-        if value >= 0, value < 10 {
-            self.bytes.append(UInt8(ascii: "0") + UInt8(value))
+        guard let magnitude = UInt64(exactly: value.magnitude) else {
+            self.bytes.append(contentsOf: String(value).utf8)
             return
         }
-        self.bytes.append(contentsOf: String(value).utf8)
+        self.decimal(magnitude, negative: value < 0)
+    }
+
+    /// The digits of `magnitude`, after a minus sign if `negative`, written in place.
+    @usableFromInline
+    mutating func decimal(_ magnitude: UInt64, negative: Bool) {
+        if negative { self.bytes.append(UInt8(ascii: "-")) }
+        var digits = 1
+        var rest = magnitude
+        while rest >= 10 {
+            digits += 1
+            rest /= 10
+        }
+        let start = self.bytes.count
+        self.bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+        self.bytes.withUnsafeMutableBufferPointer { buffer in
+            var remaining = magnitude
+            var index = start + digits
+            while remaining > 0 {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remaining % 10)
+                remaining /= 10
+            }
+        }
     }
 
     /// `null`.

@@ -120,6 +120,38 @@ struct JSONTextTests {
         }
     }
 
+    /// `JSONTextOutput.integer` writes the digits `String` makes, for every integer type the ledger
+    /// writes, at the limits of each and around every power of ten.
+    @Test func integersAreWrittenAsStringWritesThem() {
+        func check(_ value: some BinaryInteger) {
+            var output = JSONTextOutput()
+            output.punctuation(UInt8(ascii: "["))
+            output.integer(value)
+            #expect(String(decoding: output.bytes, as: UTF8.self) == "[" + String(value), "\(type(of: value)) \(value)")
+        }
+        var magnitudes: [UInt64] = [0, 1, 9, UInt64.max, UInt64.max - 1]
+        var power: UInt64 = 1
+        for _ in 0..<19 {
+            power *= 10
+            magnitudes += [power - 1, power, power + 1]
+        }
+        for magnitude in magnitudes {
+            check(magnitude)
+            if let value = Int64(exactly: magnitude) {
+                check(value)
+                check(-value)
+                check(Int(value))
+            }
+            if let value = UInt32(exactly: magnitude) { check(value) }
+            if let value = Int32(exactly: magnitude) { check(-value) }
+        }
+        check(Int64.min)
+        check(Int.min)
+        check(Int32.min)
+        check(Int8.min)
+        check(UInt8.max)
+    }
+
     /// Stored shapes are parsed with `.decimal` fractions: every digit survives, as `JSONDecoder` keeps
     /// them when it decodes a `Decimal`, and integers past `Int64` (a `UInt64` seq) decode exactly.
     @Test func decimalFractionsKeepEveryDigit() throws {
