@@ -55,7 +55,9 @@ public enum Daemon {
         let lock = try DataDirectoryLock(directory: directory)
         let stores = try LedgerStores.open(
             dataDirectory: directory,
-            configuration: .init(initialMapSize: configuration.initialMapSize, maximumMapSize: configuration.maximumMapSize)
+            configuration: .init(
+                initialMapSize: configuration.initialMapSize, maximumMapSize: configuration.maximumMapSize, pipelinesDurableSync: true
+            )
         )
         let environment = stores.environment
         if environment.staleReadersCleared > 0 {
