@@ -242,6 +242,23 @@ struct URNErrorCase: Sendable, CustomTestStringConvertible {
         #expect(try URN(validating: "ext:a%20b").path == "a%20b")
     }
 
+    /// A contact's URN identities drop each stored URN's query and display and keep its escapes, as
+    /// `URN.identity` does, whether or not the stored text has anything to drop.
+    @Test func contactURNIdentitiesAreTheIdentitiesOfItsStoredURNs() throws {
+        let stored = [
+            "tel:+250788123123", "tel:+250788123124?channel=8a7b6c5d#Home", "twitterid:85114#billy_bob",
+            "ext:a%23b%3Fc%25d?x=1#50%25", "ext:a%20b", "mailto:ann@example.org",
+        ]
+        let contact = Contact(
+            created: ContactCreated(uuid: ContactUUID.random(), id: 1, name: nil, language: nil, status: .active, urns: stored),
+            workspace: "main", at: .now, version: 1
+        )
+        #expect(contact.urnIdentities == stored.map { (try? URN(stored: $0))?.identity ?? $0 })
+        #expect(contact.urnIdentities == [
+            "tel:+250788123123", "tel:+250788123124", "twitterid:85114", "ext:a%23b%3Fc%25d", "ext:a%2520b", "mailto:ann@example.org",
+        ])
+    }
+
     @Test func partsInitializerNormalizesAndValidates() throws {
         #expect(try URN(scheme: .tel, path: " 0788 123 123 ", defaultCountry: "RW").description == "tel:+250788123123")
         #expect(try URN(scheme: .twitter, path: "@Bob", display: " ").description == "twitter:bob")

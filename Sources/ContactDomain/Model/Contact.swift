@@ -50,7 +50,11 @@ public struct Contact: Sendable, Hashable, Codable {
 
     /// The URN identities (`scheme:path`) this contact owns.
     public var urnIdentities: [String] {
-        self.urns.map { (try? URN(stored: $0))?.identity ?? $0 }
+        self.urns.map { stored in
+            // Without a query, a display or an escape, a stored URN is its identity: not parsed again.
+            if !stored.utf8.contains(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "%") }) { return stored }
+            return (try? URN(stored: stored))?.identity ?? stored
+        }
     }
 
     /// Applies one of this contact's events (the `evolve` step of event sourcing).

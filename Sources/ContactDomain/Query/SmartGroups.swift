@@ -6,7 +6,9 @@
 /// Only active contacts are members of any group.
 public struct SmartGroups: Sendable {
     private let queries: [(GroupUUID, ContactQuery?)]
-    private let evaluator: QueryEvaluator
+    /// Nil without smart groups: an evaluator makes a calendar in the workspace's time zone, which
+    /// showed in the profile of every create.
+    private let evaluator: QueryEvaluator?
 
     public init(workspace: Workspace, reference: AnonymousReference?) {
         let resolver = WorkspaceQueryResolver(workspace: workspace)
@@ -14,7 +16,7 @@ public struct SmartGroups: Sendable {
             guard let query = group.query else { return nil }
             return (group.uuid, try? ContactQuery.parse(query, resolver: resolver))
         }
-        self.evaluator = QueryEvaluator(workspace: workspace, reference: reference)
+        self.evaluator = self.queries.isEmpty ? nil : QueryEvaluator(workspace: workspace, reference: reference)
     }
 
     /// Whether the workspace has any smart group.
@@ -22,10 +24,10 @@ public struct SmartGroups: Sendable {
 
     /// The smart groups `contact` belongs in.
     public func matching(_ contact: Contact) -> Set<GroupUUID> {
-        guard contact.status == .active, !contact.isDeleted else { return [] }
+        guard let evaluator = self.evaluator, contact.status == .active, !contact.isDeleted else { return [] }
         var result: Set<GroupUUID> = []
         for (uuid, query) in self.queries {
-            if let query, self.evaluator.matches(contact, query) { result.insert(uuid) }
+            if let query, evaluator.matches(contact, query) { result.insert(uuid) }
         }
         return result
     }

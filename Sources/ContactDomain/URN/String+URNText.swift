@@ -14,6 +14,8 @@ extension String {
 
     /// The string with `#`, `%` and `?` percent-escaped, as gocommon stores URN components.
     var urnEscaped: String {
+        // Most paths have none of the three: the string itself, not a copy made scalar by scalar.
+        guard self.utf8.contains(where: { $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "?") }) else { return self }
         var result = ""
         result.reserveCapacity(self.utf8.count)
         for scalar in self.unicodeScalars {
