@@ -55,9 +55,7 @@ public enum Daemon {
         let lock = try DataDirectoryLock(directory: directory)
         let stores = try LedgerStores.open(
             dataDirectory: directory,
-            configuration: .init(
-                initialMapSize: configuration.initialMapSize, maximumMapSize: configuration.maximumMapSize, pipelinesDurableSync: true
-            )
+            configuration: .init(initialMapSize: configuration.initialMapSize, maximumMapSize: configuration.maximumMapSize)
         )
         let environment = stores.environment
         if environment.staleReadersCleared > 0 {

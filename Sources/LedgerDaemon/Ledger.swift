@@ -13,9 +13,7 @@ import Synchronization
 /// Commands arriving while a batch commits wait for the next one, so under load batches grow and the
 /// cost of the fsync is shared. Each command runs in a nested transaction: a command that fails leaves
 /// no trace, and the others of its batch still commit. All write transactions run on one dedicated
-/// thread, as LMDB requires, and never on NIO's event loops or the cooperative pool. The log's last
-/// sync of a batch (its meta page) runs on the storage's sync thread, which answers the batch's
-/// commands; meanwhile the writer commits the batch's read models, or takes the next batch.
+/// thread, as LMDB requires, and never on NIO's event loops or the cooperative pool.
 ///
 /// Commands that defer their projection (``CommandContext/defersProjection``: creates, modifications,
 /// messages) apply their events to one batch of held projections in memory, which later commands of
@@ -91,8 +89,7 @@ final class Ledger: Sendable {
         }
     }
 
-    /// Stops accepting commands, lets the writer finish the queued ones, and waits for it to exit and
-    /// for their answers.
+    /// Stops accepting commands, lets the writer finish the queued ones, and waits for it to exit.
     func stop() {
         self.queue.withLock { $0.isStopping = true }
         self.wakeUp.lock()
@@ -101,7 +98,6 @@ final class Ledger: Sendable {
         self.finished.lock()
         while !self.hasFinished.withLock({ $0 }) { self.finished.wait() }
         self.finished.unlock()
-        self.stores.environment.waitForDurableAcknowledgements()
     }
 
     private func takeBatch() -> [Pending]? {
@@ -133,8 +129,8 @@ final class Ledger: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         // When the batch's commands have run: the rest of the write is mdb_txn_commit (pages and fsync).
         var bodyFinished = started
-        // When the log's part had committed (its last sync and the answers follow on the sync thread).
-        var committedAt = started
+        // When the log's part had committed and synced (the answers went out).
+        var durableAt = started
         // How long the deferred projections took to write, after the answers and before the read
         // models' commit: not part of the commit's page writes and sync.
         var finishingNanoseconds: UInt64 = 0
@@ -181,10 +177,14 @@ final class Ledger: Sendable {
                     }
                 }
                 bodyFinished = DispatchTime.now().uptimeNanoseconds
-                return (outcomes: outcomes, deferred: deferred, head: try self.stores.log.head(in: txn).seq)
+                return (outcomes: outcomes, deferred: deferred)
             }, whenDurable: { written in
-                committedAt = DispatchTime.now().uptimeNanoseconds
-                return self.acknowledgement(of: batch, outcomes: written.outcomes, head: written.head, commandsFinished: bodyFinished)
+                // The log is synced: answer now, while the read models commit. A query sent on this
+                // answer waits for that commit (the storage's commit stamps), so it sees the write.
+                durableAt = DispatchTime.now().uptimeNanoseconds
+                for (command, outcome) in zip(batch, written.outcomes) {
+                    command.continuation.resume(with: outcome)
+                }
             }, finishing: { written, txn in
                 // The deferring commands' contacts are indexed and stored after their answers went out.
                 guard let deferred = written.deferred else { return }
@@ -217,7 +217,9 @@ final class Ledger: Sendable {
             return
         }
         let finished = DispatchTime.now().uptimeNanoseconds
-        self.statistics.record(batchSize: batch.count, latencyMicroseconds: Int64(finished - started) / 1000)
+        let elapsed = Int64(finished - started) / 1000
+        let logSync = Int64(max(durableAt, bodyFinished) - bodyFinished) / 1000
+        self.statistics.record(batchSize: batch.count, latencyMicroseconds: elapsed, logSyncMicroseconds: logSync)
         let commitNanoseconds = finished - min(bodyFinished, finished)
         self.metrics?.recordCommit(
             batchSize: batch.count,
@@ -225,42 +227,19 @@ final class Ledger: Sendable {
             syncDuration: .nanoseconds(Int64(commitNanoseconds - min(finishingNanoseconds, commitNanoseconds)))
         )
         if finished - started >= Self.slowBatchNanoseconds {
-            // Where a slow batch spent its time: the commands, the log's commit, the read models' commit.
+            // Where a slow batch spent its time: the commands, the log's commit and sync, the read models' commit.
             let milliseconds = { (from: UInt64, to: UInt64) in "\((max(to, from) - from) / 1_000_000)" }
             self.logger.notice(
                 "slow write batch",
                 metadata: [
                     "ledger.batch": "\(batch.count)", "total_ms": "\(milliseconds(started, finished))",
-                    "commands_ms": "\(milliseconds(started, bodyFinished))", "log_commit_ms": "\(milliseconds(bodyFinished, committedAt))",
-                    "read_model_commit_ms": "\(milliseconds(committedAt, finished))",
+                    "commands_ms": "\(milliseconds(started, bodyFinished))", "log_commit_ms": "\(milliseconds(bodyFinished, durableAt))",
+                    "read_model_commit_ms": "\(milliseconds(durableAt, finished))",
                     "deferred_projections_ms": "\(finishingNanoseconds / 1_000_000)",
                 ]
             )
         }
-    }
-
-    /// What runs once a batch's log commit is synced: the answers, then the subscriptions told of the
-    /// new head. A query sent on an answer waits for the read models' commit too (the storage's
-    /// commit stamps), so it sees the write.
-    private func acknowledgement(
-        of batch: [Pending],
-        outcomes: [Result<[UInt8], any Error>],
-        head: UInt64,
-        commandsFinished: UInt64
-    ) -> DurableAcknowledgement {
-        let continuations = batch.map(\.continuation)
-        return { [self] failure in
-            guard failure == nil else {
-                // The commit may or may not survive: the store takes no more writes (a restart
-                // recovers), and the batch is not acknowledged.
-                self.logger.critical("log sync failed; no more writes until the daemon restarts", metadata: ["ledger.batch": "\(continuations.count)"])
-                self.metrics?.recordCommitFailure(reason: "storage_error")
-                for continuation in continuations { continuation.resume(throwing: StorageUnavailable(reason: "storage_error")) }
-                return
-            }
-            let synced = DispatchTime.now().uptimeNanoseconds
-            for (continuation, outcome) in zip(continuations, outcomes) { continuation.resume(with: outcome) }
-            self.statistics.recordLogSync(microseconds: Int64(synced - min(commandsFinished, synced)) / 1000)
+        if let head = try? self.stores.environment.read({ try self.stores.log.head(in: $0).seq }) {
             self.headWatcher.advance(to: head)
         }
     }

@@ -1,7 +1,6 @@
 // ContactLedger — storage layer.
 import CLMDB
 import Foundation
-import Synchronization
 
 /// Pairs the snapshots of an environment's two parts, so a read sees both as of the same write.
 ///
@@ -10,13 +9,8 @@ import Synchronization
 /// one write ahead (a finished group evaluation with its last members missing, say). A reader takes the
 /// rebuildable snapshot first, then the durable one, and compares their stamps: when the durable part is
 /// ahead, it waits for the writer to publish the rebuildable commit of that stamp and begins again.
-///
-/// A write is also hidden until its durable part is synced: when the environment syncs the durable
-/// part on a thread of its own (``Environment/Configuration/pipelinesDurableSync``), a commit is in
-/// LMDB before it is on disk, and a reader must not see, nor pass on, what a power loss could undo.
 final class CommitStamps: @unchecked Sendable {
-    // @unchecked: `publishedStamp` is guarded by `published`; `syncedStamp` is atomic and only grows;
-    // the table handles are immutable.
+    // @unchecked: `publishedStamp` is guarded by `published`; the table handles are immutable.
     /// The table earlier versions kept the stamp in, a page of its own for every commit to write and
     /// sync; dropped at open. The stamp is now a record of each part's root table (``Table/rootName``).
     static let formerTableName = "store.commit_stamp"
@@ -32,8 +26,6 @@ final class CommitStamps: @unchecked Sendable {
     private let rebuildableTable: Table
     private let published = NSCondition()
     private var publishedStamp: UInt64
-    /// The last write whose durable part is synced.
-    private let syncedStamp: Atomic<UInt64>
 
     /// Opens the stamp tables of both parts and levels them if they differ (a rebuildable part that
     /// was discarded or whose last commit failed), in one write of each part.
@@ -65,7 +57,6 @@ final class CommitStamps: @unchecked Sendable {
                 try txn.put(self.rebuildableTable, key: Self.key, value: BigEndian.bytes(level))
             }
             self.publishedStamp = level
-            self.syncedStamp = Atomic(level)
         } catch {
             mdb_txn_abort(rebuildableTxn)
             mdb_txn_abort(durableTxn)
@@ -97,12 +88,10 @@ final class CommitStamps: @unchecked Sendable {
         return next
     }
 
-    /// Whether a reader's two snapshots show the same write, and that write is synced; also the
-    /// durable part's stamp.
+    /// Whether a reader's two snapshots show the same write; also the durable part's stamp.
     func match(_ txn: Transaction) throws(LMDBError) -> (Bool, durableStamp: UInt64) {
         let durableStamp = try Self.stamp(in: txn, self.durableTable)
-        let matched = try Self.stamp(in: txn, self.rebuildableTable) >= durableStamp
-        return (matched && self.syncedStamp.load(ordering: .acquiring) >= durableStamp, durableStamp)
+        return (try Self.stamp(in: txn, self.rebuildableTable) >= durableStamp, durableStamp)
     }
 
     /// Called by the writer once the rebuildable part of `stamp`'s write has committed (or failed to).
@@ -113,27 +102,13 @@ final class CommitStamps: @unchecked Sendable {
         self.published.unlock()
     }
 
-    /// Called once the durable part of `stamp`'s write, and of every write before it, is synced (or
-    /// the sync failed: the environment then takes no more writes, and readers need not wait).
-    func durablePartSynced(_ stamp: UInt64) {
-        // Updated before the lock is taken, so a reader that checked it under the lock and went to
-        // sleep is woken by the broadcast.
-        self.syncedStamp.max(stamp, ordering: .releasing)
-        self.published.lock()
-        self.published.broadcast()
-        self.published.unlock()
-    }
-
-    /// Waits until the writer has published `stamp` and it is synced, at most ``maximumWait``;
-    /// returns whether it was.
+    /// Waits until the writer has published `stamp`, at most ``maximumWait``; returns whether it had.
     func waitForPublication(of stamp: UInt64) -> Bool {
         let deadline = Date(timeIntervalSinceNow: Self.maximumWait)
         self.published.lock()
         defer { self.published.unlock() }
-        while self.publishedStamp < stamp || self.syncedStamp.load(ordering: .acquiring) < stamp {
-            if !self.published.wait(until: deadline) {
-                return self.publishedStamp >= stamp && self.syncedStamp.load(ordering: .acquiring) >= stamp
-            }
+        while self.publishedStamp < stamp {
+            if !self.published.wait(until: deadline) { return self.publishedStamp >= stamp }
         }
         return true
     }

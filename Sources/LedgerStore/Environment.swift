@@ -25,23 +25,17 @@ public final class Environment: @unchecked Sendable {
         public var maximumReaders: UInt32
         /// Named tables the environment may hold.
         public var maximumTables: UInt32
-        /// Whether the last sync of a durable commit (its meta page) runs on a thread of its own
-        /// (``DurableSyncer``), so the writer goes on while it runs; only with a rebuildable part.
-        /// A write's `whenDurable` acknowledgement then runs on that thread, after the sync.
-        public var pipelinesDurableSync: Bool
 
         public init(
             initialMapSize: Int = 1 << 30,
             maximumMapSize: Int = 1 << 40,
             maximumReaders: UInt32 = 1024,
-            maximumTables: UInt32 = 64,
-            pipelinesDurableSync: Bool = false
+            maximumTables: UInt32 = 64
         ) {
             self.initialMapSize = initialMapSize
             self.maximumMapSize = max(maximumMapSize, initialMapSize)
             self.maximumReaders = maximumReaders
             self.maximumTables = maximumTables
-            self.pipelinesDurableSync = pipelinesDurableSync
         }
     }
 
@@ -61,8 +55,6 @@ public final class Environment: @unchecked Sendable {
     private let stamps: CommitStamps?
     /// Disk space kept ahead of the rebuildable part (nil without one).
     private let reserve: RebuildableReserve?
-    /// Syncs the durable part after each commit, when ``Configuration/pipelinesDurableSync``.
-    private let syncer: DurableSyncer?
     private let configuration: Configuration
     private var currentMapSize: Int
     /// Stale reader slots cleared when the environment was opened.
@@ -76,10 +68,7 @@ public final class Environment: @unchecked Sendable {
     ///   discarded when the machine went down while it was open (``rebuildablePartWasDiscarded``).
     /// - Throws: ``LMDBError`` if LMDB cannot open it.
     public init(directory: String, configuration: Configuration = Configuration(), rebuildableSubdirectory: String? = nil) throws {
-        let pipelined = configuration.pipelinesDurableSync && rebuildableSubdirectory != nil
-        // MDB_NOMETASYNC: a commit syncs its pages, then writes the meta page without a sync; the
-        // syncer makes it durable (see DurableSyncer).
-        let env = try Self.open(directory: directory, flags: UInt32(pipelined ? MDB_NOTLS | MDB_NOMETASYNC : MDB_NOTLS), configuration: configuration)
+        let env = try Self.open(directory: directory, flags: UInt32(MDB_NOTLS), configuration: configuration)
         var rebuildable: OpaquePointer?
         var discarded = false
         var rebuildableDirectory: String?
@@ -111,7 +100,6 @@ public final class Environment: @unchecked Sendable {
         self.rebuildablePointer = rebuildable
         self.stamps = stamps
         self.reserve = reserve
-        self.syncer = pipelined ? stamps.map { DurableSyncer(environment: env, stamps: $0) } : nil
         self.directory = directory
         self.rebuildableDirectory = rebuildableDirectory
         self.rebuildablePartWasDiscarded = discarded
@@ -156,7 +144,6 @@ public final class Environment: @unchecked Sendable {
     }
 
     deinit {
-        self.syncer?.stop()
         self.closeRebuildablePart()
         if let rebuildable = self.rebuildablePointer { mdb_env_close(rebuildable) }
         mdb_env_close(self.pointer)
@@ -170,12 +157,6 @@ public final class Environment: @unchecked Sendable {
         guard !self.rebuildablePartLostAWrite.withLock({ $0 }), !self.rebuildablePartDiscarded.withLock({ $0 }) else { return }
         guard mdb_env_sync(rebuildable, 1) == MDB_SUCCESS else { return }
         RebuildableOwnership.release(directory: directory)
-    }
-
-    /// Waits until every write's durable acknowledgement has run (with
-    /// ``Configuration/pipelinesDurableSync``, they run on the sync thread after the write returned).
-    public func waitForDurableAcknowledgements() {
-        self.syncer?.drain()
     }
 
     /// Marks the rebuildable part as about to be deleted: closing the environment then neither syncs
@@ -301,13 +282,11 @@ public final class Environment: @unchecked Sendable {
     /// returned beside the result rather than thrown: the write happened, and the rebuildable tables
     /// lack it until their owner brings them up to date.
     ///
-    /// - Parameter whenDurable: called with the body's result once the durable part has committed,
-    ///   before the rebuildable part commits; the acknowledgement it returns runs once the durable part
-    ///   is synced, with the sync's error if it failed: a caller can answer its clients then. Without
-    ///   ``Configuration/pipelinesDurableSync`` it runs at once (the commit synced); with it, on the
-    ///   sync thread, while the writer goes on. A reader that begins before the rebuildable commit or
-    ///   the sync waits for both (``CommitStamps``), so what was answered is what every later read sees.
-    ///   Neither may read this environment: that read would wait for the commit that follows it.
+    /// - Parameter whenDurable: called with the body's result once the durable part has committed (and
+    ///   synced), before the rebuildable part commits: a caller can answer its clients then. A reader
+    ///   that begins before the rebuildable commit waits for it (``CommitStamps``), so what was answered
+    ///   is what every later read sees. It must not read this environment: that read would wait for the
+    ///   commit that follows it.
     /// - Parameter finishing: writes that belong to the rebuildable part only (read models derived from
     ///   what `body` wrote), run after `whenDurable` and before the rebuildable part commits, so answers
     ///   need not wait for them; readers wait for them as for the rest of that commit. Its transaction
@@ -316,7 +295,7 @@ public final class Environment: @unchecked Sendable {
     ///   the result (an ``LMDBError``, or `MDB_PANIC` for another error).
     public func writeReportingRebuildableFailure<T>(
         _ body: (Transaction) throws -> T,
-        whenDurable: ((T) -> DurableAcknowledgement)? = nil,
+        whenDurable: ((T) -> Void)? = nil,
         finishing: ((T, Transaction) throws -> Void)? = nil
     ) throws -> (T, LMDBError?) {
         while true {
@@ -330,11 +309,9 @@ public final class Environment: @unchecked Sendable {
 
     private func writeOnce<T>(
         _ body: (Transaction) throws -> T,
-        whenDurable: ((T) -> DurableAcknowledgement)?,
+        whenDurable: ((T) -> Void)?,
         finishing: ((T, Transaction) throws -> Void)?
     ) throws -> (T, LMDBError?) {
-        // After a failed sync nothing more is written: what the page cache holds is no longer known.
-        if let failure = self.syncer?.failure { throw failure }
         try self.reserve?.ensure()
         try self.ensureMapHeadroom()
         var txn: OpaquePointer?
@@ -368,41 +345,18 @@ public final class Environment: @unchecked Sendable {
             if let rebuildable { mdb_txn_abort(rebuildable) }
             try check(rc, "mdb_txn_commit")
         }
-        let syncFailure = self.synced(stamp: stamp, acknowledgement: whenDurable?(result))
-        var rebuildableFailure: LMDBError?
-        if let rebuildable {
-            rebuildableFailure = self.commitRebuildablePart(rebuildable, stamp: stamp) { txn in try finishing?(result, txn) }
-        }
-        // The write may survive a failed sync, or not; its caller cannot take it as durable.
-        if let syncFailure { throw syncFailure }
-        return (result, rebuildableFailure)
-    }
-
-    /// Makes a committed write's durable part durable: returns at once when the commit synced it, or
-    /// has the sync thread run it and then `acknowledgement`; a write nobody acknowledges is synced
-    /// here, since its caller takes the return for durability. Returns that sync's failure.
-    private func synced(stamp: UInt64, acknowledgement: DurableAcknowledgement?) -> LMDBError? {
-        guard let syncer = self.syncer else {
-            self.stamps?.durablePartSynced(stamp)
-            acknowledgement?(nil)
-            return nil
-        }
-        guard let acknowledgement else { return syncer.sync(through: stamp) }
-        syncer.enqueue(stamp: stamp, acknowledgement)
-        return nil
-    }
-
-    /// Runs `finishing` in the rebuildable part's transaction and commits it; returns the failure of
-    /// either (the part then lacks the write and is discarded at the next open).
-    private func commitRebuildablePart(_ rebuildable: OpaquePointer, stamp: UInt64, finishing: (Transaction) throws -> Void) -> LMDBError? {
+        whenDurable?(result)
+        guard let rebuildable else { return (result, nil) }
         // Readers waiting for this write's rebuildable part go on either way.
         defer { self.stamps?.publish(stamp) }
         do throws(LMDBError) {
-            do {
-                try finishing(Transaction(rebuildablePartOnly: rebuildable))
-            } catch {
-                mdb_txn_abort(rebuildable)
-                throw (error as? LMDBError) ?? LMDBError(code: .init(rawValue: MDB_PANIC), operation: "finishing")
+            if let finishing {
+                do {
+                    try finishing(result, Transaction(rebuildablePartOnly: rebuildable))
+                } catch {
+                    mdb_txn_abort(rebuildable)
+                    throw (error as? LMDBError) ?? LMDBError(code: .init(rawValue: MDB_PANIC), operation: "finishing")
+                }
             }
             try check(mdb_txn_commit(rebuildable), "mdb_txn_commit")
         } catch {
@@ -410,9 +364,9 @@ public final class Environment: @unchecked Sendable {
                 self.rebuildablePartLostAWrite.withLock { $0 = true }
                 RebuildableOwnership.markUntrusted(directory: directory)
             }
-            return error
+            return (result, error)
         }
-        return nil
+        return (result, nil)
     }
 
     /// Grows the map while a part's pages fill more than three quarters of it. A full map found in
