@@ -39,7 +39,7 @@ let package = Package(
         ),
 
         // Pure work cut into slices and run on every core (the writer's helpers).
-        .target(name: "ParallelWork", swiftSettings: strictSettings),
+        .target(name: "ParallelWork", dependencies: ["CLedgerSys"], swiftSettings: strictSettings),
 
         // Storage: LMDB and a byte-level, hash-chained event log. Knows nothing of contacts.
         .target(

@@ -1,5 +1,7 @@
-// ContactLedger: SO_PEERCRED, flock, malloc_trim and per-thread priority wrappers.
+// ContactLedger: SO_PEERCRED, flock, malloc_trim, per-thread priority and thread name wrappers.
 #include <malloc.h>
+#include <pthread.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include "CLedgerSys.h"
@@ -29,4 +31,11 @@ int CLedgerSys_lowerThreadPriority(int nice) {
 
 int CLedgerSys_threadNice(void) {
     return getpriority(PRIO_PROCESS, (id_t)gettid());
+}
+
+int CLedgerSys_nameThread(const char *name) {
+    char kept[16];
+    strncpy(kept, name, sizeof kept - 1);
+    kept[sizeof kept - 1] = 0;
+    return pthread_setname_np(pthread_self(), kept);
 }

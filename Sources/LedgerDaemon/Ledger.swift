@@ -5,6 +5,7 @@ import Foundation
 import LedgerStore
 import Projections
 import Logging
+import ParallelWork
 import Synchronization
 
 /// The single writer: runs commands in batches, one LMDB write transaction and one fsync per batch
@@ -63,9 +64,7 @@ final class Ledger: Sendable {
 
     /// Starts the writer thread.
     func start() {
-        let thread = Thread { [self] in self.writerLoop() }
-        thread.name = "ledger-writer"
-        thread.start()
+        NamedThread.start("ledger-writer") { [self] in self.writerLoop() }
     }
 
     /// Runs `body` as one command; returns its answer once durable.

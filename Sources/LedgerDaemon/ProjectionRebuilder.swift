@@ -5,6 +5,7 @@ import Foundation
 import LedgerStore
 import Logging
 import NIOPosix
+import ParallelWork
 import Projections
 import ServiceLifecycle
 import Synchronization
@@ -408,11 +409,10 @@ final class ProjectionRebuilder: Service, Sendable {
     /// raised again without privileges, so a pool thread must not be lowered).
     private static func onBackgroundThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
+            NamedThread.start("ledger-rebuild") {
                 _ = CLedgerSys_lowerThreadPriority(Self.backgroundNice)
                 continuation.resume(with: Result { try body() })
             }
-            thread.start()
         }
     }
 

@@ -86,13 +86,12 @@ public struct ReplayPipeline: Sendable {
             runRecords: max(1, self.limits.chunkRecords), capacity: max(1, self.limits.queuedChunks)
         )
         let setup = self.limits.decoderSetup
-        let decoders = (0..<max(1, self.limits.decoders)).map { _ in
-            Thread {
+        let decoders = (0..<max(1, self.limits.decoders)).map { index in
+            NamedThread.start("replay-decode-\(index)") {
                 setup()
                 runs.decode()
             }
         }
-        for decoder in decoders { decoder.start() }
         defer { runs.cancel(decoders: decoders.count) }
         var stopping = false
         while position < head, !stopping {

@@ -366,4 +366,17 @@ struct OperationsTests {
         )
         #expect(check.status == 0, "\(check.error)")
     }
+
+    // MARK: Threads
+
+    /// The daemon's own threads carry names the system shows (`top -H`, `perf`): the writer's at least.
+    @Test func theWriterThreadIsNamedForTheSystem() throws {
+        let daemon = try DaemonHarness()
+        _ = try daemon.call("contacts.create", ["name": .string("named")])
+        let pid = try #require(daemon.process?.processIdentifier)
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        let names = tasks.compactMap { try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8) }
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(names.contains("ledger-writer"), "thread names: \(names.sorted())")
+    }
 }

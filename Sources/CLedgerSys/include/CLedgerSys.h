@@ -31,4 +31,8 @@ int CLedgerSys_lowerThreadPriority(int nice);
 /// The calling thread's nice value.
 int CLedgerSys_threadNice(void);
 
+/// Names the calling thread for the system (`top -H`, `perf`, `/proc/PID/task/TID/comm`); the kernel
+/// keeps the first 15 bytes. Returns 0, or an error number.
+int CLedgerSys_nameThread(const char *name);
+
 #endif
