@@ -52,7 +52,7 @@ public struct Contact: Sendable, Hashable, Codable {
     public var urnIdentities: [String] {
         self.urns.map { stored in
             // Without a query, a display or an escape, a stored URN is its identity: not parsed again.
-            if !stored.utf8.contains(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "%") }) { return stored }
+            if !stored.containsURNSpecialCharacter { return stored }
             return (try? URN(stored: stored))?.identity ?? stored
         }
     }

@@ -12,10 +12,16 @@ extension String {
         return String(scalars[first...last])
     }
 
+    /// Whether the string has a `#`, `%` or `?`: the characters a URN escapes in its components and
+    /// that start its query and display. Most URNs have none, and then need neither escaping nor parsing.
+    var containsURNSpecialCharacter: Bool {
+        self.utf8.contains { $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "?") }
+    }
+
     /// The string with `#`, `%` and `?` percent-escaped, as gocommon stores URN components.
     var urnEscaped: String {
         // Most paths have none of the three: the string itself, not a copy made scalar by scalar.
-        guard self.utf8.contains(where: { $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "?") }) else { return self }
+        guard self.containsURNSpecialCharacter else { return self }
         var result = ""
         result.reserveCapacity(self.utf8.count)
         for scalar in self.unicodeScalars {
