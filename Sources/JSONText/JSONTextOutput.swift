@@ -48,16 +48,18 @@ public struct JSONTextOutput: Sendable {
     /// Writes the escape of a byte ``needsEscape(_:)`` names.
     private mutating func escape(_ byte: UInt8) {
         switch byte {
-        case 0x0A: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-        case 0x0D: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-        case 0x09: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-        case 0x08: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-        case 0x0C: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+        case 0x0A: self.literal(#"\n"#)
+        case 0x0D: self.literal(#"\r"#)
+        case 0x09: self.literal(#"\t"#)
+        case 0x08: self.literal(#"\b"#)
+        case 0x0C: self.literal(#"\f"#)
         case 0..<0x20:
-            self.bytes.append(contentsOf: Array(#"\u00"#.utf8))
+            self.literal(#"\u00"#)
             self.bytes.append(Self.hexDigits[Int(byte >> 4)])
             self.bytes.append(Self.hexDigits[Int(byte & 0x0F)])
-        default: self.bytes.append(contentsOf: [UInt8(ascii: "\\"), byte])
+        default:
+            self.bytes.append(UInt8(ascii: "\\"))
+            self.bytes.append(byte)
         }
     }
 

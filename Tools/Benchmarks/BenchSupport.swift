@@ -169,6 +169,14 @@ final class StoreCopy {
         var bytes: Int
         var seconds: Double
         var eventsPerSecond: Double
+
+        /// `events` read in `seconds`; the rate follows from them.
+        init(events: Int, bytes: Int, seconds: Double) {
+            self.events = events
+            self.bytes = bytes
+            self.seconds = seconds
+            self.eventsPerSecond = Double(events) / max(seconds, 1e-9)
+        }
     }
 
     /// Reads every record of the log with ``EventLog/forEachView(after:in:_:)`` (a cursor step and the
@@ -189,7 +197,7 @@ final class StoreCopy {
                 }
             }
             let seconds = Double(monotonicNanoseconds() - started) / 1_000_000_000
-            let scan = Scan(events: events, bytes: bytes, seconds: seconds, eventsPerSecond: Double(events) / max(seconds, 1e-9))
+            let scan = Scan(events: events, bytes: bytes, seconds: seconds)
             if best.map({ scan.seconds < $0.seconds }) ?? true { best = scan }
         }
         guard let best else { throw BenchError("no scan ran") }

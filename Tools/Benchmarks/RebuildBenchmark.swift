@@ -187,7 +187,6 @@ struct RebuildBenchmark: ParsableCommand {
         return lines[start...].map(String.init)
     }
 
-    /// Fills the log: creates with four fields, then rounds of bulk modifies of every contact.
     /// Reads and decodes the whole log on one thread in the runs a replay's decoder threads read
     /// (``ReplayChunk/read(log:after:limit:maximumNanoseconds:in:)``, the same decoders): what one
     /// decoder thread reaches alone, beside the rebuild that runs several and applies what they decode.
@@ -205,9 +204,10 @@ struct RebuildBenchmark: ParsableCommand {
             }
         }
         let seconds = Double(monotonicNanoseconds() - started) / 1_000_000_000
-        return StoreCopy.Scan(events: events, bytes: bytes, seconds: seconds, eventsPerSecond: Double(events) / max(seconds, 1e-9))
+        return StoreCopy.Scan(events: events, bytes: bytes, seconds: seconds)
     }
 
+    /// Fills the log: creates with four fields, then rounds of bulk modifies of every contact.
     private func fill(_ daemon: DaemonProcess) throws -> Fill {
         try FieldRichContacts.defineFields(daemon: daemon)
         let started = monotonicNanoseconds()
