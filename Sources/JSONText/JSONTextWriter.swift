@@ -48,21 +48,33 @@ public enum JSONTextWriter {
             output.punctuation(UInt8(ascii: "]"))
         case .object(let members):
             output.punctuation(UInt8(ascii: "{"))
-            var first = true
-            for key in members.keys.sorted(by: Self.utf8Order) {
-                if !first { output.punctuation(UInt8(ascii: ",")) }
-                first = false
-                output.string(key)
+            // Sorted as pairs: sorting the keys, then looking each one up again, hashed every key twice.
+            for (index, member) in members.sorted(by: { Self.utf8Order($0.key, $1.key) }).enumerated() {
+                if index > 0 { output.punctuation(UInt8(ascii: ",")) }
+                output.string(member.key)
                 output.punctuation(UInt8(ascii: ":"))
-                if let member = members[key] { Self.write(member, to: &output) }
+                Self.write(member.value, to: &output)
             }
             output.punctuation(UInt8(ascii: "}"))
         }
     }
 
     /// Keys in the order of their UTF-8 bytes (which is code point order, as `.sortedKeys` on ASCII keys).
+    ///
+    /// Native strings (every key the daemon makes or parses) compare with one `memcmp`: the generic
+    /// byte-by-byte comparison of two UTF-8 views was half the time of writing an answer.
     private static func utf8Order(_ left: String, _ right: String) -> Bool {
-        left.utf8.lexicographicallyPrecedes(right.utf8)
+        let compared = left.utf8.withContiguousStorageIfAvailable { leftBytes in
+            right.utf8.withContiguousStorageIfAvailable { rightBytes -> Bool in
+                let common = min(leftBytes.count, rightBytes.count)
+                if common > 0, let leftBase = leftBytes.baseAddress, let rightBase = rightBytes.baseAddress {
+                    let order = memcmp(leftBase, rightBase, common)
+                    if order != 0 { return order < 0 }
+                }
+                return leftBytes.count < rightBytes.count
+            }
+        }
+        return (compared ?? nil) ?? left.utf8.lexicographicallyPrecedes(right.utf8)
     }
 
     private static func write(double: Double, to output: inout JSONTextOutput) {

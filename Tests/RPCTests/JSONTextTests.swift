@@ -281,6 +281,19 @@ struct JSONTextTests {
         #expect(String(decoding: value.jsonText, as: UTF8.self) == String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
+    /// Members go in the order of their keys' UTF-8 bytes: shorter first where one key begins the
+    /// other, small (inline) and heap strings alike, non-ASCII after ASCII.
+    @Test func membersAreWrittenInTheOrderOfTheirKeysBytes() {
+        let keys = [
+            "b", "a", "ab", "", "aé", "é", "ä", "Z", "z", "z" + String(repeating: "x", count: 40), "😀",
+            String(repeating: "a", count: 15), String(repeating: "a", count: 16), "a b", "a~",
+        ]
+        let value = JSONValue.object(Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, JSONValue.integer(Int64($0))) }))
+        let ordered = keys.enumerated().sorted { Array($0.element.utf8).lexicographicallyPrecedes(Array($1.element.utf8)) }
+        let expected = "{" + ordered.map { "\"\($0.element)\":\($0.offset)" }.joined(separator: ",") + "}"
+        #expect(String(decoding: value.jsonText, as: UTF8.self) == expected)
+    }
+
     /// Random values written by the writer and read back by the parser and by Foundation.
     @Test func randomValuesRoundTrip() throws {
         var generator = SeededGenerator(seed: 0x4A53_4F4E)
