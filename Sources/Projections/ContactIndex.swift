@@ -258,6 +258,7 @@ public struct ContactIndex: Sendable {
         }
         func add(_ trigrams: some Sequence<Term>, id: Int64) {
             let position = PostingBlocks.position(of: id)
+            postings.reserveCapacity(whileEmpty: trigrams.underestimatedCount)
             for term in trigrams { postings.add(position.offset, to: TrigramBlock(workspace: workspace, term: term, number: position.block)) }
         }
         let before = old.map(Self.terms) ?? []

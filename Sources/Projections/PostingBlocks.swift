@@ -157,6 +157,17 @@ struct PostingChanges<Key: Hashable & Sendable>: Sendable {
 
     var isEmpty: Bool { self.keys.isEmpty }
 
+    /// Makes room for `count` blocks at once, while nothing is gathered yet: one new contact's twenty-odd
+    /// trigram blocks otherwise grew the table five times, hashing every block again at each step. Once
+    /// something is gathered, growth is left to the table (asking for a little more room at every
+    /// contact would resize it at every contact).
+    mutating func reserveCapacity(whileEmpty count: Int) {
+        guard self.keys.isEmpty else { return }
+        self.keys.reserveCapacity(count)
+        self.lists.reserveCapacity(count)
+        self.slots.reserveCapacity(count)
+    }
+
     /// The changed blocks and their changes, in the order gathered.
     var changes: some Sequence<(key: Key, changes: [Change])> {
         zip(self.keys, self.lists).lazy.map { (key: $0, changes: $1) }
