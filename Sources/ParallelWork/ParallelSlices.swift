@@ -18,6 +18,11 @@ public enum ParallelSlices {
     ///     calling thread: handing a small job to another thread costs more than it saves.
     ///   - slicesPerCore: more than one lets threads balance their loads; one suits work whose results
     ///     cost more to combine the more there are (sorted runs merged one after another).
+    ///
+    /// Inlinable, so that each caller's copy knows its `Result`: called across modules without it,
+    /// every call looked up the metadata of an array of `Result` at run time, which cost a small batch
+    /// more than its one slice of work.
+    @inlinable
     public static func map<Result: Sendable>(
         count: Int,
         minimumPerSlice: Int,
@@ -38,6 +43,7 @@ public enum ParallelSlices {
     /// more cores than one, each at least `minimumPerSlice`. Threads take slices as they come free, so
     /// a thread that starts late (a pool thread waking up) takes fewer, instead of the caller waiting
     /// for it to finish an equal share.
+    @usableFromInline
     static func sliceCount(count: Int, minimumPerSlice: Int, slicesPerCore: Int = 4) -> Int {
         guard Self.cores > 1 else { return 1 }
         return max(1, min(Self.cores * max(1, slicesPerCore), count / max(1, minimumPerSlice)))
@@ -48,6 +54,7 @@ public enum ParallelSlices {
     public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// The `slice`-th of `slices` near-equal slices of `0..<count`.
+    @usableFromInline
     static func slice(_ slice: Int, of slices: Int, count: Int) -> Range<Int> {
         (count * slice / slices)..<(count * (slice + 1) / slices)
     }
