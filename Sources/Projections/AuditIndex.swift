@@ -38,6 +38,14 @@ public struct AuditIndex: Sendable {
         var number: UInt64
 
         var key: [UInt8] { AuditIndex.prefix(self.workspace, self.dimension, self.value) + BigEndian.bytes(self.number) }
+
+        /// All but the workspace, which a batch's blocks nearly always share (hashing its text added only
+        /// cost); equal blocks still compare it.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(self.dimension)
+            hasher.combine(self.value)
+            hasher.combine(self.number)
+        }
     }
 
     fileprivate static func prefix(_ workspace: String, _ dimension: Dimension, _ value: String) -> [UInt8] {

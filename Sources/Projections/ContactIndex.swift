@@ -211,6 +211,13 @@ public struct ContactIndex: Sendable {
         var workspace: String
         var term: Term
         var number: UInt64
+
+        /// All but the workspace, which a batch's blocks nearly always share (hashing its text added only
+        /// cost); equal blocks still compare it.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(self.term)
+            hasher.combine(self.number)
+        }
     }
 
     /// The key of `term`'s posting block `block` (a trigram term's).

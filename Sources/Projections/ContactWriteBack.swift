@@ -46,6 +46,11 @@ final class ContactWriteBack {
     private struct HeldContact: Hashable {
         var uuid: ContactUUID
         var workspace: String
+
+        /// The UUID's bits alone: hashing the workspace's text too, for nearly every replayed event, cost
+        /// as much as the rest of the lookup. (Equal keys still compare both; two workspaces holding one
+        /// UUID only share a bucket.)
+        func hash(into hasher: inout Hasher) { hasher.combine(self.uuid) }
     }
     /// Pending `rm.contact_urns` changes by key: the owner's UUID, or nil to delete.
     private var urnOwners: [ByteKey: [UInt8]?] = [:]
