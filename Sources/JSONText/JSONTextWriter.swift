@@ -64,7 +64,7 @@ public enum JSONTextWriter {
     /// Native strings (every key the daemon makes or parses) compare with one `memcmp`: the generic
     /// byte-by-byte comparison of two UTF-8 views was half the time of writing an answer.
     private static func utf8Order(_ left: String, _ right: String) -> Bool {
-        let compared = left.utf8.withContiguousStorageIfAvailable { leftBytes in
+        let compared: Bool?? = left.utf8.withContiguousStorageIfAvailable { leftBytes in
             right.utf8.withContiguousStorageIfAvailable { rightBytes -> Bool in
                 let common = min(leftBytes.count, rightBytes.count)
                 if common > 0, let leftBase = leftBytes.baseAddress, let rightBase = rightBytes.baseAddress {
@@ -74,7 +74,8 @@ public enum JSONTextWriter {
                 return leftBytes.count < rightBytes.count
             }
         }
-        return (compared ?? nil) ?? left.utf8.lexicographicallyPrecedes(right.utf8)
+        if case .some(.some(let precedes)) = compared { return precedes }
+        return left.utf8.lexicographicallyPrecedes(right.utf8)
     }
 
     private static func write(double: Double, to output: inout JSONTextOutput) {

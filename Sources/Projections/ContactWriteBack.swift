@@ -39,10 +39,9 @@ final class ContactWriteBack {
     private var entries: [Entry] = []
     /// Where each held contact is in `entries`, by its UUID and workspace.
     private var slots: [HeldContact: Int] = [:]
-    /// A held contact's dictionary key: its UUID and workspace, hashed and compared as they are. A
-    /// replay looks one up for nearly every event; building its record key's bytes for that allocated
-    /// an array, and comparing two of them read a second, cold buffer. The UUID's text is the one the
-    /// batch cached for the stream, so equal keys compare by identity.
+    /// A held contact's dictionary key: its UUID and workspace. A replay looks one up for nearly every
+    /// event; building its record key's bytes for that allocated an array, and comparing two of them
+    /// read a second, cold buffer.
     private struct HeldContact: Hashable {
         var uuid: ContactUUID
         var workspace: String
