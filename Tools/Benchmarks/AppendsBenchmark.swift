@@ -19,6 +19,9 @@ struct AppendsBenchmark: ParsableCommand {
             pause as long as the daemon's request p50 minus its log-sync p50, the time a daemon serving one
             client spends between syncs. Its commit latency shows what the same sync costs after a pause,
             beside the daemon's log sync (system.stats commit_log_sync_ms).
+            Each phase also reports CPU time per durable append, user and system as the kernel accounts it:
+            the daemon's (all its threads, from /proc) per contacts.create, and the raw baseline's writing
+            thread per event. On a shared VM it moves far less than the rates do.
             """
     )
 
@@ -47,6 +50,8 @@ struct AppendsBenchmark: ParsableCommand {
         var daemonCommitLatencyMs: [String: Double]
         /// The log's part of the daemon's commits (pages written and fsynced).
         var daemonLogSyncMs: [String: Double]
+        /// The daemon's CPU time (all its threads, user and system) per command of the phase.
+        var daemonCPUMicrosecondsPerOp: Double?
         var baseline: RawLMDBBaseline.Result?
         /// One client only: the raw baseline paced as the daemon's syncs are (see the discussion).
         var pacedBaseline: RawLMDBBaseline.Result?
@@ -97,7 +102,9 @@ struct AppendsBenchmark: ParsableCommand {
         for (phase, count) in counts.enumerated() {
             progress("appends: \(count) client(s), \(formatted(self.options.seconds, 1)) s")
             let before = try CommitCounters(daemon: daemon)
+            let cpuBefore = daemon.processIdentifier.flatMap(CPUTime.process)
             let load = try Self.createLoop(daemon: daemon, clients: count, seconds: self.options.seconds, phase: "p\(phase)")
+            let cpuAfter = daemon.processIdentifier.flatMap(CPUTime.process)
             let after = try CommitCounters(daemon: daemon)
             var commitLatency: [String: Double] = [:]
             commitLatency["p50"] = after.commitP50
@@ -118,6 +125,9 @@ struct AppendsBenchmark: ParsableCommand {
                 daemonCommitLatencyMs: commitLatency,
                 daemonLogSyncMs: logSync
             )
+            if let cpuBefore, let cpuAfter, load.operations > 0 {
+                row.daemonCPUMicrosecondsPerOp = (cpuAfter - cpuBefore) * 1_000_000 / Double(load.operations)
+            }
             // The baseline runs right after its phase (the daemon idle), so both see the same disk.
             let batch = count == 1 ? 1 : max(1, Int(row.commitBatchAvg.rounded()))
             progress("raw LMDB: \(valueBytes)-byte values, \(batch) per transaction, \(formatted(self.baselineSeconds, 1)) s")
@@ -206,6 +216,14 @@ struct AppendsBenchmark: ParsableCommand {
                 "  \(row.clients) client(s): raw p50 \(formatted(baseline.commitLatency.p50, 2)) ms, p99 \(formatted(baseline.commitLatency.p99, 2)) ms;"
                     + " daemon p50 \(daemon["p50"].map { formatted($0, 2) } ?? "?") ms, p99 \(daemon["p99"].map { formatted($0, 2) } ?? "?") ms;"
                     + " daemon log sync alone p50 \(row.daemonLogSyncMs["p50"].map { formatted($0, 2) } ?? "?") ms"
+            )
+        }
+        print("CPU time per durable append, user and system (steadier than the rates on a shared VM):")
+        for row in report.rows {
+            guard let daemon = row.daemonCPUMicrosecondsPerOp, let baseline = row.baseline else { continue }
+            print(
+                "  \(row.clients) client(s): daemon \(formatted(daemon, 1)) µs per contacts.create (all its threads);"
+                    + " raw LMDB \(formatted(baseline.cpuMicrosecondsPerEvent, 1)) µs per event (its writing thread, batch \(baseline.batch))"
             )
         }
         for row in report.rows {

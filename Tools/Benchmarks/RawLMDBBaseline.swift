@@ -29,6 +29,8 @@ enum RawLMDBBaseline {
         var commitLatency: LatencySummary
         /// The pause after each transaction, in microseconds (0: back to back).
         var gapMicroseconds: Double = 0
+        /// CPU time of the writing thread per event, user and system (a pause, being busy, counts too).
+        var cpuMicrosecondsPerEvent: Double = 0
     }
 
     /// Writes events of `valueBytes` bytes, `batch` per write transaction, for `seconds`, into a fresh
@@ -70,6 +72,7 @@ enum RawLMDBBaseline {
         // warm-up does for its environment.
         let warmUpEnds = monotonicNanoseconds() + 250_000_000
         var started = monotonicNanoseconds()
+        var cpuStarted = CPUTime.currentThread()
         var deadline = warmUpEnds + UInt64(seconds * 1_000_000_000)
         var warmingUp = true
         while monotonicNanoseconds() < deadline {
@@ -78,6 +81,7 @@ enum RawLMDBBaseline {
                 latencies.removeAll(keepingCapacity: true)
                 events = 0
                 started = monotonicNanoseconds()
+                cpuStarted = CPUTime.currentThread()
                 deadline = started + UInt64(seconds * 1_000_000_000)
             }
             let transactionStarted = monotonicNanoseconds()
@@ -104,6 +108,7 @@ enum RawLMDBBaseline {
             while gapNanoseconds > 0, monotonicNanoseconds() - transactionEnded < gapNanoseconds {}
         }
         let elapsed = Double(monotonicNanoseconds() - started) / 1_000_000_000
+        let cpuSeconds = CPUTime.currentThread() - cpuStarted
         return Result(
             shape: shape,
             valueBytes: valueBytes,
@@ -112,7 +117,8 @@ enum RawLMDBBaseline {
             transactions: latencies.count,
             seconds: elapsed,
             eventsPerSecond: Double(events) / elapsed,
-            commitLatency: LatencySummary(nanoseconds: latencies)
+            commitLatency: LatencySummary(nanoseconds: latencies),
+            cpuMicrosecondsPerEvent: events > 0 ? cpuSeconds * 1_000_000 / Double(events) : 0
         )
     }
 
