@@ -63,6 +63,8 @@ struct RebuildBenchmark: ParsableCommand {
         var idleRebuildSeconds: Double
         var idleRebuildEventsPerSecond: Double
         var idleRatioToRawScan: Double
+        /// The daemon's CPU time (all its threads, user and system) per event of the idle rebuild.
+        var idleRebuildCPUMicrosecondsPerEvent: Double?
         /// The rebuild while the single writer runs.
         var rebuiltEvents: UInt64
         var rebuildSeconds: Double
@@ -124,7 +126,9 @@ struct RebuildBenchmark: ParsableCommand {
         copy.remove()
 
         progress("rebuild: projections.rebuild {contacts} on the idle daemon")
+        let cpuBefore = daemon.processIdentifier.flatMap(CPUTime.process)
         let idle = try Self.rebuild(daemon, timeout: self.timeout)
+        let cpuAfter = daemon.processIdentifier.flatMap(CPUTime.process)
 
         progress("rebuild: single writer for \(formatted(self.writerSeconds, 1)) s before the rebuild")
         // A run's own label: a reused dataset already holds the URNs of earlier runs' writers.
@@ -153,6 +157,9 @@ struct RebuildBenchmark: ParsableCommand {
             idleRebuildSeconds: idle.seconds,
             idleRebuildEventsPerSecond: idle.eventsPerSecond,
             idleRatioToRawScan: idle.eventsPerSecond / max(rawScan.eventsPerSecond, 1e-9),
+            idleRebuildCPUMicrosecondsPerEvent: cpuBefore.flatMap { before in
+                cpuAfter.map { after in idle.events > 0 ? (after - before) * 1_000_000 / Double(idle.events) : 0 }
+            },
             rebuiltEvents: loaded.events,
             rebuildSeconds: loaded.seconds,
             rebuildEventsPerSecond: loaded.eventsPerSecond,
@@ -337,6 +344,14 @@ struct RebuildBenchmark: ParsableCommand {
             print(
                 "  issue 6 targets, \(name): >= 25% of raw scan \(ratio >= report.targetRatio ? "PASS" : "MISS");"
                     + " >= 500,000 events/s \(rate >= report.targetEventsPerSecond ? "PASS" : "MISS")"
+            )
+        }
+        if let cpu = report.idleRebuildCPUMicrosecondsPerEvent {
+            // The scans run on one thread that never waits, so their time per event is their CPU per event.
+            print(
+                "  CPU time per event, user and system: idle rebuild \(formatted(cpu, 2)) µs (all the daemon's threads);"
+                    + " raw scan \(formatted(report.rawScan.seconds * 1_000_000 / Double(max(report.rawScan.events, 1)), 3)) µs;"
+                    + " scan + decode \(formatted(report.decodeScan.seconds * 1_000_000 / Double(max(report.decodeScan.events, 1)), 2)) µs"
             )
         }
         print("  daemon-reported rate with the writer: \(report.daemonReportedEventsPerSecond.map { formatted($0) } ?? "-") events/s")
