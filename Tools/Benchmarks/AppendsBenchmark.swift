@@ -125,9 +125,7 @@ struct AppendsBenchmark: ParsableCommand {
                 daemonCommitLatencyMs: commitLatency,
                 daemonLogSyncMs: logSync
             )
-            if let cpuBefore, let cpuAfter, load.operations > 0 {
-                row.daemonCPUMicrosecondsPerOp = (cpuAfter - cpuBefore) * 1_000_000 / Double(load.operations)
-            }
+            row.daemonCPUMicrosecondsPerOp = CPUTime.microsecondsPerOperation(from: cpuBefore, to: cpuAfter, operations: load.operations)
             // The baseline runs right after its phase (the daemon idle), so both see the same disk.
             let batch = count == 1 ? 1 : max(1, Int(row.commitBatchAvg.rounded()))
             progress("raw LMDB: \(valueBytes)-byte values, \(batch) per transaction, \(formatted(self.baselineSeconds, 1)) s")

@@ -19,6 +19,13 @@ enum CPUTime {
         return (user + system) / Double(max(sysconf(Int32(_SC_CLK_TCK)), 1))
     }
 
+    /// Microseconds of CPU per operation between two readings of ``process(_:)``; nil without both
+    /// readings or without operations.
+    static func microsecondsPerOperation(from before: Double?, to after: Double?, operations: Int) -> Double? {
+        guard let before, let after, operations > 0 else { return nil }
+        return (after - before) * 1_000_000 / Double(operations)
+    }
+
     /// CPU seconds the calling thread has used so far, user and system.
     static func currentThread() -> Double {
         var time = timespec()

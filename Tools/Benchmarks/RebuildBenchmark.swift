@@ -157,9 +157,7 @@ struct RebuildBenchmark: ParsableCommand {
             idleRebuildSeconds: idle.seconds,
             idleRebuildEventsPerSecond: idle.eventsPerSecond,
             idleRatioToRawScan: idle.eventsPerSecond / max(rawScan.eventsPerSecond, 1e-9),
-            idleRebuildCPUMicrosecondsPerEvent: cpuBefore.flatMap { before in
-                cpuAfter.map { after in idle.events > 0 ? (after - before) * 1_000_000 / Double(idle.events) : 0 }
-            },
+            idleRebuildCPUMicrosecondsPerEvent: CPUTime.microsecondsPerOperation(from: cpuBefore, to: cpuAfter, operations: Int(idle.events)),
             rebuiltEvents: loaded.events,
             rebuildSeconds: loaded.seconds,
             rebuildEventsPerSecond: loaded.eventsPerSecond,
