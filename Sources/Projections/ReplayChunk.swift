@@ -24,16 +24,6 @@ public struct ReplayChunk: Sendable {
             self.event = event
             self.contact = contact
         }
-
-        /// A record of nothing, held in a run's slot while its record is applied (its strings are small:
-        /// making one allocates nothing).
-        static var placeholder: Item {
-            let header = EventHeader(
-                seq: 0, id: "", stream: "", version: 0, type: "", schemaVersion: 0, workspace: "",
-                createdOn: Timestamp(microseconds: 0), actor: nil, peer: nil, idempotencyKey: nil
-            )
-            return Item(header: header, event: nil, contact: nil)
-        }
     }
 
     /// The checkpoint the chunk continues from: it holds the records right after it.
