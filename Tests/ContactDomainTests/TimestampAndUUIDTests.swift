@@ -91,6 +91,37 @@ struct TimestampAndUUIDTests {
         #expect(ContactUUID("00000000-0000-0001-0000-000000000000")! > ContactUUID("00000000-0000-0000-ffff-ffffffffffff")!)
     }
 
+    /// An event's contact is the UUID its stream names after `contact/`, read as ``ContactUUID`` reads a
+    /// text: in any case, stored lowercase; any other stream names no contact.
+    @Test func aStreamNamesTheContactItsUUIDReads() {
+        for _ in 0..<500 {
+            let uuid = ContactUUID.random()
+            let mixed = String(uuid.rawValue.map { Bool.random() ? Character($0.uppercased()) : $0 })
+            for stream in [EventHeader.contactStream(uuid), "contact/" + mixed] {
+                let named = Self.header(stream: stream).contactUUID
+                #expect(named == uuid, "\(stream)")
+                #expect(named?.rawValue == uuid.rawValue, "\(stream)")
+            }
+        }
+        let uuid = ContactUUID.random().rawValue
+        let inner = String(uuid.dropFirst().dropLast())
+        let others: [String] = [
+            "workspace/\(uuid)", "contacts/\(uuid)", "Contact/\(uuid)", "contact/", "contact", "", "contact/\(uuid)0",
+            "contact/\(uuid.dropLast())", "contact/{\(inner)}", "contact//\(uuid.dropFirst())",
+            "contact/\(uuid.replacingOccurrences(of: "-", with: "_"))", "contacté\(uuid.dropFirst())", "contact/\u{301}\(uuid.dropFirst())",
+        ]
+        for stream in others {
+            #expect(Self.header(stream: stream).contactUUID == nil, "\(stream)")
+        }
+    }
+
+    private static func header(stream: String) -> EventHeader {
+        EventHeader(
+            seq: 1, id: "", stream: stream, version: 1, type: "contact_name_changed", schemaVersion: 1, workspace: "w",
+            createdOn: Timestamp(microseconds: 0), actor: nil, peer: nil, idempotencyKey: nil
+        )
+    }
+
     /// A text with one character changed is a UUID only when Foundation also reads it, as the same UUID.
     @Test func aChangedUUIDTextIsAcceptedOnlyWhereFoundationAgrees() {
         let alphabet = Array("0123456789abcdefABCDEFgG-+ x{}é")

@@ -117,12 +117,12 @@ public struct EventHeader: Sendable, Hashable, Codable {
         try JSONValueDecoder().decode(EventHeader.self, from: JSONTextParser.parse(bytes, fractions: .decimal))
     }
 
+    /// What a contact's stream name starts with, before its UUID.
+    private static let contactStreamPrefix = "contact/"
     /// The stream name of a contact.
-    public static func contactStream(_ uuid: ContactUUID) -> String { "contact/\(uuid.rawValue)" }
+    public static func contactStream(_ uuid: ContactUUID) -> String { Self.contactStreamPrefix + uuid.rawValue }
     /// The contact this event's stream names (the inverse of ``contactStream(_:)``); nil for other streams.
-    public var contactUUID: ContactUUID? {
-        self.stream.hasPrefix("contact/") ? ContactUUID(String(self.stream.dropFirst(8))) : nil
-    }
+    public var contactUUID: ContactUUID? { ContactUUID(self.stream, after: Self.contactStreamPrefix) }
     /// The stream name of a workspace.
     public static func workspaceStream(_ workspace: String) -> String { "workspace/\(workspace)" }
 }

@@ -17,6 +17,14 @@ public struct ContactUUID: Sendable, Hashable, Comparable, Codable, CustomString
         self.bits = bits
     }
 
+    /// The UUID `text` holds after `prefix` (a stream name's kind); nil when `text` is not `prefix`
+    /// then a UUID.
+    init?(_ text: String, after prefix: String) {
+        guard let (canonical, bits) = UUIDText.parse(text, after: prefix) else { return nil }
+        self.rawValue = canonical
+        self.bits = bits
+    }
+
     /// A new random (v4) UUID.
     public static func random() -> ContactUUID { ContactUUID(uuid: UUID.random()) }
 
