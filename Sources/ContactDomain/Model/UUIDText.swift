@@ -15,27 +15,25 @@ enum UUIDText {
 
     /// The canonical (lowercase) form of `text` and the 128 bits it spells, or nil when it is not a UUID.
     static func parse(_ text: String) -> (text: String, bits: UUIDBits)? {
-        var text = text
-        // Nothing to do for a native string (every string on Linux); another is made native once.
-        text.makeContiguousUTF8()
-        guard let (bits, hasUppercase) = text.utf8.withContiguousStorageIfAvailable({ Self.read($0) }) ?? nil else { return nil }
-        return (hasUppercase ? text.lowercased() : text, bits)
+        Self.parse(text, after: "")
     }
 
     /// The canonical form and the bits of the UUID that `text` holds after `prefix`, or nil when `text` is
-    /// not `prefix` then a UUID. The bytes are read where `text` keeps them, and only the canonical text
-    /// is made: a replay asks this of a stream name for every contact's events, where `hasPrefix` (which
-    /// compares by Unicode's rules) and a `Substring` made into a `String` cost as much as the parse.
+    /// not `prefix` then a UUID. The bytes are read where `text` keeps them: a replay asks this of a
+    /// stream name for every contact's events, where `hasPrefix` (which compares by Unicode's rules) and
+    /// a `Substring` made into a `String` cost as much as the parse.
     static func parse(_ text: String, after prefix: String) -> (text: String, bits: UUIDBits)? {
         var text = text
+        // Nothing to do for a native string (every string on Linux); another is made native once.
         text.makeContiguousUTF8()
         let skipped = prefix.utf8.count
         return text.utf8.withContiguousStorageIfAvailable { bytes -> (text: String, bits: UUIDBits)? in
             guard bytes.count == skipped + 36, bytes.prefix(skipped).elementsEqual(prefix.utf8) else { return nil }
             let uuid = UnsafeBufferPointer(rebasing: bytes[skipped...])
             guard let (bits, hasUppercase) = Self.read(uuid) else { return nil }
-            let canonical = String(decoding: uuid, as: UTF8.self)
-            return (hasUppercase ? canonical.lowercased() : canonical, bits)
+            // A UUID alone is its own text when it is canonical, as stored ids are: no copy.
+            let own = skipped == 0 ? text : String(decoding: uuid, as: UTF8.self)
+            return (hasUppercase ? own.lowercased() : own, bits)
         } ?? nil
     }
 
