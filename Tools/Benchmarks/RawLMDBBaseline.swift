@@ -108,7 +108,7 @@ enum RawLMDBBaseline {
             while gapNanoseconds > 0, monotonicNanoseconds() - transactionEnded < gapNanoseconds {}
         }
         let elapsed = Double(monotonicNanoseconds() - started) / 1_000_000_000
-        let cpuSeconds = CPUTime.currentThread() - cpuStarted
+        let cpuMicrosecondsPerEvent = CPUTime.microsecondsPerOperation(from: cpuStarted, to: CPUTime.currentThread(), operations: events)
         return Result(
             shape: shape,
             valueBytes: valueBytes,
@@ -118,7 +118,7 @@ enum RawLMDBBaseline {
             seconds: elapsed,
             eventsPerSecond: Double(events) / elapsed,
             commitLatency: LatencySummary(nanoseconds: latencies),
-            cpuMicrosecondsPerEvent: events > 0 ? cpuSeconds * 1_000_000 / Double(events) : 0
+            cpuMicrosecondsPerEvent: cpuMicrosecondsPerEvent ?? 0
         )
     }
 

@@ -345,11 +345,10 @@ struct RebuildBenchmark: ParsableCommand {
             )
         }
         if let cpu = report.idleRebuildCPUMicrosecondsPerEvent {
-            // The scans run on one thread that never waits, so their time per event is their CPU per event.
             print(
                 "  CPU time per event, user and system: idle rebuild \(formatted(cpu, 2)) µs (all the daemon's threads);"
-                    + " raw scan \(formatted(report.rawScan.seconds * 1_000_000 / Double(max(report.rawScan.events, 1)), 3)) µs;"
-                    + " scan + decode \(formatted(report.decodeScan.seconds * 1_000_000 / Double(max(report.decodeScan.events, 1)), 2)) µs"
+                    + " raw scan \(formatted(report.rawScan.microsecondsPerEvent, 3)) µs;"
+                    + " scan + decode \(formatted(report.decodeScan.microsecondsPerEvent, 2)) µs"
             )
         }
         print("  daemon-reported rate with the writer: \(report.daemonReportedEventsPerSecond.map { formatted($0) } ?? "-") events/s")
