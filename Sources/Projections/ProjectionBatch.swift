@@ -88,11 +88,8 @@ public final class ProjectionBatch {
                 // Every path leaves the slot holding its record again, a thrown error's included.
                 let item = record.move()
                 defer { record.initialize(to: item) }
-                if let event = item.event {
-                    try self.apply(event, header: item.header, contact: item.contact)
-                } else {
-                    try self.applyErased(header: item.header, contact: item.contact)
-                }
+                // The optional itself is passed: binding its event here copied it for the call.
+                try self.apply(item.event, header: item.header, contact: item.contact)
             }
         }
     }
@@ -118,10 +115,15 @@ public final class ProjectionBatch {
         try self.apply(event, header: header, contact: self.contactUUID(of: header))
     }
 
-    /// Applies one event of the contact `contact` names (nil when its stream is not a contact's).
-    private func apply(_ event: LedgerEvent, header: EventHeader, contact: ContactUUID?) throws {
+    /// Applies one event of the contact `contact` names (nil when its stream is not a contact's); a nil
+    /// event is one whose payload was erased.
+    private func apply(_ event: LedgerEvent?, header: EventHeader, contact: ContactUUID?) throws {
         self.lastSeq = header.seq
         self.projector.audit.gather(event, header: header, into: &self.auditPostings)
+        guard let event else {
+            try self.applyErased(header: header, contact: contact)
+            return
+        }
         switch event {
         case .workspaceConfigured, .fieldCreated, .fieldUpdated, .groupCreated, .groupUpdated, .locationsSet:
             try self.projector.workspaces.apply(event, header: header, in: self.txn)
@@ -150,8 +152,6 @@ public final class ProjectionBatch {
     /// Replays an event whose payload was erased: only its effect on the contact's version counts, since
     /// the later `contact_deleted` event clears the data anyway.
     private func applyErased(header: EventHeader, contact: ContactUUID?) throws {
-        self.lastSeq = header.seq
-        self.projector.audit.gather(nil, header: header, into: &self.auditPostings)
         guard let uuid = contact else { return }
         if header.type == "contact_created" {
             // The tombstone keeps its UUID; the id is not recoverable, nor needed.
