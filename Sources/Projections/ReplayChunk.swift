@@ -59,15 +59,19 @@ public struct ReplayChunk: Sendable {
     /// Decodes stored records in log order, each where the log stores it.
     struct RecordDecoder {
         private let decoder = JSONValueDecoder()
-        /// The header and contact of the record decoded last: the next one of the same stream reuses them.
-        private var previous: (header: EventHeader, contact: ContactUUID?)?
+        /// The header of the record decoded last and the contact it names: the next record of the same
+        /// stream reuses them. Two properties rather than an optional pair, which was copied whole
+        /// (each of its strings retained, then released) to be looked into.
+        private var previousHeader: EventHeader?
+        private var previousContact: ContactUUID?
 
         mutating func decode(_ record: StoredEvent.View) throws -> Item {
             let header = try self.header(of: record)
             // The same stream (its very string, when read as the last one's) names the same contact.
-            let contact = self.previous.flatMap { $0.header.stream == header.stream ? $0.contact : nil } ?? header.contactUUID
+            let contact = self.previousHeader?.stream == header.stream ? self.previousContact : header.contactUUID
             let event = try record.payload.map { try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, payload: $0) }
-            self.previous = (header, contact)
+            self.previousHeader = header
+            self.previousContact = contact
             return Item(header: header, event: event, contact: contact)
         }
 
@@ -75,7 +79,7 @@ public struct ReplayChunk: Sendable {
         func header(of record: StoredEvent.View) throws -> EventHeader {
             // Headers this version wrote are read straight from their bytes: building the JSON tree
             // was most of a replayed header's cost. Any other bytes take the parse below.
-            if let header = EventHeader.readCanonical(record.header, seq: record.seq, previous: self.previous?.header) { return header }
+            if let header = EventHeader.readCanonical(record.header, seq: record.seq, previous: self.previousHeader) { return header }
             let parsed = try JSONTextParser.parse(record.header.assumingMemoryBound(to: UInt8.self), fractions: .decimal)
             if let header = Self.directlyRead(parsed, seq: record.seq) { return header }
             let stored = try self.decoder.decode(ReplayedHeader.self, from: parsed)

@@ -27,7 +27,7 @@ extension EventHeader {
     /// headers); nil when the bytes are no header. Headers this version wrote are read straight from
     /// their bytes, older shapes parsed.
     public static func streamAndVersion(of bytes: UnsafeRawBufferPointer, seq: UInt64) -> (stream: [UInt8], version: UInt64)? {
-        var reader = CanonicalHeaderReader(bytes: bytes.assumingMemoryBound(to: UInt8.self), previous: nil)
+        var reader = CanonicalHeaderReader(bytes: bytes.assumingMemoryBound(to: UInt8.self))
         if let (stream, version) = reader.streamAndVersion() { return (Array(stream), version) }
         guard let header = try? Self.decode(Array(bytes)) else { return nil }
         return (Array(header.stream.utf8), header.version)
@@ -38,8 +38,8 @@ extension EventHeader {
     /// a new one: a contact's events come together, and making the same strings again (allocated, then
     /// retained and released at every step of the replay) cost more than comparing their bytes.
     public static func readCanonical(_ bytes: UnsafeRawBufferPointer, seq: UInt64, previous: EventHeader?) -> EventHeader? {
-        var reader = CanonicalHeaderReader(bytes: bytes.assumingMemoryBound(to: UInt8.self), previous: previous)
-        return reader.header(seq: seq)
+        var reader = CanonicalHeaderReader(bytes: bytes.assumingMemoryBound(to: UInt8.self))
+        return reader.header(seq: seq, previous: previous)
     }
 }
 
@@ -47,17 +47,17 @@ extension EventHeader {
 /// layout, or fails.
 private struct CanonicalHeaderReader {
     let bytes: UnsafeBufferPointer<UInt8>
-    /// The header whose strings are reused where the bytes are the same.
-    let previous: EventHeader?
     var index = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>, previous: EventHeader?) {
+    init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
-        self.previous = previous
     }
 
-    mutating func header(seq: UInt64) -> EventHeader? {
-        guard self.take("{\"actor\":"), let actor = self.nullOrString(reusing: self.previous?.actor),
+    /// The header, its strings `previous`'s where the bytes are the same. `previous` is a parameter,
+    /// not a stored property: storing it copied the header, retaining and releasing each of its
+    /// strings, for every record of a replay.
+    mutating func header(seq: UInt64, previous: EventHeader?) -> EventHeader? {
+        guard self.take("{\"actor\":"), let actor = self.nullOrString(reusing: previous?.actor),
             self.take(",\"created_on\":"), let createdOn = self.timestamp(),
             self.take(",\"id\":"), self.skipString()
         else { return nil }
@@ -67,10 +67,10 @@ private struct CanonicalHeaderReader {
         guard self.take(",\"peer\":"), let peer = self.nullOrPeer(),
             self.take(",\"schema_version\":"), let schemaVersion = self.integer(Int.self),
             self.take(",\"seq\":"), self.integer(UInt64.self) != nil,
-            self.take(",\"stream\":"), let stream = self.string(reusing: self.previous?.stream),
+            self.take(",\"stream\":"), let stream = self.string(reusing: previous?.stream),
             self.take(",\"type\":"), let type = self.string(reusingOneOf: LedgerEvent.typeNames),
             self.take(",\"version\":"), let version = self.integer(UInt64.self),
-            self.take(",\"workspace\":"), let workspace = self.string(reusing: self.previous?.workspace),
+            self.take(",\"workspace\":"), let workspace = self.string(reusing: previous?.workspace),
             self.take("}"), self.index == self.bytes.count
         else { return nil }
         return EventHeader(
