@@ -3,7 +3,7 @@
 #
 # Builds the daemon and ledger-bench in release mode and runs the benchmarks with short durations,
 # printing their tables; each figure is printed beside a baseline measured in the same run. The whole
-# script measures for about 4.5 minutes on 2 cores (the build, when nothing changed, adds a few seconds).
+# script measures for about 5 minutes on 2 cores (the build, when nothing changed, adds a few seconds).
 # `import` writes and reads its XLSX with python3 + openpyxl, installed with pip when missing.
 #
 # Environment:
@@ -74,7 +74,7 @@ fi
 
 if wanted rebuild; then
     echo
-    echo "== rebuild (issue 6): projections.rebuild over ${REBUILD_EVENTS:-200000} events, single writer without/during"
+    echo "== rebuild (issue 6): projections.rebuild over ${REBUILD_EVENTS:-200000} events, single writer without/during/after"
     "$bin/ledger-bench" rebuild --daemon "$daemon" --events "${REBUILD_EVENTS:-200000}" --writer-seconds 3 --connections 4 "${json[@]}"
 fi
 

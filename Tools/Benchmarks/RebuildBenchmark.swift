@@ -7,8 +7,8 @@ import Projections
 import RPC
 
 /// `ledger-bench rebuild`: an online `projections.rebuild` of the contacts read model over a large
-/// log, beside a raw cursor scan of the same log, and a writer's throughput and latency during the
-/// rebuild beside without it (issue 6).
+/// log, beside a raw cursor scan of the same log, and a writer's throughput and latency during and
+/// after the rebuild beside without it (issue 6).
 struct RebuildBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rebuild",
@@ -23,8 +23,12 @@ struct RebuildBenchmark: ParsableCommand {
             {name: "contacts"} then runs on the idle daemon until projections.status says ready (the
             rebuild alone). A single client then creates contacts
             for --writer-seconds (writes/s and latency without a rebuild), and again while a second rebuild
-            runs (during; that rebuild's rate is also reported, as it shares the cores with the writer). The daemon's peak RSS is reset before the rebuild
-            and read after it.
+            runs (during; that rebuild's rate is also reported, as it shares the cores with the writer), and
+            for --after-seconds once it is complete (after: the kernel writes the pages the rebuild copied
+            into the read models back about 30 s after the copy, and the log's syncs wait behind that
+            flush). Before the phase without a rebuild, the idle rebuild's pages are flushed (sync), so
+            that phase measures the writer alone. The daemon's peak RSS is reset before the rebuild and
+            read after it.
             With --dataset DIR the filled data directory is kept in DIR and reused by later runs with the
             same DIR (the fill is skipped; a daemon of another read-model version first rebuilds at start,
             which is waited for before measuring).
@@ -45,6 +49,9 @@ struct RebuildBenchmark: ParsableCommand {
 
     @Option(name: .long, help: "Seconds the single writer runs before the rebuild.")
     var writerSeconds: Double = 3
+
+    @Option(name: .long, help: "Seconds the single writer runs after the rebuild (the copied pages' write-back comes about 30 s after the copy).")
+    var afterSeconds: Double = 40
 
     @Option(name: .long, help: "Seconds to wait for the rebuild before giving up.")
     var timeout: Double = 600
@@ -73,6 +80,7 @@ struct RebuildBenchmark: ParsableCommand {
         var ratioToRawScan: Double
         var writerBefore: BackgroundWriter.Result
         var writerDuring: BackgroundWriter.Result
+        var writerAfter: BackgroundWriter.Result
         var peakRSSMiBDuringRebuild: Double?
         var rssMiBBeforeRebuild: Double?
         /// The size of the daemon's data.mdb after the rebuild (its pages count in the RSS when mapped).
@@ -88,7 +96,9 @@ struct RebuildBenchmark: ParsableCommand {
     func validate() throws {
         guard self.events >= 1000 else { throw ValidationError("--events must be at least 1000.") }
         guard self.maxCreates >= 1000 else { throw ValidationError("--max-creates must be at least 1000.") }
-        guard self.writerSeconds > 0, self.timeout > 0 else { throw ValidationError("--writer-seconds and --timeout must be positive.") }
+        guard self.writerSeconds > 0, self.afterSeconds > 0, self.timeout > 0 else {
+            throw ValidationError("--writer-seconds, --after-seconds and --timeout must be positive.")
+        }
     }
 
     /// How the log was filled.
@@ -129,6 +139,10 @@ struct RebuildBenchmark: ParsableCommand {
         let cpuBefore = daemon.processIdentifier.flatMap(CPUTime.process)
         let idle = try Self.rebuild(daemon, timeout: self.timeout)
         let cpuAfter = daemon.processIdentifier.flatMap(CPUTime.process)
+        // The idle rebuild's copy left about a gigabyte of read-model pages for the kernel to write back;
+        // the log's syncs during that flush wait behind it. Flushed here, not in the phase without a
+        // rebuild, which measures the writer alone.
+        sync()
 
         progress("rebuild: single writer for \(formatted(self.writerSeconds, 1)) s before the rebuild")
         // A run's own label: a reused dataset already holds the URNs of earlier runs' writers.
@@ -144,6 +158,10 @@ struct RebuildBenchmark: ParsableCommand {
         let during = BackgroundWriter(socketPath: daemon.socketPath, label: "during-\(run)")
         let loaded = try Self.rebuild(daemon, timeout: self.timeout)
         let writerDuring = during.stop()
+        progress("rebuild: single writer for \(formatted(self.afterSeconds, 1)) s after the rebuild")
+        let after = BackgroundWriter(socketPath: daemon.socketPath, label: "after-\(run)")
+        usleep(UInt32(self.afterSeconds * 1_000_000))
+        let writerAfter = after.stop()
         let peak = peakReset ? pid.flatMap { ProcessMemory.peakRSSMiB(pid: $0) } : nil
         let anonymous = pid.flatMap { ProcessMemory.anonymousRSSMiB(pid: $0) }
         let dataFile = (try? FileManager.default.attributesOfItem(atPath: daemon.directory + "/data.mdb")[.size]) as? NSNumber
@@ -165,6 +183,7 @@ struct RebuildBenchmark: ParsableCommand {
             ratioToRawScan: loaded.eventsPerSecond / max(rawScan.eventsPerSecond, 1e-9),
             writerBefore: writerBefore,
             writerDuring: writerDuring,
+            writerAfter: writerAfter,
             peakRSSMiBDuringRebuild: peak,
             rssMiBBeforeRebuild: rssBefore,
             dataFileMiB: (dataFile?.doubleValue ?? 0) / 1_048_576,
@@ -358,9 +377,10 @@ struct RebuildBenchmark: ParsableCommand {
                 + " heap right after: \(report.anonymousRSSMiBAfterRebuild.map { formatted($0, 1) } ?? "?") MiB)")
         }
         print("")
-        print("single writer (contacts.create, 1 client) without vs. during the rebuild")
+        print("single writer (contacts.create, 1 client) without, during and after the rebuild")
         var writers = TextTable(headers: ["phase", "writes", "seconds", "writes/s", "p50 ms", "p99 ms", "max ms", "errors"])
-        for (name, result) in [("without rebuild", report.writerBefore), ("during rebuild", report.writerDuring)] {
+        let phases = [("without rebuild", report.writerBefore), ("during rebuild", report.writerDuring), ("after rebuild", report.writerAfter)]
+        for (name, result) in phases {
             writers.rows.append([
                 name, "\(result.writes)", formatted(result.seconds, 2), formatted(result.writesPerSecond),
                 formatted(result.latencyMs.p50, 2), formatted(result.latencyMs.p99, 2), formatted(result.latencyMs.max, 2), "\(result.errors)",
@@ -369,16 +389,18 @@ struct RebuildBenchmark: ParsableCommand {
         print(writers.rendered())
         print(
             "  during/without: writes/s \(ratioText(report.writerDuring.writesPerSecond, report.writerBefore.writesPerSecond)),"
-                + " p99 \(ratioText(report.writerDuring.latencyMs.p99, report.writerBefore.latencyMs.p99))"
+                + " p99 \(ratioText(report.writerDuring.latencyMs.p99, report.writerBefore.latencyMs.p99));"
+                + " after/without: writes/s \(ratioText(report.writerAfter.writesPerSecond, report.writerBefore.writesPerSecond)),"
+                + " p99 \(ratioText(report.writerAfter.latencyMs.p99, report.writerBefore.latencyMs.p99))"
         )
-        let slow = report.writerDuring.slowWrites
-        if !slow.isEmpty {
+        for (name, result) in phases.dropFirst() where !result.slowWrites.isEmpty {
             // Set beside the daemon's "projection rebuild staged/copied/complete" lines (elapsed_s).
+            let slow = result.slowWrites
             let listed = slow.prefix(12).map { "\(formatted($0.milliseconds, 0)) ms at \(formatted($0.startedAfterSeconds, 1)) s" }
-            print("  writes over 100 ms during the rebuild: \(slow.count): \(listed.joined(separator: ", "))\(slow.count > 12 ? ", …" : "")")
+            print("  writes over 100 ms \(name): \(slow.count): \(listed.joined(separator: ", "))\(slow.count > 12 ? ", …" : "")")
         }
         for line in report.daemonPhaseLines { print("  daemon: \(line)") }
-        for (name, result) in [("before", report.writerBefore), ("during", report.writerDuring)] where result.errors > 0 {
+        for (name, result) in phases where result.errors > 0 {
             print("  writer \(name): first error: \(result.firstError ?? "?")")
         }
     }
