@@ -158,13 +158,13 @@ struct RebuildBenchmark: ParsableCommand {
         let during = BackgroundWriter(socketPath: daemon.socketPath, label: "during-\(run)")
         let loaded = try Self.rebuild(daemon, timeout: self.timeout)
         let writerDuring = during.stop()
+        let peak = peakReset ? pid.flatMap { ProcessMemory.peakRSSMiB(pid: $0) } : nil
+        let anonymous = pid.flatMap { ProcessMemory.anonymousRSSMiB(pid: $0) }
+        let dataFile = (try? FileManager.default.attributesOfItem(atPath: daemon.directory + "/data.mdb")[.size]) as? NSNumber
         progress("rebuild: single writer for \(formatted(self.afterSeconds, 1)) s after the rebuild")
         let after = BackgroundWriter(socketPath: daemon.socketPath, label: "after-\(run)")
         usleep(UInt32(self.afterSeconds * 1_000_000))
         let writerAfter = after.stop()
-        let peak = peakReset ? pid.flatMap { ProcessMemory.peakRSSMiB(pid: $0) } : nil
-        let anonymous = pid.flatMap { ProcessMemory.anonymousRSSMiB(pid: $0) }
-        let dataFile = (try? FileManager.default.attributesOfItem(atPath: daemon.directory + "/data.mdb")[.size]) as? NSNumber
 
         let report = Report(
             logEvents: copy.headSeq,
