@@ -12,7 +12,7 @@ import RPC
 struct RebuildBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rebuild",
-        abstract: "projections.rebuild events/s over a large log vs. a raw EventLog.forEachView scan; writer p99 during vs. without.",
+        abstract: "projections.rebuild events/s over a large log vs. a raw EventLog.forEachView scan; writer p99 during and after vs. without.",
         discussion: """
             Fills the log with --events events: contacts.create with four custom fields (five events each:
             contact_created and four contact_field_changed) for up to --max-creates contacts, then rounds of
