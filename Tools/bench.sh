@@ -75,7 +75,7 @@ fi
 if wanted rebuild; then
     echo
     echo "== rebuild (issue 6): projections.rebuild over ${REBUILD_EVENTS:-200000} events, single writer without/during/after"
-    "$bin/ledger-bench" rebuild --daemon "$daemon" --events "${REBUILD_EVENTS:-200000}" --writer-seconds 3 --connections 4 "${json[@]}"
+    "$bin/ledger-bench" rebuild --daemon "$daemon" --events "${REBUILD_EVENTS:-200000}" --connections 4 "${json[@]}"
 fi
 
 if wanted fanout; then

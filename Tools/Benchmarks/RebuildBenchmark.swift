@@ -24,10 +24,12 @@ struct RebuildBenchmark: ParsableCommand {
             rebuild alone). A single client then creates contacts
             for --writer-seconds (writes/s and latency without a rebuild), and again while a second rebuild
             runs (during; that rebuild's rate is also reported, as it shares the cores with the writer), and
-            for --after-seconds once it is complete (after: the kernel writes the pages the rebuild copied
-            into the read models back about 30 s after the copy, and the log's syncs wait behind that
-            flush). Before the phase without a rebuild, the idle rebuild's pages are flushed (sync), so
-            that phase measures the writer alone. The daemon's peak RSS is reset before the rebuild and
+            for --after-seconds once it is complete. The read models are committed without a sync, and the
+            kernel writes a file's dirty pages back all at once about every 30 s; with a writer running, that
+            is hundreds of megabytes, and a log sync behind it can take 100 ms or more. Each phase is 40 s
+            by default, so that each meets that flush about once and their slowest writes compare. Before
+            the phase without a rebuild, the idle rebuild's pages are flushed (sync), so that phase
+            measures the writer alone. The daemon's peak RSS is reset before the rebuild and
             read after it.
             With --dataset DIR the filled data directory is kept in DIR and reused by later runs with the
             same DIR (the fill is skipped; a daemon of another read-model version first rebuilds at start,
@@ -47,10 +49,10 @@ struct RebuildBenchmark: ParsableCommand {
     @Option(name: .long, help: "A data directory to fill once and reuse in later runs (kept after the run).")
     var dataset: String?
 
-    @Option(name: .long, help: "Seconds the single writer runs before the rebuild.")
-    var writerSeconds: Double = 3
+    @Option(name: .long, help: "Seconds the single writer runs before the rebuild (over 30 s to meet the kernel's periodic write-back of the read models).")
+    var writerSeconds: Double = 40
 
-    @Option(name: .long, help: "Seconds the single writer runs after the rebuild (the copied pages' write-back comes about 30 s after the copy).")
+    @Option(name: .long, help: "Seconds the single writer runs after the rebuild (over 30 s to meet the kernel's periodic write-back of the read models).")
     var afterSeconds: Double = 40
 
     @Option(name: .long, help: "Seconds to wait for the rebuild before giving up.")
@@ -393,7 +395,7 @@ struct RebuildBenchmark: ParsableCommand {
                 + " after/without: writes/s \(ratioText(report.writerAfter.writesPerSecond, report.writerBefore.writesPerSecond)),"
                 + " p99 \(ratioText(report.writerAfter.latencyMs.p99, report.writerBefore.latencyMs.p99))"
         )
-        for (name, result) in phases.dropFirst() where !result.slowWrites.isEmpty {
+        for (name, result) in phases where !result.slowWrites.isEmpty {
             // Set beside the daemon's "projection rebuild staged/copied/complete" lines (elapsed_s).
             let slow = result.slowWrites
             let listed = slow.prefix(12).map { "\(formatted($0.milliseconds, 0)) ms at \(formatted($0.startedAfterSeconds, 1)) s" }
