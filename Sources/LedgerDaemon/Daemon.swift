@@ -61,6 +61,14 @@ public enum Daemon {
         if environment.staleReadersCleared > 0 {
             logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(environment.staleReadersCleared)"])
         }
+        if let compaction = environment.rebuildablePartCompaction {
+            logger.notice(
+                "read models compacted: their free pages were a large share of the file",
+                metadata: [
+                    "bytes_before": "\(compaction.bytesBefore)", "bytes_after": "\(compaction.bytesAfter)", "elapsed_ms": "\(compaction.milliseconds)",
+                ]
+            )
+        }
         if environment.rebuildablePartWasDiscarded {
             logger.warning("read models discarded: the machine went down while they were open; rebuilding them from the log")
         }

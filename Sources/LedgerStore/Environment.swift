@@ -25,6 +25,9 @@ public final class Environment: @unchecked Sendable {
         public var maximumReaders: UInt32
         /// Named tables the environment may hold.
         public var maximumTables: UInt32
+        /// The rebuildable part is compacted when it is opened if at least this many bytes and a quarter
+        /// of its file are free pages (see ``RebuildableCompaction``); `Int.max` never compacts it.
+        public var rebuildableCompactionMinimumFreeBytes: Int = 64 << 20
 
         public init(
             initialMapSize: Int = 1 << 30,
@@ -50,6 +53,9 @@ public final class Environment: @unchecked Sendable {
     /// Whether the rebuildable part found at opening could not be trusted (the machine went down while
     /// it was open) and was discarded: its tables start empty and must be rebuilt.
     public let rebuildablePartWasDiscarded: Bool
+    /// What compacting the rebuildable part at opening did, if it was compacted (its free pages were a
+    /// large share of its file).
+    public let rebuildablePartCompaction: RebuildableCompaction.Outcome?
     private let gate = ReaderGate()
     /// Pairs the two parts' snapshots (nil without a rebuildable part).
     private let stamps: CommitStamps?
@@ -74,10 +80,13 @@ public final class Environment: @unchecked Sendable {
         var rebuildableDirectory: String?
         var stamps: CommitStamps?
         var reserve: RebuildableReserve?
+        var compaction: RebuildableCompaction.Outcome?
         if let subdirectory = rebuildableSubdirectory {
             let path = (directory as NSString).appendingPathComponent(subdirectory)
             do {
                 discarded = try RebuildableOwnership.claim(directory: path)
+                // Claimed first: should the machine go down while this runs, the part is discarded.
+                compaction = try RebuildableCompaction.compactIfSparse(directory: path, configuration: configuration)
                 let opened = try Self.open(directory: path, flags: UInt32(MDB_NOTLS | MDB_NOSYNC), configuration: configuration)
                 rebuildable = opened
                 stamps = try CommitStamps(durable: env, rebuildable: opened)
@@ -103,6 +112,7 @@ public final class Environment: @unchecked Sendable {
         self.directory = directory
         self.rebuildableDirectory = rebuildableDirectory
         self.rebuildablePartWasDiscarded = discarded
+        self.rebuildablePartCompaction = compaction
         self.configuration = configuration
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
@@ -115,7 +125,7 @@ public final class Environment: @unchecked Sendable {
         self.staleReadersCleared = dead
     }
 
-    private static func open(directory: String, flags: UInt32, configuration: Configuration) throws(LMDBError) -> OpaquePointer {
+    static func open(directory: String, flags: UInt32, configuration: Configuration) throws(LMDBError) -> OpaquePointer {
         var env: OpaquePointer?
         try check(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw LMDBError(code: .notFound, operation: "mdb_env_create") }
@@ -478,14 +488,19 @@ extension Environment {
     /// Rewrites the durable part's file of the environment in `directory` without its free pages, in
     /// place: after a large table was dropped, its pages would otherwise stay in LMDB's free list, whose
     /// records every commit then searches and rewrites (more pages to write and sync per commit). The
-    /// environment must not be open, in this process or another. A crash leaves the file as it was or
-    /// compacted, never half-written: the copy is synced, then renamed over it.
+    /// environment must not be open, in this process or another.
     public static func compactDurablePart(directory: String, configuration: Configuration = Configuration()) throws {
+        try Self.compactInPlace(directory: directory, flags: UInt32(MDB_NOTLS), configuration: configuration)
+    }
+
+    /// Rewrites the file of the LMDB environment in `directory` without its free pages. A crash leaves
+    /// the file as it was or compacted, never half-written: the copy is synced, then renamed over it.
+    static func compactInPlace(directory: String, flags: UInt32, configuration: Configuration) throws {
         let scratch = (directory as NSString).appendingPathComponent("compacting")
         try? FileManager.default.removeItem(atPath: scratch)
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let env = try Self.open(directory: directory, flags: UInt32(MDB_NOTLS), configuration: configuration)
+        let env = try Self.open(directory: directory, flags: flags, configuration: configuration)
         let copied = mdb_env_copy2(env, scratch, UInt32(MDB_CP_COMPACT))
         mdb_env_close(env)
         try check(copied, "mdb_env_copy2")

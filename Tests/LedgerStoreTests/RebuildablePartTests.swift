@@ -225,6 +225,57 @@ struct RebuildablePartTests {
         #expect(try copied.read { try $0.count(facts) } == 401)
     }
 
+    /// A rebuildable part whose free pages are a large share of its file (a rebuild freed a generation)
+    /// is compacted when it is opened: the same entries in a smaller file, trusted and writable. One
+    /// with few free pages, or fewer free bytes than asked for, is left as it is.
+    @Test func aSparseRebuildablePartIsCompactedWhenOpened() throws {
+        let directory = try Directory()
+        let dataPath = directory.path + "/derived/data.mdb"
+        var compacting = Environment.Configuration()
+        compacting.rebuildableCompactionMinimumFreeBytes = 1 << 20
+        do {
+            let (environment, durable, rebuildable) = try self.open(directory)
+            let scratch = try #require(try environment.openTables(["scratch"], durability: .rebuildable)["scratch"])
+            try environment.write { txn throws in
+                for index in 0..<4_000 { try txn.put(scratch, key: Array("s\(index)".utf8), value: [UInt8](repeating: 3, count: 1_000)) }
+            }
+            for index in 0..<50 { try self.write(environment, durable, rebuildable, "k\(index)") }
+            try environment.write { txn throws in try txn.clear(scratch) }
+        }
+        let sizeBefore = try #require(try FileManager.default.attributesOfItem(atPath: dataPath)[.size] as? NSNumber).intValue
+
+        // Too few free bytes for the default threshold: left as it is.
+        do {
+            let environment = try Environment(directory: directory.path, rebuildableSubdirectory: "derived")
+            #expect(environment.rebuildablePartCompaction == nil)
+        }
+        #expect(try #require(try FileManager.default.attributesOfItem(atPath: dataPath)[.size] as? NSNumber).intValue == sizeBefore)
+
+        do {
+            let environment = try Environment(directory: directory.path, configuration: compacting, rebuildableSubdirectory: "derived")
+            let compaction = try #require(environment.rebuildablePartCompaction)
+            #expect(!environment.rebuildablePartWasDiscarded)
+            #expect(compaction.bytesAfter * 4 < compaction.bytesBefore, "\(compaction)")
+            let durable = try #require(try environment.openTables(["facts"])["facts"])
+            let rebuildable = try #require(try environment.openTables(["views"], durability: .rebuildable)["views"])
+            try environment.read { txn throws in
+                #expect(try txn.count(durable) == 50)
+                #expect(try txn.count(rebuildable) == 50)
+                #expect(try txn.get(rebuildable, key: Array("k49".utf8)) == [2])
+            }
+            try self.write(environment, durable, rebuildable, "after")
+            #expect(try environment.read { try $0.get(rebuildable, key: Array("after".utf8)) } == [2])
+        }
+        let sizeAfter = try #require(try FileManager.default.attributesOfItem(atPath: dataPath)[.size] as? NSNumber).intValue
+        #expect(sizeAfter * 2 < sizeBefore, "\(sizeBefore) bytes before, \(sizeAfter) after")
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/derived/compacting"))
+
+        // Compacted, it has few free pages: opened again, it is left as it is.
+        let again = try Environment(directory: directory.path, configuration: compacting, rebuildableSubdirectory: "derived")
+        #expect(again.rebuildablePartCompaction == nil)
+        #expect(!again.rebuildablePartWasDiscarded)
+    }
+
     @Test func tablesThatMovedAreDroppedFromTheDurablePart() throws {
         let directory = try Directory()
         do {
