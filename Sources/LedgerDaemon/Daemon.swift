@@ -61,12 +61,20 @@ public enum Daemon {
         if environment.staleReadersCleared > 0 {
             logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(environment.staleReadersCleared)"])
         }
-        if let compaction = environment.rebuildablePartCompaction {
+        switch environment.rebuildablePartCompaction {
+        case .success(let compaction?):
             logger.notice(
                 "read models compacted: their free pages were a large share of the file",
                 metadata: [
                     "bytes_before": "\(compaction.bytesBefore)", "bytes_after": "\(compaction.bytesAfter)", "elapsed_ms": "\(compaction.milliseconds)",
                 ]
+            )
+        case .success(nil):
+            break
+        case .failure(let error):
+            logger.warning(
+                "read models not compacted; opened as they were",
+                metadata: ["error.type": "\(String(reflecting: type(of: error)))", "lmdb.code": "\((error as? LMDBError)?.code.rawValue ?? 0)"]
             )
         }
         if environment.rebuildablePartWasDiscarded {

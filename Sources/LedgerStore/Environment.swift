@@ -53,9 +53,9 @@ public final class Environment: @unchecked Sendable {
     /// Whether the rebuildable part found at opening could not be trusted (the machine went down while
     /// it was open) and was discarded: its tables start empty and must be rebuilt.
     public let rebuildablePartWasDiscarded: Bool
-    /// What compacting the rebuildable part at opening did, if it was compacted (its free pages were a
-    /// large share of its file).
-    public let rebuildablePartCompaction: RebuildableCompaction.Outcome?
+    /// What compacting the rebuildable part at opening did: nil when it was left as it was (few free
+    /// pages), or the error that left it as it was.
+    public let rebuildablePartCompaction: Result<RebuildableCompaction.Outcome?, any Error>
     private let gate = ReaderGate()
     /// Pairs the two parts' snapshots (nil without a rebuildable part).
     private let stamps: CommitStamps?
@@ -80,13 +80,14 @@ public final class Environment: @unchecked Sendable {
         var rebuildableDirectory: String?
         var stamps: CommitStamps?
         var reserve: RebuildableReserve?
-        var compaction: RebuildableCompaction.Outcome?
+        var compaction: Result<RebuildableCompaction.Outcome?, any Error> = .success(nil)
         if let subdirectory = rebuildableSubdirectory {
             let path = (directory as NSString).appendingPathComponent(subdirectory)
             do {
                 discarded = try RebuildableOwnership.claim(directory: path)
-                // Claimed first: should the machine go down while this runs, the part is discarded.
-                compaction = try RebuildableCompaction.compactIfSparse(directory: path, configuration: configuration)
+                // Claimed first: should the machine go down while this runs, the part is discarded. A
+                // failed compaction (a disk too full for the copy, say) leaves the part as it was.
+                compaction = Result { try RebuildableCompaction.compactIfSparse(directory: path, configuration: configuration) }
                 let opened = try Self.open(directory: path, flags: UInt32(MDB_NOTLS | MDB_NOSYNC), configuration: configuration)
                 rebuildable = opened
                 stamps = try CommitStamps(durable: env, rebuildable: opened)

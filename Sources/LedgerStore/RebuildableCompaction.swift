@@ -18,7 +18,7 @@ public enum RebuildableCompaction {
         public var bytesBefore: Int
         /// The compacted file's size.
         public var bytesAfter: Int
-        /// How long the copy and its sync took.
+        /// How long it took, from counting the free pages to the rename.
         public var milliseconds: Int
     }
 

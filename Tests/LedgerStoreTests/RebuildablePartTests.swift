@@ -247,13 +247,13 @@ struct RebuildablePartTests {
         // Too few free bytes for the default threshold: left as it is.
         do {
             let environment = try Environment(directory: directory.path, rebuildableSubdirectory: "derived")
-            #expect(environment.rebuildablePartCompaction == nil)
+            #expect(try environment.rebuildablePartCompaction.get() == nil)
         }
         #expect(try #require(try FileManager.default.attributesOfItem(atPath: dataPath)[.size] as? NSNumber).intValue == sizeBefore)
 
         do {
             let environment = try Environment(directory: directory.path, configuration: compacting, rebuildableSubdirectory: "derived")
-            let compaction = try #require(environment.rebuildablePartCompaction)
+            let compaction = try #require(try environment.rebuildablePartCompaction.get())
             #expect(!environment.rebuildablePartWasDiscarded)
             #expect(compaction.bytesAfter * 4 < compaction.bytesBefore, "\(compaction)")
             let durable = try #require(try environment.openTables(["facts"])["facts"])
@@ -272,7 +272,7 @@ struct RebuildablePartTests {
 
         // Compacted, it has few free pages: opened again, it is left as it is.
         let again = try Environment(directory: directory.path, configuration: compacting, rebuildableSubdirectory: "derived")
-        #expect(again.rebuildablePartCompaction == nil)
+        #expect(try again.rebuildablePartCompaction.get() == nil)
         #expect(!again.rebuildablePartWasDiscarded)
     }
 
