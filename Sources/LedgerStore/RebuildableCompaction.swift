@@ -26,9 +26,10 @@ public enum RebuildableCompaction {
     /// its pages and at least ``Environment/Configuration/rebuildableCompactionMinimumFreeBytes``;
     /// returns what it did, or nil when it left the part as it was.
     ///
-    /// Runs before the part is opened for use, with the part claimed (``RebuildableOwnership``). The
-    /// compacted file is synced before it replaces the old one, so its pages are not left to the
-    /// kernel's delayed write-back either.
+    /// Runs before the part is opened for use, with the part claimed (``RebuildableOwnership``); like
+    /// the part itself, it assumes no other process has the environment open (the daemon holds the
+    /// data directory's lock). The compacted file is synced before it replaces the old one, so its
+    /// pages are not left to the kernel's delayed write-back either.
     static func compactIfSparse(directory: String, configuration: Environment.Configuration) throws -> Outcome? {
         let dataPath = (directory as NSString).appendingPathComponent("data.mdb")
         guard FileManager.default.fileExists(atPath: dataPath) else { return nil }
