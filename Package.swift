@@ -139,7 +139,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
-        // Helpers shared by the test targets: a real nats-server process, a seeded random generator, hostile XLSX files.
+        // Helpers shared by the test targets: a real nats-server process, a seeded random generator, hostile XLSX files, temporary directories.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore", "ParallelWork"], swiftSettings: strictSettings),
         .testTarget(name: "ContactDomainTests", dependencies: ["ContactDomain", "TestSupport"], swiftSettings: strictSettings),

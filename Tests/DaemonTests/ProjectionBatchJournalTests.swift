@@ -3,6 +3,7 @@ import ContactDomain
 import Foundation
 import LedgerStore
 import Projections
+import TestSupport
 import Testing
 
 /// A write batch's deferred projections roll back to a mark when a command that applied events fails:
@@ -19,10 +20,9 @@ struct ProjectionBatchJournalTests {
     }
 
     @Test func rollingBackToAMarkForgetsOnlyWhatFollowedIt() throws {
-        let directory = NSTemporaryDirectory() + "cljournal-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let environment = try Environment(directory: directory)
+        let directory = try TemporaryDirectory(prefix: "cljournal")
+        defer { directory.remove() }
+        let environment = try Environment(directory: directory.path)
         let projector = try Projector(tables: try environment.openTables(Projector.tableNames(generation: 0)), generation: 0)
         let kept = ContactUUID.random()
         let dropped = ContactUUID.random()

@@ -3,6 +3,7 @@ import ContactDomain
 import Foundation
 import LedgerStore
 @testable import Projections
+import TestSupport
 import Testing
 
 /// A replay applies a decoded run's records where the run holds them.
@@ -11,10 +12,9 @@ struct ProjectionBatchTests {
     /// model's error, and every record is still in its slot, as decoded: the run is freed (or decoded
     /// again, when the transaction runs again) whatever happened while it was applied.
     @Test func aRecordThatFailsLeavesTheRunAsItWasDecoded() throws {
-        let directory = NSTemporaryDirectory() + "clbatch-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let environment = try Environment(directory: directory)
+        let directory = try TemporaryDirectory(prefix: "clbatch")
+        defer { directory.remove() }
+        let environment = try Environment(directory: directory.path)
         let projector = try Projector(tables: try environment.openTables(Projector.tableNames(generation: 0)), generation: 0)
         try environment.write { txn in try projector.reset(in: txn) }
 

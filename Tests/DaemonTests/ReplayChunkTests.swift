@@ -3,6 +3,7 @@ import ContactDomain
 import Foundation
 import LedgerStore
 import Projections
+import TestSupport
 import Testing
 
 /// A replay decodes the log's records in runs, reusing what the record before had decoded.
@@ -11,10 +12,9 @@ struct ReplayChunkTests {
     /// and contacts, in one run and split across runs: what a record reuses from the one before (its
     /// strings, its contact when the stream is the same) never leaks into a record of another stream.
     @Test func interleavedStreamsDecodeToTheirOwnContacts() throws {
-        let directory = NSTemporaryDirectory() + "clchunk-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let environment = try Environment(directory: directory)
+        let directory = try TemporaryDirectory(prefix: "clchunk")
+        defer { directory.remove() }
+        let environment = try Environment(directory: directory.path)
         let log = try EventLog(tables: try environment.openTables(EventLog.tableNames))
 
         let first = ContactUUID.random()
