@@ -53,10 +53,9 @@ public enum Daemon {
             throw StartFailure.unsafeDataDirectory(directory)
         }
         let lock = try DataDirectoryLock(directory: directory)
-        let stores = try LedgerStores.open(
-            dataDirectory: directory,
-            configuration: .init(initialMapSize: configuration.initialMapSize, maximumMapSize: configuration.maximumMapSize)
-        )
+        var storage = Environment.Configuration(initialMapSize: configuration.initialMapSize, maximumMapSize: configuration.maximumMapSize)
+        storage.rebuildableCompactionMinimumFreeBytes = configuration.readModelCompactionMinimumFreeBytes
+        let stores = try LedgerStores.open(dataDirectory: directory, configuration: storage)
         let environment = stores.environment
         if environment.staleReadersCleared > 0 {
             logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(environment.staleReadersCleared)"])

@@ -28,6 +28,9 @@ public struct DaemonConfiguration: Sendable {
     public var replication: ReplicationSettings? = nil
     /// The most records one import may hold.
     public var importMaximumRecords: Int
+    /// The read models are compacted once their free pages are a quarter of their file and at least
+    /// this many bytes (``LedgerStore/Environment/Configuration/rebuildableCompactionMinimumFreeBytes``).
+    public var readModelCompactionMinimumFreeBytes: Int
 
     public init(
         dataDirectory: String = "./.contactledger",
@@ -39,8 +42,10 @@ public struct DaemonConfiguration: Sendable {
         socketGroup: String? = nil,
         access: AccessPolicy = AccessPolicy(),
         metricsAddress: MetricsAddress? = nil,
-        importMaximumRecords: Int = ImportPlan.maximumRecords
+        importMaximumRecords: Int = ImportPlan.maximumRecords,
+        readModelCompactionMinimumFreeBytes: Int = 64 << 20
     ) {
+        self.readModelCompactionMinimumFreeBytes = readModelCompactionMinimumFreeBytes
         self.importMaximumRecords = importMaximumRecords
         self.metricsAddress = metricsAddress
         self.socketGroup = socketGroup

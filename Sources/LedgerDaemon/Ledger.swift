@@ -33,6 +33,8 @@ final class Ledger: Sendable {
 
     private struct Queue {
         var pending: [Pending] = []
+        /// Work to run on the writer's thread between two batches (``betweenBatches(_:)``).
+        var betweenBatches: [@Sendable () -> Void] = []
         var isStopping = false
         var isStopped = false
     }
@@ -88,6 +90,27 @@ final class Ledger: Sendable {
         }
     }
 
+    /// Runs `body` on the writer's thread between two batches: no write transaction is open and no
+    /// command runs until it returns (the storage's swaps need that). Keep it short: commands wait.
+    ///
+    /// - Throws: `body`'s errors, or ``StorageUnavailable`` when the ledger is shutting down.
+    func betweenBatches<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let accepted = self.queue.withLock { queue -> Bool in
+                guard !queue.isStopping else { return false }
+                queue.betweenBatches.append { continuation.resume(with: Result { try body() }) }
+                return true
+            }
+            guard accepted else {
+                continuation.resume(throwing: StorageUnavailable(reason: "shutting_down"))
+                return
+            }
+            self.wakeUp.lock()
+            self.wakeUp.signal()
+            self.wakeUp.unlock()
+        }
+    }
+
     /// Stops accepting commands, lets the writer finish the queued ones, and waits for it to exit.
     func stop() {
         self.queue.withLock { $0.isStopping = true }
@@ -99,24 +122,27 @@ final class Ledger: Sendable {
         self.finished.unlock()
     }
 
-    private func takeBatch() -> [Pending]? {
+    /// The next batch and the work to run before it; nil once stopping with nothing queued.
+    private func takeBatch() -> (batch: [Pending], before: [@Sendable () -> Void])? {
         self.wakeUp.lock()
         defer { self.wakeUp.unlock() }
         while true {
-            let (batch, stop) = self.queue.withLock { queue -> ([Pending], Bool) in
-                let batch = queue.pending
+            let (batch, before, stop) = self.queue.withLock { queue -> ([Pending], [@Sendable () -> Void], Bool) in
+                let taken = (queue.pending, queue.betweenBatches, queue.isStopping)
                 queue.pending = []
-                return (batch, queue.isStopping)
+                queue.betweenBatches = []
+                return taken
             }
-            if !batch.isEmpty { return batch }
+            if !batch.isEmpty || !before.isEmpty { return (batch, before) }
             if stop { return nil }
             self.wakeUp.wait()
         }
     }
 
     private func writerLoop() {
-        while let batch = self.takeBatch() {
-            self.commit(batch)
+        while let (batch, before) = self.takeBatch() {
+            for work in before { work() }
+            if !batch.isEmpty { self.commit(batch) }
         }
         self.finished.lock()
         self.hasFinished.withLock { $0 = true }

@@ -96,6 +96,7 @@ final class ProjectionRebuilder: Service, Sendable {
         do {
             // A generation swapped out before a stop is still being emptied.
             try await self.finishDropping()
+            await self.compactReadModels()
         } catch is CancellationError {
             return
         } catch {
@@ -105,6 +106,7 @@ final class ProjectionRebuilder: Service, Sendable {
             do {
                 try await self.rebuild()
                 try await self.finishDropping()
+                await self.compactReadModels()
             } catch is CancellationError {
                 break
             } catch {
@@ -197,6 +199,20 @@ final class ProjectionRebuilder: Service, Sendable {
             }
             if done == [1] { return }
             await Task.yield()
+        }
+    }
+
+    /// Compacts the read models if the generation just emptied left them sparse; a failure leaves them
+    /// as they were (the next start compacts them).
+    private func compactReadModels() async {
+        if Task.isShuttingDownGracefully { return }
+        do {
+            _ = try await OnlineReadModelCompaction(ledger: self.ledger, logger: self.logger).compactIfSparse()
+        } catch {
+            self.logger.warning(
+                "read models not compacted online; left as they were",
+                metadata: ["error.type": "\(String(reflecting: type(of: error)))", "lmdb.code": "\((error as? LMDBError)?.code.rawValue ?? 0)"]
+            )
         }
     }
 

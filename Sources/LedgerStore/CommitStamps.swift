@@ -88,6 +88,12 @@ final class CommitStamps: @unchecked Sendable {
         return next
     }
 
+    /// Gives the rebuildable part of `txn` (a copy about to take the part's place) the durable part's
+    /// stamp, which no write is ahead of: the writer calls this between writes.
+    func adoptDurableStamp(_ txn: Transaction) throws(LMDBError) {
+        try txn.put(self.rebuildableTable, key: Self.key, value: BigEndian.bytes(try Self.stamp(in: txn, self.durableTable)))
+    }
+
     /// Whether a reader's two snapshots show the same write; also the durable part's stamp.
     func match(_ txn: Transaction) throws(LMDBError) -> (Bool, durableStamp: UInt64) {
         let durableStamp = try Self.stamp(in: txn, self.durableTable)

@@ -12,8 +12,9 @@ import Synchronization
 /// The map is sparse: it starts at ``Configuration/initialMapSize`` and doubles, up to
 /// ``Configuration/maximumMapSize``, whenever a write finds it full; the write is then retried.
 public final class Environment: @unchecked Sendable {
-    // @unchecked: `pointer` is immutable and LMDB's env is thread-safe with MDB_NOTLS; `mapSize` is
-    // only changed by the single writer while the reader gate is closed.
+    // @unchecked: `pointer` is immutable and LMDB's env is thread-safe with MDB_NOTLS; `mapSize`,
+    // `rebuildablePointer` and `reserve` are only changed by the single writer while the reader gate is
+    // closed, and read by the writer or inside the gate.
 
     /// How an environment is opened.
     public struct Configuration: Sendable {
@@ -45,7 +46,8 @@ public final class Environment: @unchecked Sendable {
     /// The durable part: every commit is synced before it returns.
     let pointer: OpaquePointer
     /// The rebuildable part, if any: committed without a sync (see ``Table/Durability/rebuildable``).
-    let rebuildablePointer: OpaquePointer?
+    /// Replaced by ``replaceRebuildablePart(with:bringingUpToDate:)``.
+    var rebuildablePointer: OpaquePointer?
     /// The directory holding the environment's files.
     public let directory: String
     /// The directory of the rebuildable part, if the environment has one.
@@ -56,13 +58,16 @@ public final class Environment: @unchecked Sendable {
     /// What compacting the rebuildable part at opening did: nil when it was left as it was (few free
     /// pages), or the error that left it as it was.
     public let rebuildablePartCompaction: Result<RebuildableCompaction.Outcome?, any Error>
-    private let gate = ReaderGate()
+    let gate = ReaderGate()
     /// Pairs the two parts' snapshots (nil without a rebuildable part).
-    private let stamps: CommitStamps?
+    let stamps: CommitStamps?
     /// Disk space kept ahead of the rebuildable part (nil without one).
-    private let reserve: RebuildableReserve?
-    private let configuration: Configuration
-    private var currentMapSize: Int
+    var reserve: RebuildableReserve?
+    let configuration: Configuration
+    /// The rebuildable part's named tables by handle, in the order they were opened: a copy of the
+    /// part must hand out the same handles (``RebuildablePartCopy``).
+    let rebuildableTableNames = Mutex<[MDB_dbi: String]>([:])
+    private(set) var currentMapSize: Int
     /// Stale reader slots cleared when the environment was opened.
     public let staleReadersCleared: Int32
 
@@ -85,6 +90,7 @@ public final class Environment: @unchecked Sendable {
             let path = (directory as NSString).appendingPathComponent(subdirectory)
             do {
                 discarded = try RebuildableOwnership.claim(directory: path)
+                RebuildablePartCopy.removeLeftover(in: path)
                 // Claimed first: should the machine go down while this runs, the part is discarded. A
                 // failed compaction (a disk too full for the copy, say) leaves the part as it was.
                 compaction = Result { try RebuildableCompaction.compactIfSparse(directory: path, configuration: configuration) }
@@ -179,11 +185,11 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// Set by ``discardRebuildablePart()``.
-    private let rebuildablePartDiscarded = Mutex(false)
+    let rebuildablePartDiscarded = Mutex(false)
 
     /// Set once a rebuildable commit failed after its durable commit: the part lacks that write (event
     /// effects are caught up by its owner, but not its other writes), so it is discarded at the next open.
-    private let rebuildablePartLostAWrite = Mutex(false)
+    let rebuildablePartLostAWrite = Mutex(false)
 
     /// Opens (creating if missing) the named tables, in one write transaction; ``Table/rootName`` opens
     /// the part's root table.
@@ -204,6 +210,7 @@ public final class Environment: @unchecked Sendable {
                     try check(mdb_dbi_open(handle, name, UInt32(MDB_CREATE), &dbi), "mdb_dbi_open")
                 }
                 tables[name] = Table(name: name, dbi: dbi, isInRebuildablePart: inRebuildable)
+                if inRebuildable, name != Table.rootName { self.rebuildableTableNames.withLock { $0[dbi] = name } }
             }
             return tables
         }
@@ -256,6 +263,15 @@ public final class Environment: @unchecked Sendable {
             // Only a writer that never publishes (it died mid-write) makes a reader settle for a mismatch.
             if !stamps.waitForPublication(of: durableStamp) { attempts = CommitStamps.maximumAttempts }
         }
+    }
+
+    /// Runs `body` with a read transaction of the durable part alone (no pairing with the rebuildable one).
+    func withDurableRead<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
+        self.gate.enter()
+        defer { self.gate.leave() }
+        let txn = try Self.beginRead(self.pointer)
+        defer { mdb_txn_abort(txn) }
+        return try body(txn)
     }
 
     private static func beginRead(_ env: OpaquePointer) throws(LMDBError) -> OpaquePointer {
@@ -386,7 +402,7 @@ public final class Environment: @unchecked Sendable {
     /// cannot be; the headroom keeps commits clear of it.
     private func ensureMapHeadroom() throws {
         guard self.rebuildablePointer != nil else { return }
-        while self.statistics().usedBytes > self.currentMapSize / 4 * 3 {
+        while self.statisticsInsideGate().usedBytes > self.currentMapSize / 4 * 3 {
             guard try self.growMap() else { return }
         }
     }
@@ -407,8 +423,10 @@ public final class Environment: @unchecked Sendable {
 
     /// Forces buffered data of both parts to disk.
     public func sync() throws(LMDBError) {
-        if let rebuildable = self.rebuildablePointer { try check(mdb_env_sync(rebuildable, 1), "mdb_env_sync") }
-        try check(mdb_env_sync(self.pointer, 1), "mdb_env_sync")
+        try self.gate.enterAndLeave { () throws(LMDBError) in
+            if let rebuildable = self.rebuildablePointer { try check(mdb_env_sync(rebuildable, 1), "mdb_env_sync") }
+            try check(mdb_env_sync(self.pointer, 1), "mdb_env_sync")
+        }
     }
 
     /// Writes a consistent, compacted copy of the environment into the empty directory `path`,
@@ -439,6 +457,11 @@ public final class Environment: @unchecked Sendable {
 
     /// Current usage figures.
     public func statistics() -> Statistics {
+        self.gate.enterAndLeave { self.statisticsInsideGate() }
+    }
+
+    /// ``statistics()``, for the writer (which the gate never holds out) or a caller inside the gate.
+    private func statisticsInsideGate() -> Statistics {
         var info = MDB_envinfo()
         mdb_env_info(self.pointer, &info)
         var stat = MDB_stat()
@@ -478,7 +501,7 @@ public final class Environment: @unchecked Sendable {
 
 extension ReaderGate {
     /// Runs `body` as a reader would: a resize waits for it.
-    func enterAndLeave<T>(_ body: () throws -> T) rethrows -> T {
+    func enterAndLeave<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         self.enter()
         defer { self.leave() }
         return try body()

@@ -87,6 +87,14 @@ public struct EventLog: Sendable {
         }
     }
 
+    /// Indexes at most `limit` records towards the log's head in `txn` (a copy of the rebuildable part
+    /// being brought up to date, say); returns whether the index reached the head.
+    public func catchUpStreamIndex(limit: Int, in txn: Transaction) throws -> Bool {
+        guard self.indexing != nil else { return true }
+        let (position, head, _) = try self.indexRecords(upTo: limit, head: try self.head(in: txn).seq, in: txn)
+        return position >= head
+    }
+
     /// The last position the rebuildable stream index covers.
     private func indexPosition(in txn: Transaction) throws -> UInt64 {
         try txn.get(self.streams, key: Self.indexPositionKey).flatMap { BigEndian.uint64($0) } ?? 0

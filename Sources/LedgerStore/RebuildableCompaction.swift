@@ -39,16 +39,22 @@ public enum RebuildableCompaction {
         let counted = Result { () throws(LMDBError) in try Self.pageCounts(env) }
         mdb_env_close(env)
         let (freePages, usedPages, pageSize) = try counted.get()
-        guard freePages * 4 >= usedPages, freePages * pageSize >= configuration.rebuildableCompactionMinimumFreeBytes else { return nil }
+        guard Self.isSparse(free: freePages, used: usedPages, pageSize: pageSize, configuration: configuration) else { return nil }
         try Environment.compactInPlace(directory: directory, flags: flags, configuration: configuration)
         let attributes = try? FileManager.default.attributesOfItem(atPath: dataPath)
         let milliseconds = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
         return Outcome(bytesBefore: usedPages * pageSize, bytesAfter: (attributes?[.size] as? NSNumber)?.intValue ?? 0, milliseconds: milliseconds)
     }
 
+    /// Whether a part with these page counts is worth compacting: free pages are at least a quarter of
+    /// its pages and at least ``Environment/Configuration/rebuildableCompactionMinimumFreeBytes``.
+    static func isSparse(free: Int, used: Int, pageSize: Int, configuration: Environment.Configuration) -> Bool {
+        free * 4 >= used && free * pageSize >= configuration.rebuildableCompactionMinimumFreeBytes
+    }
+
     /// The free pages (summed over the free list's records), the pages in use up to the last one, and
     /// the page size.
-    private static func pageCounts(_ env: OpaquePointer) throws(LMDBError) -> (free: Int, used: Int, pageSize: Int) {
+    static func pageCounts(_ env: OpaquePointer) throws(LMDBError) -> (free: Int, used: Int, pageSize: Int) {
         var info = MDB_envinfo()
         var stat = MDB_stat()
         mdb_env_info(env, &info)

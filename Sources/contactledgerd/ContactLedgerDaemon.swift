@@ -79,6 +79,15 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
 
     @Option(
         name: .long,
+        help: ArgumentHelp(
+            "Compact the read models (at start, and after a rebuild) once their free pages are a quarter of their file and at least this much, or off (default: 64MiB).",
+            valueName: "bytes"
+        )
+    )
+    var readModelCompactionMinFree: String?
+
+    @Option(
+        name: .long,
         help: ArgumentHelp("Publish every committed event to this NATS JetStream server (a cluster: its nodes, comma-separated).", valueName: "nats://host:port")
     )
     var replicate: String?
@@ -113,6 +122,7 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
             (.socketGroup, self.socketGroup), (.logLevel, self.logLevel), (.logFormat, self.logFormat),
             (.metricsListen, self.metricsListen),
             (.importMaximumRecords, self.importMaxRecords),
+            (.readModelCompactionMinimumFree, self.readModelCompactionMinFree),
         ]
         for case (let key, let text?) in texts { layer[key] = .text(text) }
         if !self.grants.isEmpty { layer[.grants] = .list(self.grants) }

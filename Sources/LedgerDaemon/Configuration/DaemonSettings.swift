@@ -40,6 +40,9 @@ public struct DaemonSettings: Sendable, Equatable {
     public var metricsListen: MetricsAddress?
     /// The most records one import may hold (the reference's 25,000 unless an operator raises it).
     public var importMaximumRecords = ImportPlan.maximumRecords
+    /// The read models are compacted (at start, and after a rebuild frees a generation) once their free
+    /// pages are a quarter of their file and at least this many bytes; `Int.max` (`off`): never.
+    public var readModelCompactionMinimumFree = 64 << 20
 
     public init() {}
 
@@ -68,6 +71,7 @@ public struct DaemonSettings: Sendable, Equatable {
         case logFormat = "log_format"
         case metricsListen = "metrics_listen"
         case importMaximumRecords = "import_max_records"
+        case readModelCompactionMinimumFree = "read_model_compaction_min_free"
 
         /// The environment variable: `CONTACTLEDGER_` and the key in capitals.
         public var environmentVariable: String { "CONTACTLEDGER_" + self.rawValue.uppercased() }
@@ -277,6 +281,8 @@ public struct DaemonSettings: Sendable, Equatable {
                 throw SettingsError("must be a number of records from 1 to \(Self.importRecordsCeiling), got '\(text)'")
             }
             self.importMaximumRecords = count
+        case .readModelCompactionMinimumFree:
+            self.readModelCompactionMinimumFree = text == "off" ? Int.max : try Self.byteSize(text)
         }
     }
 
@@ -313,7 +319,8 @@ public struct DaemonSettings: Sendable, Equatable {
             socketGroup: self.socketGroup,
             access: AccessPolicy(grants: self.grants.compactMap { AccessPolicy.Grant(parsing: $0) }),
             metricsAddress: self.metricsListen,
-            importMaximumRecords: self.importMaximumRecords
+            importMaximumRecords: self.importMaximumRecords,
+            readModelCompactionMinimumFreeBytes: self.readModelCompactionMinimumFree
         )
     }
 
@@ -336,6 +343,7 @@ public struct DaemonSettings: Sendable, Equatable {
             (.logFormat, Self.quoted(self.logFormat.rawValue)),
             (.metricsListen, self.metricsListen.map { Self.quoted($0.description) } ?? "null"),
             (.importMaximumRecords, String(self.importMaximumRecords)),
+            (.readModelCompactionMinimumFree, self.readModelCompactionMinimumFree == Int.max ? Self.quoted("off") : String(self.readModelCompactionMinimumFree)),
         ]
         let lines = members.sorted { $0.0.rawValue < $1.0.rawValue }.map { "  \(Self.quoted($0.0.rawValue)): \($0.1)" }
         return "{\n" + lines.joined(separator: ",\n") + "\n}"
