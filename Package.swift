@@ -44,7 +44,7 @@ let package = Package(
         // Storage: LMDB and a byte-level, hash-chained event log. Knows nothing of contacts.
         .target(
             name: "LedgerStore",
-            dependencies: ["CLMDB", "ParallelWork", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CLMDB", "CLedgerSys", "ParallelWork", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         // JSON text: values, a strict parser and writer, escaping and numbers, a Decoder over parsed values;

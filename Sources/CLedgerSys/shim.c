@@ -1,4 +1,4 @@
-// ContactLedger: SO_PEERCRED, flock, malloc_trim, per-thread priority and thread name wrappers.
+// ContactLedger: SO_PEERCRED, flock, malloc_trim, per-thread priority, thread name and sync_file_range wrappers.
 #include <malloc.h>
 #include <pthread.h>
 #include <string.h>
@@ -7,6 +7,7 @@
 #include "CLedgerSys.h"
 #include <sys/socket.h>
 #include <sys/file.h>
+#include <fcntl.h>
 
 _Static_assert(sizeof(CLedgerSys_PeerCredentials) == sizeof(struct ucred), "ucred layout");
 
@@ -38,4 +39,8 @@ int CLedgerSys_nameThread(const char *name) {
     strncpy(kept, name, sizeof kept - 1);
     kept[sizeof kept - 1] = 0;
     return pthread_setname_np(pthread_self(), kept);
+}
+
+int CLedgerSys_writeBackRange(int fd, int64_t offset, int64_t length) {
+    return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
 }

@@ -44,40 +44,55 @@ struct OnlineReadModelCompaction {
         guard try await Self.onPool({ try environment.rebuildablePartIsSparse() }) else { return nil }
         let started = DispatchTime.now().uptimeNanoseconds
         guard let copy = try await Self.onPool({ try environment.copyRebuildablePart() }) else { return nil }
-        try await Self.onPool {
+        let caughtUp = try await Self.onPool {
+            var events: UInt64 = 0
             for _ in 0..<Self.maximumCatchUpPasses {
-                if try copy.write({ try Self.bringUpToDate(stores, limit: Self.catchUpChunk, in: $0) }) { return }
+                let (replayed, atHead) = try copy.write { try Self.bringUpToDate(stores, limit: Self.catchUpChunk, in: $0) }
+                events += replayed
+                if atHead { break }
             }
+            return events
         }
-        let pause = try await self.ledger.betweenBatches {
+        let swap = try await self.ledger.betweenBatches {
             let began = DispatchTime.now().uptimeNanoseconds
+            var last = (events: UInt64(0), nanoseconds: UInt64(0))
             try environment.replaceRebuildablePart(with: copy) { txn in
-                while !(try Self.bringUpToDate(stores, limit: Self.catchUpChunk, in: txn)) {}
+                let catchUpBegan = DispatchTime.now().uptimeNanoseconds
+                while true {
+                    let (replayed, atHead) = try Self.bringUpToDate(stores, limit: Self.catchUpChunk, in: txn)
+                    last.events += replayed
+                    if atHead { break }
+                }
+                last.nanoseconds = DispatchTime.now().uptimeNanoseconds - catchUpBegan
             }
-            return DispatchTime.now().uptimeNanoseconds - began
+            return (pause: DispatchTime.now().uptimeNanoseconds - began, last: last)
         }
         let outcome = Outcome(
             bytesBefore: copy.bytesBefore, bytesAfter: copy.bytesCopied, copyMilliseconds: copy.copyMilliseconds,
             totalMilliseconds: Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000),
-            writerPauseMilliseconds: Double(pause / 10_000) / 100
+            writerPauseMilliseconds: Double(swap.pause / 10_000) / 100
         )
         self.logger.notice(
             "read models compacted online",
             metadata: [
                 "bytes_before": "\(outcome.bytesBefore)", "bytes_after": "\(outcome.bytesAfter)",
                 "copy_ms": "\(outcome.copyMilliseconds)", "elapsed_ms": "\(outcome.totalMilliseconds)",
-                "writer_pause_ms": "\(outcome.writerPauseMilliseconds)",
+                "catch_up.events": "\(caughtUp)", "writer_pause_ms": "\(outcome.writerPauseMilliseconds)",
+                "writer_catch_up.events": "\(swap.last.events)", "writer_catch_up_ms": "\(Double(swap.last.nanoseconds / 10_000) / 100)",
             ]
         )
         return outcome
     }
 
     /// Replays up to `limit` logged events into the answering read models and the stream index of
-    /// `txn`'s rebuildable part; returns whether both reached the log's head.
-    private static func bringUpToDate(_ stores: LedgerStores, limit: Int, in txn: Transaction) throws -> Bool {
-        let (_, readModelsAtHead) = try stores.projector(txn).catchUp(log: stores.log, limit: limit, in: txn)
+    /// `txn`'s rebuildable part; returns how many events the read models took and whether both reached
+    /// the log's head.
+    private static func bringUpToDate(_ stores: LedgerStores, limit: Int, in txn: Transaction) throws -> (events: UInt64, atHead: Bool) {
+        let projector = try stores.projector(txn)
+        let from = try projector.state(in: txn)?.position ?? 0
+        let (position, readModelsAtHead) = try projector.catchUp(log: stores.log, limit: limit, in: txn)
         let indexAtHead = try stores.log.catchUpStreamIndex(limit: limit, in: txn)
-        return readModelsAtHead && indexAtHead
+        return (position - min(from, position), readModelsAtHead && indexAtHead)
     }
 
     /// Runs blocking work (LMDB, files) on NIO's thread pool.

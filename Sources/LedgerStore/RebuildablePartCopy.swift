@@ -1,6 +1,7 @@
 // ContactLedger — storage layer.
 import CLMDB
 import Foundation
+import Glibc
 import Synchronization
 
 /// A compacted copy of an environment's rebuildable part, made while the environment is in use, to be
@@ -30,7 +31,7 @@ public final class RebuildablePartCopy: @unchecked Sendable {
     public let bytesBefore: Int
     /// The copy's size when it was made.
     public let bytesCopied: Int
-    /// How long the copy took.
+    /// How long the copy took, its write-back included.
     public let copyMilliseconds: Int
     /// Set once swapped in: the environment owns ``pointer`` from then on.
     private let isInstalled = Mutex(false)
@@ -49,6 +50,9 @@ public final class RebuildablePartCopy: @unchecked Sendable {
         let pointer: OpaquePointer
         do {
             try check(mdb_env_copy2(part, directory, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2")
+            // Written back now, a slice at a time, rather than all at once by the swap's rename, which
+            // would hold the writer and the log's syncs up behind it (``FileSync/writeBack(path:sliceBytes:)``).
+            try FileSync.writeBack(path: (directory as NSString).appendingPathComponent("data.mdb"))
             pointer = try Environment.open(directory: directory, flags: UInt32(MDB_NOTLS | MDB_NOSYNC), configuration: environment.configuration)
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
@@ -150,14 +154,19 @@ extension Environment {
     /// replaces the part's and readers see it from their next transaction.
     ///
     /// Call it from the writer's thread, between writes: no write may come between the last catch-up
-    /// and the swap. Readers are held back only for the rename. A failure leaves the part as it was.
-    /// The copy's file is not synced: the part is discarded after a power loss in any case
-    /// (``RebuildableOwnership``), and a process crash keeps the page cache.
+    /// and the swap. Readers are held back only for the rename (and the swap waits for those inside,
+    /// a backup's copy included). A failure leaves the part as it was. The copy's file is not synced:
+    /// the part is discarded after a power loss in any case (``RebuildableOwnership``), and a process
+    /// crash keeps the page cache. The part keeps the copy's lock file, unlinked, until it is closed,
+    /// so another process opening the part meanwhile would not share its reader table: like the rest
+    /// of the environment, it assumes no other process opens it (the daemon holds the data directory's lock).
     public func replaceRebuildablePart(with copy: RebuildablePartCopy, bringingUpToDate: (Transaction) throws -> Void) throws {
         precondition(copy.environment === self, "a copy of another environment")
         guard let old = self.rebuildablePointer, let directory = self.rebuildableDirectory, let stamps = self.stamps, self.rebuildablePartIsTrusted else {
             throw LMDBError(code: .init(rawValue: MDB_PANIC), operation: "replaceRebuildablePart")
         }
+        // The map may have grown since the copy was made: the part must keep the environment's size.
+        try check(mdb_env_set_mapsize(copy.pointer, self.currentMapSize), "mdb_env_set_mapsize")
         try copy.write { txn in
             try bringingUpToDate(txn)
             try stamps.adoptDurableStamp(txn)
@@ -165,19 +174,25 @@ extension Environment {
         let copyData = (copy.directory as NSString).appendingPathComponent("data.mdb")
         // Opened before the rename: its descriptor follows the file.
         let reserve = try RebuildableReserve(environment: copy.pointer, dataPath: copyData)
+        let dataPath = (directory as NSString).appendingPathComponent("data.mdb")
+        // Kept open through the rename, so the replaced file's blocks can be freed gradually.
+        let replacedFile = Glibc.open(dataPath, O_RDWR | O_CLOEXEC)
         let retired = try self.gate.withGateClosed {
-            guard rename(copyData, (directory as NSString).appendingPathComponent("data.mdb")) == 0 else {
-                throw LMDBError(code: .init(rawValue: errno), operation: "rename")
+            guard rename(copyData, dataPath) == 0 else {
+                let failure = errno
+                if replacedFile >= 0 { Glibc.close(replacedFile) }
+                throw LMDBError(code: .init(rawValue: failure), operation: "rename")
             }
             copy.markInstalled()
-            let retired = RetiredPart(pointer: old, reserve: self.reserve)
+            let retired = RetiredPart(pointer: old, reserve: self.reserve, file: replacedFile)
             self.rebuildablePointer = copy.pointer
             self.reserve = reserve
             return retired
         }
         // Closing the old part frees its replaced file (unmapping it, dropping its cached and dirty pages,
-        // freeing its blocks): hundreds of megabytes that the writer need not wait for.
-        DispatchQueue.global(qos: .utility).async { withExtendedLifetime(retired) {} }
+        // freeing its blocks): hundreds of megabytes that the writer need not wait for, freed gradually.
+        // Closed explicitly there, not by the last reference, which might be this thread's.
+        DispatchQueue.global(qos: .utility).async { retired.close() }
         // The copy's lock file stays in use until the environment closes; unlinked, it goes then.
         try? FileManager.default.removeItem(atPath: copy.directory)
     }
@@ -188,17 +203,28 @@ extension Environment {
     }
 }
 
-/// A rebuildable part replaced by its copy, closed when the last reference goes (no reader or writer
-/// can reach it any more).
+/// A rebuildable part replaced by its copy, which no reader or writer can reach any more: ``close()``
+/// closes it and frees its deleted file's blocks gradually (``FileSync/truncateGradually(descriptor:sliceBytes:pause:)``).
 private final class RetiredPart: @unchecked Sendable {
-    // @unchecked: nothing uses `pointer` but deinit.
+    // @unchecked: only ``close()`` uses the stored properties, called once, on one thread.
     private let pointer: OpaquePointer
-    private let reserve: RebuildableReserve?
+    /// Holds the file's other descriptor: released after the file is emptied.
+    private var reserve: RebuildableReserve?
+    /// A descriptor of the replaced file, or -1.
+    private let file: Int32
 
-    init(pointer: OpaquePointer, reserve: RebuildableReserve?) {
+    init(pointer: OpaquePointer, reserve: RebuildableReserve?, file: Int32) {
         self.pointer = pointer
         self.reserve = reserve
+        self.file = file
     }
 
-    deinit { mdb_env_close(self.pointer) }
+    func close() {
+        mdb_env_close(self.pointer)
+        if self.file >= 0 {
+            FileSync.truncateGradually(descriptor: self.file)
+            Glibc.close(self.file)
+        }
+        self.reserve = nil
+    }
 }

@@ -359,6 +359,24 @@ struct RebuildablePartTests {
         }
     }
 
+    /// The map may grow between the copy and the swap: the swapped-in part takes the environment's
+    /// current size, so its later commits (after the durable part's) do not find it full.
+    @Test func aCopySwappedInAfterTheMapGrewTakesTheGrownMap() throws {
+        let directory = try Directory()
+        let small = Environment.Configuration(initialMapSize: 1 << 20, maximumMapSize: 1 << 30)
+        let environment = try Environment(directory: directory.path, configuration: small, rebuildableSubdirectory: "derived")
+        let durable = try #require(try environment.openTables(["facts"])["facts"])
+        let rebuildable = try #require(try environment.openTables(["views"], durability: .rebuildable)["views"])
+        let copy = try #require(try environment.copyRebuildablePart())
+        let mapBefore = environment.statistics().mapSize
+        let large = [UInt8](repeating: 7, count: 2_000)
+        for index in 0..<2_000 { try environment.write { txn throws in try txn.put(durable, key: Array("d\(index)".utf8), value: large) } }
+        #expect(environment.statistics().mapSize > mapBefore)
+        try environment.replaceRebuildablePart(with: copy) { _ in }
+        for index in 0..<2_000 { try environment.write { txn throws in try txn.put(rebuildable, key: Array("v\(index)".utf8), value: large) } }
+        #expect(try environment.read { try $0.count(rebuildable) } == 2_000)
+    }
+
     /// A copy that is never swapped in is deleted with its value, and one a crash left behind when the
     /// environment is next opened; the part itself is untouched.
     @Test func aCopyNeverSwappedInLeavesNothingBehind() throws {

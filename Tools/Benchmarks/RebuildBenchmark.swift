@@ -204,10 +204,13 @@ struct RebuildBenchmark: ParsableCommand {
 
     /// The daemon's log lines of its last rebuild's phases (started, staged, copied, complete), which
     /// carry the seconds since it started: the slow writes' moments are set beside them. The writer's
-    /// slow batches (over 100 ms, with where their time went) are among them.
+    /// slow batches (over 100 ms, with where their time went) are among them, and the read models'
+    /// online compaction once the rebuild's swapped-out generation is emptied (its copy's time, and how
+    /// long the writer waited for the swap).
     static func lastRebuildPhases(in log: String) -> [String] {
         let lines = log.split(separator: "\n").filter {
             ($0.contains("projection rebuild ") && !$0.contains("staging committed")) || $0.contains("slow write batch")
+                || $0.contains("compacted online")
         }
         guard let start = lines.lastIndex(where: { $0.contains("projection rebuild started") }) else { return [] }
         return lines[start...].map(String.init)

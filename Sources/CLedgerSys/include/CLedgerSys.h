@@ -35,4 +35,9 @@ int CLedgerSys_threadNice(void);
 /// keeps the first 15 bytes. Returns 0, or an error number.
 int CLedgerSys_nameThread(const char *name);
 
+/// Writes the file's dirty pages in [offset, offset + length) back to disk and waits for them
+/// (`sync_file_range` with WAIT_BEFORE, WRITE and WAIT_AFTER; no metadata, no cache flush). Returns 0,
+/// or -1 with errno set.
+int CLedgerSys_writeBackRange(int fd, int64_t offset, int64_t length);
+
 #endif
