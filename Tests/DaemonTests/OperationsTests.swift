@@ -29,6 +29,7 @@ struct OperationsTests {
         #expect(config["log_format"] == "logfmt")
         #expect(config["metrics_listen"] == .null)
         #expect(config["grants"] == [])
+        #expect(config["read_model_compaction_min_free"] == .integer(64 << 20))
         // The dist config file parses, and --print-config's output is itself a valid config file.
         let dist = Operations.repositoryRoot.appendingPathComponent("dist/contactledgerd.json").path
         let distConfig = try self.effectiveConfig(["--config", dist])
@@ -57,6 +58,7 @@ struct OperationsTests {
             "CONTACTLEDGER_GRANTS": "uid=1;gid=2,workspace=main",
             "CONTACTLEDGER_METRICS_LISTEN": "127.0.0.1:9464",
             "CONTACTLEDGER_SOCKET": "",  // empty: unset
+            "CONTACTLEDGER_READ_MODEL_COMPACTION_MIN_FREE": "off",
         ]
         let config = try self.effectiveConfig(["--map-size", "4G", "--metrics-listen", "off"], environment: environment)
         #expect(config["map_size"] == .integer(4 << 30))  // flag over env over file
@@ -69,6 +71,7 @@ struct OperationsTests {
         #expect(config["data_dir"] == "/srv/from-file")
         #expect(config["socket"] == "/srv/from-file/ledger.sock")  // derived from the effective data_dir
         #expect(config["max_line_bytes"] == .integer(16 << 20))  // default
+        #expect(config["read_model_compaction_min_free"] == "off")  // env: never compacted
         // --config beats $CONTACTLEDGER_CONFIG.
         let other = directory + "/other.json"
         try #"{"log_format": "logfmt", "data_dir": "/srv/other"}"#.write(toFile: other, atomically: true, encoding: .utf8)
@@ -84,6 +87,7 @@ struct OperationsTests {
         (["--socket-mode", "999"], [:], "socket_mode"),
         (["--grant", "everyone"], [:], "grant"),
         (["--log-format", "xml"], [:], "logfmt or json"),
+        (["--read-model-compaction-min-free", "lots"], [:], "read_model_compaction_min_free (--read-model-compaction-min-free)"),
     ])
     func badSettingsAreUsageErrorsNamingTheKey(arguments: [String], environment: [String: String], message: String) throws {
         let run = try Operations.run("contactledgerd", arguments + ["--print-config"], environment: environment)
