@@ -75,18 +75,10 @@ final class Ledger: Sendable {
     ///   batch could not be committed, or ``ContactError`` for idempotency-key reuse.
     func execute(_ context: CommandContext, _ body: @escaping Body) async throws -> [UInt8] {
         try await withCheckedThrowingContinuation { continuation in
-            let accepted = self.queue.withLock { queue -> Bool in
-                guard !queue.isStopping else { return false }
-                queue.pending.append(Pending(context: context, body: body, continuation: continuation))
-                return true
-            }
-            guard accepted else {
+            guard self.enqueue({ $0.pending.append(Pending(context: context, body: body, continuation: continuation)) }) else {
                 continuation.resume(throwing: StorageUnavailable(reason: "shutting_down"))
                 return
             }
-            self.wakeUp.lock()
-            self.wakeUp.signal()
-            self.wakeUp.unlock()
         }
     }
 
@@ -96,19 +88,26 @@ final class Ledger: Sendable {
     /// - Throws: `body`'s errors, or ``StorageUnavailable`` when the ledger is shutting down.
     func betweenBatches<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let accepted = self.queue.withLock { queue -> Bool in
-                guard !queue.isStopping else { return false }
-                queue.betweenBatches.append { continuation.resume(with: Result { try body() }) }
-                return true
-            }
-            guard accepted else {
+            guard self.enqueue({ $0.betweenBatches.append { continuation.resume(with: Result { try body() }) } }) else {
                 continuation.resume(throwing: StorageUnavailable(reason: "shutting_down"))
                 return
             }
-            self.wakeUp.lock()
-            self.wakeUp.signal()
-            self.wakeUp.unlock()
         }
+    }
+
+    /// Adds work to the writer's queue with `add` and wakes the writer; returns false, adding nothing,
+    /// once the ledger is stopping.
+    private func enqueue(_ add: (inout Queue) -> Void) -> Bool {
+        let accepted = self.queue.withLock { queue -> Bool in
+            guard !queue.isStopping else { return false }
+            add(&queue)
+            return true
+        }
+        guard accepted else { return false }
+        self.wakeUp.lock()
+        self.wakeUp.signal()
+        self.wakeUp.unlock()
+        return true
     }
 
     /// Stops accepting commands, lets the writer finish the queued ones, and waits for it to exit.

@@ -41,10 +41,11 @@ struct OnlineReadModelCompaction {
     func compactIfSparse() async throws -> Outcome? {
         let stores = self.ledger.stores
         let environment = stores.environment
-        guard try await Self.onPool({ try environment.rebuildablePartIsSparse() }) else { return nil }
+        // Blocking LMDB and file work runs on NIO's thread pool; only the swap runs on the writer.
+        guard try await NIOThreadPool.singleton.runIfActive({ try environment.rebuildablePartIsSparse() }) else { return nil }
         let started = DispatchTime.now().uptimeNanoseconds
-        guard let copy = try await Self.onPool({ try environment.copyRebuildablePart() }) else { return nil }
-        let caughtUp = try await Self.onPool {
+        guard let copy = try await NIOThreadPool.singleton.runIfActive({ try environment.copyRebuildablePart() }) else { return nil }
+        let caughtUp = try await NIOThreadPool.singleton.runIfActive {
             var events: UInt64 = 0
             for _ in 0..<Self.maximumCatchUpPasses {
                 let (replayed, atHead) = try copy.write { try Self.bringUpToDate(stores, limit: Self.catchUpChunk, in: $0) }
@@ -93,10 +94,5 @@ struct OnlineReadModelCompaction {
         let (position, readModelsAtHead) = try projector.catchUp(log: stores.log, limit: limit, in: txn)
         let indexAtHead = try stores.log.catchUpStreamIndex(limit: limit, in: txn)
         return (position - min(from, position), readModelsAtHead && indexAtHead)
-    }
-
-    /// Runs blocking work (LMDB, files) on NIO's thread pool.
-    private static func onPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive(body)
     }
 }
