@@ -36,20 +36,23 @@ public final class RebuildablePartCopy: @unchecked Sendable {
     /// Set once swapped in: the environment owns ``pointer`` from then on.
     private let isInstalled = Mutex(false)
 
-    /// Copies `environment`'s rebuildable part (`part` is its LMDB environment, in `partDirectory`).
-    init(environment: Environment, part: OpaquePointer, partDirectory: String, mapSize: Int) throws {
+    /// Makes a copy of `environment`'s rebuildable part, in `partDirectory`: `copying` writes the
+    /// compacted copy into the directory it is given and returns the part's size and the map's, or nil
+    /// when the part cannot be copied (no copy is made then). The copy's write-back and opening follow,
+    /// outside whatever `copying` held.
+    init?(environment: Environment, partDirectory: String, copying: (_ into: String) throws -> (bytesBefore: Int, mapSize: Int)?) throws {
         let directory = (partDirectory as NSString).appendingPathComponent(Self.scratchName)
         Self.removeLeftover(in: partDirectory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         let started = DispatchTime.now().uptimeNanoseconds
-        var info = MDB_envinfo()
-        var stat = MDB_stat()
-        mdb_env_info(part, &info)
-        mdb_env_stat(part, &stat)
-        let bytesBefore = (info.me_last_pgno + 1) * Int(stat.ms_psize)
+        let copied: (bytesBefore: Int, mapSize: Int)
         let pointer: OpaquePointer
         do {
-            try check(mdb_env_copy2(part, directory, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2")
+            guard let made = try copying(directory) else {
+                try? FileManager.default.removeItem(atPath: directory)
+                return nil
+            }
+            copied = made
             // Written back now, a slice at a time, rather than all at once by the swap's rename, which
             // would hold the writer and the log's syncs up behind it (``FileSync/writeBack(path:sliceBytes:)``).
             try FileSync.writeBack(path: (directory as NSString).appendingPathComponent("data.mdb"))
@@ -61,12 +64,12 @@ public final class RebuildablePartCopy: @unchecked Sendable {
         self.pointer = pointer
         self.directory = directory
         self.environment = environment
-        self.bytesBefore = bytesBefore
+        self.bytesBefore = copied.bytesBefore
         self.copyMilliseconds = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
         let attributes = try? FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent("data.mdb"))
         self.bytesCopied = (attributes?[.size] as? NSNumber)?.intValue ?? 0
         // From here on, deinit closes the copy and deletes it.
-        try check(mdb_env_set_mapsize(pointer, mapSize), "mdb_env_set_mapsize")
+        try check(mdb_env_set_mapsize(pointer, copied.mapSize), "mdb_env_set_mapsize")
         try self.reopenTables(environment.rebuildableTableNames.withLock { $0 })
     }
 
@@ -133,9 +136,19 @@ extension Environment {
     ///
     /// Blocking (the copy reads and writes the whole part): call it off the writer and the event loops.
     public func copyRebuildablePart() throws -> RebuildablePartCopy? {
-        try self.gate.enterAndLeave {
-            guard let part = self.rebuildablePointer, let directory = self.rebuildableDirectory, self.rebuildablePartIsTrusted else { return nil }
-            return try RebuildablePartCopy(environment: self, part: part, partDirectory: directory, mapSize: self.currentMapSize)
+        guard let directory = self.rebuildableDirectory else { return nil }
+        return try RebuildablePartCopy(environment: self, partDirectory: directory) { target in
+            // Only the copy is made inside the gate (the map must not be resized under it), not the
+            // copy's write-back: a resize waits for what is inside.
+            try self.gate.enterAndLeave { () -> (bytesBefore: Int, mapSize: Int)? in
+                guard let part = self.rebuildablePointer, self.rebuildablePartIsTrusted else { return nil }
+                var info = MDB_envinfo()
+                var stat = MDB_stat()
+                mdb_env_info(part, &info)
+                mdb_env_stat(part, &stat)
+                try check(mdb_env_copy2(part, target, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2")
+                return ((info.me_last_pgno + 1) * Int(stat.ms_psize), self.currentMapSize)
+            }
         }
     }
 
