@@ -26,25 +26,16 @@ struct OnlineReadModelCompaction {
     let ledger: Ledger
     let logger: Logger
 
-    /// What a compaction did.
-    struct Outcome: Sendable {
-        var bytesBefore: Int
-        var bytesAfter: Int
-        var copyMilliseconds: Int
-        var totalMilliseconds: Int
-        /// How long the writer was held for the swap.
-        var writerPauseMilliseconds: Double
-    }
-
-    /// Compacts the read models if their free pages are a large share of their file; returns what it
-    /// did, or nil when they were left as they were.
-    func compactIfSparse() async throws -> Outcome? {
+    /// Compacts the read models if their free pages are a large share of their file; returns whether it
+    /// did.
+    @discardableResult
+    func compactIfSparse() async throws -> Bool {
         let stores = self.ledger.stores
         let environment = stores.environment
         // Blocking LMDB and file work runs on NIO's thread pool; only the swap runs on the writer.
-        guard try await NIOThreadPool.singleton.runIfActive({ try environment.rebuildablePartIsSparse() }) else { return nil }
+        guard try await NIOThreadPool.singleton.runIfActive({ try environment.rebuildablePartIsSparse() }) else { return false }
         let started = DispatchTime.now().uptimeNanoseconds
-        guard let copy = try await NIOThreadPool.singleton.runIfActive({ try environment.copyRebuildablePart() }) else { return nil }
+        guard let copy = try await NIOThreadPool.singleton.runIfActive({ try environment.copyRebuildablePart() }) else { return false }
         let caughtUp = try await NIOThreadPool.singleton.runIfActive {
             var events: UInt64 = 0
             for _ in 0..<Self.maximumCatchUpPasses {
@@ -68,21 +59,21 @@ struct OnlineReadModelCompaction {
             }
             return (pause: DispatchTime.now().uptimeNanoseconds - began, last: last)
         }
-        let outcome = Outcome(
-            bytesBefore: copy.bytesBefore, bytesAfter: copy.bytesCopied, copyMilliseconds: copy.copyMilliseconds,
-            totalMilliseconds: Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000),
-            writerPauseMilliseconds: Double(swap.pause / 10_000) / 100
-        )
         self.logger.notice(
             "read models compacted online",
             metadata: [
-                "bytes_before": "\(outcome.bytesBefore)", "bytes_after": "\(outcome.bytesAfter)",
-                "copy_ms": "\(outcome.copyMilliseconds)", "elapsed_ms": "\(outcome.totalMilliseconds)",
-                "catch_up.events": "\(caughtUp)", "writer_pause_ms": "\(outcome.writerPauseMilliseconds)",
-                "writer_catch_up.events": "\(swap.last.events)", "writer_catch_up_ms": "\(Double(swap.last.nanoseconds / 10_000) / 100)",
+                "bytes_before": "\(copy.bytesBefore)", "bytes_after": "\(copy.bytesCopied)", "copy_ms": "\(copy.copyMilliseconds)",
+                "elapsed_ms": "\((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)", "catch_up.events": "\(caughtUp)",
+                "writer_pause_ms": "\(Self.milliseconds(swap.pause))", "writer_catch_up.events": "\(swap.last.events)",
+                "writer_catch_up_ms": "\(Self.milliseconds(swap.last.nanoseconds))",
             ]
         )
-        return outcome
+        return true
+    }
+
+    /// Milliseconds to a hundredth, for the log line.
+    private static func milliseconds(_ nanoseconds: UInt64) -> Double {
+        Double(nanoseconds / 10_000) / 100
     }
 
     /// Replays up to `limit` logged events into the answering read models and the stream index of

@@ -207,7 +207,7 @@ final class ProjectionRebuilder: Service, Sendable {
     private func compactReadModels() async {
         if Task.isShuttingDownGracefully { return }
         do {
-            _ = try await OnlineReadModelCompaction(ledger: self.ledger, logger: self.logger).compactIfSparse()
+            try await OnlineReadModelCompaction(ledger: self.ledger, logger: self.logger).compactIfSparse()
         } catch {
             self.logger.warning(
                 "read models not compacted online; left as they were",

@@ -470,9 +470,7 @@ public final class Environment: @unchecked Sendable {
         var usedBytes = (info.me_last_pgno + 1) * pageSize
         if let rebuildable = self.rebuildablePointer {
             // Both parts have a map of the same size and grow together: the fuller one is what counts.
-            var rebuildableInfo = MDB_envinfo()
-            mdb_env_info(rebuildable, &rebuildableInfo)
-            usedBytes = max(usedBytes, (rebuildableInfo.me_last_pgno + 1) * pageSize)
+            usedBytes = max(usedBytes, Self.usedBytes(of: rebuildable))
         }
         return Statistics(
             mapSize: info.me_mapsize,
@@ -481,6 +479,15 @@ public final class Environment: @unchecked Sendable {
             readersUsed: Int(info.me_numreaders),
             maximumReaders: Int(info.me_maxreaders)
         )
+    }
+
+    /// The bytes of the LMDB environment `env`'s pages in use, up to its last page (free ones included).
+    static func usedBytes(of env: OpaquePointer) -> Int {
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        mdb_env_info(env, &info)
+        mdb_env_stat(env, &stat)
+        return (info.me_last_pgno + 1) * Int(stat.ms_psize)
     }
 
     /// Free bytes on the file system holding the environment, or nil if it cannot be read.

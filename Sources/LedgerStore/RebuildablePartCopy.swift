@@ -142,12 +142,9 @@ extension Environment {
             // copy's write-back: a resize waits for what is inside.
             try self.gate.enterAndLeave { () -> (bytesBefore: Int, mapSize: Int)? in
                 guard let part = self.rebuildablePointer, self.rebuildablePartIsTrusted else { return nil }
-                var info = MDB_envinfo()
-                var stat = MDB_stat()
-                mdb_env_info(part, &info)
-                mdb_env_stat(part, &stat)
+                let bytesBefore = Self.usedBytes(of: part)
                 try check(mdb_env_copy2(part, target, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2")
-                return ((info.me_last_pgno + 1) * Int(stat.ms_psize), self.currentMapSize)
+                return (bytesBefore, self.currentMapSize)
             }
         }
     }

@@ -34,11 +34,7 @@ final class RebuildableReserve {
     deinit { close(self.descriptor) }
 
     private func usedBytes() -> Int {
-        var info = MDB_envinfo()
-        mdb_env_info(self.environment, &info)
-        var stat = MDB_stat()
-        mdb_env_stat(self.environment, &stat)
-        return (info.me_last_pgno + 1) * Int(stat.ms_psize)
+        Environment.usedBytes(of: self.environment)
     }
 
     /// Makes sure the next write's rebuildable pages have disk space; call from the writer before a
