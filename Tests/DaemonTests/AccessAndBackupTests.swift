@@ -4,7 +4,7 @@ import RPC
 import Testing
 
 /// Access control by peer credentials, socket permissions, and hot backups.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.ownThreads, .timeLimit(.minutes(3)))
 struct AccessAndBackupTests {
     @Test func grantsLimitWorkspacesAndWrites() throws {
         let me = getuid()

@@ -3,7 +3,7 @@ import Foundation
 import RPC
 import Testing
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct AnonymousWorkspaceTests {
     static let alphabet = Set("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
     static let phone = "+250788123123"

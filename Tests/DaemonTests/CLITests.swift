@@ -4,7 +4,7 @@ import RPC
 import Testing
 
 /// The `contactledger` CLI, run as a real process against a real daemon.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.ownThreads, .timeLimit(.minutes(3)))
 struct CLITests {
     struct Run {
         var status: Int32

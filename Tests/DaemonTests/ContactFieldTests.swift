@@ -37,7 +37,7 @@ struct FieldValueCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { "\(self.type) \(self.input.debugDescription) [\(self.timezone), \(self.dateFormat)]" }
 }
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ContactFieldTests {
     static let kigali = "Africa/Kigali"
     static let newYork = "America/New_York"

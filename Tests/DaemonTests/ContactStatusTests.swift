@@ -10,7 +10,7 @@ struct StatusTransition: Sendable, CustomTestStringConvertible {
     var testDescription: String { "\(self.from) → \(self.to)" }
 }
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ContactStatusTests {
     static let statuses = ["active", "blocked", "stopped", "archived"]
     static let transitions: [StatusTransition] = statuses.flatMap { from in

@@ -3,7 +3,7 @@ import Foundation
 import RPC
 import Testing
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ContactTimelineTests {
     /// One step of the scripted life: what `contacts.get` answered right after it, and the head then.
     struct Snapshot {

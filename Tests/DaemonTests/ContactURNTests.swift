@@ -35,7 +35,7 @@ struct URNCase: Sendable, CustomTestStringConvertible {
     }
 }
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ContactURNTests {
     static let freshchat = "c0534f78-b6e9-4f79-8853-11cedfc1f35b/a0534f78-b6e9-4f79-8853-11cedfc1f35c"
 

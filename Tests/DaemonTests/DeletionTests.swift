@@ -3,7 +3,7 @@ import Foundation
 import RPC
 import Testing
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct DeletionTests {
     /// Personal data of the contact under test; none of it may come back once it is deleted.
     static let name = "Zebulon Quixote"

@@ -7,7 +7,7 @@ import Testing
 /// Hostile bytes against the real daemon: every input gets a clear JSON-RPC error (never -32603, never
 /// silence), and after each burst the daemon still answers `system.health` and its chain verifies.
 /// Random parts are seeded (`CONTACTLEDGER_FUZZ_SEED` replays a run; the seed is printed).
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.ownThreads, .timeLimit(.minutes(3)))
 struct FuzzRPCTests {
     /// Codes a hostile request may get. -32603 (an unhandled error) and -32005 (storage) are bugs here.
     static let clearCodes: Set<Int> = [-32700, -32600, -32601, -32602, -32001, -32002, -32003, -32004, -32006, -32007]

@@ -4,7 +4,7 @@ import RPC
 import Testing
 
 /// History replay for audits: timelines, time travel, diffs and who-changed-what.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.ownThreads, .timeLimit(.minutes(3)))
 struct HistoryAuditTests {
     @Test func asOfEveryPointEqualsWhatGetShowedThen() throws {
         let daemon = try DaemonHarness()

@@ -9,7 +9,7 @@ import Testing
 /// chain verifies. The reader's own fuzzer (SpreadsheetTests) covers thousands of variants; this proves
 /// the daemon's path for a handful, including the files that hung (an unfinished deflate stream) or
 /// crashed (a name that is not UTF-8) before.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(3)))
 struct HostileImportTests {
     /// What the daemon must answer to one file.
     struct Case {
@@ -70,7 +70,9 @@ struct HostileImportTests {
                 #expect(error.data("reason")?.stringValue == test.reason, "\(test.name): \(error)")
                 #expect(error.data("limit")?.integerValue == test.limit, "\(test.name): \(error)")
             }
-            #expect(seconds < 10, "\(test.name) took \(seconds) s")
+            // A guard against a daemon that grinds through the bomb, not a benchmark: the padding bomb
+            // takes 7.8 s in a debug build alone, 10.8 s beside three other tests on 2 cores.
+            #expect(seconds < 30, "\(test.name) took \(seconds) s")
             #expect(ReliabilitySupport.answersHealth(daemon), "no system.health after \(test.name)")
         }
         #expect(daemon.process?.isRunning == true, "the daemon died: \(daemon.log().suffix(2000))")

@@ -4,7 +4,7 @@ import RPC
 import Testing
 
 /// Spreadsheet import and export through the real daemon, with files made and read back by openpyxl.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ImportExportTests {
     static var repositoryRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -5,7 +5,7 @@ import RPC
 import Testing
 
 /// The ledger core through the real daemon: protocol, errors, concurrency, durability, integrity.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct LedgerCoreTests {
     @Test func healthAnswersAndSIGTERMRemovesTheSocket() throws {
         let daemon = try DaemonHarness()

@@ -3,7 +3,7 @@ import Foundation
 import RPC
 import Testing
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct MessageRulesTests {
     @Test func unknownURNCreatesANamelessActiveContact() throws {
         let daemon = try DaemonHarness()

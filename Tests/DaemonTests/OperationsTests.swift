@@ -6,7 +6,7 @@ import Testing
 /// Operating the daemon: settings precedence, the Prometheus endpoint, structured logs, readiness
 /// notification, the systemd unit and install script, `contactledger doctor` and completions, and the
 /// OpenRPC document against the methods really served.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.ownThreads, .timeLimit(.minutes(3)))
 struct OperationsTests {
     // MARK: Configuration
 

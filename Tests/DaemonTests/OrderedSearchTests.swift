@@ -6,7 +6,7 @@ import Testing
 /// `contacts.search` pages read in their order's index (empty query, `group =`, `status =`; sorted by id
 /// or by a number or datetime field) must be exactly the pages of the general path, which loads, sorts
 /// and pages every match. The general path is reached with the same query made unindexable.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct OrderedSearchTests {
     /// What `query` matches, as a query the planner cannot answer from an index (the evaluator checks
     /// every contact), with the same matches.

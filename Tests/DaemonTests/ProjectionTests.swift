@@ -6,7 +6,7 @@ import RPC
 import Testing
 
 /// Projection status, online rebuilds, dry-run verification and event upcasting.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ProjectionTests {
     /// Creates `count` contacts quickly, in batches of JSON-RPC requests.
     func populate(_ daemon: DaemonHarness, count: Int) throws {

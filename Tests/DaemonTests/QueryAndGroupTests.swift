@@ -4,7 +4,7 @@ import RPC
 import Testing
 
 /// The query language, search and groups through the real daemon.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct QueryAndGroupTests {
     /// A small population: name, gender, age, URN.
     static let people: [(name: String, gender: String, age: String, urn: String)] = [

@@ -9,7 +9,7 @@ import Testing
 ///
 /// `CONTACTLEDGER_CRASH_CYCLES` sets the number of kills (default 20; `Tools/crash-harness.sh` runs
 /// 200) and `CONTACTLEDGER_CRASH_REPORT` a file the figures are appended to.
-@Suite(.serialized)
+@Suite(.ownThreads, .serialized)
 struct ReliabilityCrashTests {
     static let cycles = ProcessInfo.processInfo.environment["CONTACTLEDGER_CRASH_CYCLES"].flatMap { Int($0) } ?? 20
     static let writers = 4

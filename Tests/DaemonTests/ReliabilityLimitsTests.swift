@@ -6,7 +6,7 @@ import Testing
 
 /// Idle connections, a client that never reads, many readers at once, map growth and a full disk:
 /// the daemon keeps serving, its memory stays bounded, and nothing acknowledged is lost.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(3)))
 struct ReliabilityLimitsTests {
     /// Runs `count` calls of `body` on each of `threads` threads; returns the slowest call in seconds.
     static func serveOthers(_ daemon: DaemonHarness, threads: Int, calls: Int, _ label: String) throws -> Double {

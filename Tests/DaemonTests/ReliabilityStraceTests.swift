@@ -8,7 +8,7 @@ import Testing
 /// traces the real daemon's system calls and checks that every answer to a command is written to its
 /// client only after an fdatasync/fsync of `data.mdb` (and LMDB's synchronous meta-page write) that
 /// completed after the previous answer.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(3)))
 struct ReliabilityStraceTests {
     /// Whether `strace` exists and may trace (ptrace can be refused in containers).
     static let straceCanAttach: Bool = {

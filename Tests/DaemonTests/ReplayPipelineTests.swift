@@ -10,7 +10,7 @@ import Testing
 /// The replay pipeline of rebuilds: a log a real daemon wrote, replayed with tiny runs, transactions and
 /// held-contact budgets on several decoder threads, gives read models equal to the live ones, also when
 /// stopped half-way and resumed, and when a transaction fills the map and runs again.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.ownThreads, .timeLimit(.minutes(3)))
 struct ReplayPipelineTests {
     @Test func aReplayInTinyPiecesEqualsTheLiveReadModels() throws {
         let daemon = try DaemonHarness()

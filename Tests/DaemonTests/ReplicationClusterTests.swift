@@ -7,7 +7,7 @@ import Testing
 
 /// Primary → a 3-node nats-server cluster holding the stream with `replicas: 3` → read replica, with one
 /// NATS node killed while clients write.
-@Suite("Replication through a 3-node NATS cluster (R3)", .serialized, .enabled(if: NATSServerProcess.isAvailable))
+@Suite("Replication through a 3-node NATS cluster (R3)", .ownThreads, .serialized, .enabled(if: NATSServerProcess.isAvailable))
 struct ReplicationClusterTests: ReplicationChecks {
     /// The `stream_detail` entry of `stream` in a running node's `/jsz`, where that node knows it.
     func streamDetail(_ cluster: NATSCluster, _ stream: String) -> [String: Any]? {

@@ -5,7 +5,7 @@ import RPC
 import Testing
 
 /// Primary (`--replicate`) → nats-server (JetStream) → read replica (`--follow`).
-@Suite("Replication through NATS JetStream", .serialized, .enabled(if: NATSServerProcess.isAvailable))
+@Suite("Replication through NATS JetStream", .ownThreads, .serialized, .enabled(if: NATSServerProcess.isAvailable))
 struct ReplicationTests: ReplicationChecks {
     @Test("writes on the primary appear on the replica with the same head hash; the replica refuses commands")
     func primaryToReplica() throws {

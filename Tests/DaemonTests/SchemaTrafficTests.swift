@@ -4,7 +4,7 @@ import RPC
 import Testing
 
 /// Real daemon traffic validated against the JSON Schemas in `Schemas/` by `Tools/schema_check.py`.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct SchemaTrafficTests {
     /// Records each call's method, params and result (or error) as one JSON line.
     final class Recorder {

@@ -6,7 +6,7 @@ import Testing
 
 /// Workspace shards: two primaries on two sockets, each publishing to its own stream on one nats-server,
 /// and the `contactledger` CLI routing each call by a shard map.
-@Suite("Workspace shards and CLI routing", .serialized, .enabled(if: NATSServerProcess.isAvailable))
+@Suite("Workspace shards and CLI routing", .ownThreads, .serialized, .enabled(if: NATSServerProcess.isAvailable))
 struct ShardMapTests: ReplicationChecks {
     /// Writes `json` to a fresh file under `/tmp` and returns its path.
     func mapFile(_ json: String) throws -> String {

@@ -4,7 +4,7 @@ import RPC
 import Testing
 
 /// `events.subscribe`: catch-up from a position, then live, in order, without gaps or duplicates.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.ownThreads, .timeLimit(.minutes(3)))
 struct SubscriptionTests {
     @Test func catchUpThenLiveWithoutGapsOrDuplicates() throws {
         let daemon = try DaemonHarness()
