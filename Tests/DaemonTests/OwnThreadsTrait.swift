@@ -36,11 +36,19 @@ extension Trait where Self == OwnThreadsTrait {
 /// of some tens of microseconds: nothing next to a daemon's start.
 final class ThreadPerJobExecutor: TaskExecutor, Sendable {
     static let shared = ThreadPerJobExecutor()
+    /// The name of the threads it starts, at most 15 bytes (Linux keeps no more); a test checks that tests
+    /// under the trait run on one.
+    static let threadName = "test-own-thread"
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = self.asUnownedTaskExecutor()
-        let thread = Thread { job.runSynchronously(on: executor) }
+        let thread = Thread {
+            // Named from inside: on Linux a name set before `start()` is not applied, and the thread
+            // keeps the name of the pool thread that started it.
+            Thread.current.name = Self.threadName
+            job.runSynchronously(on: executor)
+        }
         thread.start()
     }
 }
