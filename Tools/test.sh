@@ -11,9 +11,9 @@ python3 -c 'import jsonschema, referencing' 2>/dev/null || python3 -m pip instal
 python3 Tools/schema_check.py --self-test
 python3 Tools/generate-openrpc.py --check
 swift build --build-tests
-# Swift Testing starts every test at once unless told a width, and counts a test's time limit from its
-# start: on a 2-core machine tests waiting for a thread hit their limits. Four at a time keeps both cores
-# busy (daemon tests wait on fsync and on sockets) without starving the timing checks; the daemon tests
-# run on threads of their own (Tests/DaemonTests/OwnThreadsTrait.swift).
+# Swift Testing starts every test at once unless given a width, and a test's time limit runs from then,
+# thread or not: on 2 cores, tests that waited for a thread hit their limits. Four at a time keeps both
+# cores busy (daemon tests also wait on fsync and sockets); the daemon tests, which block, run on threads
+# of their own (Tests/DaemonTests/OwnThreadsTrait.swift).
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-4}"
 swift test --skip-build --parallel

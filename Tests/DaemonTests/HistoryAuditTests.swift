@@ -4,7 +4,8 @@ import RPC
 import Testing
 
 /// History replay for audits: timelines, time travel, diffs and who-changed-what.
-// Five minutes: the posting-block test writes 9,000 contacts, 82 s of its own beside three other tests on 2 cores.
+// Five minutes: the posting-block test writes 9,000 contacts, 82 s of its own beside three other tests
+// on 2 cores.
 @Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct HistoryAuditTests {
     @Test func asOfEveryPointEqualsWhatGetShowedThen() throws {

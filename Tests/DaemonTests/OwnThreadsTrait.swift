@@ -32,8 +32,8 @@ extension Trait where Self == OwnThreadsTrait {
 /// A task executor that starts a thread for every job it is given.
 ///
 /// A synchronous test body is one job that may block for minutes; a fresh thread per job is the one
-/// policy under which no job waits for another. Async tests make many short jobs, each a thread start
-/// of some tens of microseconds: nothing next to a daemon's start.
+/// policy under which no job waits for another. Async tests make many short jobs, each paying for a
+/// thread's start, which is small beside a daemon's.
 final class ThreadPerJobExecutor: TaskExecutor, Sendable {
     static let shared = ThreadPerJobExecutor()
     /// The name of the threads it starts, at most 15 bytes (Linux keeps no more); a test checks that tests
