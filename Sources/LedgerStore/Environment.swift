@@ -97,7 +97,7 @@ public final class Environment: @unchecked Sendable {
                 let opened = try Self.open(directory: path, flags: UInt32(MDB_NOTLS | MDB_NOSYNC), configuration: configuration)
                 rebuildable = opened
                 stamps = try CommitStamps(durable: env, rebuildable: opened)
-                reserve = try RebuildableReserve(environment: opened, dataPath: (path as NSString).appendingPathComponent("data.mdb"))
+                reserve = try RebuildableReserve(environment: opened, dataPath: Self.dataFile(in: path))
             } catch {
                 if let rebuildable { mdb_env_close(rebuildable) }
                 mdb_env_close(env)
@@ -481,6 +481,11 @@ public final class Environment: @unchecked Sendable {
         )
     }
 
+    /// The path of the data file of the LMDB environment in `directory` (LMDB names it `data.mdb`).
+    static func dataFile(in directory: String) -> String {
+        (directory as NSString).appendingPathComponent("data.mdb")
+    }
+
     /// The bytes of the LMDB environment `env`'s pages in use, up to its last page (free ones included).
     static func usedBytes(of env: OpaquePointer) -> Int {
         var info = MDB_envinfo()
@@ -535,9 +540,9 @@ extension Environment {
         let copied = mdb_env_copy2(env, scratch, UInt32(MDB_CP_COMPACT))
         mdb_env_close(env)
         try check(copied, "mdb_env_copy2")
-        let compacted = (scratch as NSString).appendingPathComponent("data.mdb")
+        let compacted = Self.dataFile(in: scratch)
         try FileSync.sync(path: compacted)
-        guard rename(compacted, (directory as NSString).appendingPathComponent("data.mdb")) == 0 else {
+        guard rename(compacted, Self.dataFile(in: directory)) == 0 else {
             throw LMDBError(code: .init(rawValue: errno), operation: "rename")
         }
         try FileSync.sync(path: directory)

@@ -31,7 +31,7 @@ public enum RebuildableCompaction {
     /// data directory's lock). The compacted file is synced before it replaces the old one, so its
     /// pages are not left to the kernel's delayed write-back either.
     static func compactIfSparse(directory: String, configuration: Environment.Configuration) throws -> Outcome? {
-        let dataPath = (directory as NSString).appendingPathComponent("data.mdb")
+        let dataPath = Environment.dataFile(in: directory)
         guard FileManager.default.fileExists(atPath: dataPath) else { return nil }
         let started = DispatchTime.now().uptimeNanoseconds
         let flags = UInt32(MDB_NOTLS | MDB_NOSYNC)

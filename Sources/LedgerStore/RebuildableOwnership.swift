@@ -23,7 +23,7 @@ enum RebuildableOwnership {
         if !manager.fileExists(atPath: directory) {
             try manager.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         }
-        let dataPath = (directory as NSString).appendingPathComponent("data.mdb")
+        let dataPath = Environment.dataFile(in: directory)
         let bootID = Self.bootID()
         var discarded = false
         if manager.fileExists(atPath: dataPath) {
@@ -52,7 +52,7 @@ enum RebuildableOwnership {
 
     /// Syncs a copy of a rebuildable part made into `directory` and marks it closed.
     static func markCopied(directory: String) throws {
-        try FileSync.sync(path: (directory as NSString).appendingPathComponent("data.mdb"))
+        try FileSync.sync(path: Environment.dataFile(in: directory))
         try Self.writeMarker(Self.closed, directory: directory)
     }
 

@@ -42,6 +42,7 @@ public final class RebuildablePartCopy: @unchecked Sendable {
     /// outside whatever `copying` held.
     init?(environment: Environment, partDirectory: String, copying: (_ into: String) throws -> (bytesBefore: Int, mapSize: Int)?) throws {
         let directory = (partDirectory as NSString).appendingPathComponent(Self.scratchName)
+        let dataFile = Environment.dataFile(in: directory)
         Self.removeLeftover(in: partDirectory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         let started = DispatchTime.now().uptimeNanoseconds
@@ -55,7 +56,7 @@ public final class RebuildablePartCopy: @unchecked Sendable {
             copied = made
             // Written back now, a slice at a time, rather than all at once by the swap's rename, which
             // would hold the writer and the log's syncs up behind it (``FileSync/writeBack(path:sliceBytes:)``).
-            try FileSync.writeBack(path: (directory as NSString).appendingPathComponent("data.mdb"))
+            try FileSync.writeBack(path: dataFile)
             pointer = try Environment.open(directory: directory, flags: UInt32(MDB_NOTLS | MDB_NOSYNC), configuration: environment.configuration)
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
@@ -66,7 +67,7 @@ public final class RebuildablePartCopy: @unchecked Sendable {
         self.environment = environment
         self.bytesBefore = copied.bytesBefore
         self.copyMilliseconds = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
-        let attributes = try? FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent("data.mdb"))
+        let attributes = try? FileManager.default.attributesOfItem(atPath: dataFile)
         self.bytesCopied = (attributes?[.size] as? NSNumber)?.intValue ?? 0
         // From here on, deinit closes the copy and deletes it.
         try check(mdb_env_set_mapsize(pointer, copied.mapSize), "mdb_env_set_mapsize")
@@ -181,10 +182,10 @@ extension Environment {
             try bringingUpToDate(txn)
             try stamps.adoptDurableStamp(txn)
         }
-        let copyData = (copy.directory as NSString).appendingPathComponent("data.mdb")
+        let copyData = Environment.dataFile(in: copy.directory)
         // Opened before the rename: its descriptor follows the file.
         let reserve = try RebuildableReserve(environment: copy.pointer, dataPath: copyData)
-        let dataPath = (directory as NSString).appendingPathComponent("data.mdb")
+        let dataPath = Self.dataFile(in: directory)
         // Kept open through the rename, so the replaced file's blocks can be freed gradually.
         let replacedFile = Glibc.open(dataPath, O_RDWR | O_CLOEXEC)
         let retired = try self.gate.withGateClosed {
