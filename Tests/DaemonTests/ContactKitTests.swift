@@ -103,33 +103,32 @@ enum ContactKit {
         }
     }
 
-    /// Every event of the workspace through `events.read`, following cursors.
-    static func allEvents(_ daemon: DaemonHarness, workspace: String = "main") throws -> [JSONValue] {
-        var events: [JSONValue] = []
+    /// Every item of a paged method's answers, following `next_cursor` from the first page to the last;
+    /// `itemsKey` names the answer's list (`items`, or `contacts` for `contacts.search`).
+    static func allPages(_ daemon: DaemonHarness, _ method: String, _ params: [String: JSONValue], itemsKey: String = "items") throws -> [JSONValue] {
+        var result: [JSONValue] = []
         var cursor: JSONValue = .null
         repeat {
-            var params: [String: JSONValue] = ["limit": 1000, "workspace": .string(workspace)]
-            if cursor != .null { params["cursor"] = cursor }
-            let page = try daemon.call("events.read", .object(params))
-            events += items(page)
-            cursor = page["next_cursor"] ?? .null
+            var page = params
+            page["limit"] = 1000
+            if cursor != .null { page["cursor"] = cursor }
+            let answer = try daemon.call(method, .object(page))
+            result += answer[itemsKey]?.arrayValue ?? []
+            cursor = answer["next_cursor"] ?? .null
         } while cursor != .null
-        return events
+        return result
+    }
+
+    /// Every event of the workspace through `events.read`, following cursors.
+    static func allEvents(_ daemon: DaemonHarness, workspace: String = "main") throws -> [JSONValue] {
+        try allPages(daemon, "events.read", ["workspace": .string(workspace)])
     }
 
     /// Every timeline item of a contact through `contacts.history`, following cursors.
     static func history(_ daemon: DaemonHarness, _ uuid: String, types: [String]? = nil, workspace: String = "main") throws -> [JSONValue] {
-        var result: [JSONValue] = []
-        var cursor: JSONValue = .null
-        repeat {
-            var params: [String: JSONValue] = ["uuid": .string(uuid), "limit": 1000, "workspace": .string(workspace)]
-            if let types { params["types"] = .array(types.map { .string($0) }) }
-            if cursor != .null { params["cursor"] = cursor }
-            let page = try daemon.call("contacts.history", .object(params))
-            result += items(page)
-            cursor = page["next_cursor"] ?? .null
-        } while cursor != .null
-        return result
+        var params: [String: JSONValue] = ["uuid": .string(uuid), "workspace": .string(workspace)]
+        if let types { params["types"] = .array(types.map { .string($0) }) }
+        return try allPages(daemon, "contacts.history", params)
     }
 
     /// The admin hierarchy fixture: Rwanda → Kigali City (alias Kigali) → Gasabo, Nyarugenge → wards;

@@ -35,6 +35,120 @@ struct ProjectionTests {
         return .null
     }
 
+    /// Runs `contactledgerd rebuild --data-dir` on the daemon's directory: its exit status and output.
+    func offlineRebuild(_ daemon: DaemonHarness) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
+        process.arguments = ["rebuild", "--data-dir", daemon.directory]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    /// What the read models answer, as a client sees it: every contact, a search and counts over the
+    /// field index, every group with its members, the fields, the audit index for each writer, and
+    /// the timelines of `timelines` (stream index and history).
+    func readModelAnswers(_ daemon: DaemonHarness, groups: [String], actors: [String], timelines: [String]) throws -> [String: JSONValue] {
+        var answers: [String: JSONValue] = [:]
+        let contacts = try ContactKit.allPages(daemon, "contacts.search", ["query": ""], itemsKey: "contacts")
+        answers["contacts"] = .array(contacts.sorted { ($0.int("id") ?? 0) < ($1.int("id") ?? 0) })
+        let older = try ContactKit.allPages(daemon, "contacts.search", ["query": "age > 40"], itemsKey: "contacts")
+        answers["search age > 40"] = .array(older.compactMap { $0["uuid"] }.sorted { ($0.stringValue ?? "") < ($1.stringValue ?? "") })
+        for query in ["", "age > 40", "name ~ during", "urn ~ ext"] {
+            answers["count \(query)"] = try daemon.call("contacts.count", ["query": .string(query)])
+        }
+        answers["groups"] = try daemon.call("groups.list")
+        for group in groups {
+            let members = try ContactKit.allPages(daemon, "groups.members", ["uuid": .string(group)])
+            answers["members \(group)"] = .array(members.compactMap { $0["uuid"] }.sorted { ($0.stringValue ?? "") < ($1.stringValue ?? "") })
+        }
+        answers["fields"] = try daemon.call("fields.list")
+        for actor in actors {
+            answers["audit \(actor)"] = .array(try ContactKit.allPages(daemon, "audit.changes", ["actor": .string(actor)]))
+        }
+        for uuid in timelines {
+            answers["history \(uuid)"] = .array(try ContactKit.history(daemon, uuid))
+        }
+        return answers
+    }
+
+    /// Issue 6's test: a rebuild while 16 clients write loses no acknowledged write, and the model it
+    /// leaves equals the one an offline rebuild makes from scratch with the daemon stopped.
+    @Test func aRebuildWithSixteenWritersEqualsAnOfflineRebuildFromScratch() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "name": "Age", "type": "number"])
+        let manual = try #require(try daemon.call("groups.create", ["name": "Called"]).string("uuid"))
+        let smart = try #require(try daemon.call("groups.create", ["name": "Older", "query": "age > 40"]).string("uuid"))
+        try self.populate(daemon, count: 3000)
+        let populated = try ContactKit.allPages(daemon, "contacts.search", ["query": ""], itemsKey: "contacts").compactMap { $0.string("uuid") }
+        #expect(populated.count == 3000)
+
+        let headAtStart = try ContactKit.head(daemon)
+        try daemon.call("projections.rebuild", ["name": "contacts"])
+        // Each writer creates contacts and changes populated ones (an age that puts some of them in the
+        // smart group, the manual group, and for one in five the archived status, which leaves every
+        // group), keeping the last answer for each contact.
+        let acknowledged = try onThreads(16) { index -> [String: JSONValue] in
+            let client = try daemon.client()
+            let actor = JSONValue.string("writer\(index)@example.org")
+            var answers: [String: JSONValue] = [:]
+            for number in 0..<25 {
+                let created = try client.call("contacts.create", [
+                    "name": .string("during\(index)-\(number)"), "urns": [.string("ext:d\(index)-\(number)")],
+                    "fields": ["age": .string("\(number * 4 + index)")], "actor": actor,
+                ])
+                answers[try #require(created.string("uuid"))] = created
+                let target = populated[index * 25 + number]
+                let modifiers: [JSONValue] = [
+                    ContactKit.field("age", "\(30 + number)"), ContactKit.groups("add", [manual]),
+                    ContactKit.status(number % 5 == 0 ? "archived" : "active"),
+                ]
+                let changed = try client.call("contacts.modify", ["uuid": .string(target), "modifiers": .array(modifiers), "actor": actor])
+                answers[target] = changed
+            }
+            return answers
+        }
+        _ = try self.waitUntilReady(daemon)
+        // The writes overlapped the rebuild: its staging replayed events written after it started.
+        let staged = try #require(daemon.log().split(separator: "\n").first { $0.contains("projection rebuild staged") })
+        let stagedSeq = try #require(staged.split(separator: " ").first { $0.hasPrefix("ledger.seq=") }.flatMap { Int64($0.dropFirst(11)) })
+        #expect(stagedSeq > headAtStart, "\(staged)")
+        #expect(daemon.log().contains("projection rebuild complete"))
+
+        // No acknowledged write is missing: each contact reads back as its last answer said.
+        var answers: [String: JSONValue] = [:]
+        for writer in acknowledged { answers.merge(writer) { first, _ in first } }
+        #expect(answers.count == 16 * 25 * 2)
+        for (uuid, answer) in answers {
+            guard case .object(var expected) = answer else { continue }
+            expected["seq"] = nil
+            #expect(try ContactKit.get(daemon, uuid) == .object(expected), "\(uuid)")
+        }
+
+        let actors = (0..<16).map { "writer\($0)@example.org" }
+        let timelines = [populated[0], populated[7], populated[399]] + Array(answers.keys.sorted().prefix(3))
+        let online = try self.readModelAnswers(daemon, groups: [manual, smart], actors: actors, timelines: timelines)
+        #expect(online["count name ~ during"]?.int("total") == 400)
+        // Every changed contact joined the manual group; the fifth of them archived left it again.
+        #expect((online["members \(manual)"]?.arrayValue?.count ?? 0) == 320)
+
+        #expect(daemon.stop() == 0)
+        let (status, output) = try self.offlineRebuild(daemon)
+        #expect(status == 0, "\(output)")
+        try daemon.start()
+        _ = try self.waitUntilReady(daemon)
+        let offline = try self.readModelAnswers(daemon, groups: [manual, smart], actors: actors, timelines: timelines)
+        #expect(Set(online.keys) == Set(offline.keys))
+        for key in online.keys.sorted() {
+            #expect(online[key] == offline[key], "\(key)")
+        }
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+    }
+
     @Test func statusRebuildAndVerifyWhileWritesGoOn() throws {
         let daemon = try DaemonHarness()
         try self.populate(daemon, count: 3000)
@@ -229,21 +343,9 @@ struct ProjectionTests {
         let daemon = try DaemonHarness()
         try self.populate(daemon, count: 1000)
         let before = try daemon.call("contacts.get", ["urn": "ext:p77"])
-        func rebuild() throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
-            process.arguments = ["rebuild", "--data-dir", daemon.directory]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, text)
-        }
-        #expect(try rebuild().0 != 0)
+        #expect(try self.offlineRebuild(daemon).status != 0)
         #expect(daemon.stop() == 0)
-        let (status, text) = try rebuild()
+        let (status, text) = try self.offlineRebuild(daemon)
         #expect(status == 0)
         #expect(text.contains("1000 events"))
         try daemon.start()
