@@ -82,7 +82,7 @@ public enum Daemon {
         let reference = AnonymousReference(key: try Self.anonymousKey(stores))
         let metrics = DaemonMetrics(registry: metricsRegistry, knownMethods: Set(LedgerMethods.methods.keys))
         let ledger = Ledger(stores: stores, reference: reference, logger: logger, metrics: metrics)
-        let rebuilder = ProjectionRebuilder(ledger: ledger, logger: logger)
+        let rebuilder = ProjectionRebuilder(ledger: ledger, commitSeconds: configuration.rebuildCommitSeconds, logger: logger)
         if try !rebuilder.isRebuildNeededAtStart() {
             // Same read-model version: bring the answering generation up to the log's head (it lags
             // only if events were added by other means, e.g. a restored or upgraded log).

@@ -31,6 +31,10 @@ public struct DaemonConfiguration: Sendable {
     /// The read models are compacted once their free pages are a quarter of their file and at least
     /// this many bytes (``LedgerStore/Environment/Configuration/rebuildableCompactionMinimumFreeBytes``).
     public var readModelCompactionMinimumFreeBytes: Int
+    /// Seconds an online rebuild's staging runs between commits (what an interrupted rebuild does again).
+    public var rebuildCommitSeconds: Double
+    /// The staging's commit interval when none is set.
+    public static let defaultRebuildCommitSeconds: Double = 60
 
     public init(
         dataDirectory: String = "./.contactledger",
@@ -43,8 +47,10 @@ public struct DaemonConfiguration: Sendable {
         access: AccessPolicy = AccessPolicy(),
         metricsAddress: MetricsAddress? = nil,
         importMaximumRecords: Int = ImportPlan.maximumRecords,
-        readModelCompactionMinimumFreeBytes: Int = 64 << 20
+        readModelCompactionMinimumFreeBytes: Int = 64 << 20,
+        rebuildCommitSeconds: Double = DaemonConfiguration.defaultRebuildCommitSeconds
     ) {
+        self.rebuildCommitSeconds = rebuildCommitSeconds
         self.readModelCompactionMinimumFreeBytes = readModelCompactionMinimumFreeBytes
         self.importMaximumRecords = importMaximumRecords
         self.metricsAddress = metricsAddress

@@ -55,14 +55,17 @@ final class ProjectionRebuilder: Service, Sendable {
 
     private let ledger: Ledger
     private let stores: LedgerStores
+    /// Seconds staging runs between commits of the staging area (`rebuild_commit_seconds`).
+    private let commitSeconds: Double
     private let logger: Logger
     private let progress = Mutex(Progress())
     private let requests: AsyncStream<Void>
     private let requestSink: AsyncStream<Void>.Continuation
 
-    init(ledger: Ledger, logger: Logger) {
+    init(ledger: Ledger, commitSeconds: Double = DaemonConfiguration.defaultRebuildCommitSeconds, logger: Logger) {
         self.ledger = ledger
         self.stores = ledger.stores
+        self.commitSeconds = commitSeconds
         self.logger = logger
         (self.requests, self.requestSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -341,20 +344,32 @@ final class ProjectionRebuilder: Service, Sendable {
         let stores = self.stores
         let dataDirectory = stores.environment.directory
         let opened = try await self.onPool { try RebuildStaging.open(dataDirectory: dataDirectory, reset: !resuming) }
+        // A staging area a crash or stop left behind goes on from its last commit: the rate and the ETA
+        // count from there.
+        let resumedAt = try await self.onPool { try opened.environment.read { try opened.projector.state(in: $0)?.position ?? 0 } }
+        if resumedAt > 0 {
+            self.progress.withLock {
+                $0.startPosition = resumedAt
+                $0.position = resumedAt
+            }
+            self.logger.notice("projection rebuild staging resumed", metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(resumedAt)"])
+        }
         let stop = StopSignal()
+        let commitSeconds = self.commitSeconds
         let position = try await withTaskCancellationHandler {
             try await Self.onBackgroundThread {
                 var pipeline = ReplayPipeline(
                     projector: opened.projector, log: stores.log, logEnvironment: stores.environment, targetEnvironment: opened.environment
                 )
                 pipeline.limits.decoderSetup = { _ = CLedgerSys_lowerThreadPriority(Self.backgroundNice) }
+                pipeline.limits.transactionSeconds = commitSeconds
                 while true {
                     let head = try stores.environment.read { txn in try stores.log.head(in: txn).seq }
                     let position = try pipeline.run(
                         until: head, shouldStop: { stop.isSet },
                         applied: { position in self.report(position: position, head: head, startedAt: startedAt) }
                     ) { position in
-                        self.logger.debug(
+                        self.logger.info(
                             "projection rebuild staging committed",
                             metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(position)", "elapsed_s": "\(Self.seconds(since: startedAt))"]
                         )

@@ -88,6 +88,15 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
 
     @Option(
         name: .long,
+        help: ArgumentHelp(
+            "Seconds an online rebuild runs between commits, 0.1 to 3600: an interrupted rebuild resumes from its last commit (default: 60).",
+            valueName: "seconds"
+        )
+    )
+    var rebuildCommitSeconds: String?
+
+    @Option(
+        name: .long,
         help: ArgumentHelp("Publish every committed event to this NATS JetStream server (a cluster: its nodes, comma-separated).", valueName: "nats://host:port")
     )
     var replicate: String?
@@ -123,6 +132,7 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
             (.metricsListen, self.metricsListen),
             (.importMaximumRecords, self.importMaxRecords),
             (.readModelCompactionMinimumFree, self.readModelCompactionMinFree),
+            (.rebuildCommitSeconds, self.rebuildCommitSeconds),
         ]
         for case (let key, let text?) in texts { layer[key] = .text(text) }
         if !self.grants.isEmpty { layer[.grants] = .list(self.grants) }

@@ -30,6 +30,7 @@ struct OperationsTests {
         #expect(config["metrics_listen"] == .null)
         #expect(config["grants"] == [])
         #expect(config["read_model_compaction_min_free"] == .integer(64 << 20))
+        #expect(config["rebuild_commit_seconds"] == .integer(60))
         // The dist config file parses, and --print-config's output is itself a valid config file.
         let dist = Operations.repositoryRoot.appendingPathComponent("dist/contactledgerd.json").path
         let distConfig = try self.effectiveConfig(["--config", dist])
@@ -48,7 +49,7 @@ struct OperationsTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = directory + "/contactledgerd.json"
         try """
-        {"map_size": "2GiB", "max_map_size": 8589934592, "log_level": "warning", "log_format": "json",
+        {"map_size": "2GiB", "max_map_size": 8589934592, "log_level": "warning", "log_format": "json", "rebuild_commit_seconds": 2.5,
          "socket_mode": "640", "grants": ["uid=1000,mode=read"], "data_dir": "/srv/from-file", "socket_group": null}
         """.write(toFile: file, atomically: true, encoding: .utf8)
         let environment = [
@@ -72,6 +73,7 @@ struct OperationsTests {
         #expect(config["socket"] == "/srv/from-file/ledger.sock")  // derived from the effective data_dir
         #expect(config["max_line_bytes"] == .integer(16 << 20))  // default
         #expect(config["read_model_compaction_min_free"] == "off")  // env: never compacted
+        #expect(config["rebuild_commit_seconds"] == .double(2.5))  // file: a fraction of a second kept
         // --config beats $CONTACTLEDGER_CONFIG.
         let other = directory + "/other.json"
         try #"{"log_format": "logfmt", "data_dir": "/srv/other"}"#.write(toFile: other, atomically: true, encoding: .utf8)
@@ -88,6 +90,7 @@ struct OperationsTests {
         (["--grant", "everyone"], [:], "grant"),
         (["--log-format", "xml"], [:], "logfmt or json"),
         (["--read-model-compaction-min-free", "lots"], [:], "read_model_compaction_min_free (--read-model-compaction-min-free)"),
+        ([], ["CONTACTLEDGER_REBUILD_COMMIT_SECONDS": "0"], "rebuild_commit_seconds (CONTACTLEDGER_REBUILD_COMMIT_SECONDS)"),
     ])
     func badSettingsAreUsageErrorsNamingTheKey(arguments: [String], environment: [String: String], message: String) throws {
         let run = try Operations.run("contactledgerd", arguments + ["--print-config"], environment: environment)

@@ -114,9 +114,8 @@ struct ProjectionTests {
         }
         _ = try self.waitUntilReady(daemon)
         // The writes overlapped the rebuild: its staging replayed events written after it started.
-        let staged = try #require(daemon.log().split(separator: "\n").first { $0.contains("projection rebuild staged") })
-        let stagedSeq = try #require(staged.split(separator: " ").first { $0.hasPrefix("ledger.seq=") }.flatMap { Int64($0.dropFirst(11)) })
-        #expect(stagedSeq > headAtStart, "\(staged)")
+        let staged = try #require(self.loggedPositions(daemon, "projection rebuild staged").first)
+        #expect(staged > headAtStart)
         #expect(daemon.log().contains("projection rebuild complete"))
 
         // No acknowledged write is missing: each contact reads back as its last answer said.
@@ -177,15 +176,29 @@ struct ProjectionTests {
         #expect(unknown.code == -32001)
     }
 
-    @Test func aRebuildInterruptedByKill9ResumesOnRestart() throws {
-        let daemon = try DaemonHarness()
-        try self.populate(daemon, count: 8000)
+    /// The `ledger.seq` of each log line with `message`, in order.
+    func loggedPositions(_ daemon: DaemonHarness, _ message: String) -> [Int64] {
+        daemon.log().split(separator: "\n").filter { $0.contains(message) }.compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("ledger.seq=") }.flatMap { Int64($0.dropFirst(11)) }
+        }
+    }
+
+    @Test func aRebuildInterruptedByKill9ResumesFromItsLastCommit() throws {
+        let daemon = try DaemonHarness(arguments: ["--rebuild-commit-seconds", "0.1"])
+        try self.populate(daemon, count: 16_000)
         try daemon.call("projections.rebuild", ["name": "contacts"])
-        usleep(30_000)
+        // Killed once staging has committed part of the log, before it has staged all of it.
+        let deadline = Date().addingTimeInterval(60)
+        while self.loggedPositions(daemon, "staging committed").isEmpty, Date() < deadline { usleep(5_000) }
         daemon.kill()
+        let committed = try #require(self.loggedPositions(daemon, "staging committed").last)
+        #expect(self.loggedPositions(daemon, "rebuild staged").isEmpty)
         try daemon.start()
         _ = try self.waitUntilReady(daemon)
-        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 8000)
+        // The restart went on from the last commit (or a later one the kill left unlogged), not from 0.
+        let resumed = try #require(self.loggedPositions(daemon, "staging resumed").first)
+        #expect(resumed >= committed && resumed > 0)
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 16_000)
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
         #expect(try daemon.call("ledger.verify")["verified"] == true)
     }

@@ -43,6 +43,9 @@ public struct DaemonSettings: Sendable, Equatable {
     /// The read models are compacted (at start, and after a rebuild frees a generation) once their free
     /// pages are a quarter of their file and at least this many bytes; `Int.max` (`off`): never.
     public var readModelCompactionMinimumFree = 64 << 20
+    /// Seconds an online rebuild's staging runs between commits: a rebuild a crash or stop interrupts
+    /// resumes from its last commit, so this bounds the work it does again.
+    public var rebuildCommitSeconds = DaemonConfiguration.defaultRebuildCommitSeconds
 
     public init() {}
 
@@ -72,6 +75,7 @@ public struct DaemonSettings: Sendable, Equatable {
         case metricsListen = "metrics_listen"
         case importMaximumRecords = "import_max_records"
         case readModelCompactionMinimumFree = "read_model_compaction_min_free"
+        case rebuildCommitSeconds = "rebuild_commit_seconds"
 
         /// The environment variable: `CONTACTLEDGER_` and the key in capitals.
         public var environmentVariable: String { "CONTACTLEDGER_" + self.rawValue.uppercased() }
@@ -211,10 +215,13 @@ public struct DaemonSettings: Sendable, Equatable {
                 layer[key] = .text(String(number))
             case .double(let number) where number.rounded() == number && abs(number) < 9.2e18:
                 layer[key] = .text(String(Int64(number)))
+            case .double(let number):
+                // A fraction (`rebuild_commit_seconds`); a key that takes none refuses it when parsed.
+                layer[key] = .text("\(number)")
             case .decimal(let number):
                 layer[key] = .text("\(number)")
             default:
-                throw SettingsError("\(name) in \(path) must be \(key.isList ? "an array of strings" : "a string or a whole number")")
+                throw SettingsError("\(name) in \(path) must be \(key.isList ? "an array of strings" : "a string or a number")")
             }
         }
         return layer
@@ -283,6 +290,11 @@ public struct DaemonSettings: Sendable, Equatable {
             self.importMaximumRecords = count
         case .readModelCompactionMinimumFree:
             self.readModelCompactionMinimumFree = text == "off" ? Int.max : try Self.byteSize(text)
+        case .rebuildCommitSeconds:
+            guard let seconds = Double(text), (Self.rebuildCommitSecondsRange).contains(seconds) else {
+                throw SettingsError("must be a number of seconds from 0.1 to 3600, got '\(text)'")
+            }
+            self.rebuildCommitSeconds = seconds
         }
     }
 
@@ -320,9 +332,13 @@ public struct DaemonSettings: Sendable, Equatable {
             access: AccessPolicy(grants: self.grants.compactMap { AccessPolicy.Grant(parsing: $0) }),
             metricsAddress: self.metricsListen,
             importMaximumRecords: self.importMaximumRecords,
-            readModelCompactionMinimumFreeBytes: self.readModelCompactionMinimumFree
+            readModelCompactionMinimumFreeBytes: self.readModelCompactionMinimumFree,
+            rebuildCommitSeconds: self.rebuildCommitSeconds
         )
     }
+
+    /// The `rebuild_commit_seconds` accepted: a commit at least every hour, at most ten a second.
+    public static let rebuildCommitSecondsRange: ClosedRange<Double> = 0.1...3600
 
     /// The highest `import_max_records` accepted: an import holds its whole plan in memory.
     public static let importRecordsCeiling = 1_000_000
@@ -344,9 +360,15 @@ public struct DaemonSettings: Sendable, Equatable {
             (.metricsListen, self.metricsListen.map { Self.quoted($0.description) } ?? "null"),
             (.importMaximumRecords, String(self.importMaximumRecords)),
             (.readModelCompactionMinimumFree, self.readModelCompactionMinimumFree == Int.max ? Self.quoted("off") : String(self.readModelCompactionMinimumFree)),
+            (.rebuildCommitSeconds, Self.seconds(self.rebuildCommitSeconds)),
         ]
         let lines = members.sorted { $0.0.rawValue < $1.0.rawValue }.map { "  \(Self.quoted($0.0.rawValue)): \($0.1)" }
         return "{\n" + lines.joined(separator: ",\n") + "\n}"
+    }
+
+    /// Seconds as a JSON number: `60`, `0.5`.
+    private static func seconds(_ value: Double) -> String {
+        value.rounded() == value ? String(Int64(value)) : "\(value)"
     }
 
     private static func quoted(_ text: String) -> String {
