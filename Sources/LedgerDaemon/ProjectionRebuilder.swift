@@ -96,10 +96,15 @@ final class ProjectionRebuilder: Service, Sendable {
 
     func run() async throws {
         if try self.isRebuildNeededAtStart() { _ = self.requestRebuild() }
+        // A stop cancels the work under way rather than waiting for it to end (a rebuild of millions of
+        // events would hold a SIGTERM up for minutes): staging commits what it has applied, and the next
+        // start goes on from each step's checkpoint.
         do {
             // A generation swapped out before a stop is still being emptied.
-            try await self.finishDropping()
-            await self.compactReadModels()
+            try await cancelWhenGracefulShutdown {
+                try await self.finishDropping()
+                await self.compactReadModels()
+            }
         } catch is CancellationError {
             return
         } catch {
@@ -107,9 +112,11 @@ final class ProjectionRebuilder: Service, Sendable {
         }
         for await _ in self.requests.cancelOnGracefulShutdown() {
             do {
-                try await self.rebuild()
-                try await self.finishDropping()
-                await self.compactReadModels()
+                try await cancelWhenGracefulShutdown {
+                    try await self.rebuild()
+                    try await self.finishDropping()
+                    await self.compactReadModels()
+                }
             } catch is CancellationError {
                 break
             } catch {
