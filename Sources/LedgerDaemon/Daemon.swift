@@ -94,7 +94,8 @@ public enum Daemon {
         let populator = GroupPopulator(ledger: ledger, logger: logger)
         let methods = LedgerMethods(
             ledger: ledger, rebuilder: rebuilder, populator: populator, reference: reference, access: configuration.access,
-            logger: logger, replication: replication, importMaximumRecords: configuration.importMaximumRecords
+            logger: logger, replication: replication, importMaximumRecords: configuration.importMaximumRecords,
+            subscriberMaximumLag: UInt64(configuration.subscriberMaximumLag)
         )
         metrics.setSampler(DaemonMetrics.makeSampler(stores: stores, rebuilder: rebuilder, subscriptions: methods.subscriptions))
         let server = RPCServer(

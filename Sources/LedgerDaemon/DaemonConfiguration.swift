@@ -35,6 +35,11 @@ public struct DaemonConfiguration: Sendable {
     public var rebuildCommitSeconds: Double
     /// The staging's commit interval when none is set.
     public static let defaultRebuildCommitSeconds: Double = 60
+    /// Events a subscriber that has caught up once may fall behind the head before it is cut off
+    /// (`events.error` with reason `too_slow`, then the connection is closed).
+    public var subscriberMaximumLag: Int
+    /// The subscribers' lag limit when none is set.
+    public static let defaultSubscriberMaximumLag = 1_000_000
 
     public init(
         dataDirectory: String = "./.contactledger",
@@ -48,8 +53,10 @@ public struct DaemonConfiguration: Sendable {
         metricsAddress: MetricsAddress? = nil,
         importMaximumRecords: Int = ImportPlan.maximumRecords,
         readModelCompactionMinimumFreeBytes: Int = 64 << 20,
-        rebuildCommitSeconds: Double = DaemonConfiguration.defaultRebuildCommitSeconds
+        rebuildCommitSeconds: Double = DaemonConfiguration.defaultRebuildCommitSeconds,
+        subscriberMaximumLag: Int = DaemonConfiguration.defaultSubscriberMaximumLag
     ) {
+        self.subscriberMaximumLag = subscriberMaximumLag
         self.rebuildCommitSeconds = rebuildCommitSeconds
         self.readModelCompactionMinimumFreeBytes = readModelCompactionMinimumFreeBytes
         self.importMaximumRecords = importMaximumRecords

@@ -25,6 +25,8 @@ final class LedgerMethods: RPCHandler {
     let replication: ReplicationStatus
     /// The most records one import may hold (`import_max_records`).
     let importMaximumRecords: Int
+    /// Events a caught-up subscriber may fall behind before it is cut off (`subscriber_max_lag`).
+    let subscriberMaximumLag: UInt64
     static let version = "0.1.0"
 
     /// The longest `actor` accepted.
@@ -35,9 +37,11 @@ final class LedgerMethods: RPCHandler {
     init(
         ledger: Ledger, rebuilder: ProjectionRebuilder, populator: GroupPopulator, reference: AnonymousReference,
         access: AccessPolicy, logger: Logger, replication: ReplicationStatus = ReplicationStatus(),
-        importMaximumRecords: Int = ImportPlan.maximumRecords
+        importMaximumRecords: Int = ImportPlan.maximumRecords,
+        subscriberMaximumLag: UInt64 = UInt64(DaemonConfiguration.defaultSubscriberMaximumLag)
     ) {
         self.importMaximumRecords = importMaximumRecords
+        self.subscriberMaximumLag = subscriberMaximumLag
         self.populator = populator
         self.replication = replication
         self.access = access

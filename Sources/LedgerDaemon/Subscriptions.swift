@@ -9,6 +9,9 @@ final class Subscriptions: Sendable {
         var isCancelled = false
         /// The last position sent.
         var position: UInt64 = 0
+        /// Whether the feed has once found nothing more to send: only then can it be too slow (one
+        /// catching up from far back is not).
+        var hasCaughtUp = false
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -37,6 +40,24 @@ final class Subscriptions: Sendable {
     /// Records the last position a subscription sent.
     func advance(_ id: String, to position: UInt64) {
         self.entries.withLock { $0[id]?.position = position }
+    }
+
+    /// The connection a subscription belongs to.
+    func connectionID(of id: String) -> UInt64? {
+        self.entries.withLock { $0[id]?.connectionID }
+    }
+
+    /// Records that a subscription's feed reached the head.
+    func markCaughtUp(_ id: String) {
+        self.entries.withLock { $0[id]?.hasCaughtUp = true }
+    }
+
+    /// How far a subscription that has caught up once is behind `head`; 0 before it caught up.
+    func lag(of id: String, head: UInt64) -> UInt64 {
+        self.entries.withLock { entries in
+            guard let entry = entries[id], entry.hasCaughtUp else { return 0 }
+            return head - min(entry.position, head)
+        }
     }
 
     /// The largest number of events any live subscription is behind `head`.

@@ -109,9 +109,11 @@ public final class RPCServer: Service {
         let maximumLineBytes = self.configuration.maximumLineBytes
         do {
             try await connection.channel.executeThenClose { inbound, outbound in
-                let notifier = RPCNotifier { line in
-                    try await outbound.write(ByteBuffer(bytes: line))
-                }
+                let channel = connection.channel.channel
+                let notifier = RPCNotifier(
+                    write: { line in try await outbound.write(ByteBuffer(bytes: line)) },
+                    close: { channel.close(promise: nil) }
+                )
                 // Long-lived work started after an answer (subscription feeds) runs beside the calls and
                 // is cancelled when the connection's input ends.
                 let (followUps, followUpSink) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)

@@ -97,6 +97,15 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
 
     @Option(
         name: .long,
+        help: ArgumentHelp(
+            "Events a subscriber that has caught up may fall behind the log's head before it is cut off and disconnected (default: 1000000).",
+            valueName: "events"
+        )
+    )
+    var subscriberMaxLag: String?
+
+    @Option(
+        name: .long,
         help: ArgumentHelp("Publish every committed event to this NATS JetStream server (a cluster: its nodes, comma-separated).", valueName: "nats://host:port")
     )
     var replicate: String?
@@ -133,6 +142,7 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
             (.importMaximumRecords, self.importMaxRecords),
             (.readModelCompactionMinimumFree, self.readModelCompactionMinFree),
             (.rebuildCommitSeconds, self.rebuildCommitSeconds),
+            (.subscriberMaximumLag, self.subscriberMaxLag),
         ]
         for case (let key, let text?) in texts { layer[key] = .text(text) }
         if !self.grants.isEmpty { layer[.grants] = .list(self.grants) }

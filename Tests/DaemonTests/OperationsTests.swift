@@ -31,6 +31,7 @@ struct OperationsTests {
         #expect(config["grants"] == [])
         #expect(config["read_model_compaction_min_free"] == .integer(64 << 20))
         #expect(config["rebuild_commit_seconds"] == .integer(60))
+        #expect(config["subscriber_max_lag"] == .integer(1_000_000))
         // The dist config file parses, and --print-config's output is itself a valid config file.
         let dist = Operations.repositoryRoot.appendingPathComponent("dist/contactledgerd.json").path
         let distConfig = try self.effectiveConfig(["--config", dist])
@@ -91,6 +92,7 @@ struct OperationsTests {
         (["--log-format", "xml"], [:], "logfmt or json"),
         (["--read-model-compaction-min-free", "lots"], [:], "read_model_compaction_min_free (--read-model-compaction-min-free)"),
         ([], ["CONTACTLEDGER_REBUILD_COMMIT_SECONDS": "0"], "rebuild_commit_seconds (CONTACTLEDGER_REBUILD_COMMIT_SECONDS)"),
+        (["--subscriber-max-lag", "0"], [:], "subscriber_max_lag (--subscriber-max-lag)"),
     ])
     func badSettingsAreUsageErrorsNamingTheKey(arguments: [String], environment: [String: String], message: String) throws {
         let run = try Operations.run("contactledgerd", arguments + ["--print-config"], environment: environment)

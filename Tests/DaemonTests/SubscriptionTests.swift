@@ -51,6 +51,56 @@ struct SubscriptionTests {
         #expect(unknown.code == -32001)
     }
 
+    /// A subscriber that stops reading while the log runs ahead is cut off and disconnected (its feed
+    /// reads from the log and its connection buffers a bounded amount, so it holds no growing queue);
+    /// it resumes after the last seq it received and misses nothing.
+    @Test func aSubscriberThatCannotKeepUpIsDisconnectedAndResumesFromItsLastSeq() throws {
+        let daemon = try DaemonHarness(arguments: ["--subscriber-max-lag", "500"])
+        for index in 0..<10 { try daemon.call("contacts.create", ["name": .string("before\(index)")]) }
+        let subscriber = try daemon.client()
+        try subscriber.call("events.subscribe", ["after_seq": 0])
+        var seqs: [Int64] = []
+        while seqs.count < 10 { seqs.append(try subscriber.readValue()["params"]?["event"]?.int("seq") ?? -1) }
+        // Caught up; it now stops reading while 6,000 events are written, a few megabytes of notifications.
+        let writer = try daemon.client()
+        for batch in 0..<30 {
+            let calls: [JSONValue] = (0..<200).map { index in
+                ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.create", "params": ["name": .string("w\(batch)-\(index)")]]
+            }
+            try writer.send(raw: JSONLine.encode(JSONValue.array(calls)) + [10])
+            _ = try writer.readValue()
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while !daemon.log().contains("subscription cut off: too slow"), Date() < deadline { usleep(20_000) }
+        #expect(daemon.log().contains("subscription cut off: too slow"))
+        // What reached the subscriber before the cut is gapless; then its connection is closed.
+        var closed = false
+        while !closed {
+            do {
+                let message = try subscriber.readValue()
+                if message.string("method") == "events.error" {
+                    #expect(message["params"]?.string("reason") == "too_slow")
+                    #expect(message["params"]?.int("last_seq") == seqs.last)
+                } else {
+                    seqs.append(message["params"]?["event"]?.int("seq") ?? -1)
+                }
+            } catch RPCClient.TransportError.closed {
+                closed = true
+            }
+        }
+        let last = try #require(seqs.last)
+        #expect(seqs == Array(1...last))
+        let head = try ContactKit.head(daemon)
+        #expect(last < head)
+        // Resubscribed after its last seq, it receives the rest exactly once, in order.
+        let again = try daemon.client()
+        try again.call("events.subscribe", ["after_seq": .integer(last)])
+        var rest: [Int64] = []
+        while rest.count < Int(head - last) { rest.append(try again.readValue()["params"]?["event"]?.int("seq") ?? -1) }
+        #expect(rest == Array((last + 1)...head))
+        #expect(try daemon.call("system.health").string("status") == "ok")
+    }
+
     @Test func threeSubscribersAcrossARestartGetEveryEventOnceInOrder() throws {
         let daemon = try DaemonHarness()
         var subscribers = try (0..<3).map { _ in try daemon.client() }

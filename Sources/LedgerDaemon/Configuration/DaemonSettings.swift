@@ -46,6 +46,8 @@ public struct DaemonSettings: Sendable, Equatable {
     /// Seconds an online rebuild's staging runs between commits: a rebuild a crash or stop interrupts
     /// resumes from its last commit, so this bounds the work it does again.
     public var rebuildCommitSeconds = DaemonConfiguration.defaultRebuildCommitSeconds
+    /// Events a subscriber that has caught up once may fall behind the head before it is cut off.
+    public var subscriberMaximumLag = DaemonConfiguration.defaultSubscriberMaximumLag
 
     public init() {}
 
@@ -76,6 +78,7 @@ public struct DaemonSettings: Sendable, Equatable {
         case importMaximumRecords = "import_max_records"
         case readModelCompactionMinimumFree = "read_model_compaction_min_free"
         case rebuildCommitSeconds = "rebuild_commit_seconds"
+        case subscriberMaximumLag = "subscriber_max_lag"
 
         /// The environment variable: `CONTACTLEDGER_` and the key in capitals.
         public var environmentVariable: String { "CONTACTLEDGER_" + self.rawValue.uppercased() }
@@ -295,6 +298,11 @@ public struct DaemonSettings: Sendable, Equatable {
                 throw SettingsError("must be a number of seconds from 0.1 to 3600, got '\(text)'")
             }
             self.rebuildCommitSeconds = seconds
+        case .subscriberMaximumLag:
+            guard let events = Int(text), events >= 1 else {
+                throw SettingsError("must be a number of events of at least 1, got '\(text)'")
+            }
+            self.subscriberMaximumLag = events
         }
     }
 
@@ -333,7 +341,8 @@ public struct DaemonSettings: Sendable, Equatable {
             metricsAddress: self.metricsListen,
             importMaximumRecords: self.importMaximumRecords,
             readModelCompactionMinimumFreeBytes: self.readModelCompactionMinimumFree,
-            rebuildCommitSeconds: self.rebuildCommitSeconds
+            rebuildCommitSeconds: self.rebuildCommitSeconds,
+            subscriberMaximumLag: self.subscriberMaximumLag
         )
     }
 
@@ -361,6 +370,7 @@ public struct DaemonSettings: Sendable, Equatable {
             (.importMaximumRecords, String(self.importMaximumRecords)),
             (.readModelCompactionMinimumFree, self.readModelCompactionMinimumFree == Int.max ? Self.quoted("off") : String(self.readModelCompactionMinimumFree)),
             (.rebuildCommitSeconds, Self.seconds(self.rebuildCommitSeconds)),
+            (.subscriberMaximumLag, String(self.subscriberMaximumLag)),
         ]
         let lines = members.sorted { $0.0.rawValue < $1.0.rawValue }.map { "  \(Self.quoted($0.0.rawValue)): \($0.1)" }
         return "{\n" + lines.joined(separator: ",\n") + "\n}"

@@ -9,11 +9,8 @@ import RPC
 extension LedgerMethods {
     /// Events sent per read snapshot while catching up, so no read transaction stays open long.
     static let subscriptionChunk = 500
-    /// A live subscription further behind the head than this is cut off with an `events.error`
-    /// notification (reason `too_slow`, its last seq); the client resubscribes from there. A
-    /// subscription costs no memory as it falls behind (it reads from the log), but an unbounded lag
-    /// means its consumer will not catch up.
-    static let maximumSubscriberLag: UInt64 = 1_000_000
+    /// How often a subscription's watchdog compares its position with the head.
+    static let subscriberLagCheck: Duration = .milliseconds(200)
 
     func eventsSubscribe(_ call: RPCCall, _ caller: Caller, context: RPCContext) async throws -> JSONValue {
         let params = try self.params(SubscribeParams.self, call)
@@ -25,7 +22,13 @@ extension LedgerMethods {
         let start = params.afterSeq ?? self.ledger.headWatcher.head
         // The feed starts once the answer carrying the subscription id is on the wire.
         context.afterAnswer.schedule { [self] in
-            await self.feed(id, after: start, types: types, workspace: caller.workspace, notifier: context.notifier)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.feed(id, after: start, types: types, workspace: caller.workspace, notifier: context.notifier) }
+                group.addTask { await self.watchLag(of: id, notifier: context.notifier) }
+                // The feed ends first (cut off, unsubscribed, or its connection gone); the watchdog then stops.
+                await group.next()
+                group.cancelAll()
+            }
             self.subscriptions.remove(id)
         }
         return ["subscription": .string(id), "after_seq": .integer(Int64(start))]
@@ -44,9 +47,6 @@ extension LedgerMethods {
     /// in log order, with no gap and no duplicate, since each step reads from the last position sent.
     private func feed(_ id: String, after start: UInt64, types: Set<String>?, workspace: String, notifier: RPCNotifier) async {
         var position = start
-        // Only a subscriber that once reached the head and then fell behind is "too slow"; one catching
-        // up from far back is not.
-        var caughtUp = false
         let subscription = JSONLine.encodeString(id)
         while !Task.isCancelled, !self.subscriptions.isCancelled(id) {
             let chunk: [(UInt64, [UInt8])]
@@ -81,21 +81,43 @@ extension LedgerMethods {
                 position = seq
             }
             self.subscriptions.advance(id, to: position)
-            let head = self.ledger.headWatcher.head
-            if caughtUp, head > position, head - position > Self.maximumSubscriberLag {
+            let lag = self.subscriptions.lag(of: id, head: self.ledger.headWatcher.head)
+            if lag > self.subscriberMaximumLag {
+                // Still reading, but more slowly than the log grows: told why, then disconnected.
                 let error: JSONValue = [
-                    "subscription": .string(id), "reason": "too_slow", "last_seq": .integer(Int64(position)),
-                    "lag": .integer(Int64(head - position)),
+                    "subscription": .string(id), "reason": "too_slow", "last_seq": .integer(Int64(position)), "lag": .integer(Int64(lag)),
                 ]
                 try? await notifier.notify(method: "events.error", params: JSONLine.encode(error))
-                self.logger.notice("subscription cut off: too slow", metadata: ["subscription.id": "\(id)"])
+                self.cutOff(id, lag: lag, notifier: notifier)
                 return
             }
             if chunk.isEmpty {
-                caughtUp = true
+                self.subscriptions.markCaughtUp(id)
                 await self.ledger.headWatcher.wait(pastSeq: position)
             }
         }
+    }
+
+    /// Cuts off a subscription that stopped reading while the log ran away from it: the feed is stuck
+    /// waiting for the connection to take a line, so only closing the connection ends it. What the
+    /// subscriber holds is bounded either way: the feed reads from the log, and the connection buffers
+    /// at most its high-water mark. The client resubscribes after the last seq it received.
+    private func watchLag(of id: String, notifier: RPCNotifier) async {
+        while (try? await Task.sleep(for: Self.subscriberLagCheck)) != nil {
+            let lag = self.subscriptions.lag(of: id, head: self.ledger.headWatcher.head)
+            if lag > self.subscriberMaximumLag {
+                self.cutOff(id, lag: lag, notifier: notifier)
+                return
+            }
+        }
+    }
+
+    /// Ends a subscription that cannot keep up and closes its connection.
+    private func cutOff(_ id: String, lag: UInt64, notifier: RPCNotifier) {
+        guard !self.subscriptions.isCancelled(id), let connection = self.subscriptions.connectionID(of: id) else { return }
+        _ = self.subscriptions.cancel(id, connectionID: connection)
+        self.logger.notice("subscription cut off: too slow", metadata: ["subscription.id": "\(id)", "subscription.lag": "\(lag)"])
+        notifier.disconnect()
     }
 
     func connectionClosed(_ connectionID: UInt64) async {
