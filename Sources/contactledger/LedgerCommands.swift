@@ -106,7 +106,7 @@ extension ContactLedgerCommand.Projections {
     /// `projections rebuild NAME`: `projections.rebuild`.
     struct Rebuild: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Starts an online rebuild of a projection (returns at once)."
+            abstract: "Starts an online rebuild of a projection and follows it with a progress bar until it is done (--detach: returns at once)."
         )
 
         @Argument(help: ArgumentHelp("The projection's name, as projections lists it.", valueName: "name"))

@@ -12,9 +12,13 @@ struct CLITests {
         var error: String
     }
 
-    func run(_ daemon: DaemonHarness, _ arguments: [String]) throws -> Run {
+    /// The CLI's executable.
+    static var cli: URL { DaemonHarness.productsDirectory.appendingPathComponent("contactledger") }
+
+    /// Runs the CLI (or `executable`) against `daemon` to its end.
+    func run(_ daemon: DaemonHarness, _ arguments: [String], executable: URL = Self.cli) throws -> Run {
         let process = Process()
-        process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledger")
+        process.executableURL = executable
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["CONTACTLEDGER_SOCKET"] = daemon.socketPath
@@ -70,6 +74,68 @@ struct CLITests {
         let verify = try self.run(daemon, ["verify"])
         #expect(verify.status == 0)
         #expect(verify.output.contains("true"))
+    }
+
+    /// Up to `count` lines from `handle`, waiting at most `seconds` in all.
+    func readLines(_ handle: FileHandle, count: Int, seconds: Double) -> [String] {
+        var buffer: [UInt8] = []
+        var lines: [String] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while lines.count < count, Date() < deadline {
+            var ready = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 100) > 0 else { continue }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let read = chunk.withUnsafeMutableBytes { Foundation.read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+            guard read > 0 else { break }
+            buffer += chunk[..<read]
+            while let newline = buffer.firstIndex(of: 10) {
+                lines.append(String(decoding: buffer[..<newline], as: UTF8.self))
+                buffer.removeSubrange(...newline)
+            }
+        }
+        return lines
+    }
+
+    /// Issue 6's CLI: the projections table, a rebuild followed with a live progress bar, and `tail`
+    /// following the log (catch-up, then live) with a type filter.
+    @Test func projectionsRebuildWithAProgressBarAndTail() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 8_000)
+        let table = try self.run(daemon, ["projections"])
+        #expect(table.status == 0)
+        #expect(table.output.contains("contacts") && table.output.contains("ready"), "\(table.output)")
+
+        // The bar is drawn only on a terminal: `script` gives the CLI one. It is redrawn in place (\r)
+        // until the rebuild is done, then the status table follows.
+        let rebuild = try self.run(daemon, ["-qec", "\(Self.cli.path) projections rebuild contacts", "/dev/null"], executable: URL(fileURLWithPath: "/usr/bin/script"))
+        #expect(rebuild.status == 0, "\(rebuild.output) \(rebuild.error)")
+        #expect(rebuild.output.contains("\r") && rebuild.output.contains("events/s"), "\(rebuild.output)")
+        #expect(rebuild.output.contains("█ 100% 8000/8000"), "\(rebuild.output)")
+        let final = rebuild.output.split(whereSeparator: \.isNewline).last { $0.hasPrefix("contacts") }
+        #expect(final?.contains("ready") == true, "\(rebuild.output)")
+        // Without a terminal: no bar, the table only.
+        let piped = try self.run(daemon, ["projections", "rebuild", "contacts"])
+        #expect(piped.status == 0)
+        #expect(!piped.error.contains("%") && piped.output.contains("ready"), "\(piped.error)")
+
+        // tail: the name changes after seq 0, then one made while it follows.
+        let uuid = try #require(try daemon.call("contacts.get", ["urn": "ext:p42"]).string("uuid"))
+        try ContactKit.modify(daemon, uuid, [["type": "name", "name": "First"]])
+        let tail = Process()
+        tail.executableURL = Self.cli
+        tail.arguments = ["tail", "--after", "0", "--type", "contact_name_changed", "--json"]
+        tail.environment = ProcessInfo.processInfo.environment.merging(["CONTACTLEDGER_SOCKET": daemon.socketPath]) { $1 }
+        let output = Pipe()
+        tail.standardOutput = output
+        try tail.run()
+        defer { tail.terminate(); tail.waitUntilExit() }
+        let caughtUp = self.readLines(output.fileHandleForReading, count: 1, seconds: 30)
+        try ContactKit.modify(daemon, uuid, [["type": "name", "name": "Second"]])
+        let live = self.readLines(output.fileHandleForReading, count: 1, seconds: 30)
+        let events = try (caughtUp + live).map { try JSONValue(parsing: Array($0.utf8)) }
+        #expect(events.map { $0.string("type") } == ["contact_name_changed", "contact_name_changed"])
+        #expect(events.map { $0["data"]?.string("name") } == ["First", "Second"])
+        #expect((events.first?.int("seq") ?? 0) < (events.last?.int("seq") ?? 0))
     }
 
     @Test func anUnreachableDaemonIsExitStatus2() throws {

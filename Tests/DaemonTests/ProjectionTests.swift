@@ -8,22 +8,6 @@ import Testing
 /// Projection status, online rebuilds, dry-run verification and event upcasting.
 @Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ProjectionTests {
-    /// Creates `count` contacts quickly, in batches of JSON-RPC requests.
-    func populate(_ daemon: DaemonHarness, count: Int) throws {
-        let client = try daemon.client()
-        var created = 0
-        while created < count {
-            let size = min(200, count - created)
-            let batch: [JSONValue] = (0..<size).map { index in
-                ["jsonrpc": "2.0", "id": .integer(Int64(created + index)), "method": "contacts.create",
-                 "params": ["name": .string("p\(created + index)"), "urns": [.string("ext:p\(created + index)")]]]
-            }
-            try client.send(raw: JSONLine.encode(JSONValue.array(batch)) + [10])
-            _ = try client.readValue()
-            created += size
-        }
-    }
-
     func waitUntilReady(_ daemon: DaemonHarness) throws -> JSONValue {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
@@ -83,7 +67,7 @@ struct ProjectionTests {
         try daemon.call("fields.create", ["key": "age", "name": "Age", "type": "number"])
         let manual = try #require(try daemon.call("groups.create", ["name": "Called"]).string("uuid"))
         let smart = try #require(try daemon.call("groups.create", ["name": "Older", "query": "age > 40"]).string("uuid"))
-        try self.populate(daemon, count: 3000)
+        try daemon.populate(count: 3000)
         let populated = try ContactKit.allPages(daemon, "contacts.search", ["query": ""], itemsKey: "contacts").compactMap { $0.string("uuid") }
         #expect(populated.count == 3000)
 
@@ -150,7 +134,7 @@ struct ProjectionTests {
 
     @Test func statusRebuildAndVerifyWhileWritesGoOn() throws {
         let daemon = try DaemonHarness()
-        try self.populate(daemon, count: 3000)
+        try daemon.populate(count: 3000)
         let before = try daemon.call("contacts.get", ["urn": "ext:p1234"])
         let status = try self.waitUntilReady(daemon)
         #expect(status.string("name") == "contacts")
@@ -192,7 +176,7 @@ struct ProjectionTests {
     func anInterruptedRebuildResumesFromItsLastCommit(_ interruption: Interruption) throws {
         // Before a kill, staging commits every tenth of a second; a SIGTERM commits what it applied as it stops.
         let daemon = try DaemonHarness(arguments: interruption == .kill9 ? ["--rebuild-commit-seconds", "0.1"] : [])
-        try self.populate(daemon, count: 16_000)
+        try daemon.populate(count: 16_000)
         try daemon.call("projections.rebuild", ["name": "contacts"])
         // Interrupted once staging has replayed part of the log, before it has staged all of it.
         let deadline = Date().addingTimeInterval(60)
@@ -262,7 +246,7 @@ struct ProjectionTests {
     /// swap's transaction; a stop in between leaves the rest to the next start.
     @Test func theSwappedOutGenerationIsEmptiedTableByTableAcrossARestart() throws {
         let daemon = try DaemonHarness()
-        try self.populate(daemon, count: 3_000)
+        try daemon.populate(count: 3_000)
         let before = try daemon.call("contacts.get", ["urn": "ext:p2999"])
         try daemon.call("projections.rebuild", ["name": "contacts"])
         _ = try self.waitUntilReady(daemon)
@@ -299,7 +283,7 @@ struct ProjectionTests {
     /// is lost (read models and stream index), the file shrinks, and a restart trusts it.
     @Test func theReadModelsAreCompactedOnlineAfterARebuild() throws {
         let daemon = try DaemonHarness(arguments: ["--read-model-compaction-min-free", "1MiB"])
-        try self.populate(daemon, count: 6_000)
+        try daemon.populate(count: 6_000)
         let before = try daemon.call("contacts.get", ["urn": "ext:p4321"])
         #expect(!daemon.log().contains("compacted online"))
         try daemon.call("projections.rebuild", ["name": "contacts"])
@@ -352,7 +336,7 @@ struct ProjectionTests {
 
     @Test func aReadModelOfAnotherVersionIsRebuiltOnStart() throws {
         let daemon = try DaemonHarness()
-        try self.populate(daemon, count: 500)
+        try daemon.populate(count: 500)
         let before = try daemon.call("contacts.get", ["urn": "ext:p42"])
         #expect(daemon.stop() == 0)
         // Mark the stored read model (in the data directory's rebuildable part) as written by version 1.
@@ -373,7 +357,7 @@ struct ProjectionTests {
 
     @Test func anOfflineRebuildRefusesARunningDaemonAndRebuildsAStoppedOne() throws {
         let daemon = try DaemonHarness()
-        try self.populate(daemon, count: 1000)
+        try daemon.populate(count: 1000)
         let before = try daemon.call("contacts.get", ["urn": "ext:p77"])
         #expect(try self.offlineRebuild(daemon).status != 0)
         #expect(daemon.stop() == 0)

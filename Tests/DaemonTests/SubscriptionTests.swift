@@ -62,14 +62,7 @@ struct SubscriptionTests {
         var seqs: [Int64] = []
         while seqs.count < 10 { seqs.append(try subscriber.readValue()["params"]?["event"]?.int("seq") ?? -1) }
         // Caught up; it now stops reading while 6,000 events are written, a few megabytes of notifications.
-        let writer = try daemon.client()
-        for batch in 0..<30 {
-            let calls: [JSONValue] = (0..<200).map { index in
-                ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.create", "params": ["name": .string("w\(batch)-\(index)")]]
-            }
-            try writer.send(raw: JSONLine.encode(JSONValue.array(calls)) + [10])
-            _ = try writer.readValue()
-        }
+        try daemon.populate(count: 6_000)
         let deadline = Date().addingTimeInterval(60)
         while !daemon.log().contains("subscription cut off: too slow"), Date() < deadline { usleep(20_000) }
         #expect(daemon.log().contains("subscription cut off: too slow"))
