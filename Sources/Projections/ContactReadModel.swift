@@ -53,8 +53,7 @@ public struct ContactReadModel: Sendable {
                     let micros = BigEndian.uint64(entry.value)
                 else { return false }
                 if let time, Int64(bitPattern: micros) > time.microseconds { return true }
-                guard let contact = try? ContactRecord.decode(UnsafeRawBufferPointer(rebasing: entry.value.dropFirst(8))) else { return true }
-                found = (seq, contact)
+                found = (seq, try Self.decodeContact(UnsafeRawBufferPointer(rebasing: entry.value.dropFirst(8)), table: "rm.snapshots"))
                 return false
             }
         }
@@ -65,9 +64,18 @@ public struct ContactReadModel: Sendable {
 
     /// The contact (possibly a deleted tombstone) with `uuid` in `workspace`.
     public func contact(_ uuid: ContactUUID, workspace: String, in txn: Transaction) throws -> Contact? {
-        try txn.withValue(self.contacts, key: KeyEncoding.key(workspace, uuid.rawValue)) { bytes throws(LMDBError) in
-            guard let bytes else { return nil }
-            return try? ContactRecord.decode(bytes)
+        let decoded = try txn.withValue(self.contacts, key: KeyEncoding.key(workspace, uuid.rawValue)) { bytes throws(LMDBError) in
+            bytes.map { bytes in Result { () throws(ReadModelError) in try Self.decodeContact(bytes, table: "rm.contacts") } }
+        }
+        return try decoded?.get()
+    }
+
+    /// Decodes a stored contact record; one that does not decode is damage, reported as such.
+    private static func decodeContact(_ bytes: UnsafeRawBufferPointer, table: String) throws(ReadModelError) -> Contact {
+        do {
+            return try ContactRecord.decode(bytes)
+        } catch {
+            throw .damagedRecord(table: table)
         }
     }
 
@@ -121,8 +129,7 @@ public struct ContactReadModel: Sendable {
         try txn.withCursor(self.contacts) { cursor in
             try cursor.forEach(from: start) { entry in
                 guard entry.key.hasPrefix(prefix) else { return false }
-                guard let contact = try? ContactRecord.decode(entry.value) else { return true }
-                return try body(contact)
+                return try body(try Self.decodeContact(entry.value, table: "rm.contacts"))
             }
         }
     }
@@ -144,9 +151,10 @@ public struct ContactReadModel: Sendable {
             let end = prefix + BigEndian.bytes(before ?? UInt64.max)
             try cursor.forEachReversed(before: end) { entry in
                 guard entry.key.hasPrefix(prefix), let seq = BigEndian.uint64(entry.key, at: prefix.count) else { return false }
-                if let message = try? JSONCoding.decode(StoredMessage.self, from: entry.value) {
-                    result.append((seq, message))
+                guard let message = try? JSONCoding.decode(StoredMessage.self, from: entry.value) else {
+                    throw ReadModelError.damagedRecord(table: "rm.messages")
                 }
+                result.append((seq, message))
                 return result.count < limit
             }
         }
@@ -223,4 +231,7 @@ public enum ReadModelError: Error, Hashable, Sendable {
     case undecodableEvent(seq: UInt64)
     /// A replay found the checkpoint elsewhere than where its events continue (something else wrote).
     case checkpointMoved
+    /// A stored record of `table` (its base name) does not decode: the read models are damaged on disk,
+    /// and a rebuild from the log repairs them. Never answered as "not found", never skipped.
+    case damagedRecord(table: String)
 }

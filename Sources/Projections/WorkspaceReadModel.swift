@@ -16,13 +16,16 @@ public struct WorkspaceReadModel: Sendable {
     var allTables: [Table] { [self.workspaces] }
 
     /// The workspace named `name` (a fresh one with default settings when it has no events yet).
+    ///
+    /// - Throws: ``ReadModelError/damagedRecord(table:)`` when its stored record does not decode: a
+    ///   default workspace in its place would let the next command write its fields and groups away.
     public func workspace(_ name: String, in txn: Transaction) throws -> Workspace {
-        try txn.withValue(self.workspaces, key: Array(name.utf8)) { bytes throws(LMDBError) in
-            guard let bytes, let workspace = Self.decoded.workspace(name, from: bytes) else {
-                return Workspace(name: name)
-            }
-            return workspace
+        let workspace = try txn.withValue(self.workspaces, key: Array(name.utf8)) { bytes throws(LMDBError) -> Workspace? in
+            guard let bytes else { return Workspace(name: name) }
+            return Self.decoded.workspace(name, from: bytes)
         }
+        guard let workspace else { throw ReadModelError.damagedRecord(table: "rm.workspaces") }
+        return workspace
     }
 
     /// Every command reads its workspace, with all its fields and groups: decoding that JSON each time

@@ -102,6 +102,46 @@ struct LedgerCoreTests {
         #expect(after["id"] == 5)
     }
 
+    /// -32603 through the socket: a read model damaged on disk makes a read fail in a way no other code
+    /// names. The answer carries a reference the daemon's log line also carries (with no personal data),
+    /// the daemon keeps serving, `projections.verify` finds the damage, and a rebuild repairs it.
+    @Test func anInternalErrorAnswersWithAReferenceAndARebuildRepairsItsCause() throws {
+        let daemon = try DaemonHarness()
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "Ann Secret", "urns": ["tel:+250788000111"]]).string("uuid"))
+        #expect(daemon.stop() == 0)
+        do {
+            let environment = try Environment(directory: daemon.directory + "/readmodels")
+            let contacts = try #require(try environment.openTables(["rm.contacts"])["rm.contacts"])
+            try environment.write { txn in
+                let keys = try txn.withCursor(contacts) { cursor -> [[UInt8]] in
+                    var keys: [[UInt8]] = []
+                    var entry = try cursor.first()
+                    while let current = entry {
+                        keys.append(Array(current.key))
+                        entry = try cursor.next()
+                    }
+                    return keys
+                }
+                #expect(keys.count == 1)
+                for key in keys { try txn.put(contacts, key: key, value: [0xFF, 0x00, 0x13]) }
+            }
+        }
+        try daemon.start()
+        let failure = try daemon.error("contacts.get", ["uuid": .string(uuid)])
+        #expect(failure.code == -32603)
+        let reference = try #require(failure.data("reference")?.stringValue)
+        let line = try #require(daemon.log().split(separator: "\n").first { $0.contains(reference) })
+        #expect(line.contains("contacts.get") && !line.contains("Ann") && !line.contains("250788000111"), "\(line)")
+        #expect(try daemon.call("system.health").string("status") == "ok")
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"]?.arrayValue?.isEmpty == false)
+        try daemon.call("projections.rebuild", ["name": "contacts"])
+        let deadline = Date().addingTimeInterval(60)
+        while try daemon.call("projections.status")["projections"]?.arrayValue?.first?.string("state") != "ready", Date() < deadline {
+            usleep(50_000)
+        }
+        #expect(try daemon.call("contacts.get", ["uuid": .string(uuid)]).string("name") == "Ann Secret")
+    }
+
     @Test func batchesAndNotifications() throws {
         let daemon = try DaemonHarness()
         let client = try daemon.client()
