@@ -74,21 +74,39 @@ extension ContactLedgerCommand {
             var params: [String: JSONValue] = [:]
             params["after_seq"] = self.after.map(JSONValue.integer)
             if !self.type.isEmpty { params["types"] = self.type.jsonValue }
+            // The last seq printed (or started after): where a cut-off tail resumes.
+            var last = self.after
             try self.global.withConnection { connection in
-                _ = try connection.call("events.subscribe", params, onNotification: self.show)
+                let answer = try connection.call("events.subscribe", params) { last = self.show($0) ?? last }
+                last = last ?? answer["after_seq"]?.integerValue
                 while true {
-                    self.show(try connection.nextMessage())
+                    let message: JSONValue
+                    do {
+                        message = try connection.nextMessage()
+                    } catch RPCClient.TransportError.closed {
+                        Output.printError(": the daemon closed the connection after seq \(last ?? 0); resume with --after \(last ?? 0)")
+                        throw ExitCode.transportError
+                    }
+                    if message["method"]?.stringValue == "events.error" {
+                        // Cut off for falling too far behind (a reader slower than the writers).
+                        let lag = message["params"]?["lag"]?.integerValue ?? 0
+                        Output.printError(": the daemon cut this tail off, \(lag) events behind, after seq \(last ?? 0); resume with --after \(last ?? 0)")
+                        throw ExitCode.rpcError
+                    }
+                    last = self.show(message) ?? last
                 }
             }
         }
 
-        /// Prints one `events.event` notification and flushes, so a pipe sees each event at once.
-        private func show(_ message: JSONValue) {
+        /// Prints one `events.event` notification and flushes, so a pipe sees each event at once;
+        /// returns its seq (nil for any other message).
+        private func show(_ message: JSONValue) -> Int64? {
             guard message["method"]?.stringValue == "events.event", let event = message["params"]?["event"] else {
-                return
+                return nil
             }
             print(self.global.json ? Output.json(event, pretty: false) : ContactLedgerCommand.Events.line(event))
             fflush(nil)
+            return event["seq"]?.integerValue
         }
     }
 }

@@ -138,6 +138,36 @@ struct CLITests {
         #expect((events.first?.int("seq") ?? 0) < (events.last?.int("seq") ?? 0))
     }
 
+    /// A tail whose output nobody reads falls behind; the daemon cuts it off, and it says after which seq
+    /// it stopped and how to resume from there, having printed every event up to that seq once.
+    @Test func aTailThatFallsBehindSaysWhereToResume() throws {
+        let daemon = try DaemonHarness(arguments: ["--subscriber-max-lag", "500"])
+        let tail = Process()
+        tail.executableURL = Self.cli
+        tail.arguments = ["tail", "--after", "0", "--json"]
+        tail.environment = ProcessInfo.processInfo.environment.merging(["CONTACTLEDGER_SOCKET": daemon.socketPath]) { $1 }
+        let output = Pipe()
+        let error = Pipe()
+        tail.standardOutput = output
+        tail.standardError = error
+        try tail.run()
+        try daemon.call("contacts.create", ["name": "first"])
+        #expect(self.readLines(output.fileHandleForReading, count: 1, seconds: 30).count == 1)
+        // Nobody reads its output now: its pipe fills, it stops reading the socket, the log runs ahead.
+        try daemon.populate(count: 6_000)
+        let deadline = Date().addingTimeInterval(60)
+        while !daemon.log().contains("subscription cut off: too slow"), Date() < deadline { usleep(20_000) }
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        tail.waitUntilExit()
+        #expect(tail.terminationStatus != 0)
+        let seqs = try [1] + printed.split(separator: "\n").map { try #require(try JSONValue(parsing: Array($0.utf8)).int("seq")) }
+        let last = try #require(seqs.last)
+        #expect(seqs == Array(1...last))
+        #expect(last < 6_001)
+        #expect(message.contains("resume with --after \(last)"), "\(message)")
+    }
+
     @Test func anUnreachableDaemonIsExitStatus2() throws {
         let daemon = try DaemonHarness()
         daemon.stop()
