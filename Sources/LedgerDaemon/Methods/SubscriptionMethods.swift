@@ -23,10 +23,10 @@ extension LedgerMethods {
         // The feed starts once the answer carrying the subscription id is on the wire.
         context.afterAnswer.schedule { [self] in
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.feed(id, after: start, types: types, workspace: caller.workspace, notifier: context.notifier) }
                 group.addTask { await self.watchLag(of: id, notifier: context.notifier) }
-                // The feed ends first (cut off, unsubscribed, or its connection gone); the watchdog then stops.
-                await group.next()
+                // The feed runs in this task, on the connection's event loop like its writes; when it ends
+                // (cut off, unsubscribed, or its connection gone), the watchdog stops.
+                await self.feed(id, after: start, types: types, workspace: caller.workspace, notifier: context.notifier)
                 group.cancelAll()
             }
             self.subscriptions.remove(id)
