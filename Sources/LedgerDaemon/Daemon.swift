@@ -57,8 +57,8 @@ public enum Daemon {
         storage.rebuildableCompactionMinimumFreeBytes = configuration.readModelCompactionMinimumFreeBytes
         let stores = try LedgerStores.open(dataDirectory: directory, configuration: storage)
         let environment = stores.environment
-        if environment.staleReadersCleared > 0 {
-            logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(environment.staleReadersCleared)"])
+        if stores.staleReadersCleared > 0 {
+            logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(stores.staleReadersCleared)"])
         }
         switch environment.rebuildablePartCompaction {
         case .success(let compaction?):

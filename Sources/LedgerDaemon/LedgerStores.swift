@@ -26,20 +26,30 @@ struct LedgerStores: Sendable {
     let idempotency: Table
     /// Bookkeeping that belongs with the read models (rebuildable, discarded with them).
     let readModelMeta: Table
+    /// Reader slots of dead processes that opening the environment cleared (``open(dataDirectory:configuration:)``
+    /// opens it twice, and the first opening is the one that finds them).
+    private(set) var staleReadersCleared: Int32 = 0
 
     /// Opens the data directory's environment, with its rebuildable part.
     static func open(dataDirectory: String, configuration: Environment.Configuration = Environment.Configuration()) throws -> LedgerStores {
         // A stream index that an earlier version kept in the log's part moves to the read models' part.
         // Its pages would stay in LMDB's free list, and every commit would search and rewrite that list,
         // so the log's file is compacted once after the drop.
-        let dropped = try Environment(directory: dataDirectory, configuration: configuration).dropTables([EventLog.streamIndexName])
+        // That first opening also clears the reader slots dead processes left (closed again at the end of
+        // the closure, before the compaction and the second opening).
+        let (dropped, cleared) = try {
+            let first = try Environment(directory: dataDirectory, configuration: configuration)
+            return (try first.dropTables([EventLog.streamIndexName]), first.staleReadersCleared)
+        }()
         if dropped > 0 { try Environment.compactDurablePart(directory: dataDirectory, configuration: configuration) }
         let environment = try Environment(
             directory: dataDirectory,
             configuration: configuration,
             rebuildableSubdirectory: Self.readModelDirectoryName
         )
-        return try LedgerStores(environment: environment)
+        var stores = try LedgerStores(environment: environment)
+        stores.staleReadersCleared = cleared + environment.staleReadersCleared
+        return stores
     }
 
     init(environment: Environment) throws {

@@ -56,6 +56,54 @@ struct LedgerCoreTests {
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o660)
     }
 
+    /// A process that died holding a read transaction leaves its slot in the lock file while another
+    /// process keeps the environment open (alone, the next opener would reset the table); the daemon
+    /// clears such slots at start (`mdb_reader_check`) and says how many it cleared.
+    @Test func staleReaderSlotsAreClearedAtStart() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("contacts.create", ["name": "Ann"])
+        #expect(daemon.stop() == 0)
+        // Two other processes (Python, through the same liblmdb) open the log read-only: one begins a
+        // read transaction and is killed while it holds it, the other stays.
+        func opener(readTransaction: Bool) throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "python3", "-c",
+                """
+                import ctypes, sys, time
+                lmdb = ctypes.CDLL("liblmdb.so.0")
+                env, txn = ctypes.c_void_p(), ctypes.c_void_p()
+                rdonly = 0x20000
+                codes = [lmdb.mdb_env_create(ctypes.byref(env)), lmdb.mdb_env_open(env, sys.argv[1].encode(), rdonly, 0o600)]
+                if sys.argv[2] == "txn":
+                    codes.append(lmdb.mdb_txn_begin(env, None, rdonly, ctypes.byref(txn)))
+                print(codes, flush=True)
+                time.sleep(60)
+                """,
+                daemon.directory, readTransaction ? "txn" : "open",
+            ]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let codes = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+            #expect(codes.hasPrefix(readTransaction ? "[0, 0, 0]" : "[0, 0]"), "\(codes)")
+            return process
+        }
+        let keeper = try opener(readTransaction: false)
+        defer {
+            Foundation.kill(keeper.processIdentifier, SIGKILL)
+            keeper.waitUntilExit()
+        }
+        let holder = try opener(readTransaction: true)
+        Foundation.kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        try daemon.start()
+        let cleared = daemon.log().split(separator: "\n").first { $0.contains("cleared stale reader slots") }
+        #expect(cleared?.contains("lmdb.readers_cleared=1") == true, "\(daemon.log())")
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 1)
+    }
+
     @Test func aSecondDaemonOnTheSameDirectoryIsRefused() throws {
         let daemon = try DaemonHarness()
         let second = Process()
