@@ -42,9 +42,14 @@ final class Subscriptions: Sendable {
         self.entries.withLock { $0[id]?.position = position }
     }
 
-    /// The connection a subscription belongs to.
-    func connectionID(of id: String) -> UInt64? {
-        self.entries.withLock { $0[id]?.connectionID }
+    /// Cancels a live subscription whatever its connection; false if it was already cancelled (or
+    /// never existed), so only one caller goes on to cut it off.
+    func cancelIfLive(_ id: String) -> Bool {
+        self.entries.withLock { entries in
+            guard let entry = entries[id], !entry.isCancelled else { return false }
+            entries[id]?.isCancelled = true
+            return true
+        }
     }
 
     /// Records that a subscription's feed reached the head.

@@ -137,6 +137,25 @@ extension DaemonHarness {
             created += size
         }
     }
+
+    /// Waits (a minute at most) until the read models are ready, no rebuild under way; their status.
+    @discardableResult
+    func waitUntilReady() throws -> JSONValue {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let status = try #require(try self.call("projections.status")["projections"]?.arrayValue?.first)
+            if status.string("state") == "ready" { return status }
+            usleep(50_000)
+        }
+        Issue.record("projection never became ready")
+        return .null
+    }
+
+    /// Waits (`seconds` at most) until the daemon's log contains `text`.
+    func waitForLog(_ text: String, seconds: Double = 60) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !self.log().contains(text), Date() < deadline { usleep(20_000) }
+    }
 }
 
 extension JSONValue {

@@ -183,10 +183,7 @@ struct LedgerCoreTests {
         #expect(try daemon.call("system.health").string("status") == "ok")
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"]?.arrayValue?.isEmpty == false)
         try daemon.call("projections.rebuild", ["name": "contacts"])
-        let deadline = Date().addingTimeInterval(60)
-        while try daemon.call("projections.status")["projections"]?.arrayValue?.first?.string("state") != "ready", Date() < deadline {
-            usleep(50_000)
-        }
+        try daemon.waitUntilReady()
         #expect(try daemon.call("contacts.get", ["uuid": .string(uuid)]).string("name") == "Ann Secret")
     }
 

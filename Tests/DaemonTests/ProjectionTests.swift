@@ -9,17 +9,6 @@ import Testing
 /// Projection status, online rebuilds, dry-run verification and event upcasting.
 @Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ProjectionTests {
-    func waitUntilReady(_ daemon: DaemonHarness) throws -> JSONValue {
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let status = try #require(try daemon.call("projections.status")["projections"]?.arrayValue?.first)
-            if status.string("state") == "ready" { return status }
-            usleep(50_000)
-        }
-        Issue.record("projection never became ready")
-        return .null
-    }
-
     /// Runs `contactledgerd rebuild --data-dir` on the daemon's directory: its exit status and output.
     func offlineRebuild(_ daemon: DaemonHarness) throws -> (status: Int32, output: String) {
         let process = Process()
@@ -83,7 +72,7 @@ struct ProjectionTests {
                 while try ContactKit.head(daemon) < 3_003 + 64 { usleep(5_000) }
                 headAtStart.withLock { $0 = (try? ContactKit.head(daemon)) ?? 0 }
                 try daemon.call("projections.rebuild", ["name": "contacts"])
-                _ = try self.waitUntilReady(daemon)
+                _ = try daemon.waitUntilReady()
                 rebuilt.withLock { $0 = true }
                 return [:]
             }
@@ -112,7 +101,7 @@ struct ProjectionTests {
             }
             return answers
         }
-        _ = try self.waitUntilReady(daemon)
+        _ = try daemon.waitUntilReady()
         // The rebuild replayed events written after it started, in its staging or its catch-up.
         let staged = try #require(self.loggedPositions(daemon, "projection rebuild staged").first)
         let caughtUp = try #require(self.loggedPositions(daemon, "projection rebuild complete", key: "catch_up.events").first)
@@ -140,7 +129,7 @@ struct ProjectionTests {
         let (status, output) = try self.offlineRebuild(daemon)
         #expect(status == 0, "\(output)")
         try daemon.start()
-        _ = try self.waitUntilReady(daemon)
+        _ = try daemon.waitUntilReady()
         let offline = try self.readModelAnswers(daemon, groups: [manual, smart], actors: actors, timelines: timelines)
         #expect(Set(online.keys) == Set(offline.keys))
         for key in online.keys.sorted() {
@@ -153,7 +142,7 @@ struct ProjectionTests {
         let daemon = try DaemonHarness()
         try daemon.populate(count: 3000)
         let before = try daemon.call("contacts.get", ["urn": "ext:p1234"])
-        let status = try self.waitUntilReady(daemon)
+        let status = try daemon.waitUntilReady()
         #expect(status.string("name") == "contacts")
         #expect(status.int("position") == status.int("head_seq"))
         #expect(status["lag"]?.int("events") == 0)
@@ -167,7 +156,7 @@ struct ProjectionTests {
             return 25
         }
         #expect(written.reduce(0, +) == 400)
-        let after = try self.waitUntilReady(daemon)
+        let after = try daemon.waitUntilReady()
         #expect(after.int("position") == after.int("head_seq"))
         #expect(try daemon.call("contacts.get", ["urn": "ext:p1234"]) == before)
         #expect(try daemon.call("contacts.count", ["query": "name ~ during"]).int("total") == 400)
@@ -214,7 +203,7 @@ struct ProjectionTests {
         // Interrupted mid-staging: a SIGTERM does not wait for the rebuild to end.
         #expect(self.loggedPositions(daemon, "rebuild staged").isEmpty, "\(rebuildLines)")
         try daemon.start()
-        _ = try self.waitUntilReady(daemon)
+        _ = try daemon.waitUntilReady()
         // The restart went on from the last commit (or a later one the kill left unlogged), not from 0.
         let resumed = try #require(self.loggedPositions(daemon, "staging resumed").first)
         #expect(resumed >= committed && resumed > 0)
@@ -254,7 +243,7 @@ struct ProjectionTests {
         #expect(try daemon.call("ledger.verify")["verified"] == true)
         // A full rebuild reads it the same way.
         try daemon.call("projections.rebuild", ["name": "contacts"])
-        _ = try self.waitUntilReady(daemon)
+        _ = try daemon.waitUntilReady()
         #expect(try daemon.call("contacts.get", ["uuid": .string(uuid)]).string("status") == "blocked")
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
     }
@@ -266,7 +255,7 @@ struct ProjectionTests {
         try daemon.populate(count: 3_000)
         let before = try daemon.call("contacts.get", ["urn": "ext:p2999"])
         try daemon.call("projections.rebuild", ["name": "contacts"])
-        _ = try self.waitUntilReady(daemon)
+        _ = try daemon.waitUntilReady()
         #expect(daemon.stop() == 0)
         try daemon.start()
         // Whatever the stop left, the start finishes; the answering generation is untouched.
@@ -367,7 +356,7 @@ struct ProjectionTests {
             }
         }
         try daemon.start()
-        let status = try self.waitUntilReady(daemon)
+        let status = try daemon.waitUntilReady()
         #expect(status.int("version") == status.int("stored_version"))
         #expect(try daemon.call("contacts.get", ["urn": "ext:p42"]) == before)
     }

@@ -114,8 +114,8 @@ extension LedgerMethods {
 
     /// Ends a subscription that cannot keep up and closes its connection.
     private func cutOff(_ id: String, lag: UInt64, notifier: RPCNotifier) {
-        guard !self.subscriptions.isCancelled(id), let connection = self.subscriptions.connectionID(of: id) else { return }
-        _ = self.subscriptions.cancel(id, connectionID: connection)
+        // The feed and the watchdog may both find it too slow: the first one cuts it off.
+        guard self.subscriptions.cancelIfLive(id) else { return }
         self.logger.notice("subscription cut off: too slow", metadata: ["subscription.id": "\(id)", "subscription.lag": "\(lag)"])
         notifier.disconnect()
     }
