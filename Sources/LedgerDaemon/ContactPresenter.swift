@@ -60,8 +60,12 @@ struct ContactPresenter {
         (try? URN(stored: urn).masked) ?? (urn.split(separator: ":").first.map { "\($0):\(URN.anonymousMask)" } ?? URN.anonymousMask)
     }
 
-    /// Masks URN values inside an event's `data` for an anonymous workspace.
-    func maskEventData(_ data: JSONValue) -> JSONValue {
+    /// Masks what an anonymous workspace's answers must not show inside an event's `data`: URN paths,
+    /// and a contact's name, shown as its `ref` as a contact object shows it. Field and group names are
+    /// the workspace's, not personal data, and stay. `contactID` is the id of the contact whose stream the
+    /// event is in, for events whose data does not carry it (`contact_name_changed`); without it the name
+    /// is masked.
+    func maskEventData(_ data: JSONValue, type: String, contactID: Int64?) -> JSONValue {
         guard self.workspace.anonymous, case .object(var members) = data else { return data }
         if case .array(let urns)? = members["urns"] {
             members["urns"] = .array(urns.map { $0.stringValue.map { .string(Self.mask($0)) } ?? $0 })
@@ -70,10 +74,13 @@ struct ContactPresenter {
             message["urn"] = .string(Self.mask(urn))
             members["msg"] = .object(message)
         }
-        // Names stay in the ledger but not in an anonymous workspace's answers.
-        if let name = members["name"], name.stringValue != nil {
-            members["name"] = data["id"]?.integerValue != nil ? .null : .string(URN.anonymousMask)
+        if Self.contactNameEvents.contains(type), members["name"]?.stringValue != nil {
+            let id = members["id"]?.integerValue ?? contactID
+            members["name"] = .string(id.map { self.reference.encode($0) } ?? URN.anonymousMask)
         }
         return .object(members)
     }
+
+    /// The events whose `name` is a contact's.
+    static let contactNameEvents: Set<String> = ["contact_created", "contact_name_changed"]
 }

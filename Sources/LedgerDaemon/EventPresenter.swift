@@ -45,8 +45,8 @@ enum EventPresenter {
         return ["uid": .integer(Int64(peer.uid)), "gid": .integer(Int64(peer.gid)), "pid": .integer(Int64(peer.pid))]
     }
 
-    /// The full envelope of the contract.
-    static func envelope(_ event: Decoded, presenter: ContactPresenter) -> JSONValue {
+    /// The full envelope of the contract. `contactID`: see ``ContactPresenter/maskEventData(_:type:contactID:)``.
+    static func envelope(_ event: Decoded, presenter: ContactPresenter, contactID: Int64?) -> JSONValue {
         var object: [String: JSONValue] = [
             "seq": .integer(Int64(event.header.seq)),
             "id": .string(event.header.id),
@@ -58,7 +58,7 @@ enum EventPresenter {
             "created_on": .string(event.header.createdOn.description),
             "actor": event.header.actor.map { .string($0) } ?? .null,
             "peer": Self.peer(event.header.peer),
-            "data": event.data.map { presenter.maskEventData($0) } ?? .null,
+            "data": event.data.map { presenter.maskEventData($0, type: event.header.type, contactID: contactID) } ?? .null,
             "hash": .string(Self.hex(event.record.hash)),
             "prev_hash": .string(Self.hex(event.record.prevHash)),
         ]
@@ -67,15 +67,16 @@ enum EventPresenter {
         return .object(object)
     }
 
-    /// A timeline item `{seq, type, created_on, actor, peer, data}`.
-    static func timelineItem(_ event: Decoded, presenter: ContactPresenter) -> JSONValue {
+    /// A timeline item `{seq, type, created_on, actor, peer, data}`. `contactID`: see
+    /// ``ContactPresenter/maskEventData(_:type:contactID:)``.
+    static func timelineItem(_ event: Decoded, presenter: ContactPresenter, contactID: Int64?) -> JSONValue {
         [
             "seq": .integer(Int64(event.header.seq)),
             "type": .string(event.header.type),
             "created_on": .string(event.header.createdOn.description),
             "actor": event.header.actor.map { .string($0) } ?? .null,
             "peer": Self.peer(event.header.peer),
-            "data": event.data.map { presenter.maskEventData($0) } ?? .null,
+            "data": event.data.map { presenter.maskEventData($0, type: event.header.type, contactID: contactID) } ?? .null,
         ]
     }
 }

@@ -244,6 +244,13 @@ final class LedgerMethods: RPCHandler {
         ContactPresenter(workspace: try self.stores.projector(txn).workspaces.workspace(workspace, in: txn), reference: self.reference)
     }
 
+    /// The id of the contact whose name `header`'s event records, when `presenter` masks it and the event's
+    /// data does not carry the id (see ``ContactPresenter/maskEventData(_:type:contactID:)``); nil otherwise.
+    func maskedContactID(_ header: EventHeader, presenter: ContactPresenter, in txn: Transaction) throws -> Int64? {
+        guard presenter.workspace.anonymous, header.type == "contact_name_changed", let uuid = header.contactUUID else { return nil }
+        return try self.stores.projector(txn).contacts.contact(uuid, workspace: header.workspace, in: txn)?.id
+    }
+
     func params<T: MethodParams>(_ type: T.Type, _ call: RPCCall) throws -> T {
         try ParamsDecoding.decode(type, from: call.params)
     }

@@ -94,18 +94,54 @@ struct AnonymousWorkspaceTests {
         #expect(messages.allSatisfy { $0.string("urn") == "tel:********" })
     }
 
-    @Test func namesAreNotAnsweredInEventsEither() throws {
+    /// A contact's name shows as its `ref` in events as in contact objects, wherever events are answered;
+    /// the workspace's own field and group names are not personal data and stay.
+    @Test func contactNamesShowAsRefsInEventsAndFieldAndGroupNamesStay() throws {
         let daemon = try Self.daemon()
-        let uuid = try #require(try daemon.call("contacts.create", ["workspace": Self.workspace, "name": "Hidden First", "urns": ["ext:h"]]).string("uuid"))
-        _ = try ContactKit.modify(daemon, uuid, [["type": "name", "name": "Hidden Second"]], workspace: "anon")
-        let answers: [JSONValue] = [
-            .array(try ContactKit.allEvents(daemon, workspace: "anon")),
-            .array(try ContactKit.history(daemon, uuid, workspace: "anon")),
-            try ContactKit.get(daemon, uuid, workspace: "anon"),
-        ]
-        for answer in answers {
-            #expect(!ContactKit.mentions(answer, "Hidden"), "\(answer)")
+        _ = try daemon.call("fields.create", ["workspace": Self.workspace, "key": "age", "name": "Age", "type": "number"])
+        let group = try #require(try daemon.call("groups.create", ["workspace": Self.workspace, "name": "Adults"]).string("uuid"))
+        let subscriber = try daemon.client()
+        try subscriber.call("events.subscribe", ["workspace": Self.workspace, "types": ["contact_created", "contact_name_changed"]])
+        let created = try daemon.call("contacts.create", ["workspace": Self.workspace, "name": "Hidden First", "urns": ["ext:h"]])
+        let uuid = try #require(created.string("uuid"))
+        let ref = try #require(created.string("ref"))
+        _ = try ContactKit.modify(daemon, uuid, [["type": "name", "name": "Hidden Second"], ContactKit.groups("add", [group])], workspace: "anon")
+        let unnamed = try daemon.call("contacts.create", ["workspace": Self.workspace, "urns": ["ext:unnamed"]])
+
+        let events = try ContactKit.allEvents(daemon, workspace: "anon")
+        let history = try ContactKit.history(daemon, uuid, workspace: "anon")
+        let audit = try ContactKit.allPages(daemon, "audit.changes", ["workspace": Self.workspace])
+        let notifications = try (0..<3).map { _ in try subscriber.readValue()["params"]?["event"] ?? .null }
+        for (label, items) in [("events.read", events), ("contacts.history", history), ("audit.changes", audit), ("events.subscribe", notifications)] {
+            let names = items.filter { Set(["contact_created", "contact_name_changed"]).contains($0.string("type") ?? "") && $0["data"]?["uuid"] != unnamed["uuid"] }
+            #expect(names.count == 2, "\(label)")
+            #expect(names.allSatisfy { $0["data"]?.string("name") == ref }, "\(label): \(names)")
+            #expect(!ContactKit.mentions(.array(items), "Hidden"), "\(label)")
         }
+        // A contact created without a name has none to hide.
+        let unnamedCreated = events.first { $0.string("type") == "contact_created" && $0["data"]?["uuid"] == unnamed["uuid"] }
+        #expect(unnamedCreated?["data"]?["name"] == .null)
+        #expect(events.first { $0.string("type") == "field_created" }?["data"]?.string("name") == "Age")
+        #expect(events.first { $0.string("type") == "group_created" }?["data"]?.string("name") == "Adults")
+        #expect(try ContactKit.get(daemon, uuid, workspace: "anon").string("name") == ref)
+    }
+
+    /// `contacts.search` with `as_of` looks at the contacts as they were, but masks them as the workspace
+    /// is now: anonymity turned on later hides their past names and URNs and refuses URN-value queries.
+    @Test func searchingThePastOfAWorkspaceMadeAnonymousMasksIt() throws {
+        let daemon = try DaemonHarness()
+        let created = try daemon.call("contacts.create", ["workspace": "later", "name": "Visible Past", "urns": ["tel:+250788111222"]])
+        let before = try #require(created.int("seq"))
+        _ = try daemon.call("workspace.configure", ["workspace": "later", "anonymous": true])
+        let found = try daemon.call("contacts.search", ["workspace": "later", "query": "", "as_of": ["seq": .integer(before)]])
+        let contacts = found["contacts"]?.arrayValue ?? []
+        #expect(contacts.count == 1)
+        #expect(Self.isRef(contacts.first?.string("name")))
+        #expect(ContactKit.strings(contacts.first?["urns"]) == ["tel:********"])
+        #expect(!ContactKit.mentions(found, "Visible") && !ContactKit.mentions(found, "788111222"))
+        let refused = try daemon.error("contacts.search", ["workspace": "later", "query": "tel = +250788111222", "as_of": ["seq": .integer(before)]])
+        #expect(refused.code == -32004)
+        #expect(refused.data("code") == "redacted_urns")
     }
 
     @Test func urnsOfExistingContactsCannotBeChanged() throws {

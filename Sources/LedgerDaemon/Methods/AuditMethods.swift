@@ -80,7 +80,9 @@ extension LedgerMethods {
                     lastSeen = items.last.flatMap { $0["seq"]?.integerValue }.map { UInt64($0) }
                     return false
                 }
-                var item = EventPresenter.timelineItem(event, presenter: presenter)
+                var item = EventPresenter.timelineItem(
+                    event, presenter: presenter, contactID: try self.maskedContactID(header, presenter: presenter, in: txn)
+                )
                 if case .object(var members) = item {
                     members["stream"] = .string(header.stream)
                     members["workspace"] = .string(header.workspace)

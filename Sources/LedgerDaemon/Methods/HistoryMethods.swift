@@ -66,7 +66,8 @@ extension LedgerMethods {
             }
             let page = matching.prefix(limit)
             let next: JSONValue = matching.count > limit ? page.last.map { .string(String($0.header.seq)) } ?? .null : .null
-            return ["items": .array(page.map { EventPresenter.timelineItem($0, presenter: presenter) }), "next_cursor": next]
+            let items = try page.map { EventPresenter.timelineItem($0, presenter: presenter, contactID: try self.maskedContactID($0.header, presenter: presenter, in: txn)) }
+            return ["items": .array(items), "next_cursor": next]
         }
     }
 

@@ -25,7 +25,11 @@ extension LedgerMethods {
                     more = true
                     return false
                 }
-                items.append(EventPresenter.envelope(event, presenter: presenter))
+                items.append(
+                    EventPresenter.envelope(
+                        event, presenter: presenter, contactID: try self.maskedContactID(event.header, presenter: presenter, in: txn)
+                    )
+                )
                 lastSeq = record.seq
                 return true
             }

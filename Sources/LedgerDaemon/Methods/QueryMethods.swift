@@ -73,12 +73,18 @@ extension LedgerMethods {
             var workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             var contacts: [Contact]
             if let point {
+                let anonymous = workspace.anonymous
                 (workspace, contacts) = try self.snapshot(of: caller.workspace, at: point, in: txn)
+                // Masking follows the workspace as it is now, not as it was then (behaviour reference §8):
+                // a workspace made anonymous since must not show its past names and URNs, nor answer a
+                // URN-value query about them.
+                workspace.anonymous = anonymous
             } else {
                 contacts = []
             }
             let query = try Self.parseQuery(params.query, workspace: workspace)
-            let order = try SearchOrder(params.sort ?? "-id", workspace: workspace)
+            // An empty sort is the default, newest first (behaviour reference §5.9).
+            let order = try SearchOrder(params.sort.flatMap { $0.isEmpty ? nil : $0 } ?? "-id", workspace: workspace)
             let cursor = try params.cursor.map { try order.position(ofCursor: $0) }
             let page: SearchPage
             if point == nil, let ordered = try self.orderedPage(query: query, order: order, after: cursor, limit: limit, workspace: workspace, in: txn) {

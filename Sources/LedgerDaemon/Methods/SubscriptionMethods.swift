@@ -59,7 +59,12 @@ extension LedgerMethods {
                         var line: [UInt8]? = nil
                         if event.header.workspace == workspace, types?.contains(event.header.type) ?? true {
                             line = Array(#"{"subscription":"#.utf8) + subscription + Array(#","event":"#.utf8)
-                                + (JSONLine.encode(EventPresenter.envelope(event, presenter: presenter))) + [UInt8(ascii: "}")]
+                                + JSONLine.encode(
+                                    EventPresenter.envelope(
+                                        event, presenter: presenter,
+                                        contactID: try self.maskedContactID(event.header, presenter: presenter, in: txn)
+                                    )
+                                ) + [UInt8(ascii: "}")]
                         }
                         chunk.append((record.seq, line ?? []))
                         return chunk.count < Self.subscriptionChunk
