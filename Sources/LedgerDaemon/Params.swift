@@ -107,11 +107,30 @@ struct ModifierParams: Decodable {
     var urns: [String]?
     var groups: [String]?
 
+    /// The members the modifier was given, so that one its type does not take is refused rather than
+    /// ignored (a misspelt or misplaced member would otherwise change nothing, silently).
+    var members: Set<String>
+
+    /// The members each modifier type takes.
+    static let membersByType: [String: Set<String>] = [
+        "name": ["type", "name"], "language": ["type", "language"], "status": ["type", "status"],
+        "field": ["type", "field", "value"], "urns": ["type", "action", "urns"], "groups": ["type", "action", "groups"],
+    ]
+
     enum CodingKeys: String, CodingKey {
         case type, name, language, status, field, value, action, urns, groups
     }
 
+    /// Any member's name.
+    private struct MemberName: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
     init(from decoder: any Decoder) throws {
+        self.members = Set(try decoder.container(keyedBy: MemberName.self).allKeys.map(\.stringValue))
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.type = try container.decode(String.self, forKey: .type)
         self.name = container.contains(.name) ? .some(try container.decodeIfPresent(String.self, forKey: .name)) : nil

@@ -201,6 +201,8 @@ struct ContactFieldTests {
         var name: String?
         var field: String
         var reason: String?
+        /// A length over its limit is -32006 with `data.limit`; any other broken rule -32602.
+        var limit: Int?
         var testDescription: String { "key \(self.key.debugDescription) name \(self.name?.debugDescription ?? "-")" }
     }
 
@@ -212,7 +214,7 @@ struct ContactFieldTests {
         DefinitionError(key: "age x", field: "key"),
         DefinitionError(key: "", field: "key"),
         DefinitionError(key: "âge", field: "key"),
-        DefinitionError(key: String(repeating: "k", count: 37), field: "key"),
+        DefinitionError(key: String(repeating: "k", count: 37), field: "key", reason: "key_too_long", limit: 36),
         DefinitionError(key: "has", field: "key", reason: "reserved_key"),
         DefinitionError(key: "is", field: "key", reason: "reserved_key"),
         DefinitionError(key: "fields", field: "key", reason: "reserved_key"),
@@ -224,7 +226,7 @@ struct ContactFieldTests {
         DefinitionError(key: "age", name: "Age ", field: "name"),
         DefinitionError(key: "age", name: "Age!", field: "name"),
         DefinitionError(key: "age", name: "", field: "name"),
-        DefinitionError(key: "age", name: String(repeating: "n", count: 37), field: "name"),
+        DefinitionError(key: "age", name: String(repeating: "n", count: 37), field: "name", reason: "name_too_long", limit: 36),
     ]
 
     @Test(arguments: definitionErrors)
@@ -233,7 +235,8 @@ struct ContactFieldTests {
         var params: [String: JSONValue] = ["key": .string(item.key), "type": "text"]
         if let name = item.name { params["name"] = .string(name) }
         let error = try daemon.error("fields.create", .object(params))
-        #expect(error.code == -32602)
+        #expect(error.code == (item.limit == nil ? -32602 : -32006))
+        #expect(error.data("limit")?.integerValue == item.limit.map { Int64($0) })
         #expect(error.data("field")?.stringValue == item.field)
         if let reason = item.reason { #expect(error.data("reason")?.stringValue == reason) }
         #expect(try ContactKit.head(daemon) == 0)
@@ -267,6 +270,10 @@ struct ContactFieldTests {
         let badRename = try daemon.error("fields.update", ["key": "dob2", "name": "Bad_Name"])
         #expect(badRename.code == -32602)
         #expect(badRename.data("field") == "name")
+        let longRename = try daemon.error("fields.update", ["key": "dob2", "name": .string(String(repeating: "n", count: 37))])
+        #expect(longRename.code == -32006)
+        #expect(longRename.data("limit") == 36)
+        #expect(longRename.data("field") == "name")
     }
 
     @Test func atMost250Fields() throws {

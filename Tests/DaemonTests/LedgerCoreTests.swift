@@ -236,6 +236,20 @@ struct LedgerCoreTests {
         #expect(badStatus.data("field") == "modifiers[0].status")
         let badWorkspace = try daemon.error("contacts.create", ["workspace": "no spaces"])
         #expect(badWorkspace.data("field") == "workspace")
+        // A member a modifier's type does not take is refused, not ignored: a misspelt or misplaced one
+        // would otherwise change nothing, silently. Nothing of the modify is written.
+        let head = try ContactKit.head(daemon)
+        for (modifier, member) in [(["type": "name", "name": "Bo", "value": "x"], "value"), (["type": "field", "field": "age", "vaule": "3"], "vaule")] as [(JSONValue, String)] {
+            let stray = try daemon.error("contacts.modify", ["uuid": .string(uuid), "modifiers": [["type": "language", "language": "fra"], modifier]])
+            #expect(stray.code == -32602)
+            #expect(stray.data("field") == .string("modifiers[1].\(member)"))
+            #expect(stray.data("reason") == "unknown_member")
+        }
+        #expect(try ContactKit.head(daemon) == head)
+        // `contacts.get` takes a uuid or a urn, not both.
+        let both = try daemon.error("contacts.get", ["uuid": .string(uuid), "urn": "tel:+250788123123"])
+        #expect(both.code == -32602)
+        #expect(both.data("field") == "urn")
     }
 
     @Test func domainErrorsCarryTheirCodes() throws {

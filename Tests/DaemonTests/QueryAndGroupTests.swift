@@ -89,6 +89,11 @@ struct QueryAndGroupTests {
         #expect(second["next_cursor"] == .null)
         let byName = try daemon.call("contacts.search", ["query": "", "sort": "name"])
         #expect(byName["contacts"]?.arrayValue?.compactMap { $0.string("name") } == (Self.people.map(\.name) + ["Old Timer"]).sorted())
+        // An empty sort is the default order, newest first (§5.9), as when it is left out.
+        let newestFirst = try daemon.call("contacts.search", ["query": "", "sort": ""])["contacts"]?.arrayValue?.compactMap { $0.int("id") }
+        #expect(newestFirst == newestFirst?.sorted(by: >))
+        #expect(newestFirst == (try daemon.call("contacts.search", ["query": ""])["contacts"]?.arrayValue?.compactMap { $0.int("id") }))
+        #expect(newestFirst?.count == Self.people.count + 1)
         let badSort = try daemon.error("contacts.search", ["query": "", "sort": "shoe_size"])
         #expect(badSort.code == -32602)
         #expect(badSort.data("field") == "sort")

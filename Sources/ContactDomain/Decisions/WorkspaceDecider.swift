@@ -58,10 +58,10 @@ public enum WorkspaceDecider {
         throws(ContactError) -> [LedgerEvent]
     {
         let key: FieldKey
-        do { key = try FieldKey(rawKey) } catch { throw ContactError.invalid("key", error.code.rawValue) }
+        do { key = try FieldKey(rawKey) } catch { throw Self.broken(error, field: "key") }
         let type = try Self.fieldType(rawType ?? "text", field: "type")
         let name = rawName ?? Self.name(fromKey: key.rawValue)
-        do { try FieldDefinition.validateName(name) } catch { throw ContactError.invalid("name", error.code.rawValue) }
+        do { try FieldDefinition.validateName(name) } catch { throw Self.broken(error, field: "name") }
         if workspace.field(key.rawValue) != nil {
             throw ContactError(.conflict, reason: "key_taken", field: "key")
         }
@@ -72,6 +72,13 @@ public enum WorkspaceDecider {
             throw ContactError.limit(FieldDefinition.maxFieldsPerWorkspace, field: "key", reason: "too_many_fields")
         }
         return [.fieldCreated(FieldCreated(key: key.rawValue, name: name, type: type))]
+    }
+
+    /// The error for a field rule that `field` broke: a length over its limit is -32006's "limit exceeded"
+    /// with the limit, as every other value too long; any other rule is an invalid param.
+    private static func broken(_ error: FieldRuleError, field: String) -> ContactError {
+        if let limit = error.limit { return ContactError.limit(limit, field: field, reason: error.code.rawValue) }
+        return ContactError.invalid(field, error.code.rawValue)
     }
 
     /// `fields.update`: only what changes is recorded.
@@ -86,7 +93,7 @@ public enum WorkspaceDecider {
         guard let current = workspace.field(key) else { throw ContactError.notFound("field", id: key) }
         var update = FieldUpdated(key: key)
         if let name, name != current.name {
-            do { try FieldDefinition.validateName(name) } catch { throw ContactError.invalid("name", error.code.rawValue) }
+            do { try FieldDefinition.validateName(name) } catch { throw Self.broken(error, field: "name") }
             if workspace.fields.contains(where: { $0.key != current.key && $0.name.lowercased() == name.lowercased() }) {
                 throw ContactError(.conflict, reason: "name_taken", field: "name")
             }

@@ -33,6 +33,7 @@ extension LedgerMethods {
 
     func contactsGet(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(ContactGetParams.self, call)
+        if params.uuid != nil, params.urn != nil { throw RPCError.invalidParams(field: "urn", reason: "uuid_and_urn_exclusive") }
         return try self.read { txn in
             let presenter = try self.presenter(caller.workspace, in: txn)
             let uuid: ContactUUID
@@ -86,6 +87,11 @@ extension LedgerMethods {
             func required<T>(_ value: T?, _ member: String) throws -> T {
                 guard let value else { throw RPCError.invalidParams(field: "\(path).\(member)", reason: "required") }
                 return value
+            }
+            if let taken = ModifierParams.membersByType[modifier.type],
+                let unknown = modifier.members.sorted().first(where: { !taken.contains($0) })
+            {
+                throw RPCError.invalidParams(field: "\(path).\(unknown)", reason: "unknown_member")
             }
             switch modifier.type {
             case "name":
