@@ -127,21 +127,13 @@ public final class ProjectionBatch {
         switch event {
         case .workspaceConfigured, .fieldCreated, .fieldUpdated, .groupCreated, .groupUpdated, .locationsSet:
             try self.projector.workspaces.apply(event, header: header, in: self.txn)
-        case .fieldDeleted(let key):
+        case .fieldDeleted, .groupDeleted:
             try self.projector.workspaces.apply(event, header: header, in: self.txn)
-            // Deleting a field removes its values from the read model; the log keeps them.
+            // Deleting a field or a group removes its values or memberships from the read model; the log
+            // keeps them.
             try self.contacts.flush()
             try self.projector.contacts.applyToAll(workspace: header.workspace, at: header.createdOn, in: self.txn) { contact in
-                contact.fields.removeValue(forKey: key) != nil
-            }
-        case .groupDeleted(let uuid):
-            try self.projector.workspaces.apply(event, header: header, in: self.txn)
-            try self.contacts.flush()
-            try self.projector.contacts.applyToAll(workspace: header.workspace, at: header.createdOn, in: self.txn) { contact in
-                guard contact.groups.contains(uuid) else { return false }
-                contact.groups.removeAll { $0 == uuid }
-                contact.modifiedOn = header.createdOn
-                return true
+                contact.applyWorkspaceEvent(event, at: header.createdOn)
             }
         default:
             guard let uuid = contact else { return }

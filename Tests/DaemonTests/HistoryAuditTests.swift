@@ -81,9 +81,56 @@ struct HistoryAuditTests {
         #expect(ageChanges["items"]?.arrayValue?.count == 2)
         let sinceThird = try daemon.call("audit.changes", ["from": .string(snapshots[3].time), "types": ["contact_status_changed"]])
         #expect(sinceThird["items"]?.arrayValue?.count == 2)
+        // `from` and `to` are points, as for contacts.diff: the changes that lead from the state at `from`
+        // (which already holds event `from`) to the state at `to`.
+        let between = try ContactKit.allPages(
+            daemon, "audit.changes", ["from": ["seq": .integer(snapshots[1].seq)], "to": ["seq": .integer(snapshots[3].seq)]]
+        )
+        #expect(between.compactMap { $0.int("seq") } == Array((snapshots[1].seq + 1)...snapshots[3].seq))
+        let sinceTime = try ContactKit.allPages(daemon, "audit.changes", ["from": .string(snapshots[1].time), "to": ["seq": .integer(snapshots[3].seq)]])
+        #expect(sinceTime.compactMap { $0.int("seq") } == Array((snapshots[1].seq + 1)...snapshots[3].seq))
         let byUID = try daemon.call("audit.changes", ["peer_uid": .integer(Int64(getuid())), "limit": 3])
         #expect(byUID["items"]?.arrayValue?.count == 3)
         #expect(byUID.string("next_cursor") != nil)
+    }
+
+    /// A contact's past shows its workspace as it was then: the fields and groups it had, under their
+    /// names then. A field or group deleted since does not erase the contact's past; a deletion takes
+    /// the value or membership away from then on, and a field created again with the same key starts
+    /// empty, in the past as in the present.
+    @Test func asOfAndDiffShowTheWorkspaceAsItWasThen() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "tier", "type": "text"])
+        let club = try #require(try daemon.call("groups.create", ["name": "Old Club"]).string("uuid"))
+        let created = try daemon.call("contacts.create", ["name": "Past", "fields": ["tier": "gold"], "groups": [.string(club)]])
+        let uuid = try #require(created.string("uuid"))
+        let atCreation = try #require(created.int("seq"))
+        let renamed = try #require(try daemon.call("groups.update", ["uuid": .string(club), "name": "New Club"]).int("seq"))
+        let groupDeleted = try #require(try daemon.call("groups.delete", ["uuid": .string(club)]).int("seq"))
+        let fieldDeleted = try #require(try daemon.call("fields.delete", ["key": "tier"]).int("seq"))
+        let fieldRecreated = try #require(try daemon.call("fields.create", ["key": "tier", "type": "text"]).int("seq"))
+
+        func asOf(_ seq: Int64) throws -> JSONValue {
+            try daemon.call("contacts.as_of", ["uuid": .string(uuid), "at": ["seq": .integer(seq)]])
+        }
+        let first = try asOf(atCreation)
+        #expect(first["fields"]?["tier"]?.string("text") == "gold")
+        #expect(first["groups"] == [["uuid": .string(club), "name": "Old Club"]])
+        #expect(try asOf(renamed)["groups"] == [["uuid": .string(club), "name": "New Club"]])
+        let afterGroupDeleted = try asOf(groupDeleted)
+        #expect(afterGroupDeleted["groups"] == [])
+        #expect(afterGroupDeleted["fields"]?["tier"]?.string("text") == "gold")
+        #expect(try asOf(fieldDeleted)["fields"] == [:])
+        // Re-created: the key is back, empty; the present agrees.
+        let now = try asOf(fieldRecreated)
+        #expect(now["fields"] == ["tier": .null])
+        let current = try ContactKit.get(daemon, uuid)
+        #expect(now == current)
+        #expect(try daemon.call("contacts.as_of", ["uuid": .string(uuid), "at": "2100-01-01T00:00:00Z"]) == current)
+
+        let diff = try daemon.call("contacts.diff", ["uuid": .string(uuid), "from": ["seq": .integer(atCreation)], "to": ["seq": .integer(fieldRecreated)]])
+        #expect(diff["changes"]?["fields.tier"] == ["before": ["text": "gold"], "after": .null])
+        #expect(diff["changes"]?["groups"] == ["before": [["uuid": .string(club), "name": "Old Club"]], "after": []])
     }
 
     @Test func asOfOnALongStreamUsesSnapshotsAndStaysExact() throws {

@@ -104,4 +104,21 @@ public struct Contact: Sendable, Hashable, Codable {
         }
         self.modifiedOn = time
     }
+
+    /// Applies one of its workspace's events that changes the workspace's contacts without an event of
+    /// their own: a deleted field's value is dropped, and so is a deleted group's membership (which moves
+    /// `modified_on`). The log keeps both. Returns whether the contact changed.
+    public mutating func applyWorkspaceEvent(_ event: LedgerEvent, at time: Timestamp) -> Bool {
+        switch event {
+        case .fieldDeleted(let key):
+            return self.fields.removeValue(forKey: key) != nil
+        case .groupDeleted(let uuid):
+            guard self.groups.contains(uuid) else { return false }
+            self.groups.removeAll { $0 == uuid }
+            self.modifiedOn = time
+            return true
+        default:
+            return false
+        }
+    }
 }

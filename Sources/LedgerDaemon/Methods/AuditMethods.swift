@@ -39,11 +39,11 @@ extension LedgerMethods {
         return try self.read { txn in
             let presenter = try self.presenter(caller.workspace, in: txn)
             let head = try self.stores.log.head(in: txn).seq
-            // The range of positions the time filters allow (`from` is inclusive: at or after it).
+            // The range of positions the time filters allow: the changes that lead from the state at
+            // `from` to the state at `to`, as `contacts.diff` compares them. A point is the state after
+            // every event at or before it, so the events it covers are not changes since it.
             var first: UInt64 = 1
-            if let from {
-                if let seq = from.seq { first = seq } else if let time = from.time { first = try self.firstSeq(atOrAfter: time, head: head, in: txn) }
-            }
+            if let from { first = try self.lastSeq(through: from, head: head, in: txn) + 1 }
             if let cursor { first = max(first, cursor + 1) }
             let last = try to.map { try self.lastSeq(through: $0, head: head, in: txn) } ?? head
             guard first <= last else { return ["items": [], "next_cursor": .null] }

@@ -71,17 +71,54 @@ extension LedgerMethods {
         }
     }
 
+    /// A workspace as it was at a point: its settings, fields and groups then, and its own events up to
+    /// the point, which change its contacts without events of theirs (field and group deletions).
+    struct WorkspaceAtPoint {
+        var workspace: Workspace
+        var events: [(seq: UInt64, time: Timestamp, event: LedgerEvent)]
+    }
+
+    /// `workspace` as it was at `point`, folded from its own stream, and masked as it is now: anonymity
+    /// decides what answers may show today, whatever they show of the past.
+    func workspace(_ name: String, at point: Point, in txn: Transaction) throws -> WorkspaceAtPoint {
+        var past = WorkspaceAtPoint(workspace: Workspace(name: name), events: [])
+        for seq in try self.stores.log.seqs(of: EventHeader.workspaceStream(name), in: txn) {
+            if let limit = point.seq, seq > limit { break }
+            guard let record = try self.stores.log.record(at: seq, in: txn) else { continue }
+            let header = try EventHeader.decode(record.header)
+            guard point.includes(header) else { break }
+            guard let payload = record.payload else { continue }
+            let event = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
+            past.workspace.apply(event, seq: seq)
+            past.events.append((seq, header.createdOn, event))
+        }
+        past.workspace.anonymous = try self.stores.projector(txn).workspaces.workspace(name, in: txn).anonymous
+        return past
+    }
+
     /// The contact as it was at `point`, or nil if it did not exist yet: the latest snapshot at or
-    /// before the point, then the contact's own events after it (never other contacts' events).
-    func contact(_ uuid: ContactUUID, at point: Point, workspace: String, in txn: Transaction) throws -> Contact? {
+    /// before the point, then the contact's own events after it (never other contacts' events), with
+    /// `workspace`'s deletions of fields and groups in between applied in log order (a snapshot holds
+    /// those before it, as the read model it was taken from did).
+    func contact(_ uuid: ContactUUID, at point: Point, in workspace: WorkspaceAtPoint, txn: Transaction) throws -> Contact? {
         var contact: Contact?
         var fromVersion: UInt64 = 1
+        var snapshotSeq: UInt64 = 0
         let snapshot = try self.stores.projector(txn).contacts.snapshot(
-            of: uuid, workspace: workspace, atOrBefore: point.seq ?? UInt64.max, time: point.time, in: txn
+            of: uuid, workspace: workspace.workspace.name, atOrBefore: point.seq ?? UInt64.max, time: point.time, in: txn
         )
         if let snapshot {
             contact = snapshot.contact
             fromVersion = snapshot.contact.version + 1
+            snapshotSeq = snapshot.seq
+        }
+        var pending = workspace.events.drop { $0.seq <= snapshotSeq }
+        /// Applies the workspace's events before `seq`.
+        func catchUp(before seq: UInt64) {
+            while let next = pending.first, next.seq < seq {
+                _ = contact?.applyWorkspaceEvent(next.event, at: next.time)
+                pending.removeFirst()
+            }
         }
         // Read the stream one snapshot interval at a time (the next snapshot is past the point, so one
         // interval normally suffices) and stop at the first event past the point: seqs and timestamps
@@ -95,14 +132,15 @@ extension LedgerMethods {
                 guard let record = try self.stores.log.record(at: seq, in: txn) else { continue }
                 let header = try EventHeader.decode(record.header)
                 guard point.includes(header) else { break folding }
-                guard header.workspace == workspace else { continue }
+                guard header.workspace == workspace.workspace.name else { continue }
+                catchUp(before: seq)
                 guard let payload = record.payload else {
                     contact?.version = header.version
                     continue
                 }
                 let domainEvent = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
                 if case .contactCreated(let created) = domainEvent {
-                    contact = Contact(created: created, workspace: workspace, at: header.createdOn, version: header.version)
+                    contact = Contact(created: created, workspace: workspace.workspace.name, at: header.createdOn, version: header.version)
                 } else {
                     contact?.apply(domainEvent, at: header.createdOn, version: header.version)
                 }
@@ -110,7 +148,23 @@ extension LedgerMethods {
             guard seqs.count == Int(ContactReadModel.snapshotInterval) else { break }
             next += ContactReadModel.snapshotInterval
         }
+        catchUp(before: UInt64.max)
         return contact
+    }
+
+    /// The contact object as it was at `point`, shown with its workspace's fields and groups as they
+    /// were then; nil if it did not exist yet.
+    func presentedContact(_ uuid: ContactUUID, at point: Point, workspace name: String, in txn: Transaction) throws -> JSONValue? {
+        let workspace = try self.workspace(name, at: point, in: txn)
+        guard let contact = try self.contact(uuid, at: point, in: workspace, txn: txn), !contact.isDeleted else { return nil }
+        return ContactPresenter(workspace: workspace.workspace, reference: self.reference).present(contact)
+    }
+
+    /// Throws -32001 `deleted` for a contact deleted since: its past is erased with it.
+    func refuseDeleted(_ uuid: ContactUUID, workspace: String, in txn: Transaction) throws {
+        if let current = try self.stores.projector(txn).contacts.contact(uuid, workspace: workspace, in: txn), current.isDeleted {
+            throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted")
+        }
     }
 
     func contactsAsOf(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
@@ -118,14 +172,11 @@ extension LedgerMethods {
         let uuid = try Self.contactUUID(params.uuid)
         let point = try Point(params.at, field: "at")
         return try self.read { txn in
-            let presenter = try self.presenter(caller.workspace, in: txn)
-            if let current = try self.stores.projector(txn).contacts.contact(uuid, workspace: caller.workspace, in: txn), current.isDeleted {
-                throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted")
-            }
-            guard let contact = try self.contact(uuid, at: point, workspace: caller.workspace, in: txn), !contact.isDeleted else {
+            try self.refuseDeleted(uuid, workspace: caller.workspace, in: txn)
+            guard let contact = try self.presentedContact(uuid, at: point, workspace: caller.workspace, in: txn) else {
                 throw ContactError.notFound("contact", id: uuid.rawValue, reason: "not_yet_created")
             }
-            return presenter.present(contact)
+            return contact
         }
     }
 
@@ -135,12 +186,9 @@ extension LedgerMethods {
         let from = try Point(params.from, field: "from")
         let to = try Point(params.to, field: "to")
         return try self.read { txn in
-            let presenter = try self.presenter(caller.workspace, in: txn)
-            if let current = try self.stores.projector(txn).contacts.contact(uuid, workspace: caller.workspace, in: txn), current.isDeleted {
-                throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted")
-            }
-            let before = try self.contact(uuid, at: from, workspace: caller.workspace, in: txn).map { presenter.present($0) }
-            guard let after = try self.contact(uuid, at: to, workspace: caller.workspace, in: txn).map({ presenter.present($0) }) else {
+            try self.refuseDeleted(uuid, workspace: caller.workspace, in: txn)
+            let before = try self.presentedContact(uuid, at: from, workspace: caller.workspace, in: txn)
+            guard let after = try self.presentedContact(uuid, at: to, workspace: caller.workspace, in: txn) else {
                 throw ContactError.notFound("contact", id: uuid.rawValue, reason: "not_yet_created")
             }
             var changes: [String: JSONValue] = [:]

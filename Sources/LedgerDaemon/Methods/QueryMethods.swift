@@ -133,12 +133,7 @@ extension LedgerMethods {
                 }
             } else {
                 workspace.apply(event, seq: header.seq)
-                if case .groupDeleted(let uuid) = event {
-                    for key in Array(contacts.keys) { contacts[key]?.groups.removeAll { $0 == uuid } }
-                }
-                if case .fieldDeleted(let key) = event {
-                    for uuid in Array(contacts.keys) { contacts[uuid]?.fields.removeValue(forKey: key) }
-                }
+                for uuid in Array(contacts.keys) { _ = contacts[uuid]?.applyWorkspaceEvent(event, at: header.createdOn) }
             }
             return true
         }
