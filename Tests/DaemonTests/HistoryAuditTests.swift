@@ -133,6 +133,39 @@ struct HistoryAuditTests {
         #expect(diff["changes"]?["groups"] == ["before": [["uuid": .string(club), "name": "Old Club"]], "after": []])
     }
 
+    /// A point in time is any RFC 3339 timestamp: digits past the microsecond are dropped (an event at
+    /// that microsecond is still included); a day the month does not have is refused.
+    @Test func pointsInTimeTakeAnyFractionAndRefuseDaysThatDoNotExist() throws {
+        let daemon = try DaemonHarness()
+        let created = try daemon.call("contacts.create", ["name": "Precise"])
+        let uuid = try #require(created.string("uuid"))
+        let event = try #require(try daemon.call("events.read", ["limit": 1])["items"]?.arrayValue?.first)
+        let time = try #require(event.string("created_on"))  // 2026-12-05T05:06:49.123456Z
+        for extra in ["0", "999", "000000000000000"] {
+            let precise = String(time.dropLast()) + extra + "Z"
+            var expected = created
+            if case .object(var members) = expected {
+                members.removeValue(forKey: "seq")
+                expected = .object(members)
+            }
+            #expect(try daemon.call("contacts.as_of", ["uuid": .string(uuid), "at": .string(precise)]) == expected, "\(precise)")
+            for (method, params) in [
+                ("contacts.history", ["uuid": .string(uuid), "before": .string(precise)]),
+                ("contacts.diff", ["uuid": .string(uuid), "from": .string(precise), "to": .string(precise)]),
+                ("audit.changes", ["from": .string(precise)]),
+                ("contacts.search", ["query": "", "as_of": .string(precise)]),
+            ] as [(String, JSONValue)] {
+                _ = try daemon.call(method, params)
+            }
+        }
+        for impossible in ["2026-02-30T00:00:00Z", "2025-02-29T12:00:00Z", "2026-04-31T00:00:00Z"] {
+            let refused = try daemon.error("contacts.as_of", ["uuid": .string(uuid), "at": .string(impossible)])
+            #expect(refused.code == -32602, "\(impossible)")
+            #expect(refused.data("field") == "at")
+        }
+        #expect(try daemon.call("system.health").string("status") == "ok")
+    }
+
     @Test func asOfOnALongStreamUsesSnapshotsAndStaysExact() throws {
         let daemon = try DaemonHarness()
         try daemon.call("fields.create", ["key": "counter", "type": "number"])

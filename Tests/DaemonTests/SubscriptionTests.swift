@@ -49,6 +49,13 @@ struct SubscriptionTests {
         #expect(badType.data("field") == "types[0]")
         let unknown = try daemon.error("events.unsubscribe", ["subscription": "nope"])
         #expect(unknown.code == -32001)
+        // A position past any seq (2^63) is refused, and the daemon stays up.
+        let client = try daemon.client()
+        try client.send(raw: Array(#"{"jsonrpc":"2.0","id":7,"method":"events.subscribe","params":{"after_seq":9223372036854775808}}"#.utf8) + [10])
+        let refused = try client.readValue()
+        #expect(refused["error"]?.int("code") == -32602)
+        #expect(refused["error"]?["data"]?.string("field") == "after_seq")
+        #expect(try daemon.call("system.health").string("status") == "ok")
     }
 
     /// A subscriber that stops reading while the log runs ahead is cut off and disconnected (its feed

@@ -79,7 +79,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
             return value
         }
         guard bytes.count >= 10, let year = number(0..<4), bytes[4] == UInt8(ascii: "-"), let month = number(5..<7),
-            bytes[7] == UInt8(ascii: "-"), let day = number(8..<10), (1...12).contains(month), (1...31).contains(day)
+            bytes[7] == UInt8(ascii: "-"), let day = number(8..<10),
+            // A day the month does not have (30 February) is refused: `timegm` would carry it into March.
+            CivilCalendar.isValidDate(year: year, month: month, day: day)
         else { return nil }
         var parts = tm()
         parts.tm_year = Int32(year - 1900)
@@ -110,7 +112,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
                 index += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<6 where digits < 6 { fraction *= 10 }
+            // Digits past the sixth are dropped (truncated to the microsecond, so an inclusive point in time
+            // still includes an event created within its microsecond).
+            if digits < 6 {
+                for _ in digits..<6 { fraction *= 10 }
+            }
         }
         guard index < bytes.count else { return nil }
         var offsetSeconds = 0

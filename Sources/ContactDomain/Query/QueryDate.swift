@@ -14,7 +14,7 @@ public struct QueryDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
     /// Creates a date if the day exists in the proleptic Gregorian calendar (no 30 February).
     public init?(year: Int, month: Int, day: Int) {
-        guard (1...12).contains(month), day >= 1, day <= QueryDate.daysIn(month: month, year: year) else {
+        guard CivilCalendar.isValidDate(year: year, month: month, day: day) else {
             return nil
         }
         self.year = year
@@ -95,16 +95,6 @@ public struct QueryDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
             }
         }
         return nil
-    }
-
-    private static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2:
-            let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-            return leap ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
     }
 
     private static func isoPrefix(_ scalars: [Unicode.Scalar]) -> QueryDate? {

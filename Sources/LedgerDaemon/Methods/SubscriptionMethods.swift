@@ -17,6 +17,8 @@ extension LedgerMethods {
         if let types = params.types, let index = types.firstIndex(where: { !LedgerEvent.allTypes.contains($0) }) {
             throw RPCError.invalidParams(field: "types[\(index)]", reason: "unknown_type")
         }
+        // A seq is a JSON integer (at most 2^63 - 1); the answer echoes the position as one.
+        if let after = params.afterSeq, after > UInt64(Int64.max) { throw RPCError.invalidParams(field: "after_seq", reason: "out_of_range") }
         let types = params.types.map(Set.init)
         let id = self.subscriptions.add(connectionID: context.connectionID)
         let start = params.afterSeq ?? self.ledger.headWatcher.head
