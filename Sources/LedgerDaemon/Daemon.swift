@@ -53,6 +53,9 @@ public enum Daemon {
             throw StartFailure.unsafeDataDirectory(directory)
         }
         let lock = try DataDirectoryLock(directory: directory)
+        // Before anything slow: a daemon that cannot have its socket says so at once.
+        let socketRecord = SocketRecord(dataDirectory: directory)
+        try SocketPathClaim.claim(configuration.socketPath, staleSocketIsOwn: socketRecord.isOwn(configuration.socketPath))
         var storage = Environment.Configuration(initialMapSize: configuration.initialMapSize, maximumMapSize: configuration.maximumMapSize)
         storage.rebuildableCompactionMinimumFreeBytes = configuration.readModelCompactionMinimumFreeBytes
         let stores = try LedgerStores.open(dataDirectory: directory, configuration: storage)
@@ -107,7 +110,14 @@ public enum Daemon {
             ),
             handler: MeteredHandler(wrapped: methods, metrics: metrics),
             logger: logger,
-            onListening: onListening
+            onListening: {
+                do {
+                    try socketRecord.record(configuration.socketPath)
+                } catch {
+                    logger.warning("cannot record the socket path in the data directory", metadata: ["error.errno": "\(errno)"])
+                }
+                onListening()
+            }
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: LedgerService(ledger: ledger, lock: lock, logger: logger)),

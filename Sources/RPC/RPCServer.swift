@@ -74,7 +74,8 @@ public final class RPCServer: Service {
         let maximumLineBytes = self.configuration.maximumLineBytes
         let server = try await ServerBootstrap(group: self.eventLoopGroup)
             .serverChannelOption(.backlog, value: 1024)
-            .bind(unixDomainSocketPath: self.configuration.socketPath, cleanupExistingSocketFile: true) { channel in
+            // The owner claims the path first (``SocketPathClaim``): whatever is still there is not ours to remove.
+            .bind(unixDomainSocketPath: self.configuration.socketPath, cleanupExistingSocketFile: false) { channel in
                 Self.peerCredentials(of: channel).flatMapThrowing { peer in
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes))

@@ -19,15 +19,16 @@ final class DaemonHarness: @unchecked Sendable {
         return bundle.deletingLastPathComponent()
     }
 
-    init(arguments: [String] = [], directory: String? = nil) throws {
+    /// - Parameter socket: a socket path other than the data directory's `ledger.sock`.
+    init(arguments: [String] = [], directory: String? = nil, socket: String? = nil) throws {
         // Short paths: a Unix socket path is limited to about 108 bytes.
         let directory = directory ?? "/tmp/clt-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         chmod(directory, 0o750)
         self.directory = directory
-        self.socketPath = directory + "/ledger.sock"
+        self.socketPath = socket ?? directory + "/ledger.sock"
         self.logPath = directory + ".log"
-        self.extraArguments = arguments
+        self.extraArguments = arguments + (socket.map { ["--socket", $0] } ?? [])
         try self.start()
     }
 

@@ -117,6 +117,61 @@ struct LedgerCoreTests {
         #expect(try daemon.call("system.health").string("status") == "ok")
     }
 
+    /// A daemon removes only a stale socket of its own: it never takes over a socket another daemon
+    /// listens on, nor removes a stale one it did not create, and after a crash it takes back its own.
+    @Test func aDaemonTakesOverNoSocketButItsOwnStaleOne() throws {
+        let daemon = try DaemonHarness()
+        _ = try daemon.call("contacts.create", ["name": "first"])
+        func startOther(dataDirectory: String, socket: String) throws -> (status: Int32, log: String) {
+            let other = Process()
+            other.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
+            other.arguments = ["--data-dir", dataDirectory, "--socket", socket]
+            let pipe = Pipe()
+            other.standardError = pipe
+            other.standardOutput = pipe
+            try other.run()
+            let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            other.waitUntilExit()
+            return (other.terminationStatus, log)
+        }
+        let otherDirectory = "/tmp/clt-\(UUID().uuidString.prefix(8).lowercased())"
+        defer { try? FileManager.default.removeItem(atPath: otherDirectory) }
+
+        // Another data directory's daemon on the first one's live socket: refused, and the first still
+        // answers there with its own ledger.
+        let live = try startOther(dataDirectory: otherDirectory, socket: daemon.socketPath)
+        #expect(live.status != 0)
+        #expect(live.log.contains("another server is listening on the socket"), "\(live.log)")
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 1)
+
+        // The first dies and leaves its socket: that stale socket is not the other directory's to remove.
+        daemon.kill()
+        #expect(FileManager.default.fileExists(atPath: daemon.socketPath))
+        let stale = try startOther(dataDirectory: otherDirectory, socket: daemon.socketPath)
+        #expect(stale.status != 0)
+        #expect(stale.log.contains("stale socket that this data directory's daemon did not create"), "\(stale.log)")
+        #expect(FileManager.default.fileExists(atPath: daemon.socketPath))
+
+        // Its own daemon takes it back.
+        try daemon.start()
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 1)
+    }
+
+    /// A socket outside the data directory is the daemon's own once it has listened there: after a
+    /// `kill -9` it is removed and bound again.
+    @Test func anOwnSocketOutsideTheDataDirectoryIsTakenBackAfterACrash() throws {
+        let socket = "/tmp/clt-\(UUID().uuidString.prefix(8).lowercased()).sock"
+        defer { unlink(socket) }
+        let daemon = try DaemonHarness(socket: socket)
+        _ = try daemon.call("contacts.create", ["name": "first"])
+        daemon.kill()
+        #expect(FileManager.default.fileExists(atPath: socket))
+        try daemon.start()
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 1)
+        daemon.stop()
+        #expect(!FileManager.default.fileExists(atPath: socket))
+    }
+
     @Test func protocolErrorsLeaveTheConnectionUsable() throws {
         let daemon = try DaemonHarness(arguments: ["--max-line-bytes", "4096"])
         let client = try daemon.client()
