@@ -289,23 +289,8 @@ final class Ledger: Sendable {
     /// Runs one command, honouring its idempotency key.
     private func run(_ command: Pending, in txn: Transaction, now: Timestamp, deferredProjections: ProjectionBatch?) throws -> [UInt8] {
         let context = command.context
-        var idempotencyRecord: [UInt8]?
-        if let key = context.idempotencyKey {
-            // Keys are hashed: 128 characters can be 512 bytes, more than an LMDB key holds.
-            idempotencyRecord = Array(context.workspace.utf8) + [0] + Array(SHA256.hash(data: Array(key.utf8)))
-            if let idempotencyRecord, let stored = try txn.get(self.stores.idempotency, key: idempotencyRecord) {
-                guard stored.count >= 32, Array(stored[0..<32]) == context.paramsHash else {
-                    throw ContactError(.conflict, reason: "idempotency_key_reused", field: "idempotency_key")
-                }
-                let answer = Array(stored[32...])
-                if answer.starts(with: Self.erasedAnswerMarker) {
-                    // The first answer named a contact since deleted: it is not repeated.
-                    let uuid = String(decoding: answer.dropFirst(Self.erasedAnswerMarker.count), as: UTF8.self)
-                    throw ContactError.notFound("contact", id: uuid, reason: "deleted")
-                }
-                return answer
-            }
-        }
+        let idempotencyRecord = context.idempotencyKey.map { Self.idempotencyRecord(workspace: context.workspace, key: $0) }
+        if let stored = try self.storedAnswer(for: context, in: txn) { return stored }
         let transaction = CommandTransaction(
             txn: txn, context: context, now: now, stores: self.stores, reference: self.reference, deferredProjections: deferredProjections
         )
@@ -318,6 +303,33 @@ final class Ledger: Sendable {
 }
 
 extension Ledger {
+    /// The key of an idempotency record. Keys are hashed: 128 characters can be 512 bytes, more than an
+    /// LMDB key holds.
+    static func idempotencyRecord(workspace: String, key: String) -> [UInt8] {
+        Array(workspace.utf8) + [0] + Array(SHA256.hash(data: Array(key.utf8)))
+    }
+
+    /// The answer stored for the command's idempotency key, which a retry answers again; nil when it has
+    /// none or the key is new.
+    ///
+    /// - Throws: -32002 `idempotency_key_reused` when the key's first use had other params, and -32001
+    ///   `deleted` when its answer named a contact since deleted.
+    func storedAnswer(for context: CommandContext, in txn: Transaction) throws -> [UInt8]? {
+        guard let key = context.idempotencyKey,
+            let stored = try txn.get(self.stores.idempotency, key: Self.idempotencyRecord(workspace: context.workspace, key: key))
+        else { return nil }
+        guard stored.count >= 32, Array(stored[0..<32]) == context.paramsHash else {
+            throw ContactError(.conflict, reason: "idempotency_key_reused", field: "idempotency_key")
+        }
+        let answer = Array(stored[32...])
+        if answer.starts(with: Self.erasedAnswerMarker) {
+            // The first answer named a contact since deleted: it is not repeated.
+            let uuid = String(decoding: answer.dropFirst(Self.erasedAnswerMarker.count), as: UTF8.self)
+            throw ContactError.notFound("contact", id: uuid, reason: "deleted")
+        }
+        return answer
+    }
+
     /// Why a commit failed, for `data.reason` of -32005. A write cut short on a full file system
     /// reaches LMDB as EIO on some file systems (tmpfs), so free space is checked too.
     func reason(for error: LMDBError) -> String {

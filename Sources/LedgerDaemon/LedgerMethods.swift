@@ -199,14 +199,7 @@ final class LedgerMethods: RPCHandler {
         defersProjection: Bool = false,
         _ body: @escaping @Sendable (CommandTransaction) throws -> JSONValue
     ) async throws -> EncodedAnswer {
-        let context = CommandContext(
-            workspace: caller.workspace,
-            actor: caller.actor,
-            peer: caller.peer,
-            idempotencyKey: caller.idempotencyKey,
-            paramsHash: caller.idempotencyKey == nil ? [] : Self.paramsHash(call),
-            defersProjection: defersProjection
-        )
+        let context = Self.commandContext(call, caller, defersProjection: defersProjection)
         let bytes = try await self.ledger.execute(context) { transaction in
             var result = try body(transaction)
             let seq = try transaction.lastSeq ?? transaction.headSeq()
@@ -217,6 +210,27 @@ final class LedgerMethods: RPCHandler {
             return JSONLine.encode(result)
         }
         return EncodedAnswer(bytes: bytes)
+    }
+
+    /// The answer a command with this idempotency key already got, for a command whose work starts
+    /// before it reaches the writer and must not start again on a retry (an import); nil without a key
+    /// or on the key's first use. Throws as a retry through the writer would (see
+    /// ``Ledger/storedAnswer(for:in:)``).
+    func earlierAnswer(_ call: RPCCall, _ caller: Caller) throws -> EncodedAnswer? {
+        guard caller.idempotencyKey != nil else { return nil }
+        let context = Self.commandContext(call, caller, defersProjection: false)
+        return try self.read { txn in try self.ledger.storedAnswer(for: context, in: txn) }.map(EncodedAnswer.init(bytes:))
+    }
+
+    private static func commandContext(_ call: RPCCall, _ caller: Caller, defersProjection: Bool) -> CommandContext {
+        CommandContext(
+            workspace: caller.workspace,
+            actor: caller.actor,
+            peer: caller.peer,
+            idempotencyKey: caller.idempotencyKey,
+            paramsHash: caller.idempotencyKey == nil ? [] : Self.paramsHash(call),
+            defersProjection: defersProjection
+        )
     }
 
     private static func paramsHash(_ call: RPCCall) -> [UInt8] {

@@ -237,10 +237,16 @@ struct ReceiveParams: MethodParams {
 }
 
 struct SendParams: MethodParams {
-    static let memberNames = command.union(["uuid", "text", "urn"])
+    static let memberNames = command.union(["uuid", "text", "urn", "expected_version"])
     var uuid: String
     var text: String
     var urn: String?
+    var expectedVersion: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case uuid, text, urn
+        case expectedVersion = "expected_version"
+    }
 }
 
 struct EventsReadParams: MethodParams {

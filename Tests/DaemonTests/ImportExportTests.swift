@@ -197,6 +197,39 @@ struct ImportExportTests {
         #expect((try daemon.call("fields.list")["fields"]?.arrayValue ?? []).count == 1)
     }
 
+    /// `imports.start` is a command like any: a retry with the same idempotency key answers the first
+    /// answer and imports nothing again (concurrent retries too); the same key with another file is
+    /// refused.
+    @Test func importRetriesWithAnIdempotencyKeyImportOnce() throws {
+        let (daemon, _) = try self.setUp()
+        var params = Self.csvParams("URN:Mailto,Name\r\nonce@example.com,Once\r\n")
+        if case .object(var members) = params {
+            members["idempotency_key"] = "import-once"
+            params = .object(members)
+        }
+        let request = params
+        let answers = try onThreads(4) { _ in try daemon.call("imports.start", request) }
+        let id = try #require(answers[0].string("import"))
+        #expect(answers.allSatisfy { $0 == answers[0] }, "\(answers)")
+        let status = try Self.wait(daemon, "imports.status", ["import": .string(id)])
+        #expect(status.string("state") == "complete")
+        #expect(status.int("created") == 1)
+        // A retry after it finished: the same answer, nothing imported again.
+        let head = try Self.head(daemon)
+        #expect(try daemon.call("imports.start", params) == answers[0])
+        #expect(try Self.head(daemon) == head)
+        #expect(try daemon.call("contacts.count", ["query": "name = Once"]).int("total") == 1)
+        var other = Self.csvParams("URN:Mailto,Name\r\nother@example.com,Other\r\n")
+        if case .object(var members) = other {
+            members["idempotency_key"] = "import-once"
+            other = .object(members)
+        }
+        let reused = try daemon.error("imports.start", other)
+        #expect(reused.code == -32002)
+        #expect(reused.data("reason") == "idempotency_key_reused")
+        #expect(try daemon.call("contacts.count", ["query": "name = Other"]).int("total") == 0)
+    }
+
     @Test func csvWithBOMQuotesAndUUIDs() throws {
         let (daemon, existing) = try self.setUp()
         let csv = "\u{FEFF}Contact UUID,URN:Mailto,Name,Field:Age\r\n"

@@ -129,6 +129,18 @@ struct MessageRulesTests {
         #expect(notOwned.data("field") == "urn")
         let missing = try daemon.error("messages.send", ["uuid": "7b9a3c1e-1111-4222-8333-944445555666", "text": "d"])
         #expect(missing.code == -32001)
+        // A command on one contact: a stale expected_version is refused with the actual one, and nothing is sent.
+        let version = try #require(try ContactKit.get(daemon, uuid).int("version"))
+        let stale = try daemon.error("messages.send", ["uuid": .string(uuid), "text": "e", "expected_version": .integer(version - 1)])
+        #expect(stale.code == -32002)
+        #expect(stale.data("actual_version") == .integer(version))
+        let sent = try daemon.call("messages.send", ["uuid": .string(uuid), "text": "f", "expected_version": .integer(version)])
+        #expect(sent["message"]?.string("text") == "f")
+        #expect(try ContactKit.get(daemon, uuid).int("version") == version + 1)
+        let empty = try daemon.error("messages.send", ["uuid": .string(uuid), "text": ""])
+        #expect(empty.code == -32602)
+        #expect(empty.data("field") == "text")
+        #expect(ContactKit.items(try daemon.call("contacts.messages", ["uuid": .string(uuid)])).count == 3)
     }
 
     @Test func aMessageMovesItsURNToTheFront() throws {

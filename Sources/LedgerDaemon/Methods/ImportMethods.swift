@@ -46,8 +46,11 @@ extension LedgerMethods {
 
     /// `imports.start`: reads and checks the file now (so a bad file is refused at once), then writes
     /// its records in the background, in commands of ``ImportPlan/batchSize`` records.
-    func importsStart(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    func importsStart(_ call: RPCCall, _ caller: Caller) async throws -> any MethodAnswer {
         let params = try self.params(ImportStartParams.self, call)
+        // A retry with the same idempotency key answers as the first call did and starts nothing, even
+        // if the file has changed since (its params are the same: the same path).
+        if let earlier = try self.earlierAnswer(call, caller) { return earlier }
         var format: SpreadsheetFormat?
         if let raw = params.format {
             guard let parsed = SpreadsheetFormat(rawValue: raw) else { throw RPCError.invalidParams(field: "format", reason: "unknown_format") }
@@ -137,6 +140,13 @@ extension LedgerMethods {
             columns: plan.columns.map(Self.columnInfo), newFields: plan.newFields.map(\.key),
             group: params.group, failure: nil
         )
+        if caller.idempotencyKey != nil {
+            // The key is kept with the first answer before the import starts. Two calls with one key that
+            // raced past the look-up above both get here: the writer keeps the first one's answer and
+            // gives it to the second, which then starts nothing.
+            let answer = try await self.command(call, caller) { _ in ["import": .string(id)] }
+            guard try answer.decoded()["import"]?.stringValue == id else { return answer }
+        }
         let job = ImportJob(state)
         ImportJob.register(job)
         self.logger.info(
@@ -144,7 +154,7 @@ extension LedgerMethods {
             metadata: ["import.id": "\(id)", "import.records": "\(plan.records.count)", "import.dry_run": "\(spec.dryRun)", "workspace": "\(caller.workspace)"]
         )
         Task.detached { await self.runImport(spec, job: job) }
-        return ["import": .string(id), "seq": .integer(Int64(head))]
+        return JSONValue.object(["import": .string(id), "seq": .integer(Int64(head))])
     }
 
     private static func columnInfo(_ column: ImportColumn) -> ImportJobState.Column {

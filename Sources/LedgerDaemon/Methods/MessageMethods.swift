@@ -71,6 +71,8 @@ extension LedgerMethods {
         let params = try self.params(SendParams.self, call)
         let uuid = try Self.contactUUID(params.uuid)
         try Self.checkText(params.text)
+        // A message received may carry no text (an attachment the channel kept); one sent has something to say.
+        guard !params.text.isEmpty else { throw RPCError.invalidParams(field: "text", reason: "empty") }
         // It reads contacts and URN owners only through `tx`: its index writes can follow its answer.
         return try await self.command(call, caller, defersProjection: true) { tx in
             let contact = try tx.contact(uuid)
@@ -83,7 +85,8 @@ extension LedgerMethods {
             }
             let message = Message(uuid: UUID.random().lowercasedString, urn: urn, text: params.text)
             let events = try ContactDecider.send(message, contact: contact)
-            let headers = try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: contact.version)
+            // A stale `expected_version` is refused with the actual one, as by every command on one contact.
+            let headers = try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: params.expectedVersion ?? contact.version)
             let presenter = ContactPresenter(workspace: context.workspace, reference: self.reference)
             return ["message": Self.present(message, direction: "out", createdOn: tx.now, seq: headers.last?.seq, presenter: presenter)]
         }
