@@ -1,7 +1,7 @@
 // ContactLedger — spreadsheets.
 import Foundation
 
-/// Reads the first sheet of an XLSX workbook (Office Open XML: a ZIP of XML parts).
+/// Reads the active sheet of an XLSX workbook, normally its first (Office Open XML: a ZIP of XML parts).
 ///
 /// Understands shared strings (plain and rich text), inline strings, formula string results, numbers,
 /// booleans, error cells (read as their text, e.g. `#N/A`), ISO dates (`t="d"`), and numbers styled
@@ -21,11 +21,11 @@ public enum XLSXReader {
         guard let workbookData = try part("xl/workbook.xml") else { throw .corrupted(reason: "no_workbook") }
         let workbook = WorkbookHandler()
         try Self.parse(workbookData, with: workbook, part: "workbook")
-        guard let first = workbook.firstSheet else { throw .empty }
+        guard let active = workbook.activeSheet else { throw .empty }
 
         var sheetPath = "xl/worksheets/sheet1.xml"
         if let relsData = try part("xl/_rels/workbook.xml.rels") {
-            let rels = RelationshipsHandler(wanted: first.relationship)
+            let rels = RelationshipsHandler(wanted: active.relationship)
             try Self.parse(relsData, with: rels, part: "relationships")
             if let target = rels.target {
                 sheetPath = target.hasPrefix("/") ? String(target.dropFirst()) : "xl/" + target
@@ -52,7 +52,7 @@ public enum XLSXReader {
         var rows = handler.rows
         while let last = rows.last, last.allSatisfy(\.isBlank) { rows.removeLast() }
         guard !rows.isEmpty else { throw .empty }
-        return Sheet(name: first.name, rows: rows)
+        return Sheet(name: active.name, rows: rows)
     }
 
     /// The bytes of the part at `path`, checked by ``XMLPartGuard``; nil when the archive has none.
@@ -172,16 +172,27 @@ class PartHandler: XMLEventHandler {
     func characters(_ text: String) {}
 }
 
-/// `xl/workbook.xml`: the first sheet's name and relationship id, and the date system.
+/// `xl/workbook.xml`: the sheets' names and relationship ids, the active one, and the date system.
 private final class WorkbookHandler: PartHandler {
-    var firstSheet: (name: String, relationship: String)?
+    private var sheets: [(name: String, relationship: String)] = []
+    /// The first workbook view's `activeTab`: the sheet the workbook opens on.
+    private var activeTab: Int?
     var date1904 = false
+
+    /// The sheet the workbook opens on (the behaviour reference's "active (normally first) sheet"): its
+    /// active tab, or the first sheet when that names none.
+    var activeSheet: (name: String, relationship: String)? {
+        if let tab = self.activeTab, self.sheets.indices.contains(tab) { return self.sheets[tab] }
+        return self.sheets.first
+    }
 
     override func start(_ name: String, attributes: XMLAttributes) {
         switch name {
-        case "sheet" where self.firstSheet == nil:
+        case "sheet":
             let relationship = attributes.first { localName($0.key) == "id" && $0.key != "sheetId" }?.value ?? ""
-            self.firstSheet = (attributes["name"] ?? "Sheet1", relationship)
+            self.sheets.append((attributes["name"] ?? "Sheet1", relationship))
+        case "workbookView" where self.activeTab == nil:
+            self.activeTab = attributes["activeTab"].flatMap { Int($0) } ?? 0
         case "workbookPr":
             if let value = attributes["date1904"] { self.date1904 = value == "1" || value == "true" }
         default: break

@@ -168,6 +168,35 @@ import Testing
         ])
     }
 
+    /// The sheet read is the one the workbook opens on (its first view's `activeTab`), normally the first.
+    @Test(arguments: [(nil, "First"), ("0", "First"), ("1", "Second"), ("7", "First")] as [(String?, String)])
+    func readsTheActiveSheet(activeTab: String?, expected: String) throws {
+        let view = activeTab.map { "<bookViews><workbookView activeTab=\"\($0)\"/></bookViews>" } ?? "<bookViews><workbookView/></bookViews>"
+        let parts: [String: String] = [
+            "[Content_Types].xml": "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>",
+            "xl/workbook.xml": """
+                <?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" \
+                xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">\(view)<sheets>\
+                <sheet name="First" sheetId="1" r:id="rId1"/><sheet name="Second" sheetId="2" r:id="rId2"/></sheets></workbook>
+                """,
+            "xl/_rels/workbook.xml.rels": """
+                <?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
+                <Relationship Id="rId1" Type="x" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="x" Target="worksheets/sheet2.xml"/></Relationships>
+                """,
+            "xl/worksheets/sheet1.xml": """
+                <?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>\
+                <row r="1"><c r="A1" t="inlineStr"><is><t>in first</t></is></c></row></sheetData></worksheet>
+                """,
+            "xl/worksheets/sheet2.xml": """
+                <?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>\
+                <row r="1"><c r="A1" t="inlineStr"><is><t>in second</t></is></c></row></sheetData></worksheet>
+                """,
+        ]
+        let sheet = try XLSXReader.read(try ZIPHelper.archive(parts))
+        #expect(sheet.name == expected)
+        #expect(sheet.rows == [[.text(expected == "First" ? "in first" : "in second")]])
+    }
+
     @Test func writesFileAtomically() throws {
         let path = NSTemporaryDirectory() + "sheet-\(UUID().uuidString).xlsx"
         defer { try? FileManager.default.removeItem(atPath: path) }
