@@ -201,8 +201,9 @@ public struct JSONTextReader {
             let byte = self.bytes[scan]
             if byte == UInt8(ascii: "\"") {
                 // Checked as UTF-8 as `string()` checks it, without making the string.
-                guard Self.isValidUTF8(UnsafeBufferPointer(rebasing: self.bytes[start..<scan])) else {
-                    self.index = start
+                let run = UnsafeBufferPointer(rebasing: self.bytes[start..<scan])
+                guard Self.isValidUTF8(run) else {
+                    self.index = start + (Self.firstInvalidUTF8(in: run) ?? 0)
                     throw self.error(.invalidUTF8)
                 }
                 self.index = scan + 1
@@ -229,6 +230,21 @@ public struct JSONTextReader {
         }
     }
 
+    /// The offset of the first byte of the first invalid UTF-8 sequence in `bytes`, for the error's
+    /// offset; nil when they are valid.
+    static func firstInvalidUTF8(in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let scalar): offset += scalar.count
+            case .error: return offset
+            case .emptyInput: return nil
+            }
+        }
+    }
+
     /// A string starting at the opening quote; leaves the index after the closing one.
     mutating func string() throws(JSONTextError) -> String {
         self.index += 1
@@ -240,7 +256,7 @@ public struct JSONTextReader {
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: self.bytes[start..<self.index])
                 guard let text = String(validUTF8: slice) else {
-                    self.index = start
+                    self.index = start + (Self.firstInvalidUTF8(in: slice) ?? 0)
                     throw self.error(.invalidUTF8)
                 }
                 self.index += 1

@@ -67,6 +67,10 @@ struct JSONTextTests {
         (Array(#""abc"#.utf8), .unexpectedEnd, 4),
         ([0x22, 0xC3, 0x28, 0x22], .invalidUTF8, 1),
         ([0x22, 0x5C, 0x6E, 0xFF, 0x22], .invalidUTF8, 1),
+        // Without an escape, the offset is the bad sequence's first byte, not the string's.
+        ([0x22] + Array("0123456789".utf8) + [0xFF, 0x22], .invalidUTF8, 11),
+        ([0x22] + Array("ok".utf8) + [0xF0, 0x9F, 0x98, 0x22], .invalidUTF8, 3),
+        (Array(#"{"a":"é"#.utf8) + [0xC0, 0x80, 0x22, 0x7D], .invalidUTF8, 8),
         ([0xFF], .unexpectedCharacter, 0),
         ([0xEF, 0xBB, 0xBF, 0x31], .unexpectedCharacter, 0),
     ]
