@@ -137,6 +137,22 @@ public struct ContactReadModel: Sendable {
     /// The number of contacts (tombstones included) in all workspaces.
     public func count(in txn: Transaction) throws -> Int { try txn.count(self.contacts) }
 
+    /// The names of the workspaces that have contacts (deleted ones included), in order: one seek per
+    /// workspace, past all its keys, not a walk over every contact.
+    public func workspaceNames(in txn: Transaction) throws -> [String] {
+        var names: [String] = []
+        try txn.withCursor(self.contacts) { cursor in
+            var entry = try cursor.first()
+            while let key = entry?.key {
+                let name = Array(key.prefix { $0 != 0 })
+                names.append(String(decoding: name, as: UTF8.self))
+                // Keys are `workspace NUL uuid`: the next workspace's come after `workspace 0x01`.
+                entry = try cursor.seek(atLeast: name + [1])
+            }
+        }
+        return names
+    }
+
     /// A contact's messages, newest first, before the log position `before`.
     public func messages(
         of uuid: ContactUUID,

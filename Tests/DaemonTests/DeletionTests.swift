@@ -86,6 +86,8 @@ struct DeletionTests {
         #expect(bystander["fields"]?["nickname"]?.string("text") == "Bee")
         #expect(ContactKit.items(try daemon.call("groups.members", ["uuid": .string(group)])).isEmpty)
         #expect(try daemon.call("workspace.get")["counts"]?.int("contacts") == 1)
+        // system.stats counts live contacts as workspace.get does.
+        #expect(try daemon.call("system.stats")["counts"]?.int("contacts") == 1)
         // The chain still verifies.
         let verify = try daemon.call("ledger.verify")
         #expect(verify["verified"] == true)

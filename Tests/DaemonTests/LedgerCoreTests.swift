@@ -395,6 +395,9 @@ struct LedgerCoreTests {
         #expect(verify.int("head_seq") == Int64(clients * perClient))
         let stats = try daemon.call("system.stats")
         #expect(stats["counts"]?.int("contacts") == Int64(clients * perClient))
+        // Every workspace counts, also one with contacts and nothing else.
+        try daemon.call("contacts.create", ["workspace": "contacts-only", "name": "Elsewhere"])
+        #expect(try daemon.call("system.stats")["counts"]?.int("workspaces") == 2)
         // Group commit: with 32 writers, batches hold more than one command.
         #expect((stats["commit_batch_max"]?.integerValue ?? 0) > 1)
         // The log's sync is part of each batch's time, so each of its percentiles is at most the batch's.

@@ -20,11 +20,20 @@ extension LedgerMethods {
     func systemStats(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         _ = try self.params(EmptyParams.self, call)
         let (head, contacts, workspaces) = try self.read { txn in
-            (
-                try self.stores.log.head(in: txn).seq,
-                try self.stores.projector(txn).contacts.count(in: txn),
-                try self.stores.projector(txn).workspaces.names(in: txn).count
-            )
+            let projector = try self.stores.projector(txn)
+            // Every workspace that has anything: settings, fields or groups, or contacts only.
+            let withContacts = try projector.contacts.workspaceNames(in: txn)
+            let names = Set(try projector.workspaces.names(in: txn)).union(withContacts)
+            // Live contacts, as `workspace.get` counts them (a deleted contact's tombstone is not one).
+            var live = 0
+            for name in withContacts {
+                guard let count = try projector.contacts.index.liveCount(of: name, in: txn) else {
+                    live = try projector.contacts.count(in: txn)  // A generation that predates the counts.
+                    break
+                }
+                live += count
+            }
+            return (try self.stores.log.head(in: txn).seq, live, names.count)
         }
         let storage = self.stores.environment.statistics()
         let commits = self.ledger.statistics.snapshot()
