@@ -114,7 +114,8 @@ public enum Daemon {
                 do {
                     try socketRecord.record(configuration.socketPath)
                 } catch {
-                    logger.warning("cannot record the socket path in the data directory", metadata: ["error.errno": "\(errno)"])
+                    // Not fatal: only a later start's clean-up of a stale socket outside the data directory needs it.
+                    logger.warning("cannot record the socket path in the data directory", metadata: ["error.code": "\((error as NSError).code)"])
                 }
                 onListening()
             }

@@ -123,16 +123,8 @@ struct LedgerCoreTests {
         let daemon = try DaemonHarness()
         _ = try daemon.call("contacts.create", ["name": "first"])
         func startOther(dataDirectory: String, socket: String) throws -> (status: Int32, log: String) {
-            let other = Process()
-            other.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
-            other.arguments = ["--data-dir", dataDirectory, "--socket", socket]
-            let pipe = Pipe()
-            other.standardError = pipe
-            other.standardOutput = pipe
-            try other.run()
-            let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            other.waitUntilExit()
-            return (other.terminationStatus, log)
+            let run = try Operations.run("contactledgerd", ["--data-dir", dataDirectory, "--socket", socket])
+            return (run.status, run.output + run.error)
         }
         let otherDirectory = "/tmp/clt-\(UUID().uuidString.prefix(8).lowercased())"
         defer { try? FileManager.default.removeItem(atPath: otherDirectory) }
