@@ -131,6 +131,15 @@ struct HistoryAuditTests {
         let diff = try daemon.call("contacts.diff", ["uuid": .string(uuid), "from": ["seq": .integer(atCreation)], "to": ["seq": .integer(fieldRecreated)]])
         #expect(diff["changes"]?["fields.tier"] == ["before": ["text": "gold"], "after": .null])
         #expect(diff["changes"]?["groups"] == ["before": [["uuid": .string(club), "name": "Old Club"]], "after": []])
+        // Another workspace never had the contact: not found, as contacts.get says, not "not yet created".
+        for (method, params) in [
+            ("contacts.as_of", ["uuid": .string(uuid), "at": ["seq": .integer(fieldRecreated)], "workspace": "other"]),
+            ("contacts.diff", ["uuid": .string(uuid), "from": ["seq": 0], "to": ["seq": .integer(fieldRecreated)], "workspace": "other"]),
+        ] as [(String, JSONValue)] {
+            let missing = try daemon.error(method, params)
+            #expect(missing.code == -32001)
+            #expect(missing.data("reason") == "not_found", "\(method)")
+        }
     }
 
     /// A point in time is any RFC 3339 timestamp: digits past the microsecond are dropped (an event at

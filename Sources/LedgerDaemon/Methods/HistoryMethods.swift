@@ -160,11 +160,14 @@ extension LedgerMethods {
         return ContactPresenter(workspace: workspace.workspace, reference: self.reference).present(contact)
     }
 
-    /// Throws -32001 `deleted` for a contact deleted since: its past is erased with it.
-    func refuseDeleted(_ uuid: ContactUUID, workspace: String, in txn: Transaction) throws {
-        if let current = try self.stores.projector(txn).contacts.contact(uuid, workspace: workspace, in: txn), current.isDeleted {
-            throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted")
+    /// Throws -32001 for a contact the workspace never had (as `contacts.get` does), and -32001 `deleted`
+    /// for one deleted since: its past is erased with it.
+    func requirePast(of uuid: ContactUUID, workspace: String, in txn: Transaction) throws {
+        // The read model keeps a deleted contact's tombstone, so every contact the workspace had is there.
+        guard let current = try self.stores.projector(txn).contacts.contact(uuid, workspace: workspace, in: txn) else {
+            throw ContactError.notFound("contact", id: uuid.rawValue)
         }
+        if current.isDeleted { throw ContactError.notFound("contact", id: uuid.rawValue, reason: "deleted") }
     }
 
     func contactsAsOf(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
@@ -172,7 +175,7 @@ extension LedgerMethods {
         let uuid = try Self.contactUUID(params.uuid)
         let point = try Point(params.at, field: "at")
         return try self.read { txn in
-            try self.refuseDeleted(uuid, workspace: caller.workspace, in: txn)
+            try self.requirePast(of: uuid, workspace: caller.workspace, in: txn)
             guard let contact = try self.presentedContact(uuid, at: point, workspace: caller.workspace, in: txn) else {
                 throw ContactError.notFound("contact", id: uuid.rawValue, reason: "not_yet_created")
             }
@@ -186,7 +189,7 @@ extension LedgerMethods {
         let from = try Point(params.from, field: "from")
         let to = try Point(params.to, field: "to")
         return try self.read { txn in
-            try self.refuseDeleted(uuid, workspace: caller.workspace, in: txn)
+            try self.requirePast(of: uuid, workspace: caller.workspace, in: txn)
             let before = try self.presentedContact(uuid, at: from, workspace: caller.workspace, in: txn)
             guard let after = try self.presentedContact(uuid, at: to, workspace: caller.workspace, in: txn) else {
                 throw ContactError.notFound("contact", id: uuid.rawValue, reason: "not_yet_created")
