@@ -61,4 +61,45 @@ struct AccessAndBackupTests {
         #expect(try restored.call("contacts.get", ["urn": "ext:b150"]).string("name") == "b150")
         #expect(try restored.call("projections.verify", ["name": "contacts"])["differences"] == [])
     }
+    /// An export or a backup never writes over the daemon's own files, into the kernel's file systems,
+    /// onto a socket or a device, or to a relative path: each is refused before any work, naming `path`,
+    /// and the daemon's data is intact across a restart.
+    @Test func outputPathsCannotReplaceTheDaemonsFiles() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("contacts.create", ["name": "kept"])
+        let link = daemon.directory + "-link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: daemon.directory)
+        defer { try? FileManager.default.removeItem(atPath: link) }
+        let exports: [(String, String)] = [
+            (daemon.directory + "/data.mdb", "inside_data_directory"),
+            (daemon.directory + "/readmodels/data.mdb", "inside_data_directory"),
+            (link + "/data.mdb", "inside_data_directory"),
+            (daemon.directory + "/../" + (daemon.directory as NSString).lastPathComponent + "/x.csv", "inside_data_directory"),
+            ("/dev/null", "not_a_regular_location"),
+            ("/proc/self/mem", "not_a_regular_location"),
+            ("relative.csv", "must_be_absolute"),
+            ("/tmp/x\u{0}y.csv", "invalid"),
+        ]
+        for (path, reason) in exports {
+            let refused = try daemon.error("exports.start", ["format": "csv", "path": .string(path)])
+            #expect(refused.code == -32602, "\(path)")
+            #expect(refused.data("field") == "path", "\(path)")
+            #expect(refused.data("reason") == .string(reason), "\(path)")
+        }
+        // Another daemon's socket is not a file to replace.
+        let other = try DaemonHarness()
+        let socket = try daemon.error("exports.start", ["format": "csv", "path": .string(other.socketPath)])
+        #expect(socket.data("reason") == "not_a_regular_file")
+        #expect(try other.call("system.health").string("status") == "ok")
+        for (path, reason) in [(daemon.directory + "/backup", "inside_data_directory"), ("backup", "must_be_absolute"), ("/tmp/b\u{0}k", "invalid")] {
+            let refused = try daemon.error("ledger.backup", ["path": .string(path)])
+            #expect(refused.code == -32602, "\(path)")
+            #expect(refused.data("reason") == .string(reason), "\(path)")
+        }
+        try daemon.call("contacts.create", ["name": "after"])
+        daemon.stop()
+        try daemon.start()
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 2)
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+    }
 }

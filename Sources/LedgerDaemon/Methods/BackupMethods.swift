@@ -10,6 +10,7 @@ extension LedgerMethods {
     /// `contactledgerd --data-dir PATH` starts on the copy.
     func ledgerBackup(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(BackupParams.self, call)
+        try OutputPath.check(params.path, field: "path", dataDirectory: self.stores.environment.directory)
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
         if manager.fileExists(atPath: params.path, isDirectory: &isDirectory) {

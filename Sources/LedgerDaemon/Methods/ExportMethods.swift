@@ -29,7 +29,7 @@ extension LedgerMethods {
     func exportsStart(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(ExportStartParams.self, call)
         guard let format = SpreadsheetFormat(rawValue: params.format) else { throw RPCError.invalidParams(field: "format", reason: "unknown_format") }
-        guard params.path.hasPrefix("/") else { throw RPCError.invalidParams(field: "path", reason: "must_be_absolute") }
+        try OutputPath.check(params.path, field: "path", dataDirectory: self.stores.environment.directory)
         var isDirectory: ObjCBool = false
         let parent = (params.path as NSString).deletingLastPathComponent
         guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -37,6 +37,12 @@ extension LedgerMethods {
         }
         guard !FileManager.default.fileExists(atPath: params.path, isDirectory: &isDirectory) || !isDirectory.boolValue else {
             throw RPCError.invalidParams(field: "path", reason: "is_a_directory")
+        }
+        // The file is written beside the path and renamed over it: it replaces a file, never a socket,
+        // a device or a pipe that is there.
+        var info = stat()
+        if lstat(params.path, &info) == 0, info.st_mode & S_IFMT != S_IFREG, info.st_mode & S_IFMT != S_IFLNK {
+            throw RPCError.invalidParams(field: "path", reason: "not_a_regular_file")
         }
         if params.group != nil, params.query != nil { throw RPCError.invalidParams(field: "query", reason: "group_and_query_exclusive") }
         // Check the scope now: an unknown group or a bad query is refused before any work.
