@@ -115,6 +115,15 @@ final class LedgerMethods: RPCHandler {
         "events.read", "events.subscribe", "events.unsubscribe", "projections.status", "imports.status", "exports.status",
     ]
 
+    /// Methods whose work may take long (a scan of a workspace's contacts or of the log, a history folded
+    /// from the log, a file read and checked): they run on ``LongCallThreads``, not on the event loop
+    /// that serves their connection and others.
+    static let longMethods: Set<String> = [
+        "system.stats", "workspace.get", "fields.usage", "groups.members", "contacts.search", "contacts.count",
+        "contacts.history", "contacts.as_of", "contacts.diff", "contacts.messages", "audit.changes", "events.read",
+        "ledger.verify", "ledger.backup", "projections.verify", "imports.start", "exports.start",
+    ]
+
     /// Methods a read replica serves besides the queries: they change no event of the log.
     static let replicaMethods: Set<String> = ["projections.rebuild", "projections.verify", "ledger.backup", "exports.start"]
 
@@ -140,7 +149,8 @@ final class LedgerMethods: RPCHandler {
                 self.logger.notice("call refused by the access policy", metadata: ["rpc.method": "\(call.method)", "peer.uid": "\(context.peer?.uid ?? 0)"])
                 throw RPCError(code: -32007, message: "Forbidden", data: ["workspace": .string(caller.workspace), "method": .string(call.method)])
             }
-            return try await method(self, call, caller, context).encodedAnswer()
+            guard Self.longMethods.contains(call.method) else { return try await method(self, call, caller, context).encodedAnswer() }
+            return try await LongCallThreads.run { try await method(self, call, caller, context).encodedAnswer() }
         } catch {
             if let mapped = ErrorMapping.rpcError(error) { throw mapped }
             throw error

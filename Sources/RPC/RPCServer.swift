@@ -70,6 +70,9 @@ public final class RPCServer: Service {
 
     private typealias Connection = (channel: NIOAsyncChannel<LineFrame, ByteBuffer>, peer: PeerCredentials?)
 
+    /// Lines at least this long are parsed and served on ``LongCallThreads``.
+    static let longLineBytes = 1 << 20
+
     public func run() async throws {
         let maximumLineBytes = self.configuration.maximumLineBytes
         let server = try await ServerBootstrap(group: self.eventLoopGroup)
@@ -170,7 +173,13 @@ public final class RPCServer: Service {
         case .oversized:
             answer = JSONLine.failure(id: .null, error: .invalidRequest(reason: "line_too_long", limit: maximumLineBytes))
         case .line(let buffer):
-            answer = await self.dispatcher.serve(line: Array(buffer.readableBytesView), context: context)
+            let line = Array(buffer.readableBytesView)
+            if line.count >= Self.longLineBytes {
+                // Parsing megabytes takes long enough to stall this loop's other connections.
+                answer = await LongCallThreads.run { await self.dispatcher.serve(line: line, context: context) }
+            } else {
+                answer = await self.dispatcher.serve(line: line, context: context)
+            }
         }
         answer?.append(UInt8(ascii: "\n"))
         return answer

@@ -164,6 +164,41 @@ struct LedgerCoreTests {
         #expect(!FileManager.default.fileExists(atPath: socket))
     }
 
+    /// A call that takes long (a line of megabytes to parse, a big file to import) runs on threads of its
+    /// own: the connections served by the same event loops are answered meanwhile. Several connections
+    /// are measured, so some share a loop with the long call's.
+    @Test func aLongCallStallsNoOtherConnection() throws {
+        let daemon = try DaemonHarness()
+        let csv = daemon.directory + "-big.csv"
+        defer { try? FileManager.default.removeItem(atPath: csv) }
+        let rows = (0..<400_000).map { "big\($0)@example.com,Big \($0)" }.joined(separator: "\n")
+        try ("URN:Mailto,Name\n" + rows + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let hugeLine: [UInt8] = Array((#"{"jsonrpc":"2.0","id":1,"method":"system.health","params":{"x":["#
+            + String(repeating: "1,", count: 3_000_000) + #"1]}}"# + "\n").utf8)
+        let longCalls: [(String, @Sendable (RPCClient) throws -> Void)] = [
+            ("a 6 MB line", { try $0.send(raw: hugeLine) }),
+            ("a 400,000-row import", { try $0.send(raw: JSONLine.encode(["jsonrpc": "2.0", "id": 1, "method": "imports.start", "params": ["path": .string(csv), "dry_run": true]]) + [10]) }),
+        ]
+        let others = try (0..<6).map { _ in try daemon.client() }
+        for (label, start) in longCalls {
+            let long = try daemon.client()
+            let started = Date()
+            try start(long)
+            var slowest = 0.0
+            for _ in 0..<3 {
+                for client in others {
+                    let asked = Date()
+                    #expect(try client.call("system.health").string("status") == "ok")
+                    slowest = max(slowest, Date().timeIntervalSince(asked))
+                }
+            }
+            _ = try long.readValue()
+            let took = Date().timeIntervalSince(started)
+            // The long call took long; no other call waited for it.
+            #expect(slowest < max(1.0, took / 3), "\(label): a health call took \(slowest) s while the long call took \(took) s")
+        }
+    }
+
     @Test func protocolErrorsLeaveTheConnectionUsable() throws {
         let daemon = try DaemonHarness(arguments: ["--max-line-bytes", "4096"])
         let client = try daemon.client()
