@@ -411,6 +411,15 @@ struct ContactFieldTests {
         let eastern = try ContactKit.modify(daemon, uuid, [ContactKit.field("district", "rwamagana")])["fields"]?["district"]
         #expect(eastern?.string("district") == "Rwanda > Eastern Province > Rwamagana")
 
+        // All three in one create: the state is set first, then the district within it, then the ward
+        // (a JSON object's members have no order to follow).
+        for _ in 0..<5 {
+            let created = try daemon.call("contacts.create", ["fields": ["ward": "Kimironko", "district": "Gasabo", "state": "Kigali"]])
+            #expect(created["fields"]?["state"]?.string("state") == "Rwanda > Kigali City")
+            #expect(created["fields"]?["district"]?.string("district") == "Rwanda > Kigali City > Gasabo")
+            #expect(created["fields"]?["ward"]?.string("ward") == "Rwanda > Kigali City > Gasabo > Kimironko")
+        }
+
         // An invalid hierarchy names where it is wrong.
         let bad = try daemon.error("workspace.set_locations", ["hierarchy": ["children": []]])
         #expect(bad.code == -32602)

@@ -28,7 +28,10 @@ public enum ContactDecider {
         let created = ContactCreated(uuid: uuid, id: id, name: name, language: language, status: request.status, urns: urns)
         var contact = Contact(created: created, workspace: context.workspace.name, at: context.now, version: 1)
         var events: [LedgerEvent] = [.contactCreated(created)]
-        for entry in request.fields {
+        // States before districts before wards, whatever order the request gave (a JSON object has none).
+        let rank: (String) -> Int = { key in context.workspace.field(key)?.type.settingOrder ?? 0 }
+        let fields = request.fields.enumerated().sorted { (rank($0.element.key), $0.offset) < (rank($1.element.key), $1.offset) }.map(\.element)
+        for entry in fields {
             let value = entry.value.flatMap { $0.isEmpty ? nil : $0 }
             guard let value else {
                 guard context.workspace.field(entry.key) != nil else {

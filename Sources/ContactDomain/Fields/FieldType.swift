@@ -19,4 +19,16 @@ public enum FieldType: String, Sendable, Hashable, CaseIterable, Codable {
         case .text, .number, .datetime: false
         }
     }
+
+    /// The order in which values of one contact are set: a district resolves within the contact's state
+    /// and a ward within its district, so states go before districts and districts before wards (other
+    /// types first, in any order).
+    public var settingOrder: Int {
+        switch self {
+        case .text, .number, .datetime: 0
+        case .state: 1
+        case .district: 2
+        case .ward: 3
+        }
+    }
 }

@@ -152,14 +152,7 @@ public enum ImportDecider {
             case nil: break
             }
         }
-        let rank: (String) -> Int = { key in
-            switch workspace.field(key)?.type {
-            case .state: 1
-            case .district: 2
-            case .ward: 3
-            default: 0
-            }
-        }
+        let rank: (String) -> Int = { key in workspace.field(key)?.type.settingOrder ?? 0 }
         for field in record.fields.enumerated().sorted(by: { (rank($0.element.key), $0.offset) < (rank($1.element.key), $1.offset) }).map(\.element) {
             switch field.value {
             case .set(let text): candidates.append((field.header, text, .field(key: field.key, value: text)))
