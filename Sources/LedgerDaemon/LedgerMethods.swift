@@ -188,13 +188,11 @@ final class LedgerMethods: RPCHandler {
         return "params"
     }
 
-    /// 1–64 of `[A-Za-z0-9_.-]`.
+    /// 1–64 of `[A-Za-z0-9_.-]`, starting with a letter or digit (as `Schemas/common.schema.json` says).
     static func isValidWorkspaceName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 64
-            && name.utf8.allSatisfy { byte in
-                (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || byte == 95 || byte == 45
-                    || byte == 46
-            }
+        func isAlphanumeric(_ byte: UInt8) -> Bool { (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) }
+        guard let first = name.utf8.first, isAlphanumeric(first), name.utf8.count <= 64 else { return false }
+        return name.utf8.allSatisfy { isAlphanumeric($0) || $0 == 95 || $0 == 45 || $0 == 46 }
     }
 
     // MARK: - Running commands and queries

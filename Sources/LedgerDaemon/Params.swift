@@ -121,14 +121,6 @@ struct ModifierParams: Decodable {
         case type, name, language, status, field, value, action, urns, groups
     }
 
-    /// Any member's name.
-    private struct MemberName: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     init(from decoder: any Decoder) throws {
         self.members = Set(try decoder.container(keyedBy: MemberName.self).allKeys.map(\.stringValue))
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -174,12 +166,35 @@ struct ContactUUIDParams: MethodParams {
     }
 }
 
+/// Any member's name, to see every member an object was given.
+private struct MemberName: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
 /// A point in time: an RFC 3339 timestamp or `{"seq": n}`.
 enum PointInTime: Decodable {
     case timestamp(String)
     case seq(UInt64)
 
-    private struct SeqObject: Decodable { var seq: UInt64 }
+    /// `{"seq": n}`, nothing else in it, `n` a seq (at most 2^63 - 1).
+    private struct SeqObject: Decodable {
+        var seq: UInt64
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: MemberName.self)
+            if let other = container.allKeys.first(where: { $0.stringValue != "seq" }) {
+                throw DecodingError.dataCorruptedError(forKey: other, in: container, debugDescription: "unknown_member")
+            }
+            let key = MemberName(stringValue: "seq")
+            self.seq = try container.decode(UInt64.self, forKey: key)
+            guard self.seq <= UInt64(Int64.max) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "out_of_range")
+            }
+        }
+    }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()

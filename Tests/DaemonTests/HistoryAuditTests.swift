@@ -167,11 +167,20 @@ struct HistoryAuditTests {
                 _ = try daemon.call(method, params)
             }
         }
-        for impossible in ["2026-02-30T00:00:00Z", "2025-02-29T12:00:00Z", "2026-04-31T00:00:00Z"] {
+        for impossible in ["2026-02-30T00:00:00Z", "2025-02-29T12:00:00Z", "2026-04-31T00:00:00Z", "2026-12-05T00:00:00+24:00", "2026-12-05T00:00:00-01:60"] {
             let refused = try daemon.error("contacts.as_of", ["uuid": .string(uuid), "at": .string(impossible)])
             #expect(refused.code == -32602, "\(impossible)")
             #expect(refused.data("field") == "at")
         }
+        // `{"seq": n}` holds a seq and nothing else.
+        let stray = try daemon.error("contacts.as_of", ["uuid": .string(uuid), "at": ["seq": 1, "x": 1]])
+        #expect(stray.data("field") == "at.x")
+        #expect(stray.data("reason") == "unknown_member")
+        let client = try daemon.client()
+        try client.send(raw: Array(#"{"jsonrpc":"2.0","id":3,"method":"contacts.as_of","params":{"uuid":"\#(uuid)","at":{"seq":9223372036854775808}}}"#.utf8) + [10])
+        let beyond = try client.readValue()["error"]
+        #expect(beyond?.int("code") == -32602)
+        #expect(beyond?["data"]?.string("field") == "at.seq")
         #expect(try daemon.call("system.health").string("status") == "ok")
     }
 

@@ -316,8 +316,10 @@ struct LedgerCoreTests {
         #expect(badURN.data("field") == "urns[1]")
         let badStatus = try daemon.error("contacts.modify", ["uuid": .string(uuid), "modifiers": [["type": "status", "status": "gone"]]])
         #expect(badStatus.data("field") == "modifiers[0].status")
-        let badWorkspace = try daemon.error("contacts.create", ["workspace": "no spaces"])
-        #expect(badWorkspace.data("field") == "workspace")
+        for name in ["no spaces", "-x", ".hidden", "_x", String(repeating: "w", count: 65)] {
+            let badWorkspace = try daemon.error("contacts.create", ["workspace": .string(name)])
+            #expect(badWorkspace.data("field") == "workspace", "\(name)")
+        }
         // A member a modifier's type does not take is refused, not ignored: a misspelt or misplaced one
         // would otherwise change nothing, silently. Nothing of the modify is written.
         let head = try ContactKit.head(daemon)

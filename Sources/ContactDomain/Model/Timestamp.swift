@@ -125,7 +125,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
             guard index + 1 == bytes.count else { return nil }
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             guard index + 6 == bytes.count, let hours = number(index + 1..<index + 3),
-                bytes[index + 3] == UInt8(ascii: ":"), let minutes = number(index + 4..<index + 6)
+                bytes[index + 3] == UInt8(ascii: ":"), let minutes = number(index + 4..<index + 6), hours < 24, minutes < 60
             else { return nil }
             offsetSeconds = (hours * 3600 + minutes * 60) * (bytes[index] == UInt8(ascii: "+") ? 1 : -1)
         default:
