@@ -121,4 +121,13 @@ public struct Contact: Sendable, Hashable, Codable {
             return false
         }
     }
+
+    /// Whether a workspace event may change its contacts (see ``applyWorkspaceEvent(_:at:)``): the
+    /// others need not be offered to every contact.
+    public static func isChanged(by event: LedgerEvent) -> Bool {
+        switch event {
+        case .fieldDeleted, .groupDeleted: true
+        default: false
+        }
+    }
 }

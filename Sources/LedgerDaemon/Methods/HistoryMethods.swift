@@ -71,8 +71,8 @@ extension LedgerMethods {
         }
     }
 
-    /// A workspace as it was at a point: its settings, fields and groups then, and its own events up to
-    /// the point, which change its contacts without events of theirs (field and group deletions).
+    /// A workspace as it was at a point: its settings, fields and groups then, and those of its own events
+    /// up to the point that change its contacts without events of theirs (field and group deletions).
     struct WorkspaceAtPoint {
         var workspace: Workspace
         var events: [(seq: UInt64, time: Timestamp, event: LedgerEvent)]
@@ -90,7 +90,7 @@ extension LedgerMethods {
             guard let payload = record.payload else { continue }
             let event = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
             past.workspace.apply(event, seq: seq)
-            past.events.append((seq, header.createdOn, event))
+            if Contact.isChanged(by: event) { past.events.append((seq, header.createdOn, event)) }
         }
         past.workspace.anonymous = try self.stores.projector(txn).workspaces.workspace(name, in: txn).anonymous
         return past

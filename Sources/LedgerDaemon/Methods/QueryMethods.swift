@@ -133,7 +133,9 @@ extension LedgerMethods {
                 }
             } else {
                 workspace.apply(event, seq: header.seq)
-                for uuid in Array(contacts.keys) { _ = contacts[uuid]?.applyWorkspaceEvent(event, at: header.createdOn) }
+                if Contact.isChanged(by: event) {
+                    for uuid in Array(contacts.keys) { _ = contacts[uuid]?.applyWorkspaceEvent(event, at: header.createdOn) }
+                }
             }
             return true
         }
