@@ -123,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "contactledger",
             dependencies: [
-                "RPC",
+                "RPC", "CLedgerSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -1,4 +1,8 @@
-// ContactLedger: SO_PEERCRED, flock, malloc_trim, per-thread priority, thread name and sync_file_range wrappers.
+// ContactLedger: SO_PEERCRED, flock, malloc_trim, per-thread priority, thread name, sync_file_range and wcwidth wrappers.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE  // wcwidth, sync_file_range
+#endif
+#include <wchar.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <string.h>
@@ -43,4 +47,8 @@ int CLedgerSys_nameThread(const char *name) {
 
 int CLedgerSys_writeBackRange(int fd, int64_t offset, int64_t length) {
     return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+}
+
+int CLedgerSys_columnWidth(uint32_t scalar) {
+    return wcwidth((wchar_t)scalar);
 }

@@ -44,8 +44,9 @@ extension ContactLedgerCommand {
                 if last >= start { params["to_seq"] = .integer(end) }
                 result = try self.global.call("ledger.verify", params)
                 checked += result["checked"]?.integerValue ?? 0
-                progress.show(done: Int(max(end - first + 1, 0)), total: Int(max(last - first + 1, 0)), detail: "verified")
-                if Self.brokenSeq(result) != nil { break }
+                let broken = Self.brokenSeq(result)
+                progress.show(done: Int(max(end - first + 1, 0)), total: Int(max(last - first + 1, 0)), detail: broken.map { "broken at seq \($0)" } ?? "verified")
+                if broken != nil { break }
                 start = end + 1
             } while start <= last
             progress.finish()
@@ -128,7 +129,9 @@ extension ContactLedgerCommand.Projections {
                 let status = try self.global.call("projections.status").list("projections").first { $0["name"]?.stringValue == self.name }
                 let state = status?["state"]?.stringValue ?? "unknown"
                 let rebuild = status?["rebuild"]
-                let position = Int(rebuild?["position"]?.integerValue ?? status?["position"]?.integerValue ?? 0)
+                // A rebuild that has not reported yet is at 0, not at the live projection's position.
+                let livePosition = state == "rebuilding" ? 0 : status?["position"]?.integerValue ?? 0
+                let position = Int(rebuild?["position"]?.integerValue ?? livePosition)
                 let head = Int(status?["head_seq"]?.integerValue ?? 0)
                 let rate = rebuild?["events_per_s"].map(Output.text) ?? "-"
                 let eta = rebuild?["eta_s"].map(Output.text) ?? "-"

@@ -1,4 +1,5 @@
 // ContactLedger — command-line client.
+import CLedgerSys
 import Foundation
 import RPC
 
@@ -19,9 +20,12 @@ enum Output {
     ]
 
     /// Whether stdout is a terminal that should get colour (not when piped, nor with `NO_COLOR` or `TERM=dumb`).
-    static var isColourEnabled: Bool {
+    static var isColourEnabled: Bool { Self.isColourTerminal(1) }
+
+    /// Whether the descriptor is a terminal that should get colour (not with `NO_COLOR` or `TERM=dumb`).
+    private static func isColourTerminal(_ descriptor: Int32) -> Bool {
         let environment = ProcessInfo.processInfo.environment
-        return isatty(1) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
+        return isatty(descriptor) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
     }
 
     /// `text` in bold when colour is enabled, unchanged otherwise.
@@ -50,9 +54,7 @@ enum Output {
     /// Prints one line to stderr, flushing stdout first so the two streams stay in order on a terminal.
     static func printError(_ line: String) {
         fflush(nil)
-        let label =
-            isatty(2) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-            ? "\u{1B}[31merror\u{1B}[0m" : "error"
+        let label = Self.isColourTerminal(2) ? "\u{1B}[31merror\u{1B}[0m" : "error"
         FileHandle.standardError.write(Data("\(label)\(line)\n".utf8))
     }
 
@@ -95,15 +97,62 @@ enum Output {
         }.joined(separator: " ")
     }
 
-    /// `text` cut to `width` characters, ending in `…` when cut.
+    /// `text` cut to `width` terminal columns, ending in `…` when cut.
     static func truncate(_ text: String, to width: Int) -> String {
-        guard width > 1, text.count > width else { return text }
-        return String(text.prefix(width - 1)) + "…"
+        guard width > 1, Self.columns(text) > width else { return text }
+        var kept = ""
+        var used = 0
+        for character in text {
+            let next = Self.columns(character)
+            guard used + next <= width - 1 else { break }
+            kept.append(character)
+            used += next
+        }
+        return kept + "…"
     }
 
-    /// `text` followed by spaces up to `width` characters (grapheme clusters, not UTF-16 units).
+    /// `text` followed by spaces up to `width` terminal columns.
     static func pad(_ text: String, to width: Int) -> String {
-        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+        let used = Self.columns(text)
+        return used >= width ? text : text + String(repeating: " ", count: width - used)
+    }
+
+    /// How many terminal columns `text` takes: two for each wide character (CJK, most emoji), one for the
+    /// others; a combining mark or a joined emoji sequence is part of its character.
+    static func columns(_ text: String) -> Int {
+        text.reduce(0) { $0 + Self.columns($1) }
+    }
+
+    private static func columns(_ character: Character) -> Int {
+        guard let first = character.unicodeScalars.first, !first.isASCII else { return 1 }
+        if first.properties.isEmojiPresentation || character.unicodeScalars.contains(where: { $0.value == 0xFE0F }) { return 2 }
+        // The C library's width of the first scalar, under a UTF-8 locale (without one it knows no widths).
+        guard Self.isUTF8LocaleSet else { return 1 }
+        return CLedgerSys_columnWidth(first.value) == 2 ? 2 : 1
+    }
+
+    /// Sets the character-type locale to C.UTF-8 once, for `wcwidth`; nothing else the CLI does depends on it.
+    private static let isUTF8LocaleSet: Bool = setlocale(LC_CTYPE, "C.UTF-8") != nil
+
+    /// `text` made safe for one line of a terminal: line breaks shown as `⏎`, other control characters
+    /// (escape sequences that would recolour or move the cursor, tabs) as their visible Control Pictures.
+    static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: Self.isControl) else { return text }
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).joined(separator: " ⏎ ")
+        var shown = String.UnicodeScalarView()
+        for scalar in lines.unicodeScalars {
+            switch scalar.value {
+            case 0x00...0x1F: shown.append(Unicode.Scalar(0x2400 + scalar.value) ?? "?")
+            case 0x7F: shown.append("\u{2421}")
+            case 0x80...0x9F: shown.append("\u{FFFD}")
+            default: shown.append(scalar)
+            }
+        }
+        return String(shown)
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     /// Keys in display order: ``leadingKeys`` first, then the rest sorted.
@@ -122,15 +171,13 @@ enum Output {
         }
     }
 
-    private static func singleLine(_ text: String) -> String {
-        text.contains(where: \.isNewline) ? text.split(whereSeparator: \.isNewline).joined(separator: " ⏎ ") : text
-    }
+    private static func singleLine(_ text: String) -> String { Self.printable(text) }
 
     // MARK: Blocks
 
     /// Prints aligned `key  value` lines.
     static func printBlock(_ pairs: [(String, String)]) {
-        let width = pairs.map(\.0.count).max() ?? 0
+        let width = pairs.map { Self.columns($0.0) }.max() ?? 0
         for (key, value) in pairs {
             let padded = Self.pad(key, to: width)
             print("\(Self.bold(padded))  \(value)")

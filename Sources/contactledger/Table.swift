@@ -9,7 +9,7 @@ struct Table: Sendable {
     struct Column: Sendable {
         /// The header, shown in capitals.
         var title: String
-        /// The widest a cell may be, in characters; nil for no limit.
+        /// The widest a cell may be, in terminal columns; nil for no limit.
         var maxWidth: Int?
         /// Reads the cell of one row.
         var cell: @Sendable (JSONValue) -> String
@@ -36,14 +36,15 @@ struct Table: Sendable {
     func render(_ rows: [JSONValue]) -> [String] {
         let cells = rows.map { row in
             self.columns.map { column in
-                let text = column.cell(row)
+                // A cell is one line whatever the values hold (a name may carry a newline or an escape).
+                let text = Output.printable(column.cell(row))
                 return column.maxWidth.map { Output.truncate(text, to: $0) } ?? text
             }
         }
         let titles = self.columns.map { $0.title.uppercased() }
-        var widths = titles.map(\.count)
+        var widths = titles.map(Output.columns)
         for row in cells {
-            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], Output.columns(cell)) }
         }
         func line(_ row: [String]) -> String {
             row.enumerated().map { index, cell in

@@ -40,4 +40,8 @@ int CLedgerSys_nameThread(const char *name);
 /// or -1 with errno set.
 int CLedgerSys_writeBackRange(int fd, int64_t offset, int64_t length);
 
+/// The terminal columns the C library gives a Unicode scalar under a UTF-8 character-type locale
+/// (`wcwidth`, which Swift's Glibc module does not export): 2 for wide ones, -1 for controls.
+int CLedgerSys_columnWidth(uint32_t scalar);
+
 #endif
