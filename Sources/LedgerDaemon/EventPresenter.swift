@@ -15,8 +15,9 @@ enum EventPresenter {
     }
 
     /// Decodes a record; an event stored in an older schema is served upcast, in the current shape.
-    static func decode(_ record: StoredEvent) throws -> Decoded {
-        var header = try EventHeader.decode(record.header)
+    /// `header` is the record's header when the caller decoded it already (to filter on it first).
+    static func decode(_ record: StoredEvent, header decodedHeader: EventHeader? = nil) throws -> Decoded {
+        var header = try decodedHeader ?? EventHeader.decode(record.header)
         var payload = record.payload
         let current = LedgerEvent.schemaVersion(of: header.type)
         if let stored = payload, header.schemaVersion < current {

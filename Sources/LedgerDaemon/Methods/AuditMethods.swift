@@ -67,13 +67,13 @@ extension LedgerMethods {
             var lastSeen: UInt64?
             var more = false
             func consider(_ record: StoredEvent) throws -> Bool {
-                let event = try EventPresenter.decode(record)
-                let header = event.header
+                let header = try EventHeader.decode(record.header)
                 lastSeen = record.seq
                 guard header.workspace == caller.workspace else { return true }
                 if let actor = params.actor, header.actor != actor { return true }
                 if let uid = params.peerUID, header.peer?.uid != uid { return true }
                 if let types, !types.contains(header.type) { return true }
+                let event = try EventPresenter.decode(record, header: header)
                 if let field = params.field, event.data?["field"]?["key"]?.stringValue != field { return true }
                 if items.count == limit {
                     more = true

@@ -19,8 +19,9 @@ extension LedgerMethods {
             var lastSeq: UInt64?
             var more = false
             try self.stores.log.forEach(after: after, in: txn) { record in
-                let event = try EventPresenter.decode(record)
-                guard event.header.workspace == caller.workspace, types?.contains(event.header.type) ?? true else { return true }
+                let header = try EventHeader.decode(record.header)
+                guard header.workspace == caller.workspace, types?.contains(header.type) ?? true else { return true }
+                let event = try EventPresenter.decode(record, header: header)
                 if items.count == limit {
                     more = true
                     return false

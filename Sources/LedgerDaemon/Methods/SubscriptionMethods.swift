@@ -57,9 +57,11 @@ extension LedgerMethods {
                     let presenter = try self.presenter(workspace, in: txn)
                     var chunk: [(UInt64, [UInt8])] = []
                     try self.stores.log.forEach(after: position, in: txn) { record in
-                        let event = try EventPresenter.decode(record)
+                        // The header decides; only the events sent are decoded whole.
+                        let header = try EventHeader.decode(record.header)
                         var line: [UInt8]? = nil
-                        if event.header.workspace == workspace, types?.contains(event.header.type) ?? true {
+                        if header.workspace == workspace, types?.contains(header.type) ?? true {
+                            let event = try EventPresenter.decode(record, header: header)
                             line = Array(#"{"subscription":"#.utf8) + subscription + Array(#","event":"#.utf8)
                                 + JSONLine.encode(
                                     EventPresenter.envelope(
@@ -101,6 +103,10 @@ extension LedgerMethods {
             if chunk.isEmpty {
                 self.subscriptions.markCaughtUp(id)
                 await self.ledger.headWatcher.wait(pastSeq: position)
+            } else {
+                // A catch-up whose chunks send nothing (another workspace's or type's events) never waits
+                // on its connection: let the other connections of this event loop have their turn.
+                await Task.yield()
             }
         }
     }
