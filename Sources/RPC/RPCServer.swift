@@ -75,6 +75,10 @@ public final class RPCServer: Service {
 
     public func run() async throws {
         let maximumLineBytes = self.configuration.maximumLineBytes
+        // Accepted connections not handed to the loop below yet. A connection accepted while the listener
+        // closes can be dropped by it unserved, and NIO traps when an async channel goes without being
+        // finished (apple/swift-nio#2813): held here, each is closed below instead.
+        let unserved = Mutex<[ObjectIdentifier: Connection]>([:])
         let server = try await ServerBootstrap(group: self.eventLoopGroup)
             .serverChannelOption(.backlog, value: 1024)
             // The owner claims the path first (``SocketPathClaim``): whatever is still there is not ours to remove.
@@ -84,6 +88,7 @@ public final class RPCServer: Service {
                         ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes))
                     )
                     let wrapped = try NIOAsyncChannel<LineFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    unserved.withLock { $0[ObjectIdentifier(channel)] = (wrapped, peer) }
                     return (wrapped, peer)
                 }
             }
@@ -94,13 +99,29 @@ public final class RPCServer: Service {
         self.logger.info("listening", metadata: ["rpc.socket_mode": "\(String(self.configuration.socketMode, radix: 8))"])
         self.onListening()
 
+        let listener = server.channel
         try await server.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
-                for try await connection in inbound.cancelOnGracefulShutdown() {
-                    // The connection's calls run on its channel's loop, not the cooperative pool.
-                    group.addTask(executorPreference: EventLoopTaskExecutor(connection.0.channel.eventLoop)) {
-                        await self.serve(connection)
+                // On graceful shutdown the listening socket is closed, and the loop ends once it has handed
+                // out the connections accepted before: each must be served to its end (a connection's
+                // channel dropped unserved traps in NIO), and is, with its input closed at once.
+                try await withGracefulShutdownHandler {
+                    for try await connection in inbound {
+                        _ = unserved.withLock { $0.removeValue(forKey: ObjectIdentifier(connection.0.channel)) }
+                        // The connection's calls run on its channel's loop, not the cooperative pool.
+                        group.addTask(executorPreference: EventLoopTaskExecutor(connection.0.channel.eventLoop)) {
+                            await self.serve(connection)
+                        }
                     }
+                } onGracefulShutdown: {
+                    listener.close(promise: nil)
+                }
+                let dropped = unserved.withLock { held in
+                    defer { held.removeAll() }
+                    return Array(held.values)
+                }
+                for connection in dropped {
+                    group.addTask { try? await connection.channel.executeThenClose { _, _ in } }
                 }
             }
         }

@@ -2,6 +2,7 @@
 import Foundation
 import LedgerStore
 import RPC
+import Synchronization
 import Testing
 
 /// The ledger core through the real daemon: protocol, errors, concurrency, durability, integrity.
@@ -14,6 +15,30 @@ struct LedgerCoreTests {
         #expect(health.int("head_seq") == 0)
         #expect(daemon.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+    }
+
+    /// SIGTERM while clients keep connecting: a connection accepted as the listener closes is closed by
+    /// the daemon, which exits cleanly and removes its socket (NIO trapped on such a connection, and the
+    /// daemon died with SIGILL, leaving its socket).
+    @Test func sigtermWhileClientsConnectExitsCleanly() throws {
+        for _ in 0..<4 {
+            let daemon = try DaemonHarness()
+            let stop = Atomic<Bool>(false)
+            let socket = daemon.socketPath
+            let connectors = (0..<6).map { _ in
+                Thread {
+                    while !stop.load(ordering: .relaxed) {
+                        if let client = try? RPCClient(socketPath: socket) { _ = try? client.call("system.health") } else { usleep(1_000) }
+                    }
+                }
+            }
+            connectors.forEach { $0.start() }
+            usleep(300_000)
+            #expect(daemon.stop() == 0, "\(daemon.log().suffix(2_000))")
+            stop.store(true, ordering: .relaxed)
+            #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+            #expect(!daemon.log().contains("Fatal error"))
+        }
     }
 
     /// SIGTERM while a connection has sent many calls: the daemon answers what it took on (a create, or
