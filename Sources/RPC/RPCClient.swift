@@ -68,7 +68,9 @@ public final class RPCClient {
     public func send(raw bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(self.descriptor, $0.baseAddress, $0.count) }
+            // MSG_NOSIGNAL: a daemon that closed the connection is an error here, not a SIGPIPE that kills
+            // the caller (the CLI, a test, a tool).
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(self.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if written < 0 {
                 if errno == EINTR { continue }
                 throw TransportError.ioFailed(errno: errno)

@@ -70,6 +70,12 @@ public final class RPCServer: Service {
 
     private typealias Connection = (channel: NIOAsyncChannel<LineFrame, ByteBuffer>, peer: PeerCredentials?)
 
+    /// The accepted connections ``run()`` has not served yet, and whether it still takes new ones.
+    private struct UnservedConnections {
+        var connections: [ObjectIdentifier: Connection] = [:]
+        var isAccepting = true
+    }
+
     /// Lines at least this long are parsed and served on ``LongCallThreads``.
     static let longLineBytes = 1 << 20
 
@@ -77,8 +83,9 @@ public final class RPCServer: Service {
         let maximumLineBytes = self.configuration.maximumLineBytes
         // Accepted connections not handed to the loop below yet. A connection accepted while the listener
         // closes can be dropped by it unserved, and NIO traps when an async channel goes without being
-        // finished (apple/swift-nio#2813): held here, each is closed below instead.
-        let unserved = Mutex<[ObjectIdentifier: Connection]>([:])
+        // finished (apple/swift-nio#2813): held here, each is closed below instead. Once they are closed,
+        // a connection accepted late is refused before it becomes an async channel.
+        let unserved = Mutex(UnservedConnections())
         let server = try await ServerBootstrap(group: self.eventLoopGroup)
             .serverChannelOption(.backlog, value: 1024)
             // The owner claims the path first (``SocketPathClaim``): whatever is still there is not ours to remove.
@@ -87,8 +94,13 @@ public final class RPCServer: Service {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes))
                     )
-                    let wrapped = try NIOAsyncChannel<LineFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    unserved.withLock { $0[ObjectIdentifier(channel)] = (wrapped, peer) }
+                    let wrapped = try unserved.withLock { held -> NIOAsyncChannel<LineFrame, ByteBuffer>? in
+                        guard held.isAccepting else { return nil }
+                        let wrapped = try NIOAsyncChannel<LineFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        held.connections[ObjectIdentifier(channel)] = (wrapped, peer)
+                        return wrapped
+                    }
+                    guard let wrapped else { throw ChannelError.ioOnClosedChannel }  // NIO closes it.
                     return (wrapped, peer)
                 }
             }
@@ -105,24 +117,35 @@ public final class RPCServer: Service {
                 // On graceful shutdown the listening socket is closed, and the loop ends once it has handed
                 // out the connections accepted before: each must be served to its end (a connection's
                 // channel dropped unserved traps in NIO), and is, with its input closed at once.
-                try await withGracefulShutdownHandler {
-                    for try await connection in inbound {
-                        _ = unserved.withLock { $0.removeValue(forKey: ObjectIdentifier(connection.0.channel)) }
-                        // The connection's calls run on its channel's loop, not the cooperative pool.
-                        group.addTask(executorPreference: EventLoopTaskExecutor(connection.0.channel.eventLoop)) {
-                            await self.serve(connection)
+                let accepting: Result<Void, any Error>
+                do {
+                    try await withGracefulShutdownHandler {
+                        for try await connection in inbound {
+                            _ = unserved.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(connection.0.channel)) }
+                            // The connection's calls run on its channel's loop, not the cooperative pool.
+                            group.addTask(executorPreference: EventLoopTaskExecutor(connection.0.channel.eventLoop)) {
+                                await self.serve(connection)
+                            }
                         }
+                    } onGracefulShutdown: {
+                        listener.close(promise: nil)
                     }
-                } onGracefulShutdown: {
-                    listener.close(promise: nil)
+                    accepting = .success(())
+                } catch {
+                    accepting = .failure(error)
                 }
+                // Whether accepting ended or failed, the connections it dropped are closed.
                 let dropped = unserved.withLock { held in
-                    defer { held.removeAll() }
-                    return Array(held.values)
+                    defer {
+                        held.isAccepting = false
+                        held.connections.removeAll()
+                    }
+                    return Array(held.connections.values)
                 }
                 for connection in dropped {
                     group.addTask { try? await connection.channel.executeThenClose { _, _ in } }
                 }
+                try accepting.get()
             }
         }
         self.logger.info("stopped listening")
