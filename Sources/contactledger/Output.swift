@@ -76,7 +76,7 @@ enum Output {
         switch value {
         case .null: return "-"
         case .bool(let flag): return flag ? "true" : "false"
-        case .string(let string): return string.isEmpty ? "\"\"" : Self.singleLine(string)
+        case .string(let string): return string.isEmpty ? "\"\"" : Self.printable(string)
         case .array(let items): return items.isEmpty ? "-" : items.map { Self.text($0) }.joined(separator: ", ")
         case .object: return Self.inline(value)
         default: return Self.json(value, pretty: false)  // numbers, in whatever representation JSONValue has
@@ -85,7 +85,7 @@ enum Output {
 
     /// A field value (`{text, number?, datetime?, …}`) as its text; any other value as ``text(_:)``.
     static func fieldText(_ value: JSONValue?) -> String {
-        if let text = value?["text"]?.stringValue { return Self.singleLine(text) }
+        if let text = value?["text"]?.stringValue { return Self.printable(text) }
         return Self.text(value)
     }
 
@@ -170,8 +170,6 @@ enum Output {
             return Self.json(value, pretty: false)
         }
     }
-
-    private static func singleLine(_ text: String) -> String { Self.printable(text) }
 
     // MARK: Blocks
 
