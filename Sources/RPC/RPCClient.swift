@@ -79,6 +79,11 @@ public final class RPCClient {
         }
     }
 
+    /// Shuts down the sending side: the daemon sees the end of the requests and still sends their answers.
+    public func finishSending() throws {
+        guard shutdown(self.descriptor, Int32(SHUT_WR)) == 0 else { throw TransportError.ioFailed(errno: errno) }
+    }
+
     /// Reads the next line (without `\n`).
     public func readLine() throws -> [UInt8] {
         while true {

@@ -88,6 +88,10 @@ public final class RPCServer: Service {
         let unserved = Mutex(UnservedConnections())
         let server = try await ServerBootstrap(group: self.eventLoopGroup)
             .serverChannelOption(.backlog, value: 1024)
+            // A client that shuts down its sending side after its last request (`socat`, `nc -N`, a script
+            // that half-closes) still reads the answers: the end of its input ends the connection's lines,
+            // not the connection.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             // The owner claims the path first (``SocketPathClaim``): whatever is still there is not ours to remove.
             .bind(unixDomainSocketPath: self.configuration.socketPath, cleanupExistingSocketFile: false) { channel in
                 Self.peerCredentials(of: channel).flatMapThrowing { peer in
@@ -203,11 +207,27 @@ public final class RPCServer: Service {
                     followUpSink.finish()
                     connectionGroup.cancelAll()
                 }
+                await Self.deliverWrittenAnswers(on: channel)
             }
         } catch {
             self.logger.debug("connection ended with an error", metadata: ["rpc.connection": "\(connectionID)", "error": "\(error)"])
         }
         await self.handler.connectionClosed(connectionID)
+    }
+
+    /// How long a connection that is ending waits for its peer to take the answers already written.
+    static let answerDeliveryGrace: TimeAmount = .seconds(5)
+
+    /// Waits until the answers written to `channel` have reached its socket, for at most
+    /// ``answerDeliveryGrace``: closing a channel drops the writes still queued in it
+    /// (apple/swift-nio#2795), and an answer to a command that was committed must not be lost to a
+    /// connection's end or the daemon's shutdown. A peer that does not read is closed at the deadline.
+    private static func deliverWrittenAnswers(on channel: any Channel) async {
+        guard channel.isActive else { return }
+        // Writes go out in order: an empty write completes once every earlier one has been written.
+        let deadline = channel.eventLoop.scheduleTask(in: Self.answerDeliveryGrace) { channel.close(promise: nil) }
+        try? await channel.writeAndFlush(ByteBuffer())
+        deadline.cancel()
     }
 
     /// The answer line to one frame, its newline included; nil for a notification.
