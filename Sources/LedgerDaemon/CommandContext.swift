@@ -14,4 +14,13 @@ struct CommandContext: Sendable {
     /// through ``CommandTransaction`` alone, never the read models' tables directly: those see what
     /// earlier commands of the batch did only through the batch's held projections.
     var defersProjection = false
+    /// Whether the command is the daemon's own work on its read models (a rebuild's steps, a
+    /// verification's scratch tables): it appends no event and answers no client, so its batch may use
+    /// the map's last quarter, kept for the read models' share of acknowledged commands.
+    var isReadModelMaintenance = false
+
+    /// The context of the daemon's own work on its read models.
+    static let readModelMaintenance = CommandContext(
+        workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [], isReadModelMaintenance: true
+    )
 }

@@ -166,7 +166,10 @@ final class Ledger: Sendable {
                 return now
             }
             let catchingUp = self.readModelsBehind.load(ordering: .relaxed)
-            let (_, rebuildableFailure) = try self.stores.environment.writeReportingRebuildableFailure({ txn in
+            // Acknowledged commands must find room for their read models' commit; the daemon's own work
+            // on the read models may use it.
+            let refusingPastHeadroom = batch.contains { !$0.context.isReadModelMaintenance }
+            let (_, rebuildableFailure) = try self.stores.environment.writeReportingRebuildableFailure(refusingPastHeadroom: refusingPastHeadroom, { txn in
                 if catchingUp { try self.bringReadModelsToHead(txn) }
                 var outcomes: [Result<[UInt8], any Error>] = []
                 outcomes.reserveCapacity(batch.count)

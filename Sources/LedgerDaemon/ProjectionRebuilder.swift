@@ -155,7 +155,7 @@ final class ProjectionRebuilder: Service, Sendable {
     /// generations when it reaches the log's head.
     private func apply(_ chunk: ReplayChunk) async throws -> ChunkReport {
         let stores = self.stores
-        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        let context = CommandContext.readModelMaintenance
         let bytes = try await self.ledger.execute(context) { tx in
             let txn = tx.txn
             guard let target = try txn.get(stores.readModelMeta, key: Self.targetKey).flatMap({ BigEndian.uint64($0) }) else {
@@ -190,7 +190,7 @@ final class ProjectionRebuilder: Service, Sendable {
     /// Empties the generation a swap left behind, a table per writer command.
     private func finishDropping() async throws {
         let stores = self.stores
-        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        let context = CommandContext.readModelMaintenance
         while true {
             try Task.checkCancellation()
             // A stop leaves the rest for the next start.
@@ -236,7 +236,7 @@ final class ProjectionRebuilder: Service, Sendable {
 
     private func rebuild() async throws {
         let stores = self.stores
-        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        let context = CommandContext.readModelMaintenance
         // Pick (or resume) the target generation: the one not answering.
         let begun = try await self.ledger.execute(context) { tx in
             let txn = tx.txn
@@ -398,7 +398,7 @@ final class ProjectionRebuilder: Service, Sendable {
             metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(position)", "elapsed_s": "\(Self.seconds(since: startedAt))"]
         )
         // The copy appends into empty tables: empty them first (an interrupted copy starts again).
-        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        let context = CommandContext.readModelMaintenance
         _ = try await self.ledger.execute(context) { tx in
             guard let target = try Self.target(stores, tx.txn) else { return [] }
             try target.reset(in: tx.txn)

@@ -309,6 +309,9 @@ public final class Environment: @unchecked Sendable {
     /// returned beside the result rather than thrown: the write happened, and the rebuildable tables
     /// lack it until their owner brings them up to date.
     ///
+    /// - Parameter refusingPastHeadroom: refuse the write (`.mapFull`, nothing written) when the map
+    ///   is past three quarters full and cannot grow, so that the rebuildable part's commit of a write
+    ///   answered at `whenDurable` finds room (see `ensureMapHeadroom`).
     /// - Parameter whenDurable: called with the body's result once the durable part has committed (and
     ///   synced), before the rebuildable part commits: a caller can answer its clients then. A reader
     ///   that begins before the rebuildable commit waits for it (``CommitStamps``), so what was answered
@@ -321,13 +324,14 @@ public final class Environment: @unchecked Sendable {
     ///   If it throws, the rebuildable part is not committed: that is returned as the failure beside
     ///   the result (an ``LMDBError``, or `MDB_PANIC` for another error).
     public func writeReportingRebuildableFailure<T>(
+        refusingPastHeadroom: Bool = false,
         _ body: (Transaction) throws -> T,
         whenDurable: ((T) -> Void)? = nil,
         finishing: ((T, Transaction) throws -> Void)? = nil
     ) throws -> (T, LMDBError?) {
         while true {
             do {
-                return try self.writeOnce(body, whenDurable: whenDurable, finishing: finishing)
+                return try self.writeOnce(refusingPastHeadroom: refusingPastHeadroom, body, whenDurable: whenDurable, finishing: finishing)
             } catch let error as LMDBError where error.code == .mapFull {
                 guard try self.growMap() else { throw error }
             }
@@ -335,12 +339,13 @@ public final class Environment: @unchecked Sendable {
     }
 
     private func writeOnce<T>(
+        refusingPastHeadroom: Bool,
         _ body: (Transaction) throws -> T,
         whenDurable: ((T) -> Void)?,
         finishing: ((T, Transaction) throws -> Void)?
     ) throws -> (T, LMDBError?) {
         try self.reserve?.ensure()
-        try self.ensureMapHeadroom()
+        try self.ensureMapHeadroom(refusingPastIt: refusingPastHeadroom)
         var txn: OpaquePointer?
         try check(mdb_txn_begin(self.pointer, nil, 0, &txn), "mdb_txn_begin")
         guard let txn else { throw LMDBError(code: .notFound, operation: "mdb_txn_begin") }
@@ -397,13 +402,21 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// Grows the map while a part's pages fill more than three quarters of it. A full map found in
-    /// the body is retried after growing, but one found by the rebuildable part's commit (saving a
-    /// large free list, after a table of a generation was dropped) comes after the durable commit and
-    /// cannot be; the headroom keeps commits clear of it.
-    private func ensureMapHeadroom() throws {
+    /// the body is retried after growing, but one found by the rebuildable part's commit (its share of
+    /// a batch, or a large free list after a table of a generation was dropped) comes after the durable
+    /// commit and cannot be. The headroom keeps commits clear of it.
+    ///
+    /// - Parameter refusingPastIt: whether to refuse the write (`.mapFull`, nothing written) when the
+    ///   map cannot grow past the headroom: a write answered once its durable part is committed would
+    ///   otherwise be acknowledged and missing from the read models, in a map too small for the rebuild
+    ///   that would restore them. The quarter left holds the read models' share of the last batches.
+    private func ensureMapHeadroom(refusingPastIt: Bool) throws {
         guard self.rebuildablePointer != nil else { return }
         while self.statisticsInsideGate().usedBytes > self.currentMapSize / 4 * 3 {
-            guard try self.growMap() else { return }
+            guard try self.growMap() else {
+                if refusingPastIt { throw LMDBError(code: .mapFull, operation: "mdb_txn_begin") }
+                return
+            }
         }
     }
 

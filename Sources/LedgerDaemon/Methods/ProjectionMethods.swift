@@ -70,7 +70,7 @@ extension LedgerMethods {
         try Self.checkProjection(params.name)
         let stores = self.stores
         let scratch = stores.projectors[Projector.verificationGeneration]
-        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        let context = CommandContext.readModelMaintenance
         _ = try await self.ledger.execute(context) { tx in
             try scratch.reset(in: tx.txn)
             return []
