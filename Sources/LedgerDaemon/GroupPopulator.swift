@@ -8,8 +8,9 @@ import ServiceLifecycle
 import Synchronization
 
 /// Evaluates a smart group's query over every contact of its workspace in the background, after the
-/// group is created or its query changes: chunks of contacts, each chunk one ordinary command of the
-/// single writer, so writers are never held up for more than a chunk. Meanwhile the group is
+/// group is created, its query changes or the workspace's settings change: chunks of contacts (at most
+/// ``chunkSize``, or what ``chunkNanoseconds`` allows), each chunk one ordinary command of the single
+/// writer, so writers are never held up for more than a few milliseconds. Meanwhile the group is
 /// `evaluating`; then `ready`.
 ///
 /// Contacts changed while the group evaluates are kept right by the normal path (every modification
@@ -23,6 +24,8 @@ final class GroupPopulator: Service, Sendable {
     }
 
     static let chunkSize = 500
+    /// How long one chunk may evaluate: the commands behind it in the writer wait for it.
+    static let chunkNanoseconds: UInt64 = 5_000_000
     private static let keyPrefix = Array("populate/".utf8)
 
     private let ledger: Ledger
@@ -61,6 +64,13 @@ final class GroupPopulator: Service, Sendable {
     func start(_ job: Job) {
         self.evaluating.withLock { _ = $0.insert(job) }
         self.requestSink.yield(job)
+    }
+
+    /// Starts evaluating a scheduled group unless an evaluation of it runs already: that one reads the
+    /// position again at each chunk, so it starts over from what the schedule reset.
+    func startUnlessRunning(_ job: Job) {
+        let started = self.evaluating.withLock { $0.insert(job).inserted }
+        if started { self.requestSink.yield(job) }
     }
 
     func run() async throws {
@@ -112,10 +122,13 @@ final class GroupPopulator: Service, Sendable {
                     var changes: [(ContactUUID, LedgerEvent)] = []
                     var last: ContactUUID?
                     var seen = 0
+                    var isCut = false
+                    let started = DispatchTime.now().uptimeNanoseconds
                     try stores.projector(tx.txn).contacts.forEachContact(workspace: job.workspace, after: after, in: tx.txn) { contact in
                         seen += 1
                         last = contact.uuid
-                        guard !contact.isDeleted else { return seen < Self.chunkSize }
+                        isCut = seen == Self.chunkSize || DispatchTime.now().uptimeNanoseconds - started >= Self.chunkNanoseconds
+                        guard !contact.isDeleted else { return !isCut }
                         let belongs = smartGroups.matching(contact).contains(group.uuid)
                         let member = contact.groups.contains(group.uuid)
                         if belongs && !member {
@@ -123,12 +136,12 @@ final class GroupPopulator: Service, Sendable {
                         } else if !belongs && member {
                             changes.append((contact.uuid, .contactGroupsChanged(ContactGroupsChanged(groupsAdded: nil, groupsRemoved: [membership]))))
                         }
-                        return seen < Self.chunkSize
+                        return !isCut
                     }
                     for (contact, event) in changes {
                         try tx.append([event], to: EventHeader.contactStream(contact))
                     }
-                    if let last, seen == Self.chunkSize {
+                    if let last, isCut {
                         try tx.txn.put(stores.meta, key: key, value: Array(last.rawValue.utf8))
                         return [0]
                     }

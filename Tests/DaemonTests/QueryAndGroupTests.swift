@@ -205,6 +205,57 @@ struct QueryAndGroupTests {
         Issue.record("the group never became ready")
     }
 
+    /// While a smart group evaluates, its query cannot change (-32003 `group_evaluating`, as RapidPro's
+    /// "You cannot update the query of a group that is populating."); once ready it can.
+    @Test func aSmartGroupsQueryIsNotChangedWhileItEvaluates() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "name": "Age", "type": "number"])
+        let client = try daemon.client()
+        for start in stride(from: 0, to: 2_400, by: 600) {
+            let batch: [JSONValue] = (start..<(start + 600)).map { index in
+                ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.create", "params": ["fields": ["age": .string("\(index % 10)")]]]
+            }
+            try client.send(raw: JSONLine.encode(JSONValue.array(batch)) + [10])
+            _ = try client.readValue()
+        }
+        let group = try daemon.call("groups.create", ["name": "Fives", "query": "age = 5"])
+        let uuid = try #require(group.string("uuid"))
+        let refused = try daemon.error("groups.update", ["uuid": .string(uuid), "query": "age = 6"])
+        #expect(refused.code == -32003)
+        #expect(refused.data("reason") == "group_evaluating")
+        #expect(refused.data("field") == "query")
+        // A rename is not a query change.
+        #expect(try daemon.call("groups.update", ["uuid": .string(uuid), "name": "Five"]).string("name") == "Five")
+        #expect(try Self.waitUntilReady(daemon, uuid).int("count") == 240)
+        let updated = try daemon.call("groups.update", ["uuid": .string(uuid), "query": "age = 6"])
+        #expect(updated.string("status") == "evaluating")
+        #expect(try Self.waitUntilReady(daemon, uuid).int("count") == 240)
+        #expect(try daemon.call("contacts.count", ["query": "group = Five AND age = 6"]).int("total") == 240)
+    }
+
+    /// A workspace made anonymous: a smart group on URN values can no longer parse (§4.2, §8.1), so it
+    /// loses every member at once, and takes no new one; one on a field keeps its members. The members
+    /// stayed until each contact was next modified.
+    @Test func aWorkspaceMadeAnonymousEmptiesItsURNSmartGroups() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["default_country": "RW"])
+        try daemon.call("fields.create", ["key": "age", "name": "Age", "type": "number"])
+        for index in 0..<12 {
+            try daemon.call("contacts.create", ["urns": [.string("tel:+25078855\(1000 + index)")], "fields": ["age": "30"]])
+        }
+        let byPhone = try #require(try daemon.call("groups.create", ["name": "Tel", "query": "tel ~ 7885510"]).string("uuid"))
+        let byAge = try #require(try daemon.call("groups.create", ["name": "Thirty", "query": "age = 30"]).string("uuid"))
+        #expect(try Self.waitUntilReady(daemon, byPhone).int("count") == 12)
+        #expect(try Self.waitUntilReady(daemon, byAge).int("count") == 12)
+        try daemon.call("workspace.configure", ["anonymous": true])
+        #expect(try Self.waitUntilReady(daemon, byPhone).int("count") == 0)
+        #expect(try Self.waitUntilReady(daemon, byAge).int("count") == 12)
+        #expect(try daemon.call("groups.members", ["uuid": .string(byPhone)])["items"]?.arrayValue?.isEmpty == true)
+        let later = try daemon.call("contacts.create", ["urns": ["tel:+250788551099"], "fields": ["age": "30"]])
+        let groups = later["groups"]?.arrayValue?.compactMap { $0.string("uuid") } ?? []
+        #expect(groups == [byAge])
+    }
+
     @Test func manualGroupsAndBulkModify() throws {
         let (daemon, uuids) = try self.populated()
         let customers = try daemon.call("groups.create", ["name": "Customers"])

@@ -65,7 +65,13 @@ extension LedgerMethods {
                     throw ContactError(.invalidState, reason: "manual_group", field: "query")
                 }
                 let query = try Self.smartGroupQuery(text, workspace: workspace)
-                if query != group.query { update.query = query }
+                if query != group.query {
+                    // As in RapidPro: a query is not changed under an evaluation still applying it.
+                    guard try !self.populator.isScheduled(job, in: tx.txn) else {
+                        throw ContactError(.invalidState, reason: "group_evaluating", field: "query")
+                    }
+                    update.query = query
+                }
             }
             if update.name != nil || update.query != nil {
                 try tx.append([.groupUpdated(update)], to: EventHeader.workspaceStream(caller.workspace))
@@ -75,8 +81,8 @@ extension LedgerMethods {
             return try self.present(updated, workspace: caller.workspace, status: update.query != nil ? "evaluating" : nil, in: tx.txn)
         }
         // Start evaluating if this command scheduled it (a changed query).
-        if case .object(let members) = try answer.decoded(), members["status"] == "evaluating", !self.populator.isEvaluating(uuid, workspace: caller.workspace) {
-            self.populator.start(job)
+        if case .object(let members) = try answer.decoded(), members["status"] == "evaluating" {
+            self.populator.startUnlessRunning(job)
         }
         return answer
     }

@@ -4,6 +4,7 @@ import Foundation
 import LedgerStore
 import Projections
 import RPC
+import Synchronization
 
 extension LedgerMethods {
     static func settings(_ workspace: Workspace) -> [String: JSONValue] {
@@ -24,13 +25,27 @@ extension LedgerMethods {
             dateFormat: params.dateFormat,
             anonymous: params.anonymous
         )
-        return try await self.command(call, caller) { tx in
+        let reevaluated = Mutex<[GroupPopulator.Job]>([])
+        let answer = try await self.command(call, caller) { tx in
             var workspace = try tx.workspace()
             let events = try WorkspaceDecider.configure(settings, workspace: workspace)
             try tx.append(events, to: EventHeader.workspaceStream(caller.workspace))
             workspace = try tx.workspace()
+            // A smart group's query means something else under other settings (URN conditions stop
+            // parsing in an anonymous workspace; days are the time zone's): every one is evaluated again.
+            var jobs: [GroupPopulator.Job] = []
+            if !events.isEmpty {
+                for group in workspace.groups where group.isSmart {
+                    let job = GroupPopulator.Job(workspace: caller.workspace, group: group.uuid)
+                    try self.populator.schedule(job, in: tx.txn)
+                    jobs.append(job)
+                }
+            }
+            reevaluated.withLock { $0 = jobs }
             return .object(Self.settings(workspace))
         }
+        for job in reevaluated.withLock({ $0 }) { self.populator.startUnlessRunning(job) }
+        return answer
     }
 
     func workspaceGet(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
