@@ -22,12 +22,30 @@ public enum Cell: Sendable, Hashable {
         }
     }
 
-    /// The number's shortest decimal text: `1234`, `123.456`; integral values never get `.0`.
+    /// The number's shortest decimal text: `1234`, `123.456`; integral values never get `.0`, and no
+    /// value gets an exponent (`1E+16` is `10000000000000000`, `1E-7` is `0.0000001`): a number field
+    /// takes no exponent.
     public static func decimalText(_ number: Double) -> String {
-        if number.isFinite, number == number.rounded(), abs(number) < 1e15 {
+        guard number.isFinite else { return "\(number)" }
+        if number == number.rounded(), abs(number) < 1e15 {
             return String(Int64(number))
         }
-        return "\(number)"
+        // Swift's description has the shortest digits that read back as the same double; only its
+        // exponent, if any, is written out.
+        let shortest = "\(number)"
+        guard let exponentMark = shortest.firstIndex(where: { $0 == "e" || $0 == "E" }),
+            let exponent = Int(shortest[shortest.index(after: exponentMark)...])
+        else { return shortest }
+        var mantissa = shortest[..<exponentMark]
+        let sign = mantissa.hasPrefix("-") ? "-" : ""
+        if !sign.isEmpty { mantissa = mantissa.dropFirst() }
+        let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
+        let whole = parts.first ?? ""
+        let digits = String(whole) + (parts.count > 1 ? String(parts[1]) : "")
+        let point = whole.count + exponent
+        if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + digits }
+        if point >= digits.count { return sign + digits + String(repeating: "0", count: point - digits.count) }
+        return sign + String(digits.prefix(point)) + "." + String(digits.dropFirst(point))
     }
 }
 

@@ -144,21 +144,18 @@ public enum SpreadsheetWriter {
         return String(name.reversed())
     }
 
-    /// XML text: escapes markup and drops the characters XML 1.0 cannot hold.
+    /// XML text: escapes markup, and writes the characters XML 1.0 cannot hold as OOXML's `_xHHHH_`
+    /// (``XStringEscape``).
     static func escape(_ text: String) -> String {
         var out = ""
         out.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
-        for scalar in text.unicodeScalars {
+        for scalar in XStringEscape.encode(text).unicodeScalars {
             switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
-            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
-            default:
-                let value = scalar.value
-                if value < 0x20 || value == 0xFFFE || value == 0xFFFF { continue }
-                out.unicodeScalars.append(scalar)
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out

@@ -383,8 +383,8 @@ private final class SheetHandler: PartHandler {
                 guard let index = Int(Self.trimmed(self.value)), index >= 0, index < self.sharedStrings.count else {
                     return self.fail(.corrupted(reason: "bad_shared_string_index"))
                 }
-                cell = Self.text(self.sharedStrings[index])
-            case "inlineStr": cell = Self.text(self.inlineText)
+                cell = Self.text(XStringEscape.decode(self.sharedStrings[index]))
+            case "inlineStr": cell = Self.text(XStringEscape.decode(self.inlineText))
             case "str", "e": cell = Self.text(self.value)
             case "b": cell = self.value.isEmpty ? .empty : .bool(self.value == "1" || self.value.lowercased() == "true")
             case "d":

@@ -48,6 +48,11 @@ struct URNErrorCase: Sendable, CustomTestStringConvertible {
         // tel: re-parsed as phone numbers, no default country (gocommon urns_test TestNormalize)
         URNCase("tel:+250788383383", "tel:+250788383383"),
         URNCase("tel:250788383383", "tel:+250788383383"),
+        // a number a spreadsheet wrote as a float (RapidPro's normalize_number)
+        URNCase("tel:2.50788383383E+11", "RW", "tel:+250788383383"),
+        URNCase("tel:2.50788383383e+11", "tel:+250788383383"),
+        URNCase("tel:2.50788383383E+12", "RW", "tel:+250788383383"),
+        URNCase("tel:2.50788e+11", "RW", "tel:250788"),
         URNCase("tel:1(800)CABBAGE", "tel:+18002222243"),
         URNCase("tel:+62877747666", "tel:+62877747666"),
         URNCase("tel:+2203693333", "tel:+2203693333"),
@@ -155,6 +160,8 @@ struct URNErrorCase: Sendable, CustomTestStringConvertible {
         URNErrorCase("tel:+12345678901234567890", .notAPossibleNumber),
         URNErrorCase("tel:" + String(repeating: "1234567890", count: 8), "RW", .notAPossibleNumber),
         URNErrorCase("tel:0788383383", "ZZ", .invalidCountryCode),
+        URNErrorCase("tel:+999123456789", .invalidCountryCode),
+        URNErrorCase("tel:+999123456789", "RW", .invalidCountryCode),
         URNErrorCase("tel:--", .notAPossibleNumber),
         // twitter, twitterid
         URNErrorCase("twitter:jimmyjo!@", .invalidPath),

@@ -27,6 +27,27 @@ import Testing
         #expect(read.rows[4] == [.empty, .empty, .empty, .empty, .text("sparse")])
     }
 
+    /// Characters XML cannot hold travel as OOXML's `_xHHHH_` escape, and text that reads as an escape
+    /// is escaped itself: both read back as written. The writer dropped such characters.
+    @Test func xlsxKeepsCharactersXMLCannotHold() throws {
+        let texts = ["ctl\u{1}char", "bell\u{7}\u{1F}", "odd\u{FFFE}", "_x0041_ literal", "a_b _x12 _x00zz_", "__x0001__"]
+        let sheet = Sheet(name: "S", rows: [texts.map { .text($0) }])
+        let read = try SpreadsheetReader.read(try SpreadsheetWriter.xlsx([sheet]))
+        #expect(read.rows[0] == texts.map { .text($0) })
+    }
+
+    /// Numbers are written without an exponent: a number field takes none (§3.2), and `1E+16` from a
+    /// sheet became the text `1e+16` instead of a number.
+    @Test(arguments: [
+        (1e16, "10000000000000000"), (1e-7, "0.0000001"), (1.5e-3, "0.0015"), (-2.5e-8, "-0.000000025"),
+        (1.2345678901234568e21, "1234567890123456800000"), (12345678901234567890, "12345678901234567000"),
+        (123.456, "123.456"), (1234, "1234"), (-0.5, "-0.5"), (1e300, "1" + String(repeating: "0", count: 300)),
+    ] as [(Double, String)])
+    func decimalTextHasNoExponent(number: Double, text: String) {
+        #expect(Cell.decimalText(number) == text)
+        #expect(Double(Cell.decimalText(number)) == number)
+    }
+
     /// A sheet of several megabytes reaches the XML parser in many chunks; values that straddle a chunk
     /// boundary (escaped text, non-ASCII, long strings) still read back whole.
     @Test func largeSheetsReadWholeAcrossParserChunks() throws {

@@ -20,6 +20,7 @@ public enum PhoneNumbers {
     /// Extracts a possible phone number, short code or sender id from user input.
     ///
     /// In order (gocommon `ParseNumber`):
+    /// 0. repair a number a spreadsheet wrote as a float (`2.50788123123E+11` → `250788123123`);
     /// 1. keep only ASCII letters and digits, and a leading `+`;
     /// 2. parse with `defaultCountry`; a possible number is returned in its stable E.164 form
     ///    (`+82011290` → `+8211290`); vanity letters are converted (`800-CABBAGE` → `+18002222243` for US);
@@ -40,7 +41,8 @@ public enum PhoneNumbers {
     ///   - allowShortCodes: whether step 4 applies.
     ///   - allowSenderIDs: whether step 5 applies.
     /// - Returns: the number's path form, e.g. `+250788123123`, `1234` or `prizes`.
-    /// - Throws: ``URNError/invalidCountryCode`` when `defaultCountry` is not a libphonenumber region;
+    /// - Throws: ``URNError/invalidCountryCode`` when `defaultCountry` is not a libphonenumber region, or
+    ///   the input's own country code is no country's and no step accepts it;
     ///   ``URNError/notAPossibleNumber`` when no step accepts the input.
     public static func parse(
         _ raw: String,
@@ -48,7 +50,7 @@ public enum PhoneNumbers {
         allowShortCodes: Bool = true,
         allowSenderIDs: Bool = false
     ) throws(URNError) -> String {
-        let trimmed = raw.trimmingWhitespace
+        let trimmed = Self.repairingExcelExponent(raw.trimmingWhitespace)
         var input = String(String.UnicodeScalarView(trimmed.unicodeScalars.filter(Self.isASCIIAlphanumeric)))
         if trimmed.hasPrefix("+") {
             input = "+" + input
@@ -87,7 +89,21 @@ public enum PhoneNumbers {
         {
             return input.lowercased()
         }
+        // A country code no country has (`+999…`); without a `+` it only says there was no region.
+        if first.status == Self.invalidCountryCode, input.hasPrefix("+") { throw .invalidCountryCode }
         throw .notAPossibleNumber
+    }
+
+    /// A number a spreadsheet turned into a float, `2.50788123123E+11`, as its digits, `250788123123`
+    /// (RapidPro's `normalize_number`); anything else as it is. Only the `e+11` and `e+12` exponents of
+    /// 12- and 13-digit numbers are taken: the mantissa's point is dropped, so any other exponent would
+    /// give another number.
+    static func repairingExcelExponent(_ text: String) -> String {
+        let lowered = text.lowercased()
+        guard lowered.hasSuffix("e+11") || lowered.hasSuffix("e+12") else { return text }
+        let mantissa = text.dropLast(4)
+        guard mantissa.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) else { return text }
+        return mantissa.filter { $0 != "." }
     }
 
     /// Formats a number for humans, e.g. `+250788383383` → `0788 383 383` (``Style/national``).
