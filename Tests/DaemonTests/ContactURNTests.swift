@@ -238,6 +238,25 @@ struct ContactURNTests {
         #expect(try ContactKit.head(daemon) == head)
     }
 
+    /// The limit of 50 is on the URNs a contact holds: a list naming three URNs twenty times each makes a
+    /// contact of three (it was refused); a request lists at most 100 (§10).
+    @Test func theURNLimitCountsWhatTheContactHolds() throws {
+        let daemon = try Self.daemon()
+        let repeated: [JSONValue] = (0..<60).map { .string("ext:r\($0 % 3)") }
+        let contact = try daemon.call("contacts.create", ["urns": .array(repeated)])
+        #expect(ContactKit.strings(contact["urns"]) == ["ext:r0", "ext:r1", "ext:r2"])
+        let fiftyOne = try daemon.error("contacts.create", ["urns": .array((0..<51).map { .string("ext:d\($0)") })])
+        #expect(fiftyOne.code == -32006)
+        #expect(fiftyOne.data("limit") == 50)
+        let tooLong = try daemon.error("contacts.create", ["urns": .array((0..<101).map { _ in "ext:same" })])
+        #expect(tooLong.code == -32006)
+        #expect(tooLong.data("limit") == 100)
+        #expect(tooLong.data("field") == "urns")
+        let uuid = try #require(contact.string("uuid"))
+        let set = try daemon.error("contacts.modify", ["uuid": .string(uuid), "modifiers": [["type": "urns", "action": "set", "urns": .array((0..<101).map { _ in "ext:same" })]]])
+        #expect(set.data("limit") == 100)
+    }
+
     @Test func urnsAreNeverStolenByModification() throws {
         let daemon = try Self.daemon()
         let owner = try #require(try daemon.call("contacts.create", ["workspace": "rw", "urns": ["tel:+250788123123"]]).string("uuid"))

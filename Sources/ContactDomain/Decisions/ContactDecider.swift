@@ -11,6 +11,8 @@ public enum ContactDecider {
     public static let maximumNameLength = 128
     /// The most URNs a contact may hold.
     public static let maximumURNs = 50
+    /// The most URNs one request may list (§10, RapidPro's API), duplicates included.
+    public static let maximumURNsPerRequest = 100
 
     /// Events creating a contact: `contact_created`, then one per field value and the group changes.
     public static func create(
@@ -21,10 +23,11 @@ public enum ContactDecider {
     ) throws(ContactError) -> [LedgerEvent] {
         let name = try Self.validName(request.name, field: "name")
         let language = try Self.validLanguage(request.language, field: "language")
-        guard request.urns.count <= Self.maximumURNs else {
+        let urns = try Self.normalizedURNs(request.urns, owner: uuid, field: "urns", context: context)
+        // The limit is on the URNs the contact holds: a list naming one URN twice holds it once.
+        guard urns.count <= Self.maximumURNs else {
             throw ContactError.limit(Self.maximumURNs, field: "urns", reason: "too_many_urns")
         }
-        let urns = try Self.normalizedURNs(request.urns, owner: uuid, field: "urns", context: context)
         let created = ContactCreated(uuid: uuid, id: id, name: name, language: language, status: request.status, urns: urns)
         var contact = Contact(created: created, workspace: context.workspace.name, at: context.now, version: 1)
         var events: [LedgerEvent] = [.contactCreated(created)]
@@ -187,6 +190,9 @@ public enum ContactDecider {
         field: String,
         context: DecisionContext
     ) throws(ContactError) -> [String] {
+        guard raw.count <= Self.maximumURNsPerRequest else {
+            throw ContactError.limit(Self.maximumURNsPerRequest, field: field, reason: "too_many_urns")
+        }
         var result: [String] = []
         var identities: Set<String> = []
         for (index, text) in raw.enumerated() {
