@@ -24,6 +24,8 @@ struct SocketRecord {
     /// Records that this data directory's daemon listens on `socketPath`.
     func record(_ socketPath: String) throws {
         try Self.absolute(socketPath).write(toFile: self.file, atomically: true, encoding: .utf8)
+        // Like the data files, whatever the umask.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: self.file)
     }
 
     private static func absolute(_ path: String) -> String {

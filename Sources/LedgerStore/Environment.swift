@@ -451,11 +451,22 @@ public final class Environment: @unchecked Sendable {
             if let rebuildable = self.rebuildablePointer, let source = self.rebuildableDirectory {
                 let target = (path as NSString).appendingPathComponent((source as NSString).lastPathComponent)
                 try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-                try check(mdb_env_copy2(rebuildable, target, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2")
+                try Self.copy(rebuildable, into: target)
                 try RebuildableOwnership.markCopied(directory: target)
             }
-            try check(mdb_env_copy2(self.pointer, path, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2")
+            try Self.copy(self.pointer, into: path)
         }
+    }
+
+    /// Copies `env`, compacted, into `directory`'s `data.mdb`, created `0600` like the live files
+    /// (`mdb_env_copy2` creates it `0666` less the umask), and synced.
+    private static func copy(_ env: OpaquePointer, into directory: String) throws {
+        let file = Self.dataFile(in: directory)
+        let descriptor = Glibc.open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "open") }
+        defer { close(descriptor) }
+        try check(mdb_env_copyfd2(env, descriptor, UInt32(MDB_CP_COMPACT)), "mdb_env_copyfd2")
+        guard fsync(descriptor) == 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "fsync") }
     }
 
     /// Usage figures of the environment (with a rebuildable part: the map size is each part's, the used

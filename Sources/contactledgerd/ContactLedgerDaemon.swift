@@ -163,7 +163,13 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
     }
 
     func validate() throws {
-        _ = try self.resolveSettings()
+        let resolved = try self.resolveSettings()
+        // Checked here, not when settings resolve: --print-config shows a config whose group is made later
+        // (the install script makes `contactledger`).
+        if !self.printConfig, let group = resolved.settings.socketGroup, gid_t(group) == nil, getgrnam(group) == nil {
+            let source = DaemonSettings.source(of: .socketGroup, resolved.origins[.socketGroup] ?? .defaultValue)
+            throw ValidationError("\(DaemonSettings.Key.socketGroup.rawValue) (\(source)): no group is named '\(group)'")
+        }
         guard self.replicate == nil || self.follow == nil else { throw ValidationError("--replicate and --follow exclude each other.") }
         for (flag, url) in [("--replicate", self.replicate), ("--follow", self.follow)] {
             guard let url else { continue }

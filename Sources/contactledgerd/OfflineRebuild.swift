@@ -12,21 +12,43 @@ struct OfflineRebuild: ParsableCommand {
         discussion: "Takes the data directory's lock, so it refuses to run beside a daemon. Exit status 0 when done."
     )
 
-    @Option(name: .long, help: ArgumentHelp("The data directory.", valueName: "path"))
-    var dataDir: String = "./.contactledger"
+    @Option(name: .long, help: ArgumentHelp("A JSON config file (default: $CONTACTLEDGER_CONFIG, else none).", valueName: "path"))
+    var config: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The data directory (default: $CONTACTLEDGER_DATA_DIR, the config file's, else ./.contactledger).", valueName: "path")
+    )
+    var dataDir: String?
+
+    /// The data directory as the daemon resolves it: the flag, the environment, the config file.
+    func dataDirectory() throws -> String {
+        do {
+            let flags: [DaemonSettings.Key: DaemonSettings.Value] = self.dataDir.map { [.dataDirectory: .text($0)] } ?? [:]
+            return try DaemonSettings.resolve(flags: flags, environment: ProcessInfo.processInfo.environment, configFile: self.config)
+                .settings.dataDirectory
+        } catch let error as DaemonSettings.SettingsError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    func validate() throws {
+        _ = try self.dataDirectory()
+    }
 
     func run() throws {
         let interactive = isatty(STDERR_FILENO) == 1
         let started = Date()
         var lastShown = Date.distantPast
-        let total = try Daemon.rebuildOffline(dataDirectory: self.dataDir) { position, head in
+        let total = try Daemon.rebuildOffline(dataDirectory: try self.dataDirectory()) { position, head in
             let now = Date()
             guard now.timeIntervalSince(lastShown) > 0.2 || position == head else { return }
             lastShown = now
             let rate = Double(position) / max(now.timeIntervalSince(started), 0.001)
             let fraction = head == 0 ? 1 : Double(position) / Double(head)
             let bar = String(repeating: "█", count: Int(fraction * 30)) + String(repeating: "░", count: 30 - Int(fraction * 30))
-            let line = "\(bar) \(Int(fraction * 100))% \(position)/\(head) · \(Int(rate)) events/s"
+            let eta = rate > 0 && position < head ? " · ETA \(Int((Double(head - position) / rate).rounded(.up))) s" : ""
+            let line = "\(bar) \(Int(fraction * 100))% \(position)/\(head) · \(Int(rate)) events/s\(eta)"
             FileHandle.standardError.write(Data((interactive ? "\r\(line)\u{1B}[K" : "\(line)\n").utf8))
         }
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }

@@ -52,6 +52,11 @@ struct AccessAndBackupTests {
         writer.start()
         let backup = try daemon.call("ledger.backup", ["path": .string(target)])
         #expect((backup.int("bytes") ?? 0) > 0)
+        // Its files are the owner's alone, like the live ones (they were created 0644 under the usual umask).
+        for file in ["data.mdb", "readmodels/data.mdb"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: target + "/" + file)[.posixPermissions] as? NSNumber
+            #expect(mode?.intValue == 0o600, "\(file)")
+        }
         let refused = try daemon.error("ledger.backup", ["path": .string(target)])
         #expect(refused.data("field") == "path")
         let restored = try DaemonHarness(directory: target)

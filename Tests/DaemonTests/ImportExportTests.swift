@@ -398,6 +398,18 @@ struct ImportExportTests {
 
         let missing = try daemon.error("exports.start", ["group": "Nope", "format": "xlsx", "path": .string(path)])
         #expect(missing.code == -32001)
+        let empty = try daemon.error("exports.start", ["group": "", "format": "xlsx", "path": .string(path)])
+        #expect(empty.code == -32602)
+        #expect(empty.data("field") == "group")
+        // An import's new group is named by `group`: its errors name that param.
+        for (name, code) in [("  ", -32602), (String(repeating: "g", count: 65), -32006)] {
+            let params: JSONValue = [
+                "content_base64": .string(Data("Name,URN:tel\nAnn,+250788000001\n".utf8).base64EncodedString()), "format": "csv", "group": .string(name),
+            ]
+            let refused = try daemon.error("imports.start", params)
+            #expect(refused.code == code)
+            #expect(refused.data("field") == "group")
+        }
     }
 
     @Test func anonymousExportsHaveNoURNs() throws {

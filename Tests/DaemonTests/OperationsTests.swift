@@ -93,11 +93,23 @@ struct OperationsTests {
         (["--read-model-compaction-min-free", "lots"], [:], "read_model_compaction_min_free (--read-model-compaction-min-free)"),
         ([], ["CONTACTLEDGER_REBUILD_COMMIT_SECONDS": "0"], "rebuild_commit_seconds (CONTACTLEDGER_REBUILD_COMMIT_SECONDS)"),
         (["--subscriber-max-lag", "0"], [:], "subscriber_max_lag (--subscriber-max-lag)"),
+        (["--map-size", "4GiB", "--max-map-size", "1GiB"], [:], "max_map_size (--max-map-size): must be at least map_size"),
     ])
     func badSettingsAreUsageErrorsNamingTheKey(arguments: [String], environment: [String: String], message: String) throws {
         let run = try Operations.run("contactledgerd", arguments + ["--print-config"], environment: environment)
         #expect(run.status == 64)
         #expect(run.error.contains(message), "\(run.error)")
+    }
+
+    /// A socket group no one has is a usage error before the daemon starts (it stopped with exit status 1
+    /// after opening the ledger); `--print-config` still shows it, for a config whose group is made later.
+    @Test func anUnknownSocketGroupIsAUsageError() throws {
+        let directory = "/tmp/clt-group-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let run = try Operations.run("contactledgerd", ["--data-dir", directory, "--socket-group", "no-such-group-here"])
+        #expect(run.status == 64)
+        #expect(run.error.contains("socket_group (--socket-group): no group is named 'no-such-group-here'"), "\(run.error)")
+        #expect(try self.effectiveConfig(["--socket-group", "no-such-group-here"])["socket_group"] == "no-such-group-here")
     }
 
     @Test func badConfigFilesAreRefusedWithTheirPath() throws {

@@ -9,11 +9,17 @@ import Testing
 /// Projection status, online rebuilds, dry-run verification and event upcasting.
 @Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ProjectionTests {
-    /// Runs `contactledgerd rebuild --data-dir` on the daemon's directory: its exit status and output.
-    func offlineRebuild(_ daemon: DaemonHarness) throws -> (status: Int32, output: String) {
+    /// Runs `contactledgerd rebuild --data-dir` on the daemon's directory, or names it in a config file
+    /// (`--config`, as the daemon's unit does): its exit status and output.
+    func offlineRebuild(_ daemon: DaemonHarness, throughConfigFile: Bool = false) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
         process.arguments = ["rebuild", "--data-dir", daemon.directory]
+        if throughConfigFile {
+            let config = daemon.directory + ".json"
+            try Data(JSONLine.encode(["data_dir": .string(daemon.directory)] as JSONValue)).write(to: URL(fileURLWithPath: config))
+            process.arguments = ["rebuild", "--config", config]
+        }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -367,7 +373,7 @@ struct ProjectionTests {
         let before = try daemon.call("contacts.get", ["urn": "ext:p77"])
         #expect(try self.offlineRebuild(daemon).status != 0)
         #expect(daemon.stop() == 0)
-        let (status, text) = try self.offlineRebuild(daemon)
+        let (status, text) = try self.offlineRebuild(daemon, throughConfigFile: true)
         #expect(status == 0)
         #expect(text.contains("1000 events"))
         try daemon.start()

@@ -127,19 +127,21 @@ public enum WorkspaceDecider {
 
     /// Checks a group name: ≤ 64 characters, no surrounding whitespace, no `"`, `\` or NUL, unique
     /// ignoring case (other than `except`).
-    public static func validateGroupName(_ name: String, workspace: Workspace, except: GroupUUID? = nil) throws(ContactError) {
-        guard !name.isEmpty else { throw ContactError.invalid("name", "empty") }
+    public static func validateGroupName(
+        _ name: String, workspace: Workspace, except: GroupUUID? = nil, field: String = "name"
+    ) throws(ContactError) {
+        guard !name.isEmpty else { throw ContactError.invalid(field, "empty") }
         guard name.count <= Group.maximumNameLength else {
-            throw ContactError.limit(Group.maximumNameLength, field: "name", reason: "name_too_long")
+            throw ContactError.limit(Group.maximumNameLength, field: field, reason: "name_too_long")
         }
         guard name.trimmingWhitespaceAndNewlines() == name else {
-            throw ContactError.invalid("name", "surrounding_whitespace")
+            throw ContactError.invalid(field, "surrounding_whitespace")
         }
         guard !name.contains("\""), !name.contains("\\"), !name.unicodeScalars.contains(where: { $0.value == 0 }) else {
-            throw ContactError.invalid("name", "invalid_character")
+            throw ContactError.invalid(field, "invalid_character")
         }
         if let existing = workspace.group(named: name), existing.uuid != except {
-            throw ContactError(.conflict, reason: "name_taken", field: "name")
+            throw ContactError(.conflict, reason: "name_taken", field: field)
         }
     }
 

@@ -207,7 +207,7 @@ public enum ImportDecider {
         let quoted = value.map { "'\($0)'" } ?? "Value"
         switch error.reason {
         case "urn_taken": return "URN \(value ?? "") already taken by another contact"
-        case "anonymous_workspace": return "Updating URNs not allowed for anonymous workspaces"
+        case "anonymous_workspace": return "Updating URNs not allowed for anonymous organizations"
         case "too_many_urns": return "Contact has too many URNs, limit is \(ContactDecider.maximumURNs)"
         case "contains_nul": return "\(quoted) contains a NUL character"
         case "name_too_long": return "\(quoted) is longer than \(ContactDecider.maximumNameLength) characters"

@@ -159,17 +159,33 @@ public struct DaemonSettings: Sendable, Equatable {
             do {
                 try settings.apply(key, value)
             } catch let error as SettingsError {
-                let source =
-                    switch origin {
-                    case .flag: key.flag
-                    case .environment: key.environmentVariable
-                    case .file, .defaultValue: origin.description
-                    }
-                throw SettingsError("\(key.rawValue) (\(source)): \(error.message)")
+                throw SettingsError("\(key.rawValue) (\(Self.source(of: key, origin))): \(error.message)")
             }
         }
-        if settings.maximumMapSize < settings.initialMapSize { settings.maximumMapSize = settings.initialMapSize }
+        if settings.maximumMapSize < settings.initialMapSize {
+            // Of two sizes given, a limit below the start is a mistake; of one, the default follows it.
+            let limitOrigin = origins[.maximumMapSize] ?? .defaultValue
+            switch (limitOrigin, origins[.mapSize] ?? .defaultValue) {
+            case (.defaultValue, _):
+                settings.maximumMapSize = settings.initialMapSize
+            case (_, .defaultValue):
+                settings.initialMapSize = settings.maximumMapSize
+            default:
+                throw SettingsError(
+                    "\(Key.maximumMapSize.rawValue) (\(Self.source(of: .maximumMapSize, limitOrigin))): must be at least map_size (\(settings.initialMapSize) bytes), got \(settings.maximumMapSize)"
+                )
+            }
+        }
         return Resolved(settings: settings, origins: origins, configFile: file)
+    }
+
+    /// Where a setting's value came from, as a message names it: its flag, its variable, or its file.
+    public static func source(of key: Key, _ origin: Origin) -> String {
+        switch origin {
+        case .flag: key.flag
+        case .environment: key.environmentVariable
+        case .file, .defaultValue: origin.description
+        }
     }
 
     /// The settings named by `CONTACTLEDGER_*` variables.

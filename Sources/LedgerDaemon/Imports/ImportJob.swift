@@ -33,6 +33,9 @@ struct ImportJobState: Codable, Sendable {
     var batchesTotal: Int
     var startedOn: Timestamp
     var finishedOn: Timestamp?
+    /// When the last batch was committed: an import cut short by a stop has no end, and its rate is
+    /// what it had reached then (it fell for as long as the status was asked).
+    var progressOn: Timestamp?
     var columns: [Column]
     var newFields: [String]
     var group: String?
@@ -49,12 +52,14 @@ struct ImportJobState: Codable, Sendable {
         case batchesTotal = "batches_total"
         case startedOn = "started_on"
         case finishedOn = "finished_on"
+        case progressOn = "progress_on"
         case newFields = "new_fields"
     }
 
     /// The answer of `imports.status`.
     func answer(now: Date = Date()) -> JSONValue {
-        let end = self.finishedOn?.date ?? now
+        let isRunning = self.state == "running" || self.state == "pending"
+        let end = self.finishedOn?.date ?? (isRunning ? now : self.progressOn?.date ?? self.startedOn.date)
         let elapsed = max(end.timeIntervalSince(self.startedOn.date), 0.001)
         var object: [String: JSONValue] = [
             "import": .string(self.id),

@@ -49,6 +49,7 @@ extension LedgerMethods {
         let workspace = try self.read { txn in try self.presenter(caller.workspace, in: txn).workspace }
         var groupUUID: GroupUUID?
         if let raw = params.group {
+            guard !raw.isEmpty else { throw RPCError.invalidParams(field: "group", reason: "empty") }
             guard let group = GroupUUID(raw).flatMap({ workspace.group($0) }) ?? workspace.group(named: raw) else {
                 throw ContactError.notFound("group", id: raw)
             }

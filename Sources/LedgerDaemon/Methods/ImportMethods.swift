@@ -125,7 +125,7 @@ extension LedgerMethods {
                 groupUUID = existing.uuid
             } else {
                 if GroupUUID(raw) != nil { throw ContactError.notFound("group", id: raw.lowercased()) }
-                try WorkspaceDecider.validateGroupName(raw, workspace: workspace)
+                try WorkspaceDecider.validateGroupName(raw, workspace: workspace, field: "group")
                 newGroupName = raw
                 groupUUID = GroupUUID.random()
             }
@@ -136,7 +136,7 @@ extension LedgerMethods {
         let batches = (plan.records.count + ImportPlan.batchSize - 1) / ImportPlan.batchSize
         let state = ImportJobState(
             id: id, workspace: caller.workspace, state: "pending", dryRun: spec.dryRun, rowsTotal: plan.records.count, rowsDone: 0,
-            created: 0, updated: 0, batchesDone: 0, batchesTotal: batches, startedOn: .now, finishedOn: nil,
+            created: 0, updated: 0, batchesDone: 0, batchesTotal: batches, startedOn: .now, finishedOn: nil, progressOn: nil,
             columns: plan.columns.map(Self.columnInfo), newFields: plan.newFields.map(\.key),
             group: params.group, failure: nil
         )
@@ -243,6 +243,7 @@ extension LedgerMethods {
                         after.created += outcome.created
                         after.updated += outcome.updated
                         after.batchesDone = index + 1
+                        after.progressOn = tx.now
                         if isLast {
                             after.state = "complete"
                             after.finishedOn = tx.now
