@@ -205,9 +205,11 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "contactledgerd")
+        let openFiles = OpenFileLimit.raise()
         logger.info(
             "starting",
             metadata: [
+                "process.open_files_limit": "\(openFiles)",
                 "config.file": "\(resolved.configFile ?? "none")",
                 "metrics.listen": "\(settings.metricsListen?.description ?? "off")",
                 "log.format": "\(format.rawValue)",

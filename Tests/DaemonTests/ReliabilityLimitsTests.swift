@@ -61,6 +61,32 @@ struct ReliabilityLimitsTests {
         #expect(ReliabilitySupport.answersHealth(daemon))
     }
 
+    /// Started with a soft limit of 256 open files (the hard one higher), the daemon raises it to the
+    /// hard limit: 600 clients at once are all served. Past the soft limit a connection was left
+    /// unaccepted and its client waited in silence.
+    @Test(.enabled(if: ReliabilitySupport.openFileLimit() >= 2_000, "needs a hard RLIMIT_NOFILE of 2,000 or more"))
+    func theDaemonRaisesItsOpenFileLimit() throws {
+        let directory = "/tmp/clt-nofile-\(UUID().uuidString.prefix(8).lowercased())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: "/bin/bash")
+        let executable = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd").path
+        daemon.arguments = ["-c", "ulimit -Sn 256 && exec \"$0\" --data-dir \"$1\"", executable, directory]
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        let socket = directory + "/ledger.sock"
+        let deadline = Date().addingTimeInterval(30)
+        while (try? RPCClient(socketPath: socket).call("system.health")) == nil, Date() < deadline { usleep(50_000) }
+        let clients = try (0..<600).map { _ in try RawSocket(path: socket) }
+        let request = ReliabilitySupport.requestLine(id: 1, method: "system.health").dropLast().map { $0 }
+        let answered = clients.filter { FuzzRPCTests.ask($0, request, seconds: 2)?["result"] != nil }.count
+        #expect(answered == 600)
+    }
+
     @Test func aClientThatNeverReadsHoldsBackOnlyItself() throws {
         let daemon = try DaemonHarness()
         let pid = try #require(daemon.process?.processIdentifier)
