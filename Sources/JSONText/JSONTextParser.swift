@@ -10,8 +10,9 @@ import Foundation
 ///
 /// Strict: one value with optional white space around it; UTF-8 only (invalid sequences, unescaped
 /// control characters and lone surrogate escapes are refused); nesting at most ``maximumDepth``.
-/// Integers that fit in `Int64` become `.integer`; other numbers `.double`, refused if not finite, or
-/// `.decimal` with every digit kept when parsed with ``Fractions/decimal``.
+/// Integers that fit in `Int64` become `.integer`, longer ones of up to 38 digits `.decimal`; other
+/// numbers `.double`, refused if not finite, or `.decimal` with every digit kept when parsed with
+/// ``Fractions/decimal``.
 public struct JSONTextParser {
     /// How numbers with a fraction or an exponent are kept.
     public enum Fractions: Sendable {

@@ -367,8 +367,9 @@ public struct JSONTextReader {
         }
         let text = UnsafeBufferPointer(rebasing: self.bytes[start..<self.index])
         if integral, let value = Self.integer(text) { return .integer(value) }
-        // In decimal mode, integers past Int64 (a UInt64 seq) keep their digits too.
-        if self.fractions == .decimal {
+        // In decimal mode, integers past Int64 (a UInt64 seq) keep their digits too; in either mode an
+        // integer of up to 38 digits does (a JSON-RPC id must be echoed as sent, not as the nearest double).
+        if self.fractions == .decimal || (integral && text.count <= 38) {
             guard let value = Decimal(string: String(decoding: text, as: UTF8.self), locale: nil), value.isFinite else {
                 self.index = start
                 throw self.error(.numberOutOfRange)

@@ -103,7 +103,7 @@ public struct RPCDispatcher: Sendable {
         let id = members["id"]
         let echoedID: JSONValue
         switch id {
-        case .some(.string), .some(.integer), .some(.double), .some(.null): echoedID = id ?? .null
+        case .some(.string), .some(.integer), .some(.double), .some(.decimal), .some(.null): echoedID = id ?? .null
         case .none: echoedID = .null
         default:
             return .failure(InvalidCall(id: .null, error: .invalidRequest(reason: "invalid_id")))

@@ -386,6 +386,13 @@ struct LedgerCoreTests {
         // The notification's create happened.
         let events = try daemon.call("events.read", ["types": ["contact_created"]])
         #expect(events["items"]?.arrayValue?.count == 2)
+        // Ids come back as they were sent, whatever their size: an integer past Int64 came back as the
+        // nearest double (1.2345678901234568e+29), which the client could not match.
+        for id in ["123456789012345678901234567890", "-9223372036854775809", "18446744073709551615", "1.5", "-7", "\"x\""] {
+            try client.send(raw: Array(#"{"jsonrpc":"2.0","id":\#(id),"method":"system.health"}"#.utf8) + [10])
+            let line = String(decoding: try client.readLine(), as: UTF8.self)
+            #expect(line.hasPrefix(#"{"id":\#(id),"#) || line.contains(#","id":\#(id),"#) || line.contains(#""id":\#(id)}"#), "\(line)")
+        }
     }
 
     @Test func invalidParamsNameTheField() throws {

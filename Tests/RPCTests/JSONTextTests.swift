@@ -30,7 +30,10 @@ struct JSONTextTests {
     @Test func integersStayExactAndOthersAreDoubles() throws {
         #expect(try JSONValue(parsing: Array("9223372036854775807".utf8)) == .integer(.max))
         #expect(try JSONValue(parsing: Array("-9223372036854775808".utf8)) == .integer(.min))
-        #expect(try JSONValue(parsing: Array("9223372036854775808".utf8)) == .double(9_223_372_036_854_775_808))
+        // Longer integers keep their digits (up to 38), so an id is echoed as sent.
+        #expect(try JSONValue(parsing: Array("9223372036854775808".utf8)) == .decimal(Decimal(string: "9223372036854775808")!))
+        #expect(JSONLine.encode(try JSONValue(parsing: Array("123456789012345678901234567890".utf8))) == Array("123456789012345678901234567890".utf8))
+        #expect(try JSONValue(parsing: Array(("1" + String(repeating: "0", count: 40)).utf8)) == .double(1e40))
         #expect(try JSONValue(parsing: Array("2.50".utf8)) == .double(2.5))
         #expect(try JSONValue(parsing: Array("1e2".utf8)) == .double(100))
         #expect(try JSONValue(parsing: Array("-0".utf8)) == .integer(0))
