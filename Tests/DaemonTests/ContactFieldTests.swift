@@ -344,11 +344,15 @@ struct ContactFieldTests {
         #expect(Array(keys.prefix(3)) == ["charlie", "delta", "bravo"])
         #expect(Set(keys) == ["alpha", "bravo", "charlie", "delta", "echo"])
         #expect(keys.count == 5)
-        // Un-featuring moves it back among the rest.
-        _ = try daemon.call("fields.update", ["key": "charlie", "featured": false])
+        // Un-featuring moves it back among the rest, its priority given back (§3.3: un-featured is 0).
+        let unfeatured = try daemon.call("fields.update", ["key": "charlie", "featured": false])
+        #expect(unfeatured.int("priority") == 0)
         let again = try daemon.call("fields.list")["fields"]?.arrayValue?.compactMap { $0.string("key") } ?? []
-        #expect(Array(again.prefix(2)) == ["delta", "bravo"])
-        #expect(again.count == 5)
+        #expect(again == ["delta", "bravo", "alpha", "charlie", "echo"])
+        // The others are ordered by priority too, then by creation.
+        _ = try daemon.call("fields.update", ["key": "echo", "priority": 3])
+        let ordered = try daemon.call("fields.list")["fields"]?.arrayValue?.compactMap { $0.string("key") } ?? []
+        #expect(ordered == ["delta", "bravo", "echo", "alpha", "charlie"])
         // A no-op update appends nothing.
         let head = try ContactKit.head(daemon)
         let same = try daemon.call("fields.update", ["key": "delta", "featured": true, "priority": 5])

@@ -104,6 +104,8 @@ public enum WorkspaceDecider {
             if type != current.type { update.type = type }
         }
         if let featured, featured != current.featured { update.featured = featured }
+        // Un-featuring gives back the priority, as saving RapidPro's featured list does (§3.3).
+        let priority = priority ?? (update.featured == false ? 0 : nil)
         if let priority, priority != current.priority {
             guard priority >= 0 else { throw ContactError.invalid("priority", "negative") }
             update.priority = priority

@@ -73,9 +73,17 @@ public struct FieldDefinition: Sendable, Hashable, Codable {
     /// - Parameter fields: every field of the workspace, **in creation order**.
     /// - Returns: the featured fields only, ordered for display.
     public static func featuredOrder(_ fields: [FieldDefinition]) -> [FieldDefinition] {
+        Self.displayOrder(fields).filter(\.featured)
+    }
+
+    /// Every field of a workspace in display order: featured ones first, then by ``priority``
+    /// descending, then creation order (§3.3).
+    ///
+    /// - Parameter fields: every field of the workspace, **in creation order**.
+    public static func displayOrder(_ fields: [FieldDefinition]) -> [FieldDefinition] {
         fields.enumerated()
-            .filter { $0.element.featured }
             .sorted { lhs, rhs in
+                if lhs.element.featured != rhs.element.featured { return lhs.element.featured }
                 if lhs.element.priority != rhs.element.priority {
                     return lhs.element.priority > rhs.element.priority
                 }

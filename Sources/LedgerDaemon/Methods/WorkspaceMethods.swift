@@ -161,10 +161,7 @@ extension LedgerMethods {
         _ = try self.params(EmptyParams.self, call)
         return try self.read { txn in
             let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
-            // Featured fields first, by priority; then the others in creation order.
-            let featured = FieldDefinition.featuredOrder(workspace.fields)
-            let others = workspace.fields.filter { field in !featured.contains { $0.key == field.key } }
-            return ["fields": .array((featured + others).map(Self.present))]
+            return ["fields": .array(FieldDefinition.displayOrder(workspace.fields).map(Self.present))]
         }
     }
 
