@@ -13,7 +13,8 @@ struct MessageRulesTests {
         let contact = try #require(first["contact"])
         #expect(contact["name"] == .null)
         #expect(contact.string("status") == "active")
-        #expect(ContactKit.strings(contact["urns"]) == ["tel:+250788123123"])
+        // The URN keeps the channel the message came through (affinity, §2.4).
+        #expect(ContactKit.strings(contact["urns"]) == ["tel:+250788123123?channel=chan-1"])
         let seen = try #require(contact.string("last_seen_on"))
         #expect(first["message"]?.string("text") == "hello")
         #expect(first["message"]?.string("direction") == "in")
@@ -150,6 +151,25 @@ struct MessageRulesTests {
         #expect(ContactKit.strings(answer["contact"]?["urns"]) == ["mailto:second@x.y", "ext:first"])
         #expect(ContactKit.strings(try ContactKit.get(daemon, uuid)["urns"]) == ["mailto:second@x.y", "ext:first"])
         #expect(try daemon.call("messages.send", ["uuid": .string(uuid), "text": "r"])["message"]?.string("urn") == "mailto:second@x.y")
+    }
+
+    /// A message's channel stays on its URN (goflow's `SetAffinity`), and a `set` of the URNs keeps the
+    /// affinity of those that stay (§2.4); both were dropped.
+    @Test func channelAffinityIsKeptOnTheURN() throws {
+        let daemon = try DaemonHarness()
+        let uuid = try #require(try daemon.call("contacts.create", ["urns": ["ext:first", "ext:second"]]).string("uuid"))
+        let received = try daemon.call("messages.receive", ["urn": "ext:second", "text": "hi", "channel": "5f1c9b2e-0c3a-4e1b-9d2a-7b4c8e6f1a20"])
+        #expect(ContactKit.strings(received["contact"]?["urns"]) == ["ext:second?channel=5f1c9b2e-0c3a-4e1b-9d2a-7b4c8e6f1a20", "ext:first"])
+        // Another channel replaces it; one a URN query cannot hold as it is leaves the URN as it was.
+        let moved = try daemon.call("messages.receive", ["urn": "ext:second", "text": "again", "channel": "ch-2"])
+        #expect(ContactKit.strings(moved["contact"]?["urns"]) == ["ext:second?channel=ch-2", "ext:first"])
+        let odd = try daemon.call("messages.receive", ["urn": "ext:second", "text": "odd", "channel": "a&b=c"])
+        #expect(ContactKit.strings(odd["contact"]?["urns"]) == ["ext:second?channel=ch-2", "ext:first"])
+        #expect(odd["message"]?.string("channel") == "a&b=c")
+        let set = try ContactKit.modify(daemon, uuid, [ContactKit.urns("set", ["ext:first", "ext:second", "ext:third"])])
+        #expect(ContactKit.strings(set["urns"]) == ["ext:first", "ext:second?channel=ch-2", "ext:third"])
+        let retargeted = try ContactKit.modify(daemon, uuid, [ContactKit.urns("set", ["ext:second?channel=ch-3"])])
+        #expect(ContactKit.strings(retargeted["urns"]) == ["ext:second?channel=ch-3"])
     }
 
     @Test func contactMessagesAreNewestFirstAndPaged() throws {

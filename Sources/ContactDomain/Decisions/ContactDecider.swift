@@ -243,7 +243,14 @@ public enum ContactDecider {
             let removed = Set(urns.map(identity))
             updated = contact.urns.filter { !removed.contains(identity($0)) }
         case .set:
-            updated = urns
+            // A URN that stays keeps its channel affinity unless the list gives it one (§2.4).
+            let kept = Dictionary(contact.urns.map { (identity($0), $0) }, uniquingKeysWith: { first, _ in first })
+            updated = urns.map { text in
+                guard let current = kept[identity(text)], let new = try? URN(stored: text), new.channel == nil,
+                    let old = try? URN(stored: current), let channel = old.channel
+                else { return text }
+                return new.withChannel(channel).description
+            }
         }
         guard updated.count <= Self.maximumURNs else {
             throw ContactError.limit(Self.maximumURNs, field: "\(path).urns", reason: "too_many_urns")
@@ -345,19 +352,33 @@ public enum ContactDecider {
         }
         var message = message
         message.visibility = contact.status == .blocked ? .archived : .visible
-        // Affinity: the URN a message arrives on moves to the front.
-        if let urn = message.urn, let index = contact.urnIdentities.firstIndex(of: urn), index > 0 {
+        // Affinity: the URN a message arrives on moves to the front, with the channel it came through
+        // (goflow `Contact.SetAffinity`).
+        if let urn = message.urn, let index = contact.urnIdentities.firstIndex(of: urn) {
             var urns = contact.urns
-            urns.insert(urns.remove(at: index), at: 0)
-            let event = LedgerEvent.contactURNsChanged(urns: urns)
-            contact.apply(event, at: context.now, version: contact.version + 1)
-            events.append(event)
+            var arrived = urns.remove(at: index)
+            if let stored = try? URN(stored: arrived) { arrived = Self.withAffinity(stored, channel: message.channel).description }
+            urns.insert(arrived, at: 0)
+            if urns != contact.urns {
+                let event = LedgerEvent.contactURNsChanged(urns: urns)
+                contact.apply(event, at: context.now, version: contact.version + 1)
+                events.append(event)
+            }
         }
         events.append(.messageReceived(message))
         // last_seen_on moved: smart groups on it may change.
         contact.apply(.messageReceived(message), at: context.now, version: contact.version + 1)
         if let groups = Self.reevaluatedGroups(contact, context: context) { events.append(groups) }
         return events
+    }
+
+    /// `urn` with the channel a message came through as its affinity (`?channel=…`); as it is without a
+    /// channel, or with one a URN's query cannot hold as it is (only UUIDs and slugs are kept).
+    public static func withAffinity(_ urn: URN, channel: String?) -> URN {
+        guard let channel, (1...64).contains(channel.utf8.count),
+            channel.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) })
+        else { return urn }
+        return urn.withChannel(channel)
     }
 
     /// Events of an outgoing message; refused for blocked, stopped and archived contacts.

@@ -45,7 +45,8 @@ extension LedgerMethods {
             } else {
                 // An unknown URN creates a contact with no name that owns it.
                 uuid = ContactUUID.random()
-                let events = try ContactDecider.create(NewContact(urns: [urn.description]), uuid: uuid, id: try tx.nextContactID(), context: context)
+                let arrived = ContactDecider.withAffinity(urn, channel: params.channel)
+                let events = try ContactDecider.create(NewContact(urns: [arrived.description]), uuid: uuid, id: try tx.nextContactID(), context: context)
                 try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: 0)
                 created = true
             }
