@@ -42,6 +42,11 @@ final class Subscriptions: Sendable {
         self.entries.withLock { $0[id]?.position = position }
     }
 
+    /// The last position a subscription sent (0 before any).
+    func position(of id: String) -> UInt64 {
+        self.entries.withLock { $0[id]?.position ?? 0 }
+    }
+
     /// Cancels a live subscription whatever its connection; false if it was already cancelled (or
     /// never existed), so only one caller goes on to cut it off.
     func cancelIfLive(_ id: String) -> Bool {

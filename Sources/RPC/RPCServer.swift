@@ -164,7 +164,16 @@ public final class RPCServer: Service {
                 let channel = connection.channel.channel
                 let notifier = RPCNotifier(
                     write: { line in try await outbound.write(ByteBuffer(bytes: line)) },
-                    close: { channel.close(promise: nil) }
+                    close: { channel.close(promise: nil) },
+                    writeLast: { line, grace in
+                        // Straight to the channel: the outbound writer waits for the peer to read.
+                        let nanoseconds = grace.components.seconds * 1_000_000_000 + grace.components.attoseconds / 1_000_000_000
+                        let deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { channel.close(promise: nil) }
+                        channel.writeAndFlush(ByteBuffer(bytes: line)).whenComplete { _ in
+                            deadline.cancel()
+                            channel.close(promise: nil)
+                        }
+                    }
                 )
                 // Long-lived work started after an answer (subscription feeds) runs beside the calls and
                 // is cancelled when the connection's input ends.

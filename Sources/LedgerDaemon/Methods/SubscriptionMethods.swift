@@ -11,6 +11,8 @@ extension LedgerMethods {
     static let subscriptionChunk = 500
     /// How often a subscription's watchdog compares its position with the head.
     static let subscriberLagCheck: Duration = .milliseconds(200)
+    /// How long a subscriber cut off for being too slow has to read its `events.error`.
+    static let subscriberErrorGrace: Duration = .seconds(5)
 
     func eventsSubscribe(_ call: RPCCall, _ caller: Caller, context: RPCContext) async throws -> JSONValue {
         let params = try self.params(SubscribeParams.self, call)
@@ -86,17 +88,15 @@ extension LedgerMethods {
                     } catch {
                         return  // the connection is gone
                     }
+                    // Per event sent: a subscriber cut off mid-chunk is told the last one it was sent.
+                    self.subscriptions.advance(id, to: seq)
                 }
                 position = seq
             }
             self.subscriptions.advance(id, to: position)
             let lag = self.subscriptions.lag(of: id, head: self.ledger.headWatcher.head)
             if lag > self.subscriberMaximumLag {
-                // Still reading, but more slowly than the log grows: told why, then disconnected.
-                let error: JSONValue = [
-                    "subscription": .string(id), "reason": "too_slow", "last_seq": .integer(Int64(position)), "lag": .integer(Int64(lag)),
-                ]
-                try? await notifier.notify(method: "events.error", params: JSONLine.encode(error))
+                // Still reading, but more slowly than the log grows.
                 self.cutOff(id, lag: lag, notifier: notifier)
                 return
             }
@@ -125,12 +125,19 @@ extension LedgerMethods {
         }
     }
 
-    /// Ends a subscription that cannot keep up and closes its connection.
+    /// Ends a subscription that cannot keep up: tells it why (`events.error`, `too_slow`, with the last
+    /// seq it was sent, to resume after) and closes its connection once it has read that far, or after
+    /// ``subscriberErrorGrace``. One that stopped reading gets the error behind the events its socket
+    /// already holds, past back-pressure: a line more, not a buffer that grows.
     private func cutOff(_ id: String, lag: UInt64, notifier: RPCNotifier) {
         // The feed and the watchdog may both find it too slow: the first one cuts it off.
         guard self.subscriptions.cancelIfLive(id) else { return }
         self.logger.notice("subscription cut off: too slow", metadata: ["subscription.id": "\(id)", "subscription.lag": "\(lag)"])
-        notifier.disconnect()
+        let error: JSONValue = [
+            "subscription": .string(id), "reason": "too_slow", "last_seq": .integer(Int64(self.subscriptions.position(of: id))),
+            "lag": .integer(Int64(lag)),
+        ]
+        notifier.notifyAndDisconnect(method: "events.error", params: JSONLine.encode(error), grace: Self.subscriberErrorGrace)
     }
 
     func connectionClosed(_ connectionID: UInt64) async {
