@@ -78,6 +78,16 @@ struct ProjectionTests {
                 while try ContactKit.head(daemon) < 3_003 + 64 { usleep(5_000) }
                 headAtStart.withLock { $0 = (try? ContactKit.head(daemon)) ?? 0 }
                 try daemon.call("projections.rebuild", ["name": "contacts"])
+                // Its progress is the share of the log's live head replayed: measured against the head
+                // where the rebuild began, it showed 1.0 while the rebuild still caught up with the tail.
+                var status = try daemon.call("projections.status")["projections"]?.arrayValue?.first
+                while status?.string("state") == "rebuilding" {
+                    let position = Double(status?["rebuild"]?.int("position") ?? 0)
+                    let head = Double(status?.int("head_seq") ?? 1)
+                    #expect((status?.number("progress") ?? 2) <= position / head + 1e-9, "\(status ?? .null)")
+                    usleep(20_000)
+                    status = try daemon.call("projections.status")["projections"]?.arrayValue?.first
+                }
                 _ = try daemon.waitUntilReady()
                 rebuilt.withLock { $0 = true }
                 return [:]

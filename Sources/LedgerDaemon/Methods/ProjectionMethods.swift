@@ -34,8 +34,11 @@ extension LedgerMethods {
             entry["lag"] = ["events": .integer(Int64(head - position)), "seconds": .double(Timestamp.now.date.timeIntervalSince(lastTime.date))]
         }
         if rebuild.isRebuilding {
-            let remaining = Double(rebuild.head > rebuild.position ? rebuild.head - rebuild.position : 0)
-            let total = Double(max(rebuild.head, 1))
+            // Measured against the live head: the rebuild's own head is where it began, and a rebuild
+            // under writes showed 1.0 there while it still caught up with the log's tail.
+            let end = max(head, rebuild.head)
+            let remaining = Double(end > rebuild.position ? end - rebuild.position : 0)
+            let total = Double(max(end, 1))
             entry["state"] = "rebuilding"
             entry["progress"] = .double(min(1, Double(rebuild.position) / total))
             entry["rebuild"] = [
