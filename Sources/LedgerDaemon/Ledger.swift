@@ -293,7 +293,7 @@ final class Ledger: Sendable {
     private func run(_ command: Pending, in txn: Transaction, now: Timestamp, deferredProjections: ProjectionBatch?) throws -> [UInt8] {
         let context = command.context
         let idempotencyRecord = context.idempotencyKey.map { Self.idempotencyRecord(workspace: context.workspace, key: $0) }
-        if let stored = try self.storedAnswer(for: context, in: txn) { return stored }
+        if let idempotencyRecord, let stored = try self.storedAnswer(at: idempotencyRecord, for: context, in: txn) { return stored }
         let transaction = CommandTransaction(
             txn: txn, context: context, now: now, stores: self.stores, reference: self.reference, deferredProjections: deferredProjections
         )
@@ -318,9 +318,13 @@ extension Ledger {
     /// - Throws: -32002 `idempotency_key_reused` when the key's first use had other params, and -32001
     ///   `deleted` when its answer named a contact since deleted.
     func storedAnswer(for context: CommandContext, in txn: Transaction) throws -> [UInt8]? {
-        guard let key = context.idempotencyKey,
-            let stored = try txn.get(self.stores.idempotency, key: Self.idempotencyRecord(workspace: context.workspace, key: key))
-        else { return nil }
+        guard let key = context.idempotencyKey else { return nil }
+        return try self.storedAnswer(at: Self.idempotencyRecord(workspace: context.workspace, key: key), for: context, in: txn)
+    }
+
+    /// ``storedAnswer(for:in:)`` for the command's idempotency record, already made.
+    private func storedAnswer(at record: [UInt8], for context: CommandContext, in txn: Transaction) throws -> [UInt8]? {
+        guard let stored = try txn.get(self.stores.idempotency, key: record) else { return nil }
         guard stored.count >= 32, Array(stored[0..<32]) == context.paramsHash else {
             throw ContactError(.conflict, reason: "idempotency_key_reused", field: "idempotency_key")
         }
