@@ -35,8 +35,8 @@ extension ContactLedgerCommand.Contacts {
             self.page.apply(to: &params)
             let result = try self.global.call("contacts.search", params)
             self.global.emit(result) { result in
-                let featured = ContactLedgerCommand.Contacts.featuredKeys(self.global)
-                ContactLedgerCommand.Contacts.table(featuring: featured).print(result.list("contacts"), empty: "(no contacts match)")
+                let display = FieldDisplay.load(self.global)
+                ContactLedgerCommand.Contacts.table(featuring: display).print(result.list("contacts"), empty: "(no contacts match)")
                 var footer: [String] = []
                 if let total = result["total"] { footer.append("total: \(Output.text(total))") }
                 if let normalized = result["query"]?.stringValue { footer.append("query: \(normalized)") }

@@ -31,20 +31,15 @@ extension ContactLedgerCommand {
             .key("modified_on", "modified on"),
         ])
 
-        /// The contact table with one more column per featured field (by priority), showing its text.
-        static func table(featuring keys: [String]) -> Table {
+        /// The contact table with one more column per featured field (by priority), showing its value as
+        /// displayed (``FieldDisplay``).
+        static func table(featuring display: FieldDisplay) -> Table {
             var table = Self.table
-            let extra = keys.map { key in
-                Table.Column.computed(key, maxWidth: 24) { Output.fieldText($0["fields"]?[key]) }
+            let extra = display.featured.map { field in
+                Table.Column.computed(field.key, maxWidth: 24) { display.text($0["fields"]?[field.key], type: field.type) }
             }
             table.columns.insert(contentsOf: extra, at: max(table.columns.count - 1, 0))
             return table
-        }
-
-        /// The keys of the workspace's featured fields, in their order (empty if they cannot be read).
-        static func featuredKeys(_ global: GlobalOptions) -> [String] {
-            let fields = (try? global.call("fields.list"))?.list("fields") ?? []
-            return fields.filter { $0["featured"] == .bool(true) }.compactMap { $0["key"]?.stringValue }
         }
 
         /// The contact's name, or its `ref` where an anonymous workspace hides the name.

@@ -98,6 +98,27 @@ struct CLITests {
 
     /// Issue 6's CLI: the projections table, a rebuild followed with a live progress bar, and `tail`
     /// following the log (catch-up, then live) with a type filter.
+    /// Featured fields show in a search table as RapidPro displays them (§3.2): a datetime in the
+    /// workspace's date format, a location by its name, and a value that does not parse as its type not
+    /// at all (it counts as not set). The table showed each value's raw text.
+    @Test func featuredFieldsShowAsDisplayed() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["date_format": "DD-MM-YYYY", "timezone": "UTC"])
+        try daemon.call("workspace.set_locations", ["hierarchy": ContactKit.rwanda])
+        for (key, type) in [("dob", "datetime"), ("age", "number"), ("st", "state")] {
+            try daemon.call("fields.create", ["key": .string(key), "type": .string(type)])
+            try daemon.call("fields.update", ["key": .string(key), "featured": true])
+        }
+        try daemon.call("contacts.create", ["name": "Typed", "fields": ["dob": "2002-08-27 23:30", "age": "41", "st": "kigali city"]])
+        try daemon.call("contacts.create", ["name": "Untyped", "fields": ["dob": "garbage", "age": "many"]])
+        let table = try self.run(daemon, ["search", "", "--sort", "name"])
+        #expect(table.status == 0)
+        let typed = try #require(table.output.split(separator: "\n").first { $0.contains("Typed") && !$0.contains("Untyped") })
+        #expect(typed.contains("27-08-2002 23:30") && typed.contains("41") && typed.contains("Kigali City"), "\(typed)")
+        #expect(!typed.contains(">"))
+        #expect(!table.output.contains("garbage") && !table.output.contains("many"), "\(table.output)")
+    }
+
     /// A table is one line per row with its columns aligned, whatever the values hold: a name's escape
     /// sequence, newline or tab is shown, not sent to the terminal, and wide characters count two columns.
     @Test func tablesShowControlCharactersAndAlignWideOnes() throws {
