@@ -160,6 +160,7 @@ public enum ImportDecider {
             }
         }
         var joinsGroup = true
+        var invalidStatus: String?
         if case .set(let raw) = record.status {
             if let status = ContactStatus(rawValue: raw) {
                 if status != .active {
@@ -167,7 +168,7 @@ public enum ImportDecider {
                     joinsGroup = false
                 }
             } else {
-                report(record.headers[.status], "'\(raw)' is not a valid status")
+                invalidStatus = raw
             }
         }
 
@@ -189,6 +190,9 @@ public enum ImportDecider {
                 }
             }
         }
+        // Reported in the place of the status modifier, so a record's errors come in one order (URNs,
+        // name, language, fields, status) whether it creates a contact or updates one.
+        if let invalidStatus { report(record.headers[.status], "'\(invalidStatus)' is not a valid status") }
         var last: [ContactModifier] = []
         if joinsGroup, let group, trial.status == .active, !trial.groups.contains(group) {
             last.append(.groups(action: .add, groups: [group]))
