@@ -353,8 +353,8 @@ public enum ContactDecider {
         var message = message
         message.visibility = contact.status == .blocked ? .archived : .visible
         // Affinity: the URN a message arrives on moves to the front, with the channel it came through
-        // (goflow `Contact.SetAffinity`).
-        if let urn = message.urn, let index = contact.urnIdentities.firstIndex(of: urn) {
+        // (goflow `Contact.SetAffinity`); not for a blocked contact, whose message mailroom only archives.
+        if contact.status != .blocked, let urn = message.urn, let index = contact.urnIdentities.firstIndex(of: urn) {
             var urns = contact.urns
             var arrived = urns.remove(at: index)
             if let stored = try? URN(stored: arrived) { arrived = Self.withAffinity(stored, channel: message.channel).description }
