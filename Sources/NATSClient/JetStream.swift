@@ -173,6 +173,8 @@ public struct JetStreamError: Error, Sendable, Hashable, Codable, CustomStringCo
 
     public var isStreamNotFound: Bool { self.errCode == 10059 }
     public var isConsumerNotFound: Bool { self.errCode == 10014 }
+    /// `STREAM.MSG.GET` of a sequence the stream does not hold (never stored, or dropped by its limits).
+    public var isMessageNotFound: Bool { self.errCode == 10037 }
     /// `Nats-Expected-Last-Sequence` did not match.
     public var isWrongLastSequence: Bool { self.errCode == 10071 }
 }

@@ -126,5 +126,35 @@ struct ReplicationTests: ReplicationChecks {
         #expect(try follower.call("contacts.count", ["query": ""])["total"] == 50)
         #expect(self.eventually { try promotedAsPrimary.call("system.stats")["replication"]?["lag"]?.int("events") == 0 })
         #expect(try promotedAsPrimary.call("system.stats")["replication"]?.string("last_error") == nil)
+
+        // The accident the runbook warns of: the old primary restarted as a publisher and written to until
+        // its log is longer than the stream. Its events are not the stream's: it publishes none of them
+        // (counting messages alone let it publish its own onto the stream, and every replica broke).
+        let stale = try DaemonHarness(arguments: ["--replicate", nats.url], directory: primary.directory)
+        try self.createContacts(stale, 100..<140)
+        #expect(self.eventually {
+            (try stale.call("system.stats")["replication"]?.string("last_error") ?? "").contains("diverged")
+        })
+        try self.createContacts(promotedAsPrimary, 50..<55)
+        let (finalHead, finalVerify) = try self.converge(promotedAsPrimary, follower)
+        #expect(finalVerify.string("head_hash") == finalHead.string("head_hash"))
+        #expect(try promotedAsPrimary.call("system.stats")["replication"]?.string("last_error") == nil)
+        #expect(try follower.call("system.stats")["replication"]?.string("state") != "chain_broken")
+        #expect(stale.stop() == 0)
+    }
+
+    @Test("a publisher restarted while nats-server is down reports the position it stored, not 0")
+    func publisherPositionWhileNATSIsDown() throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        try self.createContacts(primary, 0..<20)
+        #expect(self.eventually { try primary.call("system.stats")["replication"]?["lag"]?.int("events") == 0 })
+        let head = try #require(try primary.call("system.health").int("head_seq"))
+        #expect(primary.stop() == 0)
+        nats.kill()
+        try primary.start()
+        let replication = try primary.call("system.stats")["replication"]
+        #expect(replication?.int("published_seq") == head)
+        #expect(replication?["lag"]?.int("events") == 0)
     }
 }

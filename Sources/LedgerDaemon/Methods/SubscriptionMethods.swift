@@ -12,7 +12,7 @@ extension LedgerMethods {
     /// How often a subscription's watchdog compares its position with the head.
     static let subscriberLagCheck: Duration = .milliseconds(200)
     /// How long a subscriber cut off for being too slow has to read its `events.error`.
-    static let subscriberErrorGrace: Duration = .seconds(5)
+    static let subscriberErrorGrace: Duration = .seconds(30)
 
     func eventsSubscribe(_ call: RPCCall, _ caller: Caller, context: RPCContext) async throws -> JSONValue {
         let params = try self.params(SubscribeParams.self, call)

@@ -37,6 +37,10 @@ final class ReplicationPublisher: Service, Sendable {
     }
 
     func run() async throws {
+        // What was published before this start, until the stream says otherwise: a status asked while
+        // NATS is unreachable showed 0, and a lag of the whole log.
+        let stored = try self.storedPosition()
+        self.status.update { $0.publishedSeq = stored }
         try await self.settings.runClient(named: "contactledgerd-publisher", logger: self.logger) { client in await self.publishLoop(client) }
     }
 
@@ -70,6 +74,7 @@ final class ReplicationPublisher: Service, Sendable {
                 let head = try self.stores.environment.read { try self.stores.log.head(in: $0).seq }
                 let last = info.state.lastSeq
                 guard last <= head else { throw ReplicationError.streamAheadOfLedger(stream: last, head: head) }
+                try await self.checkSameHistory(jetStream, at: last)
                 if last < stored {
                     self.logger.warning(
                         "the stream holds fewer events than were published; publishing them again",
@@ -109,6 +114,26 @@ final class ReplicationPublisher: Service, Sendable {
                 delay = min(delay * 2, .seconds(2))
             }
         }
+    }
+
+    /// Checks that the stream's last message is this ledger's event at that seq (the same hash): a
+    /// primary replaced in a failover and restarted, which went on taking writes, has a log as long as
+    /// the stream's but another history, and published its own events onto the new primary's stream,
+    /// breaking every replica. Counting messages alone let it through. A message the stream no longer
+    /// holds (its limits dropped it) is not checked.
+    private func checkSameHistory(_ jetStream: JetStream, at seq: UInt64) async throws {
+        guard seq > 0 else { return }
+        let message: StoredMessage
+        do {
+            message = try await jetStream.message(stream: self.settings.stream, seq: seq)
+        } catch let error as JetStreamError where error.isMessageNotFound {
+            return
+        }
+        guard let published = try? JSONDecoder().decode(ReplicatedRecord.self, from: Data(message.payload)) else {
+            throw ReplicationError.malformedRecord(streamSequence: seq)
+        }
+        let local = try self.stores.environment.read { try self.stores.log.record(at: seq, in: $0) }
+        guard let local, Data(local.hash) == published.hash else { throw ReplicationError.diverged(seq: seq) }
     }
 
     /// Sends the events after `start` and then follows the log, until an error.

@@ -170,6 +170,8 @@ enum ReplicationError: Error, CustomStringConvertible {
     case malformedRecord(streamSequence: UInt64)
     /// The stream exists but does not take this publisher's subjects (made by hand, or for another stream name).
     case streamSubjects(expected: String)
+    /// The stream's message at `seq` is another event than this ledger's: another primary wrote it.
+    case diverged(seq: UInt64)
 
     var description: String {
         switch self {
@@ -179,6 +181,8 @@ enum ReplicationError: Error, CustomStringConvertible {
         case .chainBroken(let seq): "event \(seq) does not verify against the hash chain"
         case .malformedRecord(let sequence): "stream message \(sequence) is not a ledger record"
         case .streamSubjects(let expected): "the stream exists but does not take the subjects \(expected)"
+        case .diverged(let seq):
+            "the stream's event \(seq) is not this ledger's: another primary wrote it, and this ledger's history diverged (it must not publish; rebuild it as a replica)"
         }
     }
 
