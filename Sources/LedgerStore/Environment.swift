@@ -477,6 +477,8 @@ public final class Environment: @unchecked Sendable {
         public var pageSize: Int
         public var readersUsed: Int
         public var maximumReaders: Int
+        /// The largest the map may grow to (``Configuration/maximumMapSize``).
+        public var maximumMapSize: Int
     }
 
     /// Current usage figures.
@@ -501,7 +503,8 @@ public final class Environment: @unchecked Sendable {
             usedBytes: usedBytes,
             pageSize: pageSize,
             readersUsed: Int(info.me_numreaders),
-            maximumReaders: Int(info.me_maxreaders)
+            maximumReaders: Int(info.me_maxreaders),
+            maximumMapSize: max(self.configuration.maximumMapSize, info.me_mapsize)
         )
     }
 

@@ -168,8 +168,12 @@ extension ContactLedgerCommand {
                 let detail: String
                 switch error {
                 case let error as RPCError: detail = "system.health answered \(error.code): \(error.message)"
+                case RPCClient.TransportError.connectFailed(let code) where code == ENOENT:
+                    detail = "no socket at \(self.global.socketPath): is the daemon running?"
+                case RPCClient.TransportError.connectFailed(let code) where code == ECONNREFUSED:
+                    detail = "nobody listens on \(self.global.socketPath) (a socket left by a daemon that died?)"
                 case let error as RPCClient.TransportError:
-                    detail = "cannot talk to \(self.global.socketPath): \(error) (a socket left by a daemon that died?)"
+                    detail = "cannot talk to \(self.global.socketPath): \(error)"
                 default: detail = "\(error)"
                 }
                 return [Check(name: "daemon", status: .fail, detail: detail)]
@@ -214,6 +218,13 @@ extension ContactLedgerCommand {
             let size = stats["map_size"]?.integerValue ?? 0
             let ratio = size > 0 ? Double(used) / Double(size) : 0
             let detail = "\(Self.bytes(UInt64(max(used, 0)))) used of a \(Self.bytes(UInt64(max(size, 0)))) map (\(Int((ratio * 100).rounded()))%)"
+            if let maximum = stats["map_max_size"]?.integerValue, size >= maximum {
+                // At its limit the map no longer grows: past three quarters, commands are refused.
+                let status: Check.Status = ratio >= 0.75 ? .fail : ratio >= 0.6 ? .warn : .ok
+                let note = ratio >= 0.75 ? "; at --max-map-size: commands are refused (-32005), restart with a larger limit"
+                    : ratio >= 0.6 ? "; at --max-map-size: commands are refused past 75%" : ""
+                return Check(name: "map", status: status, detail: detail + note)
+            }
             return Check(name: "map", status: ratio >= 0.9 ? .warn : .ok, detail: ratio >= 0.9 ? detail + "; it doubles on the next full commit, up to --max-map-size" : detail)
         }
 

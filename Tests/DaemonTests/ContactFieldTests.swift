@@ -428,5 +428,20 @@ struct ContactFieldTests {
         let bad = try daemon.error("workspace.set_locations", ["hierarchy": ["children": []]])
         #expect(bad.code == -32602)
         #expect(bad.data("field")?.stringValue?.hasPrefix("hierarchy") == true)
+        // A rule broken deep in the tree names the place (it said `hierarchy` for all of them).
+        let cases: [(JSONValue, String, String)] = [
+            (["name": "R", "children": [["name": "A"], ["name": "a"]]], "hierarchy.children[1].name", "duplicate_name"),
+            (["name": "R", "children": [["name": "A", "children": [["name": "B > C"]]]]], "hierarchy.children[0].children[0].name", "name_contains_separator"),
+            (["name": "R", "children": [["name": "A", "aliases": ["ok", " "]]]], "hierarchy.children[0].aliases[1]", "empty_alias"),
+            (
+                ["name": "R", "children": [["name": "S", "children": [["name": "D", "children": [["name": "W", "children": [["name": "X"]]]]]]]]],
+                "hierarchy.children[0].children[0].children[0].children[0]", "too_deep"
+            ),
+        ]
+        for (hierarchy, field, reason) in cases {
+            let refused = try daemon.error("workspace.set_locations", ["hierarchy": hierarchy])
+            #expect(refused.data("field") == .string(field))
+            #expect(refused.data("reason") == .string(reason))
+        }
     }
 }

@@ -340,13 +340,36 @@ struct OperationsTests {
         #expect(report["ok"] == false)
         let daemonCheck = report["checks"]?.arrayValue?.first { $0["name"] == "daemon" }
         #expect(daemonCheck?["status"] == "fail")
-        #expect(daemonCheck?["detail"]?.stringValue?.contains("cannot talk to") == true)
+        #expect(daemonCheck?["detail"]?.stringValue?.contains("nobody listens on") == true, "\(daemonCheck ?? .null)")
         // No data directory and no socket at all.
         let missing = try Operations.run("contactledger", ["doctor", "--socket", "/tmp/clo-none/ledger.sock"])
         #expect(missing.status == 4)
         #expect(missing.output.contains("FAIL  socket"))
         #expect(missing.output.contains("FAIL  data_dir"))
         #expect(missing.output.contains("is contactledgerd running?"))
+        #expect(missing.output.contains("no socket at /tmp/clo-none/ledger.sock: is the daemon running?"), "\(missing.output)")
+        #expect(missing.output.contains("skip"))
+    }
+
+    /// A map at `--max-map-size` no longer grows, and past three quarters the daemon refuses commands:
+    /// doctor says so (it said the map doubles on the next full commit).
+    @Test func doctorOnAMapAtItsLimit() throws {
+        let daemon = try DaemonHarness(arguments: ["--map-size", "1048576", "--max-map-size", "1048576"])
+        let client = try daemon.client()
+        var refused = false
+        for index in 0..<5_000 where !refused {
+            do {
+                try client.call("contacts.create", ["name": .string(String(repeating: "z", count: 120)), "urns": [.string("ext:d\(index)")]])
+            } catch let error as RPCError {
+                refused = error.code == -32005
+            }
+        }
+        #expect(refused)
+        #expect(try daemon.call("system.stats").int("map_max_size") == 1_048_576)
+        let run = try Operations.run("contactledger", ["doctor"], environment: ["CONTACTLEDGER_SOCKET": daemon.socketPath])
+        #expect(run.status == 4)
+        #expect(run.output.contains("FAIL  map"), "\(run.output)")
+        #expect(run.output.contains("commands are refused"))
     }
 
     @Test(arguments: ["bash", "zsh", "fish"])

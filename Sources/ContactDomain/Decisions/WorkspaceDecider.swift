@@ -158,7 +158,9 @@ public enum WorkspaceDecider {
 
     /// `workspace.set_locations`: the hierarchy must be a valid admin tree.
     public static func setLocations(_ root: LocationNode) throws(ContactError) -> [LedgerEvent] {
-        do { _ = try LocationHierarchy(root: root) } catch { throw ContactError.invalid("hierarchy", error.code.rawValue) }
+        do { _ = try LocationHierarchy(root: root) } catch {
+            throw ContactError.invalid(error.path.isEmpty ? "hierarchy" : "hierarchy." + error.path, error.code.rawValue)
+        }
         return [.locationsSet(hierarchy: root)]
     }
 

@@ -46,23 +46,25 @@ public struct LocationHierarchy: Sendable, Hashable, Codable {
         var pathIndex: [String: Int] = [:]
         var nameIndex = [[String: [Int]]](repeating: [:], count: Self.maxDepth + 1)
 
-        func visit(_ node: LocationNode, depth: Int, parent: Int?) throws(LocationRuleError) {
+        // `place` is the node's JSON path from the root (`children[0].children[2]`), for the errors.
+        func visit(_ node: LocationNode, depth: Int, parent: Int?, place: String) throws(LocationRuleError) {
+            let member = { (name: String) in place.isEmpty ? name : place + "." + name }
             guard let level = LocationLevel(rawValue: depth) else {
-                throw LocationRuleError(code: .tooDeep, level: depth)
+                throw LocationRuleError(code: .tooDeep, level: depth, path: place)
             }
             guard !node.name.allSatisfy(\.isWhitespace) else {
-                throw LocationRuleError(code: .emptyName, level: depth)
+                throw LocationRuleError(code: .emptyName, level: depth, path: member("name"))
             }
             guard !node.name.contains(Self.pathSeparator) else {
-                throw LocationRuleError(code: .nameContainsSeparator, level: depth)
+                throw LocationRuleError(code: .nameContainsSeparator, level: depth, path: member("name"))
             }
-            if node.aliases.contains(where: { $0.allSatisfy(\.isWhitespace) }) {
-                throw LocationRuleError(code: .emptyAlias, level: depth)
+            if let alias = node.aliases.firstIndex(where: { $0.allSatisfy(\.isWhitespace) }) {
+                throw LocationRuleError(code: .emptyAlias, level: depth, path: member("aliases[\(alias)]"))
             }
             let path = parent.map { entries[$0].path + " > " + node.name } ?? node.name
             let normalized = Self.normalizePath(path)
             guard pathIndex[normalized] == nil else {
-                throw LocationRuleError(code: .duplicateName, level: depth)
+                throw LocationRuleError(code: .duplicateName, level: depth, path: member("name"))
             }
             let index = entries.count
             entries.append(Entry(name: node.name, path: path, level: level, parent: parent))
@@ -70,12 +72,12 @@ public struct LocationHierarchy: Sendable, Hashable, Codable {
             for name in [node.name] + node.aliases {
                 nameIndex[depth][name.lowercased(), default: []].append(index)
             }
-            for child in node.children {
-                try visit(child, depth: depth + 1, parent: index)
+            for (position, child) in node.children.enumerated() {
+                try visit(child, depth: depth + 1, parent: index, place: member("children[\(position)]"))
             }
         }
 
-        try visit(root, depth: 0, parent: nil)
+        try visit(root, depth: 0, parent: nil, place: "")
         self.root = root
         self.entries = entries
         self.pathIndex = pathIndex

@@ -34,11 +34,15 @@ public struct LocationRuleError: Error, Sendable, Hashable, CustomStringConverti
     public let code: Code
     /// The depth of the offending location (0 = the country).
     public let level: Int
+    /// Where in the tree, as a JSON path from the root: `children[0].children[2].name`; empty for the
+    /// root itself.
+    public let path: String
 
-    /// Creates an error for a broken rule at a depth.
-    public init(code: Code, level: Int) {
+    /// Creates an error for a broken rule at a depth and a place.
+    public init(code: Code, level: Int, path: String = "") {
         self.code = code
         self.level = level
+        self.path = path
     }
 
     /// A constant, human-readable sentence for ``code``.

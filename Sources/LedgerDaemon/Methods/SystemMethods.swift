@@ -41,6 +41,7 @@ extension LedgerMethods {
             "counts": ["contacts": .integer(Int64(contacts)), "events": .integer(Int64(head)), "workspaces": .integer(Int64(workspaces))],
             "head_seq": .integer(Int64(head)),
             "map_size": .integer(Int64(storage.mapSize)),
+            "map_max_size": .integer(Int64(storage.maximumMapSize)),
             "map_used": .integer(Int64(storage.usedBytes)),
             "map_used_ratio": .double(Double(storage.usedBytes) / Double(max(storage.mapSize, 1))),
             "readers": ["used": .integer(Int64(storage.readersUsed)), "max": .integer(Int64(storage.maximumReaders))],
