@@ -23,10 +23,17 @@ final class GroupPopulator: Service, Sendable {
         var group: GroupUUID
     }
 
+    /// Who caused an evaluation: its events carry the actor and peer of the command that scheduled it.
+    private struct Cause: Codable {
+        var actor: String?
+        var peer: Peer?
+    }
+
     static let chunkSize = 500
     /// How long one chunk may evaluate: the commands behind it in the writer wait for it.
     static let chunkNanoseconds: UInt64 = 5_000_000
     private static let keyPrefix = Array("populate/".utf8)
+    private static let causeKeyPrefix = Array("populate-cause/".utf8)
 
     private let ledger: Ledger
     private let logger: Logger
@@ -54,10 +61,17 @@ final class GroupPopulator: Service, Sendable {
         Self.keyPrefix + Array("\(job.workspace)\u{0}\(job.group.rawValue)".utf8)
     }
 
-    /// Records, in the command's transaction, that the group must be evaluated from the start; the
+    private static func causeKey(_ job: Job) -> [UInt8] {
+        Self.causeKeyPrefix + Array("\(job.workspace)\u{0}\(job.group.rawValue)".utf8)
+    }
+
+    /// Records, in the command's transaction, that the group must be evaluated from the start, and who
+    /// asked (the membership changes it makes are that actor's and peer's, as an import's are); the
     /// evaluation starts once that command is durable (``start(_:)``).
-    func schedule(_ job: Job, in txn: Transaction) throws {
+    func schedule(_ job: Job, by command: CommandContext, in txn: Transaction) throws {
         try txn.put(self.ledger.stores.meta, key: Self.key(job), value: [])
+        let cause = Cause(actor: command.actor, peer: command.peer)
+        try txn.put(self.ledger.stores.meta, key: Self.causeKey(job), value: Array(try JSONEncoder().encode(cause)))
     }
 
     /// Starts evaluating a scheduled group (once the command that scheduled it is durable).
@@ -105,7 +119,11 @@ final class GroupPopulator: Service, Sendable {
         let stores = self.ledger.stores
         let reference = self.ledger.reference
         let key = Self.key(job)
-        let context = CommandContext(workspace: job.workspace, actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        let causeKey = Self.causeKey(job)
+        // Evaluations scheduled before causes were kept have none: their events name nobody.
+        let cause = (try? stores.environment.read { try $0.get(stores.meta, key: causeKey) })
+            .flatMap { $0 }.flatMap { try? JSONDecoder().decode(Cause.self, from: Data($0)) }
+        let context = CommandContext(workspace: job.workspace, actor: cause?.actor, peer: cause?.peer, idempotencyKey: nil, paramsHash: [])
         do {
             while !Task.isCancelled {
                 let finished = try await self.ledger.execute(context) { tx in
@@ -115,6 +133,7 @@ final class GroupPopulator: Service, Sendable {
                     let workspace = try tx.workspace()
                     guard let group = workspace.group(job.group), group.isSmart else {
                         try tx.txn.delete(stores.meta, key: key)
+                        try tx.txn.delete(stores.meta, key: causeKey)
                         return [1]
                     }
                     let smartGroups = SmartGroups(workspace: workspace, reference: reference)
@@ -146,6 +165,7 @@ final class GroupPopulator: Service, Sendable {
                         return [0]
                     }
                     try tx.txn.delete(stores.meta, key: key)
+                    try tx.txn.delete(stores.meta, key: causeKey)
                     return [1]
                 }
                 if finished == [1] { break }

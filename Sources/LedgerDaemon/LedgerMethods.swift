@@ -168,8 +168,11 @@ final class LedgerMethods: RPCHandler {
         }
         let workspace = common.workspace ?? Workspace.defaultName
         guard Self.isValidWorkspaceName(workspace) else { throw RPCError.invalidParams(field: "workspace", reason: "invalid_workspace_name") }
-        if let actor = common.actor, actor.count > Self.maximumActorLength || actor.isEmpty {
-            throw RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(Self.maximumActorLength)), "field": "actor"])
+        if let actor = common.actor {
+            guard !actor.isEmpty else { throw RPCError.invalidParams(field: "actor", reason: "empty") }
+            guard actor.count <= Self.maximumActorLength else {
+                throw RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(Self.maximumActorLength)), "field": "actor"])
+            }
         }
         if let key = common.idempotencyKey {
             guard !key.isEmpty else { throw RPCError.invalidParams(field: "idempotency_key", reason: "empty") }

@@ -60,6 +60,12 @@ struct FieldKeyParams: MethodParams {
     var key: String
 }
 
+/// `fields.usage {key}`: a query, so no `idempotency_key`.
+struct FieldUsageParams: MethodParams {
+    static let memberNames = common.union(["key"])
+    var key: String
+}
+
 struct GroupCreateParams: MethodParams {
     static let memberNames = command.union(["name", "query"])
     var name: String
@@ -73,8 +79,15 @@ struct GroupUpdateParams: MethodParams {
     var query: String?
 }
 
+/// `groups.delete {uuid}`.
 struct GroupUUIDParams: MethodParams {
-    static let memberNames = command.union(["uuid", "limit", "cursor"])
+    static let memberNames = command.union(["uuid"])
+    var uuid: String
+}
+
+/// `groups.members {uuid, limit?, cursor?}`: a query, so no `idempotency_key`.
+struct GroupMembersParams: MethodParams {
+    static let memberNames = common.union(["uuid", "limit", "cursor"])
     var uuid: String
     var limit: Int?
     var cursor: String?

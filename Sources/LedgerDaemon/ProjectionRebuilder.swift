@@ -78,6 +78,11 @@ final class ProjectionRebuilder: Service, Sendable {
         let accepted = self.progress.withLock { progress -> Bool in
             guard !progress.isRebuilding else { return false }
             progress.isRebuilding = true
+            // Until the rebuild reports, it is at its start: the figures of the one before are not shown.
+            progress.startedAt = Date()
+            progress.startPosition = 0
+            progress.position = 0
+            progress.eventsPerSecond = 0
             return true
         }
         if accepted { self.requestSink.yield() }

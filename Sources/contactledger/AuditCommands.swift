@@ -53,6 +53,45 @@ extension ContactLedgerCommand {
             return .string(text)
         }
 
+        /// The `from` point that makes `--since` inclusive: `audit.changes` lists the changes after the
+        /// state at `from`, so a change at the point itself (seq N, or an event created at time T) needs
+        /// the point just before it: seq N − 1, or T less a microsecond (the log's resolution).
+        static func pointJustBefore(_ text: String) throws -> JSONValue {
+            let point = try Self.point(text)
+            if let seq = point["seq"]?.integerValue { return ["seq": .integer(max(seq - 1, 0))] }
+            guard let time = point.stringValue, let micros = Self.microseconds(time) else { return point }
+            return .string(Self.rfc3339(microseconds: micros - 1))
+        }
+
+        /// An RFC 3339 time (or a bare date: the end of that day, as the daemon reads it) in microseconds
+        /// since 1970; digits past the microsecond dropped, as the daemon drops them.
+        static func microseconds(_ text: String) -> Int64? {
+            if text.count == 10 { return Self.microseconds(text + "T23:59:59.999999Z") }
+            var whole = text
+            var fraction = ""
+            if let dot = text.firstIndex(of: ".") {
+                let digits = text[text.index(after: dot)...].prefix { $0.isNumber }
+                fraction = String(digits.prefix(6))
+                whole = String(text[..<dot]) + String(text[text.index(after: dot)...].dropFirst(digits.count))
+            }
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime]
+            guard let date = formatter.date(from: whole.replacingOccurrences(of: " ", with: "T")) else { return nil }
+            let micros = Int64(fraction.padding(toLength: 6, withPad: "0", startingAt: 0)) ?? 0
+            return Int64(date.timeIntervalSince1970.rounded()) * 1_000_000 + micros
+        }
+
+        /// Microseconds since 1970 as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+        static func rfc3339(microseconds: Int64) -> String {
+            let seconds = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
+            let fraction = microseconds - seconds * 1_000_000
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime]
+            let whole = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+            let digits = String(fraction)
+            return String(whole.dropLast()) + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
+        }
+
         func validate() throws {
             if let since = self.since { _ = try Self.point(since) }
             if let until = self.until { _ = try Self.point(until) }
@@ -61,7 +100,7 @@ extension ContactLedgerCommand {
         func run() throws {
             var params: [String: JSONValue] = [:]
             if let uid = self.uid { params["peer_uid"] = .integer(uid) }
-            if let since = self.since { params["from"] = try Self.point(since) }
+            if let since = self.since { params["from"] = try Self.pointJustBefore(since) }
             if let until = self.until { params["to"] = try Self.point(until) }
             if !self.types.isEmpty { params["types"] = .array(self.types.map { .string($0) }) }
             if let field = self.field { params["field"] = .string(field) }

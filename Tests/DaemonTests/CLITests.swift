@@ -98,6 +98,21 @@ struct CLITests {
 
     /// Issue 6's CLI: the projections table, a rebuild followed with a live progress bar, and `tail`
     /// following the log (catch-up, then live) with a type filter.
+    /// `audit --since` is inclusive, as its help says: the change at the seq or the time given is listed
+    /// (it was passed on as `audit.changes`' `from`, the state at the point, which leaves it out).
+    @Test func auditSinceIsInclusive() throws {
+        let daemon = try DaemonHarness()
+        for index in 0..<4 { try daemon.call("contacts.create", ["name": .string("a\(index)")]) }
+        let seqs = { (run: Run) -> [Int64] in
+            let answer = try JSONDecoder().decode(JSONValue.self, from: Data(run.output.utf8))
+            return answer["items"]?.arrayValue?.compactMap { $0.int("seq") } ?? []
+        }
+        #expect(try seqs(self.run(daemon, ["audit", "--since", "2", "--until", "3", "--json"])) == [2, 3])
+        let third = try #require(try daemon.call("events.read", ["after_seq": 2, "limit": 1])["items"]?.arrayValue?.first?.string("created_on"))
+        #expect(try seqs(self.run(daemon, ["audit", "--since", third, "--until", third, "--json"])) == [3])
+        #expect(try seqs(self.run(daemon, ["audit", "--since", "1", "--json"])) == [1, 2, 3, 4])
+    }
+
     /// Featured fields show in a search table as RapidPro displays them (§3.2): a datetime in the
     /// workspace's date format, a location by its name, and a value that does not parse as its type not
     /// at all (it counts as not set). The table showed each value's raw text.

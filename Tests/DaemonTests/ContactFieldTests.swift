@@ -438,6 +438,8 @@ struct ContactFieldTests {
                 "hierarchy.children[0].children[0].children[0].children[0]", "too_deep"
             ),
         ]
+        let unknownMember: JSONValue = ["name": "R", "children": [["name": "A", "extra": 1]]]
+        #expect(try daemon.error("workspace.set_locations", ["hierarchy": unknownMember]).data("field") == "hierarchy.children[0].extra")
         for (hierarchy, field, reason) in cases {
             let refused = try daemon.error("workspace.set_locations", ["hierarchy": hierarchy])
             #expect(refused.data("field") == .string(field))

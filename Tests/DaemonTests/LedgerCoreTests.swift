@@ -429,6 +429,29 @@ struct LedgerCoreTests {
             #expect(stray.data("reason") == "unknown_member")
         }
         #expect(try ContactKit.head(daemon) == head)
+        // Each method takes its own members only: a query takes no idempotency key, groups.delete no
+        // paging (they were accepted); an empty actor or channel is empty, not a limit exceeded.
+        let group = try #require(try daemon.call("groups.create", ["name": "G"]).string("uuid"))
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        let strays: [(String, JSONValue, String)] = [
+            ("groups.delete", ["uuid": .string(group), "cursor": "zz"], "cursor"),
+            ("groups.members", ["uuid": .string(group), "idempotency_key": "k"], "idempotency_key"),
+            ("fields.usage", ["key": "age", "idempotency_key": "k"], "idempotency_key"),
+        ]
+        for (method, params, member) in strays {
+            let refused = try daemon.error(method, params)
+            #expect(refused.data("field") == .string(member), "\(method)")
+            #expect(refused.data("reason") == "unknown_member", "\(method)")
+        }
+        for (method, params, member) in [
+            ("contacts.create", ["actor": ""], "actor"), ("messages.receive", ["urn": "ext:e", "text": "t", "channel": ""], "channel"),
+            ("messages.receive", ["urn": "ext:e", "text": "t", "external_id": ""], "external_id"),
+        ] as [(String, JSONValue, String)] {
+            let refused = try daemon.error(method, params)
+            #expect(refused.code == -32602, "\(method) \(member)")
+            #expect(refused.data("field") == .string(member))
+            #expect(refused.data("reason") == "empty")
+        }
         // `contacts.get` takes a uuid or a urn, not both.
         let both = try daemon.error("contacts.get", ["uuid": .string(uuid), "urn": "tel:+250788123123"])
         #expect(both.code == -32602)

@@ -218,7 +218,7 @@ struct QueryAndGroupTests {
             try client.send(raw: JSONLine.encode(JSONValue.array(batch)) + [10])
             _ = try client.readValue()
         }
-        let group = try daemon.call("groups.create", ["name": "Fives", "query": "age = 5"])
+        let group = try daemon.call("groups.create", ["name": "Fives", "query": "age = 5", "actor": "cara@example.org"])
         let uuid = try #require(group.string("uuid"))
         let refused = try daemon.error("groups.update", ["uuid": .string(uuid), "query": "age = 6"])
         #expect(refused.code == -32003)
@@ -227,6 +227,11 @@ struct QueryAndGroupTests {
         // A rename is not a query change.
         #expect(try daemon.call("groups.update", ["uuid": .string(uuid), "name": "Five"]).string("name") == "Five")
         #expect(try Self.waitUntilReady(daemon, uuid).int("count") == 240)
+        // The evaluation's membership changes are the actor's and the peer's who created the group: they
+        // named nobody, so `audit.changes {actor}` left them out.
+        let joined = try daemon.call("audit.changes", ["actor": "cara@example.org", "types": ["contact_groups_changed"], "limit": 1000])
+        #expect(joined["items"]?.arrayValue?.count == 240)
+        #expect(joined["items"]?.arrayValue?.allSatisfy { $0["peer"]?.int("uid") != nil } == true)
         let updated = try daemon.call("groups.update", ["uuid": .string(uuid), "query": "age = 6"])
         #expect(updated.string("status") == "evaluating")
         #expect(try Self.waitUntilReady(daemon, uuid).int("count") == 240)

@@ -80,8 +80,11 @@ struct SchemaTrafficTests {
         try recorder.call("contacts.get", ["uuid": uuid])
         try recorder.call("groups.delete", ["uuid": group["uuid"] ?? .null])
         try recorder.call("events.read", ["limit": 100])
+        try recorder.call("events.read", ["limit": 2, "cursor": "2"])
+        try recorder.call("contacts.search", ["query": "", "sort": "", "as_of": "2026-01-01"])
         try recorder.call("ledger.verify")
         try recorder.call("system.stats")
+        try recorder.call("projections.status")
 
         var lines = recorder.lines
         for event in try daemon.call("events.read", ["limit": 1000])["items"]?.arrayValue ?? [] {

@@ -40,7 +40,7 @@ extension LedgerMethods {
             let query = try params.query.map { try Self.smartGroupQuery($0, workspace: workspace) }
             let events = try WorkspaceDecider.createGroup(uuid: uuid, name: params.name, query: query, workspace: workspace)
             try tx.append(events, to: EventHeader.workspaceStream(caller.workspace))
-            if query != nil { try self.populator.schedule(job, in: tx.txn) }
+            if query != nil { try self.populator.schedule(job, by: tx.context, in: tx.txn) }
             guard let group = try tx.workspace().group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
             return try self.present(group, workspace: caller.workspace, status: query == nil ? "ready" : "evaluating", in: tx.txn)
         }
@@ -76,7 +76,7 @@ extension LedgerMethods {
             if update.name != nil || update.query != nil {
                 try tx.append([.groupUpdated(update)], to: EventHeader.workspaceStream(caller.workspace))
             }
-            if update.query != nil { try self.populator.schedule(job, in: tx.txn) }
+            if update.query != nil { try self.populator.schedule(job, by: tx.context, in: tx.txn) }
             guard let updated = try tx.workspace().group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
             return try self.present(updated, workspace: caller.workspace, status: update.query != nil ? "evaluating" : nil, in: tx.txn)
         }
@@ -106,7 +106,7 @@ extension LedgerMethods {
     }
 
     func groupsMembers(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
-        let params = try self.params(GroupUUIDParams.self, call)
+        let params = try self.params(GroupMembersParams.self, call)
         let uuid = try Self.groupUUID(params.uuid, field: "uuid")
         let limit = try Self.limit(params.limit)
         let after = try params.cursor.map { try Self.contactUUID($0, field: "cursor") }

@@ -33,6 +33,9 @@ extension LedgerMethods {
     func messagesReceive(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(ReceiveParams.self, call)
         try Self.checkText(params.text)
+        // Absent, not empty, when there is none (the schema's minLength).
+        if params.channel?.isEmpty == true { throw RPCError.invalidParams(field: "channel", reason: "empty") }
+        if params.externalID?.isEmpty == true { throw RPCError.invalidParams(field: "external_id", reason: "empty") }
         let normalized = self.countryHints.prepare([params.urn], workspace: caller.workspace, includingNormalizedForms: true)
         // It reads contacts and URN owners only through `tx`: its index writes can follow its answer.
         return try await self.command(call, caller, defersProjection: true) { tx in

@@ -37,7 +37,7 @@ extension LedgerMethods {
             if !events.isEmpty {
                 for group in workspace.groups where group.isSmart {
                     let job = GroupPopulator.Job(workspace: caller.workspace, group: group.uuid)
-                    try self.populator.schedule(job, in: tx.txn)
+                    try self.populator.schedule(job, by: tx.context, in: tx.txn)
                     jobs.append(job)
                 }
             }
@@ -76,6 +76,7 @@ extension LedgerMethods {
 
     func workspaceSetLocations(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(SetLocationsParams.self, call)
+        try Self.refuseUnknownLocationMembers(params.hierarchy, at: "hierarchy")
         let root: LocationNode
         do {
             root = try JSONValueDecoder().decode(LocationNode.self, from: params.hierarchy)
@@ -93,6 +94,18 @@ extension LedgerMethods {
         return try await self.command(call, caller) { tx in
             try tx.append(try WorkspaceDecider.setLocations(root), to: EventHeader.workspaceStream(caller.workspace))
             return ["hierarchy": params.hierarchy]
+        }
+    }
+
+    /// A location is `{name, aliases?, children?}`: like every param, a member the contract does not name
+    /// is refused (it was accepted, dropped from what was stored, and echoed in the answer).
+    static func refuseUnknownLocationMembers(_ node: JSONValue, at path: String) throws {
+        guard case .object(let members) = node else { return }  // The decoder names a wrong type.
+        for key in members.keys.sorted() where !["name", "aliases", "children"].contains(key) {
+            throw RPCError.invalidParams(field: path + "." + key, reason: "unknown_member")
+        }
+        for (index, child) in (members["children"]?.arrayValue ?? []).enumerated() {
+            try Self.refuseUnknownLocationMembers(child, at: "\(path).children[\(index)]")
         }
     }
 
@@ -166,7 +179,7 @@ extension LedgerMethods {
     }
 
     func fieldsUsage(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
-        let params = try self.params(FieldKeyParams.self, call)
+        let params = try self.params(FieldUsageParams.self, call)
         return try self.read { txn in
             let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             guard workspace.field(params.key) != nil else { throw ContactError.notFound("field", id: params.key) }
