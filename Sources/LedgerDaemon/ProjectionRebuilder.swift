@@ -52,6 +52,9 @@ final class ProjectionRebuilder: Service, Sendable {
     private static let targetKey = Array("rebuild_target".utf8)
     /// The generation swapped out and not yet emptied, if any.
     private static let droppingKey = Array("dropping_generation".utf8)
+    /// Audit field entries erased while a rebuild is under way, by seq: the rebuild may have indexed
+    /// their payloads before they were erased, so they are dropped from it when it is swapped in.
+    private static let erasedPrefix = Array("rebuild_erased/".utf8)
 
     private let ledger: Ledger
     private let stores: LedgerStores
@@ -179,6 +182,7 @@ final class ProjectionRebuilder: Service, Sendable {
                 report = ChunkReport(position: position, head: try stores.log.head(in: txn).seq, isDone: reachedHead, wasStale: true, applyNanoseconds: 0)
             }
             if report.isDone {
+                try Self.dropErasedFieldEntries(from: projector, stores, in: txn)
                 // Swap atomically: every later read or command uses the new generation.
                 let old = try stores.activeGeneration(txn)
                 try stores.setActiveGeneration(projector.generation, in: txn)
@@ -256,6 +260,7 @@ final class ProjectionRebuilder: Service, Sendable {
                     try txn.delete(stores.readModelMeta, key: Self.droppingKey)
                 }
                 try projector.reset(in: txn)
+                try Self.dropErasedFieldEntries(from: projector, stores, in: txn)  // an empty generation: only the records go
                 try txn.put(stores.readModelMeta, key: Self.targetKey, value: BigEndian.bytes(UInt64(target)))
                 try txn.delete(stores.readModelMeta, key: Self.catchingUpKey)
             }
@@ -436,6 +441,30 @@ final class ProjectionRebuilder: Service, Sendable {
         opened.environment.discardRebuildablePart()
         try await self.onPool { RebuildStaging.remove(dataDirectory: dataDirectory) }
         return position
+    }
+
+    /// Records that a contact's deletion erased the payload behind an audit field entry, when a rebuild
+    /// is under way: its staging may have read the payload first (the live index drops the entry at once).
+    static func recordErasedFieldEntry(workspace: String, key: String, seq: UInt64, stores: LedgerStores, in txn: Transaction) throws {
+        guard try txn.get(stores.readModelMeta, key: Self.targetKey) != nil else { return }
+        try txn.put(stores.readModelMeta, key: Self.erasedPrefix + BigEndian.bytes(seq), value: Array(workspace.utf8) + [0] + Array(key.utf8))
+    }
+
+    /// Drops the recorded erased entries from the generation about to be swapped in, and the records.
+    private static func dropErasedFieldEntries(from projector: Projector, _ stores: LedgerStores, in txn: Transaction) throws {
+        var erased: [(seq: UInt64, workspace: String, key: String)] = []
+        try txn.withCursor(stores.readModelMeta) { cursor in
+            try cursor.forEach(from: Self.erasedPrefix) { entry in
+                guard entry.key.hasPrefix(Self.erasedPrefix), let seq = BigEndian.uint64(Array(entry.key), at: Self.erasedPrefix.count) else { return false }
+                let parts = Array(entry.value).split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
+                if parts.count == 2 { erased.append((seq, String(decoding: parts[0], as: UTF8.self), String(decoding: parts[1], as: UTF8.self))) }
+                return true
+            }
+        }
+        for entry in erased {
+            try projector.audit.removeFieldEntry(workspace: entry.workspace, key: entry.key, seq: entry.seq, in: txn)
+            try txn.delete(stores.readModelMeta, key: Self.erasedPrefix + BigEndian.bytes(entry.seq))
+        }
     }
 
     /// The projector of the generation being rebuilt, or nil when no rebuild is under way.

@@ -194,6 +194,38 @@ struct ProjectionTests {
         case kill9, sigterm
     }
 
+    /// Contacts deleted while a rebuild runs, after it has replayed their field changes: the rebuilt
+    /// audit index drops those changes' field entries, as the live one does, so it equals one rebuilt
+    /// from the erased log. It kept them (`projections.verify` found them after the swap, for good).
+    @Test func contactsDeletedDuringARebuildLeaveNoAuditEntries() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        let client = try daemon.client()
+        var doomed: [String] = []
+        for index in 0..<300 {
+            let created = try client.call("contacts.create", ["fields": ["age": .string("\(index)")], "status": "archived"])
+            doomed.append(try #require(created.string("uuid")))
+        }
+        try daemon.populate(count: 16_000)
+        try daemon.call("projections.rebuild", ["name": "contacts"])
+        // Once the rebuild has replayed past them, they are deleted.
+        let deadline = Date().addingTimeInterval(60)
+        func replayedPast(_ seq: Int64) throws -> Bool {
+            let status = try daemon.call("projections.status")["projections"]?.arrayValue?.first
+            return status?.string("state") != "rebuilding" || (status?["rebuild"]?.int("position") ?? 0) > seq
+        }
+        while try !replayedPast(1_000), Date() < deadline { usleep(2_000) }
+        let deletes: [JSONValue] = doomed.enumerated().map { index, uuid in
+            ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.delete", "params": ["uuid": .string(uuid)]]
+        }
+        try client.send(raw: JSONLine.encode(JSONValue.array(deletes)) + [10])
+        let answers = try client.readValue().arrayValue ?? []
+        #expect(answers.count == 300 && answers.allSatisfy { $0["result"] != nil })
+        _ = try daemon.waitUntilReady()
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        #expect(try daemon.call("audit.changes", ["field": "age", "limit": 1000])["items"]?.arrayValue?.isEmpty == true)
+    }
+
     @Test(arguments: Interruption.allCases)
     func anInterruptedRebuildResumesFromItsLastCommit(_ interruption: Interruption) throws {
         // Before a kill, staging commits every tenth of a second; a SIGTERM commits what it applied as it stops.

@@ -185,12 +185,6 @@ extension LedgerMethods {
         }
     }
 
-    /// Types whose payload holds a contact's personal data, erased when the contact is deleted.
-    static let personalDataTypes: Set<String> = [
-        "contact_created", "contact_name_changed", "contact_language_changed", "contact_field_changed",
-        "contact_urns_changed", "msg_received", "msg_created",
-    ]
-
     func contactsDelete(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(ContactUUIDParams.self, call)
         let uuid = try Self.contactUUID(params.uuid)
@@ -200,17 +194,7 @@ extension LedgerMethods {
             let stream = EventHeader.contactStream(uuid)
             try tx.append(events, to: stream, expectedVersion: params.expectedVersion ?? contact.version)
             // Erase the personal data of the contact's past events; their hashes keep the chain whole.
-            for seq in try self.stores.log.seqs(of: stream, in: tx.txn) {
-                guard let record = try self.stores.log.record(at: seq, in: tx.txn),
-                    let header = try? EventHeader.decode(record.header), Self.personalDataTypes.contains(header.type)
-                else { continue }
-                if let payload = record.payload,
-                    case .contactFieldChanged(let change)? = try? LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
-                {
-                    try self.stores.projector(tx.txn).audit.removeFieldEntry(workspace: header.workspace, key: change.field.key, seq: seq, in: tx.txn)
-                }
-                try self.stores.log.erasePayload(at: seq, in: tx.txn)
-            }
+            try PersonalDataErasure.erase(stream: stream, before: UInt64.max, stores: self.stores, in: tx.txn)
             try self.ledger.eraseIdempotentAnswers(mentioning: uuid.rawValue, workspace: caller.workspace, in: tx.txn)
             return ["uuid": .string(uuid.rawValue)]
         }

@@ -216,24 +216,9 @@ final class ReplicaFollower: Service, Sendable {
             }
             _ = try stores.projector(txn).catchUp(log: stores.log, limit: Int.max, in: txn)
             // The primary erased the deleted contacts' personal data in the same transaction: do likewise.
-            for deletion in deletions { try Self.erasePersonalData(of: deletion.stream, before: deletion.seq, stores: stores, in: txn) }
+            for deletion in deletions { try PersonalDataErasure.erase(stream: deletion.stream, before: deletion.seq, stores: stores, in: txn) }
             return BigEndian.bytes(head)
         }
         return BigEndian.uint64(answer) ?? 0
-    }
-
-    /// What `contacts.delete` does on the primary to the contact's earlier events.
-    private static func erasePersonalData(of stream: String, before seq: UInt64, stores: LedgerStores, in txn: Transaction) throws {
-        for earlier in try stores.log.seqs(of: stream, in: txn) where earlier < seq {
-            guard let record = try stores.log.record(at: earlier, in: txn),
-                let header = try? EventHeader.decode(record.header), LedgerMethods.personalDataTypes.contains(header.type)
-            else { continue }
-            if let payload = record.payload,
-                case .contactFieldChanged(let change)? = try? LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
-            {
-                try stores.projector(txn).audit.removeFieldEntry(workspace: header.workspace, key: change.field.key, seq: earlier, in: txn)
-            }
-            try stores.log.erasePayload(at: earlier, in: txn)
-        }
     }
 }
