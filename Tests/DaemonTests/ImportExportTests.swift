@@ -1,6 +1,7 @@
 // ContactLedger — daemon tests.
 import Foundation
 import RPC
+import Synchronization
 import Testing
 
 /// Spreadsheet import and export through the real daemon, with files made and read back by openpyxl.
@@ -221,6 +222,30 @@ struct ImportExportTests {
         let head = try Self.head(daemon)
         #expect(try daemon.call("imports.start", params) == answers[0])
         #expect(try Self.head(daemon) == head)
+        // With other clients writing meanwhile, a retry still answers exactly the first answer: the first
+        // call answered the head it read before its key was kept, the retry the kept answer's later seq.
+        let writing = Atomic<Bool>(true)
+        let socket = daemon.socketPath
+        let writer = Thread {
+            guard let client = try? RPCClient(socketPath: socket) else { return }
+            var index = 0
+            while writing.load(ordering: .relaxed) {
+                _ = try? client.call("contacts.create", ["name": .string("busy\(index)")])
+                index += 1
+            }
+        }
+        writer.start()
+        var busy = Self.csvParams("URN:Mailto,Name\r\nbusy@example.com,Busy\r\n")
+        if case .object(var members) = busy {
+            members["idempotency_key"] = "import-busy"
+            busy = .object(members)
+        }
+        usleep(50_000)
+        let first = try daemon.call("imports.start", busy)
+        usleep(100_000)
+        let again = try daemon.call("imports.start", busy)
+        writing.store(false, ordering: .relaxed)
+        #expect(again == first)
         #expect(try daemon.call("contacts.count", ["query": "name = Once"]).int("total") == 1)
         var other = Self.csvParams("URN:Mailto,Name\r\nother@example.com,Other\r\n")
         if case .object(var members) = other {

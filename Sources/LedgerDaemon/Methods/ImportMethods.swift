@@ -140,12 +140,15 @@ extension LedgerMethods {
             columns: plan.columns.map(Self.columnInfo), newFields: plan.newFields.map(\.key),
             group: params.group, failure: nil
         )
+        var reply: any MethodAnswer = JSONValue.object(["import": .string(id), "seq": .integer(Int64(head))])
         if caller.idempotencyKey != nil {
             // The key is kept with the first answer before the import starts. Two calls with one key that
             // raced past the look-up above both get here: the writer keeps the first one's answer and
-            // gives it to the second, which then starts nothing.
+            // gives it to the second, which then starts nothing. The first call answers what is kept, so
+            // a retry answers the same (its seq is the head when the key was kept).
             let answer = try await self.command(call, caller) { _ in ["import": .string(id)] }
             guard try answer.decoded()["import"]?.stringValue == id else { return answer }
+            reply = answer
         }
         let job = ImportJob(state)
         ImportJob.register(job)
@@ -154,7 +157,7 @@ extension LedgerMethods {
             metadata: ["import.id": "\(id)", "import.records": "\(plan.records.count)", "import.dry_run": "\(spec.dryRun)", "workspace": "\(caller.workspace)"]
         )
         Task.detached { await self.runImport(spec, job: job) }
-        return JSONValue.object(["import": .string(id), "seq": .integer(Int64(head))])
+        return reply
     }
 
     private static func columnInfo(_ column: ImportColumn) -> ImportJobState.Column {
