@@ -135,6 +135,9 @@ struct ReplicationTests: ReplicationChecks {
         #expect(self.eventually {
             (try stale.call("system.stats")["replication"]?.string("last_error") ?? "").contains("diverged")
         })
+        // It retries with back-off and says so once, not at every retry.
+        usleep(3_000_000)
+        #expect(stale.log().split(separator: "\n").filter { $0.contains("diverged") }.count == 1, "\(stale.log().suffix(1_500))")
         try self.createContacts(promotedAsPrimary, 50..<55)
         let (finalHead, finalVerify) = try self.converge(promotedAsPrimary, follower)
         #expect(finalVerify.string("head_hash") == finalHead.string("head_hash"))
