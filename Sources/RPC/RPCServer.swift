@@ -167,8 +167,7 @@ public final class RPCServer: Service {
                     close: { channel.close(promise: nil) },
                     writeLast: { line, grace in
                         // Straight to the channel: the outbound writer waits for the peer to read.
-                        let nanoseconds = grace.components.seconds * 1_000_000_000 + grace.components.attoseconds / 1_000_000_000
-                        let deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { channel.close(promise: nil) }
+                        let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(grace)) { channel.close(promise: nil) }
                         channel.writeAndFlush(ByteBuffer(bytes: line)).whenComplete { _ in
                             deadline.cancel()
                             channel.close(promise: nil)

@@ -56,20 +56,15 @@ final class ReplicaFollower: Service, Sendable {
     }
 
     private func followLoop(_ client: NATSClient) async {
-        var delay: Duration = .milliseconds(100)
-        var lastLogged: String?
-        // The head when the last attempt began: an attempt that applied nothing before it failed (a record
-        // that does not verify, again) does not reset the back-off or log its error again.
-        var headAtAttempt: UInt64 = 0
-        var announced = false
+        var pacing = RetryPacing()
         while !Task.isCancelled {
+            pacing.attemptBegins(at: (try? self.head) ?? 0)
             do {
                 if client.status != .connected { try await client.connect() }
                 let jetStream = JetStream(client: client)
                 let info = try await jetStream.streamInfo(self.settings.stream)
                 let durable = try await self.durableName()
                 let head = try self.head
-                headAtAttempt = head
                 // Start the durable consumer at this log's head, whatever it delivered before.
                 do {
                     try await jetStream.deleteConsumer(stream: self.settings.stream, name: durable)
@@ -93,9 +88,8 @@ final class ReplicaFollower: Service, Sendable {
                     $0.durable = durable
                     $0.lastError = nil
                 }
-                if lastLogged != nil, !announced {
+                if pacing.shouldAnnounceConnection() {
                     self.logger.notice("replica following again", metadata: ["ledger.seq": "\(head)"])
-                    announced = true
                 }
                 let consumer = try jetStream.pullConsumer(stream: self.settings.stream, name: durable)
                 defer { consumer.close() }
@@ -110,26 +104,19 @@ final class ReplicaFollower: Service, Sendable {
                     $0.state = client.status == .connected ? ((error as? ReplicationError)?.state ?? "error") : "disconnected"
                     $0.lastError = text
                 }
-                if let now = try? self.head, now > headAtAttempt {
-                    // It followed for a while: a new error, logged and retried soon.
-                    lastLogged = nil
-                    delay = .milliseconds(100)
-                }
-                if text != lastLogged {
-                    announced = false
+                if pacing.failed(text, at: (try? self.head) ?? 0) {
                     if case .chainBroken? = error as? ReplicationError {
                         self.logger.error("replica refused a record that does not verify", metadata: ["error": "\(text)"])
                     } else {
                         self.logger.warning("replica paused; retrying", metadata: ["error": "\(text)"])
                     }
-                    lastLogged = text
                 }
                 do {
-                    try await Task.sleep(for: delay)
+                    try await Task.sleep(for: pacing.delay)
                 } catch {
                     return
                 }
-                delay = min(delay * 2, .seconds(2))
+                pacing.waited()
             }
         }
     }

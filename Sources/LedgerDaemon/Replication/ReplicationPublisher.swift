@@ -59,14 +59,9 @@ final class ReplicationPublisher: Service, Sendable {
     }
 
     private func publishLoop(_ client: NATSClient) async {
-        var delay: Duration = .milliseconds(100)
-        var lastLogged: String?
-        // The position when the attempt began (the stream's, once connected): an attempt that published
-        // nothing before it failed does not reset the back-off or log its error again (as the replica's).
-        var positionAtAttempt: UInt64 = 0
-        var announced = false
+        var pacing = RetryPacing()
         while !Task.isCancelled {
-            positionAtAttempt = self.status.current.publishedSeq
+            pacing.attemptBegins(at: self.status.current.publishedSeq)
             do {
                 if client.status != .connected { try await client.connect() }
                 let jetStream = JetStream(client: client)
@@ -93,11 +88,10 @@ final class ReplicationPublisher: Service, Sendable {
                     $0.publishedSeq = last
                     $0.lastError = nil
                 }
-                if lastLogged != nil, !announced {
+                if pacing.shouldAnnounceConnection() {
                     self.logger.notice("replication publisher connected", metadata: ["replication.published_seq": "\(last)"])
-                    announced = true
                 }
-                positionAtAttempt = last
+                pacing.attemptBegins(at: last)
                 try await self.publish(jetStream, from: last)
             } catch is CancellationError {
                 return
@@ -109,22 +103,15 @@ final class ReplicationPublisher: Service, Sendable {
                     $0.state = client.status == .connected ? ((error as? ReplicationError)?.state ?? "error") : "disconnected"
                     $0.lastError = text
                 }
-                if self.status.current.publishedSeq > positionAtAttempt {
-                    // It published for a while: a new error, logged and retried soon.
-                    lastLogged = nil
-                    delay = .milliseconds(100)
-                }
-                if text != lastLogged {
-                    announced = false
+                if pacing.failed(text, at: self.status.current.publishedSeq) {
                     self.logger.warning("replication publisher paused; retrying", metadata: ["error": "\(text)"])
-                    lastLogged = text
                 }
                 do {
-                    try await Task.sleep(for: delay)
+                    try await Task.sleep(for: pacing.delay)
                 } catch {
                     return
                 }
-                delay = min(delay * 2, .seconds(2))
+                pacing.waited()
             }
         }
     }
