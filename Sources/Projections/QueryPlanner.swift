@@ -15,9 +15,14 @@ public struct QueryPlanner {
     private let contacts: ContactReadModel
     private let workspace: Workspace
     private let evaluator: QueryEvaluator
-    /// Schemes whose stored paths are the folded form of what a query names, so an identity lookup
-    /// finds whatever the evaluator would match.
-    private static let foldedSchemes: Set<String> = ["tel", "mailto", "twitter", "whatsapp", "telegram"]
+    /// Schemes whose stored paths are lowercase (their normalization lowercases them), so a lookup of
+    /// the lowercased path finds whatever the evaluator, which compares without case, would match.
+    private static let lowercasedSchemes: Set<String> = ["mailto", "twitter"]
+    /// Schemes whose paths are looked up as the query names them when the query's path has no letters
+    /// of either case (a phone number, a numeric id). Their paths may hold letters of both cases (a
+    /// sender id, a WhatsApp business-scoped id `BR.AbC1`), which an equality matches without case:
+    /// those go to the trigram index, which is folded.
+    private static let identitySchemes: Set<String> = ["tel", "whatsapp", "telegram"]
 
     public init(contacts: ContactReadModel, workspace: Workspace) {
         self.contacts = contacts
@@ -97,13 +102,14 @@ public struct QueryPlanner {
                 result.formUnion(try index.contacts(withNameWordStarting: word, workspace: name, in: txn))
             }
             return result
-        case (.scheme(let scheme), .equal) where Self.foldedSchemes.contains(scheme):
+        case (.scheme(let scheme), .equal):
             let path = condition.value.trimmingWhitespaceAndNewlines()
-            var result: Set<ContactUUID> = []
-            for candidate in Set([path, path.lowercased()]) {
-                if let owner = try self.contacts.owner(ofURN: "\(scheme):\(candidate)", workspace: name, in: txn) { result.insert(owner) }
+            let lowercased = path.lowercased()
+            let caseless = lowercased == path.uppercased()
+            guard Self.lowercasedSchemes.contains(scheme) || (caseless && Self.identitySchemes.contains(scheme)) else {
+                return try self.urnCandidates(scheme: scheme, containing: path, in: txn)
             }
-            return result
+            return Set([try self.contacts.owner(ofURN: "\(scheme):\(lowercased)", workspace: name, in: txn)].compactMap { $0 })
         case (.scheme(let scheme), .contains):
             return try self.urnCandidates(scheme: scheme, containing: condition.value, in: txn)
         case (.attribute(.urn), .contains):

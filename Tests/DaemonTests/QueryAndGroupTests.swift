@@ -382,6 +382,35 @@ struct QueryAndGroupTests {
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"]?.arrayValue?.isEmpty == true)
     }
 
+    /// A URN equality compares paths without case (§5.5) wherever it is answered: a search whose
+    /// condition an index looks up alone, a count, a bulk modification and a smart group. A WhatsApp
+    /// business-scoped id and a sender id keep the case they were given.
+    @Test func urnEqualityIgnoresCaseOnEveryPath() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["default_country": "RW"])
+        let whatsapp = try #require(try daemon.call("contacts.create", ["name": "W", "urns": ["whatsapp:BR.AbC123"]]).string("uuid"))
+        let sender = try #require(try daemon.call("contacts.create", ["name": "S", "urns": ["tel:MTNRwanda"]]).string("uuid"))
+        try daemon.call("contacts.create", ["name": "Other", "urns": ["whatsapp:250788000001", "tel:+250788000002"]])
+        let group = try #require(try daemon.call("groups.create", ["name": "Brazil", "query": "whatsapp = br.abc123"]).string("uuid"))
+        _ = try Self.waitUntilReady(daemon, group)
+        let cases: [(String, String)] = [
+            ("whatsapp = br.abc123", whatsapp), ("whatsapp = BR.ABC123", whatsapp), ("whatsapp = \"BR.AbC123\"", whatsapp),
+            ("(whatsapp = br.abc123) AND name = w", whatsapp), ("tel = mtnrwanda", sender), ("tel = MTNRWANDA", sender),
+        ]
+        for (query, expected) in cases {
+            let found = try daemon.call("contacts.search", ["query": .string(query)])
+            #expect(found["contacts"]?.arrayValue?.compactMap { $0.string("uuid") } == [expected], "\(query)")
+            #expect(try daemon.call("contacts.count", ["query": .string(query)])["total"]?.integerValue == 1, "\(query)")
+        }
+        // `!=` is the negation: every contact without that URN, those with no WhatsApp URN included.
+        let others = try daemon.call("contacts.search", ["query": "whatsapp != br.abc123"])
+        #expect(Self.names(others) == ["S", "Other"])
+        let members = ContactKit.items(try daemon.call("groups.members", ["uuid": .string(group)])).compactMap { $0.string("uuid") }
+        #expect(members == [whatsapp])
+        let bulk = try daemon.call("contacts.bulk_modify", ["query": "whatsapp = Br.aBc123", "modifiers": [["type": "language", "language": "por"]]])
+        #expect(bulk["matched"]?.integerValue == 1 && bulk["changed"]?.integerValue == 1)
+    }
+
     /// Every error code the query parser can produce, reached through the socket: -32004 with the code,
     /// a position and a length.
     @Test(arguments: [
