@@ -1,4 +1,4 @@
-// ContactLedger: SO_PEERCRED, flock, malloc_trim, per-thread priority, thread name, sync_file_range and wcwidth wrappers.
+// ContactLedger: SO_PEERCRED and SO_PEERGROUPS, flock, malloc_trim, per-thread priority, thread name, sync_file_range and wcwidth wrappers.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE  // wcwidth, sync_file_range
 #endif
@@ -16,6 +16,11 @@
 _Static_assert(sizeof(CLedgerSys_PeerCredentials) == sizeof(struct ucred), "ucred layout");
 
 const int CLedgerSys_SO_PEERCRED = SO_PEERCRED;
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+const int CLedgerSys_SO_PEERGROUPS = SO_PEERGROUPS;
 
 int CLedgerSys_getPeerCredentials(int fd, CLedgerSys_PeerCredentials *out) {
     socklen_t len = sizeof(struct ucred);

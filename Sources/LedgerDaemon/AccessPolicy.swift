@@ -3,14 +3,17 @@
 /// Who may call what: optional grants by peer uid or gid, per workspace, read-only or read-write.
 ///
 /// With no grants, anyone who can open the socket (its mode and group decide) may do everything.
-/// With grants, a call is allowed only if a grant matches the peer and the workspace and allows the
-/// method's kind (queries need `read`, commands `write`). Root gets no exception: grant it if it needs
-/// access.
+/// With grants, a call is allowed only if a grant matches the peer and the call's ``Scope`` and allows
+/// the method's kind (queries need `read`, commands `write`); a call that names a file on the daemon's
+/// host (an import's, an export's or a backup's `path`) also needs `files=yes`, since the daemon
+/// reads and writes it with its own rights, not the peer's. Root gets no exception: grant it if it
+/// needs access.
 public struct AccessPolicy: Sendable, Hashable {
-    /// One grant, e.g. `uid=1000,workspace=main,mode=read` or `gid=115,mode=write` (any workspace).
+    /// One grant, e.g. `uid=1000,workspace=main,mode=read` or `gid=115,mode=write,files=yes` (any workspace).
     public struct Grant: Sendable, Hashable, CustomStringConvertible {
         public enum Principal: Sendable, Hashable {
             case uid(UInt32)
+            /// The group's members: the peer's primary group, or one of its supplementary groups.
             case gid(UInt32)
         }
 
@@ -20,37 +23,34 @@ public struct AccessPolicy: Sendable, Hashable {
         }
 
         public var principal: Principal
-        /// nil: every workspace.
+        /// nil: every workspace, and the daemon-wide methods.
         public var workspace: String?
         public var mode: Mode
+        /// Whether the peer may name files on the daemon's host (`path` of imports, exports, backups).
+        public var files: Bool
 
-        /// Parses `uid=N|gid=N[,workspace=W][,mode=read|write]` (mode defaults to write).
+        /// Parses `uid=N|gid=N[,workspace=W][,mode=read|write][,files=yes|no]` (mode defaults to write,
+        /// files to no). Each key at most once, and exactly one of `uid` and `gid`.
         public init?(parsing text: String) {
-            var principal: Principal?
-            var workspace: String?
-            var mode = Mode.write
-            for part in text.split(separator: ",") {
+            var values: [String: String] = [:]
+            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
                 let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
-                guard pair.count == 2 else { return nil }
-                switch pair[0] {
-                case "uid":
-                    guard let value = UInt32(pair[1]) else { return nil }
-                    principal = .uid(value)
-                case "gid":
-                    guard let value = UInt32(pair[1]) else { return nil }
-                    principal = .gid(value)
-                case "workspace":
-                    workspace = pair[1] == "*" ? nil : pair[1]
-                case "mode":
-                    guard let value = Mode(rawValue: pair[1]) else { return nil }
-                    mode = value
-                default: return nil
-                }
+                guard pair.count == 2, !pair[1].isEmpty, values.updateValue(pair[1], forKey: pair[0]) == nil else { return nil }
             }
-            guard let principal else { return nil }
-            self.principal = principal
-            self.workspace = workspace
+            guard Set(values.keys).isSubset(of: ["uid", "gid", "workspace", "mode", "files"]) else { return nil }
+            switch (values["uid"].map { UInt32($0) }, values["gid"].map { UInt32($0) }) {
+            case (let uid??, nil): self.principal = .uid(uid)
+            case (nil, let gid??): self.principal = .gid(gid)
+            default: return nil
+            }
+            self.workspace = values["workspace"].flatMap { $0 == "*" ? nil : $0 }
+            guard let mode = values["mode"].map({ Mode(rawValue: $0) }) ?? .write else { return nil }
             self.mode = mode
+            switch values["files"] {
+            case nil, "no": self.files = false
+            case "yes": self.files = true
+            default: return nil
+            }
         }
 
         public var description: String {
@@ -59,24 +59,47 @@ public struct AccessPolicy: Sendable, Hashable {
             case .uid(let uid): who = "uid=\(uid)"
             case .gid(let gid): who = "gid=\(gid)"
             }
-            return "\(who),workspace=\(self.workspace ?? "*"),mode=\(self.mode.rawValue)"
+            return "\(who),workspace=\(self.workspace ?? "*"),mode=\(self.mode.rawValue),files=\(self.files ? "yes" : "no")"
         }
+    }
+
+    /// What a call reaches.
+    enum Scope: Equatable {
+        /// One workspace's data.
+        case workspace(String)
+        /// The whole ledger (every workspace's data, or the shared read models): only grants without
+        /// a workspace limit reach it.
+        case daemon
+        /// Nothing of any workspace (the daemon's liveness, its method list): any grant of the peer's.
+        case none
+    }
+
+    /// The peer a call comes from, as the socket reported it.
+    struct Peer {
+        var uid: UInt32?
+        var gid: UInt32?
+        /// Its supplementary groups (SO_PEERGROUPS).
+        var groups: [UInt32]
     }
 
     public var grants: [Grant]
 
     public init(grants: [Grant] = []) { self.grants = grants }
 
-    /// Whether a peer may call a method of this kind in `workspace`.
-    func allows(uid: UInt32?, gid: UInt32?, workspace: String, writes: Bool) -> Bool {
+    /// Whether `peer` may make a call of this kind in `scope`.
+    func allows(_ peer: Peer, scope: Scope, writes: Bool, namesFiles: Bool) -> Bool {
         guard !self.grants.isEmpty else { return true }
         return self.grants.contains { grant in
-            let matches: Bool
-            switch grant.principal {
-            case .uid(let value): matches = uid == value
-            case .gid(let value): matches = gid == value
+            switch scope {
+            case .workspace(let name): guard grant.workspace == nil || grant.workspace == name else { return false }
+            case .daemon: guard grant.workspace == nil else { return false }
+            case .none: break
             }
-            return matches && (grant.workspace == nil || grant.workspace == workspace) && (!writes || grant.mode == .write)
+            guard scope == .none || !writes || grant.mode == .write, !namesFiles || grant.files else { return false }
+            switch grant.principal {
+            case .uid(let value): return peer.uid == value
+            case .gid(let value): return peer.gid == value || peer.groups.contains(value)
+            }
         }
     }
 }

@@ -15,12 +15,18 @@ public enum Daemon {
     /// Why the daemon cannot start.
     public enum StartFailure: Error, CustomStringConvertible {
         case unsafeDataDirectory(String)
+        case foreignDataDirectory(String, owner: UInt32)
+        case unsafeSocketDirectory(String)
         case cannotCreateDataDirectory(String)
         case unknownGroup(String)
 
         public var description: String {
             switch self {
             case .unsafeDataDirectory(let path): "refusing a data directory that other users can write: \(path)"
+            case .foreignDataDirectory(let path, let owner):
+                "refusing a data directory owned by another user (uid \(owner)), who could replace its files: \(path)"
+            case .unsafeSocketDirectory(let path):
+                "refusing a socket directory that other users can write without its sticky bit (they could replace the socket): \(path)"
             case .cannotCreateDataDirectory(let path): "cannot create the data directory \(path)"
             case .unknownGroup(let name): "unknown group for the socket: \(name)"
             }
@@ -49,9 +55,17 @@ public enum Daemon {
             }
         }
         var info = stat()
-        if stat(directory, &info) == 0, info.st_mode & 0o002 != 0 {
-            throw StartFailure.unsafeDataDirectory(directory)
+        if stat(directory, &info) == 0 {
+            guard info.st_mode & 0o002 == 0 else { throw StartFailure.unsafeDataDirectory(directory) }
+            // Its owner could plant links where the daemon opens its files (the lock, LMDB's lock file).
+            guard info.st_uid == geteuid() else { throw StartFailure.foreignDataDirectory(directory, owner: info.st_uid) }
         }
+        let socketDirectory = (configuration.socketPath as NSString).deletingLastPathComponent
+        if stat(socketDirectory.isEmpty ? "." : socketDirectory, &info) == 0, info.st_mode & 0o002 != 0, info.st_mode & mode_t(S_ISVTX) == 0 {
+            throw StartFailure.unsafeSocketDirectory(socketDirectory)
+        }
+        let socketGroup = try configuration.socketGroup.map { try Self.groupID($0) }
+        if let socketGroup { Self.letGroupReach(socketDirectory: socketDirectory, dataDirectory: directory, group: socketGroup) }
         let lock = try DataDirectoryLock(directory: directory)
         // Before anything slow: a daemon that cannot have its socket says so at once.
         let socketRecord = SocketRecord(dataDirectory: directory)
@@ -106,7 +120,7 @@ public enum Daemon {
                 socketPath: configuration.socketPath,
                 maximumLineBytes: configuration.maximumLineBytes,
                 socketMode: configuration.socketMode,
-                socketGroup: try configuration.socketGroup.map { try Self.groupID($0) }
+                socketGroup: socketGroup
             ),
             handler: MeteredHandler(wrapped: methods, metrics: metrics),
             logger: logger,
@@ -167,6 +181,28 @@ public enum Daemon {
     }
 
     /// A group id from a name or a number.
+    /// Makes every file and directory the process creates its owner's alone (umask `077`) unless it
+    /// sets a mode itself: the data directory holds personal data, and a file created by a library
+    /// (LMDB's copies, Foundation's writes) takes `0666` less the umask, which the operator's shell
+    /// usually leaves at `022`.
+    public static func keepNewFilesPrivate() {
+        umask(0o077)
+    }
+
+    /// Lets the socket's group reach a socket that lies in the data directory (the default place):
+    /// connecting needs search permission on every directory of the path, and the data directory is
+    /// created `0750` with the daemon's own group. It is given the socket's group with search
+    /// permission only (`g=x`): its members reach the socket, not the listing, and its files are
+    /// `0600` anyway. A socket elsewhere lies in a directory the operator chose, left as it is.
+    static func letGroupReach(socketDirectory: String, dataDirectory: String, group: gid_t) {
+        let resolved = { (path: String) in URL(fileURLWithPath: path.isEmpty ? "." : path).resolvingSymlinksInPath().path }
+        guard resolved(socketDirectory) == resolved(dataDirectory) else { return }
+        var info = stat()
+        guard stat(dataDirectory, &info) == 0 else { return }
+        if info.st_gid != group { chown(dataDirectory, uid_t.max, group) }  // uid_t.max: -1, the owner unchanged.
+        chmod(dataDirectory, (info.st_mode & 0o7707) | 0o010)
+    }
+
     static func groupID(_ group: String) throws -> gid_t {
         if let number = gid_t(group) { return number }
         guard let entry = getgrnam(group) else { throw StartFailure.unknownGroup(group) }

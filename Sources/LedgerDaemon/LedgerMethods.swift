@@ -115,6 +115,20 @@ final class LedgerMethods: RPCHandler {
         "events.read", "events.subscribe", "events.unsubscribe", "projections.status", "imports.status", "exports.status",
     ]
 
+    /// Methods that reach the whole ledger rather than one workspace's data (every workspace's events in
+    /// a backup, the read models all workspaces share, daemon-wide counts): only grants without a
+    /// workspace limit allow them.
+    static let daemonWideMethods: Set<String> = [
+        "system.stats", "ledger.verify", "ledger.backup", "projections.rebuild", "projections.verify",
+    ]
+
+    /// Methods that reach nothing of any workspace (liveness, the method list, the read models' state):
+    /// any grant of the peer's allows them.
+    static let unscopedMethods: Set<String> = ["system.health", "system.methods", "projections.status"]
+
+    /// Methods whose `path` names a file on the daemon's host, read or written with the daemon's rights.
+    static let fileMethods: Set<String> = ["imports.start", "exports.start", "ledger.backup"]
+
     /// Methods whose work may take long (a scan of a workspace's contacts or of the log, a history folded
     /// from the log, a file read and checked): they run on ``LongCallThreads``, not on the event loop
     /// that serves their connection and others.
@@ -142,19 +156,33 @@ final class LedgerMethods: RPCHandler {
                 throw StorageUnavailable(reason: "read_only_replica")
             }
             let caller = try self.caller(call, context: context)
-            guard self.access.allows(
-                uid: context.peer?.uid, gid: context.peer?.gid, workspace: caller.workspace,
-                writes: !Self.queryMethods.contains(call.method)
-            ) else {
-                self.logger.notice("call refused by the access policy", metadata: ["rpc.method": "\(call.method)", "peer.uid": "\(context.peer?.uid ?? 0)"])
-                throw RPCError(code: -32007, message: "Forbidden", data: ["workspace": .string(caller.workspace), "method": .string(call.method)])
-            }
+            try self.checkAccess(call, caller: caller, context: context)
             guard Self.longMethods.contains(call.method) else { return try await method(self, call, caller, context).encodedAnswer() }
             return try await LongCallThreads.run { try await method(self, call, caller, context).encodedAnswer() }
         } catch {
             if let mapped = ErrorMapping.rpcError(error) { throw mapped }
             throw error
         }
+    }
+
+    /// Refuses a call the access policy does not allow: -32007 with the workspace it reached (`*` for
+    /// the whole ledger) and the method, and `field: "path"` when only its file was not allowed.
+    private func checkAccess(_ call: RPCCall, caller: Caller, context: RPCContext) throws {
+        guard !self.access.grants.isEmpty else { return }
+        let scope: AccessPolicy.Scope =
+            Self.unscopedMethods.contains(call.method) ? .none
+            : Self.daemonWideMethods.contains(call.method) ? .daemon : .workspace(caller.workspace)
+        let uid = context.peer?.uid
+        let peer = AccessPolicy.Peer(uid: uid, gid: context.peer?.gid, groups: context.peer?.groups ?? [])
+        let writes = !Self.queryMethods.contains(call.method)
+        let namesFiles = Self.fileMethods.contains(call.method) && call.params?["path"] != nil
+        guard !self.access.allows(peer, scope: scope, writes: writes, namesFiles: namesFiles) else { return }
+        self.logger.notice("call refused by the access policy", metadata: ["rpc.method": "\(call.method)", "peer.uid": "\(uid ?? 0)"])
+        var data: [String: JSONValue] = [
+            "workspace": .string(scope == .daemon ? "*" : caller.workspace), "method": .string(call.method),
+        ]
+        if namesFiles, self.access.allows(peer, scope: scope, writes: writes, namesFiles: false) { data["field"] = "path" }
+        throw RPCError(code: -32007, message: "Forbidden", data: .object(data))
     }
 
     private func caller(_ call: RPCCall, context: RPCContext) throws -> Caller {

@@ -459,14 +459,15 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// Copies `env`, compacted, into `directory`'s `data.mdb`, created `0600` like the live files
-    /// (`mdb_env_copy2` creates it `0666` less the umask), and synced.
-    private static func copy(_ env: OpaquePointer, into directory: String) throws {
+    /// (`mdb_env_copy2` creates it `0666` less the umask: a copy of the log renamed over it left it
+    /// readable by everyone), and synced unless the caller writes it back itself.
+    static func copy(_ env: OpaquePointer, into directory: String, syncing: Bool = true) throws {
         let file = Self.dataFile(in: directory)
         let descriptor = Glibc.open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "open") }
         defer { close(descriptor) }
         try check(mdb_env_copyfd2(env, descriptor, UInt32(MDB_CP_COMPACT)), "mdb_env_copyfd2")
-        guard fsync(descriptor) == 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "fsync") }
+        guard !syncing || fsync(descriptor) == 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "fsync") }
     }
 
     /// Usage figures of the environment (with a rebuildable part: the map size is each part's, the used
@@ -564,11 +565,14 @@ extension Environment {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let env = try Self.open(directory: directory, flags: flags, configuration: configuration)
-        let copied = mdb_env_copy2(env, scratch, UInt32(MDB_CP_COMPACT))
-        mdb_env_close(env)
-        try check(copied, "mdb_env_copy2")
+        do {
+            try Self.copy(env, into: scratch)
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        mdb_env_close(env)  // Before its file is replaced.
         let compacted = Self.dataFile(in: scratch)
-        try FileSync.sync(path: compacted)
         guard rename(compacted, Self.dataFile(in: directory)) == 0 else {
             throw LMDBError(code: .init(rawValue: errno), operation: "rename")
         }

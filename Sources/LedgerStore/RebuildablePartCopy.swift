@@ -144,7 +144,7 @@ extension Environment {
             try self.gate.enterAndLeave { () -> (bytesBefore: Int, mapSize: Int)? in
                 guard let part = self.rebuildablePointer, self.rebuildablePartIsTrusted else { return nil }
                 let bytesBefore = Self.usedBytes(of: part)
-                try check(mdb_env_copy2(part, target, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2")
+                try Self.copy(part, into: target, syncing: false)
                 return (bytesBefore, self.currentMapSize)
             }
         }

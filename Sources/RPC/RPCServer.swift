@@ -86,32 +86,44 @@ public final class RPCServer: Service {
         // finished (apple/swift-nio#2813): held here, each is closed below instead. Once they are closed,
         // a connection accepted late is refused before it becomes an async channel.
         let unserved = Mutex(UnservedConnections())
-        let server = try await ServerBootstrap(group: self.eventLoopGroup)
-            .serverChannelOption(.backlog, value: 1024)
-            // A client that shuts down its sending side after its last request (`socat`, `nc -N`, a script
-            // that half-closes) still reads the answers: the end of its input ends the connection's lines,
-            // not the connection.
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            // The owner claims the path first (``SocketPathClaim``): whatever is still there is not ours to remove.
-            .bind(unixDomainSocketPath: self.configuration.socketPath, cleanupExistingSocketFile: false) { channel in
-                Self.peerCredentials(of: channel).flatMapThrowing { peer in
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes))
-                    )
-                    let wrapped = try unserved.withLock { held -> NIOAsyncChannel<LineFrame, ByteBuffer>? in
-                        guard held.isAccepting else { return nil }
-                        let wrapped = try NIOAsyncChannel<LineFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
-                        held.connections[ObjectIdentifier(channel)] = (wrapped, peer)
-                        return wrapped
-                    }
-                    guard let wrapped else { throw ChannelError.ioOnClosedChannel }  // NIO closes it.
-                    return (wrapped, peer)
-                }
-            }
         let socketPath = self.configuration.socketPath
+        let staged = try StagedSocketPath(path: socketPath)
+        let bound: NIOAsyncChannel<Connection, Never>
+        do {
+            bound = try await ServerBootstrap(group: self.eventLoopGroup)
+                .serverChannelOption(.backlog, value: 1024)
+                // A client that shuts down its sending side after its last request (`socat`, `nc -N`, a script
+                // that half-closes) still reads the answers: the end of its input ends the connection's lines,
+                // not the connection.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                // The owner claims the path first (``SocketPathClaim``): whatever is still there is not ours to remove.
+                .bind(unixDomainSocketPath: staged.bindPath, cleanupExistingSocketFile: false) { channel in
+                    Self.peerCredentials(of: channel).flatMapThrowing { peer in
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes))
+                        )
+                        let wrapped = try unserved.withLock { held -> NIOAsyncChannel<LineFrame, ByteBuffer>? in
+                            guard held.isAccepting else { return nil }
+                            let wrapped = try NIOAsyncChannel<LineFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                            held.connections[ObjectIdentifier(channel)] = (wrapped, peer)
+                            return wrapped
+                        }
+                        guard let wrapped else { throw ChannelError.ioOnClosedChannel }  // NIO closes it.
+                        return (wrapped, peer)
+                    }
+                }
+        } catch {
+            staged.discard()
+            throw error
+        }
+        do {
+            try staged.publish(mode: self.configuration.socketMode, group: self.configuration.socketGroup)
+        } catch {
+            try? await bound.executeThenClose { _ in }
+            throw error
+        }
+        let server = bound
         defer { unlink(socketPath) }
-        chmod(socketPath, self.configuration.socketMode)
-        if let group = self.configuration.socketGroup { chown(socketPath, getuid(), group) }
         self.logger.info("listening", metadata: ["rpc.socket_mode": "\(String(self.configuration.socketMode, radix: 8))"])
         self.onListening()
 
@@ -257,16 +269,27 @@ public final class RPCServer: Service {
         return answer
     }
 
-    /// The peer's SO_PEERCRED credentials, or nil where the socket does not report them.
+    /// The peer's SO_PEERCRED credentials and SO_PEERGROUPS groups, or nil where the socket does not
+    /// report the credentials (no groups where it does not report those).
     private static func peerCredentials(of channel: any Channel) -> EventLoopFuture<PeerCredentials?> {
         guard let provider = channel as? any SocketOptionProvider else {
             return channel.eventLoop.makeSucceededFuture(nil)
         }
-        let future: EventLoopFuture<CLedgerSys_PeerCredentials> = provider.unsafeGetSocketOption(
+        let credentials: EventLoopFuture<CLedgerSys_PeerCredentials> = provider.unsafeGetSocketOption(
             level: SocketOptionLevel(SOL_SOCKET),
             name: SocketOptionName(CLedgerSys_SO_PEERCRED)
         )
-        return future.map { Optional(PeerCredentials(uid: $0.uid, gid: $0.gid, pid: $0.pid)) }
+        let groups: EventLoopFuture<[UInt32]> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET),
+            name: SocketOptionName(CLedgerSys_SO_PEERGROUPS)
+        )
+        .map { (buffer: CLedgerSys_PeerGroups) in
+            // The option's length is not returned: the buffer was zeroed, so its groups end at the first 0.
+            withUnsafeBytes(of: buffer.gids) { Array($0.bindMemory(to: UInt32.self).prefix { $0 != 0 }) }
+        }
+        .recover { _ in [] }
+        return credentials.and(groups)
+            .map { credentials, groups in Optional(PeerCredentials(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid, groups: groups)) }
             .recover { _ in nil }
     }
 }

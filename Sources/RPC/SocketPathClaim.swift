@@ -21,6 +21,8 @@ public enum SocketPathClaim {
         case cannotProbe(path: String, errno: Int32)
         /// Something other than a socket is at the path.
         case notASocket(path: String)
+        /// The socket could not be bound aside and linked into place (``StagedSocketPath``).
+        case cannotPublish(path: String, errno: Int32)
 
         public var description: String {
             switch self {
@@ -29,6 +31,7 @@ public enum SocketPathClaim {
                 "a stale socket that this data directory's daemon did not create is at \(path): remove it, or choose another socket"
             case .cannotProbe(let path, let code): "cannot tell whether the socket \(path) is in use: \(String(cString: strerror(code)))"
             case .notASocket(let path): "\(path) exists and is not a socket"
+            case .cannotPublish(let path, let code): "cannot create the socket \(path): \(String(cString: strerror(code)))"
             }
         }
     }

@@ -7,10 +7,18 @@ import ZIPFoundation
 /// the encoding).
 ///
 /// Files are written next to their destination and renamed into place, so a reader never sees half
-/// a file.
+/// a file. They are readable by their owner only (`0600`): a workbook of contacts is personal data.
 public enum SpreadsheetWriter {
     /// Writes `sheets` to `path` as `format`.
-    public static func write(_ sheets: [Sheet], format: SpreadsheetFormat, to path: String) throws(SpreadsheetError) {
+    ///
+    /// - Parameter owner: the user and group to give the file (the writer must be privileged to give
+    ///   it away); nil keeps the writer's.
+    public static func write(
+        _ sheets: [Sheet],
+        format: SpreadsheetFormat,
+        to path: String,
+        owner: (uid: UInt32, gid: UInt32)? = nil
+    ) throws(SpreadsheetError) {
         let data: Data
         switch format {
         case .xlsx: data = try Self.xlsx(sheets)
@@ -19,13 +27,32 @@ public enum SpreadsheetWriter {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
         do {
-            try data.write(to: temporary)
+            try Self.create(temporary.path, holding: data, owner: owner)
             // rename(2) replaces the destination atomically.
             guard rename(temporary.path, url.path) == 0 else { throw SpreadsheetError.io(reason: "cannot_write") }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw .io(reason: "cannot_write")
         }
+    }
+
+    /// Creates a new file (never one that exists, nor through a symbolic link) `0600`, given to `owner`.
+    private static func create(_ path: String, holding data: Data, owner: (uid: UInt32, gid: UInt32)?) throws(SpreadsheetError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw .io(reason: "cannot_write") }
+        defer { close(descriptor) }
+        if let owner, fchown(descriptor, owner.uid, owner.gid) != 0 { throw .io(reason: "cannot_write") }
+        let written = data.withUnsafeBytes { bytes -> Bool in
+            var offset = 0
+            while offset < bytes.count {
+                let count = Glibc.write(descriptor, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { return false }
+                offset += count
+            }
+            return true
+        }
+        guard written else { throw .io(reason: "cannot_write") }
     }
 
     // MARK: - CSV

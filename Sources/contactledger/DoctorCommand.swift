@@ -143,6 +143,10 @@ extension ContactLedgerCommand {
             let path = self.global.socketPath
             var info = stat()
             guard lstat(path, &info) == 0 else {
+                // A directory of the path this user may not search hides the socket: not the same advice.
+                guard errno != EACCES else {
+                    return Check(name: "socket", status: .fail, detail: "cannot reach \(path): a directory of its path denies this user (the socket's group, --socket-group)")
+                }
                 return Check(name: "socket", status: .fail, detail: "no socket at \(path): is contactledgerd running? (--socket, $CONTACTLEDGER_SOCKET)")
             }
             guard info.st_mode & S_IFMT == S_IFSOCK else {

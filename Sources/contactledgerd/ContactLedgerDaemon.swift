@@ -190,6 +190,7 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Daemon.keepNewFilesPrivate()
         let resolved = try self.resolveSettings()
         let settings = resolved.settings
         if self.printConfig {

@@ -37,6 +37,7 @@ struct OfflineRebuild: ParsableCommand {
     }
 
     func run() throws {
+        Daemon.keepNewFilesPrivate()
         let interactive = isatty(STDERR_FILENO) == 1
         let started = Date()
         var lastShown = Date.distantPast

@@ -16,6 +16,16 @@ extern const int CLedgerSys_SO_PEERCRED;
 /// Reads the peer credentials of a connected Unix socket. Returns 0 or -1 with errno set.
 int CLedgerSys_getPeerCredentials(int fd, CLedgerSys_PeerCredentials *out);
 
+/// The supplementary groups of a Unix socket's peer (`SO_PEERGROUPS`, as they were when it connected),
+/// read into a zeroed buffer: the entries past the peer's groups stay 0. A peer with more groups
+/// than this holds makes the read fail (ERANGE).
+typedef struct CLedgerSys_PeerGroups {
+    uint32_t gids[256];
+} CLedgerSys_PeerGroups;
+
+/// `SO_PEERGROUPS` as an int (Linux 4.13 and later).
+extern const int CLedgerSys_SO_PEERGROUPS;
+
 /// Takes an exclusive, non-blocking advisory lock on an open file. Returns 0, or -1 with errno set.
 int CLedgerSys_lockExclusive(int fd);
 

@@ -62,7 +62,7 @@ extension LedgerMethods {
         ExportJob.register(job)
         let query = params.query
         Task.detached {
-            await self.runExport(job, workspaceName: caller.workspace, group: groupUUID, query: query, format: format, path: params.path)
+            await self.runExport(job, workspaceName: caller.workspace, group: groupUUID, query: query, format: format, path: params.path, peer: caller.peer)
         }
         return ["export": .string(id)]
     }
@@ -75,7 +75,9 @@ extension LedgerMethods {
         return job.snapshot.answer
     }
 
-    private func runExport(_ job: ExportJob, workspaceName: String, group: GroupUUID?, query: String?, format: SpreadsheetFormat, path: String) async {
+    private func runExport(
+        _ job: ExportJob, workspaceName: String, group: GroupUUID?, query: String?, format: SpreadsheetFormat, path: String, peer: Peer?
+    ) async {
         job.update { $0.state = "running" }
         do {
             // One snapshot: the file shows the contacts as of one moment.
@@ -101,7 +103,10 @@ extension LedgerMethods {
             let sheet = ContactExport.sheet(contacts, workspace: workspace, reference: self.reference) { done in
                 if done % 1000 == 0 { job.update { $0.rowsDone = done } }
             }
-            try SpreadsheetWriter.write([sheet], format: format, to: path)
+            // The file is `0600`: a daemon running as root gives it to the peer who asked for it, who
+            // could not read it otherwise.
+            let owner = geteuid() == 0 ? peer.map { (uid: $0.uid, gid: $0.gid) } : nil
+            try SpreadsheetWriter.write([sheet], format: format, to: path, owner: owner)
             job.update {
                 $0.rowsDone = contacts.count
                 $0.state = "complete"
