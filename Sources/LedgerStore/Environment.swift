@@ -446,28 +446,49 @@ public final class Environment: @unchecked Sendable {
     /// while reads and writes go on: the rebuildable part first (into the same subdirectory of
     /// `path`), so the copy's rebuildable part is never ahead of its durable part; the owner brings it
     /// up to date when the copy is opened.
+    ///
+    /// A copy that fails (a full disk, most often) removes what it wrote, so that no partial copy is
+    /// left that looks startable: a cut-off `data.mdb` opens as an empty ledger, or faults inside LMDB.
+    /// Failures are ``LMDBError``s carrying the `errno` or LMDB code, so the caller can tell a full disk
+    /// from anything else.
     public func copy(to path: String) throws {
-        try self.gate.enterAndLeave {
-            if let rebuildable = self.rebuildablePointer, let source = self.rebuildableDirectory {
-                let target = (path as NSString).appendingPathComponent((source as NSString).lastPathComponent)
-                try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-                try Self.copy(rebuildable, into: target)
-                try RebuildableOwnership.markCopied(directory: target)
+        var written: [String] = []
+        do {
+            try self.gate.enterAndLeave {
+                if let rebuildable = self.rebuildablePointer, let source = self.rebuildableDirectory {
+                    let target = (path as NSString).appendingPathComponent((source as NSString).lastPathComponent)
+                    guard mkdir(target, 0o700) == 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "mkdir") }
+                    written.append(target)
+                    try Self.copy(rebuildable, into: target)
+                    try RebuildableOwnership.markCopied(directory: target)
+                }
+                try Self.copy(self.pointer, into: path)
             }
-            try Self.copy(self.pointer, into: path)
+        } catch {
+            // Only what this copy created: the subdirectory is made with mkdir, so one that existed
+            // before made the copy fail before it was recorded (each data file removes itself).
+            for item in written { try? FileManager.default.removeItem(atPath: item) }
+            throw error
         }
     }
 
     /// Copies `env`, compacted, into `directory`'s `data.mdb`, created `0600` like the live files
     /// (`mdb_env_copy2` creates it `0666` less the umask: a copy of the log renamed over it left it
-    /// readable by everyone), and synced unless the caller writes it back itself.
-    static func copy(_ env: OpaquePointer, into directory: String, syncing: Bool = true) throws {
+    /// readable by everyone), and synced unless the caller writes it back itself; a copy that fails is
+    /// removed.
+    static func copy(_ env: OpaquePointer, into directory: String, syncing: Bool = true) throws(LMDBError) {
         let file = Self.dataFile(in: directory)
+        // O_EXCL: never over a file that was there before (and so never removing one below).
         let descriptor = Glibc.open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "open") }
         defer { close(descriptor) }
-        try check(mdb_env_copyfd2(env, descriptor, UInt32(MDB_CP_COMPACT)), "mdb_env_copyfd2")
-        guard !syncing || fsync(descriptor) == 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "fsync") }
+        do throws(LMDBError) {
+            try check(mdb_env_copyfd2(env, descriptor, UInt32(MDB_CP_COMPACT)), "mdb_env_copyfd2")
+            guard !syncing || fsync(descriptor) == 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "fsync") }
+        } catch {
+            unlink(file)
+            throw error
+        }
     }
 
     /// Usage figures of the environment (with a rebuildable part: the map size is each part's, the used

@@ -5,11 +5,12 @@ import Foundation
 /// Forces a file's or a directory's contents to disk (a renamed file's new name is durable once its
 /// directory is synced).
 enum FileSync {
-    static func sync(path: String) throws {
+    /// Throws an ``LMDBError`` carrying the `errno`, so a full disk can be told from other failures.
+    static func sync(path: String) throws(LMDBError) {
         let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw CocoaError(.fileReadUnknown) }
+        guard descriptor >= 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "open") }
         defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        guard fsync(descriptor) == 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "fsync") }
     }
 
     /// Writes a large file's dirty pages back to disk a slice at a time, waiting for each: the disk's

@@ -18,6 +18,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let mapResized = Code(rawValue: MDB_MAP_RESIZED)
         /// `ENOSPC`: the file system is full.
         public static let noSpace = Code(rawValue: 28)
+        /// `EDQUOT`: the user's disk quota is used up (Linux's number), a full disk for the writer.
+        public static let quotaExceeded = Code(rawValue: 122)
         /// `EACCES`.
         public static let accessDenied = Code(rawValue: 13)
     }
@@ -33,7 +35,10 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether retrying after more space is found (a bigger map, a freed disk) could succeed.
-    public var isOutOfSpace: Bool { self.code == .mapFull || self.code == .noSpace }
+    public var isOutOfSpace: Bool { self.code == .mapFull || self.isDiskFull }
+
+    /// Whether the file system (or the writer's quota on it) is full: `ENOSPC` or `EDQUOT`.
+    public var isDiskFull: Bool { self.code == .noSpace || self.code == .quotaExceeded }
 
     public var description: String {
         guard let message = mdb_strerror(self.code.rawValue) else { return "\(self.operation): \(self.code.rawValue)" }

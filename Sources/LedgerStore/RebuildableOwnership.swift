@@ -63,17 +63,21 @@ enum RebuildableOwnership {
     }
 
     /// Replaces the marker atomically and durably: a synced temporary file renamed over it, then the
-    /// directory synced.
-    private static func writeMarker(_ text: String, directory: String) throws {
+    /// directory synced. A failure carries its `errno`, so a full disk can be told from anything else.
+    private static func writeMarker(_ text: String, directory: String) throws(LMDBError) {
         let path = (directory as NSString).appendingPathComponent(Self.markerName)
         let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "open") }
         let bytes = Array((text + "\n").utf8)
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor) == 0
+        // The errno of the first step that failed (a short write is one that ran out of space).
+        var failure: LMDBError?
+        if written != bytes.count { failure = LMDBError(code: .init(rawValue: written < 0 ? errno : ENOSPC), operation: "write") }
+        if failure == nil, fsync(descriptor) != 0 { failure = LMDBError(code: .init(rawValue: errno), operation: "fsync") }
         close(descriptor)
-        guard written == bytes.count, synced, rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        if failure == nil, rename(temporary, path) != 0 { failure = LMDBError(code: .init(rawValue: errno), operation: "rename") }
+        if let failure { throw failure }
         try FileSync.sync(path: directory)
     }
 

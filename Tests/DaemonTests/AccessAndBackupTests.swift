@@ -66,6 +66,62 @@ struct AccessAndBackupTests {
         #expect(try restored.call("contacts.get", ["urn": "ext:b150"]).string("name") == "b150")
         #expect(try restored.call("projections.verify", ["name": "contacts"])["differences"] == [])
     }
+
+    /// A backup that runs out of space answers -32005 `disk_full`, whichever step hit the full disk
+    /// (creating its directory, its `readmodels/`, copying the read models or the log), and leaves
+    /// nothing: a directory it created is gone, one that was there before is empty again, so a retry to
+    /// the same path works once space returns. Real ENOSPC from small tmpfs mounts (an inode limit makes
+    /// mkdir fail).
+    @Test(.enabled(if: ReliabilityLimitsTests.canMount, "cannot mount a tmpfs here (not root, or mounts are refused)"))
+    func aBackupThatRunsOutOfSpaceLeavesNothingAndARetryWorks() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 3_000)
+        // The sizes of a complete copy, to leave room for the read models but not the log.
+        let reference = daemon.directory + "-reference"
+        defer { try? FileManager.default.removeItem(atPath: reference) }
+        try daemon.call("ledger.backup", ["path": .string(reference)])
+        func size(_ file: String) -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: reference + "/" + file)[.size]) as? NSNumber)?.intValue ?? 0
+        }
+        let readModels = size("readmodels/data.mdb")
+        let log = size("data.mdb")
+        try #require(readModels > 256 << 10 && log > 256 << 10, "read models \(readModels) B, log \(log) B")
+
+        func expectDiskFull(_ path: String, _ label: String) throws {
+            let refused = try daemon.error("ledger.backup", ["path": .string(path)])
+            #expect(refused.code == -32005, "\(label): \(refused.code) \(String(describing: refused.data))")
+            #expect(refused.data("reason") == "disk_full", "\(label): \(String(describing: refused.data))")
+        }
+        // No inode left: the backup's own directory cannot be made (and its missing parent is removed).
+        let noInode = try SmallFileSystem(size: "1m", inodes: 1)
+        try expectDiskFull(noInode.path + "/a/bk", "no inode for the directory")
+        #expect(!FileManager.default.fileExists(atPath: noInode.path + "/a"))
+        // One inode left: the directory is made, its readmodels/ is not.
+        let oneInode = try SmallFileSystem(size: "1m", inodes: 2)
+        try expectDiskFull(oneInode.path + "/bk", "no inode for readmodels/")
+        #expect(!FileManager.default.fileExists(atPath: oneInode.path + "/bk"))
+
+        let disk = try SmallFileSystem(size: .init((readModels + log) * 3 / 1_048_576 + 2) + "m")
+        let created = disk.path + "/bk"
+        let existing = disk.path + "/empty"
+        try FileManager.default.createDirectory(atPath: existing, withIntermediateDirectories: false)
+        for (label, leaving) in [("read models cut off", 64 << 10), ("log cut off", readModels + log / 2)] {
+            disk.fill(leaving: leaving)
+            try expectDiskFull(created, label)
+            #expect(!FileManager.default.fileExists(atPath: created), "\(label): the directory it created is left")
+            try expectDiskFull(existing, label + ", into an empty directory")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: existing) == [], "\(label): files left in the empty directory")
+            disk.removeFiller()
+        }
+        // Space is back: a retry to each path works and starts.
+        let backup = try daemon.call("ledger.backup", ["path": .string(created)])
+        #expect((backup.int("bytes") ?? 0) > 0)
+        try daemon.call("ledger.backup", ["path": .string(existing)])
+        let restored = try DaemonHarness(directory: created)
+        #expect(try restored.call("contacts.count", ["query": ""]).int("total") == 3_000)
+        try ReliabilitySupport.expectIntact(restored, "the retried backup")
+    }
+
     /// An export or a backup never writes over the daemon's own files, into the kernel's file systems,
     /// onto a socket or a device, or to a relative path: each is refused before any work, naming `path`,
     /// and the daemon's data is intact across a restart.

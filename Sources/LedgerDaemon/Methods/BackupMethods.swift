@@ -11,26 +11,18 @@ extension LedgerMethods {
     func ledgerBackup(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(BackupParams.self, call)
         try OutputPath.check(params.path, field: "path", dataDirectory: self.stores.environment.directory)
-        let manager = FileManager.default
-        var isDirectory: ObjCBool = false
-        if manager.fileExists(atPath: params.path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue, (try? manager.contentsOfDirectory(atPath: params.path))?.isEmpty == true else {
-                throw RPCError.invalidParams(field: "path", reason: "not_an_empty_directory")
-            }
-        } else {
-            do {
-                try manager.createDirectory(atPath: params.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw RPCError.invalidParams(field: "path", reason: "cannot_create")
-            }
-        }
+        let target = try BackupTarget.prepare(params.path)
         let environment = self.stores.environment
-        let head = try self.read { try self.stores.log.head(in: $0) }
+        let head: (seq: UInt64, hash: [UInt8])
         do {
+            head = try self.read { try self.stores.log.head(in: $0) }
             try await Task.detached { try environment.copy(to: params.path) }.value
-        } catch let error as LMDBError {
-            throw RPCError(code: -32005, message: "Storage unavailable", data: ["reason": error.isOutOfSpace ? "disk_full" : "copy_failed"])
+        } catch {
+            // Whatever failed, nothing of the backup stays: a retry to the same path must work.
+            target.discard()
+            throw BackupTarget.copyFailure(error)
         }
+        let manager = FileManager.default
         let size = (try? manager.attributesOfItem(atPath: params.path + "/data.mdb")[.size] as? NSNumber)?.int64Value ?? 0
         return [
             "path": .string(params.path),
