@@ -338,4 +338,47 @@ struct ReliabilityLimitsTests {
         }
         try ReliabilitySupport.expectIntact(harness, "after disk full")
     }
+
+    /// Writes until the daemon refuses one with -32005 (LMDB may still reuse a few free pages after the
+    /// file system is full); returns the refusal.
+    static func writeUntilRefused(_ daemon: DaemonHarness) throws -> RPCError? {
+        for index in 0..<500 {
+            do {
+                try daemon.call("contacts.create", ["name": .string("until full \(index)")])
+            } catch let error as RPCError {
+                return error
+            }
+        }
+        return nil
+    }
+
+    /// imports.start on a full disk answers -32005 `disk_full` and starts nothing: an acknowledged
+    /// import's record is committed before the answer. (It answered an import id that imports.status
+    /// could not find after a restart.) With space back, an import's status survives a restart.
+    @Test(.enabled(if: Self.canMount, "cannot mount a tmpfs here (not root, or mounts are refused)"))
+    func anImportOnAFullDiskIsRefusedAndAnAcceptedOneSurvivesARestart() throws {
+        let disk = try SmallFileSystem(size: "32m")
+        let daemon = try DaemonHarness(arguments: ["--map-size", "67108864", "--max-map-size", "268435456"], directory: disk.path)
+        let csv = Data("URN:Ext,Name\n".utf8 + (0..<50).flatMap { Array("ext:imp\($0),Imported \($0)\n".utf8) }).base64EncodedString()
+        let params: JSONValue = ["format": "csv", "content_base64": .string(csv)]
+        disk.fill(leaving: 0)
+        let full = try #require(try Self.writeUntilRefused(daemon), "the disk never filled")
+        #expect(full.code == -32005)
+        do {
+            let started = try daemon.call("imports.start", params)
+            Issue.record("imports.start on a full disk was acknowledged: \(started)")
+        } catch let error as RPCError {
+            #expect(error.code == -32005, "\(error.code) \(error.message)")
+            #expect(error.data("reason") == "disk_full", "\(String(describing: error.data))")
+        }
+        disk.removeFiller()
+        let started = try daemon.call("imports.start", params)
+        let id = try #require(started.string("import"))
+        #expect(try ImportExportTests.wait(daemon, "imports.status", ["import": .string(id)]).string("state") == "complete")
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        #expect(try daemon.call("imports.status", ["import": .string(id)]).string("state") == "complete")
+        #expect(try daemon.call("contacts.get", ["urn": "ext:imp49"]).string("name") == "Imported 49")
+        withExtendedLifetime(disk) {}
+    }
 }

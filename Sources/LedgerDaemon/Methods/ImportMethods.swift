@@ -141,12 +141,19 @@ extension LedgerMethods {
             group: params.group, failure: nil
         )
         var reply: any MethodAnswer = JSONValue.object(["import": .string(id), "seq": .integer(Int64(head))])
-        if caller.idempotencyKey != nil {
+        if caller.idempotencyKey != nil || !spec.dryRun {
+            // An acknowledged command is durable: the job's record is committed (synced) before the
+            // import is answered, so its status survives a restart even if no batch ever commits (a full
+            // disk answers -32005 here, and nothing starts). A dry run writes nothing and keeps its
+            // status in memory only.
             // The key is kept with the first answer before the import starts. Two calls with one key that
             // raced past the look-up above both get here: the writer keeps the first one's answer and
-            // gives it to the second, which then starts nothing. The first call answers what is kept, so
-            // a retry answers the same (its seq is the head when the key was kept).
-            let answer = try await self.command(call, caller) { _ in ["import": .string(id)] }
+            // gives it to the second, which then records and starts nothing. The first call answers what
+            // is kept, so a retry answers the same (its seq is the head when the key was kept).
+            let answer = try await self.command(call, caller) { tx in
+                if !spec.dryRun { try self.persist(state, in: tx) }
+                return ["import": .string(id)]
+            }
             guard try answer.decoded()["import"]?.stringValue == id else { return answer }
             reply = answer
         }
