@@ -7,6 +7,7 @@ import Logging
 import NIOPosix
 import ParallelWork
 import Projections
+import RPC
 import ServiceLifecycle
 import Synchronization
 
@@ -38,6 +39,16 @@ final class ProjectionRebuilder: Service, Sendable {
         var head: UInt64 = 0
         var eventsPerSecond: Double = 0
         var lastCompletedAt: Date?
+        /// Why the last rebuild failed, until one completes: without it a failed rebuild (a full disk)
+        /// looked as if it had happened. Held in memory only: the failed rebuild's target stays
+        /// recorded, so the next start resumes it anyway.
+        var lastFailure: Failure?
+    }
+
+    /// A rebuild that failed: the `reason` of its error (`disk_full`, `map_full`, …) and when.
+    struct Failure: Sendable {
+        var reason: String
+        var at: Date
     }
 
     /// Writer time one chunk should take: writers queued behind a chunk wait about this long more.
@@ -128,8 +139,19 @@ final class ProjectionRebuilder: Service, Sendable {
             } catch is CancellationError {
                 break
             } catch {
-                self.logger.error("projection rebuild failed", metadata: ["projection.name": "\(Projector.name)", "error.type": "\(String(reflecting: type(of: error)))"])
-                self.progress.withLock { $0.isRebuilding = false }
+                let reason = ErrorMapping.rpcError(error)?.data?["reason"]?.stringValue ?? (error is LMDBError ? "storage_error" : "internal_error")
+                self.logger.error(
+                    "projection rebuild failed",
+                    metadata: ["projection.name": "\(Projector.name)", "error.reason": "\(reason)", "error.type": "\(String(reflecting: type(of: error)))"]
+                )
+                // The staging area holds space, on a full disk space the log's commands need: a failed
+                // rebuild deletes it, and the next one (by hand, or the start's) stages again.
+                let dataDirectory = self.stores.environment.directory
+                _ = try? await self.onPool { RebuildStaging.remove(dataDirectory: dataDirectory) }
+                self.progress.withLock {
+                    $0.isRebuilding = false
+                    $0.lastFailure = Failure(reason: reason, at: Date())
+                }
             }
         }
     }
@@ -338,6 +360,7 @@ final class ProjectionRebuilder: Service, Sendable {
             if isDone {
                 $0.isRebuilding = false
                 $0.lastCompletedAt = Date()
+                $0.lastFailure = nil
             }
         }
     }

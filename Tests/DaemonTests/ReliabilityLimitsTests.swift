@@ -381,4 +381,41 @@ struct ReliabilityLimitsTests {
         #expect(try daemon.call("contacts.get", ["urn": "ext:imp49"]).string("name") == "Imported 49")
         withExtendedLifetime(disk) {}
     }
+
+    /// A rebuild that runs out of space is visible: projections.status shows `last_error {reason, at}`
+    /// (it went back to `ready` as if the rebuild had happened), `last_rebuilt_on` does not appear, and
+    /// the staging area is gone from the full disk. With space back, projections.rebuild completes and
+    /// clears the error.
+    @Test(.enabled(if: Self.canMount, "cannot mount a tmpfs here (not root, or mounts are refused)"))
+    func aRebuildThatRunsOutOfSpaceShowsItsFailure() throws {
+        let disk = try SmallFileSystem(size: "48m")
+        let daemon = try DaemonHarness(arguments: ["--map-size", "67108864", "--max-map-size", "268435456"], directory: disk.path)
+        try daemon.populate(count: 3_000)
+        disk.fill(leaving: 256 << 10)
+        func projection() throws -> JSONValue { try #require(daemon.call("projections.status")["projections"]?.arrayValue?.first) }
+        func waitForTheRebuild() throws -> JSONValue {
+            let deadline = Date().addingTimeInterval(60)
+            var status = try projection()
+            while status.string("state") == "rebuilding", Date() < deadline {
+                usleep(50_000)
+                status = try projection()
+            }
+            return status
+        }
+        try daemon.call("projections.rebuild", ["name": "contacts"])
+        let failed = try waitForTheRebuild()
+        let failure = try #require(failed["last_error"], "a rebuild on a full disk shows no failure: \(failed); log: \(daemon.log().suffix(2_000))")
+        #expect(failure.string("reason") == "disk_full", "\(failure)")
+        #expect(failure.string("at") != nil)
+        #expect(failed["last_rebuilt_on"] == nil)
+        #expect(!FileManager.default.fileExists(atPath: daemon.directory + "/rebuild-staging"), "the failed rebuild's staging is left on the full disk")
+        disk.removeFiller()
+        try daemon.call("projections.rebuild", ["name": "contacts"])
+        let rebuilt = try waitForTheRebuild()
+        #expect(rebuilt.string("state") == "ready")
+        #expect(rebuilt["last_error"] == nil, "\(rebuilt)")
+        #expect(rebuilt.string("last_rebuilt_on") != nil)
+        try ReliabilitySupport.expectIntact(daemon, "after a rebuild on a full disk")
+        withExtendedLifetime(disk) {}
+    }
 }

@@ -52,6 +52,10 @@ extension LedgerMethods {
             entry["progress"] = .double(head == 0 ? 1 : min(1, Double(position) / Double(head)))
             if let completed = rebuild.lastCompletedAt { entry["last_rebuilt_on"] = .string(Timestamp(completed).description) }
         }
+        // Shown while a new rebuild runs too, until one completes.
+        if let failure = rebuild.lastFailure {
+            entry["last_error"] = ["reason": .string(failure.reason), "at": .string(Timestamp(failure.at).description)]
+        }
         // Publisher or replica: position, stream and lag.
         if let replication = try self.replication.json(stores: self.stores) {
             return ["projections": [.object(entry)], "replication": replication]
