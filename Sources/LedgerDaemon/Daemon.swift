@@ -170,7 +170,9 @@ public enum Daemon {
         defer { withExtendedLifetime(lock) {} }
         let stores = try LedgerStores.open(dataDirectory: dataDirectory)
         let environment = stores.environment
-        defer { environment.closeRebuildablePart() }
+        // Unrecorded (a full disk), the rebuilt read models are rebuilt again at a start after a reboot:
+        // nothing is lost, and the rebuild itself reported any failure of its writes.
+        defer { try? environment.closeRebuildablePart() }
         let active = try environment.read { try stores.projector($0) }
         try environment.write { txn in
             try active.reset(in: txn)

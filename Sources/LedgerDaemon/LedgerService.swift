@@ -20,11 +20,24 @@ final class LedgerService: Service {
         self.ledger.start()
         try? await gracefulShutdown()
         let ledger = self.ledger
-        await Task.detached {
+        let unrecorded = await Task.detached { () -> LMDBError? in
             ledger.stop()
             // The last write is done: sync the read models and mark them closed cleanly.
-            ledger.stores.environment.closeRebuildablePart()
+            do throws(LMDBError) {
+                try ledger.stores.environment.closeRebuildablePart()
+                return nil
+            } catch {
+                return error
+            }
         }.value
+        if let unrecorded {
+            // Nothing is lost: the read models stay marked open, so a start after a reboot rebuilds them
+            // from the log (a start in the same boot trusts them).
+            self.logger.error(
+                "read models' clean stop not recorded; a start after a reboot rebuilds them",
+                metadata: ["error.reason": "\(unrecorded.isDiskFull ? "disk_full" : "storage_error")", "lmdb.code": "\(unrecorded.code.rawValue)"]
+            )
+        }
         self.logger.info("ledger closed")
         withExtendedLifetime(self.lock) {}
     }

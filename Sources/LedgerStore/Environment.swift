@@ -161,7 +161,8 @@ public final class Environment: @unchecked Sendable {
     }
 
     deinit {
-        self.closeRebuildablePart()
+        // An owner that needs to know whether this worked called it before (it is idempotent).
+        try? self.closeRebuildablePart()
         if let rebuildable = self.rebuildablePointer { mdb_env_close(rebuildable) }
         mdb_env_close(self.pointer)
     }
@@ -169,11 +170,14 @@ public final class Environment: @unchecked Sendable {
     /// Syncs the rebuildable part and records that it was closed cleanly, so a restart after a reboot
     /// trusts it; called on deinit, and by owners that shut down before their last reference goes.
     /// Writes after this call are again unsynced and must be followed by another call.
-    public func closeRebuildablePart() {
+    ///
+    /// Throws when the clean close could not be recorded (a full disk): the part stays marked open, so a
+    /// start after a reboot discards and rebuilds it; the owner logs that.
+    public func closeRebuildablePart() throws(LMDBError) {
         guard let rebuildable = self.rebuildablePointer, let directory = self.rebuildableDirectory else { return }
         guard !self.rebuildablePartLostAWrite.withLock({ $0 }), !self.rebuildablePartDiscarded.withLock({ $0 }) else { return }
-        guard mdb_env_sync(rebuildable, 1) == MDB_SUCCESS else { return }
-        RebuildableOwnership.release(directory: directory)
+        try check(mdb_env_sync(rebuildable, 1), "mdb_env_sync")
+        try RebuildableOwnership.release(directory: directory)
     }
 
     /// Marks the rebuildable part as about to be deleted: closing the environment then neither syncs

@@ -26,7 +26,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The return code.
     public var code: Code
-    /// The C function that failed, e.g. `mdb_put`.
+    /// The C function that failed, e.g. `mdb_put`; for a file of the store's own (not LMDB's), the
+    /// function and the file's path, e.g. `write /var/lib/contactledger/readmodels/ownership.tmp`.
     public var operation: String
 
     public init(code: Code, operation: String) {
@@ -42,7 +43,9 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         guard let message = mdb_strerror(self.code.rawValue) else { return "\(self.operation): \(self.code.rawValue)" }
-        return "\(self.operation): \(String(cString: message)) (\(self.code.rawValue))"
+        // Said plainly first: a start refused on a full disk must name the cause in its one log line.
+        let cause = self.isDiskFull ? "disk full, " : ""
+        return "\(self.operation): \(cause)\(String(cString: message)) (\(self.code.rawValue))"
     }
 }
 

@@ -40,9 +40,10 @@ enum RebuildableOwnership {
         return discarded
     }
 
-    /// Records that the part in `directory` was synced and closed.
-    static func release(directory: String) {
-        try? Self.writeMarker(Self.closed, directory: directory)
+    /// Records that the part in `directory` was synced and closed; throws when it could not be recorded
+    /// (a full disk), so the owner can say so: the part is then discarded at the next start after a reboot.
+    static func release(directory: String) throws(LMDBError) {
+        try Self.writeMarker(Self.closed, directory: directory)
     }
 
     /// Records that the part in `directory` lost a write: the next opening discards it, whatever the boot.
@@ -63,21 +64,26 @@ enum RebuildableOwnership {
     }
 
     /// Replaces the marker atomically and durably: a synced temporary file renamed over it, then the
-    /// directory synced. A failure carries its `errno`, so a full disk can be told from anything else.
+    /// directory synced. A failure names the step and the file, with its `errno` (a start refused on a
+    /// full disk says so), and removes the temporary file (a full disk left an empty one behind).
     private static func writeMarker(_ text: String, directory: String) throws(LMDBError) {
         let path = (directory as NSString).appendingPathComponent(Self.markerName)
         let temporary = path + ".tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "open") }
+        guard descriptor >= 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "open \(temporary)") }
         let bytes = Array((text + "\n").utf8)
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        // The errno of the first step that failed (a short write is one that ran out of space).
+        // The errno of the first step that failed: it tells a full disk from anything else (a short
+        // write is one that ran out of space).
         var failure: LMDBError?
-        if written != bytes.count { failure = LMDBError(code: .init(rawValue: written < 0 ? errno : ENOSPC), operation: "write") }
-        if failure == nil, fsync(descriptor) != 0 { failure = LMDBError(code: .init(rawValue: errno), operation: "fsync") }
+        if written != bytes.count { failure = LMDBError(code: .init(rawValue: written < 0 ? errno : ENOSPC), operation: "write \(temporary)") }
+        if failure == nil, fsync(descriptor) != 0 { failure = LMDBError(code: .init(rawValue: errno), operation: "fsync \(temporary)") }
         close(descriptor)
-        if failure == nil, rename(temporary, path) != 0 { failure = LMDBError(code: .init(rawValue: errno), operation: "rename") }
-        if let failure { throw failure }
+        if failure == nil, rename(temporary, path) != 0 { failure = LMDBError(code: .init(rawValue: errno), operation: "rename \(temporary)") }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
         try FileSync.sync(path: directory)
     }
 

@@ -418,4 +418,33 @@ struct ReliabilityLimitsTests {
         try ReliabilitySupport.expectIntact(daemon, "after a rebuild on a full disk")
         withExtendedLifetime(disk) {}
     }
+
+    /// On a full disk, a clean stop whose record cannot be written says so (it logged nothing), and a
+    /// start that fails names the cause and the file (it said "NSCocoaErrorDomain Code=512") and leaves
+    /// no empty `ownership.tmp` behind. With space back, it starts with everything.
+    @Test(.enabled(if: Self.canMount, "cannot mount a tmpfs here (not root, or mounts are refused)"))
+    func aFullDiskAtStopAndStartIsNamedInTheLog() throws {
+        let disk = try SmallFileSystem(size: "16m")
+        // The data directory is the mount itself: the daemon's log (beside it) stays writable.
+        let daemon = try DaemonHarness(arguments: ["--map-size", "67108864", "--max-map-size", "268435456"], directory: disk.path)
+        try daemon.call("contacts.create", ["name": "kept"])
+        let temporary = daemon.directory + "/readmodels/ownership.tmp"
+        disk.fill(leaving: 0)
+        #expect(daemon.stop() == 0)
+        let stopLine = daemon.log().split(separator: "\n").first { $0.contains("clean stop not recorded") }
+        #expect(stopLine?.contains("disk_full") == true, "no line says the clean stop was not recorded: \(daemon.log().suffix(1_000))")
+        #expect(!FileManager.default.fileExists(atPath: temporary), "an empty ownership.tmp is left")
+        do {
+            try daemon.start()
+            Issue.record("the daemon started on a full disk with read models it cannot claim")
+        } catch is DaemonHarness.HarnessError {
+            let line = daemon.log().split(separator: "\n").last { $0.contains("contactledgerd stopped") } ?? ""
+            #expect(line.contains("disk full") && line.contains("readmodels/ownership"), "the failed start does not name the cause: \(line)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: temporary), "an empty ownership.tmp is left")
+        disk.removeFiller()
+        try daemon.start()
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 1)
+        withExtendedLifetime(disk) {}
+    }
 }

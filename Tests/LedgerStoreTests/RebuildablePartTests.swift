@@ -158,7 +158,7 @@ struct RebuildablePartTests {
             #expect(try txn.get(rebuildable, key: Array("lost".utf8)) == nil)
         }
         // A part without a marker is not trusted either.
-        environment.closeRebuildablePart()
+        try environment.closeRebuildablePart()
         try FileManager.default.removeItem(atPath: directory.marker)
         let again = try Environment(directory: directory.path, rebuildableSubdirectory: "derived")
         #expect(again.rebuildablePartWasDiscarded)
