@@ -18,6 +18,8 @@ final class CommandTransaction {
     let reference: AnonymousReference
     /// The `seq` of the last event this command appended.
     private(set) var lastSeq: UInt64?
+    /// The contacts this command's answer presents, through ``presenter(_:)``.
+    let namedContacts = NamedContacts()
 
     /// The write batch's deferred projections (``CommandContext/defersProjection``), when this command's
     /// events go there: applied in memory now, written to the read models after the log's commit.
@@ -101,6 +103,13 @@ final class CommandTransaction {
         let workspace = try self.stores.projector(self.txn).workspaces.workspace(self.context.workspace, in: self.txn)
         self.cachedWorkspace = workspace
         return workspace
+    }
+
+    /// The presenter of this command's answer: it records the contacts it shows (``namedContacts``),
+    /// which is how deleting one finds the stored answers to replace. A command shows a contact or its
+    /// messages through this presenter only.
+    func presenter(_ workspace: Workspace) -> ContactPresenter {
+        ContactPresenter(workspace: workspace, reference: self.reference, naming: self.namedContacts)
     }
 
     /// The contact with `uuid` in the command's workspace, or -32001.

@@ -5,12 +5,21 @@ import RPC
 
 /// Renders contacts and field values as the contract shows them, masking what an anonymous
 /// workspace must not reveal.
+///
+/// A command takes its presenter from its transaction (``CommandTransaction/presenter(_:)``), which
+/// records the contacts its answer names.
 struct ContactPresenter {
     let workspace: Workspace
     let reference: AnonymousReference
+    /// Where a command's presenter records the contacts it shows; nil outside commands.
+    var naming: NamedContacts? = nil
+
+    /// Records that the answer being built shows `uuid`'s data (a message of the contact, say).
+    func names(_ uuid: ContactUUID) { self.naming?.record(uuid) }
 
     /// The contact object of the contract.
     func present(_ contact: Contact) -> JSONValue {
+        self.names(contact.uuid)
         let anonymous = self.workspace.anonymous
         var fields: [String: JSONValue] = [:]
         for definition in self.workspace.fields {

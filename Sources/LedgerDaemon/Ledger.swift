@@ -299,7 +299,11 @@ final class Ledger: Sendable {
         )
         let answer = try command.body(transaction)
         if let idempotencyRecord {
-            try txn.put(self.stores.idempotency, key: idempotencyRecord, value: context.paramsHash + answer)
+            // The contacts the answer presented are kept with it: deleting one replaces the answer.
+            let record = IdempotencyRecord(
+                paramsHash: context.paramsHash, content: .answer(answer, namedContacts: transaction.namedContacts.uuids)
+            )
+            try txn.put(self.stores.idempotency, key: idempotencyRecord, value: record.encoded())
         }
         return answer
     }
@@ -323,18 +327,18 @@ extension Ledger {
     }
 
     /// ``storedAnswer(for:in:)`` for the command's idempotency record, already made.
-    private func storedAnswer(at record: [UInt8], for context: CommandContext, in txn: Transaction) throws -> [UInt8]? {
-        guard let stored = try txn.get(self.stores.idempotency, key: record) else { return nil }
-        guard stored.count >= 32, Array(stored[0..<32]) == context.paramsHash else {
+    private func storedAnswer(at key: [UInt8], for context: CommandContext, in txn: Transaction) throws -> [UInt8]? {
+        guard let stored = try txn.get(self.stores.idempotency, key: key) else { return nil }
+        guard let record = IdempotencyRecord(decoding: stored), record.paramsHash == context.paramsHash else {
             throw ContactError(.conflict, reason: "idempotency_key_reused", field: "idempotency_key")
         }
-        let answer = Array(stored[32...])
-        if answer.starts(with: Self.erasedAnswerMarker) {
+        switch record.content {
+        case .erased(let uuid):
             // The first answer named a contact since deleted: it is not repeated.
-            let uuid = String(decoding: answer.dropFirst(Self.erasedAnswerMarker.count), as: UTF8.self)
             throw ContactError.notFound("contact", id: uuid, reason: "deleted")
+        case .answer(let answer, _):
+            return answer
         }
-        return answer
     }
 
     /// Why a commit failed, for `data.reason` of -32005. A write cut short on a full file system
@@ -346,38 +350,25 @@ extension Ledger {
         return "storage_error"
     }
 
-    /// Stands in for a stored idempotent answer that named a contact since deleted.
-    static let erasedAnswerMarker: [UInt8] = [0] + Array("erased:".utf8)
-
-    /// Replaces every stored idempotent answer of `workspace` that mentions `uuid` with a marker, so a
-    /// retry after deletion reveals none of the contact's personal data.
+    /// Replaces every stored idempotent answer of `workspace` that names `uuid` (see
+    /// ``IdempotencyRecord/names(contact:)``) with a marker, so a retry after deletion reveals none of
+    /// the contact's personal data.
     func eraseIdempotentAnswers(mentioning uuid: String, workspace: String, in txn: Transaction) throws {
         let prefix = Array(workspace.utf8) + [0]
-        let needle = Array(uuid.utf8)
-        var matches: [([UInt8], [UInt8])] = []
+        var matches: [([UInt8], IdempotencyRecord)] = []
         try txn.withCursor(self.stores.idempotency) { cursor in
             try cursor.forEach(from: prefix) { entry in
                 guard entry.key.hasPrefix(prefix) else { return false }
-                if entry.value.count > 32, Self.contains(entry.value[32...], needle) {
-                    matches.append((Array(entry.key), Array(entry.value[0..<32])))
+                if let record = IdempotencyRecord(decoding: entry.value), record.names(contact: uuid) {
+                    matches.append((Array(entry.key), record))
                 }
                 return true
             }
         }
-        for (key, hash) in matches {
-            try txn.put(self.stores.idempotency, key: key, value: hash + Self.erasedAnswerMarker + needle)
+        for (key, record) in matches {
+            let erased = IdempotencyRecord(paramsHash: record.paramsHash, content: .erased(contact: uuid))
+            try txn.put(self.stores.idempotency, key: key, value: erased.encoded())
         }
-    }
-
-    private static func contains(_ haystack: Slice<UnsafeRawBufferPointer>, _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, haystack.count >= needle.count else { return false }
-        var index = haystack.startIndex
-        let last = haystack.endIndex - needle.count
-        while index <= last {
-            if haystack[index] == first, haystack[index..<(index + needle.count)].elementsEqual(needle) { return true }
-            index += 1
-        }
-        return false
     }
 }
 

@@ -27,7 +27,7 @@ extension LedgerMethods {
             let context = try self.decisionContext(tx, urnsNormalizedAhead: normalized)
             let events = try ContactDecider.create(request, uuid: uuid, id: try tx.nextContactID(), context: context)
             let contact = try tx.appendContact(events, of: uuid, from: nil, expectedVersion: 0)
-            return ContactPresenter(workspace: context.workspace, reference: self.reference).present(contact)
+            return tx.presenter(context.workspace).present(contact)
         }
     }
 
@@ -145,7 +145,7 @@ extension LedgerMethods {
             let context = try self.decisionContext(tx, urnsNormalizedAhead: normalized)
             let events = try ContactDecider.modify(contact, modifiers: modifiers, context: context)
             let modified = try tx.appendContact(events, of: uuid, from: contact, expectedVersion: contact.version)
-            return ContactPresenter(workspace: context.workspace, reference: self.reference).present(modified)
+            return tx.presenter(context.workspace).present(modified)
         }
     }
 

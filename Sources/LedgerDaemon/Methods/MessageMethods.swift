@@ -9,7 +9,12 @@ extension LedgerMethods {
     /// The longest message text accepted.
     static let maximumMessageLength = 10_000
 
-    static func present(_ message: Message, direction: String, createdOn: Timestamp, seq: UInt64?, presenter: ContactPresenter) -> JSONValue {
+    /// A message of `contact`, as the contract shows it.
+    static func present(
+        _ message: Message, of contact: ContactUUID, direction: String, createdOn: Timestamp, seq: UInt64?, presenter: ContactPresenter
+    ) -> JSONValue {
+        // The message's URN and text are the contact's personal data, though the object has no uuid.
+        presenter.names(contact)
         var object: [String: JSONValue] = [
             "uuid": .string(message.uuid),
             "direction": .string(direction),
@@ -60,12 +65,12 @@ extension LedgerMethods {
             let contact = try tx.contact(uuid)
             let events = try ContactDecider.receive(message, contact: contact, context: context)
             let headers = try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: contact.version)
-            let presenter = ContactPresenter(workspace: context.workspace, reference: self.reference)
+            let presenter = tx.presenter(context.workspace)
             var recorded = message
             if case .messageReceived(let final)? = events.last { recorded = final }
             return [
                 "contact": presenter.present(try tx.contact(uuid)),
-                "message": Self.present(recorded, direction: "in", createdOn: tx.now, seq: headers.last?.seq, presenter: presenter),
+                "message": Self.present(recorded, of: uuid, direction: "in", createdOn: tx.now, seq: headers.last?.seq, presenter: presenter),
                 "created_contact": .bool(created),
             ]
         }
@@ -91,8 +96,8 @@ extension LedgerMethods {
             let events = try ContactDecider.send(message, contact: contact)
             // A stale `expected_version` is refused with the actual one, as by every command on one contact.
             let headers = try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: params.expectedVersion ?? contact.version)
-            let presenter = ContactPresenter(workspace: context.workspace, reference: self.reference)
-            return ["message": Self.present(message, direction: "out", createdOn: tx.now, seq: headers.last?.seq, presenter: presenter)]
+            let presenter = tx.presenter(context.workspace)
+            return ["message": Self.present(message, of: uuid, direction: "out", createdOn: tx.now, seq: headers.last?.seq, presenter: presenter)]
         }
     }
 
@@ -107,7 +112,7 @@ extension LedgerMethods {
             let page = try self.stores.projector(txn).contacts.messages(of: uuid, workspace: caller.workspace, before: before, limit: limit + 1, in: txn)
             let items = page.prefix(limit).map { entry in
                 Self.present(
-                    entry.message.message, direction: entry.message.direction.rawValue, createdOn: entry.message.createdOn,
+                    entry.message.message, of: uuid, direction: entry.message.direction.rawValue, createdOn: entry.message.createdOn,
                     seq: entry.seq, presenter: presenter
                 )
             }
