@@ -36,7 +36,7 @@ struct ContactPresenter {
             "name": contact.name.map { .string($0) } ?? .null,
             "language": contact.language.map { .string($0) } ?? .null,
             "status": .string(contact.status.rawValue),
-            "urns": .array(contact.urns.map { .string(anonymous ? Self.mask($0) : $0) }),
+            "urns": .array(contact.urns.map { .string($0) }),
             "groups": .array(groups),
             "fields": .object(fields),
             "created_on": .string(contact.createdOn.description),
@@ -44,12 +44,47 @@ struct ContactPresenter {
             "last_seen_on": contact.lastSeenOn.map { .string($0.description) } ?? .null,
             "version": .integer(Int64(contact.version)),
         ]
-        if anonymous {
-            let ref = self.reference.encode(contact.id)
-            object["ref"] = .string(ref)
-            object["name"] = .string(ref)
-        }
+        if anonymous { self.maskContact(&object) }
         return .object(object)
+    }
+
+    /// Masks a contact object as an anonymous workspace shows it: its URN paths, and its `ref` in place
+    /// of its name. Every contact object goes through it, live (``present(_:)``) or replayed
+    /// (``maskAnswer(_:)``); masking one twice changes nothing.
+    private func maskContact(_ object: inout [String: JSONValue]) {
+        if case .array(let urns)? = object["urns"] {
+            object["urns"] = .array(urns.map { $0.stringValue.map { .string(Self.mask($0)) } ?? $0 })
+        }
+        guard let id = object["id"]?.integerValue else { return }
+        let ref = self.reference.encode(id)
+        object["ref"] = .string(ref)
+        object["name"] = .string(ref)
+    }
+
+    /// Masks a message object's URN, as an anonymous workspace shows it; live or replayed alike.
+    func maskMessage(_ object: inout [String: JSONValue]) {
+        guard self.workspace.anonymous, let urn = object["urn"]?.stringValue else { return }
+        object["urn"] = .string(Self.mask(urn))
+    }
+
+    /// A command's answer stored with its idempotency key, masked as the workspace is now: an answer
+    /// kept before the workspace became anonymous shows its contacts and messages as a live one would.
+    /// It finds the contact and message objects of the contract by their members (a contact has `uuid`,
+    /// `id` and `urns`; a message `direction` and `urn`) at any depth; ids and `seq` stay as first
+    /// answered.
+    func maskAnswer(_ answer: JSONValue) -> JSONValue {
+        guard self.workspace.anonymous else { return answer }
+        switch answer {
+        case .array(let items):
+            return .array(items.map { self.maskAnswer($0) })
+        case .object(let members):
+            var object = members.mapValues { self.maskAnswer($0) }
+            if object["uuid"] != nil, object["id"]?.integerValue != nil, case .array? = object["urns"] { self.maskContact(&object) }
+            if object["direction"] != nil, object["urn"] != nil { self.maskMessage(&object) }
+            return .object(object)
+        default:
+            return answer
+        }
     }
 
     /// A field value: `{text, number?, datetime?, state?, district?, ward?}`, datetimes in the

@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import LedgerStore
 import Projections
+import RPC
 import Logging
 import ParallelWork
 import Synchronization
@@ -337,8 +338,17 @@ extension Ledger {
             // The first answer named a contact since deleted: it is not repeated.
             throw ContactError.notFound("contact", id: uuid, reason: "deleted")
         case .answer(let answer, _):
-            return answer
+            return try self.maskedAsNow(answer, workspace: context.workspace, in: txn)
         }
+    }
+
+    /// A stored answer as its workspace shows answers now: kept before the workspace became anonymous,
+    /// it is masked by the presenter every live answer goes through. Only how it is shown changes.
+    private func maskedAsNow(_ answer: [UInt8], workspace name: String, in txn: Transaction) throws -> [UInt8] {
+        let workspace = try self.stores.projector(txn).workspaces.workspace(name, in: txn)
+        guard workspace.anonymous, let stored = try? JSONValue(parsing: answer) else { return answer }
+        let masked = ContactPresenter(workspace: workspace, reference: self.reference).maskAnswer(stored)
+        return masked == stored ? answer : JSONLine.encode(masked)
     }
 
     /// Why a commit failed, for `data.reason` of -32005. A write cut short on a full file system

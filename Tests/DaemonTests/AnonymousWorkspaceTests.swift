@@ -181,4 +181,45 @@ struct AnonymousWorkspaceTests {
         #expect(ContactKit.strings(plain["urns"]) == ["ext:visible-id"])
         #expect(plain.string("name") == "Visible")
     }
+
+    /// Answers kept with an idempotency key before the workspace became anonymous are replayed masked,
+    /// as every answer is now; the ids and `seq` stay those first answered.
+    @Test func answersKeptBeforeTheSwitchReplayMasked() throws {
+        let daemon = try DaemonHarness()
+        let workspace: JSONValue = "later"
+        let create: JSONValue = [
+            "workspace": workspace, "name": "Visible Name", "urns": ["tel:+250788123123"], "idempotency_key": "create",
+        ]
+        let created = try daemon.call("contacts.create", create)
+        let uuid = try #require(created.string("uuid"))
+        let commands: [(method: String, params: JSONValue)] = [
+            ("contacts.create", create),
+            ("messages.send", ["workspace": workspace, "uuid": .string(uuid), "text": "out", "idempotency_key": "send"]),
+            ("messages.receive", ["workspace": workspace, "urn": "tel:+250788123123", "text": "in", "idempotency_key": "receive"]),
+            ("contacts.modify", [
+                "workspace": workspace, "uuid": .string(uuid), "modifiers": [["type": "language", "language": "fra"]], "idempotency_key": "modify",
+            ]),
+        ]
+        var first: [JSONValue] = [created]
+        for command in commands.dropFirst() { first.append(try daemon.call(command.method, command.params)) }
+        #expect(ContactKit.mentions(.array(first), "788123123"))
+        _ = try daemon.call("workspace.configure", ["workspace": workspace, "anonymous": true])
+        let ref = try #require(try ContactKit.get(daemon, uuid, workspace: "later").string("ref"))
+        for (command, answer) in zip(commands, first) {
+            let replayed = try daemon.call(command.method, command.params)
+            #expect(!ContactKit.mentions(replayed, "788123123"), "\(command.method): \(replayed)")
+            #expect(!ContactKit.mentions(replayed, "Visible Name"), "\(command.method): \(replayed)")
+            #expect(replayed.int("seq") == answer.int("seq"), "\(command.method)")
+            let contact = command.method == "messages.receive" ? replayed["contact"] : replayed
+            if command.method != "messages.send" {
+                #expect(contact?.string("name") == ref, "\(command.method)")
+                #expect(contact?.string("ref") == ref, "\(command.method)")
+                #expect(ContactKit.strings(contact?["urns"]) == ["tel:********"], "\(command.method)")
+            }
+            if let message = replayed["message"] {
+                #expect(message.string("urn") == "tel:********", "\(command.method)")
+                #expect(message.string("uuid") == answer["message"]?.string("uuid"), "\(command.method)")
+            }
+        }
+    }
 }

@@ -18,7 +18,7 @@ extension LedgerMethods {
         var object: [String: JSONValue] = [
             "uuid": .string(message.uuid),
             "direction": .string(direction),
-            "urn": message.urn.map { .string(presenter.workspace.anonymous ? ContactPresenter.mask($0) : $0) } ?? .null,
+            "urn": message.urn.map { .string($0) } ?? .null,
             "text": .string(message.text),
             "created_on": .string(createdOn.description),
             "channel": message.channel.map { .string($0) } ?? .null,
@@ -26,6 +26,7 @@ extension LedgerMethods {
         if let externalID = message.externalID { object["external_id"] = .string(externalID) }
         if let visibility = message.visibility { object["visibility"] = .string(visibility.rawValue) }
         if let seq { object["seq"] = .integer(Int64(seq)) }
+        presenter.maskMessage(&object)
         return .object(object)
     }
 
