@@ -100,9 +100,7 @@ struct ContactPresenter {
     }
 
     /// `tel:+250788…` → `tel:********`.
-    static func mask(_ urn: String) -> String {
-        (try? URN(stored: urn).masked) ?? (urn.split(separator: ":").first.map { "\($0):\(URN.anonymousMask)" } ?? URN.anonymousMask)
-    }
+    static func mask(_ urn: String) -> String { URN.masked(text: urn) }
 
     /// Masks what an anonymous workspace's answers must not show inside an event's `data`: URN paths,
     /// and a contact's name, shown as its `ref` as a contact object shows it. Field and group names are

@@ -456,6 +456,28 @@ struct ImportExportTests {
         #expect(!text.contains("250788000001"))
     }
 
+    /// Row errors and file refusals quote URNs in a normal workspace (reference §6.1, §6.3) and mask
+    /// their paths in an anonymous one, as its answers do (§8.1): a taken URN would also tell that the
+    /// number belongs to a contact.
+    @Test(arguments: [false, true])
+    func importErrorsMaskURNsInAnonymousWorkspaces(_ anonymous: Bool) throws {
+        let (daemon, _) = try self.setUp()
+        try daemon.call("workspace.configure", ["anonymous": .bool(anonymous)])
+        let other = try #require(try daemon.call("contacts.create", ["urns": ["tel:+250788000002"]]).string("uuid"))
+        let status = try Self.runImport(daemon, Self.csvParams("UUID,URN:Tel,URN:Mailto\n\(other),+250788000001,\n,+250788000003,zq bad mail\n,,zq bad mail\n"))
+        let shown = { (urn: String) in anonymous ? String(urn.prefix { $0 != ":" }) + ":********" : urn }
+        #expect(
+            Self.errors(status) == [
+                "2|URN:Tel|URN \(shown("tel:+250788000001")) already taken by another contact",
+                "3|URN:Mailto|'\(shown("mailto:zq bad mail"))' is not valid URN",
+                "4|-|Unable to find or create contact with URNs \(shown("mailto:zq bad mail"))",
+            ]
+        )
+        let refused = try daemon.error("imports.start", Self.csvParams("URN:Tel\n+250788000009\n+250788000009\n"))
+        #expect(refused.code == -32602)
+        #expect(refused.data("message") == .string("Import file contains duplicated contact URN '\(shown("tel:+250788000009"))' on row 3."))
+    }
+
     /// The answers of the four methods validate against their schemas.
     @Test func trafficMatchesTheSchemas() throws {
         let (daemon, _) = try self.setUp()

@@ -228,7 +228,7 @@ public struct ImportPlan: Sendable, Hashable {
                 guard rowIdentities.insert(urn.identity).inserted else { continue }
                 if !seenURNs.insert(urn.identity).inserted {
                     throw ImportFileError(
-                        .duplicateURN, "Import file contains duplicated contact URN '\(urn.identity)' on row \(record.row).",
+                        .duplicateURN, "Import file contains duplicated contact URN '\(ImportDecider.shown(urn.identity, in: workspace))' on row \(record.row).",
                         row: record.row, column: entry.header)
                 }
             }

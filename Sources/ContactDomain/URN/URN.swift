@@ -59,6 +59,12 @@ public struct URN: Sendable, Hashable {
         self.scheme.rawValue + ":" + Self.anonymousMask
     }
 
+    /// ``masked`` for URN text that may not parse (an import cell, say): what comes before the first `:`
+    /// kept as the scheme, the rest masked; text without one is masked whole.
+    public static func masked(text: String) -> String {
+        (try? URN(stored: text).masked) ?? (text.split(separator: ":").first.map { "\($0):\(Self.anonymousMask)" } ?? Self.anonymousMask)
+    }
+
     /// The channel UUID of a `channel=<uuid>` query item (channel affinity), or `nil`.
     public var channel: String? {
         guard let query = self.query else { return nil }
