@@ -155,7 +155,17 @@ public struct Projector: Sendable {
         return (Int(version), position)
     }
 
+    /// The indexes of this generation that this code may read (``ReadableIndexes``), as of `txn`.
+    public func readableIndexes(in txn: Transaction) throws -> ReadableIndexes {
+        ReadableIndexes(writtenBy: try self.state(in: txn)?.version ?? Self.version)
+    }
+
+    /// Moves the checkpoint to `seq`, keeping the version the generation was written by: an older
+    /// generation that answers (and takes every write) while its successor is rebuilt keeps saying so,
+    /// so its indexes of an older format are not read, and a restart still rebuilds it. Only
+    /// ``reset(in:)`` makes a generation this code's version.
     func setCheckpoint(_ seq: UInt64, in txn: Transaction) throws {
-        try txn.put(self.meta, key: Array("state".utf8), value: BigEndian.bytes(UInt64(Self.version)) + BigEndian.bytes(seq))
+        let version = try self.state(in: txn)?.version ?? Self.version
+        try txn.put(self.meta, key: Array("state".utf8), value: BigEndian.bytes(UInt64(version)) + BigEndian.bytes(seq))
     }
 }

@@ -11,8 +11,10 @@ import LedgerStore
 /// URN `=`, URN `~` (by trigrams), and a field's `=` (any type) or ordering comparison (numbers,
 /// datetimes). `AND` intersects
 /// its indexed parts, `OR` unites them when every branch is indexed; anything else falls back to a scan.
+/// An index the answering generation keeps in another format (``ReadableIndexes``) narrows nothing.
 public struct QueryPlanner {
     private let contacts: ContactReadModel
+    private let indexes: ReadableIndexes
     private let workspace: Workspace
     private let evaluator: QueryEvaluator
     /// Schemes whose stored paths are lowercase (their normalization lowercases them), so a lookup of
@@ -24,8 +26,11 @@ public struct QueryPlanner {
     /// those go to the trigram index, which is folded.
     private static let identitySchemes: Set<String> = ["tel", "whatsapp", "telegram"]
 
-    public init(contacts: ContactReadModel, workspace: Workspace) {
+    /// - Parameter indexes: the indexes of `contacts`' generation this code reads
+    ///   (``Projector/readableIndexes(in:)``).
+    public init(contacts: ContactReadModel, indexes: ReadableIndexes, workspace: Workspace) {
         self.contacts = contacts
+        self.indexes = indexes
         self.workspace = workspace
         self.evaluator = QueryEvaluator(workspace: workspace)
     }
@@ -126,6 +131,8 @@ public struct QueryPlanner {
     /// phone numbers), so they are intersected as sorted ids read from index keys, and only the few
     /// survivors are turned into contacts; the evaluator is exact.
     private func urnCandidates(scheme: String?, containing value: String, in txn: Transaction) throws -> Set<ContactUUID>? {
+        // An older generation's trigrams, read in this format, would say no contact matches.
+        guard self.indexes.urnTrigrams else { return nil }
         let trigrams = ContactIndex.trigrams(of: value.trimmingWhitespaceAndNewlines())
         guard !trigrams.isEmpty else { return nil }
         let index = self.contacts.index

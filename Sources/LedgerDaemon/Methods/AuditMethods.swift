@@ -50,17 +50,23 @@ extension LedgerMethods {
             let range = first...last
 
             // Candidate positions from the most selective index given; the rest are checked per event.
-            let index = try self.stores.projector(txn).audit
+            // An older generation answering during a rebuild keeps its index in another format: the
+            // log is scanned instead, which every filter checks per event anyway.
+            let projector = try self.stores.projector(txn)
+            let index = projector.audit
             var candidates: [UInt64]?
             let pageSize = limit * 4 + 64
-            if let actor = params.actor {
-                candidates = try index.seqs(workspace: caller.workspace, .actor, actor, in: range, limit: pageSize, in: txn)
-            } else if let field = params.field {
-                candidates = try index.seqs(workspace: caller.workspace, .field, field, in: range, limit: pageSize, in: txn)
-            } else if let uid = params.peerUID {
-                candidates = try index.seqs(workspace: caller.workspace, .peerUID, String(uid), in: range, limit: pageSize, in: txn)
-            } else if let types, types.count <= 4 {
-                candidates = try types.flatMap { try index.seqs(workspace: caller.workspace, .type, $0, in: range, limit: pageSize, in: txn) }.sorted()
+            if try projector.readableIndexes(in: txn).audit {
+                if let actor = params.actor {
+                    candidates = try index.seqs(workspace: caller.workspace, .actor, actor, in: range, limit: pageSize, in: txn)
+                } else if let field = params.field {
+                    candidates = try index.seqs(workspace: caller.workspace, .field, field, in: range, limit: pageSize, in: txn)
+                } else if let uid = params.peerUID {
+                    candidates = try index.seqs(workspace: caller.workspace, .peerUID, String(uid), in: range, limit: pageSize, in: txn)
+                } else if let types, types.count <= 4 {
+                    candidates = try types.flatMap { try index.seqs(workspace: caller.workspace, .type, $0, in: range, limit: pageSize, in: txn) }
+                        .sorted()
+                }
             }
 
             var items: [JSONValue] = []

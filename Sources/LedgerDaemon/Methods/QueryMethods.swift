@@ -16,9 +16,11 @@ extension LedgerMethods {
     /// narrows the query, every contact otherwise; each checked by the evaluator.
     func matchingContacts(_ query: ContactQuery?, workspace: Workspace, in txn: Transaction) throws -> [Contact] {
         let evaluator = QueryEvaluator(workspace: workspace, reference: self.reference)
-        let readModel = try self.stores.projector(txn).contacts
+        let projector = try self.stores.projector(txn)
+        let readModel = projector.contacts
         var result: [Contact] = []
-        if let query, let candidates = try QueryPlanner(contacts: readModel, workspace: workspace).candidates(for: query.root, in: txn) {
+        let planner = QueryPlanner(contacts: readModel, indexes: try projector.readableIndexes(in: txn), workspace: workspace)
+        if let query, let candidates = try planner.candidates(for: query.root, in: txn) {
             for uuid in candidates.sorted() {
                 guard let contact = try readModel.contact(uuid, workspace: workspace.name, in: txn), !contact.isDeleted else { continue }
                 if evaluator.matches(contact, query) { result.append(contact) }
