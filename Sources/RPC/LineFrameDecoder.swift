@@ -7,6 +7,9 @@ public enum LineFrame: Sendable, Equatable {
     case line(ByteBuffer)
     /// A line longer than the limit was dropped; the connection stays usable.
     case oversized
+    /// A line was dropped because the unfinished lines of all connections held too many bytes
+    /// (``PendingLineBudget``); the connection stays usable.
+    case overBudget
 }
 
 /// Splits a byte stream into `\n`-terminated lines of at most `maximumLineBytes` bytes.
@@ -18,11 +21,19 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
     public typealias InboundOut = LineFrame
 
     private let maximumLineBytes: Int
+    private let budget: PendingLineBudget?
     private var scannedBytes = 0
     private var isDiscarding = false
+    /// Why the line being dropped is dropped.
+    private var discarded = LineFrame.oversized
+    /// The bytes of this connection's unfinished line counted in the budget.
+    private var reservedBytes = 0
 
-    public init(maximumLineBytes: Int) {
+    /// - Parameter budget: the bytes all connections' unfinished lines may hold together; nil: no bound
+    ///   but the line limit.
+    public init(maximumLineBytes: Int, budget: PendingLineBudget? = nil) {
         self.maximumLineBytes = maximumLineBytes
+        self.budget = budget
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -30,9 +41,10 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
         let searchStart = view.index(view.startIndex, offsetBy: self.scannedBytes)
         guard let newline = view[searchStart...].firstIndex(of: UInt8(ascii: "\n")) else {
             self.scannedBytes = view.count
-            if self.isDiscarding || view.count > self.maximumLineBytes {
-                // Drop what we have; remember to drop the rest of this line too.
-                if !self.isDiscarding { self.isDiscarding = true }
+            if !self.isDiscarding, view.count > self.maximumLineBytes { self.startDiscarding(.oversized) }
+            if !self.isDiscarding, !self.holdInBudget(view.count) { self.startDiscarding(.overBudget) }
+            if self.isDiscarding {
+                // Drop what we have; the rest of this line is dropped as it comes.
                 buffer.moveReaderIndex(forwardBy: view.count)
                 self.scannedBytes = 0
             }
@@ -40,10 +52,12 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
         }
         let lineLength = newline - view.startIndex
         self.scannedBytes = 0
+        self.releaseBudget()
         if self.isDiscarding || lineLength > self.maximumLineBytes {
+            let frame = self.isDiscarding ? self.discarded : .oversized
             self.isDiscarding = false
             buffer.moveReaderIndex(forwardBy: lineLength + 1)
-            context.fireChannelRead(Self.wrapInboundOut(.oversized))
+            context.fireChannelRead(Self.wrapInboundOut(frame))
             return .continue
         }
         guard var line = buffer.readSlice(length: lineLength) else { return .needMoreData }
@@ -61,6 +75,30 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
         while try self.decode(context: context, buffer: &buffer) == .continue {}
         // A half-written line with the connection closed is not a request.
         buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+        self.releaseBudget()
         return .needMoreData
+    }
+
+    public mutating func decoderRemoved(context: ChannelHandlerContext) {
+        self.releaseBudget()
+    }
+
+    private mutating func startDiscarding(_ reason: LineFrame) {
+        self.isDiscarding = true
+        self.discarded = reason
+        self.releaseBudget()
+    }
+
+    /// Counts an unfinished line of `bytes` in the budget; false when the budget cannot hold it.
+    private mutating func holdInBudget(_ bytes: Int) -> Bool {
+        guard let budget = self.budget, bytes > PendingLineBudget.uncountedBytes, bytes > self.reservedBytes else { return true }
+        guard budget.reserve(bytes - self.reservedBytes) else { return false }
+        self.reservedBytes = bytes
+        return true
+    }
+
+    private mutating func releaseBudget() {
+        self.budget?.release(self.reservedBytes)
+        self.reservedBytes = 0
     }
 }

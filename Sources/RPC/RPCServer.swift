@@ -90,6 +90,7 @@ public final class RPCServer: Service {
         // finished (apple/swift-nio#2813): held here, each is closed below instead. Once they are closed,
         // a connection accepted late is refused before it becomes an async channel.
         let unserved = Mutex(UnservedConnections())
+        let lineBudget = PendingLineBudget(maximumLineBytes: maximumLineBytes)
         let socketPath = self.configuration.socketPath
         let staged = try StagedSocketPath(path: socketPath)
         let bound: NIOAsyncChannel<Connection, Never>
@@ -104,7 +105,7 @@ public final class RPCServer: Service {
                 .bind(unixDomainSocketPath: staged.bindPath, cleanupExistingSocketFile: false) { channel in
                     Self.peerCredentials(of: channel).flatMapThrowing { peer in
                         try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes))
+                            ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes, budget: lineBudget))
                         )
                         let wrapped = try unserved.withLock { held -> NIOAsyncChannel<LineFrame, ByteBuffer>? in
                             guard held.isAccepting else { return nil }
@@ -260,6 +261,11 @@ public final class RPCServer: Service {
         switch frame {
         case .oversized:
             answer = JSONLine.failure(id: .null, error: .invalidRequest(reason: "line_too_long", limit: maximumLineBytes))
+        case .overBudget:
+            // Not this line's fault alone: the unfinished lines of every connection together.
+            answer = JSONLine.failure(
+                id: .null, error: .invalidRequest(reason: "pending_lines_over_budget", limit: PendingLineBudget.limit(maximumLineBytes: maximumLineBytes))
+            )
         case .line(let buffer):
             let line = Array(buffer.readableBytesView)
             if line.count >= Self.longLineBytes || (line.count >= Self.longBatchBytes && Self.isBatch(line)) {

@@ -298,6 +298,28 @@ struct LedgerCoreTests {
         }
     }
 
+    /// The unfinished lines of all connections share a budget (sixteen of the longest lines): a peer
+    /// holding many half-sent lines cannot make the daemon hold gigabytes. A line past the budget is
+    /// answered -32600 `pending_lines_over_budget` and its connection stays usable.
+    @Test func unfinishedLinesShareABudget() throws {
+        let daemon = try DaemonHarness(arguments: ["--max-line-bytes", "65536"])  // A budget of 1 MiB.
+        let clients = try (0..<20).map { _ in try daemon.client() }
+        let part = [UInt8](repeating: UInt8(ascii: "x"), count: 60_000)
+        for client in clients { try client.send(raw: part) }
+        // Every half line read by the daemon before any is finished (a finished one gives its bytes back).
+        usleep(1_000_000)
+        var reasons: [String] = []
+        for client in clients {
+            try client.send(raw: [10])
+            let answer = try client.readValue()
+            reasons.append(answer["error"]?["data"]?.string("reason") ?? answer["error"]?.string("message") ?? "?")
+            #expect(try client.call("system.health").string("status") == "ok")
+        }
+        // 17 lines of 60,000 bytes fit in 1 MiB (and are not JSON); the other 3 did not fit.
+        #expect(reasons.filter { $0 == "pending_lines_over_budget" }.count == 3, "\(reasons)")
+        #expect(reasons.filter { $0 != "pending_lines_over_budget" }.count == 17)
+    }
+
     @Test func protocolErrorsLeaveTheConnectionUsable() throws {
         let daemon = try DaemonHarness(arguments: ["--max-line-bytes", "4096"])
         let client = try daemon.client()

@@ -7,9 +7,9 @@ import Testing
 /// Line framing on an embedded channel: lines, drip-fed bytes, oversized lines that keep the
 /// connection usable, CRLF, and half lines at end of stream.
 struct LineFrameDecoderTests {
-    func channel(limit: Int) throws -> EmbeddedChannel {
+    func channel(limit: Int, budget: PendingLineBudget? = nil) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: limit)))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: limit, budget: budget)))
         return channel
     }
 
@@ -19,6 +19,7 @@ struct LineFrameDecoderTests {
             switch frame {
             case .line(let buffer): result.append(String(buffer: buffer))
             case .oversized: result.append("<oversized>")
+            case .overBudget: result.append("<over budget>")
             }
         }
         return result
@@ -50,6 +51,31 @@ struct LineFrameDecoderTests {
             offset = end
         }
         #expect(try self.lines(channel) == ["short", "<oversized>", "after"])
+    }
+
+    /// Unfinished lines of every connection share one budget: a line that would pass it is dropped
+    /// (its connection stays usable), and a finished, dropped or closed line gives its bytes back.
+    @Test func unfinishedLinesShareOneBudget() throws {
+        let budget = PendingLineBudget(limit: 50_000)
+        let first = try self.channel(limit: 40_000, budget: budget)
+        let second = try self.channel(limit: 40_000, budget: budget)
+        let part = String(repeating: "x", count: 30_000)
+        try first.writeInbound(ByteBuffer(string: part))
+        #expect(budget.inUse == 30_000)
+        try second.writeInbound(ByteBuffer(string: part))  // 60,000 would pass the budget.
+        #expect(budget.inUse == 30_000)
+        try second.writeInbound(ByteBuffer(string: "rest\nnext\n"))
+        #expect(try self.lines(second) == ["<over budget>", "next"])
+        try first.writeInbound(ByteBuffer(string: "\n"))
+        #expect(try self.lines(first) == [part])
+        #expect(budget.inUse == 0)
+        // Short lines are not counted; a closed connection gives its unfinished line back.
+        try second.writeInbound(ByteBuffer(string: "short"))
+        #expect(budget.inUse == 0)
+        try first.writeInbound(ByteBuffer(string: part))
+        #expect(budget.inUse == 30_000)
+        _ = try first.finish()
+        #expect(budget.inUse == 0)
     }
 
     @Test func aHalfLineAtTheEndIsDiscarded() throws {
