@@ -39,6 +39,8 @@ struct LedgerStores: Sendable {
         // the closure, before the compaction and the second opening).
         let (dropped, cleared) = try {
             let first = try Environment(directory: dataDirectory, configuration: configuration)
+            // Before any change: a later version's data directory is refused as it is.
+            try EventLog.claimLayout(in: first)
             return (try first.dropTables([EventLog.streamIndexName]), first.staleReadersCleared)
         }()
         if dropped > 0 { try Environment.compactDurablePart(directory: dataDirectory, configuration: configuration) }

@@ -33,6 +33,11 @@ public struct EventLog: Sendable {
     private static let headKey = [0] + Array("log.head".utf8)
     /// The head's key in `log.meta`, where earlier versions kept it.
     private static let formerHeadKey = Array("head".utf8)
+    /// The layout of the log's tables this version reads and writes: 2 since the head moved to the root
+    /// table and the stream index to the read models' part (versions before kept no record: 1).
+    public static let layout: UInt64 = 2
+    /// The layout's key in `log.meta`.
+    private static let layoutKey = Array("layout".utf8)
     private static let genesisHash = [UInt8](repeating: 0, count: StoredEvent.hashLength)
 
     /// Uses the log tables among `tables` (opened with ``Environment/openTables(_:durability:)``).
@@ -163,6 +168,18 @@ public struct EventLog: Sendable {
             throw LogError.corruptHead
         }
         return (seq, Array(bytes[8...]))
+    }
+
+    /// Refuses a log laid out by a later version (``LogError/newerLayout(found:supported:)``) before
+    /// anything is changed in it, and records this version's layout otherwise, so that a later version's
+    /// log is never read, and half rewritten, in a layout this one does not know. Call first when
+    /// opening a data directory, before any other write.
+    public static func claimLayout(in environment: Environment) throws {
+        guard let meta = try environment.openTables(["log.meta"])["log.meta"] else { throw LogError.missingTables }
+        let stored = try environment.read { try $0.get(meta, key: Self.layoutKey) }.flatMap { BigEndian.uint64($0) }
+        if let stored, stored > Self.layout { throw LogError.newerLayout(found: stored, supported: Self.layout) }
+        guard stored != Self.layout else { return }
+        try environment.write { try $0.put(meta, key: Self.layoutKey, value: BigEndian.bytes(Self.layout)) }
     }
 
     /// Moves the head from `log.meta`, where logs written by earlier versions keep it, to the root
@@ -532,7 +549,7 @@ private struct HeadersInPlace: @unchecked Sendable {
 }
 
 /// Errors of the ``EventLog``.
-public enum LogError: Error, Hashable, Sendable {
+public enum LogError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The stream's version is not the one the caller expected.
     case versionMismatch(expected: UInt64, actual: UInt64)
     /// A stored record cannot be decoded.
@@ -543,4 +560,18 @@ public enum LogError: Error, Hashable, Sendable {
     case reservationMismatch
     /// The stored head is not a position and a hash.
     case corruptHead
+    /// The log was laid out by a later version than this one reads.
+    case newerLayout(found: UInt64, supported: UInt64)
+
+    public var description: String {
+        switch self {
+        case .versionMismatch(let expected, let actual): "version mismatch: expected \(expected), found \(actual)"
+        case .corruptRecord(let seq): "the record at seq \(seq) cannot be decoded"
+        case .missingTables: "the log's tables are missing"
+        case .reservationMismatch: "reserved positions were written out of turn"
+        case .corruptHead: "the log's head record is corrupt"
+        case .newerLayout(let found, let supported):
+            "this data directory was written by a later version of ContactLedger (log layout \(found); this version reads up to \(supported)): run that version, or restore a backup made for this one"
+        }
+    }
 }

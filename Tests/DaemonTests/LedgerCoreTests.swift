@@ -298,6 +298,31 @@ struct LedgerCoreTests {
         }
     }
 
+    /// A data directory whose log a later version laid out is refused before anything in it changes,
+    /// with a message that says so; the same directory in this version's layout starts. An older
+    /// build opened a later one's directory as an empty log and served it.
+    @Test func aLaterVersionsDataDirectoryIsRefusedUntouched() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("contacts.create", ["name": "kept"])
+        daemon.stop()
+        func setLayout(_ layout: UInt64) throws {
+            let environment = try Environment(directory: daemon.directory)
+            let meta = try #require(try environment.openTables(["log.meta"])["log.meta"])
+            try environment.write { try $0.put(meta, key: Array("layout".utf8), value: BigEndian.bytes(layout)) }
+        }
+        try setLayout(EventLog.layout + 1)
+        let before = try Data(contentsOf: URL(fileURLWithPath: daemon.directory + "/data.mdb"))
+        let refused = try Operations.run(
+            "/usr/bin/timeout", ["20", DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd").path, "--data-dir", daemon.directory]
+        )
+        #expect(refused.status != 0 && refused.status != 124)
+        #expect(refused.error.contains("later version of ContactLedger"), "\(refused.error)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: daemon.directory + "/data.mdb")) == before)
+        try setLayout(EventLog.layout)
+        try daemon.start()
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 1)
+    }
+
     /// The unfinished lines of all connections share a budget (sixteen of the longest lines): a peer
     /// holding many half-sent lines cannot make the daemon hold gigabytes. A line past the budget is
     /// answered -32600 `pending_lines_over_budget` and its connection stays usable.
