@@ -382,6 +382,19 @@ struct QueryAndGroupTests {
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"]?.arrayValue?.isEmpty == true)
     }
 
+    /// An unknown sort key is goflow's error (§5.9): -32602 naming `sort`, with the text `no such field
+    /// with key: foo`; the key is named only when it has a key's shape.
+    @Test func anUnknownSortKeyIsNamedAsGoflowNamesIt() throws {
+        let daemon = try DaemonHarness()
+        for (sort, message) in [("-beers", "no such field with key: beers"), ("beers", "no such field with key: beers"), ("+250 788", "no such field with key")] {
+            let refused = try daemon.error("contacts.search", ["query": "", "sort": .string(sort)])
+            #expect(refused.code == -32602)
+            #expect(refused.message == message, "\(sort)")
+            #expect(refused.data("field") == "sort")
+            #expect(refused.data("reason") == "unknown_sort_key")
+        }
+    }
+
     /// A URN equality compares paths without case (§5.5) wherever it is answered: a search whose
     /// condition an index looks up alone, a count, a bulk modification and a smart group. A WhatsApp
     /// business-scoped id and a sender id keep the case they were given.

@@ -55,7 +55,12 @@ struct SearchOrder {
         case "modified_on": self.extract = { .time($0.modifiedOn.microseconds) }
         default:
             let fieldKey = key.hasPrefix("fields.") ? String(key.dropFirst(7)) : key
-            guard let field = workspace.field(fieldKey) else { throw RPCError.invalidParams(field: "sort", reason: "unknown_sort_key") }
+            guard let field = workspace.field(fieldKey) else {
+                // goflow's text (behaviour reference §5.9), naming the key only when it has a key's
+                // shape: an error never echoes what could be a value.
+                let named = (try? FieldKey.validate(fieldKey)) != nil ? ": \(fieldKey)" : ""
+                throw RPCError(code: -32602, message: "no such field with key\(named)", data: ["field": "sort", "reason": "unknown_sort_key"])
+            }
             switch field.type {
             case .number: indexedKey = .number(field: fieldKey)
             case .datetime: indexedKey = .datetime(field: fieldKey)
