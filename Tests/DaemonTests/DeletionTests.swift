@@ -174,4 +174,44 @@ struct DeletionTests {
             #expect(log.range(of: Data(secret.utf8)) == nil, "the log's live pages hold \(secret)")
         }
     }
+
+    /// An import's row error quoting a URN of a contact since deleted (`URN tel:+250… already taken by
+    /// another contact`) shows it masked, in memory and from storage after a restart, and the stored
+    /// errors and idempotent batch answers no longer hold it: a backup taken after the deletion does not.
+    /// A URN the contact had given up before the deletion is masked too; another contact's stays.
+    @Test func importErrorsQuotingADeletedContactsURNsAreMasked() throws {
+        let daemon = try DaemonHarness()
+        let (current, earlier, bystander) = ("tel:+250788680001", "tel:+250788680003", "tel:+250788680002")
+        let owner = try #require(try daemon.call("contacts.create", ["name": "Zqf4owner", "urns": [.string(current), .string(earlier)]]).string("uuid"))
+        _ = try daemon.call("contacts.create", ["urns": [.string(bystander)]])
+        // Rows name other contacts by UUID, so each URN is refused rather than matching its owner.
+        let targets = try (0..<3).map { _ in try #require(try daemon.call("contacts.create", [:]).string("uuid")) }
+        let csv = "UUID,URN:Tel\n\(targets[0]),+250788680001\n\(targets[1]),+250788680003\n\(targets[2]),+250788680002\n"
+        let imported = try ImportExportTests.runImport(daemon, ImportExportTests.csvParams(csv))
+        let id = try #require(imported.string("import"))
+        #expect(ImportExportTests.errors(imported) == [
+            "2|URN:Tel|URN \(current) already taken by another contact",
+            "3|URN:Tel|URN \(earlier) already taken by another contact",
+            "4|URN:Tel|URN \(bystander) already taken by another contact",
+        ])
+        _ = try ContactKit.modify(daemon, owner, [["type": "urns", "action": "set", "urns": [.string(current)]], ContactKit.status("archived")])
+        _ = try daemon.call("contacts.delete", ["uuid": .string(owner)])
+
+        let masked = [
+            "2|URN:Tel|URN tel:******** already taken by another contact",
+            "3|URN:Tel|URN tel:******** already taken by another contact",
+            "4|URN:Tel|URN \(bystander) already taken by another contact",
+        ]
+        #expect(ImportExportTests.errors(try daemon.call("imports.status", ["import": .string(id)])) == masked)
+        let backup = daemon.directory + "-backup"
+        defer { try? FileManager.default.removeItem(atPath: backup) }
+        _ = try daemon.call("ledger.backup", ["path": .string(backup)])
+        let log = try Data(contentsOf: URL(fileURLWithPath: backup + "/data.mdb"))
+        for number in ["250788680001", "250788680003"] {
+            #expect(log.range(of: Data(number.utf8)) == nil, "the backup's log holds \(number)")
+        }
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        #expect(ImportExportTests.errors(try daemon.call("imports.status", ["import": .string(id)])) == masked)
+    }
 }

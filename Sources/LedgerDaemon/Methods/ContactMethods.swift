@@ -194,7 +194,10 @@ extension LedgerMethods {
             let stream = EventHeader.contactStream(uuid)
             try tx.append(events, to: stream, expectedVersion: params.expectedVersion ?? contact.version)
             // Erase the personal data of the contact's past events; their hashes keep the chain whole.
-            try PersonalDataErasure.erase(stream: stream, before: UInt64.max, stores: self.stores, in: tx.txn)
+            let erasedURNs = try PersonalDataErasure.erase(stream: stream, before: UInt64.max, stores: self.stores, in: tx.txn)
+            // Row errors of imports quote URNs the contact held ("already taken by another contact").
+            let urns = erasedURNs.union(contact.urns.map(PersonalDataErasure.identity))
+            try ImportErrorErasure.mask(urns, workspace: caller.workspace, stores: self.stores, in: tx.txn)
             try self.ledger.eraseIdempotentAnswers(mentioning: uuid.rawValue, workspace: caller.workspace, in: tx.txn)
             return ["uuid": .string(uuid.rawValue)]
         }
