@@ -376,11 +376,18 @@ public struct JSONTextReader {
             }
             return .decimal(value)
         }
-        guard let value = Double(String(decoding: text, as: UTF8.self)), value.isFinite else {
+        // Past a double's range either way: infinite, or 0 for digits that are not all zero (1e-400 was
+        // read as 0, so a request id of 1e-400 was answered with id 0).
+        guard let value = Double(String(decoding: text, as: UTF8.self)), value.isFinite, value != 0 || Self.isZero(text) else {
             self.index = start
             throw self.error(.numberOutOfRange)
         }
         return .double(value)
+    }
+
+    /// Whether a number's digits before its exponent are all zero.
+    private static func isZero(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        text.prefix { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") }.allSatisfy { !(UInt8(ascii: "1")...UInt8(ascii: "9")).contains($0) }
     }
 
     @discardableResult

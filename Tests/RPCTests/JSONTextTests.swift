@@ -37,11 +37,17 @@ struct JSONTextTests {
         #expect(try JSONValue(parsing: Array("2.50".utf8)) == .double(2.5))
         #expect(try JSONValue(parsing: Array("1e2".utf8)) == .double(100))
         #expect(try JSONValue(parsing: Array("-0".utf8)) == .integer(0))
+        // Zero written with an exponent is zero however small the exponent.
+        #expect(try JSONValue(parsing: Array("0.000e-400".utf8)) == .double(0))
     }
 
     /// Every refusal reason, with the offset where the text stops being JSON.
     /// Texts `JSONSerialization` accepts although RFC 8259 does not: a trailing comma, a byte order mark.
-    static let foundationLeniencies: Set<[UInt8]> = [Array(#"{"a":1,}"#.utf8), [0xEF, 0xBB, 0xBF, 0x31]]
+    /// Foundation accepts a trailing comma and a byte-order mark, and reads a number below a double's
+    /// range as 0.
+    static let foundationLeniencies: Set<[UInt8]> = [
+        Array(#"{"a":1,}"#.utf8), [0xEF, 0xBB, 0xBF, 0x31], Array("[1, -1e-999999]".utf8), Array("2.5E-400".utf8),
+    ]
 
     static let invalid: [(bytes: [UInt8], reason: JSONTextError.Reason, offset: Int)] = [
         (Array("".utf8), .unexpectedEnd, 0),
@@ -61,6 +67,9 @@ struct JSONTextTests {
         (Array("-a".utf8), .invalidNumber, 1),
         (Array("1e".utf8), .invalidNumber, 2),
         (Array("1e400".utf8), .numberOutOfRange, 0),
+        // Not zero, but below a double's range: read as 0 it would echo a request id of 1e-400 as 0.
+        (Array("[1, -1e-999999]".utf8), .numberOutOfRange, 4),
+        (Array("2.5E-400".utf8), .numberOutOfRange, 0),
         (Array("\"a\u{1}b\"".utf8), .controlCharacterInString, 2),
         (Array(#""\x""#.utf8), .invalidEscape, 2),
         (Array(#""\u00G0""#.utf8), .invalidEscape, 5),
