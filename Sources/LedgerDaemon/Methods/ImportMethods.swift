@@ -279,9 +279,13 @@ extension LedgerMethods {
                 }
                 batch += 1
             }
+            // The time the last batch stored (its commit's), so that the status answers the same before
+            // and after a restart; a dry run stores nothing and finishes now.
+            let stored = spec.dryRun ? nil : try self.read { txn in try txn.get(self.stores.meta, key: Self.importKey(spec.id)) }
+            let finishedOn = stored.flatMap { try? JSONDecoder().decode(ImportJobState.self, from: Data($0)) }?.finishedOn ?? .now
             job.update { state in
                 state.state = "complete"
-                state.finishedOn = .now
+                state.finishedOn = finishedOn
             }
             let done = job.snapshot
             self.logger.info(
