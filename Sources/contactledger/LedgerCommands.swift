@@ -87,6 +87,9 @@ extension ContactLedgerCommand {
 extension ContactLedgerCommand.Projections {
     /// `projections [status]`: `projections.status`.
     struct Status: ParsableCommand {
+        /// Why the last rebuild failed, until one completes (`-` for none).
+        static let lastError = Table.Column.computed("last error") { $0["last_error"]?["reason"]?.stringValue ?? "-" }
+
         static let configuration = CommandConfiguration(
             abstract: "Shows each projection's state, position and lag (the default)."
         )
@@ -98,13 +101,16 @@ extension ContactLedgerCommand.Projections {
             self.global.emit(result) { result in
                 Table(columns: [
                     .key("name"), .key("version"), .key("state"), .key("position"), .key("head_seq", "head"),
-                    .key("progress"), .key("lag"),
+                    .key("progress"), .key("lag"), Self.lastError,
                 ]).print(result.list("projections"), empty: "(no projections)")
             }
         }
     }
 
     /// `projections rebuild NAME`: `projections.rebuild`.
+    ///
+    /// A rebuild that fails leaves the projection as it was, with `last_error` until one completes: the
+    /// command then says why and exits 1.
     struct Rebuild: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Starts an online rebuild of a projection and follows it with a progress bar until it is done (--detach: returns at once)."
@@ -141,8 +147,13 @@ extension ContactLedgerCommand.Projections {
             }
             progress.finish()
             let final = try self.global.call("projections.status")
-            Table(columns: [.key("name"), .key("version"), .key("state"), .key("position"), .key("head_seq", "head")])
+            Table(columns: [.key("name"), .key("version"), .key("state"), .key("position"), .key("head_seq", "head"), Status.lastError])
                 .print(final.list("projections"), empty: "(no projections)")
+            let failure = final.list("projections").first { $0["name"]?.stringValue == self.name }?["last_error"]
+            if let reason = failure?["reason"]?.stringValue {
+                Output.printError(": the rebuild of \(self.name) failed (\(reason)); the projection answers as it was")
+                throw ExitCode(1)
+            }
         }
     }
 

@@ -409,6 +409,12 @@ struct ReliabilityLimitsTests {
         #expect(failure.string("at") != nil)
         #expect(failed["last_rebuilt_on"] == nil)
         #expect(!FileManager.default.fileExists(atPath: daemon.directory + "/rebuild-staging"), "the failed rebuild's staging is left on the full disk")
+        // The CLI shows it, and a rebuild by hand that fails again says why and exits 1.
+        let table = try Operations.run("contactledger", ["projections", "--socket", daemon.socketPath])
+        #expect(table.status == 0 && table.output.contains("LAST ERROR") && table.output.contains("disk_full"), "\(table.output)")
+        let again = try Operations.run("contactledger", ["projections", "rebuild", "contacts", "--socket", daemon.socketPath])
+        #expect(again.status == 1)
+        #expect(again.error.contains("failed (disk_full)"), "\(again.error)")
         disk.removeFiller()
         try daemon.call("projections.rebuild", ["name": "contacts"])
         let rebuilt = try waitForTheRebuild()
