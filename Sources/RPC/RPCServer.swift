@@ -300,8 +300,9 @@ public final class RPCServer: Service {
             name: SocketOptionName(CLedgerSys_SO_PEERGROUPS)
         )
         .map { (buffer: CLedgerSys_PeerGroups) in
-            // The option's length is not returned: the buffer was zeroed, so its groups end at the first 0.
-            withUnsafeBytes(of: buffer.gids) { Array($0.bindMemory(to: UInt32.self).prefix { $0 != 0 }) }
+            // The option's length is not returned and the buffer was zeroed: its groups are the entries
+            // other than 0 (the kernel sorts them, so a group 0 of the peer's would come first, not end them).
+            withUnsafeBytes(of: buffer.gids) { Array($0.bindMemory(to: UInt32.self).filter { $0 != 0 }) }
         }
         .recover { _ in [] }
         return credentials.and(groups)

@@ -109,6 +109,9 @@ struct AccessBoundaryTests {
         }
         let member = try asOtherUser("--groups=5151", "system.health", "{}")
         #expect(member.status == 0, "\(member.error)")
+        // Group 0 among the peer's groups comes first (the kernel sorts them) and hides none of the others.
+        let rootGroupMember = try asOtherUser("--groups=0,5151", "system.health", "{}")
+        #expect(rootGroupMember.status == 0, "\(rootGroupMember.error)")
         let write = try asOtherUser("--groups=5151", "contacts.create", "{\"name\":\"x\"}")
         #expect(write.status == 1)
         #expect(write.error.contains("32007"))
