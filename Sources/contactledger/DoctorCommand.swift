@@ -206,10 +206,13 @@ extension ContactLedgerCommand {
             return checks
         }
 
-        /// Calls `method` and turns its result into checks; a failed call fails each of `names`.
+        /// Calls `method` and turns its result into checks; a failed call fails each of `names`, and one
+        /// this peer's grants do not allow (-32007) skips them: the daemon is not at fault.
         private func call(_ connection: LedgerConnection, _ method: String, names: [String], _ body: (JSONValue) -> [Check]) -> [Check] {
             do {
                 return body(try connection.call(method))
+            } catch let error as RPCError where error.code == -32007 {
+                return names.map { Check(name: $0, status: .skip, detail: "this user's grants do not allow \(method) (a grant without a workspace limit does)") }
             } catch let error as RPCError {
                 return names.map { Check(name: $0, status: .fail, detail: "\(method) answered \(error.code): \(error.message)") }
             } catch {
