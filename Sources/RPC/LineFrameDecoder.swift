@@ -22,6 +22,8 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
 
     private let maximumLineBytes: Int
     private let budget: PendingLineBudget?
+    /// The peer's user id, whose share of the budget its lines count against.
+    private let peer: UInt32?
     private var scannedBytes = 0
     private var isDiscarding = false
     /// Why the line being dropped is dropped.
@@ -29,11 +31,14 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
     /// The bytes of this connection's unfinished line counted in the budget.
     private var reservedBytes = 0
 
-    /// - Parameter budget: the bytes all connections' unfinished lines may hold together; nil: no bound
-    ///   but the line limit.
-    public init(maximumLineBytes: Int, budget: PendingLineBudget? = nil) {
+    /// - Parameters:
+    ///   - budget: the bytes all connections' unfinished lines may hold together; nil: no bound but
+    ///     the line limit.
+    ///   - peer: the user id at the other end, whose share of `budget` this connection's lines use.
+    public init(maximumLineBytes: Int, budget: PendingLineBudget? = nil, peer: UInt32? = nil) {
         self.maximumLineBytes = maximumLineBytes
         self.budget = budget
+        self.peer = peer
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -92,13 +97,13 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
     /// Counts an unfinished line of `bytes` in the budget; false when the budget cannot hold it.
     private mutating func holdInBudget(_ bytes: Int) -> Bool {
         guard let budget = self.budget, bytes > PendingLineBudget.uncountedBytes, bytes > self.reservedBytes else { return true }
-        guard budget.reserve(bytes - self.reservedBytes) else { return false }
+        guard budget.reserve(bytes - self.reservedBytes, for: self.peer) else { return false }
         self.reservedBytes = bytes
         return true
     }
 
     private mutating func releaseBudget() {
-        self.budget?.release(self.reservedBytes)
+        self.budget?.release(self.reservedBytes, for: self.peer)
         self.reservedBytes = 0
     }
 }

@@ -105,7 +105,7 @@ public final class RPCServer: Service {
                 .bind(unixDomainSocketPath: staged.bindPath, cleanupExistingSocketFile: false) { channel in
                     Self.peerCredentials(of: channel).flatMapThrowing { peer in
                         try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes, budget: lineBudget))
+                            ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes, budget: lineBudget, peer: peer?.uid))
                         )
                         let wrapped = try unserved.withLock { held -> NIOAsyncChannel<LineFrame, ByteBuffer>? in
                             guard held.isAccepting else { return nil }

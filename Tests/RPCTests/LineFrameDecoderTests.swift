@@ -7,9 +7,9 @@ import Testing
 /// Line framing on an embedded channel: lines, drip-fed bytes, oversized lines that keep the
 /// connection usable, CRLF, and half lines at end of stream.
 struct LineFrameDecoderTests {
-    func channel(limit: Int, budget: PendingLineBudget? = nil) throws -> EmbeddedChannel {
+    func channel(limit: Int, budget: PendingLineBudget? = nil, peer: UInt32? = nil) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: limit, budget: budget)))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: limit, budget: budget, peer: peer)))
         return channel
     }
 
@@ -53,27 +53,32 @@ struct LineFrameDecoderTests {
         #expect(try self.lines(channel) == ["short", "<oversized>", "after"])
     }
 
-    /// Unfinished lines of every connection share one budget: a line that would pass it is dropped
-    /// (its connection stays usable), and a finished, dropped or closed line gives its bytes back.
+    /// Unfinished lines of every connection share one budget, of which one peer may hold half: a line
+    /// that would pass either is dropped (its connection stays usable), and a finished, dropped or closed
+    /// line gives its bytes back.
     @Test func unfinishedLinesShareOneBudget() throws {
-        let budget = PendingLineBudget(limit: 50_000)
-        let first = try self.channel(limit: 40_000, budget: budget)
-        let second = try self.channel(limit: 40_000, budget: budget)
-        let part = String(repeating: "x", count: 30_000)
+        let budget = PendingLineBudget(limit: 100_000)
+        let first = try self.channel(limit: 60_000, budget: budget, peer: 1)
+        let second = try self.channel(limit: 60_000, budget: budget, peer: 1)
+        let other = try self.channel(limit: 60_000, budget: budget, peer: 2)
+        let third = try self.channel(limit: 60_000, budget: budget, peer: 3)
+        let part = String(repeating: "x", count: 40_000)
         try first.writeInbound(ByteBuffer(string: part))
-        #expect(budget.inUse == 30_000)
-        try second.writeInbound(ByteBuffer(string: part))  // 60,000 would pass the budget.
-        #expect(budget.inUse == 30_000)
-        try second.writeInbound(ByteBuffer(string: "rest\nnext\n"))
+        try second.writeInbound(ByteBuffer(string: part))  // Peer 1 would hold 80,000: past its half.
+        try other.writeInbound(ByteBuffer(string: part))
+        try third.writeInbound(ByteBuffer(string: part))  // 120,000 in all: past the budget.
+        #expect(budget.inUse == 80_000)
+        for channel in [first, second, other, third] { try channel.writeInbound(ByteBuffer(string: "\nnext\n")) }
+        #expect(try self.lines(first) == [part, "next"])
         #expect(try self.lines(second) == ["<over budget>", "next"])
-        try first.writeInbound(ByteBuffer(string: "\n"))
-        #expect(try self.lines(first) == [part])
+        #expect(try self.lines(other) == [part, "next"])
+        #expect(try self.lines(third) == ["<over budget>", "next"])
         #expect(budget.inUse == 0)
         // Short lines are not counted; a closed connection gives its unfinished line back.
         try second.writeInbound(ByteBuffer(string: "short"))
         #expect(budget.inUse == 0)
         try first.writeInbound(ByteBuffer(string: part))
-        #expect(budget.inUse == 30_000)
+        #expect(budget.inUse == 40_000)
         _ = try first.finish()
         #expect(budget.inUse == 0)
     }
