@@ -40,6 +40,10 @@ struct AccessBoundaryTests {
             #expect(refused.data("workspace") == "*", "\(method)")
         }
         #expect(!FileManager.default.fileExists(atPath: backup))
+        // `doctor` skips the checks this grant does not allow; it failed them, for a healthy daemon.
+        let doctor = try Operations.run("contactledger", ["doctor", "--socket", daemon.socketPath])
+        #expect(!doctor.output.contains("FAIL"), "\(doctor.output)")
+        #expect(doctor.output.contains("grants do not allow system.stats"), "\(doctor.output)")
 
         try Self.rows.write(toFile: file, atomically: true, encoding: .utf8)
         let byPath = try daemon.error("imports.start", ["workspace": "alpha", "path": .string(file), "format": "csv"])
