@@ -99,6 +99,14 @@ struct QueryAndGroupTests {
         #expect(badSort.data("field") == "sort")
         let badCursor = try daemon.error("contacts.search", ["query": "", "cursor": "bogus"])
         #expect(badCursor.data("field") == "cursor")
+        // The same page gives the same cursor in another run of the daemon (it differed in key order).
+        let page: JSONValue = ["query": "", "sort": "name", "limit": 2]
+        let before = try daemon.call("contacts.search", page)["next_cursor"]
+        for _ in 0..<3 {
+            daemon.stop()
+            try daemon.start()
+            #expect(try daemon.call("contacts.search", page)["next_cursor"] == before)
+        }
     }
 
     @Test(arguments: [
