@@ -182,7 +182,6 @@ public enum Daemon {
         return try active.rebuildIfNeeded(log: stores.log, environment: environment, progress: progress)
     }
 
-    /// A group id from a name or a number.
     /// Makes every file and directory the process creates its owner's alone (umask `077`) unless it
     /// sets a mode itself: the data directory holds personal data, and a file created by a library
     /// (LMDB's copies, Foundation's writes) takes `0666` less the umask, which the operator's shell
@@ -205,6 +204,7 @@ public enum Daemon {
         chmod(dataDirectory, (info.st_mode & 0o7707) | 0o010)
     }
 
+    /// A group id from a name or a number.
     static func groupID(_ group: String) throws -> gid_t {
         if let number = gid_t(group) { return number }
         guard let entry = getgrnam(group) else { throw StartFailure.unknownGroup(group) }

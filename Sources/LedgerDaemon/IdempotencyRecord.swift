@@ -87,17 +87,6 @@ struct IdempotencyRecord {
     /// which lists none) its uuid appears in the answer's text.
     func names(contact uuid: String) -> Bool {
         guard case .answer(let answer, let named) = self.content else { return false }
-        return named.contains(uuid) || Self.contains(answer, Array(uuid.utf8))
-    }
-
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, haystack.count >= needle.count else { return false }
-        var index = haystack.startIndex
-        let last = haystack.endIndex - needle.count
-        while index <= last {
-            if haystack[index] == first, haystack[index..<(index + needle.count)].elementsEqual(needle) { return true }
-            index += 1
-        }
-        return false
+        return named.contains(uuid) || answer.firstRange(of: Array(uuid.utf8)) != nil
     }
 }

@@ -42,17 +42,11 @@ public enum SpreadsheetWriter {
         guard descriptor >= 0 else { throw .io(reason: "cannot_write") }
         defer { close(descriptor) }
         if let owner, fchown(descriptor, owner.uid, owner.gid) != 0 { throw .io(reason: "cannot_write") }
-        let written = data.withUnsafeBytes { bytes -> Bool in
-            var offset = 0
-            while offset < bytes.count {
-                let count = Glibc.write(descriptor, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else { return false }
-                offset += count
-            }
-            return true
+        do {
+            try FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).write(contentsOf: data)
+        } catch {
+            throw .io(reason: "cannot_write")
         }
-        guard written else { throw .io(reason: "cannot_write") }
     }
 
     // MARK: - CSV

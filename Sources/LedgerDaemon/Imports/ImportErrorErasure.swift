@@ -37,7 +37,7 @@ enum ImportErrorErasure {
                 guard entry.key.hasPrefix(Self.importPrefix) else { return false }
                 guard let (id, batch) = Self.errorsKey(Array(entry.key)) else { return true }
                 let value = Array(entry.value)
-                guard needles.contains(where: { $0.isEmpty || IdempotencyRecord.contains(value, $0) }),
+                guard needles.contains(where: { $0.isEmpty || value.firstRange(of: $0) != nil }),
                     let errors = try? JSONDecoder().decode([ImportCellError].self, from: Data(value))
                 else { return true }
                 let masked = errors.map { $0.maskingURNs(urns) }
