@@ -54,8 +54,10 @@ public struct DaemonConfiguration: Sendable {
         importMaximumRecords: Int = ImportPlan.maximumRecords,
         readModelCompactionMinimumFreeBytes: Int = 64 << 20,
         rebuildCommitSeconds: Double = DaemonConfiguration.defaultRebuildCommitSeconds,
-        subscriberMaximumLag: Int = DaemonConfiguration.defaultSubscriberMaximumLag
+        subscriberMaximumLag: Int = DaemonConfiguration.defaultSubscriberMaximumLag,
+        replication: ReplicationSettings? = nil
     ) {
+        self.replication = replication
         self.subscriberMaximumLag = subscriberMaximumLag
         self.rebuildCommitSeconds = rebuildCommitSeconds
         self.readModelCompactionMinimumFreeBytes = readModelCompactionMinimumFreeBytes

@@ -24,7 +24,7 @@ extension ContactLedgerCommand.Contacts {
 
     /// `contact block UUID`: a `status` modifier to `blocked`.
     struct Block: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Blocks a contact (no messages in or out).")
+        static let configuration = CommandConfiguration(abstract: "Blocks a contact: out of every group; messages to it fail, and its incoming messages are kept, archived.")
         @OptionGroup var target: StatusTarget
         func run() throws { try self.target.set(.blocked) }
     }

@@ -11,7 +11,8 @@ struct ContactLedgerCommand: AsyncParsableCommand {
         commandName: "contactledger",
         abstract: "Reads and changes the contacts of a ContactLedger daemon.",
         discussion: """
-            Talks JSON-RPC 2.0 to contactledgerd over its Unix socket (--socket, else $CONTACTLEDGER_SOCKET, \
+            Talks JSON-RPC 2.0 to contactledgerd over its Unix socket (--socket, before or after the \
+            subcommand, else $CONTACTLEDGER_SOCKET, \
             else ./.contactledger/ledger.sock), or with --shard-map FILE (else $CONTACTLEDGER_SHARD_MAP) to the \
             primary that owns each call's workspace. Output is a table or key-value block; --json prints the raw \
             result instead. Errors are one line on stderr: error CODE: MESSAGE (DATA).
@@ -39,4 +40,10 @@ struct ContactLedgerCommand: AsyncParsableCommand {
             CommandGroup(name: "System", subcommands: [Health.self, Stats.self, Doctor.self, CallCommand.self, Completion.self]),
         ]
     )
+
+    /// Runs the command line, with the options every command shares also accepted before the
+    /// subcommand (`contactledger --socket PATH health`), where ArgumentParser reads only the root's.
+    static func main() async {
+        await self.main(GlobalOptions.movingLeadingOptions(Array(CommandLine.arguments.dropFirst())))
+    }
 }

@@ -43,6 +43,34 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print the raw JSON result (pretty, sorted keys) instead of tables.")
     var json = false
 
+    /// The shared options, and whether each takes a value: those a user may write before the subcommand.
+    private static let leadingOptions = ["--socket": true, "--shard-map": true, "--workspace": true, "--actor": true, "--json": false]
+
+    /// `arguments` with the shared options written before the subcommand moved after it (before a `--`,
+    /// which ends the options), where the subcommand reads them: `--socket S health` → `health --socket S`.
+    /// Anything else is left as it is, for ArgumentParser to refuse or accept.
+    static func movingLeadingOptions(_ arguments: [String]) -> [String] {
+        var moved: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            let name = String(argument.prefix { $0 != "=" })
+            guard let takesValue = Self.leadingOptions[name] else { break }
+            if takesValue, name == argument {
+                guard index + 1 < arguments.count else { return arguments }
+                moved += [argument, arguments[index + 1]]
+                index += 2
+            } else {
+                moved.append(argument)
+                index += 1
+            }
+        }
+        var rest = Array(arguments[index...])
+        guard !moved.isEmpty, !rest.isEmpty else { return arguments }
+        rest.insert(contentsOf: moved, at: rest.firstIndex(of: "--") ?? rest.endIndex)
+        return rest
+    }
+
     /// The socket to connect to: `--socket`, else `$CONTACTLEDGER_SOCKET`, else ``defaultSocketPath``; with a
     /// shard map (``route``), the socket of `--workspace` (or the map's default), which `doctor` checks.
     var socketPath: String {

@@ -53,7 +53,7 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
     @Option(
         name: .customLong("grant"),
         help: ArgumentHelp(
-            "Allow a peer: uid=N|gid=N[,workspace=W][,mode=read|write]. Repeatable; with none, anyone who can open the socket may do everything.",
+            "Allow a peer: uid=N|gid=N[,workspace=W][,mode=read|write][,files=yes|no] (files=yes: it may name paths the daemon reads or writes). Repeatable; with none, anyone who can open the socket may do everything.",
             valueName: "grant"
         )
     )
@@ -120,16 +120,7 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
     var stream: String?
 
     @Option(name: .long, help: ArgumentHelp("Copies of the stream when the publisher creates it: 1 to 5 (default: 1; 3 on a 3-node cluster).", valueName: "n"))
-    var streamReplicas: Int?
-
-    /// Publishing (`--replicate`) or following (`--follow`), from the flags.
-    var replicationSettings: ReplicationSettings? {
-        let stream = self.stream ?? ReplicationSettings.defaultStream
-        let replicas = self.streamReplicas ?? 1
-        if let url = self.replicate { return ReplicationSettings(role: .publisher, url: url, stream: stream, streamReplicas: replicas) }
-        if let url = self.follow { return ReplicationSettings(role: .replica, url: url, stream: stream) }
-        return nil
-    }
+    var streamReplicas: String?
 
     /// The settings given as flags.
     var flagLayer: [DaemonSettings.Key: DaemonSettings.Value] {
@@ -143,6 +134,8 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
             (.readModelCompactionMinimumFree, self.readModelCompactionMinFree),
             (.rebuildCommitSeconds, self.rebuildCommitSeconds),
             (.subscriberMaximumLag, self.subscriberMaxLag),
+            (.replicate, self.replicate), (.follow, self.follow), (.stream, self.stream),
+            (.streamReplicas, self.streamReplicas),
         ]
         for case (let key, let text?) in texts { layer[key] = .text(text) }
         if !self.grants.isEmpty { layer[.grants] = .list(self.grants) }
@@ -169,23 +162,6 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
         if !self.printConfig, let group = resolved.settings.socketGroup, gid_t(group) == nil, getgrnam(group) == nil {
             let source = DaemonSettings.source(of: .socketGroup, resolved.origins[.socketGroup] ?? .defaultValue)
             throw ValidationError("\(DaemonSettings.Key.socketGroup.rawValue) (\(source)): no group is named '\(group)'")
-        }
-        guard self.replicate == nil || self.follow == nil else { throw ValidationError("--replicate and --follow exclude each other.") }
-        for (flag, url) in [("--replicate", self.replicate), ("--follow", self.follow)] {
-            guard let url else { continue }
-            for part in url.split(separator: ",", omittingEmptySubsequences: false) {
-                let text = part.trimmingCharacters(in: .whitespaces)
-                guard let components = URLComponents(string: text), components.scheme == "nats", components.host?.isEmpty == false else {
-                    throw ValidationError("\(flag) must look like nats://127.0.0.1:4222 (or several, comma-separated); got '\(url)'.")
-                }
-            }
-        }
-        if let replicas = self.streamReplicas {
-            guard self.replicate != nil else { throw ValidationError("--stream-replicas goes with --replicate.") }
-            guard (1...5).contains(replicas) else { throw ValidationError("--stream-replicas must be 1 to 5; got \(replicas).") }
-        }
-        if let stream = self.stream, stream.isEmpty || stream.contains(where: { ".*> \t".contains($0) }) {
-            throw ValidationError("--stream must be a JetStream stream name (no '.', '*', '>' or spaces); got '\(stream)'.")
         }
     }
 
@@ -217,8 +193,7 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
             ]
         )
         do {
-            var configuration = settings.makeConfiguration()
-            configuration.replication = self.replicationSettings
+            let configuration = settings.makeConfiguration()
             let group = try Daemon.makeServiceGroup(
                 configuration: configuration,
                 logger: logger,

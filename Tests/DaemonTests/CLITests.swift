@@ -16,12 +16,12 @@ struct CLITests {
     static var cli: URL { DaemonHarness.productsDirectory.appendingPathComponent("contactledger") }
 
     /// Runs the CLI (or `executable`) against `daemon` to its end.
-    func run(_ daemon: DaemonHarness, _ arguments: [String], executable: URL = Self.cli) throws -> Run {
+    func run(_ daemon: DaemonHarness, _ arguments: [String], executable: URL = Self.cli, socket: String? = nil) throws -> Run {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
-        environment["CONTACTLEDGER_SOCKET"] = daemon.socketPath
+        environment["CONTACTLEDGER_SOCKET"] = socket ?? daemon.socketPath
         process.environment = environment
         let output = Pipe()
         let error = Pipe()
@@ -230,5 +230,23 @@ struct CLITests {
         let run = try self.run(daemon, ["health"])
         #expect(run.status == 2)
         #expect(run.error.contains("contactledgerd"))
+    }
+
+    /// The shared options may come before the subcommand, as with `docker -H` or `kubectl --kubeconfig`:
+    /// `contactledger --socket PATH health` was refused as an unknown option (exit status 64).
+    @Test func sharedOptionsBeforeTheSubcommand() throws {
+        let daemon = try DaemonHarness()
+        let elsewhere = "/tmp/clt-nowhere-\(UUID().uuidString.prefix(8)).sock"
+        // The environment names a socket where no daemon listens: only the leading --socket reaches it.
+        let health = try self.run(daemon, ["--socket", daemon.socketPath, "--json", "health"], socket: elsewhere)
+        #expect(health.status == 0, "\(health.error)")
+        #expect(try JSONDecoder().decode(JSONValue.self, from: Data(health.output.utf8)).string("status") == "ok")
+        let created = try self.run(daemon, ["--socket=\(daemon.socketPath)", "--workspace", "other", "contact", "create", "--name", "Ada", "--json"], socket: elsewhere)
+        #expect(created.status == 0, "\(created.error)")
+        #expect(try daemon.call("contacts.count", ["workspace": "other", "query": ""]).int("total") == 1)
+        let called = try self.run(daemon, ["--socket", daemon.socketPath, "call", "system.health", "{}"], socket: elsewhere)
+        #expect(called.status == 0, "\(called.error)")
+        // Without it, the environment's socket is used, and there is no daemon there.
+        #expect(try self.run(daemon, ["health"], socket: elsewhere).status == 2)
     }
 }

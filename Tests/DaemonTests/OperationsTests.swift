@@ -32,6 +32,10 @@ struct OperationsTests {
         #expect(config["read_model_compaction_min_free"] == .integer(64 << 20))
         #expect(config["rebuild_commit_seconds"] == .integer(60))
         #expect(config["subscriber_max_lag"] == .integer(1_000_000))
+        #expect(config["replicate"] == .null)
+        #expect(config["follow"] == .null)
+        #expect(config["stream"] == "LEDGER")
+        #expect(config["stream_replicas"] == .null)
         // The dist config file parses, and --print-config's output is itself a valid config file.
         let dist = Operations.repositoryRoot.appendingPathComponent("dist/contactledgerd.json").path
         let distConfig = try self.effectiveConfig(["--config", dist])
@@ -94,11 +98,41 @@ struct OperationsTests {
         ([], ["CONTACTLEDGER_REBUILD_COMMIT_SECONDS": "0"], "rebuild_commit_seconds (CONTACTLEDGER_REBUILD_COMMIT_SECONDS)"),
         (["--subscriber-max-lag", "0"], [:], "subscriber_max_lag (--subscriber-max-lag)"),
         (["--map-size", "4GiB", "--max-map-size", "1GiB"], [:], "max_map_size (--max-map-size): must be at least map_size"),
+        ([], ["CONTACTLEDGER_STREAM_REPLICAS": "9", "CONTACTLEDGER_REPLICATE": "nats://127.0.0.1:4222"], "stream_replicas (CONTACTLEDGER_STREAM_REPLICAS): must be 1 to 5"),
+        ([], ["CONTACTLEDGER_REPLICATE": "http://127.0.0.1:4222"], "replicate (CONTACTLEDGER_REPLICATE): must look like nats://"),
+        (["--follow", "nats://127.0.0.1:4222"], ["CONTACTLEDGER_REPLICATE": "nats://127.0.0.1:4222"], "replicate (CONTACTLEDGER_REPLICATE) and follow (--follow) exclude each other"),
+        (["--stream-replicas", "3"], [:], "stream_replicas (--stream-replicas) goes with replicate"),
+        ([], ["CONTACTLEDGER_STREAM": "a.b"], "stream (CONTACTLEDGER_STREAM): must be a JetStream stream name"),
     ])
     func badSettingsAreUsageErrorsNamingTheKey(arguments: [String], environment: [String: String], message: String) throws {
         let run = try Operations.run("contactledgerd", arguments + ["--print-config"], environment: environment)
         #expect(run.status == 64)
         #expect(run.error.contains(message), "\(run.error)")
+    }
+
+    /// Replication is set like every other setting: the environment and the config file were ignored (a
+    /// daemon started with CONTACTLEDGER_REPLICATE ran without publishing), and the file refused the keys.
+    @Test func replicationSettingsComeFromEveryLayer() throws {
+        let environment = ["CONTACTLEDGER_REPLICATE": "nats://127.0.0.1:4222,nats://127.0.0.1:4223", "CONTACTLEDGER_STREAM_REPLICAS": "3"]
+        let fromEnvironment = try self.effectiveConfig(["--stream", "PRIMARY"], environment: environment)
+        #expect(fromEnvironment["replicate"] == "nats://127.0.0.1:4222,nats://127.0.0.1:4223")
+        #expect(fromEnvironment["stream_replicas"] == .integer(3))
+        #expect(fromEnvironment["stream"] == "PRIMARY")
+        #expect(fromEnvironment["follow"] == .null)
+
+        let directory = "/tmp/clo-\(UUID().uuidString.prefix(8).lowercased())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/contactledgerd.json"
+        // Port 1 refuses connections: the publisher starts and reports itself disconnected.
+        try #"{"replicate": "nats://127.0.0.1:1", "stream": "FROMFILE", "stream_replicas": 2}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        let printed = try self.effectiveConfig(["--config", file])
+        #expect(printed["replicate"] == "nats://127.0.0.1:1")
+        #expect(printed["stream"] == "FROMFILE")
+        let daemon = try DaemonHarness(arguments: ["--config", file])
+        let replication = try #require(try daemon.call("system.stats")["replication"])
+        #expect(replication.string("role") == "publisher")
+        #expect(replication.string("stream") == "FROMFILE")
     }
 
     /// A socket group no one has is a usage error before the daemon starts (it stopped with exit status 1

@@ -30,7 +30,7 @@ public struct DaemonSettings: Sendable, Equatable {
     public var socketMode: mode_t = 0o660
     /// The group given to the socket, by name or number.
     public var socketGroup: String?
-    /// Access grants, `uid=N|gid=N[,workspace=W][,mode=read|write]`; empty: anyone who can open the socket.
+    /// Access grants, `uid=N|gid=N[,workspace=W][,mode=read|write][,files=yes|no]`; empty: anyone who can open the socket.
     public var grants: [String] = []
     /// The lowest log level written.
     public var logLevel = "info"
@@ -48,6 +48,14 @@ public struct DaemonSettings: Sendable, Equatable {
     public var rebuildCommitSeconds = DaemonConfiguration.defaultRebuildCommitSeconds
     /// Events a subscriber that has caught up once may fall behind the head before it is cut off.
     public var subscriberMaximumLag = DaemonConfiguration.defaultSubscriberMaximumLag
+    /// The NATS JetStream server(s) every committed event is published to; nil: not publishing.
+    public var replicate: String?
+    /// The NATS JetStream server(s) whose stream this daemon follows as a read replica; nil: a primary.
+    public var follow: String?
+    /// The JetStream stream published to or followed.
+    public var stream = ReplicationSettings.defaultStream
+    /// Copies of the stream a publisher asks for when it creates it; nil: one (not given).
+    public var streamReplicas: Int?
 
     public init() {}
 
@@ -79,6 +87,10 @@ public struct DaemonSettings: Sendable, Equatable {
         case readModelCompactionMinimumFree = "read_model_compaction_min_free"
         case rebuildCommitSeconds = "rebuild_commit_seconds"
         case subscriberMaximumLag = "subscriber_max_lag"
+        case replicate = "replicate"
+        case follow = "follow"
+        case stream = "stream"
+        case streamReplicas = "stream_replicas"
 
         /// The environment variable: `CONTACTLEDGER_` and the key in capitals.
         public var environmentVariable: String { "CONTACTLEDGER_" + self.rawValue.uppercased() }
@@ -176,7 +188,20 @@ public struct DaemonSettings: Sendable, Equatable {
                 )
             }
         }
+        try Self.checkReplication(settings, origins: origins)
         return Resolved(settings: settings, origins: origins, configFile: file)
+    }
+
+    /// The replication settings that only make sense together: one role at most, and stream copies only
+    /// for a publisher (which creates the stream).
+    private static func checkReplication(_ settings: DaemonSettings, origins: [Key: Origin]) throws {
+        let source = { (key: Key) in "\(key.rawValue) (\(Self.source(of: key, origins[key] ?? .defaultValue)))" }
+        if settings.replicate != nil, settings.follow != nil {
+            throw SettingsError("\(source(.replicate)) and \(source(.follow)) exclude each other: a daemon publishes or follows")
+        }
+        if settings.streamReplicas != nil, settings.replicate == nil {
+            throw SettingsError("\(source(.streamReplicas)) goes with replicate: only a publisher creates the stream")
+        }
     }
 
     /// Where a setting's value came from, as a message names it: its flag, its variable, or its file.
@@ -254,7 +279,7 @@ public struct DaemonSettings: Sendable, Equatable {
             guard key.isList else { throw SettingsError("takes one value, not a list") }
             self.grants = items
             for grant in items where AccessPolicy.Grant(parsing: grant) == nil {
-                throw SettingsError("a grant must look like uid=1000,workspace=main,mode=read; got '\(grant)'")
+                throw SettingsError("a grant must look like uid=N|gid=N[,workspace=W][,mode=read|write][,files=yes|no], e.g. uid=1000,workspace=main,mode=read; got '\(grant)'")
             }
             return
         case .text(let single):
@@ -319,7 +344,42 @@ public struct DaemonSettings: Sendable, Equatable {
                 throw SettingsError("must be a number of events of at least 1, got '\(text)'")
             }
             self.subscriberMaximumLag = events
+        case .replicate:
+            self.replicate = try Self.natsServers(text)
+        case .follow:
+            self.follow = try Self.natsServers(text)
+        case .stream:
+            guard !text.isEmpty, !text.contains(where: { ".*> \t".contains($0) }) else {
+                throw SettingsError("must be a JetStream stream name (no '.', '*', '>' or spaces), got '\(text)'")
+            }
+            self.stream = text
+        case .streamReplicas:
+            guard let copies = Int(text), (1...5).contains(copies) else {
+                throw SettingsError("must be 1 to 5 copies, got '\(text)'")
+            }
+            self.streamReplicas = copies
         }
+    }
+
+    /// `nats://host:port`, or several comma-separated (a cluster's nodes); empty or `off`: none.
+    private static func natsServers(_ text: String) throws -> String? {
+        guard !text.isEmpty, text != "off" else { return nil }
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let server = part.trimmingCharacters(in: .whitespaces)
+            guard let components = URLComponents(string: server), components.scheme == "nats", components.host?.isEmpty == false else {
+                throw SettingsError("must look like nats://127.0.0.1:4222 (or several, comma-separated), got '\(text)'")
+            }
+        }
+        return text
+    }
+
+    /// Publishing or following, as these settings say; nil: neither.
+    public var replication: ReplicationSettings? {
+        if let url = self.replicate {
+            return ReplicationSettings(role: .publisher, url: url, stream: self.stream, streamReplicas: self.streamReplicas ?? 1)
+        }
+        if let url = self.follow { return ReplicationSettings(role: .replica, url: url, stream: self.stream) }
+        return nil
     }
 
     /// Bytes from `1073741824`, `1GiB`, `1G`, `512MiB`, `64K` (binary multiples).
@@ -358,7 +418,8 @@ public struct DaemonSettings: Sendable, Equatable {
             importMaximumRecords: self.importMaximumRecords,
             readModelCompactionMinimumFreeBytes: self.readModelCompactionMinimumFree,
             rebuildCommitSeconds: self.rebuildCommitSeconds,
-            subscriberMaximumLag: self.subscriberMaximumLag
+            subscriberMaximumLag: self.subscriberMaximumLag,
+            replication: self.replication
         )
     }
 
@@ -387,6 +448,10 @@ public struct DaemonSettings: Sendable, Equatable {
             (.readModelCompactionMinimumFree, self.readModelCompactionMinimumFree == Int.max ? Self.quoted("off") : String(self.readModelCompactionMinimumFree)),
             (.rebuildCommitSeconds, Self.seconds(self.rebuildCommitSeconds)),
             (.subscriberMaximumLag, String(self.subscriberMaximumLag)),
+            (.replicate, self.replicate.map(Self.quoted) ?? "null"),
+            (.follow, self.follow.map(Self.quoted) ?? "null"),
+            (.stream, Self.quoted(self.stream)),
+            (.streamReplicas, self.streamReplicas.map { String($0) } ?? "null"),
         ]
         let lines = members.sorted { $0.0.rawValue < $1.0.rawValue }.map { "  \(Self.quoted($0.0.rawValue)): \($0.1)" }
         return "{\n" + lines.joined(separator: ",\n") + "\n}"
