@@ -508,6 +508,17 @@ struct LedgerCoreTests {
             #expect(refused.data("field") == .string(member))
             #expect(refused.data("reason") == "empty")
         }
+        // A verify range starts at seq 1: `to_seq: 0` crashed the daemon (a range 1...0).
+        for (params, member, reason) in [
+            (["to_seq": 0], "to_seq", "out_of_range"), (["from_seq": 0], "from_seq", "out_of_range"),
+            (["from_seq": 5, "to_seq": 2], "from_seq", "after_to_seq"),
+        ] as [(JSONValue, String, String)] {
+            let refused = try daemon.error("ledger.verify", params)
+            #expect(refused.code == -32602, "\(params)")
+            #expect(refused.data("field") == .string(member))
+            #expect(refused.data("reason") == .string(reason))
+        }
+        #expect(try daemon.call("ledger.verify", ["to_seq": 1])["verified"] == true)
         // `contacts.get` takes a uuid or a urn, not both.
         let both = try daemon.error("contacts.get", ["uuid": .string(uuid), "urn": "tel:+250788123123"])
         #expect(both.code == -32602)

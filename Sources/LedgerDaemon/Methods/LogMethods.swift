@@ -40,6 +40,11 @@ extension LedgerMethods {
 
     func ledgerVerify(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(VerifyParams.self, call)
+        // Event seqs start at 1 (the schema's eventSeq): a range ending at 0 holds nothing, and would not be
+        // a range at all.
+        for (field, seq) in [("from_seq", params.fromSeq), ("to_seq", params.toSeq)] where seq == 0 {
+            throw RPCError.invalidParams(field: field, reason: "out_of_range")
+        }
         if let from = params.fromSeq, let to = params.toSeq, from > to {
             throw RPCError.invalidParams(field: "from_seq", reason: "after_to_seq")
         }
