@@ -19,6 +19,8 @@ final class LedgerMethods: RPCHandler {
     let logger: Logger
     let startedAt = Date()
     let subscriptions = Subscriptions()
+    /// Turns of `projections.verify`, which share the scratch tables.
+    let verifications = VerificationTurns()
     /// Workspaces' default countries as last seen, to normalize URNs before the writer.
     let countryHints = DefaultCountryHints()
     /// Replication figures; a read replica (`--follow`) refuses commands.

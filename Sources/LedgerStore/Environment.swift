@@ -229,10 +229,16 @@ public final class Environment: @unchecked Sendable {
     public func read<T>(_ body: (Transaction) throws -> T) throws -> T {
         self.gate.enter()
         defer { self.gate.leave() }
+        let transaction = try self.beginPairedRead()
+        defer { transaction.abortRead() }
+        return try body(transaction)
+    }
+
+    /// Begins a read transaction of both parts as of the same write (see ``read(_:)``); call it inside
+    /// the gate, and end it with ``Transaction/abortRead()`` before leaving.
+    func beginPairedRead() throws -> Transaction {
         guard let env = self.rebuildablePointer, let stamps = self.stamps else {
-            let txn = try Self.beginRead(self.pointer)
-            defer { mdb_txn_abort(txn) }
-            return try body(Transaction(pointer: txn, isWritable: false))
+            return Transaction(pointer: try Self.beginRead(self.pointer), isWritable: false)
         }
         var attempts = 0
         while true {
@@ -249,20 +255,12 @@ public final class Environment: @unchecked Sendable {
             do {
                 (matched, durableStamp) = try stamps.match(transaction)
             } catch {
-                mdb_txn_abort(txn)
-                mdb_txn_abort(rebuildable)
+                transaction.abortRead()
                 throw error
             }
-            if matched || attempts >= CommitStamps.maximumAttempts {
-                defer {
-                    mdb_txn_abort(txn)
-                    mdb_txn_abort(rebuildable)
-                }
-                return try body(transaction)
-            }
+            if matched || attempts >= CommitStamps.maximumAttempts { return transaction }
             // The durable part is a write ahead: its rebuildable commit is a moment away.
-            mdb_txn_abort(txn)
-            mdb_txn_abort(rebuildable)
+            transaction.abortRead()
             attempts += 1
             // Only a writer that never publishes (it died mid-write) makes a reader settle for a mismatch.
             if !stamps.waitForPublication(of: durableStamp) { attempts = CommitStamps.maximumAttempts }

@@ -39,6 +39,12 @@ public final class Transaction {
         self.holdsRebuildablePartOnly = true
     }
 
+    /// Ends a read transaction (both parts).
+    func abortRead() {
+        mdb_txn_abort(self.pointer)
+        if let rebuildable = self.rebuildablePointer { mdb_txn_abort(rebuildable) }
+    }
+
     /// The LMDB transaction of the part holding `table`.
     @inline(__always)
     private func handle(_ table: Table) -> OpaquePointer {

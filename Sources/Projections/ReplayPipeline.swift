@@ -65,7 +65,11 @@ public struct ReplayPipeline: Sendable {
     }
 
     /// Replays the records after the projection's checkpoint up to `head`, or until `shouldStop` answers
-    /// true (it is asked between runs; what was applied by then is committed). Returns the checkpoint.
+    /// true. Returns the checkpoint.
+    ///
+    /// `shouldStop` is asked between runs. A stop drops what the open transaction applied rather than
+    /// writing it back: the write-back of a long transaction's held contacts takes seconds, and a daemon
+    /// told to stop must not wait for it. The next run goes on from the last commit.
     ///
     /// - Parameters:
     ///   - applied: called on this thread with the position applied after each run (not committed yet:
@@ -93,42 +97,43 @@ public struct ReplayPipeline: Sendable {
             }
         }
         defer { runs.cancel(decoders: decoders.count) }
-        var stopping = false
-        while position < head, !stopping {
+        while position < head {
             // The body runs again from the start when the map grows: it then decodes again what it had
             // applied before taking more, rather than holding every decoded run of a transaction.
             var applied = position
-            try self.targetEnvironment.write { txn in
-                guard (try self.projector.state(in: txn))?.position ?? 0 == position else { throw ReadModelError.checkpointMoved }
-                let batch = ProjectionBatch(projector: self.projector, txn: txn)
-                var records = 0
-                var redone = position
-                while redone < applied {
-                    let limit = Int(min(UInt64(self.limits.chunkRecords), applied - redone))
-                    var chunk = try self.readAgain(after: redone, limit: limit, in: txn)
-                    guard chunk.last > redone else { throw ReadModelError.checkpointMoved }
-                    try batch.apply(&chunk.items)
-                    records += chunk.items.count
-                    redone = chunk.last
-                }
-                let deadline = DispatchTime.now().uptimeNanoseconds + self.limits.transactionNanoseconds
-                // Every transaction takes one run at least, however short its time.
-                while records < self.limits.transactionRecords, batch.heldContacts < self.limits.heldContacts,
-                    records == 0 || DispatchTime.now().uptimeNanoseconds < deadline
-                {
-                    if shouldStop() {
-                        stopping = true
-                        break
+            do {
+                try self.targetEnvironment.write { txn in
+                    guard (try self.projector.state(in: txn))?.position ?? 0 == position else { throw ReadModelError.checkpointMoved }
+                    let batch = ProjectionBatch(projector: self.projector, txn: txn)
+                    var records = 0
+                    var redone = position
+                    while redone < applied {
+                        let limit = Int(min(UInt64(self.limits.chunkRecords), applied - redone))
+                        var chunk = try self.readAgain(after: redone, limit: limit, in: txn)
+                        guard chunk.last > redone else { throw ReadModelError.checkpointMoved }
+                        try batch.apply(&chunk.items)
+                        records += chunk.items.count
+                        redone = chunk.last
                     }
-                    guard var chunk = try runs.next() else { break }
-                    guard chunk.after == applied else { throw ReadModelError.checkpointMoved }
-                    try batch.apply(&chunk.items)
-                    records += chunk.items.count
-                    applied = chunk.last
-                    BackgroundRelease.release(chunk, count: chunk.items.count)
-                    reportApplied(applied)
+                    let deadline = DispatchTime.now().uptimeNanoseconds + self.limits.transactionNanoseconds
+                    // Every transaction takes one run at least, however short its time.
+                    while records < self.limits.transactionRecords, batch.heldContacts < self.limits.heldContacts,
+                        records == 0 || DispatchTime.now().uptimeNanoseconds < deadline
+                    {
+                        if shouldStop() { throw Stopped() }
+                        guard var chunk = try runs.next() else { break }
+                        guard chunk.after == applied else { throw ReadModelError.checkpointMoved }
+                        try batch.apply(&chunk.items)
+                        records += chunk.items.count
+                        applied = chunk.last
+                        BackgroundRelease.release(chunk, count: chunk.items.count)
+                        reportApplied(applied)
+                    }
+                    if applied > position { try batch.finish(checkpoint: applied) }
                 }
-                if applied > position { try batch.finish(checkpoint: applied) }
+            } catch is Stopped {
+                // The transaction was aborted: its checkpoint is the last commit's.
+                break
             }
             guard applied > position else { break }
             position = applied
@@ -139,6 +144,9 @@ public struct ReplayPipeline: Sendable {
 }
 
 extension ReplayPipeline {
+    /// Thrown out of a transaction's body to abort it when the replay is told to stop.
+    private struct Stopped: Error {}
+
     /// Decodes records again for a transaction body run a second time, from `txn` when the log is in
     /// the target environment, else in a read transaction of the log's.
     private func readAgain(after position: UInt64, limit: Int, in txn: Transaction) throws -> ReplayChunk {

@@ -228,7 +228,10 @@ struct ProjectionTests {
 
     @Test(arguments: Interruption.allCases)
     func anInterruptedRebuildResumesFromItsLastCommit(_ interruption: Interruption) throws {
-        // Before a kill, staging commits every tenth of a second; a SIGTERM commits what it applied as it stops.
+        // Before a kill, staging commits every tenth of a second; a SIGTERM drops what staging applied
+        // since its last commit instead of writing it back (the write-back of a long transaction took
+        // seconds, and the stop waited for it: 11-29 s on 400,000 events). Staging commits every 60 s by
+        // default, so the SIGTERM comes before its first commit.
         let daemon = try DaemonHarness(arguments: interruption == .kill9 ? ["--rebuild-commit-seconds", "0.1"] : [])
         try daemon.populate(count: 16_000)
         try daemon.call("projections.rebuild", ["name": "contacts"])
@@ -247,14 +250,20 @@ struct ProjectionTests {
             #expect(daemon.stop() == 0)
         }
         let rebuildLines = daemon.log().split(separator: "\n").filter { $0.contains("rebuild") }.joined(separator: "\n")
-        let committed = try #require(self.loggedPositions(daemon, "staging committed").last, "\(rebuildLines)")
+        let committed = self.loggedPositions(daemon, "staging committed").last
+        switch interruption {
+        case .kill9: #expect(committed != nil, "\(rebuildLines)")
+        case .sigterm: #expect(committed == nil, "a stop commits nothing more: \(rebuildLines)")
+        }
         // Interrupted mid-staging: a SIGTERM does not wait for the rebuild to end.
         #expect(self.loggedPositions(daemon, "rebuild staged").isEmpty, "\(rebuildLines)")
         try daemon.start()
         _ = try daemon.waitUntilReady()
-        // The restart went on from the last commit (or a later one the kill left unlogged), not from 0.
-        let resumed = try #require(self.loggedPositions(daemon, "staging resumed").first)
-        #expect(resumed >= committed && resumed > 0)
+        if let committed {
+            // The restart went on from the last commit (or a later one the kill left unlogged), not from 0.
+            let resumed = try #require(self.loggedPositions(daemon, "staging resumed").first)
+            #expect(resumed >= committed && resumed > 0)
+        }
         #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 16_000)
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
         #expect(try daemon.call("ledger.verify")["verified"] == true)
@@ -376,12 +385,14 @@ struct ProjectionTests {
             )
             #expect(updated.int("version") == 2)
         }
+        // Measured before the verification, whose scratch copy of the read models is committed into the
+        // same file (and left there as free pages).
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: daemon.directory + "/readmodels/data.mdb")[.size] as? NSNumber).intValue
+        #expect(size < bytesBefore)
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
         #expect(try daemon.call("ledger.verify")["verified"] == true)
 
         #expect(daemon.stop() == 0)
-        let size = try #require(try FileManager.default.attributesOfItem(atPath: daemon.directory + "/readmodels/data.mdb")[.size] as? NSNumber).intValue
-        #expect(size < bytesBefore)
         try daemon.start()
         #expect(!daemon.log().contains("discarded"))
         #expect(try daemon.call("contacts.count", ["query": "name ~ during OR name ~ renamed"]).int("total") == Int64(all.count))

@@ -81,7 +81,8 @@ struct ReplayPipelineTests {
             let nice = CLedgerSys_threadNice()
             decoderNices.withLock { $0.append(nice) }
         }
-        // Stopped after a while: what was applied is committed, and a second run resumes from there.
+        // Stopped after a while: what the open transaction applied is dropped (a stop does not wait for
+        // its write-back), and a second run resumes from the last commit.
         var asked = 0
         var checkpoints: [UInt64] = []
         var applied: [UInt64] = []
@@ -91,7 +92,8 @@ struct ReplayPipelineTests {
         #expect(stoppedAt > 0 && stoppedAt < head)
         #expect(checkpoints == checkpoints.sorted() && checkpoints.last == stoppedAt)
         // Progress is shown run by run, between the commits.
-        #expect(applied == applied.sorted() && applied.last == stoppedAt && applied.count > checkpoints.count)
+        #expect(applied == applied.sorted() && applied.count > checkpoints.count)
+        #expect((applied.last ?? 0) >= stoppedAt)
         #expect(Set(checkpoints).isSubset(of: Set(applied)))
         #expect(try staging.read { txn in try staged.state(in: txn)?.position } == stoppedAt)
         #expect(decoderNices.withLock { $0 } == [lowered, lowered, lowered])

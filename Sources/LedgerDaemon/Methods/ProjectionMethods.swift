@@ -2,6 +2,7 @@
 import ContactDomain
 import Foundation
 import LedgerStore
+import NIOPosix
 import Projections
 import RPC
 
@@ -72,31 +73,67 @@ extension LedgerMethods {
 
     /// Rebuilds the projection from the log into scratch tables with the running code and lists every
     /// difference from the live read model; the scratch tables are dropped afterwards.
+    ///
+    /// The scratch tables catch up through the writer in chunks, then, between two batches, with the
+    /// last events and a snapshot of both models at that one position. The comparison, which reads every
+    /// table, runs on that snapshot off the writer: run in the writer's last chunk, it held every command
+    /// for seconds (tens of seconds under writes). One verification runs at a time: they share the scratch
+    /// tables.
     func projectionsVerify(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(ProjectionParams.self, call)
         try Self.checkProjection(params.name)
         let stores = self.stores
         let scratch = stores.projectors[Projector.verificationGeneration]
         let context = CommandContext.readModelMaintenance
+        await self.verifications.take()
+        do {
+            let answer = try await self.verify(scratch, stores: stores, context: context, name: params.name)
+            await self.verifications.give()
+            return answer
+        } catch {
+            await self.verifications.give()
+            throw error
+        }
+    }
+
+    private func verify(_ scratch: Projector, stores: LedgerStores, context: CommandContext, name: String) async throws -> JSONValue {
         _ = try await self.ledger.execute(context) { tx in
             try scratch.reset(in: tx.txn)
             return []
         }
         while true {
-            // Chunks through the writer; the last one compares at the head, in the same transaction.
-            let answer = try await self.ledger.execute(context) { tx in
-                let (position, reachedHead) = try scratch.catchUp(log: stores.log, limit: ProjectionRebuilder.chunkSize, in: tx.txn)
-                guard reachedHead else { return [] }
-                let differences = try stores.projector(tx.txn).differences(from: scratch, in: tx.txn)
-                try scratch.drop(in: tx.txn)
-                let result: JSONValue = [
-                    "name": .string(params.name),
-                    "checked_through_seq": .integer(Int64(position)),
-                    "differences": .array(differences.map { ["table": .string($0.table), "key": .string($0.key), "kind": .string($0.kind)] }),
-                ]
-                return JSONLine.encode(result)
+            let reachedHead = try await self.ledger.execute(context) { tx in
+                [try scratch.catchUp(log: stores.log, limit: ProjectionRebuilder.chunkSize, in: tx.txn).reachedHead ? 1 : 0]
             }
-            if !answer.isEmpty { return try JSONValue(parsing: answer) }
+            if reachedHead == [1] { break }
         }
+        let snapshot = try await self.ledger.betweenBatches {
+            while try !stores.environment.write({ txn in try scratch.catchUp(log: stores.log, limit: ProjectionRebuilder.chunkSize, in: txn).reachedHead }) {}
+            return try stores.environment.openSnapshot()
+        }
+        let compared: Result<(UInt64, [ProjectionDifference]), any Error>
+        do {
+            compared = .success(
+                try await NIOThreadPool.singleton.runIfActive {
+                    try snapshot.read { txn in
+                        let position = try scratch.state(in: txn)?.position ?? 0
+                        return (position, try stores.projector(txn).differences(from: scratch, in: txn))
+                    }
+                }
+            )
+        } catch {
+            compared = .failure(error)
+        }
+        snapshot.close()
+        _ = try await self.ledger.execute(context) { tx in
+            try scratch.drop(in: tx.txn)
+            return []
+        }
+        let (position, differences) = try compared.get()
+        return [
+            "name": .string(name),
+            "checked_through_seq": .integer(Int64(position)),
+            "differences": .array(differences.map { ["table": .string($0.table), "key": .string($0.key), "kind": .string($0.kind)] }),
+        ]
     }
 }
