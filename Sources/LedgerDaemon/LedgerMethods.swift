@@ -263,7 +263,7 @@ final class LedgerMethods: RPCHandler {
         return try self.read { txn in try self.ledger.storedAnswer(for: context, in: txn) }.map(EncodedAnswer.init(bytes:))
     }
 
-    private static func commandContext(_ call: RPCCall, _ caller: Caller, defersProjection: Bool) -> CommandContext {
+    static func commandContext(_ call: RPCCall, _ caller: Caller, defersProjection: Bool) -> CommandContext {
         CommandContext(
             workspace: caller.workspace,
             actor: caller.actor,

@@ -459,6 +459,32 @@ struct ImportExportTests {
         #expect(!text.contains("250788000001"))
     }
 
+    /// An export's state outlives the daemon: a finished one answers as before after a restart, and one
+    /// that a kill cut short answers `failed` with reason `interrupted`. Both answered -32001 after a
+    /// restart: the state was kept in memory only.
+    @Test func exportStatesSurviveARestart() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 3_000)
+        let path = daemon.directory + "-restart.csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let finished = try daemon.call("exports.start", ["format": "csv", "path": .string(path)])
+        let done = try Self.wait(daemon, "exports.status", ["export": finished["export"] ?? .null])
+        #expect(done.string("state") == "complete")
+        let cut = try daemon.call("exports.start", ["format": "xlsx", "path": .string(path + ".xlsx")])
+        daemon.kill()
+        try daemon.start()
+        #expect(try daemon.call("exports.status", ["export": finished["export"] ?? .null]) == done)
+        let after = try daemon.call("exports.status", ["export": cut["export"] ?? .null])
+        if after.string("state") == "failed" {
+            #expect(after["failure"]?.string("reason") == "interrupted")
+            #expect(!FileManager.default.fileExists(atPath: path + ".xlsx"))
+        } else {
+            #expect(after.string("state") == "complete", "\(after)")
+        }
+        // Another workspace's export stays not found, as before the restart.
+        #expect(try daemon.error("exports.status", ["workspace": "other", "export": finished["export"] ?? .null]).code == -32001)
+    }
+
     /// Row errors and file refusals quote URNs in a normal workspace (reference §6.1, §6.3) and mask
     /// their paths in an anonymous one, as its answers do (§8.1): a taken URN would also tell that the
     /// number belongs to a contact.

@@ -3,9 +3,11 @@ import Foundation
 import RPC
 import Synchronization
 
-/// An export in this daemon's memory: `exports.status` answers from it.
+/// An export in this daemon's memory: `exports.status` answers from it. Its state is also stored in the
+/// log's environment when it starts and when it ends, so that after a restart an export the stop cut
+/// short answers `failed` (`interrupted`) rather than not found.
 final class ExportJob: Sendable {
-    struct State: Sendable {
+    struct State: Codable, Sendable {
         var id: String
         var workspace: String
         var state: String
@@ -14,6 +16,30 @@ final class ExportJob: Sendable {
         var path: String
         var format: String
         var failure: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, workspace, state, path, format, failure
+            case rowsTotal = "rows_total"
+            case rowsDone = "rows_done"
+        }
+
+        /// As stored: JSON with sorted keys.
+        func encoded() throws -> [UInt8] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            return Array(try encoder.encode(self))
+        }
+
+        /// A stored state as an earlier run of the daemon left it: one still pending or running was cut
+        /// short by a stop or a crash, and its file was never renamed into place.
+        static func stored(_ bytes: [UInt8]) -> State? {
+            guard var state = try? JSONDecoder().decode(State.self, from: Data(bytes)) else { return nil }
+            if state.state == "pending" || state.state == "running" {
+                state.state = "failed"
+                state.failure = "interrupted"
+            }
+            return state
+        }
 
         var answer: JSONValue {
             var object: [String: JSONValue] = [
@@ -45,4 +71,7 @@ final class ExportJob: Sendable {
         let id = job.snapshot.id
         Self.registry.withLock { $0[id] = job }
     }
+
+    /// The key of an export's stored state.
+    static func key(_ id: String) -> [UInt8] { Array("export/\(id)".utf8) }
 }

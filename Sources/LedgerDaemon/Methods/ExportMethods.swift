@@ -60,19 +60,43 @@ extension LedgerMethods {
         let id = UUID().uuidString.lowercased()
         let job = ExportJob(.init(id: id, workspace: caller.workspace, state: "pending", rowsTotal: 0, rowsDone: 0, path: params.path, format: format.rawValue))
         ExportJob.register(job)
+        try await self.store(job, call, caller)
         let query = params.query
         Task.detached {
             await self.runExport(job, workspaceName: caller.workspace, group: groupUUID, query: query, format: format, path: params.path, peer: caller.peer)
+            // Its end is stored too; a daemon stopping meanwhile leaves it running, read back as interrupted.
+            do {
+                try await self.store(job, call, caller)
+            } catch {
+                self.logger.notice("export state not stored", metadata: ["export.id": "\(id)"])
+            }
         }
         return ["export": .string(id)]
     }
 
     func exportsStatus(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(ExportStatusParams.self, call)
-        guard let job = ExportJob.job(params.export.lowercased()), job.snapshot.workspace == caller.workspace else {
+        let id = params.export.lowercased()
+        if let job = ExportJob.job(id) {
+            guard job.snapshot.workspace == caller.workspace else { throw ContactError.notFound("export", id: params.export) }
+            return job.snapshot.answer
+        }
+        // Not in memory: an export of an earlier run of the daemon.
+        let stored = try self.read { txn in try txn.get(self.stores.meta, key: ExportJob.key(id)) }
+        guard let state = stored.flatMap(ExportJob.State.stored), state.workspace == caller.workspace else {
             throw ContactError.notFound("export", id: params.export)
         }
-        return job.snapshot.answer
+        return state.answer
+    }
+
+    /// Stores the export's state durably, through the writer (`exports.start`'s call, and its end).
+    private func store(_ job: ExportJob, _ call: RPCCall, _ caller: Caller) async throws {
+        let state = job.snapshot
+        let bytes = try state.encoded()
+        _ = try await self.ledger.execute(Self.commandContext(call, caller, defersProjection: false)) { tx in
+            try tx.txn.put(self.stores.meta, key: ExportJob.key(state.id), value: bytes)
+            return []
+        }
     }
 
     private func runExport(
