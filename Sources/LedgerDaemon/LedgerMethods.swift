@@ -20,7 +20,9 @@ final class LedgerMethods: RPCHandler {
     let startedAt = Date()
     let subscriptions = Subscriptions()
     /// Turns of `projections.verify`, which share the scratch tables.
-    let verifications = VerificationTurns()
+    let verifications = Turns()
+    /// Turns of `ledger.backup`, which may name one directory.
+    let backups = Turns()
     /// Workspaces' default countries as last seen, to normalize URNs before the writer.
     let countryHints = DefaultCountryHints()
     /// Replication figures; a read replica (`--follow`) refuses commands.

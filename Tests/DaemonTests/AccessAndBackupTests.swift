@@ -1,6 +1,7 @@
 // ContactLedger — daemon tests.
 import Foundation
 import RPC
+import Synchronization
 import Testing
 
 /// Access control by peer credentials, socket permissions, and hot backups.
@@ -65,6 +66,39 @@ struct AccessAndBackupTests {
         #expect((verify.int("head_seq") ?? 0) >= 200)
         #expect(try restored.call("contacts.get", ["urn": "ext:b150"]).string("name") == "b150")
         #expect(try restored.call("projections.verify", ["name": "contacts"])["differences"] == [])
+    }
+
+    /// Two backups into one empty directory at once: one copies, the other finds the directory in use
+    /// (-32602 `not_an_empty_directory`), whichever comes first. Both found it empty, and the second
+    /// failed part-way with -32005 `copy_failed`.
+    @Test func backupsIntoOneDirectoryTakeTurns() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 2_000)
+        let target = daemon.directory + "-shared-backup"
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: target) }
+        let outcomes = Mutex<[Result<JSONValue, any Error>]>([])
+        let threads = (0..<2).map { _ in
+            Thread {
+                let outcome = Result { try daemon.client().call("ledger.backup", ["path": .string(target)]) }
+                outcomes.withLock { $0.append(outcome) }
+            }
+        }
+        threads.forEach { $0.start() }
+        let deadline = Date().addingTimeInterval(60)
+        while outcomes.withLock({ $0.count }) < 2, Date() < deadline { usleep(10_000) }
+        let results = outcomes.withLock { $0 }
+        #expect(results.count == 2)
+        let copied = results.compactMap { try? $0.get() }
+        let refused = results.compactMap { result -> RPCError? in
+            if case .failure(let error) = result { return error as? RPCError }
+            return nil
+        }
+        #expect(copied.count == 1 && refused.count == 1)
+        #expect(refused.first?.code == -32602)
+        #expect(refused.first?.data("reason") == "not_an_empty_directory")
+        let restored = try DaemonHarness(directory: target)
+        #expect(try restored.call("ledger.verify")["verified"] == true)
     }
 
     /// A backup that runs out of space answers -32005 `disk_full`, whichever step hit the full disk

@@ -11,22 +11,25 @@ extension LedgerMethods {
     func ledgerBackup(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(BackupParams.self, call)
         try OutputPath.check(params.path, field: "path", dataDirectory: self.stores.environment.directory)
-        let target = try BackupTarget.prepare(params.path)
         let environment = self.stores.environment
-        let head: (seq: UInt64, hash: [UInt8])
-        do {
-            head = try self.read { try self.stores.log.head(in: $0) }
-            try await Task.detached { try environment.copy(to: params.path) }.value
-        } catch {
-            // Whatever failed, nothing of the backup stays: a retry to the same path must work.
-            target.discard()
-            throw BackupTarget.copyFailure(error)
+        let head = try await self.backups.inTurn { () async throws -> UInt64 in
+            // In turn: a second backup into the same directory finds it in use, whatever its timing.
+            let target = try BackupTarget.prepare(params.path)
+            do {
+                let head = try self.read { try self.stores.log.head(in: $0).seq }
+                try await Task.detached { try environment.copy(to: params.path) }.value
+                return head
+            } catch {
+                // Whatever failed, nothing of the backup stays: a retry to the same path must work.
+                target.discard()
+                throw BackupTarget.copyFailure(error)
+            }
         }
         let manager = FileManager.default
         let size = (try? manager.attributesOfItem(atPath: params.path + "/data.mdb")[.size] as? NSNumber)?.int64Value ?? 0
         return [
             "path": .string(params.path),
-            "head_seq_at_start": .integer(Int64(head.seq)),
+            "head_seq_at_start": .integer(Int64(head)),
             "bytes": .integer(size),
         ]
     }

@@ -85,14 +85,8 @@ extension LedgerMethods {
         let stores = self.stores
         let scratch = stores.projectors[Projector.verificationGeneration]
         let context = CommandContext.readModelMaintenance
-        await self.verifications.take()
-        do {
-            let answer = try await self.verify(scratch, stores: stores, context: context, name: params.name)
-            await self.verifications.give()
-            return answer
-        } catch {
-            await self.verifications.give()
-            throw error
+        return try await self.verifications.inTurn {
+            try await self.verify(scratch, stores: stores, context: context, name: params.name)
         }
     }
 
