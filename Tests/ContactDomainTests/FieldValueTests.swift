@@ -301,4 +301,50 @@ struct FieldValueTests {
         let date = try #require(FieldDateTimeFormat.date(from: text))
         #expect(FieldDateTimeFormat.string(from: date, in: .gmt) == utc)
     }
+
+    // MARK: Display
+
+    /// How a value is displayed (§3.2 "Display"), as exports show it: the reading the type selects, a
+    /// datetime in the workspace's zone and order to the minute, a number as `contacts.get` writes it, a
+    /// location by name, nothing when the value is not set for the type. Each display reads back as the
+    /// same reading.
+    @Test(arguments: [
+        ("2023-05-17T10:30:45Z", FieldType.datetime, DateFormat.dayMonthYear, "Africa/Kigali", "17-05-2023 12:30"),
+        ("2023-05-17T10:30:45Z", .datetime, .monthDayYear, "America/New_York", "05-17-2023 06:30"),
+        ("2023-05-17T23:30:00Z", .datetime, .yearMonthDay, "Africa/Kigali", "2023-05-18 01:30"),
+        ("not a date", .datetime, .dayMonthYear, "Africa/Kigali", nil),
+        ("007", .number, .dayMonthYear, "UTC", "7"),
+        (" 1.50 ", .number, .dayMonthYear, "UTC", "1.5"),
+        ("-.5", .number, .dayMonthYear, "UTC", "-0.5"),
+        ("lots", .number, .dayMonthYear, "UTC", nil),
+        (" M ", .text, .dayMonthYear, "UTC", " M "),
+        ("", .text, .dayMonthYear, "UTC", nil),
+    ] as [(String, FieldType, DateFormat, String, String?)])
+    func displaysTheReadingOfItsType(
+        _ text: String, _ type: FieldType, _ format: DateFormat, _ zone: String, _ shown: String?
+    ) throws {
+        let environment = try Self.environment(type, format: format, zone: zone)
+        let value = FieldValue.parse(text, environment: environment)
+        let displayed = value.displayText(for: type, timeZone: environment.timeZone, dateFormat: format)
+        #expect(displayed == shown)
+        guard let displayed else { return }
+        let again = FieldValue.parse(displayed, environment: environment)
+        switch type {
+        case .datetime:
+            // The minute is kept, the seconds are not shown.
+            let minute = { (date: Date?) in date.map { Int($0.timeIntervalSince1970 / 60) } }
+            #expect(minute(again.datetime) == minute(value.datetime))
+        default:
+            #expect(again.reading(for: type) == value.reading(for: type))
+        }
+    }
+
+    @Test func displaysALocationByItsName() throws {
+        let hierarchy = try LocationHierarchy(root: LocationNode(name: "Rwanda", children: [LocationNode(name: "Kigali City")]))
+        let environment = FieldParsingEnvironment(fieldType: .state, now: Self.now, locations: hierarchy)
+        let value = FieldValue.parse("kigali city", environment: environment)
+        #expect(value.state == "Rwanda > Kigali City")
+        #expect(value.displayText(for: .state, timeZone: .gmt, dateFormat: .yearMonthDay) == "Kigali City")
+        #expect(value.displayText(for: .district, timeZone: .gmt, dateFormat: .yearMonthDay) == nil)
+    }
 }

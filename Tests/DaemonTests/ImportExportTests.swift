@@ -403,7 +403,7 @@ struct ImportExportTests {
         #expect(row[6].stringValue == "ann@example.com")
         #expect(row[7].stringValue == "+250788000001")
         #expect(row[8].stringValue == "+250788000002")
-        #expect(row[9].stringValue == "41")
+        #expect(row[9] == 41)
         #expect(row[10] == .bool(true))
 
         // Re-importing the export changes nothing.

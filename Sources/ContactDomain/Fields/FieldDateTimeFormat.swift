@@ -15,18 +15,51 @@ public enum FieldDateTimeFormat {
     ///   - timeZone: the workspace timezone whose offset (at that instant) is used.
     /// - Returns: RFC 3339 text with microseconds and offset.
     public static func string(from date: Date, in timeZone: TimeZone) -> String {
+        let local = Self.local(date, in: timeZone)
+        let seconds = local.microsOfDay / 1_000_000
+        let micros = local.microsOfDay % 1_000_000
+        let offsetMinutes = abs(local.offset) / 60
+        return Self.pad(local.year, 4) + "-" + Self.pad(local.month, 2) + "-" + Self.pad(local.day, 2) + "T"
+            + Self.pad(Int(seconds / 3600), 2) + ":" + Self.pad(Int(seconds / 60 % 60), 2) + ":"
+            + Self.pad(Int(seconds % 60), 2) + "." + Self.pad(Int(micros), 6)
+            + (local.offset < 0 ? "-" : "+") + Self.pad(Int(offsetMinutes / 60), 2) + ":"
+            + Self.pad(Int(offsetMinutes % 60), 2)
+    }
+
+    /// Formats an instant as a workspace displays it (behaviour reference §3.2 "Display"): the date in the
+    /// workspace's order and the time to the minute, in the workspace timezone, e.g. `20-12-2015 08:30`.
+    ///
+    /// The text reads back as the same minute when parsed with the same timezone and order
+    /// (``FieldValue/parse(_:environment:)``); the seconds are not shown.
+    ///
+    /// - Parameters:
+    ///   - date: the instant.
+    ///   - timeZone: the workspace timezone whose offset (at that instant) is used.
+    ///   - order: the workspace's date format.
+    /// - Returns: e.g. `20-12-2015 08:30` (`DD-MM-YYYY`), `12-20-2015 08:30`, `2015-12-20 08:30`.
+    public static func displayString(from date: Date, in timeZone: TimeZone, order: DateFormat) -> String {
+        let local = Self.local(date, in: timeZone)
+        let year = Self.pad(local.year, 4)
+        let month = Self.pad(local.month, 2)
+        let day = Self.pad(local.day, 2)
+        let minutes = Int(local.microsOfDay / 60_000_000)
+        let time = Self.pad(minutes / 60, 2) + ":" + Self.pad(minutes % 60, 2)
+        switch order {
+        case .yearMonthDay: return year + "-" + month + "-" + day + " " + time
+        case .dayMonthYear: return day + "-" + month + "-" + year + " " + time
+        case .monthDayYear: return month + "-" + day + "-" + year + " " + time
+        }
+    }
+
+    /// The civil date and time of day an instant has in a timezone, with the offset (whole minutes) used.
+    private static func local(
+        _ date: Date, in timeZone: TimeZone
+    ) -> (year: Int, month: Int, day: Int, microsOfDay: Int64, offset: Int64) {
         let offset = CivilCalendar.offsetSeconds(timeZone, at: date)
         let local = CivilCalendar.micros(of: date) + offset * 1_000_000
         let (days, microsOfDay) = CivilCalendar.floorDivide(local, CivilCalendar.microsPerDay)
         let civil = CivilCalendar.date(days: days)
-        let seconds = microsOfDay / 1_000_000
-        let micros = microsOfDay % 1_000_000
-        let offsetMinutes = abs(offset) / 60
-        return Self.pad(civil.year, 4) + "-" + Self.pad(civil.month, 2) + "-" + Self.pad(civil.day, 2) + "T"
-            + Self.pad(Int(seconds / 3600), 2) + ":" + Self.pad(Int(seconds / 60 % 60), 2) + ":"
-            + Self.pad(Int(seconds % 60), 2) + "." + Self.pad(Int(micros), 6)
-            + (offset < 0 ? "-" : "+") + Self.pad(Int(offsetMinutes / 60), 2) + ":"
-            + Self.pad(Int(offsetMinutes % 60), 2)
+        return (civil.year, civil.month, civil.day, microsOfDay, offset)
     }
 
     /// Parses RFC 3339 text with minutes or seconds, an optional fraction and a `Z` or `±HH:MM` offset.

@@ -204,13 +204,24 @@ enum ContactExport {
                 let paths = contact.urns.filter { Self.scheme(of: $0) == scheme }.map(Self.path(of:))
                 for slot in 0..<(schemeCounts[scheme] ?? 0) { row.append(slot < paths.count ? .text(paths[slot]) : .empty) }
             }
-            // The raw text: re-importing the file sets every value to what it already is.
-            for field in fields { row.append(contact.fields[field.key.rawValue].map { .text($0.text) } ?? .empty) }
+            for field in fields { row.append(Self.cell(contact.fields[field.key.rawValue], of: field, in: workspace)) }
             for group in groups { row.append(.bool(contact.groups.contains(group.uuid))) }
             rows.append(row)
             progress(index + 1)
         }
         return Sheet(name: "Contacts 1", rows: rows)
+    }
+
+    /// A field's cell: the value as the workspace displays it (§7 "values as displayed", §3.2), empty when
+    /// it is not set for the field's type. A number is a number cell when the cell holds it exactly (a
+    /// spreadsheet's numbers are doubles), otherwise its text; either reads back as the same number.
+    /// A datetime is its display text (`20-12-2015 08:30`), as §7 shows it, in CSV and XLSX alike.
+    static func cell(_ value: FieldValue?, of field: FieldDefinition, in workspace: Workspace) -> Cell {
+        guard let text = value?.displayText(for: field.type, timeZone: workspace.timeZone, dateFormat: workspace.dateFormat) else {
+            return .empty
+        }
+        if field.type == .number, let number = Double(text), Cell.decimalText(number) == text { return .number(number) }
+        return .text(text)
     }
 
     static func scheme(of urn: String) -> String {
