@@ -167,6 +167,11 @@ public enum SpreadsheetWriter {
 
     /// XML text: escapes markup, and writes the characters XML 1.0 cannot hold as OOXML's `_xHHHH_`
     /// (``XStringEscape``).
+    ///
+    /// A carriage return is written as the character reference `&#13;`: XML parsers turn a raw CR (or
+    /// CR LF) into a line feed, so `line1\r\nline2` read back as `line1\nline2`; a reference survives
+    /// that normalisation. Tabs and line feeds stay raw: element text keeps them (cell text is element
+    /// text; the one attribute written through here, a sheet name, is the exporter's own).
     static func escape(_ text: String) -> String {
         var out = ""
         out.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
@@ -176,6 +181,7 @@ public enum SpreadsheetWriter {
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
+            case "\r": out += "&#13;"
             default: out.unicodeScalars.append(scalar)
             }
         }

@@ -4,7 +4,8 @@ import RPC
 import Testing
 
 /// What an export's cells hold, through the real daemon: field values as the workspace displays them
-/// (behaviour reference §7, §3.2); and that every export re-imports to the same values.
+/// (behaviour reference §7, §3.2), text that survives XML; and that every export re-imports to the same
+/// values.
 @Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ExportValueTests {
     typealias Sheets = ImportExportTests
@@ -121,5 +122,36 @@ struct ExportValueTests {
         }
         // A value not set for its field's type was exported empty: the copy has none.
         #expect(try Self.contact(daemon, "tel:+250788300002", workspace: "copy")["fields"]?["age"] == .null)
+    }
+
+    /// A carriage return survives the XLSX: it is written `&#13;`, where a raw one came back as a line
+    /// feed, so re-importing an unchanged export changed the value.
+    @Test func carriageReturnsSurviveAnXLSXRoundTrip() throws {
+        let daemon = try DaemonHarness()
+        try Self.configure(daemon, workspace: "main")
+        let texts = ["line1\r\nline2", "cr\ronly", "tab\tinside", "lf\nonly"]
+        for (index, text) in texts.enumerated() {
+            let urn = JSONValue.string("tel:+25078840000\(index)")
+            try daemon.call("contacts.create", ["urns": [urn], "fields": ["note": .string(text)]])
+        }
+        let path = daemon.directory + "-cr.xlsx"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Self.export(daemon, format: "xlsx", to: path)
+        let sheetXML = try Sheets.python(
+            "import sys, zipfile; print(repr(zipfile.ZipFile(sys.argv[1]).read('xl/worksheets/sheet1.xml')))", [path])
+        #expect(sheetXML.contains("line1&#13;\\nline2"))
+        #expect(!sheetXML.contains("\\r"))
+        let rows = try Self.rows(path, format: "xlsx")
+        #expect(Set((1..<rows.count).compactMap { Self.cell(rows, $0, "Field:Note")?.stringValue }) == Set(texts))
+
+        let head = try Sheets.head(daemon)
+        let again = try Sheets.runImport(daemon, ["path": .string(path)])
+        #expect(again.string("state") == "complete")
+        #expect(again.int("updated") == 4)
+        #expect(Sheets.errors(again) == [])
+        #expect(try Sheets.head(daemon) == head)
+        for (index, text) in texts.enumerated() {
+            #expect(try Self.contact(daemon, "tel:+25078840000\(index)")["fields"]?["note"]?["text"] == .string(text))
+        }
     }
 }

@@ -74,6 +74,37 @@ import Testing
         #expect(read.rows == sheet.rows)
     }
 
+    /// A carriage return is written as `&#13;`: written raw, XML parsing turned `\r\n` into `\n`, so
+    /// re-importing an unchanged export changed the value. Tabs and line feeds stay raw and read back.
+    @Test func xlsxKeepsCarriageReturnsTabsAndLineFeeds() throws {
+        let texts = ["line1\r\nline2", "a\rb", "\r", "tab\there", "lf\nonly", "\r\n\r\n"]
+        let data = try SpreadsheetWriter.xlsx([Sheet(name: "S", rows: [texts.map { .text($0) }])])
+        #expect(try SpreadsheetReader.read(data).rows[0] == texts.map { .text($0) })
+        let sheetXML = try Self.unzipped(data, "xl/worksheets/sheet1.xml")
+        #expect(sheetXML.contains("line1&#13;\nline2"))
+        #expect(!sheetXML.utf8.contains(UInt8(ascii: "\r")))
+        #expect(sheetXML.contains("tab\there"))
+    }
+
+    /// One part of an archive, unzipped by Python's `zipfile` (not this module's reader).
+    static func unzipped(_ archive: Data, _ part: String) throws -> String {
+        let path = NSTemporaryDirectory() + "unzip-\(UUID().uuidString).xlsx"
+        try archive.write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = [
+            "python3", "-c", "import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))",
+            path, part,
+        ]
+        let output = Pipe()
+        python.standardOutput = output
+        try python.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        python.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     @Test func csvParsing() throws {
         let text = "\u{FEFF}a,b,c\r\n1,\"x,y\",\"he said \"\"hi\"\"\"\n\"multi\nline\",,last\n"
         let sheet = try CSVReader.read(Data(text.utf8))
