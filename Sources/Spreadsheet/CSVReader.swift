@@ -3,7 +3,9 @@ import Foundation
 
 /// Reads CSV (RFC 4180): quoted fields, `""` escapes, newlines inside quotes, CRLF or LF line ends, a
 /// leading UTF-8 BOM. The separator is `,`, or `;` / tab when the first line has none of the others.
-/// Text that is not valid UTF-8 is read as Windows-1252. Every non-empty field is ``Cell/text(_:)``.
+/// Text that is not valid UTF-8 is read as Windows-1252. Every non-empty field is ``Cell/text(_:)``,
+/// without the quote a CSV export puts before a value that would run as a formula (`'=1+1` reads
+/// `=1+1`, `''=1` reads `'=1`; ``CSVFormulaGuard``).
 ///
 /// `rows[i]` is the i-th record (a record spanning lines by quoted newlines counts once).
 public enum CSVReader {
@@ -34,7 +36,7 @@ public enum CSVReader {
             guard row.count < limits.maximumColumns else { throw .tooLarge(what: "columns", limit: limits.maximumColumns) }
             cells += 1
             guard cells <= limits.maximumCells else { throw .tooLarge(what: "cells", limit: limits.maximumCells) }
-            row.append(field.isEmpty ? .empty : .text(field))
+            row.append(field.isEmpty ? .empty : .text(CSVFormulaGuard.unguarded(field)))
             field = ""
             wasQuoted = false
         }

@@ -4,7 +4,8 @@ import ZIPFoundation
 
 /// Writes workbooks: XLSX (one or more sheets, inline strings, dates styled `yyyy-mm-dd hh:mm:ss`)
 /// and CSV (the first sheet; RFC 4180 quoting, CRLF, UTF-8 with a BOM so spreadsheet programs pick
-/// the encoding).
+/// the encoding, a quote before values a spreadsheet program would run as formulas:
+/// ``CSVFormulaGuard``).
 ///
 /// Files are written next to their destination and renamed into place, so a reader never sees half
 /// a file. They are readable by their owner only (`0600`): a workbook of contacts is personal data.
@@ -55,7 +56,7 @@ public enum SpreadsheetWriter {
     public static func csv(_ sheet: Sheet, byteOrderMark: Bool = true) -> Data {
         var out = byteOrderMark ? "\u{FEFF}" : ""
         for row in sheet.rows {
-            out += row.map { Self.csvField(Self.csvText($0)) }.joined(separator: ",")
+            out += row.map { Self.csvField(CSVFormulaGuard.guarded(Self.csvText($0))) }.joined(separator: ",")
             out += "\r\n"
         }
         return Data(out.utf8)

@@ -4,8 +4,8 @@ import RPC
 import Testing
 
 /// What an export's cells hold, through the real daemon: field values as the workspace displays them
-/// (behaviour reference §7, §3.2), text that survives XML; and that every export re-imports to the same
-/// values.
+/// (behaviour reference §7, §3.2), text that survives XML, CSV values no spreadsheet program runs as a
+/// formula; and that every export re-imports to the same values.
 @Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ExportValueTests {
     typealias Sheets = ImportExportTests
@@ -152,6 +152,65 @@ struct ExportValueTests {
         #expect(try Sheets.head(daemon) == head)
         for (index, text) in texts.enumerated() {
             #expect(try Self.contact(daemon, "tel:+25078840000\(index)")["fields"]?["note"]?["text"] == .string(text))
+        }
+    }
+
+    /// A CSV export puts `'` before a value a spreadsheet program would run as a formula (CSV injection),
+    /// not before a plain number; the XLSX export, whose cells are strings, does not; and re-importing the
+    /// CSV removes the quote again, so nothing changes. The CSV export wrote `=HYPERLINK(…)` as is.
+    @Test func csvExportsQuoteFormulasAndReimportUnchanged() throws {
+        let daemon = try DaemonHarness()
+        try Self.configure(daemon, workspace: "main")
+        let people: [(urn: String, name: String, note: String, age: String)] = [
+            ("tel:+250788500001", "=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "-5"),
+            ("tel:+250788500002", "@SUM(1)", "-2+3", "+5"),
+            ("tel:+250788500003", "'=quoted already", "+250788123123", "-0.5"),
+            ("tel:+250788500004", "Plain Name", "=1+1", "3"),
+        ]
+        for person in people {
+            try daemon.call("contacts.create", [
+                "name": .string(person.name), "urns": [.string(person.urn)],
+                "fields": ["note": .string(person.note), "age": .string(person.age)],
+            ])
+        }
+        let csvPath = daemon.directory + "-formulas.csv"
+        let xlsxPath = daemon.directory + "-formulas.xlsx"
+        defer {
+            try? FileManager.default.removeItem(atPath: csvPath)
+            try? FileManager.default.removeItem(atPath: xlsxPath)
+        }
+        try Self.export(daemon, format: "csv", to: csvPath)
+        try Self.export(daemon, format: "xlsx", to: xlsxPath)
+        let csv = try Self.rows(csvPath, format: "csv")
+        let expected: [(name: String, note: String, age: String, urn: String)] = [
+            ("'=HYPERLINK(\"http://x\",\"y\")", "'+cmd|' /C calc'!A0", "-5", "+250788500001"),
+            ("'@SUM(1)", "'-2+3", "", "+250788500002"),
+            ("''=quoted already", "+250788123123", "-0.5", "+250788500003"),
+            ("Plain Name", "'=1+1", "3", "+250788500004"),
+        ]
+        #expect(csv.count == 5)
+        for (index, row) in expected.enumerated() {
+            #expect(Self.cell(csv, index + 1, "Name") == .string(row.name))
+            #expect(Self.cell(csv, index + 1, "Field:Note") == .string(row.note))
+            #expect(Self.cell(csv, index + 1, "Field:Age") == .string(row.age))
+            #expect(Self.cell(csv, index + 1, "URN:Tel") == .string(row.urn))
+        }
+        let xlsx = try Self.rows(xlsxPath, format: "xlsx")
+        for (index, person) in people.enumerated() {
+            #expect(Self.cell(xlsx, index + 1, "Name") == .string(person.name))
+            #expect(Self.cell(xlsx, index + 1, "Field:Note") == .string(person.note))
+        }
+
+        let head = try Sheets.head(daemon)
+        let again = try Sheets.runImport(daemon, ["path": .string(csvPath), "format": "csv"])
+        #expect(again.string("state") == "complete")
+        #expect(again.int("updated") == 4)
+        #expect(Sheets.errors(again) == [])
+        #expect(try Sheets.head(daemon) == head)
+        for person in people {
+            let contact = try Self.contact(daemon, person.urn)
+            #expect(contact.string("name") == person.name)
+            #expect(contact["fields"]?["note"]?["text"] == .string(person.note))
         }
     }
 }

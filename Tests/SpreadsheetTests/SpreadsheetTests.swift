@@ -105,6 +105,53 @@ import Testing
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// CSV injection: a value a spreadsheet program would run as a formula gets a `'` in front, a plain
+    /// number does not, and reading removes exactly that quote, so every value reads back as written.
+    @Test func csvQuotesFormulasAndReadsThemBack() throws {
+        let cases: [(value: String, written: String)] = [
+            ("=1+1", "'=1+1"),
+            ("=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("@SUM(1)", "'@SUM(1)"),
+            ("-2+3", "'-2+3"),
+            ("--", "'--"),
+            ("-", "'-"),
+            ("+250 788 123 123", "'+250 788 123 123"),
+            ("1e5", "1e5"),
+            ("-1e5", "'-1e5"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("'=already", "''=already"),
+            ("'-5", "''-5"),
+            ("''=twice", "'''=twice"),
+            ("'", "'"),
+            ("''x", "''x"),
+            ("'plain", "'plain"),
+            ("-5", "-5"),
+            ("+250788123123", "+250788123123"),
+            ("-0.5", "-0.5"),
+            ("-.5", "-.5"),
+            ("+1.", "+1."),
+            ("-1.2.3", "'-1.2.3"),
+            ("tel:+250788123123", "tel:+250788123123"),
+            ("a=b", "a=b"),
+        ]
+        let sheet = Sheet(name: "x", rows: [[.text("Value"), .text("Other")]] + cases.map { [.text($0.value), .text("z")] })
+        let data = SpreadsheetWriter.csv(sheet, byteOrderMark: false)
+        let lines = String(decoding: data, as: UTF8.self).components(separatedBy: "\r\n")
+        for (index, item) in cases.enumerated() {
+            #expect(lines[index + 1] == item.written + ",z", "\(item.value.debugDescription)")
+        }
+        let read = try SpreadsheetReader.read(data, format: .csv)
+        #expect(read.rows.count == sheet.rows.count)
+        for (index, row) in sheet.rows.enumerated() where index < read.rows.count {
+            #expect(read.rows[index] == row)
+        }
+        // Numbers and booleans are never quoted; a negative number stays a number.
+        let typed = SpreadsheetWriter.csv(Sheet(name: "x", rows: [[.number(-5), .number(-0.25), .bool(true)]]), byteOrderMark: false)
+        #expect(String(decoding: typed, as: UTF8.self) == "-5,-0.25,TRUE\r\n")
+    }
+
     @Test func csvParsing() throws {
         let text = "\u{FEFF}a,b,c\r\n1,\"x,y\",\"he said \"\"hi\"\"\"\n\"multi\nline\",,last\n"
         let sheet = try CSVReader.read(Data(text.utf8))
