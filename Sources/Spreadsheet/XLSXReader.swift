@@ -380,10 +380,15 @@ private final class SheetHandler: PartHandler {
             let cell: Cell
             switch self.cellType {
             case "s":
-                guard let index = Int(Self.trimmed(self.value)), index >= 0, index < self.sharedStrings.count else {
+                // No index (`<c t="s"/>`, `<v></v>`) is an empty cell, as spreadsheet programs read it.
+                let text = Self.trimmed(self.value)
+                if text.isEmpty {
+                    cell = .empty
+                } else if let index = Int(text), index >= 0, index < self.sharedStrings.count {
+                    cell = Self.text(XStringEscape.decode(self.sharedStrings[index]))
+                } else {
                     return self.fail(.corrupted(reason: "bad_shared_string_index"))
                 }
-                cell = Self.text(XStringEscape.decode(self.sharedStrings[index]))
             case "inlineStr": cell = Self.text(XStringEscape.decode(self.inlineText))
             case "str", "e": cell = Self.text(self.value)
             case "b": cell = self.value.isEmpty ? .empty : .bool(self.value == "1" || self.value.lowercased() == "true")

@@ -2,6 +2,7 @@
 import Foundation
 import RPC
 import Synchronization
+import TestSupport
 import Testing
 
 /// Spreadsheet import and export through the real daemon, with files made and read back by openpyxl.
@@ -362,6 +363,26 @@ struct ImportExportTests {
         let bad = try Operations.run("contactledgerd", ["--import-max-records", "0", "--print-config"])
         #expect(bad.status == 64)
         #expect(bad.error.contains("import_max_records"))
+    }
+
+    /// A shared-string cell without an index (`<c t="s"/>`, `<v></v>`: openpyxl reads both as empty)
+    /// leaves its field unchanged, as any empty cell does; the whole file was refused as corrupted.
+    @Test(arguments: ["<c r=\"C2\" t=\"s\"/>", "<c r=\"C2\" t=\"s\"><v></v></c>"])
+    func emptySharedStringCellsLeaveTheFieldUnchanged(cell: String) throws {
+        let (daemon, existing) = try self.setUp()
+        try daemon.call("contacts.modify", ["uuid": .string(existing), "modifiers": [["type": "field", "field": "age", "value": "41"]]])
+        let rows = """
+            <row r="1"><c r="A1" t="inlineStr"><is><t>URN:Tel</t></is></c><c r="B1" t="inlineStr"><is><t>Name</t></is></c>\
+            <c r="C1" t="inlineStr"><is><t>Field: Age</t></is></c></row>\
+            <row r="2"><c r="A2" t="inlineStr"><is><t>+250788000001</t></is></c><c r="B2" t="inlineStr"><is><t>New Name</t></is></c>\
+            \(cell)</row>
+            """
+        let status = try Self.runImport(daemon, ["content_base64": .string(HostileXLSX.withSheetRows(rows).base64EncodedString())])
+        #expect(status.string("state") == "complete", "\(status)")
+        #expect(Self.errors(status).isEmpty, "\(status)")
+        let contact = try daemon.call("contacts.get", ["uuid": .string(existing)])
+        #expect(contact.string("name") == "New Name")
+        #expect(contact["fields"]?["age"]?.string("text") == "41")
     }
 
     @Test func exportsAGroupThatOpenpyxlReadsAndReimportsUnchanged() throws {
