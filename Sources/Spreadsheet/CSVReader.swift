@@ -32,6 +32,9 @@ public enum CSVReader {
         var pending: Unicode.Scalar? = nil
 
         var cells = 0
+        // Records that hold a value: only those count against `maximumRows` (an export of formatted,
+        // empty rows is lines of separators); every record counts against `maximumRowNumber`.
+        var valueRows = 0
         func endField() throws(SpreadsheetError) {
             guard row.count < limits.maximumColumns else { throw .tooLarge(what: "columns", limit: limits.maximumColumns) }
             cells += 1
@@ -42,8 +45,12 @@ public enum CSVReader {
         }
         func endRow() throws(SpreadsheetError) {
             try endField()
-            guard rows.count < limits.maximumRows else { throw .tooLarge(what: "rows", limit: limits.maximumRows) }
+            guard rows.count < limits.maximumRowNumber else { throw .tooLarge(what: "row number", limit: limits.maximumRowNumber) }
             while let last = row.last, case .empty = last { row.removeLast() }
+            if !row.isEmpty {
+                valueRows += 1
+                guard valueRows <= limits.maximumRows else { throw .tooLarge(what: "rows", limit: limits.maximumRows) }
+            }
             rows.append(row)
             row = []
         }

@@ -83,10 +83,15 @@ public enum SpreadsheetFormat: String, Sendable, Hashable, CaseIterable {
 public struct SpreadsheetLimits: Sendable, Hashable {
     /// The largest file, in bytes.
     public var maximumFileBytes: Int
-    /// The largest uncompressed XML part of an XLSX (guards against ZIP bombs).
+    /// The largest uncompressed XML part of an XLSX. Parts are streamed, never held whole, so this
+    /// bounds the time a ZIP bomb costs, not memory.
     public var maximumPartBytes: Int
-    /// The most rows read, header included.
+    /// The most rows that hold a value, header included. Rows without one (as spreadsheet programs
+    /// write for formatted but empty rows) are not counted: only their row number is bounded, by
+    /// ``maximumRowNumber``.
     public var maximumRows: Int
+    /// The last row number a sheet may use, empty rows included: Excel's own last row, 1,048,576.
+    public var maximumRowNumber: Int
     /// The most columns per row.
     public var maximumColumns: Int
     /// The most cells of the whole sheet, counting the empty cells that pad a sparse row up to its last
@@ -97,21 +102,34 @@ public struct SpreadsheetLimits: Sendable, Hashable {
         maximumFileBytes: Int = 20 << 20,
         maximumPartBytes: Int = 512 << 20,
         maximumRows: Int = 1_048_576,
+        maximumRowNumber: Int = 1_048_576,
         maximumColumns: Int = 16_384,
         maximumCells: Int = 10_000_000
     ) {
         self.maximumFileBytes = maximumFileBytes
         self.maximumPartBytes = maximumPartBytes
         self.maximumRows = maximumRows
+        self.maximumRowNumber = maximumRowNumber
         self.maximumColumns = maximumColumns
         self.maximumCells = maximumCells
     }
+
+    /// The most attributes (namespace declarations included) on one XML element of an XLSX part:
+    /// libxml2 looks for duplicates in quadratic time.
+    public static let maximumAttributes = 100
+    /// The deepest element nesting of an XLSX part.
+    public static let maximumNesting = 256
 }
 
 /// Why a spreadsheet could not be read or written. Never carries cell contents.
 public enum SpreadsheetError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Not a readable file of its format (bad ZIP, missing part, malformed XML, unterminated quote).
     case corrupted(reason: String)
+    /// An XLSX part holds what the reader refuses to parse, however well-formed: `dtd_not_allowed` (a
+    /// document type declaration, hence entities), `unsupported_encoding` (other than UTF-8 or UTF-16),
+    /// `invalid_utf8`, `too_many_attributes` (over ``SpreadsheetLimits/maximumAttributes`` on one
+    /// element), `nesting_too_deep` (over ``SpreadsheetLimits/maximumNesting``).
+    case refused(reason: String)
     /// No sheet, or a sheet without a single row.
     case empty
     /// The file is larger than ``SpreadsheetLimits/maximumFileBytes``.
@@ -124,6 +142,7 @@ public enum SpreadsheetError: Error, Sendable, Hashable, CustomStringConvertible
     public var description: String {
         switch self {
         case .corrupted(let reason): "the file appears to be corrupted (\(reason))"
+        case .refused(let reason): "the file holds content that is refused (\(reason))"
         case .empty: "the file appears to be empty"
         case .fileTooLarge(let limit): "the file is larger than \(limit) bytes"
         case .tooLarge(let what, let limit): "the file has too many \(what) (limit \(limit))"

@@ -9,45 +9,35 @@ import Foundation
 /// hour parts), which become ``Cell/date(_:)`` on the 1900 or 1904 date system. Rows and cells may be
 /// sparse and out of order: each cell's `r` reference places it.
 ///
-/// Hostile files end in a specific ``SpreadsheetError``, in time bounded by the limits: the ZIP layer
-/// (``ZIPArchiveReader``) reads no more than each part declares and checks its CRC, each part passes
-/// ``XMLPartGuard`` (no DTD, no foreign encoding, bounded attributes and nesting) before the parser,
+/// Hostile files end in a specific ``SpreadsheetError``, in time bounded by the limits and memory
+/// bounded by the sheet's contents, not its parts' sizes: the ZIP layer (``ZIPArchiveReader``) streams
+/// each part in chunks, no more than it declares, and checks its CRC; each chunk passes
+/// ``XMLPartGuard`` (no DTD, no foreign encoding, bounded attributes and nesting) before the parser;
 /// and the sheet's rows, columns, cells and shared strings are counted against ``SpreadsheetLimits``.
 public enum XLSXReader {
     public static func read(_ data: Data, limits: SpreadsheetLimits = .init()) throws(SpreadsheetError) -> Sheet {
         let archive = try ZIPArchiveReader(data)
-        let part = { (path: String) throws(SpreadsheetError) -> [UInt8]? in try Self.part(path, in: archive, limits: limits) }
+        let parse = { (path: String, handler: PartHandler, part: String) throws(SpreadsheetError) -> Bool in
+            try Self.parse(path, in: archive, with: handler, part: part, limits: limits)
+        }
 
-        guard let workbookData = try part("xl/workbook.xml") else { throw .corrupted(reason: "no_workbook") }
         let workbook = WorkbookHandler()
-        try Self.parse(workbookData, with: workbook, part: "workbook")
+        guard try parse("xl/workbook.xml", workbook, "workbook") else { throw .corrupted(reason: "no_workbook") }
         guard let active = workbook.activeSheet else { throw .empty }
 
         var sheetPath = "xl/worksheets/sheet1.xml"
-        if let relsData = try part("xl/_rels/workbook.xml.rels") {
-            let rels = RelationshipsHandler(wanted: active.relationship)
-            try Self.parse(relsData, with: rels, part: "relationships")
-            if let target = rels.target {
-                sheetPath = target.hasPrefix("/") ? String(target.dropFirst()) : "xl/" + target
-            }
+        let rels = RelationshipsHandler(wanted: active.relationship)
+        if try parse("xl/_rels/workbook.xml.rels", rels, "relationships"), let target = rels.target {
+            sheetPath = target.hasPrefix("/") ? String(target.dropFirst()) : "xl/" + target
         }
-        var sharedStrings: [String] = []
-        if let stringsData = try part("xl/sharedStrings.xml") {
-            let handler = SharedStringsHandler(limit: limits.maximumCells)
-            try Self.parse(stringsData, with: handler, part: "shared_strings")
-            sharedStrings = handler.strings
-        }
-        var dateStyles: Set<Int> = []
-        if let stylesData = try part("xl/styles.xml") {
-            let handler = StylesHandler()
-            try Self.parse(stylesData, with: handler, part: "styles")
-            dateStyles = handler.dateStyles
-        }
-        guard let sheetData = try part(sheetPath) else { throw .corrupted(reason: "no_worksheet") }
+        let strings = SharedStringsHandler(limit: limits.maximumCells)
+        _ = try parse("xl/sharedStrings.xml", strings, "shared_strings")
+        let styles = StylesHandler()
+        _ = try parse("xl/styles.xml", styles, "styles")
         let handler = SheetHandler(
-            sharedStrings: sharedStrings, dateStyles: dateStyles, date1904: workbook.date1904, limits: limits
+            sharedStrings: strings.strings, dateStyles: styles.dateStyles, date1904: workbook.date1904, limits: limits
         )
-        try Self.parse(sheetData, with: handler, part: "worksheet")
+        guard try parse(sheetPath, handler, "worksheet") else { throw .corrupted(reason: "no_worksheet") }
         // Trailing empty rows say nothing.
         var rows = handler.rows
         while let last = rows.last, last.allSatisfy(\.isBlank) { rows.removeLast() }
@@ -55,22 +45,33 @@ public enum XLSXReader {
         return Sheet(name: active.name, rows: rows)
     }
 
-    /// The bytes of the part at `path`, checked by ``XMLPartGuard``; nil when the archive has none.
-    private static func part(_ path: String, in archive: ZIPArchiveReader, limits: SpreadsheetLimits) throws(SpreadsheetError) -> [UInt8]? {
-        guard let entry = archive.entry(named: path) else { return nil }
-        let bytes = try archive.contents(of: entry, limit: limits.maximumPartBytes)
-        return try XMLPartGuard.check(bytes)
-    }
-
-    /// Parses `bytes` with `handler`; `part` names the part in the `malformed_…` reason.
+    /// Parses the part at `path` with `handler`, streaming it from the archive through ``XMLPartGuard``
+    /// into the parser a chunk at a time, so that a part costs a chunk of memory whatever its size.
+    /// `part` names it in the `malformed_…` reason. False when the archive has no such part.
     ///
-    /// The parser reads from a stream, in chunks: given the whole part at once, libxml2 (without its
-    /// "huge" option) refuses any document over 10 MB as a "huge input lookup", so a large but valid
-    /// worksheet would read as malformed.
-    private static func parse(_ bytes: [UInt8], with handler: PartHandler, part: String) throws(SpreadsheetError) {
-        let parsed = XMLEventParser.parse(bytes, handler: handler)
-        if let failure = handler.failure { throw failure }
-        if !parsed { throw .corrupted(reason: "malformed_\(part)") }
+    /// - Throws: what the ZIP layer finds first (the part is inflated and checked to its end even when
+    ///   its XML is refused, so that a damaged archive reads as such); else the guard's refusal, the
+    ///   handler's error, or ``SpreadsheetError/corrupted(reason:)`` `malformed_<part>`.
+    private static func parse(
+        _ path: String,
+        in archive: ZIPArchiveReader,
+        with handler: PartHandler,
+        part: String,
+        limits: SpreadsheetLimits
+    ) throws(SpreadsheetError) -> Bool {
+        guard let entry = archive.entry(named: path) else { return false }
+        var partGuard = XMLPartGuard()
+        let parser = XMLEventParser(handler: handler)
+        func parsed(_ wellFormed: Bool) throws(SpreadsheetError) {
+            if let failure = handler.failure { throw failure }
+            if !wellFormed { throw .corrupted(reason: "malformed_\(part)") }
+        }
+        try archive.stream(entry, limit: limits.maximumPartBytes) { (chunk: [UInt8]) throws(SpreadsheetError) in
+            try parsed(parser.push(try partGuard.feed(chunk)))
+        }
+        try parsed(parser.push(try partGuard.finish()))
+        try parsed(parser.finish())
+        return true
     }
 
     // MARK: - Dates
@@ -290,7 +291,11 @@ private final class StylesHandler: PartHandler {
 }
 
 /// A worksheet's `sheetData`: rows of typed cells, padded up to each row's last stored cell, all the
-/// cells together (padding included) at most ``SpreadsheetLimits/maximumCells``.
+/// cells together (padding included) at most ``SpreadsheetLimits/maximumCells``, the rows that hold a
+/// value at most ``SpreadsheetLimits/maximumRows``, and no row past
+/// ``SpreadsheetLimits/maximumRowNumber``. Cells and rows without a value are read and dropped:
+/// spreadsheet programs write them for formatting alone (a column formatted as text gets a styled,
+/// empty cell in every row down to the last one formatted).
 private final class SheetHandler: PartHandler {
     let sharedStrings: [String]
     let dateStyles: Set<Int>
@@ -298,6 +303,8 @@ private final class SheetHandler: PartHandler {
     let limits: SpreadsheetLimits
     var rows: [[Cell]] = []
     private var cells = 0
+    /// The rows that hold a value so far.
+    private var valueRows = 0
 
     private var rowIndex = -1
     private var nextColumn = 0
@@ -327,9 +334,7 @@ private final class SheetHandler: PartHandler {
             } else {
                 self.rowIndex += 1
             }
-            guard self.rowIndex < self.limits.maximumRows else {
-                return self.fail(.tooLarge(what: "rows", limit: self.limits.maximumRows))
-            }
+            guard self.rowIndex < self.limits.maximumRowNumber else { return self.failRowNumber() }
             self.nextColumn = 0
         case "c":
             if self.rowIndex < 0 { self.rowIndex = 0 }
@@ -339,9 +344,7 @@ private final class SheetHandler: PartHandler {
                 }
                 self.cellColumn = position.column
                 if position.row != self.rowIndex {
-                    guard position.row < self.limits.maximumRows else {
-                        return self.fail(.tooLarge(what: "rows", limit: self.limits.maximumRows))
-                    }
+                    guard position.row < self.limits.maximumRowNumber else { return self.failRowNumber() }
                     self.rowIndex = position.row
                 }
             } else {
@@ -410,6 +413,13 @@ private final class SheetHandler: PartHandler {
             }
             if case .empty = cell { return }
             while self.rows.count <= self.rowIndex { self.rows.append([]) }
+            if self.rows[self.rowIndex].isEmpty {
+                // The row's first value: it counts.
+                self.valueRows += 1
+                guard self.valueRows <= self.limits.maximumRows else {
+                    return self.fail(.tooLarge(what: "rows", limit: self.limits.maximumRows))
+                }
+            }
             if self.rows[self.rowIndex].count <= self.cellColumn {
                 let added = self.cellColumn - self.rows[self.rowIndex].count + 1
                 self.cells += added
@@ -424,6 +434,10 @@ private final class SheetHandler: PartHandler {
     }
 
     private static func text(_ text: String) -> Cell { text.isEmpty ? .empty : .text(text) }
+
+    private func failRowNumber() {
+        self.fail(.tooLarge(what: "row number", limit: self.limits.maximumRowNumber))
+    }
 
     /// A `<v>` value without white space at either end (Foundation's `.whitespaces`). Values are
     /// written without it: one that begins and ends with a printable ASCII character is returned as it

@@ -365,6 +365,34 @@ struct ImportExportTests {
         #expect(bad.error.contains("import_max_records"))
     }
 
+    /// Rows that only carry formatting (xlsxwriter and Excel write a styled, empty cell in every row of
+    /// a column formatted as text) do not count: a record above more such rows than four times the
+    /// record limit was refused -32006 `too_many_rows`, without a message. Rows with values are still
+    /// bounded (four times the record limit, plus the header), and the refusal says so.
+    @Test func formattedEmptyRowsDoNotCount() throws {
+        let daemon = try DaemonHarness(arguments: ["--import-max-records", "3"])
+        try daemon.call("workspace.configure", ["default_country": "RW"])
+        func cell(_ reference: String, _ text: String) -> String {
+            "<c r=\"\(reference)\" t=\"inlineStr\"><is><t>\(text)</t></is></c>"
+        }
+        let data = "<row r=\"1\">\(cell("A1", "URN:Tel"))\(cell("B1", "Name"))</row><row r=\"2\">\(cell("A2", "+250788000001"))\(cell("B2", "Ann"))</row>"
+        let formatted = (3...2_000).map { "<row r=\"\($0)\" s=\"1\" customFormat=\"1\"><c r=\"A\($0)\" s=\"1\"/><c r=\"B\($0)\" s=\"1\"/></row>" }
+        let file = HostileXLSX.withSheetRows(data + formatted.joined())
+        let status = try Self.runImport(daemon, ["content_base64": .string(file.base64EncodedString())])
+        #expect(status.string("state") == "complete", "\(status)")
+        #expect(status.int("created") == 1, "\(status)")
+        #expect(try daemon.call("contacts.get", ["urn": "tel:+250788000001"]).string("name") == "Ann")
+
+        // The header and 13 rows with a name: 14 rows with values, one more than 4 × 3 + 1.
+        let named = (2...14).map { "<row r=\"\($0)\">\(cell("B\($0)", "n\($0)"))</row>" }
+        let many = HostileXLSX.withSheetRows("<row r=\"1\">\(cell("A1", "URN:Tel"))\(cell("B1", "Name"))</row>" + named.joined())
+        let error = try daemon.error("imports.start", ["content_base64": .string(many.base64EncodedString())])
+        #expect(error.code == -32006)
+        #expect(error.data("reason")?.stringValue == "too_many_rows")
+        #expect(error.data("limit")?.integerValue == 13)
+        #expect(error.data("message")?.stringValue == "Import files can contain a maximum of 13 rows with values.")
+    }
+
     /// A shared-string cell without an index (`<c t="s"/>`, `<v></v>`: openpyxl reads both as empty)
     /// leaves its field unchanged, as any empty cell does; the whole file was refused as corrupted.
     @Test(arguments: ["<c r=\"C2\" t=\"s\"/>", "<c r=\"C2\" t=\"s\"><v></v></c>"])

@@ -95,9 +95,15 @@ final class RawSocket: @unchecked Sendable {
 
 enum ReliabilitySupport {
     /// The resident set of process `pid` in bytes, from `/proc/PID/status`.
-    static func residentBytes(of pid: Int32) -> Int? {
+    static func residentBytes(of pid: Int32) -> Int? { Self.statusBytes(of: pid, "VmRSS") }
+
+    /// The largest resident set process `pid` has had so far, in bytes (`VmHWM`, its high-water mark).
+    static func peakResidentBytes(of pid: Int32) -> Int? { Self.statusBytes(of: pid, "VmHWM") }
+
+    /// A size in kB of `/proc/PID/status`, in bytes.
+    private static func statusBytes(of pid: Int32, _ key: String) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        for line in status.split(separator: "\n") where line.hasPrefix(key + ":") {
             let digits = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
             return digits.map { $0 * 1024 }
         }

@@ -20,12 +20,15 @@ import Testing
         "not_a_zip_archive", "no_workbook", "no_worksheet", "malformed_workbook", "malformed_relationships",
         "malformed_shared_strings", "malformed_styles", "malformed_worksheet", "bad_cell_reference", "bad_shared_string_index",
         "bad_number", "part_checksum_mismatch", "unsupported_compression", "part_not_a_file", "corrupted_part_data",
-        "bad_part_header", "truncated_part", "encrypted_part", "part_size_mismatch", "dtd_not_allowed", "unsupported_encoding",
-        "invalid_utf8", "too_many_attributes", "nesting_too_deep",
+        "bad_part_header", "truncated_part", "encrypted_part", "part_size_mismatch",
         "unterminated_quote", "binary_content", "unknown_encoding",
     ]
+    /// Every reason the XML guard may give for refusing a part.
+    static let refusedReasons: Set<String> = [
+        "dtd_not_allowed", "unsupported_encoding", "invalid_utf8", "too_many_attributes", "nesting_too_deep",
+    ]
     /// Every limit a reader may report as exceeded.
-    static let limitNames: Set<String> = ["bytes in one part", "rows", "columns", "cells", "shared strings"]
+    static let limitNames: Set<String> = ["bytes in one part", "rows", "row number", "columns", "cells", "shared strings"]
 
     /// What an execution may end in.
     enum Expectation {
@@ -111,6 +114,7 @@ import Testing
     static func mutate(_ mutation: Mutation, _ parts: [String: String], using random: inout SeededGenerator) -> (Data, Expectation) {
         let limits = Self.limits
         func corrupted(_ reasons: String...) -> Expectation { .error(Set(reasons.map { SpreadsheetError.corrupted(reason: $0) })) }
+        func refused(_ reason: String) -> Expectation { .error([.refused(reason: reason)]) }
         func tooLarge(_ what: String, _ limit: Int) -> Expectation { .error([.tooLarge(what: what, limit: limit)]) }
         var parts = parts
         switch mutation {
@@ -156,9 +160,10 @@ import Testing
             return (HostileXLSX.sharedStringIndex(index), corrupted("bad_shared_string_index"))
         case .hugeReference:
             let cases: [(String, Expectation)] = [
-                ("XFD1048577", tooLarge("rows", limits.maximumRows)),
-                ("A\(limits.maximumRows + 1)", tooLarge("rows", limits.maximumRows)),
-                ("A99999999999999999999999", tooLarge("rows", limits.maximumRows)),
+                ("XFD1048577", tooLarge("row number", limits.maximumRowNumber)),
+                // Far down, but only the second row with a value.
+                ("A\(limits.maximumRows + 1)", .sheet),
+                ("A99999999999999999999999", tooLarge("row number", limits.maximumRowNumber)),
                 ("XFE1", tooLarge("columns", limits.maximumColumns)),
                 ("AAAAAA1", tooLarge("columns", limits.maximumColumns)),
                 (String(repeating: "Z", count: 40) + "2", tooLarge("columns", limits.maximumColumns)),
@@ -172,15 +177,15 @@ import Testing
         case .cellPadding:
             return (HostileXLSX.cellPaddingBomb(rows: Int.random(in: 2...40, using: &random)), tooLarge("cells", limits.maximumCells))
         case .deepNesting:
-            return (HostileXLSX.deepNesting(depth: Int.random(in: 300...3_000, using: &random)), corrupted("nesting_too_deep"))
+            return (HostileXLSX.deepNesting(depth: Int.random(in: 300...3_000, using: &random)), refused("nesting_too_deep"))
         case .manyAttributes:
-            return (HostileXLSX.manyAttributes(count: Int.random(in: 101...1_500, using: &random)), corrupted("too_many_attributes"))
+            return (HostileXLSX.manyAttributes(count: Int.random(in: 101...1_500, using: &random)), refused("too_many_attributes"))
         case .billionLaughs:
-            return (HostileXLSX.billionLaughs(), corrupted("dtd_not_allowed"))
+            return (HostileXLSX.billionLaughs(), refused("dtd_not_allowed"))
         case .externalEntity:
-            return (HostileXLSX.externalEntity(), corrupted("dtd_not_allowed"))
+            return (HostileXLSX.externalEntity(), refused("dtd_not_allowed"))
         case .invalidUTF8:
-            return (HostileXLSX.invalidUTF8(), corrupted("invalid_utf8"))
+            return (HostileXLSX.invalidUTF8(), refused("invalid_utf8"))
         case .zipBomb:
             // The headers claim 1 KiB: inflating stops there.
             let inflated = limits.maximumPartBytes * Int.random(in: 2...3, using: &random)
@@ -199,7 +204,7 @@ import Testing
         case .symlinkPart:
             return (HostileXLSX.symlinkWorksheet(), corrupted("part_not_a_file"))
         case .foreignEncoding:
-            return (HostileXLSX.foreignEncoding(), corrupted("unsupported_encoding"))
+            return (HostileXLSX.foreignEncoding(), refused("unsupported_encoding"))
         case .utf16Worksheet:
             return (HostileXLSX.utf16Worksheet(), .sheet)
         case .hostileValues:
@@ -326,6 +331,9 @@ import Testing
             case .corrupted(let reason):
                 #expect(Self.corruptedReasons.contains(reason), "\(what): unlisted reason \(reason)")
                 return .error(reason)
+            case .refused(let reason):
+                #expect(Self.refusedReasons.contains(reason), "\(what): unlisted refusal \(reason)")
+                return .error(reason)
             case .tooLarge(let name, let limit):
                 #expect(Self.limitNames.contains(name), "\(what): unlisted limit \(name)")
                 return .error("too many \(name) (\(limit))")
@@ -341,7 +349,9 @@ import Testing
     /// A sheet read from hostile bytes still respects the limits and holds only sane values.
     static func checkSheet(_ sheet: Sheet, _ what: String) {
         #expect(!sheet.rows.isEmpty, "\(what): a sheet without rows")
-        #expect(sheet.rows.count <= Self.limits.maximumRows, "\(what): \(sheet.rows.count) rows")
+        #expect(sheet.rows.count <= Self.limits.maximumRowNumber, "\(what): \(sheet.rows.count) rows")
+        let valueRows = sheet.rows.count { !$0.isEmpty }
+        #expect(valueRows <= Self.limits.maximumRows, "\(what): \(valueRows) rows with values")
         let cells = sheet.rows.reduce(0) { $0 + $1.count }
         #expect(cells <= Self.limits.maximumCells, "\(what): \(cells) cells")
         // Excel's dates run from 1900-01-01 to 9999-12-31.

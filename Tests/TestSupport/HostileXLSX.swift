@@ -162,6 +162,26 @@ public enum HostileXLSX {
         return archive.data()
     }
 
+    /// The small workbook, valid, with `mebibytes` MiB of spaces before its worksheet's closing tag: a
+    /// file of a few MiB whose worksheet inflates to hundreds.
+    public static func paddedWorksheet(mebibytes: Int) -> Data {
+        var parts = Self.smallParts()
+        let text = parts.removeValue(forKey: "xl/worksheets/sheet1.xml") ?? ""
+        let closing = "</worksheet>"
+        let before = Array(text.utf8.dropLast(closing.utf8.count))
+        let after = Array(closing.utf8)
+        let count = mebibytes << 20
+        var archive = TestZIP(parts: parts)
+        archive.entries.append(
+            TestZIP.Entry(
+                "xl/worksheets/sheet1.xml", [], method: .rawDeflate(TestZIP.deflate(before, run: 0x20, count: count, after)),
+                declaredSize: UInt32(before.count + count + after.count),
+                declaredCRC: TestZIP.crc32(before, run: 0x20, count: count, after)
+            )
+        )
+        return archive.data()
+    }
+
     /// `rows` rows whose one cell sits in the last column (`XFD`): tiny XML, a huge padded grid.
     public static func cellPaddingBomb(rows: Int) -> Data {
         Self.withSheetRows((1...rows).map { "<row r=\"\($0)\"><c r=\"XFD\($0)\"><v>1</v></c></row>" }.joined())

@@ -167,6 +167,71 @@ public struct TestZIP: Sendable {
         return writer.finish()
     }
 
+    /// `before`, `count` copies of `byte`, then `after`, deflated as ``deflate(_:)`` would deflate the
+    /// run, without making it first: hundreds of MiB of padding cost a few hundred KiB.
+    public static func deflate(_ before: [UInt8], run byte: UInt8, count: Int, _ after: [UInt8]) -> [UInt8] {
+        var writer = BitWriter()
+        writer.bits(1, count: 1)
+        writer.bits(1, count: 2)
+        for literal in before { writer.literal(literal) }
+        if count > 0 {
+            writer.literal(byte)
+            for _ in 0..<((count - 1) / 258) {
+                writer.huffman(0xC5, length: 8)
+                writer.huffman(0, length: 5)
+            }
+            for _ in 0..<((count - 1) % 258) { writer.literal(byte) }
+        }
+        for literal in after { writer.literal(literal) }
+        writer.huffman(0, length: 7)
+        return writer.finish()
+    }
+
+    /// The CRC-32 of `before`, `count` copies of `byte`, then `after`, computed a MiB of the run at a
+    /// time with ``crc32Combine(_:_:length:)``.
+    public static func crc32(_ before: [UInt8], run byte: UInt8, count: Int, _ after: [UInt8]) -> UInt32 {
+        let block = 1 << 20
+        let blockCRC = Self.crc32(Array(repeating: byte, count: block))
+        var crc = Self.crc32(before)
+        for _ in 0..<(count / block) { crc = Self.crc32Combine(crc, blockCRC, length: block) }
+        crc = Self.crc32Combine(crc, Self.crc32(Array(repeating: byte, count: count % block)), length: count % block)
+        return Self.crc32Combine(crc, Self.crc32(after), length: after.count)
+    }
+
+    /// The CRC-32 of bytes A then B, from A's CRC, B's CRC and B's length (zlib's `crc32_combine`:
+    /// appending `length` zero bits is a linear map, applied by squaring a 32×32 bit matrix).
+    public static func crc32Combine(_ first: UInt32, _ second: UInt32, length: Int) -> UInt32 {
+        guard length > 0 else { return first }
+        func times(_ matrix: [UInt32], _ vector: UInt32) -> UInt32 {
+            var sum: UInt32 = 0
+            var vector = vector
+            var index = 0
+            while vector != 0 {
+                if vector & 1 != 0 { sum ^= matrix[index] }
+                vector >>= 1
+                index += 1
+            }
+            return sum
+        }
+        func square(_ matrix: [UInt32]) -> [UInt32] { matrix.map { times(matrix, $0) } }
+        // The operator for one zero bit, then two, then four.
+        var odd = [0xEDB8_8320] + (1..<32).map { UInt32(1) << UInt32($0 - 1) }
+        var even = square(odd)
+        odd = square(even)
+        var crc = first
+        var length = length
+        repeat {
+            even = square(odd)
+            if length & 1 != 0 { crc = times(even, crc) }
+            length >>= 1
+            if length == 0 { break }
+            odd = square(even)
+            if length & 1 != 0 { crc = times(odd, crc) }
+            length >>= 1
+        } while length != 0
+        return crc ^ second
+    }
+
     /// Bits written least significant first, as deflate packs them.
     private struct BitWriter {
         private var out: [UInt8] = []

@@ -181,8 +181,8 @@ public struct ImportPlan: Sendable, Hashable {
         return (columns, newFields)
     }
 
-    /// 25000 → "25,000".
-    static func grouped(_ number: Int) -> String {
+    /// 25000 → "25,000": numbers as the reference's messages write them.
+    public static func grouped(_ number: Int) -> String {
         let digits = Array(String(number))
         var out = ""
         for (index, digit) in digits.enumerated() {

@@ -179,19 +179,51 @@ extension LedgerMethods {
         }
     }
 
-    /// A file that cannot be read: -32602 with the reference's text, or -32006 for the limits.
+    /// A file that cannot be read: -32602 with the reference's text, or -32006 for the limits; each with
+    /// a `reason` and a `message` that says what is wrong (and, for a limit, what the limit is).
     static func importError(_ error: SpreadsheetError, field: String) -> RPCError {
         switch error {
         case .corrupted:
-            RPCError(code: -32602, message: "Invalid params", data: ["field": .string(field), "reason": "corrupted", "message": "Import file appears to be corrupted."])
+            return RPCError(code: -32602, message: "Invalid params", data: ["field": .string(field), "reason": "corrupted", "message": "Import file appears to be corrupted."])
+        case .refused(let reason):
+            // Well-formed, perhaps, but refused on principle: the reason tells which rule.
+            var data: [String: JSONValue] = ["field": .string(field), "reason": .string(reason)]
+            switch reason {
+            case "dtd_not_allowed":
+                data["message"] = "Import file contains a document type declaration (DTD), which spreadsheet files may not have."
+            case "unsupported_encoding":
+                data["message"] = "Import file uses a text encoding other than UTF-8 or UTF-16."
+            case "invalid_utf8":
+                data["message"] = "Import file contains text that is not valid UTF-8."
+            case "too_many_attributes":
+                data["limit"] = .integer(Int64(SpreadsheetLimits.maximumAttributes))
+                data["message"] = .string("Import file has an element with more than \(SpreadsheetLimits.maximumAttributes) attributes.")
+            case "nesting_too_deep":
+                data["limit"] = .integer(Int64(SpreadsheetLimits.maximumNesting))
+                data["message"] = .string("Import file nests elements more than \(SpreadsheetLimits.maximumNesting) deep.")
+            default:
+                data["message"] = "Import file contains content that cannot be read."
+            }
+            return RPCError(code: -32602, message: "Invalid params", data: .object(data))
         case .empty:
-            RPCError(code: -32602, message: "Invalid params", data: ["field": .string(field), "reason": "empty", "message": "Import file appears to be empty."])
+            return RPCError(code: -32602, message: "Invalid params", data: ["field": .string(field), "reason": "empty", "message": "Import file appears to be empty."])
         case .fileTooLarge(let limit):
-            RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(limit)), "field": .string(field)])
+            return RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(limit)), "field": .string(field)])
         case .tooLarge(let what, let limit):
-            RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(limit)), "field": .string(field), "reason": .string("too_many_\(what.replacingOccurrences(of: " ", with: "_"))")])
+            let grouped = ImportPlan.grouped(limit)
+            let (reason, message): (String, String) =
+                switch what {
+                case "rows": ("too_many_rows", "Import files can contain a maximum of \(grouped) rows with values.")
+                case "row number": ("row_number_too_large", "Import files can use rows up to row \(grouped).")
+                case "bytes in one part": ("too_many_bytes_in_one_part", "Import file has a part larger than \(grouped) bytes uncompressed.")
+                default: ("too_many_\(what.replacingOccurrences(of: " ", with: "_"))", "Import file has more than \(grouped) \(what).")
+                }
+            return RPCError(
+                code: -32006, message: "Limit exceeded",
+                data: ["limit": .integer(Int64(limit)), "field": .string(field), "reason": .string(reason), "message": .string(message)]
+            )
         case .io(let reason):
-            RPCError.invalidParams(field: field, reason: reason == "not_found" ? "file_not_found" : "file_unreadable")
+            return RPCError.invalidParams(field: field, reason: reason == "not_found" ? "file_not_found" : "file_unreadable")
         }
     }
 

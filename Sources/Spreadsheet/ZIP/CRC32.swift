@@ -6,10 +6,14 @@ import CZlib
 /// word-at-a-time implementation runs several times faster than a byte-table loop (which was half of
 /// reading a sheet).
 enum CRC32 {
-    /// The checksum of `bytes`.
-    static func checksum(_ bytes: [UInt8]) -> UInt32 {
+    /// The checksum of no bytes: where ``update(_:with:)`` starts.
+    static let initial: UInt32 = 0
+
+    /// The checksum of the bytes `crc` was computed over followed by `bytes`: a part streamed in chunks
+    /// is checked without being held whole.
+    static func update(_ crc: UInt32, with bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBufferPointer { buffer in
-            var crc = crc32(0, nil, 0)
+            var crc = uLong(crc)
             var offset = 0
             // zlib takes a 32-bit length: feed it in chunks.
             while offset < buffer.count {

@@ -4,7 +4,8 @@ import Foundation
 import NIOCore
 
 /// A ZIP archive held in memory, read for its parts: the central directory is parsed once, and an
-/// entry's bytes are read on demand, bounded by its declared size and checked against its CRC-32.
+/// entry's bytes are streamed on demand, in chunks, bounded by its declared size and checked against
+/// its CRC-32.
 /// Deflated entries are inflated by zlib (through CompressNIO); this type reads the ZIP structure and
 /// keeps zlib within each entry's bounds.
 ///
@@ -103,14 +104,27 @@ struct ZIPArchiveReader {
         self.byName[name] ?? self.byFoldedName[name.lowercased()]
     }
 
-    /// The uncompressed bytes of `entry`, at most `limit` of them.
+    /// Hands the uncompressed bytes of `entry`, at most `limit` of them, to `consume` in chunks of at
+    /// most ``chunkSize`` bytes, in order, as they are inflated: a part is never held whole, so reading
+    /// it costs a chunk of memory whatever its size.
+    ///
+    /// The whole entry is checked, its size as it inflates and its CRC-32 once it has: those checks come
+    /// first. When `consume` throws, the rest of the entry is still inflated (not handed over) and
+    /// checked, and its error is thrown only if the entry is sound, so that a damaged archive reads as
+    /// damaged, not as whatever the damage made its bytes look like. `consume` runs on the caller's
+    /// thread, before this returns, and never again once it has thrown.
     ///
     /// - Throws: ``SpreadsheetError/tooLarge(what:limit:)`` (`bytes in one part`) when the entry
     ///   declares more than `limit` bytes; ``SpreadsheetError/corrupted(reason:)`` with
     ///   `part_not_a_file`, `encrypted_part`, `bad_part_header`, `truncated_part`,
     ///   `unsupported_compression`, `corrupted_part_data`, `part_size_mismatch` (it inflates to other
-    ///   than its declared size: a ZIP bomb that lies stops there) or `part_checksum_mismatch`.
-    func contents(of entry: Entry, limit: Int) throws(SpreadsheetError) -> [UInt8] {
+    ///   than its declared size: a ZIP bomb that lies stops there) or `part_checksum_mismatch`; else
+    ///   what `consume` threw.
+    func stream(
+        _ entry: Entry,
+        limit: Int,
+        to consume: ([UInt8]) throws(SpreadsheetError) -> Void
+    ) throws(SpreadsheetError) {
         guard entry.isFile else { throw .corrupted(reason: "part_not_a_file") }
         guard entry.flags & 1 == 0 else { throw .corrupted(reason: "encrypted_part") }
         guard entry.uncompressedSize <= UInt64(limit) else { throw .tooLarge(what: "bytes in one part", limit: limit) }
@@ -122,27 +136,47 @@ struct ZIPArchiveReader {
         guard start <= count, entry.compressedSize <= count - start else { throw .corrupted(reason: "truncated_part") }
         let range = Int(start)..<Int(start + entry.compressedSize)
         let size = Int(entry.uncompressedSize)
-        let contents: [UInt8]
+        var sink = Sink()
         switch entry.method {
         case 0:
             guard entry.compressedSize == entry.uncompressedSize else { throw .corrupted(reason: "part_size_mismatch") }
-            contents = Array(self.bytes[range])
+            for chunkStart in stride(from: range.lowerBound, to: range.upperBound, by: Self.chunkSize) {
+                sink.take(Array(self.bytes[chunkStart..<min(chunkStart + Self.chunkSize, range.upperBound)]), consume)
+            }
         case 8:
-            contents = try self.inflate(range, size: size)
-            guard contents.count == size else { throw .corrupted(reason: "part_size_mismatch") }
+            try self.inflate(range, size: size, into: &sink, consume)
+            guard sink.count == size else { throw .corrupted(reason: "part_size_mismatch") }
         default:
             throw .corrupted(reason: "unsupported_compression")
         }
-        guard CRC32.checksum(contents) == entry.crc else { throw .corrupted(reason: "part_checksum_mismatch") }
-        return contents
+        guard sink.crc == entry.crc else { throw .corrupted(reason: "part_checksum_mismatch") }
+        if let failure = sink.failure { throw failure }
+    }
+
+    /// What has come of an entry's bytes: counted and checksummed, and handed over until the consumer
+    /// refuses them.
+    private struct Sink {
+        var count = 0
+        var crc = CRC32.initial
+        /// What the consumer threw; it is given nothing after that.
+        var failure: SpreadsheetError?
+
+        mutating func take(_ chunk: [UInt8], _ consume: ([UInt8]) throws(SpreadsheetError) -> Void) {
+            self.count += chunk.count
+            self.crc = CRC32.update(self.crc, with: chunk)
+            guard self.failure == nil else { return }
+            do { try consume(chunk) } catch { self.failure = error }
+        }
     }
 
     // MARK: - Inflating
 
-    /// The most compressed bytes given to zlib at a time, and the most it may write in one call.
-    private static let inflateChunk = 1 << 16
+    /// The most bytes handed over at a time, the most compressed bytes given to zlib at a time, and
+    /// the most it may write in one call.
+    static let chunkSize = 1 << 16
 
-    /// Inflates the raw deflate stream (RFC 1951) at `range` with zlib, to at most `size` bytes.
+    /// Inflates the raw deflate stream (RFC 1951) at `range` with zlib into `sink`, to at most `size`
+    /// bytes.
     ///
     /// zlib writes only into the room it is given: what is left of `size`, in chunks, and once that
     /// is used up a single byte, which tells a stream that goes on (an entry that lies about its size)
@@ -153,28 +187,31 @@ struct ZIPArchiveReader {
     ///   past `size`; `corrupted_part_data` when it is not valid deflate, when the bytes end before the
     ///   stream does (zlib reports `Z_BUF_ERROR` for a call that can make no progress), or when zlib
     ///   cannot start (out of memory).
-    private func inflate(_ range: Range<Int>, size: Int) throws(SpreadsheetError) -> [UInt8] {
+    private func inflate(
+        _ range: Range<Int>,
+        size: Int,
+        into sink: inout Sink,
+        _ consume: ([UInt8]) throws(SpreadsheetError) -> Void
+    ) throws(SpreadsheetError) {
         // A deflate stream has at least one block header; without a byte it ends before it begins.
         guard !range.isEmpty else { throw .corrupted(reason: "corrupted_part_data") }
         let zlib: ZlibDecompressor
         do { zlib = try ZlibDecompressor(algorithm: .deflate) } catch { throw .corrupted(reason: "corrupted_part_data") }
-        var output: [UInt8] = []
-        output.reserveCapacity(size)
         var input = ByteBuffer()
         var next = range.lowerBound
         // zlib writes into the writable bytes of `window`: its writer index is set `wanted` bytes before
         // its end. Zeroed once, so that every byte between its indices is initialised.
-        var window = ByteBufferAllocator().buffer(capacity: max(1, min(size, Self.inflateChunk)))
+        var window = ByteBufferAllocator().buffer(capacity: max(1, min(size, Self.chunkSize)))
         window.writeRepeatingByte(0, count: window.capacity)
         while true {
             if input.readableBytes == 0, next < range.upperBound {
-                let end = next + min(Self.inflateChunk, range.upperBound - next)
+                let end = next + min(Self.chunkSize, range.upperBound - next)
                 input.clear()
                 input.writeBytes(self.bytes[next..<end])
                 next = end
             }
-            let room = size - output.count
-            let wanted = room > 0 ? min(room, Self.inflateChunk) : 1
+            let room = size - sink.count
+            let wanted = room > 0 ? min(room, Self.chunkSize) : 1
             window.moveReaderIndex(to: 0)
             window.moveWriterIndex(to: window.capacity - wanted)
             window.moveReaderIndex(to: window.writerIndex)
@@ -189,7 +226,7 @@ struct ZIPArchiveReader {
             }
             guard window.readableBytes <= room else { throw .corrupted(reason: "part_size_mismatch") }
             let progressed = window.readableBytes > 0 || input.readableBytes < given
-            output.append(contentsOf: window.readableBytesView)
+            if window.readableBytes > 0 { sink.take(Array(window.readableBytesView), consume) }
             if let failure {
                 // `bufferOverflow`: the room is full (Z_OK with no room left): go on. Anything else ends
                 // it: `inputBufferOverflow` (Z_BUF_ERROR with no input left: the bytes ended before the
@@ -199,7 +236,7 @@ struct ZIPArchiveReader {
                 // No error is Z_STREAM_END, or Z_OK when zlib used up its input and waits for more. It
                 // waits only with no input left, and turns a call without progress into Z_BUF_ERROR:
                 // input left, or no progress, is the end of the stream. Otherwise the next call tells.
-                return output
+                return
             }
         }
     }
