@@ -19,6 +19,12 @@ public enum Daemon {
         case unsafeSocketDirectory(String)
         case cannotCreateDataDirectory(String)
         case unknownGroup(String)
+        /// The log's file is shorter than its pages in use (``TruncatedDataFile``), or a page of it read at
+        /// start is damaged: `cause` says which.
+        case damagedLog(file: String, cause: String)
+        /// The read models were built from a log up to `position` that the log's file (`logFile`, whose
+        /// head is `head`) does not hold: it was lost, emptied, truncated or replaced.
+        case logNotTheReadModels(logFile: String, readModels: String, position: UInt64, head: UInt64, cause: LogError.AnchorMismatch)
 
         public var description: String {
             switch self {
@@ -29,6 +35,23 @@ public enum Daemon {
                 "refusing a socket directory that other users can write without its sticky bit (they could replace the socket): \(path)"
             case .cannotCreateDataDirectory(let path): "cannot create the data directory \(path)"
             case .unknownGroup(let name): "unknown group for the socket: \(name)"
+            case .damagedLog(let file, let cause):
+                "the log \(file) is damaged: \(cause). Restore it from a backup (README: Damaged or lost files)"
+            case .logNotTheReadModels(let logFile, let readModels, let position, let head, let cause):
+                "refusing to serve read models the log does not back: \(readModels) was built from a log up to seq \(position), but the log \(logFile) "
+                    + Self.mismatch(cause, position: position, head: head)
+                    + ". Serving them would show contacts and events the log does not hold and hand out ids and seqs again. Either restore data.mdb "
+                    + "from a backup (README: Damaged or lost files), or, to serve this log as it is, move \(readModels) away: the read models are then "
+                    + "rebuilt from this log at start"
+            }
+        }
+
+        /// What the log has at the read models' position.
+        private static func mismatch(_ cause: LogError.AnchorMismatch, position: UInt64, head: UInt64) -> String {
+            switch cause {
+            case .logEndsBefore: "ends at seq \(head) (head seq \(head)): it was lost, emptied, truncated or restored from an older copy"
+            case .recordMissing: "(head seq \(head)) has no readable record at seq \(position): it was truncated or damaged"
+            case .recordDiffers: "(head seq \(head)) holds another record at seq \(position): it was replaced (another ledger's log) or rewritten"
             }
         }
     }
@@ -67,6 +90,7 @@ public enum Daemon {
         let socketGroup = try configuration.socketGroup.map { try Self.groupID($0) }
         if let socketGroup { Self.letGroupReach(socketDirectory: socketDirectory, dataDirectory: directory, group: socketGroup) }
         let lock = try DataDirectoryLock(directory: directory)
+        Self.reportStorageAssertions(dataDirectory: directory, logger: logger)
         // Before anything slow: a daemon that cannot have its socket says so at once.
         let socketRecord = SocketRecord(dataDirectory: directory)
         try SocketPathClaim.claim(configuration.socketPath, staleSocketIsOwn: socketRecord.isOwn(configuration.socketPath))
@@ -93,10 +117,22 @@ public enum Daemon {
                 metadata: ["error.type": "\(String(reflecting: type(of: error)))", "lmdb.code": "\((error as? LMDBError)?.code.rawValue ?? 0)"]
             )
         }
-        if environment.rebuildablePartWasDiscarded {
+        if let damage = environment.rebuildablePartDamage {
+            logger.warning(
+                "read models discarded: their file was damaged; rebuilding them from the log",
+                metadata: ["file": "\(environment.rebuildableDirectory.map { Environment.dataFile(in: $0) } ?? "")", "error": "\(damage)"]
+            )
+        } else if environment.rebuildablePartWasDiscarded {
             logger.warning("read models discarded: the machine went down while they were open; rebuilding them from the log")
         }
-        let reference = AnonymousReference(key: try Self.anonymousKey(stores))
+        let anonymousKey: UInt64
+        do {
+            anonymousKey = try Self.anonymousKey(stores)
+        } catch let error as LMDBError where Environment.isDamage(error) {
+            // The daemon's own table, in the log's file (the read models' damage is found at opening).
+            throw StartFailure.damagedLog(file: Environment.dataFile(in: directory), cause: "\(error)")
+        }
+        let reference = AnonymousReference(key: anonymousKey)
         let metrics = DaemonMetrics(registry: metricsRegistry, knownMethods: Set(LedgerMethods.methods.keys))
         let ledger = Ledger(stores: stores, reference: reference, logger: logger, metrics: metrics)
         let rebuilder = ProjectionRebuilder(ledger: ledger, commitSeconds: configuration.rebuildCommitSeconds, logger: logger)
@@ -161,10 +197,17 @@ public enum Daemon {
         )
     }
 
-    /// Rebuilds the answering read models from the log with the daemon stopped (the data directory's
-    /// lock is taken, so it refuses to run beside a daemon); returns the number of events replayed.
+    /// Rebuilds the read models from the log with the daemon stopped (the data directory's lock is
+    /// taken, so it refuses to run beside a daemon); returns the number of events replayed.
+    ///
+    /// The new read models are built in the generation that does not answer, as an online rebuild's
+    /// are, and answer only once complete: a rebuild that fails (a record of the log that cannot be
+    /// decoded, a full disk) or is interrupted leaves the read models that answered as they were, and
+    /// the daemon starts on them as before. Until then the data directory holds both generations.
     ///
     /// - Parameter progress: called with (position, head) as the rebuild advances.
+    /// - Throws: ``ReadModelError/undecodableEvent(seq:reason:)`` for a record it cannot replay, storage
+    ///   errors, and the start's refusals (``StartFailure``).
     public static func rebuildOffline(dataDirectory: String, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws -> UInt64 {
         let lock = try DataDirectoryLock(directory: dataDirectory)
         defer { withExtendedLifetime(lock) {} }
@@ -173,13 +216,56 @@ public enum Daemon {
         // Unrecorded (a full disk), the rebuilt read models are rebuilt again at a start after a reboot:
         // nothing is lost, and the rebuild itself reported any failure of its writes.
         defer { try? environment.closeRebuildablePart() }
-        let active = try environment.read { try stores.projector($0) }
+        let active = try environment.read { try stores.activeGeneration($0) }
+        let target = active == 0 ? 1 : 0
+        let projector = stores.projectors[target]
         try environment.write { txn in
-            try active.reset(in: txn)
+            try projector.reset(in: txn)
             // A rebuild left half-done by an online rebuild is no longer needed.
-            try txn.delete(stores.readModelMeta, key: Array("rebuild_target".utf8))
+            try txn.delete(stores.readModelMeta, key: ProjectionRebuilder.targetKey)
+            // Should this rebuild be interrupted, the daemon empties what it built at its next start.
+            try txn.put(stores.readModelMeta, key: ProjectionRebuilder.droppingKey, value: BigEndian.bytes(UInt64(target)))
         }
-        return try active.rebuildIfNeeded(log: stores.log, environment: environment, progress: progress)
+        RebuildStaging.remove(dataDirectory: dataDirectory)
+        let replayed: UInt64
+        do {
+            replayed = try projector.rebuildIfNeeded(log: stores.log, environment: environment, progress: progress)
+        } catch {
+            // Its space is reused; left to the daemon's next start if even this fails.
+            try? environment.write { txn in
+                try projector.drop(in: txn)
+                try txn.delete(stores.readModelMeta, key: ProjectionRebuilder.droppingKey)
+            }
+            throw error
+        }
+        try environment.write { txn in
+            try stores.setActiveGeneration(target, in: txn)
+            try stores.projectors[active].drop(in: txn)
+            try txn.delete(stores.readModelMeta, key: ProjectionRebuilder.droppingKey)
+        }
+        return replayed
+    }
+
+    /// Has a failed assertion of LMDB (a damaged page, found mid-read: LMDB then aborts the process, and
+    /// nothing can stop it) log one critical line first, naming the store (the log, the read models, a
+    /// rebuild's staging area), its file and the way out, where the abort alone left a backtrace.
+    public static func reportStorageAssertions(dataDirectory: String, logger: Logger) {
+        let readModels = (dataDirectory as NSString).appendingPathComponent(LedgerStores.readModelDirectoryName)
+        LMDBAssertions.report { directory, message in
+            let (store, wayOut): (String, String) =
+                switch directory {
+                case dataDirectory:
+                    ("log", "its file is damaged: stop the daemon and restore the log from a backup (README: Damaged or lost files)")
+                case readModels:
+                    ("read_models", "their file is damaged: stop the daemon and move \(readModels) away; the read models are rebuilt from the log at start")
+                default:
+                    ("scratch", "a scratch store (a rebuild's staging area or a copy) is damaged: stop the daemon and remove \(directory); it is made again")
+                }
+            logger.critical(
+                "storage damaged: LMDB stops the process",
+                metadata: ["store": "\(store)", "file": "\(Environment.dataFile(in: directory))", "lmdb.assertion": "\(message)", "way_out": "\(wayOut)"]
+            )
+        }
     }
 
     /// Makes every file and directory the process creates its owner's alone (umask `077`) unless it

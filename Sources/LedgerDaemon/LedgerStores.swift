@@ -1,4 +1,5 @@
 // ContactLedger — daemon wiring.
+import Foundation
 import LedgerStore
 import Projections
 
@@ -31,7 +32,29 @@ struct LedgerStores: Sendable {
     private(set) var staleReadersCleared: Int32 = 0
 
     /// Opens the data directory's environment, with its rebuildable part.
+    ///
+    /// - Throws: ``Daemon/StartFailure/damagedLog(file:cause:)`` and ``Daemon/StartFailure/logNotTheReadModels(logFile:readModels:position:head:cause:)``
+    ///   for a log that cannot be served (naming the files and the ways out), or the storage's errors.
     static func open(dataDirectory: String, configuration: Environment.Configuration = Environment.Configuration()) throws -> LedgerStores {
+        do {
+            return try Self.openUnchecked(dataDirectory: dataDirectory, configuration: configuration)
+        } catch let truncation as TruncatedDataFile where truncation.path == Environment.dataFile(in: dataDirectory) {
+            throw Daemon.StartFailure.damagedLog(
+                file: truncation.path,
+                cause: "it is \(truncation.size) bytes, shorter than the \(truncation.usedBytes) bytes its LMDB meta page says it uses (truncated)"
+            )
+        } catch LogError.damaged(let error) {
+            throw Daemon.StartFailure.damagedLog(file: Environment.dataFile(in: dataDirectory), cause: "\(error)")
+        } catch LogError.rebuildablePartFromAnotherLog(let position, let head, let cause) {
+            throw Daemon.StartFailure.logNotTheReadModels(
+                logFile: Environment.dataFile(in: dataDirectory),
+                readModels: (dataDirectory as NSString).appendingPathComponent(Self.readModelDirectoryName),
+                position: position, head: head, cause: cause
+            )
+        }
+    }
+
+    private static func openUnchecked(dataDirectory: String, configuration: Environment.Configuration) throws -> LedgerStores {
         // A stream index that an earlier version kept in the log's part moves to the read models' part.
         // Its pages would stay in LMDB's free list, and every commit would search and rewrite that list,
         // so the log's file is compacted once after the drop.
@@ -39,9 +62,19 @@ struct LedgerStores: Sendable {
         // the closure, before the compaction and the second opening).
         let (dropped, cleared) = try {
             let first = try Environment(directory: dataDirectory, configuration: configuration)
-            // Before any change: a later version's data directory is refused as it is.
-            try EventLog.claimLayout(in: first)
-            return (try first.dropTables([EventLog.streamIndexName]), first.staleReadersCleared)
+            do {
+                // Before any change: a later version's data directory is refused as it is.
+                try EventLog.claimLayout(in: first)
+                // The root table (the log's head, the commit stamp, the tables' records; a page or so) is
+                // read whole here, where a damaged page can only be the log's: the next opening reads it
+                // beside the read models' part, and would take its damage for theirs.
+                guard let root = try first.openTables([Table.rootName])[Table.rootName] else { throw LogError.missingTables }
+                try first.read { txn in try txn.withCursor(root) { try $0.forEach(from: []) { _ in true } } }
+                return (try first.dropTables([EventLog.streamIndexName]), first.staleReadersCleared)
+            } catch let error as LMDBError where Environment.isDamage(error) {
+                // This opening holds the log's part alone: a damaged page met here is the log's.
+                throw LogError.damaged(error)
+            }
         }()
         if dropped > 0 { try Environment.compactDurablePart(directory: dataDirectory, configuration: configuration) }
         let environment = try Environment(

@@ -60,9 +60,10 @@ final class ProjectionRebuilder: Service, Sendable {
     static let minimumChunkSize = ProjectionRebuilder.chunkSize
     /// Events per chunk at most, whatever the budget allows: bounds the decoded events held in memory.
     static let maximumChunkSize = 32_768
-    private static let targetKey = Array("rebuild_target".utf8)
-    /// The generation swapped out and not yet emptied, if any.
-    private static let droppingKey = Array("dropping_generation".utf8)
+    /// The generation a rebuild builds, while it is under way.
+    static let targetKey = Array("rebuild_target".utf8)
+    /// The generation swapped out and not yet emptied, if any (emptied at start and after a rebuild).
+    static let droppingKey = Array("dropping_generation".utf8)
     /// Audit field entries erased while a rebuild is under way, by seq: the rebuild may have indexed
     /// their payloads before they were erased, so they are dropped from it when it is swapped in.
     private static let erasedPrefix = Array("rebuild_erased/".utf8)

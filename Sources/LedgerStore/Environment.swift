@@ -53,8 +53,12 @@ public final class Environment: @unchecked Sendable {
     /// The directory of the rebuildable part, if the environment has one.
     public let rebuildableDirectory: String?
     /// Whether the rebuildable part found at opening could not be trusted (the machine went down while
-    /// it was open) and was discarded: its tables start empty and must be rebuilt.
+    /// it was open, or it was damaged: ``rebuildablePartDamage``) and was discarded: its tables start
+    /// empty and must be rebuilt.
     public let rebuildablePartWasDiscarded: Bool
+    /// What was wrong with a rebuildable part discarded at opening as damaged (a ``TruncatedDataFile``,
+    /// or an ``LMDBError`` of a damaged file: ``isDamage(_:)``); nil when none was.
+    public let rebuildablePartDamage: (any Error)?
     /// What compacting the rebuildable part at opening did: nil when it was left as it was (few free
     /// pages), or the error that left it as it was.
     public let rebuildablePartCompaction: Result<RebuildableCompaction.Outcome?, any Error>
@@ -76,8 +80,10 @@ public final class Environment: @unchecked Sendable {
     /// - Parameter rebuildableSubdirectory: when given, tables opened as ``Table/Durability/rebuildable``
     ///   live in a second LMDB environment in this subdirectory of `directory`, committed without a sync
     ///   after the durable part's commit. It is trusted after a clean close or a process crash, and
-    ///   discarded when the machine went down while it was open (``rebuildablePartWasDiscarded``).
-    /// - Throws: ``LMDBError`` if LMDB cannot open it.
+    ///   discarded when the machine went down while it was open, or when its file is damaged (cut short,
+    ///   pages that are not LMDB's: ``rebuildablePartDamage``) (``rebuildablePartWasDiscarded``).
+    /// - Throws: ``LMDBError`` if LMDB cannot open it, ``TruncatedDataFile`` if the durable part's file
+    ///   is shorter than its pages in use.
     public init(directory: String, configuration: Configuration = Configuration(), rebuildableSubdirectory: String? = nil) throws {
         let env = try Self.open(directory: directory, flags: UInt32(MDB_NOTLS), configuration: configuration)
         var rebuildable: OpaquePointer?
@@ -86,20 +92,27 @@ public final class Environment: @unchecked Sendable {
         var stamps: CommitStamps?
         var reserve: RebuildableReserve?
         var compaction: Result<RebuildableCompaction.Outcome?, any Error> = .success(nil)
+        var damage: (any Error)?
         if let subdirectory = rebuildableSubdirectory {
             let path = (directory as NSString).appendingPathComponent(subdirectory)
             do {
                 discarded = try RebuildableOwnership.claim(directory: path)
                 RebuildablePartCopy.removeLeftover(in: path)
-                // Claimed first: should the machine go down while this runs, the part is discarded. A
-                // failed compaction (a disk too full for the copy, say) leaves the part as it was.
-                compaction = Result { try RebuildableCompaction.compactIfSparse(directory: path, configuration: configuration) }
-                let opened = try Self.open(directory: path, flags: UInt32(MDB_NOTLS | MDB_NOSYNC), configuration: configuration)
-                rebuildable = opened
-                stamps = try CommitStamps(durable: env, rebuildable: opened)
-                reserve = try RebuildableReserve(environment: opened, dataPath: Self.dataFile(in: path))
+                let part: OpenedRebuildablePart
+                do {
+                    part = try Self.openRebuildablePart(in: path, durable: env, configuration: configuration)
+                } catch where Self.isDamage(error) {
+                    // Derived from the durable part, a damaged rebuildable part is discarded and made
+                    // again, as one the machine went down with is; never the durable part.
+                    damage = error
+                    try RebuildableOwnership.discardFiles(directory: path)
+                    part = try Self.openRebuildablePart(in: path, durable: env, configuration: configuration)
+                }
+                rebuildable = part.pointer
+                stamps = part.stamps
+                reserve = part.reserve
+                compaction = part.compaction
             } catch {
-                if let rebuildable { mdb_env_close(rebuildable) }
                 mdb_env_close(env)
                 throw error
             }
@@ -118,7 +131,8 @@ public final class Environment: @unchecked Sendable {
         self.reserve = reserve
         self.directory = directory
         self.rebuildableDirectory = rebuildableDirectory
-        self.rebuildablePartWasDiscarded = discarded
+        self.rebuildablePartWasDiscarded = discarded || damage != nil
+        self.rebuildablePartDamage = damage
         self.rebuildablePartCompaction = compaction
         self.configuration = configuration
         var info = MDB_envinfo()
@@ -132,16 +146,55 @@ public final class Environment: @unchecked Sendable {
         self.staleReadersCleared = dead
     }
 
-    static func open(directory: String, flags: UInt32, configuration: Configuration) throws(LMDBError) -> OpaquePointer {
+    /// Opens the LMDB environment in `directory`.
+    ///
+    /// - Throws: ``LMDBError`` (`mdb_env_open` naming the directory), or ``TruncatedDataFile``.
+    /// A rebuildable part opened for use, with what opening it did.
+    private struct OpenedRebuildablePart {
+        var pointer: OpaquePointer
+        var stamps: CommitStamps
+        var reserve: RebuildableReserve
+        var compaction: Result<RebuildableCompaction.Outcome?, any Error>
+    }
+
+    /// Compacts the rebuildable part in `path` if it is sparse, opens it and pairs it with the durable
+    /// part `durable`; closes it again if that fails.
+    private static func openRebuildablePart(in path: String, durable: OpaquePointer, configuration: Configuration) throws -> OpenedRebuildablePart {
+        // Claimed first: should the machine go down while this runs, the part is discarded. A failed
+        // compaction (a disk too full for the copy, say) leaves the part as it was.
+        let compaction = Result { try RebuildableCompaction.compactIfSparse(directory: path, configuration: configuration) }
+        let opened = try Self.open(directory: path, flags: UInt32(MDB_NOTLS | MDB_NOSYNC), configuration: configuration)
+        do {
+            let stamps = try CommitStamps(durable: durable, rebuildable: opened)
+            let reserve = try RebuildableReserve(environment: opened, dataPath: Self.dataFile(in: path))
+            return OpenedRebuildablePart(pointer: opened, stamps: stamps, reserve: reserve, compaction: compaction)
+        } catch {
+            mdb_env_close(opened)
+            throw error
+        }
+    }
+
+    /// Whether `error`, met opening an environment, says its file is damaged (cut short, pages that are
+    /// not LMDB's) rather than out of reach (permissions, a full disk).
+    public static func isDamage(_ error: any Error) -> Bool {
+        if error is TruncatedDataFile { return true }
+        guard let error = error as? LMDBError else { return false }
+        // MDB_BAD_TXN: a transaction that met a damaged page is unusable from then on.
+        return [MDB_INVALID, MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_BAD_TXN, MDB_VERSION_MISMATCH].contains(error.code.rawValue)
+    }
+
+    static func open(directory: String, flags: UInt32, configuration: Configuration) throws -> OpaquePointer {
         var env: OpaquePointer?
         try check(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw LMDBError(code: .notFound, operation: "mdb_env_create") }
-        do throws(LMDBError) {
+        do {
             try check(mdb_env_set_maxdbs(env, configuration.maximumTables), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(env, configuration.maximumReaders), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(env, configuration.initialMapSize), "mdb_env_set_mapsize")
+            LMDBAssertions.install(on: env)
             // MDB_NOTLS: read transactions belong to the txn object, not the thread, since Swift tasks hop.
-            try check(mdb_env_open(env, directory, flags, 0o600), "mdb_env_open")
+            // The directory is named: "Permission denied" alone did not say which store's files.
+            try check(mdb_env_open(env, directory, flags, 0o600), "mdb_env_open \(directory)")
             // A file larger than the map asked for (a compacted copy, a store that grew) gets a map of
             // exactly its used pages: no room for the first write at open. Double it (within bounds).
             var info = MDB_envinfo()
@@ -153,6 +206,8 @@ public final class Environment: @unchecked Sendable {
                 let roomy = min(max(used * 2, configuration.initialMapSize), max(configuration.maximumMapSize, info.me_mapsize))
                 try check(mdb_env_set_mapsize(env, roomy), "mdb_env_set_mapsize")
             }
+            // Before any page past the meta pages is read: past the file's end, a read is a SIGBUS.
+            try TruncatedDataFile.check(env, directory: directory)
         } catch {
             mdb_env_close(env)
             throw error
@@ -533,7 +588,7 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// The path of the data file of the LMDB environment in `directory` (LMDB names it `data.mdb`).
-    static func dataFile(in directory: String) -> String {
+    public static func dataFile(in directory: String) -> String {
         (directory as NSString).appendingPathComponent("data.mdb")
     }
 

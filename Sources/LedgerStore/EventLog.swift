@@ -24,8 +24,10 @@ public struct EventLog: Sendable {
     private let root: Table
     /// How the stream index is derived from the records, when it is rebuildable.
     private let indexing: StreamIndexing?
-    /// The stream index's own key holding the last position it covers (when rebuildable). No stream
-    /// key begins with 0xFF, a byte UTF-8 never uses.
+    /// The stream index's own key holding the last position it covers and the log's hash there (when
+    /// rebuildable): the rebuildable part's anchor in the log (``checkRebuildablePartAnchor(in:)``).
+    /// Versions before the anchor stored the position alone (8 bytes). No stream key begins with 0xFF, a
+    /// byte UTF-8 never uses.
     private static let indexPositionKey: [UInt8] = [0xFF]
     /// Records a rebuildable stream index reads and indexes in one go when it catches up.
     public static let indexCatchUpRecords = 100_000
@@ -74,8 +76,43 @@ public struct EventLog: Sendable {
         }
         let log = try EventLog(tables: tables, indexing: indexing)
         try log.moveFormerHead(in: environment)
+        // Before the index catches up, which would otherwise take an index ahead of the log for one to
+        // rebuild, and the rest of the rebuildable part with it for the truth.
+        try log.checkRebuildablePartAnchor(in: environment)
         try log.catchUpStreamIndex(environment: environment)
         return log
+    }
+
+    /// Refuses a rebuildable part derived from another log than this one
+    /// (``LogError/rebuildablePartFromAnotherLog(position:head:cause:)``): the stream index's anchor, the
+    /// last position it covers and the log's hash there, must be a record of this log with that hash. A
+    /// log lost, emptied, truncated, restored from an older copy or replaced by another ledger's fails it,
+    /// where a seq alone would let the part's contents be served as the truth and seqs be handed out
+    /// again. An anchor of an earlier version (a position without a hash) takes the log's hash at that
+    /// position, once.
+    public func checkRebuildablePartAnchor(in environment: Environment) throws {
+        guard self.indexing != nil else { return }
+        guard let anchor = try environment.read({ try self.indexAnchor(in: $0) }), anchor.seq > 0 else { return }
+        let (head, stored): (UInt64, [UInt8]?)
+        do {
+            (head, stored) = try environment.read { txn in (try self.head(in: txn).seq, try self.storedHash(at: anchor.seq, in: txn)) }
+        } catch let error as LMDBError where Environment.isDamage(error) {
+            // Only the durable part was read: say it is the log's file.
+            throw LogError.damaged(error)
+        }
+        guard anchor.seq <= head else {
+            throw LogError.rebuildablePartFromAnotherLog(position: anchor.seq, head: head, cause: .logEndsBefore)
+        }
+        guard let stored else {
+            throw LogError.rebuildablePartFromAnotherLog(position: anchor.seq, head: head, cause: .recordMissing)
+        }
+        guard let hash = anchor.hash else {
+            try environment.write { txn in try self.recordStreamIndexPosition((anchor.seq, stored), in: txn) }
+            return
+        }
+        guard hash == stored else {
+            throw LogError.rebuildablePartFromAnotherLog(position: anchor.seq, head: head, cause: .recordDiffers)
+        }
     }
 
     /// Brings a rebuildable stream index up to the log's head, in writes of `chunk` records; returns
@@ -102,7 +139,25 @@ public struct EventLog: Sendable {
 
     /// The last position the rebuildable stream index covers.
     private func indexPosition(in txn: Transaction) throws -> UInt64 {
-        try txn.get(self.streams, key: Self.indexPositionKey).flatMap { BigEndian.uint64($0) } ?? 0
+        try self.indexAnchor(in: txn)?.seq ?? 0
+    }
+
+    /// The last position the rebuildable stream index covers and the log's hash there (nil for an
+    /// anchor an earlier version wrote), or nil when it has none.
+    private func indexAnchor(in txn: Transaction) throws -> (seq: UInt64, hash: [UInt8]?)? {
+        guard let bytes = try txn.get(self.streams, key: Self.indexPositionKey), let seq = BigEndian.uint64(bytes) else { return nil }
+        return (seq, bytes.count == 8 + StoredEvent.hashLength ? Array(bytes[8...]) : nil)
+    }
+
+    /// The hash stored in the record at `seq`, without decoding the rest of it; nil when there is no
+    /// such record or it is too short to hold one.
+    private func storedHash(at seq: UInt64, in txn: Transaction) throws -> [UInt8]? {
+        try txn.withValue(self.events, key: BigEndian.bytes(seq)) { bytes -> [UInt8]? in
+            // Layout: format, prev_hash, hash, … (``StoredEvent/encoded()``).
+            let start = 1 + StoredEvent.hashLength
+            guard let bytes, bytes.count >= start + StoredEvent.hashLength else { return nil }
+            return Array(bytes[start..<(start + StoredEvent.hashLength)])
+        }
     }
 
     /// Indexes at most `limit` records after the rebuildable stream index's position, towards the log's
@@ -143,8 +198,11 @@ public struct EventLog: Sendable {
             }
         }
         try entries.apply(to: self.streams, in: txn)
-        position = headers.seqs.last ?? position
-        try txn.put(self.streams, key: Self.indexPositionKey, value: BigEndian.bytes(position))
+        if let last = headers.seqs.last {
+            position = last
+            guard let hash = try self.storedHash(at: last, in: txn) else { throw LogError.corruptRecord(seq: last) }
+            try self.recordStreamIndexPosition((last, hash), in: txn)
+        }
         return (position, head, headers.seqs.count)
     }
 
@@ -155,10 +213,11 @@ public struct EventLog: Sendable {
         while try self.indexRecords(upTo: Self.indexCatchUpRecords, head: head, in: txn).position < head {}
     }
 
-    /// After an append: a rebuildable stream index covers the new head.
-    private func recordStreamIndexPosition(_ seq: UInt64, in txn: Transaction) throws {
+    /// After an append: a rebuildable stream index covers the new head, whose hash the append knows
+    /// (so anchoring the part costs no read, only 32 more bytes in a value every append writes anyway).
+    private func recordStreamIndexPosition(_ head: (seq: UInt64, hash: [UInt8]), in txn: Transaction) throws {
         guard self.indexing != nil else { return }
-        try txn.put(self.streams, key: Self.indexPositionKey, value: BigEndian.bytes(seq))
+        try txn.put(self.streams, key: Self.indexPositionKey, value: BigEndian.bytes(head.seq) + head.hash)
     }
 
     /// The last appended position and its hash (`seq` 0 and zero hash for an empty log).
@@ -262,7 +321,7 @@ public struct EventLog: Sendable {
             positions.append(position)
         }
         try self.setHead(head, in: txn)
-        try self.recordStreamIndexPosition(head.seq, in: txn)
+        try self.recordStreamIndexPosition(head, in: txn)
         return positions
     }
 
@@ -322,7 +381,7 @@ public struct EventLog: Sendable {
         }
         try streamIndex.apply(to: self.streams, in: txn)
         try self.setHead(head, in: txn)
-        try self.recordStreamIndexPosition(head.seq, in: txn)
+        try self.recordStreamIndexPosition(head, in: txn)
     }
 
     /// `version`, when it is the `expected` one (or none is expected).
@@ -366,7 +425,7 @@ public struct EventLog: Sendable {
         let position = EventPosition(seq: record.seq, version: try self.version(of: stream, in: txn) + 1)
         try self.store(record, at: position, of: stream, in: txn)
         try self.setHead((record.seq, record.hash), in: txn)
-        try self.recordStreamIndexPosition(record.seq, in: txn)
+        try self.recordStreamIndexPosition((record.seq, record.hash), in: txn)
         return position
     }
 
@@ -562,6 +621,21 @@ public enum LogError: Error, Hashable, Sendable, CustomStringConvertible {
     case corruptHead
     /// The log was laid out by a later version than this one reads.
     case newerLayout(found: UInt64, supported: UInt64)
+    /// The rebuildable part (the stream index, and whatever its owner keeps beside it) was derived from
+    /// a log up to `position`, which this log, whose head is `head`, does not hold: see `cause`.
+    case rebuildablePartFromAnotherLog(position: UInt64, head: UInt64, cause: AnchorMismatch)
+    /// Reading the log met a damaged page of its file (``Environment/isDamage(_:)``).
+    case damaged(LMDBError)
+
+    /// How a log fails a rebuildable part's anchor (``EventLog/checkRebuildablePartAnchor(in:)``).
+    public enum AnchorMismatch: String, Hashable, Sendable {
+        /// The log ends before the anchor: it was lost, emptied, truncated or restored from an older copy.
+        case logEndsBefore = "log_ends_before"
+        /// The log has no readable record at the anchor, below its head.
+        case recordMissing = "record_missing"
+        /// The log's record at the anchor has another hash: the log was replaced or rewritten.
+        case recordDiffers = "record_differs"
+    }
 
     public var description: String {
         switch self {
@@ -572,6 +646,9 @@ public enum LogError: Error, Hashable, Sendable, CustomStringConvertible {
         case .corruptHead: "the log's head record is corrupt"
         case .newerLayout(let found, let supported):
             "this data directory was written by a later version of ContactLedger (log layout \(found); this version reads up to \(supported)): run that version, or restore a backup made for this one"
+        case .damaged(let error): "the log's file is damaged: \(error)"
+        case .rebuildablePartFromAnotherLog(let position, let head, let cause):
+            "the rebuildable part was derived from a log up to seq \(position), which this log (head seq \(head)) does not hold: \(cause.rawValue)"
         }
     }
 }

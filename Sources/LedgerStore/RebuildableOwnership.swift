@@ -30,14 +30,20 @@ enum RebuildableOwnership {
             let marker = Self.readMarker(directory: directory)
             let trusted = marker == Self.closed || (bootID != nil && marker == "open \(bootID ?? "")")
             if !trusted {
-                try manager.removeItem(atPath: dataPath)
-                try? manager.removeItem(atPath: (directory as NSString).appendingPathComponent("lock.mdb"))
+                try Self.discardFiles(directory: directory)
                 discarded = true
             }
         }
         // An unreadable boot id is recorded as one that never matches.
         try Self.writeMarker("open \(bootID ?? "unknown-\(UUID().uuidString)")", directory: directory)
         return discarded
+    }
+
+    /// Deletes the part's LMDB files in `directory` (its data file, and its lock file if it can), to be
+    /// made again empty.
+    static func discardFiles(directory: String) throws {
+        try FileManager.default.removeItem(atPath: Environment.dataFile(in: directory))
+        try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent("lock.mdb"))
     }
 
     /// Records that the part in `directory` was synced and closed; throws when it could not be recorded

@@ -241,13 +241,25 @@ public struct StoredMessage: Sendable, Hashable, Codable {
 }
 
 /// Failures of the read models.
-public enum ReadModelError: Error, Hashable, Sendable {
+public enum ReadModelError: Error, Hashable, Sendable, CustomStringConvertible {
     case missingTables
     case missingContact(String)
-    case undecodableEvent(seq: UInt64)
+    /// The log's record at `seq` cannot be replayed: `reason` says what is wrong with it (never its
+    /// contents).
+    case undecodableEvent(seq: UInt64, reason: String)
     /// A replay found the checkpoint elsewhere than where its events continue (something else wrote).
     case checkpointMoved
     /// A stored record of `table` (its base name) does not decode: the read models are damaged on disk,
     /// and a rebuild from the log repairs them. Never answered as "not found", never skipped.
     case damagedRecord(table: String)
+
+    public var description: String {
+        switch self {
+        case .missingTables: "the read models' tables are missing"
+        case .missingContact(let uuid): "the read models have no contact \(uuid)"
+        case .undecodableEvent(let seq, let reason): "the record at seq \(seq) cannot be decoded: \(reason)"
+        case .checkpointMoved: "the read models' checkpoint moved during a replay"
+        case .damagedRecord(let table): "a stored record of the read model \(table) cannot be decoded"
+        }
+    }
 }

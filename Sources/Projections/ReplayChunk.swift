@@ -40,14 +40,29 @@ public struct ReplayChunk: Sendable {
     /// Reads and decodes up to `limit` records after `position`, in `txn` (a read transaction will
     /// do), stopping early once `maximumNanoseconds` have passed.
     ///
-    /// - Throws: ``LogError/corruptRecord(seq:)`` and decoding errors of a stored record.
+    /// - Throws: ``LogError/corruptRecord(seq:)``, and ``ReadModelError/undecodableEvent(seq:reason:)``
+    ///   for a record whose header or payload does not decode (a parser's error alone named no record).
     public static func read(log: EventLog, after position: UInt64, limit: Int, maximumNanoseconds: UInt64 = .max, in txn: Transaction) throws -> ReplayChunk {
         let started = DispatchTime.now().uptimeNanoseconds
         var chunk = ReplayChunk(after: position, readHead: try log.head(in: txn).seq)
         chunk.items.reserveCapacity(min(limit, 65_536))
         var decoder = RecordDecoder()
         try log.forEachView(after: position, in: txn) { record in
-            chunk.items.append(try decoder.decode(record))
+            do {
+                chunk.items.append(try decoder.decode(record))
+            } catch let error as JSONTextError {
+                throw ReadModelError.undecodableEvent(seq: record.seq, reason: "not valid JSON (\(error.reason.rawValue) at byte \(error.offset))")
+            } catch is DecodingError {
+                throw ReadModelError.undecodableEvent(seq: record.seq, reason: "not the shape of an event of its type")
+            } catch let error as EventDecodingError {
+                let reason =
+                    switch error {
+                    case .unknownType: "an unknown event type"
+                    case .newerSchema: "written by a later schema version of its event type"
+                    case .malformedHeader: "a malformed header"
+                    }
+                throw ReadModelError.undecodableEvent(seq: record.seq, reason: reason)
+            }
             // The clock is read every 64 records: reading it costs about as much as a small event.
             if chunk.items.count % 64 == 0, DispatchTime.now().uptimeNanoseconds - started > maximumNanoseconds { return false }
             return chunk.items.count < limit

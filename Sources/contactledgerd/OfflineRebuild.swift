@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import LedgerDaemon
+import Logging
 
 /// `contactledgerd rebuild --data-dir DIR`: rebuilds the read models from the log with the daemon
 /// stopped, showing progress; for operators who prefer a maintenance window to an online rebuild.
@@ -38,19 +39,29 @@ struct OfflineRebuild: ParsableCommand {
 
     func run() throws {
         Daemon.keepNewFilesPrivate()
+        let dataDirectory = try self.dataDirectory()
+        Daemon.reportStorageAssertions(dataDirectory: dataDirectory, logger: Logger(label: "contactledgerd"))
         let interactive = isatty(STDERR_FILENO) == 1
         let started = Date()
         var lastShown = Date.distantPast
-        let total = try Daemon.rebuildOffline(dataDirectory: try self.dataDirectory()) { position, head in
-            let now = Date()
-            guard now.timeIntervalSince(lastShown) > 0.2 || position == head else { return }
-            lastShown = now
-            let rate = Double(position) / max(now.timeIntervalSince(started), 0.001)
-            let fraction = head == 0 ? 1 : Double(position) / Double(head)
-            let bar = String(repeating: "█", count: Int(fraction * 30)) + String(repeating: "░", count: 30 - Int(fraction * 30))
-            let eta = rate > 0 && position < head ? " · ETA \(Int((Double(head - position) / rate).rounded(.up))) s" : ""
-            let line = "\(bar) \(Int(fraction * 100))% \(position)/\(head) · \(Int(rate)) events/s\(eta)"
-            FileHandle.standardError.write(Data((interactive ? "\r\(line)\u{1B}[K" : "\(line)\n").utf8))
+        let total: UInt64
+        do {
+            total = try Daemon.rebuildOffline(dataDirectory: dataDirectory) { position, head in
+                let now = Date()
+                guard now.timeIntervalSince(lastShown) > 0.2 || position == head else { return }
+                lastShown = now
+                let rate = Double(position) / max(now.timeIntervalSince(started), 0.001)
+                let fraction = head == 0 ? 1 : Double(position) / Double(head)
+                let bar = String(repeating: "█", count: Int(fraction * 30)) + String(repeating: "░", count: 30 - Int(fraction * 30))
+                let eta = rate > 0 && position < head ? " · ETA \(Int((Double(head - position) / rate).rounded(.up))) s" : ""
+                let line = "\(bar) \(Int(fraction * 100))% \(position)/\(head) · \(Int(rate)) events/s\(eta)"
+                FileHandle.standardError.write(Data((interactive ? "\r\(line)\u{1B}[K" : "\(line)\n").utf8))
+            }
+        } catch {
+            if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+            // The rebuild builds beside the read models that answer and swaps only when done.
+            FileHandle.standardError.write(Data("rebuild failed: \(error). Nothing was swapped in: the read models are as they were\n".utf8))
+            throw ExitCode.failure
         }
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
         print("rebuilt the read models from \(total) events in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")

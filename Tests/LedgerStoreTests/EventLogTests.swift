@@ -343,6 +343,43 @@ struct EventLogTests {
         }
     }
 
+    /// The rebuildable part is anchored in the log: its stream index keeps the last position it covers
+    /// with the log's hash there. Opened over a log that does not hold that record (lost, cut short,
+    /// another ledger's), the log refuses, naming both positions, before anything is caught up; an
+    /// anchor without a hash (an earlier version's) takes the log's hash once.
+    @Test func aRebuildablePartIsRefusedOverALogThatDoesNotHoldItsAnchor() throws {
+        let directory = NSTemporaryDirectory() + "clstore-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let environment = try Environment(directory: directory, rebuildableSubdirectory: "derived")
+        let log = try EventLog.open(in: environment, indexing: Self.toyIndexing)
+        let index = try #require(try environment.openTables([EventLog.streamIndexName], durability: .rebuildable)[EventLog.streamIndexName])
+        for stream in ["a", "b", "a"] { _ = try Self.appendToy(log, environment, stream) }
+        let head = try environment.read { try log.head(in: $0) }
+        #expect(try environment.read { try $0.get(index, key: [0xFF]) } == BigEndian.bytes(UInt64(3)) + head.hash)
+        try log.checkRebuildablePartAnchor(in: environment)
+        // An earlier version's anchor: the position alone. It takes the log's hash.
+        try environment.write { txn throws in try txn.put(index, key: [0xFF], value: BigEndian.bytes(UInt64(2))) }
+        try log.checkRebuildablePartAnchor(in: environment)
+        let second = try #require(try environment.read { try log.record(at: 2, in: $0) })
+        #expect(try environment.read { try $0.get(index, key: [0xFF]) } == BigEndian.bytes(UInt64(2)) + second.hash)
+        // Derived from another log: the record at its position has another hash.
+        try environment.write { txn throws in try txn.put(index, key: [0xFF], value: BigEndian.bytes(UInt64(3)) + [UInt8](repeating: 9, count: 32)) }
+        #expect(throws: LogError.rebuildablePartFromAnotherLog(position: 3, head: 3, cause: .recordDiffers)) {
+            try log.checkRebuildablePartAnchor(in: environment)
+        }
+        #expect(throws: LogError.rebuildablePartFromAnotherLog(position: 3, head: 3, cause: .recordDiffers)) {
+            _ = try EventLog.open(in: environment, indexing: Self.toyIndexing)
+        }
+        // Derived from a longer log: this one ends before its position (lost, emptied, cut short).
+        try environment.write { txn throws in try txn.put(index, key: [0xFF], value: BigEndian.bytes(UInt64(7)) + head.hash) }
+        #expect(throws: LogError.rebuildablePartFromAnotherLog(position: 7, head: 3, cause: .logEndsBefore)) {
+            try log.checkRebuildablePartAnchor(in: environment)
+        }
+        // The index was left as it was for the operator to decide.
+        #expect(try environment.read { try log.seqs(of: "a", in: $0) } == [1, 3])
+    }
+
     /// A log whose stream index an earlier version kept in the durable part: opened with indexing, that
     /// index is dropped and the rebuildable one built from the records.
     @Test func aDurableStreamIndexMovesToTheRebuildablePart() throws {

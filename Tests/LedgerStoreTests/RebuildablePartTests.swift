@@ -164,6 +164,57 @@ struct RebuildablePartTests {
         #expect(again.rebuildablePartWasDiscarded)
     }
 
+    /// A file cut short, which LMDB would map and fault on past its end (SIGBUS, naming no file), is
+    /// found at opening: a rebuildable part's is discarded and made again, saying why; a durable part's
+    /// is refused, naming the file. Pages that are not LMDB's make a rebuildable part discarded too.
+    @Test func aDamagedRebuildablePartIsDiscardedAndACutShortDurablePartRefused() throws {
+        let directory = try Directory()
+        func fill() throws {
+            let (environment, durable, rebuildable) = try self.open(directory)
+            try environment.write { txn throws in
+                for index in 0..<400 {
+                    try txn.put(durable, key: Array("k\(index)".utf8), value: [UInt8](repeating: 1, count: 200))
+                    try txn.put(rebuildable, key: Array("k\(index)".utf8), value: [UInt8](repeating: 2, count: 200))
+                }
+            }
+        }
+        try fill()
+        let part = directory.path + "/derived/data.mdb"
+        #expect(truncate(part, 8192) == 0)
+        do {
+            let (environment, durable, rebuildable) = try self.open(directory)
+            #expect(environment.rebuildablePartWasDiscarded)
+            let damage = try #require(environment.rebuildablePartDamage as? TruncatedDataFile)
+            #expect(damage.path == part && damage.size == 8192 && damage.usedBytes > 8192)
+            try environment.read { txn throws in
+                #expect(try txn.get(durable, key: Array("k7".utf8))?.count == 200)
+                #expect(try txn.get(rebuildable, key: Array("k7".utf8)) == nil)
+            }
+        }
+        // Both meta pages overwritten: "not an LMDB file".
+        try fill()
+        let handle = try #require(FileHandle(forWritingAtPath: part))
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: 8192))
+        try handle.close()
+        do {
+            let (environment, _, rebuildable) = try self.open(directory)
+            #expect((environment.rebuildablePartDamage as? LMDBError)?.code.rawValue == -30793)  // MDB_INVALID
+            #expect(try environment.read { try $0.get(rebuildable, key: Array("k7".utf8)) } == nil)
+        }
+        let log = directory.path + "/data.mdb"
+        #expect(truncate(log, 8192) == 0)
+        let refusal = #expect(throws: TruncatedDataFile.self) { _ = try self.open(directory) }
+        #expect(refusal?.path == log)
+        #expect(refusal?.description.contains("\(log) is 8192 bytes") == true)
+    }
+
+    /// LMDB's own errors at opening say which environment: "Permission denied" alone named no file.
+    @Test func anEnvironmentThatCannotBeOpenedIsNamed() throws {
+        let missing = NSTemporaryDirectory() + "clparts-missing-\(UUID().uuidString)"
+        let error = #expect(throws: LMDBError.self) { _ = try Environment(directory: missing) }
+        #expect(error?.description.hasPrefix("mdb_env_open \(missing): ") == true, "\(String(describing: error))")
+    }
+
     /// A part on its way to deletion (a rebuild's staging tables) is closed without its sync, and
     /// without the clean-close mark that would vouch for it.
     @Test func aDiscardedPartIsClosedWithoutBeingSyncedOrMarkedClean() throws {
