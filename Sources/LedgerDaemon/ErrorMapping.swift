@@ -22,6 +22,12 @@ enum ErrorMapping {
             return RPCError(code: -32004, message: error.message, data: .object(data))
         case let error as StorageUnavailable:
             return RPCError(code: -32005, message: "Storage unavailable", data: ["reason": .string(error.reason)])
+        case LogError.damaged(let seq, let damage):
+            // Stored records that are not what the log wrote: the storage cannot serve or take the call.
+            return RPCError(
+                code: -32005, message: "Storage unavailable",
+                data: ["reason": "log_damaged", "seq": .integer(Int64(clamping: seq)), "damage": .string(damage.rawValue)]
+            )
         case let error as LMDBError where error.isOutOfSpace:
             return RPCError(code: -32005, message: "Storage unavailable", data: ["reason": error.code == .mapFull ? "map_full" : "disk_full"])
         default:

@@ -164,6 +164,12 @@ final class LedgerMethods: RPCHandler {
             guard Self.longMethods.contains(call.method) else { return try await method(self, call, caller, context).encodedAnswer() }
             return try await LongCallThreads.run { try await method(self, call, caller, context).encodedAnswer() }
         } catch {
+            if case LogError.damaged(let seq, let damage) = error {
+                // The answer says only "log_damaged": the operator learns where from the log.
+                self.logger.error(
+                    "log damaged", metadata: ["rpc.method": "\(call.method)", "ledger.seq": "\(seq)", "log.damage": "\(damage.rawValue)"]
+                )
+            }
             if let mapped = ErrorMapping.rpcError(error) { throw mapped }
             throw error
         }

@@ -43,7 +43,7 @@ struct LedgerStores: Sendable {
                 file: truncation.path,
                 cause: "it is \(truncation.size) bytes, shorter than the \(truncation.usedBytes) bytes its LMDB meta page says it uses (truncated)"
             )
-        } catch LogError.damaged(let error) {
+        } catch LogError.damagedFile(let error) {
             throw Daemon.StartFailure.damagedLog(file: Environment.dataFile(in: dataDirectory), cause: "\(error)")
         } catch LogError.rebuildablePartFromAnotherLog(let position, let head, let cause) {
             throw Daemon.StartFailure.logNotTheReadModels(
@@ -73,7 +73,7 @@ struct LedgerStores: Sendable {
                 return (try first.dropTables([EventLog.streamIndexName]), first.staleReadersCleared)
             } catch let error as LMDBError where Environment.isDamage(error) {
                 // This opening holds the log's part alone: a damaged page met here is the log's.
-                throw LogError.damaged(error)
+                throw LogError.damagedFile(error)
             }
         }()
         if dropped > 0 { try Environment.compactDurablePart(directory: dataDirectory, configuration: configuration) }
@@ -96,6 +96,9 @@ struct LedgerStores: Sendable {
         // The log's stream index is derived from its records: it lives with the read models, out of the
         // synced commit.
         self.log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
+        // A head that disagrees with the records (records stored past it, or missing below it) refuses
+        // the start: every append would fail on it, and reads would stop short of what is stored.
+        try self.log.checkHead(in: environment)
         var tables = try environment.openTables(Self.ownTableNames)
         tables.merge(try environment.openTables(readModelNames, durability: .rebuildable)) { first, _ in first }
         self.environment = environment

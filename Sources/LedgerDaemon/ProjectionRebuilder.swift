@@ -45,9 +45,11 @@ final class ProjectionRebuilder: Service, Sendable {
         var lastFailure: Failure?
     }
 
-    /// A rebuild that failed: the `reason` of its error (`disk_full`, `map_full`, …) and when.
+    /// A rebuild that failed: the `reason` of its error (`disk_full`, `map_full`, `log_damaged`, …), the
+    /// log's position it failed at when the log was damaged there, and when.
     struct Failure: Sendable {
         var reason: String
+        var seq: UInt64?
         var at: Date
     }
 
@@ -141,17 +143,24 @@ final class ProjectionRebuilder: Service, Sendable {
                 break
             } catch {
                 let reason = ErrorMapping.rpcError(error)?.data?["reason"]?.stringValue ?? (error is LMDBError ? "storage_error" : "internal_error")
-                self.logger.error(
-                    "projection rebuild failed",
-                    metadata: ["projection.name": "\(Projector.name)", "error.reason": "\(reason)", "error.type": "\(String(reflecting: type(of: error)))"]
-                )
+                var metadata: Logger.Metadata = [
+                    "projection.name": "\(Projector.name)", "error.reason": "\(reason)", "error.type": "\(String(reflecting: type(of: error)))",
+                ]
+                // A damaged log stops the rebuild at the record its replay refused: said where, not adopted.
+                var damagedSeq: UInt64?
+                if case LogError.damaged(let seq, let damage) = error {
+                    damagedSeq = seq
+                    metadata["ledger.seq"] = "\(seq)"
+                    metadata["log.damage"] = "\(damage.rawValue)"
+                }
+                self.logger.error("projection rebuild failed", metadata: metadata)
                 // The staging area holds space, on a full disk space the log's commands need: a failed
                 // rebuild deletes it, and the next one (by hand, or the start's) stages again.
                 let dataDirectory = self.stores.environment.directory
                 _ = try? await self.onPool { RebuildStaging.remove(dataDirectory: dataDirectory) }
                 self.progress.withLock {
                     $0.isRebuilding = false
-                    $0.lastFailure = Failure(reason: reason, at: Date())
+                    $0.lastFailure = Failure(reason: reason, seq: damagedSeq, at: Date())
                 }
             }
         }

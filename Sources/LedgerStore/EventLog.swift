@@ -98,7 +98,7 @@ public struct EventLog: Sendable {
             (head, stored) = try environment.read { txn in (try self.head(in: txn).seq, try self.storedHash(at: anchor.seq, in: txn)) }
         } catch let error as LMDBError where Environment.isDamage(error) {
             // Only the durable part was read: say it is the log's file.
-            throw LogError.damaged(error)
+            throw LogError.damagedFile(error)
         }
         guard anchor.seq <= head else {
             throw LogError.rebuildablePartFromAnotherLog(position: anchor.seq, head: head, cause: .logEndsBefore)
@@ -375,7 +375,7 @@ public struct EventLog: Sendable {
                 headerHash: digest.header, payloadHash: digest.payload
             )
             let seqKey = BigEndian.bytes(entry.position.seq)
-            try txn.put(self.events, key: seqKey, value: stored.encoded(), append: true)
+            try self.putRecord(stored, key: seqKey, in: txn)
             streamIndex.put(key: Self.streamKey(entry.stream, version: entry.position.version), value: seqKey)
             head = (entry.position.seq, stored.hash)
         }
@@ -403,8 +403,19 @@ public struct EventLog: Sendable {
     /// Writes a record at its position: the record and its stream index entry (the caller sets the head).
     private func store(_ record: StoredEvent, at position: EventPosition, of stream: String, in txn: Transaction) throws {
         let seqKey = BigEndian.bytes(position.seq)
-        try txn.put(self.events, key: seqKey, value: record.encoded(), append: true)
+        try self.putRecord(record, key: seqKey, in: txn)
         try txn.put(self.streams, key: Self.streamKey(stream, version: position.version), value: seqKey)
+    }
+
+    /// Writes a record past the last one. A key already there, or one sorting after it, was stored
+    /// past the head by something other than this log (LMDB's append refuses it as an existing key):
+    /// the log is damaged, not the command.
+    private func putRecord(_ record: StoredEvent, key: [UInt8], in txn: Transaction) throws {
+        do {
+            try txn.put(self.events, key: key, value: record.encoded(), append: true)
+        } catch let error where error.code == .keyExists {
+            throw LogError.damaged(seq: record.seq, .beyondHead)
+        }
     }
 
     private func setHead(_ head: (seq: UInt64, hash: [UInt8]), in txn: Transaction) throws {
@@ -437,31 +448,95 @@ public struct EventLog: Sendable {
         }
     }
 
-    /// Visits records in log order after `seq` while `body` returns true.
-    public func forEach(after seq: UInt64, in txn: Transaction, _ body: (StoredEvent) throws -> Bool) throws {
-        try self.forEachStored(after: seq, in: txn) { stored in
-            guard let record = StoredEvent(seq: stored.seq, bytes: stored.bytes) else { throw LogError.corruptRecord(seq: stored.seq) }
+    /// Visits records in log order after `seq`, up to the head, while `body` returns true.
+    ///
+    /// - Parameter checkingLinks: also check what costs no hashing (see ``forEachView(after:checkingLinks:in:_:)``).
+    /// - Throws: ``LogError/damaged(seq:_:)`` at a record that cannot be decoded, or (`checkingLinks`)
+    ///   whose link or position is broken.
+    public func forEach(after seq: UInt64, checkingLinks: Bool = false, in txn: Transaction, _ body: (StoredEvent) throws -> Bool) throws {
+        try self.forEachStored(after: seq, checkingLinks: checkingLinks, in: txn) { stored in
+            guard let record = StoredEvent(seq: stored.seq, bytes: stored.bytes) else { throw LogError.damaged(seq: stored.seq, .undecodable) }
             return try body(record)
         }
     }
 
-    /// Visits records in log order after `seq` while `body` returns true, each as its parts where the
-    /// log stores them (valid only during the call), without copying them.
-    public func forEachView(after seq: UInt64, in txn: Transaction, _ body: (StoredEvent.View) throws -> Bool) throws {
-        try self.forEachStored(after: seq, in: txn) { stored in
-            guard let view = StoredEvent.View(seq: stored.seq, bytes: stored.bytes) else { throw LogError.corruptRecord(seq: stored.seq) }
+    /// Visits records in log order after `seq`, up to the head, while `body` returns true, each as its
+    /// parts where the log stores them (valid only during the call), without copying them.
+    ///
+    /// Records stored past the head the log recorded are never visited: nothing the log appended put
+    /// them there, and ``verify(range:environment:headerSeq:progress:)`` reports them.
+    ///
+    /// - Parameter checkingLinks: also check, before `body` sees a record, what costs no hashing: that
+    ///   the positions follow each other without a gap or a stray key, and that each record's stored
+    ///   `prev_hash` is the stored hash of the record before it (records swapped, removed or replaced
+    ///   break it). Hashes are not recomputed: that is ``verify(range:environment:headerSeq:progress:)``'s
+    ///   work, and a replay reading at hundreds of thousands of records a second cannot afford it.
+    /// - Throws: ``LogError/damaged(seq:_:)`` at a record that cannot be decoded, or (`checkingLinks`)
+    ///   whose link or position is broken; nothing at or after it is visited.
+    public func forEachView(after seq: UInt64, checkingLinks: Bool = false, in txn: Transaction, _ body: (StoredEvent.View) throws -> Bool) throws {
+        try self.forEachStored(after: seq, checkingLinks: checkingLinks, in: txn) { stored in
+            guard let view = StoredEvent.View(seq: stored.seq, bytes: stored.bytes) else { throw LogError.damaged(seq: stored.seq, .undecodable) }
             return try body(view)
         }
     }
 
-    /// Visits the stored bytes of the records after `seq` while `body` returns true.
-    private func forEachStored(after seq: UInt64, in txn: Transaction, _ body: ((seq: UInt64, bytes: UnsafeRawBufferPointer)) throws -> Bool) throws {
+    /// Visits the stored bytes of the records after `seq`, up to the head, while `body` returns true.
+    private func forEachStored(
+        after seq: UInt64,
+        checkingLinks: Bool,
+        in txn: Transaction,
+        _ body: ((seq: UInt64, bytes: UnsafeRawBufferPointer)) throws -> Bool
+    ) throws {
+        let head = try self.head(in: txn).seq
+        guard seq < head else { return }
+        var expected = seq + 1
+        // The stored hash of the record before, as one value: comparing it costs no allocation.
+        var previousHash: SIMD32<UInt8>?
+        if checkingLinks {
+            // The record before the first: absent (nil) or too short to hold a hash (all zeros, which no
+            // hash is) is damage at its seq.
+            let stored: SIMD32<UInt8>?? =
+                seq == 0
+                ? SIMD32(repeating: 0)
+                : try txn.withValue(self.events, key: BigEndian.bytes(seq)) { bytes in bytes.map { Self.storedHash($0, at: StoredEvent.hashOffset) } }
+            guard let stored else { throw LogError.damaged(seq: seq, .missing) }
+            guard let stored else { throw LogError.damaged(seq: seq, .undecodable) }
+            previousHash = stored
+        }
+        var stopped = false
         try txn.withCursor(self.events) { cursor in
-            try cursor.forEach(from: BigEndian.bytes(seq &+ 1)) { entry in
-                guard let seq = BigEndian.uint64(entry.key) else { return false }
-                return try body((seq, entry.value))
+            try cursor.forEach(from: BigEndian.bytes(expected)) { entry in
+                guard entry.key.count == 8, let key = BigEndian.uint64(entry.key) else {
+                    // Among the positions up to the head it is damage; past the head's key, the end.
+                    if checkingLinks, entry.key.lexicographicallyPrecedes(BigEndian.bytes(head)) {
+                        throw LogError.damaged(seq: expected, .strayKey)
+                    }
+                    return false
+                }
+                guard key <= head else { return false }
+                if checkingLinks {
+                    guard key == expected else { throw LogError.damaged(seq: expected, .missing) }
+                    guard let prev = Self.storedHash(entry.value, at: StoredEvent.prevHashOffset), let hash = Self.storedHash(entry.value, at: StoredEvent.hashOffset)
+                    else { throw LogError.damaged(seq: key, .undecodable) }
+                    guard prev == previousHash else { throw LogError.damaged(seq: key, .prevHash) }
+                    previousHash = hash
+                    expected += 1
+                }
+                guard try body((key, entry.value)) else {
+                    stopped = true
+                    return false
+                }
+                return true
             }
         }
+        // A tail cut off below the head leaves positions no record holds.
+        if checkingLinks, !stopped, expected <= head { throw LogError.damaged(seq: expected, .missing) }
+    }
+
+    /// The 32 bytes at `offset` of a stored record, when it is long enough to hold them.
+    private static func storedHash(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> SIMD32<UInt8>? {
+        guard bytes.count >= offset + StoredEvent.hashLength else { return nil }
+        return bytes.loadUnaligned(fromByteOffset: offset, as: SIMD32<UInt8>.self)
     }
 
     /// The global positions of `stream`'s records with versions in `versions`, in order.
@@ -492,18 +567,38 @@ public struct EventLog: Sendable {
         try txn.put(self.events, key: BigEndian.bytes(seq), value: record.encoded())
     }
 
-    /// Checks the chain over `range` (clamped to the log), reading in chunks of short transactions.
+    /// Checks the chain over `range` (clamped to the log), reading in chunks of short transactions, and
+    /// gives the first broken seq with its ``LogDamage``.
+    ///
+    /// Each record must be stored at the next position, decode, link to the stored hash of the record
+    /// before, match its payload hash, hash to its stored hash and (with `headerSeq`) name its own
+    /// position in its header; a range that reaches the head also checks the stored head against the
+    /// last record and that nothing is stored past it (``LogDamage/beyondHead`` at the head's next
+    /// position).
+    ///
+    /// - Parameters:
+    ///   - headerSeq: the position a record's header names, read by the layer that encodes headers;
+    ///     nil when the header cannot be read (``LogDamage/undecodable``). Called on this thread.
+    ///   - progress: called with the last position checked after each chunk.
     public func verify(
         range: ClosedRange<UInt64>? = nil,
         environment: Environment,
+        headerSeq: ((UnsafeRawBufferPointer) -> UInt64?)? = nil,
         progress: (UInt64) -> Void = { _ in }
     ) throws -> VerificationResult {
-        let head = try environment.read { try self.head(in: $0) }
+        // The head and whether anything lies past it, in one snapshot: later appends are no damage.
+        let (head, isStoredPastHead) = try environment.read { txn in
+            let head = try self.head(in: txn)
+            return (head, try self.isStoredPastHead(head.seq, in: txn))
+        }
+        let reachesHead = (range?.upperBound ?? head.seq) >= head.seq
+        func result(_ broken: (seq: UInt64, damage: LogDamage)?, checked: UInt64) -> VerificationResult {
+            let broken = broken ?? (reachesHead && isStoredPastHead ? (head.seq + 1, .beyondHead) : nil)
+            return VerificationResult(firstBrokenSeq: broken?.seq, reason: broken?.damage, checked: checked, headSeq: head.seq, headHash: head.hash)
+        }
         let first = max(range?.lowerBound ?? 1, 1)
         let last = min(range?.upperBound ?? head.seq, head.seq)
-        guard first <= last else {
-            return VerificationResult(firstBrokenSeq: nil, checked: 0, headSeq: head.seq, headHash: head.hash)
-        }
+        guard first <= last else { return result(nil, checked: 0) }
         var expectedPrev: [UInt8] =
             first == 1
             ? Self.genesisHash
@@ -513,36 +608,89 @@ public struct EventLog: Sendable {
         let chunk: UInt64 = 20_000
         while next <= last {
             let stop = min(next + chunk - 1, last)
-            let broken: UInt64? = try environment.read { txn in
+            let stopKey = BigEndian.bytes(stop)
+            let broken: (seq: UInt64, damage: LogDamage)? = try environment.read { txn in
                 var expectedSeq = next
-                var broken: UInt64?
-                try self.forEach(after: next - 1, in: txn) { record in
-                    guard record.seq <= stop else { return false }
-                    guard record.seq == expectedSeq, record.isIntact(expectedPrevHash: expectedPrev) else {
-                        broken = expectedSeq
-                        return false
+                var broken: (seq: UInt64, damage: LogDamage)?
+                try txn.withCursor(self.events) { cursor in
+                    try cursor.forEach(from: BigEndian.bytes(next)) { entry in
+                        guard entry.key.count == 8, let seq = BigEndian.uint64(entry.key) else {
+                            // A key that is no position: damage where it lies, the chunk's end past it.
+                            if entry.key.lexicographicallyPrecedes(stopKey) { broken = (expectedSeq, .strayKey) }
+                            return false
+                        }
+                        guard seq <= stop else { return false }
+                        guard seq == expectedSeq else {
+                            broken = (expectedSeq, .missing)
+                            return false
+                        }
+                        guard let record = StoredEvent(seq: seq, bytes: entry.value) else {
+                            broken = (seq, .undecodable)
+                            return false
+                        }
+                        if let damage = record.damage(expectedPrevHash: expectedPrev) ?? Self.headerDamage(record, headerSeq: headerSeq) {
+                            broken = (seq, damage)
+                            return false
+                        }
+                        expectedPrev = record.hash
+                        expectedSeq += 1
+                        checked += 1
+                        return true
                     }
-                    expectedPrev = record.hash
-                    expectedSeq += 1
-                    checked += 1
-                    return true
                 }
-                if broken == nil, expectedSeq <= stop { broken = expectedSeq }
+                if broken == nil, expectedSeq <= stop { broken = (expectedSeq, .missing) }
                 return broken
             }
-            if let broken {
-                return VerificationResult(firstBrokenSeq: broken, checked: checked, headSeq: head.seq, headHash: head.hash)
-            }
+            if let broken { return result(broken, checked: checked) }
             progress(stop)
             next = stop + 1
         }
         let headIntact = last < head.seq || expectedPrev == head.hash
-        return VerificationResult(
-            firstBrokenSeq: headIntact ? nil : head.seq,
-            checked: checked,
-            headSeq: head.seq,
-            headHash: head.hash
-        )
+        var verified = result(headIntact ? nil : (head.seq, .head), checked: checked)
+        if verified.firstBrokenSeq == nil { verified.last = (last, expectedPrev) }
+        return verified
+    }
+
+    /// What is wrong with the position `record`'s header names, when `headerSeq` reads it.
+    private static func headerDamage(_ record: StoredEvent, headerSeq: ((UnsafeRawBufferPointer) -> UInt64?)?) -> LogDamage? {
+        guard let headerSeq else { return nil }
+        switch record.header.withUnsafeBytes(headerSeq) {
+        case nil: return .undecodable
+        case record.seq?: return nil
+        default: return .seqMismatch
+        }
+    }
+
+    /// Whether the log's table holds anything past position `head`: a record at a later position, or a
+    /// key that is no position sorting after the head's.
+    private func isStoredPastHead(_ head: UInt64, in txn: Transaction) throws -> Bool {
+        try txn.withCursor(self.events) { cursor in
+            guard let last = try cursor.last() else { return false }
+            guard last.key.count == 8, let seq = BigEndian.uint64(last.key) else {
+                return !last.key.lexicographicallyPrecedes(BigEndian.bytes(head))
+            }
+            return seq > head
+        }
+    }
+
+    /// Refuses a log whose stored head disagrees with its records: its last record must be at the head
+    /// (with the head's hash), and nothing may be stored past it. Call where the log is opened, before
+    /// serving: an append would meet a record past the head (and fail), and records past it or missing
+    /// below it mean the log was changed by something other than this log.
+    ///
+    /// - Throws: ``LogError/headDisagrees(directory:headSeq:lastSeq:)``, or storage errors.
+    public func checkHead(in environment: Environment) throws {
+        try environment.read { txn in
+            let head = try self.head(in: txn)
+            let last: (seq: UInt64?, hash: SIMD32<UInt8>?) = try txn.withCursor(self.events) { cursor in
+                guard let entry = try cursor.last() else { return (0, SIMD32(repeating: 0)) }
+                guard entry.key.count == 8, let seq = BigEndian.uint64(entry.key) else { return (nil, nil) }
+                return (seq, Self.storedHash(entry.value, at: StoredEvent.hashOffset))
+            }
+            guard last.seq == head.seq, last.hash == head.hash.withUnsafeBytes({ Self.storedHash($0, at: 0) }) else {
+                throw LogError.headDisagrees(directory: environment.directory, headSeq: head.seq, lastSeq: last.seq)
+            }
+        }
     }
 }
 
@@ -577,12 +725,17 @@ public struct ReservedAppends: Sendable {
     public var isEmpty: Bool { self.entries.isEmpty }
 }
 
-/// The outcome of ``EventLog/verify(range:environment:progress:)``.
-public struct VerificationResult: Sendable, Hashable {
+/// The outcome of ``EventLog/verify(range:environment:headerSeq:progress:)``.
+public struct VerificationResult: Sendable {
     /// The first position whose record does not match the chain, or nil when all verified.
     public var firstBrokenSeq: UInt64?
+    /// What is wrong at ``firstBrokenSeq`` (nil when all verified).
+    public var reason: LogDamage?
     /// How many records were checked and found intact.
     public var checked: UInt64
+    /// The last position checked and its stored hash, when every record checked verified: with a range
+    /// ending before the head, the value to compare with a position and hash recorded elsewhere.
+    public var last: (seq: UInt64, hash: [UInt8])?
     public var headSeq: UInt64
     public var headHash: [UInt8]
 }
@@ -621,11 +774,17 @@ public enum LogError: Error, Hashable, Sendable, CustomStringConvertible {
     case corruptHead
     /// The log was laid out by a later version than this one reads.
     case newerLayout(found: UInt64, supported: UInt64)
+    /// The stored log is damaged at `seq` (found by a read or an append that met it).
+    case damaged(seq: UInt64, LogDamage)
+    /// The stored head is not the last record of the log in `directory`'s `data.mdb` (``EventLog/checkHead(in:)``):
+    /// `lastSeq` is the last record's position (0 when there is none, nil when the last key is no
+    /// position); the same positions with other hashes when they are equal.
+    case headDisagrees(directory: String, headSeq: UInt64, lastSeq: UInt64?)
     /// The rebuildable part (the stream index, and whatever its owner keeps beside it) was derived from
     /// a log up to `position`, which this log, whose head is `head`, does not hold: see `cause`.
     case rebuildablePartFromAnotherLog(position: UInt64, head: UInt64, cause: AnchorMismatch)
     /// Reading the log met a damaged page of its file (``Environment/isDamage(_:)``).
-    case damaged(LMDBError)
+    case damagedFile(LMDBError)
 
     /// How a log fails a rebuildable part's anchor (``EventLog/checkRebuildablePartAnchor(in:)``).
     public enum AnchorMismatch: String, Hashable, Sendable {
@@ -644,9 +803,16 @@ public enum LogError: Error, Hashable, Sendable, CustomStringConvertible {
         case .missingTables: "the log's tables are missing"
         case .reservationMismatch: "reserved positions were written out of turn"
         case .corruptHead: "the log's head record is corrupt"
+        case .damaged(let seq, let damage): "the log is damaged at seq \(seq) (\(damage.rawValue)): run ledger.verify, and restore a backup"
+        case .headDisagrees(let directory, let headSeq, let lastSeq):
+            if lastSeq == headSeq {
+                "\(directory)/data.mdb: the log's stored head (seq \(headSeq)) does not hold the hash of its record at seq \(headSeq): the log was changed by something other than ContactLedger; restore data.mdb from a backup"
+            } else {
+                "\(directory)/data.mdb: the log's stored head is seq \(headSeq) but its last record is \(lastSeq.map { "at seq \($0)" } ?? "under a key that is no seq"): records were added or removed by something other than ContactLedger; restore data.mdb from a backup"
+            }
         case .newerLayout(let found, let supported):
             "this data directory was written by a later version of ContactLedger (log layout \(found); this version reads up to \(supported)): run that version, or restore a backup made for this one"
-        case .damaged(let error): "the log's file is damaged: \(error)"
+        case .damagedFile(let error): "the log's file is damaged: \(error)"
         case .rebuildablePartFromAnotherLog(let position, let head, let cause):
             "the rebuildable part was derived from a log up to seq \(position), which this log (head seq \(head)) does not hold: \(cause.rawValue)"
         }

@@ -41,10 +41,22 @@ public struct StoredEvent: Sendable, Hashable {
 
     /// Whether the stored hash matches the parts and `expectedPrevHash`.
     func isIntact(expectedPrevHash: [UInt8]) -> Bool {
-        guard self.prevHash == expectedPrevHash else { return false }
-        if let payload = self.payload, Self.digest(payload) != self.payloadHash { return false }
-        return Self.chainHash(prevHash: self.prevHash, header: self.header, payloadHash: self.payloadHash) == self.hash
+        self.damage(expectedPrevHash: expectedPrevHash) == nil
     }
+
+    /// What does not match, checked in the order a reader would trust the parts: the link to the
+    /// record before, the payload against its hash, then the stored hash against the parts; nil when
+    /// everything does.
+    func damage(expectedPrevHash: [UInt8]) -> LogDamage? {
+        guard self.prevHash == expectedPrevHash else { return .prevHash }
+        if let payload = self.payload, Self.digest(payload) != self.payloadHash { return .payloadHash }
+        guard Self.chainHash(prevHash: self.prevHash, header: self.header, payloadHash: self.payloadHash) == self.hash else { return .hash }
+        return nil
+    }
+
+    /// Where a stored record keeps its `prev_hash` and its `hash` (see ``encoded()``).
+    static let prevHashOffset = 1
+    static let hashOffset = 1 + Self.hashLength
 
     /// Layout: format(1) prev(32) hash(32) payloadHash(32) headerLength(4) header flag(1) payload.
     func encoded() -> [UInt8] {

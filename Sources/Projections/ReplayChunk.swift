@@ -40,29 +40,19 @@ public struct ReplayChunk: Sendable {
     /// Reads and decodes up to `limit` records after `position`, in `txn` (a read transaction will
     /// do), stopping early once `maximumNanoseconds` have passed.
     ///
-    /// - Throws: ``LogError/corruptRecord(seq:)``, and ``ReadModelError/undecodableEvent(seq:reason:)``
-    ///   for a record whose header or payload does not decode (a parser's error alone named no record).
+    /// The checks that cost no hashing are made as the records are read (the log's links and
+    /// positions, ``EventLog/forEachView(after:checkingLinks:in:_:)``, and each header naming its
+    /// record's position), so a rebuild never adopts records swapped, removed or moved; a changed
+    /// record whose links still hold is `ledger.verify`'s to find.
+    ///
+    /// - Throws: ``LogError/damaged(seq:_:)`` at the first record that is damaged or cannot be decoded.
     public static func read(log: EventLog, after position: UInt64, limit: Int, maximumNanoseconds: UInt64 = .max, in txn: Transaction) throws -> ReplayChunk {
         let started = DispatchTime.now().uptimeNanoseconds
         var chunk = ReplayChunk(after: position, readHead: try log.head(in: txn).seq)
         chunk.items.reserveCapacity(min(limit, 65_536))
         var decoder = RecordDecoder()
-        try log.forEachView(after: position, in: txn) { record in
-            do {
-                chunk.items.append(try decoder.decode(record))
-            } catch let error as JSONTextError {
-                throw ReadModelError.undecodableEvent(seq: record.seq, reason: "not valid JSON (\(error.reason.rawValue) at byte \(error.offset))")
-            } catch is DecodingError {
-                throw ReadModelError.undecodableEvent(seq: record.seq, reason: "not the shape of an event of its type")
-            } catch let error as EventDecodingError {
-                let reason =
-                    switch error {
-                    case .unknownType: "an unknown event type"
-                    case .newerSchema: "written by a later schema version of its event type"
-                    case .malformedHeader: "a malformed header"
-                    }
-                throw ReadModelError.undecodableEvent(seq: record.seq, reason: reason)
-            }
+        try log.forEachView(after: position, checkingLinks: true, in: txn) { record in
+            chunk.items.append(try decoder.decode(record))
             // The clock is read every 64 records: reading it costs about as much as a small event.
             if chunk.items.count % 64 == 0, DispatchTime.now().uptimeNanoseconds - started > maximumNanoseconds { return false }
             return chunk.items.count < limit
@@ -80,24 +70,50 @@ public struct ReplayChunk: Sendable {
         private var previousHeader: EventHeader?
         private var previousContact: ContactUUID?
 
+        /// - Throws: ``LogError/damaged(seq:_:)``: ``LogDamage/seqMismatch`` for a header naming
+        ///   another position, ``LogDamage/undecodable`` for a header or payload that cannot be read.
         mutating func decode(_ record: StoredEvent.View) throws -> Item {
             let header = try self.header(of: record)
             // The same stream (its very string, when read as the last one's) names the same contact.
             let contact = self.previousHeader?.stream == header.stream ? self.previousContact : header.contactUUID
-            let event = try record.payload.map { try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, payload: $0) }
+            let event: LedgerEvent?
+            do {
+                event = try record.payload.map { try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, payload: $0) }
+            } catch {
+                throw LogError.damaged(seq: record.seq, .undecodable)
+            }
             self.previousHeader = header
             self.previousContact = contact
             return Item(header: header, event: event, contact: contact)
         }
 
         /// The record's header, without its `id` and idempotency key (see ``Item``).
+        ///
+        /// - Throws: ``LogError/damaged(seq:_:)`` as ``decode(_:)`` does.
         func header(of record: StoredEvent.View) throws -> EventHeader {
             // Headers this version wrote are read straight from their bytes: building the JSON tree
-            // was most of a replayed header's cost. Any other bytes take the parse below.
-            if let header = EventHeader.readCanonical(record.header, seq: record.seq, previous: self.previousHeader) { return header }
-            let parsed = try JSONTextParser.parse(record.header.assumingMemoryBound(to: UInt8.self), fractions: .decimal)
+            // was most of a replayed header's cost. Any other bytes take the parse below, as does a
+            // header naming another position than its record's, which the parse then refuses.
+            if let header = EventHeader.readCanonical(record.header, seq: record.seq, previous: self.previousHeader, requiringSeq: true) {
+                return header
+            }
+            let parsed: JSONValue
+            do {
+                parsed = try JSONTextParser.parse(record.header.assumingMemoryBound(to: UInt8.self), fractions: .decimal)
+            } catch {
+                throw LogError.damaged(seq: record.seq, .undecodable)
+            }
+            // The position is the record's key; a header naming another was moved or edited.
+            if case .object(let members) = parsed, let stored = members["seq"], stored != .integer(Int64(clamping: record.seq)) {
+                throw LogError.damaged(seq: record.seq, .seqMismatch)
+            }
             if let header = Self.directlyRead(parsed, seq: record.seq) { return header }
-            let stored = try self.decoder.decode(ReplayedHeader.self, from: parsed)
+            let stored: ReplayedHeader
+            do {
+                stored = try self.decoder.decode(ReplayedHeader.self, from: parsed)
+            } catch {
+                throw LogError.damaged(seq: record.seq, .undecodable)
+            }
             return EventHeader(
                 seq: record.seq, id: "", stream: stored.stream, version: stored.version, type: stored.type,
                 schemaVersion: stored.schemaVersion, workspace: stored.workspace, createdOn: stored.createdOn,

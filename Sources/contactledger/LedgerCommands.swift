@@ -56,10 +56,11 @@ extension ContactLedgerCommand {
             }
             let brokenSeq = Self.brokenSeq(result)
             self.global.emit(result) { result in
-                Output.printObject(result, leading: ["verified", "broken_seq", "seq", "checked", "head_seq", "head_hash"])
+                Output.printObject(result, leading: ["verified", "broken_seq", "reason", "seq", "checked", "head_seq", "head_hash"])
             }
             if let brokenSeq {
-                Output.printError(": the hash chain is broken at seq \(brokenSeq)")
+                let reason = result["reason"]?.stringValue.map { " (\($0))" } ?? ""
+                Output.printError(": the hash chain is broken at seq \(brokenSeq)\(reason)")
                 throw ExitCode.ledgerBroken
             }
         }

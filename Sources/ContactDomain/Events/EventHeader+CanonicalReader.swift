@@ -28,18 +28,30 @@ extension EventHeader {
     /// their bytes, older shapes parsed.
     public static func streamAndVersion(of bytes: UnsafeRawBufferPointer, seq: UInt64) -> (stream: [UInt8], version: UInt64)? {
         var reader = CanonicalHeaderReader(bytes: bytes.assumingMemoryBound(to: UInt8.self))
-        if let (stream, version) = reader.streamAndVersion() { return (Array(stream), version) }
+        if let (stream, _, version) = reader.streamSeqAndVersion() { return (Array(stream), version) }
         guard let header = try? Self.decode(Array(bytes)) else { return nil }
         return (Array(header.stream.utf8), header.version)
+    }
+
+    /// The position a stored header names as its own `seq` (its record's key should be the same); nil
+    /// when the bytes are no header. For checking the log (`ledger.verify`), which otherwise takes a
+    /// record's position from its key.
+    public static func storedSeq(of bytes: UnsafeRawBufferPointer) -> UInt64? {
+        var reader = CanonicalHeaderReader(bytes: bytes.assumingMemoryBound(to: UInt8.self))
+        if let (_, seq, _) = reader.streamSeqAndVersion() { return seq }
+        return (try? Self.decode(Array(bytes)))?.seq
     }
 
     /// Reads header bytes as ``readCanonical(_:seq:)`` does; a string whose bytes are `previous`'s
     /// same member (the record before, in a replay), or a known event type, is that string rather than
     /// a new one: a contact's events come together, and making the same strings again (allocated, then
     /// retained and released at every step of the replay) cost more than comparing their bytes.
-    public static func readCanonical(_ bytes: UnsafeRawBufferPointer, seq: UInt64, previous: EventHeader?) -> EventHeader? {
+    ///
+    /// - Parameter requiringSeq: when true, a header whose own `seq` is not `seq` gives nil as well (a
+    ///   replay then judges it on its generic path, which refuses it).
+    public static func readCanonical(_ bytes: UnsafeRawBufferPointer, seq: UInt64, previous: EventHeader?, requiringSeq: Bool = false) -> EventHeader? {
         var reader = CanonicalHeaderReader(bytes: bytes.assumingMemoryBound(to: UInt8.self))
-        return reader.header(seq: seq, previous: previous)
+        return reader.header(seq: seq, previous: previous, requiringSeq: requiringSeq)
     }
 }
 
@@ -56,7 +68,7 @@ private struct CanonicalHeaderReader {
     /// The header, its strings `previous`'s where the bytes are the same. `previous` is a parameter,
     /// not a stored property: storing it copied the header, retaining and releasing each of its
     /// strings, for every record of a replay.
-    mutating func header(seq: UInt64, previous: EventHeader?) -> EventHeader? {
+    mutating func header(seq: UInt64, previous: EventHeader?, requiringSeq: Bool) -> EventHeader? {
         guard self.take("{\"actor\":"), let actor = self.nullOrString(reusing: previous?.actor),
             self.take(",\"created_on\":"), let createdOn = self.timestamp(),
             self.take(",\"id\":"), self.skipString()
@@ -66,7 +78,7 @@ private struct CanonicalHeaderReader {
         }
         guard self.take(",\"peer\":"), let peer = self.nullOrPeer(),
             self.take(",\"schema_version\":"), let schemaVersion = self.integer(Int.self),
-            self.take(",\"seq\":"), self.integer(UInt64.self) != nil,
+            self.take(",\"seq\":"), let storedSeq = self.integer(UInt64.self), !requiringSeq || storedSeq == seq,
             self.take(",\"stream\":"), let stream = self.string(reusing: previous?.stream),
             self.take(",\"type\":"), let type = self.string(reusingOneOf: LedgerEvent.typeNames),
             self.take(",\"version\":"), let version = self.integer(UInt64.self),
@@ -79,9 +91,10 @@ private struct CanonicalHeaderReader {
         )
     }
 
-    /// The stream's bytes and the version, the layout checked as ``header(seq:)`` checks it but nothing
-    /// else made of it (an index of a log's streams reads millions of headers at once).
-    mutating func streamAndVersion() -> (stream: UnsafeBufferPointer<UInt8>, version: UInt64)? {
+    /// The stream's bytes, the header's own seq and the version, the layout checked as ``header(seq:)``
+    /// checks it but nothing else made of it (an index of a log's streams reads millions of headers at
+    /// once).
+    mutating func streamSeqAndVersion() -> (stream: UnsafeBufferPointer<UInt8>, seq: UInt64, version: UInt64)? {
         guard self.take("{\"actor\":"), self.take("null") || self.stringBytes() != nil,
             self.take(",\"created_on\":"), self.stringBytes() != nil,
             self.take(",\"id\":"), self.stringBytes() != nil
@@ -91,7 +104,7 @@ private struct CanonicalHeaderReader {
         }
         guard self.take(",\"peer\":"), self.nullOrPeer() != nil,
             self.take(",\"schema_version\":"), self.integer(Int.self) != nil,
-            self.take(",\"seq\":"), self.integer(UInt64.self) != nil,
+            self.take(",\"seq\":"), let seq = self.integer(UInt64.self),
             self.take(",\"stream\":"), let stream = self.stringBytes(),
             self.take(",\"type\":"), self.stringBytes() != nil,
             self.take(",\"version\":"), let version = self.integer(UInt64.self),
@@ -100,7 +113,7 @@ private struct CanonicalHeaderReader {
         else { return nil }
         // Non-ASCII must be valid UTF-8, as the header's own string would be.
         guard stream.ascii || String(validUTF8: stream.text) != nil else { return nil }
-        return (stream.text, version)
+        return (stream.text, seq, version)
     }
 
     /// Moves past `text` if the bytes continue with it; stays put otherwise.

@@ -18,24 +18,46 @@ extension LedgerMethods {
             var items: [JSONValue] = []
             var lastSeq: UInt64?
             var more = false
-            try self.stores.log.forEach(after: after, in: txn) { record in
-                let header = try EventHeader.decode(record.header)
-                guard header.workspace == caller.workspace, types?.contains(header.type) ?? true else { return true }
-                let event = try EventPresenter.decode(record, header: header)
-                if items.count == limit {
-                    more = true
-                    return false
-                }
-                items.append(
-                    EventPresenter.envelope(
-                        event, presenter: presenter, contactID: try self.maskedContactID(event.header, presenter: presenter, in: txn)
+            do {
+                // The links and positions are checked as the records are read: a page never serves records
+                // swapped, removed or moved (their hashes are ledger.verify's to check).
+                try self.stores.log.forEach(after: after, checkingLinks: true, in: txn) { record in
+                    let (header, event) = try Self.decodedEvent(record)
+                    guard header.workspace == caller.workspace, types?.contains(header.type) ?? true else { return true }
+                    if items.count == limit {
+                        more = true
+                        return false
+                    }
+                    items.append(
+                        EventPresenter.envelope(
+                            event, presenter: presenter, contactID: try self.maskedContactID(event.header, presenter: presenter, in: txn)
+                        )
                     )
-                )
-                lastSeq = record.seq
-                return true
+                    lastSeq = record.seq
+                    return true
+                }
+            } catch LogError.damaged where lastSeq != nil {
+                // The events before the damage are served: the page ends there, and the next one, which
+                // starts at the damage, answers the error.
+                more = true
             }
             return ["items": .array(items), "next_cursor": more ? lastSeq.map { .string(String($0)) } ?? .null : .null]
         }
+    }
+
+    /// A stored record's header and event; a record that cannot be decoded, or whose header names
+    /// another position, is damage of the log at its seq.
+    private static func decodedEvent(_ record: StoredEvent) throws -> (EventHeader, EventPresenter.Decoded) {
+        let header: EventHeader
+        let event: EventPresenter.Decoded
+        do {
+            header = try EventHeader.decode(record.header)
+            event = try EventPresenter.decode(record, header: header)
+        } catch {
+            throw LogError.damaged(seq: record.seq, .undecodable)
+        }
+        guard header.seq == record.seq else { throw LogError.damaged(seq: record.seq, .seqMismatch) }
+        return (header, event)
     }
 
     func ledgerVerify(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
@@ -52,14 +74,23 @@ extension LedgerMethods {
         let log = self.stores.log
         let environment = self.stores.environment
         // Verification reads the whole range; run it off the cooperative pool.
-        let result = try await Task.detached { try log.verify(range: range, environment: environment) }.value
+        let result = try await Task.detached {
+            try log.verify(range: range, environment: environment, headerSeq: { EventHeader.storedSeq(of: $0) })
+        }.value
         var object: [String: JSONValue] = [
             "verified": .bool(result.firstBrokenSeq == nil),
             "head_seq": .integer(Int64(result.headSeq)),
-            "head_hash": .string(EventPresenter.hex(result.headHash)),
+            // An empty log has no head record, so no hash (the schema's null).
+            "head_hash": result.headSeq == 0 ? .null : .string(EventPresenter.hex(result.headHash)),
             "checked": .integer(Int64(result.checked)),
         ]
         if let broken = result.firstBrokenSeq { object["broken_seq"] = .integer(Int64(broken)) }
+        if let reason = result.reason { object["reason"] = .string(reason.rawValue) }
+        // The chain's hash where the range ends, to compare with one recorded elsewhere (an anchor).
+        if let last = result.last, last.seq > 0 {
+            object["last_seq"] = .integer(Int64(last.seq))
+            object["last_hash"] = .string(EventPresenter.hex(last.hash))
+        }
         return .object(object)
     }
 }

@@ -55,7 +55,9 @@ extension LedgerMethods {
         }
         // Shown while a new rebuild runs too, until one completes.
         if let failure = rebuild.lastFailure {
-            entry["last_error"] = ["reason": .string(failure.reason), "at": .string(Timestamp(failure.at).description)]
+            var lastError: [String: JSONValue] = ["reason": .string(failure.reason), "at": .string(Timestamp(failure.at).description)]
+            if let seq = failure.seq { lastError["seq"] = .integer(Int64(clamping: seq)) }
+            entry["last_error"] = .object(lastError)
         }
         // Publisher or replica: position, stream and lag.
         if let replication = try self.replication.json(stores: self.stores) {

@@ -1,0 +1,212 @@
+// ContactLedger — daemon tests.
+import Foundation
+import LedgerStore
+import RPC
+import Testing
+
+/// A log changed behind the daemon's back, in LMDB directly: `ledger.verify` names the first broken seq
+/// and why, reads serve what comes before the damage and refuse it with -32005 `log_damaged` (never
+/// -32603), rebuilds refuse records whose links are broken, and a head that disagrees with the records
+/// refuses appends and the start.
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
+struct LogDamageTests {
+    /// The root table's key of the log's head (seq(8) + hash(32)).
+    static let headKey = [0] + Array("log.head".utf8)
+
+    static func key(_ seq: Int64) -> [UInt8] { BigEndian.bytes(UInt64(seq)) }
+
+    /// Edits the log's records and root table in the daemon's data directory (stopped, or running: LMDB
+    /// serializes the two processes' writers).
+    static func editLog(_ daemon: DaemonHarness, _ edit: (Transaction, _ events: Table, _ root: Table) throws -> Void) throws {
+        let environment = try Environment(directory: daemon.directory)
+        let tables = try environment.openTables(["log.events", Table.rootName])
+        let events = try #require(tables["log.events"])
+        let root = try #require(tables[Table.rootName])
+        try environment.write { txn in try edit(txn, events, root) }
+    }
+
+    /// A daemon whose log holds `count` contacts' creations; its head seq.
+    static func daemon(contacts count: Int) throws -> (DaemonHarness, Int64) {
+        let daemon = try DaemonHarness()
+        for index in 0..<count { try daemon.call("contacts.create", ["name": .string("d\(index)")]) }
+        return (daemon, try #require(try daemon.call("system.health").int("head_seq")))
+    }
+
+    /// The seqs of every event `events.read` pages through from `cursor`, and the error that ended
+    /// them, if any.
+    static func readAll(_ daemon: DaemonHarness, limit: Int = 1_000) throws -> (seqs: [Int64], error: RPCError?) {
+        var seqs: [Int64] = []
+        var cursor: JSONValue = .null
+        while true {
+            let page: JSONValue
+            var params: [String: JSONValue] = ["limit": .integer(Int64(limit))]
+            if cursor != .null { params["cursor"] = cursor }
+            do {
+                page = try daemon.call("events.read", .object(params))
+            } catch let error as RPCError {
+                return (seqs, error)
+            }
+            seqs += (page["items"]?.arrayValue ?? []).compactMap { $0.int("seq") }
+            cursor = page["next_cursor"] ?? .null
+            if cursor == .null { return (seqs, nil) }
+        }
+    }
+
+    static func expectLogDamaged(_ error: RPCError?, seq: Int64, damage: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(error?.code == -32005, sourceLocation: sourceLocation)
+        #expect(error?.data?.string("reason") == "log_damaged", sourceLocation: sourceLocation)
+        #expect(error?.data?.int("seq") == seq, sourceLocation: sourceLocation)
+        #expect(error?.data?.string("damage") == damage, sourceLocation: sourceLocation)
+    }
+
+    /// An empty log's head has no hash (the schema's null); a record whose header names the next seq,
+    /// in a chain recomputed after the edit, is found (`seq_mismatch`: the chain alone verified), and
+    /// `events.read` serves the events before it, then refuses it by seq.
+    @Test func verifyFindsAHeaderNamingAnotherSeq() throws {
+        let empty = try DaemonHarness()
+        let verified = try empty.call("ledger.verify")
+        #expect(verified["verified"] == true && verified["head_hash"] == .null && verified.int("head_seq") == 0)
+        #expect(verified["reason"] == nil)
+        let (daemon, head) = try Self.daemon(contacts: 6)
+        // A range names the hash where it ends, to compare with an anchor; at the head, the head's.
+        let whole = try daemon.call("ledger.verify", ["to_seq": .integer(head)])
+        #expect(whole.int("last_seq") == head && whole["last_hash"] == whole["head_hash"])
+        let prefix = try daemon.call("ledger.verify", ["to_seq": 2])
+        #expect(prefix.int("last_seq") == 2 && prefix["last_hash"] != whole["head_hash"])
+        #expect(daemon.stop() == 0)
+        // Record 3's header says 4; the records from 3 on are appended again, so every hash holds.
+        do {
+            let environment = try Environment(directory: daemon.directory)
+            let tables = try environment.openTables(EventLog.tableNames)
+            let log = try EventLog(tables: tables)
+            let events = try #require(tables["log.events"])
+            let root = try #require(tables[Table.rootName])
+            try environment.write { txn in
+                var saved: [StoredEvent] = []
+                try log.forEach(after: 2, in: txn) { record in
+                    saved.append(record)
+                    return true
+                }
+                let two = try #require(try log.record(at: 2, in: txn))
+                for record in saved { try txn.delete(events, key: BigEndian.bytes(record.seq)) }
+                try txn.put(root, key: Self.headKey, value: BigEndian.bytes(UInt64(2)) + two.hash)
+                for record in saved {
+                    var header = String(decoding: record.header, as: UTF8.self)
+                    if record.seq == 3 { header = header.replacingOccurrences(of: "\"seq\":3,", with: "\"seq\":4,") }
+                    try log.append(to: "rechained", in: txn) { _ in EncodedRecord(header: Array(header.utf8), payload: record.payload ?? []) }
+                }
+            }
+        }
+        try daemon.start()
+        let verify = try daemon.call("ledger.verify")
+        #expect(verify["verified"] == false)
+        #expect(verify.int("broken_seq") == 3)
+        #expect(verify.string("reason") == "seq_mismatch")
+        #expect(verify.int("head_seq") == head)
+        #expect(verify["last_hash"] == nil)
+        // The records before the edit kept their hashes: the anchor at 2 still matches.
+        #expect(try daemon.call("ledger.verify", ["to_seq": 2])["last_hash"] == prefix["last_hash"])
+        let read = try Self.readAll(daemon)
+        #expect(read.seqs == [1, 2])
+        Self.expectLogDamaged(read.error, seq: 3, damage: "seq_mismatch")
+        #expect(daemon.log().contains("ledger.seq=3"))
+    }
+
+    /// A record that cannot be decoded: verify answers `undecodable` at its seq (it answered -32603),
+    /// `events.read` serves the events before it (it failed as a whole) and refuses it with its seq.
+    @Test(arguments: ["garbage", "empty", "header length", "payload flag"])
+    func anUndecodableRecordIsReportedByItsSeq(_ damage: String) throws {
+        let (daemon, head) = try Self.daemon(contacts: 8)
+        #expect(daemon.stop() == 0)
+        try Self.editLog(daemon) { txn, events, _ in
+            var bytes = try #require(try txn.get(events, key: Self.key(5)))
+            switch damage {
+            case "garbage": bytes = Array("\u{1}garbage".utf8)
+            case "empty": bytes = []
+            case "header length": bytes.replaceSubrange(97..<101, with: [0xFF, 0xFF, 0xFF, 0xF0])
+            default:
+                // The payload's flag says erased while a payload follows.
+                let headerLength = Int(try #require(BigEndian.uint32(bytes, at: 97)))
+                bytes[101 + headerLength] = 0
+            }
+            try txn.put(events, key: Self.key(5), value: bytes)
+        }
+        try daemon.start()
+        let verify = try daemon.call("ledger.verify")
+        #expect(verify["verified"] == false)
+        #expect(verify.int("broken_seq") == 5)
+        #expect(verify.string("reason") == "undecodable")
+        #expect(verify.int("head_seq") == head)
+        let read = try Self.readAll(daemon, limit: 3)
+        #expect(read.seqs == [1, 2, 3, 4])
+        Self.expectLogDamaged(read.error, seq: 5, damage: "undecodable")
+    }
+
+    /// Two records swapped: verify names the broken link; a rebuild, online or offline, refuses to
+    /// replay it (it adopted the log as it found it) and says where.
+    @Test func rebuildsRefuseABrokenLinkAndNameItsSeq() throws {
+        let (daemon, _) = try Self.daemon(contacts: 10)
+        let before = try daemon.call("contacts.search", ["query": ""])
+        #expect(daemon.stop() == 0)
+        try Self.editLog(daemon) { txn, events, _ in
+            let five = try #require(try txn.get(events, key: Self.key(5)))
+            try txn.put(events, key: Self.key(5), value: try #require(try txn.get(events, key: Self.key(6))))
+            try txn.put(events, key: Self.key(6), value: five)
+        }
+        try daemon.start()
+        let verify = try daemon.call("ledger.verify")
+        #expect(verify.int("broken_seq") == 5 && verify.string("reason") == "prev_hash")
+        #expect(try daemon.call("projections.rebuild", ["name": "contacts"])["started"] == true)
+        var failure: JSONValue?
+        let deadline = Date().addingTimeInterval(60)
+        while failure == nil, Date() < deadline {
+            let status = try daemon.call("projections.status")["projections"]?.arrayValue?.first
+            failure = status?["last_error"]
+            if failure == nil { usleep(50_000) }
+        }
+        #expect(failure?.string("reason") == "log_damaged")
+        #expect(failure?.int("seq") == 5)
+        // The read models answering are the ones the rebuild would have replaced.
+        #expect(try daemon.call("contacts.search", ["query": ""]) == before)
+        #expect(daemon.log().contains("projection rebuild failed") && daemon.log().contains("ledger.seq=5"))
+        #expect(daemon.stop() == 0)
+
+        let process = Process()
+        process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
+        process.arguments = ["rebuild", "--data-dir", daemon.directory]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(text.contains("seq 5"), "\(text)")
+    }
+
+    /// A record stored past the head, written while the daemon runs: verify finds it (`beyond_head` at
+    /// the head's next seq; it said verified), reads do not serve it, an append meeting it is refused
+    /// with -32005 `log_damaged` and a log line naming the seq (it was -32603 from MDB_KEYEXIST, for
+    /// every later write), and the next start is refused with a message naming data.mdb and the seqs.
+    @Test func aRecordPastTheHeadIsFoundNotServedAndRefusesAppendsAndTheStart() throws {
+        let (daemon, head) = try Self.daemon(contacts: 5)
+        try Self.editLog(daemon) { txn, events, _ in
+            try txn.put(events, key: Self.key(head + 1), value: try #require(try txn.get(events, key: Self.key(head))))
+        }
+        let verify = try daemon.call("ledger.verify")
+        #expect(verify["verified"] == false)
+        #expect(verify.int("broken_seq") == head + 1)
+        #expect(verify.string("reason") == "beyond_head")
+        #expect(verify.int("head_seq") == head)
+        #expect(try daemon.call("ledger.verify", ["to_seq": .integer(head - 1)])["verified"] == true)
+        #expect(try Self.readAll(daemon).seqs == Array(1...head))
+        Self.expectLogDamaged(try daemon.error("contacts.create", ["name": "after"]), seq: head + 1, damage: "beyond_head")
+        #expect(daemon.log().contains("ledger.seq=\(head + 1)"))
+        #expect(try daemon.call("system.health").int("head_seq") == head)
+        #expect(daemon.stop() == 0)
+        #expect(throws: DaemonHarness.HarnessError.self) { try daemon.start() }
+        let log = daemon.log()
+        #expect(log.contains("\(daemon.directory)/data.mdb"))
+        #expect(log.contains("head is seq \(head)") && log.contains("at seq \(head + 1)"))
+    }
+}
