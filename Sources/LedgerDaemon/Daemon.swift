@@ -206,7 +206,7 @@ public enum Daemon {
     /// the daemon starts on them as before. Until then the data directory holds both generations.
     ///
     /// - Parameter progress: called with (position, head) as the rebuild advances.
-    /// - Throws: ``ReadModelError/undecodableEvent(seq:reason:)`` for a record it cannot replay, storage
+    /// - Throws: ``LogError/damaged(seq:_:)`` for a record it cannot replay (undecodable, or its links broken), storage
     ///   errors, and the start's refusals (``StartFailure``).
     public static func rebuildOffline(dataDirectory: String, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws -> UInt64 {
         let lock = try DataDirectoryLock(directory: dataDirectory)

@@ -244,9 +244,6 @@ public struct StoredMessage: Sendable, Hashable, Codable {
 public enum ReadModelError: Error, Hashable, Sendable, CustomStringConvertible {
     case missingTables
     case missingContact(String)
-    /// The log's record at `seq` cannot be replayed: `reason` says what is wrong with it (never its
-    /// contents).
-    case undecodableEvent(seq: UInt64, reason: String)
     /// A replay found the checkpoint elsewhere than where its events continue (something else wrote).
     case checkpointMoved
     /// A stored record of `table` (its base name) does not decode: the read models are damaged on disk,
@@ -257,7 +254,6 @@ public enum ReadModelError: Error, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .missingTables: "the read models' tables are missing"
         case .missingContact(let uuid): "the read models have no contact \(uuid)"
-        case .undecodableEvent(let seq, let reason): "the record at seq \(seq) cannot be decoded: \(reason)"
         case .checkpointMoved: "the read models' checkpoint moved during a replay"
         case .damagedRecord(let table): "a stored record of the read model \(table) cannot be decoded"
         }

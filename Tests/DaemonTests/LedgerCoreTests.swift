@@ -333,7 +333,7 @@ struct LedgerCoreTests {
         let part = [UInt8](repeating: UInt8(ascii: "x"), count: 60_000)
         for client in clients { try client.send(raw: part) }
         // Every half line read by the daemon before any is finished (a finished one gives its bytes back).
-        usleep(1_000_000)
+        usleep(2_000_000)
         var reasons: [String] = []
         for client in clients {
             try client.send(raw: [10])
@@ -341,10 +341,14 @@ struct LedgerCoreTests {
             reasons.append(answer["error"]?["data"]?.string("reason") ?? answer["error"]?.string("message") ?? "?")
             #expect(try client.call("system.health").string("status") == "ok")
         }
-        // One peer (this test's user) may hold half of 1 MiB: 8 lines of 60,000 bytes fit (and are not
-        // JSON); the other 12 did not.
-        #expect(reasons.filter { $0 == "pending_lines_over_budget" }.count == 12, "\(reasons)")
-        #expect(reasons.filter { $0 != "pending_lines_over_budget" }.count == 8)
+        // One peer (this test's user) may hold half of 1 MiB: 8 lines of 60,000 bytes fit on a quiet
+        // machine (and are not JSON), the other 12 do not. On a loaded one the reads split the lines
+        // otherwise (the first 4 KiB of a line are held uncounted, and a line refused part-way gives back
+        // what it held), and one or two more fit; without a budget, or with the whole of it for one peer,
+        // 16 or more did.
+        let refused = reasons.filter { $0 == "pending_lines_over_budget" }.count
+        #expect((10...12).contains(refused), "\(reasons)")
+        #expect(reasons.count == 20)
     }
 
     @Test func protocolErrorsLeaveTheConnectionUsable() throws {

@@ -59,10 +59,11 @@ struct LogDamageTests {
         #expect(error?.data?.string("damage") == damage, sourceLocation: sourceLocation)
     }
 
-    /// An empty log's head has no hash (the schema's null); a record whose header names the next seq,
-    /// in a chain recomputed after the edit, is found (`seq_mismatch`: the chain alone verified), and
-    /// `events.read` serves the events before it, then refuses it by seq.
-    @Test func verifyFindsAHeaderNamingAnotherSeq() throws {
+    /// An empty log's head has no hash (the schema's null); a verified range names the hash where it
+    /// ends; a record whose header names the next seq, in a chain recomputed after the edit (the chain
+    /// alone verified), is refused at start: first as a log the read models were not built from, then,
+    /// with the read models moved away, by its seq (`seq_mismatch`).
+    @Test func aHeaderNamingAnotherSeqIsFound() throws {
         let empty = try DaemonHarness()
         let verified = try empty.call("ledger.verify")
         #expect(verified["verified"] == true && verified["head_hash"] == .null && verified.int("head_seq") == 0)
@@ -97,19 +98,17 @@ struct LogDamageTests {
                 }
             }
         }
-        try daemon.start()
-        let verify = try daemon.call("ledger.verify")
-        #expect(verify["verified"] == false)
-        #expect(verify.int("broken_seq") == 3)
-        #expect(verify.string("reason") == "seq_mismatch")
-        #expect(verify.int("head_seq") == head)
-        #expect(verify["last_hash"] == nil)
-        // The records before the edit kept their hashes: the anchor at 2 still matches.
-        #expect(try daemon.call("ledger.verify", ["to_seq": 2])["last_hash"] == prefix["last_hash"])
-        let read = try Self.readAll(daemon)
-        #expect(read.seqs == [1, 2])
-        Self.expectLogDamaged(read.error, seq: 3, damage: "seq_mismatch")
-        #expect(daemon.log().contains("ledger.seq=3"))
+        // Records rewritten under the read models' position: the start refuses them (their anchor's hash
+        // is not the log's). Moved away, the read models are rebuilt from this log at start, and the
+        // replay refuses the record whose header names another seq: the daemon names it and stops.
+        // (EventLogDamageTests checks what ledger.verify answers for it.)
+        let daemonPath = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd").path
+        let start = ["20", daemonPath, "--data-dir", daemon.directory, "--socket", daemon.directory + "/refused.sock"]
+        let refused = try Operations.run("/usr/bin/timeout", start)
+        #expect(refused.status == 1 && refused.error.contains("holds another record at seq \(head)"), "\(refused.error)")
+        try FileManager.default.removeItem(atPath: daemon.directory + "/readmodels")
+        let replayed = try Operations.run("/usr/bin/timeout", start)
+        #expect(replayed.status == 1 && replayed.error.contains("the log is damaged at seq 3 (seq_mismatch)"), "\(replayed.error)")
     }
 
     /// A record that cannot be decoded: verify answers `undecodable` at its seq (it answered -32603),
