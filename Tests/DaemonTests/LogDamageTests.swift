@@ -170,17 +170,9 @@ struct LogDamageTests {
         #expect(daemon.log().contains("projection rebuild failed") && daemon.log().contains("ledger.seq=5"))
         #expect(daemon.stop() == 0)
 
-        let process = Process()
-        process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
-        process.arguments = ["rebuild", "--data-dir", daemon.directory]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
-        #expect(text.contains("seq 5"), "\(text)")
+        let rebuild = try Operations.run("contactledgerd", ["rebuild", "--data-dir", daemon.directory])
+        #expect(rebuild.status != 0)
+        #expect((rebuild.output + rebuild.error).contains("seq 5"), "\(rebuild.error)")
     }
 
     /// A record stored past the head, written while the daemon runs: verify finds it (`beyond_head` at

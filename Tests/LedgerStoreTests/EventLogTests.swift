@@ -298,16 +298,23 @@ struct EventLogTests {
         }
     }
 
+    /// A toy log in a new temporary directory whose stream index is kept in the environment's
+    /// rebuildable part (`derived`), and that index's table; the caller removes the directory.
+    static func toyLogWithRebuildableIndex() throws -> (directory: String, environment: Environment, log: EventLog, index: Table) {
+        let directory = NSTemporaryDirectory() + "clstore-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let environment = try Environment(directory: directory, rebuildableSubdirectory: "derived")
+        let log = try EventLog.open(in: environment, indexing: Self.toyIndexing)
+        let index = try #require(try environment.openTables([EventLog.streamIndexName], durability: .rebuildable)[EventLog.streamIndexName])
+        return (directory, environment, log, index)
+    }
+
     /// With the stream index in the rebuildable part, it is derived from the records: an index that
     /// lost entries (its part's commit failed, or the part was lost) catches up before the next append,
     /// so versions and `expected_version` stay right; one ahead of the log is rebuilt.
     @Test func aRebuildableStreamIndexCatchesUpFromTheRecords() throws {
-        let directory = NSTemporaryDirectory() + "clstore-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let (directory, environment, log, index) = try Self.toyLogWithRebuildableIndex()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let environment = try Environment(directory: directory, rebuildableSubdirectory: "derived")
-        let log = try EventLog.open(in: environment, indexing: Self.toyIndexing)
-        let index = try #require(try environment.openTables([EventLog.streamIndexName], durability: .rebuildable)[EventLog.streamIndexName])
         #expect(try Self.appendToy(log, environment, "a") == EventPosition(seq: 1, version: 1))
         #expect(try Self.appendToy(log, environment, "b") == EventPosition(seq: 2, version: 1))
         // Appended the way the writer batches them: reserved, then written.
@@ -348,12 +355,8 @@ struct EventLogTests {
     /// another ledger's), the log refuses, naming both positions, before anything is caught up; an
     /// anchor without a hash (an earlier version's) takes the log's hash once.
     @Test func aRebuildablePartIsRefusedOverALogThatDoesNotHoldItsAnchor() throws {
-        let directory = NSTemporaryDirectory() + "clstore-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let (directory, environment, log, index) = try Self.toyLogWithRebuildableIndex()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let environment = try Environment(directory: directory, rebuildableSubdirectory: "derived")
-        let log = try EventLog.open(in: environment, indexing: Self.toyIndexing)
-        let index = try #require(try environment.openTables([EventLog.streamIndexName], durability: .rebuildable)[EventLog.streamIndexName])
         for stream in ["a", "b", "a"] { _ = try Self.appendToy(log, environment, stream) }
         let head = try environment.read { try log.head(in: $0) }
         #expect(try environment.read { try $0.get(index, key: [0xFF]) } == BigEndian.bytes(UInt64(3)) + head.hash)
