@@ -9,6 +9,10 @@ import RPC
 import ServiceLifecycle
 import UnixSignals
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Builds the daemon: opens and checks the data directory, the store and the read models, and returns
 /// the services to run (the writer, then the RPC server, so shutdown stops the server first).
 public enum Daemon {

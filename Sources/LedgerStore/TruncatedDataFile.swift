@@ -2,6 +2,10 @@
 import CLMDB
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// An LMDB data file shorter than the pages its meta page says are in use: it was truncated (a copy or
 /// restore cut short, a full disk, a tampered file).
 ///

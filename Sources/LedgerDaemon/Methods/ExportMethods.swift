@@ -6,6 +6,10 @@ import Logging
 import RPC
 import Spreadsheet
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct ExportStartParams: MethodParams {
     static let memberNames: Set<String> = ["workspace", "actor", "group", "query", "format", "path"]
     var group: String?
