@@ -95,10 +95,10 @@ struct LedgerStores: Sendable {
         }
         // The log's stream index is derived from its records: it lives with the read models, out of the
         // synced commit.
-        self.log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
         // A head that disagrees with the records (records stored past it, or missing below it) refuses
-        // the start: every append would fail on it, and reads would stop short of what is stored.
-        try self.log.checkHead(in: environment)
+        // the start (EventLog.checkHead, as the log opens): every append would fail on it, and reads
+        // would stop short of what is stored.
+        self.log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
         var tables = try environment.openTables(Self.ownTableNames)
         tables.merge(try environment.openTables(readModelNames, durability: .rebuildable)) { first, _ in first }
         self.environment = environment

@@ -76,6 +76,9 @@ public struct EventLog: Sendable {
         }
         let log = try EventLog(tables: tables, indexing: indexing)
         try log.moveFormerHead(in: environment)
+        // A head that disagrees with the records (records stored past it, or missing below it) is refused
+        // first: the index's catch-up reads up to the head, and made no progress over a gap below it.
+        try log.checkHead(in: environment)
         // Before the index catches up, which would otherwise take an index ahead of the log for one to
         // rebuild, and the rest of the rebuildable part with it for the truth.
         try log.checkRebuildablePartAnchor(in: environment)
@@ -126,6 +129,9 @@ public struct EventLog: Sendable {
             indexed += UInt64(added)
             progress(position, head)
             if position >= head { return indexed }
+            // No record after the position, below the head: the log lacks one (the read's link checks
+            // name it first); never loop over it.
+            if added == 0 { throw LogError.damaged(seq: position + 1, .missing) }
         }
     }
 
@@ -172,7 +178,8 @@ public struct EventLog: Sendable {
         }
         guard position < head else { return (position, head, 0) }
         var found = HeadersInPlace()
-        try self.forEachView(after: position, in: txn) { view in
+        // Links checked (no hashing): a gap or a swapped record is damage at its seq, not a stall.
+        try self.forEachView(after: position, checkingLinks: true, in: txn) { view in
             found.seqs.append(view.seq)
             found.headers.append(view.header)
             return found.seqs.count < limit && view.seq < head

@@ -2,10 +2,6 @@
 import CLMDB
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// An LMDB data file shorter than the pages its meta page says are in use: it was truncated (a copy or
 /// restore cut short, a full disk, a tampered file).
 ///
@@ -27,15 +23,16 @@ public struct TruncatedDataFile: Error, Hashable, Sendable, CustomStringConverti
     /// Throws when the data file of the open environment `env` (in `directory`) is shorter than its used
     /// pages. Reads only the meta page LMDB read when it opened the file, and the file's size.
     static func check(_ env: OpaquePointer, directory: String) throws(TruncatedDataFile) {
-        var descriptor: Int32 = -1
+        let path = Environment.dataFile(in: directory)
+        // The size from the file system by path (no `struct stat`, whose defining module a clean build
+        // under MemberImportVisibility did not see).
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber else { return }
         var info = MDB_envinfo()
         var stat = MDB_stat()
-        var file = Glibc.stat()
-        guard mdb_env_get_fd(env, &descriptor) == MDB_SUCCESS, fstat(descriptor, &file) == 0 else { return }
         mdb_env_info(env, &info)
         mdb_env_stat(env, &stat)
         let used = (info.me_last_pgno + 1) * Int(stat.ms_psize)
-        guard Int(file.st_size) < used else { return }
-        throw TruncatedDataFile(path: Environment.dataFile(in: directory), size: Int(file.st_size), usedBytes: used)
+        guard size.intValue < used else { return }
+        throw TruncatedDataFile(path: path, size: size.intValue, usedBytes: used)
     }
 }

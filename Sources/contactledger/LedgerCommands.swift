@@ -20,8 +20,9 @@ extension ContactLedgerCommand {
         @OptionGroup var global: GlobalOptions
 
         func validate() throws {
-            if let from = self.from, from < 0 { throw ValidationError("--from \(from) is negative; give a seq.") }
-            if let to = self.to, to < 0 { throw ValidationError("--to \(to) is negative; give a seq.") }
+            // Seqs start at 1, as the daemon's ledger.verify says (-32602 out_of_range for 0).
+            if let from = self.from, from < 1 { throw ValidationError("--from \(from) is not a seq; seqs start at 1.") }
+            if let to = self.to, to < 1 { throw ValidationError("--to \(to) is not a seq; seqs start at 1.") }
             if let from = self.from, let to = self.to, from > to {
                 throw ValidationError("--from \(from) is after --to \(to); give the lower seq first.")
             }

@@ -246,6 +246,8 @@ struct CLITests {
         #expect(try daemon.call("contacts.count", ["workspace": "other", "query": ""]).int("total") == 1)
         let called = try self.run(daemon, ["--socket", daemon.socketPath, "call", "system.health", "{}"], socket: elsewhere)
         #expect(called.status == 0, "\(called.error)")
+        // Seq 0 is no seq: the CLI refuses it as the daemon does, rather than checking the whole log.
+        #expect(try self.run(daemon, ["--socket", daemon.socketPath, "verify", "--to", "0"]).status == 64)
         // Without it, the environment's socket is used, and there is no daemon there.
         #expect(try self.run(daemon, ["health"], socket: elsewhere).status == 2)
     }

@@ -200,4 +200,24 @@ struct LogDamageTests {
         #expect(log.contains("\(daemon.directory)/data.mdb"))
         #expect(log.contains("head is seq \(head)") && log.contains("at seq \(head + 1)"))
     }
+
+    /// The last record moved to a later key, the head left as it was, and the read models moved away (as
+    /// the refusal of a log the read models do not back advises): the start refuses the log, naming it.
+    /// It hung: the stream index's catch-up read no record after the head's gap, and committed again
+    /// and again (thousands of syncs a second).
+    @Test func aRecordMovedPastTheHeadIsRefusedWithoutTheReadModels() throws {
+        let (daemon, head) = try Self.daemon(contacts: 5)
+        #expect(daemon.stop() == 0)
+        try Self.editLog(daemon) { txn, events, _ in
+            let bytes = try #require(try txn.get(events, key: Self.key(head)))
+            #expect(try txn.delete(events, key: Self.key(head)))
+            try txn.put(events, key: Self.key(head + 6), value: bytes)
+        }
+        try FileManager.default.removeItem(atPath: daemon.directory + "/readmodels")
+        let start = try Operations.run(
+            "/usr/bin/timeout", ["20", DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd").path, "--data-dir", daemon.directory, "--socket", daemon.directory + "/moved.sock"]
+        )
+        #expect(start.status == 1, "\(start.error)")
+        #expect(start.error.contains("head is seq \(head)") && start.error.contains("at seq \(head + 6)"), "\(start.error)")
+    }
 }
