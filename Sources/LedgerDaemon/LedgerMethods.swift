@@ -170,6 +170,11 @@ final class LedgerMethods: RPCHandler {
                     "log damaged", metadata: ["rpc.method": "\(call.method)", "ledger.seq": "\(seq)", "log.damage": "\(damage.rawValue)"]
                 )
             }
+            if let error = error as? LMDBError, ErrorMapping.isDamagedPage(error) {
+                // LMDB names no file: which store it was, and the way out, are the README's (Damaged or
+                // lost files); the operator learns of it here.
+                self.logger.error("storage damaged", metadata: ["rpc.method": "\(call.method)", "lmdb.code": "\(error.code.rawValue)"])
+            }
             if let mapped = ErrorMapping.rpcError(error) { throw mapped }
             throw error
         }

@@ -16,6 +16,10 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let readersFull = Code(rawValue: MDB_READERS_FULL)
         public static let badValueSize = Code(rawValue: MDB_BAD_VALSIZE)
         public static let mapResized = Code(rawValue: MDB_MAP_RESIZED)
+        /// A page LMDB found damaged: the file holds something other than what LMDB wrote.
+        public static let corrupted = Code(rawValue: MDB_CORRUPTED)
+        /// A page a tree points to is not there (a damaged or cut-short file).
+        public static let pageNotFound = Code(rawValue: MDB_PAGE_NOTFOUND)
         /// `ENOSPC`: the file system is full.
         public static let noSpace = Code(rawValue: 28)
         /// `EDQUOT`: the user's disk quota is used up (Linux's number), a full disk for the writer.

@@ -220,4 +220,39 @@ struct LogDamageTests {
         #expect(start.status == 1, "\(start.error)")
         #expect(start.error.contains("head is seq \(head)") && start.error.contains("at seq \(head + 6)"), "\(start.error)")
     }
+
+    /// A page of the log's file zeroed under its first records: a read that searches down to it meets
+    /// LMDB's MDB_CORRUPTED, answered -32005 `storage_damaged` and logged (it was -32603, an internal
+    /// error, as if the daemon had a bug).
+    @Test func aDamagedPageIsStorageDamagedNotAnInternalError() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 300)
+        let first = try #require(try daemon.call("events.read", ["limit": 1])["items"]?.arrayValue?.first)
+        let hash = try #require(first.string("hash"))
+        #expect(daemon.stop() == 0)
+        // Record 1 is stored as its format byte, a zero previous hash and its hash: every page holding
+        // those bytes is zeroed (stale copies in free pages too, which LMDB no longer reads).
+        let pattern = [UInt8](repeating: 0, count: 32) + stride(from: 0, to: hash.count, by: 2).compactMap { offset -> UInt8? in
+            let start = hash.index(hash.startIndex, offsetBy: offset)
+            return UInt8(hash[start..<hash.index(start, offsetBy: 2)], radix: 16)
+        }
+        let path = daemon.directory + "/data.mdb"
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var zeroed = 0
+        for page in stride(from: 0, to: bytes.count, by: 4096) where page >= 2 * 4096 {
+            let end = min(page + 4096, bytes.count)
+            if bytes[page..<end].firstRange(of: pattern) != nil {
+                bytes.replaceSubrange(page..<end, with: [UInt8](repeating: 0, count: end - page))
+                zeroed += 1
+            }
+        }
+        #expect(zeroed > 0)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try daemon.start()
+        let refused = try daemon.error("ledger.verify")
+        #expect(refused.code == -32005, "\(refused)")
+        #expect(refused.data("reason") == "storage_damaged")
+        #expect(try daemon.call("system.health").string("status") == "ok")
+        #expect(daemon.log().contains("storage damaged"))
+    }
 }
