@@ -28,7 +28,7 @@ enum ErrorMapping {
                 code: -32005, message: "Storage unavailable",
                 data: ["reason": "log_damaged", "seq": .integer(Int64(clamping: seq)), "damage": .string(damage.rawValue)]
             )
-        case let error as LMDBError where Self.isDamagedPage(error):
+        case let error as LMDBError where error.isDamagedPage:
             // A page LMDB found damaged (it has no checksums; most damage ends the process in its
             // assertions instead): the storage cannot serve the call, which is no bug of the daemon's.
             return RPCError(code: -32005, message: "Storage unavailable", data: ["reason": "storage_damaged"])
@@ -37,12 +37,6 @@ enum ErrorMapping {
         default:
             return nil
         }
-    }
-
-    /// Whether LMDB reported a damaged page (`MDB_CORRUPTED`, `MDB_PAGE_NOTFOUND`), as opposed to a
-    /// misuse of its API, which stays an internal error.
-    static func isDamagedPage(_ error: LMDBError) -> Bool {
-        error.code == .corrupted || error.code == .pageNotFound
     }
 
     static func rpcError(_ error: ContactError) -> RPCError {

@@ -170,7 +170,7 @@ final class LedgerMethods: RPCHandler {
                     "log damaged", metadata: ["rpc.method": "\(call.method)", "ledger.seq": "\(seq)", "log.damage": "\(damage.rawValue)"]
                 )
             }
-            if let error = error as? LMDBError, ErrorMapping.isDamagedPage(error) {
+            if let error = error as? LMDBError, error.isDamagedPage {
                 // LMDB names no file: which store it was, and the way out, are the README's (Damaged or
                 // lost files); the operator learns of it here.
                 self.logger.error("storage damaged", metadata: ["rpc.method": "\(call.method)", "lmdb.code": "\(error.code.rawValue)"])
@@ -288,10 +288,8 @@ final class LedgerMethods: RPCHandler {
     }
 
     private static func paramsHash(_ call: RPCCall) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let bytes = (try? encoder.encode(call.params ?? .object([:]))) ?? Data()
-        return Array(SHA256.hash(data: Array(call.method.utf8) + [0] + Array(bytes)))
+        let bytes = (try? SortedKeysJSON.encode(call.params ?? .object([:]))) ?? []
+        return Array(SHA256.hash(data: Array(call.method.utf8) + [0] + bytes))
     }
 
     /// The decision context of a command, consulting its URNs normalized ahead (``DefaultCountryHints``),

@@ -146,9 +146,6 @@ public final class Environment: @unchecked Sendable {
         self.staleReadersCleared = dead
     }
 
-    /// Opens the LMDB environment in `directory`.
-    ///
-    /// - Throws: ``LMDBError`` (`mdb_env_open` naming the directory), or ``TruncatedDataFile``.
     /// A rebuildable part opened for use, with what opening it did.
     private struct OpenedRebuildablePart {
         var pointer: OpaquePointer
@@ -180,9 +177,12 @@ public final class Environment: @unchecked Sendable {
         if error is TruncatedDataFile { return true }
         guard let error = error as? LMDBError else { return false }
         // MDB_BAD_TXN: a transaction that met a damaged page is unusable from then on.
-        return [MDB_INVALID, MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_BAD_TXN, MDB_VERSION_MISMATCH].contains(error.code.rawValue)
+        return error.isDamagedPage || [MDB_INVALID, MDB_BAD_TXN, MDB_VERSION_MISMATCH].contains(error.code.rawValue)
     }
 
+    /// Opens the LMDB environment in `directory`.
+    ///
+    /// - Throws: ``LMDBError`` (`mdb_env_open` naming the directory), or ``TruncatedDataFile``.
     static func open(directory: String, flags: UInt32, configuration: Configuration) throws -> OpaquePointer {
         var env: OpaquePointer?
         try check(mdb_env_create(&env), "mdb_env_create")

@@ -42,6 +42,10 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Whether retrying after more space is found (a bigger map, a freed disk) could succeed.
     public var isOutOfSpace: Bool { self.code == .mapFull || self.isDiskFull }
 
+    /// Whether LMDB found a damaged page (`MDB_CORRUPTED`, `MDB_PAGE_NOTFOUND`): the file holds
+    /// something other than what LMDB wrote, as opposed to a misuse of its API.
+    public var isDamagedPage: Bool { self.code == .corrupted || self.code == .pageNotFound }
+
     /// Whether the file system (or the writer's quota on it) is full: `ENOSPC` or `EDQUOT`.
     public var isDiskFull: Bool { self.code == .noSpace || self.code == .quotaExceeded }
 

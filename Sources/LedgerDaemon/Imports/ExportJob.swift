@@ -24,11 +24,7 @@ final class ExportJob: Sendable {
         }
 
         /// As stored: JSON with sorted keys.
-        func encoded() throws -> [UInt8] {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            return Array(try encoder.encode(self))
-        }
+        func encoded() throws -> [UInt8] { try SortedKeysJSON.encode(self) }
 
         /// A stored state as an earlier run of the daemon left it: one still pending or running was cut
         /// short by a stop or a crash, and its file was never renamed into place.

@@ -250,9 +250,7 @@ extension LedgerMethods {
 
     /// Persists the job's summary in the command's transaction.
     private func persist(_ state: ImportJobState, in tx: CommandTransaction) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        try tx.txn.put(self.stores.meta, key: Self.importKey(state.id), value: Array(try encoder.encode(state)))
+        try tx.txn.put(self.stores.meta, key: Self.importKey(state.id), value: try SortedKeysJSON.encode(state))
     }
 
     func runImport(_ spec: ImportSpec, job: ImportJob) async {

@@ -116,11 +116,8 @@ struct SearchOrder {
             case nil: ("-", "")
             }
         let body = CursorBody(sort: self.sort, kind: kind, value: value, id: position.id)
-        // Sorted keys: the same position gives the same cursor in every run of the daemon (the encoder's
-        // key order follows a hash seeded per process).
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return ((try? encoder.encode(body)) ?? Data()).base64EncodedString()
+        // Sorted keys: the same position gives the same cursor in every run of the daemon.
+        return Data((try? SortedKeysJSON.encode(body)) ?? []).base64EncodedString()
     }
 
     /// The position a cursor names; -32602 when it is not one of this order's cursors.
