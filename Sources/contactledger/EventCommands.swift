@@ -88,9 +88,19 @@ extension ContactLedgerCommand {
                         throw ExitCode.transportError
                     }
                     if message["method"]?.stringValue == "events.error" {
-                        // Cut off for falling too far behind (a reader slower than the writers).
-                        let lag = message["params"]?["lag"]?.integerValue ?? 0
-                        Output.printError(": the daemon cut this tail off, \(lag) events behind, after seq \(last ?? 0); resume with --after \(last ?? 0)")
+                        let params = message["params"]
+                        switch params?["reason"]?.stringValue {
+                        case "too_slow":
+                            // Cut off for falling too far behind (a reader slower than the writers).
+                            let lag = params?["lag"]?.integerValue ?? 0
+                            Output.printError(": the daemon cut this tail off, \(lag) events behind, after seq \(last ?? 0); resume with --after \(last ?? 0)")
+                        case "log_damaged":
+                            let seq = params?["seq"]?.integerValue.map { String($0) } ?? "?"
+                            let damage = params?["damage"]?.stringValue ?? "?"
+                            Output.printError(": the log is damaged at seq \(seq) (\(damage)); the tail stopped after seq \(last ?? 0). Run contactledger verify")
+                        case let reason:
+                            Output.printError(": the daemon ended this tail (\(reason ?? "no reason")) after seq \(last ?? 0)")
+                        }
                         throw ExitCode.rpcError
                     }
                     last = self.show(message) ?? last

@@ -175,6 +175,46 @@ struct LogDamageTests {
         #expect((rebuild.output + rebuild.error).contains("seq 5"), "\(rebuild.error)")
     }
 
+    /// A subscription reads the log as `events.read` does: it is sent the events before two swapped
+    /// records, then `events.error` with `log_damaged`, the seq and the last seq it was sent (it was
+    /// sent the swapped records without a word), and its connection goes on answering.
+    @Test func aSubscriptionStopsAtADamagedRecordAndSaysWhere() throws {
+        let (daemon, _) = try Self.daemon(contacts: 10)
+        #expect(daemon.stop() == 0)
+        try Self.editLog(daemon) { txn, events, _ in
+            let five = try #require(try txn.get(events, key: Self.key(5)))
+            try txn.put(events, key: Self.key(5), value: try #require(try txn.get(events, key: Self.key(6))))
+            try txn.put(events, key: Self.key(6), value: five)
+        }
+        // The read models were built from this log's head: the start accepts it, as an operator's would.
+        try daemon.start()
+        let subscriber = try daemon.client()
+        try subscriber.call("events.subscribe", ["after_seq": 0])
+        var seqs: [Int64] = []
+        var error: JSONValue?
+        while error == nil {
+            let notification = try subscriber.readValue()
+            switch notification.string("method") {
+            case "events.event": seqs.append(notification["params"]?["event"]?.int("seq") ?? -1)
+            case "events.error": error = notification["params"]
+            default: Issue.record("unexpected line \(notification)"); return
+            }
+        }
+        #expect(seqs == [1, 2, 3, 4])
+        #expect(error?.string("reason") == "log_damaged")
+        #expect(error?.int("seq") == 5)
+        #expect(error?.string("damage") == "prev_hash")
+        #expect(error?.int("last_seq") == 4)
+        #expect(try subscriber.call("system.health").string("status") == "ok")
+        #expect(daemon.log().contains("subscription ended: the log cannot be read") && daemon.log().contains("ledger.seq=5"))
+        // The CLI's tail prints those events, then says where the log is damaged, with a failing status.
+        let cli = DaemonHarness.productsDirectory.appendingPathComponent("contactledger").path
+        let tail = try Operations.run("/usr/bin/timeout", ["20", cli, "--socket", daemon.socketPath, "tail", "--after", "0", "--json"])
+        #expect(tail.status == 1, "\(tail.error)")
+        #expect(tail.output.split(separator: "\n").count == 4)
+        #expect(tail.error.contains("damaged at seq 5 (prev_hash)") && tail.error.contains("after seq 4"), "\(tail.error)")
+    }
+
     /// A record stored past the head, written while the daemon runs: verify finds it (`beyond_head` at
     /// the head's next seq; it said verified), reads do not serve it, an append meeting it is refused
     /// with -32005 `log_damaged` and a log line naming the seq (it was -32603 from MDB_KEYEXIST, for

@@ -22,7 +22,8 @@ extension LedgerMethods {
                 // The links and positions are checked as the records are read: a page never serves records
                 // swapped, removed or moved (their hashes are ledger.verify's to check).
                 try self.stores.log.forEach(after: after, checkingLinks: true, in: txn) { record in
-                    let (header, event) = try Self.decodedEvent(record)
+                    let header = try Self.decodedHeader(record)
+                    let event = try Self.decodedEvent(record, header: header)
                     guard header.workspace == caller.workspace, types?.contains(header.type) ?? true else { return true }
                     if items.count == limit {
                         more = true
@@ -45,19 +46,19 @@ extension LedgerMethods {
         }
     }
 
-    /// A stored record's header and event; a record that cannot be decoded, or whose header names
-    /// another position, is damage of the log at its seq.
-    private static func decodedEvent(_ record: StoredEvent) throws -> (EventHeader, EventPresenter.Decoded) {
-        let header: EventHeader
-        let event: EventPresenter.Decoded
-        do {
-            header = try EventHeader.decode(record.header)
-            event = try EventPresenter.decode(record, header: header)
-        } catch {
-            throw LogError.damaged(seq: record.seq, .undecodable)
-        }
+    /// A stored record's header; a header that cannot be decoded, or that names another position, is
+    /// damage of the log at the record's seq. `events.read` and subscriptions read through it.
+    static func decodedHeader(_ record: StoredEvent) throws(LogError) -> EventHeader {
+        guard let header = try? EventHeader.decode(record.header) else { throw LogError.damaged(seq: record.seq, .undecodable) }
         guard header.seq == record.seq else { throw LogError.damaged(seq: record.seq, .seqMismatch) }
-        return (header, event)
+        return header
+    }
+
+    /// A stored record's event, its header already decoded; one that cannot be decoded is damage of the
+    /// log at its seq.
+    static func decodedEvent(_ record: StoredEvent, header: EventHeader) throws(LogError) -> EventPresenter.Decoded {
+        guard let event = try? EventPresenter.decode(record, header: header) else { throw LogError.damaged(seq: record.seq, .undecodable) }
+        return event
     }
 
     func ledgerVerify(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {

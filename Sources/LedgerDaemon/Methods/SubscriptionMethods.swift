@@ -58,27 +58,33 @@ extension LedgerMethods {
                 chunk = try self.read { txn in
                     let presenter = try self.presenter(workspace, in: txn)
                     var chunk: [(UInt64, [UInt8])] = []
-                    try self.stores.log.forEach(after: position, in: txn) { record in
-                        // The header decides; only the events sent are decoded whole.
-                        let header = try EventHeader.decode(record.header)
-                        var line: [UInt8]? = nil
-                        if header.workspace == workspace, types?.contains(header.type) ?? true {
-                            let event = try EventPresenter.decode(record, header: header)
-                            line = Array(#"{"subscription":"#.utf8) + subscription + Array(#","event":"#.utf8)
-                                + JSONLine.encode(
-                                    EventPresenter.envelope(
-                                        event, presenter: presenter,
-                                        contactID: try self.maskedContactID(event.header, presenter: presenter, in: txn)
-                                    )
-                                ) + [UInt8(ascii: "}")]
+                    // The links and positions are checked as in events.read: a subscriber is never sent
+                    // records swapped, removed or moved.
+                    do {
+                        try self.stores.log.forEach(after: position, checkingLinks: true, in: txn) { record in
+                            // The header decides; only the events sent are decoded whole.
+                            let header = try Self.decodedHeader(record)
+                            var line: [UInt8]? = nil
+                            if header.workspace == workspace, types?.contains(header.type) ?? true {
+                                let event = try Self.decodedEvent(record, header: header)
+                                line = Array(#"{"subscription":"#.utf8) + subscription + Array(#","event":"#.utf8)
+                                    + JSONLine.encode(
+                                        EventPresenter.envelope(
+                                            event, presenter: presenter,
+                                            contactID: try self.maskedContactID(event.header, presenter: presenter, in: txn)
+                                        )
+                                    ) + [UInt8(ascii: "}")]
+                            }
+                            chunk.append((record.seq, line ?? []))
+                            return chunk.count < Self.subscriptionChunk
                         }
-                        chunk.append((record.seq, line ?? []))
-                        return chunk.count < Self.subscriptionChunk
+                    } catch LogError.damaged where !chunk.isEmpty {
+                        // The events before the damage are sent; the next read starts at it and fails.
                     }
                     return chunk
                 }
             } catch {
-                self.logger.error("subscription read failed", metadata: ["subscription.id": "\(id)"])
+                await self.endUnreadable(id, after: position, error: error, notifier: notifier)
                 return
             }
             for (seq, params) in chunk {
@@ -138,6 +144,32 @@ extension LedgerMethods {
             "lag": .integer(Int64(lag)),
         ]
         notifier.notifyAndDisconnect(method: "events.error", params: JSONLine.encode(error), grace: Self.subscriberErrorGrace)
+    }
+
+    /// Ends a subscription whose next events cannot be read (a damaged log, a damaged page): tells it
+    /// why (`events.error` with the reason, the damaged seq when known, and the last seq it was sent),
+    /// rather than leaving it waiting for events that never come. Its connection stays open.
+    private func endUnreadable(_ id: String, after position: UInt64, error: any Error, notifier: RPCNotifier) async {
+        guard self.subscriptions.cancelIfLive(id) else { return }
+        var params: [String: JSONValue] = [
+            "subscription": .string(id), "last_seq": .integer(Int64(clamping: position)),
+        ]
+        var metadata: Logger.Metadata = ["subscription.id": "\(id)"]
+        if case LogError.damaged(let seq, let damage) = error {
+            params["reason"] = "log_damaged"
+            params["seq"] = .integer(Int64(clamping: seq))
+            params["damage"] = .string(damage.rawValue)
+            metadata["ledger.seq"] = "\(seq)"
+            metadata["log.damage"] = "\(damage.rawValue)"
+        } else {
+            // A damaged page, or any other failure of the storage; anything else is the daemon's fault.
+            let mapped = ErrorMapping.rpcError(error)
+            let reason = mapped?.code == -32005 ? (mapped?.data?["reason"]?.stringValue == "storage_damaged" ? "storage_damaged" : "storage_error") : "internal_error"
+            params["reason"] = .string(reason)
+            metadata["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        self.logger.error("subscription ended: the log cannot be read", metadata: metadata)
+        try? await notifier.notify(method: "events.error", params: JSONLine.encode(.object(params)))
     }
 
     func connectionClosed(_ connectionID: UInt64) async {
