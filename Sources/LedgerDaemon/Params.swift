@@ -43,7 +43,8 @@ struct FieldCreateParams: MethodParams {
     static let memberNames = command.union(["key", "name", "type"])
     var key: String
     var name: String?
-    var type: String?
+    /// Required, as the contract has it (`{key, name?, type}`): a field made without one was text.
+    var type: String
 }
 
 struct FieldUpdateParams: MethodParams {

@@ -249,16 +249,21 @@ struct ContactFieldTests {
         #expect(field.string("key") == longest)
         #expect(field.string("type") == "number")
         // A name is derived from the key when absent.
-        let derived = try daemon.call("fields.create", ["key": "first_name"])
+        // The type is required (the contract's `{key, name?, type}`); it was taken as text.
+        for params: JSONValue in [["key": "untyped"], ["key": "untyped", "type": .null]] {
+            let untyped = try daemon.error("fields.create", params)
+            #expect(untyped.code == -32602 && untyped.data("field")?.stringValue == "type", "\(untyped)")
+        }
+        let derived = try daemon.call("fields.create", ["key": "first_name", "type": "text"])
         #expect(derived.string("name") == "First Name")
         #expect(derived.string("type") == "text")
         // Keys equal to contact attributes are allowed.
-        _ = try daemon.call("fields.create", ["key": "language", "name": "Language Spoken"])
+        _ = try daemon.call("fields.create", ["key": "language", "name": "Language Spoken", "type": "text"])
         // Letters, digits, hyphens and inner spaces in names.
         _ = try daemon.call("fields.create", ["key": "dob", "name": "Date of Birth-2", "type": "datetime"])
-        let keyTaken = try daemon.error("fields.create", ["key": "dob", "name": "Other"])
+        let keyTaken = try daemon.error("fields.create", ["key": "dob", "name": "Other", "type": "text"])
         #expect(keyTaken.code == -32002)
-        let nameTaken = try daemon.error("fields.create", ["key": "dob2", "name": "date OF birth-2"])
+        let nameTaken = try daemon.error("fields.create", ["key": "dob2", "name": "date OF birth-2", "type": "text"])
         #expect(nameTaken.code == -32002)
         #expect(nameTaken.data("field") == "name")
         let badType = try daemon.error("fields.create", ["key": "x", "type": "boolean"])
@@ -266,7 +271,7 @@ struct ContactFieldTests {
         #expect(badType.data("field") == "type")
         // A renamed field frees its old name.
         _ = try daemon.call("fields.update", ["key": "dob", "name": "Birthday"])
-        _ = try daemon.call("fields.create", ["key": "dob2", "name": "Date of Birth-2"])
+        _ = try daemon.call("fields.create", ["key": "dob2", "name": "Date of Birth-2", "type": "text"])
         let badRename = try daemon.error("fields.update", ["key": "dob2", "name": "Bad_Name"])
         #expect(badRename.code == -32602)
         #expect(badRename.data("field") == "name")
@@ -280,24 +285,24 @@ struct ContactFieldTests {
         let daemon = try DaemonHarness()
         _ = try onThreads(10) { thread in
             for index in stride(from: thread, to: 250, by: 10) {
-                try daemon.call("fields.create", ["key": .string("f\(index)")])
+                try daemon.call("fields.create", ["key": .string("f\(index)"), "type": "text"])
             }
             return 0
         }
         #expect(try daemon.call("workspace.get")["counts"]?.int("fields") == 250)
-        let error = try daemon.error("fields.create", ["key": "f250"])
+        let error = try daemon.error("fields.create", ["key": "f250", "type": "text"])
         #expect(error.code == -32006)
         #expect(error.data("limit") == 250)
         // Another workspace has its own 250.
-        _ = try daemon.call("fields.create", ["key": "f250", "workspace": "other"])
+        _ = try daemon.call("fields.create", ["key": "f250", "workspace": "other", "type": "text"])
         // Deleting one makes room.
         _ = try daemon.call("fields.delete", ["key": "f0"])
-        _ = try daemon.call("fields.create", ["key": "f250"])
+        _ = try daemon.call("fields.create", ["key": "f250", "type": "text"])
     }
 
     @Test func deletingAFieldDropsValuesButHistoryKeepsThem() throws {
         let daemon = try DaemonHarness()
-        try daemon.call("fields.create", ["key": "nickname"])
+        try daemon.call("fields.create", ["key": "nickname", "type": "text"])
         try daemon.call("fields.create", ["key": "age", "type": "number"])
         let contact = try daemon.call("contacts.create", ["name": "D", "fields": ["nickname": "Dodo", "age": "31"]])
         let uuid = try #require(contact.string("uuid"))
@@ -315,7 +320,7 @@ struct ContactFieldTests {
         let gone = try ContactKit.modifyError(daemon, uuid, [ContactKit.field("nickname", "x")])
         #expect(gone.code == -32001)
         // A new field with the same key starts empty.
-        try daemon.call("fields.create", ["key": "nickname"])
+        try daemon.call("fields.create", ["key": "nickname", "type": "text"])
         #expect(try ContactKit.get(daemon, uuid)["fields"]?["nickname"] == .null)
         // And after a restart.
         daemon.kill()
@@ -328,7 +333,7 @@ struct ContactFieldTests {
     @Test func fieldsListShowsEveryFieldWithFeaturedOnesByPriority() throws {
         let daemon = try DaemonHarness()
         for key in ["alpha", "bravo", "charlie", "delta", "echo"] {
-            try daemon.call("fields.create", ["key": .string(key)])
+            try daemon.call("fields.create", ["key": .string(key), "type": "text"])
         }
         let all = try daemon.call("fields.list")["fields"]?.arrayValue ?? []
         #expect(all.compactMap { $0.string("key") } == ["alpha", "bravo", "charlie", "delta", "echo"])

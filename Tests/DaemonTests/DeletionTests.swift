@@ -20,7 +20,7 @@ struct DeletionTests {
     /// A contact with a name history, URNs, field values, a group and messages in both directions.
     static func populate(_ daemon: DaemonHarness) throws -> (uuid: String, group: String) {
         try daemon.call("workspace.configure", ["default_country": "RW"])
-        try daemon.call("fields.create", ["key": "nickname"])
+        try daemon.call("fields.create", ["key": "nickname", "type": "text"])
         try daemon.call("fields.create", ["key": "amount", "type": "number"])
         let group = try #require(try daemon.call("groups.create", ["name": "Customers"]).string("uuid"))
         let contact = try daemon.call("contacts.create", [

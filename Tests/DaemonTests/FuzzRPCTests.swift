@@ -203,7 +203,7 @@ struct FuzzRPCTests {
             ("contacts.create", ["fields": ["nick": "a\u{0}b"]], "fields.nick"),
             ("contacts.create", ["urns": ["ext:a\u{0}b"]], "urns[0]"),
             ("contacts.create", ["workspace": "ma\u{0}in"], "workspace"),
-            ("fields.create", ["key": "k\u{0}"], "key"),
+            ("fields.create", ["key": "k\u{0}", "type": "text"], "key"),
         ]
         for (method, params, field) in nul {
             let answer = Self.ask(socket, Self.request(method, params))
@@ -268,8 +268,8 @@ struct FuzzRPCTests {
             ("contacts.search", ["query": .string(mega)], [-32004, -32006]),
             ("contacts.search", ["query": "", "sort": .string(mega)], [-32602, -32006]),
             ("contacts.get", ["uuid": .string(mega)], [-32602]),
-            ("fields.create", ["key": .string(mega)], [-32602, -32006]),
-            ("fields.create", ["key": "k2", "name": .string(mega)], [-32602, -32006]),
+            ("fields.create", ["key": .string(mega), "type": "text"], [-32602, -32006]),
+            ("fields.create", ["key": "k2", "name": .string(mega), "type": "text"], [-32602, -32006]),
             ("groups.create", ["name": .string(mega)], [-32602, -32006]),
             ("messages.receive", ["urn": "ext:big", "text": .string(mega)], [-32602, -32006]),
             ("events.read", ["cursor": .string(mega)], [-32602]),
