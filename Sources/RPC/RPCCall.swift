@@ -31,6 +31,9 @@ public struct RPCContext: Sendable {
     /// Work to start once this call's answer has been written (a subscription's feed), running for as
     /// long as the connection lives and cancelled when it closes.
     public var afterAnswer: RPCAfterAnswer
+    /// When set, every valid call is answered with this error and not handled (the server is shutting
+    /// down: see ``ShutdownDrain``).
+    public var refusal: RPCError?
 
     public init(peer: PeerCredentials?, connectionID: UInt64, notifier: RPCNotifier, afterAnswer: RPCAfterAnswer = RPCAfterAnswer()) {
         self.peer = peer

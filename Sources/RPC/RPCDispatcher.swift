@@ -68,6 +68,10 @@ public struct RPCDispatcher: Sendable {
         case .success(let valid): call = valid
         case .failure(let failure): return JSONLine.failure(id: failure.id, error: failure.error)
         }
+        if let refusal = context.refusal {
+            guard let id = call.id else { return nil }
+            return JSONLine.failure(id: id, error: refusal)
+        }
         do {
             let result = try await self.handler.handle(call, context: context)
             guard let id = call.id else { return nil }

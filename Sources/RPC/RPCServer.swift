@@ -14,8 +14,8 @@ import Synchronization
 /// it is ready. A peer that does not read its answers only holds back its own connection: its calls
 /// wait for their answers to be written, and no new line is read from it meanwhile.
 ///
-/// On graceful shutdown the server stops accepting, lets in-flight calls finish, closes, and removes
-/// its socket file.
+/// On graceful shutdown the server stops accepting, lets in-flight calls finish, answers the lines
+/// already sent -32005 `shutting_down` (``ShutdownDrain``), closes, and removes its socket file.
 public final class RPCServer: Service {
     /// How the server listens.
     public struct Configuration: Sendable {
@@ -68,7 +68,7 @@ public final class RPCServer: Service {
         self.onListening = onListening
     }
 
-    private typealias Connection = (channel: NIOAsyncChannel<LineFrame, ByteBuffer>, peer: PeerCredentials?)
+    private typealias Connection = (channel: NIOAsyncChannel<LineFrame, ByteBuffer>, peer: PeerCredentials?, drain: ShutdownDrain)
 
     /// The accepted connections ``run()`` has not served yet, and whether it still takes new ones.
     private struct UnservedConnections {
@@ -104,17 +104,19 @@ public final class RPCServer: Service {
                 // The owner claims the path first (``SocketPathClaim``): whatever is still there is not ours to remove.
                 .bind(unixDomainSocketPath: staged.bindPath, cleanupExistingSocketFile: false) { channel in
                     Self.peerCredentials(of: channel).flatMapThrowing { peer in
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes, budget: lineBudget, peer: peer?.uid))
+                        let drain = ShutdownDrain()
+                        try channel.pipeline.syncOperations.addHandlers(
+                            ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes, budget: lineBudget, peer: peer?.uid)),
+                            ShutdownDrain.FrameCounter(drain: drain)
                         )
                         let wrapped = try unserved.withLock { held -> NIOAsyncChannel<LineFrame, ByteBuffer>? in
                             guard held.isAccepting else { return nil }
                             let wrapped = try NIOAsyncChannel<LineFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
-                            held.connections[ObjectIdentifier(channel)] = (wrapped, peer)
+                            held.connections[ObjectIdentifier(channel)] = (wrapped, peer, drain)
                             return wrapped
                         }
                         guard let wrapped else { throw ChannelError.ioOnClosedChannel }  // NIO closes it.
-                        return (wrapped, peer)
+                        return (wrapped, peer, drain)
                     }
                 }
         } catch {
@@ -200,12 +202,14 @@ public final class RPCServer: Service {
                             for await work in followUps { group.addTask { await work() } }
                         }
                     }
+                    let drain = connection.drain
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         var inFlight = 0
-                        // On graceful shutdown the connection's input is closed, which ends `inbound`; the
-                        // calls in flight still answer. Not `cancelOnGracefulShutdown()`: it merges the lines
-                        // with the shutdown signal through tasks on the global pool, which moved every line
-                        // to a pool thread and back, two thread wake-ups per call.
+                        // On graceful shutdown the connection drains (``ShutdownDrain``): the calls in flight
+                        // still answer, the lines already sent are refused, and then its input is closed,
+                        // which ends `inbound`. Not `cancelOnGracefulShutdown()`: it merges the lines with the
+                        // shutdown signal through tasks on the global pool, which moved every line to a pool
+                        // thread and back, two thread wake-ups per call.
                         try await withGracefulShutdownHandler {
                             for try await frame in inbound {
                                 if inFlight >= limit {
@@ -214,10 +218,12 @@ public final class RPCServer: Service {
                                 }
                                 inFlight += 1
                                 let hooks = RPCAfterAnswer()
-                                let context = RPCContext(
+                                var context = RPCContext(
                                     peer: connection.peer, connectionID: connectionID, notifier: notifier, afterAnswer: hooks
                                 )
+                                if drain.isDraining { context.refusal = ShutdownDrain.refusal }
                                 group.addTask {
+                                    defer { drain.callEnded() }
                                     if let answer = await self.answer(to: frame, context: context, maximumLineBytes: maximumLineBytes) {
                                         try await outbound.write(ByteBuffer(bytes: answer))
                                     }
@@ -225,7 +231,7 @@ public final class RPCServer: Service {
                                 }
                             }
                         } onGracefulShutdown: {
-                            connection.channel.channel.close(mode: .input, promise: nil)
+                            drain.begin(closingInputOf: connection.channel.channel)
                         }
                         try await group.waitForAll()
                     }

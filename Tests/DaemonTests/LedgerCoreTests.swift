@@ -67,12 +67,46 @@ struct LedgerCoreTests {
                 #expect(answer["error"]?.int("code") == -32005, "\(answer)")
             }
         }
-        #expect(!acknowledged.isEmpty && answers.count <= count)
+        // Every line sent before the signal is answered: none is dropped with the connection.
+        #expect(!acknowledged.isEmpty && answers.count == count)
         try daemon.start()
         for uuid in acknowledged {
             #expect(try daemon.call("contacts.get", ["uuid": .string(uuid)]).string("uuid") == uuid)
         }
         #expect(try daemon.call("ledger.verify")["verified"] == true)
+    }
+
+    /// SIGTERM right after four connections each wrote 300 creates: every line is answered, a create or
+    /// -32005 `shutting_down` (nothing of it ran), and after a restart the log holds exactly the creates
+    /// answered. Closing a socket with unread lines reset it: in an audit, up to 6 of 8 such connections
+    /// got ECONNRESET and no answer, unable to tell whether their creates ran.
+    @Test func sigtermAnswersEveryLineAlreadySent() throws {
+        let daemon = try DaemonHarness()
+        let clients = try (0..<4).map { _ in try daemon.client() }
+        for client in clients { try client.call("system.health") }
+        let count = 300
+        for (connection, client) in clients.enumerated() {
+            let lines = (0..<count).map { index in
+                #"{"jsonrpc":"2.0","id":\#(index),"method":"contacts.create","params":{"name":"C\#(connection)-\#(index)"}}"# + "\n"
+            }
+            try client.send(raw: Array(lines.joined().utf8))
+        }
+        let process = try #require(daemon.process)
+        process.terminate()
+        var created = 0
+        for client in clients {
+            var answers: [JSONValue] = []
+            while let answer = try? client.readValue() { answers.append(answer) }
+            #expect(answers.count == count)
+            for answer in answers where answer["result"] == nil {
+                #expect(answer["error"]?.int("code") == -32005 && answer["error"]?["data"]?.string("reason") == "shutting_down", "\(answer)")
+            }
+            created += answers.filter { $0["result"] != nil }.count
+        }
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        try daemon.start()
+        #expect(try daemon.call("system.health").int("head_seq") == Int64(created))
     }
 
     /// SIGTERM while 16 clients write: every create that was committed was answered. Closing a connection

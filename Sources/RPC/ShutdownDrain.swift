@@ -1,0 +1,94 @@
+// ContactLedger — JSON-RPC layer.
+import NIOCore
+import Synchronization
+
+/// What one connection does with the lines its peer had already sent when the server shuts down.
+///
+/// Closing a Unix socket that still holds unread bytes resets the connection: a peer that had written
+/// its requests just before the signal got `ECONNRESET` and no answer, and could not tell requests
+/// that never ran from answers it lost. So on shutdown the connection keeps reading for a moment: the
+/// calls already in flight finish and answer, and every line read from then on is answered -32005
+/// `shutting_down` without running. Its input closes once the peer has been quiet for
+/// ``quietPeriod`` with no call in flight and no line read but not yet taken (reading stays on while
+/// none waits, so a line still in the socket is read before the loop's timers see a quiet peer), and
+/// after ``longest`` whatever it does.
+final class ShutdownDrain: Sendable {
+    /// How long a draining connection waits for its peer's next line before closing its input.
+    static let quietPeriod: TimeAmount = .milliseconds(250)
+    /// How long a connection drains at most: a peer that keeps writing is cut off then.
+    static let longest: TimeAmount = .seconds(2)
+
+    private let draining = Atomic<Bool>(false)
+    /// The connection's lines decoded and not yet answered.
+    private let inFlight = Atomic<Int>(0)
+    /// The uptime, in nanoseconds, of the connection's last line read or call answered while draining.
+    private let lastActivity = Atomic<Int64>(0)
+
+    /// Whether the server is shutting down (lines read now are refused).
+    var isDraining: Bool { self.draining.load(ordering: .acquiring) }
+
+    /// A line was decoded from the socket: it is in flight until ``callEnded()``.
+    fileprivate func lineDecoded() {
+        self.inFlight.add(1, ordering: .relaxed)
+        self.noteActivity()
+    }
+
+    /// A line decoded was answered (or needed no answer).
+    func callEnded() {
+        self.inFlight.subtract(1, ordering: .relaxed)
+        self.noteActivity()
+    }
+
+    /// While draining, the quiet period starts again from now.
+    private func noteActivity() {
+        guard self.isDraining else { return }
+        self.lastActivity.store(NIODeadline.now().uptimeNanoseconds.clamped, ordering: .relaxed)
+    }
+
+    /// Starts draining: refuses the lines read from now on, and closes `channel`'s input once its peer
+    /// has been quiet for ``quietPeriod`` (or after ``longest``), which ends the connection's lines.
+    func begin(closingInputOf channel: any Channel) {
+        let start = NIODeadline.now()
+        self.lastActivity.store(start.uptimeNanoseconds.clamped, ordering: .relaxed)
+        self.draining.store(true, ordering: .releasing)
+        let check = TimeAmount.nanoseconds(Self.quietPeriod.nanoseconds / 2)
+        let lastCheck = Atomic<Int64>(start.uptimeNanoseconds.clamped)
+        channel.eventLoop.scheduleRepeatedTask(initialDelay: check, delay: check) { task in
+            let now = NIODeadline.now()
+            // A check that runs late found the loop busy (serving other connections' calls), perhaps
+            // before it read what this peer sent: the quiet period counts only time the loop was free.
+            if now.uptimeNanoseconds.clamped - lastCheck.exchange(now.uptimeNanoseconds.clamped, ordering: .relaxed) > check.nanoseconds * 3 / 2 {
+                self.noteActivity()
+            }
+            let quiet =
+                self.inFlight.load(ordering: .relaxed) == 0
+                && now.uptimeNanoseconds.clamped - self.lastActivity.load(ordering: .relaxed) >= Self.quietPeriod.nanoseconds
+            guard quiet || now - start >= Self.longest || !channel.isActive else { return }
+            task.cancel()
+            channel.close(mode: .input, promise: nil)
+        }
+    }
+
+    /// Counts the lines decoded, between the line decoder and the connection's async channel.
+    final class FrameCounter: ChannelInboundHandler, Sendable {
+        typealias InboundIn = LineFrame
+        typealias InboundOut = LineFrame
+
+        private let drain: ShutdownDrain
+
+        init(drain: ShutdownDrain) { self.drain = drain }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            self.drain.lineDecoded()
+            context.fireChannelRead(data)
+        }
+    }
+
+    /// The answer to every call read while draining: nothing of it ran.
+    static let refusal = RPCError(code: -32005, message: "Storage unavailable", data: ["reason": "shutting_down"])
+}
+
+extension UInt64 {
+    /// The value as an `Int64`, at most `Int64.max`.
+    fileprivate var clamped: Int64 { Int64(clamping: self) }
+}
