@@ -191,4 +191,7 @@ extension ExitCode {
     static let transportError = ExitCode(2)
     /// `verify` found a break in the hash chain.
     static let ledgerBroken = ExitCode(3)
+    /// `projections verify` found the read model differing from one rebuilt from the log: a script's
+    /// dry run before a deploy fails on it, as `verify` fails on a broken chain.
+    static let projectionDiffers = ExitCode(3)
 }

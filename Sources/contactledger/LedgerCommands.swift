@@ -163,7 +163,8 @@ extension ContactLedgerCommand.Projections {
     struct VerifyProjection: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
-            abstract: "Rebuilds a projection into scratch space and lists its differences from the live one."
+            abstract: "Rebuilds a projection into scratch space and lists its differences from the live one.",
+            discussion: "Exit status 3 when there are differences (0 when there are none)."
         )
 
         @Argument(help: ArgumentHelp("The projection's name.", valueName: "name"))
@@ -182,6 +183,7 @@ extension ContactLedgerCommand.Projections {
                     for difference in differences { print("  \(Output.text(difference))") }
                 }
             }
+            if !result.list("differences").isEmpty { throw ExitCode.projectionDiffers }
         }
     }
 }

@@ -450,9 +450,14 @@ struct LedgerCoreTests {
         #expect(line.contains("contacts.get") && !line.contains("Ann") && !line.contains("250788000111"), "\(line)")
         #expect(try daemon.call("system.health").string("status") == "ok")
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"]?.arrayValue?.isEmpty == false)
+        // The CLI's dry run fails with status 3 on differences (it exited 0), as `verify` does on a broken chain.
+        let cli = DaemonHarness.productsDirectory.appendingPathComponent("contactledger").path
+        let differing = try Operations.run(cli, ["--socket", daemon.socketPath, "projections", "verify", "contacts"])
+        #expect(differing.status == 3 && differing.output.contains("difference(s)"), "\(differing.output)")
         try daemon.call("projections.rebuild", ["name": "contacts"])
         try daemon.waitUntilReady()
         #expect(try daemon.call("contacts.get", ["uuid": .string(uuid)]).string("name") == "Ann Secret")
+        #expect(try Operations.run(cli, ["--socket", daemon.socketPath, "projections", "verify", "contacts"]).status == 0)
     }
 
     @Test func batchesAndNotifications() throws {
