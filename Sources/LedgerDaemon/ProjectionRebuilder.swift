@@ -29,9 +29,22 @@ import Synchronization
 /// resumes on the next start (an interrupted copy starts the copy again). A rebuild starts by itself when the stored read models were written by
 /// another read-model version, or by hand with `projections.rebuild`.
 final class ProjectionRebuilder: Service, Sendable {
+    /// Where a rebuild is: `projections.status` names it, since the figures mean different things in each.
+    enum Phase: String, Sendable {
+        /// Replaying the log into the staging area, off the writer (its position moves run by run,
+        /// and stands still while a staging transaction commits).
+        case staging
+        /// Copying the staged tables into the generation, a slice per writer command (the position
+        /// stands still: no ETA).
+        case copying
+        /// Applying the events written since staging ended, in the writer, then swapping.
+        case catchingUp = "catching_up"
+    }
+
     /// What `projections.status` reports of the rebuild.
     struct Progress: Sendable {
         var isRebuilding = false
+        var phase = Phase.staging
         var target: Int?
         var startedAt: Date?
         var startPosition: UInt64 = 0
@@ -313,6 +326,7 @@ final class ProjectionRebuilder: Service, Sendable {
         let head = BigEndian.uint64(begun, at: 8) ?? 0
         self.progress.withLock {
             $0.isRebuilding = true
+            $0.phase = .staging
             $0.startedAt = startedAt
             $0.startPosition = start
             $0.position = start
@@ -327,6 +341,7 @@ final class ProjectionRebuilder: Service, Sendable {
             let dataDirectory = stores.environment.directory
             try await self.onPool { RebuildStaging.remove(dataDirectory: dataDirectory) }
         }
+        self.progress.withLock { $0.phase = .catchingUp }
         var size = Self.minimumChunkSize
         var chunk = try await self.readChunk(after: start, limit: size)
         let catchUpStarted = Date()
@@ -448,6 +463,7 @@ final class ProjectionRebuilder: Service, Sendable {
             "projection rebuild staged",
             metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(position)", "elapsed_s": "\(Self.seconds(since: startedAt))"]
         )
+        self.progress.withLock { $0.phase = .copying }
         // The copy appends into empty tables: empty them first (an interrupted copy starts again).
         let context = CommandContext.readModelMaintenance
         _ = try await self.ledger.execute(context) { tx in

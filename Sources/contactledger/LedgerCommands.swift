@@ -142,8 +142,10 @@ extension ContactLedgerCommand.Projections {
                 let position = Int(rebuild?["position"]?.integerValue ?? livePosition)
                 let head = Int(status?["head_seq"]?.integerValue ?? 0)
                 let rate = rebuild?["events_per_s"].map(Output.text) ?? "-"
-                let eta = rebuild?["eta_s"].map(Output.text) ?? "-"
-                progress.show(done: position, total: head, detail: "\(state) · \(rate) events/s · ETA \(eta) s")
+                let eta = rebuild?["eta_s"].flatMap { $0 == .null ? nil : "ETA \(Output.text($0)) s" } ?? "ETA -"
+                // The phase says why the position stands still (a staging commit, the copy).
+                let phase = rebuild?["phase"]?.stringValue.map { $0.replacingOccurrences(of: "_", with: " ") } ?? state
+                progress.show(done: position, total: head, detail: "\(phase) · \(rate) events/s · \(eta)")
                 if state != "rebuilding" { break }
                 usleep(200_000)
             }

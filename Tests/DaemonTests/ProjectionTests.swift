@@ -191,6 +191,7 @@ struct ProjectionTests {
         try daemon.populate(count: 3000)
         let rebuilt = Atomic<Bool>(false)
         let started = Atomic<Bool>(false)
+        let seen = Mutex<[JSONValue]>([])
         let writers = try onThreads(17) { index -> Int in
             let client = try daemon.client()
             if index == 16 {
@@ -201,8 +202,9 @@ struct ProjectionTests {
                 let deadline = Date().addingTimeInterval(120)
                 while Date() < deadline {
                     let status = try client.call("projections.status")["projections"]?.arrayValue?.first
+                    if let rebuild = status?["rebuild"] { seen.withLock { $0.append(rebuild) } }
                     if status?.string("state") == "ready", daemon.log().contains("projection rebuild complete") { break }
-                    usleep(50_000)
+                    usleep(20_000)
                 }
                 rebuilt.store(true, ordering: .relaxed)
                 return 0
@@ -219,6 +221,14 @@ struct ProjectionTests {
         #expect(daemon.log().contains("projection rebuild complete"), "the rebuild did not complete while the writers wrote")
         let chunks = self.loggedPositions(daemon, "projection rebuild complete", key: "catch_up.chunks")
         #expect(chunks.count == 1 && (chunks.first ?? .max) < 30, "\(chunks)")
+        // The status names the phase; no ETA while copying, where events left say nothing of the time left.
+        let samples = seen.withLock { $0 }
+        #expect(!samples.isEmpty)
+        for sample in samples {
+            let phase = sample.string("phase")
+            #expect(["staging", "copying", "catching_up"].contains(phase), "\(sample)")
+            if phase == "copying" { #expect(sample["eta_s"] == .null, "\(sample)") }
+        }
         let status = try daemon.waitUntilReady()
         #expect(status.int("position") == status.int("head_seq"))
         #expect(try daemon.call("contacts.count", ["query": "name ~ during"]).int("total") == Int64(writers.reduce(0, +)))

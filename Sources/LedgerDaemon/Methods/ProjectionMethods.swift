@@ -42,10 +42,13 @@ extension LedgerMethods {
             let total = Double(max(end, 1))
             entry["state"] = "rebuilding"
             entry["progress"] = .double(min(1, Double(rebuild.position) / total))
+            // The copy's duration does not follow from events left: no ETA rather than a wrong one.
+            let estimable = rebuild.eventsPerSecond > 0 && rebuild.phase != .copying
             entry["rebuild"] = [
+                "phase": .string(rebuild.phase.rawValue),
                 "position": .integer(Int64(rebuild.position)),
                 "events_per_s": .double(rebuild.eventsPerSecond.rounded()),
-                "eta_s": rebuild.eventsPerSecond > 0 ? .double((remaining / rebuild.eventsPerSecond * 10).rounded() / 10) : .null,
+                "eta_s": estimable ? .double((remaining / rebuild.eventsPerSecond * 10).rounded() / 10) : .null,
                 "started_on": rebuild.startedAt.map { .string(Timestamp($0).description) } ?? .null,
             ]
         } else {
