@@ -180,6 +180,11 @@ struct ProjectionTests {
         #expect(verify["differences"] == [])
         let unknown = try daemon.error("projections.rebuild", ["name": "nope"])
         #expect(unknown.code == -32001)
+        // An empty name is a malformed call (the schema's minLength 1), not an unknown projection.
+        for method in ["projections.rebuild", "projections.verify"] {
+            let empty = try daemon.error(method, ["name": ""])
+            #expect(empty.code == -32602 && empty.data("field")?.stringValue == "name", "\(empty)")
+        }
     }
 
     /// A rebuild completes while 16 clients keep writing: the catch-up applies the last events and swaps

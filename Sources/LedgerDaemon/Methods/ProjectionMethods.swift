@@ -8,6 +8,8 @@ import RPC
 
 extension LedgerMethods {
     private static func checkProjection(_ name: String) throws {
+        // As the schema has it (`minLength: 1`): a name left empty is a malformed call, not an unknown projection.
+        guard !name.isEmpty else { throw RPCError.invalidParams(field: "name", reason: "empty") }
         guard name == Projector.name else { throw ContactError.notFound("projection", id: name) }
     }
 
