@@ -1,6 +1,7 @@
-// ContactLedger: SO_PEERCRED and SO_PEERGROUPS, flock, malloc_trim, per-thread priority, thread name, sync_file_range and wcwidth wrappers.
+// ContactLedger: SO_PEERCRED and SO_PEERGROUPS, flock, malloc_trim, per-thread priority, thread name, sync_file_range,
+// wcwidth and posix_spawn file action wrappers.
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE  // wcwidth, sync_file_range
+#define _GNU_SOURCE  // wcwidth, sync_file_range, posix_spawn_file_actions_add*_np
 #endif
 #include <wchar.h>
 #include <malloc.h>
@@ -56,4 +57,12 @@ int CLedgerSys_writeBackRange(int fd, int64_t offset, int64_t length) {
 
 int CLedgerSys_columnWidth(uint32_t scalar) {
     return wcwidth((wchar_t)scalar);
+}
+
+int CLedgerSys_spawnAddCloseFrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
+int CLedgerSys_spawnAddChangeDirectory(posix_spawn_file_actions_t *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np(actions, path);
 }

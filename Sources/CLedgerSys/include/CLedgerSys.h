@@ -2,6 +2,7 @@
 #ifndef CLEDGERSYS_H
 #define CLEDGERSYS_H
 #include <stdint.h>
+#include <spawn.h>
 
 /// Same layout as glibc's `struct ucred`, which `_GNU_SOURCE` hides from Swift's Glibc module.
 typedef struct CLedgerSys_PeerCredentials {
@@ -53,5 +54,14 @@ int CLedgerSys_writeBackRange(int fd, int64_t offset, int64_t length);
 /// The terminal columns the C library gives a Unicode scalar under a UTF-8 character-type locale
 /// (`wcwidth`, which Swift's Glibc module does not export): 2 for wide ones, -1 for controls.
 int CLedgerSys_columnWidth(uint32_t scalar);
+
+/// Adds a `posix_spawn` file action that closes every descriptor from `from` up in the child
+/// (`posix_spawn_file_actions_addclosefrom_np`, glibc 2.34, hidden from Swift's Glibc module by
+/// `_GNU_SOURCE`). Returns 0, or an error number.
+int CLedgerSys_spawnAddCloseFrom(posix_spawn_file_actions_t *actions, int from);
+
+/// Adds a `posix_spawn` file action that changes the child's working directory to `path`
+/// (`posix_spawn_file_actions_addchdir_np`, glibc 2.29, hidden likewise). Returns 0, or an error number.
+int CLedgerSys_spawnAddChangeDirectory(posix_spawn_file_actions_t *actions, const char *path);
 
 #endif
