@@ -2,6 +2,7 @@
 import Foundation
 import RPC
 import Synchronization
+import TestSupport
 import Testing
 
 /// Access control by peer credentials, socket permissions, and hot backups.
@@ -30,7 +31,7 @@ struct AccessAndBackupTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         chmod(directory, 0o777)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
         process.arguments = ["--data-dir", directory]
         process.standardError = FileHandle.nullDevice

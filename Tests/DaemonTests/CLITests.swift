@@ -1,6 +1,7 @@
 // ContactLedger — daemon tests.
 import Foundation
 import RPC
+import TestSupport
 import Testing
 
 /// The `contactledger` CLI, run as a real process against a real daemon.
@@ -17,7 +18,7 @@ struct CLITests {
 
     /// Runs the CLI (or `executable`) against `daemon` to its end.
     func run(_ daemon: DaemonHarness, _ arguments: [String], executable: URL = Self.cli, socket: String? = nil) throws -> Run {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = executable
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
@@ -178,7 +179,7 @@ struct CLITests {
         // tail: the name changes after seq 0, then one made while it follows.
         let uuid = try #require(try daemon.call("contacts.get", ["urn": "ext:p42"]).string("uuid"))
         try ContactKit.modify(daemon, uuid, [["type": "name", "name": "First"]])
-        let tail = Process()
+        let tail = ChildProcess()
         tail.executableURL = Self.cli
         tail.arguments = ["tail", "--after", "0", "--type", "contact_name_changed", "--json"]
         tail.environment = ProcessInfo.processInfo.environment.merging(["CONTACTLEDGER_SOCKET": daemon.socketPath]) { $1 }
@@ -199,7 +200,7 @@ struct CLITests {
     /// it stopped and how to resume from there, having printed every event up to that seq once.
     @Test func aTailThatFallsBehindSaysWhereToResume() throws {
         let daemon = try DaemonHarness(arguments: ["--subscriber-max-lag", "500"])
-        let tail = Process()
+        let tail = ChildProcess()
         tail.executableURL = Self.cli
         tail.arguments = ["tail", "--after", "0", "--json"]
         tail.environment = ProcessInfo.processInfo.environment.merging(["CONTACTLEDGER_SOCKET": daemon.socketPath]) { $1 }

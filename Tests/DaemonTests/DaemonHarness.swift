@@ -1,6 +1,7 @@
 // ContactLedger — daemon tests.
 import Foundation
 import RPC
+import TestSupport
 import Testing
 
 /// Starts the real `contactledgerd` in a fresh temporary data directory and talks to it over its socket.
@@ -8,7 +9,7 @@ final class DaemonHarness: @unchecked Sendable {
     // @unchecked: each test owns its harness and uses it from one task.
     let directory: String
     let socketPath: String
-    private(set) var process: Process?
+    private(set) var process: ChildProcess?
     private let extraArguments: [String]
     let logPath: String
 
@@ -34,7 +35,7 @@ final class DaemonHarness: @unchecked Sendable {
 
     /// Starts (or restarts) the daemon and waits until its socket answers.
     func start() throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = Self.productsDirectory.appendingPathComponent("contactledgerd")
         process.arguments = ["--data-dir", self.directory] + self.extraArguments
         _ = FileManager.default.createFile(atPath: self.logPath, contents: nil)

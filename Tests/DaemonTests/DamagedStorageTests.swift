@@ -2,6 +2,7 @@
 import Foundation
 import LedgerStore
 import RPC
+import TestSupport
 import Testing
 
 /// A data directory whose files were lost, cut short, replaced or damaged while the daemon was stopped:

@@ -16,7 +16,7 @@ struct ImportExportTests {
     @discardableResult
     static func python(_ script: String, _ arguments: [String] = []) throws -> String {
         func run(_ args: [String]) throws -> (Int32, String) {
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = args
             let output = Pipe()
@@ -589,7 +589,7 @@ struct ImportExportTests {
         let text = lines.map { String(decoding: JSONLine.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
         try text.write(toFile: traffic, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: traffic) }
-        let checker = Process()
+        let checker = ChildProcess()
         checker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         checker.arguments = ["python3", Self.repositoryRoot.appendingPathComponent("Tools/schema_check.py").path, traffic]
         let output = Pipe()

@@ -3,6 +3,7 @@ import Foundation
 import LedgerStore
 import RPC
 import Synchronization
+import TestSupport
 import Testing
 
 /// The ledger core through the real daemon: protocol, errors, concurrency, durability, integrity.
@@ -191,8 +192,8 @@ struct LedgerCoreTests {
         #expect(daemon.stop() == 0)
         // Two other processes (Python, through the same liblmdb) open the log read-only: one begins a
         // read transaction and is killed while it holds it, the other stays.
-        func opener(readTransaction: Bool) throws -> Process {
-            let process = Process()
+        func opener(readTransaction: Bool) throws -> ChildProcess {
+            let process = ChildProcess()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = [
                 "python3", "-c",
@@ -232,7 +233,7 @@ struct LedgerCoreTests {
 
     @Test func aSecondDaemonOnTheSameDirectoryIsRefused() throws {
         let daemon = try DaemonHarness()
-        let second = Process()
+        let second = ChildProcess()
         second.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
         second.arguments = ["--data-dir", daemon.directory, "--socket", daemon.directory + "/other.sock"]
         second.standardError = FileHandle.nullDevice

@@ -20,7 +20,7 @@ enum Operations {
     /// Runs `executable` (a path, or a built product's name) with `arguments` and an environment of the test
     /// process minus every `CONTACTLEDGER_*` variable, plus `environment`.
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Run {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL =
             executable.hasPrefix("/")
             ? URL(fileURLWithPath: executable) : DaemonHarness.productsDirectory.appendingPathComponent(executable)

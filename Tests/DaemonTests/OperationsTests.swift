@@ -1,6 +1,7 @@
 // ContactLedger — daemon tests: configuration, metrics, service files, doctor, OpenRPC.
 import Foundation
 import RPC
+import TestSupport
 import Testing
 
 /// Operating the daemon: settings precedence, the Prometheus endpoint, structured logs, readiness
@@ -263,7 +264,7 @@ struct OperationsTests {
         #expect(bound == 0)
         var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(receiver, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
         process.arguments = ["--data-dir", directory + "/data"]
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CONTACTLEDGER_") }

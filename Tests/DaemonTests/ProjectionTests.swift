@@ -4,6 +4,7 @@ import LedgerStore
 import Projections
 import RPC
 import Synchronization
+import TestSupport
 import Testing
 
 /// Projection status, online rebuilds, dry-run verification and event upcasting.
@@ -12,7 +13,7 @@ struct ProjectionTests {
     /// Runs `contactledgerd rebuild --data-dir` on the daemon's directory, or names it in a config file
     /// (`--config`, as the daemon's unit does): its exit status and output.
     func offlineRebuild(_ daemon: DaemonHarness, throughConfigFile: Bool = false) throws -> (status: Int32, output: String) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
         process.arguments = ["rebuild", "--data-dir", daemon.directory]
         if throughConfigFile {

@@ -68,7 +68,7 @@ struct ReliabilityLimitsTests {
     func theDaemonRaisesItsOpenFileLimit() throws {
         let directory = "/tmp/clt-nofile-\(UUID().uuidString.prefix(8).lowercased())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let daemon = Process()
+        let daemon = ChildProcess()
         daemon.executableURL = URL(fileURLWithPath: "/bin/bash")
         let executable = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd").path
         daemon.arguments = ["-c", "ulimit -Sn 256 && exec \"$0\" --data-dir \"$1\"", executable, directory]
@@ -224,7 +224,7 @@ struct ReliabilityLimitsTests {
     // MARK: - Disk full
 
     static func run(_ arguments: [String]) -> (Int32, String) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", arguments.map { "'\($0)'" }.joined(separator: " ") + " 2>&1"]
         let pipe = Pipe()

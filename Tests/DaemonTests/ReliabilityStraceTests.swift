@@ -12,7 +12,7 @@ import Testing
 struct ReliabilityStraceTests {
     /// Whether `strace` exists and may trace (ptrace can be refused in containers).
     static let straceCanAttach: Bool = {
-        let probe = Process()
+        let probe = ChildProcess()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
         probe.arguments = ["-f", "-o", "/dev/null", "/bin/true"]
         probe.standardError = FileHandle.nullDevice
@@ -93,7 +93,7 @@ struct ReliabilityStraceTests {
             try? FileManager.default.removeItem(atPath: logPath)
         }
         let socketPath = directory + "/ledger.sock"
-        let strace = Process()
+        let strace = ChildProcess()
         strace.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
         strace.arguments = [
             "-f", "-tt", "-s", "65536", "-o", tracePath,

@@ -1,6 +1,7 @@
 // ContactLedger — daemon tests.
 import Foundation
 import RPC
+import TestSupport
 import Testing
 
 /// Real daemon traffic validated against the JSON Schemas in `Schemas/` by `Tools/schema_check.py`.
@@ -95,7 +96,7 @@ struct SchemaTrafficTests {
         try text.write(toFile: traffic, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: traffic) }
 
-        let checker = Process()
+        let checker = ChildProcess()
         checker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         checker.arguments = ["python3", Self.repositoryRoot.appendingPathComponent("Tools/schema_check.py").path, traffic]
         let output = Pipe()

@@ -1,6 +1,7 @@
 // ContactLedger — spreadsheet tests.
 import Foundation
 import Spreadsheet
+import TestSupport
 import Testing
 
 @Suite struct SpreadsheetTests {
@@ -91,7 +92,7 @@ import Testing
         let path = NSTemporaryDirectory() + "unzip-\(UUID().uuidString).xlsx"
         try archive.write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let python = Process()
+        let python = ChildProcess()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         python.arguments = [
             "python3", "-c", "import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))",

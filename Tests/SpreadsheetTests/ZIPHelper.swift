@@ -1,5 +1,6 @@
 // ContactLedger — spreadsheet tests.
 import Foundation
+import TestSupport
 
 /// Builds a ZIP archive of text parts with the system `zip` tool, so the reader is tested on an
 /// archive it did not write itself.
@@ -14,7 +15,7 @@ enum ZIPHelper {
         }
         let output = directory + ".zip"
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let python = Process()
+        let python = ChildProcess()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         python.arguments = ["python3", "-c", """
             import os, sys, zipfile

@@ -45,7 +45,7 @@ public final class NATSCluster: @unchecked Sendable {
     /// The temporary directory holding every node's config, store and log.
     public let directory: String
     public private(set) var nodes: [Node] = []
-    private var processes: [Process?] = []
+    private var processes: [ChildProcess?] = []
 
     /// Every node's URL, comma-separated: the value for `--replicate` and `--follow`.
     public var urls: String { self.nodes.map(\.url).joined(separator: ",") }
@@ -113,7 +113,7 @@ public final class NATSCluster: @unchecked Sendable {
     /// - Throws: ``ClusterError/nodeDidNotStart(_:log:)`` when it exits or does not listen within 20 s.
     public func start(_ index: Int) throws {
         let node = self.nodes[index]
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: NATSServerProcess.executable)
         process.arguments = ["-c", node.configPath]
         _ = FileManager.default.createFile(atPath: node.logPath, contents: nil)

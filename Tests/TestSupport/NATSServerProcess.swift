@@ -6,7 +6,7 @@ public final class NATSServerProcess: @unchecked Sendable {
     // @unchecked: each test owns its server and uses it from one task.
     public private(set) var port: Int
     public let storeDirectory: String
-    private var process: Process?
+    private var process: ChildProcess?
 
     /// The server's URL.
     public var url: String { "nats://127.0.0.1:\(self.port)" }
@@ -31,7 +31,7 @@ public final class NATSServerProcess: @unchecked Sendable {
 
     /// Starts (or restarts) the server on the same port and store, and waits until it accepts connections.
     public func start() throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = ["-js", "-a", "127.0.0.1", "-p", String(self.port), "-sd", self.storeDirectory]
         process.standardOutput = FileHandle.nullDevice
