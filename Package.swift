@@ -142,7 +142,6 @@ let package = Package(
         // Helpers shared by the test targets: a child-process launcher, a real nats-server process, a seeded random generator,
         // hostile XLSX files, temporary directories.
         .target(name: "TestSupport", dependencies: ["CLedgerSys"], path: "Tests/TestSupport", swiftSettings: strictSettings),
-        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore", "ParallelWork"], swiftSettings: strictSettings),
         .testTarget(name: "ContactDomainTests", dependencies: ["ContactDomain", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "SpreadsheetTests", dependencies: ["Spreadsheet", "TestSupport"], swiftSettings: strictSettings),

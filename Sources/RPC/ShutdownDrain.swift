@@ -17,6 +17,8 @@ final class ShutdownDrain: Sendable {
     static let quietPeriod: TimeAmount = .milliseconds(250)
     /// How long a connection drains at most: a peer that keeps writing is cut off then.
     static let longest: TimeAmount = .seconds(2)
+    /// How late a check may run before it counts as the loop (or the whole machine) having been busy.
+    static let lateness: TimeAmount = .milliseconds(20)
 
     private let draining = Atomic<Bool>(false)
     /// The connection's lines decoded and not yet answered.
@@ -57,7 +59,7 @@ final class ShutdownDrain: Sendable {
             let now = NIODeadline.now()
             // A check that runs late found the loop busy (serving other connections' calls), perhaps
             // before it read what this peer sent: the quiet period counts only time the loop was free.
-            if now.uptimeNanoseconds.clamped - lastCheck.exchange(now.uptimeNanoseconds.clamped, ordering: .relaxed) > check.nanoseconds * 3 / 2 {
+            if now.uptimeNanoseconds.clamped - lastCheck.exchange(now.uptimeNanoseconds.clamped, ordering: .relaxed) > check.nanoseconds + Self.lateness.nanoseconds {
                 self.noteActivity()
             }
             let quiet =

@@ -1,10 +1,13 @@
-// ContactLedger — tests of the shared test support.
+// ContactLedger — daemon tests: the shared test support's child-process launcher.
 import Foundation
 import TestSupport
 import Testing
 
 /// The child-process launcher the tests start the daemon, the CLI, Python and nats-server with.
-@Suite(.timeLimit(.minutes(1)))
+///
+/// On threads of their own (``OwnThreadsTrait``): they block on children and pipes, and on Swift's
+/// cooperative pool (two threads on CI) they held other suites back and hit their time limit.
+@Suite(.ownThreads, .timeLimit(.minutes(1)))
 struct ChildProcessTests {
     /// Runs `/bin/sh -c script` to its end with both outputs piped; its status, reason and outputs.
     func shell(
