@@ -25,6 +25,15 @@ struct LogDamageTests {
         try environment.write { txn in try edit(txn, events, root) }
     }
 
+    /// Swaps the stored records at seqs `first` and `second` (the daemon stopped): both links break.
+    static func swapRecords(_ daemon: DaemonHarness, _ first: Int64, _ second: Int64) throws {
+        try Self.editLog(daemon) { txn, events, _ in
+            let firstRecord = try #require(try txn.get(events, key: Self.key(first)))
+            try txn.put(events, key: Self.key(first), value: try #require(try txn.get(events, key: Self.key(second))))
+            try txn.put(events, key: Self.key(second), value: firstRecord)
+        }
+    }
+
     /// A daemon whose log holds `count` contacts' creations; its head seq.
     static func daemon(contacts count: Int) throws -> (DaemonHarness, Int64) {
         let daemon = try DaemonHarness()
@@ -147,11 +156,7 @@ struct LogDamageTests {
         let (daemon, _) = try Self.daemon(contacts: 10)
         let before = try daemon.call("contacts.search", ["query": ""])
         #expect(daemon.stop() == 0)
-        try Self.editLog(daemon) { txn, events, _ in
-            let five = try #require(try txn.get(events, key: Self.key(5)))
-            try txn.put(events, key: Self.key(5), value: try #require(try txn.get(events, key: Self.key(6))))
-            try txn.put(events, key: Self.key(6), value: five)
-        }
+        try Self.swapRecords(daemon, 5, 6)
         try daemon.start()
         let verify = try daemon.call("ledger.verify")
         #expect(verify.int("broken_seq") == 5 && verify.string("reason") == "prev_hash")
@@ -181,11 +186,7 @@ struct LogDamageTests {
     @Test func aSubscriptionStopsAtADamagedRecordAndSaysWhere() throws {
         let (daemon, _) = try Self.daemon(contacts: 10)
         #expect(daemon.stop() == 0)
-        try Self.editLog(daemon) { txn, events, _ in
-            let five = try #require(try txn.get(events, key: Self.key(5)))
-            try txn.put(events, key: Self.key(5), value: try #require(try txn.get(events, key: Self.key(6))))
-            try txn.put(events, key: Self.key(6), value: five)
-        }
+        try Self.swapRecords(daemon, 5, 6)
         // The read models were built from this log's head: the start accepts it, as an operator's would.
         try daemon.start()
         let subscriber = try daemon.client()
