@@ -137,13 +137,17 @@ public final class RPCServer: Service {
         let listener = server.channel
         try await server.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
-                // On graceful shutdown the listening socket is closed, and the loop ends once it has handed
-                // out the connections accepted before: each must be served to its end (a connection's
-                // channel dropped unserved traps in NIO), and is, with its input closed at once.
+                // On graceful shutdown the listening socket drains (``ShutdownDrain``): it closes once no
+                // connection has come for a moment, and the loop ends once it has handed out the
+                // connections accepted before. Each must be served to its end (a connection's channel
+                // dropped unserved traps in NIO), and is: it drains, its lines answered -32005. One
+                // accepted as the listener closes may be dropped by it; it is closed below.
                 let accepting: Result<Void, any Error>
+                let listenerDrain = ShutdownDrain()
                 do {
                     try await withGracefulShutdownHandler {
                         for try await connection in inbound {
+                            listenerDrain.noteActivity()
                             _ = unserved.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(connection.0.channel)) }
                             // The connection's calls run on its channel's loop, not the cooperative pool.
                             group.addTask(executorPreference: EventLoopTaskExecutor(connection.0.channel.eventLoop)) {
@@ -151,7 +155,8 @@ public final class RPCServer: Service {
                             }
                         }
                     } onGracefulShutdown: {
-                        listener.close(promise: nil)
+                        // Not at once: connections may still wait in the backlog (``ShutdownDrain``).
+                        listenerDrain.begin(on: listener) { listener.close(promise: nil) }
                     }
                     accepting = .success(())
                 } catch {

@@ -12,6 +12,10 @@ import Synchronization
 /// ``quietPeriod`` with no call in flight and no line read but not yet taken (reading stays on while
 /// none waits, so a line still in the socket is read before the loop's timers see a quiet peer), and
 /// after ``longest`` whatever it does.
+///
+/// The listening socket drains the same way: connections that connected just before the signal may
+/// still wait in its backlog, and closing it resets them unanswered. It closes once no connection has
+/// been accepted for ``quietPeriod``; those accepted meanwhile drain like the others.
 final class ShutdownDrain: Sendable {
     /// How long a draining connection waits for its peer's next line before closing its input.
     static let quietPeriod: TimeAmount = .milliseconds(250)
@@ -41,8 +45,9 @@ final class ShutdownDrain: Sendable {
         self.noteActivity()
     }
 
-    /// While draining, the quiet period starts again from now.
-    private func noteActivity() {
+    /// While draining, the quiet period starts again from now (a line read, a call answered, a
+    /// connection accepted).
+    func noteActivity() {
         guard self.isDraining else { return }
         self.lastActivity.store(NIODeadline.now().uptimeNanoseconds.clamped, ordering: .relaxed)
     }
@@ -50,6 +55,12 @@ final class ShutdownDrain: Sendable {
     /// Starts draining: refuses the lines read from now on, and closes `channel`'s input once its peer
     /// has been quiet for ``quietPeriod`` (or after ``longest``), which ends the connection's lines.
     func begin(closingInputOf channel: any Channel) {
+        self.begin(on: channel) { channel.close(mode: .input, promise: nil) }
+    }
+
+    /// Starts draining `channel` and calls `close` on its loop once it has been quiet for
+    /// ``quietPeriod`` (or after ``longest``, or once it is inactive).
+    func begin(on channel: any Channel, close: @escaping @Sendable () -> Void) {
         let start = NIODeadline.now()
         self.lastActivity.store(start.uptimeNanoseconds.clamped, ordering: .relaxed)
         self.draining.store(true, ordering: .releasing)
@@ -67,7 +78,7 @@ final class ShutdownDrain: Sendable {
                 && now.uptimeNanoseconds.clamped - self.lastActivity.load(ordering: .relaxed) >= Self.quietPeriod.nanoseconds
             guard quiet || now - start >= Self.longest || !channel.isActive else { return }
             task.cancel()
-            channel.close(mode: .input, promise: nil)
+            close()
         }
     }
 
