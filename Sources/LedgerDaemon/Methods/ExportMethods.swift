@@ -6,10 +6,6 @@ import Logging
 import RPC
 import Spreadsheet
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 struct ExportStartParams: MethodParams {
     static let memberNames: Set<String> = ["workspace", "actor", "group", "query", "format", "path"]
     var group: String?
@@ -44,8 +40,11 @@ extension LedgerMethods {
         }
         // The file is written beside the path and renamed over it: it replaces a file, never a socket,
         // a device or a pipe that is there.
-        var info = stat()
-        if lstat(params.path, &info) == 0, info.st_mode & S_IFMT != S_IFREG, info.st_mode & S_IFMT != S_IFLNK {
+        // FileManager reads the entry itself (lstat): a link is a link. `struct stat`'s members broke
+        // incremental builds here (MemberImportVisibility found them in CoreFoundation).
+        if let type = (try? FileManager.default.attributesOfItem(atPath: params.path))?[.type] as? FileAttributeType,
+            type != .typeRegular, type != .typeSymbolicLink
+        {
             throw RPCError.invalidParams(field: "path", reason: "not_a_regular_file")
         }
         if params.group != nil, params.query != nil { throw RPCError.invalidParams(field: "query", reason: "group_and_query_exclusive") }
