@@ -46,12 +46,12 @@ struct BackupTarget {
     }
 
     /// The answer to a backup that ran out of space: nothing of it is left.
-    static let diskFull = RPCError(code: -32005, message: "Storage unavailable", data: ["reason": "disk_full"])
+    static let diskFull = RPCError.storageUnavailable(reason: "disk_full")
 
     /// The answer to a copy that failed with `error`: -32005 `disk_full` or `copy_failed`.
     static func copyFailure(_ error: any Error) -> RPCError {
         if let error = error as? LMDBError, error.isDiskFull { return Self.diskFull }
-        return RPCError(code: -32005, message: "Storage unavailable", data: ["reason": "copy_failed"])
+        return RPCError.storageUnavailable(reason: "copy_failed")
     }
 
     /// Removes the directories the failed backup created. In a directory that existed before, the

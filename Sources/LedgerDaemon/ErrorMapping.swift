@@ -21,19 +21,16 @@ enum ErrorMapping {
             for (key, value) in error.extra { data[key] = .string(value) }
             return RPCError(code: -32004, message: error.message, data: .object(data))
         case let error as StorageUnavailable:
-            return RPCError(code: -32005, message: "Storage unavailable", data: ["reason": .string(error.reason)])
+            return .storageUnavailable(reason: error.reason)
         case LogError.damaged(let seq, let damage):
             // Stored records that are not what the log wrote: the storage cannot serve or take the call.
-            return RPCError(
-                code: -32005, message: "Storage unavailable",
-                data: ["reason": "log_damaged", "seq": .integer(Int64(clamping: seq)), "damage": .string(damage.rawValue)]
-            )
+            return .storageUnavailable(reason: "log_damaged", ["seq": .integer(Int64(clamping: seq)), "damage": .string(damage.rawValue)])
         case let error as LMDBError where error.isDamagedPage:
             // A page LMDB found damaged (it has no checksums; most damage ends the process in its
             // assertions instead): the storage cannot serve the call, which is no bug of the daemon's.
-            return RPCError(code: -32005, message: "Storage unavailable", data: ["reason": "storage_damaged"])
+            return .storageUnavailable(reason: "storage_damaged")
         case let error as LMDBError where error.isOutOfSpace:
-            return RPCError(code: -32005, message: "Storage unavailable", data: ["reason": error.code == .mapFull ? "map_full" : "disk_full"])
+            return .storageUnavailable(reason: error.code == .mapFull ? "map_full" : "disk_full")
         default:
             return nil
         }

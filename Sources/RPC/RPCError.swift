@@ -24,6 +24,14 @@ public struct RPCError: Error, Sendable, Hashable {
         return RPCError(code: -32600, message: "Invalid request", data: .object(data))
     }
 
+    /// -32005: the storage cannot serve or take the call; nothing was written. `reason` says why
+    /// (`disk_full`, `log_damaged`, `shutting_down`, …), `details` adds members beside it.
+    public static func storageUnavailable(reason: String, _ details: [String: JSONValue] = [:]) -> RPCError {
+        var data = details
+        data["reason"] = .string(reason)
+        return RPCError(code: -32005, message: "Storage unavailable", data: .object(data))
+    }
+
     /// -32601.
     public static func methodNotFound(_ method: String) -> RPCError {
         RPCError(code: -32601, message: "Method not found", data: ["method": .string(method)])

@@ -98,7 +98,7 @@ final class ShutdownDrain: Sendable {
     }
 
     /// The answer to every call read while draining: nothing of it ran.
-    static let refusal = RPCError(code: -32005, message: "Storage unavailable", data: ["reason": "shutting_down"])
+    static let refusal = RPCError.storageUnavailable(reason: "shutting_down")
 }
 
 extension UInt64 {

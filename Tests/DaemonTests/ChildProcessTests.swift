@@ -9,6 +9,14 @@ import Testing
 /// cooperative pool (two threads on CI) they held other suites back and hit their time limit.
 @Suite(.ownThreads, .timeLimit(.minutes(1)))
 struct ChildProcessTests {
+    /// A `sleep 30`, not started: a child that runs until it is told to stop.
+    func sleeper() -> ChildProcess {
+        let sleeper = ChildProcess()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["30"]
+        return sleeper
+    }
+
     /// Runs `/bin/sh -c script` to its end with both outputs piped; its status, reason and outputs.
     func shell(
         _ script: String, environment: [String: String]? = nil, directory: String? = nil
@@ -51,9 +59,7 @@ struct ChildProcessTests {
         #expect(killed.status == SIGKILL)
         #expect(killed.reason == .uncaughtSignal)
 
-        let sleeper = ChildProcess()
-        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        sleeper.arguments = ["30"]
+        let sleeper = self.sleeper()
         try sleeper.run()
         #expect(sleeper.isRunning)
         #expect(sleeper.processIdentifier > 0)
@@ -77,9 +83,7 @@ struct ChildProcessTests {
             sigaddset(&blocked, SIGTERM)
             pthread_sigmask(SIG_BLOCK, &blocked, nil)
             result.text = (try? self.shell("grep SigBlk /proc/self/status").output) ?? "did not start"
-            let sleeper = ChildProcess()
-            sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-            sleeper.arguments = ["30"]
+            let sleeper = self.sleeper()
             if (try? sleeper.run()) != nil {
                 sleeper.terminate()
                 sleeper.waitUntilExit()
@@ -146,9 +150,7 @@ struct ChildProcessTests {
     /// reader gets its end of file when the writer exits, however long the other child lives.
     @Test func aPipeEndsWhenItsWriterExitsWhileAnotherChildRuns() throws {
         let output = Pipe()
-        let bystander = ChildProcess()
-        bystander.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        bystander.arguments = ["30"]
+        let bystander = self.sleeper()
         try bystander.run()
         defer {
             bystander.terminate()
@@ -159,9 +161,7 @@ struct ChildProcessTests {
         writer.arguments = ["written"]
         writer.standardOutput = output
         try writer.run()
-        let second = ChildProcess()
-        second.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        second.arguments = ["30"]
+        let second = self.sleeper()
         try second.run()
         defer {
             second.terminate()
