@@ -176,18 +176,20 @@ public enum Daemon {
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: LedgerService(ledger: ledger, lock: lock, logger: logger)),
-            .init(service: rebuilder),
             .init(service: populator),
             .init(service: server),
+            // Last, so stopped first: a stop drops a rebuild's open staging transaction, and should not
+            // first wait for the server's connections to drain (at least 250 ms), while staging goes on.
+            .init(service: rebuilder),
         ]
-        // After the writer and the rebuilder, before the server: stopped after the server, before the writer.
+        // After the writer, before the server: stopped after the server, before the writer.
         if let settings = configuration.replication {
             let service: any Service =
                 switch settings.role {
                 case .publisher: ReplicationPublisher(ledger: ledger, settings: settings, status: replication, logger: logger)
                 case .replica: ReplicaFollower(ledger: ledger, settings: settings, status: replication, logger: logger)
                 }
-            services.insert(.init(service: service), at: 3)
+            services.insert(.init(service: service), at: 2)
         }
         if let address = configuration.metricsAddress {
             services.append(.init(service: MetricsServer(address: address, metrics: metrics, logger: logger)))
