@@ -321,7 +321,9 @@ final class ProjectionRebuilder: Service, Sendable {
             let position = try projector.state(in: txn)?.position ?? 0
             return BigEndian.bytes(position) + BigEndian.bytes(try stores.log.head(in: txn).seq) + [resuming ? 1 : 0, catchingUp ? 1 : 0]
         }
-        let startedAt = Date()
+        // The time the rebuild was asked for (``requestRebuild()``), which `projections.status` has shown
+        // since: taking a new one here moved `started_on` by the few milliseconds the first command took.
+        let startedAt = self.progress.withLock { $0.startedAt } ?? Date()
         var start = BigEndian.uint64(begun) ?? 0
         let head = BigEndian.uint64(begun, at: 8) ?? 0
         self.progress.withLock {

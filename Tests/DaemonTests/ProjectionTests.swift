@@ -1,4 +1,5 @@
 // ContactLedger — daemon tests.
+import ContactDomain
 import Foundation
 import LedgerStore
 import Projections
@@ -197,13 +198,16 @@ struct ProjectionTests {
         try daemon.populate(count: 3000)
         let rebuilt = Atomic<Bool>(false)
         let started = Atomic<Bool>(false)
+        let asked = Mutex<(before: Date, answered: Date)?>(nil)
         let seen = Mutex<[JSONValue]>([])
         let writers = try onThreads(17) { index -> Int in
             let client = try daemon.client()
             if index == 16 {
                 // The 17th thread starts the rebuild once the writers are under way, and watches it.
                 usleep(200_000)
+                let before = Date()
                 try client.call("projections.rebuild", ["name": "contacts"])
+                asked.withLock { $0 = (before, Date()) }
                 started.store(true, ordering: .relaxed)
                 let deadline = Date().addingTimeInterval(120)
                 while Date() < deadline {
@@ -235,6 +239,14 @@ struct ProjectionTests {
             #expect(["staging", "copying", "catching_up"].contains(phase), "\(sample)")
             if phase == "copying" { #expect(sample["eta_s"] == .null, "\(sample)") }
         }
+        // The start is when the rebuild was asked for, the same in every answer: the rebuild's first command
+        // took a time of its own, a few milliseconds later, and the figure moved.
+        let startTimes = Set(samples.compactMap { $0.string("started_on") })
+        #expect(startTimes.count == 1, "\(startTimes)")
+        let request = try #require(asked.withLock { $0 })
+        let startedOn = try #require(startTimes.first.flatMap { Timestamp(rfc3339: $0) })
+        let slack = 0.001
+        #expect(startedOn.date >= request.before.addingTimeInterval(-slack) && startedOn.date <= request.answered.addingTimeInterval(slack), "\(startedOn) \(request)")
         let status = try daemon.waitUntilReady()
         #expect(status.int("position") == status.int("head_seq"))
         #expect(try daemon.call("contacts.count", ["query": "name ~ during"]).int("total") == Int64(writers.reduce(0, +)))
