@@ -5,6 +5,7 @@ import LedgerStore
 import Projections
 import RPC
 import Synchronization
+import TestSupport
 
 /// JSON-RPC batches: many requests on one line, answered by one line (the daemon serves a batch's
 /// requests concurrently, so its writer commits them in groups).
@@ -384,7 +385,7 @@ func secondsSince(_ start: UInt64) -> Double {
 ///
 /// - Throws: ``BenchError`` when python3 is missing or the script fails (its stderr in the message).
 func runPython(_ script: String, arguments: [String] = []) throws -> String {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", script] + arguments
     let output = Pipe()

@@ -1,6 +1,7 @@
 // ContactLedger — benchmarks.
 import Foundation
 import RPC
+import TestSupport
 
 /// The real `contactledgerd`, started on a fresh data directory under `/tmp` for one benchmark run.
 ///
@@ -14,7 +15,9 @@ final class DaemonProcess {
     /// Where the daemon's standard output and error go.
     let logPath: String
     private let executable: String
-    private var process: Process?
+    /// Started with the tests' launcher, not Foundation's `Process` (see ``ChildProcess``: its `run()`
+    /// can crash the launching process on Swift 6.3.1).
+    private var process: ChildProcess?
     private let keep: Bool
     /// How long ``start()`` waits for `system.health`: a large reused store may take longer to open.
     var startTimeout: Double = 20
@@ -67,7 +70,7 @@ final class DaemonProcess {
     ///
     /// - Throws: ``BenchError`` when the daemon exits or does not answer within ``startTimeout``.
     func start() throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: self.executable)
         process.arguments = ["--data-dir", self.directory, "--log-level", "warning"] + self.extraArguments
         let log = FileHandle(forWritingAtPath: self.logPath)
