@@ -135,8 +135,28 @@ public final class RPCServer: Service {
         self.onListening()
 
         let listener = server.channel
+        let drains = DrainRegistry()
+        try await withGracefulShutdownHandler {
+            try await self.acceptConnections(server, listener: listener, unserved: unserved, drains: drains)
+        } onGracefulShutdown: {
+            drains.beginAll()
+        }
+        self.logger.info("stopped listening")
+    }
+
+    /// Serves every connection the listening socket accepts until it closes (drained on graceful
+    /// shutdown), then waits for the connections to end.
+    private func acceptConnections(
+        _ server: NIOAsyncChannel<Connection, Never>,
+        listener: any Channel,
+        unserved: borrowing Mutex<UnservedConnections>,
+        drains: DrainRegistry
+    ) async throws {
         try await server.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
+                let shards = ConnectionShards(in: &group)
+                // However accepting ends, the shards end once their connections have.
+                defer { shards.finish() }
                 // On graceful shutdown the listening socket drains (``ShutdownDrain``): it closes once no
                 // connection has come for a moment, and the loop ends once it has handed out the
                 // connections accepted before. Each must be served to its end (a connection's channel
@@ -150,8 +170,8 @@ public final class RPCServer: Service {
                             listenerDrain.noteActivity()
                             _ = unserved.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(connection.0.channel)) }
                             // The connection's calls run on its channel's loop, not the cooperative pool.
-                            group.addTask(executorPreference: EventLoopTaskExecutor(connection.0.channel.eventLoop)) {
-                                await self.serve(connection)
+                            shards.run(executorPreference: EventLoopTaskExecutor(connection.0.channel.eventLoop)) {
+                                await self.serve(connection, drains: drains)
                             }
                         }
                     } onGracefulShutdown: {
@@ -176,10 +196,9 @@ public final class RPCServer: Service {
                 try accepting.get()
             }
         }
-        self.logger.info("stopped listening")
     }
 
-    private func serve(_ connection: Connection) async {
+    private func serve(_ connection: Connection, drains: DrainRegistry) async {
         let connectionID = self.nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
         let limit = self.configuration.maximumInFlightPerConnection
         let maximumLineBytes = self.configuration.maximumLineBytes
@@ -210,12 +229,13 @@ public final class RPCServer: Service {
                     let drain = connection.drain
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         var inFlight = 0
-                        // On graceful shutdown the connection drains (``ShutdownDrain``): the calls in flight
-                        // still answer, the lines already sent are refused, and then its input is closed,
-                        // which ends `inbound`. Not `cancelOnGracefulShutdown()`: it merges the lines with the
-                        // shutdown signal through tasks on the global pool, which moved every line to a pool
-                        // thread and back, two thread wake-ups per call.
-                        try await withGracefulShutdownHandler {
+                        // On graceful shutdown the connection drains (``ShutdownDrain``, begun by the
+                        // ``DrainRegistry``): the calls in flight still answer, the lines already sent are
+                        // refused, and then its input is closed, which ends `inbound`. Not
+                        // `cancelOnGracefulShutdown()`: it merges the lines with the shutdown signal through
+                        // tasks on the global pool, which moved every line to a pool thread and back, two
+                        // thread wake-ups per call.
+                        try await drains.whileRegistered(connectionID, drain: drain, channel: connection.channel.channel) {
                             for try await frame in inbound {
                                 if inFlight >= limit {
                                     try await group.next()
@@ -235,8 +255,6 @@ public final class RPCServer: Service {
                                     for work in hooks.take() { followUpSink.yield(work) }
                                 }
                             }
-                        } onGracefulShutdown: {
-                            drain.begin(closingInputOf: connection.channel.channel)
                         }
                         try await group.waitForAll()
                     }
