@@ -7,9 +7,9 @@ public enum LineFrame: Sendable, Equatable {
     case line(ByteBuffer)
     /// A line longer than the limit was dropped; the connection stays usable.
     case oversized
-    /// A line was dropped because the unfinished lines of all connections held too many bytes
-    /// (``PendingLineBudget``); the connection stays usable.
-    case overBudget
+    /// A line was dropped because unfinished lines held too many bytes (``PendingLineBudget``): those
+    /// of its peer, or of all connections, past `limit` bytes. The connection stays usable.
+    case overBudget(limit: Int)
 }
 
 /// Splits a byte stream into `\n`-terminated lines of at most `maximumLineBytes` bytes.
@@ -47,7 +47,7 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
         guard let newline = view[searchStart...].firstIndex(of: UInt8(ascii: "\n")) else {
             self.scannedBytes = view.count
             if !self.isDiscarding, view.count > self.maximumLineBytes { self.startDiscarding(.oversized) }
-            if !self.isDiscarding, !self.holdInBudget(view.count) { self.startDiscarding(.overBudget) }
+            if !self.isDiscarding, let passed = self.holdInBudget(view.count) { self.startDiscarding(.overBudget(limit: passed)) }
             if self.isDiscarding {
                 // Drop what we have; the rest of this line is dropped as it comes.
                 buffer.moveReaderIndex(forwardBy: view.count)
@@ -94,12 +94,13 @@ public struct LineFrameDecoder: ByteToMessageDecoder {
         self.releaseBudget()
     }
 
-    /// Counts an unfinished line of `bytes` in the budget; false when the budget cannot hold it.
-    private mutating func holdInBudget(_ bytes: Int) -> Bool {
-        guard let budget = self.budget, bytes > PendingLineBudget.uncountedBytes, bytes > self.reservedBytes else { return true }
-        guard budget.reserve(bytes - self.reservedBytes, for: self.peer) else { return false }
+    /// Counts an unfinished line of `bytes` in the budget; nil when held, else the budget (in bytes) it
+    /// would have passed.
+    private mutating func holdInBudget(_ bytes: Int) -> Int? {
+        guard let budget = self.budget, bytes > budget.uncountedBytes, bytes > self.reservedBytes else { return nil }
+        if let passed = budget.reserve(bytes - self.reservedBytes, for: self.peer) { return passed }
         self.reservedBytes = bytes
-        return true
+        return nil
     }
 
     private mutating func releaseBudget() {

@@ -290,11 +290,10 @@ public final class RPCServer: Service {
         switch frame {
         case .oversized:
             answer = JSONLine.failure(id: .null, error: .invalidRequest(reason: "line_too_long", limit: maximumLineBytes))
-        case .overBudget:
-            // Not this line's fault alone: the unfinished lines of every connection together.
-            answer = JSONLine.failure(
-                id: .null, error: .invalidRequest(reason: "pending_lines_over_budget", limit: PendingLineBudget.limit(maximumLineBytes: maximumLineBytes))
-            )
+        case .overBudget(let limit):
+            // Not this line's fault alone: the unfinished lines of its peer's connections, or of all of
+            // them, together; `limit` is the budget it would have passed.
+            answer = JSONLine.failure(id: .null, error: .invalidRequest(reason: "pending_lines_over_budget", limit: limit))
         case .line(let buffer):
             let line = Array(buffer.readableBytesView)
             if line.count >= Self.longLineBytes || (line.count >= Self.longBatchBytes && Self.isBatch(line)) {

@@ -19,7 +19,7 @@ struct LineFrameDecoderTests {
             switch frame {
             case .line(let buffer): result.append(String(buffer: buffer))
             case .oversized: result.append("<oversized>")
-            case .overBudget: result.append("<over budget>")
+            case .overBudget(let limit): result.append("<over budget \(limit)>")
             }
         }
         return result
@@ -70,9 +70,10 @@ struct LineFrameDecoderTests {
         #expect(budget.inUse == 80_000)
         for channel in [first, second, other, third] { try channel.writeInbound(ByteBuffer(string: "\nnext\n")) }
         #expect(try self.lines(first) == [part, "next"])
-        #expect(try self.lines(second) == ["<over budget>", "next"])
+        // Each refusal names the budget it would have passed: the peer's half, then the whole.
+        #expect(try self.lines(second) == ["<over budget 50000>", "next"])
         #expect(try self.lines(other) == [part, "next"])
-        #expect(try self.lines(third) == ["<over budget>", "next"])
+        #expect(try self.lines(third) == ["<over budget 100000>", "next"])
         #expect(budget.inUse == 0)
         // Short lines are not counted; a closed connection gives its unfinished line back.
         try second.writeInbound(ByteBuffer(string: "short"))
@@ -80,6 +81,24 @@ struct LineFrameDecoderTests {
         try first.writeInbound(ByteBuffer(string: part))
         #expect(budget.inUse == 40_000)
         _ = try first.finish()
+        #expect(budget.inUse == 0)
+    }
+
+    /// With a short line limit the budget still holds: the uncounted start of a line is a sixteenth of
+    /// the line limit. With 2 KiB lines the start was 4 KiB, so no line was ever counted, and one peer
+    /// held 100 unfinished lines against a budget of 8.
+    @Test func aShortLineLimitKeepsItsBudget() throws {
+        let limit = 2048
+        let budget = PendingLineBudget(maximumLineBytes: limit)
+        #expect(budget.peerLimit == 8 * limit)
+        let channels = try (0..<12).map { _ in try self.channel(limit: limit, budget: budget, peer: 7) }
+        let part = String(repeating: "x", count: limit - 100)
+        for channel in channels { try channel.writeInbound(ByteBuffer(string: part)) }
+        #expect(budget.inUse <= budget.peerLimit)
+        for channel in channels { try channel.writeInbound(ByteBuffer(string: "\n")) }
+        let outcomes = try channels.map { try self.lines($0) }
+        #expect(outcomes.filter { $0 == [part] }.count == 8, "\(outcomes.map { $0.map(\.count) })")
+        #expect(outcomes.filter { $0 == ["<over budget \(8 * limit)>"] }.count == 4)
         #expect(budget.inUse == 0)
     }
 
