@@ -33,7 +33,12 @@ struct RebuildStaging: Sendable {
         if !FileManager.default.fileExists(atPath: directory) {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         }
-        let environment = try Environment(directory: directory, rebuildableSubdirectory: Self.tablesSubdirectory)
+        // Never compacted at open, as the ledger's read models are when sparse: the area is copied and
+        // deleted once staged, and compacting a resumed one (a copy of hundreds of megabytes, synced)
+        // held the resumed rebuild for seconds while `projections.status` still showed position 0.
+        var configuration = Environment.Configuration()
+        configuration.rebuildableCompactionMinimumFreeBytes = .max
+        let environment = try Environment(directory: directory, configuration: configuration, rebuildableSubdirectory: Self.tablesSubdirectory)
         let tables = try environment.openTables(Projector.tableNames(generation: 0), durability: .rebuildable)
         let projector = try Projector(tables: tables, generation: 0)
         try environment.write { txn in

@@ -32,7 +32,8 @@ public enum RebuildableCompaction {
     /// pages are not left to the kernel's delayed write-back either.
     static func compactIfSparse(directory: String, configuration: Environment.Configuration) throws -> Outcome? {
         let dataPath = Environment.dataFile(in: directory)
-        guard FileManager.default.fileExists(atPath: dataPath) else { return nil }
+        // `Int.max` never compacts: the free pages are not even counted.
+        guard configuration.rebuildableCompactionMinimumFreeBytes < .max, FileManager.default.fileExists(atPath: dataPath) else { return nil }
         let started = DispatchTime.now().uptimeNanoseconds
         let flags = UInt32(MDB_NOTLS | MDB_NOSYNC)
         let env = try Environment.open(directory: directory, flags: flags, configuration: configuration)

@@ -301,6 +301,14 @@ struct RebuildablePartTests {
             #expect(try environment.rebuildablePartCompaction.get() == nil)
         }
         #expect(try #require(try FileManager.default.attributesOfItem(atPath: dataPath)[.size] as? NSNumber).intValue == sizeBefore)
+        // `Int.max` never compacts, however sparse (a rebuild's staging area, copied and deleted anyway).
+        do {
+            var never = Environment.Configuration()
+            never.rebuildableCompactionMinimumFreeBytes = .max
+            let environment = try Environment(directory: directory.path, configuration: never, rebuildableSubdirectory: "derived")
+            #expect(try environment.rebuildablePartCompaction.get() == nil)
+        }
+        #expect(try #require(try FileManager.default.attributesOfItem(atPath: dataPath)[.size] as? NSNumber).intValue == sizeBefore)
 
         do {
             let environment = try Environment(directory: directory.path, configuration: compacting, rebuildableSubdirectory: "derived")
