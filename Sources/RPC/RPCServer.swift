@@ -130,7 +130,9 @@ public final class RPCServer: Service {
             throw error
         }
         let server = bound
-        defer { unlink(socketPath) }
+        // Removed at exit only if the path still names this socket (``SocketFileIdentity``).
+        let published = SocketFileIdentity(path: socketPath)
+        defer { SocketFileIdentity.removeIfUnchanged(socketPath, published: published) }
         self.logger.info("listening", metadata: ["rpc.socket_mode": "\(String(self.configuration.socketMode, radix: 8))"])
         self.onListening()
 

@@ -18,6 +18,24 @@ struct LedgerCoreTests {
         #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
     }
 
+    /// A daemon stopping removes its socket file only if the path still names its socket: when its file
+    /// was removed and another daemon started on the same path, the first one's stop removed the second
+    /// one's socket (found by a recheck audit).
+    @Test func aStoppingDaemonLeavesAnotherDaemonsSocket() throws {
+        let shared = "/tmp/clt-\(UUID().uuidString.prefix(8).lowercased())-sock"
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: shared) }
+        let path = shared + "/s.sock"
+        let first = try DaemonHarness(socket: path)
+        #expect(unlink(path) == 0)
+        let second = try DaemonHarness(socket: path)
+        #expect(first.stop() == 0)
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(try second.call("system.health").string("status") == "ok")
+        #expect(second.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
     /// SIGTERM while clients keep connecting: a connection accepted as the listener closes is closed by
     /// the daemon, which exits cleanly and removes its socket (NIO trapped on such a connection, and the
     /// daemon died with SIGILL, leaving its socket).
