@@ -24,15 +24,8 @@ struct CLITests {
         var environment = ProcessInfo.processInfo.environment
         environment["CONTACTLEDGER_SOCKET"] = socket ?? daemon.socketPath
         process.environment = environment
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), error: String(decoding: err, as: UTF8.self))
+        let finished = try process.runToEnd()
+        return Run(status: finished.status, output: finished.output, error: finished.error)
     }
 
     @Test func createModifyReadAndFail() throws {

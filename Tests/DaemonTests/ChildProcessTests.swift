@@ -26,16 +26,8 @@ struct ChildProcessTests {
         child.arguments = ["-c", script]
         child.environment = environment
         child.currentDirectoryURL = directory.map { URL(fileURLWithPath: $0) }
-        let output = Pipe()
-        let error = Pipe()
-        child.standardOutput = output
-        child.standardError = error
-        try child.run()
-        // Small outputs: reading one pipe to its end before the other cannot block the child.
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        child.waitUntilExit()
-        return (child.terminationStatus, child.terminationReason, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        let finished = try child.runToEnd()
+        return (finished.status, finished.reason, finished.output, finished.error)
     }
 
     /// `path` with every symbolic link resolved, as `pwd -P` prints it.

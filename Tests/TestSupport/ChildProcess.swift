@@ -139,6 +139,32 @@ public final class ChildProcess: @unchecked Sendable {
         reaper.start()
     }
 
+    /// What ``runToEnd()`` gathered: how the child ended and what it wrote.
+    public struct Finished: Sendable {
+        public var status: Int32
+        public var reason: TerminationReason
+        public var output: String
+        public var error: String
+    }
+
+    /// Starts the child with its standard output and error piped, reads both to their ends, and waits
+    /// for it to exit. For children that write little to standard error: it is read after standard
+    /// output ends, so more than a pipe's buffer of it (64 KiB) would block the child.
+    public func runToEnd() throws -> Finished {
+        let output = Pipe()
+        let error = Pipe()
+        self.standardOutput = output
+        self.standardError = error
+        try self.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        self.waitUntilExit()
+        return Finished(
+            status: self.terminationStatus, reason: self.terminationReason,
+            output: String(decoding: out, as: UTF8.self), error: String(decoding: err, as: UTF8.self)
+        )
+    }
+
     /// Whether the child was started and has not been reaped yet.
     public var isRunning: Bool { self.processIdentifier != 0 && self.exit.value == nil }
 

@@ -388,18 +388,9 @@ func runPython(_ script: String, arguments: [String] = []) throws -> String {
     let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", script] + arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw BenchError("python3 failed (\(process.terminationStatus)): \(String(decoding: errorData, as: UTF8.self))")
-    }
-    return String(decoding: data, as: UTF8.self)
+    let finished = try process.runToEnd()
+    guard finished.status == 0 else { throw BenchError("python3 failed (\(finished.status)): \(finished.error)") }
+    return finished.output
 }
 
 /// A ratio `a / b` as text (`12.3x`, or `-` when `b` is zero).
