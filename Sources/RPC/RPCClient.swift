@@ -16,6 +16,9 @@ public final class RPCClient {
         case closed
         case ioFailed(errno: Int32)
         case malformedAnswer
+        /// Nothing came from the daemon for ``RPCClient/timeout`` seconds (while connecting, sending or
+        /// waiting for an answer): a daemon stopped (`SIGSTOP`), wedged or overloaded.
+        case timedOut(seconds: Double)
 
         public var description: String {
             switch self {
@@ -24,6 +27,7 @@ public final class RPCClient {
             case .closed: "the daemon closed the connection"
             case .ioFailed(let code): "socket I/O failed: \(String(cString: strerror(code)))"
             case .malformedAnswer: "the daemon sent an answer that is not JSON-RPC"
+            case .timedOut(let seconds): "no answer from the daemon within \(String(format: "%g", seconds)) s"
             }
         }
     }
@@ -32,10 +36,23 @@ public final class RPCClient {
     private var buffer: [UInt8] = []
     private var nextID: Int64 = 1
 
-    /// Connects to the daemon's socket.
-    public init(socketPath: String) throws {
+    /// How long each step may wait for the daemon, in seconds: to accept the connection, to take the
+    /// request's bytes, to send the next bytes of an answer or notification. Nil waits as long as it takes.
+    /// Setting it applies from the next step on, e.g. nil once a subscription is answered, since a quiet log
+    /// sends nothing for as long as it is quiet.
+    public var timeout: Double? {
+        didSet { Self.setTimeout(self.timeout, on: self.descriptor) }
+    }
+
+    /// Connects to the daemon's socket, waiting at most `timeout` seconds (nil: as long as it takes) for the
+    /// daemon to accept, and that long for each later step (``timeout``).
+    ///
+    /// - Throws: ``TransportError/timedOut(seconds:)`` when the daemon's backlog stays full for `timeout`.
+    public init(socketPath: String, timeout: Double? = nil) throws {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TransportError.connectFailed(errno: errno) }
+        // A Unix socket's connect waits for room in a full backlog for as long as the send timeout.
+        Self.setTimeout(timeout, on: fd)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(socketPath.utf8)
@@ -55,9 +72,26 @@ public final class RPCClient {
         guard rc == 0 else {
             let code = errno
             close(fd)
+            if let timeout, code == EAGAIN { throw TransportError.timedOut(seconds: timeout) }
             throw TransportError.connectFailed(errno: code)
         }
         self.descriptor = fd
+        self.timeout = timeout
+    }
+
+    /// Sets the socket's receive and send timeouts (`SO_RCVTIMEO`, `SO_SNDTIMEO`); nil clears them.
+    private static func setTimeout(_ seconds: Double?, on descriptor: Int32) {
+        let whole = seconds.map { $0.rounded(.down) } ?? 0
+        var value = timeval(tv_sec: Int(whole), tv_usec: Int(((seconds ?? 0) - whole) * 1_000_000))
+        for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
+            _ = setsockopt(descriptor, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
+        }
+    }
+
+    /// The error for a failed socket call's `errno`: a timeout when ``timeout`` ran out, else the failure.
+    private func failure(_ code: Int32) -> TransportError {
+        if let timeout = self.timeout, code == EAGAIN || code == EWOULDBLOCK { return .timedOut(seconds: timeout) }
+        return .ioFailed(errno: code)
     }
 
     deinit {
@@ -73,7 +107,7 @@ public final class RPCClient {
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(self.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if written < 0 {
                 if errno == EINTR { continue }
-                throw TransportError.ioFailed(errno: errno)
+                throw self.failure(errno)
             }
             offset += written
         }
@@ -96,7 +130,7 @@ public final class RPCClient {
             let count = chunk.withUnsafeMutableBytes { read(self.descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw TransportError.ioFailed(errno: errno)
+                throw self.failure(errno)
             }
             if count == 0 { throw TransportError.closed }
             self.buffer += chunk[..<count]

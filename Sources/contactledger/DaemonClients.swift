@@ -26,13 +26,16 @@ enum DaemonRoute: Sendable, Equatable {
 final class DaemonClients {
     /// Where calls go.
     let route: DaemonRoute
+    /// How long each connection waits for its daemon at each step (nil: no limit).
+    let timeout: Double?
     /// The socket of the last call (or connection attempt), for messages; nil before the first.
     private(set) var lastSocketPath: String?
     private var clients: [String: RPCClient] = [:]
     private var lastClient: RPCClient?
 
-    init(route: DaemonRoute) {
+    init(route: DaemonRoute, timeout: Double? = nil) {
         self.route = route
+        self.timeout = timeout
     }
 
     /// The connection for a call in `workspace` to `method`, connecting to its socket on first use.
@@ -42,7 +45,7 @@ final class DaemonClients {
     func client(workspace: String?, method: String) throws -> RPCClient {
         let path = try self.route.socketPath(workspace: workspace, method: method)
         self.lastSocketPath = path
-        let client = try self.clients[path] ?? RPCClient(socketPath: path)
+        let client = try self.clients[path] ?? RPCClient(socketPath: path, timeout: self.timeout)
         self.clients[path] = client
         self.lastClient = client
         return client

@@ -10,6 +10,8 @@ struct GlobalOptions: ParsableArguments {
     static let socketEnvironmentVariable = "CONTACTLEDGER_SOCKET"
     /// The socket used when neither `--socket` nor the environment variable is given.
     static let defaultSocketPath = "./.contactledger/ledger.sock"
+    /// The environment variable giving the timeout when `--timeout` is not given.
+    static let timeoutEnvironmentVariable = "CONTACTLEDGER_TIMEOUT"
 
     @Option(
         help: ArgumentHelp(
@@ -43,8 +45,24 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print the raw JSON result (pretty, sorted keys) instead of tables.")
     var json = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Seconds to wait for the daemon at each step: to accept, to take a request, to send its answer.",
+            discussion: """
+                Defaults to $CONTACTLEDGER_TIMEOUT, else no limit. Past it the command fails with exit status 2, \
+                as for an unreachable daemon: a stopped or wedged daemon then cannot hang a script. A long call \
+                (a backup, projections verify) needs a limit that fits it. `tail` waits without a limit once \
+                subscribed, since a quiet log sends nothing.
+                """,
+            valueName: "seconds"
+        )
+    )
+    var timeout: Double?
+
     /// The shared options, and whether each takes a value: those a user may write before the subcommand.
-    private static let leadingOptions = ["--socket": true, "--shard-map": true, "--workspace": true, "--actor": true, "--json": false]
+    private static let leadingOptions = [
+        "--socket": true, "--shard-map": true, "--workspace": true, "--actor": true, "--timeout": true, "--json": false,
+    ]
 
     /// `arguments` with the shared options written before the subcommand moved after it (before a `--`,
     /// which ends the options), where the subcommand reads them: `--socket S health` → `health --socket S`.
@@ -91,6 +109,23 @@ struct GlobalOptions: ParsableArguments {
         return Self.defaultSocketPath
     }
 
+    /// How long each step of a call may wait for the daemon: `--timeout`, else `$CONTACTLEDGER_TIMEOUT`, else
+    /// nil (no limit).
+    ///
+    /// - Throws: `ValidationError` when the value is not a positive number of seconds.
+    var answerTimeout: Double? {
+        get throws {
+            let environment = ProcessInfo.processInfo.environment[Self.timeoutEnvironmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+            guard let seconds = self.timeout ?? environment.map({ Double($0) ?? .nan }) else { return nil }
+            // Below a microsecond, the socket timeout would round to zero, which means no limit.
+            guard seconds.isFinite, seconds >= 0.000_001, seconds <= 86_400 * 365 else {
+                let source = self.timeout != nil ? "--timeout" : "$\(Self.timeoutEnvironmentVariable)"
+                throw ValidationError("\(source) needs a number of seconds above 0 (up to a year); leave it out to wait as long as it takes.")
+            }
+            return seconds
+        }
+    }
+
     /// The shard map file: `--shard-map`, else `$CONTACTLEDGER_SHARD_MAP` unless `--socket` was given.
     var shardMapPath: String? {
         if let path = self.shardMap { return path }
@@ -127,6 +162,7 @@ struct GlobalOptions: ParsableArguments {
         if let actor = self.actor, actor.isEmpty {
             throw ValidationError("--actor needs a value; leave it out when no one in particular is acting.")
         }
+        _ = try self.answerTimeout
     }
 
     /// `params` with `workspace` and `actor` added when they were given and `params` does not set them.
@@ -166,6 +202,8 @@ struct GlobalOptions: ParsableArguments {
                 Output.printError(": \(error) — is contactledgerd running? (socket: \(socket))")
             case .closed, .ioFailed, .malformedAnswer:
                 Output.printError(": \(error) (socket: \(socket))")
+            case .timedOut:
+                Output.printError(": \(error); is contactledgerd stopped or overloaded? Raise --timeout for a long call (socket: \(socket))")
             }
             throw ExitCode.transportError
         } catch let error as RoutingError {

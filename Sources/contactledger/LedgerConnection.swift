@@ -17,7 +17,7 @@ struct LedgerConnection {
     /// - Throws: ``ShardMapError`` when the shard map cannot be read.
     init(options: GlobalOptions) throws {
         self.options = options
-        self.clients = DaemonClients(route: try options.route)
+        self.clients = DaemonClients(route: try options.route, timeout: try options.answerTimeout)
     }
 
     /// The socket of the last call (or the one a failed call tried), for messages.
@@ -50,10 +50,12 @@ struct LedgerConnection {
     }
 
     /// Waits for the next message from the daemon of the last call (for subscriptions, after the subscribe
-    /// call answered).
+    /// call answered), as long as it takes: a quiet log sends nothing, so no ``GlobalOptions/timeout`` applies.
     ///
     /// - Throws: ``RPCClient/TransportError`` when the connection fails or the daemon closes it.
     func nextMessage() throws -> JSONValue {
-        try self.clients.current().readValue()
+        let client = try self.clients.current()
+        client.timeout = nil
+        return try client.readValue()
     }
 }

@@ -226,6 +226,61 @@ struct CLITests {
         #expect(run.error.contains("contactledgerd"))
     }
 
+    /// A stopped daemon (SIGSTOP: the kernel still accepts connections into its backlog, nothing answers)
+    /// hangs a command only without a limit: with `--timeout` or `$CONTACTLEDGER_TIMEOUT` it fails with exit
+    /// status 2 and says so. `tail` waits without a limit once subscribed, since a quiet log sends nothing.
+    @Test func aTimeoutEndsACallToAStoppedDaemon() throws {
+        let daemon = try DaemonHarness()
+        #expect(try self.run(daemon, ["--timeout", "0.5", "health"]).status == 0)
+        for refused in [["--timeout", "0", "health"], ["health", "--timeout", "-1"], ["--timeout", "nan", "health"]] {
+            let run = try self.run(daemon, refused)
+            #expect(run.status == 64, "\(refused)")
+            #expect(run.error.contains("--timeout"), "\(run.error)")
+        }
+
+        _ = try daemon.call("contacts.create", ["name": "Early"])
+        let tail = ChildProcess()
+        tail.executableURL = Self.cli
+        tail.arguments = ["tail", "--after", "0", "--type", "contact_created", "--timeout", "0.5", "--json"]
+        tail.environment = ProcessInfo.processInfo.environment.merging(["CONTACTLEDGER_SOCKET": daemon.socketPath]) { $1 }
+        let output = Pipe()
+        tail.standardOutput = output
+        try tail.run()
+        defer { tail.terminate(); tail.waitUntilExit() }
+        // Caught up (subscribed), then quiet for four timeouts: still following, and it shows the next event.
+        let caughtUp = self.readLines(output.fileHandleForReading, count: 1, seconds: 30)
+        Thread.sleep(forTimeInterval: 2)
+        #expect(tail.isRunning)
+        _ = try daemon.call("contacts.create", ["name": "Late"])
+        let live = self.readLines(output.fileHandleForReading, count: 1, seconds: 30)
+        let names = try (caughtUp + live).map { try JSONValue(parsing: Array($0.utf8))["data"]?.string("name") }
+        #expect(names == ["Early", "Late"])
+
+        let pid = try #require(daemon.process?.processIdentifier)
+        #expect(Glibc.kill(pid, SIGSTOP) == 0)
+        defer { Glibc.kill(pid, SIGCONT) }
+        let started = Date()
+        let stopped = try self.run(daemon, ["--timeout", "0.5", "health"])
+        #expect(stopped.status == 2)
+        #expect(stopped.error.contains("no answer from the daemon within 0.5 s"), "\(stopped.error)")
+        #expect(stopped.error.split(separator: "\n").count == 1)
+        #expect(Date().timeIntervalSince(started) < 20)
+        var environment = ProcessInfo.processInfo.environment
+        environment["CONTACTLEDGER_SOCKET"] = daemon.socketPath
+        environment["CONTACTLEDGER_TIMEOUT"] = "0.25"
+        let process = ChildProcess()
+        process.executableURL = Self.cli
+        process.arguments = ["search", ""]
+        process.environment = environment
+        let fromEnvironment = try process.runToEnd()
+        #expect(fromEnvironment.status == 2)
+        #expect(fromEnvironment.error.contains("within 0.25 s"), "\(fromEnvironment.error)")
+
+        // Woken, it answers the next call.
+        #expect(Glibc.kill(pid, SIGCONT) == 0)
+        #expect(try self.run(daemon, ["--timeout", "5", "health"]).status == 0)
+    }
+
     /// The shared options may come before the subcommand, as with `docker -H` or `kubectl --kubeconfig`:
     /// `contactledger --socket PATH health` was refused as an unknown option (exit status 64).
     @Test func sharedOptionsBeforeTheSubcommand() throws {
