@@ -335,7 +335,11 @@ final class ProjectionRebuilder: Service, Sendable {
             $0.head = head
             $0.eventsPerSecond = 0
         }
-        self.logger.notice("projection rebuild started", metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(start)"])
+        // Resuming, the target's own position; a staging area's comes with `staging resumed` next.
+        self.logger.notice(
+            "projection rebuild started",
+            metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(start)", "resuming": "\(begun.count == 18 && begun[16] == 1)"]
+        )
         if begun.count == 18, begun[17] == 0 {
             start = try await self.stageAndCopy(resuming: begun[16] == 1, startedAt: startedAt)
         } else {

@@ -22,6 +22,8 @@ struct ProjectionTests {
             try Data(JSONLine.encode(["data_dir": .string(daemon.directory)] as JSONValue)).write(to: URL(fileURLWithPath: config))
             process.arguments = ["rebuild", "--config", config]
         }
+        // The config file lies beside the daemon's directory, which the harness removes; this one is ours to remove.
+        defer { if throughConfigFile { try? FileManager.default.removeItem(atPath: daemon.directory + ".json") } }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
