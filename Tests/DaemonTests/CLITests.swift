@@ -70,6 +70,20 @@ struct CLITests {
         #expect(verify.output.contains("true"))
     }
 
+    /// Starts the CLI with `arguments` against `daemon` in the background (a `tail`), its output and error
+    /// on pipes; the caller ends it.
+    func start(_ daemon: DaemonHarness, _ arguments: [String]) throws -> (process: ChildProcess, output: Pipe, error: Pipe) {
+        let process = ChildProcess()
+        process.executableURL = Self.cli
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["CONTACTLEDGER_SOCKET": daemon.socketPath]) { $1 }
+        let (output, error) = (Pipe(), Pipe())
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        return (process, output, error)
+    }
+
     /// Up to `count` lines from `handle`, waiting at most `seconds` in all.
     func readLines(_ handle: FileHandle, count: Int, seconds: Double) -> [String] {
         var buffer: [UInt8] = []
@@ -172,13 +186,7 @@ struct CLITests {
         // tail: the name changes after seq 0, then one made while it follows.
         let uuid = try #require(try daemon.call("contacts.get", ["urn": "ext:p42"]).string("uuid"))
         try ContactKit.modify(daemon, uuid, [["type": "name", "name": "First"]])
-        let tail = ChildProcess()
-        tail.executableURL = Self.cli
-        tail.arguments = ["tail", "--after", "0", "--type", "contact_name_changed", "--json"]
-        tail.environment = ProcessInfo.processInfo.environment.merging(["CONTACTLEDGER_SOCKET": daemon.socketPath]) { $1 }
-        let output = Pipe()
-        tail.standardOutput = output
-        try tail.run()
+        let (tail, output, _) = try self.start(daemon, ["tail", "--after", "0", "--type", "contact_name_changed", "--json"])
         defer { tail.terminate(); tail.waitUntilExit() }
         let caughtUp = self.readLines(output.fileHandleForReading, count: 1, seconds: 30)
         try ContactKit.modify(daemon, uuid, [["type": "name", "name": "Second"]])
@@ -193,15 +201,7 @@ struct CLITests {
     /// it stopped and how to resume from there, having printed every event up to that seq once.
     @Test func aTailThatFallsBehindSaysWhereToResume() throws {
         let daemon = try DaemonHarness(arguments: ["--subscriber-max-lag", "500"])
-        let tail = ChildProcess()
-        tail.executableURL = Self.cli
-        tail.arguments = ["tail", "--after", "0", "--json"]
-        tail.environment = ProcessInfo.processInfo.environment.merging(["CONTACTLEDGER_SOCKET": daemon.socketPath]) { $1 }
-        let output = Pipe()
-        let error = Pipe()
-        tail.standardOutput = output
-        tail.standardError = error
-        try tail.run()
+        let (tail, output, error) = try self.start(daemon, ["tail", "--after", "0", "--json"])
         try daemon.call("contacts.create", ["name": "first"])
         #expect(self.readLines(output.fileHandleForReading, count: 1, seconds: 30).count == 1)
         // Nobody reads its output now: its pipe fills, it stops reading the socket, the log runs ahead.
@@ -239,13 +239,7 @@ struct CLITests {
         }
 
         _ = try daemon.call("contacts.create", ["name": "Early"])
-        let tail = ChildProcess()
-        tail.executableURL = Self.cli
-        tail.arguments = ["tail", "--after", "0", "--type", "contact_created", "--timeout", "0.5", "--json"]
-        tail.environment = ProcessInfo.processInfo.environment.merging(["CONTACTLEDGER_SOCKET": daemon.socketPath]) { $1 }
-        let output = Pipe()
-        tail.standardOutput = output
-        try tail.run()
+        let (tail, output, _) = try self.start(daemon, ["tail", "--after", "0", "--type", "contact_created", "--timeout", "0.5", "--json"])
         defer { tail.terminate(); tail.waitUntilExit() }
         // Caught up (subscribed), then quiet for four timeouts: still following, and it shows the next event.
         let caughtUp = self.readLines(output.fileHandleForReading, count: 1, seconds: 30)
