@@ -12,6 +12,13 @@ import NIOPosix
 public enum LongCallThreads {
     private static let group = MultiThreadedEventLoopGroup(numberOfThreads: 4)
 
+    /// Starts the threads now. Each event loop holds an epoll and an eventfd: made lazily, by the first
+    /// long call, they could not be made once connections hold every file descriptor the process may have,
+    /// and NIO stops the process when an event loop cannot start. The server starts them before it listens.
+    public static func start() {
+        _ = Self.group
+    }
+
     /// Runs `body` on one of the threads and returns its result.
     public static func run<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
         try await withTaskExecutorPreference(EventLoopTaskExecutor(Self.group.next()), operation: body)

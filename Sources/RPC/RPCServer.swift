@@ -29,15 +29,20 @@ public final class RPCServer: Service {
         public var maximumInFlightPerConnection: Int
         /// The group to give the socket file, if any.
         public var socketGroup: gid_t?
+        /// Connections held open at once; nil: the process's limit on open files less a reserve
+        /// (``ConnectionLimit``).
+        public var maximumConnections: Int?
 
         public init(
             socketPath: String,
             maximumLineBytes: Int = 16 << 20,
             socketMode: mode_t = 0o660,
             maximumInFlightPerConnection: Int = 32,
-            socketGroup: gid_t? = nil
+            socketGroup: gid_t? = nil,
+            maximumConnections: Int? = nil
         ) {
             self.socketGroup = socketGroup
+            self.maximumConnections = maximumConnections
             self.socketPath = socketPath
             self.maximumLineBytes = maximumLineBytes
             self.socketMode = socketMode
@@ -52,6 +57,7 @@ public final class RPCServer: Service {
     private let eventLoopGroup: any EventLoopGroup
     private let onListening: @Sendable () -> Void
     private let nextConnectionID = Atomic<UInt64>(1)
+    private let connectionLimit: ConnectionLimit
 
     public init(
         configuration: Configuration,
@@ -66,9 +72,11 @@ public final class RPCServer: Service {
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
         self.onListening = onListening
+        self.connectionLimit = configuration.maximumConnections.map(ConnectionLimit.init) ?? .forOpenFileLimit()
     }
 
-    private typealias Connection = (channel: NIOAsyncChannel<LineFrame, ByteBuffer>, peer: PeerCredentials?, drain: ShutdownDrain)
+    /// An accepted connection; `refused` past ``ConnectionLimit/maximum``: answered the refusal and closed.
+    private typealias Connection = (channel: NIOAsyncChannel<LineFrame, ByteBuffer>, peer: PeerCredentials?, drain: ShutdownDrain, refused: Bool)
 
     /// The accepted connections ``run()`` has not served yet, and whether it still takes new ones.
     private struct UnservedConnections {
@@ -91,6 +99,8 @@ public final class RPCServer: Service {
         // a connection accepted late is refused before it becomes an async channel.
         let unserved = Mutex(UnservedConnections())
         let lineBudget = PendingLineBudget(maximumLineBytes: maximumLineBytes)
+        LongCallThreads.start()
+        let connectionLimit = self.connectionLimit
         let socketPath = self.configuration.socketPath
         let staged = try StagedSocketPath(path: socketPath)
         let bound: NIOAsyncChannel<Connection, Never>
@@ -103,7 +113,8 @@ public final class RPCServer: Service {
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 // The owner claims the path first (``SocketPathClaim``): whatever is still there is not ours to remove.
                 .bind(unixDomainSocketPath: staged.bindPath, cleanupExistingSocketFile: false) { channel in
-                    Self.peerCredentials(of: channel).flatMapThrowing { peer in
+                    let admitted = connectionLimit.admit(channel)
+                    return Self.peerCredentials(of: channel).flatMapThrowing { peer in
                         let drain = ShutdownDrain()
                         try channel.pipeline.syncOperations.addHandlers(
                             ByteToMessageHandler(LineFrameDecoder(maximumLineBytes: maximumLineBytes, budget: lineBudget, peer: peer?.uid)),
@@ -112,11 +123,11 @@ public final class RPCServer: Service {
                         let wrapped = try unserved.withLock { held -> NIOAsyncChannel<LineFrame, ByteBuffer>? in
                             guard held.isAccepting else { return nil }
                             let wrapped = try NIOAsyncChannel<LineFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
-                            held.connections[ObjectIdentifier(channel)] = (wrapped, peer, drain)
+                            held.connections[ObjectIdentifier(channel)] = (wrapped, peer, drain, !admitted)
                             return wrapped
                         }
                         guard let wrapped else { throw ChannelError.ioOnClosedChannel }  // NIO closes it.
-                        return (wrapped, peer, drain)
+                        return (wrapped, peer, drain, !admitted)
                     }
                 }
         } catch {
@@ -133,7 +144,10 @@ public final class RPCServer: Service {
         // Removed at exit only if the path still names this socket (``SocketFileIdentity``).
         let published = SocketFileIdentity(path: socketPath)
         defer { SocketFileIdentity.removeIfUnchanged(socketPath, published: published) }
-        self.logger.info("listening", metadata: ["rpc.socket_mode": "\(String(self.configuration.socketMode, radix: 8))"])
+        self.logger.info(
+            "listening",
+            metadata: ["rpc.socket_mode": "\(String(self.configuration.socketMode, radix: 8))", "rpc.connections.limit": "\(connectionLimit.maximum)"]
+        )
         self.onListening()
 
         let listener = server.channel
@@ -204,6 +218,11 @@ public final class RPCServer: Service {
         let connectionID = self.nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
         let limit = self.configuration.maximumInFlightPerConnection
         let maximumLineBytes = self.configuration.maximumLineBytes
+        if connection.refused {
+            let refusal = self.connectionLimit.refusal(logger: self.logger)
+            try? await connection.channel.executeThenClose { _, outbound in try await outbound.write(ByteBuffer(bytes: refusal)) }
+            return
+        }
         do {
             try await connection.channel.executeThenClose { inbound, outbound in
                 let channel = connection.channel.channel

@@ -11,6 +11,7 @@ final class DaemonHarness: @unchecked Sendable {
     let socketPath: String
     private(set) var process: ChildProcess?
     private let extraArguments: [String]
+    private let openFileLimit: Int?
     let logPath: String
 
     /// The directory holding the built executables (`.build/debug` or `.build/release`).
@@ -20,8 +21,10 @@ final class DaemonHarness: @unchecked Sendable {
         return bundle.deletingLastPathComponent()
     }
 
-    /// - Parameter socket: a socket path other than the data directory's `ledger.sock`.
-    init(arguments: [String] = [], directory: String? = nil, socket: String? = nil) throws {
+    /// - Parameters:
+    ///   - socket: a socket path other than the data directory's `ledger.sock`.
+    ///   - openFileLimit: the daemon's limit on open files (soft and hard, set by `prlimit`), else this process's.
+    init(arguments: [String] = [], directory: String? = nil, socket: String? = nil, openFileLimit: Int? = nil) throws {
         // Short paths: a Unix socket path is limited to about 108 bytes.
         let directory = directory ?? "/tmp/clt-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -30,14 +33,21 @@ final class DaemonHarness: @unchecked Sendable {
         self.socketPath = socket ?? directory + "/ledger.sock"
         self.logPath = directory + ".log"
         self.extraArguments = arguments + (socket.map { ["--socket", $0] } ?? [])
+        self.openFileLimit = openFileLimit
         try self.start()
     }
 
     /// Starts (or restarts) the daemon and waits until its socket answers.
     func start() throws {
         let process = ChildProcess()
-        process.executableURL = Self.productsDirectory.appendingPathComponent("contactledgerd")
+        let daemon = Self.productsDirectory.appendingPathComponent("contactledgerd")
+        process.executableURL = daemon
         process.arguments = ["--data-dir", self.directory] + self.extraArguments
+        if let limit = self.openFileLimit {
+            // prlimit sets its own limit and then executes the daemon: the same process.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(limit):\(limit)", daemon.path] + process.arguments
+        }
         _ = FileManager.default.createFile(atPath: self.logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: self.logPath)
         log?.seekToEndOfFile()

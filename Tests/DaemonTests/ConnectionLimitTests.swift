@@ -1,0 +1,70 @@
+// ContactLedger — daemon tests.
+import Foundation
+import RPC
+import TestSupport
+import Testing
+
+/// Connections stay below the daemon's limit on open files, so that what the daemon opens itself (an
+/// export's file, a backup, a verification's scratch store) still opens, and the process lives: at the
+/// limit, libdispatch stops the process when it cannot read `/proc`.
+@Suite(.ownThreads, .timeLimit(.minutes(3)))
+struct ConnectionLimitTests {
+    @Test func connectionsPastTheLimitAreRefusedAndTheDaemonKeepsWorking() throws {
+        // 256 descriptors: 64 kept in reserve, 192 for connections.
+        let daemon = try DaemonHarness(openFileLimit: 256)
+        let admin = try daemon.client()
+        try admin.call("contacts.create", ["name": "Ada", "urns": ["ext:ada"]])
+        // Each connection sends a call and reads its answer: served, or refused with one line naming the
+        // limit. A connection closed just before (the harness's readiness probe) is counted out when its
+        // close completes on its event loop, so a refusal before the limit is tried again.
+        func connect() throws -> (client: RPCClient, answer: JSONValue) {
+            let client = try daemon.client()
+            try client.send(raw: Array(#"{"jsonrpc":"2.0","id":1,"method":"system.health"}"#.utf8) + [10])
+            return (client, try client.readValue())
+        }
+        var held: [RPCClient] = []
+        for _ in 0..<400 where held.count < 191 {
+            let (client, answer) = try connect()
+            if answer["result"] != nil { held.append(client) } else { usleep(50_000) }
+        }
+        #expect(held.count == 191)
+
+        // Past the limit: one line, -32006 naming the limit, then the end of the connection.
+        for _ in 0..<20 {
+            let (refused, line) = try connect()
+            #expect(line["id"] == .null)
+            #expect(line["error"]?.int("code") == -32006)
+            #expect(line["error"]?["data"]?.string("reason") == "too_many_connections")
+            #expect(line["error"]?["data"]?.int("limit") == 192)
+            #expect(throws: RPCClient.TransportError.self) { try refused.readLine() }
+        }
+        #expect(daemon.log().contains("connections refused: too many open"))
+
+        // The daemon still opens files of its own, and every connection held still answers.
+        let backup = daemon.directory + "-backup"
+        defer { try? FileManager.default.removeItem(atPath: backup) }
+        #expect(try admin.call("ledger.backup", ["path": .string(backup)]).string("path") == backup)
+        let exportPath = daemon.directory + "-export.csv"
+        defer { try? FileManager.default.removeItem(atPath: exportPath) }
+        let export = try #require(try admin.call("exports.start", ["format": "csv", "path": .string(exportPath)]).string("export"))
+        var state: String?
+        for _ in 0..<600 where state != "complete" && state != "failed" {
+            state = try admin.call("exports.status", ["export": .string(export)]).string("state")
+            usleep(50_000)
+        }
+        #expect(state == "complete")
+        #expect(try String(contentsOfFile: exportPath, encoding: .utf8).contains("Ada"))
+        #expect(try admin.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        for client in held { #expect(try client.call("system.health").string("status") == "ok") }
+
+        // Closed connections make room again.
+        held.removeLast(10)
+        var served = false
+        for _ in 0..<200 where !served {
+            served = (try? daemon.client().call("system.health"))?.string("status") == "ok"
+            if !served { usleep(50_000) }
+        }
+        #expect(served)
+        #expect(daemon.stop() == 0)
+    }
+}
