@@ -266,7 +266,7 @@ VALID: list[tuple[str, dict]] = [
     ("version conflict", {"method": "contacts.modify", "params": {"uuid": U1, "modifiers": []},
                           "error": {"code": -32002, "message": "version mismatch", "data": {"reason": "version_mismatch", "actual_version": 5}}}),
     ("events.read", {"method": "events.read", "params": {"after_seq": 0, "limit": 2},
-                     "result": {"items": [envelope("field_created", {"key": "age", "name": "Age", "type": "number"})]}}),
+                     "result": {"items": [envelope("field_created", {"key": "age", "name": "Age", "type": "number"})], "next_cursor": None}}),
     ("notification", {"method": "events.event", "params": {"subscription": "s1", "event": envelope("contact_status_changed", {"status": "stopped"})}}),
     ("event created", {"event": envelope("contact_created", {"uuid": U1, "id": 1, "name": None, "language": None, "status": "active", "urns": []},
                                          idempotency_key="k1")}),

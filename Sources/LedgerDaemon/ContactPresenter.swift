@@ -106,7 +106,7 @@ struct ContactPresenter {
     static func mask(_ urn: String) -> String { URN.masked(text: urn) }
 
     /// Masks what an anonymous workspace's answers must not show inside an event's `data`: URN paths,
-    /// and a contact's name, shown as its `ref` as a contact object shows it. Field and group names are
+    /// and a contact's name (unless cleared), shown as its `ref` as a contact object shows it. Field and group names are
     /// the workspace's, not personal data, and stay. `contactID` is the id of the contact whose stream the
     /// event is in, for events whose data does not carry it (`contact_name_changed`); without it the name
     /// is masked.
@@ -119,7 +119,8 @@ struct ContactPresenter {
             message["urn"] = .string(Self.mask(urn))
             members["msg"] = .object(message)
         }
-        if Self.contactNameEvents.contains(type), members["name"]?.stringValue != nil {
+        // A name cleared ("") shows as cleared: the ref in its place read as a name set to the ref.
+        if Self.contactNameEvents.contains(type), let name = members["name"]?.stringValue, !name.isEmpty {
             let id = members["id"]?.integerValue ?? contactID
             members["name"] = .string(id.map { self.reference.encode($0) } ?? URN.anonymousMask)
         }

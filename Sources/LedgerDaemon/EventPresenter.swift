@@ -68,10 +68,12 @@ enum EventPresenter {
         return .object(object)
     }
 
-    /// A timeline item `{seq, type, created_on, actor, peer, data}`. `contactID`: see
+    /// A timeline item `{seq, type, created_on, actor, peer, data}`; an erased one (`data` null) adds
+    /// `erased: true` and the `payload_hash` the chain keeps of what was erased, so that an audit can tie
+    /// a copy of the payload, held elsewhere, to the log. `contactID`: see
     /// ``ContactPresenter/maskEventData(_:type:contactID:)``.
     static func timelineItem(_ event: Decoded, presenter: ContactPresenter, contactID: Int64?) -> JSONValue {
-        [
+        var item: [String: JSONValue] = [
             "seq": .integer(Int64(event.header.seq)),
             "type": .string(event.header.type),
             "created_on": .string(event.header.createdOn.description),
@@ -79,5 +81,10 @@ enum EventPresenter {
             "peer": Self.peer(event.header.peer),
             "data": event.data.map { presenter.maskEventData($0, type: event.header.type, contactID: contactID) } ?? .null,
         ]
+        if event.data == nil {
+            item["erased"] = true
+            item["payload_hash"] = .string(Self.hex(event.record.payloadHash))
+        }
+        return .object(item)
     }
 }

@@ -221,7 +221,7 @@ enum PointInTime: Decodable {
 }
 
 struct HistoryParams: MethodParams {
-    static let memberNames = common.union(["uuid", "after", "before", "types", "limit", "cursor", "order"])
+    static let memberNames = common.union(["uuid", "after", "before", "types", "limit", "cursor", "order", "include_deleted"])
     /// `desc` (newest first, the default) or `asc`.
     var order: String?
     var uuid: String
@@ -230,6 +230,13 @@ struct HistoryParams: MethodParams {
     var types: [String]?
     var limit: Int?
     var cursor: String?
+    /// An auditor's view of a deleted contact: its erased timeline rather than -32001 `deleted`.
+    var includeDeleted: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case order, uuid, after, before, types, limit, cursor
+        case includeDeleted = "include_deleted"
+    }
 }
 
 struct AsOfParams: MethodParams {

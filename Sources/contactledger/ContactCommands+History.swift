@@ -27,11 +27,17 @@ extension ContactLedgerCommand.Contacts {
         @Argument(help: ArgumentHelp("The contact's UUID.", valueName: "uuid"))
         var uuid: String
 
-        @Option(help: ArgumentHelp("Only events after this RFC 3339 time or seq.", valueName: "at"))
+        @Option(help: ArgumentHelp("Only events after this RFC 3339 time or seq (the event at it left out).", valueName: "at"))
         var after: PointInTime?
 
-        @Option(help: ArgumentHelp("Only events before this RFC 3339 time or seq.", valueName: "at"))
+        @Option(help: ArgumentHelp("Only events up to this RFC 3339 time or seq (the event at it included).", valueName: "at"))
         var before: PointInTime?
+
+        @Flag(
+            name: .customLong("include-deleted"),
+            help: "For a deleted contact, its erased timeline (types, times, actors, payload hashes) rather than an error."
+        )
+        var includeDeleted = false
 
         @Option(
             help: ArgumentHelp("Only events of this type, e.g. contact_name_changed (repeatable).", valueName: "type")
@@ -57,6 +63,7 @@ extension ContactLedgerCommand.Contacts {
             params["after"] = self.after?.jsonValue
             params["before"] = self.before?.jsonValue
             if !self.type.isEmpty { params["types"] = self.type.jsonValue }
+            if self.includeDeleted { params["include_deleted"] = true }
             self.page.apply(to: &params)
             let result = try self.global.call("contacts.history", params)
             self.global.emit(result) { result in

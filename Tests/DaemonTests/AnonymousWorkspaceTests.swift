@@ -126,6 +126,41 @@ struct AnonymousWorkspaceTests {
         #expect(try ContactKit.get(daemon, uuid, workspace: "anon").string("name") == ref)
     }
 
+    /// A change hidden behind the mask is still a change: `contacts.diff` compares the values the ledger
+    /// holds and shows them masked (a renamed contact shows its ref before and after; a replaced number
+    /// `tel:********` twice). It said "no changes" when it compared the masked values. A name cleared shows
+    /// as cleared in the events, not as the ref.
+    @Test func diffShowsMaskedChangesAndAClearedNameStaysCleared() throws {
+        // URNs change only before the workspace turns anonymous.
+        let daemon = try DaemonHarness()
+        _ = try daemon.call("workspace.configure", ["workspace": Self.workspace, "default_country": "RW"])
+        let created = try daemon.call("contacts.create", ["workspace": Self.workspace, "name": "Zorro", "urns": ["tel:0788123123"]])
+        let uuid = try #require(created.string("uuid"))
+        _ = try ContactKit.modify(daemon, uuid, [["type": "name", "name": "Diego"]], workspace: "anon")
+        _ = try ContactKit.modify(daemon, uuid, [ContactKit.urns("set", ["tel:0788999888"])], workspace: "anon")
+        let renamedAndRenumbered = try ContactKit.head(daemon)
+        _ = try daemon.call("workspace.configure", ["workspace": Self.workspace, "anonymous": true])
+        let ref = try #require(try ContactKit.get(daemon, uuid, workspace: "anon").string("name"))
+        #expect(Self.isRef(ref))
+        _ = try ContactKit.modify(daemon, uuid, [["type": "name", "name": ""]], workspace: "anon")
+        let created1 = ["seq": JSONValue.integer(Int64(try #require(created.int("seq"))))] as JSONValue
+
+        let diff = try daemon.call("contacts.diff", ["workspace": Self.workspace, "uuid": .string(uuid), "from": created1, "to": ["seq": .integer(renamedAndRenumbered)]])
+        guard case .object(let changes)? = diff["changes"] else {
+            Issue.record("no changes object: \(diff)")
+            return
+        }
+        #expect(Set(changes.keys) == ["name", "urns"], "\(diff)")
+        #expect(changes["name"] == ["before": .string(ref), "after": .string(ref)])
+        #expect(changes["urns"] == ["before": ["tel:********"], "after": ["tel:********"]])
+        #expect(!ContactKit.mentions(diff, "Zorro") && !ContactKit.mentions(diff, "Diego") && !ContactKit.mentions(diff, "0788"))
+        // Nothing changed between a point and itself, masked or not.
+        #expect(try daemon.call("contacts.diff", ["workspace": Self.workspace, "uuid": .string(uuid), "from": created1, "to": created1])["changes"] == [:])
+
+        let cleared = try ContactKit.history(daemon, uuid, types: ["contact_name_changed"], workspace: "anon")
+        #expect(cleared.map { $0["data"]?.string("name") } == ["", ref])
+    }
+
     /// `contacts.search` with `as_of` looks at the contacts as they were, but masks them as the workspace
     /// is now: anonymity turned on later hides their past names and URNs and refuses URN-value queries.
     @Test func searchingThePastOfAWorkspaceMadeAnonymousMasksIt() throws {

@@ -52,6 +52,7 @@ struct DeletionTests {
             .array(try ContactKit.allEvents(daemon)),
             answer("contacts.get", ["uuid": id]),
             answer("contacts.history", ["uuid": id, "limit": 1000]),
+            answer("contacts.history", ["uuid": id, "limit": 1000, "include_deleted": true]),
             answer("contacts.messages", ["uuid": id, "limit": 1000]),
             answer("contacts.as_of", ["uuid": id, "at": ["seq": 3]]),
             answer("contacts.as_of", ["uuid": id, "at": ["seq": 8]]),
@@ -75,6 +76,18 @@ struct DeletionTests {
         for urn in ["tel:" + phone, "tel:0788 555 444", mailto] {
             #expect(try daemon.error("contacts.get", ["urn": .string(urn)]).code == -32001, "\(urn)")
         }
+        // Its history too, as the contract says of every call about it; an audit asks for the erased
+        // timeline: each event's type, time and actor, and for an erased one the payload hash the chain keeps.
+        let history = try daemon.error("contacts.history", ["uuid": .string(uuid)])
+        #expect(history.code == -32001 && history.data("reason") == "deleted" && history.data("id")?.stringValue == uuid)
+        let audited = try ContactKit.allPages(daemon, "contacts.history", ["uuid": .string(uuid), "include_deleted": true])
+        #expect(audited.first?.string("type") == "contact_deleted")
+        #expect(audited.last?.string("type") == "contact_created")
+        let erased = audited.filter { $0["erased"] == true }
+        #expect(erased.count >= 5)
+        #expect(erased.allSatisfy { $0["data"] == .null && ($0.string("payload_hash") ?? "").count == 64 && $0.string("created_on") != nil })
+        #expect(Set(erased.compactMap { $0.string("payload_hash") }).count == erased.count)
+        #expect(audited.filter { $0["erased"] == nil }.allSatisfy { $0["payload_hash"] == nil && $0["data"] != .null })
         let everything = try Self.everything(daemon, uuid, group: group)
         for secret in Self.secrets {
             let leaks = ContactKit.allStrings(everything).filter { $0.contains(secret) }

@@ -79,6 +79,21 @@ struct HistoryAuditTests {
         #expect(byBob["items"]?.arrayValue?.count == 4)
         let ageChanges = try daemon.call("audit.changes", ["field": "age"])
         #expect(ageChanges["items"]?.arrayValue?.count == 2)
+        // Each entry names its contact (a workspace event names none); a key that cannot be one is refused,
+        // where an empty answer said nobody had changed it (a field's name given for its key).
+        #expect(ageChanges["items"]?.arrayValue?.allSatisfy { $0.string("contact") == uuid } == true)
+        let workspaceEvents = try daemon.call("audit.changes", ["types": ["field_created"]])
+        if case .object(let entry)? = workspaceEvents["items"]?.arrayValue?.first {
+            #expect(entry.keys.contains("contact") && entry["contact"] == .null, "\(entry)")
+        } else {
+            Issue.record("no field_created entry: \(workspaceEvents)")
+        }
+        for (key, reason) in [("Age", "invalid_key"), ("has", "reserved_key"), ("", "invalid_key"), (String(repeating: "a", count: 40), "key_too_long")] {
+            let refused = try daemon.error("audit.changes", ["field": .string(key)])
+            #expect(refused.code == -32602, "\(key)")
+            #expect(refused.data("field") == "field")
+            #expect(refused.data("reason")?.stringValue == reason, "\(key): \(refused)")
+        }
         let sinceThird = try daemon.call("audit.changes", ["from": .string(snapshots[3].time), "types": ["contact_status_changed"]])
         #expect(sinceThird["items"]?.arrayValue?.count == 2)
         // `from` and `to` are points, as for contacts.diff: the changes that lead from the state at `from`

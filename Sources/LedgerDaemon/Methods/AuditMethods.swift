@@ -36,6 +36,11 @@ extension LedgerMethods {
             throw RPCError.invalidParams(field: "types[\(index)]", reason: "unknown_type")
         }
         let types = params.types.map(Set.init)
+        // A malformed key matches nothing, and an empty answer would say nobody changed the field (a field's
+        // name given for its key, "City" for `city`): refused, as fields.update refuses it.
+        if let field = params.field {
+            do { try FieldKey.validate(field) } catch { throw RPCError.invalidParams(field: "field", reason: error.code.rawValue) }
+        }
         return try self.read { txn in
             let presenter = try self.presenter(caller.workspace, in: txn)
             let head = try self.stores.log.head(in: txn).seq
@@ -91,6 +96,7 @@ extension LedgerMethods {
                 )
                 if case .object(var members) = item {
                     members["stream"] = .string(header.stream)
+                    members["contact"] = header.contactUUID.map { .string($0.rawValue) } ?? .null
                     members["workspace"] = .string(header.workspace)
                     members["id"] = .string(header.id)
                     item = .object(members)

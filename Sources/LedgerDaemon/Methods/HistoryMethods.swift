@@ -50,6 +50,9 @@ extension LedgerMethods {
             throw RPCError.invalidParams(field: "order", reason: "must_be_asc_or_desc")
         }
         return try self.read { txn in
+            // A deleted contact answers -32001 `deleted` like every call about it, unless the caller asks for
+            // its erased timeline (types, times, actors, payload hashes), which an audit needs.
+            if params.includeDeleted != true { try self.requirePast(of: uuid, workspace: caller.workspace, in: txn) }
             let presenter = try self.presenter(caller.workspace, in: txn)
             let events = try self.contactEvents(uuid, workspace: caller.workspace, in: txn)
             guard !events.isEmpty else { throw ContactError.notFound("contact", id: uuid.rawValue) }
@@ -155,9 +158,20 @@ extension LedgerMethods {
     /// The contact object as it was at `point`, shown with its workspace's fields and groups as they
     /// were then; nil if it did not exist yet.
     func presentedContact(_ uuid: ContactUUID, at point: Point, workspace name: String, in txn: Transaction) throws -> JSONValue? {
+        try self.presentedContactAndHeld(uuid, at: point, workspace: name, in: txn)?.shown
+    }
+
+    /// The contact object as it was at `point` as answers show it (`shown`: masked in an anonymous
+    /// workspace) and as the ledger holds it (`held`, never answered: what a comparison looks at, since
+    /// two names behind one ref, or two numbers behind one mask, still differ); nil if it did not exist yet.
+    func presentedContactAndHeld(_ uuid: ContactUUID, at point: Point, workspace name: String, in txn: Transaction) throws -> (shown: JSONValue, held: JSONValue)? {
         let workspace = try self.workspace(name, at: point, in: txn)
         guard let contact = try self.contact(uuid, at: point, in: workspace, txn: txn), !contact.isDeleted else { return nil }
-        return ContactPresenter(workspace: workspace.workspace, reference: self.reference).present(contact)
+        let shown = ContactPresenter(workspace: workspace.workspace, reference: self.reference).present(contact)
+        guard workspace.workspace.anonymous else { return (shown, shown) }
+        var plain = workspace.workspace
+        plain.anonymous = false
+        return (shown, ContactPresenter(workspace: plain, reference: self.reference).present(contact))
     }
 
     /// Throws -32001 for a contact the workspace never had (as `contacts.get` does), and -32001 `deleted`
@@ -190,25 +204,22 @@ extension LedgerMethods {
         let to = try Point(params.to, field: "to")
         return try self.read { txn in
             try self.requirePast(of: uuid, workspace: caller.workspace, in: txn)
-            let before = try self.presentedContact(uuid, at: from, workspace: caller.workspace, in: txn)
-            guard let after = try self.presentedContact(uuid, at: to, workspace: caller.workspace, in: txn) else {
+            let before = try self.presentedContactAndHeld(uuid, at: from, workspace: caller.workspace, in: txn)
+            guard let after = try self.presentedContactAndHeld(uuid, at: to, workspace: caller.workspace, in: txn) else {
                 throw ContactError.notFound("contact", id: uuid.rawValue, reason: "not_yet_created")
             }
+            // What changed is read from the values held; what is shown of them is what answers show. In an
+            // anonymous workspace a renamed contact shows its ref before and after, and is still renamed.
             var changes: [String: JSONValue] = [:]
-            for property in ["name", "language", "status", "urns", "groups", "last_seen_on"] {
-                let old = before?[property] ?? .null
-                let new = after[property] ?? .null
-                if old != new { changes[property] = ["before": old, "after": new] }
+            for property in ["name", "language", "status", "urns", "groups", "last_seen_on"] where before?.held[property] ?? .null != after.held[property] ?? .null {
+                changes[property] = ["before": before?.shown[property] ?? .null, "after": after.shown[property] ?? .null]
             }
-            let oldFields = before?["fields"] ?? .object([:])
-            let newFields = after["fields"] ?? .object([:])
+            let (heldBefore, heldAfter) = (before?.held["fields"] ?? .object([:]), after.held["fields"] ?? .object([:]))
             var keys: Set<String> = []
-            if case .object(let members) = oldFields { keys.formUnion(members.keys) }
-            if case .object(let members) = newFields { keys.formUnion(members.keys) }
-            for key in keys {
-                let old = oldFields[key] ?? .null
-                let new = newFields[key] ?? .null
-                if old != new { changes["fields.\(key)"] = ["before": old, "after": new] }
+            if case .object(let members) = heldBefore { keys.formUnion(members.keys) }
+            if case .object(let members) = heldAfter { keys.formUnion(members.keys) }
+            for key in keys where heldBefore[key] ?? .null != heldAfter[key] ?? .null {
+                changes["fields.\(key)"] = ["before": before?.shown["fields"]?[key] ?? .null, "after": after.shown["fields"]?[key] ?? .null]
             }
             return ["changes": .object(changes)]
         }
