@@ -12,19 +12,20 @@ import Synchronization
 /// last failure stops the process (found by this stop's own probe: two clients of 10,100 idle
 /// connections each, then `exports.start` from a connection opened before). ``reservedDescriptors(openFileLimit:)``
 /// stay free for them. A connection past the limit is answered one line, -32006
-/// `{reason: "too_many_connections", limit}`, and closed; those open are not touched. (It is answered once
+/// `{reason: "too_many_connections", limit}`, and closed; those open are not touched. The metrics
+/// endpoint, which any local user can reach, holds a few connections under a limit of its own. (It is answered once
 /// served, not while accepted: NIO registers an accepted channel only after its initializer, so a write
 /// there never completes.)
-final class ConnectionLimit: Sendable {
+public final class ConnectionLimit: Sendable {
     /// The most connections held open at once.
-    let maximum: Int
+    public let maximum: Int
     private let open = Atomic<Int>(0)
     /// When a refusal was last logged (seconds since the reference date), so that a flood logs a line now
     /// and then rather than one per connection.
     private let lastLogged = Atomic<Int64>(0)
     private let refusedSinceLog = Atomic<Int>(0)
 
-    init(maximum: Int) {
+    public init(maximum: Int) {
         self.maximum = max(1, maximum)
     }
 
@@ -48,7 +49,7 @@ final class ConnectionLimit: Sendable {
 
     /// Counts `channel` as open until it closes; false when that makes more than ``maximum``, and then the
     /// caller answers it ``refusal(logger:)`` and closes it.
-    func admit(_ channel: any Channel) -> Bool {
+    public func admit(_ channel: any Channel) -> Bool {
         let count = self.open.wrappingAdd(1, ordering: .relaxed).newValue
         channel.closeFuture.whenComplete { _ in self.open.wrappingSubtract(1, ordering: .relaxed) }
         return count <= self.maximum

@@ -211,6 +211,34 @@ struct OperationsTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// The metrics port is on loopback, where every local user reaches it: it holds 64 connections at
+    /// once and closes one past them unanswered, so that nobody can take the daemon's descriptors through it.
+    @Test func metricsConnectionsAreBounded() throws {
+        let port = try Operations.freePort()
+        let daemon = try DaemonHarness(arguments: ["--metrics-listen", "127.0.0.1:\(port)"])
+        var held: [Int32] = []
+        defer { held.forEach { close($0) } }
+        for _ in 0..<64 { held.append(try #require(LoopbackSocket.connect(port: port))) }
+        // The last one held is served, and kept open (HTTP/1.1 keeps the connection alive).
+        let request = Array("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        #expect(send(held[63], request, request.count, Int32(MSG_NOSIGNAL)) == request.count)
+        var head = [UInt8](repeating: 0, count: 12)
+        #expect(recv(held[63], &head, 12, Int32(MSG_WAITALL)) == 12)
+        #expect(String(decoding: head, as: UTF8.self).hasSuffix(" 200"), "\(String(decoding: head, as: UTF8.self))")
+        let past = try #require(LoopbackSocket.connect(port: port, timeoutSeconds: 10))
+        defer { close(past) }
+        var byte: UInt8 = 0
+        #expect(recv(past, &byte, 1, 0) == 0, "the connection past the limit is closed")
+        close(held.removeFirst())
+        var served = false
+        for _ in 0..<100 where !served {
+            served = (try? Operations.httpGet(port: port, path: "/metrics"))?.status == 200
+            if !served { usleep(50_000) }
+        }
+        #expect(served)
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func subscriptionsAreCountedLive() throws {
         let port = try Operations.freePort()
         let daemon = try DaemonHarness(arguments: ["--metrics-listen", "127.0.0.1:\(port)"])

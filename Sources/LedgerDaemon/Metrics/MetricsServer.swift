@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import RPC
 import ServiceLifecycle
 
 /// A tiny HTTP/1.1 server answering `GET /metrics` with ``DaemonMetrics/exposition()`` in the Prometheus
@@ -19,6 +20,10 @@ final class MetricsServer: Service {
 
     /// The content type of the exposition.
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    /// Connections served at once. A scraper holds one; the port is on loopback, where every local user
+    /// reaches it, and unbounded, their connections could take every descriptor the daemon may open
+    /// (``ConnectionLimit``). One past it is closed unanswered.
+    static let maximumConnections = 64
 
     init(
         address: MetricsAddress,
@@ -35,12 +40,15 @@ final class MetricsServer: Service {
     private typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     func run() async throws {
+        let limit = ConnectionLimit(maximum: Self.maximumConnections)
         let server = try await ServerBootstrap(group: self.eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: self.address.host, port: self.address.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // Counted here, refused once served: NIO registers an accepted channel only after this.
+                let admitted = limit.admit(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try Connection(wrappingChannelSynchronously: channel)
+                    return (try Connection(wrappingChannelSynchronously: channel), admitted)
                 }
             }
         self.logger.info(
@@ -49,7 +57,11 @@ final class MetricsServer: Service {
         )
         try await server.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
-                for try await connection in inbound.cancelOnGracefulShutdown() {
+                for try await (connection, admitted) in inbound.cancelOnGracefulShutdown() {
+                    guard admitted else {
+                        group.addTask { try? await connection.executeThenClose { _, _ in } }
+                        continue
+                    }
                     group.addTask { await self.serve(connection) }
                 }
             }
