@@ -106,8 +106,8 @@ struct ContactPresenter {
     static func mask(_ urn: String) -> String { URN.masked(text: urn) }
 
     /// Masks what an anonymous workspace's answers must not show inside an event's `data`: URN paths,
-    /// and a contact's name (unless cleared), shown as its `ref` as a contact object shows it. Field and group names are
-    /// the workspace's, not personal data, and stay. `contactID` is the id of the contact whose stream the
+    /// and a contact's name (unless cleared), shown as its `ref` as a contact object shows it. Field and
+    /// group names are the workspace's, not personal data, and stay. `contactID` is the id of the contact whose stream the
     /// event is in, for events whose data does not carry it (`contact_name_changed`); without it the name
     /// is masked.
     func maskEventData(_ data: JSONValue, type: String, contactID: Int64?) -> JSONValue {

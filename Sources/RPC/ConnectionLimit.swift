@@ -12,10 +12,11 @@ import Synchronization
 /// last failure stops the process (found by this stop's own probe: two clients of 10,100 idle
 /// connections each, then `exports.start` from a connection opened before). ``reservedDescriptors(openFileLimit:)``
 /// stay free for them. A connection past the limit is answered one line, -32006
-/// `{reason: "too_many_connections", limit}`, and closed; those open are not touched. The metrics
-/// endpoint, which any local user can reach, holds a few connections under a limit of its own. (It is answered once
+/// `{reason: "too_many_connections", limit}`, and closed; those open are not touched. It is answered once
 /// served, not while accepted: NIO registers an accepted channel only after its initializer, so a write
-/// there never completes.)
+/// there never completes, and a channel whose initializer fails is left open.
+///
+/// The metrics endpoint, which any local user can reach, holds a few connections under a limit of its own.
 public final class ConnectionLimit: Sendable {
     /// The most connections held open at once.
     public let maximum: Int
@@ -39,7 +40,7 @@ public final class ConnectionLimit: Sendable {
     /// The limit for the process's current limit on open files (`RLIMIT_NOFILE`).
     static func forOpenFileLimit() -> ConnectionLimit {
         var limit = rlimit()
-        // RLIM_INFINITY is all ones, which Swift does not import; clamping makes it Int.max.
+        // No limit (RLIM_INFINITY, all ones, which Swift does not import) or a huge one: no cap worth having.
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < rlim_t(Int32.max) else {
             return ConnectionLimit(maximum: Int(Int32.max))
         }

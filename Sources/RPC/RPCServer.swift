@@ -126,7 +126,8 @@ public final class RPCServer: Service {
                             held.connections[ObjectIdentifier(channel)] = (wrapped, peer, drain, !admitted)
                             return wrapped
                         }
-                        guard let wrapped else { throw ChannelError.ioOnClosedChannel }  // NIO closes it.
+                        // Failed, NIO leaves it unregistered (and open): only while the listener closes, as the process stops.
+                        guard let wrapped else { throw ChannelError.ioOnClosedChannel }
                         return (wrapped, peer, drain, !admitted)
                     }
                 }
