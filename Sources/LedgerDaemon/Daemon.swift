@@ -160,7 +160,9 @@ public enum Daemon {
                 socketPath: configuration.socketPath,
                 maximumLineBytes: configuration.maximumLineBytes,
                 socketMode: configuration.socketMode,
-                socketGroup: socketGroup
+                socketGroup: socketGroup,
+                // The metrics endpoint's connections come out of the same open-file limit.
+                descriptorsForOtherListeners: configuration.metricsAddress == nil ? 0 : MetricsServer.maximumConnections
             ),
             handler: MeteredHandler(wrapped: methods, metrics: metrics),
             logger: logger,

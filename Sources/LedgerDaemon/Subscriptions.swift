@@ -1,4 +1,5 @@
 // ContactLedger — daemon wiring.
+import ContactDomain
 import Foundation
 import Synchronization
 
@@ -18,7 +19,7 @@ final class Subscriptions: Sendable {
 
     /// Registers a subscription of `connectionID`; returns its id.
     func add(connectionID: UInt64) -> String {
-        let id = UUID().uuidString.lowercased()
+        let id = UUID.random().lowercasedString
         self.entries.withLock { $0[id] = Entry(connectionID: connectionID) }
         return id
     }

@@ -167,6 +167,11 @@ public final class RPCClient {
                 onNotification(answer)
                 continue
             }
+            // An error answered with id null is about the connection, not this call (a connection refused
+            // past the daemon's limit, a line the daemon could not read): it is the answer all the same.
+            if answer["id"] == .null, let error = answer["error"] {
+                throw RPCError(jsonValue: error) ?? TransportError.malformedAnswer
+            }
             guard answer["id"] == .integer(id) else { throw TransportError.malformedAnswer }
             if let error = answer["error"] {
                 throw RPCError(jsonValue: error) ?? TransportError.malformedAnswer

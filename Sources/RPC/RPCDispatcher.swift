@@ -80,7 +80,9 @@ public struct RPCDispatcher: Sendable {
             guard let id = call.id else { return nil }
             return JSONLine.failure(id: id, error: error)
         } catch {
-            let reference = UUID().uuidString.lowercased()
+            // From getrandom, not Foundation's UUID(): that opens /dev/urandom, and with no descriptor left
+            // it hands out the same all-zero id every time.
+            let reference = String(UInt64.random(in: .min ... .max), radix: 16)
             self.logger.error(
                 "unhandled error serving a call",
                 metadata: [

@@ -29,9 +29,12 @@ public final class RPCServer: Service {
         public var maximumInFlightPerConnection: Int
         /// The group to give the socket file, if any.
         public var socketGroup: gid_t?
-        /// Connections held open at once; nil: the process's limit on open files less a reserve
-        /// (``ConnectionLimit``).
+        /// Connections held open at once; nil: the process's limit on open files less a reserve and less
+        /// ``descriptorsForOtherListeners`` (``ConnectionLimit``).
         public var maximumConnections: Int?
+        /// Descriptors the process's other listeners may hold at once (the metrics endpoint's connections),
+        /// kept out of this server's reach as well.
+        public var descriptorsForOtherListeners: Int
 
         public init(
             socketPath: String,
@@ -39,10 +42,12 @@ public final class RPCServer: Service {
             socketMode: mode_t = 0o660,
             maximumInFlightPerConnection: Int = 32,
             socketGroup: gid_t? = nil,
-            maximumConnections: Int? = nil
+            maximumConnections: Int? = nil,
+            descriptorsForOtherListeners: Int = 0
         ) {
             self.socketGroup = socketGroup
             self.maximumConnections = maximumConnections
+            self.descriptorsForOtherListeners = descriptorsForOtherListeners
             self.socketPath = socketPath
             self.maximumLineBytes = maximumLineBytes
             self.socketMode = socketMode
@@ -72,7 +77,9 @@ public final class RPCServer: Service {
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
         self.onListening = onListening
-        self.connectionLimit = configuration.maximumConnections.map(ConnectionLimit.init) ?? .forOpenFileLimit()
+        self.connectionLimit =
+            configuration.maximumConnections.map { ConnectionLimit(maximum: $0, logger: logger) }
+            ?? .forOpenFileLimit(keeping: configuration.descriptorsForOtherListeners, logger: logger)
     }
 
     /// An accepted connection; `refused` past ``ConnectionLimit/maximum``: answered the refusal and closed.
@@ -220,7 +227,7 @@ public final class RPCServer: Service {
         let limit = self.configuration.maximumInFlightPerConnection
         let maximumLineBytes = self.configuration.maximumLineBytes
         if connection.refused {
-            let refusal = self.connectionLimit.refusal(logger: self.logger)
+            let refusal = self.connectionLimit.refusal(on: connection.channel.channel.eventLoop)
             try? await connection.channel.executeThenClose { _, outbound in try await outbound.write(ByteBuffer(bytes: refusal)) }
             return
         }

@@ -26,7 +26,7 @@ public enum SpreadsheetWriter {
         case .csv: data = Self.csv(sheets.first ?? Sheet(name: "Sheet1", rows: []))
         }
         let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(String(UInt32.random(in: .min ... .max), radix: 16)).tmp")
         do {
             try Self.create(temporary.path, holding: data, owner: owner)
             // rename(2) replaces the destination atomically.

@@ -9,7 +9,8 @@ import Glibc
 extension UUID {
     /// A new random (version 4) UUID drawn from the system's generator (`getrandom`).
     ///
-    /// Foundation's `UUID()` on Linux opens `/dev/urandom` on every call, and two `getrandom` calls per
+    /// Foundation's `UUID()` on Linux opens `/dev/urandom` on every call (and, with no file descriptor
+    /// left, hands out the all-zero version-4 UUID every time), and two `getrandom` calls per
     /// UUID still showed on the write path (every event has an id): the bytes come from a pool that
     /// `getentropy` refills 256 bytes (16 UUIDs) a call.
     public static func random() -> UUID {

@@ -60,7 +60,7 @@ extension LedgerMethods {
         }
         if let text = params.query { _ = try Self.parseQuery(text, workspace: workspace) }
 
-        let id = UUID().uuidString.lowercased()
+        let id = UUID.random().lowercasedString
         let job = ExportJob(.init(id: id, workspace: caller.workspace, state: "pending", rowsTotal: 0, rowsDone: 0, path: params.path, format: format.rawValue))
         ExportJob.register(job)
         try await self.store(job, call, caller)

@@ -131,7 +131,7 @@ extension LedgerMethods {
             }
         }
 
-        let id = UUID().uuidString.lowercased()
+        let id = UUID.random().lowercasedString
         let spec = ImportSpec(id: id, plan: plan, dryRun: params.dryRun ?? false, groupUUID: groupUUID, newGroupName: newGroupName, caller: caller)
         let batches = (plan.records.count + ImportPlan.batchSize - 1) / ImportPlan.batchSize
         let state = ImportJobState(

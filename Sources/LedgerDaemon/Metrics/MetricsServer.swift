@@ -24,6 +24,9 @@ final class MetricsServer: Service {
     /// reaches it, and unbounded, their connections could take every descriptor the daemon may open
     /// (``ConnectionLimit``). One past it is closed unanswered.
     static let maximumConnections = 64
+    /// How long a connection may send nothing before it is closed (a scraper sends a request every
+    /// scrape interval, 15 to 60 s by default, and reconnects when closed).
+    static let idleTimeout = TimeAmount.seconds(90)
 
     init(
         address: MetricsAddress,
@@ -47,6 +50,9 @@ final class MetricsServer: Service {
                 // Counted here, refused once served: NIO registers an accepted channel only after this.
                 let admitted = limit.admit(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    // A connection held without a request would keep its place for good: 64 of them, and no
+                    // scraper could connect.
+                    try channel.pipeline.syncOperations.addHandlers(IdleStateHandler(readTimeout: Self.idleTimeout), ClosingWhenIdle())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     return (try Connection(wrappingChannelSynchronously: channel), admitted)
                 }
@@ -116,5 +122,15 @@ final class MetricsServer: Service {
         try await outbound.write(.head(HTTPResponseHead(version: request.version, status: status, headers: headers)))
         if request.method != .HEAD { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
         try await outbound.write(.end(nil))
+    }
+}
+
+/// Closes a connection when ``IdleStateHandler`` says it has been idle for its timeout.
+private final class ClosingWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
+        context.close(promise: nil)
     }
 }
