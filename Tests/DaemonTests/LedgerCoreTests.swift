@@ -60,6 +60,27 @@ struct LedgerCoreTests {
         }
     }
 
+    /// A peer that subscribed 50 times from seq 0 and reads nothing fills its socket: the feeds wait to
+    /// write, the calls past the 32 in flight wait for them, and the connection never reads to the end of
+    /// its input. SIGTERM waited for it for good (found by this stop's resource audit, with the peer gone
+    /// or still there); the connection now closes whole 5 s after its input, and the daemon exits.
+    @Test(arguments: [false, true])
+    func sigtermEndsAConnectionThatReadsNothing(peerLeaves: Bool) throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 3_000)
+        let subscriber = try daemon.client()
+        for id in 0..<50 {
+            try subscriber.send(raw: Array(#"{"jsonrpc":"2.0","id":\#(id),"method":"events.subscribe","params":{"after_seq":0}}"#.utf8) + [10])
+        }
+        usleep(1_000_000)
+        if peerLeaves { try subscriber.finishSending() }
+        let started = Date()
+        #expect(daemon.stop() == 0, "\(daemon.log().suffix(2_000))")
+        #expect(Date().timeIntervalSince(started) < 30)
+        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+        withExtendedLifetime(subscriber) {}
+    }
+
     /// SIGTERM while a connection has sent many calls: the daemon answers what it took on (a create, or
     /// -32005 once the ledger stops), closes the connection, exits cleanly, and every create it
     /// acknowledged is there after a restart.
