@@ -62,8 +62,9 @@ struct LedgerCoreTests {
 
     /// A peer that subscribed 50 times from seq 0 and reads nothing fills its socket: the feeds wait to
     /// write, the calls past the 32 in flight wait for them, and the connection never reads to the end of
-    /// its input. SIGTERM waited for it for good (found by this stop's resource audit, with the peer gone
-    /// or still there); the connection now closes whole 5 s after its input, and the daemon exits.
+    /// its input. SIGTERM waited for it for good (found by this stop's resource audit, with the peer closed
+    /// or still there; here it shuts its sending side, or not); the connection now closes whole 5 s after
+    /// its input, and the daemon exits.
     @Test(arguments: [false, true])
     func sigtermEndsAConnectionThatReadsNothing(peerLeaves: Bool) throws {
         let daemon = try DaemonHarness()
