@@ -52,19 +52,16 @@ final class ShutdownDrain: Sendable {
         self.lastActivity.store(NIODeadline.now().uptimeNanoseconds.clamped, ordering: .relaxed)
     }
 
-    /// How long a connection whose input closed may still take to hand its peer the answers waiting to
-    /// be written, before it closes whole.
-    static let answerGrace: TimeAmount = .seconds(5)
-
     /// Starts draining: refuses the lines read from now on, and closes `channel`'s input once its peer
     /// has been quiet for ``quietPeriod`` (or after ``longest``), which ends the connection's lines; then
-    /// closes it whole ``answerGrace`` later if it is still open. Calls waiting to write to a peer that
+    /// closes it whole ``RPCServer/answerDeliveryGrace`` later if it is still open, the time any ending
+    /// connection has to hand its peer the answers already written. Calls waiting to write to a peer that
     /// stopped reading (50 unread catch-up subscriptions fill its socket) held the shutdown for good: no
     /// call ended, so the connection never read to the end of its input.
     func begin(closingInputOf channel: any Channel) {
         self.begin(on: channel) {
             channel.close(mode: .input, promise: nil)
-            channel.eventLoop.scheduleTask(in: Self.answerGrace) { channel.close(promise: nil) }
+            channel.eventLoop.scheduleTask(in: RPCServer.answerDeliveryGrace) { channel.close(promise: nil) }
         }
     }
 

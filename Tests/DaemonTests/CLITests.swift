@@ -16,12 +16,15 @@ struct CLITests {
     /// The CLI's executable.
     static var cli: URL { DaemonHarness.productsDirectory.appendingPathComponent("contactledger") }
 
-    /// Runs the CLI (or `executable`) against `daemon` to its end.
-    func run(_ daemon: DaemonHarness, _ arguments: [String], executable: URL = Self.cli, socket: String? = nil) throws -> Run {
+    /// Runs the CLI (or `executable`) against `daemon` to its end, with `environment` added to this
+    /// process's.
+    func run(
+        _ daemon: DaemonHarness, _ arguments: [String], executable: URL = Self.cli, socket: String? = nil, environment added: [String: String] = [:]
+    ) throws -> Run {
         let process = ChildProcess()
         process.executableURL = executable
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(added) { $1 }
         environment["CONTACTLEDGER_SOCKET"] = socket ?? daemon.socketPath
         process.environment = environment
         let finished = try process.runToEnd()
@@ -259,14 +262,7 @@ struct CLITests {
         #expect(stopped.error.contains("no answer from the daemon within 0.5 s"), "\(stopped.error)")
         #expect(stopped.error.split(separator: "\n").count == 1)
         #expect(Date().timeIntervalSince(started) < 20)
-        var environment = ProcessInfo.processInfo.environment
-        environment["CONTACTLEDGER_SOCKET"] = daemon.socketPath
-        environment["CONTACTLEDGER_TIMEOUT"] = "0.25"
-        let process = ChildProcess()
-        process.executableURL = Self.cli
-        process.arguments = ["search", ""]
-        process.environment = environment
-        let fromEnvironment = try process.runToEnd()
+        let fromEnvironment = try self.run(daemon, ["search", ""], environment: ["CONTACTLEDGER_TIMEOUT": "0.25"])
         #expect(fromEnvironment.status == 2)
         #expect(fromEnvironment.error.contains("within 0.25 s"), "\(fromEnvironment.error)")
 

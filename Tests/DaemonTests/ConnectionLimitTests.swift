@@ -47,13 +47,7 @@ struct ConnectionLimitTests {
             #expect(throws: RPCClient.TransportError.self) { try refused.readLine() }
         }
         // The CLI says why, as for any JSON-RPC error: the refusal is an answer, with id null.
-        var environment = ProcessInfo.processInfo.environment
-        environment["CONTACTLEDGER_SOCKET"] = daemon.socketPath
-        let cli = ChildProcess()
-        cli.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledger")
-        cli.arguments = ["health"]
-        cli.environment = environment
-        let refusedCLI = try cli.runToEnd()
+        let refusedCLI = try CLITests().run(daemon, ["health"])
         refusals += 1
         #expect(refusedCLI.status == 1)
         #expect(refusedCLI.error.contains("-32006") && refusedCLI.error.contains("too_many_connections"), "\(refusedCLI.error)")
