@@ -162,7 +162,9 @@ final class LedgerMethods: RPCHandler {
             let caller = try self.caller(call, context: context)
             try self.checkAccess(call, caller: caller, context: context)
             guard Self.longMethods.contains(call.method) else { return try await method(self, call, caller, context).encodedAnswer() }
-            return try await LongCallThreads.run { try await method(self, call, caller, context).encodedAnswer() }
+            return try await LongCallThreads.run(for: context.longCallOwner) {
+                try await method(self, call, caller, context).encodedAnswer()
+            }
         } catch {
             if case LogError.damaged(let seq, let damage) = error {
                 // The answer says only "log_damaged": the operator learns where from the log.

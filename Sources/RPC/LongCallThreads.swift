@@ -1,6 +1,7 @@
 // ContactLedger — JSON-RPC server.
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Threads of their own for calls that may take long (a scan of a whole log or workspace, a file to
 /// parse, a line of megabytes), so that the event loops serving every connection never wait for them:
@@ -8,19 +9,109 @@ import NIOPosix
 ///
 /// A handful of threads, more than the cores: a long call blocks its thread, and the next long call
 /// should not wait behind it. Short calls stay on their connection's loop (a hop here costs a thread
-/// wake-up each way).
+/// wake-up each way). The threads are shared fairly (``FairShare``): one thread per call, taken in turn
+/// by peers and connections, at most three by one connection, so that one client's queue of heavy calls
+/// does not make another's wait behind all of it.
 public enum LongCallThreads {
-    private static let group = MultiThreadedEventLoopGroup(numberOfThreads: 4)
+    private static let threads = 4
+    private static let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.threads)
+    private static let loops: [any EventLoop] = Array(Self.group.makeIterator())
+    static let share = FairShare(slots: Self.threads, mostPerConnection: Self.threads - 1)
+    /// Turns within each slot, for the long calls of a batch served in it, one after another.
+    private static let turns: [FairShare] = (0..<Self.threads).map { _ in FairShare(slots: 1, mostPerConnection: 1) }
+
+    /// The slot the current task holds: a long call made inside another (a batch's calls, served on
+    /// these threads as one long line) runs in its slot rather than waiting for a second one, which
+    /// calls holding every slot could wait for forever. Such calls take turns: each starts only when the
+    /// one before has ended, so that once the connection has closed the rest do not start.
+    @TaskLocal private static var heldSlot: Int?
+    /// Whether the current task holds its slot's turn: a call within the call that holds it runs at once.
+    @TaskLocal private static var holdsTurn = false
+    private static let completed = Atomic<Int>(0)
+    private static let dropped = Atomic<Int>(0)
+
+    /// What the threads are doing, for `system.stats`.
+    public struct Statistics: Sendable {
+        /// How many threads there are, and the most calls that run at once.
+        public var threads: Int
+        /// Calls running now, batches served on the threads counted once.
+        public var running: Int
+        /// Calls waiting for their turn on a thread.
+        public var waiting: Int
+        /// Calls that ran to their end since the daemon started.
+        public var completed: Int
+        /// Calls not run because their connection closed while they waited.
+        public var dropped: Int
+    }
+
+    /// What the threads are doing now.
+    public static var statistics: Statistics {
+        Statistics(
+            threads: Self.threads, running: Self.share.runningCount,
+            waiting: Self.turns.reduce(Self.share.waitingCount) { $0 + $1.waitingCount },
+            completed: Self.completed.load(ordering: .relaxed), dropped: Self.dropped.load(ordering: .relaxed)
+        )
+    }
 
     /// Starts the threads now. Each event loop holds an epoll and an eventfd: made lazily, by the first
     /// long call, they could not be made once connections hold every file descriptor the process may have,
     /// and NIO stops the process when an event loop cannot start. The server starts them before it listens.
     public static func start() {
-        _ = Self.group
+        _ = Self.loops
     }
 
-    /// Runs `body` on one of the threads and returns its result.
-    public static func run<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
-        try await withTaskExecutorPreference(EventLoopTaskExecutor(Self.group.next()), operation: body)
+    /// Runs `body` on one of the threads, once it is `owner`'s turn, and returns its result.
+    ///
+    /// Throws `CancellationError` if the task is cancelled while it waits, and
+    /// ``RPCError/storageUnavailable(reason:_:)`` `connection_closed` if the owner's connection closed
+    /// first (``dropWaiting(connection:)``); nothing of `body` ran then.
+    public static func run<T: Sendable>(for owner: LongCallOwner, _ body: () async throws -> T) async throws -> T {
+        if let slot = Self.heldSlot {
+            if Self.holdsTurn { return try await body() }
+            let turn = try await Self.wait(for: Self.turns[slot], owner)
+            defer { Self.turns[slot].release(turn, for: owner) }
+            // The rest of a long batch whose connection closed would run for nobody, for minutes.
+            guard !Self.share.isClosed(owner.connection) else {
+                Self.dropped.add(1, ordering: .relaxed)
+                throw Self.connectionClosed
+            }
+            defer { Self.completed.add(1, ordering: .relaxed) }
+            return try await Self.$holdsTurn.withValue(true, operation: body)
+        }
+        let slot = try await Self.wait(for: Self.share, owner)
+        defer {
+            Self.share.release(slot, for: owner)
+            Self.completed.add(1, ordering: .relaxed)
+        }
+        return try await Self.$heldSlot.withValue(slot) {
+            try await withTaskExecutorPreference(EventLoopTaskExecutor(Self.loops[slot]), operation: body)
+        }
+    }
+
+    /// Waits for `owner`'s turn in `share`, and counts the call as dropped if its connection closed.
+    private static func wait(for share: FairShare, _ owner: LongCallOwner) async throws -> Int {
+        do {
+            return try await share.acquire(for: owner)
+        } catch FairShare.Dropped.connectionClosed {
+            Self.dropped.add(1, ordering: .relaxed)
+            throw Self.connectionClosed
+        }
+    }
+
+    /// The answer to a long call whose connection closed before it started: nobody reads it.
+    private static let connectionClosed = RPCError.storageUnavailable(reason: "connection_closed")
+
+    /// Drops the long calls of `connection` still waiting for a thread: it was closed, and nobody is
+    /// left to read their answers.
+    public static func dropWaiting(connection: UInt64) {
+        Self.share.dropWaiting(connection: connection)
+        for turns in Self.turns { turns.dropWaiting(connection: connection) }
+    }
+}
+
+extension RPCContext {
+    /// Whom this call's long work runs for on ``LongCallThreads``.
+    public var longCallOwner: LongCallOwner {
+        LongCallOwner(uid: self.peer?.uid, connection: self.connectionID)
     }
 }

@@ -234,6 +234,9 @@ public final class RPCServer: Service {
         do {
             try await connection.channel.executeThenClose { inbound, outbound in
                 let channel = connection.channel.channel
+                // Closed (by its peer or by us), it drops its long calls still waiting for a thread: an
+                // input's end alone does not, as a peer that shut only its sending side still reads.
+                channel.closeFuture.whenComplete { _ in LongCallThreads.dropWaiting(connection: connectionID) }
                 let notifier = RPCNotifier(
                     write: { line in try await outbound.write(ByteBuffer(bytes: line)) },
                     close: { channel.close(promise: nil) },
@@ -328,7 +331,10 @@ public final class RPCServer: Service {
             if line.count >= Self.longLineBytes || (line.count >= Self.longBatchBytes && Self.isBatch(line)) {
                 // Parsing megabytes, or serving thousands of calls, takes long enough to stall this
                 // loop's other connections.
-                answer = await LongCallThreads.run { await self.dispatcher.serve(line: line, context: context) }
+                // Nil when the connection closed while it waited: nobody reads an answer.
+                answer = try? await LongCallThreads.run(for: context.longCallOwner) {
+                    await self.dispatcher.serve(line: line, context: context)
+                }
             } else {
                 answer = await self.dispatcher.serve(line: line, context: context)
             }

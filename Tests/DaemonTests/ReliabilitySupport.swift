@@ -91,6 +91,9 @@ final class RawSocket: @unchecked Sendable {
 
     /// Ends both directions (unblocks a peer thread stuck on this socket).
     func shutdown() { _ = Glibc.shutdown(self.descriptor, Int32(SHUT_RDWR)) }
+
+    /// Ends the sending direction only: the daemon reads the end of its input, and can still answer.
+    func shutdownSending() { _ = Glibc.shutdown(self.descriptor, Int32(SHUT_WR)) }
 }
 
 enum ReliabilitySupport {

@@ -37,6 +37,7 @@ extension LedgerMethods {
         }
         let storage = self.stores.environment.statistics()
         let commits = self.ledger.statistics.snapshot()
+        let longCalls = LongCallThreads.statistics
         var stats: JSONValue = [
             "counts": ["contacts": .integer(Int64(contacts)), "events": .integer(Int64(head)), "workspaces": .integer(Int64(workspaces))],
             "head_seq": .integer(Int64(head)),
@@ -50,6 +51,11 @@ extension LedgerMethods {
             "commit_log_sync_ms": Self.percentilesInMilliseconds(of: commits.logSyncMicroseconds),
             "commit_batch_avg": .double(commits.commits == 0 ? 0 : Double(commits.commands) / Double(commits.commits)),
             "commit_batch_max": .integer(Int64(commits.batchMaximum)),
+            "long_calls": [
+                "threads": .integer(Int64(longCalls.threads)), "running": .integer(Int64(longCalls.running)),
+                "waiting": .integer(Int64(longCalls.waiting)), "completed": .integer(Int64(longCalls.completed)),
+                "dropped": .integer(Int64(longCalls.dropped)),
+            ],
         ]
         // Publisher or replica: position, stream and lag.
         if case .object(var members) = stats, let replication = try self.replication.json(stores: self.stores) {

@@ -1,0 +1,116 @@
+// ContactLedger — daemon tests: long calls shared fairly between connections.
+import Foundation
+import RPC
+import TestSupport
+import Testing
+
+/// One client's queue of heavy calls must not stall another's (rpc-api.md, Transport: "one slow or
+/// malicious client never stalls the others"), and work queued by a client that has gone is dropped.
+/// Found by a resource audit: 40 searches in one batch made another client's count wait 28.5 s, and
+/// 150 left by a closed connection kept the long-call threads busy for minutes.
+@Suite(.ownThreads, .timeLimit(.minutes(3)))
+struct LongCallFairnessTests {
+    static let contacts = 3_000
+
+    /// A search folded from the log up to a past point: a tenth of a second and more each, in debug builds.
+    static let heavySearch: JSONValue = [
+        "query": "name ~ \"p1\"", "limit": 1000, "as_of": ["seq": .integer(Int64(Self.contacts))],
+    ]
+
+    static func searchLine(id: Int) -> [UInt8] {
+        ReliabilitySupport.requestLine(id: id, method: "contacts.search", params: Self.heavySearch)
+    }
+
+    /// The daemon's `long_calls` statistics.
+    static func longCalls(_ daemon: DaemonHarness) throws -> JSONValue {
+        try #require(try daemon.call("system.stats")["long_calls"])
+    }
+
+    /// Calls `check` on the statistics until it holds or `seconds` pass; the last statistics.
+    static func waitForLongCalls(_ daemon: DaemonHarness, seconds: Double = 60, until check: (JSONValue) -> Bool) throws -> JSONValue {
+        let deadline = Date().addingTimeInterval(seconds)
+        var statistics = try Self.longCalls(daemon)
+        while !check(statistics), Date() < deadline {
+            usleep(50_000)
+            statistics = try Self.longCalls(daemon)
+        }
+        return statistics
+    }
+
+    @Test func anotherClientsSearchDoesNotWaitBehindAPipelinedQueue() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: Self.contacts)
+        let attacker = try RawSocket(path: daemon.socketPath)
+        // 32 heavy searches in flight (the most per connection), none of their answers read.
+        var lines: [UInt8] = []
+        for id in 1...32 { lines += Self.searchLine(id: id) }
+        #expect(attacker.send(lines, until: Date().addingTimeInterval(10)) == lines.count)
+        let queued = try Self.waitForLongCalls(daemon, seconds: 20) { $0.int("waiting") ?? 0 >= 20 }
+        #expect(queued.int("waiting") ?? 0 >= 20, "the attacker's searches never queued: \(queued)")
+        #expect(queued.int("running") ?? 0 <= 4)
+
+        let victim = try RawSocket(path: daemon.socketPath)
+        let line = ReliabilitySupport.requestLine(id: 1, method: "contacts.count", params: ["query": "name ~ \"nobody\""])
+        #expect(victim.send(line, until: Date().addingTimeInterval(10)) == line.count)
+        let answer = victim.readValue(until: Date().addingTimeInterval(60))
+        #expect(answer?["result"]?.int("total") == 0, "the victim's count: \(String(describing: answer))")
+        // How many of the attacker's searches were answered first: a few (the ones running when the count
+        // came), not the queue. A first-come queue answered about all 32 first.
+        var answeredFirst = 0
+        while attacker.readValue(until: Date().addingTimeInterval(0.2)) != nil { answeredFirst += 1 }
+        #expect(answeredFirst < 16, "\(answeredFirst) of the attacker's 32 searches were answered before another client's count")
+        // And every one of the attacker's searches is still answered.
+        var answered = answeredFirst
+        while answered < 32, let search = attacker.readValue(until: Date().addingTimeInterval(60)) {
+            #expect(search["result"]?["contacts"]?.arrayValue?.isEmpty == false)
+            answered += 1
+        }
+        #expect(answered == 32)
+    }
+
+    @Test func aClosedConnectionsQueuedSearchesAreDroppedAndAHalfClosedOnesAnswered() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: Self.contacts)
+        let before = try Self.longCalls(daemon)
+
+        // A batch long enough to be served on the long-call threads (100 heavy searches, about 14 KiB,
+        // padded past 16 KiB), whose searches run in its one slot one after another, and 20 single
+        // searches: 2 run beside the batch (3 at most per connection), 18 wait. Then the connection closes.
+        let batch: [JSONValue] = (1...100).map { id in
+            ["jsonrpc": "2.0", "id": .integer(Int64(id)), "method": "contacts.search", "params": Self.heavySearch]
+        }
+        var lines = JSONLine.encode(JSONValue.array(batch))
+        lines += [UInt8](repeating: UInt8(ascii: " "), count: max(0, (17 << 10) - lines.count)) + [10]
+        for id in 101...120 { lines += Self.searchLine(id: id) }
+        do {
+            let attacker = try RawSocket(path: daemon.socketPath)
+            #expect(attacker.send(lines, until: Date().addingTimeInterval(10)) == lines.count)
+            let busy = try Self.waitForLongCalls(daemon, seconds: 20) { $0.int("waiting") ?? 0 >= 10 }
+            #expect(busy.int("waiting") ?? 0 >= 10, "the attacker's searches never queued: \(busy)")
+            withExtendedLifetime(attacker) {}  // Closed at the end of this scope.
+        }
+
+        // The daemon goes idle long before 120 searches could have run, and most were never started.
+        let idle = try Self.waitForLongCalls(daemon) { $0.int("running") == 1 && $0.int("waiting") == 0 }
+        #expect(idle.int("running") == 1, "still running (system.stats itself is one): \(idle)")
+        let dropped = (idle.int("dropped") ?? 0) - (before.int("dropped") ?? 0)
+        let completed = (idle.int("completed") ?? 0) - (before.int("completed") ?? 0)
+        #expect(dropped >= 80, "dropped \(dropped), completed \(completed) of the closed connection's 120 searches")
+
+        // A peer that only shuts its sending side still reads: its searches all run and are answered.
+        let halfClosed = try RawSocket(path: daemon.socketPath)
+        var five: [UInt8] = []
+        for id in 1...5 { five += Self.searchLine(id: id) }
+        #expect(halfClosed.send(five, until: Date().addingTimeInterval(10)) == five.count)
+        halfClosed.shutdownSending()
+        var answers = 0
+        while let answer = halfClosed.readValue(until: Date().addingTimeInterval(60)) {
+            #expect(answer["result"]?["contacts"]?.arrayValue?.isEmpty == false, "\(answer)")
+            answers += 1
+        }
+        #expect(answers == 5)
+        let after = try Self.longCalls(daemon)
+        #expect((after.int("dropped") ?? 0) == (idle.int("dropped") ?? 0))
+        try FuzzRPCTests.expectAlive(daemon, after: "a closed connection's queued searches")
+    }
+}
