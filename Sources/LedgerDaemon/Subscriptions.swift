@@ -17,11 +17,16 @@ final class Subscriptions: Sendable {
 
     private let entries = Mutex<[String: Entry]>([:])
 
-    /// Registers a subscription of `connectionID`; returns its id.
-    func add(connectionID: UInt64) -> String {
+    /// Registers a subscription of `connectionID`; returns its id, or nil if the connection already has
+    /// `limit` live ones.
+    func add(connectionID: UInt64, limit: Int) -> String? {
         let id = UUID.random().lowercasedString
-        self.entries.withLock { $0[id] = Entry(connectionID: connectionID) }
-        return id
+        return self.entries.withLock { entries in
+            let live = entries.values.count { $0.connectionID == connectionID && !$0.isCancelled }
+            guard live < limit else { return nil }
+            entries[id] = Entry(connectionID: connectionID)
+            return id
+        }
     }
 
     /// Whether the subscription was cancelled (or never existed).

@@ -101,6 +101,11 @@ public enum LongCallThreads {
     /// The answer to a long call whose connection closed before it started: nobody reads it.
     private static let connectionClosed = RPCError.storageUnavailable(reason: "connection_closed")
 
+    /// Whether `error` is the one a call gets when its connection closed before it ran.
+    public static func isDroppedCall(_ error: any Error) -> Bool {
+        (error as? RPCError).map { $0.code == Self.connectionClosed.code && $0.data == Self.connectionClosed.data } ?? false
+    }
+
     /// Drops the long calls of `connection` still waiting for a thread: it was closed, and nobody is
     /// left to read their answers.
     public static func dropWaiting(connection: UInt64) {

@@ -9,6 +9,12 @@ import RPC
 extension LedgerMethods {
     /// Events sent per read snapshot while catching up, so no read transaction stays open long.
     static let subscriptionChunk = 500
+    /// The most bytes of events a feed encodes ahead of its connection: a subscriber that stops reading
+    /// holds this much in the daemon, besides what its connection buffers.
+    static let subscriptionChunkBytes = 128 << 10
+    /// The most live subscriptions one connection may have. Each catching-up feed encodes events ahead
+    /// of its socket: 300 unread ones held 75 MB and, encoding on the event loops, stalled other clients.
+    static let subscriptionsPerConnection = 64
     /// How often a subscription's watchdog compares its position with the head.
     static let subscriberLagCheck: Duration = .milliseconds(200)
     /// How long a subscriber cut off for being too slow has to read its `events.error`.
@@ -22,7 +28,12 @@ extension LedgerMethods {
         // A seq is a JSON integer (at most 2^63 - 1); the answer echoes the position as one.
         if let after = params.afterSeq, after > UInt64(Int64.max) { throw RPCError.invalidParams(field: "after_seq", reason: "out_of_range") }
         let types = params.types.map(Set.init)
-        let id = self.subscriptions.add(connectionID: context.connectionID)
+        guard let id = self.subscriptions.add(connectionID: context.connectionID, limit: Self.subscriptionsPerConnection) else {
+            throw RPCError(
+                code: -32006, message: "Limit exceeded",
+                data: ["reason": "too_many_subscriptions", "limit": .integer(Int64(Self.subscriptionsPerConnection))]
+            )
+        }
         let start = params.afterSeq ?? self.ledger.headWatcher.head
         // The feed starts once the answer carrying the subscription id is on the wire.
         context.afterAnswer.schedule { [self] in
@@ -30,7 +41,7 @@ extension LedgerMethods {
                 group.addTask { await self.watchLag(of: id, notifier: context.notifier) }
                 // The feed runs in this task, on the connection's event loop like its writes; when it ends
                 // (cut off, unsubscribed, or its connection gone), the watchdog stops.
-                await self.feed(id, after: start, types: types, workspace: caller.workspace, notifier: context.notifier)
+                await self.feed(id, after: start, types: types, workspace: caller.workspace, context: context)
                 group.cancelAll()
             }
             self.subscriptions.remove(id)
@@ -49,45 +60,33 @@ extension LedgerMethods {
 
     /// Sends the events after `position`, catching up from the log in chunks and then following it live:
     /// in log order, with no gap and no duplicate, since each step reads from the last position sent.
-    private func feed(_ id: String, after start: UInt64, types: Set<String>?, workspace: String, notifier: RPCNotifier) async {
+    ///
+    /// While it catches up, each chunk is read and encoded on ``LongCallThreads``, in its connection's
+    /// turn: many feeds catching up at once would otherwise hold the event loops every connection is
+    /// served on. Once live, the few events of each commit are read on the connection's loop.
+    private func feed(_ id: String, after start: UInt64, types: Set<String>?, workspace: String, context: RPCContext) async {
+        let notifier = context.notifier
         var position = start
-        let subscription = JSONLine.encodeString(id)
+        var catchingUp = start < self.ledger.headWatcher.head
         while !Task.isCancelled, !self.subscriptions.isCancelled(id) {
-            let chunk: [(UInt64, [UInt8])]
+            let chunk: FeedChunk
             do {
-                chunk = try self.read { txn in
-                    let presenter = try self.presenter(workspace, in: txn)
-                    var chunk: [(UInt64, [UInt8])] = []
-                    // The links and positions are checked as in events.read: a subscriber is never sent
-                    // records swapped, removed or moved.
-                    do {
-                        try self.stores.log.forEach(after: position, checkingLinks: true, in: txn) { record in
-                            // The header decides; only the events sent are decoded whole.
-                            let header = try Self.decodedHeader(record)
-                            var line: [UInt8]? = nil
-                            if header.workspace == workspace, types?.contains(header.type) ?? true {
-                                let event = try Self.decodedEvent(record, header: header)
-                                line = Array(#"{"subscription":"#.utf8) + subscription + Array(#","event":"#.utf8)
-                                    + JSONLine.encode(
-                                        EventPresenter.envelope(
-                                            event, presenter: presenter,
-                                            contactID: try self.maskedContactID(event.header, presenter: presenter, in: txn)
-                                        )
-                                    ) + [UInt8(ascii: "}")]
-                            }
-                            chunk.append((record.seq, line ?? []))
-                            return chunk.count < Self.subscriptionChunk
-                        }
-                    } catch LogError.damaged where !chunk.isEmpty {
-                        // The events before the damage are sent; the next read starts at it and fails.
+                if catchingUp {
+                    let after = position
+                    chunk = try await LongCallThreads.run(for: context.longCallOwner) {
+                        try self.feedChunk(id, after: after, types: types, workspace: workspace)
                     }
-                    return chunk
+                } else {
+                    chunk = try self.feedChunk(id, after: position, types: types, workspace: workspace)
                 }
             } catch {
+                // Its connection closed while the chunk waited for a thread: nothing to tell anybody.
+                if Task.isCancelled || LongCallThreads.isDroppedCall(error) { return }
                 await self.endUnreadable(id, after: position, error: error, notifier: notifier)
                 return
             }
-            for (seq, params) in chunk {
+            catchingUp = chunk.isFull
+            for (seq, params) in chunk.events {
                 if !params.isEmpty {
                     do {
                         try await notifier.notify(method: "events.event", params: params)
@@ -106,7 +105,7 @@ extension LedgerMethods {
                 self.cutOff(id, lag: lag, notifier: notifier)
                 return
             }
-            if chunk.isEmpty {
+            if chunk.events.isEmpty {
                 self.subscriptions.markCaughtUp(id)
                 await self.ledger.headWatcher.wait(pastSeq: position)
             } else {
@@ -114,6 +113,51 @@ extension LedgerMethods {
                 // on its connection: let the other connections of this event loop have their turn.
                 await Task.yield()
             }
+        }
+    }
+
+    /// The events a feed reads in one snapshot: each with its seq, and its notification's params (empty
+    /// for an event not sent: another workspace's, or a type not asked for).
+    private struct FeedChunk {
+        var events: [(UInt64, [UInt8])] = []
+        /// Whether it ended at its most (events or bytes), not at the head: more follow at once.
+        var isFull = false
+    }
+
+    /// Reads and encodes the next events of a feed after `position`, in one read snapshot.
+    private func feedChunk(_ id: String, after position: UInt64, types: Set<String>?, workspace: String) throws -> FeedChunk {
+        let subscription = JSONLine.encodeString(id)
+        return try self.read { txn in
+            let presenter = try self.presenter(workspace, in: txn)
+            var chunk = FeedChunk()
+            var bytes = 0
+            // The links and positions are checked as in events.read: a subscriber is never sent records
+            // swapped, removed or moved.
+            do {
+                try self.stores.log.forEach(after: position, checkingLinks: true, in: txn) { record in
+                    // The header decides; only the events sent are decoded whole.
+                    let header = try Self.decodedHeader(record)
+                    var line: [UInt8] = []
+                    if header.workspace == workspace, types?.contains(header.type) ?? true {
+                        let event = try Self.decodedEvent(record, header: header)
+                        line = Array(#"{"subscription":"#.utf8) + subscription + Array(#","event":"#.utf8)
+                            + JSONLine.encode(
+                                EventPresenter.envelope(
+                                    event, presenter: presenter,
+                                    contactID: try self.maskedContactID(event.header, presenter: presenter, in: txn)
+                                )
+                            ) + [UInt8(ascii: "}")]
+                    }
+                    chunk.events.append((record.seq, line))
+                    bytes += line.count
+                    chunk.isFull = chunk.events.count >= Self.subscriptionChunk || bytes >= Self.subscriptionChunkBytes
+                    return !chunk.isFull
+                }
+            } catch LogError.damaged where !chunk.events.isEmpty {
+                // The events before the damage are sent; the next read starts at it and fails.
+                chunk.isFull = true
+            }
+            return chunk
         }
     }
 
