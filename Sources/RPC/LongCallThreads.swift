@@ -16,7 +16,7 @@ public enum LongCallThreads {
     private static let threads = 4
     private static let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.threads)
     private static let loops: [any EventLoop] = Array(Self.group.makeIterator())
-    static let share = FairShare(slots: Self.threads, mostPerConnection: Self.threads - 1)
+    private static let share = FairShare(slots: Self.threads, mostPerConnection: Self.threads - 1)
     /// Turns within each slot, for the long calls of a batch served in it, one after another.
     private static let turns: [FairShare] = (0..<Self.threads).map { _ in FairShare(slots: 1, mostPerConnection: 1) }
 

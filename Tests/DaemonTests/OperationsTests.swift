@@ -205,6 +205,8 @@ struct OperationsTests {
         #expect(samples["contactledger_projection_lag_events"] == 0)
         #expect(samples["contactledger_projection_position_seq"] == samples["contactledger_log_head_seq"])
         #expect(samples["contactledger_subscriptions"] == 0)
+        #expect(samples["contactledger_long_calls_running"] == 0)
+        #expect(samples["contactledger_long_calls_waiting"] == 0)
         // Labels carry methods and codes only: no contact name reaches the exposition.
         #expect(!response.body.contains("c0-0"))
         #expect(try Operations.httpGet(port: port, path: "/").status == 404)

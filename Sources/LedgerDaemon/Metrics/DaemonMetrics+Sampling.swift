@@ -1,11 +1,12 @@
 // ContactLedger — metrics: reading the gauges' figures from the store.
 import LedgerStore
 import Projections
+import RPC
 
 extension DaemonMetrics {
     /// A sampler reading the LMDB map and readers (`mdb_env_info`, no transaction), the log head and the
     /// answering read models' position (one short read transaction), the rebuild state and the live
-    /// subscriptions. Returns nil when the store cannot be read.
+    /// subscriptions, the long calls' threads. Returns nil when the store cannot be read.
     static func makeSampler(
         stores: LedgerStores,
         rebuilder: ProjectionRebuilder,
@@ -18,6 +19,7 @@ extension DaemonMetrics {
                     (try stores.log.head(in: txn).seq, try stores.projector(txn).state(in: txn)?.position ?? 0)
                 })
             else { return nil }
+            let longCalls = LongCallThreads.statistics
             return Sample(
                 mapSizeBytes: storage.mapSize,
                 mapUsedBytes: storage.usedBytes,
@@ -27,7 +29,9 @@ extension DaemonMetrics {
                 projectionPosition: position,
                 isRebuilding: rebuilder.status.isRebuilding,
                 subscriptions: subscriptions.count,
-                subscriptionLag: subscriptions.maximumLag(head: head)
+                subscriptionLag: subscriptions.maximumLag(head: head),
+                longCallsRunning: longCalls.running,
+                longCallsWaiting: longCalls.waiting
             )
         }
     }

@@ -25,6 +25,9 @@ final class DaemonMetrics: Sendable {
         var subscriptions: Int
         /// The most events any live subscription is behind the head.
         var subscriptionLag: UInt64
+        /// Long calls running on their threads, and waiting for their turn (``LongCallThreads``).
+        var longCallsRunning: Int
+        var longCallsWaiting: Int
     }
 
     /// The registry everything is recorded in.
@@ -57,6 +60,8 @@ final class DaemonMetrics: Sendable {
     private let projectionRebuilding: Gauge
     private let subscriptions: Gauge
     private let subscriptionLag: Gauge
+    private let longCallsRunning: Gauge
+    private let longCallsWaiting: Gauge
 
     /// Latency buckets from 100 µs to 10 s.
     static let durationBuckets: [Duration] = [
@@ -106,6 +111,12 @@ final class DaemonMetrics: Sendable {
         self.subscriptions = registry.makeGauge(descriptor: descriptor("subscriptions", "", "Live events.subscribe subscriptions."))
         self.subscriptionLag = registry.makeGauge(
             descriptor: descriptor("subscription_lag", "events", "The most events any live subscription is behind the log's head.")
+        )
+        self.longCallsRunning = registry.makeGauge(
+            descriptor: descriptor("long_calls", "running", "Long calls (searches, histories, audits, catch-up chunks...) running on their threads.")
+        )
+        self.longCallsWaiting = registry.makeGauge(
+            descriptor: descriptor("long_calls", "waiting", "Long calls waiting for their turn on a thread.")
         )
     }
 
@@ -182,6 +193,8 @@ final class DaemonMetrics: Sendable {
             self.projectionRebuilding.set(to: sample.isRebuilding ? 1 : 0)
             self.subscriptions.set(to: Double(sample.subscriptions))
             self.subscriptionLag.set(to: Double(sample.subscriptionLag))
+            self.longCallsRunning.set(to: Double(sample.longCallsRunning))
+            self.longCallsWaiting.set(to: Double(sample.longCallsWaiting))
         }
         return self.registry.emitToBuffer()
     }
