@@ -63,16 +63,20 @@ extension LedgerMethods {
         let id = UUID.random().lowercasedString
         let job = ExportJob(.init(id: id, workspace: caller.workspace, state: "pending", rowsTotal: 0, rowsDone: 0, path: params.path, format: format.rawValue))
         ExportJob.register(job)
-        try await self.store(job, call, caller)
+        try await self.store(job.snapshot, call, caller)
         let query = params.query
         Task.detached {
-            await self.runExport(job, workspaceName: caller.workspace, group: groupUUID, query: query, format: format, path: params.path, peer: caller.peer)
-            // Its end is stored too; a daemon stopping meanwhile leaves it running, read back as interrupted.
+            let end = await self.runExport(job, workspaceName: caller.workspace, group: groupUUID, query: query, format: format, path: params.path, peer: caller.peer)
+            // Its end is stored before it is shown: an export answered `complete` is still complete after
+            // a kill. A daemon stopping meanwhile leaves it running, read back as interrupted.
+            var ended = job.snapshot
+            end(&ended)
             do {
-                try await self.store(job, call, caller)
+                try await self.store(ended, call, caller)
             } catch {
                 self.logger.notice("export state not stored", metadata: ["export.id": "\(id)"])
             }
+            job.update(end)
         }
         return ["export": .string(id)]
     }
@@ -92,9 +96,8 @@ extension LedgerMethods {
         return state.answer
     }
 
-    /// Stores the export's state durably, through the writer (`exports.start`'s call, and its end).
-    private func store(_ job: ExportJob, _ call: RPCCall, _ caller: Caller) async throws {
-        let state = job.snapshot
+    /// Stores an export's state durably, through the writer (`exports.start`'s call, and its end).
+    private func store(_ state: ExportJob.State, _ call: RPCCall, _ caller: Caller) async throws {
         let bytes = try state.encoded()
         _ = try await self.ledger.execute(Self.commandContext(call, caller, defersProjection: false)) { tx in
             try tx.txn.put(self.stores.meta, key: ExportJob.key(state.id), value: bytes)
@@ -102,9 +105,11 @@ extension LedgerMethods {
         }
     }
 
+    /// Writes the export's file, updating its progress; returns how its state ends (complete or failed),
+    /// for the caller to store before it is shown.
     private func runExport(
         _ job: ExportJob, workspaceName: String, group: GroupUUID?, query: String?, format: SpreadsheetFormat, path: String, peer: Peer?
-    ) async {
+    ) async -> @Sendable (inout ExportJob.State) -> Void {
         job.update { $0.state = "running" }
         do {
             // One snapshot: the file shows the contacts as of one moment.
@@ -120,11 +125,10 @@ extension LedgerMethods {
                 return (workspace, contacts.sorted { $0.id < $1.id })
             }
             guard contacts.count <= Self.maximumExportContacts else {
-                job.update {
+                return {
                     $0.state = "failed"
                     $0.failure = "too_many_contacts"
                 }
-                return
             }
             job.update { $0.rowsTotal = contacts.count }
             let sheet = ContactExport.sheet(contacts, workspace: workspace, reference: self.reference) { done in
@@ -134,21 +138,22 @@ extension LedgerMethods {
             // could not read it otherwise.
             let owner = geteuid() == 0 ? peer.map { (uid: $0.uid, gid: $0.gid) } : nil
             try SpreadsheetWriter.write([sheet], format: format, to: path, owner: owner)
-            job.update {
-                $0.rowsDone = contacts.count
+            self.logger.info("export complete", metadata: ["export.id": "\(job.snapshot.id)", "export.rows": "\(contacts.count)"])
+            let rows = contacts.count
+            return {
+                $0.rowsDone = rows
                 $0.state = "complete"
             }
-            self.logger.info("export complete", metadata: ["export.id": "\(job.snapshot.id)", "export.rows": "\(contacts.count)"])
         } catch {
             let reason: String
             if let error = error as? SpreadsheetError, case .io(let why) = error { reason = why } else {
                 reason = ErrorMapping.rpcError(error)?.data?["reason"]?.stringValue ?? "internal_error"
             }
-            job.update {
+            self.logger.error("export failed", metadata: ["export.id": "\(job.snapshot.id)", "error.reason": "\(reason)"])
+            return {
                 $0.state = "failed"
                 $0.failure = reason
             }
-            self.logger.error("export failed", metadata: ["export.id": "\(job.snapshot.id)", "error.reason": "\(reason)"])
         }
     }
 }
