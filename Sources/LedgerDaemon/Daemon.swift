@@ -160,6 +160,7 @@ public enum Daemon {
                 socketPath: configuration.socketPath,
                 maximumLineBytes: configuration.maximumLineBytes,
                 socketMode: configuration.socketMode,
+                maximumUnreadAnswerBytes: configuration.maximumUnreadAnswerBytes,
                 socketGroup: socketGroup,
                 // The metrics endpoint's connections come out of the same open-file limit.
                 descriptorsForOtherListeners: configuration.metricsAddress == nil ? 0 : MetricsServer.maximumConnections

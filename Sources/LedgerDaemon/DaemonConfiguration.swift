@@ -11,6 +11,9 @@ public struct DaemonConfiguration: Sendable {
     public var socketPath: String
     /// The longest request line accepted, in bytes.
     public var maximumLineBytes: Int
+    /// The most bytes of answers one connection holds, made and not yet read by its peer
+    /// (``RPC/AnswerBudget``).
+    public var maximumUnreadAnswerBytes: Int
     /// The LMDB map size to start with (sparse).
     public var initialMapSize: Int
     /// The largest the LMDB map may grow to.
@@ -45,6 +48,7 @@ public struct DaemonConfiguration: Sendable {
         dataDirectory: String = "./.contactledger",
         socketPath: String? = nil,
         maximumLineBytes: Int = 16 << 20,
+        maximumUnreadAnswerBytes: Int = 64 << 20,
         initialMapSize: Int = 1 << 30,
         maximumMapSize: Int = 1 << 40,
         socketMode: mode_t = 0o660,
@@ -68,6 +72,7 @@ public struct DaemonConfiguration: Sendable {
         self.dataDirectory = dataDirectory
         self.socketPath = socketPath ?? (dataDirectory as NSString).appendingPathComponent("ledger.sock")
         self.maximumLineBytes = maximumLineBytes
+        self.maximumUnreadAnswerBytes = maximumUnreadAnswerBytes
         self.initialMapSize = initialMapSize
         self.maximumMapSize = maximumMapSize
         self.socketMode = socketMode

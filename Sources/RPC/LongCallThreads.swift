@@ -62,9 +62,10 @@ public enum LongCallThreads {
 
     /// Runs `body` on one of the threads, once it is `owner`'s turn, and returns its result.
     ///
-    /// Throws `CancellationError` if the task is cancelled while it waits, and
+    /// Throws `CancellationError` if the task is cancelled while it waits,
     /// ``RPCError/storageUnavailable(reason:_:)`` `connection_closed` if the owner's connection closed
-    /// first (``dropWaiting(connection:)``); nothing of `body` ran then.
+    /// first (``dropWaiting(connection:)``), and ``AnswerBudget``'s refusal for a batch's call once its
+    /// connection holds too many unwritten answers; nothing of `body` ran then.
     public static func run<T: Sendable>(for owner: LongCallOwner, _ body: () async throws -> T) async throws -> T {
         if let slot = Self.heldSlot {
             if Self.holdsTurn { return try await body() }
@@ -75,14 +76,15 @@ public enum LongCallThreads {
                 Self.dropped.add(1, ordering: .relaxed)
                 throw Self.connectionClosed
             }
+            try AnswerBudget.checkBatch()
             defer { Self.completed.add(1, ordering: .relaxed) }
             return try await Self.$holdsTurn.withValue(true, operation: body)
         }
         let slot = try await Self.wait(for: Self.share, owner)
-        defer {
-            Self.share.release(slot, for: owner)
-            Self.completed.add(1, ordering: .relaxed)
-        }
+        defer { Self.share.release(slot, for: owner) }
+        // A batch's call that waited for its thread while the batch's other answers piled up.
+        try AnswerBudget.checkBatch()
+        defer { Self.completed.add(1, ordering: .relaxed) }
         return try await Self.$heldSlot.withValue(slot) {
             try await withTaskExecutorPreference(EventLoopTaskExecutor(Self.loops[slot]), operation: body)
         }

@@ -34,12 +34,18 @@ public struct RPCContext: Sendable {
     /// When set, every valid call is answered with this error and not handled (the server is shutting
     /// down: see ``ShutdownDrain``).
     public var refusal: RPCError?
+    /// The connection's answers made and not yet written; nil where nothing limits them.
+    public var answerBudget: AnswerBudget?
 
-    public init(peer: PeerCredentials?, connectionID: UInt64, notifier: RPCNotifier, afterAnswer: RPCAfterAnswer = RPCAfterAnswer()) {
+    public init(
+        peer: PeerCredentials?, connectionID: UInt64, notifier: RPCNotifier, afterAnswer: RPCAfterAnswer = RPCAfterAnswer(),
+        answerBudget: AnswerBudget? = nil
+    ) {
         self.peer = peer
         self.connectionID = connectionID
         self.notifier = notifier
         self.afterAnswer = afterAnswer
+        self.answerBudget = answerBudget
     }
 }
 

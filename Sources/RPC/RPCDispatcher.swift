@@ -42,16 +42,29 @@ public struct RPCDispatcher: Sendable {
                 )
             )
         }
+        // The elements' answers are held until the batch's answer is written whole: they count against
+        // the connection's budget as they are made, so that its calls that start later are refused
+        // rather than make more. The server counts the whole answer once it is made.
+        let budget = context.answerBudget
+        var charged = 0
         let answers = await withTaskGroup(of: (Int, [UInt8]?).self) { group in
             for (index, element) in elements.enumerated() {
-                group.addTask { (index, await self.serve(element: element, context: context)) }
+                group.addTask {
+                    let answer = await AnswerBudget.$ofBatch.withValue(budget) { await self.serve(element: element, context: context) }
+                    budget?.charge(answer?.count ?? 0)
+                    return (index, answer)
+                }
             }
             var answers: [(Int, [UInt8])] = []
             for await (index, answer) in group {
-                if let answer { answers.append((index, answer)) }
+                if let answer {
+                    answers.append((index, answer))
+                    charged += answer.count
+                }
             }
             return answers.sorted { $0.0 < $1.0 }.map(\.1)
         }
+        budget?.release(charged)
         guard !answers.isEmpty else { return nil }
         var line: [UInt8] = [UInt8(ascii: "[")]
         for (index, answer) in answers.enumerated() {
@@ -73,6 +86,7 @@ public struct RPCDispatcher: Sendable {
             return JSONLine.failure(id: id, error: refusal)
         }
         do {
+            try AnswerBudget.checkBatch()
             let result = try await self.handler.handle(call, context: context)
             guard let id = call.id else { return nil }
             return JSONLine.success(id: id, result: result)

@@ -27,6 +27,9 @@ public final class RPCServer: Service {
         public var socketMode: mode_t
         /// Calls served at once on one connection.
         public var maximumInFlightPerConnection: Int
+        /// The most bytes of answers made and not yet written that one connection holds before it takes
+        /// no new line (``AnswerBudget``).
+        public var maximumUnreadAnswerBytes: Int
         /// The group to give the socket file, if any.
         public var socketGroup: gid_t?
         /// Connections held open at once; nil: the process's limit on open files less a reserve and less
@@ -41,6 +44,7 @@ public final class RPCServer: Service {
             maximumLineBytes: Int = 16 << 20,
             socketMode: mode_t = 0o660,
             maximumInFlightPerConnection: Int = 32,
+            maximumUnreadAnswerBytes: Int = 64 << 20,
             socketGroup: gid_t? = nil,
             maximumConnections: Int? = nil,
             descriptorsForOtherListeners: Int = 0
@@ -52,6 +56,7 @@ public final class RPCServer: Service {
             self.maximumLineBytes = maximumLineBytes
             self.socketMode = socketMode
             self.maximumInFlightPerConnection = maximumInFlightPerConnection
+            self.maximumUnreadAnswerBytes = maximumUnreadAnswerBytes
         }
     }
 
@@ -226,6 +231,7 @@ public final class RPCServer: Service {
         let connectionID = self.nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
         let limit = self.configuration.maximumInFlightPerConnection
         let maximumLineBytes = self.configuration.maximumLineBytes
+        let answerBudget = AnswerBudget(limit: self.configuration.maximumUnreadAnswerBytes)
         if connection.refused {
             let refusal = self.connectionLimit.refusal(on: connection.channel.channel.eventLoop)
             try? await connection.channel.executeThenClose { _, outbound in try await outbound.write(ByteBuffer(bytes: refusal)) }
@@ -269,19 +275,25 @@ public final class RPCServer: Service {
                         // thread wake-ups per call.
                         try await drains.whileRegistered(connectionID, drain: drain, channel: connection.channel.channel) {
                             for try await frame in inbound {
-                                if inFlight >= limit {
+                                // While its answers wait for its peer to read them, over budget, the
+                                // connection takes no new line: its calls in flight end as their answers
+                                // are written.
+                                while inFlight >= limit || (inFlight > 0 && answerBudget.isOver) {
                                     try await group.next()
                                     inFlight -= 1
                                 }
                                 inFlight += 1
                                 let hooks = RPCAfterAnswer()
                                 var context = RPCContext(
-                                    peer: connection.peer, connectionID: connectionID, notifier: notifier, afterAnswer: hooks
+                                    peer: connection.peer, connectionID: connectionID, notifier: notifier, afterAnswer: hooks,
+                                    answerBudget: answerBudget
                                 )
                                 if drain.isDraining { context.refusal = ShutdownDrain.refusal }
                                 group.addTask {
                                     defer { drain.callEnded() }
                                     if let answer = await self.answer(to: frame, context: context, maximumLineBytes: maximumLineBytes) {
+                                        answerBudget.charge(answer.count)
+                                        defer { answerBudget.release(answer.count) }
                                         try await outbound.write(ByteBuffer(bytes: answer))
                                     }
                                     for work in hooks.take() { followUpSink.yield(work) }

@@ -38,6 +38,12 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The longest request line accepted (default: 16MiB).", valueName: "bytes"))
     var maxLineBytes: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The most bytes of answers one connection holds unread before it takes no new line (default: 64MiB).", valueName: "bytes")
+    )
+    var maxUnreadAnswerBytes: String?
+
     @Option(name: .long, help: ArgumentHelp("The initial LMDB map size; sparse, grows when full (default: 1GiB).", valueName: "bytes"))
     var mapSize: String?
 
@@ -127,6 +133,7 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
         var layer: [DaemonSettings.Key: DaemonSettings.Value] = [:]
         let texts: [(DaemonSettings.Key, String?)] = [
             (.dataDirectory, self.dataDir), (.socket, self.socket), (.maximumLineBytes, self.maxLineBytes),
+            (.maximumUnreadAnswerBytes, self.maxUnreadAnswerBytes),
             (.mapSize, self.mapSize), (.maximumMapSize, self.maxMapSize), (.socketMode, self.socketMode),
             (.socketGroup, self.socketGroup), (.logLevel, self.logLevel), (.logFormat, self.logFormat),
             (.metricsListen, self.metricsListen),

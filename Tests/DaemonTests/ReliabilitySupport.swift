@@ -15,6 +15,9 @@ final class RawSocket: @unchecked Sendable {
     // @unchecked: used from one thread, except `shutdown()`, which is safe from any thread.
     let descriptor: Int32
     private var buffer: [UInt8] = []
+    /// How far `buffer` is known to hold no newline: a line of megabytes arrives in many reads, and each
+    /// read looks only at the bytes it added.
+    private var scanned = 0
 
     init(path: String) throws {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -62,11 +65,13 @@ final class RawSocket: @unchecked Sendable {
     /// The next line (without `\n`), or nil if none arrives before `deadline` or the peer closes.
     func readLine(until deadline: Date) -> [UInt8]? {
         while true {
-            if let newline = self.buffer.firstIndex(of: 10) {
+            if let newline = self.buffer[self.scanned...].firstIndex(of: 10) {
                 let line = Array(self.buffer[..<newline])
                 self.buffer.removeSubrange(...newline)
+                self.scanned = 0
                 return line
             }
+            self.scanned = self.buffer.count
             let remaining = deadline.timeIntervalSinceNow
             if remaining <= 0 { return nil }
             var descriptor = pollfd(fd: self.descriptor, events: Int16(POLLIN), revents: 0)

@@ -22,6 +22,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var socketPath: String?
     /// The longest request line accepted, in bytes.
     public var maximumLineBytes = 16 << 20
+    /// The most bytes of answers one connection holds, made and not yet read by its peer.
+    public var maximumUnreadAnswerBytes = 64 << 20
     /// The LMDB map size to start with, in bytes (sparse).
     public var initialMapSize = 1 << 30
     /// The largest the LMDB map may grow to, in bytes.
@@ -75,6 +77,7 @@ public struct DaemonSettings: Sendable, Equatable {
         case dataDirectory = "data_dir"
         case socket = "socket"
         case maximumLineBytes = "max_line_bytes"
+        case maximumUnreadAnswerBytes = "max_unread_answer_bytes"
         case mapSize = "map_size"
         case maximumMapSize = "max_map_size"
         case socketMode = "socket_mode"
@@ -295,6 +298,10 @@ public struct DaemonSettings: Sendable, Equatable {
             let bytes = try Self.byteSize(text)
             guard bytes >= 1024 else { throw SettingsError("must be at least 1024, got \(bytes)") }
             self.maximumLineBytes = bytes
+        case .maximumUnreadAnswerBytes:
+            let bytes = try Self.byteSize(text)
+            guard bytes >= 1 << 20 else { throw SettingsError("must be at least 1 MiB, got \(bytes)") }
+            self.maximumUnreadAnswerBytes = bytes
         case .mapSize:
             let bytes = try Self.byteSize(text)
             guard bytes >= 1 << 20 else { throw SettingsError("must be at least 1 MiB, got \(bytes)") }
@@ -409,6 +416,7 @@ public struct DaemonSettings: Sendable, Equatable {
             dataDirectory: self.dataDirectory,
             socketPath: self.socketPath,
             maximumLineBytes: self.maximumLineBytes,
+            maximumUnreadAnswerBytes: self.maximumUnreadAnswerBytes,
             initialMapSize: self.initialMapSize,
             maximumMapSize: max(self.maximumMapSize, self.initialMapSize),
             socketMode: self.socketMode,
@@ -436,6 +444,7 @@ public struct DaemonSettings: Sendable, Equatable {
             (.dataDirectory, Self.quoted(self.dataDirectory)),
             (.socket, Self.quoted(socket)),
             (.maximumLineBytes, String(self.maximumLineBytes)),
+            (.maximumUnreadAnswerBytes, String(self.maximumUnreadAnswerBytes)),
             (.mapSize, String(self.initialMapSize)),
             (.maximumMapSize, String(self.maximumMapSize)),
             (.socketMode, Self.quoted("0" + String(self.socketMode, radix: 8))),
