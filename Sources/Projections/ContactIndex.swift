@@ -372,19 +372,28 @@ public struct ContactIndex: Sendable {
         KeyEncoding.prefix(workspace) + Array("c\u{0}live".utf8)
     }
 
-    /// How many live (not deleted) contacts `workspace` has, kept as contacts are created and deleted
-    /// (``ContactWriteBack``), so a total of everyone is one read, not a count of a million keys. Nil when
-    /// no contact of the workspace was ever written in this generation, or the read model predates the
-    /// count (a generation of an older version still answers while a rebuild runs).
-    public func liveCount(of workspace: String, in txn: Transaction) throws -> Int? {
-        guard let bytes = try txn.get(self.table, key: Self.liveCountKey(workspace)), let count = BigEndian.uint64(bytes) else { return nil }
-        return Int(count)
+    /// How many live (not deleted) contacts `workspace` has: kept as contacts are created and deleted
+    /// (``ContactWriteBack``), so a total of everyone is one read, not a count of a million keys. Where
+    /// no count is stored (none live, or a read model that predates the counts: a generation of an older
+    /// version still answers while a rebuild runs), the status entries are counted: every live contact
+    /// has exactly one.
+    public func liveContacts(of workspace: String, in txn: Transaction) throws -> Int {
+        if let bytes = try txn.get(self.table, key: Self.liveCountKey(workspace)), let count = BigEndian.uint64(bytes) { return Int(count) }
+        return try ContactStatus.allCases.reduce(0) { $0 + (try self.count(matching: .status($1), workspace: workspace, in: txn)) }
     }
 
-    /// Adds `change` (negative for deletions) to the live-contact count of `workspace`.
+    /// Adds `change` (negative for deletions) to the live-contact count of `workspace`. A count of 0 is
+    /// not stored: a rebuild, which adds up each batch's changes, stores none where a workspace's contacts
+    /// were all deleted, and the live model must hold the same keys (`projections.verify`).
     func adjustLiveCount(of workspace: String, by change: Int, in txn: Transaction) throws {
-        let count = max(0, (try self.liveCount(of: workspace, in: txn) ?? 0) + change)
-        try txn.put(self.table, key: Self.liveCountKey(workspace), value: BigEndian.bytes(UInt64(count)))
+        let key = Self.liveCountKey(workspace)
+        let stored = try txn.get(self.table, key: key).flatMap { BigEndian.uint64($0) }.map { Int($0) } ?? 0
+        let count = max(0, stored + change)
+        if count == 0 {
+            try txn.delete(self.table, key: key)
+        } else {
+            try txn.put(self.table, key: key, value: BigEndian.bytes(UInt64(count)))
+        }
     }
 
     /// Whether the contact with `id` is indexed under exactly `term`.

@@ -227,4 +227,28 @@ struct DeletionTests {
         try daemon.start()
         #expect(ImportExportTests.errors(try daemon.call("imports.status", ["import": .string(id)])) == masked)
     }
+
+    /// Found by a race audit: deleting a workspace's last live contact left a stored count of 0 that a
+    /// rebuild from the log does not write, so `projections.verify` reported a difference in a healthy
+    /// ledger. The counts stay right whether a workspace was emptied or never had a contact.
+    @Test func deletingAWorkspacesLastContactLeavesNoDifference() throws {
+        let daemon = try DaemonHarness()
+        for workspace in ["main", "w2"] {
+            let uuid = try #require(try daemon.call("contacts.create", ["workspace": .string(workspace), "status": "archived"]).string("uuid"))
+            try daemon.call("contacts.delete", ["workspace": .string(workspace), "uuid": .string(uuid)])
+        }
+        try daemon.call("contacts.create", ["workspace": "w3", "name": "Stays"])
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 0)
+        #expect(try daemon.call("contacts.count", ["workspace": "w3", "query": ""]).int("total") == 1)
+        #expect(try daemon.call("system.stats")["counts"]?.int("contacts") == 1)
+        // And after one more live contact and its deletion, and a rebuild.
+        let again = try #require(try daemon.call("contacts.create", ["status": "archived"]).string("uuid"))
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 1)
+        try daemon.call("contacts.delete", ["uuid": .string(again)])
+        try daemon.call("projections.rebuild", ["name": "contacts"])
+        try daemon.waitUntilReady()
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        #expect(try daemon.call("system.stats")["counts"]?.int("contacts") == 1)
+    }
 }

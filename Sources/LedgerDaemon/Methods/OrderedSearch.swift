@@ -129,9 +129,7 @@ extension LedgerMethods {
     private static func total(of membership: Membership, index: ContactIndex, workspace: String, in txn: Transaction) throws -> Int {
         switch membership {
         case .everyone:
-            // Without a stored count, every live contact has exactly one status entry.
-            try index.liveCount(of: workspace, in: txn)
-                ?? ContactStatus.allCases.reduce(0) { $0 + (try index.count(matching: .status($1), workspace: workspace, in: txn)) }
+            try index.liveContacts(of: workspace, in: txn)
         case .term(let term):
             try index.count(matching: term, workspace: workspace, in: txn)
         }

@@ -25,14 +25,7 @@ extension LedgerMethods {
             let withContacts = try projector.contacts.workspaceNames(in: txn)
             let names = Set(try projector.workspaces.names(in: txn)).union(withContacts)
             // Live contacts, as `workspace.get` counts them (a deleted contact's tombstone is not one).
-            var live = 0
-            for name in withContacts {
-                guard let count = try projector.contacts.index.liveCount(of: name, in: txn) else {
-                    live = try projector.contacts.count(in: txn)  // A generation that predates the counts.
-                    break
-                }
-                live += count
-            }
+            let live = try withContacts.reduce(0) { $0 + (try projector.contacts.index.liveContacts(of: $1, in: txn)) }
             return (try self.stores.log.head(in: txn).seq, live, names.count)
         }
         let storage = self.stores.environment.statistics()
