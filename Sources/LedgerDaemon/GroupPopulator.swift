@@ -123,7 +123,8 @@ final class GroupPopulator: Service, Sendable {
         // Evaluations scheduled before causes were kept have none: their events name nobody.
         let cause = (try? stores.environment.read { try $0.get(stores.meta, key: causeKey) })
             .flatMap { $0 }.flatMap { try? JSONDecoder().decode(Cause.self, from: Data($0)) }
-        let context = CommandContext(workspace: job.workspace, actor: cause?.actor, peer: cause?.peer, idempotencyKey: nil, paramsHash: [])
+        var context = CommandContext(workspace: job.workspace, actor: cause?.actor, peer: cause?.peer, idempotencyKey: nil, paramsHash: [])
+        context.isBulk = true
         do {
             while !Task.isCancelled {
                 let finished = try await self.ledger.execute(context) { tx in

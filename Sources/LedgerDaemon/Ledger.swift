@@ -38,6 +38,38 @@ final class Ledger: Sendable {
         var betweenBatches: [@Sendable () -> Void] = []
         var isStopping = false
         var isStopped = false
+
+        /// Whether the last batch taken held a bulk command.
+        var lastBatchHadBulk = false
+
+        /// The next batch: every command queued but the bulk ones (``CommandContext/isBulk``), of which
+        /// it takes the first, unless the last batch held one and other commands wait: those then go
+        /// first, alone. So a small command waits for one bulk command at most, the one running when it
+        /// came, and bulk commands still get every other batch.
+        mutating func takeBatch() -> [Pending] {
+            guard self.pending.contains(where: \.context.isBulk) else {
+                self.lastBatchHadBulk = false
+                defer { self.pending = [] }
+                return self.pending
+            }
+            let skipBulk = self.lastBatchHadBulk && self.pending.contains { !$0.context.isBulk }
+            var batch: [Pending] = []
+            var later: [Pending] = []
+            var tookBulk = false
+            for command in self.pending {
+                if command.context.isBulk {
+                    if tookBulk || skipBulk {
+                        later.append(command)
+                        continue
+                    }
+                    tookBulk = true
+                }
+                batch.append(command)
+            }
+            self.pending = later
+            self.lastBatchHadBulk = tookBulk
+            return batch
+        }
     }
 
     let stores: LedgerStores
@@ -128,8 +160,7 @@ final class Ledger: Sendable {
         defer { self.wakeUp.unlock() }
         while true {
             let (batch, before, stop) = self.queue.withLock { queue -> ([Pending], [@Sendable () -> Void], Bool) in
-                let taken = (queue.pending, queue.betweenBatches, queue.isStopping)
-                queue.pending = []
+                let taken = (queue.takeBatch(), queue.betweenBatches, queue.isStopping)
                 queue.betweenBatches = []
                 return taken
             }

@@ -253,9 +253,11 @@ final class LedgerMethods: RPCHandler {
         _ call: RPCCall,
         _ caller: Caller,
         defersProjection: Bool = false,
+        isBulk: Bool = false,
         _ body: @escaping @Sendable (CommandTransaction) throws -> JSONValue
     ) async throws -> EncodedAnswer {
-        let context = Self.commandContext(call, caller, defersProjection: defersProjection)
+        var context = Self.commandContext(call, caller, defersProjection: defersProjection)
+        context.isBulk = isBulk
         let bytes = try await self.ledger.execute(context) { transaction in
             var result = try body(transaction)
             let seq = try transaction.lastSeq ?? transaction.headSeq()

@@ -509,6 +509,30 @@ struct ImportExportTests {
         #expect(!text.contains("250788000001"))
     }
 
+    /// Found by a resource audit: six imports at once had each of their 500-row commands in every write
+    /// batch, and another client's create waited for all of them, up to 3.5 s. A batch now takes one
+    /// bulk command at most (and the small commands that came meanwhile go first, alone, after one).
+    @Test func concurrentImportsTakeTheWriterOneBatchOfRowsAtATime() throws {
+        let daemon = try DaemonHarness()
+        let imports = (0..<4).map { number in
+            let rows = (0..<2_000).map { "+1\(400 + number)555\(String(format: "%04d", $0)),Person \($0)" }
+            let csv = "URN:Tel,Name\n" + rows.joined(separator: "\n") + "\n"
+            return ["content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv"] as JSONValue
+        }
+        let started = try onThreads(4) { index in try daemon.call("imports.start", imports[index]) }
+        for job in started {
+            let status = try Self.wait(daemon, "imports.status", ["import": job["import"] ?? .null])
+            #expect(status.string("state") == "complete")
+            #expect(status.int("created") == 2_000)
+        }
+        // Each import wrote 5 bulk commands (its start and 4 batches of 500 rows), 20 in all, each in a
+        // batch of its own: at least 20 commits. Sharing batches, they took about 8.
+        let commits = try daemon.call("system.stats").int("commits") ?? 0
+        #expect(commits >= 20, "\(commits) commits for 20 bulk commands")
+        // A small command still gets in.
+        #expect(try daemon.call("contacts.create", ["name": "After"]).string("uuid") != nil)
+    }
+
     /// An export's state outlives the daemon: a finished one answers as before after a restart, and one
     /// that a kill cut short answers `failed` with reason `interrupted`. Both answered -32001 after a
     /// restart: the state was kept in memory only.

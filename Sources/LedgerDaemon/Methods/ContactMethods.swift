@@ -165,7 +165,7 @@ extension LedgerMethods {
         }
         let given = parsed
         let modifiers = try Self.modifiers(params.modifiers)
-        return try await self.command(call, caller) { tx in
+        return try await self.command(call, caller, isBulk: true) { tx in
             let context = try tx.decisionContext()
             let uuids: [ContactUUID]
             if let given {

@@ -245,7 +245,7 @@ extension LedgerMethods {
         var caller = spec.caller
         caller.idempotencyKey = spec.dryRun ? nil : "import:\(spec.id):\(part)"
         let call = RPCCall(method: "imports.batch", params: ["import": .string(spec.id), "part": .string(part)], id: nil)
-        return try await self.command(call, caller, body).decoded()
+        return try await self.command(call, caller, isBulk: true, body).decoded()
     }
 
     /// Persists the job's summary in the command's transaction.
