@@ -160,7 +160,16 @@ public final class RPCClient {
         let id = self.nextID
         self.nextID += 1
         let request: JSONValue = ["jsonrpc": "2.0", "id": .integer(id), "method": .string(method), "params": params]
-        try self.send(raw: JSONLine.encode(request) + [UInt8(ascii: "\n")])
+        do {
+            try self.send(raw: JSONLine.encode(request) + [UInt8(ascii: "\n")])
+        } catch TransportError.ioFailed(let code) where code == EPIPE || code == ECONNRESET {
+            // The daemon closed the connection before the request went out: a connection refused past
+            // its limit is answered one line and closed at once. That line, if it came, says why.
+            if let answer = try? self.readValue(), answer["id"] == .null, let error = answer["error"], let refusal = RPCError(jsonValue: error) {
+                throw refusal
+            }
+            throw TransportError.ioFailed(errno: code)
+        }
         while true {
             let answer = try self.readValue()
             if answer["id"] == nil, answer["method"] != nil {
