@@ -46,8 +46,6 @@ final class FairShare: Sendable {
         var peerTurns = CircularBuffer<UInt32?>()
         /// Each such peer's connections with calls waiting, in the order they are served next.
         var connectionTurns: [UInt32?: CircularBuffer<UInt64>] = [:]
-        /// The connections closed while they still held slots.
-        var closed: Set<UInt64> = []
     }
 
     let slots: Int
@@ -107,29 +105,20 @@ final class FairShare: Sendable {
                 state.running[owner.connection] = held - 1
             } else {
                 state.running[owner.connection] = nil
-                state.closed.remove(owner.connection)
             }
             return Self.grant(&state, mostPerConnection: self.mostPerConnection)
         }
         for (waiter, slot) in granted { waiter.resume(returning: slot) }
     }
 
-    /// Fails every call of `connection` still waiting with ``Dropped/connectionClosed``, and marks it
-    /// closed for as long as it holds slots (``isClosed(_:)``).
+    /// Fails every call of `connection` still waiting with ``Dropped/connectionClosed``.
     func dropWaiting(connection: UInt64) {
         let dropped = self.state.withLock { state -> [Waiter] in
-            if state.running[connection] != nil { state.closed.insert(connection) }
             guard let waiters = state.waiting.removeValue(forKey: connection) else { return [] }
             Self.forgetTurn(of: connection, in: &state)
             return Array(waiters)
         }
         for waiter in dropped { waiter.continuation.resume(throwing: Dropped.connectionClosed) }
-    }
-
-    /// Whether `connection` was closed while it held slots: the calls its running calls make in their
-    /// slot (a long batch's) need not start.
-    func isClosed(_ connection: UInt64) -> Bool {
-        self.state.withLock { state in state.closed.contains(connection) }
     }
 
     /// How many calls wait for a slot.

@@ -3,9 +3,10 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// Threads of their own for calls that may take long (a scan of a whole log or workspace, a file to
-/// parse, a line of megabytes), so that the event loops serving every connection never wait for them:
-/// one slow or malicious client must not stall the others.
+/// Threads of their own for calls that may take long (a scan of a whole log or workspace, a history
+/// folded from the log, a file to read or write, a subscription's catch-up), so that the event loops
+/// serving every connection never wait for them: one slow or malicious client must not stall the others.
+/// (Long lines are parsed on ``LongLineThreads``; their long calls take their turns here.)
 ///
 /// A handful of threads, more than the cores: a long call blocks its thread, and the next long call
 /// should not wait behind it. Short calls stay on their connection's loop (a hop here costs a thread
@@ -17,16 +18,6 @@ public enum LongCallThreads {
     private static let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.threads)
     private static let loops: [any EventLoop] = Array(Self.group.makeIterator())
     private static let share = FairShare(slots: Self.threads, mostPerConnection: Self.threads - 1)
-    /// Turns within each slot, for the long calls of a batch served in it, one after another.
-    private static let turns: [FairShare] = (0..<Self.threads).map { _ in FairShare(slots: 1, mostPerConnection: 1) }
-
-    /// The slot the current task holds: a long call made inside another (a batch's calls, served on
-    /// these threads as one long line) runs in its slot rather than waiting for a second one, which
-    /// calls holding every slot could wait for forever. Such calls take turns: each starts only when the
-    /// one before has ended, so that once the connection has closed the rest do not start.
-    @TaskLocal private static var heldSlot: Int?
-    /// Whether the current task holds its slot's turn: a call within the call that holds it runs at once.
-    @TaskLocal private static var holdsTurn = false
     private static let completed = Atomic<Int>(0)
     private static let dropped = Atomic<Int>(0)
 
@@ -47,8 +38,7 @@ public enum LongCallThreads {
     /// What the threads are doing now.
     public static var statistics: Statistics {
         Statistics(
-            threads: Self.threads, running: Self.share.runningCount,
-            waiting: Self.turns.reduce(Self.share.waitingCount) { $0 + $1.waitingCount },
+            threads: Self.threads, running: Self.share.runningCount, waiting: Self.share.waitingCount,
             completed: Self.completed.load(ordering: .relaxed), dropped: Self.dropped.load(ordering: .relaxed)
         )
     }
@@ -67,37 +57,18 @@ public enum LongCallThreads {
     /// first (``dropWaiting(connection:)``), and ``AnswerBudget``'s refusal for a batch's call once its
     /// connection holds too many unwritten answers; nothing of `body` ran then.
     public static func run<T: Sendable>(for owner: LongCallOwner, _ body: () async throws -> T) async throws -> T {
-        if let slot = Self.heldSlot {
-            if Self.holdsTurn { return try await body() }
-            let turn = try await Self.wait(for: Self.turns[slot], owner)
-            defer { Self.turns[slot].release(turn, for: owner) }
-            // The rest of a long batch whose connection closed would run for nobody, for minutes.
-            guard !Self.share.isClosed(owner.connection) else {
-                Self.dropped.add(1, ordering: .relaxed)
-                throw Self.connectionClosed
-            }
-            try AnswerBudget.checkBatch()
-            defer { Self.completed.add(1, ordering: .relaxed) }
-            return try await Self.$holdsTurn.withValue(true, operation: body)
-        }
-        let slot = try await Self.wait(for: Self.share, owner)
-        defer { Self.share.release(slot, for: owner) }
-        // A batch's call that waited for its thread while the batch's other answers piled up.
-        try AnswerBudget.checkBatch()
-        defer { Self.completed.add(1, ordering: .relaxed) }
-        return try await Self.$heldSlot.withValue(slot) {
-            try await withTaskExecutorPreference(EventLoopTaskExecutor(Self.loops[slot]), operation: body)
-        }
-    }
-
-    /// Waits for `owner`'s turn in `share`, and counts the call as dropped if its connection closed.
-    private static func wait(for share: FairShare, _ owner: LongCallOwner) async throws -> Int {
+        let slot: Int
         do {
-            return try await share.acquire(for: owner)
+            slot = try await Self.share.acquire(for: owner)
         } catch FairShare.Dropped.connectionClosed {
             Self.dropped.add(1, ordering: .relaxed)
             throw Self.connectionClosed
         }
+        defer { Self.share.release(slot, for: owner) }
+        // A batch's call that waited for its thread while the batch's other answers piled up.
+        try AnswerBudget.checkBatch()
+        defer { Self.completed.add(1, ordering: .relaxed) }
+        return try await withTaskExecutorPreference(EventLoopTaskExecutor(Self.loops[slot]), operation: body)
     }
 
     /// The answer to a long call whose connection closed before it started: nobody reads it.
@@ -112,7 +83,6 @@ public enum LongCallThreads {
     /// left to read their answers.
     public static func dropWaiting(connection: UInt64) {
         Self.share.dropWaiting(connection: connection)
-        for turns in Self.turns { turns.dropWaiting(connection: connection) }
     }
 }
 

@@ -96,9 +96,9 @@ public final class RPCServer: Service {
         var isAccepting = true
     }
 
-    /// Lines at least this long are parsed and served on ``LongCallThreads``.
+    /// Lines at least this long are parsed and served on ``LongLineThreads``.
     static let longLineBytes = 1 << 20
-    /// Batches at least this long are served on ``LongCallThreads`` too: each of their calls is short,
+    /// Batches at least this long are served on ``LongLineThreads`` too: each of their calls is short,
     /// but thousands of them in a row (a batch of 9,000 creates is under 1 MiB) held the loop, and its
     /// other connections, for up to a second and more. A batch of a few calls stays on its loop.
     static let longBatchBytes = 16 << 10
@@ -112,6 +112,7 @@ public final class RPCServer: Service {
         let unserved = Mutex(UnservedConnections())
         let lineBudget = PendingLineBudget(maximumLineBytes: maximumLineBytes)
         LongCallThreads.start()
+        LongLineThreads.start()
         let connectionLimit = self.connectionLimit
         let socketPath = self.configuration.socketPath
         let staged = try StagedSocketPath(path: socketPath)
@@ -342,11 +343,8 @@ public final class RPCServer: Service {
             let line = Array(buffer.readableBytesView)
             if line.count >= Self.longLineBytes || (line.count >= Self.longBatchBytes && Self.isBatch(line)) {
                 // Parsing megabytes, or serving thousands of calls, takes long enough to stall this
-                // loop's other connections.
-                // Nil when the connection closed while it waited: nobody reads an answer.
-                answer = try? await LongCallThreads.run(for: context.longCallOwner) {
-                    await self.dispatcher.serve(line: line, context: context)
-                }
+                // loop's other connections. Its long calls take their turns on LongCallThreads.
+                answer = await LongLineThreads.run { await self.dispatcher.serve(line: line, context: context) }
             } else {
                 answer = await self.dispatcher.serve(line: line, context: context)
             }
