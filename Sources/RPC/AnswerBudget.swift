@@ -26,9 +26,6 @@ public final class AnswerBudget: Sendable {
     /// Whether the answers held reach the limit.
     public var isOver: Bool { self.held.load(ordering: .relaxed) >= self.limit }
 
-    /// The bytes held now.
-    public var heldBytes: Int { self.held.load(ordering: .relaxed) }
-
     /// Counts `bytes` of answer made.
     func charge(_ bytes: Int) { self.held.add(bytes, ordering: .relaxed) }
 
