@@ -47,11 +47,6 @@ final class Ledger: Sendable {
         /// first, alone. So a small command waits for one bulk command at most, the one running when it
         /// came, and bulk commands still get every other batch.
         mutating func takeBatch() -> [Pending] {
-            guard self.pending.contains(where: \.context.isBulk) else {
-                self.lastBatchHadBulk = false
-                defer { self.pending = [] }
-                return self.pending
-            }
             let skipBulk = self.lastBatchHadBulk && self.pending.contains { !$0.context.isBulk }
             var batch: [Pending] = []
             var later: [Pending] = []

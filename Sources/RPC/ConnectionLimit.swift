@@ -9,7 +9,7 @@ import Synchronization
 /// Each connection is a file descriptor. Left unbounded, a flood of connections took every descriptor the
 /// process may have, and then whatever the daemon opens itself failed: an export's file, a backup, a
 /// rebuild's staging area, the `/proc` files libdispatch's worker pool reads to watch its threads; that
-/// last failure stops the process (found by this stop's own probe: two clients of 10,100 idle
+/// last failure stops the process (found by a probe: two clients of 10,100 idle
 /// connections each, then `exports.start` from a connection opened before). ``reservedDescriptors(openFileLimit:)``
 /// stay free for them. A connection past the limit is answered one line, -32006
 /// `{reason: "too_many_connections", limit}`, and closed; those open are not touched. It is answered once

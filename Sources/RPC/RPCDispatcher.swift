@@ -46,25 +46,21 @@ public struct RPCDispatcher: Sendable {
         // the connection's budget as they are made, so that its calls that start later are refused
         // rather than make more. The server counts the whole answer once it is made.
         let budget = context.answerBudget
-        var charged = 0
         let answers = await withTaskGroup(of: (Int, [UInt8]?).self) { group in
             for (index, element) in elements.enumerated() {
                 group.addTask {
-                    let answer = await AnswerBudget.$ofBatch.withValue(budget) { await self.serve(element: element, context: context) }
-                    budget?.charge(answer?.count ?? 0)
-                    return (index, answer)
+                    (index, await AnswerBudget.$ofBatch.withValue(budget) { await self.serve(element: element, context: context) })
                 }
             }
             var answers: [(Int, [UInt8])] = []
             for await (index, answer) in group {
-                if let answer {
-                    answers.append((index, answer))
-                    charged += answer.count
-                }
+                guard let answer else { continue }
+                budget?.charge(answer.count)
+                answers.append((index, answer))
             }
             return answers.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        budget?.release(charged)
+        budget?.release(answers.reduce(0) { $0 + $1.count })
         guard !answers.isEmpty else { return nil }
         var line: [UInt8] = [UInt8(ascii: "[")]
         for (index, answer) in answers.enumerated() {
