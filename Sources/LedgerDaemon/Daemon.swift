@@ -102,6 +102,10 @@ public enum Daemon {
         storage.rebuildableCompactionMinimumFreeBytes = configuration.readModelCompactionMinimumFreeBytes
         let stores = try LedgerStores.open(dataDirectory: directory, configuration: storage)
         let environment = stores.environment
+        // A half-built offline rebuild is no longer one to go on with: this start empties it table by table,
+        // its checkpoint last (a kill between leaves a checkpoint over missing tables), and may erase
+        // payloads it had already applied.
+        try OfflineRebuilder.forgetResumable(stores)
         if stores.staleReadersCleared > 0 {
             logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(stores.staleReadersCleared)"])
         }
@@ -204,55 +208,6 @@ public enum Daemon {
                 logger: logger
             )
         )
-    }
-
-    /// Rebuilds the read models from the log with the daemon stopped (the data directory's lock is
-    /// taken, so it refuses to run beside a daemon); returns the number of events replayed.
-    ///
-    /// The new read models are built in the generation that does not answer, as an online rebuild's
-    /// are, and answer only once complete: a rebuild that fails (a record of the log that cannot be
-    /// decoded, a full disk) or is interrupted leaves the read models that answered as they were, and
-    /// the daemon starts on them as before. Until then the data directory holds both generations.
-    ///
-    /// - Parameter progress: called with (position, head) as the rebuild advances.
-    /// - Throws: ``LogError/damaged(seq:_:)`` for a record it cannot replay (undecodable, or its links broken), storage
-    ///   errors, and the start's refusals (``StartFailure``).
-    public static func rebuildOffline(dataDirectory: String, progress: (UInt64, UInt64) -> Void = { _, _ in }) throws -> UInt64 {
-        let lock = try DataDirectoryLock(directory: dataDirectory)
-        defer { withExtendedLifetime(lock) {} }
-        let stores = try LedgerStores.open(dataDirectory: dataDirectory)
-        let environment = stores.environment
-        // Unrecorded (a full disk), the rebuilt read models are rebuilt again at a start after a reboot:
-        // nothing is lost, and the rebuild itself reported any failure of its writes.
-        defer { try? environment.closeRebuildablePart() }
-        let active = try environment.read { try stores.activeGeneration($0) }
-        let target = active == 0 ? 1 : 0
-        let projector = stores.projectors[target]
-        try environment.write { txn in
-            try projector.reset(in: txn)
-            // A rebuild left half-done by an online rebuild is no longer needed.
-            try txn.delete(stores.readModelMeta, key: ProjectionRebuilder.targetKey)
-            // Should this rebuild be interrupted, the daemon empties what it built at its next start.
-            try txn.put(stores.readModelMeta, key: ProjectionRebuilder.droppingKey, value: BigEndian.bytes(UInt64(target)))
-        }
-        RebuildStaging.remove(dataDirectory: dataDirectory)
-        let replayed: UInt64
-        do {
-            replayed = try projector.rebuildIfNeeded(log: stores.log, environment: environment, progress: progress)
-        } catch {
-            // Its space is reused; left to the daemon's next start if even this fails.
-            try? environment.write { txn in
-                try projector.drop(in: txn)
-                try txn.delete(stores.readModelMeta, key: ProjectionRebuilder.droppingKey)
-            }
-            throw error
-        }
-        try environment.write { txn in
-            try stores.setActiveGeneration(target, in: txn)
-            try stores.projectors[active].drop(in: txn)
-            try txn.delete(stores.readModelMeta, key: ProjectionRebuilder.droppingKey)
-        }
-        return replayed
     }
 
     /// Has a failed assertion of LMDB (a damaged page, found mid-read: LMDB then aborts the process, and

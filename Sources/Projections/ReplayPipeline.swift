@@ -64,12 +64,21 @@ public struct ReplayPipeline: Sendable {
         self.targetEnvironment = targetEnvironment
     }
 
+    /// What a stop does with the open transaction.
+    public enum StopAction: Sendable {
+        /// Aborts it: the write-back of a long transaction's held contacts takes seconds, and a daemon
+        /// told to stop must not wait for it.
+        case discard
+        /// Commits what it applied, checkpoint included: an operator who interrupts an offline rebuild
+        /// waits those seconds rather than do the work again.
+        case commit
+    }
+
     /// Replays the records after the projection's checkpoint up to `head`, or until `shouldStop` answers
     /// true. Returns the checkpoint.
     ///
-    /// `shouldStop` is asked between runs. A stop drops what the open transaction applied rather than
-    /// writing it back: the write-back of a long transaction's held contacts takes seconds, and a daemon
-    /// told to stop must not wait for it. The next run goes on from the last commit.
+    /// `shouldStop` is asked between runs; `onStop` says what becomes of the open transaction then. The
+    /// next run goes on from the last commit.
     ///
     /// - Parameters:
     ///   - applied: called on this thread with the position applied after each run (not committed yet:
@@ -80,6 +89,7 @@ public struct ReplayPipeline: Sendable {
     public func run(
         until head: UInt64,
         shouldStop: () -> Bool = { false },
+        onStop: StopAction = .discard,
         applied reportApplied: (UInt64) -> Void = { _ in },
         progress: (UInt64) -> Void = { _ in }
     ) throws -> UInt64 {
@@ -97,7 +107,8 @@ public struct ReplayPipeline: Sendable {
             }
         }
         defer { runs.cancel(decoders: decoders.count) }
-        while position < head {
+        var stopped = false
+        while position < head, !stopped {
             // The body runs again from the start when the map grows: it then decodes again what it had
             // applied before taking more, rather than holding every decoded run of a transaction.
             var applied = position
@@ -120,7 +131,11 @@ public struct ReplayPipeline: Sendable {
                     while records < self.limits.transactionRecords, batch.heldContacts < self.limits.heldContacts,
                         records == 0 || DispatchTime.now().uptimeNanoseconds < deadline
                     {
-                        if shouldStop() { throw Stopped() }
+                        if shouldStop() {
+                            stopped = true
+                            if onStop == .discard { throw Stopped() }
+                            break
+                        }
                         guard var chunk = try runs.next() else { break }
                         guard chunk.after == applied else { throw ReadModelError.checkpointMoved }
                         try batch.apply(&chunk.items)
