@@ -146,6 +146,28 @@ struct ReplicationTests: ReplicationChecks {
         #expect(stale.stop() == 0)
     }
 
+    @Test("nats-server restarted with its store lost: the primary publishes again and the replica makes its consumer again")
+    func natsStoreLost() throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        try self.createContacts(primary, 0..<20)
+        _ = try self.converge(primary, replica)
+
+        // The stream and the replica's durable consumer go with the store. The publisher makes the
+        // stream again and publishes the whole log; the replica, ahead of the new stream at first, then
+        // behind it with a consumer that no longer exists, waited for ever while it said `following`.
+        nats.kill()
+        try FileManager.default.removeItem(atPath: nats.storeDirectory)
+        try FileManager.default.createDirectory(atPath: nats.storeDirectory, withIntermediateDirectories: true)
+        try nats.start()
+        try self.createContacts(primary, 20..<30)
+        let (primaryVerify, replicaVerify) = try self.converge(primary, replica)
+        #expect(replicaVerify.string("head_hash") == primaryVerify.string("head_hash"))
+        #expect(try replica.call("contacts.get", ["urn": "ext:c29"]).string("name") == "c29")
+        #expect(self.eventually { try replica.call("system.stats")["replication"]?.string("state") == "caught_up" })
+    }
+
     @Test("a publisher restarted while nats-server is down reports the position it stored, not 0")
     func publisherPositionWhileNATSIsDown() throws {
         let nats = try NATSServerProcess()

@@ -131,6 +131,16 @@ final class ReplicaFollower: Service, Sendable {
                 if ContinuousClock.now - idleSince >= .seconds(1) {
                     let lastSeq = try await jetStream.streamInfo(self.settings.stream).state.lastSeq
                     let head = try self.head
+                    if lastSeq > head {
+                        // Behind and sent nothing: a consumer deleted on the server (by hand, or with a
+                        // NATS store that was lost and the stream made again) takes no pull request, and
+                        // the replica waited for ever while it said `following`. Made again by the loop.
+                        do {
+                            _ = try await jetStream.consumerInfo(stream: self.settings.stream, name: consumer.name)
+                        } catch let error as JetStreamError where error.isConsumerNotFound {
+                            throw ReplicationError.consumerLost(name: consumer.name)
+                        }
+                    }
                     self.status.update {
                         $0.streamLastSeq = lastSeq
                         $0.state = lastSeq > head ? "following" : "caught_up"

@@ -172,6 +172,8 @@ enum ReplicationError: Error, CustomStringConvertible {
     case streamSubjects(expected: String)
     /// The stream's message at `seq` is another event than this ledger's: another primary wrote it.
     case diverged(seq: UInt64)
+    /// The replica's durable consumer is gone from the server while the stream is ahead of the replica.
+    case consumerLost(name: String)
 
     var description: String {
         switch self {
@@ -183,6 +185,7 @@ enum ReplicationError: Error, CustomStringConvertible {
         case .streamSubjects(let expected): "the stream exists but does not take the subjects \(expected)"
         case .diverged(let seq):
             "the stream's event \(seq) is not this ledger's: another primary wrote it, and this ledger's history diverged (it must not publish; rebuild it as a replica)"
+        case .consumerLost(let name): "the durable consumer \(name) is gone from the server; making it again"
         }
     }
 
