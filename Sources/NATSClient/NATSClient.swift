@@ -65,15 +65,20 @@ public final class NATSClient: Sendable {
         }
 
         /// Parses `nats://host:port` (the port defaults to 4222), or several separated by commas
-        /// (`nats://127.0.0.1:4222,nats://127.0.0.1:4223`): the pool of ``servers``.
+        /// (`nats://127.0.0.1:4222,nats://127.0.0.1:4223`): the pool of ``servers``. Nothing else: a port
+        /// past 65535 was truncated (99999 reached 34463), and credentials, a path or a query, which this
+        /// client never sends, were taken and ignored.
         public init(url: String) throws(NATSError) {
             var servers: [Server] = []
             for part in url.split(separator: ",", omittingEmptySubsequences: false) {
                 let text = part.trimmingCharacters(in: .whitespaces)
                 guard let components = URLComponents(string: text), components.scheme == "nats", let host = components.host, !host.isEmpty,
-                    components.path.isEmpty || components.path == "/"
+                    components.path.isEmpty || components.path == "/", components.user == nil, components.password == nil,
+                    components.query == nil, components.fragment == nil
                 else { throw NATSError.invalidURL(url) }
-                servers.append(Server(host: host, port: components.port ?? 4222))
+                let port = components.port ?? 4222
+                guard (1...65535).contains(port) else { throw NATSError.invalidURL(url) }
+                servers.append(Server(host: host, port: port))
             }
             guard let first = servers.first else { throw NATSError.invalidURL(url) }
             self.init(host: first.host, port: first.port)

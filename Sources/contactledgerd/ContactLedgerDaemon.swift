@@ -125,7 +125,7 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The JetStream stream to publish to or follow (default: LEDGER).", valueName: "name"))
     var stream: String?
 
-    @Option(name: .long, help: ArgumentHelp("Copies of the stream when the publisher creates it: 1 to 5 (default: 1; 3 on a 3-node cluster).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Copies of the stream when the publisher creates it: 1 to 5 (default: 1; give 3 on a 3-node cluster to keep every event on three nodes).", valueName: "n"))
     var streamReplicas: String?
 
     /// The settings given as flags.

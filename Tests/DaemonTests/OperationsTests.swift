@@ -101,6 +101,10 @@ struct OperationsTests {
         (["--map-size", "4GiB", "--max-map-size", "1GiB"], [:], "max_map_size (--max-map-size): must be at least map_size"),
         ([], ["CONTACTLEDGER_STREAM_REPLICAS": "9", "CONTACTLEDGER_REPLICATE": "nats://127.0.0.1:4222"], "stream_replicas (CONTACTLEDGER_STREAM_REPLICAS): must be 1 to 5"),
         ([], ["CONTACTLEDGER_REPLICATE": "http://127.0.0.1:4222"], "replicate (CONTACTLEDGER_REPLICATE): must look like nats://"),
+        // Taken before and ignored: the port truncated (99999 reached 34463), the credentials never sent.
+        (["--follow", "nats://127.0.0.1:99999"], [:], "follow (--follow): must look like nats://"),
+        (["--replicate", "nats://user:secret@127.0.0.1:4222"], [:], "replicate (--replicate): must look like nats://"),
+        (["--replicate", "nats://127.0.0.1:4222/path?q=1"], [:], "replicate (--replicate): must look like nats://"),
         (["--follow", "nats://127.0.0.1:4222"], ["CONTACTLEDGER_REPLICATE": "nats://127.0.0.1:4222"], "replicate (CONTACTLEDGER_REPLICATE) and follow (--follow) exclude each other"),
         (["--stream-replicas", "3"], [:], "stream_replicas (--stream-replicas) goes with replicate"),
         ([], ["CONTACTLEDGER_STREAM": "a.b"], "stream (CONTACTLEDGER_STREAM): must be a JetStream stream name"),

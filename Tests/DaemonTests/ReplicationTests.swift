@@ -146,6 +146,33 @@ struct ReplicationTests: ReplicationChecks {
         #expect(stale.stop() == 0)
     }
 
+    @Test("an old primary whose log is shorter than the promoted primary's stream, and diverged, says diverged")
+    func divergedOldPrimaryBehindTheStream() throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        try self.createContacts(primary, 0..<10)
+        _ = try self.converge(primary, replica)
+        // Three events the old primary never published, then the failover.
+        nats.kill()
+        try self.createContacts(primary, 10..<13)
+        #expect(primary.stop() == 0)
+        try nats.start()
+        #expect(self.eventually { try replica.call("system.stats")["replication"]?["connected"] == true })
+        #expect(replica.stop() == 0)
+        let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        try self.createContacts(promoted, 100..<107)
+        #expect(self.eventually { try promoted.call("system.stats")["replication"]?.int("published_seq") == 17 })
+
+        // The stream (17) is past the old primary's log (13), whose event 11 is not the stream's: it said only
+        // that the stream held more messages than its log, as a replica that is merely behind does.
+        let stale = try DaemonHarness(arguments: ["--replicate", nats.url], directory: primary.directory)
+        #expect(self.eventually {
+            (try stale.call("system.stats")["replication"]?.string("last_error") ?? "").contains("diverged")
+        }, "\(String(describing: try? stale.call("system.stats")["replication"]))")
+        #expect(stale.stop() == 0)
+    }
+
     @Test("nats-server restarted with its store lost: the primary publishes again and the replica makes its consumer again")
     func natsStoreLost() throws {
         let nats = try NATSServerProcess()

@@ -1,6 +1,7 @@
 // ContactLedger — daemon configuration: settings from flags, environment and a config file.
 import ContactDomain
 import Foundation
+import NATSClient
 import RPC
 
 /// Everything an operator can set on `contactledgerd`, resolved from four layers.
@@ -371,11 +372,11 @@ public struct DaemonSettings: Sendable, Equatable {
     /// `nats://host:port`, or several comma-separated (a cluster's nodes); empty or `off`: none.
     private static func natsServers(_ text: String) throws -> String? {
         guard !text.isEmpty, text != "off" else { return nil }
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let server = part.trimmingCharacters(in: .whitespaces)
-            guard let components = URLComponents(string: server), components.scheme == "nats", components.host?.isEmpty == false else {
-                throw SettingsError("must look like nats://127.0.0.1:4222 (or several, comma-separated), got '\(text)'")
-            }
+        do {
+            _ = try NATSClient.Configuration(url: text)
+        } catch {
+            // The text is not echoed: a URL may hold a password.
+            throw SettingsError("must look like nats://127.0.0.1:4222 (or several, comma-separated; a port of 1 to 65535, no user, password, path or query)")
         }
         return text
     }

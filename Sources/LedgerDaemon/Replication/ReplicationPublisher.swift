@@ -73,8 +73,9 @@ final class ReplicationPublisher: Service, Sendable {
                 let stored = try self.storedPosition()
                 let head = try self.stores.environment.read { try self.stores.log.head(in: $0).seq }
                 let last = info.state.lastSeq
+                // Where both hold an event: a stream that has grown past a diverged ledger is not merely ahead.
+                try await self.checkSameHistory(jetStream, at: min(last, head))
                 guard last <= head else { throw ReplicationError.streamAheadOfLedger(stream: last, head: head) }
-                try await self.checkSameHistory(jetStream, at: last)
                 if last < stored {
                     self.logger.warning(
                         "the stream holds fewer events than were published; publishing them again",
