@@ -133,16 +133,15 @@ public enum Daemon {
         } else if environment.rebuildablePartWasDiscarded {
             logger.warning("read models discarded: the machine went down while they were open; rebuilding them from the log")
         }
-        let anonymousKey: UInt64
+        let anonymousKey: AnonymousKey
         do {
-            anonymousKey = try Self.anonymousKey(stores)
+            anonymousKey = try AnonymousKey(stores: stores)
         } catch let error as LMDBError where Environment.isDamage(error) {
             // The daemon's own table, in the log's file (the read models' damage is found at opening).
             throw StartFailure.damagedLog(file: Environment.dataFile(in: directory), cause: "\(error)")
         }
-        let reference = AnonymousReference(key: anonymousKey)
         let metrics = DaemonMetrics(registry: metricsRegistry, knownMethods: Set(LedgerMethods.methods.keys))
-        let ledger = Ledger(stores: stores, reference: reference, logger: logger, metrics: metrics)
+        let ledger = Ledger(stores: stores, anonymousKey: anonymousKey, logger: logger, metrics: metrics)
         let rebuilder = ProjectionRebuilder(ledger: ledger, commitSeconds: configuration.rebuildCommitSeconds, logger: logger)
         if try !rebuilder.isRebuildNeededAtStart() {
             // Same read-model version: bring the answering generation up to the log's head (it lags
@@ -154,7 +153,7 @@ public enum Daemon {
         let replication = ReplicationStatus(settings: configuration.replication)
         let populator = GroupPopulator(ledger: ledger, logger: logger)
         let methods = LedgerMethods(
-            ledger: ledger, rebuilder: rebuilder, populator: populator, reference: reference, access: configuration.access,
+            ledger: ledger, rebuilder: rebuilder, populator: populator, access: configuration.access,
             logger: logger, replication: replication, importMaximumRecords: configuration.importMaximumRecords,
             subscriberMaximumLag: UInt64(configuration.subscriberMaximumLag)
         )
@@ -261,14 +260,4 @@ public enum Daemon {
         return entry.pointee.gr_gid
     }
 
-    /// The secret keying contact refs, made once per ledger.
-    private static func anonymousKey(_ stores: LedgerStores) throws -> UInt64 {
-        let key = Array("anonymous_key".utf8)
-        if let existing = try stores.environment.read({ try $0.get(stores.meta, key: key) }).flatMap({ BigEndian.uint64($0) }) {
-            return existing
-        }
-        let fresh = UInt64.random(in: 1...UInt64.max)
-        try stores.environment.write { try $0.put(stores.meta, key: key, value: BigEndian.bytes(fresh)) }
-        return fresh
-    }
 }

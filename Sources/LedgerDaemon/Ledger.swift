@@ -68,7 +68,9 @@ final class Ledger: Sendable {
     }
 
     let stores: LedgerStores
-    let reference: AnonymousReference
+    let anonymousKey: AnonymousKey
+    /// The anonymous refs as this ledger's key makes them now (a replica takes its primary's key).
+    var reference: AnonymousReference { self.anonymousKey.reference }
     /// Announces each commit's head to subscriptions.
     let headWatcher: HeadWatcher
     let statistics = CommitStatistics()
@@ -84,10 +86,10 @@ final class Ledger: Sendable {
     /// Where commit batch sizes and latencies are recorded, if anywhere.
     private let metrics: DaemonMetrics?
 
-    init(stores: LedgerStores, reference: AnonymousReference, logger: Logger, metrics: DaemonMetrics? = nil) {
+    init(stores: LedgerStores, anonymousKey: AnonymousKey, logger: Logger, metrics: DaemonMetrics? = nil) {
         self.metrics = metrics
         self.stores = stores
-        self.reference = reference
+        self.anonymousKey = anonymousKey
         self.headWatcher = HeadWatcher(head: (try? stores.environment.read { try stores.log.head(in: $0).seq }) ?? 0)
         self.logger = logger
     }

@@ -15,8 +15,9 @@ final class LedgerMethods: RPCHandler {
     let populator: GroupPopulator
     let access: AccessPolicy
     let stores: LedgerStores
-    let reference: AnonymousReference
     let logger: Logger
+    /// The anonymous refs as the ledger's key makes them now.
+    var reference: AnonymousReference { self.ledger.reference }
     let startedAt = Date()
     let subscriptions = Subscriptions()
     /// Turns of `projections.verify`, which share the scratch tables.
@@ -39,7 +40,7 @@ final class LedgerMethods: RPCHandler {
     static let maximumIdempotencyKeyLength = 128
 
     init(
-        ledger: Ledger, rebuilder: ProjectionRebuilder, populator: GroupPopulator, reference: AnonymousReference,
+        ledger: Ledger, rebuilder: ProjectionRebuilder, populator: GroupPopulator,
         access: AccessPolicy, logger: Logger, replication: ReplicationStatus = ReplicationStatus(),
         importMaximumRecords: Int = ImportPlan.maximumRecords,
         subscriberMaximumLag: UInt64 = UInt64(DaemonConfiguration.defaultSubscriberMaximumLag)
@@ -52,7 +53,6 @@ final class LedgerMethods: RPCHandler {
         self.ledger = ledger
         self.rebuilder = rebuilder
         self.stores = ledger.stores
-        self.reference = reference
         self.logger = logger
     }
 

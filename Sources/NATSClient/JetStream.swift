@@ -71,6 +71,21 @@ public struct JetStream: Sendable {
         }
     }
 
+    /// Sets the stream's description, keeping every other member of its configuration as the server
+    /// holds it (limits an operator set included: ``StreamConfig`` carries only what this client sets, and
+    /// an update replaces the whole configuration). Returns the stream's info after the update.
+    public func setDescription(_ description: String, ofStream name: String) async throws -> StreamInfo {
+        let answer = try await self.client.request([], to: "\(self.apiPrefix).STREAM.INFO.\(name)", timeout: self.timeout)
+        _ = try Self.decode(StreamInfo.self, from: answer)  // its error, if any
+        guard let info = try JSONSerialization.jsonObject(with: Data(answer.payload)) as? [String: Any],
+            var config = info["config"] as? [String: Any]
+        else { throw JetStreamError(code: 500, errCode: 0, description: "STREAM.INFO answered no configuration") }
+        config["description"] = description
+        let body = Array(try JSONSerialization.data(withJSONObject: config))
+        let updated = try await self.client.request(body, to: "\(self.apiPrefix).STREAM.UPDATE.\(name)", timeout: self.timeout)
+        return try Self.decode(StreamInfo.self, from: updated)
+    }
+
     /// Deletes a stream and its messages.
     public func deleteStream(_ name: String) async throws {
         _ = try await self.call("STREAM.DELETE.\(name)", String?.none, as: SuccessResponse.self)
@@ -192,13 +207,18 @@ public struct StreamConfig: Sendable, Codable, Hashable {
     public var numReplicas: Int
     /// How long `Nats-Msg-Id`s are remembered for deduplication, in nanoseconds.
     public var duplicateWindow: Int64?
+    /// Free text the server keeps with the stream (``JetStream/setDescription(_:ofStream:)``).
+    public var description: String?
 
-    public init(name: String, subjects: [String], storage: String = "file", numReplicas: Int = 1, duplicateWindow: Duration? = nil) {
+    public init(
+        name: String, subjects: [String], storage: String = "file", numReplicas: Int = 1, duplicateWindow: Duration? = nil, description: String? = nil
+    ) {
         self.name = name
         self.subjects = subjects
         self.storage = storage
         self.numReplicas = numReplicas
         self.duplicateWindow = duplicateWindow.map { NATSClient.nanoseconds($0) }
+        self.description = description
     }
 }
 

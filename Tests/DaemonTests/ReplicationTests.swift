@@ -173,6 +173,74 @@ struct ReplicationTests: ReplicationChecks {
         #expect(stale.stop() == 0)
     }
 
+    @Test("an anonymous workspace shows a contact the same ref on the primary, its replicas, and a promoted replica")
+    func anonymousRefsAreTheLedgersOnEveryNode() throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        try primary.call("workspace.configure", ["workspace": "hidden", "anonymous": true])
+        try self.createContacts(primary, 0..<5, workspace: "hidden")
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        let follower = try DaemonHarness(arguments: ["--follow", nats.url])
+        _ = try self.converge(primary, replica)
+        _ = try self.converge(primary, follower)
+        func refs(_ daemon: DaemonHarness) throws -> [String] {
+            let contacts = try daemon.call("contacts.search", ["workspace": "hidden", "query": "", "sort": "id"])["contacts"]?.arrayValue ?? []
+            return contacts.compactMap { $0.string("ref") }
+        }
+        let shown = try refs(primary)
+        #expect(shown.count == 5)
+        // Each data directory made its own key: the same contact showed another ref on each node.
+        #expect(try refs(replica) == shown)
+        #expect(try refs(follower) == shown)
+        let first = try #require(shown.first)
+        #expect(try replica.call("contacts.count", ["workspace": "hidden", "query": .string("ref = \"\(first)\"")]).int("total") == 1)
+
+        // Promoted, the replica keeps the refs, and the stream's other replica too.
+        #expect(primary.stop() == 0)
+        #expect(replica.stop() == 0)
+        let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        try self.createContacts(promoted, 5..<6, workspace: "hidden")
+        _ = try self.converge(promoted, follower)
+        let after = try refs(promoted)
+        #expect(Array(after.prefix(5)) == shown && after.count == 6)
+        #expect(try refs(follower) == after)
+    }
+
+    @Test("an old primary restarted after a promotion publishes nothing, even before the new primary has written")
+    func oldPrimaryIsFencedOnceAReplicaIsPromoted() throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        let follower = try DaemonHarness(arguments: ["--follow", nats.url])
+        try self.createContacts(primary, 0..<10)
+        _ = try self.converge(primary, replica)
+        _ = try self.converge(primary, follower)
+        // Five events the old primary never published, then the failover; the promoted replica has not
+        // written yet, so the old primary's log still chains onto the stream.
+        nats.kill()
+        try self.createContacts(primary, 10..<15)
+        #expect(primary.stop() == 0)
+        try nats.start()
+        #expect(self.eventually { try replica.call("system.stats")["replication"]?["connected"] == true })
+        #expect(replica.stop() == 0)
+        let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        #expect(self.eventually { try promoted.call("system.stats")["replication"]?.string("state") == "caught_up" })
+
+        // The mistake: the old primary started as a primary. It published its five events, and the new
+        // primary's next write could not be.
+        let stale = try DaemonHarness(arguments: ["--replicate", nats.url], directory: primary.directory)
+        #expect(self.eventually { try stale.call("system.stats")["replication"]?.string("state") == "fenced" })
+        #expect(try stale.call("system.stats")["replication"]?.string("last_error")?.contains("must not publish") == true)
+        try self.createContacts(promoted, 100..<103)
+        let (head, followerVerify) = try self.converge(promoted, follower)
+        #expect(head.int("head_seq") == 13)
+        #expect(followerVerify.string("head_hash") == head.string("head_hash"))
+        #expect(self.eventually { try promoted.call("system.stats")["replication"]?.int("published_seq") == 13 })
+        #expect(try promoted.call("system.stats")["replication"]?.string("last_error") == nil)
+        #expect(try stale.call("system.stats")["replication"]?.int("published_seq") == 10)
+        #expect(stale.stop() == 0)
+    }
+
     @Test("nats-server restarted with its store lost: the primary publishes again and the replica makes its consumer again")
     func natsStoreLost() throws {
         let nats = try NATSServerProcess()

@@ -67,6 +67,10 @@ struct NATSProtocolTests {
         #expect(pool.port == 4333)
         #expect(throws: NATSError.self) { try NATSClient.Configuration(url: "nats://127.0.0.1:4333,") }
         #expect(throws: NATSError.self) { try NATSClient.Configuration(url: "nats://127.0.0.1:4333,http://127.0.0.1:1") }
+        // Taken and ignored before: a truncated port, credentials never sent, a path, a query.
+        for url in ["nats://127.0.0.1:99999", "nats://127.0.0.1:0", "nats://user:pw@127.0.0.1:4222", "nats://127.0.0.1:4222/x", "nats://127.0.0.1:4222?a=1"] {
+            #expect(throws: NATSError.self, "\(url)") { try NATSClient.Configuration(url: url) }
+        }
     }
 }
 
@@ -221,6 +225,16 @@ struct NATSServerTests {
         #expect(stored.headers?["Nats-Msg-Id"] == "m1")
         // Creating the same stream again is harmless.
         _ = try await js.createStream(StreamConfig(name: "TEST", subjects: ["test.>"]))
+
+        // The description changes alone: a limit this client never sets (max_msgs, set here by hand) stays.
+        let limited = #"{"name":"LIMITED","subjects":["limited.>"],"storage":"file","num_replicas":1,"max_msgs":1000}"#
+        _ = try await client.request(Array(limited.utf8), to: "$JS.API.STREAM.CREATE.LIMITED")
+        let described = try await js.setDescription("a claim", ofStream: "LIMITED")
+        #expect(described.config.description == "a claim")
+        let raw = try await client.request([], to: "$JS.API.STREAM.INFO.LIMITED")
+        let config = try #require((try JSONSerialization.jsonObject(with: Data(raw.payload)) as? [String: Any])?["config"] as? [String: Any])
+        #expect(config["max_msgs"] as? Int == 1000)
+        #expect(config["description"] as? String == "a claim")
         await client.close()
     }
 

@@ -63,6 +63,7 @@ final class ReplicaFollower: Service, Sendable {
                 if client.status != .connected { try await client.connect() }
                 let jetStream = JetStream(client: client)
                 let info = try await jetStream.streamInfo(self.settings.stream)
+                try await self.takeAnonymousKey(of: info)
                 let durable = try await self.durableName()
                 let head = try self.head
                 // Start the durable consumer at this log's head, whatever it delivered before.
@@ -104,7 +105,7 @@ final class ReplicaFollower: Service, Sendable {
                     $0.state = client.status == .connected ? ((error as? ReplicationError)?.state ?? "error") : "disconnected"
                     $0.lastError = text
                 }
-                if pacing.failed(text, at: (try? self.head) ?? 0) {
+                if pacing.failed((error as? ReplicationError)?.repeatKey ?? text, at: (try? self.head) ?? 0) {
                     if case .chainBroken? = error as? ReplicationError {
                         self.logger.error("replica refused a record that does not verify", metadata: ["error": "\(text)"])
                     } else {
@@ -121,6 +122,15 @@ final class ReplicaFollower: Service, Sendable {
         }
     }
 
+    /// Keys the anonymous refs as the stream's primary keys them (``StreamClaim``), so a contact shows the
+    /// same ref here as there, and after this replica is promoted.
+    private func takeAnonymousKey(of info: StreamInfo) async throws {
+        guard let key = StreamClaim(description: info.config.description)?.anonymousKey,
+            try await self.ledger.anonymousKey.adopt(key, ledger: self.ledger)
+        else { return }
+        self.logger.notice("anonymous refs keyed as the stream's primary keys them", metadata: ["replication.stream": "\(self.settings.stream)"])
+    }
+
     /// Fetches, appends and acknowledges until an error.
     private func follow(_ consumer: PullConsumer, jetStream: JetStream) async throws {
         var idleSince = ContinuousClock.now
@@ -129,7 +139,10 @@ final class ReplicaFollower: Service, Sendable {
             guard let last = messages.last else {
                 // Idle: refresh the stream's last sequence now and then, for the lag figures.
                 if ContinuousClock.now - idleSince >= .seconds(1) {
-                    let lastSeq = try await jetStream.streamInfo(self.settings.stream).state.lastSeq
+                    let info = try await jetStream.streamInfo(self.settings.stream)
+                    // A primary of an older version claims the stream once it is upgraded.
+                    try await self.takeAnonymousKey(of: info)
+                    let lastSeq = info.state.lastSeq
                     let head = try self.head
                     if lastSeq > head {
                         // Behind and sent nothing: a consumer deleted on the server (by hand, or with a

@@ -17,6 +17,8 @@ import ServiceLifecycle
 /// retries with back-off and catches up from its position.
 final class ReplicationPublisher: Service, Sendable {
     static let positionKey = Array("replication.published_seq".utf8)
+    /// This data directory's node id, made at its first publication (``StreamClaim``).
+    static let nodeKey = Array("replication.node".utf8)
     /// Events sent per write (their acknowledgements are awaited together).
     static let batchSize = 256
     /// How often the position is written while events keep coming.
@@ -66,8 +68,12 @@ final class ReplicationPublisher: Service, Sendable {
                 if client.status != .connected { try await client.connect() }
                 let jetStream = JetStream(client: client)
                 let subjects = "\(self.settings.subjectPrefix).>"
+                let node = try await self.nodeID()
                 let info = try await jetStream.ensureStream(
-                    StreamConfig(name: self.settings.stream, subjects: [subjects], numReplicas: self.settings.streamReplicas)
+                    StreamConfig(
+                        name: self.settings.stream, subjects: [subjects], numReplicas: self.settings.streamReplicas,
+                        description: StreamClaim(primary: node, anonymousKey: self.ledger.anonymousKey.value).streamDescription
+                    )
                 )
                 guard info.config.subjects.contains(subjects) else { throw ReplicationError.streamSubjects(expected: subjects) }
                 let stored = try self.storedPosition()
@@ -76,6 +82,8 @@ final class ReplicationPublisher: Service, Sendable {
                 // Where both hold an event: a stream that has grown past a diverged ledger is not merely ahead.
                 try await self.checkSameHistory(jetStream, at: min(last, head))
                 guard last <= head else { throw ReplicationError.streamAheadOfLedger(stream: last, head: head) }
+                // Only once the log holds the whole stream: a replica promoted while behind claims nothing.
+                try await self.claim(jetStream, as: node, found: StreamClaim(description: info.config.description))
                 if last < stored {
                     self.logger.warning(
                         "the stream holds fewer events than were published; publishing them again",
@@ -104,7 +112,7 @@ final class ReplicationPublisher: Service, Sendable {
                     $0.state = client.status == .connected ? ((error as? ReplicationError)?.state ?? "error") : "disconnected"
                     $0.lastError = text
                 }
-                if pacing.failed(text, at: self.status.current.publishedSeq) {
+                if pacing.failed((error as? ReplicationError)?.repeatKey ?? text, at: self.status.current.publishedSeq) {
                     self.logger.warning("replication publisher paused; retrying", metadata: ["error": "\(text)"])
                 }
                 do {
@@ -113,6 +121,59 @@ final class ReplicationPublisher: Service, Sendable {
                     return
                 }
                 pacing.waited()
+            }
+        }
+    }
+
+    /// This data directory's node id, made once and kept in `ledger.meta`.
+    private func nodeID() async throws -> String {
+        if let stored = try self.stores.environment.read({ try $0.get(self.stores.meta, key: Self.nodeKey) }) {
+            return String(decoding: stored, as: UTF8.self)
+        }
+        let fresh = Array(("node_" + NATSClient.randomToken()).utf8)
+        let meta = self.stores.meta
+        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+        let bytes = try await self.ledger.execute(context) { tx in
+            if let existing = try tx.txn.get(meta, key: Self.nodeKey) { return existing }
+            try tx.txn.put(meta, key: Self.nodeKey, value: fresh)
+            return fresh
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Makes the stream this node's, or refuses to publish to it: see ``StreamClaim``.
+    ///
+    /// - Unclaimed (made by hand, or by an older version) or claimed by this node: (re)claimed with this
+    ///   ledger's anonymous key.
+    /// - Claimed by another node, and this data directory followed a stream as a replica: a promotion.
+    ///   It takes the stream's anonymous key first (so its refs stay the ones the replicas show), claims
+    ///   the stream, and is no longer a replica.
+    /// - Claimed by another node otherwise: an old primary restarted after a failover. Fenced.
+    private func claim(_ jetStream: JetStream, as node: String, found: StreamClaim?) async throws {
+        if let found, found.primary != node {
+            let durableKey = ReplicaFollower.durableKey
+            guard try self.stores.environment.read({ try $0.get(self.stores.meta, key: durableKey) }) != nil else {
+                throw ReplicationError.fenced(primary: found.primary)
+            }
+            if let key = found.anonymousKey, try await self.ledger.anonymousKey.adopt(key, ledger: self.ledger) {
+                self.logger.notice("anonymous refs keyed as the stream's former primary keyed them", metadata: ["replication.stream": "\(self.settings.stream)"])
+            }
+            self.logger.notice(
+                "replication publisher took the stream over from its former primary (a promotion)",
+                metadata: ["replication.stream": "\(self.settings.stream)", "replication.former_primary": "\(found.primary)", "replication.node": "\(node)"]
+            )
+        }
+        let claim = StreamClaim(primary: node, anonymousKey: self.ledger.anonymousKey.value)
+        if found != claim {
+            _ = try await jetStream.setDescription(claim.streamDescription, ofStream: self.settings.stream)
+        }
+        if found?.primary != node {
+            // A primary now: should it ever follow again, it makes a new consumer.
+            let meta = self.stores.meta
+            let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+            _ = try await self.ledger.execute(context) { tx in
+                _ = try tx.txn.delete(meta, key: ReplicaFollower.durableKey)
+                return []
             }
         }
     }

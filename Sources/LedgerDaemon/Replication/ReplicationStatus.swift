@@ -174,6 +174,8 @@ enum ReplicationError: Error, CustomStringConvertible {
     case diverged(seq: UInt64)
     /// The replica's durable consumer is gone from the server while the stream is ahead of the replica.
     case consumerLost(name: String)
+    /// Another node claimed the stream (a replica promoted in a failover), and this one never followed it.
+    case fenced(primary: String)
 
     var description: String {
         switch self {
@@ -186,6 +188,18 @@ enum ReplicationError: Error, CustomStringConvertible {
         case .diverged(let seq):
             "the stream's event \(seq) is not this ledger's: another primary wrote it, and this ledger's history diverged (it must not publish; rebuild it as a replica)"
         case .consumerLost(let name): "the durable consumer \(name) is gone from the server; making it again"
+        case .fenced(let primary):
+            "the stream's primary is now \(primary) (a replica promoted in a failover): this ledger, its former primary, must not publish again (rebuild it as a replica)"
+        }
+    }
+
+    /// What retries compare to log an error once (``RetryPacing``): its kind where its text names a
+    /// position that moves while it holds (a diverged ledger compared at its growing head).
+    var repeatKey: String {
+        switch self {
+        case .diverged: "diverged"
+        case .streamAheadOfLedger: "stream_ahead_of_ledger"
+        default: self.description
         }
     }
 
@@ -193,6 +207,7 @@ enum ReplicationError: Error, CustomStringConvertible {
     var state: String {
         switch self {
         case .chainBroken, .malformedRecord: "chain_broken"
+        case .fenced: "fenced"
         default: "error"
         }
     }

@@ -24,7 +24,8 @@ struct RetryPacing {
         return true
     }
 
-    /// The attempt failed with `error` at `position`; whether to log it.
+    /// The attempt failed with `error` (its text, or what stays the same while it repeats) at
+    /// `position`; whether to log it.
     mutating func failed(_ error: String, at position: UInt64) -> Bool {
         if position > self.positionAtAttempt {
             // It went on for a while: a new error, logged and retried soon.
