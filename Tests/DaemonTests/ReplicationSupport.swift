@@ -1,6 +1,7 @@
 // ContactLedger — daemon tests.
 import Foundation
 import RPC
+import TestSupport
 import Testing
 
 /// Waiting and writing helpers shared by the replication suites.
@@ -41,5 +42,21 @@ extension ReplicationChecks {
                 try client.call("contacts.create", .object(params))
             }
         }
+    }
+
+    /// A failover that leaves the old primary with events it never published: `primary` writes
+    /// `unpublished` while nats-server is down and is stopped; `replica`, caught up, is stopped once NATS
+    /// is back and started again on its directory as the stream's primary, which it returns.
+    func promoteAfterUnpublishedWrites(
+        _ nats: NATSServerProcess, _ primary: DaemonHarness, _ replica: DaemonHarness, unpublished: Range<Int>
+    ) throws -> DaemonHarness {
+        _ = try self.converge(primary, replica)
+        nats.kill()
+        try self.createContacts(primary, unpublished)
+        #expect(primary.stop() == 0)
+        try nats.start()
+        #expect(self.eventually { try replica.call("system.stats")["replication"]?["connected"] == true })
+        #expect(replica.stop() == 0)
+        return try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
     }
 }

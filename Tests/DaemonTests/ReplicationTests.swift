@@ -152,15 +152,8 @@ struct ReplicationTests: ReplicationChecks {
         let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
         let replica = try DaemonHarness(arguments: ["--follow", nats.url])
         try self.createContacts(primary, 0..<10)
-        _ = try self.converge(primary, replica)
         // Three events the old primary never published, then the failover.
-        nats.kill()
-        try self.createContacts(primary, 10..<13)
-        #expect(primary.stop() == 0)
-        try nats.start()
-        #expect(self.eventually { try replica.call("system.stats")["replication"]?["connected"] == true })
-        #expect(replica.stop() == 0)
-        let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        let promoted = try self.promoteAfterUnpublishedWrites(nats, primary, replica, unpublished: 10..<13)
         try self.createContacts(promoted, 100..<107)
         #expect(self.eventually { try promoted.call("system.stats")["replication"]?.int("published_seq") == 17 })
 
@@ -213,17 +206,10 @@ struct ReplicationTests: ReplicationChecks {
         let replica = try DaemonHarness(arguments: ["--follow", nats.url])
         let follower = try DaemonHarness(arguments: ["--follow", nats.url])
         try self.createContacts(primary, 0..<10)
-        _ = try self.converge(primary, replica)
         _ = try self.converge(primary, follower)
         // Five events the old primary never published, then the failover; the promoted replica has not
         // written yet, so the old primary's log still chains onto the stream.
-        nats.kill()
-        try self.createContacts(primary, 10..<15)
-        #expect(primary.stop() == 0)
-        try nats.start()
-        #expect(self.eventually { try replica.call("system.stats")["replication"]?["connected"] == true })
-        #expect(replica.stop() == 0)
-        let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        let promoted = try self.promoteAfterUnpublishedWrites(nats, primary, replica, unpublished: 10..<15)
         #expect(self.eventually { try promoted.call("system.stats")["replication"]?.string("state") == "caught_up" })
 
         // The mistake: the old primary started as a primary. It published its five events, and the new
