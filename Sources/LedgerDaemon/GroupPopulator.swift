@@ -171,6 +171,9 @@ final class GroupPopulator: Service, Sendable {
                 }
                 if finished == [1] { break }
             }
+        } catch let stopping as StorageUnavailable where stopping.reason == "shutting_down" {
+            // Its position is stored: the next start goes on from there.
+            self.logger.info("smart group evaluation stopped with the daemon", metadata: ["group.uuid": "\(job.group.rawValue)"])
         } catch {
             self.logger.error("smart group evaluation failed", metadata: ["group.uuid": "\(job.group.rawValue)"])
         }

@@ -78,6 +78,8 @@ final class Ledger: Sendable {
     private let lastTimestamp = Mutex(Timestamp(microseconds: 0))
     /// Set when the read models' part failed to commit a batch whose log commit succeeded.
     private let readModelsBehind = Atomic(false)
+    /// Set when the daemon begins to stop (``refuseBulkCommands()``).
+    private let bulkRefused = Atomic(false)
     private let wakeUp = NSCondition()
     private let logger: Logger
     /// Signalled when the writer thread has exited.
@@ -99,12 +101,22 @@ final class Ledger: Sendable {
         NamedThread.start("ledger-writer") { [self] in self.writerLoop() }
     }
 
+    /// Refuses bulk commands from now on: the daemon is stopping (SIGTERM). Work of many commands (an
+    /// import's batches, a smart group's evaluation) then ends between two of them, as a kill would end
+    /// it, rather than run to its end while the stop waits (a 40,000-row import ran 47 s past SIGTERM
+    /// while a smart group was evaluated). The commands already queued run and answer.
+    func refuseBulkCommands() {
+        self.bulkRefused.store(true, ordering: .releasing)
+    }
+
     /// Runs `body` as one command; returns its answer once durable.
     ///
     /// - Throws: the body's errors (nothing of the command is written), ``StorageUnavailable`` when the
-    ///   batch could not be committed, or ``ContactError`` for idempotency-key reuse.
+    ///   batch could not be committed or the ledger is stopping (a bulk command once
+    ///   ``refuseBulkCommands()`` was called), or ``ContactError`` for idempotency-key reuse.
     func execute(_ context: CommandContext, _ body: @escaping Body) async throws -> [UInt8] {
-        try await withCheckedThrowingContinuation { continuation in
+        if context.isBulk, self.bulkRefused.load(ordering: .acquiring) { throw StorageUnavailable(reason: "shutting_down") }
+        return try await withCheckedThrowingContinuation { continuation in
             guard self.enqueue({ $0.pending.append(Pending(context: context, body: body, continuation: continuation)) }) else {
                 continuation.resume(throwing: StorageUnavailable(reason: "shutting_down"))
                 return

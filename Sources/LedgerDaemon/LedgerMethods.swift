@@ -56,6 +56,11 @@ final class LedgerMethods: RPCHandler {
         self.logger = logger
     }
 
+    /// The daemon is stopping: imports and smart groups' evaluations end between their commands.
+    func serverStopping() {
+        self.ledger.refuseBulkCommands()
+    }
+
     typealias Method = @Sendable (LedgerMethods, RPCCall, Caller, RPCContext) async throws -> any MethodAnswer
 
     /// Every method the daemon serves.

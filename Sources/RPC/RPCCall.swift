@@ -78,8 +78,13 @@ public protocol RPCHandler: Sendable {
 
     /// Called once when a connection closes, so per-connection state (subscriptions) can be dropped.
     func connectionClosed(_ connectionID: UInt64) async
+
+    /// Called once when the server begins its graceful shutdown (it stops accepting and drains), before
+    /// the calls in flight end: work of the handler's own that outlives calls can stop now.
+    func serverStopping()
 }
 
 extension RPCHandler {
     public func connectionClosed(_ connectionID: UInt64) async {}
+    public func serverStopping() {}
 }

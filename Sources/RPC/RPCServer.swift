@@ -169,6 +169,7 @@ public final class RPCServer: Service {
         try await withGracefulShutdownHandler {
             try await self.acceptConnections(server, listener: listener, unserved: unserved, drains: drains)
         } onGracefulShutdown: {
+            self.handler.serverStopping()
             drains.beginAll()
         }
         self.logger.info("stopped listening")
@@ -292,7 +293,10 @@ public final class RPCServer: Service {
                                 if drain.isDraining { context.refusal = ShutdownDrain.refusal }
                                 group.addTask {
                                     defer { drain.callEnded() }
-                                    if let answer = await self.answer(to: frame, context: context, maximumLineBytes: maximumLineBytes) {
+                                    drain.callStarted()
+                                    let answer = await self.answer(to: frame, context: context, maximumLineBytes: maximumLineBytes)
+                                    drain.answerMade()
+                                    if let answer {
                                         answerBudget.charge(answer.count)
                                         defer { answerBudget.release(answer.count) }
                                         try await outbound.write(ByteBuffer(bytes: answer))

@@ -27,6 +27,8 @@ final class ShutdownDrain: Sendable {
     private let draining = Atomic<Bool>(false)
     /// The connection's lines decoded and not yet answered.
     private let inFlight = Atomic<Int>(0)
+    /// The connection's calls running: their answers are not made yet (written or not).
+    private let running = Atomic<Int>(0)
     /// The uptime, in nanoseconds, of the connection's last line read or call answered while draining.
     private let lastActivity = Atomic<Int64>(0)
 
@@ -37,6 +39,16 @@ final class ShutdownDrain: Sendable {
     fileprivate func lineDecoded() {
         self.inFlight.add(1, ordering: .relaxed)
         self.noteActivity()
+    }
+
+    /// A call begins to run: its answer is being made.
+    func callStarted() {
+        self.running.add(1, ordering: .relaxed)
+    }
+
+    /// A call's answer is made (it is written next, if it has one).
+    func answerMade() {
+        self.running.subtract(1, ordering: .relaxed)
     }
 
     /// A line decoded was answered (or needed no answer).
@@ -53,15 +65,21 @@ final class ShutdownDrain: Sendable {
     }
 
     /// Starts draining: refuses the lines read from now on, and closes `channel`'s input once its peer
-    /// has been quiet for ``quietPeriod`` (or after ``longest``), which ends the connection's lines; then
-    /// closes it whole ``RPCServer/answerDeliveryGrace`` later if it is still open, the time any ending
-    /// connection has to hand its peer the answers already written. Calls waiting to write to a peer that
-    /// stopped reading (50 unread catch-up subscriptions fill its socket) held the shutdown for good: no
-    /// call ended, so the connection never read to the end of its input.
+    /// has been quiet for ``quietPeriod`` (or after ``longest``), which ends the connection's lines; then,
+    /// once no call of it is still running, closes it whole ``RPCServer/answerDeliveryGrace`` later if it
+    /// is still open, the time any ending connection has to hand its peer the answers already written.
+    /// Calls waiting to write to a peer that stopped reading (50 unread catch-up subscriptions fill its
+    /// socket) held the shutdown for good: no call ended, so the connection never read to the end of its
+    /// input. A call still running is waited for: a command of many seconds (a bulk modification of
+    /// 20,000 contacts) was committed after its connection had been closed, its answer lost.
     func begin(closingInputOf channel: any Channel) {
         self.begin(on: channel) {
             channel.close(mode: .input, promise: nil)
-            channel.eventLoop.scheduleTask(in: RPCServer.answerDeliveryGrace) { channel.close(promise: nil) }
+            channel.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(50)) { task in
+                guard self.running.load(ordering: .relaxed) == 0 || !channel.isActive else { return }
+                task.cancel()
+                channel.eventLoop.scheduleTask(in: RPCServer.answerDeliveryGrace) { channel.close(promise: nil) }
+            }
         }
     }
 

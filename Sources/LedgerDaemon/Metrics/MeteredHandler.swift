@@ -27,6 +27,10 @@ struct MeteredHandler: RPCHandler {
         }
     }
 
+    func serverStopping() {
+        self.wrapped.serverStopping()
+    }
+
     func connectionClosed(_ connectionID: UInt64) async {
         await self.wrapped.connectionClosed(connectionID)
     }
