@@ -268,6 +268,7 @@ extension ContactLedgerCommand {
             switch value {
             case .double(let number)?: number
             case .integer(let number)?: Double(number)
+            case .decimal(let number)?: NSDecimalNumber(decimal: number).doubleValue
             default: 0
             }
         }
