@@ -25,19 +25,11 @@ extension ContactLedgerCommand {
             },
         ])
 
-        /// One event envelope as one line: seq, time, type, stream, actor and a data summary.
+        /// One event envelope as one line of ``table`` (seq, time, type, stream, actor and a data summary)
+        /// in columns of fixed widths: `tail` prints each event as it comes, with control characters in
+        /// its data shown as `events read` shows them (they went to the terminal raw).
         static func line(_ event: JSONValue) -> String {
-            [
-                Output.pad(Output.text(event["seq"]), to: 8),
-                Output.pad(Output.text(event["created_on"]), to: 27),
-                Output.pad(Output.text(event["type"]), to: 26),
-                Output.pad(Output.text(event["stream"]), to: 44),
-                Output.pad(ContactLedgerCommand.Contacts.actor(of: event), to: 16),
-                Output.truncate(
-                    ContactLedgerCommand.Contacts.dataSummary(of: event),
-                    to: ContactLedgerCommand.Contacts.summaryWidth
-                ),
-            ].joined(separator: "  ")
+            Self.table.line(event, widths: [8, 27, 26, 44, 16])
         }
     }
 
