@@ -43,7 +43,10 @@ extension ContactLedgerCommand {
                 """
         )
 
+        // Unconditional: `--after -5` reaches validate(), which says what a seq must be, rather than
+        // ArgumentParser's "Missing value" (it took -5 for an option).
         @Option(
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "Start after this seq (catch up from there); default: only new events.",
                 valueName: "seq"
@@ -58,7 +61,7 @@ extension ContactLedgerCommand {
 
         func validate() throws {
             if let after = self.after, after < 0 {
-                throw ValidationError("--after \(after) is negative; give a seq (0 for the whole log).")
+                throw ValidationError("--after must be 0 or more (a seq; 0 for the whole log), not \(after).")
             }
         }
 
@@ -118,7 +121,8 @@ extension ContactLedgerCommand.Events {
     struct Read: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Lists the workspace's raw events after a seq.")
 
-        @Option(help: ArgumentHelp("Only events after this seq.", valueName: "seq"))
+        // Unconditional, as tail's: `--after -5` is told what a seq must be.
+        @Option(parsing: .unconditional, help: ArgumentHelp("Only events after this seq.", valueName: "seq"))
         var after: Int64?
 
         @Option(help: ArgumentHelp("Only events of this type (repeatable).", valueName: "type"))
@@ -129,7 +133,7 @@ extension ContactLedgerCommand.Events {
 
         func validate() throws {
             if let after = self.after, after < 0 {
-                throw ValidationError("--after \(after) is negative; give a seq (0 for the whole log).")
+                throw ValidationError("--after must be 0 or more (a seq; 0 for the whole log), not \(after).")
             }
         }
 
