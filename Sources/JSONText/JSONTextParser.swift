@@ -12,7 +12,7 @@ import Foundation
 /// control characters and lone surrogate escapes are refused); nesting at most ``maximumDepth``.
 /// Integers that fit in `Int64` become `.integer`, longer ones of up to 38 digits `.decimal`; other
 /// numbers `.double`, refused if not finite, or `.decimal` with every digit kept when parsed with
-/// ``Fractions/decimal``.
+/// ``Fractions/decimal`` (or ``Fractions/decimalElseDouble``, where a decimal can hold them).
 public struct JSONTextParser {
     /// How numbers with a fraction or an exponent are kept.
     public enum Fractions: Sendable {
@@ -20,6 +20,11 @@ public struct JSONTextParser {
         case double
         /// As a `Decimal` of all their digits (stored shapes whose numbers are decimals).
         case decimal
+        /// As a `Decimal` of all their digits where one holds the number, else as the nearest `Double`
+        /// (an exponent past a `Decimal`'s ±128): answers shown as the daemon wrote them (the CLI), whose
+        /// fractions (a contact's number field) must keep every digit, while one statistic out of a
+        /// decimal's range must not make the whole answer unreadable.
+        case decimalElseDouble
     }
 
     /// The deepest nesting of arrays and objects accepted (as `JSONDecoder`).

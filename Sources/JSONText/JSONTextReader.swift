@@ -369,12 +369,14 @@ public struct JSONTextReader {
         if integral, let value = Self.integer(text) { return .integer(value) }
         // In decimal mode, integers past Int64 (a UInt64 seq) keep their digits too; in either mode an
         // integer of up to 38 digits does (a JSON-RPC id must be echoed as sent, not as the nearest double).
-        if self.fractions == .decimal || (integral && text.count <= 38) {
-            guard let value = Decimal(string: String(decoding: text, as: UTF8.self), locale: nil), value.isFinite else {
+        if self.fractions != .double || (integral && text.count <= 38) {
+            if let value = Decimal(string: String(decoding: text, as: UTF8.self), locale: nil), value.isFinite {
+                return .decimal(value)
+            }
+            guard self.fractions == .decimalElseDouble else {
                 self.index = start
                 throw self.error(.numberOutOfRange)
             }
-            return .decimal(value)
         }
         // Past a double's range either way: infinite, or 0 for digits that are not all zero (1e-400 was
         // read as 0, so a request id of 1e-400 was answered with id 0).

@@ -33,6 +33,9 @@ public final class RPCClient {
     }
 
     private let descriptor: Int32
+    /// How the daemon's fractions are read: as the nearest doubles (tools and tests compute with them), or
+    /// with every digit (the CLI prints them as the daemon wrote them).
+    private let fractions: JSONTextParser.Fractions
     private var buffer: [UInt8] = []
     private var nextID: Int64 = 1
 
@@ -45,10 +48,12 @@ public final class RPCClient {
     }
 
     /// Connects to the daemon's socket, waiting at most `timeout` seconds (nil: as long as it takes) for the
-    /// daemon to accept, and that long for each later step (``timeout``).
+    /// daemon to accept, and that long for each later step (``timeout``); answers' fractions are read as
+    /// `fractions` says.
     ///
     /// - Throws: ``TransportError/timedOut(seconds:)`` when the daemon's backlog stays full for `timeout`.
-    public init(socketPath: String, timeout: Double? = nil) throws {
+    public init(socketPath: String, timeout: Double? = nil, fractions: JSONTextParser.Fractions = .double) throws {
+        self.fractions = fractions
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TransportError.connectFailed(errno: errno) }
         // A Unix socket's connect waits for room in a full backlog for as long as the send timeout.
@@ -140,7 +145,7 @@ public final class RPCClient {
     /// Reads the next line as a JSON value.
     public func readValue() throws -> JSONValue {
         let line = try self.readLine()
-        guard let value = try? JSONValue(parsing: line) else {
+        guard let value = try? JSONTextParser.parse(line, fractions: self.fractions) else {
             throw TransportError.malformedAnswer
         }
         return value

@@ -32,17 +32,30 @@ struct CallCommand: ParsableCommand {
     }
 
     func run() throws {
-        let text: String
-        if self.params == "-" {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        } else {
-            text = self.params ?? "{}"
+        let params: JSONValue
+        do {
+            params = try self.params == "-" ? Self.parseStandardInput() : Self.parse(self.params ?? "{}")
+        } catch let error as ValidationError {
+            // Thrown from run(), ArgumentParser prints a ValidationError with the top-level usage, not
+            // call's: one line says it better.
+            Output.printError(": \(error.message)")
+            throw ExitCode.validationFailure
         }
-        let params = try Self.parse(text)
         let result = try self.global.withConnection { connection in
             try connection.callRaw(self.method, params)
         }
         Output.printJSON(result)
+    }
+
+    /// Reads the params from stdin (`-`) and parses them.
+    ///
+    /// - Throws: `ValidationError` when stdin holds nothing (but white space), or not a JSON object or array.
+    private static func parseStandardInput() throws -> JSONValue {
+        let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        guard text.contains(where: { !$0.isWhitespace }) else {
+            throw ValidationError("The params were to come from stdin ('-'), which held nothing: pipe a JSON object, e.g. echo '{}' | contactledger call METHOD -.")
+        }
+        return try Self.parse(text)
     }
 
     /// Parses `text` as the params: a JSON object or array.

@@ -21,7 +21,7 @@ struct ContactLedgerCommand: AsyncParsableCommand {
               0   success
               1   the daemon answered with a JSON-RPC error
               2   the daemon could not be reached, or the connection failed
-              3   verify found a break in the ledger's hash chain
+              3   verify found a break in the ledger's hash chain, or projections verify found differences
               4   doctor found a problem
               64  invalid command-line arguments (or a call the shard map has no daemon for)
             """,

@@ -45,7 +45,9 @@ final class DaemonClients {
     func client(workspace: String?, method: String) throws -> RPCClient {
         let path = try self.route.socketPath(workspace: workspace, method: method)
         self.lastSocketPath = path
-        let client = try self.clients[path] ?? RPCClient(socketPath: path, timeout: self.timeout)
+        // Fractions with every digit: --json and `call` print the daemon's numbers as it wrote them (a
+        // number field's 3.141592653589793238462643383279 came out as the nearest double, 3.141592653589793).
+        let client = try self.clients[path] ?? RPCClient(socketPath: path, timeout: self.timeout, fractions: .decimalElseDouble)
         self.clients[path] = client
         self.lastClient = client
         return client

@@ -25,19 +25,11 @@ extension ContactLedgerCommand {
             },
         ])
 
-        /// One event envelope as one line: seq, time, type, stream, actor and a data summary.
+        /// One event envelope as one line of ``table`` (seq, time, type, stream, actor and a data summary)
+        /// in columns of fixed widths: `tail` prints each event as it comes, with control characters in
+        /// its data shown as `events read` shows them (they went to the terminal raw).
         static func line(_ event: JSONValue) -> String {
-            [
-                Output.pad(Output.text(event["seq"]), to: 8),
-                Output.pad(Output.text(event["created_on"]), to: 27),
-                Output.pad(Output.text(event["type"]), to: 26),
-                Output.pad(Output.text(event["stream"]), to: 44),
-                Output.pad(ContactLedgerCommand.Contacts.actor(of: event), to: 16),
-                Output.truncate(
-                    ContactLedgerCommand.Contacts.dataSummary(of: event),
-                    to: ContactLedgerCommand.Contacts.summaryWidth
-                ),
-            ].joined(separator: "  ")
+            Self.table.line(event, widths: [8, 27, 26, 44, 16])
         }
     }
 
@@ -51,7 +43,10 @@ extension ContactLedgerCommand {
                 """
         )
 
+        // Unconditional: `--after -5` reaches validate(), which says what a seq must be, rather than
+        // ArgumentParser's "Missing value" (it took -5 for an option).
         @Option(
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "Start after this seq (catch up from there); default: only new events.",
                 valueName: "seq"
@@ -66,7 +61,7 @@ extension ContactLedgerCommand {
 
         func validate() throws {
             if let after = self.after, after < 0 {
-                throw ValidationError("--after \(after) is negative; give a seq (0 for the whole log).")
+                throw ValidationError("--after must be 0 or more (a seq; 0 for the whole log), not \(after).")
             }
         }
 
@@ -126,7 +121,8 @@ extension ContactLedgerCommand.Events {
     struct Read: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Lists the workspace's raw events after a seq.")
 
-        @Option(help: ArgumentHelp("Only events after this seq.", valueName: "seq"))
+        // Unconditional, as tail's: `--after -5` is told what a seq must be.
+        @Option(parsing: .unconditional, help: ArgumentHelp("Only events after this seq.", valueName: "seq"))
         var after: Int64?
 
         @Option(help: ArgumentHelp("Only events of this type (repeatable).", valueName: "type"))
@@ -137,7 +133,7 @@ extension ContactLedgerCommand.Events {
 
         func validate() throws {
             if let after = self.after, after < 0 {
-                throw ValidationError("--after \(after) is negative; give a seq (0 for the whole log).")
+                throw ValidationError("--after must be 0 or more (a seq; 0 for the whole log), not \(after).")
             }
         }
 

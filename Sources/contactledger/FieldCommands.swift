@@ -138,7 +138,9 @@ extension ContactLedgerCommand.Fields {
         func run() throws {
             let result = try self.global.call("fields.usage", ["key": .string(self.key)])
             self.global.emit(result) { result in
-                ContactLedgerCommand.Groups.table.print(result.list("groups"), empty: "(no groups use \(self.key))")
+                // The groups come as {uuid, name}: no query, status or count columns of `-` beside them.
+                let groups = result.list("groups")
+                ContactLedgerCommand.Groups.table.keepingColumns(presentIn: groups).print(groups, empty: "(no groups use \(self.key))")
             }
         }
     }

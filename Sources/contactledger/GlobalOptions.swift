@@ -89,15 +89,13 @@ struct GlobalOptions: ParsableArguments {
         return rest
     }
 
-    /// The socket to connect to: `--socket`, else `$CONTACTLEDGER_SOCKET`, else ``defaultSocketPath``; with a
-    /// shard map (``route``), the socket of `--workspace` (or the map's default), which `doctor` checks.
-    var socketPath: String {
-        if let mapPath = self.shardMapPath, let map = try? ShardMap(contentsOf: mapPath),
-            let path = try? map.socketPath(workspace: self.workspace, method: "")
-        {
-            return path
-        }
-        return self.singleSocketPath
+    /// The socket `command` (`doctor`) talks to: `--socket`, else `$CONTACTLEDGER_SOCKET`, else
+    /// ``defaultSocketPath``; with a shard map (``route``), the primary of `--workspace`, else the map's default.
+    ///
+    /// - Throws: ``RoutingError`` when the map has neither (it fell back to ``defaultSocketPath``, a socket
+    ///   the map never names); ``ShardMapError`` when the map cannot be read.
+    func socketPath(for command: String) throws -> String {
+        try self.route.socketPath(workspace: self.workspace, method: command)
     }
 
     /// `--socket`, else `$CONTACTLEDGER_SOCKET`, else ``defaultSocketPath``: every call's socket without a shard map.
@@ -190,22 +188,42 @@ struct GlobalOptions: ParsableArguments {
     /// Other errors propagate unchanged.
     func withConnection<T>(_ body: (LedgerConnection) throws -> T) throws -> T {
         let connection = try LedgerConnection(options: self)
-        do {
-            return try body(connection)
-        } catch let error as RPCError {
-            Output.printError(Output.describe(error))
-            throw ExitCode.rpcError
-        } catch let error as RPCClient.TransportError {
-            let socket = connection.socketPath ?? self.socketPath
-            switch error {
-            case .connectFailed, .socketPathTooLong:
-                Output.printError(": \(error) — is contactledgerd running? (socket: \(socket))")
-            case .closed, .ioFailed, .malformedAnswer:
-                Output.printError(": \(error) (socket: \(socket))")
-            case .timedOut:
-                Output.printError(": \(error); is contactledgerd stopped or overloaded? Raise --timeout for a long call (socket: \(socket))")
+        return try self.reportingUnroutableCalls {
+            do {
+                return try body(connection)
+            } catch let error as RPCError {
+                Output.printError(Output.describe(error))
+                throw ExitCode.rpcError
+            } catch let error as RPCClient.TransportError {
+                // Set before any connection is tried, so known for every transport failure.
+                let socket = connection.socketPath ?? "?"
+                switch error {
+                case .connectFailed(let code) where code == EACCES:
+                    // The daemon may well be running: this user may not open its socket.
+                    Output.printError(": \(error) — \(Self.socketPermissionHint) (socket: \(socket))")
+                case .connectFailed, .socketPathTooLong:
+                    Output.printError(": \(error) — is contactledgerd running? (socket: \(socket))")
+                case .closed, .ioFailed, .malformedAnswer:
+                    Output.printError(": \(error) (socket: \(socket))")
+                case .timedOut:
+                    Output.printError(": \(error); is contactledgerd stopped or overloaded? Raise --timeout for a long call (socket: \(socket))")
+                }
+                throw ExitCode.transportError
             }
-            throw ExitCode.transportError
+        }
+    }
+
+    /// What to do when the socket, or a directory on its path, refuses this user (`EACCES`): it said "is
+    /// contactledgerd running?", which sent people after a daemon that was running.
+    static let socketPermissionHint =
+        "this user may not open the socket: join its group (contactledgerd --socket-group; its mode, --socket-mode, gives the group"
+        + " access), and where the daemon has --grant entries, get a grant"
+
+    /// Runs `body`; a call the shard map has no daemon for (``RoutingError``) is printed as one line and
+    /// becomes exit status 64, for every command alike.
+    func reportingUnroutableCalls<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
         } catch let error as RoutingError {
             Output.printError(": \(error)")
             throw ExitCode.validationFailure

@@ -4,17 +4,38 @@ import Foundation
 import RPC
 
 extension ContactLedgerCommand {
-    /// `import FILE`: `imports.start`, then `imports.status` until done, with a progress bar on a
-    /// terminal and a table of the rows in error.
+    /// `import …`: `import [start] FILE` imports a spreadsheet, `import status ID` shows an import again.
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import",
-            abstract: "Imports contacts from an .xlsx or .csv file.",
+            abstract: "Imports contacts from an .xlsx or .csv file (import FILE), or shows an import's status (import status ID).",
+            subcommands: [Start.self, Status.self],
+            defaultSubcommand: Start.self
+        )
+    }
+
+    /// `export …`: `export [start] OUT` exports contacts, `export status ID` shows an export again.
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export",
+            abstract: "Exports contacts to .xlsx or .csv (export OUT), or shows an export's status (export status ID).",
+            subcommands: [Start.self, Status.self],
+            defaultSubcommand: Start.self
+        )
+    }
+}
+
+extension ContactLedgerCommand.Import {
+    /// `import [start] FILE`: `imports.start`, then `imports.status` until done, with a progress bar on a
+    /// terminal and a table of the rows in error.
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Imports contacts from an .xlsx or .csv file (the default: import FILE).",
             discussion: """
                 Row 1 holds the headers: UUID / Contact UUID, Name, Language, Status, URN:<scheme> (may repeat), \
                 Field:<name or key> (new fields are created as text); others are ignored. Rows are matched by \
                 UUID or URN and updated, or created. The daemon reads FILE itself (its absolute path is sent); \
-                with --upload the client sends the file's content instead.
+                with --upload the client sends the file's content instead. A file named status is ./status.
                 """
         )
 
@@ -69,44 +90,52 @@ extension ContactLedgerCommand {
                 usleep(200_000)
             }
             progress.finish()
-            self.global.emit(status) { status in Self.printSummary(status) }
+            self.global.emit(status) { status in ContactLedgerCommand.Import.printSummary(status) }
             if status["state"]?.stringValue == "failed" { throw ExitCode.rpcError }
         }
+    }
+}
 
-        static func printSummary(_ status: JSONValue) {
-            let dry = status["dry_run"] == .bool(true)
-            var pairs: [(String, String)] = [
-                ("import", Output.text(status["import"])),
-                ("state", Output.text(status["state"]) + (dry ? " (dry run: nothing written)" : "")),
-                ("records", "\(Output.text(status["rows_done"])) of \(Output.text(status["rows_total"]))"),
-                (dry ? "would create" : "created", Output.text(status["created"])),
-                (dry ? "would update" : "updated", Output.text(status["updated"])),
-                ("errors", "\(status["errors"]?.arrayValue?.count ?? 0)"),
-            ]
-            let columns = (status["columns"]?.arrayValue ?? []).map { column -> String in
-                let header = Output.text(column["header"])
-                let kind = Output.text(column["kind"])
-                let key = column["key"]?.stringValue.map { " \($0)" } ?? ""
-                let new = column["new"] == .bool(true) ? ", new" : ""
-                return "\(header) → \(kind)\(key)\(new)"
-            }
-            if !columns.isEmpty { pairs.append(("columns", columns.joined(separator: "; "))) }
-            if let failure = status["failure"]?["message"]?.stringValue { pairs.append(("failure", failure)) }
-            Output.printBlock(pairs)
-            let errors = status["errors"]?.arrayValue ?? []
-            if !errors.isEmpty {
-                print("")
-                Table(columns: [.key("row"), .key("column", maxWidth: 30), .key("message", maxWidth: 90)]).print(errors, empty: "")
-            }
+extension ContactLedgerCommand.Import {
+    /// An `imports.status` answer as a key-value block, then the rows in error as a table.
+    static func printSummary(_ status: JSONValue) {
+        let dry = status["dry_run"] == .bool(true)
+        var pairs: [(String, String)] = [
+            ("import", Output.text(status["import"])),
+            ("state", Output.text(status["state"]) + (dry ? " (dry run: nothing written)" : "")),
+            ("records", "\(Output.text(status["rows_done"])) of \(Output.text(status["rows_total"]))"),
+            (dry ? "would create" : "created", Output.text(status["created"])),
+            (dry ? "would update" : "updated", Output.text(status["updated"])),
+            ("errors", "\(status["errors"]?.arrayValue?.count ?? 0)"),
+        ]
+        let columns = (status["columns"]?.arrayValue ?? []).map { column -> String in
+            let header = Output.text(column["header"])
+            let kind = Output.text(column["kind"])
+            let key = column["key"]?.stringValue.map { " \($0)" } ?? ""
+            let new = column["new"] == .bool(true) ? ", new" : ""
+            return "\(header) → \(kind)\(key)\(new)"
+        }
+        if !columns.isEmpty { pairs.append(("columns", columns.joined(separator: "; "))) }
+        if let failure = status["failure"]?["message"]?.stringValue { pairs.append(("failure", failure)) }
+        Output.printBlock(pairs)
+        let errors = status["errors"]?.arrayValue ?? []
+        if !errors.isEmpty {
+            print("")
+            Table(columns: [.key("row"), .key("column", maxWidth: 30), .key("message", maxWidth: 90)]).print(errors, empty: "")
         }
     }
+}
 
-    /// `export --group NAME | --query Q OUT.xlsx|OUT.csv`: `exports.start`, then `exports.status` until done.
-    struct Export: ParsableCommand {
+extension ContactLedgerCommand.Export {
+    /// `export [start] --group NAME | --query Q OUT.xlsx|OUT.csv`: `exports.start`, then `exports.status`
+    /// until done.
+    struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "export",
-            abstract: "Exports a group, a query's matches, or the active contacts to .xlsx or .csv.",
-            discussion: "The daemon writes the file (at its absolute path), so its directory must be writable by the daemon."
+            abstract: "Exports a group, a query's matches, or the active contacts to .xlsx or .csv (the default: export OUT).",
+            discussion: """
+                The daemon writes the file (at its absolute path), so its directory must be writable by the \
+                daemon. A file named status is ./status.
+                """
         )
 
         @Option(help: ArgumentHelp("The group to export (name or UUID).", valueName: "name"))
@@ -146,15 +175,18 @@ extension ContactLedgerCommand {
                 usleep(200_000)
             }
             progress.finish()
-            self.global.emit(status) { status in
-                var pairs: [(String, String)] = [
-                    ("export", Output.text(status["export"])), ("state", Output.text(status["state"])),
-                    ("rows", Output.text(status["rows_done"])), ("path", Output.text(status["path"])),
-                ]
-                if let reason = status["failure"]?["reason"]?.stringValue { pairs.append(("failure", reason)) }
-                Output.printBlock(pairs)
-            }
+            self.global.emit(status) { status in ContactLedgerCommand.Export.printSummary(status) }
             if status["state"]?.stringValue == "failed" { throw ExitCode.rpcError }
         }
+    }
+
+    /// An `exports.status` answer as a key-value block.
+    static func printSummary(_ status: JSONValue) {
+        var pairs: [(String, String)] = [
+            ("export", Output.text(status["export"])), ("state", Output.text(status["state"])),
+            ("rows", Output.text(status["rows_done"])), ("path", Output.text(status["path"])),
+        ]
+        if let reason = status["failure"]?["reason"]?.stringValue { pairs.append(("failure", reason)) }
+        Output.printBlock(pairs)
     }
 }

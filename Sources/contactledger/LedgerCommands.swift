@@ -109,13 +109,18 @@ extension ContactLedgerCommand.Projections {
         }
     }
 
-    /// `projections rebuild NAME`: `projections.rebuild`.
+    /// `projections rebuild NAME`: `projections.rebuild`, then `projections.status` until it is done.
     ///
     /// A rebuild that fails leaves the projection as it was, with `last_error` until one completes: the
-    /// command then says why and exits 1.
+    /// command then says why and exits 1. With `--json` it follows too, and prints the final
+    /// `projections.status` (it printed the start's answer and returned while the rebuild ran on).
     struct Rebuild: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Starts an online rebuild of a projection and follows it with a progress bar until it is done (--detach: returns at once)."
+            abstract: "Starts an online rebuild of a projection and follows it with a progress bar until it is done (--detach: returns at once).",
+            discussion: """
+                When it is done, prints the projections' status (with --json: the projections.status result, \
+                and no bar); exit status 1 when the rebuild failed. With --detach, prints the start's answer.
+                """
         )
 
         @Argument(help: ArgumentHelp("The projection's name, as projections lists it.", valueName: "name"))
@@ -128,11 +133,11 @@ extension ContactLedgerCommand.Projections {
 
         func run() throws {
             let result = try self.global.call("projections.rebuild", ["name": .string(self.name)])
-            guard !self.detach, !self.global.json else {
+            guard !self.detach else {
                 self.global.emit(result) { Output.printObject($0, leading: ["name", "state"]) }
                 return
             }
-            let progress = ProgressLine(enabled: true)
+            let progress = ProgressLine(enabled: !self.global.json)
             while true {
                 let status = try self.global.call("projections.status").list("projections").first { $0["name"]?.stringValue == self.name }
                 let state = status?["state"]?.stringValue ?? "unknown"
@@ -151,8 +156,10 @@ extension ContactLedgerCommand.Projections {
             }
             progress.finish()
             let final = try self.global.call("projections.status")
-            Table(columns: [.key("name"), .key("version"), .key("state"), .key("position"), .key("head_seq", "head"), Status.lastError])
-                .print(final.list("projections"), empty: "(no projections)")
+            self.global.emit(final) { final in
+                Table(columns: [.key("name"), .key("version"), .key("state"), .key("position"), .key("head_seq", "head"), Status.lastError])
+                    .print(final.list("projections"), empty: "(no projections)")
+            }
             let failure = final.list("projections").first { $0["name"]?.stringValue == self.name }?["last_error"]
             if let reason = failure?["reason"]?.stringValue {
                 Output.printError(": the rebuild of \(self.name) failed (\(reason)); the projection answers as it was")

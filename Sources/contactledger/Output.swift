@@ -52,10 +52,14 @@ enum Output {
     // MARK: Errors
 
     /// Prints one line to stderr, flushing stdout first so the two streams stay in order on a terminal.
+    ///
+    /// The line is made ``printable(_:)`` as a table cell is: a message may quote what the user or the
+    /// data holds (a query with a newline or an escape), which made an error two lines, or sent the
+    /// escape to the terminal.
     static func printError(_ line: String) {
         fflush(nil)
         let label = Self.isColourTerminal(2) ? "\u{1B}[31merror\u{1B}[0m" : "error"
-        FileHandle.standardError.write(Data("\(label)\(line)\n".utf8))
+        FileHandle.standardError.write(Data("\(label)\(Self.printable(line))\n".utf8))
     }
 
     /// The one-line form of a JSON-RPC error: ` -32001: Not found (kind=contact id=…)` (after the `error` label).

@@ -97,13 +97,8 @@ struct AccessBoundaryTests {
     /// default place), which the daemon creates `0750`. Root only: the client runs as another user.
     @Test(.enabled(if: geteuid() == 0)) func aGroupReachesTheSocketAndItsGrantThroughSupplementaryMembership() throws {
         let daemon = try DaemonHarness(arguments: ["--socket-group", "5151", "--grant", "gid=5151,mode=read"])
-        // The CLI where the other user may run it.
-        let bin = daemon.directory + "-bin"
-        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: false)
+        let bin = try Operations.cliForOtherUsers(beside: daemon)
         defer { try? FileManager.default.removeItem(atPath: bin) }
-        chmod(bin, 0o755)
-        try FileManager.default.copyItem(atPath: DaemonHarness.productsDirectory.appendingPathComponent("contactledger").path, toPath: bin + "/contactledger")
-        chmod(bin + "/contactledger", 0o755)
         func asOtherUser(_ groups: String, _ method: String, _ params: String) throws -> Operations.Run {
             try Operations.run(
                 "/usr/bin/setpriv",

@@ -49,6 +49,17 @@ enum Operations {
         return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), error: String(decoding: err, as: UTF8.self))
     }
 
+    /// A copy of the CLI that another user may run (the build directory may be out of its reach), in a
+    /// new directory beside `daemon`'s; returns the directory, which the caller removes.
+    static func cliForOtherUsers(beside daemon: DaemonHarness) throws -> String {
+        let bin = daemon.directory + "-bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: false)
+        chmod(bin, 0o755)
+        try FileManager.default.copyItem(atPath: DaemonHarness.productsDirectory.appendingPathComponent("contactledger").path, toPath: bin + "/contactledger")
+        chmod(bin + "/contactledger", 0o755)
+        return bin
+    }
+
     /// A TCP port on 127.0.0.1 that was free a moment ago.
     static func freePort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -193,6 +193,18 @@ struct JSONTextTests {
         #expect(throws: JSONTextError.self) { try JSONTextParser.parse(Array("1e999999".utf8), fractions: .decimal) }
     }
 
+    /// Answers the CLI prints are parsed with `.decimalElseDouble`: fractions keep every digit, and a
+    /// number past a decimal's range is its nearest double rather than a refusal of the whole answer.
+    @Test func decimalElseDoubleKeepsDigitsAndReadsTheRest() throws {
+        let text = Array(#"{"pi":3.141592653589793238462643383279,"tiny":-0.000001,"far":1e-300,"i":7}"#.utf8)
+        let value = try JSONTextParser.parse(text, fractions: .decimalElseDouble)
+        #expect(value["pi"] == .decimal(try #require(Decimal(string: "3.141592653589793238462643383279"))))
+        #expect(value["tiny"].map { String(decoding: JSONTextWriter.bytes(of: $0), as: UTF8.self) } == "-0.000001")
+        #expect(value["far"] == .double(1e-300))
+        #expect(value["i"] == .integer(7))
+        #expect(throws: JSONTextError.self) { try JSONTextParser.parse(Array("1e999999".utf8), fractions: .decimalElseDouble) }
+    }
+
     @Test func refusesInvalidTextWithTheOffset() {
         for sample in Self.invalid {
             do {

@@ -1,0 +1,67 @@
+// ContactLedger — daemon tests.
+import Foundation
+import RPC
+import TestSupport
+import Testing
+
+/// Subcommands and arguments: what the CLI offers and how it refuses what it cannot take.
+extension CLITests {
+    /// `import status ID` and `export status ID` show an import or export again, as a block or with
+    /// `--json` as `imports.status` / `exports.status` answers: their ids could be looked up only with
+    /// `call`. `import FILE` and `export OUT` still start one.
+    @Test func importAndExportStatusByID() throws {
+        let daemon = try DaemonHarness()
+        let input = daemon.directory + "-people.csv"
+        let output = daemon.directory + "-people-out.csv"
+        defer { for path in [input, output] { try? FileManager.default.removeItem(atPath: path) } }
+        try "Name,URN:tel\nAda,+250788000001\nBen,+250788000002\n".write(toFile: input, atomically: true, encoding: .utf8)
+
+        let imported = try self.run(daemon, ["import", input, "--upload", "--json"])
+        #expect(imported.status == 0, "\(imported.error)")
+        let id = try #require(try JSONValue(parsing: Array(imported.output.utf8)).string("import"))
+        let importStatus = try self.run(daemon, ["import", "status", id])
+        #expect(importStatus.status == 0, "\(importStatus.error)")
+        #expect(importStatus.output.contains(id) && importStatus.output.contains("complete") && importStatus.output.contains("2 of 2"), "\(importStatus.output)")
+        let importJSON = try JSONValue(parsing: Array(try self.run(daemon, ["import", "status", id, "--json"]).output.utf8))
+        #expect(importJSON.string("import") == id && importJSON.string("state") == "complete" && importJSON.int("created") == 2, "\(importJSON)")
+
+        let exported = try self.run(daemon, ["export", output, "--json"])
+        #expect(exported.status == 0, "\(exported.error)")
+        let exportID = try #require(try JSONValue(parsing: Array(exported.output.utf8)).string("export"))
+        let exportStatus = try self.run(daemon, ["export", "status", exportID])
+        #expect(exportStatus.status == 0, "\(exportStatus.error)")
+        #expect(exportStatus.output.contains(exportID) && exportStatus.output.contains("complete") && exportStatus.output.contains(output), "\(exportStatus.output)")
+        let exportJSON = try JSONValue(parsing: Array(try self.run(daemon, ["export", "status", exportID, "--json"]).output.utf8))
+        #expect(exportJSON.string("export") == exportID && exportJSON.string("state") == "complete" && exportJSON.string("path") == output, "\(exportJSON)")
+
+        // An unknown id is the daemon's error, one line.
+        let unknown = try self.run(daemon, ["import", "status", "no-such-import"])
+        #expect(unknown.status == 1 && unknown.error.split(separator: "\n").count == 1, "\(unknown.error)")
+    }
+
+    /// Small refusals say what is wrong in one line: `--after -5` that a seq is 0 or more (it said
+    /// "Missing value for '--after <seq>'"), and `call METHOD -` with nothing on stdin that the params are
+    /// missing (it printed the top-level usage). The top-level help lists exit status 3 for `projections
+    /// verify` too.
+    @Test func smallRefusalsSayWhatIsWrong() throws {
+        let daemon = try DaemonHarness()
+        for command in [["tail", "--after", "-5"], ["events", "read", "--after", "-5"]] {
+            let run = try self.run(daemon, command)
+            #expect(run.status == 64, "\(command)")
+            #expect(run.error.contains("--after must be 0 or more") && run.error.contains("-5"), "\(run.error)")
+        }
+        let process = ChildProcess()
+        process.executableURL = Self.cli
+        process.arguments = ["call", "system.health", "-"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["CONTACTLEDGER_SOCKET": daemon.socketPath]) { $1 }
+        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        let empty = try process.runToEnd()
+        #expect(empty.status == 64)
+        #expect(empty.error.split(separator: "\n").count == 1, "\(empty.error)")
+        #expect(empty.error.contains("stdin") && !empty.error.contains("Usage"), "\(empty.error)")
+
+        let help = try self.run(daemon, ["--help"])
+        let three = help.output.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("3 ") }
+        #expect(three?.contains("projections verify") == true, "\(help.output)")
+    }
+}

@@ -1,0 +1,73 @@
+// ContactLedger — daemon tests.
+import Foundation
+import RPC
+import TestSupport
+import Testing
+
+/// What the CLI prints: the daemon's answers as it wrote them, and data made safe for a terminal.
+extension CLITests {
+    /// `--json` and `call` print the daemon's numbers as it wrote them. The CLI read every fraction as the
+    /// nearest double, so a number field's 3.141592653589793238462643383279 came out as 3.141592653589793,
+    /// 12345678.123456789 as 12345678.12345679 and -0.000001 as -1e-06.
+    @Test func jsonPrintsTheDaemonsNumbersUnchanged() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        for number in ["3.141592653589793238462643383279", "12345678.123456789", "0.1000000000000000055511151231257827", "-0.000001"] {
+            let uuid = try #require(try daemon.call("contacts.create", ["name": "n", "fields": ["age": .string(number)]]).string("uuid"))
+            // The daemon's own text of the answer holds every digit.
+            let client = try daemon.client()
+            try client.send(raw: Array(#"{"jsonrpc":"2.0","id":1,"method":"contacts.get","params":{"uuid":"\#(uuid)"}}"#.utf8) + [10])
+            let raw = String(decoding: try client.readLine(), as: UTF8.self)
+            #expect(raw.contains("\"number\":\(number)"), "the daemon sent \(raw)")
+            let shown = try self.run(daemon, ["contact", "get", uuid, "--json"])
+            #expect(shown.status == 0)
+            #expect(shown.output.contains("\"number\" : \(number)"), "\(shown.output)")
+            let called = try self.run(daemon, ["call", "contacts.get", #"{"uuid": "\#(uuid)"}"#])
+            #expect(called.output.contains("\"number\" : \(number)"), "\(called.output)")
+        }
+    }
+
+    /// `tail` shows an event's control characters as `events read` does (␛, ␇): it wrote them raw, so
+    /// anyone who could name a contact could clear the operator's screen or set the terminal's title.
+    @Test func tailShowsControlCharactersAsEventsReadDoes() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("contacts.create", ["name": "Evil\u{1B}[2J\u{1B}]0;pwned\u{07}Name"])
+        let shown = "Evil\u{241B}[2J\u{241B}]0;pwned\u{2407}Name"
+        let read = try self.run(daemon, ["events", "read", "--after", "0"])
+        #expect(read.output.contains(shown), "\(read.output)")
+        let (tail, output, _) = try self.start(daemon, ["tail", "--after", "0"])
+        defer { tail.terminate(); tail.waitUntilExit() }
+        let lines = self.readLines(output.fileHandleForReading, count: 1, seconds: 30)
+        #expect(lines.count == 1)
+        #expect(lines.allSatisfy { $0.contains(shown) && !$0.contains("\u{1B}") && !$0.contains("\u{07}") }, "\(lines)")
+    }
+
+    /// An error is one stderr line whatever its message quotes, with control characters shown as a table
+    /// shows them: a query holding a newline made the message two lines, and an escape went to the
+    /// terminal raw (only the data part was escaped).
+    @Test func anErrorIsOneLineWhateverItQuotes() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        let newline = try self.run(daemon, ["search", "age > \"1\n2\""])
+        #expect(newline.status == 1)
+        #expect(newline.error.split(separator: "\n").count == 1, "\(newline.error)")
+        #expect(newline.error.contains("1 ⏎ 2"), "\(newline.error)")
+        let escape = try self.run(daemon, ["search", "age > \"\u{1B}[31mRED\""])
+        #expect(escape.status == 1)
+        #expect(!escape.error.contains("\u{1B}") && escape.error.contains("\u{241B}[31mRED"), "\(escape.error)")
+        #expect(escape.error.split(separator: "\n").count == 1, "\(escape.error)")
+    }
+
+    /// `field usage KEY` shows the columns its answer has (the groups' UUID and name): it showed the group
+    /// table's query, status and count as `-`, which reads as a smart group with no query.
+    @Test func fieldUsageShowsOnlyWhatItAnswers() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        let group = try daemon.call("groups.create", ["name": "Adults", "query": "age > 17"])
+        let run = try self.run(daemon, ["field", "usage", "age"])
+        #expect(run.status == 0, "\(run.error)")
+        let lines = run.output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(lines.first == ["UUID", "NAME"], "\(run.output)")
+        #expect(lines.dropFirst().map { $0 } == [[try #require(group.string("uuid")), "Adults"]], "\(run.output)")
+    }
+}

@@ -1,0 +1,57 @@
+// ContactLedger — daemon tests.
+import Foundation
+import RPC
+import TestSupport
+import Testing
+
+/// Commands that follow a long job until it is done: `projections rebuild`'s progress bar and its end.
+extension CLITests {
+    /// The bars of a `projections rebuild` run on a terminal `columns` wide (`stty cols`; nil: the size a
+    /// pseudo-terminal is given by `script`, none), each as drawn (without `\r` and the erase to the end);
+    /// the log holds 8,000 events.
+    func rebuildBars(_ daemon: DaemonHarness, columns: Int?) throws -> [String] {
+        let size = columns.map { "stty cols \($0) rows 24; " } ?? ""
+        let run = try self.run(
+            daemon, ["-qec", "\(size)\(Self.cli.path) projections rebuild contacts", "/dev/null"], executable: URL(fileURLWithPath: "/usr/bin/script")
+        )
+        #expect(run.status == 0, "\(run.output) \(run.error)")
+        // "\r\n" (a newline, as the terminal writes it) is one Character: made "\n" first, so that each "\r"
+        // starts a redraw, which ends at the erase or a newline.
+        let redraws = run.output.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\r")
+        return redraws.map { $0.prefix { $0 != "\n" }.replacingOccurrences(of: "\u{1B}[K", with: "") }.filter { $0.contains("/8000") }
+    }
+
+    /// The rebuild's progress bar fits the terminal, one column short of its width (80 when it does not
+    /// say), the bar trimmed first: it was 83 to 88 columns whatever the width, so on an 80-column
+    /// terminal each redraw wrapped and left a new line.
+    @Test func theRebuildBarFitsTheTerminal() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 8_000)
+        let narrow = try self.rebuildBars(daemon, columns: 64)
+        #expect(!narrow.isEmpty)
+        #expect(narrow.allSatisfy { $0.count <= 63 && ($0.contains("█") || $0.contains("░")) && $0.contains("/8000") }, "\(narrow)")
+        let unsized = try self.rebuildBars(daemon, columns: nil)
+        #expect(!unsized.isEmpty)
+        #expect(unsized.allSatisfy { $0.count <= 79 }, "\(unsized)")
+        // With no room for a bar, the text alone, cut.
+        let tiny = try self.rebuildBars(daemon, columns: 30)
+        #expect(tiny.allSatisfy { $0.count <= 29 && !$0.contains("█") && !$0.contains("░") }, "\(tiny)")
+    }
+
+    /// `projections rebuild NAME --json` follows the rebuild until it is done, as without `--json`, and
+    /// prints the final `projections.status`: it printed the start's answer ("rebuilding") and returned
+    /// at once, so a script went on while the rebuild ran. `--detach` still returns at once.
+    @Test func rebuildWithJSONFollowsToTheEnd() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 8_000)
+        let run = try self.run(daemon, ["projections", "rebuild", "contacts", "--json"])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.error.isEmpty, "\(run.error)")
+        let final = try JSONValue(parsing: Array(run.output.utf8))
+        let contacts = final["projections"]?.arrayValue?.first { $0.string("name") == "contacts" }
+        #expect(contacts?.string("state") == "ready", "\(run.output)")
+        #expect(contacts?.int("position") == 8_000, "\(run.output)")
+        let detached = try self.run(daemon, ["projections", "rebuild", "contacts", "--json", "--detach"])
+        #expect(try JSONValue(parsing: Array(detached.output.utf8)).string("state") == "rebuilding", "\(detached.output)")
+    }
+}

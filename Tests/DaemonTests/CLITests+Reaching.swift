@@ -1,0 +1,51 @@
+// ContactLedger — daemon tests.
+import Foundation
+import RPC
+import TestSupport
+import Testing
+
+/// Reaching the daemon: which socket a command goes to, and what it says when it cannot.
+extension CLITests {
+    /// `doctor` with a shard map that has no "default" and no `--workspace` fails as `health` does (exit
+    /// status 64, one line saying why): it checked ./.contactledger/ledger.sock, which the map never names.
+    /// With `--workspace`, it checks that workspace's primary.
+    @Test func doctorRoutesByTheShardMap() throws {
+        let daemon = try DaemonHarness()
+        let map = "/tmp/clt-map-\(UUID().uuidString.prefix(8).lowercased()).json"
+        try #"{"shards": {"acme": "\#(daemon.socketPath)"}}"#.write(toFile: map, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: map) }
+        let health = try self.run(daemon, ["health", "--shard-map", map])
+        #expect(health.status == 64)
+        let doctor = try self.run(daemon, ["doctor", "--shard-map", map])
+        #expect(doctor.status == 64, "\(doctor.output)")
+        #expect(doctor.output.isEmpty, "\(doctor.output)")
+        #expect(doctor.error.split(separator: "\n").count == 1, "\(doctor.error)")
+        #expect(doctor.error.contains("no \"default\"") && !doctor.error.contains(".contactledger"), "\(doctor.error)")
+        let routed = try self.run(daemon, ["doctor", "--shard-map", map, "--workspace", "acme"])
+        #expect(routed.output.contains(daemon.socketPath) && routed.output.contains("ok    daemon"), "\(routed.output)")
+    }
+
+    /// A socket this user may not open (`EACCES`) is a matter of permissions, and the CLI says so (exit
+    /// status 2, one line): it asked "is contactledgerd running?" of a daemon that was. Root only: the
+    /// CLI runs as another user.
+    @Test(.enabled(if: geteuid() == 0)) func aSocketThisUserMayNotOpenSaysWhy() throws {
+        let daemon = try DaemonHarness()
+        let bin = try Operations.cliForOtherUsers(beside: daemon)
+        defer { try? FileManager.default.removeItem(atPath: bin) }
+        func health() throws -> Operations.Run {
+            try Operations.run(
+                "/usr/bin/setpriv", ["--reuid=4242", "--regid=4242", "--clear-groups", bin + "/contactledger", "health", "--socket", daemon.socketPath],
+                environment: ["HOME": bin]
+            )
+        }
+        // The data directory (the socket's) denies this user; then the socket itself (0660, root's).
+        for mode: mode_t in [0o750, 0o751] {
+            chmod(daemon.directory, mode)
+            let run = try health()
+            #expect(run.status == 2, "\(run.error)")
+            #expect(run.error.contains("Permission denied") && run.error.contains("may not open the socket"), "\(run.error)")
+            #expect(run.error.contains("--socket-group") && !run.error.contains("is contactledgerd running"), "\(run.error)")
+            #expect(run.error.split(separator: "\n").count == 1, "\(run.error)")
+        }
+    }
+}
