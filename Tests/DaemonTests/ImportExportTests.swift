@@ -533,6 +533,28 @@ struct ImportExportTests {
         #expect(try daemon.call("contacts.create", ["name": "After"]).string("uuid") != nil)
     }
 
+    /// A retried `exports.start` with the same idempotency key answers the first export and starts none,
+    /// also after a restart; the key with other params is refused. It was refused as an unknown member,
+    /// so a client whose answer was lost started a second export of the same file.
+    @Test func exportsStartWithAnIdempotencyKeyStartsOneExport() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 50)
+        let path = daemon.directory + "-once.csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let params: JSONValue = ["format": "csv", "path": .string(path), "idempotency_key": "export-once"]
+        let first = try daemon.call("exports.start", params)
+        let id = try #require(first.string("export"))
+        #expect(try daemon.call("exports.start", params) == first)
+        #expect(try Self.wait(daemon, "exports.status", ["export": .string(id)]).string("state") == "complete")
+        #expect(try daemon.call("exports.start", params) == first)
+        let other = try daemon.error("exports.start", ["format": "xlsx", "path": .string(path), "idempotency_key": "export-once"])
+        #expect(other.code == -32002)
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        #expect(try daemon.call("exports.start", params) == first)
+        #expect(try daemon.call("exports.status", ["export": .string(id)]).string("state") == "complete")
+    }
+
     /// An export's state outlives the daemon: a finished one answers as before after a restart, and one
     /// that a kill cut short answers `failed` with reason `interrupted`. Both answered -32001 after a
     /// restart: the state was kept in memory only.

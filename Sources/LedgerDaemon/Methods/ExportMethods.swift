@@ -7,7 +7,7 @@ import RPC
 import Spreadsheet
 
 struct ExportStartParams: MethodParams {
-    static let memberNames: Set<String> = ["workspace", "actor", "group", "query", "format", "path"]
+    static let memberNames: Set<String> = ["workspace", "actor", "idempotency_key", "group", "query", "format", "path"]
     var group: String?
     var query: String?
     var format: String
@@ -25,9 +25,12 @@ extension LedgerMethods {
 
     /// `exports.start`: a group (UUID or name), a query, or else the active contacts, to XLSX or CSV
     /// at `path` (absolute; written by the daemon, replaced atomically). Checks the params now and
-    /// writes in the background.
-    func exportsStart(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
+    /// writes in the background. A retry with the same idempotency key answers the first call's export
+    /// and starts none (a client whose answer a crash or timeout lost started a second export, with
+    /// another id, of the same file).
+    func exportsStart(_ call: RPCCall, _ caller: Caller) async throws -> any MethodAnswer {
         let params = try self.params(ExportStartParams.self, call)
+        if let earlier = try self.earlierAnswer(call, caller) { return earlier }
         guard let format = SpreadsheetFormat(rawValue: params.format) else { throw RPCError.invalidParams(field: "format", reason: "unknown_format") }
         try OutputPath.check(params.path, field: "path", dataDirectory: self.stores.environment.directory)
         var isDirectory: ObjCBool = false
@@ -62,8 +65,16 @@ extension LedgerMethods {
 
         let id = UUID.random().lowercasedString
         let job = ExportJob(.init(id: id, workspace: caller.workspace, state: "pending", rowsTotal: 0, rowsDone: 0, path: params.path, format: format.rawValue))
+        // Stored (with the idempotency key and the answer) before it is answered. Two calls with one key
+        // that raced past the look-up above both get here: the writer keeps the first one's answer and
+        // gives it to the second, which starts nothing.
+        let started = try job.snapshot.encoded()
+        let answer = try await self.command(call, caller) { tx in
+            try tx.txn.put(self.stores.meta, key: ExportJob.key(id), value: started)
+            return ["export": .string(id)]
+        }
+        guard try answer.decoded()["export"]?.stringValue == id else { return answer }
         ExportJob.register(job)
-        try await self.store(job.snapshot, call, caller)
         let query = params.query
         Task.detached {
             let end = await self.runExport(job, workspaceName: caller.workspace, group: groupUUID, query: query, format: format, path: params.path, peer: caller.peer)
@@ -72,13 +83,13 @@ extension LedgerMethods {
             var ended = job.snapshot
             end(&ended)
             do {
-                try await self.store(ended, call, caller)
+                try await self.store(ended, caller)
             } catch {
                 self.logger.notice("export state not stored", metadata: ["export.id": "\(id)"])
             }
             job.update(end)
         }
-        return ["export": .string(id)]
+        return answer
     }
 
     func exportsStatus(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
@@ -96,10 +107,12 @@ extension LedgerMethods {
         return state.answer
     }
 
-    /// Stores an export's state durably, through the writer (`exports.start`'s call, and its end).
-    private func store(_ state: ExportJob.State, _ call: RPCCall, _ caller: Caller) async throws {
+    /// Stores an export's end state durably, through the writer (not under the call's idempotency key,
+    /// which keeps the start's answer).
+    private func store(_ state: ExportJob.State, _ caller: Caller) async throws {
         let bytes = try state.encoded()
-        _ = try await self.ledger.execute(Self.commandContext(call, caller, defersProjection: false)) { tx in
+        let context = CommandContext(workspace: caller.workspace, actor: caller.actor, peer: caller.peer, idempotencyKey: nil, paramsHash: [])
+        _ = try await self.ledger.execute(context) { tx in
             try tx.txn.put(self.stores.meta, key: ExportJob.key(state.id), value: bytes)
             return []
         }
