@@ -91,6 +91,27 @@ struct SchemaTrafficTests {
         for event in try daemon.call("events.read", ["limit": 1000])["items"]?.arrayValue ?? [] {
             lines.append(["event": event])
         }
+        try Self.check(lines, beside: daemon)
+    }
+
+    /// The `replication` member of a primary's and a replica's status (absent from the schemas before).
+    @Test(.enabled(if: NATSServerProcess.isAvailable))
+    func replicationStatusMatchesTheSchemas() throws {
+        let nats = try NATSServerProcess()
+        let primary = Recorder(daemon: try DaemonHarness(arguments: ["--replicate", nats.url]))
+        let replica = Recorder(daemon: try DaemonHarness(arguments: ["--follow", nats.url]))
+        try primary.call("contacts.create", ["name": "Replicated"])
+        let deadline = Date().addingTimeInterval(30)
+        while try replica.daemon.call("system.health").int("head_seq") != 1, Date() < deadline { usleep(50_000) }
+        for recorder in [primary, replica] {
+            #expect(try recorder.call("system.stats")["replication"]?.string("state") != nil)
+            try recorder.call("projections.status")
+        }
+        try Self.check(primary.lines + replica.lines, beside: primary.daemon)
+    }
+
+    /// Validates recorded lines with `Tools/schema_check.py` (a file beside `daemon`'s directory).
+    static func check(_ lines: [JSONValue], beside daemon: DaemonHarness) throws {
         let traffic = daemon.directory + "-traffic.jsonl"
         let text = lines.map { String(decoding: JSONLine.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
         try text.write(toFile: traffic, atomically: true, encoding: .utf8)
