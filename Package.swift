@@ -154,7 +154,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "DaemonTests", dependencies: ["CLedgerSys", "RPC", "LedgerStore", "Projections", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "DaemonTests", dependencies: ["CLedgerSys", "RPC", "LedgerStore", "Projections", "NATSClient", "TestSupport"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -98,6 +98,27 @@ public struct JetStream: Sendable {
         return try await self.call("STREAM.MSG.GET.\(stream)", Request(seq: seq), as: Response.self).message
     }
 
+    /// The last message the stream holds on `subject`.
+    ///
+    /// - Throws: ``JetStreamError`` with ``JetStreamError/isMessageNotFound`` when it holds none.
+    public func lastMessage(stream: String, subject: String) async throws -> StoredMessage {
+        struct Request: Encodable { var lastBySubj: String }
+        struct Response: Decodable { var message: StoredMessage }
+        return try await self.call("STREAM.MSG.GET.\(stream)", Request(lastBySubj: subject), as: Response.self).message
+    }
+
+    /// Deletes the message at `seq`, overwriting its bytes in the server's store (not only marking it):
+    /// what it held must be gone. Returns false when the stream holds no message there (already deleted).
+    @discardableResult
+    public func eraseMessage(stream: String, seq: UInt64) async throws -> Bool {
+        struct Request: Encodable { var seq: UInt64 }
+        do {
+            return try await self.call("STREAM.MSG.DELETE.\(stream)", Request(seq: seq), as: SuccessResponse.self).success ?? false
+        } catch let error as JetStreamError where error.isMessageNotFound || error.isDeleteOfMissingMessage {
+            return false
+        }
+    }
+
     // MARK: - Publishing
 
     /// One message for ``publishBatch(_:)``.
@@ -192,6 +213,8 @@ public struct JetStreamError: Error, Sendable, Hashable, Codable, CustomStringCo
     public var isMessageNotFound: Bool { self.errCode == 10037 }
     /// `Nats-Expected-Last-Sequence` did not match.
     public var isWrongLastSequence: Bool { self.errCode == 10071 }
+    /// `STREAM.MSG.DELETE` of a sequence the stream does not hold (10057, "no message found").
+    public var isDeleteOfMissingMessage: Bool { self.errCode == 10057 && self.description.contains("no message found") }
 }
 
 struct SuccessResponse: Decodable {

@@ -1,5 +1,6 @@
 // ContactLedger — daemon tests.
 import Foundation
+import NATSClient
 import TestSupport
 import RPC
 import Testing
@@ -225,6 +226,48 @@ struct ReplicationTests: ReplicationChecks {
         #expect(try promoted.call("system.stats")["replication"]?.string("last_error") == nil)
         #expect(try stale.call("system.stats")["replication"]?.int("published_seq") == 10)
         #expect(stale.stop() == 0)
+    }
+
+    @Test("a deleted contact's personal data leaves the stream too; replicas, old and new, still build the whole chain")
+    func deletionErasesTheStreamsCopies() async throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let early = try DaemonHarness(arguments: ["--follow", nats.url])
+        let secret = try primary.call("contacts.create", ["name": "Secret Person", "urns": ["tel:+250788111222"]])
+        let uuid = try #require(secret.string("uuid"))
+        try primary.call("contacts.modify", ["uuid": .string(uuid), "modifiers": [["type": "name", "name": "Secret Again"], ContactKit.status("archived")]])
+        try self.createContacts(primary, 0..<5)
+        _ = try self.converge(primary, early)
+        try primary.call("contacts.delete", ["uuid": .string(uuid)])
+        try self.createContacts(primary, 5..<10)
+        _ = try self.converge(primary, early)
+
+        // The stream keeps no message that names the contact: its two events were erased from the stream
+        // (their erased copies are in LEDGER_ERASED); it held them for good before.
+        let client = NATSClient(configuration: try .init(url: nats.url))
+        try await client.connect()
+        let jetStream = JetStream(client: client)
+        let last = try await jetStream.streamInfo("LEDGER").state.lastSeq
+        var held = 0
+        for seq in 1...last {
+            guard let message = try? await jetStream.message(stream: "LEDGER", seq: seq) else { continue }
+            held += 1
+            let record = try JSONValue(parsing: message.payload)
+            let payload = record.string("payload").flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            #expect(!payload.contains("Secret") && !payload.contains("788111222"), "stream message \(seq)")
+        }
+        #expect(held == Int(last) - 2)
+        await client.close()
+
+        // A replica that starts now finds two messages missing and takes their erased copies.
+        let late = try DaemonHarness(arguments: ["--follow", nats.url])
+        let (primaryVerify, lateVerify) = try self.converge(primary, late)
+        #expect(lateVerify["verified"] == true)
+        #expect(lateVerify.string("head_hash") == primaryVerify.string("head_hash"))
+        #expect(try early.call("ledger.verify").string("head_hash") == primaryVerify.string("head_hash"))
+        let events = try late.call("events.read", ["limit": 3])["items"]?.arrayValue ?? []
+        #expect(events.first?["data"] == .null && events.first?["erased"] == true, "\(events.first ?? .null)")
+        #expect(try late.call("contacts.count", ["query": ""]).int("total") == 10)
     }
 
     @Test("nats-server restarted with its store lost: the primary publishes again and the replica makes its consumer again")

@@ -170,7 +170,7 @@ final class ReplicaFollower: Service, Sendable {
                 }
                 return record
             }
-            let head = try await self.append(records)
+            let head = try await self.append(try await self.fillingErasedGaps(records, after: try self.head, jetStream))
             try consumer.ack(messages)
             let streamLast = last.streamSequence + last.pending
             self.status.update {
@@ -185,6 +185,38 @@ final class ReplicaFollower: Service, Sendable {
             idleSince = .now
         }
         throw CancellationError()
+    }
+
+    /// `records` with the erased copies of the records missing between them (from `head` on): messages
+    /// the primary erased from the stream when their contact was deleted (``ReplicationPublisher``), which
+    /// the consumer passes over. A seq missing from the erased stream too is left missing: ``append(_:)``
+    /// says which.
+    private func fillingErasedGaps(_ records: [ReplicatedRecord], after head: UInt64, _ jetStream: JetStream) async throws -> [ReplicatedRecord] {
+        var filled: [ReplicatedRecord] = []
+        var expected = head + 1
+        for record in records {
+            while expected < record.seq {
+                guard let erased = try await self.erasedCopy(of: expected, jetStream) else { return filled + [record] }
+                filled.append(erased)
+                expected += 1
+            }
+            filled.append(record)
+            expected = max(expected, record.seq + 1)
+        }
+        return filled
+    }
+
+    /// The erased copy of the record at `seq`, if the erased stream holds one.
+    private func erasedCopy(of seq: UInt64, _ jetStream: JetStream) async throws -> ReplicatedRecord? {
+        do {
+            let copy = try await jetStream.lastMessage(stream: self.settings.erasedStream, subject: self.settings.erasedSubject(seq: seq))
+            guard let erased = try? JSONDecoder().decode(ReplicatedRecord.self, from: Data(copy.payload)), erased.format == 1, erased.seq == seq else {
+                throw ReplicationError.malformedRecord(streamSequence: copy.seq)
+            }
+            return erased
+        } catch let error as JetStreamError where error.isMessageNotFound || error.isStreamNotFound {
+            return nil
+        }
     }
 
     /// Appends `records` (skipping those already held) and applies them; returns the new head.

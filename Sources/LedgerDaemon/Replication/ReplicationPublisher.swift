@@ -76,6 +76,9 @@ final class ReplicationPublisher: Service, Sendable {
                     )
                 )
                 guard info.config.subjects.contains(subjects) else { throw ReplicationError.streamSubjects(expected: subjects) }
+                _ = try await jetStream.ensureStream(
+                    StreamConfig(name: self.settings.erasedStream, subjects: [self.settings.erasedSubjects], numReplicas: self.settings.streamReplicas)
+                )
                 let stored = try self.storedPosition()
                 let head = try self.stores.environment.read { try self.stores.log.head(in: $0).seq }
                 let last = info.state.lastSeq
@@ -178,6 +181,32 @@ final class ReplicationPublisher: Service, Sendable {
         }
     }
 
+    /// Erases from the stream the messages of `stream`'s events before `seq` that were published (up to
+    /// `published`) with personal data the contact's deletion has since erased from the log: each is
+    /// overwritten in the server's store, after its erased copy (payload null, hashes kept) is in the
+    /// erased stream for replicas that had not received it. Done again after a crash: both steps are
+    /// idempotent (the copy has a message id; a message already erased is passed over).
+    private func erasePublished(of stream: String, before seq: UInt64, upTo published: UInt64, _ jetStream: JetStream) async throws {
+        let erased = try self.stores.environment.read { txn -> [StoredEvent] in
+            try self.stores.log.seqs(of: stream, in: txn).filter { $0 < seq && $0 <= published }.compactMap { earlier in
+                guard let record = try self.stores.log.record(at: earlier, in: txn), record.payload == nil,
+                    let header = try? EventHeader.decode(record.header), PersonalDataErasure.types.contains(header.type)
+                else { return nil }
+                return record
+            }
+        }
+        guard !erased.isEmpty else { return }
+        let copies = try erased.map { record in
+            JetStream.Outgoing(
+                subject: self.settings.erasedSubject(seq: record.seq),
+                payload: Array(try JSONEncoder().encode(ReplicatedRecord(record))),
+                messageID: "erased-\(record.seq)"
+            )
+        }
+        for result in try await jetStream.publishBatch(copies) { _ = try result.get() }
+        for record in erased { try await jetStream.eraseMessage(stream: self.settings.stream, seq: record.seq) }
+    }
+
     /// Checks that the stream's last message is this ledger's event at that seq (the same hash): a
     /// primary replaced in a failover and restarted, which went on taking writes, has a log as long as
     /// the stream's but another history, and published its own events onto the new primary's stream,
@@ -204,10 +233,16 @@ final class ReplicationPublisher: Service, Sendable {
         var persisted = start
         var lastPersist = ContinuousClock.now
         while !Task.isCancelled {
+            var deletion: (stream: String, seq: UInt64)?
             let batch = try self.stores.environment.read { txn -> [JetStream.Outgoing] in
                 var batch: [JetStream.Outgoing] = []
                 try self.stores.log.forEach(after: position, in: txn) { record in
                     let header = try EventHeader.decode(record.header)
+                    if header.type == "contact_deleted" {
+                        // Its erasures reach the stream before it does: it starts a batch of its own.
+                        guard batch.isEmpty else { return false }
+                        deletion = (header.stream, record.seq)
+                    }
                     batch.append(
                         JetStream.Outgoing(
                             subject: ReplicatedRecord.subject(prefix: self.settings.subjectPrefix, workspace: header.workspace, type: header.type),
@@ -231,6 +266,7 @@ final class ReplicationPublisher: Service, Sendable {
                 continue
             }
             self.status.update { $0.state = "publishing" }
+            if let deletion { try await self.erasePublished(of: deletion.stream, before: deletion.seq, upTo: position, jetStream) }
             let results = try await jetStream.publishBatch(batch)
             var failure: (any Error)?
             for result in results {

@@ -37,6 +37,17 @@ public struct ReplicationSettings: Sendable, Hashable {
     /// The first token of the stream's subjects: the stream name in lower case (`LEDGER` → `ledger`), so
     /// that primaries publishing to their own streams on one NATS cluster never overlap.
     public var subjectPrefix: String { self.stream.lowercased() }
+
+    /// The stream that holds the erased copies of the records whose messages were erased from ``stream``
+    /// when their contact was deleted (`LEDGER_ERASED`), so a replica that had not yet received them
+    /// still builds the whole chain.
+    var erasedStream: String { self.stream + "_ERASED" }
+
+    /// The subject of the erased copy of the record at `seq` (`ledger_erased.42`: outside `ledger.>`).
+    func erasedSubject(seq: UInt64) -> String { "\(self.subjectPrefix)_erased.\(seq)" }
+
+    /// The subjects of ``erasedStream``.
+    var erasedSubjects: String { "\(self.subjectPrefix)_erased.>" }
 }
 
 /// What `system.stats` and `projections.status` report of replication: shared by the publisher or
