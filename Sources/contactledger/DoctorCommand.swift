@@ -20,7 +20,8 @@ extension ContactLedgerCommand {
                   disk         free space on the data directory's file system (FAIL under 2% or 100 MiB, warn under 10%)
                   socket       the socket exists, is a socket, and who may connect (warn if anyone may)
                   daemon       the daemon answers system.health on the socket
-                  map          LMDB map usage from system.stats (warn at 90%: the map doubles when full)
+                  map          LMDB map usage from system.stats (warn at 90%: the map doubles when full;
+                               a map at --max-map-size: warn at 60%, FAIL at 75%, where commands are refused)
                   readers      LMDB reader slots in use (warn at 75%, FAIL at 90%)
                   projections  read-model state and lag from projections.status (FAIL when stale)
                   chain        with --verify: the hash chain (ledger.verify; reads the whole log)
