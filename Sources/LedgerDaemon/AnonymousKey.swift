@@ -32,8 +32,7 @@ final class AnonymousKey: Sendable {
     func adopt(_ key: UInt64, ledger: Ledger) async throws -> Bool {
         guard key != 0, key != self.value else { return false }
         let meta = ledger.stores.meta
-        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
-        _ = try await ledger.execute(context) { tx in
+        _ = try await ledger.execute(.daemonRecord) { tx in
             try tx.txn.put(meta, key: Self.metaKey, value: BigEndian.bytes(key))
             return []
         }

@@ -24,6 +24,10 @@ struct CommandContext: Sendable {
     /// their 500-row commands in every batch, and another client's create waited up to 3.5 s.
     var isBulk = false
 
+    /// The context of the daemon's own records (replication's positions and claim, the anonymous refs'
+    /// key): no workspace, actor, peer or idempotency key.
+    static let daemonRecord = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+
     /// The context of the daemon's own work on its read models.
     static let readModelMaintenance = CommandContext(
         workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [], isReadModelMaintenance: true

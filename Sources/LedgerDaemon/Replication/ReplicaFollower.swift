@@ -46,8 +46,7 @@ final class ReplicaFollower: Service, Sendable {
         }
         let name = "replica_" + NATSClient.randomToken()
         let meta = self.stores.meta
-        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
-        let bytes = try await self.ledger.execute(context) { tx in
+        let bytes = try await self.ledger.execute(.daemonRecord) { tx in
             if let existing = try tx.txn.get(meta, key: Self.durableKey) { return existing }
             try tx.txn.put(meta, key: Self.durableKey, value: Array(name.utf8))
             return Array(name.utf8)
@@ -222,8 +221,7 @@ final class ReplicaFollower: Service, Sendable {
     /// Appends `records` (skipping those already held) and applies them; returns the new head.
     private func append(_ records: [ReplicatedRecord]) async throws -> UInt64 {
         let stores = self.stores
-        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
-        let answer = try await self.ledger.execute(context) { tx in
+        let answer = try await self.ledger.execute(.daemonRecord) { tx in
             let txn = tx.txn
             var head = try stores.log.head(in: txn).seq
             var deletions: [(stream: String, seq: UInt64)] = []

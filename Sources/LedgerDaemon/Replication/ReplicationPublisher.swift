@@ -53,8 +53,7 @@ final class ReplicationPublisher: Service, Sendable {
 
     private func persist(_ position: UInt64) async throws {
         let meta = self.stores.meta
-        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
-        _ = try await self.ledger.execute(context) { tx in
+        _ = try await self.ledger.execute(.daemonRecord) { tx in
             try tx.txn.put(meta, key: Self.positionKey, value: BigEndian.bytes(position))
             return []
         }
@@ -135,8 +134,7 @@ final class ReplicationPublisher: Service, Sendable {
         }
         let fresh = Array(("node_" + NATSClient.randomToken()).utf8)
         let meta = self.stores.meta
-        let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
-        let bytes = try await self.ledger.execute(context) { tx in
+        let bytes = try await self.ledger.execute(.daemonRecord) { tx in
             if let existing = try tx.txn.get(meta, key: Self.nodeKey) { return existing }
             try tx.txn.put(meta, key: Self.nodeKey, value: fresh)
             return fresh
@@ -173,8 +171,7 @@ final class ReplicationPublisher: Service, Sendable {
         if found?.primary != node {
             // A primary now: should it ever follow again, it makes a new consumer.
             let meta = self.stores.meta
-            let context = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
-            _ = try await self.ledger.execute(context) { tx in
+            _ = try await self.ledger.execute(.daemonRecord) { tx in
                 _ = try tx.txn.delete(meta, key: ReplicaFollower.durableKey)
                 return []
             }
