@@ -101,10 +101,11 @@ final class Ledger: Sendable {
         NamedThread.start("ledger-writer") { [self] in self.writerLoop() }
     }
 
-    /// Refuses bulk commands from now on: the daemon is stopping (SIGTERM). Work of many commands (an
-    /// import's batches, a smart group's evaluation) then ends between two of them, as a kill would end
-    /// it, rather than run to its end while the stop waits (a 40,000-row import ran 47 s past SIGTERM
-    /// while a smart group was evaluated). The commands already queued run and answer.
+    /// Refuses bulk commands and read-model maintenance from now on: the daemon is stopping (SIGTERM).
+    /// Work of many commands (an import's batches, a smart group's evaluation, a verification's scratch
+    /// rebuild) then ends between two of them, as a kill would end it, rather than run to its end while
+    /// the stop waits (a 40,000-row import ran 47 s past SIGTERM while a smart group was evaluated). The
+    /// commands already queued run and answer.
     func refuseBulkCommands() {
         self.bulkRefused.store(true, ordering: .releasing)
     }
@@ -115,7 +116,9 @@ final class Ledger: Sendable {
     ///   batch could not be committed or the ledger is stopping (a bulk command once
     ///   ``refuseBulkCommands()`` was called), or ``ContactError`` for idempotency-key reuse.
     func execute(_ context: CommandContext, _ body: @escaping Body) async throws -> [UInt8] {
-        if context.isBulk, self.bulkRefused.load(ordering: .acquiring) { throw StorageUnavailable(reason: "shutting_down") }
+        if context.isBulk || context.isReadModelMaintenance, self.bulkRefused.load(ordering: .acquiring) {
+            throw StorageUnavailable(reason: "shutting_down")
+        }
         return try await withCheckedThrowingContinuation { continuation in
             guard self.enqueue({ $0.pending.append(Pending(context: context, body: body, continuation: continuation)) }) else {
                 continuation.resume(throwing: StorageUnavailable(reason: "shutting_down"))

@@ -21,6 +21,10 @@ final class ShutdownDrain: Sendable {
     static let quietPeriod: TimeAmount = .milliseconds(250)
     /// How long a connection drains at most: a peer that keeps writing is cut off then.
     static let longest: TimeAmount = .seconds(2)
+    /// How long a draining connection waits, after its input closed, for its calls still running to make
+    /// their answers: a command of seconds is answered, a read of minutes (a whole log's verification)
+    /// does not hold the stop past a service manager's patience.
+    static let longestRunningCalls: TimeAmount = .seconds(30)
     /// How late a check may run before it counts as the loop (or the whole machine) having been busy.
     static let lateness: TimeAmount = .milliseconds(20)
 
@@ -70,13 +74,16 @@ final class ShutdownDrain: Sendable {
     /// is still open, the time any ending connection has to hand its peer the answers already written.
     /// Calls waiting to write to a peer that stopped reading (50 unread catch-up subscriptions fill its
     /// socket) held the shutdown for good: no call ended, so the connection never read to the end of its
-    /// input. A call still running is waited for: a command of many seconds (a bulk modification of
-    /// 20,000 contacts) was committed after its connection had been closed, its answer lost.
+    /// input. A call still running is waited for (``longestRunningCalls`` at most): a command of many
+    /// seconds (a bulk modification of 20,000 contacts) was committed after its connection had been
+    /// closed, its answer lost.
     func begin(closingInputOf channel: any Channel) {
         self.begin(on: channel) {
             channel.close(mode: .input, promise: nil)
+            let inputClosed = NIODeadline.now()
             channel.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(50)) { task in
-                guard self.running.load(ordering: .relaxed) == 0 || !channel.isActive else { return }
+                guard self.running.load(ordering: .relaxed) == 0 || !channel.isActive || NIODeadline.now() - inputClosed >= Self.longestRunningCalls
+                else { return }
                 task.cancel()
                 channel.eventLoop.scheduleTask(in: RPCServer.answerDeliveryGrace) { channel.close(promise: nil) }
             }

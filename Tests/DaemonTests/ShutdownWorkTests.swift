@@ -73,4 +73,23 @@ struct ShutdownWorkTests {
             #expect(tagged == 0)
         }
     }
+
+    /// A verification running at SIGTERM stops with the daemon (-32005 shutting_down) rather than hold the
+    /// stop for its whole scratch rebuild (once running calls were waited for, it held the stop until
+    /// done: minutes on a long log).
+    @Test func aVerificationRunningAtSIGTERMStopsWithIt() async throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 40_000)
+        let client = try daemon.client()
+        try client.send(raw: JSONLine.encode(["jsonrpc": "2.0", "id": 1, "method": "projections.verify", "params": ["name": "contacts"]] as JSONValue) + [10])
+        usleep(500_000)
+        let stopping = Date()
+        let stopped = Task.detached { daemon.stop() }
+        let answer = try client.readValue()
+        #expect(await stopped.value == 0)
+        let took = Date().timeIntervalSince(stopping)
+        #expect(answer["error"]?.int("code") == -32005, "\(answer)")
+        #expect(answer["error"]?["data"]?.string("reason") == "shutting_down", "\(answer)")
+        #expect(took < 3.5, "the stop took \(took) s")
+    }
 }
