@@ -23,6 +23,10 @@ extension CLITests {
         #expect(doctor.error.contains("no \"default\"") && !doctor.error.contains(".contactledger"), "\(doctor.error)")
         let routed = try self.run(daemon, ["doctor", "--shard-map", map, "--workspace", "acme"])
         #expect(routed.output.contains(daemon.socketPath) && routed.output.contains("ok    daemon"), "\(routed.output)")
+        // verify, which asks system.health for the head first, is refused as itself.
+        let verify = try self.run(daemon, ["verify", "--shard-map", map])
+        #expect(verify.status == 64)
+        #expect(verify.error.hasPrefix("error: verify names no workspace"), "\(verify.error)")
     }
 
     /// A socket this user may not open (`EACCES`) is a matter of permissions, and the CLI says so (exit
