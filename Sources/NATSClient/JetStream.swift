@@ -114,8 +114,15 @@ public struct JetStream: Sendable {
         struct Request: Encodable { var seq: UInt64 }
         do {
             return try await self.call("STREAM.MSG.DELETE.\(stream)", Request(seq: seq), as: SuccessResponse.self).success ?? false
-        } catch let error as JetStreamError where error.isMessageNotFound || error.isDeleteOfMissingMessage {
-            return false
+        } catch let error as JetStreamError {
+            // A message already deleted is refused with a store error whose text varies ("no message
+            // found", "sequence 1280 not found"): it is gone if the stream says it holds nothing there.
+            do {
+                _ = try await self.message(stream: stream, seq: seq)
+            } catch let lookup as JetStreamError where lookup.isMessageNotFound {
+                return false
+            }
+            throw error
         }
     }
 
@@ -213,8 +220,6 @@ public struct JetStreamError: Error, Sendable, Hashable, Codable, CustomStringCo
     public var isMessageNotFound: Bool { self.errCode == 10037 }
     /// `Nats-Expected-Last-Sequence` did not match.
     public var isWrongLastSequence: Bool { self.errCode == 10071 }
-    /// `STREAM.MSG.DELETE` of a sequence the stream does not hold (10057, "no message found").
-    public var isDeleteOfMissingMessage: Bool { self.errCode == 10057 && self.description.contains("no message found") }
 }
 
 struct SuccessResponse: Decodable {

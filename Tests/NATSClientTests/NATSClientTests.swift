@@ -235,6 +235,13 @@ struct NATSServerTests {
         let config = try #require((try JSONSerialization.jsonObject(with: Data(raw.payload)) as? [String: Any])?["config"] as? [String: Any])
         #expect(config["max_msgs"] as? Int == 1000)
         #expect(config["description"] as? String == "a claim")
+
+        // Erasing a message twice (a publisher retrying after a crash) is not an error the second time: it
+        // was, and the publisher retried it for good.
+        #expect(try await js.eraseMessage(stream: "TEST", seq: 2))
+        #expect(try await js.eraseMessage(stream: "TEST", seq: 2) == false)
+        await #expect(throws: JetStreamError.self) { try await js.message(stream: "TEST", seq: 2) }
+        #expect(try await js.message(stream: "TEST", seq: 3).payload == Array("3".utf8))
         await client.close()
     }
 
