@@ -237,9 +237,12 @@ public struct StreamConfig: Sendable, Codable, Hashable {
     public var duplicateWindow: Int64?
     /// Free text the server keeps with the stream (``JetStream/setDescription(_:ofStream:)``).
     public var description: String?
+    /// The most messages kept per subject (older ones are dropped); nil: no limit.
+    public var maxMsgsPerSubject: Int?
 
     public init(
-        name: String, subjects: [String], storage: String = "file", numReplicas: Int = 1, duplicateWindow: Duration? = nil, description: String? = nil
+        name: String, subjects: [String], storage: String = "file", numReplicas: Int = 1, duplicateWindow: Duration? = nil, description: String? = nil,
+        maxMsgsPerSubject: Int? = nil
     ) {
         self.name = name
         self.subjects = subjects
@@ -247,6 +250,7 @@ public struct StreamConfig: Sendable, Codable, Hashable {
         self.numReplicas = numReplicas
         self.duplicateWindow = duplicateWindow.map { NATSClient.nanoseconds($0) }
         self.description = description
+        self.maxMsgsPerSubject = maxMsgsPerSubject
     }
 }
 

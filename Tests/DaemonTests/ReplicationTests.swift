@@ -130,15 +130,14 @@ struct ReplicationTests: ReplicationChecks {
 
         // The accident the runbook warns of: the old primary restarted as a publisher and written to until
         // its log is longer than the stream. Its events are not the stream's: it publishes none of them
-        // (counting messages alone let it publish its own onto the stream, and every replica broke).
+        // (counting messages alone let it publish its own onto the stream, and every replica broke). The
+        // stream is claimed by the promoted replica: it is fenced.
         let stale = try DaemonHarness(arguments: ["--replicate", nats.url], directory: primary.directory)
         try self.createContacts(stale, 100..<140)
-        #expect(self.eventually {
-            (try stale.call("system.stats")["replication"]?.string("last_error") ?? "").contains("diverged")
-        })
+        #expect(self.eventually { try stale.call("system.stats")["replication"]?.string("state") == "fenced" })
         // It retries with back-off and says so once, not at every retry.
         usleep(3_000_000)
-        #expect(stale.log().split(separator: "\n").filter { $0.contains("diverged") }.count == 1, "\(stale.log().suffix(1_500))")
+        #expect(stale.log().split(separator: "\n").filter { $0.contains("must not publish") }.count == 1, "\(stale.log().suffix(1_500))")
         try self.createContacts(promotedAsPrimary, 50..<55)
         let (finalHead, finalVerify) = try self.converge(promotedAsPrimary, follower)
         #expect(finalVerify.string("head_hash") == finalHead.string("head_hash"))
@@ -147,8 +146,8 @@ struct ReplicationTests: ReplicationChecks {
         #expect(stale.stop() == 0)
     }
 
-    @Test("an old primary whose log is shorter than the promoted primary's stream, and diverged, says diverged")
-    func divergedOldPrimaryBehindTheStream() throws {
+    @Test("an old primary whose log is shorter than the promoted primary's stream says fenced, and diverged on an unclaimed stream")
+    func divergedOldPrimaryBehindTheStream() async throws {
         let nats = try NATSServerProcess()
         let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
         let replica = try DaemonHarness(arguments: ["--follow", nats.url])
@@ -159,12 +158,45 @@ struct ReplicationTests: ReplicationChecks {
         #expect(self.eventually { try promoted.call("system.stats")["replication"]?.int("published_seq") == 17 })
 
         // The stream (17) is past the old primary's log (13), whose event 11 is not the stream's: it said only
-        // that the stream held more messages than its log, as a replica that is merely behind does.
+        // that the stream held more messages than its log, as a replica that is merely behind does. The
+        // stream claimed by another node, it is fenced.
         let stale = try DaemonHarness(arguments: ["--replicate", nats.url], directory: primary.directory)
+        #expect(self.eventually { try stale.call("system.stats")["replication"]?.string("state") == "fenced" })
+        #expect(stale.stop() == 0)
+        // On a stream without a claim (made by an older version), its history tells: diverged.
+        #expect(promoted.stop() == 0)
+        let client = NATSClient(configuration: try .init(url: nats.url))
+        try await client.connect()
+        _ = try await JetStream(client: client).setDescription("", ofStream: "LEDGER")
+        await client.close()
+        try stale.start()
         #expect(self.eventually {
             (try stale.call("system.stats")["replication"]?.string("last_error") ?? "").contains("diverged")
         }, "\(String(describing: try? stale.call("system.stats")["replication"]))")
         #expect(stale.stop() == 0)
+    }
+
+    @Test("a primary writes its claim back when the stream's description loses it")
+    func aDroppedClaimIsWrittenBack() async throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        try self.createContacts(primary, 0..<3)
+        let client = NATSClient(configuration: try .init(url: nats.url))
+        try await client.connect()
+        let jetStream = JetStream(client: client)
+        let claim = try #require(try await jetStream.streamInfo("LEDGER").config.description)
+        #expect(claim.contains("\"primary\""))
+        // A config tool's update without the description: it was written back only at the next connection.
+        _ = try await jetStream.setDescription("", ofStream: "LEDGER")
+        let deadline = Date().addingTimeInterval(15)
+        var restored: String?
+        while Date() < deadline {
+            restored = try await jetStream.streamInfo("LEDGER").config.description
+            if restored == claim { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(restored == claim)
+        await client.close()
     }
 
     @Test("an anonymous workspace shows a contact the same ref on the primary, its replicas, and a promoted replica")
@@ -257,6 +289,10 @@ struct ReplicationTests: ReplicationChecks {
             #expect(!payload.contains("Secret") && !payload.contains("788111222"), "stream message \(seq)")
         }
         #expect(held == Int(last) - 2)
+        // The erased copy shows its payload as null, as the README documents the body.
+        let copy = try JSONValue(parsing: try await jetStream.lastMessage(stream: "LEDGER_ERASED", subject: "ledger_erased.1").payload)
+        #expect(copy["payload"] == .null && copy.int("seq") == 1, "\(copy)")
+        if case .object(let members) = copy { #expect(members.keys.contains("payload")) } else { Issue.record("not an object: \(copy)") }
         await client.close()
 
         // A replica that starts now finds two messages missing and takes their erased copies.

@@ -23,6 +23,8 @@ final class ReplicationPublisher: Service, Sendable {
     static let batchSize = 256
     /// How often the position is written while events keep coming.
     static let persistInterval: Duration = .milliseconds(500)
+    /// How often the stream's claim is checked while publishing or idle.
+    static let claimCheckInterval: Duration = .seconds(5)
 
     private let ledger: Ledger
     private let stores: LedgerStores
@@ -75,17 +77,24 @@ final class ReplicationPublisher: Service, Sendable {
                     )
                 )
                 guard info.config.subjects.contains(subjects) else { throw ReplicationError.streamSubjects(expected: subjects) }
+                // One erased copy per seq, however often a crash made the publisher write it again.
                 _ = try await jetStream.ensureStream(
-                    StreamConfig(name: self.settings.erasedStream, subjects: [self.settings.erasedSubjects], numReplicas: self.settings.streamReplicas)
+                    StreamConfig(
+                        name: self.settings.erasedStream, subjects: [self.settings.erasedSubjects], numReplicas: self.settings.streamReplicas,
+                        maxMsgsPerSubject: 1
+                    )
                 )
                 let stored = try self.storedPosition()
                 let head = try self.stores.environment.read { try self.stores.log.head(in: $0).seq }
                 let last = info.state.lastSeq
+                let found = StreamClaim(description: info.config.description)
+                // A former primary is told so first, whether its log is behind the stream, chains onto it or not.
+                try self.checkNotFenced(as: node, found: found)
                 // Where both hold an event: a stream that has grown past a diverged ledger is not merely ahead.
                 try await self.checkSameHistory(jetStream, at: min(last, head))
                 guard last <= head else { throw ReplicationError.streamAheadOfLedger(stream: last, head: head) }
                 // Only once the log holds the whole stream: a replica promoted while behind claims nothing.
-                try await self.claim(jetStream, as: node, found: StreamClaim(description: info.config.description))
+                try await self.claim(jetStream, as: node, found: found)
                 if last < stored {
                     self.logger.warning(
                         "the stream holds fewer events than were published; publishing them again",
@@ -103,7 +112,7 @@ final class ReplicationPublisher: Service, Sendable {
                     self.logger.notice("replication publisher connected", metadata: ["replication.published_seq": "\(last)"])
                 }
                 pacing.attemptBegins(at: last)
-                try await self.publish(jetStream, from: last)
+                try await self.publish(jetStream, from: last, as: node)
             } catch is CancellationError {
                 return
             } catch {
@@ -151,11 +160,8 @@ final class ReplicationPublisher: Service, Sendable {
     ///   the stream, and is no longer a replica.
     /// - Claimed by another node otherwise: an old primary restarted after a failover. Fenced.
     private func claim(_ jetStream: JetStream, as node: String, found: StreamClaim?) async throws {
+        try self.checkNotFenced(as: node, found: found)
         if let found, found.primary != node {
-            let durableKey = ReplicaFollower.durableKey
-            guard try self.stores.environment.read({ try $0.get(self.stores.meta, key: durableKey) }) != nil else {
-                throw ReplicationError.fenced(primary: found.primary)
-            }
             if let key = found.anonymousKey, try await self.ledger.anonymousKey.adopt(key, ledger: self.ledger) {
                 self.logger.notice("anonymous refs keyed as the stream's former primary keyed them", metadata: ["replication.stream": "\(self.settings.stream)"])
             }
@@ -175,6 +181,26 @@ final class ReplicationPublisher: Service, Sendable {
                 _ = try tx.txn.delete(meta, key: ReplicaFollower.durableKey)
                 return []
             }
+        }
+    }
+
+    /// Returns once the log's head is past `seq`, or after `duration`.
+    private func waitForHead(pastSeq seq: UInt64, atMost duration: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.ledger.headWatcher.wait(pastSeq: seq) }
+            group.addTask { try? await Task.sleep(for: duration) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Throws ``ReplicationError/fenced(primary:)`` when another node claimed the stream and this data
+    /// directory never followed it (see ``claim(_:as:found:)``).
+    private func checkNotFenced(as node: String, found: StreamClaim?) throws {
+        guard let found, found.primary != node else { return }
+        let durableKey = ReplicaFollower.durableKey
+        guard try self.stores.environment.read({ try $0.get(self.stores.meta, key: durableKey) }) != nil else {
+            throw ReplicationError.fenced(primary: found.primary)
         }
     }
 
@@ -225,11 +251,22 @@ final class ReplicationPublisher: Service, Sendable {
     }
 
     /// Sends the events after `start` and then follows the log, until an error.
-    private func publish(_ jetStream: JetStream, from start: UInt64) async throws {
+    private func publish(_ jetStream: JetStream, from start: UInt64, as node: String) async throws {
         var position = start
         var persisted = start
         var lastPersist = ContinuousClock.now
+        var lastClaimCheck = ContinuousClock.now
         while !Task.isCancelled {
+            if ContinuousClock.now - lastClaimCheck >= Self.claimCheckInterval {
+                // The claim is checked while publishing, not only at connection: a description an operator
+                // re-applied without it (a config tool's STREAM.UPDATE) is written back, and a replica
+                // promoted meanwhile fences this node within seconds.
+                let found = StreamClaim(description: try await jetStream.streamInfo(self.settings.stream).config.description)
+                if found != StreamClaim(primary: node, anonymousKey: self.ledger.anonymousKey.value) {
+                    try await self.claim(jetStream, as: node, found: found)
+                }
+                lastClaimCheck = .now
+            }
             var deletion: (stream: String, seq: UInt64)?
             let batch = try self.stores.environment.read { txn -> [JetStream.Outgoing] in
                 var batch: [JetStream.Outgoing] = []
@@ -259,7 +296,7 @@ final class ReplicationPublisher: Service, Sendable {
                     lastPersist = .now
                 }
                 self.status.update { $0.state = "caught_up" }
-                await self.ledger.headWatcher.wait(pastSeq: position)
+                await self.waitForHead(pastSeq: position, atMost: Self.claimCheckInterval)
                 continue
             }
             self.status.update { $0.state = "publishing" }

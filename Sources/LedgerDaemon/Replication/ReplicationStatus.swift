@@ -142,6 +142,19 @@ struct ReplicatedRecord: Codable, Sendable {
         case payloadHash = "payload_hash"
     }
 
+    /// Writes every member, `payload` as `null` once erased (the synthesized encoding left it out, where
+    /// the README documents the body's shape with it).
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.format, forKey: .format)
+        try container.encode(self.seq, forKey: .seq)
+        try container.encode(self.prevHash, forKey: .prevHash)
+        try container.encode(self.hash, forKey: .hash)
+        try container.encode(self.payloadHash, forKey: .payloadHash)
+        try container.encode(self.header, forKey: .header)
+        try container.encode(self.payload, forKey: .payload)
+    }
+
     init(_ record: StoredEvent) {
         self.format = 1
         self.seq = record.seq
