@@ -78,7 +78,9 @@ public final class NATSClient: Sendable {
                 else { throw NATSError.invalidURL(url) }
                 let port = components.port ?? 4222
                 guard (1...65535).contains(port) else { throw NATSError.invalidURL(url) }
-                servers.append(Server(host: host, port: port))
+                // An IPv6 address is written in brackets, which name no host to resolve.
+                let address = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+                servers.append(Server(host: address, port: port))
             }
             guard let first = servers.first else { throw NATSError.invalidURL(url) }
             self.init(host: first.host, port: first.port)

@@ -67,6 +67,7 @@ struct NATSProtocolTests {
         #expect(pool.port == 4333)
         #expect(throws: NATSError.self) { try NATSClient.Configuration(url: "nats://127.0.0.1:4333,") }
         #expect(throws: NATSError.self) { try NATSClient.Configuration(url: "nats://127.0.0.1:4333,http://127.0.0.1:1") }
+        #expect(try NATSClient.Configuration(url: "nats://[::1]:4333").servers == [.init(host: "::1", port: 4333)])
         // Taken and ignored before: a truncated port, credentials never sent, a path, a query.
         for url in ["nats://127.0.0.1:99999", "nats://127.0.0.1:0", "nats://user:pw@127.0.0.1:4222", "nats://127.0.0.1:4222/x", "nats://127.0.0.1:4222?a=1"] {
             #expect(throws: NATSError.self, "\(url)") { try NATSClient.Configuration(url: url) }
