@@ -22,9 +22,10 @@ final class ShutdownDrain: Sendable {
     /// How long a connection drains at most: a peer that keeps writing is cut off then.
     static let longest: TimeAmount = .seconds(2)
     /// How long a draining connection waits, after its input closed, for its calls still running to make
-    /// their answers: a command of seconds is answered, a read of minutes (a whole log's verification)
-    /// does not hold the stop past a service manager's patience.
-    static let longestRunningCalls: TimeAmount = .seconds(30)
+    /// their answers: a command of seconds is answered (on a loaded machine a bulk modification of 20,000
+    /// contacts took more than 30 s), a read of minutes (a whole log's verification) does not hold the
+    /// stop past systemd's default 90 s (this, the drain's 2 s and the answers' 5 s).
+    static let longestRunningCalls: TimeAmount = .seconds(60)
     /// How late a check may run before it counts as the loop (or the whole machine) having been busy.
     static let lateness: TimeAmount = .milliseconds(20)
 
