@@ -106,6 +106,7 @@ public enum Daemon {
         // its checkpoint last (a kill between leaves a checkpoint over missing tables), and may erase
         // payloads it had already applied.
         try OfflineRebuilder.forgetResumable(stores)
+        try ProjectionRebuilder.forgetInterruptedVerification(stores)
         if stores.staleReadersCleared > 0 {
             logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(stores.staleReadersCleared)"])
         }

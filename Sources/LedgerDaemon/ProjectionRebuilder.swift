@@ -507,27 +507,67 @@ final class ProjectionRebuilder: Service, Sendable {
     }
 
     /// Records that a contact's deletion erased the payload behind an audit field entry, when a rebuild
-    /// is under way: its staging may have read the payload first (the live index drops the entry at once).
+    /// or a verification is under way: its staging or scratch tables may have read the payload first (the
+    /// live index drops the entry at once).
     static func recordErasedFieldEntry(workspace: String, key: String, seq: UInt64, stores: LedgerStores, in txn: Transaction) throws {
-        guard try txn.get(stores.readModelMeta, key: Self.targetKey) != nil else { return }
-        try txn.put(stores.readModelMeta, key: Self.erasedPrefix + BigEndian.bytes(seq), value: Array(workspace.utf8) + [0] + Array(key.utf8))
+        let entry = Array(workspace.utf8) + [0] + Array(key.utf8)
+        if try txn.get(stores.readModelMeta, key: Self.targetKey) != nil {
+            try txn.put(stores.readModelMeta, key: Self.erasedPrefix + BigEndian.bytes(seq), value: entry)
+        }
+        if try txn.get(stores.readModelMeta, key: Self.verificationKey) != nil {
+            try txn.put(stores.readModelMeta, key: Self.verificationErasedPrefix + BigEndian.bytes(seq), value: entry)
+        }
     }
 
     /// Drops the recorded erased entries from the generation about to be swapped in, and the records.
     private static func dropErasedFieldEntries(from projector: Projector, _ stores: LedgerStores, in txn: Transaction) throws {
+        try Self.dropRecordedEntries(Self.erasedPrefix, from: projector, stores, in: txn)
+    }
+
+    /// Drops the entries recorded under `prefix` from `projector`'s audit index (nil: only the records),
+    /// and the records.
+    private static func dropRecordedEntries(_ prefix: [UInt8], from projector: Projector?, _ stores: LedgerStores, in txn: Transaction) throws {
         var erased: [(seq: UInt64, workspace: String, key: String)] = []
         try txn.withCursor(stores.readModelMeta) { cursor in
-            try cursor.forEach(from: Self.erasedPrefix) { entry in
-                guard entry.key.hasPrefix(Self.erasedPrefix), let seq = BigEndian.uint64(Array(entry.key), at: Self.erasedPrefix.count) else { return false }
+            try cursor.forEach(from: prefix) { entry in
+                guard entry.key.hasPrefix(prefix), let seq = BigEndian.uint64(Array(entry.key), at: prefix.count) else { return false }
                 let parts = Array(entry.value).split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
                 if parts.count == 2 { erased.append((seq, String(decoding: parts[0], as: UTF8.self), String(decoding: parts[1], as: UTF8.self))) }
                 return true
             }
         }
         for entry in erased {
-            try projector.audit.removeFieldEntry(workspace: entry.workspace, key: entry.key, seq: entry.seq, in: txn)
-            try txn.delete(stores.readModelMeta, key: Self.erasedPrefix + BigEndian.bytes(entry.seq))
+            try projector?.audit.removeFieldEntry(workspace: entry.workspace, key: entry.key, seq: entry.seq, in: txn)
+            try txn.delete(stores.readModelMeta, key: prefix + BigEndian.bytes(entry.seq))
         }
+    }
+
+    /// Set while `projections.verify` builds its scratch tables: erasures are recorded for it too.
+    private static let verificationKey = Array("verification_under_way".utf8)
+    private static let verificationErasedPrefix = Array("verify_erased/".utf8)
+
+    /// A verification begins (or none runs, `underWay` false): erasures from now on are recorded for it;
+    /// records an interrupted one left are dropped.
+    static func markVerification(underWay: Bool, _ stores: LedgerStores, in txn: Transaction) throws {
+        try Self.dropRecordedEntries(Self.verificationErasedPrefix, from: nil, stores, in: txn)
+        if underWay {
+            try txn.put(stores.readModelMeta, key: Self.verificationKey, value: [])
+        } else {
+            try txn.delete(stores.readModelMeta, key: Self.verificationKey)
+        }
+    }
+
+    /// Forgets a verification a stop or crash interrupted (its records would grow with every erasure).
+    static func forgetInterruptedVerification(_ stores: LedgerStores) throws {
+        guard try stores.environment.read({ try $0.get(stores.readModelMeta, key: Self.verificationKey) }) != nil else { return }
+        try stores.environment.write { txn in try Self.markVerification(underWay: false, stores, in: txn) }
+    }
+
+    /// Drops from a verification's scratch tables the audit field entries whose payloads were erased
+    /// while it was built: the live index dropped them, and one rebuilt from the erased log has none.
+    /// A verification under writes that deleted contacts reported them as differences.
+    static func dropErasedEntries(fromVerification scratch: Projector, _ stores: LedgerStores, in txn: Transaction) throws {
+        try Self.dropRecordedEntries(Self.verificationErasedPrefix, from: scratch, stores, in: txn)
     }
 
     /// The projector of the generation being rebuilt, or nil when no rebuild is under way.

@@ -100,6 +100,7 @@ extension LedgerMethods {
     private func verify(_ scratch: Projector, stores: LedgerStores, context: CommandContext, name: String) async throws -> JSONValue {
         _ = try await self.ledger.execute(context) { tx in
             try scratch.reset(in: tx.txn)
+            try ProjectionRebuilder.markVerification(underWay: true, stores, in: tx.txn)
             return []
         }
         while true {
@@ -110,6 +111,7 @@ extension LedgerMethods {
         }
         let snapshot = try await self.ledger.betweenBatches {
             while try !stores.environment.write({ txn in try scratch.catchUp(log: stores.log, limit: ProjectionRebuilder.chunkSize, in: txn).reachedHead }) {}
+            try stores.environment.write { txn in try ProjectionRebuilder.dropErasedEntries(fromVerification: scratch, stores, in: txn) }
             return try stores.environment.openSnapshot()
         }
         let compared: Result<(UInt64, [ProjectionDifference]), any Error>
@@ -128,6 +130,7 @@ extension LedgerMethods {
         snapshot.close()
         _ = try await self.ledger.execute(context) { tx in
             try scratch.drop(in: tx.txn)
+            try ProjectionRebuilder.markVerification(underWay: false, stores, in: tx.txn)
             return []
         }
         let (position, differences) = try compared.get()
