@@ -267,11 +267,9 @@ struct ProjectionTests {
         case kill9, sigterm
     }
 
-    /// Contacts deleted while `projections.verify` builds its scratch tables, after it has replayed their
-    /// field changes: the scratch index drops those entries too, as the live one does, and the answer shows
-    /// no difference (found by this stop's soak audit: verifications under writes that deleted contacts
-    /// reported `rm.audit` differences, gone once the writes stopped).
-    @Test func contactsDeletedDuringAVerificationAreNoDifference() throws {
+    /// A daemon with a number field and 300 archived contacts with a field change each (seqs 2–301), then
+    /// 16,000 more contacts; a client, and the 300 contacts' uuids.
+    func doomedContactsBeforeManyOthers() throws -> (DaemonHarness, RPCClient, [String]) {
         let daemon = try DaemonHarness()
         try daemon.call("fields.create", ["key": "age", "type": "number"])
         let client = try daemon.client()
@@ -281,16 +279,30 @@ struct ProjectionTests {
             doomed.append(try #require(created.string("uuid")))
         }
         try daemon.populate(count: 16_000)
-        let verifier = try daemon.client()
-        try verifier.send(raw: JSONLine.encode(["jsonrpc": "2.0", "id": 1, "method": "projections.verify", "params": ["name": "contacts"]] as JSONValue) + [10])
-        // The scratch tables replay 250 events per writer command: past the 300 within a few.
-        usleep(500_000)
-        let deletes: [JSONValue] = doomed.enumerated().map { index, uuid in
+        return (daemon, client, doomed)
+    }
+
+    /// Deletes `uuids` in one batch line and expects every deletion answered.
+    static func delete(_ uuids: [String], through client: RPCClient) throws {
+        let deletes: [JSONValue] = uuids.enumerated().map { index, uuid in
             ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.delete", "params": ["uuid": .string(uuid)]]
         }
         try client.send(raw: JSONLine.encode(JSONValue.array(deletes)) + [10])
         let answers = try client.readValue().arrayValue ?? []
-        #expect(answers.count == 300 && answers.allSatisfy { $0["result"] != nil })
+        #expect(answers.count == uuids.count && answers.allSatisfy { $0["result"] != nil })
+    }
+
+    /// Contacts deleted while `projections.verify` builds its scratch tables, after it has replayed their
+    /// field changes: the scratch index drops those entries too, as the live one does, and the answer shows
+    /// no difference (found by this stop's soak audit: verifications under writes that deleted contacts
+    /// reported `rm.audit` differences, gone once the writes stopped).
+    @Test func contactsDeletedDuringAVerificationAreNoDifference() throws {
+        let (daemon, client, doomed) = try self.doomedContactsBeforeManyOthers()
+        let verifier = try daemon.client()
+        try verifier.send(raw: JSONLine.encode(["jsonrpc": "2.0", "id": 1, "method": "projections.verify", "params": ["name": "contacts"]] as JSONValue) + [10])
+        // The scratch tables replay 250 events per writer command: past the 300 within a few.
+        usleep(500_000)
+        try Self.delete(doomed, through: client)
         let verified = try verifier.readValue()
         #expect(verified["result"]?["differences"] == [], "\(verified)")
         #expect((verified["result"]?.int("checked_through_seq") ?? 0) > 16_300, "the deletions came before the verification ended: \(verified)")
@@ -300,15 +312,7 @@ struct ProjectionTests {
     /// audit index drops those changes' field entries, as the live one does, so it equals one rebuilt
     /// from the erased log. It kept them (`projections.verify` found them after the swap, for good).
     @Test func contactsDeletedDuringARebuildLeaveNoAuditEntries() throws {
-        let daemon = try DaemonHarness()
-        try daemon.call("fields.create", ["key": "age", "type": "number"])
-        let client = try daemon.client()
-        var doomed: [String] = []
-        for index in 0..<300 {
-            let created = try client.call("contacts.create", ["fields": ["age": .string("\(index)")], "status": "archived"])
-            doomed.append(try #require(created.string("uuid")))
-        }
-        try daemon.populate(count: 16_000)
+        let (daemon, client, doomed) = try self.doomedContactsBeforeManyOthers()
         try daemon.call("projections.rebuild", ["name": "contacts"])
         // Once the rebuild has replayed past them, they are deleted.
         let deadline = Date().addingTimeInterval(60)
@@ -317,12 +321,7 @@ struct ProjectionTests {
             return status?.string("state") != "rebuilding" || (status?["rebuild"]?.int("position") ?? 0) > seq
         }
         while try !replayedPast(1_000), Date() < deadline { usleep(2_000) }
-        let deletes: [JSONValue] = doomed.enumerated().map { index, uuid in
-            ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.delete", "params": ["uuid": .string(uuid)]]
-        }
-        try client.send(raw: JSONLine.encode(JSONValue.array(deletes)) + [10])
-        let answers = try client.readValue().arrayValue ?? []
-        #expect(answers.count == 300 && answers.allSatisfy { $0["result"] != nil })
+        try Self.delete(doomed, through: client)
         _ = try daemon.waitUntilReady()
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
         #expect(try daemon.call("audit.changes", ["field": "age", "limit": 1000])["items"]?.arrayValue?.isEmpty == true)
