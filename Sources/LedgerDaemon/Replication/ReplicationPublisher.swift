@@ -158,9 +158,9 @@ final class ReplicationPublisher: Service, Sendable {
     /// - Claimed by another node, and this data directory followed a stream as a replica: a promotion.
     ///   It takes the stream's anonymous key first (so its refs stay the ones the replicas show), claims
     ///   the stream, and is no longer a replica.
-    /// - Claimed by another node otherwise: an old primary restarted after a failover. Fenced.
+    /// - Claimed by another node otherwise: an old primary restarted after a failover. Fenced: callers
+    ///   check that first (``checkNotFenced(as:found:)``).
     private func claim(_ jetStream: JetStream, as node: String, found: StreamClaim?) async throws {
-        try self.checkNotFenced(as: node, found: found)
         if let found, found.primary != node {
             if let key = found.anonymousKey, try await self.ledger.anonymousKey.adopt(key, ledger: self.ledger) {
                 self.logger.notice("anonymous refs keyed as the stream's former primary keyed them", metadata: ["replication.stream": "\(self.settings.stream)"])
@@ -263,6 +263,7 @@ final class ReplicationPublisher: Service, Sendable {
                 // promoted meanwhile fences this node within seconds.
                 let found = StreamClaim(description: try await jetStream.streamInfo(self.settings.stream).config.description)
                 if found != StreamClaim(primary: node, anonymousKey: self.ledger.anonymousKey.value) {
+                    try self.checkNotFenced(as: node, found: found)
                     try await self.claim(jetStream, as: node, found: found)
                 }
                 lastClaimCheck = .now
