@@ -61,4 +61,15 @@ struct BackupTarget {
         guard let createdRoot else { return }
         try? FileManager.default.removeItem(atPath: createdRoot)
     }
+
+    /// Removes a whole copy whose answer could not be stored: the directories this backup created, or
+    /// else everything in `path`, which was empty when the backup took its turn (backups take turns, so
+    /// no other backup's files are there).
+    func discardWholeCopy() {
+        guard createdRoot == nil else { return self.discard() }
+        let manager = FileManager.default
+        for item in (try? manager.contentsOfDirectory(atPath: self.path)) ?? [] {
+            try? manager.removeItem(atPath: (self.path as NSString).appendingPathComponent(item))
+        }
+    }
 }

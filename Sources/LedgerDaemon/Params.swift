@@ -380,7 +380,14 @@ struct ProjectionParams: MethodParams {
     var name: String
 }
 
+/// `projections.rebuild`: a command (it takes an idempotency key), though it appends nothing.
+struct RebuildParams: MethodParams {
+    static let memberNames = command.union(["name"])
+    var name: String
+}
+
+/// `ledger.backup`: a command (it takes an idempotency key), though it appends nothing.
 struct BackupParams: MethodParams {
-    static let memberNames = common.union(["path"])
+    static let memberNames = command.union(["path"])
     var path: String
 }

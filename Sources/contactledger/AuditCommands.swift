@@ -127,10 +127,13 @@ extension ContactLedgerCommand {
         var path: String
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var idempotency: IdempotencyOptions
 
         func run() throws {
             let absolute = self.path.hasPrefix("/") ? self.path : FileManager.default.currentDirectoryPath + "/" + self.path
-            let result = try self.global.call("ledger.backup", ["path": .string(absolute)])
+            var params: [String: JSONValue] = ["path": .string(absolute)]
+            self.idempotency.apply(to: &params)
+            let result = try self.global.call("ledger.backup", params)
             self.global.emit(result) { Output.printObject($0, leading: ["path", "head_seq_at_start", "bytes"]) }
         }
     }

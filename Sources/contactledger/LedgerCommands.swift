@@ -129,12 +129,15 @@ extension ContactLedgerCommand.Projections {
         var name: String
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var idempotency: IdempotencyOptions
 
         @Flag(help: "Return at once instead of following the rebuild with a progress bar.")
         var detach = false
 
         func run() throws {
-            let result = try self.global.call("projections.rebuild", ["name": .string(self.name)])
+            var params: [String: JSONValue] = ["name": .string(self.name)]
+            self.idempotency.apply(to: &params)
+            let result = try self.global.call("projections.rebuild", params)
             guard !self.detach else {
                 self.global.emit(result) { Output.printObject($0, leading: ["name", "state"]) }
                 return

@@ -69,6 +69,57 @@ struct AccessAndBackupTests {
         #expect(try restored.call("projections.verify", ["name": "contacts"])["differences"] == [])
     }
 
+    /// A backup retried with its idempotency key answers the first backup, after a restart too, and
+    /// copies nothing again: before, the key was refused (-32602), and a plain retry found the first
+    /// copy in the way (`not_an_empty_directory`) without saying whether it was whole.
+    @Test func aBackupRetriedWithItsKeyAnswersTheFirstCopy() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 300)
+        let target = daemon.directory + "-keyed-backup"
+        defer { try? FileManager.default.removeItem(atPath: target) }
+        let params: JSONValue = ["path": .string(target), "idempotency_key": "nightly-1"]
+        let first = try daemon.call("ledger.backup", params)
+        #expect(first.int("seq") == first.int("head_seq_at_start"))
+        let copied = try FileManager.default.attributesOfItem(atPath: target + "/data.mdb")
+        try daemon.call("contacts.create", ["name": "After"])
+        #expect(try daemon.call("ledger.backup", params) == first)
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        #expect(try daemon.call("ledger.backup", params) == first)
+        // The copy is the first one, untouched.
+        let now = try FileManager.default.attributesOfItem(atPath: target + "/data.mdb")
+        #expect(now[.modificationDate] as? Date == copied[.modificationDate] as? Date)
+        #expect(now[.systemFileNumber] as? NSNumber == copied[.systemFileNumber] as? NSNumber)
+        // The key with another path is a conflict, as for any command.
+        let reused = try daemon.error("ledger.backup", ["path": .string(target + "-2"), "idempotency_key": "nightly-1"])
+        #expect(reused.code == -32002)
+        #expect(reused.data("field") == "idempotency_key")
+        #expect(!FileManager.default.fileExists(atPath: target + "-2"))
+        let restored = try DaemonHarness(directory: target)
+        #expect(try restored.call("ledger.verify")["verified"] == true)
+    }
+
+    /// A rebuild retried with its idempotency key answers the first call and starts none; without a key
+    /// a second call starts a second rebuild (the control: `last_rebuilt_on` moves).
+    @Test func aRebuildRetriedWithItsKeyStartsNoSecondRebuild() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 200)
+        let params: JSONValue = ["name": "contacts", "idempotency_key": "schema-7"]
+        let first = try daemon.call("projections.rebuild", params)
+        #expect(first["started"] == true)
+        #expect(first.int("seq") != nil)
+        let rebuilt = try daemon.waitUntilReady().string("last_rebuilt_on")
+        #expect(rebuilt != nil)
+        usleep(20_000)
+        #expect(try daemon.call("projections.rebuild", params) == first)
+        usleep(500_000)
+        #expect(try daemon.waitUntilReady().string("last_rebuilt_on") == rebuilt)
+        #expect(try daemon.error("projections.rebuild", ["name": "contacts", "idempotency_key": "schema-7", "workspace": "main", "actor": "other"]).code == -32002)
+        try daemon.call("projections.rebuild", ["name": "contacts"])
+        usleep(500_000)
+        #expect(try daemon.waitUntilReady().string("last_rebuilt_on") != rebuilt)
+    }
+
     /// Two backups into one empty directory at once: one copies, the other finds the directory in use
     /// (-32602 `not_an_empty_directory`), whichever comes first. Both found it empty, and the second
     /// failed part-way with -32005 `copy_failed`.

@@ -71,11 +71,18 @@ extension LedgerMethods {
         return ["projections": [.object(entry)]]
     }
 
-    func projectionsRebuild(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
-        let params = try self.params(ProjectionParams.self, call)
+    /// Starts an online rebuild, unless one runs (`started: false`). A retry with the same idempotency key
+    /// answers the first call's answer and starts none: a client whose answer a timeout lost would
+    /// otherwise start a second rebuild once the first is done.
+    func projectionsRebuild(_ call: RPCCall, _ caller: Caller) async throws -> any MethodAnswer {
+        let params = try self.params(RebuildParams.self, call)
         try Self.checkProjection(params.name)
+        if let earlier = try self.earlierAnswer(call, caller) { return earlier }
+        // Requested before the writer's turn, not in it: a batch the writer runs again (after growing the
+        // map) would ask a second time and answer `started: false` for the rebuild this call started.
         let started = self.rebuilder.requestRebuild()
-        return ["name": .string(params.name), "state": "rebuilding", "started": .bool(started)]
+        let answer: JSONValue = ["name": .string(params.name), "state": "rebuilding", "started": .bool(started)]
+        return try await self.command(call, caller) { _ in answer }
     }
 
     /// Rebuilds the projection from the log into scratch tables with the running code and lists every
