@@ -220,13 +220,13 @@ final class LedgerMethods: RPCHandler {
         guard Self.isValidWorkspaceName(workspace) else { throw RPCError.invalidParams(field: "workspace", reason: "invalid_workspace_name") }
         if let actor = common.actor {
             guard !actor.isEmpty else { throw RPCError.invalidParams(field: "actor", reason: "empty") }
-            guard actor.count <= Self.maximumActorLength else {
+            guard actor.codePointCount <= Self.maximumActorLength else {
                 throw RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(Self.maximumActorLength)), "field": "actor"])
             }
         }
         if let key = common.idempotencyKey {
             guard !key.isEmpty else { throw RPCError.invalidParams(field: "idempotency_key", reason: "empty") }
-            guard key.count <= Self.maximumIdempotencyKeyLength else {
+            guard key.codePointCount <= Self.maximumIdempotencyKeyLength else {
                 throw RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(Self.maximumIdempotencyKeyLength)), "field": "idempotency_key"])
             }
         }

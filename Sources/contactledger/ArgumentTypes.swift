@@ -107,7 +107,7 @@ struct IdempotencyOptions: ParsableArguments {
     var idempotencyKey: String?
 
     func validate() throws {
-        if let key = self.idempotencyKey, key.isEmpty || key.count > Self.maximumLength {
+        if let key = self.idempotencyKey, key.isEmpty || key.codePointCount > Self.maximumLength {
             throw ValidationError(
                 "--idempotency-key '\(key)' must be 1 to \(Self.maximumLength) characters long."
             )

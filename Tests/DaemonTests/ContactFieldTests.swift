@@ -201,6 +201,92 @@ struct ContactFieldTests {
         #expect(created["fields"]?["notes"]?.string("text")?.count == 640)
     }
 
+    /// Text limits count code points (Go runes, Python `len`, JSON Schema `maxLength`), not Swift's
+    /// characters: CRLF pairs, combining accents and flags each counted one, and text past every limit
+    /// was kept (a 1,200 code point value stored at 768, names over 128, 64 and 36 taken).
+    @Test func lengthsAreCountedInCodePoints() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "notes", "type": "text"])
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "N"]).string("uuid"))
+        let lines = String(repeating: "line\r\n", count: 200)
+        let stored = try #require(try ContactKit.modify(daemon, uuid, [ContactKit.field("notes", lines)])["fields"]?["notes"]?.string("text"))
+        #expect(stored.unicodeScalars.count == 640)
+        #expect(stored.unicodeScalars.elementsEqual(lines.unicodeScalars.prefix(640)))
+
+        let accented = String(repeating: "e\u{301}", count: 65)  // 130 code points, 65 characters
+        let name = try daemon.error("contacts.create", ["name": .string(accented)])
+        #expect(name.code == -32006)
+        #expect(name.data("field") == "name")
+        #expect(name.data("limit") == 128)
+        #expect(try daemon.call("contacts.create", ["name": .string(String(accented.unicodeScalars.prefix(128).map(Character.init)))]).string("uuid") != nil)
+
+        let flags = String(repeating: "\u{1F1F7}\u{1F1FC}", count: 40)  // 80 code points, 40 characters
+        let group = try daemon.error("groups.create", ["name": .string(flags)])
+        #expect(group.code == -32006)
+        #expect(group.data("field") == "name")
+        #expect(group.data("limit") == 64)
+        #expect(try daemon.call("groups.create", ["name": .string(String(repeating: "\u{1F1F7}\u{1F1FC}", count: 32))]).string("uuid") != nil)
+    }
+
+    /// Sending a field's current text again parses it again, as goflow's field modifier does, and
+    /// changes the value when a reading differs: a district inside the contact's new state, a state
+    /// once the locations are set, a date under another date format. The text alone was compared, so
+    /// these kept their old readings with no event.
+    @Test func theSameTextIsReadAgain() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "st", "type": "state"])
+        try daemon.call("fields.create", ["key": "di", "type": "district"])
+        try daemon.call("fields.create", ["key": "born", "type": "datetime"])
+        try daemon.call("workspace.configure", ["date_format": "YYYY-MM-DD", "timezone": "Africa/Kigali"])
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "R"]).string("uuid"))
+        func set(_ key: String, _ text: String) throws -> JSONValue { try ContactKit.modify(daemon, uuid, [ContactKit.field(key, text)]) }
+
+        // A state set before the locations: text only. Sent again once they are set, it resolves.
+        let early = try set("st", "Kigali City")
+        #expect(early["fields"]?["st"] == .null)
+        try daemon.call("workspace.set_locations", [
+            "hierarchy": [
+                "name": "Rwanda",
+                "children": [
+                    ["name": "Kigali City", "children": [["name": "Nyarugenge"]]],
+                    ["name": "Eastern Province", "children": [["name": "Nyarugenge"]]],
+                ],
+            ]
+        ])
+        let resolved = try set("st", "Kigali City")
+        #expect(resolved["fields"]?["st"]?.string("state") == "Rwanda > Kigali City")
+        #expect(resolved.int("version") == (early.int("version") ?? 0) + 1)
+
+        // The district follows the contact's new state when its text is sent again.
+        #expect(try set("di", "Nyarugenge")["fields"]?["di"]?.string("district") == "Rwanda > Kigali City > Nyarugenge")
+        _ = try set("st", "Eastern Province")
+        #expect(try set("di", "Nyarugenge")["fields"]?["di"]?.string("district") == "Rwanda > Eastern Province > Nyarugenge")
+
+        // A date in another order reads once the workspace's date format is that order.
+        #expect(try set("born", "26/06/2020")["fields"]?["born"] == .null)
+        try daemon.call("workspace.configure", ["date_format": "DD-MM-YYYY"])
+        let dated = try set("born", "26/06/2020")
+        #expect(dated["fields"]?["born"]?.string("datetime")?.hasPrefix("2020-06-26T") == true)
+        // Sent again, a date without a time reads as it did (the time of day it was given first): no event.
+        usleep(5_000)
+        let redated = try set("born", "26/06/2020")
+        #expect(redated.int("version") == dated.int("version"))
+        #expect(redated["fields"]?["born"] == dated["fields"]?["born"])
+
+        // Text and readings the same: still no event (a full datetime read again to the microsecond).
+        let full = try set("born", "2020-06-26T10:45:30.123456Z")
+        let head = try ContactKit.head(daemon)
+        let again = try set("born", "2020-06-26T10:45:30.123456Z")
+        #expect(again.int("version") == full.int("version"))
+        #expect(try ContactKit.head(daemon) == head)
+        #expect(try set("di", "Nyarugenge").int("seq") == head)
+        // The same text in another Unicode form is other text (goflow compares the bytes).
+        _ = try set("st", "Caf\u{E9}")
+        let decomposed = try set("st", "Cafe\u{301}")
+        #expect(decomposed["fields"]?["st"] == .null)
+        #expect(try ContactKit.head(daemon) == head + 2)
+    }
+
     struct DefinitionError: Sendable, CustomTestStringConvertible {
         var key: String
         var name: String?
@@ -232,6 +318,8 @@ struct ContactFieldTests {
         DefinitionError(key: "age", name: "Age!", field: "name"),
         DefinitionError(key: "age", name: "", field: "name"),
         DefinitionError(key: "age", name: String(repeating: "n", count: 37), field: "name", reason: "name_too_long", limit: 36),
+        // 60 code points in 30 characters: limits count code points, as the reference and the Schemas do.
+        DefinitionError(key: "age", name: String(repeating: "e\u{301}", count: 30), field: "name", reason: "name_too_long", limit: 36),
     ]
 
     @Test(arguments: definitionErrors)

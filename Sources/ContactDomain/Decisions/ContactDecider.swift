@@ -1,5 +1,6 @@
 // ContactLedger — contact domain.
 import Foundation
+import JSONText
 
 /// Decides which events a contact command produces (the `decide` step of event sourcing).
 ///
@@ -118,7 +119,7 @@ public enum ContactDecider {
         guard let raw else { return nil }
         let name = raw.trimmingWhitespaceAndNewlines()
         guard !name.isEmpty else { return nil }
-        guard name.count <= Self.maximumNameLength else {
+        guard name.codePointCount <= Self.maximumNameLength else {
             throw ContactError.limit(Self.maximumNameLength, field: field, reason: "name_too_long")
         }
         guard !name.unicodeScalars.contains(where: { $0.value == 0 }) else {
@@ -152,8 +153,6 @@ public enum ContactDecider {
             return current == nil ? nil : .contactFieldChanged(ContactFieldChanged(field: reference, value: nil))
         }
         guard !raw.unicodeScalars.contains(where: { $0.value == 0 }) else { throw ContactError.invalid(field, "contains_nul") }
-        let text = String(raw.prefix(FieldValue.maxTextLength))
-        if current?.text == text { return nil }
         let environment = FieldParsingEnvironment(
             fieldType: definition.type,
             timeZone: context.workspace.timeZone,
@@ -161,9 +160,16 @@ public enum ContactDecider {
             now: context.now.date,
             locations: context.workspace.locations,
             currentState: Self.locationValue(of: contact, type: .state, in: context.workspace),
-            currentDistrict: Self.locationValue(of: contact, type: .district, in: context.workspace)
+            currentDistrict: Self.locationValue(of: contact, type: .district, in: context.workspace),
+            replacedDatetime: current?.datetime
         )
-        let value = FieldValue.parse(text, environment: environment)
+        // Parsed before comparing, as goflow's field modifier does: the same text can read otherwise now
+        // (a district inside the contact's new state, a state once the locations are set, a date under
+        // another date format), and only a value the same in text and every reading changes nothing. A
+        // date without a time takes the replaced reading's time of day (goflow takes now's, so the same
+        // date sent again, or a sheet imported again, changed every such value).
+        let value = FieldValue.parse(raw, environment: environment)
+        if let current, current.isSame(as: value) { return nil }
         return .contactFieldChanged(ContactFieldChanged(field: reference, value: value))
     }
 

@@ -1,5 +1,6 @@
 // ContactLedger — contact domain.
 import Foundation
+import JSONText
 
 /// Decides the events of workspace commands: settings, field definitions, groups, locations.
 public enum WorkspaceDecider {
@@ -133,7 +134,7 @@ public enum WorkspaceDecider {
         _ name: String, workspace: Workspace, except: GroupUUID? = nil, field: String = "name"
     ) throws(ContactError) {
         guard !name.isEmpty else { throw ContactError.invalid(field, "empty") }
-        guard name.count <= Group.maximumNameLength else {
+        guard name.codePointCount <= Group.maximumNameLength else {
             throw ContactError.limit(Group.maximumNameLength, field: field, reason: "name_too_long")
         }
         guard name.trimmingWhitespaceAndNewlines() == name else {

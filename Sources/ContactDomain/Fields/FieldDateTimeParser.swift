@@ -40,9 +40,9 @@ enum FieldDateTimeParser {
 
     typealias Scalars = [Unicode.Scalar]
 
-    /// Parses `text` as a datetime in `timeZone` and `dateFormat`, filling in the time of day of `now` when the
-    /// text has none. Returns `nil` when no date can be found.
-    static func parse(_ text: String, timeZone: TimeZone, dateFormat: DateFormat, now: Date) -> Date? {
+    /// Parses `text` as a datetime in `timeZone` and `dateFormat`, filling in the time of day of `timeOfDay`
+    /// (`now` when nil) when the text has none. Returns `nil` when no date can be found.
+    static func parse(_ text: String, timeZone: TimeZone, dateFormat: DateFormat, now: Date, timeOfDay fill: Date? = nil) -> Date? {
         let scalars = Self.trim(Array(text.unicodeScalars))
         if let instant = Self.parseISODateTime(scalars) {
             return instant
@@ -55,8 +55,8 @@ enum FieldDateTimeParser {
         if let time = Self.parseTime(remainder) {
             timeOfDay = time.microsOfDay
         } else {
-            let nowMicros = CivilCalendar.micros(of: now)
-            let local = nowMicros + CivilCalendar.offsetSeconds(timeZone, at: now) * 1_000_000
+            let source = fill ?? now
+            let local = CivilCalendar.micros(of: source) + CivilCalendar.offsetSeconds(timeZone, at: source) * 1_000_000
             timeOfDay = CivilCalendar.floorDivide(local, CivilCalendar.microsPerDay).remainder
         }
         let days = CivilCalendar.days(year: date.year, month: date.month, day: date.day)

@@ -1,5 +1,7 @@
 // ContactLedger — contact domain.
 
+import JSONText
+
 /// A custom contact field as defined in a workspace: `{key, name, type, featured, priority}` on the wire.
 ///
 /// Featured fields are shown as columns and at the top of the contact page, ordered by ``priority`` descending
@@ -63,7 +65,7 @@ public struct FieldDefinition: Sendable, Hashable, Codable {
                 throw FieldRuleError(code: .invalidName)
             }
         }
-        if name.count > Self.maxNameLength {
+        if name.codePointCount > Self.maxNameLength {
             throw FieldRuleError(code: .nameTooLong, limit: Self.maxNameLength)
         }
     }

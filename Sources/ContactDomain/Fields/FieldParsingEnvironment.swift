@@ -22,6 +22,9 @@ public struct FieldParsingEnvironment: Sendable {
     public var currentState: String?
     /// The contact's current `district` value (a full path); wards are only searched inside it.
     public var currentDistrict: String?
+    /// The datetime reading of the value being replaced, if any: its time of day (rather than `now`'s)
+    /// fills a date without a time, so the same date sent again reads as it did and changes nothing.
+    public var replacedDatetime: Date?
 
     /// Creates a parsing environment.
     ///
@@ -33,6 +36,7 @@ public struct FieldParsingEnvironment: Sendable {
     ///   - locations: the workspace location hierarchy, if any.
     ///   - currentState: the contact's first `state` field value, as a path.
     ///   - currentDistrict: the contact's first `district` field value, as a path.
+    ///   - replacedDatetime: the datetime reading of the value being replaced, if any.
     public init(
         fieldType: FieldType,
         timeZone: TimeZone = .gmt,
@@ -40,7 +44,8 @@ public struct FieldParsingEnvironment: Sendable {
         now: Date,
         locations: LocationHierarchy? = nil,
         currentState: String? = nil,
-        currentDistrict: String? = nil
+        currentDistrict: String? = nil,
+        replacedDatetime: Date? = nil
     ) {
         self.fieldType = fieldType
         self.timeZone = timeZone
@@ -49,5 +54,6 @@ public struct FieldParsingEnvironment: Sendable {
         self.locations = locations
         self.currentState = currentState
         self.currentDistrict = currentDistrict
+        self.replacedDatetime = replacedDatetime
     }
 }

@@ -1,6 +1,7 @@
 // ContactLedger — contact domain.
 
 import Foundation
+import JSONText
 
 extension FieldValue {
     /// Parses raw input into a value with every typed reading that applies (behaviour reference §3.2).
@@ -10,7 +11,8 @@ extension FieldValue {
     /// - `number`: the trimmed text as `-?` digits, digits`.`digits or `.`digits; ≤ 36 significant digits,
     ///   magnitude within 10^±100.
     /// - `datetime`: full ISO-8601, else an ISO date prefix, else a date in the workspace order; an optional time;
-    ///   without a time the time of day of `environment.now` is filled in (workspace timezone).
+    ///   without a time the time of day of `environment.replacedDatetime`, else of `environment.now`, is filled in
+    ///   (workspace timezone).
     /// - locations (only with `environment.locations`): text containing `>` is looked up as a path at any level;
     ///   otherwise a fuzzy name match at the level of `environment.fieldType` — a district only inside
     ///   `currentState`, a ward only inside `currentDistrict`. A match stores its path and its parents' paths.
@@ -27,12 +29,13 @@ extension FieldValue {
     ///   - environment: workspace settings, clock, hierarchy and the contact's current locations.
     /// - Returns: the value; parsing never fails, a reading that doesn't parse is simply absent.
     public static func parse(_ text: String, environment: FieldParsingEnvironment) -> FieldValue {
-        let kept = text.count > Self.maxTextLength ? String(text.prefix(Self.maxTextLength)) : text
+        let kept = text.prefix(codePoints: Self.maxTextLength)
         var value = FieldValue(text: kept)
         guard !kept.isEmpty else { return value }
         value.number = FieldNumberParser.parse(kept)
         value.datetime = FieldDateTimeParser.parse(
-            kept, timeZone: environment.timeZone, dateFormat: environment.dateFormat, now: environment.now)
+            kept, timeZone: environment.timeZone, dateFormat: environment.dateFormat, now: environment.now,
+            timeOfDay: environment.replacedDatetime)
         if let hierarchy = environment.locations,
             let match = hierarchy.resolve(
                 kept, for: environment.fieldType, currentState: environment.currentState,

@@ -127,4 +127,17 @@ public struct FieldValue: Sendable, Hashable, Codable {
     public func isSet(for type: FieldType) -> Bool {
         self.reading(for: type) != nil
     }
+
+    /// Whether setting `other` over this value changes nothing (goflow's `Value.Equals`): the same text,
+    /// code point for code point, and the same readings, datetimes to the microsecond they are stored with.
+    ///
+    /// Not `==`: Swift compares strings by canonical equivalence (a precomposed é equals e and a combining
+    /// accent), and a datetime decoded from an event may differ from a freshly parsed one below the
+    /// microsecond.
+    public func isSame(as other: FieldValue) -> Bool {
+        func microseconds(_ date: Date?) -> Double? { date.map { ($0.timeIntervalSince1970 * 1_000_000).rounded() } }
+        return self.text.unicodeScalars.elementsEqual(other.text.unicodeScalars) && self.number == other.number
+            && microseconds(self.datetime) == microseconds(other.datetime) && self.state == other.state
+            && self.district == other.district && self.ward == other.ward
+    }
 }

@@ -1,5 +1,6 @@
 // ContactLedger — contact domain.
 import Foundation
+import JSONText
 
 /// A problem with one cell (or one record) of an import. Its message may quote the cell: it is for
 /// the person importing, never for logs.
@@ -110,7 +111,7 @@ public enum ImportDecider {
         } else {
             var name: String?
             if case .set(let raw) = record.name {
-                name = try? ContactDecider.validName(String(raw.prefix(ContactDecider.maximumNameLength)), field: "name")
+                name = try? ContactDecider.validName(raw.prefix(codePoints: ContactDecider.maximumNameLength), field: "name")
                 if name == nil { report(record.headers[.name], "'\(raw)' is not a valid name") }
             }
             var language: String?
@@ -142,7 +143,7 @@ public enum ImportDecider {
             let missing = urns.filter { entry in !owned.contains((try? URN(stored: entry.urn).identity) ?? entry.urn) }
             if !missing.isEmpty { candidates.append((missing.first?.header, nil, .urns(action: .append, urns: missing.map(\.urn)))) }
             switch record.name {
-            case .set(let raw): candidates.append((record.headers[.name], raw, .name(String(raw.prefix(ContactDecider.maximumNameLength)))))
+            case .set(let raw): candidates.append((record.headers[.name], raw, .name(raw.prefix(codePoints: ContactDecider.maximumNameLength))))
             case .clear: candidates.append((record.headers[.name], nil, .name(nil)))
             case nil: break
             }

@@ -31,7 +31,7 @@ extension LedgerMethods {
     }
 
     private static func checkText(_ text: String) throws {
-        guard text.count <= Self.maximumMessageLength else {
+        guard text.codePointCount <= Self.maximumMessageLength else {
             throw RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(Self.maximumMessageLength)), "field": "text"])
         }
     }
