@@ -58,7 +58,7 @@ EVENT_TYPES = [
     "contact_created", "contact_name_changed", "contact_language_changed", "contact_status_changed",
     "contact_field_changed", "contact_urns_changed", "contact_groups_changed", "msg_received", "msg_created",
     "contact_deleted", "workspace_configured", "field_created", "field_updated", "field_deleted",
-    "group_created", "group_updated", "group_deleted", "locations_set",
+    "group_created", "group_updated", "group_deleted", "group_evaluated", "locations_set",
 ]
 
 

@@ -152,7 +152,7 @@ public enum Daemon {
             if replayed > 0 { logger.notice("read models caught up with the log", metadata: ["projection.events": "\(replayed)"]) }
         }
         let replication = ReplicationStatus(settings: configuration.replication)
-        let populator = GroupPopulator(ledger: ledger, logger: logger)
+        let populator = GroupPopulator(ledger: ledger, logger: logger, evaluates: configuration.replication?.role != .replica)
         let methods = LedgerMethods(
             ledger: ledger, rebuilder: rebuilder, populator: populator, access: configuration.access,
             logger: logger, replication: replication, importMaximumRecords: configuration.importMaximumRecords,
@@ -194,7 +194,7 @@ public enum Daemon {
             let service: any Service =
                 switch settings.role {
                 case .publisher: ReplicationPublisher(ledger: ledger, settings: settings, status: replication, logger: logger)
-                case .replica: ReplicaFollower(ledger: ledger, settings: settings, status: replication, logger: logger)
+                case .replica: ReplicaFollower(ledger: ledger, populator: populator, settings: settings, status: replication, logger: logger)
                 }
             services.insert(.init(service: service), at: 2)
         }

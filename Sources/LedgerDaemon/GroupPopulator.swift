@@ -16,6 +16,11 @@ import Synchronization
 /// Contacts changed while the group evaluates are kept right by the normal path (every modification
 /// re-evaluates smart groups), and each chunk re-reads the contacts it evaluates in its own
 /// transaction, so nothing is missed. The position is stored, so a restart resumes the evaluation.
+///
+/// The end of an evaluation is in the log (`group_evaluated`), so a read replica knows it too: a replica
+/// records what its primary's events schedule and end (``record(_:workspace:smartGroups:by:in:)``), shows
+/// the same `evaluating` status, and evaluates nothing itself; promoted, it finishes the evaluations its
+/// primary left unfinished.
 final class GroupPopulator: Service, Sendable {
     /// One group to evaluate.
     struct Job: Sendable, Hashable {
@@ -37,13 +42,16 @@ final class GroupPopulator: Service, Sendable {
 
     private let ledger: Ledger
     private let logger: Logger
+    /// False on a read replica: it records evaluations but runs none (its log is its primary's).
+    private let evaluates: Bool
     private let evaluating = Mutex<Set<Job>>([])
     private let requests: AsyncStream<Job>
     private let requestSink: AsyncStream<Job>.Continuation
 
-    init(ledger: Ledger, logger: Logger) {
+    init(ledger: Ledger, logger: Logger, evaluates: Bool = true) {
         self.ledger = ledger
         self.logger = logger
+        self.evaluates = evaluates
         (self.requests, self.requestSink) = AsyncStream.makeStream(of: Job.self)
     }
 
@@ -65,17 +73,53 @@ final class GroupPopulator: Service, Sendable {
         Self.causeKeyPrefix + Array("\(job.workspace)\u{0}\(job.group.rawValue)".utf8)
     }
 
-    /// Records, in the command's transaction, that the group must be evaluated from the start, and who
-    /// asked (the membership changes it makes are that actor's and peer's, as an import's are); the
-    /// evaluation starts once that command is durable (``start(_:)``).
-    func schedule(_ job: Job, by command: CommandContext, in txn: Transaction) throws {
-        try txn.put(self.ledger.stores.meta, key: Self.key(job), value: [])
-        let cause = Cause(actor: command.actor, peer: command.peer)
-        try txn.put(self.ledger.stores.meta, key: Self.causeKey(job), value: Array(try JSONEncoder().encode(cause)))
+    /// Records, in the transaction that appended `events` to `workspace`'s stream (or copied them from
+    /// the primary's log), what they do to its smart groups' evaluations; returns the evaluations they
+    /// schedule.
+    ///
+    /// A smart group created, a query changed, or the workspace's settings changed (a query means
+    /// something else under another time zone or anonymity: `smartGroups` names every smart group then)
+    /// schedule an evaluation from the start, recording who asked (the membership changes it makes are
+    /// that actor's and peer's, as an import's are); the evaluation starts once that command is durable
+    /// (``start(_:)``). A group evaluated or deleted ends its own.
+    @discardableResult
+    func record(
+        _ events: [LedgerEvent],
+        workspace: String,
+        smartGroups: () throws -> [GroupUUID],
+        by command: CommandContext,
+        in txn: Transaction
+    ) throws -> [Job] {
+        let meta = self.ledger.stores.meta
+        var scheduled: [Job] = []
+        for event in events {
+            let groups: [GroupUUID]
+            switch event {
+            case .groupCreated(let created) where created.query != nil: groups = [created.uuid]
+            case .groupUpdated(let update) where update.query != nil: groups = [update.uuid]
+            case .workspaceConfigured: groups = try smartGroups()
+            case .groupEvaluated(let uuid), .groupDeleted(let uuid):
+                let job = Job(workspace: workspace, group: uuid)
+                try txn.delete(meta, key: Self.key(job))
+                try txn.delete(meta, key: Self.causeKey(job))
+                scheduled.removeAll { $0 == job }
+                continue
+            default: continue
+            }
+            let cause = Array(try JSONEncoder().encode(Cause(actor: command.actor, peer: command.peer)))
+            for group in groups {
+                let job = Job(workspace: workspace, group: group)
+                try txn.put(meta, key: Self.key(job), value: [])
+                try txn.put(meta, key: Self.causeKey(job), value: cause)
+                if !scheduled.contains(job) { scheduled.append(job) }
+            }
+        }
+        return scheduled
     }
 
     /// Starts evaluating a scheduled group (once the command that scheduled it is durable).
     func start(_ job: Job) {
+        guard self.evaluates else { return }
         self.evaluating.withLock { _ = $0.insert(job) }
         self.requestSink.yield(job)
     }
@@ -83,11 +127,18 @@ final class GroupPopulator: Service, Sendable {
     /// Starts evaluating a scheduled group unless an evaluation of it runs already: that one reads the
     /// position again at each chunk, so it starts over from what the schedule reset.
     func startUnlessRunning(_ job: Job) {
+        guard self.evaluates else { return }
         let started = self.evaluating.withLock { $0.insert(job).inserted }
         if started { self.requestSink.yield(job) }
     }
 
     func run() async throws {
+        guard self.evaluates else {
+            // A replica's scheduled evaluations are its primary's: kept for a promotion, never run here.
+            try? await gracefulShutdown()
+            return
+        }
+        try await self.markEvaluationsEndedBeforeTheirEvent()
         // Resume evaluations a restart interrupted.
         let stores = self.ledger.stores
         let pending: [Job] = try stores.environment.read { txn in
@@ -165,8 +216,10 @@ final class GroupPopulator: Service, Sendable {
                         try tx.txn.put(stores.meta, key: key, value: Array(last.rawValue.utf8))
                         return [0]
                     }
-                    try tx.txn.delete(stores.meta, key: key)
-                    try tx.txn.delete(stores.meta, key: causeKey)
+                    // Done: the log says so (a replica learns it from there), which ends the schedule.
+                    let done: [LedgerEvent] = [.groupEvaluated(uuid: group.uuid)]
+                    try tx.append(done, to: EventHeader.workspaceStream(job.workspace))
+                    try self.record(done, workspace: job.workspace, smartGroups: { [] }, by: tx.context, in: tx.txn)
                     return [1]
                 }
                 if finished == [1] { break }
@@ -178,5 +231,33 @@ final class GroupPopulator: Service, Sendable {
             self.logger.error("smart group evaluation failed", metadata: ["group.uuid": "\(job.group.rawValue)"])
         }
         self.evaluating.withLock { _ = $0.remove(job) }
+    }
+
+    /// Logs written before `group_evaluated` existed mark no evaluation's end: a replica following one
+    /// would show those smart groups `evaluating` for good. So a workspace whose stream holds no
+    /// `group_evaluated` gets one for each smart group not being evaluated, once (the mark is then in the
+    /// log, for this node and its replicas).
+    private func markEvaluationsEndedBeforeTheirEvent() async throws {
+        let stores = self.ledger.stores
+        let unmarked: [String] = try stores.environment.read { txn in
+            let projector = try stores.projector(txn)
+            return try projector.workspaces.names(in: txn).filter { name in
+                guard try projector.workspaces.workspace(name, in: txn).groups.contains(where: \.isSmart) else { return false }
+                return try !stores.log.seqs(of: EventHeader.workspaceStream(name), in: txn).contains { seq in
+                    try stores.log.record(at: seq, in: txn).map { try EventHeader.decode($0.header).type == "group_evaluated" } ?? false
+                }
+            }
+        }
+        for name in unmarked {
+            let context = CommandContext(workspace: name, actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
+            _ = try await self.ledger.execute(context) { tx in
+                let ended: [LedgerEvent] = try tx.workspace().groups.filter(\.isSmart).compactMap { group in
+                    try self.isScheduled(Job(workspace: name, group: group.uuid), in: tx.txn) ? nil : .groupEvaluated(uuid: group.uuid)
+                }
+                if !ended.isEmpty { try tx.append(ended, to: EventHeader.workspaceStream(name)) }
+                return []
+            }
+            self.logger.notice("smart group evaluations marked in the log", metadata: ["workspace": "\(name)"])
+        }
     }
 }

@@ -370,6 +370,46 @@ struct ProjectionTests {
         #expect(try daemon.call("ledger.verify")["verified"] == true)
     }
 
+    /// A log written before `group_evaluated` existed marks no evaluation's end, and a replica following it
+    /// would show its smart groups `evaluating` for good: the first start of this version appends the mark
+    /// for each smart group not being evaluated, once.
+    @Test func smartGroupsEvaluatedBeforeTheirMarkGetItOnce() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("contacts.create", ["name": "p1"])
+        #expect(daemon.stop() == 0)
+        // A smart group as an older version left it: created and evaluated, no mark.
+        let group = "6f1d2c3b-0000-4000-8000-00000000abcd"
+        do {
+            let environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
+            let log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
+            _ = try environment.write { txn in
+                try log.append(to: "workspace/main", expectedVersion: nil, in: txn) { position in
+                    let header: JSONValue = [
+                        "seq": .integer(Int64(position.seq)), "id": "0b0e7c1e-0000-4000-8000-000000000002",
+                        "stream": "workspace/main", "version": .integer(Int64(position.version)),
+                        "type": "group_created", "schema_version": 1, "workspace": "main",
+                        "created_on": "2026-11-25T00:00:00.000000Z", "actor": .null, "peer": .null,
+                    ]
+                    return EncodedRecord(header: JSONLine.encode(header), payload: Array(#"{"name":"Ps","query":"name ~ p1","uuid":"\#(group)"}"#.utf8))
+                }
+            }
+        }
+        func marks() throws -> [String?] {
+            (try daemon.call("events.read", ["types": ["group_evaluated"]])["items"]?.arrayValue ?? []).map { $0["data"]?.string("uuid") }
+        }
+        try daemon.start()
+        #expect(try marks() == [group])
+        #expect(try daemon.call("groups.list")["groups"]?.arrayValue?.first?.string("status") == "ready")
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        #expect(try marks() == [group])
+        // A group created now gets its mark from its own evaluation, and only that one.
+        let fresh = try #require(try daemon.call("groups.create", ["name": "Qs", "query": "name ~ qq"]).string("uuid"))
+        _ = try QueryAndGroupTests.waitUntilReady(daemon, fresh)
+        #expect(try marks() == [group, fresh])
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+    }
+
     @Test func eventsInAnOldSchemaAreUpcastWhenReplayed() throws {
         let daemon = try DaemonHarness()
         let contact = try daemon.call("contacts.create", ["name": "Old", "urns": ["ext:old"]])

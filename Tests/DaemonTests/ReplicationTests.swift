@@ -55,6 +55,41 @@ struct ReplicationTests: ReplicationChecks {
         #expect(try replica.call("projections.status")["replication"]?.string("role") == "replica")
     }
 
+    @Test("a replica shows a smart group evaluating while its primary evaluates it, also once the primary stops; promoted, it finishes the evaluation")
+    func smartGroupEvaluationOnReplicas() throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        try primary.populate(count: 10_000)
+        _ = try self.converge(primary, replica, seconds: 90)
+        func status(_ daemon: DaemonHarness, _ uuid: String) throws -> String? {
+            try daemon.call("groups.list")["groups"]?.arrayValue?.first { $0.string("uuid") == uuid }?.string("status")
+        }
+
+        // Before, the evaluation's state was the primary's alone: a replica said `ready` over a part-built
+        // membership, and kept saying it while the primary was down.
+        let group = try #require(try primary.call("groups.create", ["name": "Ps", "query": "name ~ p1"]).string("uuid"))
+        #expect(self.eventually(seconds: 10) { try status(replica, group) == "evaluating" })
+        #expect(primary.stop() == 0)
+        #expect(primary.log().contains("smart group evaluation stopped with the daemon"), "the evaluation ended before the stop: \(primary.log().suffix(2_000))")
+        #expect(self.eventually { try replica.call("system.stats")["replication"]?["lag"]?.int("events") == 0 })
+        #expect(try status(replica, group) == "evaluating")
+
+        // Promoted, the replica finishes what its primary left; the end is in the log for its followers.
+        #expect(replica.stop() == 0)
+        let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        let ready = try QueryAndGroupTests.waitUntilReady(promoted, group)
+        let total = try promoted.call("contacts.count", ["query": "name ~ p1"]).int("total")
+        #expect(ready.int("count") == total)
+        let ends = try promoted.call("events.read", ["types": ["group_evaluated"], "limit": 100])["items"]?.arrayValue ?? []
+        #expect(ends.map { $0["data"]?.string("uuid") } == [group])
+        let follower = try DaemonHarness(arguments: ["--follow", nats.url])
+        _ = try self.converge(promoted, follower, seconds: 90)
+        let followed = try #require(try follower.call("groups.list")["groups"]?.arrayValue?.first { $0.string("uuid") == group })
+        #expect(followed.string("status") == "ready")
+        #expect(followed.int("count") == total)
+    }
+
     @Test("nats-server down: the primary keeps writing; after the restart the replica catches up, nothing lost or duplicated")
     func natsRestart() throws {
         let nats = try NATSServerProcess()

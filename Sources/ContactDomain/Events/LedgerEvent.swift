@@ -25,6 +25,9 @@ public enum LedgerEvent: Sendable, Hashable {
     case groupCreated(GroupCreated)
     case groupUpdated(GroupUpdated)
     case groupDeleted(uuid: GroupUUID)
+    /// A smart group's evaluation over every contact of its workspace finished: its membership is
+    /// complete from here on, until its query or the workspace's settings change again.
+    case groupEvaluated(uuid: GroupUUID)
     case locationsSet(hierarchy: LocationNode)
 
     /// The stable type name stored in the envelope.
@@ -47,6 +50,7 @@ public enum LedgerEvent: Sendable, Hashable {
         case .groupCreated: "group_created"
         case .groupUpdated: "group_updated"
         case .groupDeleted: "group_deleted"
+        case .groupEvaluated: "group_evaluated"
         case .locationsSet: "locations_set"
         }
     }
@@ -57,7 +61,7 @@ public enum LedgerEvent: Sendable, Hashable {
         "contact_field_changed", "contact_name_changed", "contact_created", "contact_urns_changed",
         "contact_language_changed", "contact_status_changed", "contact_groups_changed", "msg_received", "msg_created",
         "contact_deleted", "workspace_configured", "field_created", "field_updated", "field_deleted",
-        "group_created", "group_updated", "group_deleted", "locations_set",
+        "group_created", "group_updated", "group_deleted", "group_evaluated", "locations_set",
     ]
 
     /// Every type name, for validating `types` filters.
@@ -141,7 +145,7 @@ public enum LedgerEvent: Sendable, Hashable {
         case .fieldDeleted(let key): return try encode(KeyPayload(key: key))
         case .groupCreated(let payload): return try encode(payload)
         case .groupUpdated(let payload): return try encode(payload)
-        case .groupDeleted(let uuid): return try encode(GroupUUIDPayload(uuid: uuid))
+        case .groupDeleted(let uuid), .groupEvaluated(let uuid): return try encode(GroupUUIDPayload(uuid: uuid))
         case .locationsSet(let hierarchy): return try encode(LocationsPayload(hierarchy: hierarchy))
         }
     }
@@ -188,6 +192,7 @@ public enum LedgerEvent: Sendable, Hashable {
         case "group_created": return .groupCreated(try decode(GroupCreated.self))
         case "group_updated": return .groupUpdated(try decode(GroupUpdated.self))
         case "group_deleted": return .groupDeleted(uuid: try decode(GroupUUIDPayload.self).uuid)
+        case "group_evaluated": return .groupEvaluated(uuid: try decode(GroupUUIDPayload.self).uuid)
         case "locations_set": return .locationsSet(hierarchy: try decode(LocationsPayload.self).hierarchy)
         default: throw EventDecodingError.unknownType(type)
         }

@@ -99,7 +99,7 @@ public struct Contact: Sendable, Hashable, Codable {
             if let id = deleted.id { self.id = id }
             if let status = deleted.status { self.status = status }
         case .workspaceConfigured, .fieldCreated, .fieldUpdated, .fieldDeleted, .groupCreated, .groupUpdated,
-            .groupDeleted, .locationsSet:
+            .groupDeleted, .groupEvaluated, .locationsSet:
             return
         }
         self.modifiedOn = time

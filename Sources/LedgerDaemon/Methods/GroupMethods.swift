@@ -40,7 +40,7 @@ extension LedgerMethods {
             let query = try params.query.map { try Self.smartGroupQuery($0, workspace: workspace) }
             let events = try WorkspaceDecider.createGroup(uuid: uuid, name: params.name, query: query, workspace: workspace)
             try tx.append(events, to: EventHeader.workspaceStream(caller.workspace))
-            if query != nil { try self.populator.schedule(job, by: tx.context, in: tx.txn) }
+            try self.populator.record(events, workspace: caller.workspace, smartGroups: { [] }, by: tx.context, in: tx.txn)
             guard let group = try tx.workspace().group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
             return try self.present(group, workspace: caller.workspace, status: query == nil ? "ready" : "evaluating", in: tx.txn)
         }
@@ -75,8 +75,8 @@ extension LedgerMethods {
             }
             if update.name != nil || update.query != nil {
                 try tx.append([.groupUpdated(update)], to: EventHeader.workspaceStream(caller.workspace))
+                try self.populator.record([.groupUpdated(update)], workspace: caller.workspace, smartGroups: { [] }, by: tx.context, in: tx.txn)
             }
-            if update.query != nil { try self.populator.schedule(job, by: tx.context, in: tx.txn) }
             guard let updated = try tx.workspace().group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
             return try self.present(updated, workspace: caller.workspace, status: update.query != nil ? "evaluating" : nil, in: tx.txn)
         }
@@ -93,6 +93,7 @@ extension LedgerMethods {
         return try await self.command(call, caller) { tx in
             guard try tx.workspace().group(uuid) != nil else { throw ContactError.notFound("group", id: uuid.rawValue) }
             try tx.append([.groupDeleted(uuid: uuid)], to: EventHeader.workspaceStream(caller.workspace))
+            try self.populator.record([.groupDeleted(uuid: uuid)], workspace: caller.workspace, smartGroups: { [] }, by: tx.context, in: tx.txn)
             return ["uuid": .string(uuid.rawValue)]
         }
     }

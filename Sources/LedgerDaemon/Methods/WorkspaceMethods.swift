@@ -33,14 +33,8 @@ extension LedgerMethods {
             workspace = try tx.workspace()
             // A smart group's query means something else under other settings (URN conditions stop
             // parsing in an anonymous workspace; days are the time zone's): every one is evaluated again.
-            var jobs: [GroupPopulator.Job] = []
-            if !events.isEmpty {
-                for group in workspace.groups where group.isSmart {
-                    let job = GroupPopulator.Job(workspace: caller.workspace, group: group.uuid)
-                    try self.populator.schedule(job, by: tx.context, in: tx.txn)
-                    jobs.append(job)
-                }
-            }
+            let smartGroups = workspace.groups.filter(\.isSmart).map(\.uuid)
+            let jobs = try self.populator.record(events, workspace: caller.workspace, smartGroups: { smartGroups }, by: tx.context, in: tx.txn)
             reevaluated.withLock { $0 = jobs }
             return .object(Self.settings(workspace))
         }

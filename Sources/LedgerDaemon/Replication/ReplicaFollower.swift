@@ -18,13 +18,15 @@ final class ReplicaFollower: Service, Sendable {
     static let batchSize = 512
 
     private let ledger: Ledger
+    private let populator: GroupPopulator
     private let stores: LedgerStores
     private let settings: ReplicationSettings
     private let status: ReplicationStatus
     private let logger: Logger
 
-    init(ledger: Ledger, settings: ReplicationSettings, status: ReplicationStatus, logger: Logger) {
+    init(ledger: Ledger, populator: GroupPopulator, settings: ReplicationSettings, status: ReplicationStatus, logger: Logger) {
         self.ledger = ledger
+        self.populator = populator
         self.stores = ledger.stores
         self.settings = settings
         self.status = status
@@ -221,6 +223,7 @@ final class ReplicaFollower: Service, Sendable {
     /// Appends `records` (skipping those already held) and applies them; returns the new head.
     private func append(_ records: [ReplicatedRecord]) async throws -> UInt64 {
         let stores = self.stores
+        let populator = self.populator
         let answer = try await self.ledger.execute(.daemonRecord) { tx in
             let txn = tx.txn
             var head = try stores.log.head(in: txn).seq
@@ -250,6 +253,18 @@ final class ReplicaFollower: Service, Sendable {
                             try txn.put(stores.meta, key: key, value: BigEndian.bytes(UInt64(created.id) + 1))
                         }
                     }
+                case "group_created", "group_updated", "group_deleted", "group_evaluated", "workspace_configured":
+                    // Smart groups' evaluations as the primary schedules and ends them: the same status,
+                    // and, once promoted, the evaluations its primary left unfinished.
+                    guard let payload = record.payload else { break }
+                    let event = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: Array(payload))
+                    let command = CommandContext(workspace: header.workspace, actor: header.actor, peer: header.peer, idempotencyKey: nil, paramsHash: [])
+                    try populator.record([event], workspace: header.workspace, smartGroups: {
+                        // The workspace as of this record (the read models follow the batch's records).
+                        let projector = try stores.projector(txn)
+                        _ = try projector.catchUp(log: stores.log, limit: Int.max, in: txn)
+                        return try projector.workspaces.workspace(header.workspace, in: txn).groups.filter(\.isSmart).map(\.uuid)
+                    }, by: command, in: txn)
                 default:
                     break
                 }
