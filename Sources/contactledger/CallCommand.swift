@@ -1,6 +1,5 @@
 // ContactLedger — command-line client.
 import ArgumentParser
-import Foundation
 import RPC
 
 /// `call METHOD [JSON]`: any method of the contract, with raw JSON params, printing the raw JSON result.
@@ -32,14 +31,9 @@ struct CallCommand: ParsableCommand {
     }
 
     func run() throws {
-        let params: JSONValue
-        do {
-            params = try self.params == "-" ? Self.parseStandardInput() : Self.parse(self.params ?? "{}")
-        } catch let error as ValidationError {
-            // Thrown from run(), ArgumentParser prints a ValidationError with the top-level usage, not
-            // call's: one line says it better.
-            Output.printError(": \(error.message)")
-            throw ExitCode.validationFailure
+        let params = try JSONInput.reportingRefusals {
+            guard self.params == "-" else { return try Self.parse(self.params ?? "{}") }
+            return try Self.parse(JSONInput.text(of: "-", emptyStandardInput: Self.emptyStandardInput))
         }
         let result = try self.global.withConnection { connection in
             try connection.callRaw(self.method, params)
@@ -47,28 +41,14 @@ struct CallCommand: ParsableCommand {
         Output.printJSON(result)
     }
 
-    /// Reads the params from stdin (`-`) and parses them.
-    ///
-    /// - Throws: `ValidationError` when stdin holds nothing (but white space), or not a JSON object or array.
-    private static func parseStandardInput() throws -> JSONValue {
-        let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        guard text.contains(where: { !$0.isWhitespace }) else {
-            throw ValidationError("The params were to come from stdin ('-'), which held nothing: pipe a JSON object, e.g. echo '{}' | contactledger call METHOD -.")
-        }
-        return try Self.parse(text)
-    }
+    /// The refusal when the params were to come from stdin, which held nothing (but white space).
+    private static let emptyStandardInput =
+        "The params were to come from stdin ('-'), which held nothing: pipe a JSON object, e.g. echo '{}' | contactledger call METHOD -."
 
     /// Parses `text` as the params: a JSON object or array.
     ///
     /// - Throws: `ValidationError` quoting the text when it is not JSON, or not an object or array.
     private static func parse(_ text: String) throws -> JSONValue {
-        guard let value = try? JSONValue(parsing: text.utf8) else {
-            throw ValidationError("The params '\(Output.truncate(text, to: 60))' are not valid JSON.")
-        }
-        guard case .object = value else {
-            if case .array = value { return value }
-            throw ValidationError("The params must be a JSON object or array, not '\(Output.truncate(text, to: 60))'.")
-        }
-        return value
+        try JSONInput.parse(text, what: "the params", arrays: true)
     }
 }

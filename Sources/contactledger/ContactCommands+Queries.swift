@@ -60,4 +60,41 @@ extension ContactLedgerCommand.Contacts {
             self.global.emit(result) { print(Output.text($0["total"])) }
         }
     }
+
+    /// `contact parse-query QUERY`: `contacts.parse_query`, a query checked and inspected without running it.
+    struct ParseQuery: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "parse-query",
+            abstract: "Checks a query: its normalized form and the attributes, fields, groups and URN schemes it uses.",
+            discussion: """
+                A query with an error fails with -32004 and where it is (position, length); allow_as_group says \
+                whether a smart group may have the query.
+                """
+        )
+
+        @Argument(help: ArgumentHelp("The query (quote it for the shell).", valueName: "query"))
+        var query: String
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let result = try self.global.call("contacts.parse_query", ["query": .string(self.query)])
+            self.global.emit(result, Self.printInspection)
+        }
+
+        /// Prints a `contacts.parse_query` answer as a block: fields by key, groups by name.
+        static func printInspection(_ result: JSONValue) {
+            let names = { (key: String, member: String) -> String in
+                Output.text(.array((result[key]?.arrayValue ?? []).map { $0[member] ?? .null }))
+            }
+            Output.printBlock([
+                ("query", Output.text(result["query"])),
+                ("attributes", Output.text(result["attributes"])),
+                ("fields", names("fields", "key")),
+                ("groups", names("groups", "name")),
+                ("schemes", Output.text(result["schemes"])),
+                ("allow_as_group", Output.text(result["allow_as_group"])),
+            ])
+        }
+    }
 }

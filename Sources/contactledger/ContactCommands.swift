@@ -12,11 +12,11 @@ extension ContactLedgerCommand {
                 CommandGroup(
                     name: "State",
                     subcommands: [
-                        Create.self, Get.self, Modify.self, Block.self, Stop.self, Archive.self, Activate.self,
-                        Delete.self,
+                        Create.self, Get.self, Modify.self, BulkModify.self, Block.self, Stop.self, Archive.self,
+                        Activate.self, Delete.self,
                     ]
                 ),
-                CommandGroup(name: "Queries", subcommands: [Search.self, Count.self]),
+                CommandGroup(name: "Queries", subcommands: [Search.self, Count.self, ParseQuery.self]),
                 CommandGroup(name: "History", subcommands: [History.self, AsOf.self, Diff.self, Messages.self]),
             ],
             aliases: ["contacts"]
@@ -171,14 +171,33 @@ extension ContactLedgerCommand.Contacts {
     struct Modify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Changes a contact; all the changes apply together or none do.",
-            discussion: """
-                Each option becomes one modifier, in this order: name, language, status, fields, URNs (set, or \
-                remove then add), groups (remove then add). --field key= clears a field.
-                """
+            discussion: ModifierOptions.order
         )
 
         @Argument(help: ArgumentHelp("The contact's UUID.", valueName: "uuid"))
         var uuid: String
+
+        @OptionGroup var changes: ModifierOptions
+        @OptionGroup var write: ContactWriteOptions
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            try ContactLedgerCommand.Contacts.modify(
+                uuid: self.uuid,
+                modifiers: self.changes.modifiers,
+                write: self.write,
+                global: self.global
+            )
+        }
+    }
+
+    /// The changes `contact modify` and `contact bulk-modify` make: one `contacts.modify` modifier per option.
+    struct ModifierOptions: ParsableArguments {
+        /// The order the options' modifiers apply in, for the commands' help.
+        static let order = """
+            Each option becomes one modifier, in this order: name, language, status, fields, URNs (set, or \
+            remove then add), groups (remove then add). --field key= clears a field.
+            """
 
         @Option(help: ArgumentHelp("The new name.", valueName: "name"))
         var name: String?
@@ -210,9 +229,6 @@ extension ContactLedgerCommand.Contacts {
 
         @Option(help: ArgumentHelp("Remove the contact from a group by UUID (repeatable).", valueName: "uuid"))
         var removeGroup: [String] = []
-
-        @OptionGroup var write: ContactWriteOptions
-        @OptionGroup var global: GlobalOptions
 
         func validate() throws {
             if self.setUrns != nil, !self.addUrn.isEmpty || !self.removeUrn.isEmpty {
@@ -253,15 +269,6 @@ extension ContactLedgerCommand.Contacts {
                 modifiers.append(["type": "groups", "action": "add", "groups": self.addGroup.jsonValue])
             }
             return modifiers
-        }
-
-        func run() throws {
-            try ContactLedgerCommand.Contacts.modify(
-                uuid: self.uuid,
-                modifiers: self.modifiers,
-                write: self.write,
-                global: self.global
-            )
         }
     }
 

@@ -37,7 +37,10 @@ struct ContactLedgerCommand: AsyncParsableCommand {
                 name: "Ledger",
                 subcommands: [Events.self, Tail.self, Verify.self, Audit.self, Backup.self, Projections.self]
             ),
-            CommandGroup(name: "System", subcommands: [Health.self, Stats.self, Doctor.self, CallCommand.self, Completion.self]),
+            CommandGroup(
+                name: "System",
+                subcommands: [Health.self, Stats.self, Methods.self, Doctor.self, CallCommand.self, Completion.self]
+            ),
         ]
     )
 

@@ -30,4 +30,20 @@ extension ContactLedgerCommand {
             self.global.emit(result) { Output.printObject($0) }
         }
     }
+
+    /// `methods`: `system.methods`, the names of the methods the daemon serves.
+    struct Methods: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lists the methods the daemon serves, one a line (any of them can be called with `call`)."
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let result = try self.global.call("system.methods")
+            self.global.emit(result) { result in
+                for method in result.list("methods") { print(Output.text(method)) }
+            }
+        }
+    }
 }

@@ -50,12 +50,7 @@ extension CLITests {
             #expect(run.status == 64, "\(command)")
             #expect(run.error.contains("--after must be 0 or more") && run.error.contains("-5"), "\(run.error)")
         }
-        let process = ChildProcess()
-        process.executableURL = Self.cli
-        process.arguments = ["call", "system.health", "-"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["CONTACTLEDGER_SOCKET": daemon.socketPath]) { $1 }
-        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-        let empty = try process.runToEnd()
+        let empty = try self.run(daemon, ["call", "system.health", "-"], input: "/dev/null")
         #expect(empty.status == 64)
         #expect(empty.error.split(separator: "\n").count == 1, "\(empty.error)")
         #expect(empty.error.contains("stdin") && !empty.error.contains("Usage"), "\(empty.error)")

@@ -17,13 +17,15 @@ struct CLITests {
     static var cli: URL { DaemonHarness.productsDirectory.appendingPathComponent("contactledger") }
 
     /// Runs the CLI (or `executable`) against `daemon` to its end, with `environment` added to this
-    /// process's.
+    /// process's, and the file at `input` (when given) as its stdin.
     func run(
-        _ daemon: DaemonHarness, _ arguments: [String], executable: URL = Self.cli, socket: String? = nil, environment added: [String: String] = [:]
+        _ daemon: DaemonHarness, _ arguments: [String], executable: URL = Self.cli, socket: String? = nil, environment added: [String: String] = [:],
+        input: String? = nil
     ) throws -> Run {
         let process = ChildProcess()
         process.executableURL = executable
         process.arguments = arguments
+        if let input { process.standardInput = FileHandle(forReadingAtPath: input) }
         var environment = ProcessInfo.processInfo.environment.merging(added) { $1 }
         environment["CONTACTLEDGER_SOCKET"] = socket ?? daemon.socketPath
         process.environment = environment
