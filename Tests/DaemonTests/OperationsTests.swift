@@ -41,6 +41,14 @@ struct OperationsTests {
         let dist = Operations.repositoryRoot.appendingPathComponent("dist/contactledgerd.json").path
         let distConfig = try self.effectiveConfig(["--config", dist])
         #expect(distConfig["socket"] == "/run/contactledger/ledger.sock")
+        // It lists every key, as the README says (max_unread_answer_bytes was missing).
+        func keys(_ value: JSONValue) -> Set<String> {
+            guard case .object(let members) = value else { return [] }
+            return Set(members.keys)
+        }
+        let listed = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: dist)))
+        #expect(keys(listed) == keys(distConfig))
+        #expect(keys(listed).contains("max_unread_answer_bytes"))
         let directory = "/tmp/clo-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -94,6 +102,10 @@ struct OperationsTests {
         ([], ["CONTACTLEDGER_METRICS_LISTEN": "0.0.0.0:9464"], "loopback"),
         (["--socket-mode", "999"], [:], "socket_mode"),
         (["--grant", "everyone"], [:], "grant"),
+        // An empty grant in the environment took the config file's grants away (fail open).
+        ([], ["CONTACTLEDGER_GRANTS": ";"], "grants (CONTACTLEDGER_GRANTS): holds an empty grant"),
+        ([], ["CONTACTLEDGER_GRANTS": " "], "grants (CONTACTLEDGER_GRANTS): holds an empty grant"),
+        ([], ["CONTACTLEDGER_GRANTS": "uid=1;;uid=2"], "grants (CONTACTLEDGER_GRANTS): holds an empty grant"),
         (["--log-format", "xml"], [:], "logfmt or json"),
         (["--read-model-compaction-min-free", "lots"], [:], "read_model_compaction_min_free (--read-model-compaction-min-free)"),
         ([], ["CONTACTLEDGER_REBUILD_COMMIT_SECONDS": "0"], "rebuild_commit_seconds (CONTACTLEDGER_REBUILD_COMMIT_SECONDS)"),

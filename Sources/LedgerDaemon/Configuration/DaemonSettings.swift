@@ -222,10 +222,8 @@ public struct DaemonSettings: Sendable, Equatable {
         var layer: [Key: Value] = [:]
         for key in Key.allCases {
             guard let text = environment[key.environmentVariable], !text.isEmpty else { continue }
-            layer[key] =
-                key.isList
-                ? .list(text.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-                : .text(text)
+            // A list (grants, `;`-separated) too: split, and its empty items refused, where it is applied.
+            layer[key] = .text(text)
         }
         return layer
     }
@@ -319,8 +317,13 @@ public struct DaemonSettings: Sendable, Equatable {
         case .socketGroup:
             self.socketGroup = text.isEmpty ? nil : text
         case .grants:
-            self.grants = []
-            try self.apply(.grants, .list(text.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }))
+            // An empty grant is refused, not dropped: `;` or a space alone took every grant of the config
+            // file away, so anyone who could open the socket could do anything.
+            let items = text.split(separator: ";", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !items.contains(where: \.isEmpty) else {
+                throw SettingsError("holds an empty grant: grants are separated by ';' (leave the variable unset or empty for the lower layers' grants)")
+            }
+            try self.apply(.grants, .list(items))
         case .logLevel:
             guard Self.logLevels.contains(text) else {
                 throw SettingsError("must be one of \(Self.logLevels.joined(separator: ", ")), got '\(text)'")
