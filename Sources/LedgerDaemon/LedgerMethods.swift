@@ -275,6 +275,17 @@ final class LedgerMethods: RPCHandler {
         return EncodedAnswer(bytes: bytes)
     }
 
+    /// The answer of a command that appends nothing (a backup, a rebuild's start), with `seq`, the head:
+    /// stored under its idempotency key through the writer when it has one, else answered at once (a
+    /// commit for nothing to keep would fail it on a full disk, where a rebuild's start must still show
+    /// its failure in `projections.status`).
+    func answerAppendingNothing(_ answer: JSONValue, _ call: RPCCall, _ caller: Caller) async throws -> any MethodAnswer {
+        guard caller.idempotencyKey == nil else { return try await self.command(call, caller) { _ in answer } }
+        guard case .object(var members) = answer else { return answer }
+        members["seq"] = .integer(Int64(try self.read { try self.stores.log.head(in: $0).seq }))
+        return JSONValue.object(members)
+    }
+
     /// The answer a command with this idempotency key already got, for a command whose work starts
     /// before it reaches the writer and must not start again on a retry (an import); nil without a key
     /// or on the key's first use. Throws as a retry through the writer would (see

@@ -33,7 +33,7 @@ extension LedgerMethods {
             }
             do {
                 // Answered once the answer (and the key) is durable.
-                return try await self.command(call, caller) { _ in answer }
+                return try await self.answerAppendingNothing(answer, call, caller)
             } catch {
                 // Not answered as made, so not left behind either: a retry to the same path works.
                 target.discardWholeCopy()

@@ -82,7 +82,7 @@ extension LedgerMethods {
         // map) would ask a second time and answer `started: false` for the rebuild this call started.
         let started = self.rebuilder.requestRebuild()
         let answer: JSONValue = ["name": .string(params.name), "state": "rebuilding", "started": .bool(started)]
-        return try await self.command(call, caller) { _ in answer }
+        return try await self.answerAppendingNothing(answer, call, caller)
     }
 
     /// Rebuilds the projection from the log into scratch tables with the running code and lists every
