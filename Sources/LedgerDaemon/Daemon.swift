@@ -29,6 +29,8 @@ public enum Daemon {
         /// The read models were built from a log up to `position` that the log's file (`logFile`, whose
         /// head is `head`) does not hold: it was lost, emptied, truncated or replaced.
         case logNotTheReadModels(logFile: String, readModels: String, position: UInt64, head: UInt64, cause: LogError.AnchorMismatch)
+        /// The log's file (`logFile`) is missing or empty beside read models (`readModels`): it was lost.
+        case logMissing(logFile: String, readModels: String)
 
         public var description: String {
             switch self {
@@ -47,6 +49,11 @@ public enum Daemon {
                     + ". Serving them would show contacts and events the log does not hold and hand out ids and seqs again. Either restore data.mdb "
                     + "from a backup (README: Damaged or lost files), or, to serve this log as it is, move \(readModels) away: the read models are then "
                     + "rebuilt from this log at start"
+            case .logMissing(let logFile, let readModels):
+                "refusing to serve read models the log does not back: \(readModels) holds read models, but the log \(logFile) is missing or empty: "
+                    + "it was lost or emptied (or a backup into this directory stopped before it copied the log). Starting would serve an empty "
+                    + "ledger and hand out ids and seqs again. Either restore data.mdb from a backup (README: Damaged or lost files), or, to start "
+                    + "an empty ledger here, move \(readModels) away"
             }
         }
 

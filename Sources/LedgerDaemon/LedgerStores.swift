@@ -36,6 +36,16 @@ struct LedgerStores: Sendable {
     /// - Throws: ``Daemon/StartFailure/damagedLog(file:cause:)`` and ``Daemon/StartFailure/logNotTheReadModels(logFile:readModels:position:head:cause:)``
     ///   for a log that cannot be served (naming the files and the ways out), or the storage's errors.
     static func open(dataDirectory: String, configuration: Environment.Configuration = Environment.Configuration()) throws -> LedgerStores {
+        // Read models without a log: the log was lost. Found before anything is opened (opening makes an
+        // empty log), and whatever the read models' state: read models the machine went down with are
+        // discarded before their anchor in the log could be checked, and a backup stopped between its
+        // read models and its log leaves no ownership marker.
+        let logFile = Environment.dataFile(in: dataDirectory)
+        let readModels = (dataDirectory as NSString).appendingPathComponent(Self.readModelDirectoryName)
+        let logSize = (try? FileManager.default.attributesOfItem(atPath: logFile))?[.size] as? NSNumber
+        if (logSize?.intValue ?? 0) == 0, FileManager.default.fileExists(atPath: Environment.dataFile(in: readModels)) {
+            throw Daemon.StartFailure.logMissing(logFile: logFile, readModels: readModels)
+        }
         do {
             return try Self.openUnchecked(dataDirectory: dataDirectory, configuration: configuration)
         } catch let truncation as TruncatedDataFile where truncation.path == Environment.dataFile(in: dataDirectory) {

@@ -56,6 +56,10 @@ public final class Environment: @unchecked Sendable {
     /// it was open, or it was damaged: ``rebuildablePartDamage``) and was discarded: its tables start
     /// empty and must be rebuilt.
     public let rebuildablePartWasDiscarded: Bool
+    /// The durable part's position and hash when the rebuildable part was last opened (kept beside it,
+    /// ``RebuildableOwnership``): what a rebuildable part discarded unread, or emptied, is checked
+    /// against instead of its own records. Nil when none was kept.
+    public let durableAnchorOfRebuildablePart: DurableAnchor?
     /// What was wrong with a rebuildable part discarded at opening as damaged (a ``TruncatedDataFile``,
     /// or an ``LMDBError`` of a damaged file: ``isDamage(_:)``); nil when none was.
     public let rebuildablePartDamage: (any Error)?
@@ -88,6 +92,7 @@ public final class Environment: @unchecked Sendable {
         let env = try Self.open(directory: directory, flags: UInt32(MDB_NOTLS), configuration: configuration)
         var rebuildable: OpaquePointer?
         var discarded = false
+        var anchor: DurableAnchor?
         var rebuildableDirectory: String?
         var stamps: CommitStamps?
         var reserve: RebuildableReserve?
@@ -96,7 +101,9 @@ public final class Environment: @unchecked Sendable {
         if let subdirectory = rebuildableSubdirectory {
             let path = (directory as NSString).appendingPathComponent(subdirectory)
             do {
-                discarded = try RebuildableOwnership.claim(directory: path)
+                let claim = try RebuildableOwnership.claim(directory: path)
+                discarded = claim.discarded
+                anchor = claim.anchor
                 RebuildablePartCopy.removeLeftover(in: path)
                 let part: OpenedRebuildablePart
                 do {
@@ -132,6 +139,7 @@ public final class Environment: @unchecked Sendable {
         self.directory = directory
         self.rebuildableDirectory = rebuildableDirectory
         self.rebuildablePartWasDiscarded = discarded || damage != nil
+        self.durableAnchorOfRebuildablePart = anchor
         self.rebuildablePartDamage = damage
         self.rebuildablePartCompaction = compaction
         self.configuration = configuration
@@ -147,6 +155,13 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// A rebuildable part opened for use, with what opening it did.
+    /// Records `anchor`, a position the durable part holds now, beside the rebuildable part: it is what
+    /// the next opening checks a part it discards unread against (``durableAnchorOfRebuildablePart``).
+    public func recordDurableAnchor(_ anchor: DurableAnchor) throws(LMDBError) {
+        guard let directory = self.rebuildableDirectory else { return }
+        try RebuildableOwnership.recordAnchor(anchor, directory: directory)
+    }
+
     private struct OpenedRebuildablePart {
         var pointer: OpaquePointer
         var stamps: CommitStamps

@@ -82,6 +82,10 @@ public struct EventLog: Sendable {
         // Before the index catches up, which would otherwise take an index ahead of the log for one to
         // rebuild, and the rest of the rebuildable part with it for the truth.
         try log.checkRebuildablePartAnchor(in: environment)
+        if log.indexing != nil, environment.rebuildableDirectory != nil {
+            let head = try environment.read { try log.head(in: $0) }
+            if head.seq > 0 { try environment.recordDurableAnchor(DurableAnchor(seq: head.seq, hash: head.hash)) }
+        }
         try log.catchUpStreamIndex(environment: environment)
         return log
     }
@@ -95,7 +99,10 @@ public struct EventLog: Sendable {
     /// position, once.
     public func checkRebuildablePartAnchor(in environment: Environment) throws {
         guard self.indexing != nil else { return }
-        guard let anchor = try environment.read({ try self.indexAnchor(in: $0) }), anchor.seq > 0 else { return }
+        // The part's own anchor; for a part that has none (discarded unread after the machine went down
+        // with it, or emptied), the one kept beside it when it was last opened.
+        let kept = environment.durableAnchorOfRebuildablePart.map { (seq: $0.seq, hash: Optional($0.hash)) }
+        guard let anchor = try environment.read({ try self.indexAnchor(in: $0) }) ?? kept, anchor.seq > 0 else { return }
         let (head, stored): (UInt64, [UInt8]?)
         do {
             (head, stored) = try environment.read { txn in (try self.head(in: txn).seq, try self.storedHash(at: anchor.seq, in: txn)) }

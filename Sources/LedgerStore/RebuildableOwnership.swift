@@ -10,15 +10,26 @@ import Foundation
 /// `open <boot id>` while a process has the part open, and `closed` once the part was synced and
 /// closed. Opening trusts the part if it was closed, or if it was left open during the current boot;
 /// otherwise the machine went down with the part open, and its files are deleted.
+///
+/// The marker also carries an anchor in the durable part (`open <boot id> anchor <seq> <hash>`, and
+/// `closed anchor …`; ``DurableAnchor``): a position and its hash the durable part held when it was last
+/// opened. A part discarded unread, or emptied, cannot say which durable part it was built from; the
+/// anchor still can.
 enum RebuildableOwnership {
     static let markerName = "ownership"
     private static let closed = "closed"
+
+    /// What claiming a part found: whether it was discarded, and the anchor its marker carried.
+    struct Claim {
+        var discarded: Bool
+        var anchor: DurableAnchor?
+    }
 
     /// Claims the rebuildable part in `directory` for this process, creating the directory if needed;
     /// returns whether an untrusted part was found and deleted.
     ///
     /// The marker is synced before the part is opened, so no unsynced write can precede it.
-    static func claim(directory: String) throws -> Bool {
+    static func claim(directory: String) throws -> Claim {
         let manager = FileManager.default
         if !manager.fileExists(atPath: directory) {
             try manager.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
@@ -26,17 +37,41 @@ enum RebuildableOwnership {
         let dataPath = Environment.dataFile(in: directory)
         let bootID = Self.bootID()
         var discarded = false
+        let marker = Self.readMarker(directory: directory)
+        let (owner, anchor) = Self.parse(marker)
         if manager.fileExists(atPath: dataPath) {
-            let marker = Self.readMarker(directory: directory)
-            let trusted = marker == Self.closed || (bootID != nil && marker == "open \(bootID ?? "")")
+            let trusted = owner == Self.closed || (bootID != nil && owner == "open \(bootID ?? "")")
             if !trusted {
                 try Self.discardFiles(directory: directory)
                 discarded = true
             }
         }
-        // An unreadable boot id is recorded as one that never matches.
-        try Self.writeMarker("open \(bootID ?? "unknown-\(UUID().uuidString)")", directory: directory)
-        return discarded
+        // An unreadable boot id is recorded as one that never matches. The anchor is kept until the
+        // durable part is found to hold it (``recordAnchor(_:directory:)``): a start refused for want of
+        // it must be refused again.
+        try Self.writeMarker("open \(bootID ?? "unknown-\(UUID().uuidString)")", anchor: anchor, directory: directory)
+        return Claim(discarded: discarded, anchor: anchor)
+    }
+
+    /// Records `anchor`, a position the durable part now holds, in the marker of the part in `directory`
+    /// (claimed by this process).
+    static func recordAnchor(_ anchor: DurableAnchor, directory: String) throws(LMDBError) {
+        let (owner, _) = Self.parse(Self.readMarker(directory: directory))
+        guard let owner, owner.hasPrefix("open ") else { return }
+        try Self.writeMarker(owner, anchor: anchor, directory: directory)
+    }
+
+    /// A marker's owner part (`closed`, `open <boot id>`) and its anchor, if it carries one.
+    private static func parse(_ marker: String?) -> (owner: String?, anchor: DurableAnchor?) {
+        guard let marker, let range = marker.range(of: " anchor ") else { return (marker, nil) }
+        let owner = String(marker[..<range.lowerBound])
+        let parts = marker[range.upperBound...].split(separator: " ")
+        guard parts.count == 2, let seq = UInt64(parts[0]), let hash = DurableAnchor.bytes(hex: parts[1]) else { return (owner, nil) }
+        return (owner, DurableAnchor(seq: seq, hash: hash))
+    }
+
+    private static func writeMarker(_ owner: String, anchor: DurableAnchor?, directory: String) throws(LMDBError) {
+        try Self.writeMarker(owner + (anchor.map { " anchor \($0.seq) \($0.hexHash)" } ?? ""), directory: directory)
     }
 
     /// Deletes the part's LMDB files in `directory` (its data file, and its lock file if it can), to be
@@ -48,13 +83,15 @@ enum RebuildableOwnership {
 
     /// Records that the part in `directory` was synced and closed; throws when it could not be recorded
     /// (a full disk), so the owner can say so: the part is then discarded at the next start after a reboot.
+    /// The anchor stays: a part emptied at this opening has none of its own, and a start refused for want
+    /// of it must be refused again.
     static func release(directory: String) throws(LMDBError) {
-        try Self.writeMarker(Self.closed, directory: directory)
+        try Self.writeMarker(Self.closed, anchor: Self.parse(Self.readMarker(directory: directory)).anchor, directory: directory)
     }
 
     /// Records that the part in `directory` lost a write: the next opening discards it, whatever the boot.
     static func markUntrusted(directory: String) {
-        try? Self.writeMarker("open lost-a-write", directory: directory)
+        try? Self.writeMarker("open lost-a-write", anchor: Self.parse(Self.readMarker(directory: directory)).anchor, directory: directory)
     }
 
     /// Syncs a copy of a rebuildable part made into `directory` and marks it closed.

@@ -65,7 +65,24 @@ struct DamagedStorageTests {
         try? FileManager.default.removeItem(atPath: daemon.directory + "/lock.mdb")
         refused = try Self.start(daemon.directory)
         #expect(refused.status == 1, "\(refused.error)")
-        #expect(refused.error.contains("the log \(log) ends at seq 0 (head seq 0): it was lost"), "\(refused.error)")
+        #expect(refused.error.contains("\(readModels) holds read models, but the log \(log) is missing or empty"), "\(refused.error)")
+        #expect(!FileManager.default.fileExists(atPath: log), "the refusal made a log")
+        // Whatever the read models' ownership says: one the machine went down with (or none, as a backup
+        // stopped before its log leaves) discarded them first, and an empty ledger was served.
+        for marker in [nil, "open 00000000-earlier-boot"] {
+            let ownership = readModels + "/ownership"
+            if let marker { try (marker + "\n").write(toFile: ownership, atomically: true, encoding: .utf8) } else { try FileManager.default.removeItem(atPath: ownership) }
+            refused = try Self.start(daemon.directory)
+            #expect(refused.status == 1, "\(marker ?? "no marker"): \(refused.error)")
+            #expect(refused.error.contains("the log \(log) is missing or empty"), "\(refused.error)")
+            #expect(FileManager.default.fileExists(atPath: readModels + "/data.mdb"), "the read models were discarded")
+        }
+        try "closed\n".write(toFile: readModels + "/ownership", atomically: true, encoding: .utf8)
+        // An emptied log file is missing too.
+        #expect(FileManager.default.createFile(atPath: log, contents: nil))
+        refused = try Self.start(daemon.directory)
+        #expect(refused.status == 1, "\(refused.error)")
+        #expect(refused.error.contains("the log \(log) is missing or empty"), "\(refused.error)")
 
         // Replaced by another ledger's longer log.
         let other = try DaemonHarness()
@@ -88,6 +105,54 @@ struct DamagedStorageTests {
         // A clean restart over the read models built from this log is not refused.
         try daemon.start()
         #expect(try daemon.call("system.health").int("head_seq") == 41)
+    }
+
+    /// After the machine went down with the daemon running, the read models are discarded unread (they
+    /// were committed without a sync), so their own anchor in the log cannot be checked: a log replaced
+    /// by another ledger's was served. The position and hash of the log's head at the last start, kept
+    /// beside them, are checked instead; the refusal holds at the next start too, and the ledger's own
+    /// log is served again as ever.
+    @Test func aReplacedLogIsRefusedAfterThePowerWentDownToo() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 30)
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        daemon.kill()
+        let log = daemon.directory + "/data.mdb"
+        let ownership = daemon.directory + "/readmodels/ownership"
+        let marker = try String(contentsOfFile: ownership, encoding: .utf8)
+        #expect(marker.hasPrefix("open ") && marker.contains(" anchor 30 "), "\(marker)")
+        // The power went down: the marker names an earlier boot.
+        func powerLoss() throws {
+            let kept = try String(contentsOfFile: ownership, encoding: .utf8)
+            let anchor = try #require(kept.range(of: " anchor "))
+            try ("open 00000000-earlier-boot" + kept[anchor.lowerBound...]).write(toFile: ownership, atomically: true, encoding: .utf8)
+        }
+        try powerLoss()
+        let own = daemon.directory + "/data.mdb.own"
+        try FileManager.default.copyItem(atPath: log, toPath: own)
+
+        let other = try DaemonHarness()
+        try other.populate(count: 40)
+        #expect(other.stop() == 0)
+        try FileManager.default.removeItem(atPath: log)
+        try FileManager.default.copyItem(atPath: other.directory + "/data.mdb", toPath: log)
+        for attempt in 1...2 {
+            let refused = try Self.start(daemon.directory)
+            #expect(refused.status == 1, "attempt \(attempt): \(refused.error)")
+            #expect(refused.error.contains("(head seq 40) holds another record at seq 30: it was replaced"), "attempt \(attempt): \(refused.error)")
+        }
+
+        // The ledger's own log back: served, the read models rebuilt from it.
+        try FileManager.default.removeItem(atPath: log)
+        try FileManager.default.moveItem(atPath: own, toPath: log)
+        try powerLoss()
+        try daemon.start()
+        try daemon.waitUntilReady()
+        #expect(daemon.log().contains("read models discarded: the machine went down while they were open"))
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 30)
+        #expect(try daemon.call("contacts.create", ["name": "next"]).int("id") == 31)
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
     }
 
     /// A log file cut short is refused at start naming the file (exit status 1), where LMDB faulted on
