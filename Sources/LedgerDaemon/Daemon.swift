@@ -72,7 +72,7 @@ public enum Daemon {
     /// - Parameters:
     ///   - metricsRegistry: where metrics are recorded (the daemon passes the registry its `MetricsSystem`
     ///     factory uses); a private one by default. Served when `configuration.metricsAddress` is set.
-    ///   - onListening: called once the socket accepts connections.
+    ///   - onListening: called once the socket, and the metrics endpoint when there is one, accept connections.
     public static func makeServiceGroup(
         configuration: DaemonConfiguration,
         logger: Logger,
@@ -166,6 +166,8 @@ public enum Daemon {
             subscriberMaximumLag: UInt64(configuration.subscriberMaximumLag)
         )
         metrics.setSampler(DaemonMetrics.makeSampler(stores: stores, rebuilder: rebuilder, subscriptions: methods.subscriptions))
+        // Ready once the socket and the metrics endpoint (when there is one) both accept connections.
+        let readiness = Readiness(listeners: configuration.metricsAddress == nil ? 1 : 2, onReady: onListening)
         let server = RPCServer(
             configuration: .init(
                 socketPath: configuration.socketPath,
@@ -185,7 +187,7 @@ public enum Daemon {
                     // Not fatal: only a later start's clean-up of a stale socket outside the data directory needs it.
                     logger.warning("cannot record the socket path in the data directory", metadata: ["error.code": "\((error as NSError).code)"])
                 }
-                onListening()
+                readiness.listenerReady()
             }
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -206,7 +208,7 @@ public enum Daemon {
             services.insert(.init(service: service), at: 2)
         }
         if let address = configuration.metricsAddress {
-            services.append(.init(service: MetricsServer(address: address, metrics: metrics, logger: logger)))
+            services.append(.init(service: MetricsServer(address: address, metrics: metrics, logger: logger, onListening: readiness.listenerReady)))
         }
         return ServiceGroup(
             configuration: .init(

@@ -290,32 +290,49 @@ struct OperationsTests {
         #expect(logfmt.log().split(separator: "\n").allSatisfy { $0.hasPrefix("ts=") && $0.contains(" level=") && $0.contains(" msg=") })
     }
 
+    /// A datagram socket at `path` receiving sd_notify messages (20 s at most per message).
+    private static func notifyReceiver(at path: String) -> Int32 {
+        let receiver = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(receiver, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(receiver >= 0 && bound == 0)
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(receiver, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return receiver
+    }
+
+    /// The next sd_notify message `receiver` gets ("" when none came in time).
+    private static func nextMessage(_ receiver: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = recv(receiver, &buffer, buffer.count, 0)
+        return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+    }
+
+    /// The daemon on `directory/data`, telling `directory/notify`, with `arguments`.
+    private static func notifyingDaemon(_ directory: String, _ arguments: [String] = []) throws -> ChildProcess {
+        let process = ChildProcess()
+        process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
+        process.arguments = ["--data-dir", directory + "/data"] + arguments
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CONTACTLEDGER_") }
+        environment["NOTIFY_SOCKET"] = directory + "/notify"
+        process.environment = environment
+        return process
+    }
+
     @Test func readinessIsSentToNotifySocket() throws {
         let directory = "/tmp/clo-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         chmod(directory, 0o750)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let notifyPath = directory + "/notify"
-        let receiver = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        #expect(receiver >= 0)
+        let receiver = Self.notifyReceiver(at: directory + "/notify")
         defer { close(receiver) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in notifyPath.utf8.enumerated() { buffer[index] = byte }
-        }
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(receiver, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        #expect(bound == 0)
-        var timeout = timeval(tv_sec: 20, tv_usec: 0)
-        setsockopt(receiver, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let process = ChildProcess()
-        process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
-        process.arguments = ["--data-dir", directory + "/data"]
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CONTACTLEDGER_") }
-        environment["NOTIFY_SOCKET"] = notifyPath
-        process.environment = environment
+        let process = try Self.notifyingDaemon(directory)
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer {
@@ -324,15 +341,48 @@ struct OperationsTests {
                 process.waitUntilExit()
             }
         }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let count = recv(receiver, &buffer, buffer.count, 0)
-        let message = count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
-        #expect(message.split(separator: "\n").contains("READY=1"))
+        #expect(Self.nextMessage(receiver).split(separator: "\n").contains("READY=1"))
         // Ready means the socket answers.
         #expect(try RPCClient(socketPath: directory + "/data/ledger.sock").call("system.health")["status"] == "ok")
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
+    }
+
+    /// Ready means every listener listens: with the metrics port taken, systemd was told READY=1 and the
+    /// daemon then exited 1 with NIO's bind error, naming neither the setting nor the address.
+    @Test func aMetricsPortTakenFailsTheStartBeforeReadiness() throws {
+        let directory = "/tmp/clo-\(UUID().uuidString.prefix(8).lowercased())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        chmod(directory, 0o750)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A port taken on loopback.
+        let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(taken) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(taken, $0, length) == 0 && listen(taken, 1) == 0 && getsockname(taken, $0, &length) == 0 }
+        }
+        #expect(listening)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let receiver = Self.notifyReceiver(at: directory + "/notify")
+        defer { close(receiver) }
+        let process = try Self.notifyingDaemon(directory, ["--metrics-listen", "127.0.0.1:\(port)"])
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(stderr.contains("metrics_listen 127.0.0.1:\(port): cannot listen: Address already in use"), "\(stderr)")
+        var messages: [String] = []
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(receiver, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        while case let message = Self.nextMessage(receiver), !message.isEmpty { messages.append(message) }
+        #expect(!messages.joined(separator: "\n").contains("READY=1"), "\(messages)")
     }
 
     // MARK: Service files

@@ -17,6 +17,7 @@ final class MetricsServer: Service {
     private let metrics: DaemonMetrics
     private let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
+    private let onListening: @Sendable () -> Void
 
     /// The content type of the exposition.
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -32,8 +33,10 @@ final class MetricsServer: Service {
         address: MetricsAddress,
         metrics: DaemonMetrics,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger
+        logger: Logger,
+        onListening: @escaping @Sendable () -> Void = {}
     ) {
+        self.onListening = onListening
         self.address = address
         self.metrics = metrics
         self.eventLoopGroup = eventLoopGroup
@@ -44,23 +47,17 @@ final class MetricsServer: Service {
 
     func run() async throws {
         let limit = ConnectionLimit(maximum: Self.maximumConnections)
-        let server = try await ServerBootstrap(group: self.eventLoopGroup)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: self.address.host, port: self.address.port) { channel in
-                // Counted here, refused once served: NIO registers an accepted channel only after this.
-                let admitted = limit.admit(channel)
-                return channel.eventLoop.makeCompletedFuture {
-                    // A connection held without a request would keep its place for good: 64 of them, and no
-                    // scraper could connect.
-                    try channel.pipeline.syncOperations.addHandlers(IdleStateHandler(readTimeout: Self.idleTimeout), ClosingWhenIdle())
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return (try Connection(wrappingChannelSynchronously: channel), admitted)
-                }
-            }
+        let server: NIOAsyncChannel<(Connection, Bool), Never>
+        do {
+            server = try await self.bind(limit)
+        } catch {
+            throw ListenFailure(address: self.address, cause: error)
+        }
         self.logger.info(
             "metrics listening",
             metadata: ["metrics.host": "\(self.address.host)", "metrics.port": "\(server.channel.localAddress?.port ?? 0)"]
         )
+        self.onListening()
         try await server.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await (connection, admitted) in inbound.cancelOnGracefulShutdown() {
@@ -73,6 +70,33 @@ final class MetricsServer: Service {
             }
         }
         self.logger.info("metrics stopped listening")
+    }
+
+    /// The endpoint could not listen (its port taken, say): the start fails naming the setting and the
+    /// address, where NIO's error named neither.
+    struct ListenFailure: Error, CustomStringConvertible {
+        var address: MetricsAddress
+        var cause: any Error
+        var description: String {
+            let reason = (self.cause as? IOError).map { String(cString: strerror($0.errnoCode)) + " (errno \($0.errnoCode))" } ?? "\(self.cause)"
+            return "metrics_listen \(self.address): cannot listen: \(reason)"
+        }
+    }
+
+    private func bind(_ limit: ConnectionLimit) async throws -> NIOAsyncChannel<(Connection, Bool), Never> {
+        try await ServerBootstrap(group: self.eventLoopGroup)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: self.address.host, port: self.address.port) { channel in
+                // Counted here, refused once served: NIO registers an accepted channel only after this.
+                let admitted = limit.admit(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    // A connection held without a request would keep its place for good: 64 of them, and no
+                    // scraper could connect.
+                    try channel.pipeline.syncOperations.addHandlers(IdleStateHandler(readTimeout: Self.idleTimeout), ClosingWhenIdle())
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    return (try Connection(wrappingChannelSynchronously: channel), admitted)
+                }
+            }
     }
 
     private func serve(_ connection: Connection) async {
