@@ -11,8 +11,11 @@ enum OutputPath {
     private static let kernelRoots = ["/dev", "/proc", "/sys"]
 
     /// Refuses `path` (-32602 naming `field`) unless it is absolute, has no NUL, and, symbolic links
-    /// followed as far as the path exists, lies outside `dataDirectory` and the kernel's file systems.
-    static func check(_ path: String, field: String, dataDirectory: String) throws {
+    /// followed as far as the path exists, lies outside `dataDirectory` and the kernel's file systems;
+    /// returns it with `.` and `..` taken out, the path the caller writes to: the one checked (written as
+    /// given, `…/missing/../b` failed in the kernel, where `missing` must exist, and a backup answered
+    /// -32005 `copy_failed` for a path `mkdir -p` takes).
+    static func checked(_ path: String, field: String, dataDirectory: String) throws -> String {
         guard path.hasPrefix("/") else { throw RPCError.invalidParams(field: field, reason: "must_be_absolute") }
         guard !path.utf8.contains(0) else { throw RPCError.invalidParams(field: field, reason: "invalid") }
         let target = Self.resolved(path)
@@ -23,6 +26,7 @@ enum OutputPath {
         if Self.kernelRoots.contains(where: { target == $0 || target.hasPrefix($0 + "/") }) {
             throw RPCError.invalidParams(field: field, reason: "not_a_regular_location")
         }
+        return URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     /// `path` with `.` and `..` removed and the symbolic links of its longest existing ancestor resolved.

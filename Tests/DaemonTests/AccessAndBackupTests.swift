@@ -99,6 +99,29 @@ struct AccessAndBackupTests {
         #expect(try restored.call("ledger.verify")["verified"] == true)
     }
 
+    /// A path with `.` or `..` is the path without them, as the check took it: written as given,
+    /// `…/missing/../bk` failed in the kernel (`missing` must exist) with -32005 `copy_failed`, and
+    /// `…/bk/..`, a directory in use, too, instead of -32602 `not_an_empty_directory`.
+    @Test func pathsWithDotsAreTheirNormalForm() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 20)
+        let root = daemon.directory + "-dots"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let backup = try daemon.call("ledger.backup", ["path": .string(root + "/missing/../bk1")])
+        #expect(backup.string("path") == root + "/bk1")
+        #expect(FileManager.default.fileExists(atPath: root + "/bk1/data.mdb"))
+        #expect(!FileManager.default.fileExists(atPath: root + "/missing"))
+        let inUse = try daemon.error("ledger.backup", ["path": .string(root + "/bk1/./..")])
+        #expect(inUse.code == -32602)
+        #expect(inUse.data("reason") == "not_an_empty_directory")
+        let export = try #require(try daemon.call("exports.start", ["format": "csv", "path": .string(root + "/gone/../all.csv")]).string("export"))
+        let deadline = Date().addingTimeInterval(30)
+        while try daemon.call("exports.status", ["export": .string(export)]).string("state") != "complete", Date() < deadline { usleep(20_000) }
+        #expect(try daemon.call("exports.status", ["export": .string(export)]).string("path") == root + "/all.csv")
+        #expect(FileManager.default.fileExists(atPath: root + "/all.csv"))
+    }
+
     /// A rebuild retried with its idempotency key answers the first call and starts none; without a key
     /// a second call starts a second rebuild (the control: `last_rebuilt_on` moves).
     @Test func aRebuildRetriedWithItsKeyStartsNoSecondRebuild() throws {

@@ -13,19 +13,19 @@ extension LedgerMethods {
     func ledgerBackup(_ call: RPCCall, _ caller: Caller) async throws -> any MethodAnswer {
         let params = try self.params(BackupParams.self, call)
         if let earlier = try self.earlierAnswer(call, caller) { return earlier }
-        try OutputPath.check(params.path, field: "path", dataDirectory: self.stores.environment.directory)
+        let path = try OutputPath.checked(params.path, field: "path", dataDirectory: self.stores.environment.directory)
         let environment = self.stores.environment
         return try await self.backups.inTurn { () async throws -> any MethodAnswer in
             // In turn: a second backup into the same directory finds it in use, whatever its timing, and a
             // retry that waited for the first call's turn finds its answer.
             if let earlier = try self.earlierAnswer(call, caller) { return earlier }
-            let target = try BackupTarget.prepare(params.path)
+            let target = try BackupTarget.prepare(path)
             let answer: JSONValue
             do {
                 let head = try self.read { try self.stores.log.head(in: $0).seq }
-                try await Task.detached { try environment.copy(to: params.path) }.value
-                let size = (try? FileManager.default.attributesOfItem(atPath: params.path + "/data.mdb")[.size] as? NSNumber)?.int64Value ?? 0
-                answer = ["path": .string(params.path), "head_seq_at_start": .integer(Int64(head)), "bytes": .integer(size)]
+                try await Task.detached { try environment.copy(to: path) }.value
+                let size = (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? NSNumber)?.int64Value ?? 0
+                answer = ["path": .string(path), "head_seq_at_start": .integer(Int64(head)), "bytes": .integer(size)]
             } catch {
                 // Whatever failed, nothing of the backup stays: a retry to the same path must work.
                 target.discard()

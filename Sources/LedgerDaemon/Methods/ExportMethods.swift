@@ -32,20 +32,20 @@ extension LedgerMethods {
         let params = try self.params(ExportStartParams.self, call)
         if let earlier = try self.earlierAnswer(call, caller) { return earlier }
         guard let format = SpreadsheetFormat(rawValue: params.format) else { throw RPCError.invalidParams(field: "format", reason: "unknown_format") }
-        try OutputPath.check(params.path, field: "path", dataDirectory: self.stores.environment.directory)
+        let path = try OutputPath.checked(params.path, field: "path", dataDirectory: self.stores.environment.directory)
         var isDirectory: ObjCBool = false
-        let parent = (params.path as NSString).deletingLastPathComponent
+        let parent = (path as NSString).deletingLastPathComponent
         guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw RPCError.invalidParams(field: "path", reason: "directory_not_found")
         }
-        guard !FileManager.default.fileExists(atPath: params.path, isDirectory: &isDirectory) || !isDirectory.boolValue else {
+        guard !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || !isDirectory.boolValue else {
             throw RPCError.invalidParams(field: "path", reason: "is_a_directory")
         }
         // The file is written beside the path and renamed over it: it replaces a file, never a socket,
         // a device or a pipe that is there.
         // FileManager reads the entry itself (lstat): a link is a link. `struct stat`'s members broke
         // incremental builds here (MemberImportVisibility found them in CoreFoundation).
-        if let type = (try? FileManager.default.attributesOfItem(atPath: params.path))?[.type] as? FileAttributeType,
+        if let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType,
             type != .typeRegular, type != .typeSymbolicLink
         {
             throw RPCError.invalidParams(field: "path", reason: "not_a_regular_file")
@@ -64,7 +64,7 @@ extension LedgerMethods {
         if let text = params.query { _ = try Self.parseQuery(text, workspace: workspace) }
 
         let id = UUID.random().lowercasedString
-        let job = ExportJob(.init(id: id, workspace: caller.workspace, state: "pending", rowsTotal: 0, rowsDone: 0, path: params.path, format: format.rawValue))
+        let job = ExportJob(.init(id: id, workspace: caller.workspace, state: "pending", rowsTotal: 0, rowsDone: 0, path: path, format: format.rawValue))
         // Stored (with the idempotency key and the answer) before it is answered. Two calls with one key
         // that raced past the look-up above both get here: the writer keeps the first one's answer and
         // gives it to the second, which starts nothing.
@@ -77,7 +77,7 @@ extension LedgerMethods {
         ExportJob.register(job)
         let query = params.query
         Task.detached {
-            let end = await self.runExport(job, workspaceName: caller.workspace, group: groupUUID, query: query, format: format, path: params.path, peer: caller.peer)
+            let end = await self.runExport(job, workspaceName: caller.workspace, group: groupUUID, query: query, format: format, path: path, peer: caller.peer)
             // Its end is stored before it is shown: an export answered `complete` is still complete after
             // a kill. A daemon stopping meanwhile leaves it running, read back as interrupted.
             var ended = job.snapshot
