@@ -71,7 +71,14 @@ struct LedgerStores: Sendable {
         // That first opening also clears the reader slots dead processes left (closed again at the end of
         // the closure, before the compaction and the second opening).
         let (dropped, cleared) = try {
-            let first = try Environment(directory: dataDirectory, configuration: configuration)
+            let first: Environment
+            do {
+                first = try Environment(directory: dataDirectory, configuration: configuration)
+            } catch let error as LMDBError where Environment.isDamage(error) {
+                // Its meta pages are not LMDB's (zeroed, overwritten, a file cut under two pages): LMDB's
+                // error names the directory alone, and no way out.
+                throw LogError.damagedFile(error)
+            }
             do {
                 // Before any change: a later version's data directory is refused as it is.
                 try EventLog.claimLayout(in: first)

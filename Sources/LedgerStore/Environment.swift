@@ -107,6 +107,8 @@ public final class Environment: @unchecked Sendable {
                 RebuildablePartCopy.removeLeftover(in: path)
                 let part: OpenedRebuildablePart
                 do {
+                    // An emptied file would open as a new part without a word: it is damage, said so.
+                    if !claim.discarded, let empty = EmptyDataFile(Self.dataFile(in: path)) { throw empty }
                     part = try Self.openRebuildablePart(in: path, durable: env, configuration: configuration)
                 } catch where Self.isDamage(error) {
                     // Derived from the durable part, a damaged rebuildable part is discarded and made
@@ -189,7 +191,7 @@ public final class Environment: @unchecked Sendable {
     /// Whether `error`, met opening an environment, says its file is damaged (cut short, pages that are
     /// not LMDB's) rather than out of reach (permissions, a full disk).
     public static func isDamage(_ error: any Error) -> Bool {
-        if error is TruncatedDataFile { return true }
+        if error is TruncatedDataFile || error is EmptyDataFile { return true }
         guard let error = error as? LMDBError else { return false }
         // MDB_BAD_TXN: a transaction that met a damaged page is unusable from then on.
         return error.isDamagedPage || [MDB_INVALID, MDB_BAD_TXN, MDB_VERSION_MISMATCH].contains(error.code.rawValue)

@@ -167,6 +167,22 @@ struct DamagedStorageTests {
         #expect(refused.status == 1, "\(refused.error)")
         #expect(refused.error.contains("the log \(log) is damaged: it is 8192 bytes, shorter than"), "\(refused.error)")
         #expect(refused.error.contains("Restore it from a backup"), "\(refused.error)")
+        // Cut under its two meta pages, or its meta pages zeroed: LMDB's MDB_INVALID named the directory
+        // alone, and no way out.
+        for (label, damage) in [("cut to 1000 bytes", { truncate(log, 1000) == 0 }), ("meta pages zeroed", { Self.zero(log, bytes: 8192) })] {
+            #expect(damage(), "\(label)")
+            let invalid = try Self.start(daemon.directory)
+            #expect(invalid.status == 1, "\(label): \(invalid.error)")
+            #expect(invalid.error.contains("the log \(log) is damaged: ") && invalid.error.contains("MDB_INVALID"), "\(label): \(invalid.error)")
+            #expect(invalid.error.contains("Restore it from a backup"), "\(label): \(invalid.error)")
+        }
+    }
+
+    /// Overwrites the first `bytes` bytes of `file` with zeros.
+    static func zero(_ file: String, bytes: Int) -> Bool {
+        guard let handle = FileHandle(forWritingAtPath: file) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.write(contentsOf: Data(repeating: 0, count: bytes))) != nil
     }
 
     /// A read models' file cut short, or whose pages are not LMDB's, is rebuildable: the daemon
@@ -198,6 +214,15 @@ struct DamagedStorageTests {
         try daemon.start()
         let warning = daemon.log().split(separator: "\n").last { $0.contains("read models discarded: their file was damaged") }
         #expect(warning?.contains("MDB_BAD_TXN") == true && warning?.contains("file=\(file)") == true, "\(daemon.log())")
+        try daemon.waitUntilReady()
+        #expect(try daemon.call("contacts.get", ["urn": "ext:p123"]) == before)
+
+        // Emptied: LMDB opened it as a new file, and the read models were rebuilt without a word.
+        #expect(daemon.stop() == 0)
+        #expect(truncate(file, 0) == 0)
+        try daemon.start()
+        let emptied = daemon.log().split(separator: "\n").last { $0.contains("read models discarded: their file was damaged") }
+        #expect(emptied?.contains("\(file) is empty (0 bytes)") == true, "\(daemon.log())")
         try daemon.waitUntilReady()
         #expect(try daemon.call("contacts.get", ["urn": "ext:p123"]) == before)
     }
