@@ -83,7 +83,9 @@ public enum Daemon {
         let manager = FileManager.default
         if !manager.fileExists(atPath: directory) {
             do {
-                try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+                // Search permission alone for its group: enough to reach the default socket (0660, in it),
+                // not to list it (0750 let the group read the directory's names).
+                try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o710])
             } catch {
                 throw StartFailure.cannotCreateDataDirectory(directory)
             }

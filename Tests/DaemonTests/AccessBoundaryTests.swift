@@ -94,7 +94,7 @@ struct AccessBoundaryTests {
 
     /// A `gid` grant matches a supplementary group of the peer's (SO_PEERGROUPS: operators add users to
     /// a group with `usermod -aG`), and the socket's group reaches a socket in the data directory (the
-    /// default place), which the daemon creates `0750`. Root only: the client runs as another user.
+    /// default place), which the daemon creates `0710`. Root only: the client runs as another user.
     @Test(.enabled(if: geteuid() == 0)) func aGroupReachesTheSocketAndItsGrantThroughSupplementaryMembership() throws {
         let daemon = try DaemonHarness(arguments: ["--socket-group", "5151", "--grant", "gid=5151,mode=read"])
         let bin = try Operations.cliForOtherUsers(beside: daemon)

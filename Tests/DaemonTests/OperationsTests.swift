@@ -344,6 +344,9 @@ struct OperationsTests {
         #expect(Self.nextMessage(receiver).split(separator: "\n").contains("READY=1"))
         // Ready means the socket answers.
         #expect(try RPCClient(socketPath: directory + "/data/ledger.sock").call("system.health")["status"] == "ok")
+        // The data directory it made lets its group reach the socket, nothing more.
+        let mode = try FileManager.default.attributesOfItem(atPath: directory + "/data")[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o710)
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
