@@ -257,6 +257,24 @@ struct OperationsTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// A request the HTTP parser refuses gets one 400 and the connection closes (NIO's error handler
+    /// answered `GET /metrics` without a version twice); the endpoint goes on serving.
+    @Test func aBadRequestGetsOneAnswer() throws {
+        let port = try Operations.freePort()
+        let daemon = try DaemonHarness(arguments: ["--metrics-listen", "127.0.0.1:\(port)"])
+        let connection = try #require(LoopbackSocket.connect(port: port))
+        defer { close(connection) }
+        let request = Array("GET /metrics\r\n\r\n".utf8)
+        #expect(send(connection, request, request.count, Int32(MSG_NOSIGNAL)) == request.count)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while case let count = recv(connection, &buffer, buffer.count, 0), count > 0 { received += buffer[0..<count] }
+        let text = String(decoding: received, as: UTF8.self)
+        #expect(text.components(separatedBy: "HTTP/1.1 400 Bad Request").count == 2, "\(text)")
+        #expect(try Operations.httpGet(port: port, path: "/metrics").status == 200)
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func subscriptionsAreCountedLive() throws {
         let port = try Operations.freePort()
         let daemon = try DaemonHarness(arguments: ["--metrics-listen", "127.0.0.1:\(port)"])

@@ -93,7 +93,8 @@ final class MetricsServer: Service {
                     // A connection held without a request would keep its place for good: 64 of them, and no
                     // scraper could connect.
                     try channel.pipeline.syncOperations.addHandlers(IdleStateHandler(readTimeout: Self.idleTimeout), ClosingWhenIdle())
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
+                    try channel.pipeline.syncOperations.addHandler(AnsweringOneBadRequest())
                     return (try Connection(wrappingChannelSynchronously: channel), admitted)
                 }
             }
@@ -156,5 +157,29 @@ private final class ClosingWhenIdle: ChannelInboundHandler, Sendable {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
         context.close(promise: nil)
+    }
+}
+
+/// Answers a request the HTTP parser refuses with one `400 Bad Request` and closes the connection.
+/// NIO's own error handler answered some such requests twice (`GET /metrics` without a version: two
+/// 400s on one connection), for the parser reports more than one error for them.
+private final class AnsweringOneBadRequest: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// Touched on the channel's event loop only.
+    private var answered = false
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError else { return context.fireErrorCaught(error) }
+        guard !self.answered else { return }
+        self.answered = true
+        let head = HTTPResponseHead(version: .http1_1, status: .badRequest, headers: ["Connection": "close", "Content-Length": "0"])
+        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
+        context.fireErrorCaught(error)
     }
 }
