@@ -87,4 +87,9 @@ fi
 
 echo "installed contactledgerd to $root$prefix/bin; unit $root/etc/systemd/system/contactledgerd.service"
 echo "config: $root/etc/contactledger/contactledgerd.json; socket: /run/contactledger/ledger.sock (group contactledger)"
+if [ -n "$destdir" ]; then
+    # Staged files belong to whoever ran this; the daemon runs as contactledger and reads its config
+    # through the group (0750 directory, 0640 file).
+    echo "staged only: when installing, give /etc/contactledger and contactledgerd.json the group contactledger"
+fi
 [ "$enable" -eq 1 ] || echo "start it with: systemctl enable --now contactledgerd"
