@@ -250,14 +250,16 @@ final class GroupPopulator: Service, Sendable {
         }
         for name in unmarked {
             let context = CommandContext(workspace: name, actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
-            _ = try await self.ledger.execute(context) { tx in
+            let marked = try await self.ledger.execute(context) { tx in
                 let ended: [LedgerEvent] = try tx.workspace().groups.filter(\.isSmart).compactMap { group in
                     try self.isScheduled(Job(workspace: name, group: group.uuid), in: tx.txn) ? nil : .groupEvaluated(uuid: group.uuid)
                 }
                 if !ended.isEmpty { try tx.append(ended, to: EventHeader.workspaceStream(name)) }
-                return []
+                return BigEndian.bytes(UInt64(ended.count))
             }
-            self.logger.notice("smart group evaluations marked in the log", metadata: ["workspace": "\(name)"])
+            if let count = BigEndian.uint64(marked), count > 0 {
+                self.logger.notice("smart group evaluations marked in the log", metadata: ["workspace": "\(name)", "groups.marked": "\(count)"])
+            }
         }
     }
 }

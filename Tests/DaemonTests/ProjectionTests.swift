@@ -399,10 +399,12 @@ struct ProjectionTests {
         }
         try daemon.start()
         #expect(try marks() == [group])
+        #expect(daemon.log().contains("smart group evaluations marked in the log") && daemon.log().contains("groups.marked=1"), "\(daemon.log())")
         #expect(try daemon.call("groups.list")["groups"]?.arrayValue?.first?.string("status") == "ready")
         #expect(daemon.stop() == 0)
         try daemon.start()
         #expect(try marks() == [group])
+        #expect(!daemon.log().contains("smart group evaluations marked"), "\(daemon.log())")
         // A group created now gets its mark from its own evaluation, and only that one.
         let fresh = try #require(try daemon.call("groups.create", ["name": "Qs", "query": "name ~ qq"]).string("uuid"))
         _ = try QueryAndGroupTests.waitUntilReady(daemon, fresh)
