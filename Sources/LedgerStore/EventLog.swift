@@ -102,7 +102,8 @@ public struct EventLog: Sendable {
         // The part's own anchor; for a part that has none (discarded unread after the machine went down
         // with it, or emptied), the one kept beside it when it was last opened.
         let kept = environment.durableAnchorOfRebuildablePart.map { (seq: $0.seq, hash: Optional($0.hash)) }
-        guard let anchor = try environment.read({ try self.indexAnchor(in: $0) }) ?? kept, anchor.seq > 0 else { return }
+        let own = try environment.read { try self.indexAnchor(in: $0) }
+        guard let anchor = own ?? kept, anchor.seq > 0 else { return }
         let (head, stored): (UInt64, [UInt8]?)
         do {
             (head, stored) = try environment.read { txn in (try self.head(in: txn).seq, try self.storedHash(at: anchor.seq, in: txn)) }
@@ -110,19 +111,23 @@ public struct EventLog: Sendable {
             // Only the durable part was read: say it is the log's file.
             throw LogError.damagedFile(error)
         }
-        guard anchor.seq <= head else {
-            throw LogError.rebuildablePartFromAnotherLog(position: anchor.seq, head: head, cause: .logEndsBefore)
+        let mismatch: LogError.AnchorMismatch?
+        if anchor.seq > head {
+            mismatch = .logEndsBefore
+        } else if let stored {
+            guard let hash = anchor.hash else {
+                try environment.write { txn in try self.recordStreamIndexPosition((anchor.seq, stored), in: txn) }
+                return
+            }
+            mismatch = hash == stored ? nil : .recordDiffers
+        } else {
+            mismatch = .recordMissing
         }
-        guard let stored else {
-            throw LogError.rebuildablePartFromAnotherLog(position: anchor.seq, head: head, cause: .recordMissing)
-        }
-        guard let hash = anchor.hash else {
-            try environment.write { txn in try self.recordStreamIndexPosition((anchor.seq, stored), in: txn) }
-            return
-        }
-        guard hash == stored else {
-            throw LogError.rebuildablePartFromAnotherLog(position: anchor.seq, head: head, cause: .recordDiffers)
-        }
+        guard let mismatch else { return }
+        // Refused on the kept anchor, the (emptied) part is not recorded as closed cleanly: the marker goes
+        // on saying what it said, a power loss included, until a start with the right log.
+        if own == nil { environment.discardRebuildablePart() }
+        throw LogError.rebuildablePartFromAnotherLog(position: anchor.seq, head: head, cause: mismatch)
     }
 
     /// Brings a rebuildable stream index up to the log's head, in writes of `chunk` records; returns

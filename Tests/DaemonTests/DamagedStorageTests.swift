@@ -141,6 +141,9 @@ struct DamagedStorageTests {
             let refused = try Self.start(daemon.directory)
             #expect(refused.status == 1, "attempt \(attempt): \(refused.error)")
             #expect(refused.error.contains("(head seq 40) holds another record at seq 30: it was replaced"), "attempt \(attempt): \(refused.error)")
+            // A refused start records no clean close of the read models it emptied.
+            let after = try String(contentsOfFile: ownership, encoding: .utf8)
+            #expect(after.hasPrefix("open ") && after.contains(" anchor 30 "), "attempt \(attempt): \(after)")
         }
 
         // The ledger's own log back: served, the read models rebuilt from it.
