@@ -968,6 +968,15 @@ struct LedgerCoreTests {
             #expect(try client.call("contacts.count", ["query": ""]).int("total") == Int64(acknowledged.count))
         }
         try expectEveryAcknowledgedCreate()
+        // A rebuild asked with an idempotency key whose answer cannot be stored starts nothing, and nor
+        // does its retry: it was started behind the error, and again at each retry.
+        for _ in 0..<2 {
+            let refused = try daemon.error("projections.rebuild", ["name": "contacts", "idempotency_key": "after-full"])
+            #expect(refused.code == -32005 && refused.data("reason") == "map_full", "\(refused)")
+        }
+        usleep(300_000)
+        #expect(try daemon.waitUntilReady().string("state") == "ready")
+        #expect(!daemon.log().contains("projection rebuild started"), "\(daemon.log().suffix(1_500))")
         #expect(daemon.stop() == 0)
         try daemon.start()
         try expectEveryAcknowledgedCreate()

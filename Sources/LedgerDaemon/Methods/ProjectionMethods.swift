@@ -78,11 +78,20 @@ extension LedgerMethods {
         let params = try self.params(RebuildParams.self, call)
         try Self.checkProjection(params.name)
         if let earlier = try self.earlierAnswer(call, caller) { return earlier }
-        // Requested before the writer's turn, not in it: a batch the writer runs again (after growing the
-        // map) would ask a second time and answer `started: false` for the rebuild this call started.
-        let started = self.rebuilder.requestRebuild()
-        let answer: JSONValue = ["name": .string(params.name), "state": "rebuilding", "started": .bool(started)]
-        return try await self.answerAppendingNothing(answer, call, caller)
+        guard caller.idempotencyKey != nil else {
+            let started = self.rebuilder.requestRebuild()
+            return try await self.answerAppendingNothing(["name": .string(params.name), "state": "rebuilding", "started": .bool(started)], call, caller)
+        }
+        // With a key, the answer is stored first and the rebuild asked for once it is durable: started
+        // first, an answer that could not be stored (a full map) left a rebuild running behind an error,
+        // and every retry started another. (Not asked in the writer's turn: a batch the writer runs again
+        // after growing the map would ask twice.)
+        let answer: JSONValue = ["name": .string(params.name), "state": "rebuilding", "started": .bool(!self.rebuilder.status.isRebuilding)]
+        let stored = try await self.answerAppendingNothing(answer, call, caller)
+        // A call with the same key that raced past the look-up above asks too, while the first one's
+        // rebuild runs: that asks for nothing.
+        if answer["started"] == true { _ = self.rebuilder.requestRebuild() }
+        return stored
     }
 
     /// Rebuilds the projection from the log into scratch tables with the running code and lists every
