@@ -9,6 +9,11 @@ extension String {
     /// documented lengths.
     public var codePointCount: Int { self.unicodeScalars.count }
 
+    /// Whether `other` is this text code point for code point, as the reference implementations compare
+    /// text. Not `==`: Swift compares by canonical equivalence, so a precomposed é equals e and a combining
+    /// accent, and a change from one form to the other was taken for no change.
+    public func isCodePointEqual(to other: String) -> Bool { self.unicodeScalars.elementsEqual(other.unicodeScalars) }
+
     /// The text cut to at most `limit` code points (see ``codePointCount``).
     public func prefix(codePoints limit: Int) -> String {
         guard self.unicodeScalars.count > limit else { return self }

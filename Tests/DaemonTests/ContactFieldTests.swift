@@ -228,6 +228,22 @@ struct ContactFieldTests {
         #expect(try daemon.call("groups.create", ["name": .string(String(repeating: "\u{1F1F7}\u{1F1FC}", count: 32))]).string("uuid") != nil)
     }
 
+    /// A contact's or a group's name changed to its other Unicode form (NFD for NFC) is a change, as for
+    /// field values: Swift's == took them for the same, and the old form was kept with no event.
+    @Test func namesInAnotherUnicodeFormAreAChange() throws {
+        let daemon = try DaemonHarness()
+        let created = try daemon.call("contacts.create", ["name": "Jos\u{E9}"])
+        let uuid = try #require(created.string("uuid"))
+        let renamed = try ContactKit.modify(daemon, uuid, [["type": "name", "name": "Jose\u{301}"]])
+        #expect(renamed.int("version") == (created.int("version") ?? 0) + 1)
+        #expect(renamed.string("name")?.unicodeScalars.count == 5)
+        #expect(try ContactKit.modify(daemon, uuid, [["type": "name", "name": "Jose\u{301}"]]).int("version") == renamed.int("version"))
+        let group = try daemon.call("groups.create", ["name": "Caf\u{E9}"])
+        let updated = try daemon.call("groups.update", ["uuid": .string(group.string("uuid") ?? ""), "name": "Cafe\u{301}"])
+        #expect(updated.string("name")?.unicodeScalars.count == 5)
+        #expect((updated.int("seq") ?? 0) > (group.int("seq") ?? 0))
+    }
+
     /// Sending a field's current text again parses it again, as goflow's field modifier does, and
     /// changes the value when a reading differs: a district inside the contact's new state, a state
     /// once the locations are set, a date under another date format. The text alone was compared, so

@@ -98,7 +98,8 @@ public enum ContactDecider {
         switch modifier {
         case .name(let raw):
             let name = try Self.validName(raw, field: "\(path).name")
-            return name == contact.name ? nil : .contactNameChanged(name: name ?? "")
+            let unchanged = name.map { name in contact.name.map(name.isCodePointEqual(to:)) ?? false } ?? (contact.name == nil)
+            return unchanged ? nil : .contactNameChanged(name: name ?? "")
         case .language(let raw):
             let language = try Self.validLanguage(raw, field: "\(path).language")
             return language == contact.language ? nil : .contactLanguageChanged(language: language ?? "")

@@ -1,6 +1,7 @@
 // ContactLedger — contact domain.
 
 import Foundation
+import JSONText
 
 /// A contact's value for one custom field: the raw text plus every typed reading that parsed.
 ///
@@ -131,12 +132,11 @@ public struct FieldValue: Sendable, Hashable, Codable {
     /// Whether setting `other` over this value changes nothing (goflow's `Value.Equals`): the same text,
     /// code point for code point, and the same readings, datetimes to the microsecond they are stored with.
     ///
-    /// Not `==`: Swift compares strings by canonical equivalence (a precomposed é equals e and a combining
-    /// accent), and a datetime decoded from an event may differ from a freshly parsed one below the
-    /// microsecond.
+    /// Not `==`: Swift compares strings by canonical equivalence (``Swift/String/isCodePointEqual(to:)``),
+    /// and a datetime decoded from an event may differ from a freshly parsed one below the microsecond.
     public func isSame(as other: FieldValue) -> Bool {
         func microseconds(_ date: Date?) -> Double? { date.map { ($0.timeIntervalSince1970 * 1_000_000).rounded() } }
-        return self.text.unicodeScalars.elementsEqual(other.text.unicodeScalars) && self.number == other.number
+        return self.text.isCodePointEqual(to: other.text) && self.number == other.number
             && microseconds(self.datetime) == microseconds(other.datetime) && self.state == other.state
             && self.district == other.district && self.ward == other.ward
     }

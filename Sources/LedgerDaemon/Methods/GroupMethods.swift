@@ -56,7 +56,7 @@ extension LedgerMethods {
             let workspace = try tx.workspace()
             guard let group = workspace.group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
             var update = GroupUpdated(uuid: uuid)
-            if let name = params.name, name != group.name {
+            if let name = params.name, !name.isCodePointEqual(to: group.name) {
                 try WorkspaceDecider.validateGroupName(name, workspace: workspace, except: uuid)
                 update.name = name
             }
