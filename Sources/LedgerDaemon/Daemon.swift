@@ -168,6 +168,7 @@ public enum Daemon {
             subscriberMaximumLag: UInt64(configuration.subscriberMaximumLag)
         )
         metrics.setSampler(DaemonMetrics.makeSampler(stores: stores, rebuilder: rebuilder, subscriptions: methods.subscriptions))
+        if let address = configuration.metricsAddress { try MetricsServer.probe(address) }
         // Ready once the socket and the metrics endpoint (when there is one) both accept connections.
         let readiness = Readiness(listeners: configuration.metricsAddress == nil ? 1 : 2, onReady: onListening)
         let server = RPCServer(

@@ -72,6 +72,21 @@ final class MetricsServer: Service {
         self.logger.info("metrics stopped listening")
     }
 
+    /// Binds `address` once and lets it go: a port already taken fails the start here, before the socket
+    /// listens (the endpoint's own bind failing later stopped a daemon whose socket already took
+    /// connections, and one taken in that moment trapped, NIO finding its channel dropped unserved).
+    static func probe(_ address: MetricsAddress) throws {
+        do {
+            let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: address.host, port: address.port)
+                .wait()
+            try channel.close().wait()
+        } catch {
+            throw ListenFailure(address: address, cause: error)
+        }
+    }
+
     /// The endpoint could not listen (its port taken, say): the start fails naming the setting and the
     /// address, where NIO's error named neither.
     struct ListenFailure: Error, CustomStringConvertible {
