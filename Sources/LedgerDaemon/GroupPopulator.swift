@@ -138,7 +138,12 @@ final class GroupPopulator: Service, Sendable {
             try? await gracefulShutdown()
             return
         }
-        try await self.markEvaluationsEndedBeforeTheirEvent()
+        do {
+            try await self.markEvaluationsEndedBeforeTheirEvent()
+        } catch {
+            // Not worth a start refused (a full disk, a full map): the next start marks them.
+            self.logger.warning("earlier smart group evaluations not marked in the log", metadata: ["error.type": "\(type(of: error))"])
+        }
         // Resume evaluations a restart interrupted.
         let stores = self.ledger.stores
         let pending: [Job] = try stores.environment.read { txn in

@@ -156,7 +156,6 @@ public final class Environment: @unchecked Sendable {
         self.staleReadersCleared = dead
     }
 
-    /// A rebuildable part opened for use, with what opening it did.
     /// Records `anchor`, a position the durable part holds now, beside the rebuildable part: it is what
     /// the next opening checks a part it discards unread against (``durableAnchorOfRebuildablePart``).
     public func recordDurableAnchor(_ anchor: DurableAnchor) throws(LMDBError) {
@@ -164,6 +163,7 @@ public final class Environment: @unchecked Sendable {
         try RebuildableOwnership.recordAnchor(anchor, directory: directory)
     }
 
+    /// A rebuildable part opened for use, with what opening it did.
     private struct OpenedRebuildablePart {
         var pointer: OpaquePointer
         var stamps: CommitStamps

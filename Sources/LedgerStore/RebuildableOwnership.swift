@@ -26,7 +26,7 @@ enum RebuildableOwnership {
     }
 
     /// Claims the rebuildable part in `directory` for this process, creating the directory if needed;
-    /// returns whether an untrusted part was found and deleted.
+    /// returns whether an untrusted part was found and deleted, and the anchor its marker carried.
     ///
     /// The marker is synced before the part is opened, so no unsynced write can precede it.
     static func claim(directory: String) throws -> Claim {
