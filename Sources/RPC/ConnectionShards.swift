@@ -42,10 +42,14 @@ final class ConnectionShards: Sendable {
         self.inputs = inputs
     }
 
-    /// Runs `body` as a child task of the next shard, on `executor` when one is given.
-    func run(executorPreference executor: (any TaskExecutor)?, _ body: @escaping @Sendable () async -> Void) {
+    /// Runs `body` as a child task of the next shard, on `executor` when one is given; false when the
+    /// shard has ended (its group cancelled) and `body` will not run: the caller must then end what it
+    /// would have (a connection dropped unserved traps in NIO).
+    @discardableResult
+    func run(executorPreference executor: (any TaskExecutor)?, _ body: @escaping @Sendable () async -> Void) -> Bool {
         let index = Int(self.next.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(Self.count))
-        self.inputs[index].yield((executor, body))
+        if case .enqueued = self.inputs[index].yield((executor, body)) { return true }
+        return false
     }
 
     /// Takes no more work: each shard ends once the tasks it runs have ended.

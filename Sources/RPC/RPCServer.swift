@@ -201,9 +201,12 @@ public final class RPCServer: Service {
                             listenerDrain.noteActivity()
                             _ = unserved.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(connection.0.channel)) }
                             // The connection's calls run on its channel's loop, not the cooperative pool.
-                            shards.run(executorPreference: EventLoopTaskExecutor(connection.0.channel.eventLoop)) {
+                            let running = shards.run(executorPreference: EventLoopTaskExecutor(connection.0.channel.eventLoop)) {
                                 await self.serve(connection, drains: drains)
                             }
+                            // The shards ended (the service's tasks cancelled: another service failed at
+                            // start): closed here, not dropped, which traps in NIO.
+                            if !running { group.addTask { try? await connection.0.executeThenClose { _, _ in } } }
                         }
                     } onGracefulShutdown: {
                         // Not at once: connections may still wait in the backlog (``ShutdownDrain``).
