@@ -98,7 +98,13 @@ public enum ContactDecider {
         switch modifier {
         case .name(let raw):
             let name = try Self.validName(raw, field: "\(path).name")
-            let unchanged = name.map { name in contact.name.map(name.isCodePointEqual(to:)) ?? false } ?? (contact.name == nil)
+            // Code point for code point: a name changed to its other Unicode form is a change.
+            let unchanged =
+                switch (name, contact.name) {
+                case (nil, nil): true
+                case (let new?, let old?): new.isCodePointEqual(to: old)
+                default: false
+                }
             return unchanged ? nil : .contactNameChanged(name: name ?? "")
         case .language(let raw):
             let language = try Self.validLanguage(raw, field: "\(path).language")
