@@ -65,6 +65,21 @@ struct ConnectionShardsTests {
         #expect(ran.count == 0)
     }
 
+    /// Work handed to the shards just before their group is cancelled still runs (cancelled): a
+    /// connection's work run closes its channel, where dropped with the shards' streams it left the
+    /// channel unserved, which traps in NIO.
+    @Test func workHandedOverBeforeACancellationStillRuns() async throws {
+        let ran = Counter()
+        let works = ConnectionShards.count * 4
+        try await withThrowingDiscardingTaskGroup { group in
+            let shards = ConnectionShards(in: &group)
+            for _ in 0..<works { #expect(shards.run(executorPreference: nil) { ran.add() }) }
+            group.cancelAll()
+            shards.finish()
+        }
+        #expect(ran.count == works)
+    }
+
     @Test func drainsBeginTogetherAtShutdownAndLateOnesAtOnce() async throws {
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var peers: [Int32] = []
