@@ -110,6 +110,10 @@ final class Ledger: Sendable {
         self.bulkRefused.store(true, ordering: .releasing)
     }
 
+    /// Whether the daemon is stopping (``refuseBulkCommands()`` was called): long work off the writer (a
+    /// verification's comparison) ends too.
+    var isStopping: Bool { self.bulkRefused.load(ordering: .acquiring) }
+
     /// Runs `body` as one command; returns its answer once durable.
     ///
     /// - Throws: the body's errors (nothing of the command is written), ``StorageUnavailable`` when the

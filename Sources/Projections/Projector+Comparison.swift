@@ -14,6 +14,9 @@ public struct ProjectionDifference: Sendable, Hashable {
     public var kind: String
 }
 
+/// A comparison ended before its end because its caller asked it to stop (``Projector/differences(from:limit:stoppingWhen:in:)``).
+public struct ComparisonStopped: Error, Hashable, Sendable {}
+
 extension Projector {
     /// Compares every read-model table of this generation with `rebuilt`, entry by entry, decoding
     /// records whose bytes may differ for equal values. At most `limit` differences, in key order.
@@ -21,14 +24,22 @@ extension Projector {
     /// Both tables of a pair are walked together in key order (LMDB keeps them sorted), so the
     /// comparison holds two entries at a time, however large the read models: loading each table into a
     /// dictionary took gigabytes on a ledger of millions of events.
-    public func differences(from rebuilt: Projector, limit: Int = 100, in txn: Transaction) throws -> [ProjectionDifference] {
+    ///
+    /// - Throws: ``ComparisonStopped`` once `shouldStop` says so (asked every few thousand entries): the
+    ///   comparison of a large ledger takes seconds, which a daemon stopping must not wait for.
+    public func differences(
+        from rebuilt: Projector, limit: Int = 100, stoppingWhen shouldStop: () -> Bool = { false }, in txn: Transaction
+    ) throws -> [ProjectionDifference] {
         var result: [ProjectionDifference] = []
+        var compared = 0
         for ((name, live), (_, fresh)) in zip(self.tablesByBaseName, rebuilt.tablesByBaseName) where name != "rm.meta" {
             try txn.withCursor(live) { liveCursor in
                 try txn.withCursor(fresh) { freshCursor in
                     var liveEntry = try liveCursor.first()
                     var freshEntry = try freshCursor.first()
                     while result.count < limit {
+                        compared += 1
+                        if compared.isMultiple(of: 4_096), shouldStop() { throw ComparisonStopped() }
                         let kind: String
                         let key: [UInt8]
                         switch (liveEntry, freshEntry) {

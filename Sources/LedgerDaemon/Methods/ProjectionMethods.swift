@@ -136,7 +136,8 @@ extension LedgerMethods {
                 try await NIOThreadPool.singleton.runIfActive {
                     try snapshot.read { txn in
                         let position = try scratch.state(in: txn)?.position ?? 0
-                        return (position, try stores.projector(txn).differences(from: scratch, in: txn))
+                        let ledger = self.ledger
+                        return (position, try stores.projector(txn).differences(from: scratch, stoppingWhen: { ledger.isStopping }, in: txn))
                     }
                 }
             )
@@ -149,7 +150,12 @@ extension LedgerMethods {
             try ProjectionRebuilder.markVerification(underWay: false, stores, in: tx.txn)
             return []
         }
-        let (position, differences) = try compared.get()
+        let (position, differences): (UInt64, [ProjectionDifference])
+        do {
+            (position, differences) = try compared.get()
+        } catch is ComparisonStopped {
+            throw StorageUnavailable(reason: "shutting_down")
+        }
         return [
             "name": .string(name),
             "checked_through_seq": .integer(Int64(position)),
