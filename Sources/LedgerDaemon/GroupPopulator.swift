@@ -248,7 +248,8 @@ final class GroupPopulator: Service, Sendable {
             let projector = try stores.projector(txn)
             return try projector.workspaces.names(in: txn).filter { name in
                 guard try projector.workspaces.workspace(name, in: txn).groups.contains(where: \.isSmart) else { return false }
-                return try !stores.log.seqs(of: EventHeader.workspaceStream(name), in: txn).contains { seq in
+                // From the newest: a stream marked holds its latest mark near its end, so a start finds it at once.
+                return try !stores.log.seqs(of: EventHeader.workspaceStream(name), in: txn).reversed().contains { seq in
                     try stores.log.record(at: seq, in: txn).map { try EventHeader.decode($0.header).type == "group_evaluated" } ?? false
                 }
             }

@@ -42,8 +42,8 @@ struct LedgerStores: Sendable {
         // read models and its log leaves no ownership marker.
         let logFile = Environment.dataFile(in: dataDirectory)
         let readModels = (dataDirectory as NSString).appendingPathComponent(Self.readModelDirectoryName)
-        let logSize = (try? FileManager.default.attributesOfItem(atPath: logFile))?[.size] as? NSNumber
-        if (logSize?.intValue ?? 0) == 0, FileManager.default.fileExists(atPath: Environment.dataFile(in: readModels)) {
+        let logLost = !FileManager.default.fileExists(atPath: logFile) || EmptyDataFile(logFile) != nil
+        if logLost, FileManager.default.fileExists(atPath: Environment.dataFile(in: readModels)) {
             throw Daemon.StartFailure.logMissing(logFile: logFile, readModels: readModels)
         }
         do {

@@ -8,7 +8,7 @@ public struct EmptyDataFile: Error, Hashable, Sendable, CustomStringConvertible 
     public var path: String
 
     /// The error for the data file at `path` when it exists and is empty; nil otherwise.
-    init?(_ path: String) {
+    public init?(_ path: String) {
         guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue == 0 else { return nil }
         self.path = path
     }
