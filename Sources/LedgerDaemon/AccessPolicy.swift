@@ -4,7 +4,7 @@
 ///
 /// With no grants, anyone who can open the socket (its mode and group decide) may do everything.
 /// With grants, a call is allowed only if a grant matches the peer and the call's ``Scope`` and allows
-/// the method's kind (queries need `read`, commands `write`); a call that names a file on the daemon's
+/// the method's kind (queries and exports need `read`, other commands `write`); a call that names a file on the daemon's
 /// host (an import's, an export's or a backup's `path`) also needs `files=yes`, since the daemon
 /// reads and writes it with its own rights, not the peer's. Root gets no exception: grant it if it
 /// needs access.
@@ -30,7 +30,8 @@ public struct AccessPolicy: Sendable, Hashable {
         public var files: Bool
 
         /// Parses `uid=N|gid=N[,workspace=W][,mode=read|write][,files=yes|no]` (mode defaults to write,
-        /// files to no). Each key at most once, and exactly one of `uid` and `gid`.
+        /// files to no; `workspace=*` is every workspace). Each key at most once, exactly one of `uid` and
+        /// `gid`, and a workspace a valid workspace name.
         public init?(parsing text: String) {
             var values: [String: String] = [:]
             for part in text.split(separator: ",", omittingEmptySubsequences: false) {
@@ -43,7 +44,14 @@ public struct AccessPolicy: Sendable, Hashable {
             case (nil, let gid??): self.principal = .gid(gid)
             default: return nil
             }
-            self.workspace = values["workspace"].flatMap { $0 == "*" ? nil : $0 }
+            // `*` is every workspace, as a grant without one; any other must be a name a call can give, or
+            // the grant would match nothing and refuse its peer everything without a word at start.
+            if let workspace = values["workspace"], workspace != "*" {
+                guard LedgerMethods.isValidWorkspaceName(workspace) else { return nil }
+                self.workspace = workspace
+            } else {
+                self.workspace = nil
+            }
             guard let mode = values["mode"].map({ Mode(rawValue: $0) }) ?? .write else { return nil }
             self.mode = mode
             switch values["files"] {

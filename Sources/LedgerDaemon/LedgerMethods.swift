@@ -115,8 +115,8 @@ final class LedgerMethods: RPCHandler {
         "exports.status": { methods, call, caller, _ in try await methods.exportsStatus(call, caller) },
     ]
 
-    /// Methods that only read: `read` grants allow them. Every other method writes (or controls the
-    /// daemon) and needs a `write` grant.
+    /// Methods that only read: `read` grants allow them. Every other method but the ``readingCommands``
+    /// writes (or controls the daemon) and needs a `write` grant.
     static let queryMethods: Set<String> = [
         "system.health", "system.stats", "system.methods", "workspace.get", "workspace.locations", "fields.list", "fields.usage",
         "groups.list", "groups.members", "contacts.get", "contacts.search", "contacts.count", "contacts.parse_query",
@@ -134,6 +134,10 @@ final class LedgerMethods: RPCHandler {
     /// Methods that reach nothing of any workspace (liveness, the method list, the read models' state):
     /// any grant of the peer's allows them.
     static let unscopedMethods: Set<String> = ["system.health", "system.methods", "projections.status"]
+
+    /// Commands that only read one workspace's data: an export writes a sheet of it and appends no event
+    /// (replicas serve it too), so a read grant allows it (with `files=yes` for a `path`).
+    static let readingCommands: Set<String> = ["exports.start"]
 
     /// Methods whose `path` names a file on the daemon's host, read or written with the daemon's rights.
     static let fileMethods: Set<String> = ["imports.start", "exports.start", "ledger.backup"]
@@ -196,7 +200,7 @@ final class LedgerMethods: RPCHandler {
             : Self.daemonWideMethods.contains(call.method) ? .daemon : .workspace(caller.workspace)
         let uid = context.peer?.uid
         let peer = AccessPolicy.Peer(uid: uid, gid: context.peer?.gid, groups: context.peer?.groups ?? [])
-        let writes = !Self.queryMethods.contains(call.method)
+        let writes = !Self.queryMethods.contains(call.method) && !Self.readingCommands.contains(call.method)
         let namesFiles = Self.fileMethods.contains(call.method) && call.params?["path"] != nil
         guard !self.access.allows(peer, scope: scope, writes: writes, namesFiles: namesFiles) else { return }
         self.logger.notice("call refused by the access policy", metadata: ["rpc.method": "\(call.method)", "peer.uid": "\(uid ?? 0)"])

@@ -19,6 +19,23 @@ struct AccessAndBackupTests {
         #expect(try daemon.call("contacts.create", ["name": "Yes", "workspace": "ops"]).string("name") == "Yes")
         let elsewhere = try daemon.error("contacts.search", ["query": "", "workspace": "finance"])
         #expect(elsewhere.code == -32007)
+        // An export only reads: the read grant refuses only its path, for want of files=yes.
+        let path = try daemon.error("exports.start", ["format": "csv", "path": .string(daemon.directory + "/out.csv")])
+        #expect(path.code == -32007)
+        #expect(path.data("field") == "path")
+    }
+
+    /// `workspace=*` is every workspace, as a grant without one; with `files=yes`, a read grant exports.
+    @Test func aReadGrantForEveryWorkspaceExports() throws {
+        let daemon = try DaemonHarness(arguments: ["--grant", "uid=\(getuid()),workspace=*,mode=read,files=yes"])
+        #expect(try daemon.call("contacts.count", ["query": "", "workspace": "finance"]).int("total") == 0)
+        #expect(try daemon.call("system.stats").int("head_seq") != nil)
+        #expect(try daemon.error("contacts.create", ["name": "No", "workspace": "finance"]).code == -32007)
+        let output = daemon.directory + "-export.csv"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let export = try daemon.call("exports.start", ["format": "csv", "workspace": "finance", "path": .string(output)])
+        #expect(try ImportExportTests.wait(daemon, "exports.status", ["export": export["export"] ?? .null, "workspace": "finance"]).string("state") == "complete")
+        #expect(FileManager.default.fileExists(atPath: output))
     }
 
     @Test func aGrantForSomeoneElseRefusesUs() throws {

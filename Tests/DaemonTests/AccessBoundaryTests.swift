@@ -80,10 +80,12 @@ struct AccessBoundaryTests {
     }
 
     /// A grant is refused at start (usage error, 64) when it repeats a key, names both a uid and a gid,
-    /// or gives `files` or `mode` an unknown value: the last repeated key used to win silently.
+    /// or gives `files` or `mode` an unknown value: the last repeated key used to win silently. A workspace
+    /// that is no workspace name is refused too: the grant matched nothing, and the daemon started.
     @Test(arguments: [
         "uid=1,mode=read,mode=write", "uid=1,workspace=a,workspace=b", "gid=2,uid=1", "uid=1,files=maybe", "uid=1,workspace=",
-        "uid=1,,mode=read",
+        "uid=1,,mode=read", "uid=1,workspace=a b", "uid=1,workspace=a\u{E7}\u{E3}o", "uid=1,workspace=-a",
+        "uid=1,workspace=\(String(repeating: "w", count: 65))",
     ])
     func aMalformedGrantIsAUsageError(grant: String) throws {
         let directory = "/tmp/clt-grant-\(UUID().uuidString.prefix(6))"

@@ -35,6 +35,40 @@ struct SubscriptionTests {
         #expect(try subscriber.call("system.health").string("status") == "ok")
     }
 
+    /// `events.unsubscribe`'s answer is the subscription's last line, also while it catches up: the
+    /// feed sent the chunk it was reading when the call came (up to 500 events) after the answer.
+    @Test func nothingFollowsTheAnswerToUnsubscribe() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 5_000)
+        for pause in [0.03, 0.05, 0.07, 0.1, 0.15, 0.03, 0.05, 0.07, 0.1, 0.15] {
+            let subscriber = try daemon.client()
+            let subscription = try #require(try subscriber.call("events.subscribe", ["after_seq": 0]).string("subscription"))
+            // The feed reads its next chunk meanwhile.
+            for _ in 0..<100 { _ = try subscriber.readValue() }
+            Thread.sleep(forTimeInterval: pause)
+            var before = 0
+            try subscriber.call("events.unsubscribe", ["subscription": .string(subscription)]) { _ in before += 1 }
+            var after = 0
+            try subscriber.call("system.health") { _ in after += 1 }
+            #expect(after == 0, "\(after) events after the answer (\(before) before it; pause \(pause) s)")
+        }
+    }
+
+    /// Without `after_seq`, a subscription starts after every command already answered: the head it
+    /// started at moved only once the read models had committed too, and it sent an event its
+    /// subscriber's own write had been answered for.
+    @Test func aSubscriptionWithoutAPositionStartsAfterEveryAnsweredWrite() throws {
+        let daemon = try DaemonHarness()
+        let writer = try daemon.client()
+        let subscriber = try daemon.client()
+        for index in 0..<100 {
+            let seq = try #require(try writer.call("contacts.create", ["name": .string("w\(index)")]).int("seq"))
+            let answer = try subscriber.call("events.subscribe")
+            #expect(answer.int("after_seq") == seq, "the subscription started before an answered write")
+            #expect(try subscriber.call("events.unsubscribe", ["subscription": answer["subscription"] ?? .null])["unsubscribed"] == true)
+        }
+    }
+
     @Test func typeFilterAndWorkspaceScope() throws {
         let daemon = try DaemonHarness()
         let subscriber = try daemon.client()
@@ -49,6 +83,18 @@ struct SubscriptionTests {
         #expect(badType.data("field") == "types[0]")
         let unknown = try daemon.error("events.unsubscribe", ["subscription": "nope"])
         #expect(unknown.code == -32001)
+        // A subscription belongs to its workspace: a call in another one does not reach it.
+        let acme = try #require(try subscriber.call("events.subscribe", ["workspace": "acme"]).string("subscription"))
+        for other: JSONValue in ["globex", "main"] {
+            let refused = #expect(throws: RPCError.self, "unsubscribed from \(other)") {
+                try subscriber.call("events.unsubscribe", ["subscription": .string(acme), "workspace": other])
+            }
+            #expect(refused?.code == -32001)
+        }
+        try daemon.call("contacts.create", ["name": "Seen", "workspace": "acme"])
+        let stillFed = try subscriber.readValue()
+        #expect(stillFed["params"]?.string("subscription") == acme)
+        #expect(try subscriber.call("events.unsubscribe", ["subscription": .string(acme), "workspace": "acme"])["unsubscribed"] == true)
         // A position past any seq (2^63) is refused, and the daemon stays up.
         let client = try daemon.client()
         try client.send(raw: Array(#"{"jsonrpc":"2.0","id":7,"method":"events.subscribe","params":{"after_seq":9223372036854775808}}"#.utf8) + [10])

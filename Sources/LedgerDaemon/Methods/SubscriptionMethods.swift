@@ -28,15 +28,18 @@ extension LedgerMethods {
         // A seq is a JSON integer (at most 2^63 - 1); the answer echoes the position as one.
         if let after = params.afterSeq, after > UInt64(Int64.max) { throw RPCError.invalidParams(field: "after_seq", reason: "out_of_range") }
         let types = params.types.map(Set.init)
-        guard let id = self.subscriptions.add(connectionID: context.connectionID, limit: Self.subscriptionsPerConnection) else {
+        guard let id = self.subscriptions.add(connectionID: context.connectionID, workspace: caller.workspace, limit: Self.subscriptionsPerConnection) else {
             throw RPCError(
                 code: -32006, message: "Limit exceeded",
                 data: ["reason": "too_many_subscriptions", "limit": .integer(Int64(Self.subscriptionsPerConnection))]
             )
         }
-        let start = params.afterSeq ?? self.ledger.headWatcher.head
+        // Without a position: after every command already answered. Read, not the head watcher's, which
+        // moves once the read models have committed too, after the answers went out.
+        let start = try params.afterSeq ?? self.read { txn in try self.stores.log.head(in: txn).seq }
         // The feed starts once the answer carrying the subscription id is on the wire.
         context.afterAnswer.schedule { [self] in
+            self.subscriptions.markFeedStarted(id)
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.watchLag(of: id, notifier: context.notifier) }
                 // The feed runs in this task, on the connection's event loop like its writes; when it ends
@@ -51,10 +54,12 @@ extension LedgerMethods {
 
     func eventsUnsubscribe(_ call: RPCCall, _ caller: Caller, context: RPCContext) async throws -> JSONValue {
         let params = try self.params(UnsubscribeParams.self, call)
-        guard self.subscriptions.cancel(params.subscription, connectionID: context.connectionID) else {
+        guard self.subscriptions.cancel(params.subscription, connectionID: context.connectionID, workspace: caller.workspace) else {
             throw ContactError.notFound("subscription", id: params.subscription)
         }
         self.ledger.headWatcher.wakeAll()
+        // The answer is the last line of the subscription: a feed catching up may hold a chunk read before.
+        await self.subscriptions.feedEnded(params.subscription)
         return ["subscription": .string(params.subscription), "unsubscribed": true]
     }
 
@@ -87,6 +92,8 @@ extension LedgerMethods {
             }
             catchingUp = chunk.isFull
             for (seq, params) in chunk.events {
+                // Unsubscribed while the chunk was read: nothing of it goes out.
+                if self.subscriptions.isCancelled(id) { return }
                 if !params.isEmpty {
                     do {
                         try await notifier.notify(method: "events.event", params: params)
