@@ -116,6 +116,7 @@ public enum Daemon {
         // payloads it had already applied.
         try OfflineRebuilder.forgetResumable(stores)
         try ProjectionRebuilder.forgetInterruptedVerification(stores)
+        try IdempotencyIndex.indexStoredAnswersOnce(stores)
         if stores.staleReadersCleared > 0 {
             logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(stores.staleReadersCleared)"])
         }

@@ -347,11 +347,11 @@ final class Ledger: Sendable {
         )
         let answer = try command.body(transaction)
         if let idempotencyRecord {
-            // The contacts the answer presented are kept with it: deleting one replaces the answer.
-            let record = IdempotencyRecord(
-                paramsHash: context.paramsHash, content: .answer(answer, namedContacts: transaction.namedContacts.uuids)
-            )
+            // The contacts the answer presented are kept with it, and indexed: deleting one replaces the answer.
+            let named = transaction.namedContacts.uuids
+            let record = IdempotencyRecord(paramsHash: context.paramsHash, content: .answer(answer, namedContacts: named))
             try txn.put(self.stores.idempotency, key: idempotencyRecord, value: record.encoded())
+            try IdempotencyIndex.add(named, answerAt: idempotencyRecord, workspace: context.workspace, stores: self.stores, in: txn)
         }
         return answer
     }
@@ -409,20 +409,13 @@ extension Ledger {
 
     /// Replaces every stored idempotent answer of `workspace` that names `uuid` (see
     /// ``IdempotencyRecord/names(contact:)``) with a marker, so a retry after deletion reveals none of
-    /// the contact's personal data.
+    /// the contact's personal data. The answers are found through ``IdempotencyIndex``.
     func eraseIdempotentAnswers(mentioning uuid: String, workspace: String, in txn: Transaction) throws {
-        let prefix = Array(workspace.utf8) + [0]
-        var matches: [([UInt8], IdempotencyRecord)] = []
-        try txn.withCursor(self.stores.idempotency) { cursor in
-            try cursor.forEach(from: prefix) { entry in
-                guard entry.key.hasPrefix(prefix) else { return false }
-                if let record = IdempotencyRecord(decoding: entry.value), record.names(contact: uuid) {
-                    matches.append((Array(entry.key), record))
-                }
-                return true
-            }
-        }
-        for (key, record) in matches {
+        for key in try IdempotencyIndex.takeAnswers(naming: uuid, workspace: workspace, stores: self.stores, in: txn) {
+            // An answer replaced already (it named another contact, deleted before) names nobody now.
+            guard let stored = try txn.get(self.stores.idempotency, key: key), let record = IdempotencyRecord(decoding: stored),
+                record.names(contact: uuid)
+            else { continue }
             let erased = IdempotencyRecord(paramsHash: record.paramsHash, content: .erased(contact: uuid))
             try txn.put(self.stores.idempotency, key: key, value: erased.encoded())
         }

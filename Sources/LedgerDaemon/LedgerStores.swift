@@ -12,7 +12,7 @@ import Projections
 /// discarded and rebuilt from the log when the daemon starts. Each commit's sync then writes the log's
 /// few pages instead of every index page the commit touched.
 struct LedgerStores: Sendable {
-    static let ownTableNames = ["ledger.meta", "ledger.idempotency"]
+    static let ownTableNames = ["ledger.meta", "ledger.idempotency", IdempotencyIndex.tableName]
     /// The read models' own bookkeeping (the answering generation, a rebuild's target).
     static let readModelMetaName = "ledger.readmodels"
     /// The subdirectory of the data directory holding the rebuildable part.
@@ -25,6 +25,8 @@ struct LedgerStores: Sendable {
     let projectors: [Projector]
     let meta: Table
     let idempotency: Table
+    /// Which stored answers name which contact (``IdempotencyIndex``).
+    let idempotencyByContact: Table
     /// Bookkeeping that belongs with the read models (rebuildable, discarded with them).
     let readModelMeta: Table
     /// Reader slots of dead processes that opening the environment cleared (``open(dataDirectory:configuration:)``
@@ -120,11 +122,14 @@ struct LedgerStores: Sendable {
         tables.merge(try environment.openTables(readModelNames, durability: .rebuildable)) { first, _ in first }
         self.environment = environment
         self.projectors = try Projector.generations.map { try Projector(tables: tables, generation: $0) }
-        guard let meta = tables["ledger.meta"], let idempotency = tables["ledger.idempotency"], let readModelMeta = tables[Self.readModelMetaName] else {
+        guard let meta = tables["ledger.meta"], let idempotency = tables["ledger.idempotency"],
+            let idempotencyByContact = tables[IdempotencyIndex.tableName], let readModelMeta = tables[Self.readModelMetaName]
+        else {
             throw ReadModelError.missingTables
         }
         self.meta = meta
         self.idempotency = idempotency
+        self.idempotencyByContact = idempotencyByContact
         self.readModelMeta = readModelMeta
     }
 

@@ -1,5 +1,6 @@
 // ContactLedger — daemon tests: contact deletion and erasure (behaviour reference §0, §1.3).
 import Foundation
+import LedgerStore
 import RPC
 import Testing
 
@@ -185,6 +186,67 @@ struct DeletionTests {
         let log = try Data(contentsOf: URL(fileURLWithPath: backup + "/data.mdb"))
         for secret in [Self.name, Self.email, Self.inbound, Self.outbound] {
             #expect(log.range(of: Data(secret.utf8)) == nil, "the log's live pages hold \(secret)")
+        }
+    }
+
+    /// A data directory of a version before the index of stored answers by contact gets that index at
+    /// its first start, answers of the version before named-contact lists included (found by their
+    /// text): a deletion then replaces the answers that name the contact, and no other. Four answers
+    /// are stored: all of them with their lists, or all of them without.
+    @Test(arguments: [0, 4]) func answersStoredBeforeTheirIndexAreStillErased(legacyRecords: Int) throws {
+        let daemon = try DaemonHarness()
+        let deleted = try #require(try daemon.call("contacts.create", ["name": "Gone", "idempotency_key": "create-gone"]).string("uuid"))
+        let kept = try #require(try daemon.call("contacts.create", ["name": "Kept", "idempotency_key": "create-kept"]).string("uuid"))
+        let archive: JSONValue = ["uuid": .string(deleted), "modifiers": [ContactKit.status("archived")], "idempotency_key": "archive-gone"]
+        try daemon.call("contacts.modify", archive)
+        let rename: JSONValue = ["uuid": .string(kept), "modifiers": [["type": "name", "name": "Kept2"]], "idempotency_key": "rename-kept"]
+        try daemon.call("contacts.modify", rename)
+        #expect(daemon.stop() == 0)
+        try Self.makeIndexlessDataDirectory(daemon.directory, legacyRecords: legacyRecords)
+
+        try daemon.start()
+        try daemon.call("contacts.delete", ["uuid": .string(deleted)])
+        for (method, params) in [("contacts.create", ["name": "Gone", "idempotency_key": "create-gone"] as JSONValue), ("contacts.modify", archive)] {
+            let error = try daemon.error(method, params)
+            #expect(error.code == -32001, "\(method)")
+            #expect(error.data("reason") == "deleted", "\(method)")
+        }
+        #expect(try daemon.call("contacts.create", ["name": "Kept", "idempotency_key": "create-kept"]).string("uuid") == kept)
+        #expect(try daemon.call("contacts.modify", rename).string("uuid") == kept)
+        // Indexed once: a later start and deletion go by the index alone.
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        try daemon.call("contacts.modify", ["uuid": .string(kept), "modifiers": [ContactKit.status("archived")]])
+        try daemon.call("contacts.delete", ["uuid": .string(kept)])
+        #expect(try daemon.error("contacts.modify", rename).data("reason") == "deleted")
+    }
+
+    /// Takes the index of stored answers out of a stopped daemon's data directory, as a version before
+    /// it wrote none, and rewrites the first `legacyRecords` answers in the format before named-contact
+    /// lists (the params hash, then the answer alone).
+    static func makeIndexlessDataDirectory(_ directory: String, legacyRecords: Int) throws {
+        let environment = try Environment(directory: directory)
+        let tables = try environment.openTables(["ledger.meta", "ledger.idempotency"])
+        let meta = try #require(tables["ledger.meta"])
+        let answers = try #require(tables["ledger.idempotency"])
+        #expect(try environment.dropTables(["ledger.idempotency_by_contact"]) == 1)
+        try environment.write { txn in
+            #expect(try txn.delete(meta, key: Array("idempotency_index_built".utf8)))
+            var rewritten: [([UInt8], [UInt8])] = []
+            try txn.withCursor(answers) { cursor in
+                try cursor.forEach(from: []) { entry in
+                    guard rewritten.count < legacyRecords else { return false }
+                    let value = Array(entry.value)
+                    // `hash(32) 0x01 count(2) (length uuid)* answer`
+                    guard value.count > 35, value[32] == 1 else { return true }
+                    var index = 35
+                    for _ in 0..<(Int(value[33]) << 8 | Int(value[34])) { index += 1 + Int(value[index]) }
+                    rewritten.append((Array(entry.key), Array(value[..<32]) + Array(value[index...])))
+                    return true
+                }
+            }
+            #expect(rewritten.count == legacyRecords)
+            for (key, value) in rewritten { try txn.put(answers, key: key, value: value) }
         }
     }
 
