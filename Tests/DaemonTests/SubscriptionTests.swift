@@ -102,6 +102,13 @@ struct SubscriptionTests {
         #expect(refused["error"]?.int("code") == -32602)
         #expect(refused["error"]?["data"]?.string("field") == "after_seq")
         #expect(try daemon.call("system.health").string("status") == "ok")
+        // A position past the head is refused: the seqs in between would be skipped without a word.
+        let head = try #require(try daemon.call("system.health").int("head_seq"))
+        let past = try daemon.error("events.subscribe", ["after_seq": .integer(head + 1)])
+        #expect(past.code == -32602)
+        #expect(past.data("reason") == "past_head")
+        #expect(past.data("head_seq")?.integerValue == head)
+        #expect(try daemon.call("events.subscribe", ["after_seq": .integer(head)]).int("after_seq") == head)
     }
 
     /// A subscriber that stops reading while the log runs ahead is cut off and disconnected (its feed

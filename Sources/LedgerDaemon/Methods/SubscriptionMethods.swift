@@ -36,7 +36,16 @@ extension LedgerMethods {
         }
         // Without a position: after every command already answered. Read, not the head watcher's, which
         // moves once the read models have committed too, after the answers went out.
-        let start = try params.afterSeq ?? self.read { txn in try self.stores.log.head(in: txn).seq }
+        let head = try self.read { txn in try self.stores.log.head(in: txn).seq }
+        let start = params.afterSeq ?? head
+        if start > head {
+            // Its subscriber saw events this log does not hold (a primary lost with events it never
+            // published, a replica not caught up yet): taken, the seqs it skips would be sent to nobody.
+            throw RPCError(
+                code: -32602, message: "Invalid params",
+                data: ["field": "after_seq", "reason": "past_head", "head_seq": .integer(Int64(head))]
+            )
+        }
         // The feed starts once the answer carrying the subscription id is on the wire.
         context.afterAnswer.schedule { [self] in
             self.subscriptions.markFeedStarted(id)
