@@ -366,6 +366,29 @@ struct ImportExportTests {
         #expect(bad.error.contains("import_max_records"))
     }
 
+    /// The largest import file grows with the record limit: at the default 25,000 a 22 MB file is
+    /// refused, with a reason and a message; at 100,000 it is read. Before, the file limit was 20 MiB
+    /// whatever the record limit, so a workspace's own export of 200,000 contacts could not be imported.
+    @Test func theFileLimitGrowsWithTheRecordLimit() throws {
+        let path = "/tmp/clt-bigimport-\(UUID().uuidString.prefix(6)).csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var csv = "URN:Tel,Name\n"
+        for index in 0..<10 { csv += "+25078811\(String(format: "%04d", index)),\(String(repeating: "n", count: 2_200_000))\n" }
+        try Data(csv.utf8).write(to: URL(fileURLWithPath: path))
+        let params: JSONValue = ["path": .string(path), "format": "csv", "dry_run": true]
+        let refused = try DaemonHarness().error("imports.start", params)
+        #expect(refused.code == -32006)
+        #expect(refused.data("reason") == "file_too_large")
+        #expect(refused.data("limit")?.integerValue == 20 << 20)
+        #expect(refused.data("message")?.stringValue == "Import files can be at most 20,971,520 bytes.")
+        let raised = try DaemonHarness(arguments: ["--import-max-records", "100000"])
+        let started = try raised.call("imports.start", params)
+        let status = try Self.wait(raised, "imports.status", ["import": started["import"] ?? .null])
+        #expect(status.string("state") == "complete")
+        #expect(status.int("rows_total") == 10)
+        #expect(status.int("created") == 10)
+    }
+
     /// Rows that only carry formatting (xlsxwriter and Excel write a styled, empty cell in every row of
     /// a column formatted as text) do not count: a record above more such rows than four times the
     /// record limit was refused -32006 `too_many_rows`, without a message. Rows with values are still

@@ -41,8 +41,14 @@ struct ImportSpec: Sendable {
 }
 
 extension LedgerMethods {
-    /// The largest import file.
-    static let maximumImportBytes = 20 << 20
+    /// The largest import file for the most records an import may hold: 20 MiB at the reference's
+    /// 25,000, and as much again for each 25,000 more, so that raising `import_max_records` for a bulk
+    /// load also lets in the file that holds them (a workspace's own export of 200,000 contacts is
+    /// 21–38 MB).
+    static func maximumImportBytes(records: Int) -> Int {
+        let perRecord = Double(20 << 20) / Double(ImportPlan.maximumRecords)
+        return max(20 << 20, Int((Double(records) * perRecord).rounded(.up)))
+    }
 
     /// `imports.start`: reads and checks the file now (so a bad file is refused at once), then writes
     /// its records in the background, in commands of ``ImportPlan/batchSize`` records.
@@ -56,7 +62,8 @@ extension LedgerMethods {
             guard let parsed = SpreadsheetFormat(rawValue: raw) else { throw RPCError.invalidParams(field: "format", reason: "unknown_format") }
             format = parsed
         }
-        let limits = SpreadsheetLimits(maximumFileBytes: Self.maximumImportBytes, maximumRows: self.importMaximumRecords * 4 + 1)
+        let maximumBytes = Self.maximumImportBytes(records: self.importMaximumRecords)
+        let limits = SpreadsheetLimits(maximumFileBytes: maximumBytes, maximumRows: self.importMaximumRecords * 4 + 1)
         let data: Data
         let field: String
         switch (params.path, params.contentBase64) {
@@ -71,8 +78,8 @@ extension LedgerMethods {
             if format == nil, path.lowercased().hasSuffix(".csv") { format = .csv }
         case (nil, let content?):
             field = "content_base64"
-            guard content.utf8.count / 4 * 3 <= Self.maximumImportBytes + 3 else {
-                throw RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(Self.maximumImportBytes)), "field": "content_base64"])
+            guard content.utf8.count / 4 * 3 <= maximumBytes + 3 else {
+                throw Self.importError(.fileTooLarge(limit: maximumBytes), field: field)
             }
             guard let decoded = Data(base64Encoded: content) else { throw RPCError.invalidParams(field: "content_base64", reason: "invalid_base64") }
             data = decoded
@@ -208,7 +215,13 @@ extension LedgerMethods {
         case .empty:
             return RPCError(code: -32602, message: "Invalid params", data: ["field": .string(field), "reason": "empty", "message": "Import file appears to be empty."])
         case .fileTooLarge(let limit):
-            return RPCError(code: -32006, message: "Limit exceeded", data: ["limit": .integer(Int64(limit)), "field": .string(field)])
+            return RPCError(
+                code: -32006, message: "Limit exceeded",
+                data: [
+                    "limit": .integer(Int64(limit)), "field": .string(field), "reason": "file_too_large",
+                    "message": .string("Import files can be at most \(ImportPlan.grouped(limit)) bytes."),
+                ]
+            )
         case .tooLarge(let what, let limit):
             let grouped = ImportPlan.grouped(limit)
             let (reason, message): (String, String) =
