@@ -108,7 +108,12 @@ struct SubscriptionTests {
         #expect(past.code == -32602)
         #expect(past.data("reason") == "past_head")
         #expect(past.data("head_seq")?.integerValue == head)
-        #expect(try daemon.call("events.subscribe", ["after_seq": .integer(head)]).int("after_seq") == head)
+        // Refused ones are not counted against the connection's 64.
+        let resumer = try daemon.client()
+        for _ in 0..<65 {
+            #expect(throws: RPCError.self) { try resumer.call("events.subscribe", ["after_seq": .integer(head + 1)]) }
+        }
+        #expect(try resumer.call("events.subscribe", ["after_seq": .integer(head)]).int("after_seq") == head)
     }
 
     /// A subscriber that stops reading while the log runs ahead is cut off and disconnected (its feed

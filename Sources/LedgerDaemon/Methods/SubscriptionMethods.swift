@@ -28,12 +28,6 @@ extension LedgerMethods {
         // A seq is a JSON integer (at most 2^63 - 1); the answer echoes the position as one.
         if let after = params.afterSeq, after > UInt64(Int64.max) { throw RPCError.invalidParams(field: "after_seq", reason: "out_of_range") }
         let types = params.types.map(Set.init)
-        guard let id = self.subscriptions.add(connectionID: context.connectionID, workspace: caller.workspace, limit: Self.subscriptionsPerConnection) else {
-            throw RPCError(
-                code: -32006, message: "Limit exceeded",
-                data: ["reason": "too_many_subscriptions", "limit": .integer(Int64(Self.subscriptionsPerConnection))]
-            )
-        }
         // Without a position: after every command already answered. Read, not the head watcher's, which
         // moves once the read models have committed too, after the answers went out.
         let head = try self.read { txn in try self.stores.log.head(in: txn).seq }
@@ -44,6 +38,13 @@ extension LedgerMethods {
             throw RPCError(
                 code: -32602, message: "Invalid params",
                 data: ["field": "after_seq", "reason": "past_head", "head_seq": .integer(Int64(head))]
+            )
+        }
+        // Registered last: a refused subscription must not stay counted against its connection.
+        guard let id = self.subscriptions.add(connectionID: context.connectionID, workspace: caller.workspace, limit: Self.subscriptionsPerConnection) else {
+            throw RPCError(
+                code: -32006, message: "Limit exceeded",
+                data: ["reason": "too_many_subscriptions", "limit": .integer(Int64(Self.subscriptionsPerConnection))]
             )
         }
         // The feed starts once the answer carrying the subscription id is on the wire.
