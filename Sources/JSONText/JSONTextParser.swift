@@ -12,7 +12,8 @@ import Foundation
 /// control characters and lone surrogate escapes are refused); nesting at most ``maximumDepth``.
 /// Integers that fit in `Int64` become `.integer`, longer ones of up to 38 digits `.decimal`; other
 /// numbers `.double`, refused if not finite, or `.decimal` with every digit kept when parsed with
-/// ``Fractions/decimal`` (or ``Fractions/decimalElseDouble``, where a decimal can hold them).
+/// ``Fractions/decimal`` (or ``Fractions/decimalElseDouble``, where a decimal can hold them). A key met
+/// twice in one object keeps its last value, unless parsed with ``DuplicateKeys/refused``.
 public struct JSONTextParser {
     /// How numbers with a fraction or an exponent are kept.
     public enum Fractions: Sendable {
@@ -27,23 +28,39 @@ public struct JSONTextParser {
         case decimalElseDouble
     }
 
+    /// What a key met twice in one object does.
+    public enum DuplicateKeys: Sendable {
+        /// The last member with the key is kept, as `JSONSerialization` keeps it (JSON-RPC traffic).
+        case lastWins
+        /// Refused with ``JSONTextError/Reason/duplicateKey`` and the key: files a person writes, where a
+        /// second member with the same key is a mistake that keeping the last one hides (a shard map naming
+        /// a workspace twice routed it to the second socket without a word).
+        case refused
+    }
+
     /// The deepest nesting of arrays and objects accepted (as `JSONDecoder`).
     public static let maximumDepth = 512
 
     /// Parses `bytes`.
     ///
     /// - Throws: ``JSONTextError`` with the byte offset where the text stops being valid JSON.
-    public static func parse(_ bytes: some Collection<UInt8>, fractions: Fractions = .double) throws(JSONTextError) -> JSONValue {
+    public static func parse(
+        _ bytes: some Collection<UInt8>, fractions: Fractions = .double, duplicateKeys: DuplicateKeys = .lastWins
+    ) throws(JSONTextError) -> JSONValue {
         let result: Result<JSONValue, JSONTextError>? = bytes.withContiguousStorageIfAvailable { buffer in
-            Result { () throws(JSONTextError) in try Self.parse(buffer: buffer, fractions: fractions) }
+            Result { () throws(JSONTextError) in try Self.parse(buffer: buffer, fractions: fractions, duplicateKeys: duplicateKeys) }
         }
         if let result { return try result.get() }
         let copy = Array(bytes)
-        return try copy.withUnsafeBufferPointer { buffer throws(JSONTextError) in try Self.parse(buffer: buffer, fractions: fractions) }
+        return try copy.withUnsafeBufferPointer { buffer throws(JSONTextError) in
+            try Self.parse(buffer: buffer, fractions: fractions, duplicateKeys: duplicateKeys)
+        }
     }
 
-    private static func parse(buffer: UnsafeBufferPointer<UInt8>, fractions: Fractions) throws(JSONTextError) -> JSONValue {
-        var reader = JSONTextReader(bytes: buffer, fractions: fractions)
+    private static func parse(
+        buffer: UnsafeBufferPointer<UInt8>, fractions: Fractions, duplicateKeys: DuplicateKeys
+    ) throws(JSONTextError) -> JSONValue {
+        var reader = JSONTextReader(bytes: buffer, fractions: fractions, duplicateKeys: duplicateKeys)
         let value = try reader.readValue()
         try reader.finish()
         return value
@@ -66,11 +83,16 @@ public struct JSONTextError: Error, Sendable, Hashable {
         case invalidNumber = "invalid_number"
         case numberOutOfRange = "number_out_of_range"
         case tooDeep = "too_deep"
+        /// A key met twice in one object, parsed with ``JSONTextParser/DuplicateKeys/refused``.
+        case duplicateKey = "duplicate_key"
     }
 
-    /// The byte offset in the text where parsing stopped.
+    /// The byte offset in the text where parsing stopped (for ``Reason/duplicateKey``, the second key's
+    /// opening quote).
     public var offset: Int
     public var reason: Reason
+    /// The key met twice, for ``Reason/duplicateKey`` (so a message can name it); nil for the others.
+    public var key: String? = nil
 }
 
 extension JSONValue {

@@ -20,6 +20,8 @@ public struct JSONTextReader {
 
     let bytes: UnsafeBufferPointer<UInt8>
     let fractions: JSONTextParser.Fractions
+    /// Whether ``readValue()`` refuses an object that has a key twice.
+    let duplicateKeys: JSONTextParser.DuplicateKeys
     /// The offset of the next byte to read.
     public private(set) var index = 0
     /// Objects and arrays open around the reader.
@@ -28,9 +30,12 @@ public struct JSONTextReader {
     private var entered = false
 
     /// A reader at the start of `bytes` (white space before the first value is skipped).
-    public init(bytes: UnsafeBufferPointer<UInt8>, fractions: JSONTextParser.Fractions = .double) {
+    public init(
+        bytes: UnsafeBufferPointer<UInt8>, fractions: JSONTextParser.Fractions = .double, duplicateKeys: JSONTextParser.DuplicateKeys = .lastWins
+    ) {
         self.bytes = bytes
         self.fractions = fractions
+        self.duplicateKeys = duplicateKeys
         self.skipWhiteSpace()
     }
 
@@ -164,7 +169,12 @@ public struct JSONTextReader {
             try self.enterObject()
             var members: [String: JSONValue] = [:]
             while try self.nextMember() {
+                let start = self.index
                 let key = try self.readKey()
+                // Looked up only when refusing: the last-wins reading (every request) pays nothing.
+                if self.duplicateKeys == .refused, members[key] != nil {
+                    throw JSONTextError(offset: start, reason: .duplicateKey, key: key)
+                }
                 members[key] = try self.readValue()
             }
             return .object(members)

@@ -18,7 +18,7 @@ extension ContactLedgerCommand {
                 Checks, each reported as ok, warn or FAIL:
                   data_dir     the directory exists and no other user can write it (the daemon refuses that)
                   disk         free space on the data directory's file system (FAIL under 2% or 100 MiB, warn under 10%)
-                  socket       the socket exists, is a socket, and who may connect (warn if anyone may)
+                  socket       the socket (a symbolic link followed) exists, is a socket, and who may connect (warn if anyone may)
                   daemon       the daemon answers system.health on the socket
                   map          LMDB map usage from system.stats (warn at 90%: the map doubles when full;
                                a map at --max-map-size: warn at 60%, FAIL at 75%, where commands are refused)
@@ -148,7 +148,9 @@ extension ContactLedgerCommand {
 
         private static func checkSocket(_ path: String) -> Check {
             var info = stat()
-            guard lstat(path, &info) == 0 else {
+            // stat, not lstat: a symbolic link to the socket is followed by every call (connect follows
+            // it), so it was reported "not a socket" while the daemon answered through it.
+            guard stat(path, &info) == 0 else {
                 // A directory of the path this user may not search hides the socket: not the same advice.
                 guard errno != EACCES else {
                     return Check(name: "socket", status: .fail, detail: "cannot reach \(path): a directory of its path denies this user (the socket's group, --socket-group)")

@@ -165,13 +165,28 @@ enum Output {
         return leading + keys.filter { !Self.leadingKeys.contains($0) }.sorted()
     }
 
+    /// A member's value after `key=`: a plain string as it is, anything else as compact JSON whose strings
+    /// are made ``printable(_:)`` first. Quoting a name with a space as JSON wrote its control characters
+    /// as escapes (`name="Ben\u001b[31mRed\nline"` in `tail` and the data column), not as the symbols a
+    /// cell shows (`␛`, `⏎`).
     private static func inlineValue(_ value: JSONValue) -> String {
         switch value {
         case .string(let string):
             let isPlain = !string.isEmpty && !string.contains(where: { $0.isWhitespace || $0 == "=" || $0 == "\"" })
-            return isPlain ? string : Self.json(value, pretty: false)
+            return isPlain ? string : Self.json(.string(Self.printable(string)), pretty: false)
         default:
-            return Self.json(value, pretty: false)
+            return Self.json(Self.printableStrings(value), pretty: false)
+        }
+    }
+
+    /// `value` with every string value in it made ``printable(_:)`` (keys are left as they are: two could
+    /// become one).
+    private static func printableStrings(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .string(let string): .string(Self.printable(string))
+        case .array(let items): .array(items.map(Self.printableStrings))
+        case .object(let members): .object(members.mapValues(Self.printableStrings))
+        default: value
         }
     }
 

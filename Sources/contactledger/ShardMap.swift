@@ -21,7 +21,8 @@ import RPC
 ///
 /// Relative socket paths are relative to the directory of the map file. Because a call without a
 /// workspace acts in `main` on the default primary, a map that sends `main` elsewhere than `default` is
-/// refused.
+/// refused (the two compared in their ``normalForm(_:)``, so `./a.sock` and `a.sock` are one socket). A
+/// workspace (or key) listed twice is refused.
 struct ShardMap: Sendable, Equatable {
     /// The environment variable naming the map file when `--shard-map` is not given.
     static let environmentVariable = "CONTACTLEDGER_SHARD_MAP"
@@ -49,7 +50,16 @@ struct ShardMap: Sendable, Equatable {
     /// - Throws: ``ShardMapError``.
     init(json data: Data, path: String) throws(ShardMapError) {
         func failure(_ reason: String) -> ShardMapError { ShardMapError(path: path, reason: reason) }
-        guard let value = try? JSONValue(parsing: data), case .object(let members) = value else {
+        // Duplicates refused: a workspace listed twice went to whichever socket came last, without a word.
+        let value: JSONValue?
+        do {
+            value = try JSONTextParser.parse(data, duplicateKeys: .refused)
+        } catch where error.reason == .duplicateKey {
+            throw failure("lists \"\(error.key ?? "")\" twice in one object: each workspace, and each key, may appear only once")
+        } catch {
+            value = nil
+        }
+        guard case .object(let members)? = value else {
             throw failure(#"is not a JSON object like {"shards": {"WORKSPACE": "SOCKET"}, "default": "SOCKET"}"#)
         }
         if let unknown = members.keys.sorted().first(where: { $0 != "shards" && $0 != "default" }) {
@@ -73,7 +83,7 @@ struct ShardMap: Sendable, Equatable {
         }
         var defaultSocket: String?
         if let value = members["default"], value != .null { defaultSocket = try socket(value, "default") }
-        if let main = shards[Self.implicitWorkspace], let defaultSocket, main != defaultSocket {
+        if let main = shards[Self.implicitWorkspace], let defaultSocket, Self.normalForm(main) != Self.normalForm(defaultSocket) {
             throw failure(
                 "sends workspace \(Self.implicitWorkspace) to \(main) but \"default\" is \(defaultSocket): calls without a workspace act in"
                     + " \(Self.implicitWorkspace) on the default primary, so the two must be the same socket"
@@ -82,6 +92,14 @@ struct ShardMap: Sendable, Equatable {
         self.path = path
         self.shards = shards
         self.defaultSocket = defaultSocket
+    }
+
+    /// `path` as the one file it names, for comparing two spellings: made absolute against the current
+    /// directory (where a relative path is opened), `.`, `..` and repeated slashes taken out, as the
+    /// kernel reads them when no directory on the way is a symbolic link. `./a.sock`, `a.sock` and
+    /// `sub/../a.sock` were three sockets to the check of `main` against `default`.
+    static func normalForm(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     /// The socket of the primary a call goes to: its workspace's, else the default.

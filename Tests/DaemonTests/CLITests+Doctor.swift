@@ -32,4 +32,33 @@ extension CLITests {
         // Without --strict, the same warning passes.
         #expect(try self.run(daemon, ["doctor"]).status == (count("FAIL") > 0 ? 4 : 0))
     }
+
+    /// A socket path that is a symbolic link to the daemon's socket is checked as the socket it leads to,
+    /// which every call reaches through it: doctor looked at the link itself (lstat) and said
+    /// "FAIL … is not a socket". A link to no socket, or to a file, still fails.
+    @Test func doctorFollowsASymbolicLinkToTheSocket() throws {
+        let daemon = try DaemonHarness()
+        let link = daemon.directory + "/link.sock"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: daemon.socketPath)
+        let checks = { (socket: String) throws -> [String: String] in
+            let run = try self.run(daemon, ["doctor", "--json", "--data-dir", daemon.directory], socket: socket)
+            let report = try JSONValue(parsing: Array(run.output.utf8))
+            let pairs = report["checks"]?.arrayValue?.compactMap { check in check.string("name").map { ($0, check.string("status") ?? "") } } ?? []
+            return Dictionary(pairs) { first, _ in first }
+        }
+        #expect(try self.run(daemon, ["health"], socket: link).status == 0)
+        let viaLink = try checks(link)
+        #expect(viaLink["socket"] == "ok", "\(viaLink)")
+        #expect(viaLink["daemon"] == "ok", "\(viaLink)")
+
+        let file = daemon.directory + "/file.sock"
+        try Data().write(to: URL(fileURLWithPath: file))
+        let toFile = daemon.directory + "/file-link.sock"
+        try FileManager.default.createSymbolicLink(atPath: toFile, withDestinationPath: file)
+        let dangling = daemon.directory + "/dangling.sock"
+        try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: daemon.directory + "/none.sock")
+        for socket in [toFile, dangling] {
+            #expect(try checks(socket)["socket"] == "fail", "\(socket)")
+        }
+    }
 }

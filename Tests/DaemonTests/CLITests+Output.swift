@@ -42,6 +42,26 @@ extension CLITests {
         #expect(lines.allSatisfy { $0.contains(shown) && !$0.contains("\u{1B}") && !$0.contains("\u{07}") }, "\(lines)")
     }
 
+    /// A value quoted in an event's data (a name with a space or a line break) shows its control characters
+    /// as symbols in `tail`, `events read` and `contact history`, as `contact get` shows them: it was
+    /// quoted as JSON, with escapes (`name="Ben\u001b[31mRed\nline"`), so the same name read two ways.
+    @Test func quotedValuesShowControlCharactersAsSymbols() throws {
+        let daemon = try DaemonHarness()
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "Ben\u{1B}[31mRed\nline"]).string("uuid"))
+        let shown = #"name="Ben\#u{241B}[31mRed \#u{23CE} line""#
+        let get = try self.run(daemon, ["contact", "get", uuid])
+        #expect(get.output.contains("Ben\u{241B}[31mRed \u{23CE} line"), "\(get.output)")
+        for command in [["events", "read", "--after", "0"], ["contact", "history", uuid]] {
+            let run = try self.run(daemon, command)
+            #expect(run.output.contains(shown) && !run.output.contains("\\u001b"), "\(command): \(run.output)")
+        }
+        let (tail, output, _) = try self.start(daemon, ["tail", "--after", "0"])
+        defer { tail.terminate(); tail.waitUntilExit() }
+        let lines = self.readLines(output.fileHandleForReading, count: 1, seconds: 30)
+        #expect(lines.count == 1)
+        #expect(lines.allSatisfy { $0.contains(shown) && !$0.contains("\\u001b") && !$0.contains("\\n") }, "\(lines)")
+    }
+
     /// An error is one stderr line whatever its message quotes, with control characters shown as a table
     /// shows them: a query holding a newline made the message two lines, and an escape went to the
     /// terminal raw (only the data part was escaped).

@@ -111,6 +111,9 @@ struct ShardMapTests: ReplicationChecks {
             (#"{"shards": {"acme": ""}}"#, "shards.acme must be a socket path"),
             (#"{"shards": {"main": "/tmp/b.sock"}, "default": "/tmp/a.sock"}"#, "the two must be the same socket"),
             ("[1, 2]", "is not a JSON object"),
+            // A workspace (or key) listed twice: the last one won without a word.
+            (#"{"shards": {"globex": "/tmp/b.sock", "globex": "/tmp/a.sock"}, "default": "/tmp/a.sock"}"#, #"lists "globex" twice"#),
+            (#"{"shards": {"acme": "/tmp/a.sock"}, "default": "/tmp/a.sock", "default": "/tmp/b.sock"}"#, #"lists "default" twice"#),
         ]
         for (json, message) in cases {
             let map = try self.mapFile(json)
@@ -129,6 +132,45 @@ struct ShardMapTests: ReplicationChecks {
         let both = try self.cli(["health", "--socket", "/tmp/a.sock", "--shard-map", map])
         #expect(both.status == 64)
         #expect(both.error.contains("--socket and --shard-map exclude each other"))
+    }
+
+    /// `main` and `default` are compared as the sockets they name, not as written: `./ledger.sock`,
+    /// `ledger.sock`, `sub/../ledger.sock` and `DIR//./ledger.sock` are one socket (they were refused as
+    /// sending `main` elsewhere than the default), relative ones taken from the map's directory, or from
+    /// the current directory for a map given by a relative path, as the CLI opens them. Different sockets
+    /// are still refused.
+    @Test("main and default spelling one socket differently are accepted; different sockets are not")
+    func mainAndDefaultAreComparedAsSockets() throws {
+        let daemon = try DaemonHarness()
+        let name = (daemon.socketPath as NSString).lastPathComponent
+        let directory = (daemon.socketPath as NSString).deletingLastPathComponent
+        let map = directory + "/map.json"
+        defer { try? FileManager.default.removeItem(atPath: map) }
+        let same = [
+            #"{"shards": {"main": "./\#(name)"}, "default": "\#(name)"}"#,
+            #"{"shards": {"main": "sub/../\#(name)"}, "default": "\#(name)"}"#,
+            #"{"shards": {"main": "\#(directory)//./\#(name)"}, "default": "\#(daemon.socketPath)"}"#,
+            #"{"shards": {"main": "../\#((directory as NSString).lastPathComponent)/\#(name)"}, "default": "\#(name)"}"#,
+        ]
+        for json in same {
+            try json.write(toFile: map, atomically: true, encoding: .utf8)
+            let health = try self.cli(["health", "--shard-map", map])
+            #expect(health.status == 0, "\(json): \(health.error)")
+            // Given relatively, the map's sockets are relative to the current directory, the map's.
+            let relative = try Operations.run("contactledger", ["health", "--shard-map", "map.json"], directory: directory)
+            #expect(relative.status == 0, "\(json): \(relative.error)")
+        }
+        let different = [
+            #"{"shards": {"main": "./other.sock"}, "default": "\#(name)"}"#,
+            #"{"shards": {"main": "sub/\#(name)"}, "default": "\#(name)"}"#,
+            #"{"shards": {"main": "\#(name)"}, "default": "../\#(name)"}"#,
+        ]
+        for json in different {
+            try json.write(toFile: map, atomically: true, encoding: .utf8)
+            let run = try self.cli(["health", "--shard-map", map])
+            #expect(run.status == 64, "\(json)")
+            #expect(run.error.contains("the two must be the same socket"), "\(json): \(run.error)")
+        }
     }
 }
 

@@ -221,6 +221,32 @@ struct JSONTextTests {
         }
     }
 
+    /// A key met twice in one object keeps its last value by default (as Foundation), and is refused
+    /// with the key and the offset of its second occurrence when asked; the same key in two objects is
+    /// not a duplicate, and an escaped spelling of a key is the same key.
+    @Test func duplicateKeysAreRefusedWhenAsked() throws {
+        let twice = Array(#"{"shards": {"globex": "b.sock", "globex": "a.sock"}}"#.utf8)
+        #expect(try JSONTextParser.parse(twice)["shards"]?["globex"] == .string("a.sock"))
+        let cases: [(text: String, key: String, offset: Int)] = [
+            (#"{"shards": {"globex": "b.sock", "globex": "a.sock"}}"#, "globex", 32),
+            (#"{"a": 1, "b": 2, "a": 3}"#, "a", 17),
+            (#"{"a\u0062": 1, "ab": 2}"#, "ab", 15),
+            (#"[{}, {"x": [{"y": 1, "y": 1}]}]"#, "y", 21),
+        ]
+        for sample in cases {
+            do {
+                let value = try JSONTextParser.parse(Array(sample.text.utf8), duplicateKeys: .refused)
+                Issue.record("parsed \(sample.text) as \(value)")
+            } catch {
+                #expect(error.reason == .duplicateKey, "\(sample.text)")
+                #expect(error.key == sample.key, "\(sample.text)")
+                #expect(error.offset == sample.offset, "\(sample.text)")
+            }
+        }
+        let distinct = #"{"a": {"k": 1}, "b": {"k": 2}, "c": [{"k": 3}, {"k": 4}]}"#
+        #expect(try JSONTextParser.parse(Array(distinct.utf8), duplicateKeys: .refused) == JSONValue(parsing: Array(distinct.utf8)))
+    }
+
     /// A value rebuilt by walking it with the reader: objects member by member with their keys as bytes
     /// where they hold no escape, strings and nulls read on their own, anything else as a value.
     static func walk(_ reader: inout JSONTextReader) throws(JSONTextError) -> JSONValue {
