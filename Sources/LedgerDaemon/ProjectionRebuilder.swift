@@ -380,11 +380,6 @@ final class ProjectionRebuilder: Service, Sendable {
         )
     }
 
-    /// Returns the allocator's free pages to the system (glibc keeps them in its arenas otherwise).
-    private static func returnFreedMemory() {
-        _ = CLedgerSys_returnFreedMemory()
-    }
-
     /// Seconds since `start`, to a tenth, for the rebuild's log lines.
     private static func seconds(since start: Date) -> String {
         String(format: "%.1f", Date().timeIntervalSince(start))
@@ -464,7 +459,7 @@ final class ProjectionRebuilder: Service, Sendable {
         }
         // Staging held every contact it replayed; hand the freed memory back to the system rather than
         // keep it in the allocator's arenas for the daemon's lifetime.
-        Self.returnFreedMemory()
+        FreedMemory.returnToSystem()
         self.logger.notice(
             "projection rebuild staged",
             metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(position)", "elapsed_s": "\(Self.seconds(since: startedAt))"]

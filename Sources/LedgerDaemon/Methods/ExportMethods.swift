@@ -88,6 +88,7 @@ extension LedgerMethods {
                 self.logger.notice("export state not stored", metadata: ["export.id": "\(id)"])
             }
             job.update(end)
+            FreedMemory.returnToSystem()
         }
         return answer
     }

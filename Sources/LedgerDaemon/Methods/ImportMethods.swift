@@ -170,7 +170,12 @@ extension LedgerMethods {
             "import started",
             metadata: ["import.id": "\(id)", "import.records": "\(plan.records.count)", "import.dry_run": "\(spec.dryRun)", "workspace": "\(caller.workspace)"]
         )
-        Task.detached { await self.runImport(spec, job: job) }
+        let run = Task.detached { await self.runImport(spec, job: job) }
+        // Once the import's task, which holds its records, is gone.
+        Task.detached {
+            await run.value
+            FreedMemory.returnToSystem()
+        }
         return reply
     }
 
