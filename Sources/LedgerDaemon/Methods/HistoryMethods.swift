@@ -27,15 +27,6 @@ extension LedgerMethods {
         }
     }
 
-    /// The contact's events in order (from stream version `fromVersion`), decoded.
-    func contactEvents(_ uuid: ContactUUID, workspace: String, fromVersion: UInt64 = 1, in txn: Transaction) throws -> [EventPresenter.Decoded] {
-        try self.stores.log.seqs(of: EventHeader.contactStream(uuid), versions: fromVersion...UInt64.max, in: txn).compactMap { seq in
-            guard let record = try self.stores.log.record(at: seq, in: txn) else { return nil }
-            let decoded = try EventPresenter.decode(record)
-            return decoded.header.workspace == workspace ? decoded : nil
-        }
-    }
-
     func contactsHistory(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(HistoryParams.self, call)
         let uuid = try Self.contactUUID(params.uuid)
@@ -54,21 +45,40 @@ extension LedgerMethods {
             // its erased timeline (types, times, actors, payload hashes), which an audit needs.
             if params.includeDeleted != true { try self.requirePast(of: uuid, workspace: caller.workspace, in: txn) }
             let presenter = try self.presenter(caller.workspace, in: txn)
-            let events = try self.contactEvents(uuid, workspace: caller.workspace, in: txn)
-            guard !events.isEmpty else { throw ContactError.notFound("contact", id: uuid.rawValue) }
+            // The page is read from the contact's stream index: its records are read and decoded one by
+            // one, past the cursor, until the page is full, and only the page's are decoded whole. Read
+            // and decoded whole first, a contact of 16,000 events took a second a page, whatever the limit.
+            let seqs = try self.stores.log.seqs(of: EventHeader.contactStream(uuid), in: txn)
+            // A contact of another workspace (its first event says) is not found here.
+            guard let first = seqs.first, let created = try self.stores.log.record(at: first, in: txn),
+                try EventHeader.decode(created.header).workspace == caller.workspace
+            else { throw ContactError.notFound("contact", id: uuid.rawValue) }
             // Newest first by default, oldest first with `order: "asc"`; the cursor is the seq of the
             // last item returned, and the next page continues past it in the same direction.
             let ascending = params.order == "asc"
-            let ordered = ascending ? events : events.reversed()
-            let matching = ordered.filter { event in
-                if let cursor, ascending ? event.header.seq <= cursor : event.header.seq >= cursor { return false }
-                if let after, after.includes(event.header) { return false }
-                if let before, !before.includes(event.header) { return false }
-                if let types = params.types, !types.contains(event.header.type) { return false }
-                return true
+            let ordered: [UInt64] =
+                switch (ascending, cursor) {
+                case (true, let cursor?): seqs.filter { $0 > cursor }
+                case (false, let cursor?): seqs.reversed().filter { $0 < cursor }
+                case (true, nil): seqs
+                case (false, nil): seqs.reversed()
+                }
+            var page: [EventPresenter.Decoded] = []
+            var hasMore = false
+            for seq in ordered {
+                guard let record = try self.stores.log.record(at: seq, in: txn) else { continue }
+                let header = try EventHeader.decode(record.header)
+                if header.workspace != caller.workspace { continue }
+                if let after, after.includes(header) { continue }
+                if let before, !before.includes(header) { continue }
+                if let types = params.types, !types.contains(header.type) { continue }
+                guard page.count < limit else {
+                    hasMore = true
+                    break
+                }
+                page.append(try EventPresenter.decode(record, header: header))
             }
-            let page = matching.prefix(limit)
-            let next: JSONValue = matching.count > limit ? page.last.map { .string(String($0.header.seq)) } ?? .null : .null
+            let next: JSONValue = hasMore ? page.last.map { .string(String($0.header.seq)) } ?? .null : .null
             let items = try page.map { EventPresenter.timelineItem($0, presenter: presenter, contactID: try self.maskedContactID($0.header, presenter: presenter, in: txn)) }
             return ["items": .array(items), "next_cursor": next]
         }
