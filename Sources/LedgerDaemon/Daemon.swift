@@ -116,7 +116,16 @@ public enum Daemon {
         // payloads it had already applied.
         try OfflineRebuilder.forgetResumable(stores)
         try ProjectionRebuilder.forgetInterruptedVerification(stores)
-        try IdempotencyIndex.indexStoredAnswersOnce(stores)
+        do {
+            try IdempotencyIndex.indexStoredAnswersOnce(stores)
+        } catch {
+            // A full disk, say: the daemon still serves, and deletions read every stored answer until a
+            // start indexes them.
+            logger.warning(
+                "stored idempotent answers not indexed; deletions read them all until a start indexes them",
+                metadata: ["error.type": "\(String(reflecting: type(of: error)))", "lmdb.code": "\((error as? LMDBError)?.code.rawValue ?? 0)"]
+            )
+        }
         if stores.staleReadersCleared > 0 {
             logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(stores.staleReadersCleared)"])
         }

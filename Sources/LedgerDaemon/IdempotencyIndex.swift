@@ -9,7 +9,8 @@ import LedgerStore
 /// Durable like the answers (`ledger.idempotency_by_contact`, beside `ledger.idempotency`), written in
 /// the transaction that stores the answer. An entry's key is the workspace, `0`, the contact's uuid,
 /// `0`, and the 32-byte hash the answer's own key ends with; its value is empty. A data directory of an
-/// earlier version gets its entries once, at the first start (``indexStoredAnswersOnce(_:)``).
+/// earlier version gets its entries once, at the first start (``indexStoredAnswersOnce(_:)``); until
+/// then (a start on a full disk cannot write them) a deletion reads every answer, as before the index.
 enum IdempotencyIndex {
     static let tableName = "ledger.idempotency_by_contact"
     /// In `ledger.meta`: present once every answer stored before the index existed is in it.
@@ -41,11 +42,17 @@ enum IdempotencyIndex {
         return entries.map { workspacePrefix + $0.suffix(32) }
     }
 
+    /// Whether every stored answer is in the index: false in a data directory of an earlier version
+    /// until ``indexStoredAnswersOnce(_:)`` has run.
+    static func isComplete(_ stores: LedgerStores, in txn: Transaction) throws -> Bool {
+        try txn.get(stores.meta, key: self.builtKey) != nil
+    }
+
     /// Indexes the answers stored before the index existed, once: each by the contacts it lists, or, for
     /// a record of a version before those lists, by every uuid its text holds (what
     /// ``IdempotencyRecord/names(contact:)`` matches).
     static func indexStoredAnswersOnce(_ stores: LedgerStores) throws {
-        guard try stores.environment.read({ txn in try txn.get(stores.meta, key: self.builtKey) }) == nil else { return }
+        guard try !stores.environment.read({ txn in try self.isComplete(stores, in: txn) }) else { return }
         try stores.environment.write { txn in
             var additions: [(uuids: [String], key: [UInt8], workspace: String)] = []
             try txn.withCursor(stores.idempotency) { cursor in

@@ -411,7 +411,10 @@ extension Ledger {
     /// ``IdempotencyRecord/names(contact:)``) with a marker, so a retry after deletion reveals none of
     /// the contact's personal data. The answers are found through ``IdempotencyIndex``.
     func eraseIdempotentAnswers(mentioning uuid: String, workspace: String, in txn: Transaction) throws {
-        for key in try IdempotencyIndex.takeAnswers(naming: uuid, workspace: workspace, stores: self.stores, in: txn) {
+        let indexed = try IdempotencyIndex.takeAnswers(naming: uuid, workspace: workspace, stores: self.stores, in: txn)
+        // An index not complete yet (its start could not write it) is no list: every answer is read.
+        let keys = try IdempotencyIndex.isComplete(self.stores, in: txn) ? indexed : self.idempotencyRecordKeys(workspace: workspace, in: txn)
+        for key in keys {
             // An answer replaced already (it named another contact, deleted before) names nobody now.
             guard let stored = try txn.get(self.stores.idempotency, key: key), let record = IdempotencyRecord(decoding: stored),
                 record.names(contact: uuid)
@@ -419,6 +422,20 @@ extension Ledger {
             let erased = IdempotencyRecord(paramsHash: record.paramsHash, content: .erased(contact: uuid))
             try txn.put(self.stores.idempotency, key: key, value: erased.encoded())
         }
+    }
+
+    /// The keys of every answer `workspace` has stored.
+    private func idempotencyRecordKeys(workspace: String, in txn: Transaction) throws -> [[UInt8]] {
+        let prefix = Array(workspace.utf8) + [0]
+        var keys: [[UInt8]] = []
+        try txn.withCursor(self.stores.idempotency) { cursor in
+            try cursor.forEach(from: prefix) { entry in
+                guard entry.key.hasPrefix(prefix) else { return false }
+                keys.append(Array(entry.key))
+                return true
+            }
+        }
+        return keys
     }
 }
 

@@ -213,8 +213,25 @@ struct DeletionTests {
         }
         #expect(try daemon.call("contacts.create", ["name": "Kept", "idempotency_key": "create-kept"]).string("uuid") == kept)
         #expect(try daemon.call("contacts.modify", rename).string("uuid") == kept)
-        // Indexed once: a later start and deletion go by the index alone.
+        // Indexed once, at that start: a later start and deletion go by the index alone (without it, a
+        // deletion reads every stored answer).
         #expect(daemon.stop() == 0)
+        do {  // closed before the daemon opens it again
+            let environment = try Environment(directory: daemon.directory)
+            let tables = try environment.openTables(["ledger.meta", "ledger.idempotency_by_contact"])
+            try environment.read { txn in
+                #expect(try txn.get(try #require(tables["ledger.meta"]), key: Array("idempotency_index_built".utf8)) != nil)
+                var entries = 0
+                try txn.withCursor(try #require(tables["ledger.idempotency_by_contact"])) { cursor in
+                    try cursor.forEach(from: []) { _ in
+                        entries += 1
+                        return true
+                    }
+                }
+                // The kept contact's two answers; the deleted one's went with its deletion.
+                #expect(entries == 2)
+            }
+        }
         try daemon.start()
         try daemon.call("contacts.modify", ["uuid": .string(kept), "modifiers": [ContactKit.status("archived")]])
         try daemon.call("contacts.delete", ["uuid": .string(kept)])
