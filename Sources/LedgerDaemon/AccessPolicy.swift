@@ -4,10 +4,10 @@
 ///
 /// With no grants, anyone who can open the socket (its mode and group decide) may do everything.
 /// With grants, a call is allowed only if a grant matches the peer and the call's ``Scope`` and allows
-/// the method's kind (queries and exports need `read`, other commands `write`); a call that names a file on the daemon's
-/// host (an import's, an export's or a backup's `path`) also needs `files=yes`, since the daemon
-/// reads and writes it with its own rights, not the peer's. Root gets no exception: grant it if it
-/// needs access.
+/// the method's kind (queries and exports need `read`, other commands `write`); a call that names a
+/// file on the daemon's host (an import's, an export's or a backup's `path`) also needs `files=yes`,
+/// since the daemon reads and writes it with its own rights, not the peer's. Root gets no exception:
+/// grant it if it needs access.
 public struct AccessPolicy: Sendable, Hashable {
     /// One grant, e.g. `uid=1000,workspace=main,mode=read` or `gid=115,mode=write,files=yes` (any workspace).
     public struct Grant: Sendable, Hashable, CustomStringConvertible {
