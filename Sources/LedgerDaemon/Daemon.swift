@@ -117,7 +117,7 @@ public enum Daemon {
         try OfflineRebuilder.forgetResumable(stores)
         try ProjectionRebuilder.forgetInterruptedVerification(stores)
         do {
-            try IdempotencyIndex.indexStoredAnswersOnce(stores)
+            try IdempotencyIndex.indexStoredAnswers(stores)
         } catch {
             // A full disk, say: the daemon still serves, and deletions read every stored answer until a
             // start indexes them.

@@ -9,11 +9,12 @@ import LedgerStore
 /// Durable like the answers (`ledger.idempotency_by_contact`, beside `ledger.idempotency`), written in
 /// the transaction that stores the answer. An entry's key is the workspace, `0`, the contact's uuid,
 /// `0`, and the 32-byte hash the answer's own key ends with; its value is empty. A data directory of an
-/// earlier version gets its entries once, at the first start (``indexStoredAnswersOnce(_:)``); until
-/// then (a start on a full disk cannot write them) a deletion reads every answer, as before the index.
+/// earlier version, or one an earlier version has written answers to since, gets the missing entries at
+/// the next start (``indexStoredAnswers(_:)``); until then (a start on a full disk cannot write them) a
+/// deletion reads every answer, as before the index.
 enum IdempotencyIndex {
     static let tableName = "ledger.idempotency_by_contact"
-    /// In `ledger.meta`: present once every answer stored before the index existed is in it.
+    /// In `ledger.meta`: how many stored answers the index covers (``isComplete(_:in:)``).
     private static let builtKey = Array("idempotency_index_built".utf8)
 
     /// Records that the answer stored at `recordKey` (``Ledger/idempotencyRecord(workspace:key:)``) names
@@ -42,16 +43,28 @@ enum IdempotencyIndex {
         return entries.map { workspacePrefix + $0.suffix(32) }
     }
 
-    /// Whether every stored answer is in the index: false in a data directory of an earlier version
-    /// until ``indexStoredAnswersOnce(_:)`` has run.
+    /// Whether every stored answer is in the index: the mark counts the answers indexed, and an earlier
+    /// version writes answers without indexing them (a data directory it has opened since has more),
+    /// as it did before the index existed (no mark). ``indexStoredAnswers(_:)`` brings it up to date.
     static func isComplete(_ stores: LedgerStores, in txn: Transaction) throws -> Bool {
-        try txn.get(stores.meta, key: self.builtKey) != nil
+        guard let mark = try txn.get(stores.meta, key: self.builtKey), let indexed = BigEndian.uint64(mark) else { return false }
+        return indexed == UInt64(try txn.count(stores.idempotency))
     }
 
-    /// Indexes the answers stored before the index existed, once: each by the contacts it lists, or, for
-    /// a record of a version before those lists, by every uuid its text holds (what
-    /// ``IdempotencyRecord/names(contact:)`` matches).
-    static func indexStoredAnswersOnce(_ stores: LedgerStores) throws {
+    /// Counts an answer stored and indexed in `txn` (``add(_:answerAt:workspace:stores:in:)``) in the
+    /// mark, when the index was complete before it.
+    static func countStoredAnswer(_ stores: LedgerStores, in txn: Transaction) throws {
+        guard let mark = try txn.get(stores.meta, key: self.builtKey), let indexed = BigEndian.uint64(mark),
+            indexed + 1 == UInt64(try txn.count(stores.idempotency))
+        else { return }
+        try txn.put(stores.meta, key: self.builtKey, value: BigEndian.bytes(indexed + 1))
+    }
+
+    /// Indexes the stored answers when the index is not complete (a data directory of an earlier
+    /// version, or one an earlier version has written to since): each by the contacts it lists, or,
+    /// for a record of a version before those lists, by every uuid its text holds (what
+    /// ``IdempotencyRecord/names(contact:)`` matches). Entries already there are written again.
+    static func indexStoredAnswers(_ stores: LedgerStores) throws {
         guard try !stores.environment.read({ txn in try self.isComplete(stores, in: txn) }) else { return }
         try stores.environment.write { txn in
             var additions: [(uuids: [String], key: [UInt8], workspace: String)] = []
@@ -70,7 +83,7 @@ enum IdempotencyIndex {
             for addition in additions {
                 try self.add(addition.uuids, answerAt: addition.key, workspace: addition.workspace, stores: stores, in: txn)
             }
-            try txn.put(stores.meta, key: self.builtKey, value: [1])
+            try txn.put(stores.meta, key: self.builtKey, value: BigEndian.bytes(UInt64(try txn.count(stores.idempotency))))
         }
     }
 

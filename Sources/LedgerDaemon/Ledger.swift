@@ -352,6 +352,7 @@ final class Ledger: Sendable {
             let record = IdempotencyRecord(paramsHash: context.paramsHash, content: .answer(answer, namedContacts: named))
             try txn.put(self.stores.idempotency, key: idempotencyRecord, value: record.encoded())
             try IdempotencyIndex.add(named, answerAt: idempotencyRecord, workspace: context.workspace, stores: self.stores, in: txn)
+            try IdempotencyIndex.countStoredAnswer(self.stores, in: txn)
         }
         return answer
     }

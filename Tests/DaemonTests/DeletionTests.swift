@@ -238,6 +238,42 @@ struct DeletionTests {
         #expect(try daemon.error("contacts.modify", rename).data("reason") == "deleted")
     }
 
+    /// An earlier version started on a data directory this one has indexed stores answers without
+    /// indexing them: the next start finds the index behind (its mark counts fewer answers than are
+    /// stored) and brings it up to date, so a deletion still erases them. (The recheck found a retry
+    /// answering a deleted contact's name and URN after an older build had stored it.)
+    @Test func answersAnEarlierVersionStoredSinceAreIndexedAtTheNextStart() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("contacts.create", ["name": "Indexed", "idempotency_key": "create-indexed"])
+        let create: JSONValue = ["name": "Unindexed", "status": "archived", "idempotency_key": "create-unindexed"]
+        let uuid = try #require(try daemon.call("contacts.create", create).string("uuid"))
+        #expect(daemon.stop() == 0)
+        do {  // as an earlier version leaves it: the answer stored, not indexed, the mark as it was
+            let environment = try Environment(directory: daemon.directory)
+            let tables = try environment.openTables(["ledger.meta", "ledger.idempotency_by_contact"])
+            let meta = try #require(tables["ledger.meta"])
+            let index = try #require(tables["ledger.idempotency_by_contact"])
+            try environment.write { txn in
+                var entries: [[UInt8]] = []
+                try txn.withCursor(index) { cursor in
+                    try cursor.forEach(from: []) { entry in
+                        if entry.key.firstRange(of: Array(uuid.utf8)) != nil { entries.append(Array(entry.key)) }
+                        return true
+                    }
+                }
+                #expect(entries.count == 1)
+                for entry in entries { _ = try txn.delete(index, key: entry) }
+                let mark = try #require(try txn.get(meta, key: Array("idempotency_index_built".utf8)))
+                #expect(BigEndian.uint64(mark) == 2)
+                try txn.put(meta, key: Array("idempotency_index_built".utf8), value: BigEndian.bytes(UInt64(1)))
+            }
+        }
+        try daemon.start()
+        try daemon.call("contacts.delete", ["uuid": .string(uuid)])
+        #expect(try daemon.error("contacts.create", create).data("reason") == "deleted")
+        #expect(try daemon.call("contacts.create", ["name": "Indexed", "idempotency_key": "create-indexed"]).string("name") == "Indexed")
+    }
+
     /// Takes the index of stored answers out of a stopped daemon's data directory, as a version before
     /// it wrote none, and rewrites the first `legacyRecords` answers in the format before named-contact
     /// lists (the params hash, then the answer alone).
