@@ -56,13 +56,15 @@ extension LedgerMethods {
             // Newest first by default, oldest first with `order: "asc"`; the cursor is the seq of the
             // last item returned, and the next page continues past it in the same direction.
             let ascending = params.order == "asc"
-            let ordered: [UInt64] =
-                switch (ascending, cursor) {
-                case (true, let cursor?): seqs.filter { $0 > cursor }
-                case (false, let cursor?): seqs.reversed().filter { $0 < cursor }
-                case (true, nil): seqs
-                case (false, nil): seqs.reversed()
-                }
+            // Points given as seqs, and the cursor, cut the seqs before any record is read; points given
+            // as times are checked on each record's header (times need not grow with seqs).
+            let inRange = seqs.filter { seq in
+                if let cursor, ascending ? seq <= cursor : seq >= cursor { return false }
+                if let lowest = after?.seq, seq <= lowest { return false }
+                if let highest = before?.seq, seq > highest { return false }
+                return true
+            }
+            let ordered = ascending ? inRange : inRange.reversed()
             var page: [EventPresenter.Decoded] = []
             var hasMore = false
             for seq in ordered {
