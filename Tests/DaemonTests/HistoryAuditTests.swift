@@ -72,6 +72,24 @@ struct HistoryAuditTests {
         #expect(forward == allSeqs.compactMap { $0.int("seq") }.reversed())
         let after = try daemon.call("contacts.history", ["uuid": .string(uuid), "after": ["seq": .integer(snapshots[4].seq)]])
         #expect(after["items"]?.arrayValue?.allSatisfy { ($0.int("seq") ?? 0) > snapshots[4].seq } == true)
+        // Between two seqs (after excludes its own, before includes it), both ways, paged.
+        let descending = allSeqs.compactMap { $0.int("seq") }
+        let (low, high) = (descending[descending.count - 2], descending[1])
+        for order in ["desc", "asc"] {
+            var seen: [Int64] = []
+            var cursor: JSONValue = .null
+            repeat {
+                var params: [String: JSONValue] = [
+                    "uuid": .string(uuid), "after": ["seq": .integer(low)], "before": ["seq": .integer(high)], "order": .string(order), "limit": 2,
+                ]
+                if cursor != .null { params["cursor"] = cursor }
+                let page = try daemon.call("contacts.history", .object(params))
+                seen += page["items"]?.arrayValue?.compactMap { $0.int("seq") } ?? []
+                cursor = page["next_cursor"] ?? .null
+            } while cursor != .null
+            let expected = descending.filter { $0 > low && $0 <= high }
+            #expect(seen == (order == "desc" ? expected : expected.reversed()), "\(order)")
+        }
 
         // Who changed what: by actor, by field, by time.
         let byBob = try daemon.call("audit.changes", ["actor": "bob@example.org"])
