@@ -133,9 +133,7 @@ struct AccessAndBackupTests {
         #expect(inUse.code == -32602)
         #expect(inUse.data("reason") == "not_an_empty_directory")
         let export = try #require(try daemon.call("exports.start", ["format": "csv", "path": .string(root + "/gone/../all.csv")]).string("export"))
-        let deadline = Date().addingTimeInterval(30)
-        while try daemon.call("exports.status", ["export": .string(export)]).string("state") != "complete", Date() < deadline { usleep(20_000) }
-        #expect(try daemon.call("exports.status", ["export": .string(export)]).string("path") == root + "/all.csv")
+        #expect(try ImportExportTests.wait(daemon, "exports.status", ["export": .string(export)]).string("path") == root + "/all.csv")
         #expect(FileManager.default.fileExists(atPath: root + "/all.csv"))
     }
 

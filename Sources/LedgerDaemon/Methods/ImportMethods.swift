@@ -46,8 +46,8 @@ extension LedgerMethods {
     /// load also lets in the file that holds them (a workspace's own export of 200,000 contacts is
     /// 21–38 MB).
     static func maximumImportBytes(records: Int) -> Int {
-        let perRecord = Double(20 << 20) / Double(ImportPlan.maximumRecords)
-        return max(20 << 20, Int((Double(records) * perRecord).rounded(.up)))
+        let base = 20 << 20
+        return max(base, (records * base + ImportPlan.maximumRecords - 1) / ImportPlan.maximumRecords)
     }
 
     /// `imports.start`: reads and checks the file now (so a bad file is refused at once), then writes
