@@ -133,8 +133,9 @@ public struct ContactIndex: Sendable {
         for group in contact.groups { terms.insert(.group(group)) }
         for word in QueryNameTokenizer.matchKeys(in: contact.name ?? "") { terms.insert(.nameWord(word)) }
         for (key, value) in contact.fields {
-            let text = Term.fold(value.text)
-            if !text.isEmpty { terms.insert(.fieldText(key: key, text: text)) }
+            // Every value has a text entry, one whose text folds to nothing (spaces) under the empty text:
+            // the key's text entries then list every contact with a value (``contacts(withValueOf:workspace:in:)``).
+            terms.insert(.fieldText(key: key, text: Term.fold(value.text)))
             if let number = value.number {
                 let double = NSDecimalNumber(decimal: number).doubleValue
                 terms.insert(.fieldNumber(key: key, value: double))
@@ -293,6 +294,13 @@ public struct ContactIndex: Sendable {
     /// The contacts indexed under exactly `term`.
     public func contacts(matching term: Term, workspace: String, in txn: Transaction) throws -> [ContactUUID] {
         try self.scan(from: KeyEncoding.prefix(workspace) + term.prefix + term.value, while: KeyEncoding.prefix(workspace) + term.prefix + term.value, in: txn)
+    }
+
+    /// The contacts with a value of field `key`, whatever its type: each value has one text entry.
+    /// Read only in a generation whose ``ReadableIndexes/fieldValues`` holds.
+    public func contacts(withValueOf key: String, workspace: String, in txn: Transaction) throws -> [ContactUUID] {
+        let prefix = KeyEncoding.prefix(workspace) + Term.fieldText(key: key, text: "").prefix
+        return try self.scan(from: prefix, while: prefix, in: txn)
     }
 
     /// The ids of the contacts indexed under exactly `term`, ascending (a term's entries are in id order),

@@ -14,7 +14,8 @@ import ParallelWork
 /// snapshots and ids are written at once, in event order, as before.
 ///
 /// Valid only inside the write transaction it was made for; flush before the transaction commits and
-/// before anything reads the contact tables of this generation (``ContactReadModel/applyToAll`` does).
+/// before anything reads the contact tables of this generation (``ContactReadModel/applyToAll`` and the
+/// index lookups of ``ProjectionBatch`` do).
 final class ContactWriteBack {
     private struct Entry: Sendable {
         /// The contact's record key.
@@ -143,6 +144,15 @@ final class ContactWriteBack {
         }
         if self.entries[slot].contact.version % ContactReadModel.snapshotInterval == 0, !self.entries[slot].contact.isDeleted {
             try self.model.putSnapshot(self.entries[slot].contact, of: uuid, workspace: header.workspace, seq: header.seq, at: header.createdOn, in: self.txn)
+        }
+    }
+
+    /// Applies a workspace event that changes some of its contacts (a field's or a group's deletion) to
+    /// the contacts `uuids` names, held like any other until ``flush()``; a UUID with no contact is skipped.
+    func applyWorkspaceEvent(_ event: LedgerEvent, to uuids: [ContactUUID], workspace: String, at time: Timestamp) throws {
+        for uuid in uuids {
+            guard let slot = try self.heldSlot(of: uuid, workspace: workspace) else { continue }
+            _ = self.entries[slot].contact.applyWorkspaceEvent(event, at: time)
         }
     }
 

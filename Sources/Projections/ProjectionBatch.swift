@@ -130,10 +130,15 @@ public final class ProjectionBatch {
         case .fieldDeleted, .groupDeleted:
             try self.projector.workspaces.apply(event, header: header, in: self.txn)
             // Deleting a field or a group removes its values or memberships from the read model; the log
-            // keeps them.
+            // keeps them. The index lists the contacts that have them once what the batch holds is written.
             try self.contacts.flush()
-            try self.projector.contacts.applyToAll(workspace: header.workspace, at: header.createdOn, in: self.txn) { contact in
-                contact.applyWorkspaceEvent(event, at: header.createdOn)
+            let indexes = try self.projector.readableIndexes(in: self.txn)
+            if let holders = try self.projector.contacts.holders(of: event, workspace: header.workspace, indexes: indexes, in: self.txn) {
+                try self.contacts.applyWorkspaceEvent(event, to: holders, workspace: header.workspace, at: header.createdOn)
+            } else {
+                try self.projector.contacts.applyToAll(workspace: header.workspace, at: header.createdOn, in: self.txn) { contact in
+                    contact.applyWorkspaceEvent(event, at: header.createdOn)
+                }
             }
         default:
             guard let uuid = contact else { return }

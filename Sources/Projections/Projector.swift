@@ -11,7 +11,7 @@ import LedgerStore
 /// the read models from the log.
 public struct Projector: Sendable {
     /// The read-model schema version of this code. Bump it when a stored read-model shape changes.
-    public static let version = 11
+    public static let version = 12
     /// The projection's name in `projections.status`.
     public static let name = "contacts"
 

@@ -16,11 +16,21 @@ public struct ReadableIndexes: Sendable, Equatable {
     /// The audit index by actor, peer, type and field (``AuditIndex``): posting blocks since version 11,
     /// an entry per event before.
     public var audit: Bool
+    /// Group membership (``ContactIndex/Term/group(_:)``): every live member of a group is listed, since
+    /// version 4.
+    public var groupMembers: Bool
+    /// Every value of a field is under one of the field's text entries (``ContactIndex/Term/fieldText(key:text:)``),
+    /// since version 12: before it, a value whose text folds to nothing (spaces only) had no text entry.
+    public var fieldValues: Bool
 
     /// The first read-model version whose URN trigram index has the current format.
     static let urnTrigramsSince = 10
     /// The first read-model version whose audit index has the current format.
     static let auditSince = 11
+    /// The first read-model version with a group membership index.
+    static let groupMembersSince = 4
+    /// The first read-model version whose text entries list every value of a field.
+    static let fieldValuesSince = 12
 
     /// Every index, for a generation this code's version wrote.
     public static let all = ReadableIndexes(writtenBy: Projector.version)
@@ -31,5 +41,7 @@ public struct ReadableIndexes: Sendable, Equatable {
         let known = version <= Projector.version
         self.urnTrigrams = known && version >= Self.urnTrigramsSince
         self.audit = known && version >= Self.auditSince
+        self.groupMembers = known && version >= Self.groupMembersSince
+        self.fieldValues = known && version >= Self.fieldValuesSince
     }
 }

@@ -439,6 +439,48 @@ struct ContactFieldTests {
         #expect(restarted["fields"]?["age"]?.string("text") == "31")
     }
 
+    /// A field's deletion drops every value of it, whatever its text reads as: spaces only (a text that
+    /// folds to nothing), a long text (indexed by its hash), text a number field cannot read, a number.
+    /// The deletion finds the contacts through the index, so this holds only if the index lists every
+    /// value: a value of spaces had no entry, and came back when a field of the same key was created.
+    /// The same holds when the log is replayed (`projections.verify`, values and deletion in one chunk)
+    /// and after a restart; another workspace's field of the same key keeps its values.
+    @Test func deletingAFieldDropsEveryKindOfValue() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "note", "type": "text"])
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        try daemon.call("fields.create", ["key": "keep", "type": "text"])
+        try daemon.call("fields.create", ["key": "note", "type": "text", "workspace": "other"])
+        let texts = ["   ", "Dodo", String(repeating: "long text ", count: 30), "\t", "31", "abc", " 7 "]
+        var uuids: [String] = []
+        for (number, text) in texts.enumerated() {
+            let contact = try daemon.call("contacts.create", [
+                "name": .string("C\(number)"), "fields": ["note": .string(text), "age": .string(text), "keep": "k"],
+            ])
+            #expect(contact["fields"]?["note"]?.string("text") == text)
+            uuids.append(try #require(contact.string("uuid")))
+        }
+        let other = try #require(try daemon.call("contacts.create", ["workspace": "other", "name": "O", "fields": ["note": "   "]]).string("uuid"))
+        try daemon.call("fields.delete", ["key": "note"])
+        try daemon.call("fields.delete", ["key": "age"])
+        try daemon.call("fields.create", ["key": "note", "type": "text"])
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        func check(_ moment: String) throws {
+            for (uuid, text) in zip(uuids, texts) {
+                let contact = try ContactKit.get(daemon, uuid)
+                #expect(contact["fields"]?["note"] == .null, "\(moment): the value \(text.debugDescription) came back: \(contact)")
+                #expect(contact["fields"]?["age"] == .null, "\(moment): the value \(text.debugDescription) came back: \(contact)")
+                #expect(contact["fields"]?["keep"]?.string("text") == "k")
+            }
+            #expect(try ContactKit.get(daemon, other, workspace: "other")["fields"]?["note"]?.string("text") == "   ")
+        }
+        try check("after the deletion")
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        daemon.kill()
+        try daemon.start()
+        try check("after a restart")
+    }
+
     @Test func fieldsListShowsEveryFieldWithFeaturedOnesByPriority() throws {
         let daemon = try DaemonHarness()
         for key in ["alpha", "bravo", "charlie", "delta", "echo"] {

@@ -291,6 +291,50 @@ struct QueryAndGroupTests {
         #expect(dan["groups"]?.arrayValue?.isEmpty == true)
     }
 
+    /// Deleting a group, manual or smart, drops it from every member and from no one else: the deletion
+    /// finds the members through the index. Members added just before the deletion count, another group's
+    /// members keep theirs, a group of the same name in another workspace keeps its members; the same
+    /// when the log is replayed (`projections.verify`) and after a restart.
+    @Test func deletingAGroupDropsItFromEveryMemberAndNoOneElse() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        let manual = try #require(try daemon.call("groups.create", ["name": "Manual"]).string("uuid"))
+        let kept = try #require(try daemon.call("groups.create", ["name": "Kept"]).string("uuid"))
+        let smart = try #require(try daemon.call("groups.create", ["name": "Smart", "query": "age >= 50"]).string("uuid"))
+        let elsewhere = try #require(try daemon.call("groups.create", ["name": "Manual", "workspace": "other"]).string("uuid"))
+        _ = try Self.waitUntilReady(daemon, smart)
+        var uuids: [String] = []
+        for number in 0..<120 {
+            let contact = try daemon.call("contacts.create", ["name": .string("P\(number)"), "fields": ["age": .string("\(number)")]])
+            uuids.append(try #require(contact.string("uuid")))
+        }
+        let outsider = try #require(try daemon.call("contacts.create", ["workspace": "other", "name": "O"]).string("uuid"))
+        try daemon.call("contacts.modify", ["workspace": "other", "uuid": .string(outsider), "modifiers": [ContactKit.groups("add", [elsewhere])]])
+        try daemon.call("contacts.bulk_modify", ["uuids": .array(uuids.prefix(80).map { .string($0) }), "modifiers": [ContactKit.groups("add", [manual])]])
+        try daemon.call("contacts.bulk_modify", ["uuids": .array(uuids.suffix(60).map { .string($0) }), "modifiers": [ContactKit.groups("add", [kept])]])
+        // The last member joins just before the deletion.
+        try ContactKit.modify(daemon, uuids[119], [ContactKit.groups("add", [manual])])
+        #expect(try daemon.call("contacts.count", ["query": "group = Manual"]).int("total") == 81)
+        #expect(try daemon.call("contacts.count", ["query": "group = Smart"]).int("total") == 70)
+        try daemon.call("groups.delete", ["uuid": .string(manual)])
+        try daemon.call("groups.delete", ["uuid": .string(smart)])
+        func check(_ moment: String) throws {
+            for (number, uuid) in uuids.enumerated() {
+                let groups = Set(try ContactKit.get(daemon, uuid)["groups"]?.arrayValue?.compactMap { $0.string("uuid") } ?? [])
+                let expected: Set<String> = number >= 60 ? [kept] : []
+                #expect(groups == expected, "\(moment): contact \(number) is in \(groups)")
+            }
+            #expect(try daemon.call("contacts.count", ["query": "group = Kept"]).int("total") == 60)
+            let outsiderGroups = try ContactKit.get(daemon, outsider, workspace: "other")["groups"]?.arrayValue ?? []
+            #expect(outsiderGroups.map { $0.string("uuid") } == [elsewhere], "\(moment)")
+        }
+        try check("after the deletions")
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        daemon.kill()
+        try daemon.start()
+        try check("after a restart")
+    }
+
     @Test func searchAsOfAPastPoint() throws {
         let (daemon, uuids) = try self.populated()
         let head = try #require(try daemon.call("system.health").int("head_seq"))
