@@ -138,9 +138,11 @@ public struct ReplayPipeline: Sendable {
                         }
                         guard var chunk = try runs.next() else { break }
                         guard chunk.after == applied else { throw ReadModelError.checkpointMoved }
+                        // Counted as applied before it is: a full map found while applying it runs the body
+                        // again, which must decode this run again, as the queue has handed it over.
+                        applied = chunk.last
                         try batch.apply(&chunk.items)
                         records += chunk.items.count
-                        applied = chunk.last
                         BackgroundRelease.release(chunk, count: chunk.items.count)
                         reportApplied(applied)
                     }

@@ -120,16 +120,7 @@ struct ReplayPipelineTests {
         #expect(staging.statistics().mapSize > mapBefore)
 
         // Copied into a generation of the ledger as the online rebuild does, then compared table by table.
-        let replayed = try Projector(tables: tables, generation: Projector.verificationGeneration)
-        try environment.write { txn in
-            try replayed.reset(in: txn)
-            try staging.read { stagingTxn in
-                var position = Projector.CopyPosition(table: 0, lastKey: nil)
-                while let next = try replayed.copyEntries(from: staged, in: stagingTxn, after: position, maximumNanoseconds: 1_000, into: txn) {
-                    position = next
-                }
-            }
-        }
+        let replayed = try Self.copy(staged, from: staging, into: tables, of: environment)
         #expect(try environment.read { txn in try replayed.state(in: txn)?.position } == head)
         let differences = try environment.read { txn in try live.differences(from: replayed, in: txn) }
         #expect(differences.isEmpty, "\(differences.prefix(3))")
@@ -156,5 +147,67 @@ struct ReplayPipelineTests {
         // A contact's key (workspace, NUL, UUID) reads as text: ids only, no personal data.
         #expect(found.first?.key == String(decoding: firstContact.map { $0 == 0 ? UInt8(ascii: "/") : $0 }, as: UTF8.self))
         #expect(try environment.read { txn in try live.differences(from: replayed, limit: 2, in: txn) }.count == 2)
+    }
+
+    /// A transaction that fills the map while it applies a run (a message is written as it is applied,
+    /// where a contact is held until the transaction's end) runs again from its start, and applies that run
+    /// again: the queue has handed it over. It was lost, the next run did not follow on, and the replay
+    /// failed with "checkpoint moved" (an offline rebuild, resumed on a big ledger, did near its end).
+    @Test func aTransactionThatFillsTheMapWhileApplyingARunAppliesItAgain() throws {
+        let daemon = try DaemonHarness()
+        let client = try daemon.client()
+        for start in stride(from: 0, to: 600, by: 100) {
+            let batch: [JSONValue] = (start..<start + 100).map { index in
+                ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "messages.receive",
+                 "params": ["urn": .string("tel:+2507881\(String(format: "%05d", index % 200))"), "text": .string(String(repeating: "word ", count: 40))]]
+            }
+            try client.send(raw: JSONLine.encode(.array(batch)) + [10])
+            let answers = try client.readValue().arrayValue ?? []
+            #expect(answers.count == 100 && answers.allSatisfy { $0["result"] != nil })
+        }
+        #expect(daemon.stop() == 0)
+
+        let environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
+        let log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
+        var tables = try environment.openTables(Projector.tableNames(generation: 0), durability: .rebuildable)
+        tables.merge(try environment.openTables(Projector.tableNames(generation: Projector.verificationGeneration), durability: .rebuildable)) { first, _ in first }
+        let live = try Projector(tables: tables, generation: 0)
+        let head = try environment.read { txn in try log.head(in: txn).seq }
+        #expect(head >= 800)
+
+        let stagingDirectory = daemon.directory + "/staging"
+        try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: false)
+        let staging = try Environment(directory: stagingDirectory, configuration: Environment.Configuration(initialMapSize: 1 << 16))
+        let staged = try Projector(tables: try staging.openTables(Projector.tableNames(generation: 0)), generation: 0)
+        try staging.write { txn in try staged.reset(in: txn) }
+        var pipeline = ReplayPipeline(projector: staged, log: log, logEnvironment: environment, targetEnvironment: staging)
+        pipeline.limits.chunkRecords = 5
+        pipeline.limits.queuedChunks = 4
+        pipeline.limits.decoders = 2
+        pipeline.limits.transactionRecords = 1_000_000
+        pipeline.limits.heldContacts = 1_000_000
+        let mapBefore = staging.statistics().mapSize
+        #expect(try pipeline.run(until: head) == head)
+        #expect(staging.statistics().mapSize >= mapBefore * 8, "the map was not filled often enough to find a run half applied")
+
+        let replayed = try Self.copy(staged, from: staging, into: tables, of: environment)
+        let differences = try environment.read { txn in try live.differences(from: replayed, in: txn) }
+        #expect(differences.isEmpty, "\(differences.prefix(3))")
+    }
+
+    /// Copies a staged generation into the verification generation of the ledger's `tables`, as the
+    /// online rebuild copies, and returns that generation's projector.
+    static func copy(_ staged: Projector, from staging: Environment, into tables: [String: Table], of environment: Environment) throws -> Projector {
+        let replayed = try Projector(tables: tables, generation: Projector.verificationGeneration)
+        try environment.write { txn in
+            try replayed.reset(in: txn)
+            try staging.read { stagingTxn in
+                var position = Projector.CopyPosition(table: 0, lastKey: nil)
+                while let next = try replayed.copyEntries(from: staged, in: stagingTxn, after: position, maximumNanoseconds: 1_000, into: txn) {
+                    position = next
+                }
+            }
+        }
+        return replayed
     }
 }
