@@ -399,13 +399,11 @@ extension Ledger {
         return masked == stored ? answer : JSONLine.encode(masked)
     }
 
-    /// Why a commit failed, for `data.reason` of -32005. A write cut short on a full file system
-    /// reaches LMDB as EIO on some file systems (tmpfs), so free space is checked too.
+    /// Why a commit failed, for `data.reason` of -32005 (a full disk also when LMDB saw an I/O error:
+    /// ``Environment/explaining(_:)``).
     func reason(for error: LMDBError) -> String {
         if error.code == .mapFull { return "map_full" }
-        if error.code == .noSpace { return "disk_full" }
-        if let free = self.stores.environment.availableDiskBytes(), free < 4 << 20 { return "disk_full" }
-        return "storage_error"
+        return self.stores.environment.explaining(error).isDiskFull ? "disk_full" : "storage_error"
     }
 
     /// Replaces every stored idempotent answer of `workspace` that names `uuid` (see

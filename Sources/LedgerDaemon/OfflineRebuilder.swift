@@ -97,7 +97,7 @@ public struct OfflineRebuilder {
                 try projector.drop(in: txn)
                 try Self.forget(stores, in: txn)
             }
-            throw error
+            throw (error as? LMDBError).map(environment.explaining) ?? error
         }
         if position >= head {
             try environment.write { txn in

@@ -154,7 +154,8 @@ final class ProjectionRebuilder: Service, Sendable {
                 }
             } catch is CancellationError {
                 break
-            } catch {
+            } catch let failure {
+                let error = (failure as? LMDBError).map(self.stores.environment.explaining) ?? failure
                 let reason = ErrorMapping.rpcError(error)?.data?["reason"]?.stringValue ?? (error is LMDBError ? "storage_error" : "internal_error")
                 var metadata: Logger.Metadata = [
                     "projection.name": "\(Projector.name)", "error.reason": "\(reason)", "error.type": "\(String(reflecting: type(of: error)))",

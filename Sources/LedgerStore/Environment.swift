@@ -625,6 +625,15 @@ public final class Environment: @unchecked Sendable {
         return Int64(info.f_bavail) * Int64(info.f_frsize)
     }
 
+    /// `error` with the cause the file system shows: a write cut short on a full file system reaches LMDB
+    /// as EIO on some file systems (tmpfs: a short write, which LMDB does not tell from other I/O errors),
+    /// so a failure other than a full map, with under 4 MiB free, is the full disk (`ENOSPC`) it most
+    /// likely is.
+    public func explaining(_ error: LMDBError) -> LMDBError {
+        guard error.code != .mapFull, !error.isDiskFull, let free = self.availableDiskBytes(), free < 4 << 20 else { return error }
+        return LMDBError(code: .noSpace, operation: error.operation)
+    }
+
     /// Clears reader slots left by dead processes; returns how many were cleared.
     @discardableResult
     public func clearStaleReaders() -> Int32 {

@@ -1,5 +1,6 @@
 // ContactLedger — daemon tests: resource limits.
 import Foundation
+import LedgerStore
 import TestSupport
 import RPC
 import Testing
@@ -436,6 +437,49 @@ struct ReliabilityLimitsTests {
         #expect(rebuilt["last_error"] == nil, "\(rebuilt)")
         #expect(rebuilt.string("last_rebuilt_on") != nil)
         try ReliabilitySupport.expectIntact(daemon, "after a rebuild on a full disk")
+        withExtendedLifetime(disk) {}
+    }
+
+    /// An offline rebuild that runs out of disk says the disk is full and exits 1; with space back, the
+    /// daemon answers as before. The read models are removed first (as the README allows), so the rebuild
+    /// writes them whole and cannot fit.
+    @Test(.enabled(if: Self.canMount, "cannot mount a tmpfs here (not root, or mounts are refused)"))
+    func anOfflineRebuildOnAFullDiskSaysTheDiskIsFull() throws {
+        let disk = try SmallFileSystem(size: "48m")
+        let daemon = try DaemonHarness(arguments: ["--map-size", "67108864", "--max-map-size", "268435456"], directory: disk.path)
+        try daemon.populate(count: 3_000)
+        let before = try daemon.call("contacts.search", ["query": "", "limit": 50])
+        #expect(daemon.stop() == 0)
+        try FileManager.default.removeItem(atPath: daemon.directory + "/readmodels")
+        disk.fill(leaving: 256 << 10)
+        let rebuild = try Operations.run("contactledgerd", ["rebuild", "--data-dir", daemon.directory])
+        #expect(rebuild.status == 1, "\(rebuild.error)")
+        #expect(rebuild.error.contains("rebuild failed: ") && rebuild.error.contains("disk full"), "\(rebuild.error)")
+        disk.removeFiller()
+        try daemon.start()
+        #expect(try daemon.call("contacts.search", ["query": "", "limit": 50]) == before)
+        try ReliabilitySupport.expectIntact(daemon, "after an offline rebuild on a full disk")
+        withExtendedLifetime(disk) {}
+    }
+
+    /// A write cut short on a full file system reaches LMDB as EIO on tmpfs (a short write: an offline
+    /// rebuild of 191,000 events said "mdb_txn_commit: Input/output error (5)"); with under 4 MiB free it
+    /// is explained as the full disk it is, with room left it stays what it was, and a full map is never
+    /// a full disk.
+    @Test(.enabled(if: Self.canMount, "cannot mount a tmpfs here (not root, or mounts are refused)"))
+    func anIOErrorOnAFullDiskIsExplainedAsTheFullDisk() throws {
+        let disk = try SmallFileSystem(size: "16m")
+        let environment = try Environment(directory: disk.path)
+        let cutShort = LMDBError(code: .init(rawValue: EIO), operation: "mdb_txn_commit")
+        let fullMap = LMDBError(code: .mapFull, operation: "mdb_put")
+        #expect(environment.explaining(cutShort) == cutShort)
+        disk.fill(leaving: 1 << 20)
+        let explained = environment.explaining(cutShort)
+        #expect(explained.isDiskFull && explained.operation == "mdb_txn_commit", "\(explained)")
+        #expect(explained.description.contains("disk full"), "\(explained)")
+        #expect(environment.explaining(fullMap) == fullMap)
+        disk.removeFiller()
+        #expect(environment.explaining(cutShort) == cutShort)
         withExtendedLifetime(disk) {}
     }
 
