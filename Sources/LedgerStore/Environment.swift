@@ -154,6 +154,15 @@ public final class Environment: @unchecked Sendable {
         }
         self.currentMapSize = max(mapSize, configuration.initialMapSize)
         self.staleReadersCleared = dead
+        // Both parts get the one map size: each opens with a map sized by its own file, and the headroom
+        // (``ensureMapHeadroom(refusingPastIt:)``) measures the fuller part against the larger map, so a
+        // part with the smaller one filled unseen. Found by the rebuildable part's commit, which comes after
+        // the durable part's and cannot be retried, a full map stopped a start (a 3 GB log beside 1 GB of
+        // read models). (Thrown from here, the environment is closed by `deinit`.)
+        try check(mdb_env_set_mapsize(env, self.currentMapSize), "mdb_env_set_mapsize")
+        if let rebuildable {
+            try check(mdb_env_set_mapsize(rebuildable, self.currentMapSize), "mdb_env_set_mapsize")
+        }
     }
 
     /// Records `anchor`, a position the durable part holds now, beside the rebuildable part: it is what

@@ -523,4 +523,43 @@ struct RebuildablePartTests {
             #expect(try txn.get(rebuildable, key: [3]) == nil)
         }
     }
+
+    /// The two parts open with one map size, the larger: each LMDB environment opens with a map sized by
+    /// its own file, and the headroom kept before each write measures the fuller part against the larger
+    /// map. A rebuildable part left with a map of a quarter of the durable part's filled unseen; a full map
+    /// found at its commit (after the durable part's) cannot be retried, and stopped a daemon's start.
+    /// Here the rebuildable part's writes fit in the durable part's map without growing it; they did not.
+    @Test func bothPartsOpenWithTheLargerMap() throws {
+        let directory = try Directory()
+        var configuration = Environment.Configuration(initialMapSize: 1 << 20)
+        configuration.rebuildableCompactionMinimumFreeBytes = .max
+        let value = [UInt8](repeating: 7, count: 2_000)
+        do {
+            // A small rebuildable part, its map never grown.
+            let environment = try Environment(directory: directory.path, configuration: configuration, rebuildableSubdirectory: "derived")
+            let views = try #require(try environment.openTables(["views"], durability: .rebuildable)["views"])
+            _ = try environment.openTables(["facts"])
+            try environment.write { txn in for key in 0..<100 { try txn.put(views, key: BigEndian.bytes(UInt64(key)), value: value) } }
+            try environment.closeRebuildablePart()
+        }
+        do {
+            // The durable part alone grows to megabytes, its map with it.
+            let durable = try Environment(directory: directory.path, configuration: configuration)
+            let facts = try #require(try durable.openTables(["facts"])["facts"])
+            for round in 0..<8 {
+                try durable.write { txn in
+                    for key in 0..<1_000 { try txn.put(facts, key: BigEndian.bytes(UInt64(round * 1_000 + key)), value: value) }
+                }
+            }
+        }
+        let environment = try Environment(directory: directory.path, configuration: configuration, rebuildableSubdirectory: "derived")
+        let views = try #require(try environment.openTables(["views"], durability: .rebuildable)["views"])
+        let mapSize = environment.statistics().mapSize
+        #expect(mapSize >= 16 << 20)
+        // Four megabytes of rebuildable pages: within the durable part's map and its headroom.
+        try environment.write { txn in
+            for key in 100..<2_100 { try txn.put(views, key: BigEndian.bytes(UInt64(key)), value: value) }
+        }
+        #expect(environment.statistics().mapSize == mapSize, "the rebuildable part's map was smaller than the durable part's")
+    }
 }
