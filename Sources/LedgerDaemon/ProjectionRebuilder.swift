@@ -418,7 +418,8 @@ final class ProjectionRebuilder: Service, Sendable {
     private func stageAndCopy(resuming: Bool, startedAt: Date) async throws -> UInt64 {
         let stores = self.stores
         let dataDirectory = stores.environment.directory
-        let opened = try await self.onPool { try RebuildStaging.open(dataDirectory: dataDirectory, reset: !resuming) }
+        let mapSize = stores.environment.statistics().mapSize
+        let opened = try await self.onPool { try RebuildStaging.open(dataDirectory: dataDirectory, reset: !resuming, mapSize: mapSize) }
         // A staging area a crash or stop left behind goes on from its last commit: the rate and the ETA
         // count from there.
         let resumedAt = try await self.onPool { try opened.environment.read { try opened.projector.state(in: $0)?.position ?? 0 } }

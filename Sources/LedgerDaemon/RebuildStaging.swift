@@ -25,10 +25,12 @@ struct RebuildStaging: Sendable {
     let projector: Projector
 
     /// Opens (creating if needed) the staging area under `dataDirectory`; empties it when `reset`, or
-    /// when it was written by another read-model version.
+    /// when it was written by another read-model version. Its map starts at `mapSize`, the ledger's:
+    /// staging holds at most what the ledger's read models hold, and a map grown while a transaction runs
+    /// runs that transaction's whole body again (sparse, the map costs address space, not disk).
     ///
     /// Blocking file and LMDB work: call it off the event loops and the cooperative pool.
-    static func open(dataDirectory: String, reset: Bool) throws -> RebuildStaging {
+    static func open(dataDirectory: String, reset: Bool, mapSize: Int) throws -> RebuildStaging {
         let directory = Self.path(dataDirectory: dataDirectory)
         if !FileManager.default.fileExists(atPath: directory) {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
@@ -38,6 +40,7 @@ struct RebuildStaging: Sendable {
         // held the resumed rebuild for seconds while `projections.status` still showed position 0.
         var configuration = Environment.Configuration()
         configuration.rebuildableCompactionMinimumFreeBytes = .max
+        configuration.initialMapSize = max(configuration.initialMapSize, mapSize)
         let environment = try Environment(directory: directory, configuration: configuration, rebuildableSubdirectory: Self.tablesSubdirectory)
         let tables = try environment.openTables(Projector.tableNames(generation: 0), durability: .rebuildable)
         let projector = try Projector(tables: tables, generation: 0)

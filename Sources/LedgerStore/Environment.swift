@@ -484,6 +484,16 @@ public final class Environment: @unchecked Sendable {
         return (result, nil)
     }
 
+    /// Grows the map (doubling, within the maximum) until `bytes` more fit under the headroom beside the
+    /// fuller part's pages in use, so that a long write transaction expected to add about that much does
+    /// not find the map full half-way, which runs its whole body again. Call it where the writes are made,
+    /// between write transactions.
+    public func ensureMapRoom(forBytes bytes: Int) throws {
+        while self.statisticsInsideGate().usedBytes + bytes > self.currentMapSize / 4 * 3 {
+            guard try self.growMap() else { return }
+        }
+    }
+
     /// Grows the map while a part's pages fill more than three quarters of it. A full map found in
     /// the body is retried after growing, but one found by the rebuildable part's commit (its share of
     /// a batch, or a large free list after a table of a generation was dropped) comes after the durable

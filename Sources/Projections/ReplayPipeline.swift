@@ -108,7 +108,13 @@ public struct ReplayPipeline: Sendable {
         }
         defer { runs.cancel(decoders: decoders.count) }
         var stopped = false
+        // The most a transaction has added to the target's pages: the next one is given twice that much
+        // room before it begins. A map found full half-way runs the whole body again: an online rebuild of
+        // 6.1 million events applied 503,808 of them twice.
+        var largestGrowth = 0
         while position < head, !stopped {
+            try self.targetEnvironment.ensureMapRoom(forBytes: 2 * largestGrowth)
+            let usedBefore = self.targetEnvironment.statistics().usedBytes
             // The body runs again from the start when the map grows: it then decodes again what it had
             // applied before taking more, rather than holding every decoded run of a transaction.
             var applied = position
@@ -152,6 +158,7 @@ public struct ReplayPipeline: Sendable {
                 // The transaction was aborted: its checkpoint is the last commit's.
                 break
             }
+            largestGrowth = max(largestGrowth, self.targetEnvironment.statistics().usedBytes - usedBefore)
             guard applied > position else { break }
             position = applied
             progress(position)
