@@ -62,6 +62,7 @@ struct OfflineRebuild: ParsableCommand {
         let started = Date()
         var resumedFrom: UInt64 = 0
         var lastShown = Date.distantPast
+        var announcedFinish = false
         let outcome: OfflineRebuilder.Outcome
         do {
             let rebuilder = OfflineRebuilder(dataDirectory: settings.dataDirectory, commitSeconds: settings.rebuildCommitSeconds)
@@ -84,15 +85,21 @@ struct OfflineRebuild: ParsableCommand {
                     let eta = rate > 0 && position < head ? " · ETA \(Int((Double(head - position) / rate).rounded(.up))) s" : ""
                     let line = "\(bar) \(Int(fraction * 100))% \(position)/\(head) · \(Int(rate)) events/s\(eta)"
                     FileHandle.standardError.write(Data((interactive ? "\r\(line)\u{1B}[K" : "\(line)\n").utf8))
+                    // What follows the last event takes a while on a big ledger (the last commit, the swap, the
+                    // old generation's pages freed), with nothing to count: said, rather than a bar at 100%.
+                    if position == head {
+                        announcedFinish = true
+                        FileHandle.standardError.write(Data("\(interactive ? "\n" : "")every event applied; committing and swapping in the rebuilt read models\n".utf8))
+                    }
                 }
             )
         } catch {
-            if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+            if interactive, !announcedFinish { FileHandle.standardError.write(Data("\n".utf8)) }
             // The rebuild builds beside the read models that answer and swaps only when done.
             FileHandle.standardError.write(Data("rebuild failed: \(error). Nothing was swapped in: the read models are as they were\n".utf8))
             throw ExitCode.failure
         }
-        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        if interactive, !announcedFinish { FileHandle.standardError.write(Data("\n".utf8)) }
         guard outcome.isComplete else {
             FileHandle.standardError.write(
                 Data(

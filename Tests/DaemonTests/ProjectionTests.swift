@@ -12,8 +12,8 @@ import Testing
 @Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ProjectionTests {
     /// Runs `contactledgerd rebuild --data-dir` on the daemon's directory, or names it in a config file
-    /// (`--config`, as the daemon's unit does): its exit status and output.
-    func offlineRebuild(_ daemon: DaemonHarness, throughConfigFile: Bool = false) throws -> (status: Int32, output: String) {
+    /// (`--config`, as the daemon's unit does): its exit status, output and error output (the progress).
+    func offlineRebuild(_ daemon: DaemonHarness, throughConfigFile: Bool = false) throws -> (status: Int32, output: String, errors: String) {
         let process = ChildProcess()
         process.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
         process.arguments = ["rebuild", "--data-dir", daemon.directory]
@@ -26,11 +26,19 @@ struct ProjectionTests {
         defer { if throughConfigFile { try? FileManager.default.removeItem(atPath: daemon.directory + ".json") } }
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        // A file, not a pipe: a pipe left unread while the output is read could fill and stall the rebuild.
+        let errorsPath = daemon.directory + ".errors"
+        defer { try? FileManager.default.removeItem(atPath: errorsPath) }
+        guard FileManager.default.createFile(atPath: errorsPath, contents: nil), let errors = FileHandle(forWritingAtPath: errorsPath) else {
+            throw CocoaError(.fileWriteUnknown)
+        }
+        process.standardError = errors
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return (process.terminationStatus, text)
+        try errors.close()
+        let errorText = (try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? ""
+        return (process.terminationStatus, text, errorText)
     }
 
     /// What the read models answer, as a client sees it: every contact, a search and counts over the
@@ -146,7 +154,7 @@ struct ProjectionTests {
         #expect((online["members \(manual)"]?.arrayValue?.count ?? 0) == 320)
 
         #expect(daemon.stop() == 0)
-        let (status, output) = try self.offlineRebuild(daemon)
+        let (status, output, _) = try self.offlineRebuild(daemon)
         #expect(status == 0, "\(output)")
         try daemon.start()
         _ = try daemon.waitUntilReady()
@@ -612,8 +620,10 @@ struct ProjectionTests {
         } else {
             #expect(first.terminationReason == .uncaughtSignal)
         }
-        let (status, output) = try self.offlineRebuild(daemon)
+        let (status, output, progress) = try self.offlineRebuild(daemon)
         #expect(status == 0)
+        // The bar's last line, then what follows the last event is said.
+        #expect(progress.contains("100% 16000/16000") && progress.hasSuffix("every event applied; committing and swapping in the rebuilt read models\n"), "\(progress)")
         // `rebuilt the read models from 11904 events (going on from seq 4096) in 1.2 s`
         let words = output.split(separator: " ")
         let replayed = try #require(words.firstIndex(of: "from").flatMap { Int(words[$0 + 1]) })
@@ -640,7 +650,7 @@ struct ProjectionTests {
         try daemon.call("contacts.modify", ["uuid": .string(changed), "modifiers": [["type": "name", "name": "Seven"]]])
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
         #expect(daemon.stop() == 0)
-        let (status, output) = try self.offlineRebuild(daemon)
+        let (status, output, _) = try self.offlineRebuild(daemon)
         #expect(status == 0)
         #expect(output.hasPrefix("rebuilt the read models from 16001 events in "), "\(output)")
         try daemon.start()
@@ -654,7 +664,7 @@ struct ProjectionTests {
         let before = try daemon.call("contacts.get", ["urn": "ext:p77"])
         #expect(try self.offlineRebuild(daemon).status != 0)
         #expect(daemon.stop() == 0)
-        let (status, text) = try self.offlineRebuild(daemon, throughConfigFile: true)
+        let (status, text, _) = try self.offlineRebuild(daemon, throughConfigFile: true)
         #expect(status == 0)
         #expect(text.contains("1000 events"))
         try daemon.start()
