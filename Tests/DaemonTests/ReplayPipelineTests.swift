@@ -51,22 +51,12 @@ struct ReplayPipelineTests {
         #expect(try daemon.call("contacts.get", ["urn": .string(moved)]).string("uuid") == uuids[3])
         #expect(daemon.stop() == 0)
 
-        let environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
-        let log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
-        var tables = try environment.openTables(Projector.tableNames(generation: 0), durability: .rebuildable)
-        tables.merge(try environment.openTables(Projector.tableNames(generation: Projector.verificationGeneration), durability: .rebuildable)) { first, _ in first }
-        let live = try Projector(tables: tables, generation: 0)
-        let head = try environment.read { txn in try log.head(in: txn).seq }
-        #expect(head > 2_000)
-
         // Replayed into an environment of its own, as an online rebuild stages, with a map so small that
         // it must grow as the replay goes.
-        let stagingDirectory = daemon.directory + "/staging"
-        try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: false)
-        let staging = try Environment(directory: stagingDirectory, configuration: Environment.Configuration(initialMapSize: 1 << 16))
-        let staged = try Projector(tables: try staging.openTables(Projector.tableNames(generation: 0)), generation: 0)
-        try staging.write { txn in try staged.reset(in: txn) }
-        var pipeline = ReplayPipeline(projector: staged, log: log, logEnvironment: environment, targetEnvironment: staging)
+        let replay = try Replay(daemon)
+        let (environment, tables, live, head, staging, staged) = (replay.environment, replay.tables, replay.live, replay.head, replay.staging, replay.staged)
+        #expect(head > 2_000)
+        var pipeline = ReplayPipeline(projector: staged, log: replay.log, logEnvironment: environment, targetEnvironment: staging)
         pipeline.limits.chunkRecords = 7
         pipeline.limits.queuedChunks = 3
         pipeline.limits.transactionRecords = 50
@@ -167,20 +157,10 @@ struct ReplayPipelineTests {
         }
         #expect(daemon.stop() == 0)
 
-        let environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
-        let log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
-        var tables = try environment.openTables(Projector.tableNames(generation: 0), durability: .rebuildable)
-        tables.merge(try environment.openTables(Projector.tableNames(generation: Projector.verificationGeneration), durability: .rebuildable)) { first, _ in first }
-        let live = try Projector(tables: tables, generation: 0)
-        let head = try environment.read { txn in try log.head(in: txn).seq }
+        let replay = try Replay(daemon)
+        let (environment, tables, live, head, staging, staged) = (replay.environment, replay.tables, replay.live, replay.head, replay.staging, replay.staged)
         #expect(head >= 800)
-
-        let stagingDirectory = daemon.directory + "/staging"
-        try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: false)
-        let staging = try Environment(directory: stagingDirectory, configuration: Environment.Configuration(initialMapSize: 1 << 16))
-        let staged = try Projector(tables: try staging.openTables(Projector.tableNames(generation: 0)), generation: 0)
-        try staging.write { txn in try staged.reset(in: txn) }
-        var pipeline = ReplayPipeline(projector: staged, log: log, logEnvironment: environment, targetEnvironment: staging)
+        var pipeline = ReplayPipeline(projector: staged, log: replay.log, logEnvironment: environment, targetEnvironment: staging)
         pipeline.limits.chunkRecords = 5
         pipeline.limits.queuedChunks = 4
         pipeline.limits.decoders = 2
@@ -193,6 +173,36 @@ struct ReplayPipelineTests {
         let replayed = try Self.copy(staged, from: staging, into: tables, of: environment)
         let differences = try environment.read { txn in try live.differences(from: replayed, in: txn) }
         #expect(differences.isEmpty, "\(differences.prefix(3))")
+    }
+
+    /// A stopped daemon's ledger opened for a replay: its log, its read models (the answering generation,
+    /// and the verification generation to copy a replay into) and an empty staging environment of its
+    /// own whose map starts at 64 KiB.
+    struct Replay {
+        let environment: Environment
+        let log: EventLog
+        let tables: [String: Table]
+        let live: Projector
+        let head: UInt64
+        let staging: Environment
+        let staged: Projector
+
+        init(_ daemon: DaemonHarness) throws {
+            self.environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
+            self.log = try EventLog.open(in: self.environment, indexing: .ledgerHeaders)
+            var tables = try self.environment.openTables(Projector.tableNames(generation: 0), durability: .rebuildable)
+            tables.merge(try self.environment.openTables(Projector.tableNames(generation: Projector.verificationGeneration), durability: .rebuildable)) { first, _ in first }
+            self.tables = tables
+            self.live = try Projector(tables: tables, generation: 0)
+            let log = self.log
+            self.head = try self.environment.read { txn in try log.head(in: txn).seq }
+            let stagingDirectory = daemon.directory + "/staging"
+            try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: false)
+            self.staging = try Environment(directory: stagingDirectory, configuration: Environment.Configuration(initialMapSize: 1 << 16))
+            let staged = try Projector(tables: try self.staging.openTables(Projector.tableNames(generation: 0)), generation: 0)
+            try self.staging.write { txn in try staged.reset(in: txn) }
+            self.staged = staged
+        }
     }
 
     /// Copies a staged generation into the verification generation of the ledger's `tables`, as the
