@@ -108,7 +108,9 @@ final class ProjectionRebuilder: Service, Sendable {
         let accepted = self.progress.withLock { progress -> Bool in
             guard !progress.isRebuilding else { return false }
             progress.isRebuilding = true
-            // Until the rebuild reports, it is at its start: the figures of the one before are not shown.
+            // Until the rebuild reports, it is at its start: the figures of the one before are not shown,
+            // nor the phase it ended in.
+            progress.phase = .staging
             progress.startedAt = Date()
             progress.startPosition = 0
             progress.position = 0

@@ -263,6 +263,22 @@ struct ProjectionTests {
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
     }
 
+    /// A rebuild is shown from its start, staging: a second one showed for a moment the phase the first
+    /// ended in (`catching_up`, at position 0).
+    @Test func aSecondRebuildIsShownFromItsFirstPhase() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 4_000)
+        let client = try daemon.client()
+        for round in 0..<3 {
+            try client.call("projections.rebuild", ["name": "contacts"])
+            let status = try #require(try client.call("projections.status")["projections"]?.arrayValue?.first)
+            if status.string("state") == "rebuilding" {
+                #expect(status["rebuild"]?.string("phase") == "staging", "round \(round): \(status)")
+            }
+            try daemon.waitUntilReady()
+        }
+    }
+
     /// The `key` (by default `ledger.seq`) of each log line with `message`, in order.
     func loggedPositions(_ daemon: DaemonHarness, _ message: String, key: String = "ledger.seq") -> [Int64] {
         daemon.log().split(separator: "\n").filter { $0.contains(message) }.compactMap { line in
