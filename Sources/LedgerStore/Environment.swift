@@ -489,9 +489,16 @@ public final class Environment: @unchecked Sendable {
     /// not find the map full half-way, which runs its whole body again. Call it where the writes are made,
     /// between write transactions.
     public func ensureMapRoom(forBytes bytes: Int) throws {
+        _ = try self.growMap(untilRoomFor: bytes)
+    }
+
+    /// Doubles the map until `bytes` more fit beside the fuller part's pages under three quarters of it;
+    /// false when the maximum came first.
+    private func growMap(untilRoomFor bytes: Int) throws -> Bool {
         while self.statisticsInsideGate().usedBytes + bytes > self.currentMapSize / 4 * 3 {
-            guard try self.growMap() else { return }
+            guard try self.growMap() else { return false }
         }
+        return true
     }
 
     /// Grows the map while a part's pages fill more than three quarters of it. A full map found in
@@ -505,12 +512,7 @@ public final class Environment: @unchecked Sendable {
     ///   that would restore them. The quarter left holds the read models' share of the last batches.
     private func ensureMapHeadroom(refusingPastIt: Bool) throws {
         guard self.rebuildablePointer != nil else { return }
-        while self.statisticsInsideGate().usedBytes > self.currentMapSize / 4 * 3 {
-            guard try self.growMap() else {
-                if refusingPastIt { throw LMDBError(code: .mapFull, operation: "mdb_txn_begin") }
-                return
-            }
-        }
+        if try !self.growMap(untilRoomFor: 0), refusingPastIt { throw LMDBError(code: .mapFull, operation: "mdb_txn_begin") }
     }
 
     /// Doubles the map (bounded by the maximum); returns false when it is already at the maximum.

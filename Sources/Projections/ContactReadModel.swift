@@ -203,8 +203,9 @@ public struct ContactReadModel: Sendable {
         default:
             return nil
         }
-        // In record order: the contacts are read where they sit, not at random.
-        return Array(Set(holders)).sorted { $0.rawValue < $1.rawValue }
+        // In record order: the contacts are read where they sit, not at random. (A term lists each contact
+        // once, and a field's value has one text entry: no duplicates to drop.)
+        return holders.sorted { $0.rawValue < $1.rawValue }
     }
 
     /// Removes a deleted field's values, or a deleted group's memberships, from every contact.
