@@ -214,6 +214,9 @@ final class ProjectionRebuilder: Service, Sendable {
     /// applied in the same command, and the generations swapped: inside the writer no event is appended
     /// meanwhile. A chunk read outside the writer is always behind under steady writes, and with 16
     /// writers the catch-up chased the head, about 30 events behind, for a minute.
+    ///
+    /// Once the command has taken ``chunkBudgetNanoseconds`` it stops after the next deletion of a field
+    /// or a group (``Projector/replay(_:until:in:)``), whose cost the chunk's size does not bound.
     private func apply(_ chunk: ReplayChunk, tailLimit: Int) async throws -> ChunkReport {
         let stores = self.stores
         let context = CommandContext.readModelMaintenance
@@ -223,18 +226,20 @@ final class ProjectionRebuilder: Service, Sendable {
                 return ChunkReport(position: 0, head: 0, isDone: true, wasStale: false, applyNanoseconds: 0).bytes
             }
             let started = DispatchTime.now().uptimeNanoseconds
+            let deadline = started + Self.chunkBudgetNanoseconds
             let projector = stores.projectors[Int(target) % stores.projectors.count]
             var report: ChunkReport
-            switch try projector.apply(chunk, log: stores.log, in: txn) {
-            case .applied(let position, let reachedHead, let head) where !reachedHead && head > position && head - position <= UInt64(tailLimit):
-                let (finished, isDone) = try projector.catchUp(log: stores.log, limit: tailLimit, in: txn)
+            switch try projector.apply(chunk, log: stores.log, until: deadline, in: txn) {
+            case .applied(let position, let reachedHead, let head)
+            where !reachedHead && head > position && head - position <= UInt64(tailLimit) && DispatchTime.now().uptimeNanoseconds < deadline:
+                let (finished, isDone) = try projector.catchUp(log: stores.log, limit: tailLimit, until: deadline, in: txn)
                 report = ChunkReport(position: finished, head: head, isDone: isDone, wasStale: false, applyNanoseconds: 0)
             case .applied(let position, let reachedHead, let head):
                 report = ChunkReport(position: position, head: head, isDone: reachedHead, wasStale: false, applyNanoseconds: 0)
             case .stale:
                 // Rare (a contact of the chunk was deleted meanwhile): decode a small chunk here, so the
                 // rebuild always moves on.
-                let (position, reachedHead) = try projector.catchUp(log: stores.log, limit: Self.minimumChunkSize, in: txn)
+                let (position, reachedHead) = try projector.catchUp(log: stores.log, limit: Self.minimumChunkSize, until: deadline, in: txn)
                 report = ChunkReport(position: position, head: try stores.log.head(in: txn).seq, isDone: reachedHead, wasStale: true, applyNanoseconds: 0)
             }
             if report.isDone {
@@ -354,7 +359,7 @@ final class ProjectionRebuilder: Service, Sendable {
         var size = Self.minimumChunkSize
         var chunk = try await self.readChunk(after: start, limit: size)
         let catchUpStarted = Date()
-        var catchUp = (chunks: 0, events: 0, stale: 0, applyNanoseconds: UInt64(0))
+        var catchUp = (chunks: 0, events: 0, stale: 0, applyNanoseconds: UInt64(0), longestNanoseconds: UInt64(0))
         while true {
             try Task.checkCancellation()
             // The next chunk is decoded while the writer applies this one.
@@ -364,10 +369,14 @@ final class ProjectionRebuilder: Service, Sendable {
             catchUp.chunks += 1
             catchUp.events += Int(report.position - min(chunk.after, report.position))
             catchUp.applyNanoseconds += report.applyNanoseconds
+            catchUp.longestNanoseconds = max(catchUp.longestNanoseconds, report.applyNanoseconds)
             if report.wasStale { catchUp.stale += 1 }
             self.report(position: report.position, head: report.head, startedAt: startedAt, isDone: report.isDone)
             if report.isDone { break }
-            if !report.wasStale { size = Self.nextChunkSize(after: size, events: chunk.items.count, nanoseconds: report.applyNanoseconds) }
+            // A deletion's time says nothing of what the other events cost.
+            if !report.wasStale, !chunk.items.contains(where: \.isWorkspaceWide) {
+                size = Self.nextChunkSize(after: size, events: chunk.items.count, nanoseconds: report.applyNanoseconds)
+            }
             let next = try await prefetched
             chunk = next.after == report.position ? next : try await self.readChunk(after: report.position, limit: size)
             await Task.yield()
@@ -379,6 +388,7 @@ final class ProjectionRebuilder: Service, Sendable {
                 "catch_up.s": "\(Self.seconds(since: catchUpStarted))", "catch_up.events": "\(catchUp.events)",
                 "catch_up.chunks": "\(catchUp.chunks)", "catch_up.stale_chunks": "\(catchUp.stale)",
                 "catch_up.apply_ms": "\(catchUp.applyNanoseconds / 1_000_000)",
+                "catch_up.longest_apply_ms": "\(catchUp.longestNanoseconds / 1_000_000)",
             ]
         )
     }

@@ -8,7 +8,7 @@ extension Projector {
     /// not start at the checkpoint.
     ///
     /// For replays nothing else writes to: the offline rebuild, and the staging generation of an online
-    /// rebuild (which has no log beside it to check chunks against; see ``apply(_:log:in:)``).
+    /// rebuild (which has no log beside it to check chunks against; see ``apply(_:log:until:in:)``).
     public func replay(_ chunks: [ReplayChunk], in txn: Transaction) throws -> Bool {
         guard let first = chunks.first, let last = chunks.last else { return true }
         guard (try self.state(in: txn))?.position ?? 0 == first.after else { return false }

@@ -86,18 +86,39 @@ public struct Projector: Sendable {
     }
 
     /// Applies up to `limit` log events after this projection's checkpoint, in `txn`, decoding them
-    /// there; returns the new checkpoint and whether it reached the log's head.
+    /// there; returns the new checkpoint and whether it reached the log's head. Past `deadline` (an
+    /// uptime in nanoseconds) it stops after the next workspace-wide event (``replay(_:until:in:)``).
     ///
     /// Prefer ``ReplayChunk/read(log:after:limit:maximumNanoseconds:in:)`` outside the writer and
-    /// ``apply(_:log:in:)`` in it; this is for when a decoded chunk went stale.
-    public func catchUp(log: EventLog, limit: Int, in txn: Transaction) throws -> (position: UInt64, reachedHead: Bool) {
+    /// ``apply(_:log:until:in:)`` in it; this is for when a decoded chunk went stale.
+    public func catchUp(log: EventLog, limit: Int, until deadline: UInt64 = .max, in txn: Transaction) throws -> (position: UInt64, reachedHead: Bool) {
         let start = try self.state(in: txn)?.position ?? 0
         let chunk = try ReplayChunk.read(log: log, after: start, limit: limit, in: txn)
-        _ = try self.replay([chunk], in: txn)
-        return (chunk.last, chunk.last >= chunk.readHead)
+        let position = try self.replay(chunk, until: deadline, in: txn)
+        return (position, position >= chunk.readHead)
     }
 
-    /// What ``apply(_:log:in:)`` did with a chunk.
+    /// Applies `chunk`, which must continue this projection's checkpoint, a run at a time, each run
+    /// ending with a workspace-wide event (``ReplayChunk/Item/isWorkspaceWide``), and stops after the
+    /// first run that ends past `deadline` (an uptime in nanoseconds); returns the new checkpoint.
+    ///
+    /// For catch-ups inside the writer, whose commands hold every other write: they are sized by
+    /// events, but a field's or a group's deletion costs in proportion to the contacts that have it, and
+    /// six deletions in one chunk held every write for 45 s. Past the deadline a command applies one
+    /// more deletion at most; deletions that cost little (an empty group) still go many to a command.
+    public func replay(_ chunk: ReplayChunk, until deadline: UInt64, in txn: Transaction) throws -> UInt64 {
+        guard deadline != .max, chunk.items.contains(where: \.isWorkspaceWide) else {
+            _ = try self.replay([chunk], in: txn)
+            return chunk.last
+        }
+        for run in chunk.runsEndingAtWorkspaceWideEvents() {
+            _ = try self.replay([run], in: txn)
+            if DispatchTime.now().uptimeNanoseconds > deadline { return run.last }
+        }
+        return chunk.last
+    }
+
+    /// What ``apply(_:log:until:in:)`` did with a chunk.
     public enum ChunkOutcome: Sendable {
         /// Applied: the new checkpoint, whether it is the log's head, and the log's head.
         case applied(position: UInt64, reachedHead: Bool, head: UInt64)
@@ -109,8 +130,9 @@ public struct Projector: Sendable {
     /// Applies a chunk read (and decoded) in an earlier snapshot, in the write transaction `txn`, if it
     /// still fits: it must start at this projection's checkpoint, and no contact of the chunk may have
     /// been deleted since it was read (a deletion erases the contact's earlier payloads, which the chunk
-    /// still holds): the records appended since its snapshot are checked for that.
-    public func apply(_ chunk: ReplayChunk, log: EventLog, in txn: Transaction) throws -> ChunkOutcome {
+    /// still holds): the records appended since its snapshot are checked for that. Past `deadline` it
+    /// stops after the next workspace-wide event (``replay(_:until:in:)``).
+    public func apply(_ chunk: ReplayChunk, log: EventLog, until deadline: UInt64 = .max, in txn: Transaction) throws -> ChunkOutcome {
         let head = try log.head(in: txn).seq
         guard let state = try self.state(in: txn), state.version == Self.version, state.position == chunk.after else {
             return .stale
@@ -126,8 +148,8 @@ public struct Projector: Sendable {
             }
             if deleted { return .stale }
         }
-        _ = try self.replay([chunk], in: txn)
-        return .applied(position: chunk.last, reachedHead: chunk.last >= head, head: head)
+        let position = try self.replay(chunk, until: deadline, in: txn)
+        return .applied(position: position, reachedHead: position >= head, head: head)
     }
 
     /// Applies the events one command appends, in order, in the transaction that appends them; a

@@ -5,7 +5,7 @@ import JSONText
 import LedgerStore
 
 /// A run of log records decoded for replay, read in a read transaction so that decoding (most of a
-/// replayed event's cost) happens outside the single writer; ``Projector/apply(_:log:in:)``
+/// replayed event's cost) happens outside the single writer; ``Projector/apply(_:log:until:in:)``
 /// then applies it in a write transaction.
 public struct ReplayChunk: Sendable {
     /// One decoded record: its header, and its event unless the payload was erased.
@@ -18,6 +18,16 @@ public struct ReplayChunk: Sendable {
         /// The contact the header's stream names (``EventHeader/contactUUID``), parsed where the record
         /// is decoded, off the thread that applies it.
         public var contact: ContactUUID?
+
+        /// The event changes contacts across its workspace: a field's or a group's deletion, which
+        /// changes every contact that has the field or the group, so its cost grows with them (seconds
+        /// for a field all of 60,000 contacts have) where any other event changes a contact or two.
+        public var isWorkspaceWide: Bool {
+            switch self.event {
+            case .fieldDeleted?, .groupDeleted?: true
+            default: false
+            }
+        }
 
         init(header: EventHeader, event: LedgerEvent?, contact: ContactUUID?) {
             self.header = header
@@ -59,6 +69,23 @@ public struct ReplayChunk: Sendable {
         }
         chunk.decodeNanoseconds = DispatchTime.now().uptimeNanoseconds - started
         return chunk
+    }
+
+    /// The chunk cut right after each workspace-wide event (``Item/isWorkspaceWide``), in order; each
+    /// run continues where the one before ends.
+    public func runsEndingAtWorkspaceWideEvents() -> [ReplayChunk] {
+        var runs: [ReplayChunk] = []
+        var run = ReplayChunk(after: self.after, readHead: self.readHead)
+        for item in self.items {
+            let isWorkspaceWide = item.isWorkspaceWide
+            run.items.append(item)
+            if isWorkspaceWide {
+                runs.append(run)
+                run = ReplayChunk(after: item.header.seq, readHead: self.readHead)
+            }
+        }
+        if !run.items.isEmpty || runs.isEmpty { runs.append(run) }
+        return runs
     }
 
     /// Decodes stored records in log order, each where the log stores it.

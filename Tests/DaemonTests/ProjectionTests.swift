@@ -166,6 +166,81 @@ struct ProjectionTests {
         #expect(try daemon.call("ledger.verify")["verified"] == true)
     }
 
+    /// A rebuild's catch-up stops a command after a deletion of a field or a group once the command has
+    /// taken its time, so deletions made during a rebuild could keep it from finishing if it applied them
+    /// one per command: four writers delete fields and groups back to back for the whole rebuild. Empty
+    /// ones cost little and go many to a command; the rebuild finishes, and none of them comes back.
+    @Test func aRebuildFinishesWhileWritersDeleteFieldsAndGroupsBackToBack() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 3000)
+        let rebuilt = Atomic<Bool>(false)
+        let deletions = try onThreads(5) { index -> Int in
+            let client = try daemon.client()
+            if index == 4 {
+                usleep(100_000)
+                try client.call("projections.rebuild", ["name": "contacts"])
+                let deadline = Date().addingTimeInterval(180)
+                while Date() < deadline, !daemon.log().contains("projection rebuild complete") { usleep(20_000) }
+                rebuilt.store(true, ordering: .relaxed)
+                return 0
+            }
+            var deleted = 0
+            while !rebuilt.load(ordering: .relaxed) {
+                if index % 2 == 0 {
+                    try client.call("fields.create", ["key": .string("gone\(index)_\(deleted)"), "type": "text"])
+                    try client.call("fields.delete", ["key": .string("gone\(index)_\(deleted)")])
+                } else {
+                    let group = try #require(try client.call("groups.create", ["name": .string("gone\(index)-\(deleted)")]).string("uuid"))
+                    try client.call("groups.delete", ["uuid": .string(group)])
+                }
+                deleted += 1
+            }
+            return deleted
+        }
+        #expect(daemon.log().contains("projection rebuild complete"), "the rebuild did not complete while the deletions went on")
+        let staged = try #require(self.loggedPositions(daemon, "projection rebuild staged").first)
+        let caughtUp = try #require(self.loggedPositions(daemon, "projection rebuild complete", key: "catch_up.events").first)
+        let events = try daemon.call("events.read", ["after_seq": .integer(staged), "limit": .integer(caughtUp), "types": ["field_deleted", "group_deleted"]])
+        let inCatchUp = try #require(events["items"]?.arrayValue).filter { ($0.int("seq") ?? .max) <= staged + caughtUp }.count
+        #expect(inCatchUp >= 2, "no deletions reached the catch-up (\(deletions) made)")
+        #expect(try daemon.call("fields.list")["fields"]?.arrayValue?.isEmpty == true)
+        #expect(try daemon.call("groups.list")["groups"]?.arrayValue?.isEmpty == true)
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+    }
+
+    /// `projections.verify` replays the whole log into scratch tables through writer commands of 250
+    /// events, and a command that has taken its time stops after the next deletion of a field that many
+    /// contacts have, as a rebuild's catch-up does: seen from the commits `system.stats` counts (nothing
+    /// else writes meanwhile), one more command per deletion than the events alone need.
+    @Test func aVerificationStopsACommandAfterACostlyDeletion() throws {
+        let daemon = try DaemonHarness()
+        let fields = (0..<5).map { "kept\($0)" }
+        for key in fields { try daemon.call("fields.create", ["key": .string(key), "type": "text"]) }
+        let client = try daemon.client()
+        for start in stride(from: 0, to: 3000, by: 200) {
+            let batch: [JSONValue] = (start..<(start + 200)).map { index in
+                let values = JSONValue.object(Dictionary(uniqueKeysWithValues: fields.map { ($0, JSONValue.string("v\(index % 7)")) }))
+                return ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.create", "params": ["name": .string("p\(index)"), "fields": values]]
+            }
+            try client.send(raw: JSONLine.encode(JSONValue.array(batch)) + [10])
+            let answers = try #require(try client.readValue().arrayValue)
+            #expect(answers.count == 200 && answers.allSatisfy { $0["result"] != nil })
+        }
+        for (index, key) in fields.enumerated() {
+            // Between the deletions, a few events, so that no deletion ends a chunk of 250 by chance.
+            for number in 0..<(index + 3) { try daemon.call("contacts.create", ["name": .string("between\(index)-\(number)")]) }
+            try daemon.call("fields.delete", ["key": .string(key)])
+        }
+        let status = try daemon.waitUntilReady()
+        let head = try #require(status.int("head_seq"))
+        let before = try #require(try daemon.call("system.stats").int("commits"))
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        let after = try #require(try daemon.call("system.stats").int("commits"))
+        // The reset, a command per 250 events, and one more per deletion.
+        let chunks = (head + 249) / 250
+        #expect(after - before >= 1 + chunks + Int64(fields.count), "\(after - before) commits for \(head) events")
+    }
+
     @Test func statusRebuildAndVerifyWhileWritesGoOn() throws {
         let daemon = try DaemonHarness()
         try daemon.populate(count: 3000)

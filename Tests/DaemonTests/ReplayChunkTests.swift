@@ -34,17 +34,7 @@ struct ReplayChunkTests {
         ]
         var headers: [EventHeader] = []
         try environment.write { txn in
-            for (stream, event) in appended {
-                try log.append(to: stream, in: txn) { position in
-                    let header = EventHeader(
-                        seq: position.seq, id: "", stream: stream, version: position.version, type: event.type,
-                        schemaVersion: event.schemaVersion, workspace: "default", createdOn: Timestamp(microseconds: Int64(position.seq)),
-                        actor: "tester", peer: nil, idempotencyKey: nil
-                    )
-                    headers.append(header)
-                    return EncodedRecord(header: header.encoded(), payload: try event.encodedData(timeZone: TimeZone(identifier: "UTC") ?? .current))
-                }
-            }
+            headers = try Self.append(appended, to: log, in: txn)
             try log.erasePayload(at: 6, in: txn)
         }
         let events: [LedgerEvent?] = appended.enumerated().map { $0.offset == 5 ? nil : $0.element.event }
@@ -61,5 +51,70 @@ struct ReplayChunkTests {
             #expect(items.map(\.event) == events, "split after \(split)")
             #expect(items.map(\.contact) == contacts, "split after \(split)")
         }
+    }
+
+    /// A catch-up command inside the writer that has used its time stops after the next deletion of a
+    /// field or a group, whose cost grows with the contacts that have it (six of them in one chunk held
+    /// every write for 45 s): the chunk is applied in runs that each end with one, and a command past
+    /// its deadline applies one such run at most. With time left it applies the whole chunk.
+    @Test func aCatchUpPastItsDeadlineStopsAfterTheNextFieldOrGroupDeletion() throws {
+        let directory = try TemporaryDirectory(prefix: "clwide")
+        defer { directory.remove() }
+        let environment = try Environment(directory: directory.path)
+        let log = try EventLog(tables: try environment.openTables(EventLog.tableNames))
+        let contact = ContactUUID.random()
+        let group = GroupUUID.random()
+        let stream = EventHeader.contactStream(contact)
+        let workspace = "workspace/default"
+        let appended: [(stream: String, event: LedgerEvent)] = [
+            (workspace, .fieldCreated(FieldCreated(key: "age", name: "Age", type: .text))),
+            (workspace, .fieldCreated(FieldCreated(key: "city", name: "City", type: .text))),
+            (workspace, .groupCreated(GroupCreated(uuid: group, name: "Group", query: nil))),
+            (stream, .contactCreated(ContactCreated(uuid: contact, id: 1, name: "One", language: nil, status: .active, urns: []))),
+            (stream, .contactFieldChanged(ContactFieldChanged(field: .init(key: "age", name: "Age"), value: FieldValue(text: "41")))),
+            (workspace, .fieldDeleted(key: "age")),  // 6
+            (stream, .contactNameChanged(name: "Two")),
+            (workspace, .groupDeleted(uuid: group)),  // 8
+            (workspace, .fieldDeleted(key: "city")),  // 9
+            (stream, .contactNameChanged(name: "Three")),
+            (workspace, .fieldUpdated(FieldUpdated(key: "note", name: "Note"))),
+        ]
+        try environment.write { txn in _ = try Self.append(appended, to: log, in: txn) }
+        let kinds = try environment.read { txn in try ReplayChunk.read(log: log, after: 0, limit: 100, in: txn) }.items.map(\.isWorkspaceWide)
+        #expect(kinds == [false, false, false, false, false, true, false, true, true, false, false])
+        let runs = try environment.read { txn in try ReplayChunk.read(log: log, after: 0, limit: 100, in: txn) }.runsEndingAtWorkspaceWideEvents()
+        #expect(runs.map(\.after) == [0, 6, 8, 9])
+        #expect(runs.map(\.last) == [6, 8, 9, 11])
+
+        for generation in 0..<2 {
+            let projector = try Projector(tables: try environment.openTables(Projector.tableNames(generation: generation)), generation: generation)
+            try environment.write { txn in try projector.reset(in: txn) }
+            var positions: [UInt64] = []
+            // Generation 0's deadline has passed before each command starts; generation 1's never comes.
+            let deadline: UInt64 = generation == 0 ? 0 : .max
+            while positions.last != 11 {
+                positions.append(try environment.write { txn in try projector.catchUp(log: log, limit: 100, until: deadline, in: txn).position })
+            }
+            #expect(positions == (generation == 0 ? [6, 8, 9, 11] : [11]))
+            let name = try environment.read { txn in try projector.contacts.contact(contact, workspace: "default", in: txn)?.name }
+            #expect(name == "Three")
+        }
+    }
+
+    /// Appends `events` to `log`, each with a header as the daemon writes it; returns the headers.
+    private static func append(_ events: [(stream: String, event: LedgerEvent)], to log: EventLog, in txn: Transaction) throws -> [EventHeader] {
+        var headers: [EventHeader] = []
+        for (stream, event) in events {
+            try log.append(to: stream, in: txn) { position in
+                let header = EventHeader(
+                    seq: position.seq, id: "", stream: stream, version: position.version, type: event.type,
+                    schemaVersion: event.schemaVersion, workspace: "default", createdOn: Timestamp(microseconds: Int64(position.seq)),
+                    actor: "tester", peer: nil, idempotencyKey: nil
+                )
+                headers.append(header)
+                return EncodedRecord(header: header.encoded(), payload: try event.encodedData(timeZone: TimeZone(identifier: "UTC") ?? .current))
+            }
+        }
+        return headers
     }
 }

@@ -121,7 +121,9 @@ extension LedgerMethods {
         }
         while true {
             let reachedHead = try await self.ledger.execute(context) { tx in
-                [try scratch.catchUp(log: stores.log, limit: ProjectionRebuilder.chunkSize, in: tx.txn).reachedHead ? 1 : 0]
+                // A command that has taken its budget stops after the next deletion of a field or a group.
+                let deadline = DispatchTime.now().uptimeNanoseconds + ProjectionRebuilder.chunkBudgetNanoseconds
+                return [try scratch.catchUp(log: stores.log, limit: ProjectionRebuilder.chunkSize, until: deadline, in: tx.txn).reachedHead ? 1 : 0]
             }
             if reachedHead == [1] { break }
         }
