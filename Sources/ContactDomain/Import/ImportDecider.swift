@@ -199,8 +199,13 @@ public enum ImportDecider {
             last.append(.groups(action: .add, groups: [group]))
         }
         do {
-            // A refused join keeps the record's other changes out, as one refused command would.
             events += produced + (try ContactDecider.modify(trial, modifiers: last, context: context))
+        } catch where !last.isEmpty {
+            // The join alone was refused: the record's other changes stand, as its other refused cells
+            // leave the rest (§6.3: the record counts as created or updated, its errors listed). A group
+            // deleted while the import runs is detached from it (§4.4): no error, the rows go on without it.
+            if !Self.isDeletedGroup(error) { report(nil, Self.message(error, value: nil)) }
+            events += produced + ((try? ContactDecider.modify(trial, modifiers: [], context: context)) ?? [])
         } catch {
             report(nil, Self.message(error, value: nil))
         }
@@ -211,6 +216,11 @@ public enum ImportDecider {
     /// masked (`tel:********`) in an anonymous one, whose answers never show a URN path (§8.1).
     static func shown(_ urn: String, in workspace: Workspace) -> String {
         workspace.anonymous ? URN.masked(text: urn) : urn
+    }
+
+    /// Whether `error` refuses a join because the group no longer exists.
+    static func isDeletedGroup(_ error: ContactError) -> Bool {
+        error.reason == "not_found" && error.details["kind"] == .text("group")
     }
 
     /// The message of a refused modifier.
@@ -225,7 +235,6 @@ public enum ImportDecider {
         case "not_found" where error.details["kind"] == .text("field"):
             if case .text(let key)? = error.details["id"] { return "'\(key)' is not a valid contact field key" }
             return "Not a valid contact field key"
-        case "not_found" where error.details["kind"] == .text("group"): return "The import group no longer exists"
         case "smart_group": return "Contacts can't be added to a smart group"
         case "contact_not_active": return "Only active contacts can join the import group"
         default:
