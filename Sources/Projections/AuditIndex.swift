@@ -13,7 +13,7 @@ import LedgerStore
 /// one type or actor share an entry.
 public struct AuditIndex: Sendable {
     static let tableNames = ["rm.audit"]
-    private let table: Table
+    let table: Table
 
     /// The dimension an index entry belongs to.
     public enum Dimension: String, Sendable {
@@ -48,7 +48,7 @@ public struct AuditIndex: Sendable {
         }
     }
 
-    fileprivate static func prefix(_ workspace: String, _ dimension: Dimension, _ value: String) -> [UInt8] {
+    static func prefix(_ workspace: String, _ dimension: Dimension, _ value: String) -> [UInt8] {
         // Long values (an actor may be 256 characters) are hashed to keep keys under LMDB's 511 bytes.
         let bytes = Array(value.utf8)
         let indexed = bytes.count <= 128 ? value : "#" + SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()

@@ -300,6 +300,20 @@ struct HistoryAuditTests {
         #expect(try seqs(["types": ["contact_field_changed"]]) == ageChanges)
         let creates = log.filter { $0.string("type") == "contact_created" }.compactMap { $0.int("seq") }
         #expect(try seqs(["types": ["contact_created"]]) == creates)
+        // Filters together are met in the index: the auditor's age changes (one filter's index read, the
+        // other checked per event, gave pages of nothing), and five types or more (the whole log was read).
+        let auditorsAges = log.filter { $0.string("actor") == "auditor@example.org" && $0.string("type") == "contact_field_changed" }
+            .compactMap { $0.int("seq") }
+        #expect(!auditorsAges.isEmpty)
+        #expect(try seqs(["actor": "auditor@example.org", "field": "age"]) == auditorsAges)
+        #expect(try seqs(["actor": "auditor@example.org", "types": ["contact_field_changed", "group_deleted"]]) == auditorsAges)
+        let sixTypes = ["contact_created", "contact_field_changed", "field_created", "contact_deleted", "group_created", "locations_set"]
+        let ofSixTypes = log.filter { sixTypes.contains($0.string("type") ?? "") }.compactMap { $0.int("seq") }
+        #expect(try seqs(["types": .array(sixTypes.map { .string($0) })]) == ofSixTypes)
+        // A rare change among an actor's thousands is on the first page, alone, with no page to follow.
+        try daemon.call("fields.create", ["key": "rare", "type": "text", "actor": "auditor@example.org"])
+        let rare = try daemon.call("audit.changes", ["actor": "auditor@example.org", "types": ["field_created"], "limit": 10])
+        #expect(rare["items"]?.arrayValue?.compactMap { $0["data"]?["key"]?.stringValue } == ["rare"] && rare["next_cursor"] == .null, "\(rare)")
 
         // Deleting a contact erases its field change: it leaves the field's index, not the type's.
         let erased = try #require(log.first { $0.string("type") == "contact_field_changed" && ($0.int("seq") ?? 0) > 5_000 })

@@ -101,15 +101,19 @@ struct ReplayChunkTests {
         }
     }
 
-    /// Appends `events` to `log`, each with a header as the daemon writes it; returns the headers.
-    private static func append(_ events: [(stream: String, event: LedgerEvent)], to log: EventLog, in txn: Transaction) throws -> [EventHeader] {
+    /// Appends `events` to `log`, each with a header as the daemon writes it (in `workspace`, by `actor`,
+    /// or by the actor `actors` names for its index); returns the headers.
+    static func append(
+        _ events: [(stream: String, event: LedgerEvent)], to log: EventLog, workspace: String = "default",
+        actors: (Int) -> String = { _ in "tester" }, in txn: Transaction
+    ) throws -> [EventHeader] {
         var headers: [EventHeader] = []
-        for (stream, event) in events {
+        for (index, (stream, event)) in events.enumerated() {
             try log.append(to: stream, in: txn) { position in
                 let header = EventHeader(
                     seq: position.seq, id: "", stream: stream, version: position.version, type: event.type,
-                    schemaVersion: event.schemaVersion, workspace: "default", createdOn: Timestamp(microseconds: Int64(position.seq)),
-                    actor: "tester", peer: nil, idempotencyKey: nil
+                    schemaVersion: event.schemaVersion, workspace: workspace, createdOn: Timestamp(microseconds: Int64(position.seq)),
+                    actor: actors(index), peer: nil, idempotencyKey: nil
                 )
                 headers.append(header)
                 return EncodedRecord(header: header.encoded(), payload: try event.encodedData(timeZone: TimeZone(identifier: "UTC") ?? .current))

@@ -26,6 +26,10 @@ extension LedgerMethods {
         return after - 1
     }
 
+    /// The index steps one `audit.changes` page may take (``AuditIndex/matches(workspace:_:in:limit:maximumSteps:in:)``):
+    /// tens of milliseconds, after which the page ends with a cursor, however rare the matches.
+    static let auditSearchSteps = 200_000
+
     func auditChanges(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(AuditParams.self, call)
         let limit = try Self.limit(params.limit)
@@ -54,24 +58,20 @@ extension LedgerMethods {
             guard first <= last else { return ["items": [], "next_cursor": .null] }
             let range = first...last
 
-            // Candidate positions from the most selective index given; the rest are checked per event.
-            // An older generation answering during a rebuild keeps its index in another format: the
-            // log is scanned instead, which every filter checks per event anyway.
+            // The positions every filter's index lists, found in the index alone; the log is read only for
+            // those. The types filter (all types when none is given) also keeps the workspace's events
+            // from the others'. An older generation answering during a rebuild keeps its index in another
+            // format: the log is scanned instead, which every filter checks per event anyway.
             let projector = try self.stores.projector(txn)
-            let index = projector.audit
-            var candidates: [UInt64]?
-            let pageSize = limit * 4 + 64
+            var matches: AuditIndex.Matches?
             if try projector.readableIndexes(in: txn).audit {
-                if let actor = params.actor {
-                    candidates = try index.seqs(workspace: caller.workspace, .actor, actor, in: range, limit: pageSize, in: txn)
-                } else if let field = params.field {
-                    candidates = try index.seqs(workspace: caller.workspace, .field, field, in: range, limit: pageSize, in: txn)
-                } else if let uid = params.peerUID {
-                    candidates = try index.seqs(workspace: caller.workspace, .peerUID, String(uid), in: range, limit: pageSize, in: txn)
-                } else if let types, types.count <= 4 {
-                    candidates = try types.flatMap { try index.seqs(workspace: caller.workspace, .type, $0, in: range, limit: pageSize, in: txn) }
-                        .sorted()
-                }
+                var filters = [AuditIndex.Filter(.type, (types ?? LedgerEvent.allTypes).sorted())]
+                if let actor = params.actor { filters.append(AuditIndex.Filter(.actor, [actor])) }
+                if let field = params.field { filters.append(AuditIndex.Filter(.field, [field])) }
+                if let uid = params.peerUID { filters.append(AuditIndex.Filter(.peerUID, [String(uid)])) }
+                matches = try projector.audit.matches(
+                    workspace: caller.workspace, filters, in: range, limit: limit + 1, maximumSteps: Self.auditSearchSteps, in: txn
+                )
             }
 
             var items: [JSONValue] = []
@@ -104,12 +104,17 @@ extension LedgerMethods {
                 items.append(item)
                 return true
             }
-            if let candidates {
-                for seq in candidates {
+            if let matches {
+                for seq in matches.seqs.prefix(limit) {
                     guard let record = try self.stores.log.record(at: seq, in: txn), try consider(record) else { break }
                 }
-                // The index page ran out before the answer page filled: more may follow.
-                if !more, candidates.count == pageSize, let last = lastSeen { more = true; lastSeen = last }
+                if matches.seqs.count > limit {
+                    more = true
+                } else if matches.listedThrough < range.upperBound {
+                    // The search stopped before the range's end: the next page goes on from there.
+                    more = true
+                    lastSeen = matches.listedThrough
+                }
             } else {
                 try self.stores.log.forEach(after: range.lowerBound - 1, in: txn) { record in
                     guard record.seq <= range.upperBound else { return false }
