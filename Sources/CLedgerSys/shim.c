@@ -1,5 +1,5 @@
 // ContactLedger: SO_PEERCRED and SO_PEERGROUPS, flock, malloc_trim, per-thread priority, thread name, sync_file_range,
-// wcwidth and posix_spawn file action wrappers.
+// wcwidth, posix_spawn file action and memmem wrappers.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE  // wcwidth, sync_file_range, posix_spawn_file_actions_add*_np
 #endif
@@ -65,4 +65,8 @@ int CLedgerSys_spawnAddCloseFrom(posix_spawn_file_actions_t *actions, int from) 
 
 int CLedgerSys_spawnAddChangeDirectory(posix_spawn_file_actions_t *actions, const char *path) {
     return posix_spawn_file_actions_addchdir_np(actions, path);
+}
+
+int CLedgerSys_contains(const void *haystack, size_t haystackLength, const void *needle, size_t needleLength) {
+    return memmem(haystack, haystackLength, needle, needleLength) != NULL;
 }

@@ -1,6 +1,7 @@
 // ContactLedger: the few libc things Swift cannot see.
 #ifndef CLEDGERSYS_H
 #define CLEDGERSYS_H
+#include <stddef.h>
 #include <stdint.h>
 #include <spawn.h>
 
@@ -63,5 +64,9 @@ int CLedgerSys_spawnAddCloseFrom(posix_spawn_file_actions_t *actions, int from);
 /// Adds a `posix_spawn` file action that changes the child's working directory to `path`
 /// (`posix_spawn_file_actions_addchdir_np`, glibc 2.29, hidden likewise). Returns 0, or an error number.
 int CLedgerSys_spawnAddChangeDirectory(posix_spawn_file_actions_t *actions, const char *path);
+
+/// Whether `needle` occurs in `haystack` (glibc's memmem): a byte search at memory speed, for scans
+/// that look for a text in many stored values without decoding them.
+int CLedgerSys_contains(const void *haystack, size_t haystackLength, const void *needle, size_t needleLength);
 
 #endif

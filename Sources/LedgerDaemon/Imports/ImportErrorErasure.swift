@@ -1,4 +1,5 @@
 // ContactLedger — daemon wiring.
+import CLedgerSys
 import ContactDomain
 import Foundation
 import LedgerStore
@@ -35,10 +36,11 @@ enum ImportErrorErasure {
         try txn.withCursor(stores.meta) { cursor in
             try cursor.forEach(from: Self.importPrefix) { entry in
                 guard entry.key.hasPrefix(Self.importPrefix) else { return false }
-                guard let (id, batch) = Self.errorsKey(Array(entry.key)) else { return true }
-                let value = Array(entry.value)
-                guard needles.contains(where: { $0.isEmpty || value.firstRange(of: $0) != nil }),
-                    let errors = try? JSONDecoder().decode([ImportCellError].self, from: Data(value))
+                // Searched where LMDB maps it (memmem, at memory speed): a generic search of a copy of each
+                // record made a deletion cost 0.7 s once imports had stored 100,000 row errors.
+                guard needles.contains(where: { $0.isEmpty || Self.holds(entry.value, $0) }),
+                    let (id, batch) = Self.errorsKey(Array(entry.key)),
+                    let errors = try? JSONDecoder().decode([ImportCellError].self, from: Data(entry.value))
                 else { return true }
                 let masked = errors.map { $0.maskingURNs(urns) }
                 guard masked != errors else { return true }
@@ -105,6 +107,12 @@ enum ImportErrorErasure {
         struct Owner: Decodable { var workspace: String }
         guard let bytes = try txn.get(stores.meta, key: LedgerMethods.importKey(id)) else { return nil }
         return try? JSONDecoder().decode(Owner.self, from: Data(bytes)).workspace
+    }
+
+    /// Whether `needle` occurs in `bytes`.
+    private static func holds(_ bytes: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        return needle.withUnsafeBytes { CLedgerSys_contains(base, bytes.count, $0.baseAddress, needle.count) != 0 }
     }
 
     /// Bytes that a stored record quoting `urn` holds whatever the encoder escaped (`/` as `\/`, a
