@@ -582,6 +582,36 @@ struct ImportExportTests {
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
     }
 
+    /// Deleting a field or a group changes every contact that has it (a second and more for a field all
+    /// of 60,000 contacts have), so each is a bulk command, as an import's batch is: a write batch takes
+    /// one at most, and a small command waits for one of them, not for every one queued (a create waited
+    /// 11 s behind two field deletions that shared its batch). Eight deletions sent at once take eight
+    /// batches.
+    @Test func fieldAndGroupDeletionsTakeTheWriterOneAtATime() throws {
+        let daemon = try DaemonHarness()
+        let groups = try (0..<4).map { number in
+            try daemon.call("fields.create", ["key": .string("doomed\(number)"), "type": "text"])
+            return try #require(try daemon.call("groups.create", ["name": .string("Doomed \(number)")]).string("uuid"))
+        }
+        let before = try daemon.call("system.stats").int("commits") ?? 0
+        let ready = Atomic<Int>(0)
+        _ = try onThreads(8) { index in
+            let client = try daemon.client()
+            ready.add(1, ordering: .relaxed)
+            while ready.load(ordering: .relaxed) < 8 { usleep(100) }
+            if index < 4 {
+                try client.call("fields.delete", ["key": .string("doomed\(index)")])
+            } else {
+                try client.call("groups.delete", ["uuid": .string(groups[index - 4])])
+            }
+            return 0
+        }
+        let commits = (try daemon.call("system.stats").int("commits") ?? 0) - before
+        #expect(commits >= 8, "\(commits) commits for 8 deletions")
+        #expect(try daemon.call("fields.list")["fields"]?.arrayValue?.isEmpty == true)
+        #expect(try daemon.call("groups.list")["groups"]?.arrayValue?.isEmpty == true)
+    }
+
     /// A retried `exports.start` with the same idempotency key answers the first export and starts none,
     /// also after a restart; the key with other params is refused. It was refused as an unknown member,
     /// so a client whose answer was lost started a second export of the same file.

@@ -90,7 +90,7 @@ extension LedgerMethods {
     func groupsDelete(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(GroupUUIDParams.self, call)
         let uuid = try Self.groupUUID(params.uuid, field: "uuid")
-        return try await self.command(call, caller) { tx in
+        return try await self.command(call, caller, isBulk: true) { tx in
             guard try tx.workspace().group(uuid) != nil else { throw ContactError.notFound("group", id: uuid.rawValue) }
             try tx.append([.groupDeleted(uuid: uuid)], to: EventHeader.workspaceStream(caller.workspace))
             try self.populator.record([.groupDeleted(uuid: uuid)], workspace: caller.workspace, smartGroups: { [] }, by: tx.context, in: tx.txn)

@@ -156,7 +156,7 @@ extension LedgerMethods {
 
     func fieldsDelete(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(FieldKeyParams.self, call)
-        return try await self.command(call, caller) { tx in
+        return try await self.command(call, caller, isBulk: true) { tx in
             let workspace = try tx.workspace()
             let events = try WorkspaceDecider.deleteField(key: params.key, usedBy: Self.groups(using: params.key, in: workspace), workspace: workspace)
             try tx.append(events, to: EventHeader.workspaceStream(caller.workspace))
