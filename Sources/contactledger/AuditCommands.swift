@@ -10,7 +10,8 @@ extension ContactLedgerCommand {
             abstract: "Lists who changed what and when, across contacts.",
             discussion: """
                 --actor (the global option) filters: only changes made by that actor. --since and --until take an \
-                RFC 3339 time, a seq number, or a duration back from now (30m, 12h, 7d).
+                RFC 3339 time, a seq number, a duration back from now (30m, 12h, 7d), or a date (YYYY-MM-DD: \
+                --since from its first instant, --until to its last, both in UTC).
                 """
         )
 
@@ -47,19 +48,25 @@ extension ContactLedgerCommand {
                 formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
                 return .string(formatter.string(from: date))
             }
-            guard text.contains("T") || text.count == 10 else {
-                throw ValidationError("'\(text)' is not a time: give RFC 3339, a seq, or a duration like 7d.")
+            // A date, or a date then `T`, `t` or a space and a time (RFC 3339 allows the space).
+            let separator = text.count > 10 ? text[text.index(text.startIndex, offsetBy: 10)] : nil
+            guard text.count == 10 || ["T", "t", " "].contains(separator) else {
+                throw ValidationError("'\(text)' is not a time: give RFC 3339, a seq, a date, or a duration like 7d.")
             }
             return .string(text)
         }
 
         /// The `from` point that makes `--since` inclusive: `audit.changes` lists the changes after the
         /// state at `from`, so a change at the point itself (seq N, or an event created at time T) needs
-        /// the point just before it: seq N − 1, or T less a microsecond (the log's resolution).
+        /// the point just before it: seq N − 1, or T less a microsecond (the log's resolution). A date
+        /// starts at its first instant: the daemon reads a bare date as its end, and `--since` a date
+        /// listed nothing of that day.
         static func pointJustBefore(_ text: String) throws -> JSONValue {
             let point = try Self.point(text)
             if let seq = point["seq"]?.integerValue { return ["seq": .integer(max(seq - 1, 0))] }
-            guard let time = point.stringValue, let micros = Self.microseconds(time) else { return point }
+            guard let time = point.stringValue,
+                let micros = Self.microseconds(time.count == 10 ? time + "T00:00:00Z" : time)
+            else { return point }
             return .string(Self.rfc3339(microseconds: micros - 1))
         }
 
@@ -108,9 +115,9 @@ extension ContactLedgerCommand {
             if let cursor = self.cursor { params["cursor"] = .string(cursor) }
             let result = try self.global.call("audit.changes", params)
             self.global.emit(result) { result in
-                Table(columns: [
-                    .key("seq"), .key("created_on", "time"), .key("type"), .key("actor"), .key("stream"), .key("data"),
-                ]).print(result.list("items"), empty: "(no changes)")
+                // An empty page with a cursor: the page's search stopped before the end, not the answer.
+                let empty = result["next_cursor"]?.stringValue.map { "(none up to seq \($0); more may follow)" } ?? "(no changes)"
+                ContactLedgerCommand.Events.table.print(result.list("items"), empty: empty)
                 Output.printNextPage(result)
             }
         }

@@ -124,6 +124,13 @@ struct CLITests {
         let third = try #require(try daemon.call("events.read", ["after_seq": 2, "limit": 1])["items"]?.arrayValue?.first?.string("created_on"))
         #expect(try seqs(self.run(daemon, ["audit", "--since", third, "--until", third, "--json"])) == [3])
         #expect(try seqs(self.run(daemon, ["audit", "--since", "1", "--json"])) == [1, 2, 3, 4])
+        // A date is the whole day (UTC): --since from its first instant (it listed nothing of the day, the
+        // daemon reading a bare date as the day's end), --until to its last. RFC 3339's space for the T.
+        let day = String(third.prefix(10))
+        #expect(try seqs(self.run(daemon, ["audit", "--since", day, "--json"])) == [1, 2, 3, 4])
+        #expect(try seqs(self.run(daemon, ["audit", "--since", day, "--until", day, "--json"])) == [1, 2, 3, 4])
+        #expect(try seqs(self.run(daemon, ["audit", "--since", third.replacingOccurrences(of: "T", with: " "), "--until", third, "--json"])) == [3])
+        #expect(try seqs(self.run(daemon, ["audit", "--until", "2000-01-01", "--json"])) == [])
     }
 
     /// Featured fields show in a search table as RapidPro displays them (§3.2): a datetime in the
