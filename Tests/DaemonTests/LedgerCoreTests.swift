@@ -986,4 +986,49 @@ struct LedgerCoreTests {
         #expect(try larger.call("contacts.create", ["name": "after"]).int("seq") != nil)
         #expect(larger.stop() == 0)
     }
+
+    /// `events.read` finds a workspace's events through the audit index, which lists every event by type
+    /// (a workspace of a few events among many others' was a scan of the whole log): its pages hold that
+    /// workspace's events and no other's, in log order, whole across pages of any size, with or without
+    /// a type filter, from any `after_seq`.
+    @Test func eventsReadPagesThroughASmallWorkspaceAmongALargeOne() throws {
+        let daemon = try DaemonHarness()
+        let client = try daemon.client()
+        var small: [Int64] = []
+        for round in 0..<6 {
+            let batch: [JSONValue] = (0..<150).map { index in
+                ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.create", "params": ["name": .string("Big \(round)-\(index)")]]
+            }
+            try client.send(raw: JSONLine.encode(.array(batch)) + [10])
+            #expect(try client.readValue().arrayValue?.count == 150)
+            let created = try daemon.call("contacts.create", ["workspace": "small", "name": .string("Small \(round)")])
+            small.append(try #require(created.int("seq")))
+            if round % 2 == 0 {
+                let uuid = try #require(created.string("uuid"))
+                let renamed = try daemon.call("contacts.modify", ["workspace": "small", "uuid": .string(uuid), "modifiers": [["type": "name", "name": "Renamed"]]])
+                small.append(try #require(renamed.int("seq")))
+            }
+        }
+        func pages(_ params: [String: JSONValue]) throws -> [Int64] {
+            var found: [Int64] = []
+            var cursor: JSONValue = .null
+            repeat {
+                var call = params
+                call["workspace"] = "small"
+                if cursor != .null { call["cursor"] = cursor }
+                let page = try daemon.call("events.read", .object(call))
+                let items = page["items"]?.arrayValue ?? []
+                #expect(items.allSatisfy { $0.string("workspace") == "small" })
+                found += items.compactMap { $0.int("seq") }
+                cursor = page["next_cursor"] ?? .null
+            } while cursor != .null
+            return found
+        }
+        #expect(try pages([:]) == small)
+        #expect(try pages(["limit": 1]) == small)
+        #expect(try pages(["limit": 4, "after_seq": .integer(small[2])]) == Array(small[3...]))
+        let renames = try daemon.call("events.read", ["workspace": "small", "types": ["contact_name_changed"]])["items"]?.arrayValue ?? []
+        #expect(renames.compactMap { $0.int("seq") } == [small[1], small[4], small[7]])
+        #expect(try daemon.call("events.read", ["workspace": "small", "after_seq": .integer(small.last ?? 0)])["items"] == [])
+    }
 }

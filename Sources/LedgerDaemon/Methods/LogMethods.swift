@@ -18,24 +18,51 @@ extension LedgerMethods {
             var items: [JSONValue] = []
             var lastSeq: UInt64?
             var more = false
+            func serve(_ record: StoredEvent) throws {
+                let event = try Self.decodedEvent(record, header: try Self.decodedHeader(record))
+                items.append(
+                    EventPresenter.envelope(event, presenter: presenter, contactID: try self.maskedContactID(event.header, presenter: presenter, in: txn))
+                )
+                lastSeq = record.seq
+            }
+            let projector = try self.stores.projector(txn)
+            let head = try self.stores.log.head(in: txn).seq
             do {
-                // The links and positions are checked as the records are read: a page never serves records
-                // swapped, removed or moved (their hashes are ledger.verify's to check).
-                try self.stores.log.forEach(after: after, checkingLinks: true, in: txn) { record in
-                    let header = try Self.decodedHeader(record)
-                    let event = try Self.decodedEvent(record, header: header)
-                    guard header.workspace == caller.workspace, types?.contains(header.type) ?? true else { return true }
-                    if items.count == limit {
-                        more = true
-                        return false
-                    }
-                    items.append(
-                        EventPresenter.envelope(
-                            event, presenter: presenter, contactID: try self.maskedContactID(event.header, presenter: presenter, in: txn)
-                        )
+                if try projector.readableIndexes(in: txn).audit {
+                    // The workspace's events (of the types asked for) are found in the audit index, which lists
+                    // every event by type: a workspace of a few events among millions of others' was a scan of
+                    // the whole log (3.8 s a page at 318,000 events, release). Each is read with its link to
+                    // the record before it checked, as the scan below checks every link.
+                    guard after < head else { return ["items": [], "next_cursor": .null] }
+                    let matches = try projector.audit.matches(
+                        workspace: caller.workspace, [AuditIndex.Filter(.type, (types ?? LedgerEvent.allTypes).sorted())],
+                        in: (after + 1)...head, limit: limit + 1, maximumSteps: Self.auditSearchSteps, in: txn
                     )
-                    lastSeq = record.seq
-                    return true
+                    for seq in matches.seqs.prefix(limit) {
+                        try self.stores.log.forEach(after: seq - 1, checkingLinks: true, in: txn) { record in
+                            try serve(record)
+                            return false
+                        }
+                    }
+                    if matches.seqs.count > limit {
+                        more = true
+                    } else if matches.listedThrough < head {
+                        more = true
+                        lastSeq = matches.listedThrough
+                    }
+                } else {
+                    // The links and positions are checked as the records are read: a page never serves records
+                    // swapped, removed or moved (their hashes are ledger.verify's to check).
+                    try self.stores.log.forEach(after: after, checkingLinks: true, in: txn) { record in
+                        let header = try Self.decodedHeader(record)
+                        guard header.workspace == caller.workspace, types?.contains(header.type) ?? true else { return true }
+                        if items.count == limit {
+                            more = true
+                            return false
+                        }
+                        try serve(record)
+                        return true
+                    }
                 }
             } catch LogError.damaged where lastSeq != nil {
                 // The events before the damage are served: the page ends there, and the next one, which
