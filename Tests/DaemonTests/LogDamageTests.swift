@@ -41,9 +41,9 @@ struct LogDamageTests {
         return (daemon, try #require(try daemon.call("system.health").int("head_seq")))
     }
 
-    /// The seqs of every event `events.read` pages through from `cursor`, and the error that ended
-    /// them, if any.
-    static func readAll(_ daemon: DaemonHarness, limit: Int = 1_000) throws -> (seqs: [Int64], error: RPCError?) {
+    /// The seqs of every event `events.read` (or `audit.changes`) pages through from `cursor`, and the
+    /// error that ended them, if any.
+    static func readAll(_ daemon: DaemonHarness, method: String = "events.read", limit: Int = 1_000) throws -> (seqs: [Int64], error: RPCError?) {
         var seqs: [Int64] = []
         var cursor: JSONValue = .null
         while true {
@@ -51,7 +51,7 @@ struct LogDamageTests {
             var params: [String: JSONValue] = ["limit": .integer(Int64(limit))]
             if cursor != .null { params["cursor"] = cursor }
             do {
-                page = try daemon.call("events.read", .object(params))
+                page = try daemon.call(method, .object(params))
             } catch let error as RPCError {
                 return (seqs, error)
             }
@@ -148,6 +148,10 @@ struct LogDamageTests {
         let read = try Self.readAll(daemon, limit: 3)
         #expect(read.seqs == [1, 2, 3, 4])
         Self.expectLogDamaged(read.error, seq: 5, damage: "undecodable")
+        // audit.changes reads its records as events.read does (it answered -32603).
+        let audited = try Self.readAll(daemon, method: "audit.changes", limit: 3)
+        #expect(audited.seqs == [1, 2, 3, 4])
+        Self.expectLogDamaged(audited.error, seq: 5, damage: "undecodable")
     }
 
     /// Two records swapped: verify names the broken link; a rebuild, online or offline, refuses to
@@ -205,6 +209,10 @@ struct LogDamageTests {
         #expect(error?.string("reason") == "log_damaged")
         #expect(error?.int("seq") == 5)
         #expect(error?.string("damage") == "prev_hash")
+        // audit.changes stops there too (it served the swapped records, out of order).
+        let audited = try Self.readAll(daemon, method: "audit.changes", limit: 3)
+        #expect(audited.seqs == [1, 2, 3, 4])
+        Self.expectLogDamaged(audited.error, seq: 5, damage: "prev_hash")
         #expect(error?.int("last_seq") == 4)
         #expect(try subscriber.call("system.health").string("status") == "ok")
         #expect(daemon.log().contains("subscription ended: the log cannot be read") && daemon.log().contains("ledger.seq=5"))

@@ -77,14 +77,17 @@ extension LedgerMethods {
             var items: [JSONValue] = []
             var lastSeen: UInt64?
             var more = false
+            // Each record is read as `events.read` reads it: its link to the record before it and the position
+            // its header names checked, and a record that cannot be decoded is damage at its seq (-32005
+            // `log_damaged`), not an internal error; a record swapped into another's place was served.
             func consider(_ record: StoredEvent) throws -> Bool {
-                let header = try EventHeader.decode(record.header)
+                let header = try Self.decodedHeader(record)
                 lastSeen = record.seq
                 guard header.workspace == caller.workspace else { return true }
                 if let actor = params.actor, header.actor != actor { return true }
                 if let uid = params.peerUID, header.peer?.uid != uid { return true }
                 if let types, !types.contains(header.type) { return true }
-                let event = try EventPresenter.decode(record, header: header)
+                let event = try Self.decodedEvent(record, header: header)
                 if let field = params.field, event.data?["field"]?["key"]?.stringValue != field { return true }
                 if items.count == limit {
                     more = true
@@ -104,22 +107,33 @@ extension LedgerMethods {
                 items.append(item)
                 return true
             }
-            if let matches {
-                for seq in matches.seqs.prefix(limit) {
-                    guard let record = try self.stores.log.record(at: seq, in: txn), try consider(record) else { break }
+            do {
+                if let matches {
+                    for seq in matches.seqs.prefix(limit) {
+                        var goesOn = true
+                        try self.stores.log.forEach(after: seq - 1, checkingLinks: true, in: txn) { record in
+                            goesOn = try consider(record)
+                            return false
+                        }
+                        if !goesOn { break }
+                    }
+                    if matches.seqs.count > limit {
+                        more = true
+                    } else if matches.listedThrough < range.upperBound {
+                        // The search stopped before the range's end: the next page goes on from there.
+                        more = true
+                        lastSeen = matches.listedThrough
+                    }
+                } else {
+                    try self.stores.log.forEach(after: range.lowerBound - 1, checkingLinks: true, in: txn) { record in
+                        guard record.seq <= range.upperBound else { return false }
+                        return try consider(record)
+                    }
                 }
-                if matches.seqs.count > limit {
-                    more = true
-                } else if matches.listedThrough < range.upperBound {
-                    // The search stopped before the range's end: the next page goes on from there.
-                    more = true
-                    lastSeen = matches.listedThrough
-                }
-            } else {
-                try self.stores.log.forEach(after: range.lowerBound - 1, in: txn) { record in
-                    guard record.seq <= range.upperBound else { return false }
-                    return try consider(record)
-                }
+            } catch LogError.damaged where !items.isEmpty {
+                // The changes before the damage are answered; the next page, which starts at it, answers
+                // the error.
+                more = true
             }
             return ["items": .array(items), "next_cursor": more ? lastSeen.map { .string(String($0)) } ?? .null : .null]
         }
