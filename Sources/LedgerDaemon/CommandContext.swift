@@ -24,6 +24,11 @@ struct CommandContext: Sendable {
     /// their 500-row commands in every batch, and another client's create waited up to 3.5 s.
     var isBulk = false
 
+    /// Whether a write batch takes at most one such command, and the commands waiting go first after
+    /// it: bulk commands, and the daemon's own work on its read models (a catch-up step may replay a
+    /// field's deletion, seconds at 60,000 contacts).
+    var takesABatchAlone: Bool { self.isBulk || self.isReadModelMaintenance }
+
     /// The context of the daemon's own records (replication's positions and claim, the anonymous refs'
     /// key): no workspace, actor, peer or idempotency key.
     static let daemonRecord = CommandContext(workspace: "", actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])

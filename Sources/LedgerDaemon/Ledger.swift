@@ -42,28 +42,21 @@ final class Ledger: Sendable {
         /// Whether the last batch taken held a bulk command.
         var lastBatchHadBulk = false
 
-        /// The next batch: every command queued but the bulk ones (``CommandContext/isBulk``), of which
-        /// it takes the first, unless the last batch held one and other commands wait: those then go
-        /// first, alone. So a small command waits for one bulk command at most, the one running when it
-        /// came, and bulk commands still get every other batch.
+        /// The next batch. A bulk command (``CommandContext/takesABatchAlone``) takes a batch alone, and
+        /// while both kinds wait, a batch of every other command queued and a bulk one alternate: so a
+        /// small command waits for one bulk command at most, the one running when it came, and bulk
+        /// commands still get every other batch. (A small command that shared a batch with a bulk one
+        /// waited for it too: with six imports at once, for all six; behind a rebuild's catch-up, which may
+        /// replay a field's deletion, for the one running and the next.)
         mutating func takeBatch() -> [Pending] {
-            let skipBulk = self.lastBatchHadBulk && self.pending.contains { !$0.context.isBulk }
-            var batch: [Pending] = []
-            var later: [Pending] = []
-            var tookBulk = false
-            for command in self.pending {
-                if command.context.isBulk {
-                    if tookBulk || skipBulk {
-                        later.append(command)
-                        continue
-                    }
-                    tookBulk = true
-                }
-                batch.append(command)
+            let small = self.pending.filter { !$0.context.takesABatchAlone }
+            guard let bulk = self.pending.firstIndex(where: { $0.context.takesABatchAlone }), small.isEmpty || !self.lastBatchHadBulk else {
+                self.pending.removeAll { !$0.context.takesABatchAlone }
+                self.lastBatchHadBulk = false
+                return small
             }
-            self.pending = later
-            self.lastBatchHadBulk = tookBulk
-            return batch
+            self.lastBatchHadBulk = true
+            return [self.pending.remove(at: bulk)]
         }
     }
 

@@ -200,8 +200,16 @@ struct ProjectionTests {
         #expect(daemon.log().contains("projection rebuild complete"), "the rebuild did not complete while the deletions went on")
         let staged = try #require(self.loggedPositions(daemon, "projection rebuild staged").first)
         let caughtUp = try #require(self.loggedPositions(daemon, "projection rebuild complete", key: "catch_up.events").first)
-        let events = try daemon.call("events.read", ["after_seq": .integer(staged), "limit": .integer(caughtUp), "types": ["field_deleted", "group_deleted"]])
-        let inCatchUp = try #require(events["items"]?.arrayValue).filter { ($0.int("seq") ?? .max) <= staged + caughtUp }.count
+        // The deletions the catch-up applied: those after the staged position, up to where it ended.
+        var inCatchUp = 0
+        var after = staged
+        while true {
+            let page = try daemon.call("events.read", ["after_seq": .integer(after), "types": ["field_deleted", "group_deleted"]])
+            let seqs = (page["items"]?.arrayValue ?? []).compactMap { $0.int("seq") }
+            inCatchUp += seqs.filter { $0 <= staged + caughtUp }.count
+            guard let last = seqs.last, last <= staged + caughtUp, page["next_cursor"] != .null else { break }
+            after = last
+        }
         #expect(inCatchUp >= 2, "no deletions reached the catch-up (\(deletions) made)")
         #expect(try daemon.call("fields.list")["fields"]?.arrayValue?.isEmpty == true)
         #expect(try daemon.call("groups.list")["groups"]?.arrayValue?.isEmpty == true)
@@ -214,6 +222,52 @@ struct ProjectionTests {
     /// else writes meanwhile), one more command per deletion than the events alone need.
     @Test func aVerificationStopsACommandAfterACostlyDeletion() throws {
         let daemon = try DaemonHarness()
+        let fields = try Self.deletedFieldsOfManyContacts(daemon)
+        let status = try daemon.waitUntilReady()
+        let head = try #require(status.int("head_seq"))
+        let before = try #require(try daemon.call("system.stats").int("commits"))
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        let after = try #require(try daemon.call("system.stats").int("commits"))
+        // The reset, a command per 250 events, and one more per deletion.
+        let chunks = (head + 249) / 250
+        #expect(after - before >= 1 + chunks + Int64(fields), "\(after - before) commits for \(head) events")
+    }
+
+    /// The daemon's own commands on its read models (here `projections.verify`'s, one of which replays a
+    /// field's deletion for a second) take a write batch alone, as bulk commands do, and the commands
+    /// waiting go first after it: a create that shared a batch with the next one waited for two of them
+    /// (a rebuild's catch-up). Seen from the daemon's `slow write batch` lines: none holds two commands.
+    @Test func readModelWorkTakesAWriteBatchAlone() throws {
+        let daemon = try DaemonHarness()
+        _ = try Self.deletedFieldsOfManyContacts(daemon)
+        _ = try daemon.waitUntilReady()
+        let logBefore = daemon.log().utf8.count
+        let verified = Atomic<Bool>(false)
+        let created = try onThreads(2) { index -> Int in
+            let client = try daemon.client()
+            if index == 0 {
+                #expect(try client.call("projections.verify", ["name": "contacts"])["differences"] == [])
+                verified.store(true, ordering: .relaxed)
+                return 0
+            }
+            var count = 0
+            while !verified.load(ordering: .relaxed) {
+                try client.call("contacts.create", ["name": .string("meanwhile \(count)")])
+                count += 1
+            }
+            return count
+        }
+        #expect(created[1] > 0)
+        let slow = daemon.log().utf8.dropFirst(logBefore).split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+            .filter { $0.contains("slow write batch") }
+        #expect(!slow.isEmpty, "no command of the verification took 100 ms: the test shows nothing")
+        let shared = slow.filter { !$0.contains("ledger.batch=1 ") && !$0.hasSuffix("ledger.batch=1") }
+        #expect(shared.isEmpty, "\(shared)")
+    }
+
+    /// 3,000 contacts with five fields, then the fields deleted, a few events apart (so that no deletion
+    /// ends a chunk of 250 by chance); returns how many were deleted.
+    static func deletedFieldsOfManyContacts(_ daemon: DaemonHarness) throws -> Int {
         let fields = (0..<5).map { "kept\($0)" }
         for key in fields { try daemon.call("fields.create", ["key": .string(key), "type": "text"]) }
         let client = try daemon.client()
@@ -227,18 +281,10 @@ struct ProjectionTests {
             #expect(answers.count == 200 && answers.allSatisfy { $0["result"] != nil })
         }
         for (index, key) in fields.enumerated() {
-            // Between the deletions, a few events, so that no deletion ends a chunk of 250 by chance.
             for number in 0..<(index + 3) { try daemon.call("contacts.create", ["name": .string("between\(index)-\(number)")]) }
             try daemon.call("fields.delete", ["key": .string(key)])
         }
-        let status = try daemon.waitUntilReady()
-        let head = try #require(status.int("head_seq"))
-        let before = try #require(try daemon.call("system.stats").int("commits"))
-        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
-        let after = try #require(try daemon.call("system.stats").int("commits"))
-        // The reset, a command per 250 events, and one more per deletion.
-        let chunks = (head + 249) / 250
-        #expect(after - before >= 1 + chunks + Int64(fields.count), "\(after - before) commits for \(head) events")
+        return fields.count
     }
 
     @Test func statusRebuildAndVerifyWhileWritesGoOn() throws {
