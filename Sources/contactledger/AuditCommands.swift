@@ -83,7 +83,8 @@ extension ContactLedgerCommand {
             }
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime]
-            guard let date = formatter.date(from: whole.replacingOccurrences(of: " ", with: "T")) else { return nil }
+            // RFC 3339 allows a lowercase t and z, and a space for the T; the formatter takes only T and Z.
+            guard let date = formatter.date(from: whole.uppercased().replacingOccurrences(of: " ", with: "T")) else { return nil }
             let micros = Int64(fraction.padding(toLength: 6, withPad: "0", startingAt: 0)) ?? 0
             return Int64(date.timeIntervalSince1970.rounded()) * 1_000_000 + micros
         }

@@ -130,6 +130,7 @@ struct CLITests {
         #expect(try seqs(self.run(daemon, ["audit", "--since", day, "--json"])) == [1, 2, 3, 4])
         #expect(try seqs(self.run(daemon, ["audit", "--since", day, "--until", day, "--json"])) == [1, 2, 3, 4])
         #expect(try seqs(self.run(daemon, ["audit", "--since", third.replacingOccurrences(of: "T", with: " "), "--until", third, "--json"])) == [3])
+        #expect(try seqs(self.run(daemon, ["audit", "--since", third.lowercased(), "--until", third, "--json"])) == [3])
         #expect(try seqs(self.run(daemon, ["audit", "--until", "2000-01-01", "--json"])) == [])
     }
 
