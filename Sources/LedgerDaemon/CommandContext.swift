@@ -19,14 +19,15 @@ struct CommandContext: Sendable {
     /// the map's last quarter, kept for the read models' share of acknowledged commands.
     var isReadModelMaintenance = false
     /// Whether the command does the work of many (an import's batch of rows, a bulk modify, a step of a
-    /// smart group's evaluation): a write batch takes at most one, so that the small commands that arrive
-    /// meanwhile wait for one such command, not for every one queued. Six imports at once had each of
+    /// smart group's evaluation, a field's or a group's deletion): it takes a write batch alone
+    /// (``takesABatchAlone``), so that the small commands that arrive meanwhile wait for one such
+    /// command, not for every one queued. Six imports at once had each of
     /// their 500-row commands in every batch, and another client's create waited up to 3.5 s.
     var isBulk = false
 
-    /// Whether a write batch takes at most one such command, and the commands waiting go first after
-    /// it: bulk commands, and the daemon's own work on its read models (a catch-up step may replay a
-    /// field's deletion, seconds at 60,000 contacts).
+    /// Whether the command takes a write batch alone, such batches alternating with batches of the
+    /// other commands while both wait (``Ledger``'s queue): bulk commands, and the daemon's own work on
+    /// its read models (a catch-up step may replay a field's deletion, seconds at 60,000 contacts).
     var takesABatchAlone: Bool { self.isBulk || self.isReadModelMaintenance }
 
     /// The context of the daemon's own records (replication's positions and claim, the anonymous refs'
