@@ -26,10 +26,6 @@ extension LedgerMethods {
         return after - 1
     }
 
-    /// The index steps one `audit.changes` page may take (``AuditIndex/matches(workspace:_:in:limit:maximumSteps:in:)``):
-    /// tens of milliseconds, after which the page ends with a cursor, however rare the matches.
-    static let auditSearchSteps = 200_000
-
     func auditChanges(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(AuditParams.self, call)
         let limit = try Self.limit(params.limit)
@@ -59,20 +55,13 @@ extension LedgerMethods {
             let range = first...last
 
             // The positions every filter's index lists, found in the index alone; the log is read only for
-            // those. The types filter (all types when none is given) also keeps the workspace's events
-            // from the others'. An older generation answering during a rebuild keeps its index in another
-            // format: the log is scanned instead, which every filter checks per event anyway.
-            let projector = try self.stores.projector(txn)
-            var matches: AuditIndex.Matches?
-            if try projector.readableIndexes(in: txn).audit {
-                var filters = [AuditIndex.Filter(.type, (types ?? LedgerEvent.allTypes).sorted())]
-                if let actor = params.actor { filters.append(AuditIndex.Filter(.actor, [actor])) }
-                if let field = params.field { filters.append(AuditIndex.Filter(.field, [field])) }
-                if let uid = params.peerUID { filters.append(AuditIndex.Filter(.peerUID, [String(uid)])) }
-                matches = try projector.audit.matches(
-                    workspace: caller.workspace, filters, in: range, limit: limit + 1, maximumSteps: Self.auditSearchSteps, in: txn
-                )
-            }
+            // those (``forEachIndexedEvent(workspace:types:filters:in:limit:in:_:)``). An older generation
+            // answering during a rebuild keeps its index in another format: the log is scanned instead,
+            // which every filter checks per event anyway.
+            var filters: [AuditIndex.Filter] = []
+            if let actor = params.actor { filters.append(AuditIndex.Filter(.actor, [actor])) }
+            if let field = params.field { filters.append(AuditIndex.Filter(.field, [field])) }
+            if let uid = params.peerUID { filters.append(AuditIndex.Filter(.peerUID, [String(uid)])) }
 
             var items: [JSONValue] = []
             var lastSeen: UInt64?
@@ -108,23 +97,19 @@ extension LedgerMethods {
                 return true
             }
             do {
-                if let matches {
-                    for seq in matches.seqs.prefix(limit) {
-                        var goesOn = true
-                        try self.stores.log.forEach(after: seq - 1, checkingLinks: true, in: txn) { record in
-                            goesOn = try consider(record)
-                            return false
-                        }
-                        if !goesOn { break }
-                    }
-                    if matches.seqs.count > limit {
-                        more = true
-                    } else if matches.listedThrough < range.upperBound {
-                        // The search stopped before the range's end: the next page goes on from there.
-                        more = true
-                        lastSeen = matches.listedThrough
-                    }
-                } else {
+                let end = try self.forEachIndexedEvent(
+                    workspace: caller.workspace, types: types, filters: filters, in: range, limit: limit, in: txn, consider
+                )
+                switch end {
+                case .moreAfterLastVisited?:
+                    more = true
+                case .searchStopped(let position)?:
+                    // The search stopped before the range's end: the next page goes on from there.
+                    more = true
+                    lastSeen = position
+                case .rangeDone?:
+                    break
+                case nil:
                     try self.stores.log.forEach(after: range.lowerBound - 1, checkingLinks: true, in: txn) { record in
                         guard record.seq <= range.upperBound else { return false }
                         return try consider(record)
