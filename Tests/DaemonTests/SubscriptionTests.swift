@@ -69,6 +69,63 @@ struct SubscriptionTests {
         }
     }
 
+    /// A feed catching up finds its workspace's events in the audit index: a workspace of a few events
+    /// among many others' read every record of the log. Its events come in log order, each once, across
+    /// chunks (more than 500 of them), with or without a type filter, from any position, then live.
+    @Test func aSmallWorkspacesCatchUpAmongALargeOnesEvents() throws {
+        let daemon = try DaemonHarness()
+        let client = try daemon.client()
+        var small: [Int64] = []
+        var renames: [Int64] = []
+        for round in 0..<4 {
+            let large: [JSONValue] = (0..<300).map { index in
+                ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.create", "params": ["name": .string("Large \(round)-\(index)")]]
+            }
+            try client.send(raw: JSONLine.encode(.array(large)) + [10])
+            #expect(try client.readValue().arrayValue?.count == 300)
+            let smallBatch: [JSONValue] = (0..<140).map { index in
+                ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.create", "params": ["workspace": "small", "name": .string("Small \(round)-\(index)")]]
+            }
+            try client.send(raw: JSONLine.encode(.array(smallBatch)) + [10])
+            let created = try #require(try client.readValue().arrayValue)
+            small += created.compactMap { $0["result"]?.int("seq") }
+            let uuid = try #require(created.first?["result"]?.string("uuid"))
+            let renamed = try daemon.call("contacts.modify", ["workspace": "small", "uuid": .string(uuid), "modifiers": [["type": "name", "name": "Renamed"]]])
+            small.append(try #require(renamed.int("seq")))
+            renames.append(try #require(renamed.int("seq")))
+        }
+        #expect(small.count == 564)
+        /// The seqs a subscription sends until it has sent `count`, then one more written live.
+        func fed(_ params: [String: JSONValue], count: Int) throws -> [Int64] {
+            let subscriber = try daemon.client()
+            var params = params
+            params["workspace"] = "small"
+            let subscription = try #require(try subscriber.call("events.subscribe", .object(params)).string("subscription"))
+            var seqs: [Int64] = []
+            while seqs.count < count {
+                let notification = try subscriber.readValue()
+                #expect(notification["params"]?.string("subscription") == subscription)
+                #expect(notification["params"]?["event"]?.string("workspace") == "small")
+                seqs.append(notification["params"]?["event"]?.int("seq") ?? -1)
+            }
+            return seqs
+        }
+        #expect(try fed(["after_seq": 0], count: small.count) == small)
+        #expect(try fed(["after_seq": .integer(small[200])], count: small.count - 201) == Array(small[201...]))
+        #expect(try fed(["after_seq": 0, "types": ["contact_name_changed"]], count: renames.count) == renames)
+        // Caught up, a feed goes on live with the next event of its workspace, past others'.
+        let subscriber = try daemon.client()
+        let subscription = try #require(
+            try subscriber.call("events.subscribe", ["workspace": "small", "after_seq": .integer(small[small.count - 2])]).string("subscription")
+        )
+        #expect(try subscriber.readValue()["params"]?["event"]?.int("seq") == small.last)
+        try daemon.call("contacts.create", ["name": "Large, live"])
+        let live = try daemon.call("contacts.create", ["workspace": "small", "name": "Small, live"])
+        let next = try subscriber.readValue()
+        #expect(next["params"]?.string("subscription") == subscription)
+        #expect(next["params"]?["event"]?.int("seq") == live.int("seq"))
+    }
+
     @Test func typeFilterAndWorkspaceScope() throws {
         let daemon = try DaemonHarness()
         let subscriber = try daemon.client()

@@ -89,10 +89,10 @@ extension LedgerMethods {
                 if catchingUp {
                     let after = position
                     chunk = try await LongCallThreads.run(for: context.longCallOwner) {
-                        try self.feedChunk(id, after: after, types: types, workspace: workspace)
+                        try self.feedChunk(id, after: after, types: types, workspace: workspace, indexed: true)
                     }
                 } else {
-                    chunk = try self.feedChunk(id, after: position, types: types, workspace: workspace)
+                    chunk = try self.feedChunk(id, after: position, types: types, workspace: workspace, indexed: false)
                 }
             } catch {
                 // Its connection closed while the chunk waited for a thread: nothing to tell anybody.
@@ -142,33 +142,57 @@ extension LedgerMethods {
     }
 
     /// Reads and encodes the next events of a feed after `position`, in one read snapshot.
-    private func feedChunk(_ id: String, after position: UInt64, types: Set<String>?, workspace: String) throws -> FeedChunk {
+    ///
+    /// Catching up (`indexed`), the feed's events are found in the audit index, as `events.read` finds
+    /// them: a subscriber of a workspace of a few events among millions of others' read every record of
+    /// the log, 500 a chunk. Live, a chunk is the few events of the last commits, read from the log.
+    private func feedChunk(_ id: String, after position: UInt64, types: Set<String>?, workspace: String, indexed: Bool) throws -> FeedChunk {
         let subscription = JSONLine.encodeString(id)
         return try self.read { txn in
             let presenter = try self.presenter(workspace, in: txn)
             var chunk = FeedChunk()
             var bytes = 0
+            /// Adds `record` to the chunk: its notification when it is one the feed sends, else only its
+            /// seq. Returns whether the chunk has room for more.
+            func take(_ record: StoredEvent) throws -> Bool {
+                // The header decides; only the events sent are decoded whole.
+                let header = try Self.decodedHeader(record)
+                var line: [UInt8] = []
+                if header.workspace == workspace, types?.contains(header.type) ?? true {
+                    let event = try Self.decodedEvent(record, header: header)
+                    line = Array(#"{"subscription":"#.utf8) + subscription + Array(#","event":"#.utf8)
+                        + JSONLine.encode(
+                            EventPresenter.envelope(
+                                event, presenter: presenter,
+                                contactID: try self.maskedContactID(event.header, presenter: presenter, in: txn)
+                            )
+                        ) + [UInt8(ascii: "}")]
+                }
+                chunk.events.append((record.seq, line))
+                bytes += line.count
+                chunk.isFull = chunk.events.count >= Self.subscriptionChunk || bytes >= Self.subscriptionChunkBytes
+                return !chunk.isFull
+            }
             // The links and positions are checked as in events.read: a subscriber is never sent records
             // swapped, removed or moved.
             do {
-                try self.stores.log.forEach(after: position, checkingLinks: true, in: txn) { record in
-                    // The header decides; only the events sent are decoded whole.
-                    let header = try Self.decodedHeader(record)
-                    var line: [UInt8] = []
-                    if header.workspace == workspace, types?.contains(header.type) ?? true {
-                        let event = try Self.decodedEvent(record, header: header)
-                        line = Array(#"{"subscription":"#.utf8) + subscription + Array(#","event":"#.utf8)
-                            + JSONLine.encode(
-                                EventPresenter.envelope(
-                                    event, presenter: presenter,
-                                    contactID: try self.maskedContactID(event.header, presenter: presenter, in: txn)
-                                )
-                            ) + [UInt8(ascii: "}")]
-                    }
-                    chunk.events.append((record.seq, line))
-                    bytes += line.count
-                    chunk.isFull = chunk.events.count >= Self.subscriptionChunk || bytes >= Self.subscriptionChunkBytes
-                    return !chunk.isFull
+                let head = try self.stores.log.head(in: txn).seq
+                guard position < head else { return chunk }
+                let end = indexed
+                    ? try self.forEachIndexedEvent(workspace: workspace, types: types, in: (position + 1)...head, limit: Self.subscriptionChunk, in: txn, take)
+                    : nil
+                switch end {
+                case _ where chunk.isFull, .moreAfterLastVisited?:
+                    chunk.isFull = true
+                case .searchStopped(let listedThrough)?:
+                    // Every event up to there was sent: the next chunk starts after it.
+                    chunk.events.append((listedThrough, []))
+                    chunk.isFull = true
+                case .rangeDone?:
+                    // None of the rest is the feed's: it is at the head.
+                    if chunk.events.last?.0 != head { chunk.events.append((head, [])) }
+                case nil:
+                    try self.stores.log.forEach(after: position, checkingLinks: true, in: txn, take)
                 }
             } catch LogError.damaged where !chunk.events.isEmpty {
                 // The events before the damage are sent; the next read starts at it and fails.
