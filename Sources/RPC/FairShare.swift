@@ -20,9 +20,12 @@ public struct LongCallOwner: Hashable, Sendable {
 ///
 /// A first-come queue let one client's batch of heavy searches make every other client's long calls
 /// wait behind all of it (28 s behind 40 searches). Here another connection's call waits for at most
-/// one slot to come free, and no connection holds more than ``mostPerConnection`` slots at once, so
-/// with several slots a newcomer usually finds one free. A connection that is closed drops the calls
-/// it still had waiting (``dropWaiting(connection:)``): nobody is left to read their answers.
+/// one slot to come free, no connection holds more than ``mostPerConnection`` slots at once and no peer
+/// more than ``mostPerPeer``, so with several slots a newcomer usually finds one free, and another
+/// peer's call always does while one peer's calls fill every slot they may (without the peer's cap,
+/// one peer's four connections held every slot, and an operator's call waited 18 s behind their
+/// searches of the past). A connection that is closed drops the calls it still had waiting
+/// (``dropWaiting(connection:)``): nobody is left to read their answers.
 final class FairShare: Sendable {
     /// Why a waiting call was not run.
     enum Dropped: Error {
@@ -40,6 +43,8 @@ final class FairShare: Sendable {
         var nextTicket: UInt64 = 0
         /// How many slots each connection holds.
         var running: [UInt64: Int] = [:]
+        /// How many slots each peer holds.
+        var runningByPeer: [UInt32?: Int] = [:]
         /// Each connection's waiting calls, oldest first.
         var waiting: [UInt64: CircularBuffer<Waiter>] = [:]
         /// The peers with calls waiting, in the order they are served next.
@@ -50,15 +55,18 @@ final class FairShare: Sendable {
 
     let slots: Int
     let mostPerConnection: Int
+    let mostPerPeer: Int
     private let state: Mutex<State>
 
     /// - Parameters:
     ///   - slots: how many calls run at once; slot numbers are `0..<slots`.
     ///   - mostPerConnection: how many of them one connection may hold at once.
-    init(slots: Int, mostPerConnection: Int) {
-        precondition(slots > 0 && mostPerConnection > 0)
+    ///   - mostPerPeer: how many of them one peer (all its connections) may hold at once.
+    init(slots: Int, mostPerConnection: Int, mostPerPeer: Int) {
+        precondition(slots > 0 && mostPerConnection > 0 && mostPerPeer > 0)
         self.slots = slots
         self.mostPerConnection = mostPerConnection
+        self.mostPerPeer = mostPerPeer
         self.state = Mutex(State(freeSlots: Array((0..<slots).reversed())))
     }
 
@@ -87,7 +95,7 @@ final class FairShare: Sendable {
                         state.connectionTurns[owner.uid]?.append(owner.connection)
                     }
                     state.waiting[owner.connection]?.append(Waiter(ticket: ticket, continuation: continuation))
-                    return Self.grant(&state, mostPerConnection: self.mostPerConnection)
+                    return self.grant(&state)
                 }
                 for (waiter, slot) in granted { waiter.resume(returning: slot) }
             }
@@ -101,12 +109,9 @@ final class FairShare: Sendable {
     func release(_ slot: Int, for owner: LongCallOwner) {
         let granted = self.state.withLock { state in
             state.freeSlots.append(slot)
-            if let held = state.running[owner.connection], held > 1 {
-                state.running[owner.connection] = held - 1
-            } else {
-                state.running[owner.connection] = nil
-            }
-            return Self.grant(&state, mostPerConnection: self.mostPerConnection)
+            Self.count(-1, of: owner.connection, in: &state.running)
+            Self.count(-1, of: owner.uid, in: &state.runningByPeer)
+            return self.grant(&state)
         }
         for (waiter, slot) in granted { waiter.resume(returning: slot) }
     }
@@ -132,12 +137,14 @@ final class FairShare: Sendable {
     }
 
     /// Hands the free slots to the waiting calls in turn: peers round-robin, each peer's connections
-    /// round-robin, skipping connections that hold their most. Returns whom to resume, outside the lock.
-    private static func grant(_ state: inout State, mostPerConnection: Int) -> [(CheckedContinuation<Int, any Error>, Int)] {
+    /// round-robin, skipping peers and connections that hold their most. Returns whom to resume,
+    /// outside the lock.
+    private func grant(_ state: inout State) -> [(CheckedContinuation<Int, any Error>, Int)] {
         var granted: [(CheckedContinuation<Int, any Error>, Int)] = []
-        while !state.freeSlots.isEmpty, let connection = Self.nextConnection(&state, mostPerConnection: mostPerConnection) {
+        while !state.freeSlots.isEmpty, let (peer, connection) = self.nextConnection(&state) {
             guard let waiter = state.waiting[connection]?.popFirst(), let slot = state.freeSlots.popLast() else { break }
-            state.running[connection, default: 0] += 1
+            Self.count(1, of: connection, in: &state.running)
+            Self.count(1, of: peer, in: &state.runningByPeer)
             if state.waiting[connection]?.isEmpty == true {
                 state.waiting[connection] = nil
                 Self.forgetTurn(of: connection, in: &state)
@@ -147,21 +154,27 @@ final class FairShare: Sendable {
         return granted
     }
 
-    /// The connection whose turn it is among those below their most, moving it and its peer to the
-    /// back of their turns; nil if every waiting connection holds its most.
-    private static func nextConnection(_ state: inout State, mostPerConnection: Int) -> UInt64? {
+    /// The connection whose turn it is among those below their most, of the peer whose turn it is among
+    /// those below theirs, moving both to the back of their turns; nil if there is none.
+    private func nextConnection(_ state: inout State) -> (peer: UInt32?, connection: UInt64)? {
         for _ in 0..<state.peerTurns.count {
             guard let peer = state.peerTurns.popFirst() else { return nil }
             state.peerTurns.append(peer)
-            guard var turns = state.connectionTurns[peer] else { continue }
+            guard state.runningByPeer[peer, default: 0] < self.mostPerPeer, var turns = state.connectionTurns[peer] else { continue }
             defer { state.connectionTurns[peer] = turns }
             for _ in 0..<turns.count {
                 guard let connection = turns.popFirst() else { break }
                 turns.append(connection)
-                if state.running[connection, default: 0] < mostPerConnection { return connection }
+                if state.running[connection, default: 0] < self.mostPerConnection { return (peer, connection) }
             }
         }
         return nil
+    }
+
+    /// Adds `change` to `key`'s count in `counts`, removing it at zero.
+    private static func count<Key: Hashable>(_ change: Int, of key: Key, in counts: inout [Key: Int]) {
+        let count = counts[key, default: 0] + change
+        counts[key] = count > 0 ? count : nil
     }
 
     /// Takes `connection` out of the turns (it has nothing waiting any more), and its peer if that was

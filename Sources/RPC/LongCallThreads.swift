@@ -11,13 +11,14 @@ import Synchronization
 /// A handful of threads, more than the cores: a long call blocks its thread, and the next long call
 /// should not wait behind it. Short calls stay on their connection's loop (a hop here costs a thread
 /// wake-up each way). The threads are shared fairly (``FairShare``): one thread per call, taken in turn
-/// by peers and connections, at most three by one connection, so that one client's queue of heavy calls
-/// does not make another's wait behind all of it.
+/// by peers and connections, at most three by one connection and four by one peer, so that one client's
+/// queue of heavy calls does not make another's wait behind all of it, and another peer (an operator's
+/// CLI beside an application's connections) always finds a thread.
 public enum LongCallThreads {
-    private static let threads = 4
+    private static let threads = 5
     private static let group = MultiThreadedEventLoopGroup(numberOfThreads: Self.threads)
     private static let loops: [any EventLoop] = Array(Self.group.makeIterator())
-    private static let share = FairShare(slots: Self.threads, mostPerConnection: Self.threads - 1)
+    private static let share = FairShare(slots: Self.threads, mostPerConnection: Self.threads - 2, mostPerPeer: Self.threads - 1)
     private static let completed = Atomic<Int>(0)
     private static let dropped = Atomic<Int>(0)
 

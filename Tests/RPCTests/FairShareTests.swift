@@ -5,7 +5,8 @@ import Testing
 @testable import RPC
 
 /// The long-call threads are handed out in turn between peers and connections, never more than the
-/// most per connection, and a closed connection's waiting calls are dropped.
+/// most per connection and per peer, and a closed connection's waiting calls are dropped.
+@Suite(.timeLimit(.minutes(1)))
 struct FairShareTests {
     /// Records the order in which waiting calls were granted a slot.
     final class Grants: Sendable {
@@ -29,7 +30,7 @@ struct FairShareTests {
     }
 
     @Test func aConnectionsQueueDoesNotGoAheadOfAnotherConnection() async throws {
-        let share = FairShare(slots: 1, mostPerConnection: 1)
+        let share = FairShare(slots: 1, mostPerConnection: 1, mostPerPeer: 1)
         let busy = LongCallOwner(uid: 1000, connection: 1)
         let other = LongCallOwner(uid: 1000, connection: 2)
         let held = try await share.acquire(for: busy)
@@ -55,7 +56,7 @@ struct FairShareTests {
     }
 
     @Test func peersTakeTurnsBeforeTheirConnections() async throws {
-        let share = FairShare(slots: 1, mostPerConnection: 1)
+        let share = FairShare(slots: 1, mostPerConnection: 1, mostPerPeer: 1)
         let first = LongCallOwner(uid: 1, connection: 10)
         let held = try await share.acquire(for: first)
         let grants = Grants()
@@ -78,7 +79,7 @@ struct FairShareTests {
     }
 
     @Test func oneConnectionHoldsAtMostItsShare() async throws {
-        let share = FairShare(slots: 4, mostPerConnection: 3)
+        let share = FairShare(slots: 4, mostPerConnection: 3, mostPerPeer: 4)
         let busy = LongCallOwner(uid: 1000, connection: 1)
         var slots: [Int] = []
         for _ in 0..<3 { slots.append(try await share.acquire(for: busy)) }
@@ -96,8 +97,37 @@ struct FairShareTests {
         share.release(newcomer, for: LongCallOwner(uid: 1000, connection: 2))
     }
 
+    /// One peer's connections together hold at most its share: a slot stays free for another peer's
+    /// call (one peer's connections held every slot while an operator's call waited 18 s).
+    @Test func onePeerHoldsAtMostItsShare() async throws {
+        let share = FairShare(slots: 5, mostPerConnection: 3, mostPerPeer: 4)
+        let busy = (1...3).map { LongCallOwner(uid: 1000, connection: UInt64($0)) }
+        var held: [(LongCallOwner, Int)] = []
+        for owner in [busy[0], busy[0], busy[0], busy[1]] { held.append((owner, try await share.acquire(for: owner))) }
+        let grants = Grants()
+        let fourth = self.waitingCall(share, busy[2], "busy", grants)
+        await self.untilWaiting(share, 1)
+        // A slot is free, but the peer holds its most: its third connection's call waits; another
+        // peer's does not.
+        #expect(share.runningCount == 4)
+        let operatorCall = LongCallOwner(uid: 0, connection: 9)
+        let operatorSlot = try await share.acquire(for: operatorCall)
+        #expect(share.runningCount == 5)
+        #expect(grants.names.isEmpty)
+        // The operator's slot freed goes to nobody of the busy peer while it holds four...
+        share.release(operatorSlot, for: operatorCall)
+        for _ in 0..<100 { await Task.yield() }
+        #expect(grants.names.isEmpty)
+        #expect(share.runningCount == 4)
+        // ...and to its waiting call once it holds fewer.
+        let (owner, slot) = held.removeFirst()
+        share.release(slot, for: owner)
+        _ = try await fourth.value
+        #expect(grants.names == ["busy"])
+    }
+
     @Test func aClosedConnectionsWaitingCallsAreDroppedAndOthersStillRun() async throws {
-        let share = FairShare(slots: 1, mostPerConnection: 1)
+        let share = FairShare(slots: 1, mostPerConnection: 1, mostPerPeer: 1)
         let closing = LongCallOwner(uid: 1000, connection: 1)
         let staying = LongCallOwner(uid: 1000, connection: 2)
         let held = try await share.acquire(for: closing)
@@ -117,7 +147,7 @@ struct FairShareTests {
     }
 
     @Test func aCancelledWaitEndsAndGivesUpItsTurn() async throws {
-        let share = FairShare(slots: 1, mostPerConnection: 1)
+        let share = FairShare(slots: 1, mostPerConnection: 1, mostPerPeer: 1)
         let owner = LongCallOwner(uid: nil, connection: 1)
         let held = try await share.acquire(for: owner)
         let grants = Grants()
