@@ -405,8 +405,15 @@ private final class SheetHandler: PartHandler {
                 } else if let number = Double(text), number.isFinite {
                     // A date-styled serial outside Excel's dates (1900-01-00 to 9999-12-31) stays a number.
                     let lastSerial: Double = self.date1904 ? 2_957_003 : 2_958_465
-                    cell = self.dateStyles.contains(self.cellStyle) && number >= 0 && number < lastSerial + 1
-                        ? .date(XLSXReader.date(fromSerial: number, date1904: self.date1904)) : .number(number)
+                    if !self.dateStyles.contains(self.cellStyle) || number < 0 || number >= lastSerial + 1 {
+                        cell = .number(number)
+                    } else if number < 1 {
+                        // A time of day: Excel stores one as a fraction of a day with no date. Read as a
+                        // date it became 1899-12-31 at that time.
+                        cell = .text(Self.timeOfDay(fraction: number))
+                    } else {
+                        cell = .date(XLSXReader.date(fromSerial: number, date1904: self.date1904))
+                    }
                 } else {
                     return self.fail(.corrupted(reason: "bad_number"))
                 }
@@ -434,6 +441,13 @@ private final class SheetHandler: PartHandler {
     }
 
     private static func text(_ text: String) -> Cell { text.isEmpty ? .empty : .text(text) }
+
+    /// A fraction of a day as the time of day it is, `HH:MM:SS`, to the nearest second.
+    static func timeOfDay(fraction: Double) -> String {
+        let seconds = min(Int((fraction * 86_400).rounded()), 86_399)
+        let parts = [seconds / 3_600, seconds / 60 % 60, seconds % 60].map { $0 < 10 ? "0\($0)" : "\($0)" }
+        return parts.joined(separator: ":")
+    }
 
     private func failRowNumber() {
         self.fail(.tooLarge(what: "row number", limit: self.limits.maximumRowNumber))

@@ -582,6 +582,36 @@ struct ImportExportTests {
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
     }
 
+    /// Imports started together, each naming the same new group, all add their contacts to the one group
+    /// the first of them made: the others failed on the name (`name_taken`) having imported nothing.
+    @Test func importsStartedTogetherIntoOneNewGroupShareIt() throws {
+        let daemon = try DaemonHarness()
+        let client = try daemon.client()
+        // Three files of 600 rows; each shares 100 URNs with the next.
+        let starts: [JSONValue] = (0..<3).map { file in
+            let rows = (file * 500..<file * 500 + 600).map { "+1400555\(String(format: "%04d", $0)),Person \($0)" }
+            let csv = "URN:Tel,Name\n" + rows.joined(separator: "\n") + "\n"
+            return [
+                "jsonrpc": "2.0", "id": .integer(Int64(file)), "method": "imports.start",
+                "params": ["content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv", "group": "Newcomers"],
+            ]
+        }
+        try client.send(raw: JSONLine.encode(.array(starts)) + [10])
+        let answers = try #require(try client.readValue().arrayValue)
+        let imports = answers.compactMap { $0["result"]?["import"] }
+        #expect(imports.count == 3, "\(answers)")
+        for id in imports {
+            let status = try Self.wait(daemon, "imports.status", ["import": id])
+            #expect(status.string("state") == "complete", "\(status)")
+            #expect(Self.errors(status) == [])
+        }
+        let groups = try #require(try daemon.call("groups.list")["groups"]?.arrayValue)
+        #expect(groups.count == 1)
+        #expect(groups.first?.string("name") == "Newcomers")
+        #expect(groups.first?.int("count") == 1_600)
+        #expect(try daemon.call("contacts.count", ["query": "name ~ person"]).int("total") == 1_600)
+    }
+
     /// Deleting a field or a group changes every contact that has it (a second and more for a field all
     /// of 60,000 contacts have), so each is a bulk command, as an import's batch is: a write batch takes
     /// one at most, and a small command waits for one of them, not for every one queued (a create waited

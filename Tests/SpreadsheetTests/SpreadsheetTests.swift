@@ -226,7 +226,8 @@ import Testing
         #expect(sheet.rows == [[.text("a <b> & c"), .text("café <&> 😀"), .number(2.5)]])
     }
 
-    /// A workbook as Excel writes it: shared strings (one rich), a date style, sparse cells, a second sheet.
+    /// A workbook as Excel writes it: shared strings (one rich), date and time styles, sparse cells, a
+    /// second sheet.
     @Test func readsHandWrittenWorkbook() throws {
         let parts: [String: String] = [
             "[Content_Types].xml": "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>",
@@ -246,13 +247,14 @@ import Testing
             "xl/styles.xml": """
                 <?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
                 <numFmts><numFmt numFmtId="170" formatCode="d\\-mmm\\-yy"/></numFmts>\
-                <cellXfs><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="170"/><xf numFmtId="2"/></cellXfs></styleSheet>
+                <cellXfs><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="170"/><xf numFmtId="2"/><xf numFmtId="21"/></cellXfs></styleSheet>
                 """,
             "xl/worksheets/data.xml": """
                 <?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>\
                 <row r="1"><c r="A1" t="s"><v>0</v></c><c r="C1" t="s"><v>2</v></c></row>\
                 <row r="3"><c r="A3" t="s"><v>1</v></c><c r="B3" s="3"><v>1.5</v></c><c r="C3" s="1"><v>44092</v></c><c r="D3" s="2"><v>44093.5</v></c>\
-                <c r="E3" t="inlineStr"><is><t>inline</t></is></c><c r="F3" t="str"><f>A1</f><v>Name</v></c><c r="G3" t="e"><v>#N/A</v></c><c r="H3" t="b"><v>1</v></c></row>\
+                <c r="E3" t="inlineStr"><is><t>inline</t></is></c><c r="F3" t="str"><f>A1</f><v>Name</v></c><c r="G3" t="e"><v>#N/A</v></c><c r="H3" t="b"><v>1</v></c>\
+                <c r="I3" s="4"><v>0.65659722</v></c><c r="J3" s="1"><v>0</v></c><c r="K3" s="4"><v>1.25</v></c></row>\
                 </sheetData></worksheet>
                 """,
             "xl/worksheets/other.xml": "<?xml version=\"1.0\"?><worksheet/>",
@@ -265,6 +267,9 @@ import Testing
         #expect(sheet.rows[2] == [
             .text("John "), .number(1.5), .date(Self.date("2020-09-18T00:00:00Z")), .date(Self.date("2020-09-19T12:00:00Z")),
             .text("inline"), .text("Name"), .text("#N/A"), .bool(true),
+            // Times of day (a fraction of a day, no date) as their text, not 1899-12-31 at that time; a
+            // serial of a day or more under a time format is a date and time.
+            .text("15:45:30"), .text("00:00:00"), .date(Self.date("1900-01-01T06:00:00Z")),
         ])
     }
 

@@ -271,19 +271,23 @@ extension LedgerMethods {
         try tx.txn.put(self.stores.meta, key: Self.importKey(state.id), value: try SortedKeysJSON.encode(state))
     }
 
-    func runImport(_ spec: ImportSpec, job: ImportJob) async {
+    func runImport(_ started: ImportSpec, job: ImportJob) async {
         job.update { $0.state = "running" }
-        let plan = spec.plan
+        let plan = started.plan
+        var spec = started
         do {
             // New fields and the new group first (a dry run does this inside every batch, rolled back).
             if !spec.dryRun {
-                let started = job.snapshot
-                _ = try await self.importCommand(spec, part: "start") { tx in
-                    try self.prepareImport(spec, in: tx)
-                    try self.persist(started, in: tx)
-                    return [:]
+                let running = job.snapshot
+                let answer = try await self.importCommand(started, part: "start") { tx in
+                    let prepared = try self.prepareImport(started, in: tx)
+                    try self.persist(running, in: tx)
+                    return ["group": prepared.groupUUID.map { .string($0.rawValue) } ?? .null]
                 }
+                // The group it joins: its own new one, or one of the name made since it was started.
+                spec.groupUUID = answer["group"]?.stringValue.flatMap(GroupUUID.init) ?? started.groupUUID
             }
+            let prepared = spec  // as the batches' closures take it
             var batch = 0
             for start in stride(from: 0, to: plan.records.count, by: ImportPlan.batchSize) {
                 let records = Array(plan.records[start..<min(start + ImportPlan.batchSize, plan.records.count)])
@@ -293,7 +297,7 @@ extension LedgerMethods {
                 let result: JSONValue
                 do {
                     result = try await self.importCommand(spec, part: "\(index)") { tx in
-                        if spec.dryRun { try self.prepareImport(spec, in: tx) }
+                        let spec = prepared.dryRun ? try self.prepareImport(prepared, in: tx) : prepared
                         let outcome = try tx.batchingProjections { try self.importBatch(records, spec: spec, in: tx) }
                         if spec.dryRun { throw DryRunRollback(result: outcome.json) }
                         var after = before
@@ -364,7 +368,12 @@ extension LedgerMethods {
     }
 
     /// Creates the import's new fields (text) and its new group, skipping any created meanwhile.
-    private func prepareImport(_ spec: ImportSpec, in tx: CommandTransaction) throws {
+    ///
+    /// Returns the spec its batches use: a group named as the new one, made since the import was
+    /// started (by another import naming it too, or by anybody), is the one it adds its contacts to, as a
+    /// field of a new key made meanwhile is the one it writes; two imports naming one new group at once
+    /// made the second one fail on the name, having imported nothing.
+    private func prepareImport(_ spec: ImportSpec, in tx: CommandTransaction) throws -> ImportSpec {
         for field in spec.plan.newFields {
             let workspace = try tx.workspace()
             guard workspace.field(field.key) == nil else { continue }
@@ -372,12 +381,19 @@ extension LedgerMethods {
             if workspace.fields.contains(where: { $0.name.lowercased() == name.lowercased() }) { name = field.key }
             try tx.append(try WorkspaceDecider.createField(key: field.key, name: name, type: "text", workspace: workspace), to: EventHeader.workspaceStream(tx.workspaceName))
         }
+        var prepared = spec
         if let name = spec.newGroupName, let uuid = spec.groupUUID {
             let workspace = try tx.workspace()
             if workspace.group(uuid) == nil {
-                try tx.append(try WorkspaceDecider.createGroup(uuid: uuid, name: name, query: nil, workspace: workspace), to: EventHeader.workspaceStream(tx.workspaceName))
+                if let made = workspace.group(named: name) {
+                    guard !made.isSmart else { throw ContactError(.invalidState, reason: "smart_group", field: "group") }
+                    prepared.groupUUID = made.uuid
+                } else {
+                    try tx.append(try WorkspaceDecider.createGroup(uuid: uuid, name: name, query: nil, workspace: workspace), to: EventHeader.workspaceStream(tx.workspaceName))
+                }
             }
         }
+        return prepared
     }
 
     struct BatchOutcome {
