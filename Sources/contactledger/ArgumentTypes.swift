@@ -5,7 +5,8 @@ import RPC
 
 /// A point in time as the contract takes it: an RFC 3339 timestamp or a log position (`seq`).
 ///
-/// `2026-11-25T09:30:00Z` is sent as the string; `1234` as `{"seq": 1234}`.
+/// `2026-11-25T09:30:00Z` (or `2026-11-25`, the end of that day) is sent as the string; `1234` as
+/// `{"seq": 1234}`.
 enum PointInTime: ExpressibleByArgument {
     case timestamp(String)
     case seq(Int64)
@@ -28,12 +29,10 @@ enum PointInTime: ExpressibleByArgument {
         }
     }
 
+    /// An RFC 3339 time (with `T`, `t` or a space), or a bare date, which the daemon reads as the end of
+    /// that day: the forms `audit --since` takes.
     private static func isTimestamp(_ text: String) -> Bool {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if formatter.date(from: text) != nil { return true }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text) != nil
+        ContactLedgerCommand.Audit.microseconds(text) != nil
     }
 }
 

@@ -27,10 +27,10 @@ extension ContactLedgerCommand.Contacts {
         @Argument(help: ArgumentHelp("The contact's UUID.", valueName: "uuid"))
         var uuid: String
 
-        @Option(help: ArgumentHelp("Only events after this RFC 3339 time or seq (the event at it left out).", valueName: "at"))
+        @Option(help: ArgumentHelp("Only events after this RFC 3339 time, date (its end, UTC) or seq (the event at it left out).", valueName: "at"))
         var after: PointInTime?
 
-        @Option(help: ArgumentHelp("Only events up to this RFC 3339 time or seq (the event at it included).", valueName: "at"))
+        @Option(help: ArgumentHelp("Only events up to this RFC 3339 time, date (its end, UTC) or seq (the event at it included).", valueName: "at"))
         var before: PointInTime?
 
         @Flag(
@@ -83,7 +83,7 @@ extension ContactLedgerCommand.Contacts {
         @Argument(help: ArgumentHelp("The contact's UUID.", valueName: "uuid"))
         var uuid: String
 
-        @Argument(help: ArgumentHelp("An RFC 3339 time (2026-11-25T09:30:00Z) or a seq number.", valueName: "at"))
+        @Argument(help: ArgumentHelp("An RFC 3339 time (2026-11-25T09:30:00Z), a date (its end, UTC) or a seq number.", valueName: "at"))
         var at: PointInTime
 
         @OptionGroup var global: GlobalOptions
@@ -103,10 +103,10 @@ extension ContactLedgerCommand.Contacts {
         @Argument(help: ArgumentHelp("The contact's UUID.", valueName: "uuid"))
         var uuid: String
 
-        @Argument(help: ArgumentHelp("The earlier point: an RFC 3339 time or a seq number.", valueName: "from"))
+        @Argument(help: ArgumentHelp("The earlier point: an RFC 3339 time, a date (its end, UTC) or a seq number.", valueName: "from"))
         var from: PointInTime
 
-        @Argument(help: ArgumentHelp("The later point: an RFC 3339 time or a seq number.", valueName: "to"))
+        @Argument(help: ArgumentHelp("The later point: an RFC 3339 time, a date (its end, UTC) or a seq number.", valueName: "to"))
         var to: PointInTime
 
         @OptionGroup var global: GlobalOptions

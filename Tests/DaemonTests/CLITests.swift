@@ -134,6 +134,27 @@ struct CLITests {
         #expect(try seqs(self.run(daemon, ["audit", "--until", "2000-01-01", "--json"])) == [])
     }
 
+    /// A contact's history, past view and diff take a date as `audit` does, the end of that day as the
+    /// daemon reads it: `contact history --before DATE` was refused as not a time.
+    @Test func contactPointsTakeADate() throws {
+        let daemon = try DaemonHarness()
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "First"]).string("uuid"))
+        try daemon.call("contacts.modify", ["uuid": .string(uuid), "modifiers": [["type": "name", "name": "Second"]]])
+        let created = try #require(try daemon.call("contacts.get", ["uuid": .string(uuid)]).string("created_on"))
+        let today = String(created.prefix(10))
+        let events = { (run: Run) -> Int? in
+            try JSONDecoder().decode(JSONValue.self, from: Data(run.output.utf8))["items"]?.arrayValue?.count
+        }
+        #expect(try events(self.run(daemon, ["contact", "history", uuid, "--before", today, "--json"])) == 2)
+        #expect(try events(self.run(daemon, ["contact", "history", uuid, "--before", "2000-01-01", "--json"])) == 0)
+        #expect(try events(self.run(daemon, ["contact", "history", uuid, "--after", "2000-01-01", "--json"])) == 2)
+        #expect(try events(self.run(daemon, ["contact", "history", uuid, "--after", today, "--json"])) == 0)
+        let past = try self.run(daemon, ["contact", "as-of", uuid, today, "--json"])
+        #expect(past.status == 0)
+        #expect(try JSONDecoder().decode(JSONValue.self, from: Data(past.output.utf8)).string("name") == "Second")
+        #expect(try self.run(daemon, ["contact", "history", uuid, "--before", "2000-13-45"]).status != 0)
+    }
+
     /// Featured fields show in a search table as RapidPro displays them (§3.2): a datetime in the
     /// workspace's date format, a location by its name, and a value that does not parse as its type not
     /// at all (it counts as not set). The table showed each value's raw text.
