@@ -345,6 +345,17 @@ struct QueryAndGroupTests {
         let then = try daemon.call("contacts.search", ["query": "age > 60", "as_of": ["seq": .integer(head)]])
         #expect(Self.names(then) == ["Eve Adams"])
         #expect(then["contacts"]?.arrayValue?.first?["fields"]?["age"]?.string("text") == "65")
+        // A query no workspace could answer is refused as without as_of (before the log is folded); one on
+        // a field deleted since is answered from the fields of then.
+        for query in ["age >", "(age > 60", "foo.bar = 1"] {
+            let refused = try daemon.error("contacts.search", ["query": .string(query), "as_of": ["seq": .integer(head)]])
+            let plain = try daemon.error("contacts.search", ["query": .string(query)])
+            #expect(refused.code == -32004)
+            #expect(refused.data == plain.data, "\(query)")
+        }
+        try daemon.call("fields.delete", ["key": "age"])
+        #expect(try daemon.error("contacts.search", ["query": "age > 60"]).data?.string("code") == "unknown_property")
+        #expect(Self.names(try daemon.call("contacts.search", ["query": "age > 60", "as_of": ["seq": .integer(head)]])) == ["Eve Adams"])
     }
 
     @Test func indexedQueriesAgreeWithTheData() throws {
