@@ -68,7 +68,8 @@ final class Ledger: Sendable {
     let headWatcher: HeadWatcher
     let statistics = CommitStatistics()
     private let queue = Mutex(Queue())
-    private let lastTimestamp = Mutex(Timestamp(microseconds: 0))
+    /// The time stamped on the last event appended: the next is stamped later, whatever the clock says.
+    private let lastTimestamp: Mutex<Timestamp>
     /// Set when the read models' part failed to commit a batch whose log commit succeeded.
     private let readModelsBehind = Atomic(false)
     /// Set when the daemon begins to stop (``refuseBulkCommands()``).
@@ -86,7 +87,29 @@ final class Ledger: Sendable {
         self.stores = stores
         self.anonymousKey = anonymousKey
         self.headWatcher = HeadWatcher(head: (try? stores.environment.read { try stores.log.head(in: $0).seq }) ?? 0)
+        // From the last event's time, not from zero: a clock stepped back across a restart stamped the next
+        // events before the ones already in the log, and searches by time (which rely on times growing with
+        // seqs) left them out. An unreadable head leaves it to the clock; the start's checks name the damage.
+        self.lastTimestamp = Mutex((try? stores.environment.read { try Self.headTime(stores.log, in: $0) }) ?? Timestamp(microseconds: 0))
         self.logger = logger
+    }
+
+    /// The time of the last event in `log`, or the epoch when it holds none.
+    private static func headTime(_ log: EventLog, in txn: Transaction) throws -> Timestamp {
+        let head = try log.head(in: txn).seq
+        var time = Timestamp(microseconds: 0)
+        guard head > 0 else { return time }
+        try log.forEach(after: head - 1, in: txn) { record in
+            time = try EventHeader.decode(record.header).createdOn
+            return false
+        }
+        return time
+    }
+
+    /// Stamps later events after `time`: that of an event appended with a time of its own (a replica's
+    /// copy of its primary's), so that once promoted it never stamps one before it.
+    func appended(at time: Timestamp) {
+        self.lastTimestamp.withLock { last in last = max(last, time) }
     }
 
     /// Starts the writer thread.

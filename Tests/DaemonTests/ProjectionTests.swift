@@ -593,6 +593,40 @@ struct ProjectionTests {
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
     }
 
+    /// Events are stamped after the log's last one, also when the clock is behind it after a restart (a
+    /// clock stepped back): the next event was stamped before the log's last, and searches by time, which
+    /// rely on times growing with seqs, left it out. An event stamped an hour ahead stands for the clock.
+    @Test func eventsAreStampedAfterTheLogsLastAcrossARestart() throws {
+        let daemon = try DaemonHarness()
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "Before"]).string("uuid"))
+        #expect(daemon.stop() == 0)
+        let ahead = Timestamp(microseconds: Timestamp.now.microseconds + 3_600_000_000)
+        do {
+            let environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
+            let log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
+            _ = try environment.write { txn in
+                try log.append(to: "contact/\(uuid)", expectedVersion: 1, in: txn) { position in
+                    let header: JSONValue = [
+                        "seq": .integer(Int64(position.seq)), "id": "0b0e7c1e-0000-4000-8000-000000000002",
+                        "stream": .string("contact/\(uuid)"), "version": .integer(Int64(position.version)),
+                        "type": "contact_name_changed", "schema_version": 1, "workspace": "main",
+                        "created_on": .string(ahead.description), "actor": "clock", "peer": .null,
+                    ]
+                    return EncodedRecord(header: JSONLine.encode(header), payload: Array(#"{"name":"Ahead"}"#.utf8))
+                }
+            }
+        }
+        try daemon.start()
+        let after = try daemon.call("contacts.create", ["name": "After"])
+        let times = (try daemon.call("events.read")["items"]?.arrayValue ?? []).compactMap { $0.string("created_on") }
+        #expect(times.count == 3)
+        #expect(times == times.sorted(), "\(times)")
+        #expect(try #require(after.string("created_on")) > ahead.description)
+        // A search by time finds the last event after the one stamped ahead.
+        let found = try daemon.call("audit.changes", ["from": .string(ahead.description)])["items"]?.arrayValue ?? []
+        #expect(found.compactMap { $0.int("seq") } == [after.int("seq")].compactMap { $0 })
+    }
+
     /// The generation a rebuild swaps out is emptied afterwards, a slice per writer command, not in the
     /// swap's transaction; a stop in between leaves the rest to the next start.
     @Test func theSwappedOutGenerationIsEmptiedTableByTableAcrossARestart() throws {

@@ -239,6 +239,7 @@ final class ReplicaFollower: Service, Sendable {
                     throw ReplicationError.chainBroken(seq: record.seq)
                 }
                 head = record.seq
+                self.ledger.appended(at: header.createdOn)
                 switch header.type {
                 case "contact_deleted":
                     deletions.append((header.stream, record.seq))
