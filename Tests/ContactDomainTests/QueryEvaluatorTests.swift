@@ -100,3 +100,25 @@ struct QueryEvaluatorTests {
         #expect(try Self.matching(query) == expected)
     }
 }
+
+/// A day's interval is [its first instant, the next day's first instant) in the workspace timezone, also
+/// where clocks jump at midnight: such a day began at 01:00, and a day added to that ended at 01:00 the
+/// next day, so a contact at 00:30 that day matched both days (found by the dates audit).
+struct DayIntervalTests {
+    @Test(arguments: [
+        ("America/Santiago", 2020, 9, 6, "2020-09-06T01:00:00-03:00", "2020-09-07T00:00:00-03:00"),
+        ("America/Santiago", 2020, 9, 5, "2020-09-05T00:00:00-04:00", "2020-09-06T01:00:00-03:00"),
+        ("Asia/Beirut", 2020, 3, 29, "2020-03-29T01:00:00+03:00", "2020-03-30T00:00:00+03:00"),
+        ("America/Havana", 2020, 3, 8, "2020-03-08T01:00:00-04:00", "2020-03-09T00:00:00-04:00"),
+        ("America/New_York", 2020, 11, 1, "2020-11-01T00:00:00-04:00", "2020-11-02T00:00:00-05:00"),
+        ("Pacific/Chatham", 2020, 12, 31, "2020-12-31T00:00:00+13:45", "2021-01-01T00:00:00+13:45"),
+    ])
+    func aDayEndsWhereTheNextBegins(zone: String, year: Int, month: Int, day: Int, start: String, end: String) throws {
+        var workspace = Workspace(name: "main")
+        workspace.timezone = zone
+        let date = try #require(QueryDate(year: year, month: month, day: day))
+        let interval = try #require(QueryEvaluator(workspace: workspace).interval(of: date))
+        #expect(interval.0 == Timestamp(rfc3339: start)?.date)
+        #expect(interval.1 == Timestamp(rfc3339: end)?.date)
+    }
+}

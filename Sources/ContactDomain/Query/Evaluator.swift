@@ -137,13 +137,25 @@ public struct QueryEvaluator: Sendable {
         }
     }
 
-    /// [local midnight, next local midnight) of a day in the workspace timezone.
+    /// [local midnight, next local midnight) of a day in the workspace timezone: from the first instant
+    /// of the day to the first of the next. Where a clock jumps at midnight (Santiago, Beirut, Havana),
+    /// the day begins at 01:00, and a day added to that instant ended at 01:00 the next day, an hour into it.
     public func interval(of day: QueryDate) -> (Date, Date)? {
         guard let start = self.calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day)),
-            let end = self.calendar.date(byAdding: .day, value: 1, to: start)
+            let noon = Self.gregorianUTC.date(from: DateComponents(year: day.year, month: day.month, day: day.day, hour: 12)),
+            let nextNoon = Self.gregorianUTC.date(byAdding: .day, value: 1, to: noon)
         else { return nil }
+        let next = Self.gregorianUTC.dateComponents([.year, .month, .day], from: nextNoon)
+        guard let end = self.calendar.date(from: DateComponents(year: next.year, month: next.month, day: next.day)) else { return nil }
         return (start, end)
     }
+
+    /// The calendar days are counted in, whatever the timezone.
+    private static let gregorianUTC: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        return calendar
+    }()
 
     private static func fold(_ text: String) -> String {
         text.trimmingWhitespaceAndNewlines().lowercased()
