@@ -128,6 +128,26 @@ struct ContactTimelineTests {
         ])
         #expect(byTime["changes"] == ["name": change("Ann", "Ann B")])
     }
+
+    /// A change of the workspace's timezone is no change of a contact's datetime (the same instant shown
+    /// at another offset): `contacts.diff` reported its field changed.
+    @Test func aTimezoneChangeIsNoChangeOfTheContact() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["timezone": "UTC"])
+        try daemon.call("fields.create", ["key": "joined", "type": "datetime"])
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "Ann", "fields": ["joined": "2020-01-01T12:00:00Z"]]).string("uuid"))
+        let before = try ContactKit.head(daemon)
+        try daemon.call("workspace.configure", ["timezone": "Asia/Kolkata"])
+        let after = try ContactKit.head(daemon)
+        #expect(after > before)
+        let diff = try daemon.call("contacts.diff", ["uuid": .string(uuid), "from": ["seq": .integer(before)], "to": ["seq": .integer(after)]])
+        #expect(diff["changes"] == [:])
+        // What each point shows is in its own timezone.
+        let then = try daemon.call("contacts.as_of", ["uuid": .string(uuid), "at": ["seq": .integer(before)]])
+        let now = try daemon.call("contacts.as_of", ["uuid": .string(uuid), "at": ["seq": .integer(after)]])
+        #expect(then["fields"]?["joined"]?.string("datetime") == "2020-01-01T12:00:00.000000+00:00")
+        #expect(now["fields"]?["joined"]?.string("datetime") == "2020-01-01T17:30:00.000000+05:30")
+    }
 }
 
 extension JSONValue {

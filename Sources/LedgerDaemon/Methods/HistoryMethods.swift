@@ -180,9 +180,11 @@ extension LedgerMethods {
         let workspace = try self.workspace(name, at: point, in: txn)
         guard let contact = try self.contact(uuid, at: point, in: workspace, txn: txn), !contact.isDeleted else { return nil }
         let shown = ContactPresenter(workspace: workspace.workspace, reference: self.reference).present(contact)
-        guard workspace.workspace.anonymous else { return (shown, shown) }
+        // What it holds, shown the same way at every point: unmasked, and its datetimes in UTC, so that a
+        // change of the workspace's timezone between two points is no change of the contact's values.
         var plain = workspace.workspace
         plain.anonymous = false
+        plain.timezone = "UTC"
         return (shown, ContactPresenter(workspace: plain, reference: self.reference).present(contact))
     }
 
