@@ -122,3 +122,20 @@ struct DayIntervalTests {
         #expect(interval.1 == Timestamp(rfc3339: end)?.date)
     }
 }
+
+/// A query's two-digit year pivots on the year in the workspace's timezone, as a field value's does: at
+/// 23:00 UTC on 31 December, Chatham's New Year has begun, and `dob = 01-02-27` meant 1927 to the query
+/// (the UTC year, 2026) while the value written the same way was 2027 (found by the dates audit).
+struct TwoDigitYearTests {
+    @Test(arguments: [("Pacific/Chatham", true), ("UTC", false)])
+    func aQueryPivotsOnTheWorkspacesYear(zone: String, matches: Bool) throws {
+        var workspace = QueryEvaluatorTests.workspace
+        workspace.timezone = zone
+        let lastHourOf2026 = try #require(Timestamp(rfc3339: "2026-12-31T23:00:00Z")?.date)
+        let query = try ContactQuery.parse("dob = 01-02-27", resolver: WorkspaceQueryResolver(workspace: workspace, now: lastHourOf2026))
+        let born = QueryEvaluatorTests.contact(
+            9, "Born", fields: ["dob": FieldValue(text: "01-02-27", datetime: try #require(Timestamp(rfc3339: "2027-02-01T00:00:00Z")?.date))]
+        )
+        #expect(QueryEvaluator(workspace: workspace).matches(born, query) == matches)
+    }
+}

@@ -352,7 +352,8 @@ enum FieldDateTimeParser {
         return Array(s[first...last])
     }
 
-    private static func localYear(of instant: Date, in timeZone: TimeZone) -> Int {
+    /// The year `instant` falls in, in `timeZone`.
+    static func localYear(of instant: Date, in timeZone: TimeZone) -> Int {
         let local = CivilCalendar.micros(of: instant) + CivilCalendar.offsetSeconds(timeZone, at: instant) * 1_000_000
         return CivilCalendar.date(days: CivilCalendar.floorDivide(local, CivilCalendar.microsPerDay).quotient).year
     }
