@@ -582,6 +582,37 @@ struct ImportExportTests {
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
     }
 
+    /// An export shows a datetime as its wall-clock time, to the minute and without an offset; where clocks
+    /// go back that time is read twice, and re-importing the export moved the value to the other reading
+    /// (an hour off: New York's second 01:30 became its first, Chatham's first 03:35 its second).
+    @Test(arguments: [
+        ("America/New_York", "MM-DD-YYYY", ["2020-11-01T05:30:00Z", "2020-11-01T06:30:00Z"]),
+        ("Pacific/Chatham", "DD-MM-YYYY", ["2020-04-04T13:50:00Z", "2020-04-04T14:50:00Z"]),
+    ])
+    func reimportingAnExportKeepsATimeReadTwice(zone: String, format: String, instants: [String]) throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["timezone": .string(zone), "date_format": .string(format)])
+        try daemon.call("fields.create", ["key": "d", "type": "datetime"])
+        var uuids: [String] = []
+        for (index, instant) in instants.enumerated() {
+            let created = try daemon.call("contacts.create", ["name": .string("P\(index)"), "fields": ["d": .string(instant)]])
+            uuids.append(try #require(created.string("uuid")))
+        }
+        func readings() throws -> [String?] {
+            try uuids.map { try daemon.call("contacts.get", ["uuid": .string($0)])["fields"]?["d"]?.string("datetime") }
+        }
+        let before = try readings()
+        #expect(before[0] != before[1])
+        let path = daemon.directory + "-overlap.csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let started = try daemon.call("exports.start", ["format": "csv", "path": .string(path)])
+        #expect(try Self.wait(daemon, "exports.status", ["export": started["export"] ?? .null]).string("state") == "complete")
+        let again = try Self.runImport(daemon, ["path": .string(path)])
+        #expect(again.string("state") == "complete")
+        #expect(Self.errors(again) == [])
+        #expect(try readings() == before)
+    }
+
     /// Imports started together, each naming the same new group, all add their contacts to the one group
     /// the first of them made: the others failed on the name (`name_taken`) having imported nothing.
     @Test func importsStartedTogetherIntoOneNewGroupShareIt() throws {

@@ -95,4 +95,25 @@ enum CivilCalendar {
         }
         return Self.date(micros: utc)
     }
+
+    /// As ``instant(localMicros:in:)``, but where the wall-clock time is read twice (an hour repeated when
+    /// clocks go back), the reading in the same minute as `replaced` when there is one: a value exported as
+    /// its wall-clock time (to the minute, no offset) and imported again is the instant it was, not the
+    /// other reading of that time (New York read the first, Chatham the second).
+    static func instant(localMicros: Int64, in timeZone: TimeZone, near replaced: Date?) -> Date {
+        let chosen = Self.instant(localMicros: localMicros, in: timeZone)
+        guard let replaced else { return chosen }
+        let target = Self.micros(of: replaced)
+        let minute: Int64 = 60_000_000
+        guard abs(Self.micros(of: chosen) - target) >= minute else { return chosen }
+        // The offsets in force a day either side: the two readings of a repeated hour use one each.
+        let asUTC = Self.date(micros: localMicros)
+        for offset in Set([-86_400.0, 86_400.0].map { Self.offsetSeconds(timeZone, at: asUTC.addingTimeInterval($0)) }) {
+            let other = localMicros - offset * 1_000_000
+            if Self.offsetSeconds(timeZone, at: Self.date(micros: other)) == offset, abs(other - target) < minute {
+                return Self.date(micros: other)
+            }
+        }
+        return chosen
+    }
 }

@@ -41,7 +41,8 @@ enum FieldDateTimeParser {
     typealias Scalars = [Unicode.Scalar]
 
     /// Parses `text` as a datetime in `timeZone` and `dateFormat`, filling in the time of day of `timeOfDay`
-    /// (`now` when nil) when the text has none. Returns `nil` when no date can be found.
+    /// (`now` when nil) when the text has none; a wall-clock time read twice (clocks going back) is the
+    /// reading in the same minute as `timeOfDay` where there is one. Returns `nil` when no date can be found.
     static func parse(_ text: String, timeZone: TimeZone, dateFormat: DateFormat, now: Date, timeOfDay fill: Date? = nil) -> Date? {
         let scalars = Self.trim(Array(text.unicodeScalars))
         if let instant = Self.parseISODateTime(scalars) {
@@ -60,7 +61,7 @@ enum FieldDateTimeParser {
             timeOfDay = CivilCalendar.floorDivide(local, CivilCalendar.microsPerDay).remainder
         }
         let days = CivilCalendar.days(year: date.year, month: date.month, day: date.day)
-        return CivilCalendar.instant(localMicros: days * CivilCalendar.microsPerDay + timeOfDay, in: timeZone)
+        return CivilCalendar.instant(localMicros: days * CivilCalendar.microsPerDay + timeOfDay, in: timeZone, near: fill)
     }
 
     // MARK: - Step 1: full ISO-8601
