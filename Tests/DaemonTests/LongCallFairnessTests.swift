@@ -141,4 +141,29 @@ struct LongCallFairnessTests {
         #expect(ranFirst < 30, "\(ranFirst) long calls ran before another client's count was answered")
         withExtendedLifetime(attackers) {}
     }
+
+    /// Long calls run on their threads, not on the cooperative pool every connection needs: two
+    /// `ledger.verify` calls ran their scan there, in a detached task, and while they ran no connection
+    /// opened meanwhile was answered (17 s; found by the recheck). A new connection's call is answered
+    /// while three verifications run.
+    @Test func verificationsLeaveNewConnectionsServed() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 40_000)
+        let verify = ReliabilitySupport.requestLine(id: 1, method: "ledger.verify", params: [:])
+        let verifiers = try (0..<3).map { _ in try RawSocket(path: daemon.socketPath) }
+        for verifier in verifiers { #expect(verifier.send(verify, until: Date().addingTimeInterval(10)) == verify.count) }
+        let busy = try Self.waitForLongCalls(daemon, seconds: 20) { $0.int("running") ?? 0 >= 4 }
+        #expect(busy.int("running") ?? 0 >= 4, "the verifications never ran together: \(busy)")
+
+        let newcomer = try RawSocket(path: daemon.socketPath)
+        let health = ReliabilitySupport.requestLine(id: 2, method: "system.health", params: [:])
+        #expect(newcomer.send(health, until: Date().addingTimeInterval(10)) == health.count)
+        #expect(newcomer.readValue(until: Date().addingTimeInterval(60))?["result"]?.string("status") == "ok")
+        // Answered while the verifications still ran: none has answered yet.
+        let answeredFirst = verifiers.filter { $0.readValue(until: Date()) != nil }.count
+        #expect(answeredFirst == 0, "\(answeredFirst) of 3 verifications answered before a new connection's health")
+        for verifier in verifiers {
+            #expect(verifier.readValue(until: Date().addingTimeInterval(120))?["result"]?["verified"] == true)
+        }
+    }
 }

@@ -23,7 +23,8 @@ extension LedgerMethods {
             let answer: JSONValue
             do {
                 let head = try self.read { try self.stores.log.head(in: $0).seq }
-                try await Task.detached { try environment.copy(to: path) }.value
+                // On the long-call thread, not the cooperative pool, whose threads every connection needs.
+                try environment.copy(to: path)
                 let size = (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? NSNumber)?.int64Value ?? 0
                 answer = ["path": .string(path), "head_seq_at_start": .integer(Int64(head)), "bytes": .integer(size)]
             } catch {

@@ -3,6 +3,7 @@ import ContactDomain
 import Foundation
 import LedgerStore
 import Logging
+import NIOPosix
 import RPC
 import Spreadsheet
 
@@ -76,8 +77,21 @@ extension LedgerMethods {
         guard try answer.decoded()["export"]?.stringValue == id else { return answer }
         ExportJob.register(job)
         let query = params.query
+        let group = groupUUID
         Task.detached {
-            let end = await self.runExport(job, workspaceName: caller.workspace, group: groupUUID, query: query, format: format, path: path, peer: caller.peer)
+            // The contacts are read and the file written on NIO's threads for blocking work: on the
+            // cooperative pool, whose threads (one a core) every connection needs, two exports held them.
+            let end: @Sendable (inout ExportJob.State) -> Void
+            do {
+                end = try await NIOThreadPool.singleton.runIfActive {
+                    self.runExport(job, workspaceName: caller.workspace, group: group, query: query, format: format, path: path, peer: caller.peer)
+                }
+            } catch {
+                end = {
+                    $0.state = "failed"
+                    $0.failure = "shutting_down"
+                }
+            }
             // Its end is stored before it is shown: an export answered `complete` is still complete after
             // a kill. A daemon stopping meanwhile leaves it running, read back as interrupted.
             var ended = job.snapshot
@@ -123,7 +137,7 @@ extension LedgerMethods {
     /// for the caller to store before it is shown.
     private func runExport(
         _ job: ExportJob, workspaceName: String, group: GroupUUID?, query: String?, format: SpreadsheetFormat, path: String, peer: Peer?
-    ) async -> @Sendable (inout ExportJob.State) -> Void {
+    ) -> @Sendable (inout ExportJob.State) -> Void {
         job.update { $0.state = "running" }
         do {
             // One snapshot: the file shows the contacts as of one moment.
