@@ -351,9 +351,14 @@ extension LedgerMethods {
             job.update { state in
                 state.state = "failed"
                 state.finishedOn = .now
+                // A smart group took the new group's name after the start: the same file and group would
+                // be refused again, so the message does not send the user back to re-run them.
+                let rerun = reason == "smart_group"
+                    ? "The group named is now a smart group, which imports cannot add to: re-run the file naming another group."
+                    : "Re-running the file finishes it: rows match by UUID or URN, so nothing is created twice."
                 state.failure = .init(
                     reason: reason,
-                    message: "The import stopped after \(state.rowsDone) of \(state.rowsTotal) records (\(reason)); the records before were imported. Re-running the file finishes it: rows match by UUID or URN, so nothing is created twice."
+                    message: "The import stopped after \(state.rowsDone) of \(state.rowsTotal) records (\(reason)); the records before were imported. \(rerun)"
                 )
             }
             self.logger.error("import failed", metadata: ["import.id": "\(spec.id)", "error.reason": "\(reason)", "error.code": "\(rpc?.code ?? -32603)"])
