@@ -80,20 +80,24 @@ public enum XLSXReader {
     static let builtInDateFormats: Set<Int> = Set(14...22).union(45...47)
 
     /// Whether a custom number format code shows a date or time: after dropping quoted text, escapes
-    /// and bracketed sections (colours, conditions, locales), it has a d, m, y or h part.
+    /// and bracketed sections (colours, conditions, locales), it has a d, m, y or h part, or it has an
+    /// elapsed time in brackets (`[h]`, `[mm]`, `[ss]`: `[mm]:ss` has no other).
     public static func isDateFormat(_ code: String) -> Bool {
         if code.lowercased() == "general" { return false }
         var inQuote = false
-        var inBracket = false
+        var bracket: String?
         var escaped = false
         for character in code.lowercased() {
             if escaped { escaped = false; continue }
             switch character {
             case "\\": escaped = true
             case "\"": inQuote.toggle()
-            case "[" where !inQuote: inBracket = true
-            case "]" where !inQuote: inBracket = false
-            case "d", "m", "y", "h": if !inQuote && !inBracket { return true }
+            case "[" where !inQuote: bracket = ""
+            case "]" where !inQuote:
+                if let section = bracket, !section.isEmpty, section.allSatisfy({ "hms".contains($0) }) { return true }
+                bracket = nil
+            case _ where bracket != nil: bracket?.append(character)
+            case "d", "m", "y", "h": if !inQuote { return true }
             default: break
             }
         }

@@ -187,6 +187,10 @@ import Testing
     @Test func dateFormatsAndSerials() {
         #expect(XLSXReader.isDateFormat("dd/mm/yyyy"))
         #expect(XLSXReader.isDateFormat("[$-409]h:mm AM/PM"))
+        #expect(XLSXReader.isDateFormat("[mm]:ss"))
+        #expect(XLSXReader.isDateFormat("[ss]"))
+        #expect(!XLSXReader.isDateFormat("[Red]0.00"))
+        #expect(!XLSXReader.isDateFormat("[>=100]0;0.0"))
         #expect(!XLSXReader.isDateFormat("0.00"))
         #expect(!XLSXReader.isDateFormat("General"))
         #expect(!XLSXReader.isDateFormat("\"day\" 0"))
