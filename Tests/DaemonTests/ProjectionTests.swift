@@ -557,27 +557,34 @@ struct ProjectionTests {
         #expect(try daemon.call("ledger.verify")["verified"] == true)
     }
 
+    /// Appends an event (schema version 1) to a stopped daemon's log, straight into LMDB, as the second
+    /// of `contact`'s stream: what another version, or another clock, wrote.
+    static func appendToStoppedLog(_ daemon: DaemonHarness, contact: String, type: String, createdOn: String, actor: String, payload: String) throws {
+        let environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
+        let log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
+        _ = try environment.write { txn in
+            try log.append(to: "contact/\(contact)", expectedVersion: 1, in: txn) { position in
+                let header: JSONValue = [
+                    "seq": .integer(Int64(position.seq)), "id": .string(UUID().uuidString.lowercased()),
+                    "stream": .string("contact/\(contact)"), "version": .integer(Int64(position.version)),
+                    "type": .string(type), "schema_version": 1, "workspace": "main",
+                    "created_on": .string(createdOn), "actor": .string(actor), "peer": .null,
+                ]
+                return EncodedRecord(header: JSONLine.encode(header), payload: Array(payload.utf8))
+            }
+        }
+    }
+
     @Test func eventsInAnOldSchemaAreUpcastWhenReplayed() throws {
         let daemon = try DaemonHarness()
         let contact = try daemon.call("contacts.create", ["name": "Old", "urns": ["ext:old"]])
         let uuid = try #require(contact.string("uuid"))
         #expect(daemon.stop() == 0)
         // Append a version-1 `contact_status_changed` (RapidPro's one-letter code) straight into the log.
-        do {
-            let environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
-            let log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
-            _ = try environment.write { txn in
-                try log.append(to: "contact/\(uuid)", expectedVersion: 1, in: txn) { position in
-                    let header: JSONValue = [
-                        "seq": .integer(Int64(position.seq)), "id": "0b0e7c1e-0000-4000-8000-000000000001",
-                        "stream": .string("contact/\(uuid)"), "version": .integer(Int64(position.version)),
-                        "type": "contact_status_changed", "schema_version": 1, "workspace": "main",
-                        "created_on": "2026-11-25T00:00:00.000000Z", "actor": "migration", "peer": .null,
-                    ]
-                    return EncodedRecord(header: JSONLine.encode(header), payload: Array(#"{"status":"B"}"#.utf8))
-                }
-            }
-        }
+        try Self.appendToStoppedLog(
+            daemon, contact: uuid, type: "contact_status_changed", createdOn: "2026-11-25T00:00:00.000000Z", actor: "migration",
+            payload: #"{"status":"B"}"#
+        )
         try daemon.start()
         let upcast = try daemon.call("contacts.get", ["uuid": .string(uuid)])
         #expect(upcast.string("status") == "blocked")
@@ -601,21 +608,7 @@ struct ProjectionTests {
         let uuid = try #require(try daemon.call("contacts.create", ["name": "Before"]).string("uuid"))
         #expect(daemon.stop() == 0)
         let ahead = Timestamp(microseconds: Timestamp.now.microseconds + 3_600_000_000)
-        do {
-            let environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
-            let log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
-            _ = try environment.write { txn in
-                try log.append(to: "contact/\(uuid)", expectedVersion: 1, in: txn) { position in
-                    let header: JSONValue = [
-                        "seq": .integer(Int64(position.seq)), "id": "0b0e7c1e-0000-4000-8000-000000000002",
-                        "stream": .string("contact/\(uuid)"), "version": .integer(Int64(position.version)),
-                        "type": "contact_name_changed", "schema_version": 1, "workspace": "main",
-                        "created_on": .string(ahead.description), "actor": "clock", "peer": .null,
-                    ]
-                    return EncodedRecord(header: JSONLine.encode(header), payload: Array(#"{"name":"Ahead"}"#.utf8))
-                }
-            }
-        }
+        try Self.appendToStoppedLog(daemon, contact: uuid, type: "contact_name_changed", createdOn: ahead.description, actor: "clock", payload: #"{"name":"Ahead"}"#)
         try daemon.start()
         let after = try daemon.call("contacts.create", ["name": "After"])
         let times = (try daemon.call("events.read")["items"]?.arrayValue ?? []).compactMap { $0.string("created_on") }
