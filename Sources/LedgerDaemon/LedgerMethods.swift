@@ -18,7 +18,9 @@ final class LedgerMethods: RPCHandler {
     let logger: Logger
     /// The anonymous refs as the ledger's key makes them now.
     var reference: AnonymousReference { self.ledger.reference }
-    let startedAt = Date()
+    /// When the daemon started, on a clock that a step of the wall clock does not move: an uptime taken
+    /// from `Date()` went negative when the clock was set back.
+    let startedAt = ContinuousClock.now
     let subscriptions = Subscriptions()
     /// Turns of `projections.verify`, which share the scratch tables.
     let verifications = Turns()

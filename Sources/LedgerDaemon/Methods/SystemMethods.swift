@@ -13,7 +13,7 @@ extension LedgerMethods {
             "status": "ok",
             "version": .string(Self.version),
             "head_seq": .integer(Int64(head)),
-            "uptime_s": .double((Date().timeIntervalSince(self.startedAt) * 1000).rounded() / 1000),
+            "uptime_s": .double(Double(self.startedAt.duration(to: .now) / .milliseconds(1)).rounded() / 1000),
         ]
     }
 
