@@ -228,6 +228,8 @@ final class ReplicaFollower: Service, Sendable {
             let txn = tx.txn
             var head = try stores.log.head(in: txn).seq
             var deletions: [(stream: String, seq: UInt64)] = []
+            // The time of the last record copied: times never decrease along the log.
+            var lastTime: Timestamp?
             for record in records {
                 guard record.seq > head else { continue }  // delivered again
                 guard record.seq == head + 1 else { throw ReplicationError.gap(expected: head + 1, received: record.seq) }
@@ -239,7 +241,7 @@ final class ReplicaFollower: Service, Sendable {
                     throw ReplicationError.chainBroken(seq: record.seq)
                 }
                 head = record.seq
-                self.ledger.appended(at: header.createdOn)
+                lastTime = header.createdOn
                 switch header.type {
                 case "contact_deleted":
                     deletions.append((header.stream, record.seq))
@@ -270,6 +272,7 @@ final class ReplicaFollower: Service, Sendable {
                     break
                 }
             }
+            if let lastTime { self.ledger.appended(at: lastTime) }
             _ = try stores.projector(txn).catchUp(log: stores.log, limit: Int.max, in: txn)
             // The primary erased the deleted contacts' personal data in the same transaction: do likewise.
             for deletion in deletions { try PersonalDataErasure.erase(stream: deletion.stream, before: deletion.seq, stores: stores, in: txn) }
