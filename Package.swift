@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "contactledgerd", targets: ["contactledgerd"]),
         .executable(name: "contactledger", targets: ["contactledger"]),
+        // For tests only: loaded into the daemon with LD_PRELOAD to step its wall clock.
+        .library(name: "ClockShim", type: .dynamic, targets: ["ClockShim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -142,6 +144,8 @@ let package = Package(
         // Helpers shared by the test targets: a child-process launcher, a real nats-server process, a seeded random generator,
         // hostile XLSX files, temporary directories.
         .target(name: "TestSupport", dependencies: ["CLedgerSys"], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        // A wall clock tests can step (LD_PRELOAD into the daemon): built as the ClockShim product.
+        .target(name: "ClockShim", path: "Tests/ClockShim", linkerSettings: [.linkedLibrary("dl")]),
         .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore", "ParallelWork"], swiftSettings: strictSettings),
         .testTarget(name: "ContactDomainTests", dependencies: ["ContactDomain", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "SpreadsheetTests", dependencies: ["Spreadsheet", "TestSupport"], swiftSettings: strictSettings),

@@ -47,6 +47,9 @@ final class ProjectionRebuilder: Service, Sendable {
         var phase = Phase.staging
         var target: Int?
         var startedAt: Date?
+        /// `startedAt` on the continuous clock: the rate, the ETA and the log lines' elapsed seconds are
+        /// measured on it, so a wall clock stepped during a rebuild moves none of them.
+        var startedInstant: ContinuousClock.Instant?
         var startPosition: UInt64 = 0
         var position: UInt64 = 0
         var head: UInt64 = 0
@@ -112,6 +115,7 @@ final class ProjectionRebuilder: Service, Sendable {
             // nor the phase it ended in.
             progress.phase = .staging
             progress.startedAt = Date()
+            progress.startedInstant = .now
             progress.startPosition = 0
             progress.position = 0
             progress.eventsPerSecond = 0
@@ -331,13 +335,14 @@ final class ProjectionRebuilder: Service, Sendable {
         }
         // The time the rebuild was asked for (``requestRebuild()``), which `projections.status` has shown
         // since: taking a new one here moved `started_on` by the few milliseconds the first command took.
-        let startedAt = self.progress.withLock { $0.startedAt } ?? Date()
+        let (startedAt, started) = self.progress.withLock { ($0.startedAt ?? Date(), $0.startedInstant ?? .now) }
         var start = BigEndian.uint64(begun) ?? 0
         let head = BigEndian.uint64(begun, at: 8) ?? 0
         self.progress.withLock {
             $0.isRebuilding = true
             $0.phase = .staging
             $0.startedAt = startedAt
+            $0.startedInstant = started
             $0.startPosition = start
             $0.position = start
             $0.head = head
@@ -349,7 +354,7 @@ final class ProjectionRebuilder: Service, Sendable {
             metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(start)", "resuming": "\(begun.count == 18 && begun[16] == 1)"]
         )
         if begun.count == 18, begun[17] == 0 {
-            start = try await self.stageAndCopy(resuming: begun[16] == 1, startedAt: startedAt)
+            start = try await self.stageAndCopy(resuming: begun[16] == 1, started: started)
         } else {
             // Copied before a restart: a staging area left behind is no longer needed.
             let dataDirectory = stores.environment.directory
@@ -358,7 +363,7 @@ final class ProjectionRebuilder: Service, Sendable {
         self.progress.withLock { $0.phase = .catchingUp }
         var size = Self.minimumChunkSize
         var chunk = try await self.readChunk(after: start, limit: size)
-        let catchUpStarted = Date()
+        let catchUpStarted = ContinuousClock.now
         var catchUp = (chunks: 0, events: 0, stale: 0, applyNanoseconds: UInt64(0), longestNanoseconds: UInt64(0))
         while true {
             try Task.checkCancellation()
@@ -371,7 +376,7 @@ final class ProjectionRebuilder: Service, Sendable {
             catchUp.applyNanoseconds += report.applyNanoseconds
             catchUp.longestNanoseconds = max(catchUp.longestNanoseconds, report.applyNanoseconds)
             if report.wasStale { catchUp.stale += 1 }
-            self.report(position: report.position, head: report.head, startedAt: startedAt, isDone: report.isDone)
+            self.report(position: report.position, head: report.head, started: started, isDone: report.isDone)
             if report.isDone { break }
             // A deletion's time says nothing of what the other events cost.
             if !report.wasStale, !chunk.items.contains(where: \.isWorkspaceWide) {
@@ -384,7 +389,7 @@ final class ProjectionRebuilder: Service, Sendable {
         self.logger.notice(
             "projection rebuild complete",
             metadata: [
-                "projection.name": "\(Projector.name)", "elapsed_s": "\(Self.seconds(since: startedAt))",
+                "projection.name": "\(Projector.name)", "elapsed_s": "\(Self.seconds(since: started))",
                 "catch_up.s": "\(Self.seconds(since: catchUpStarted))", "catch_up.events": "\(catchUp.events)",
                 "catch_up.chunks": "\(catchUp.chunks)", "catch_up.stale_chunks": "\(catchUp.stale)",
                 "catch_up.apply_ms": "\(catchUp.applyNanoseconds / 1_000_000)",
@@ -394,12 +399,12 @@ final class ProjectionRebuilder: Service, Sendable {
     }
 
     /// Seconds since `start`, to a tenth, for the rebuild's log lines.
-    private static func seconds(since start: Date) -> String {
-        String(format: "%.1f", Date().timeIntervalSince(start))
+    private static func seconds(since start: ContinuousClock.Instant) -> String {
+        String(format: "%.1f", start.duration(to: .now) / .seconds(1))
     }
 
-    private func report(position: UInt64, head: UInt64, startedAt: Date, isDone: Bool = false) {
-        let elapsed = max(Date().timeIntervalSince(startedAt), 0.001)
+    private func report(position: UInt64, head: UInt64, started: ContinuousClock.Instant, isDone: Bool = false) {
+        let elapsed = max(started.duration(to: .now) / .seconds(1), 0.001)
         self.progress.withLock {
             $0.position = position
             $0.head = max(head, position)
@@ -427,7 +432,7 @@ final class ProjectionRebuilder: Service, Sendable {
     /// transactions of their own, and it writes only the staging environment, so the ledger's writer
     /// never waits for it. Its threads run at a lower priority (``backgroundNice``): on a busy machine
     /// the writer and the event loops take the CPU first, and staging the rest.
-    private func stageAndCopy(resuming: Bool, startedAt: Date) async throws -> UInt64 {
+    private func stageAndCopy(resuming: Bool, started: ContinuousClock.Instant) async throws -> UInt64 {
         let stores = self.stores
         let dataDirectory = stores.environment.directory
         let mapSize = stores.environment.statistics().mapSize
@@ -455,11 +460,11 @@ final class ProjectionRebuilder: Service, Sendable {
                     let head = try stores.environment.read { txn in try stores.log.head(in: txn).seq }
                     let position = try pipeline.run(
                         until: head, shouldStop: { stop.isSet },
-                        applied: { position in self.report(position: position, head: head, startedAt: startedAt) }
+                        applied: { position in self.report(position: position, head: head, started: started) }
                     ) { position in
                         self.logger.info(
                             "projection rebuild staging committed",
-                            metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(position)", "elapsed_s": "\(Self.seconds(since: startedAt))"]
+                            metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(position)", "elapsed_s": "\(Self.seconds(since: started))"]
                         )
                     }
                     if stop.isSet { throw CancellationError() }
@@ -476,7 +481,7 @@ final class ProjectionRebuilder: Service, Sendable {
         FreedMemory.returnToSystem()
         self.logger.notice(
             "projection rebuild staged",
-            metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(position)", "elapsed_s": "\(Self.seconds(since: startedAt))"]
+            metadata: ["projection.name": "\(Projector.name)", "ledger.seq": "\(position)", "elapsed_s": "\(Self.seconds(since: started))"]
         )
         self.progress.withLock { $0.phase = .copying }
         // The copy appends into empty tables: empty them first (an interrupted copy starts again).
@@ -507,7 +512,7 @@ final class ProjectionRebuilder: Service, Sendable {
             let lastKey = Array(answer.dropFirst(9))
             copied = Projector.CopyPosition(table: Int(table), lastKey: lastKey.isEmpty ? nil : lastKey)
         }
-        self.logger.notice("projection rebuild copied", metadata: ["projection.name": "\(Projector.name)", "elapsed_s": "\(Self.seconds(since: startedAt))"])
+        self.logger.notice("projection rebuild copied", metadata: ["projection.name": "\(Projector.name)", "elapsed_s": "\(Self.seconds(since: started))"])
         // Unlinked while still open: the files go when the environment closes, as this returns, without
         // syncing the scratch tables first.
         opened.environment.discardRebuildablePart()

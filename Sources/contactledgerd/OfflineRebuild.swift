@@ -59,9 +59,10 @@ struct OfflineRebuild: ParsableCommand {
         Daemon.reportStorageAssertions(dataDirectory: settings.dataDirectory, logger: Logger(label: "contactledgerd"))
         let interruption = Interruption(signals: [SIGINT, SIGTERM])
         let interactive = isatty(STDERR_FILENO) == 1
-        let started = Date()
+        // On the continuous clock: a wall clock stepped during a rebuild moves neither the rate nor the ETA.
+        let started = ContinuousClock.now
         var resumedFrom: UInt64 = 0
-        var lastShown = Date.distantPast
+        var lastShown: ContinuousClock.Instant?
         var announcedFinish = false
         let outcome: OfflineRebuilder.Outcome
         do {
@@ -74,11 +75,11 @@ struct OfflineRebuild: ParsableCommand {
                     FileHandle.standardError.write(Data("going on from seq \(position) of \(head), where an interrupted rebuild stopped\n".utf8))
                 },
                 progress: { position, head in
-                    let now = Date()
-                    guard now.timeIntervalSince(lastShown) > 0.2 || position == head else { return }
+                    let now = ContinuousClock.now
+                    guard lastShown.map({ $0.duration(to: now) > .milliseconds(200) }) ?? true || position == head else { return }
                     lastShown = now
                     // The rate of this run: what an interrupted one applied took none of its time.
-                    let rate = Double(position - min(position, resumedFrom)) / max(now.timeIntervalSince(started), 0.001)
+                    let rate = Double(position - min(position, resumedFrom)) / max(started.duration(to: now) / .seconds(1), 0.001)
                     let fraction = head == 0 ? 1 : Double(position) / Double(head)
                     let filled = Int(fraction * 30)
                     let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: 30 - filled)
@@ -111,6 +112,6 @@ struct OfflineRebuild: ParsableCommand {
         }
         let replayed = outcome.position - outcome.resumedFrom
         let resumed = outcome.resumedFrom > 0 ? " (going on from seq \(outcome.resumedFrom))" : ""
-        print("rebuilt the read models from \(replayed) events\(resumed) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("rebuilt the read models from \(replayed) events\(resumed) in \(String(format: "%.1f", started.duration(to: .now) / .seconds(1))) s")
     }
 }

@@ -12,6 +12,7 @@ final class DaemonHarness: @unchecked Sendable {
     private(set) var process: ChildProcess?
     private let extraArguments: [String]
     private let openFileLimit: Int?
+    private let extraEnvironment: [String: String]
     let logPath: String
 
     /// The directory holding the built executables (`.build/debug` or `.build/release`).
@@ -24,7 +25,11 @@ final class DaemonHarness: @unchecked Sendable {
     /// - Parameters:
     ///   - socket: a socket path other than the data directory's `ledger.sock`.
     ///   - openFileLimit: the daemon's limit on open files (soft and hard, set by `prlimit`), else this process's.
-    init(arguments: [String] = [], directory: String? = nil, socket: String? = nil, openFileLimit: Int? = nil) throws {
+    ///   - environment: variables set for the daemon beside this process's (`LD_PRELOAD`, …).
+    init(
+        arguments: [String] = [], directory: String? = nil, socket: String? = nil, openFileLimit: Int? = nil,
+        environment: [String: String] = [:]
+    ) throws {
         // Short paths: a Unix socket path is limited to about 108 bytes.
         let directory = directory ?? "/tmp/clt-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -34,6 +39,7 @@ final class DaemonHarness: @unchecked Sendable {
         self.logPath = directory + ".log"
         self.extraArguments = arguments + (socket.map { ["--socket", $0] } ?? [])
         self.openFileLimit = openFileLimit
+        self.extraEnvironment = environment
         try self.start()
     }
 
@@ -43,6 +49,9 @@ final class DaemonHarness: @unchecked Sendable {
         let daemon = Self.productsDirectory.appendingPathComponent("contactledgerd")
         process.executableURL = daemon
         process.arguments = ["--data-dir", self.directory] + self.extraArguments
+        if !self.extraEnvironment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(self.extraEnvironment) { $1 }
+        }
         if let limit = self.openFileLimit {
             // prlimit sets its own limit and then executes the daemon: the same process.
             process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")

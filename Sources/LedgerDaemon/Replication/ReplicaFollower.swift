@@ -86,7 +86,7 @@ final class ReplicaFollower: Service, Sendable {
                     $0.connected = true
                     $0.state = info.state.lastSeq > head ? "following" : "caught_up"
                     $0.streamLastSeq = info.state.lastSeq
-                    $0.behindSince = info.state.lastSeq > head ? ($0.behindSince ?? Date()) : nil
+                    $0.behindSince = info.state.lastSeq > head ? ($0.behindSince ?? .now) : nil
                     $0.durable = durable
                     $0.lastError = nil
                 }
@@ -178,7 +178,7 @@ final class ReplicaFollower: Service, Sendable {
                 $0.streamLastSeq = max(streamLast, head)
                 $0.state = streamLast > head ? "following" : "caught_up"
                 if streamLast > head {
-                    if $0.behindSince == nil { $0.behindSince = Date() }
+                    if $0.behindSince == nil { $0.behindSince = .now }
                 } else {
                     $0.behindSince = nil
                 }

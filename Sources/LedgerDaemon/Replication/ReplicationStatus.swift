@@ -62,8 +62,9 @@ final class ReplicationStatus: Sendable {
         var publishedSeq: UInt64 = 0
         /// Replica: the stream's last sequence, as last seen.
         var streamLastSeq: UInt64 = 0
-        /// Replica: since when it has been behind the stream.
-        var behindSince: Date?
+        /// Replica: since when it has been behind the stream, on the continuous clock (a stepped wall
+        /// clock moves no lag).
+        var behindSince: ContinuousClock.Instant?
         var lastError: String?
         var durable: String?
     }
@@ -114,7 +115,7 @@ final class ReplicationStatus: Sendable {
             object["published_seq"] = .integer(Int64(figures.publishedSeq))
         case .replica:
             lagEvents = figures.streamLastSeq - min(figures.streamLastSeq, head)
-            if lagEvents > 0, let since = figures.behindSince { lagSeconds = max(0, Date().timeIntervalSince(since)) }
+            if lagEvents > 0, let since = figures.behindSince { lagSeconds = max(0, since.duration(to: .now) / .seconds(1)) }
             object["applied_seq"] = .integer(Int64(head))
             object["stream_last_seq"] = .integer(Int64(figures.streamLastSeq))
             object["durable"] = figures.durable.map { .string($0) } ?? .null
