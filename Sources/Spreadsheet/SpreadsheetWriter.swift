@@ -72,12 +72,26 @@ public enum SpreadsheetWriter {
         }
     }
 
+    /// `text` as one RFC 4180 field. Decided and escaped scalar by scalar, as a reader splits: compared
+    /// as Swift characters, `\r\n` is one character (neither `\r` nor `\n`), as is a comma or a quote
+    /// followed by a combining mark, so such values were written bare and split rows and columns.
     static func csvField(_ text: String) -> String {
-        let needsQuotes = text.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == ";" }
-            || text.first?.isWhitespace == true || text.last?.isWhitespace == true
+        let scalars = text.unicodeScalars
+        let needsQuotes = scalars.contains { Self.csvSpecial.contains($0) }
+            || scalars.first.map(\.properties.isWhitespace) == true || scalars.last.map(\.properties.isWhitespace) == true
         guard needsQuotes else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        var quoted = "\""
+        quoted.unicodeScalars.reserveCapacity(scalars.count + 2)
+        for scalar in scalars {
+            if scalar == "\"" { quoted.unicodeScalars.append("\"") }
+            quoted.unicodeScalars.append(scalar)
+        }
+        quoted.unicodeScalars.append("\"")
+        return quoted
     }
+
+    /// The scalars that make a CSV field need quotes (`;`: spreadsheet programs set to it split there).
+    private static let csvSpecial: Set<Unicode.Scalar> = [",", "\"", "\n", "\r", ";"]
 
     /// `2020-09-18 15:45:30` (the date's UTC wall-clock).
     static func wallClock(_ date: Date) -> String {

@@ -75,6 +75,34 @@ import Testing
         #expect(read.rows == sheet.rows)
     }
 
+    /// Quoting is decided on scalars, as readers split: `\r\n`, and a comma, a quote or a semicolon
+    /// followed by a combining mark, are single Swift characters, and such values were written bare (a row
+    /// split in two, its second part an unguarded `=1+1`; a column too many).
+    @Test func csvQuotesSeparatorsThatCombineIntoOneCharacter() throws {
+        let values = ["line1\r\n=1+1", "a,\u{301}b", "x\"\u{301}y", "p;\u{301}q", "x\r\ny", "\u{301}, lead", "tail ,\u{301}"]
+        let sheet = Sheet(name: "x", rows: [[.text("Value"), .text("Other")]] + values.map { [.text($0), .text("z")] })
+        let data = SpreadsheetWriter.csv(sheet, byteOrderMark: false)
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains("\"line1\r\n=1+1\",z\r\n"))
+        #expect(text.contains("\"x\"\"\u{301}y\",z\r\n"))
+        let read = try SpreadsheetReader.read(data, format: .csv)
+        #expect(read.rows == sheet.rows)
+        // Python's csv module, a reader of its own, sees the same rows.
+        let path = NSTemporaryDirectory() + "csv-\(UUID().uuidString).csv"
+        try data.write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let python = ChildProcess()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", "import csv, json, sys; print(json.dumps(list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))))", path]
+        let output = Pipe()
+        python.standardOutput = output
+        try python.run()
+        let json = output.fileHandleForReading.readDataToEndOfFile()
+        python.waitUntilExit()
+        let rows = try #require(try JSONSerialization.jsonObject(with: json) as? [[String]])
+        #expect(rows == [["Value", "Other"]] + values.map { [$0, "z"] })
+    }
+
     /// A carriage return is written as `&#13;`: written raw, XML parsing turned `\r\n` into `\n`, so
     /// re-importing an unchanged export changed the value. Tabs and line feeds stay raw and read back.
     @Test func xlsxKeepsCarriageReturnsTabsAndLineFeeds() throws {
