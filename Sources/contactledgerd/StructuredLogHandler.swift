@@ -61,7 +61,9 @@ struct StructuredLogHandler: LogHandler {
     /// `key=value` pairs; values with spaces, quotes, `=` or nothing at all are quoted.
     static func logfmt(_ fields: [(String, String)]) -> String {
         fields.map { key, value in
-            let isPlain = !value.isEmpty && !value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline || $0 == "\\" })
+            // On scalars: as Swift characters, a quote followed by a combining mark is no quote.
+            let isPlain = !value.isEmpty
+                && !value.unicodeScalars.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.properties.isWhitespace })
             return isPlain ? "\(key)=\(value)" : "\(key)=\(Self.quote(value))"
         }.joined(separator: " ")
     }

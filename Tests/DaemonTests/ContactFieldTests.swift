@@ -228,6 +228,19 @@ struct ContactFieldTests {
         #expect(try daemon.call("groups.create", ["name": .string(String(repeating: "\u{1F1F7}\u{1F1FC}", count: 32))]).string("uuid") != nil)
     }
 
+    /// A group's name may hold no quote nor backslash (it is quoted in queries), also when a combining mark
+    /// follows it: as Swift characters, `"\u{301}` is no quote, and such a name was taken.
+    @Test func groupNamesRefuseQuotesFollowedByCombiningMarks() throws {
+        let daemon = try DaemonHarness()
+        for name in ["x\"\u{301}y", "x\\\u{301}y", "x\"y"] {
+            let error = try daemon.error("groups.create", ["name": .string(name)])
+            #expect(error.code == -32602, "\(name.unicodeScalars.map(\.value))")
+            #expect(error.data("field") == "name")
+            #expect(error.data("reason") == "invalid_character")
+        }
+        #expect(try daemon.call("groups.create", ["name": "Caf\u{E9}"]).string("uuid") != nil)
+    }
+
     /// A contact's or a group's name changed to its other Unicode form (NFD for NFC) is a change, as for
     /// field values: Swift's == took them for the same, and the old form was kept with no event.
     @Test func namesInAnotherUnicodeFormAreAChange() throws {

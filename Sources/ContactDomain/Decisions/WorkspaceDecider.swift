@@ -140,7 +140,8 @@ public enum WorkspaceDecider {
         guard name.trimmingWhitespaceAndNewlines() == name else {
             throw ContactError.invalid(field, "surrounding_whitespace")
         }
-        guard !name.contains("\""), !name.contains("\\"), !name.unicodeScalars.contains(where: { $0.value == 0 }) else {
+        // On scalars: as Swift characters, a quote followed by a combining mark is no quote.
+        guard !name.unicodeScalars.contains(where: { $0 == "\"" || $0 == "\\" || $0.value == 0 }) else {
             throw ContactError.invalid(field, "invalid_character")
         }
         if let existing = workspace.group(named: name), existing.uuid != except {
