@@ -63,13 +63,13 @@ struct BackupTarget {
     }
 
     /// Removes a whole copy whose answer could not be stored: the directories this backup created, or
-    /// else everything in `path`, which was empty when the backup took its turn (backups take turns, so
-    /// no other backup's files are there).
-    func discardWholeCopy() {
+    /// else everything in `directory` (`path` as opened for the copy), which was empty when the backup
+    /// took its turn (backups take turns, so no other backup's files are there).
+    func discardWholeCopy(in directory: PinnedDirectory) {
         guard createdRoot == nil else { return self.discard() }
         let manager = FileManager.default
-        for item in (try? manager.contentsOfDirectory(atPath: self.path)) ?? [] {
-            try? manager.removeItem(atPath: (self.path as NSString).appendingPathComponent(item))
+        for item in (try? manager.contentsOfDirectory(atPath: directory.path)) ?? [] {
+            try? manager.removeItem(atPath: (directory.path as NSString).appendingPathComponent(item))
         }
     }
 }

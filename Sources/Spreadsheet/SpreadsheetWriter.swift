@@ -26,7 +26,9 @@ public enum SpreadsheetWriter {
         case .csv: data = Self.csv(sheets.first ?? Sheet(name: "Sheet1", rows: []))
         }
         let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(String(UInt32.random(in: .min ... .max), radix: 16)).tmp")
+        // A name of its own, not the destination's with more around it: that one was too long for a
+        // destination name of 242 bytes or more, which the file system takes.
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".spreadsheet-\(String(UInt64.random(in: .min ... .max), radix: 16)).tmp")
         do {
             try Self.create(temporary.path, holding: data, owner: owner)
             // rename(2) replaces the destination atomically.

@@ -246,6 +246,46 @@ struct AccessAndBackupTests {
         try ReliabilitySupport.expectIntact(restored, "the retried backup")
     }
 
+    /// An export is written into the directory that was checked when it started, even when a link on
+    /// the way is pointed at the data directory meanwhile: checked by path and written by path, an
+    /// export accepted into a harmless directory was renamed over `data.mdb`, and the ledger was lost at
+    /// the next start. A name past the file system's 255 bytes is refused at once; 255 bytes are written.
+    @Test func anExportIsWrittenWhereItsPathWasChecked() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 5_000)
+        let harmless = daemon.directory + "-out"
+        let swap = daemon.directory + "-swap"
+        try FileManager.default.createDirectory(atPath: harmless, withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: swap, withDestinationPath: harmless)
+        defer {
+            try? FileManager.default.removeItem(atPath: harmless)
+            try? FileManager.default.removeItem(atPath: swap)
+        }
+        let export = try daemon.call("exports.start", ["format": "csv", "path": .string(swap + "/data.mdb")])
+        // The link now leads into the data directory, before the export's rows are built.
+        try FileManager.default.removeItem(atPath: swap)
+        try FileManager.default.createSymbolicLink(atPath: swap, withDestinationPath: daemon.directory)
+        let status = try ImportExportTests.wait(daemon, "exports.status", ["export": export["export"] ?? .null])
+        #expect(status.string("state") == "complete")
+        #expect(status.string("path") == swap + "/data.mdb")
+        let written = try String(contentsOfFile: harmless + "/data.mdb", encoding: .utf8)
+        #expect(written.components(separatedBy: "\r\n").count == 5_002, "a header, 5,000 rows and the last line's end")
+        try daemon.call("contacts.create", ["name": "after"])
+        daemon.stop()
+        try daemon.start()
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 5_001)
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+
+        let tooLong = try daemon.error("exports.start", ["format": "csv", "path": .string(harmless + "/" + String(repeating: "v", count: 252) + ".csv")])
+        #expect(tooLong.code == -32602)
+        #expect(tooLong.data("field") == "path")
+        #expect(tooLong.data("reason") == "name_too_long")
+        let longest = harmless + "/" + String(repeating: "v", count: 251) + ".csv"
+        let long = try daemon.call("exports.start", ["format": "csv", "path": .string(longest)])
+        #expect(try ImportExportTests.wait(daemon, "exports.status", ["export": long["export"] ?? .null]).string("state") == "complete")
+        #expect(FileManager.default.fileExists(atPath: longest))
+    }
+
     /// An export or a backup never writes over the daemon's own files, into the kernel's file systems,
     /// onto a socket or a device, or to a relative path: each is refused before any work, naming `path`,
     /// and the daemon's data is intact across a restart.

@@ -20,12 +20,20 @@ extension LedgerMethods {
             // retry that waited for the first call's turn finds its answer.
             if let earlier = try self.earlierAnswer(call, caller) { return earlier }
             let target = try BackupTarget.prepare(path)
+            // Opened now and copied into through its descriptor: the directory checked is the one written.
+            let directory: PinnedDirectory
+            do {
+                directory = try PinnedDirectory(opening: path, field: "path", dataDirectory: environment.directory)
+            } catch {
+                target.discard()
+                throw error
+            }
             let answer: JSONValue
             do {
                 let head = try self.read { try self.stores.log.head(in: $0).seq }
                 // On the long-call thread, not the cooperative pool, whose threads every connection needs.
-                try environment.copy(to: path)
-                let size = (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? NSNumber)?.int64Value ?? 0
+                try environment.copy(to: directory.path)
+                let size = (try? FileManager.default.attributesOfItem(atPath: directory.path + "/data.mdb")[.size] as? NSNumber)?.int64Value ?? 0
                 answer = ["path": .string(path), "head_seq_at_start": .integer(Int64(head)), "bytes": .integer(size)]
             } catch {
                 // Whatever failed, nothing of the backup stays: a retry to the same path must work.
@@ -37,7 +45,7 @@ extension LedgerMethods {
                 return try await self.answerAppendingNothing(answer, call, caller)
             } catch {
                 // Not answered as made, so not left behind either: a retry to the same path works.
-                target.discardWholeCopy()
+                target.discardWholeCopy(in: directory)
                 throw error
             }
         }

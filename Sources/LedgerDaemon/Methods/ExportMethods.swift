@@ -51,6 +51,11 @@ extension LedgerMethods {
         {
             throw RPCError.invalidParams(field: "path", reason: "not_a_regular_file")
         }
+        // NAME_MAX: a longer name was taken here and failed only once every row was built.
+        let name = (path as NSString).lastPathComponent
+        guard name.utf8.count <= 255 else { throw RPCError.invalidParams(field: "path", reason: "name_too_long") }
+        // Opened now and written through until the export ends: the directory checked is the one written.
+        let directory = try PinnedDirectory(opening: parent, field: "path", dataDirectory: self.stores.environment.directory)
         if params.group != nil, params.query != nil { throw RPCError.invalidParams(field: "query", reason: "group_and_query_exclusive") }
         // Check the scope now: an unknown group or a bad query is refused before any work.
         let workspace = try self.read { txn in try self.presenter(caller.workspace, in: txn).workspace }
@@ -84,7 +89,10 @@ extension LedgerMethods {
             let end: @Sendable (inout ExportJob.State) -> Void
             do {
                 end = try await NIOThreadPool.singleton.runIfActive {
-                    self.runExport(job, workspaceName: caller.workspace, group: group, query: query, format: format, path: path, peer: caller.peer)
+                    self.runExport(
+                        job, workspaceName: caller.workspace, group: group, query: query, format: format,
+                        file: directory.path + "/" + name, peer: caller.peer
+                    )
                 }
             } catch {
                 end = {
@@ -136,7 +144,7 @@ extension LedgerMethods {
     /// Writes the export's file, updating its progress; returns how its state ends (complete or failed),
     /// for the caller to store before it is shown.
     private func runExport(
-        _ job: ExportJob, workspaceName: String, group: GroupUUID?, query: String?, format: SpreadsheetFormat, path: String, peer: Peer?
+        _ job: ExportJob, workspaceName: String, group: GroupUUID?, query: String?, format: SpreadsheetFormat, file: String, peer: Peer?
     ) -> @Sendable (inout ExportJob.State) -> Void {
         job.update { $0.state = "running" }
         do {
@@ -165,7 +173,7 @@ extension LedgerMethods {
             // The file is `0600`: a daemon running as root gives it to the peer who asked for it, who
             // could not read it otherwise.
             let owner = geteuid() == 0 ? peer.map { (uid: $0.uid, gid: $0.gid) } : nil
-            try SpreadsheetWriter.write([sheet], format: format, to: path, owner: owner)
+            try SpreadsheetWriter.write([sheet], format: format, to: file, owner: owner)
             self.logger.info("export complete", metadata: ["export.id": "\(job.snapshot.id)", "export.rows": "\(contacts.count)"])
             let rows = contacts.count
             return {
