@@ -43,6 +43,49 @@ struct QueryAndGroupTests {
         return .null
     }
 
+    /// Polls `groups.list` until the group leaves `evaluating`; returns it.
+    static func waitUntilEvaluated(_ daemon: DaemonHarness, _ uuid: String) throws -> JSONValue {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let group = try daemon.call("groups.list")["groups"]?.arrayValue?.first { $0.string("uuid") == uuid }
+            if let group, group.string("status") != "evaluating" { return group }
+            usleep(20_000)
+        }
+        Issue.record("group \(uuid) never ended its evaluation")
+        return .null
+    }
+
+    /// A smart group whose query no longer parses after the date format changed shows `invalid` with no
+    /// members (§4.2), and the field it reads stays its dependency: it showed `ready`, `fields.usage`
+    /// named no group, and `fields.delete` dropped every value the group read. Set back, it works again.
+    @Test func aSmartGroupBrokenByTheDateFormatIsInvalidAndKeepsItsField() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["date_format": "DD-MM-YYYY"])
+        try daemon.call("fields.create", ["key": "dob", "type": "datetime"])
+        try daemon.call("contacts.create", ["name": "Early", "fields": ["dob": "01-01-2000"]])
+        let group = try daemon.call("groups.create", ["name": "Born early", "query": "dob <= 15-01-2020"])
+        let uuid = try #require(group.string("uuid"))
+        #expect(try Self.waitUntilReady(daemon, uuid).int("count") == 1)
+
+        try daemon.call("workspace.configure", ["date_format": "MM-DD-YYYY"])
+        let broken = try Self.waitUntilEvaluated(daemon, uuid)
+        #expect(broken.string("status") == "invalid")
+        #expect(broken.int("count") == 0)
+        let usage = try daemon.call("fields.usage", ["key": "dob"])
+        #expect(usage["groups"]?.arrayValue?.compactMap { $0.string("uuid") } == [uuid])
+        let refused = try daemon.error("fields.delete", ["key": "dob"])
+        #expect(refused.code == -32003)
+        #expect(refused.data("reason") == "field_in_use")
+        #expect(refused.data("groups") == [.string(uuid)])
+        let retyped = try daemon.error("fields.update", ["key": "dob", "type": "text"])
+        #expect(retyped.data("reason") == "field_in_use")
+
+        try daemon.call("workspace.configure", ["date_format": "DD-MM-YYYY"])
+        let mended = try Self.waitUntilEvaluated(daemon, uuid)
+        #expect(mended.string("status") == "ready")
+        #expect(mended.int("count") == 1)
+    }
+
     static func names(_ result: JSONValue) -> Set<String> {
         Set(result["contacts"]?.arrayValue?.compactMap { $0.string("name") } ?? [])
     }
@@ -247,8 +290,8 @@ struct QueryAndGroupTests {
     }
 
     /// A workspace made anonymous: a smart group on URN values can no longer parse (§4.2, §8.1), so it
-    /// loses every member at once, and takes no new one; one on a field keeps its members. The members
-    /// stayed until each contact was next modified.
+    /// loses every member at once, shows `invalid`, and takes no new one; one on a field keeps its
+    /// members. The members stayed until each contact was next modified.
     @Test func aWorkspaceMadeAnonymousEmptiesItsURNSmartGroups() throws {
         let daemon = try DaemonHarness()
         try daemon.call("workspace.configure", ["default_country": "RW"])
@@ -261,7 +304,9 @@ struct QueryAndGroupTests {
         #expect(try Self.waitUntilReady(daemon, byPhone).int("count") == 12)
         #expect(try Self.waitUntilReady(daemon, byAge).int("count") == 12)
         try daemon.call("workspace.configure", ["anonymous": true])
-        #expect(try Self.waitUntilReady(daemon, byPhone).int("count") == 0)
+        let emptied = try Self.waitUntilEvaluated(daemon, byPhone)
+        #expect(emptied.string("status") == "invalid")
+        #expect(emptied.int("count") == 0)
         #expect(try Self.waitUntilReady(daemon, byAge).int("count") == 12)
         #expect(try daemon.call("groups.members", ["uuid": .string(byPhone)])["items"]?.arrayValue?.isEmpty == true)
         let later = try daemon.call("contacts.create", ["urns": ["tel:+250788551099"], "fields": ["age": "30"]])

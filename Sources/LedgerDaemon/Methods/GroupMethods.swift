@@ -6,18 +6,21 @@ import RPC
 
 extension LedgerMethods {
     /// A group as the contract shows it: `{uuid, name, query, status, count}`; `status` is
-    /// `evaluating` while a smart group's query is being applied to everyone, then `ready`.
+    /// `evaluating` while a smart group's query is being applied to everyone, then `ready`, or `invalid`
+    /// when its query no longer parses against the workspace (a field's type or the date format changed
+    /// under it): it has no members then (§4.2), and said so, where it showed `ready` with none.
     ///
     /// Status and count come from the same snapshot: the evaluation's scheduled position is deleted in
     /// the transaction of its last chunk, so `ready` is never shown beside a count that lacks members.
-    func present(_ group: Group, workspace: String, status: String? = nil, in txn: Transaction) throws -> JSONValue {
-        let count = try self.stores.projector(txn).contacts.index.count(matching: .group(group.uuid), workspace: workspace, in: txn)
-        let evaluating = try group.isSmart && self.populator.isScheduled(GroupPopulator.Job(workspace: workspace, group: group.uuid), in: txn)
+    func present(_ group: Group, in workspace: Workspace, status: String? = nil, in txn: Transaction) throws -> JSONValue {
+        let count = try self.stores.projector(txn).contacts.index.count(matching: .group(group.uuid), workspace: workspace.name, in: txn)
+        let evaluating = try group.isSmart && self.populator.isScheduled(GroupPopulator.Job(workspace: workspace.name, group: group.uuid), in: txn)
+        let parses = group.query.map { (try? ContactQuery.parse($0, resolver: WorkspaceQueryResolver(workspace: workspace))) != nil } ?? true
         return [
             "uuid": .string(group.uuid.rawValue),
             "name": .string(group.name),
             "query": group.query.map { .string($0) } ?? .null,
-            "status": .string(status ?? (evaluating ? "evaluating" : "ready")),
+            "status": .string(status ?? (evaluating ? "evaluating" : parses ? "ready" : "invalid")),
             "count": .integer(Int64(count)),
         ]
     }
@@ -41,8 +44,9 @@ extension LedgerMethods {
             let events = try WorkspaceDecider.createGroup(uuid: uuid, name: params.name, query: query, workspace: workspace)
             try tx.append(events, to: EventHeader.workspaceStream(caller.workspace))
             try self.populator.record(events, workspace: caller.workspace, smartGroups: { [] }, by: tx.context, in: tx.txn)
-            guard let group = try tx.workspace().group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
-            return try self.present(group, workspace: caller.workspace, status: query == nil ? "ready" : "evaluating", in: tx.txn)
+            let created = try tx.workspace()
+            guard let group = created.group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
+            return try self.present(group, in: created, status: query == nil ? "ready" : "evaluating", in: tx.txn)
         }
         if params.query != nil { self.populator.start(job) }
         return answer
@@ -77,8 +81,9 @@ extension LedgerMethods {
                 try tx.append([.groupUpdated(update)], to: EventHeader.workspaceStream(caller.workspace))
                 try self.populator.record([.groupUpdated(update)], workspace: caller.workspace, smartGroups: { [] }, by: tx.context, in: tx.txn)
             }
-            guard let updated = try tx.workspace().group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
-            return try self.present(updated, workspace: caller.workspace, status: update.query != nil ? "evaluating" : nil, in: tx.txn)
+            let changed = try tx.workspace()
+            guard let updated = changed.group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
+            return try self.present(updated, in: changed, status: update.query != nil ? "evaluating" : nil, in: tx.txn)
         }
         // Start evaluating if this command scheduled it (a changed query).
         if case .object(let members) = try answer.decoded(), members["status"] == "evaluating" {
@@ -102,7 +107,7 @@ extension LedgerMethods {
         _ = try self.params(EmptyParams.self, call)
         return try self.read { txn in
             let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
-            return ["groups": .array(try workspace.groups.map { try self.present($0, workspace: caller.workspace, in: txn) })]
+            return ["groups": .array(try workspace.groups.map { try self.present($0, in: workspace, in: txn) })]
         }
     }
 

@@ -185,13 +185,23 @@ extension LedgerMethods {
         }
     }
 
-    /// The smart groups whose query reads field `key`.
+    /// The smart groups whose query reads field `key`: the fields of a query that parses against the
+    /// workspace, or else against it with another date format. A query is stored as written, its dates
+    /// in the format of then: after `workspace.configure` changed the format it no longer parsed, its
+    /// group was taken for using no field, and the field it reads could be deleted under it (§4.2: the
+    /// fields a smart group references are its dependencies).
     static func groups(using key: String, in workspace: Workspace) -> [Group] {
-        workspace.groups.filter { group in
-            guard let query = group.query, let parsed = try? ContactQuery.parse(query, resolver: WorkspaceQueryResolver(workspace: workspace)) else {
-                return false
+        let readings = [workspace.dateFormat] + DateFormat.allCases.filter { $0 != workspace.dateFormat }
+        return workspace.groups.filter { group in
+            guard let query = group.query else { return false }
+            for format in readings {
+                var reading = workspace
+                reading.dateFormat = format
+                if let parsed = try? ContactQuery.parse(query, resolver: WorkspaceQueryResolver(workspace: reading)) {
+                    return parsed.inspection.fields.contains(key)
+                }
             }
-            return parsed.inspection.fields.contains(key)
+            return false
         }
     }
 }
