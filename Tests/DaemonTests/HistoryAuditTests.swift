@@ -131,6 +131,50 @@ struct HistoryAuditTests {
     /// names then. A field or group deleted since does not erase the contact's past; a deletion takes
     /// the value or membership away from then on, and a field created again with the same key starts
     /// empty, in the past as in the present.
+    /// A field's or a group's deletion that took a value or a membership from a contact is in its
+    /// timeline (one workspace event, shown to each contact it changed): the value or the group vanished
+    /// from `contacts.as_of` with no item saying who removed it, or when. Contacts it took nothing from
+    /// do not show it; type filters, points and cursors treat it as any other item.
+    @Test func fieldAndGroupDeletionsAreInTheTimelinesTheyChanged() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        try daemon.call("fields.create", ["key": "unused", "type": "text"])
+        let club = try #require(try daemon.call("groups.create", ["name": "Club"]).string("uuid"))
+        let holder = try #require(try daemon.call("contacts.create", [
+            "name": "Holder", "fields": ["age": "30"], "groups": [.string(club)],
+        ]).string("uuid"))
+        let other = try #require(try daemon.call("contacts.create", ["name": "Other"]).string("uuid"))
+        let fieldGone = try #require(try daemon.call("fields.delete", ["key": "age", "actor": "ana@example.org"]).int("seq"))
+        let unusedGone = try #require(try daemon.call("fields.delete", ["key": "unused"]).int("seq"))
+        let groupGone = try #require(try daemon.call("groups.delete", ["uuid": .string(club), "actor": "bob@example.org"]).int("seq"))
+        #expect(unusedGone > fieldGone)
+
+        let items = try #require(try daemon.call("contacts.history", ["uuid": .string(holder)])["items"]?.arrayValue)
+        #expect(items.compactMap { $0.string("type") } == ["group_deleted", "field_deleted", "contact_groups_changed", "contact_field_changed", "contact_created"])
+        #expect(items.compactMap { $0.int("seq") }.prefix(2) == [groupGone, fieldGone])
+        #expect(items[0].string("actor") == "bob@example.org")
+        #expect(items[0]["data"]?.string("uuid") == club)
+        #expect(items[1].string("actor") == "ana@example.org")
+        #expect(items[1]["data"]?.string("key") == "age")
+        let otherTypes = try daemon.call("contacts.history", ["uuid": .string(other)])["items"]?.arrayValue?.compactMap { $0.string("type") }
+        #expect(otherTypes == ["contact_created"])
+
+        let fieldsOnly = try daemon.call("contacts.history", ["uuid": .string(holder), "types": ["field_deleted"]])["items"]?.arrayValue
+        #expect(fieldsOnly?.compactMap { $0.int("seq") } == [fieldGone])
+        let beforeGroup = try daemon.call("contacts.history", ["uuid": .string(holder), "before": ["seq": .integer(groupGone - 1)]])["items"]?.arrayValue
+        #expect(beforeGroup?.compactMap { $0.string("type") } == ["field_deleted", "contact_groups_changed", "contact_field_changed", "contact_created"])
+        var paged: [String] = []
+        var cursor: JSONValue = .null
+        repeat {
+            var params: [String: JSONValue] = ["uuid": .string(holder), "limit": 1, "order": "asc"]
+            if cursor != .null { params["cursor"] = cursor }
+            let page = try daemon.call("contacts.history", .object(params))
+            paged += page["items"]?.arrayValue?.compactMap { $0.string("type") } ?? []
+            cursor = page["next_cursor"] ?? .null
+        } while cursor != .null && paged.count < 10
+        #expect(paged == ["contact_created", "contact_field_changed", "contact_groups_changed", "field_deleted", "group_deleted"])
+    }
+
     @Test func asOfAndDiffShowTheWorkspaceAsItWasThen() throws {
         let daemon = try DaemonHarness()
         try daemon.call("fields.create", ["key": "tier", "type": "text"])

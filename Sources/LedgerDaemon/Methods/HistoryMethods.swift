@@ -53,12 +53,18 @@ extension LedgerMethods {
             guard let first = seqs.first, let created = try self.stores.log.record(at: first, in: txn),
                 try EventHeader.decode(created.header).workspace == caller.workspace
             else { throw ContactError.notFound("contact", id: uuid.rawValue) }
+            // The workspace's deletions of fields and groups since the contact's creation are candidates
+            // too: one that took a value or a membership from the contact is in its timeline (§ "who
+            // changed what"), where its value or group had vanished with no item saying why.
+            let wantsDeletions = params.types.map { $0.contains("field_deleted") || $0.contains("group_deleted") } ?? true
+            let deletions = wantsDeletions ? try self.workspaceDeletions(caller.workspace, after: first, in: txn) : []
+            let deletionSeqs = Set(deletions.map(\.seq))
             // Newest first by default, oldest first with `order: "asc"`; the cursor is the seq of the
             // last item returned, and the next page continues past it in the same direction.
             let ascending = params.order == "asc"
             // Points given as seqs, and the cursor, cut the seqs before any record is read; points given
             // as times are checked on each record's header (times need not grow with seqs).
-            let inRange = seqs.filter { seq in
+            let inRange = (deletions.isEmpty ? seqs : (seqs + deletionSeqs).sorted()).filter { seq in
                 if let cursor, ascending ? seq <= cursor : seq >= cursor { return false }
                 if let lowest = after?.seq, seq <= lowest { return false }
                 if let highest = before?.seq, seq > highest { return false }
@@ -74,6 +80,7 @@ extension LedgerMethods {
                 if let after, after.includes(header) { continue }
                 if let before, !before.includes(header) { continue }
                 if let types = params.types, !types.contains(header.type) { continue }
+                if deletionSeqs.contains(seq), try !self.deletion(at: seq, of: deletions, touched: uuid, workspace: caller.workspace, in: txn) { continue }
                 guard page.count < limit else {
                     hasMore = true
                     break
@@ -83,6 +90,41 @@ extension LedgerMethods {
             let next: JSONValue = hasMore ? page.last.map { .string(String($0.header.seq)) } ?? .null : .null
             let items = try page.map { EventPresenter.timelineItem($0, presenter: presenter, contactID: try self.maskedContactID($0.header, presenter: presenter, in: txn)) }
             return ["items": .array(items), "next_cursor": next]
+        }
+    }
+
+    /// `workspace`'s deletions of fields and groups after `seq`, in log order: from the audit index by
+    /// type (a few reads however long the workspace's stream), or else its stream folded.
+    func workspaceDeletions(_ workspace: String, after seq: UInt64, in txn: Transaction) throws -> [(seq: UInt64, time: Timestamp, event: LedgerEvent)] {
+        let head = try self.stores.log.head(in: txn).seq
+        guard head > seq else { return [] }
+        var deletions: [(seq: UInt64, time: Timestamp, event: LedgerEvent)] = []
+        let end = try self.forEachIndexedEvent(
+            workspace: workspace, types: ["field_deleted", "group_deleted"], in: (seq + 1)...head, limit: 1_000_000, in: txn
+        ) { record in
+            let header = try EventHeader.decode(record.header)
+            if let payload = record.payload {
+                deletions.append((record.seq, header.createdOn, try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)))
+            }
+            return true
+        }
+        if case .rangeDone? = end { return deletions }
+        return try self.workspace(workspace, at: Point(.seq(head), field: "before"), in: txn).events.filter { $0.seq > seq }
+    }
+
+    /// Whether the deletion at `seq` (one of `deletions`) took something from the contact `uuid`: a value
+    /// of the deleted field, or its membership of the deleted group, held just before it.
+    func deletion(
+        at seq: UInt64, of deletions: [(seq: UInt64, time: Timestamp, event: LedgerEvent)], touched uuid: ContactUUID, workspace: String,
+        in txn: Transaction
+    ) throws -> Bool {
+        guard let deletion = deletions.first(where: { $0.seq == seq }) else { return false }
+        let before = WorkspaceAtPoint(workspace: Workspace(name: workspace), events: deletions.filter { $0.seq < seq })
+        guard let contact = try self.contact(uuid, at: Point(.seq(seq - 1), field: "before"), in: before, txn: txn) else { return false }
+        switch deletion.event {
+        case .fieldDeleted(let key): return contact.fields[key] != nil
+        case .groupDeleted(let group): return contact.groups.contains(group)
+        default: return false
         }
     }
 
