@@ -363,6 +363,44 @@ struct ReplicationTests: ReplicationChecks {
         #expect(self.eventually { try replica.call("system.stats")["replication"]?.string("state") == "caught_up" })
     }
 
+    @Test("a replica following a stream with erased messages reports the stream's last sequence while it follows")
+    func followingAcrossErasedMessages() throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        // Each archived contact, once deleted, leaves its created event erased from the stream: every
+        // other message of the stream is a deleted one.
+        let count = 1_500
+        _ = try onThreads(4) { thread in
+            let client = try primary.client()
+            for index in 0..<count where index % 4 == thread {
+                let uuid = try #require(try client.call("contacts.create", ["name": .string("gone\(index)"), "status": "archived"]).string("uuid"))
+                try client.call("contacts.delete", ["uuid": .string(uuid)])
+            }
+        }
+        let head = try #require(try primary.call("system.health").int("head_seq"))
+        #expect(self.eventually { try primary.call("system.stats")["replication"]?["lag"]?.int("events") == 0 })
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        var following: [(applied: Int64, last: Int64, lag: Int64)] = []
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let status = try #require(try replica.call("system.stats")["replication"])
+            let applied = status.int("applied_seq") ?? 0
+            if status.string("state") == "following", let last = status.int("stream_last_seq"), let lag = status["lag"]?.int("events") {
+                following.append((applied, last, lag))
+            }
+            if applied == head { break }
+            usleep(5_000)
+        }
+        #expect(try replica.call("system.health").int("head_seq") == head)
+        #expect(!following.isEmpty, "the replica was never seen following")
+        // Counting the messages pending after each one, which leaves deleted ones out, said the stream
+        // ended where its undeleted messages did.
+        for sample in following {
+            #expect(sample.last == head && sample.lag == head - sample.applied, "\(sample) of \(head)")
+        }
+        #expect(self.eventually { try replica.call("system.stats")["replication"]?.string("state") == "caught_up" })
+    }
+
     @Test("a publisher restarted while nats-server is down reports the position it stored, not 0")
     func publisherPositionWhileNATSIsDown() throws {
         let nats = try NATSServerProcess()
