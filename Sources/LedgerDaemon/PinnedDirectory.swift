@@ -13,7 +13,7 @@ import RPC
 /// `/proc/self/fd/N`, which the kernel resolves to that same directory whatever is renamed or relinked
 /// on the way to it afterwards.
 final class PinnedDirectory: Sendable {
-    private let descriptor: Int32
+    let descriptor: Int32
 
     /// The directory's path through the open descriptor: what the work writes to.
     var path: String { "/proc/self/fd/\(self.descriptor)" }
@@ -28,6 +28,19 @@ final class PinnedDirectory: Sendable {
         self.descriptor = descriptor
         guard let opened = Self.location(of: descriptor) else {
             throw RPCError.invalidParams(field: field, reason: "directory_not_found")
+        }
+        _ = try OutputPath.checked(opened, field: field, dataDirectory: dataDirectory)
+    }
+
+    /// Opens `name`, a directory in `parent`, through `parent`'s descriptor and without following a link
+    /// (`O_NOFOLLOW`), and checks it as ``init(opening:field:dataDirectory:)`` does. Throws -32602
+    /// `cannot_create` naming `field` when it is no directory of `parent`'s.
+    init(openingChild name: String, of parent: PinnedDirectory, field: String, dataDirectory: String) throws {
+        let descriptor = openat(parent.descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { throw RPCError.invalidParams(field: field, reason: "cannot_create") }
+        self.descriptor = descriptor
+        guard let opened = Self.location(of: descriptor) else {
+            throw RPCError.invalidParams(field: field, reason: "cannot_create")
         }
         _ = try OutputPath.checked(opened, field: field, dataDirectory: dataDirectory)
     }

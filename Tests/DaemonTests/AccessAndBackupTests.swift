@@ -286,6 +286,47 @@ struct AccessAndBackupTests {
         #expect(FileManager.default.fileExists(atPath: longest))
     }
 
+    /// A backup that fails removes the directories it created through the directory they were made in,
+    /// not by path again: with a link on the way re-pointed at the data directory while the copy ran,
+    /// a failed backup into `link/data.mdb/bk` removed the live `data.mdb`, and the ledger was lost at the
+    /// next start. (The copy is made to fail by a file put where it writes the log's copy.)
+    @Test func aFailedBackupRemovesOnlyWhatItCreated() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 5_000)
+        let safe = daemon.directory + "-safe"
+        let link = daemon.directory + "-l"
+        try FileManager.default.createDirectory(atPath: safe, withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: safe)
+        defer {
+            try? FileManager.default.removeItem(atPath: safe)
+            try? FileManager.default.removeItem(atPath: link)
+        }
+        let target = safe + "/data.mdb/bk"
+        let raced = Mutex(false)
+        let watcher = Thread {
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline, !FileManager.default.fileExists(atPath: target + "/readmodels") { usleep(50) }
+            // The copy of the read models is under way: the log's copy will find a file in its place, and
+            // the link now leads into the data directory.
+            let planted = FileManager.default.createFile(atPath: target + "/data.mdb", contents: Data())
+            try? FileManager.default.removeItem(atPath: link)
+            try? FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: daemon.directory)
+            raced.withLock { $0 = planted }
+        }
+        watcher.start()
+        let failed = try daemon.error("ledger.backup", ["path": .string(link + "/data.mdb/bk")])
+        #expect(failed.code == -32005)
+        #expect(failed.data("reason") == "copy_failed")
+        #expect(raced.withLock { $0 }, "the watcher never saw the copy start")
+        #expect(FileManager.default.fileExists(atPath: daemon.directory + "/data.mdb"))
+        #expect(!FileManager.default.fileExists(atPath: safe + "/data.mdb"), "the directories the backup created are gone")
+        try daemon.call("contacts.create", ["name": "after"])
+        daemon.stop()
+        try daemon.start()
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 5_001)
+        #expect(try daemon.call("ledger.verify")["verified"] == true)
+    }
+
     /// An export or a backup never writes over the daemon's own files, into the kernel's file systems,
     /// onto a socket or a device, or to a relative path: each is refused before any work, naming `path`,
     /// and the daemon's data is intact across a restart.

@@ -19,15 +19,9 @@ extension LedgerMethods {
             // In turn: a second backup into the same directory finds it in use, whatever its timing, and a
             // retry that waited for the first call's turn finds its answer.
             if let earlier = try self.earlierAnswer(call, caller) { return earlier }
-            let target = try BackupTarget.prepare(path)
             // Opened now and copied into through its descriptor: the directory checked is the one written.
-            let directory: PinnedDirectory
-            do {
-                directory = try PinnedDirectory(opening: path, field: "path", dataDirectory: environment.directory)
-            } catch {
-                target.discard()
-                throw error
-            }
+            let target = try BackupTarget.prepare(path, dataDirectory: environment.directory)
+            let directory = target.directory
             let answer: JSONValue
             do {
                 let head = try self.read { try self.stores.log.head(in: $0).seq }
@@ -45,7 +39,7 @@ extension LedgerMethods {
                 return try await self.answerAppendingNothing(answer, call, caller)
             } catch {
                 // Not answered as made, so not left behind either: a retry to the same path works.
-                target.discardWholeCopy(in: directory)
+                target.discardWholeCopy()
                 throw error
             }
         }
