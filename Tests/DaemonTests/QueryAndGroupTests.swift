@@ -301,12 +301,18 @@ struct QueryAndGroupTests {
         }
         let byPhone = try #require(try daemon.call("groups.create", ["name": "Tel", "query": "tel ~ 7885510"]).string("uuid"))
         let byAge = try #require(try daemon.call("groups.create", ["name": "Thirty", "query": "age = 30"]).string("uuid"))
+        let mixed = try #require(try daemon.call("groups.create", ["name": "Either", "query": "tel ~ 7885510 OR age > 3"]).string("uuid"))
         #expect(try Self.waitUntilReady(daemon, byPhone).int("count") == 12)
         #expect(try Self.waitUntilReady(daemon, byAge).int("count") == 12)
         try daemon.call("workspace.configure", ["anonymous": true])
         let emptied = try Self.waitUntilEvaluated(daemon, byPhone)
         #expect(emptied.string("status") == "invalid")
         #expect(emptied.int("count") == 0)
+        // A query that no longer parses keeps the fields it reads: `age` is still the mixed group's.
+        #expect(try Self.waitUntilEvaluated(daemon, mixed).string("status") == "invalid")
+        let usage = try daemon.call("fields.usage", ["key": "age"])["groups"]?.arrayValue?.compactMap { $0.string("uuid") }
+        #expect(Set(usage ?? []) == [byAge, mixed])
+        #expect(try daemon.error("fields.update", ["key": "age", "type": "text"]).data("reason") == "field_in_use")
         #expect(try Self.waitUntilReady(daemon, byAge).int("count") == 12)
         #expect(try daemon.call("groups.members", ["uuid": .string(byPhone)])["items"]?.arrayValue?.isEmpty == true)
         let later = try daemon.call("contacts.create", ["urns": ["tel:+250788551099"], "fields": ["age": "30"]])

@@ -186,18 +186,24 @@ extension LedgerMethods {
     }
 
     /// The smart groups whose query reads field `key`: the fields of a query that parses against the
-    /// workspace, or else against it with another date format. A query is stored as written, its dates
-    /// in the format of then: after `workspace.configure` changed the format it no longer parsed, its
-    /// group was taken for using no field, and the field it reads could be deleted under it (§4.2: the
-    /// fields a smart group references are its dependencies).
+    /// workspace, or else against it with another date format, or not anonymous. A query is stored as
+    /// written, its dates in the format of then, and a workspace made anonymous parses no query on URN
+    /// values: such a query no longer parsed, its group was taken for using no field, and the field it
+    /// reads could be deleted under it (§4.2: the fields a smart group references are its dependencies).
     static func groups(using key: String, in workspace: Workspace) -> [Group] {
-        let readings = [workspace.dateFormat] + DateFormat.allCases.filter { $0 != workspace.dateFormat }
-        return workspace.groups.filter { group in
-            guard let query = group.query else { return false }
-            for format in readings {
+        let formats = [workspace.dateFormat] + DateFormat.allCases.filter { $0 != workspace.dateFormat }
+        let readings = (workspace.anonymous ? [true, false] : [false]).flatMap { anonymous in
+            formats.map { format in
                 var reading = workspace
                 reading.dateFormat = format
-                if let parsed = try? ContactQuery.parse(query, resolver: WorkspaceQueryResolver(workspace: reading)) {
+                reading.anonymous = anonymous
+                return WorkspaceQueryResolver(workspace: reading)
+            }
+        }
+        return workspace.groups.filter { group in
+            guard let query = group.query else { return false }
+            for resolver in readings {
+                if let parsed = try? ContactQuery.parse(query, resolver: resolver) {
                     return parsed.inspection.fields.contains(key)
                 }
             }
