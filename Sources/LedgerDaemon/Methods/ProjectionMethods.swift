@@ -44,8 +44,10 @@ extension LedgerMethods {
             let total = Double(max(end, 1))
             entry["state"] = "rebuilding"
             entry["progress"] = .double(min(1, Double(rebuild.position) / total))
-            // The copy's duration does not follow from events left: no ETA rather than a wrong one.
-            let estimable = rebuild.eventsPerSecond > 0 && rebuild.phase != .copying
+            // The copy's duration does not follow from events left, nor does what follows the last event
+            // (staging's last commit, the swap): no ETA rather than a wrong one (it showed 0 for half of
+            // a rebuild of 200,000 events while staging committed).
+            let estimable = rebuild.eventsPerSecond > 0 && rebuild.phase != .copying && remaining > 0
             entry["rebuild"] = [
                 "phase": .string(rebuild.phase.rawValue),
                 "position": .integer(Int64(rebuild.position)),
