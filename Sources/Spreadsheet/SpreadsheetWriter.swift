@@ -10,46 +10,32 @@ import ZIPFoundation
 /// Files are written next to their destination and renamed into place, so a reader never sees half
 /// a file. They are readable by their owner only (`0600`): a workbook of contacts is personal data.
 public enum SpreadsheetWriter {
-    /// Writes `sheets` to `path` as `format`.
+    /// Writes `sheet` to `path` as `format`, through ``SpreadsheetFileWriter``.
     ///
     /// - Parameter owner: the user and group to give the file (the writer must be privileged to give
     ///   it away); nil keeps the writer's.
     public static func write(
-        _ sheets: [Sheet],
+        _ sheet: Sheet,
         format: SpreadsheetFormat,
         to path: String,
         owner: (uid: UInt32, gid: UInt32)? = nil
     ) throws(SpreadsheetError) {
-        let data: Data
-        switch format {
-        case .xlsx: data = try Self.xlsx(sheets)
-        case .csv: data = Self.csv(sheets.first ?? Sheet(name: "Sheet1", rows: []))
-        }
-        let url = URL(fileURLWithPath: path)
-        // A name of its own, not the destination's with more around it: that one was too long for a
-        // destination name of 242 bytes or more, which the file system takes.
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".spreadsheet-\(String(UInt64.random(in: .min ... .max), radix: 16)).tmp")
-        do {
-            try Self.create(temporary.path, holding: data, owner: owner)
-            // rename(2) replaces the destination atomically.
-            guard rename(temporary.path, url.path) == 0 else { throw SpreadsheetError.io(reason: "cannot_write") }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw .io(reason: "cannot_write")
-        }
+        let writer = try SpreadsheetFileWriter(path: path, format: format, sheetName: sheet.name, owner: owner)
+        for row in sheet.rows { try writer.append(row) }
+        try writer.finish()
     }
 
-    /// Creates a new file (never one that exists, nor through a symbolic link) `0600`, given to `owner`.
-    private static func create(_ path: String, holding data: Data, owner: (uid: UInt32, gid: UInt32)?) throws(SpreadsheetError) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    /// Creates a new file (never one that exists, nor through a symbolic link) `0600`, given to `owner`,
+    /// and returns its descriptor, open for reading too when `readable`.
+    static func createFile(_ path: String, owner: (uid: UInt32, gid: UInt32)?, readable: Bool = false) throws(SpreadsheetError) -> Int32 {
+        let descriptor = open(path, (readable ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw .io(reason: "cannot_write") }
-        defer { close(descriptor) }
-        if let owner, fchown(descriptor, owner.uid, owner.gid) != 0 { throw .io(reason: "cannot_write") }
-        do {
-            try FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).write(contentsOf: data)
-        } catch {
+        if let owner, fchown(descriptor, owner.uid, owner.gid) != 0 {
+            close(descriptor)
+            unlink(path)
             throw .io(reason: "cannot_write")
         }
+        return descriptor
     }
 
     // MARK: - CSV
@@ -57,11 +43,13 @@ public enum SpreadsheetWriter {
     /// The CSV bytes of `sheet`.
     public static func csv(_ sheet: Sheet, byteOrderMark: Bool = true) -> Data {
         var out = byteOrderMark ? "\u{FEFF}" : ""
-        for row in sheet.rows {
-            out += row.map { Self.csvField(CSVFormulaGuard.guarded(Self.csvText($0))) }.joined(separator: ",")
-            out += "\r\n"
-        }
+        for row in sheet.rows { out += Self.csvLine(row) }
         return Data(out.utf8)
+    }
+
+    /// One CSV record, its line end included.
+    static func csvLine(_ row: [Cell]) -> String {
+        row.map { Self.csvField(CSVFormulaGuard.guarded(Self.csvText($0))) }.joined(separator: ",") + "\r\n"
     }
 
     static func csvText(_ cell: Cell) -> String {
@@ -109,24 +97,12 @@ public enum SpreadsheetWriter {
     /// The XLSX bytes of `sheets` (at least one sheet is written).
     public static func xlsx(_ sheets: [Sheet]) throws(SpreadsheetError) -> Data {
         let sheets = sheets.isEmpty ? [Sheet(name: "Sheet1", rows: [])] : sheets
-        let archive: Archive
-        do { archive = try Archive(data: Data(), accessMode: .create) } catch { throw .io(reason: "cannot_create_archive") }
-        var parts: [(String, Data)] = [
-            ("[Content_Types].xml", Data(Self.contentTypes(sheetCount: sheets.count).utf8)),
-            ("_rels/.rels", Data(Self.rootRelationships.utf8)),
-            ("docProps/app.xml", Data(Self.appProperties.utf8)),
-            ("docProps/core.xml", Data(Self.coreProperties.utf8)),
-            ("xl/workbook.xml", Data(Self.workbook(sheets.map(\.name)).utf8)),
-            ("xl/_rels/workbook.xml.rels", Data(Self.workbookRelationships(sheetCount: sheets.count).utf8)),
-            ("xl/styles.xml", Data(Self.styles.utf8)),
-        ]
-        for (index, sheet) in sheets.enumerated() {
-            parts.append(("xl/worksheets/sheet\(index + 1).xml", Self.worksheet(sheet)))
-        }
+        let archive = try Self.archive(sheetNames: sheets.map(\.name))
         do {
-            for (path, data) in parts {
+            for (index, sheet) in sheets.enumerated() {
+                let data = Self.worksheet(sheet)
                 try archive.addEntry(
-                    with: path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate
+                    with: Self.worksheetPart(index), type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate
                 ) { position, size in
                     data.subdata(in: Int(position)..<Int(position) + size)
                 }
@@ -138,36 +114,76 @@ public enum SpreadsheetWriter {
         return data
     }
 
-    static func worksheet(_ sheet: Sheet) -> Data {
-        var out = """
-            <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-            <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" \
-            xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheetData>
-            """
-        out.reserveCapacity(sheet.rows.count * 200)
-        for (rowIndex, row) in sheet.rows.enumerated() {
-            let number = rowIndex + 1
-            out += "<row r=\"\(number)\">"
-            for (columnIndex, cell) in row.enumerated() {
-                let reference = Self.columnName(columnIndex) + String(number)
-                switch cell {
-                case .empty:
-                    continue
-                case .text(let text):
-                    out += "<c r=\"\(reference)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(Self.escape(text))</t></is></c>"
-                case .number(let value):
-                    guard value.isFinite else { continue }
-                    out += "<c r=\"\(reference)\"><v>\(Cell.decimalText(value))</v></c>"
-                case .bool(let value):
-                    out += "<c r=\"\(reference)\" t=\"b\"><v>\(value ? 1 : 0)</v></c>"
-                case .date(let date):
-                    out += "<c r=\"\(reference)\" s=\"1\"><v>\(XLSXReader.serial(of: date))</v></c>"
+    /// An archive in memory holding every part of a workbook of sheets named `sheetNames` but their
+    /// worksheets (``worksheetPart(_:)``), which the caller adds.
+    static func archive(sheetNames: [String]) throws(SpreadsheetError) -> Archive {
+        let archive: Archive
+        do { archive = try Archive(data: Data(), accessMode: .create) } catch { throw .io(reason: "cannot_create_archive") }
+        let parts: [(String, Data)] = [
+            ("[Content_Types].xml", Data(Self.contentTypes(sheetCount: sheetNames.count).utf8)),
+            ("_rels/.rels", Data(Self.rootRelationships.utf8)),
+            ("docProps/app.xml", Data(Self.appProperties.utf8)),
+            ("docProps/core.xml", Data(Self.coreProperties.utf8)),
+            ("xl/workbook.xml", Data(Self.workbook(sheetNames).utf8)),
+            ("xl/_rels/workbook.xml.rels", Data(Self.workbookRelationships(sheetCount: sheetNames.count).utf8)),
+            ("xl/styles.xml", Data(Self.styles.utf8)),
+        ]
+        do {
+            for (path, data) in parts {
+                try archive.addEntry(
+                    with: path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate
+                ) { position, size in
+                    data.subdata(in: Int(position)..<Int(position) + size)
                 }
             }
-            out += "</row>"
+        } catch {
+            throw .io(reason: "cannot_write_archive")
         }
-        out += "</sheetData></worksheet>"
+        return archive
+    }
+
+    /// The archive path of worksheet `index` (from 0).
+    static func worksheetPart(_ index: Int) -> String { "xl/worksheets/sheet\(index + 1).xml" }
+
+    /// What a worksheet's XML starts with, before its rows.
+    static let worksheetHead = """
+        <?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+        <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" \
+        xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheetData>
+        """
+
+    /// What a worksheet's XML ends with, after its rows.
+    static let worksheetTail = "</sheetData></worksheet>"
+
+    static func worksheet(_ sheet: Sheet) -> Data {
+        var out = Self.worksheetHead
+        out.reserveCapacity(sheet.rows.count * 200)
+        for (rowIndex, row) in sheet.rows.enumerated() { out += Self.worksheetRow(row, number: rowIndex + 1) }
+        out += Self.worksheetTail
         return Data(out.utf8)
+    }
+
+    /// Row `number` (from 1) of a worksheet's XML.
+    static func worksheetRow(_ row: [Cell], number: Int) -> String {
+        var out = "<row r=\"\(number)\">"
+        for (columnIndex, cell) in row.enumerated() {
+            let reference = Self.columnName(columnIndex) + String(number)
+            switch cell {
+            case .empty:
+                continue
+            case .text(let text):
+                out += "<c r=\"\(reference)\" t=\"inlineStr\"><is><t xml:space=\"preserve\">\(Self.escape(text))</t></is></c>"
+            case .number(let value):
+                guard value.isFinite else { continue }
+                out += "<c r=\"\(reference)\"><v>\(Cell.decimalText(value))</v></c>"
+            case .bool(let value):
+                out += "<c r=\"\(reference)\" t=\"b\"><v>\(value ? 1 : 0)</v></c>"
+            case .date(let date):
+                out += "<c r=\"\(reference)\" s=\"1\"><v>\(XLSXReader.serial(of: date))</v></c>"
+            }
+        }
+        out += "</row>"
+        return out
     }
 
     /// 0 → `A`, 25 → `Z`, 26 → `AA`.

@@ -337,8 +337,50 @@ import Testing
     @Test func writesFileAtomically() throws {
         let path = NSTemporaryDirectory() + "sheet-\(UUID().uuidString).xlsx"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try SpreadsheetWriter.write([Sheet(name: "A", rows: [[.text("x")]])], format: .xlsx, to: path)
-        try SpreadsheetWriter.write([Sheet(name: "A", rows: [[.text("y")]])], format: .xlsx, to: path)
+        try SpreadsheetWriter.write(Sheet(name: "A", rows: [[.text("x")]]), format: .xlsx, to: path)
+        try SpreadsheetWriter.write(Sheet(name: "A", rows: [[.text("y")]]), format: .xlsx, to: path)
         #expect(try SpreadsheetReader.read(path: path).rows == [[.text("y")]])
+    }
+
+    /// A sheet written row by row (several flushes of the buffer) is the sheet written whole, in both
+    /// formats; nothing but the file is left beside it, and a writer given up leaves nothing.
+    @Test(arguments: [SpreadsheetFormat.csv, .xlsx])
+    func writesRowByRowAsWhole(format: SpreadsheetFormat) throws {
+        let directory = NSTemporaryDirectory() + "rows-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let note = String(repeating: "é,\"\r\n", count: 150)
+        var rows: [[Cell]] = [[.text("Name"), .text("Note"), .text("Age"), .text("Seen")]]
+        for index in 0..<3_000 {
+            let seen: Cell = index % 3 == 0 ? .empty : .bool(index % 2 == 0)
+            rows.append([.text("p\(index)"), .text(note), .number(Double(index)), seen])
+        }
+        let path = directory + "/out." + format.rawValue
+        let writer = try SpreadsheetFileWriter(path: path, format: format, sheetName: "Contacts 1", owner: nil)
+        for row in rows { try writer.append(row) }
+        try writer.finish()
+        switch format {
+        case .csv:
+            // The same bytes (typed cells read back from CSV as text).
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == SpreadsheetWriter.csv(Sheet(name: "Contacts 1", rows: rows)))
+        case .xlsx:
+            // Read as the same workbook written whole reads (a row's empty cells at its end are not read).
+            let read = try SpreadsheetReader.read(path: path)
+            let whole = try SpreadsheetReader.read(try SpreadsheetWriter.xlsx([Sheet(name: "Contacts 1", rows: rows)]))
+            #expect(read.name == "Contacts 1")
+            #expect(read.rows.count == rows.count)
+            #expect(read.rows == whole.rows)
+            #expect(read.rows[1] == rows[1].dropLast())
+            #expect(read.rows[2] == rows[2])
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["out." + format.rawValue])
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+
+        do {
+            let abandoned = try SpreadsheetFileWriter(path: directory + "/gone." + format.rawValue, format: format, sheetName: "S", owner: nil)
+            try abandoned.append([.text("x")])
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["out." + format.rawValue])
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import LedgerStore
 import Logging
 import NIOPosix
+import Projections
 import RPC
 import Spreadsheet
 
@@ -148,34 +149,49 @@ extension LedgerMethods {
     ) -> @Sendable (inout ExportJob.State) -> Void {
         job.update { $0.state = "running" }
         do {
-            // One snapshot: the file shows the contacts as of one moment.
-            let (workspace, contacts) = try self.read { txn -> (Workspace, [Contact]) in
+            // The file is `0600`: a daemon running as root gives it to the peer who asked for it, who
+            // could not read it otherwise.
+            let owner = geteuid() == 0 ? peer.map { (uid: $0.uid, gid: $0.gid) } : nil
+            // One snapshot: the file shows the contacts as of one moment. The contacts are read twice in
+            // it, not held: first which are exported (and the URN columns they need), then each in turn
+            // as its row is written; the file is written as it goes (``SpreadsheetFileWriter``). Held,
+            // with every row's cells and the whole file, an export of 40,000 took 255 MB.
+            let rows = try self.read { txn -> Int? in
                 let workspace = try self.presenter(workspaceName, in: txn).workspace
-                var contacts: [Contact]
-                if let query {
-                    contacts = try self.matchingContacts(try Self.parseQuery(query, workspace: workspace), workspace: workspace, in: txn)
-                } else {
-                    contacts = try self.matchingContacts(nil, workspace: workspace, in: txn)
-                    contacts = group.map { uuid in contacts.filter { $0.groups.contains(uuid) } } ?? contacts.filter { $0.status == .active }
+                let contacts = try self.stores.projector(txn).contacts
+                let parsed = try query.flatMap { try Self.parseQuery($0, workspace: workspace) }
+                var exported: [(id: Int64, uuid: ContactUUID)] = []
+                var urnColumns = ContactExport.URNColumns()
+                try self.forEachMatchingContact(parsed, workspace: workspace, in: txn) { contact in
+                    // Without a query: the group's members, or else the active contacts.
+                    if query == nil, !(group.map { contact.groups.contains($0) } ?? (contact.status == .active)) { return }
+                    exported.append((contact.id, contact.uuid))
+                    if !workspace.anonymous { urnColumns.count(contact) }
                 }
-                return (workspace, contacts.sorted { $0.id < $1.id })
+                guard exported.count <= Self.maximumExportContacts else { return nil }
+                exported.sort { $0.id < $1.id }
+                job.update { $0.rowsTotal = exported.count }
+                let layout = ContactExport(workspace: workspace, urnColumns: urnColumns, reference: self.reference)
+                let writer = try SpreadsheetFileWriter(path: file, format: format, sheetName: "Contacts 1", owner: owner)
+                try writer.append(layout.header)
+                for (index, member) in exported.enumerated() {
+                    // In the same snapshot, so still there.
+                    guard let contact = try contacts.contact(member.uuid, workspace: workspace.name, in: txn) else {
+                        throw ReadModelError.missingContact(member.uuid.rawValue)
+                    }
+                    try writer.append(layout.row(contact))
+                    if (index + 1) % 1000 == 0 { job.update { $0.rowsDone = index + 1 } }
+                }
+                try writer.finish()
+                return exported.count
             }
-            guard contacts.count <= Self.maximumExportContacts else {
+            guard let rows else {
                 return {
                     $0.state = "failed"
                     $0.failure = "too_many_contacts"
                 }
             }
-            job.update { $0.rowsTotal = contacts.count }
-            let sheet = ContactExport.sheet(contacts, workspace: workspace, reference: self.reference) { done in
-                if done % 1000 == 0 { job.update { $0.rowsDone = done } }
-            }
-            // The file is `0600`: a daemon running as root gives it to the peer who asked for it, who
-            // could not read it otherwise.
-            let owner = geteuid() == 0 ? peer.map { (uid: $0.uid, gid: $0.gid) } : nil
-            try SpreadsheetWriter.write([sheet], format: format, to: file, owner: owner)
-            self.logger.info("export complete", metadata: ["export.id": "\(job.snapshot.id)", "export.rows": "\(contacts.count)"])
-            let rows = contacts.count
+            self.logger.info("export complete", metadata: ["export.id": "\(job.snapshot.id)", "export.rows": "\(rows)"])
             return {
                 $0.rowsDone = rows
                 $0.state = "complete"
@@ -194,66 +210,79 @@ extension LedgerMethods {
     }
 }
 
-/// The columns and rows of a contact export (behaviour reference §7).
-enum ContactExport {
-    static func sheet(_ contacts: [Contact], workspace: Workspace, reference: AnonymousReference, progress: (Int) -> Void = { _ in }) -> Sheet {
-        let anonymous = workspace.anonymous
-        let offset = workspace.timeZone
-        /// The wall-clock time in the workspace timezone, as a cell date.
-        func local(_ timestamp: Timestamp) -> Cell {
-            .date(timestamp.date.addingTimeInterval(TimeInterval(offset.secondsFromGMT(for: timestamp.date))))
-        }
-        // URN columns: one per scheme in use, as many times as the most URNs of that scheme one contact has.
-        var schemeCounts: [String: Int] = [:]
-        if !anonymous {
-            for contact in contacts {
-                var counts: [String: Int] = [:]
-                for urn in contact.urns { counts[Self.scheme(of: urn), default: 0] += 1 }
-                for (scheme, count) in counts { schemeCounts[scheme] = max(schemeCounts[scheme] ?? 0, count) }
-            }
-        }
-        let schemes = schemeCounts.keys.sorted()
-        let fields = workspace.fields.enumerated().sorted { ($0.element.priority, -$0.offset) > ($1.element.priority, -$1.offset) }.map(\.element)
-        let groups = workspace.groups
+/// The columns and rows of a contact export (behaviour reference §7): the header, then a row per contact.
+struct ContactExport {
+    /// URN columns: one per scheme in use, as many times as the most URNs of that scheme one contact has.
+    struct URNColumns {
+        fileprivate var counts: [String: Int] = [:]
 
+        /// Makes room for `contact`'s URNs.
+        mutating func count(_ contact: Contact) {
+            var own: [String: Int] = [:]
+            for urn in contact.urns { own[ContactExport.scheme(of: urn), default: 0] += 1 }
+            for (scheme, count) in own { self.counts[scheme] = max(self.counts[scheme] ?? 0, count) }
+        }
+    }
+
+    private let workspace: Workspace
+    private let urnColumns: URNColumns
+    private let schemes: [String]
+    private let fields: [FieldDefinition]
+    private let reference: AnonymousReference
+
+    /// The layout of an export of `workspace`'s contacts whose URNs `urnColumns` counted (none when the
+    /// workspace is anonymous: it exports no URNs).
+    init(workspace: Workspace, urnColumns: URNColumns, reference: AnonymousReference) {
+        self.workspace = workspace
+        self.urnColumns = workspace.anonymous ? URNColumns() : urnColumns
+        self.schemes = self.urnColumns.counts.keys.sorted()
+        self.fields = workspace.fields.enumerated().sorted { ($0.element.priority, -$0.offset) > ($1.element.priority, -$1.offset) }.map(\.element)
+        self.reference = reference
+    }
+
+    /// The first row: the columns' titles.
+    var header: [Cell] {
         var header: [Cell] = [.text("Contact UUID")]
-        if anonymous { header += [.text("Ref"), .text("Legacy ID"), .text("Scheme")] } else { header.append(.text("Name")) }
+        if self.workspace.anonymous { header += [.text("Ref"), .text("Legacy ID"), .text("Scheme")] } else { header.append(.text("Name")) }
         header += [.text("Language"), .text("Status"), .text("Created On"), .text("Last Seen On")]
-        for scheme in schemes {
+        for scheme in self.schemes {
             let title = "URN:" + scheme.prefix(1).uppercased() + scheme.dropFirst()
-            header += Array(repeating: .text(title), count: schemeCounts[scheme] ?? 0)
+            header += Array(repeating: .text(title), count: self.urnColumns.counts[scheme] ?? 0)
         }
-        header += fields.map { .text("Field:\($0.name)") }
-        header += groups.map { .text("Group:\($0.name)") }
+        header += self.fields.map { .text("Field:\($0.name)") }
+        header += self.workspace.groups.map { .text("Group:\($0.name)") }
+        return header
+    }
 
-        var rows: [[Cell]] = [header]
-        rows.reserveCapacity(contacts.count + 1)
-        for (index, contact) in contacts.enumerated() {
-            var row: [Cell] = [.text(contact.uuid.rawValue)]
-            if anonymous {
-                row += [
-                    .text(reference.encode(contact.id)), .number(Double(contact.id)),
-                    contact.urns.first.map { .text(Self.scheme(of: $0)) } ?? .empty,
-                ]
-            } else {
-                row.append(contact.name.map { .text($0) } ?? .empty)
-            }
+    /// `contact`'s row.
+    func row(_ contact: Contact) -> [Cell] {
+        var row: [Cell] = [.text(contact.uuid.rawValue)]
+        if self.workspace.anonymous {
             row += [
-                contact.language.map { .text($0) } ?? .empty,
-                .text(contact.status.rawValue.prefix(1).uppercased() + contact.status.rawValue.dropFirst()),
-                local(contact.createdOn),
-                contact.lastSeenOn.map(local) ?? .empty,
+                .text(self.reference.encode(contact.id)), .number(Double(contact.id)),
+                contact.urns.first.map { .text(Self.scheme(of: $0)) } ?? .empty,
             ]
-            for scheme in schemes {
-                let paths = contact.urns.filter { Self.scheme(of: $0) == scheme }.map(Self.path(of:))
-                for slot in 0..<(schemeCounts[scheme] ?? 0) { row.append(slot < paths.count ? .text(paths[slot]) : .empty) }
-            }
-            for field in fields { row.append(Self.cell(contact.fields[field.key.rawValue], of: field, in: workspace)) }
-            for group in groups { row.append(.bool(contact.groups.contains(group.uuid))) }
-            rows.append(row)
-            progress(index + 1)
+        } else {
+            row.append(contact.name.map { .text($0) } ?? .empty)
         }
-        return Sheet(name: "Contacts 1", rows: rows)
+        row += [
+            contact.language.map { .text($0) } ?? .empty,
+            .text(contact.status.rawValue.prefix(1).uppercased() + contact.status.rawValue.dropFirst()),
+            self.local(contact.createdOn),
+            contact.lastSeenOn.map(self.local) ?? .empty,
+        ]
+        for scheme in self.schemes {
+            let paths = contact.urns.filter { Self.scheme(of: $0) == scheme }.map(Self.path(of:))
+            for slot in 0..<(self.urnColumns.counts[scheme] ?? 0) { row.append(slot < paths.count ? .text(paths[slot]) : .empty) }
+        }
+        for field in self.fields { row.append(Self.cell(contact.fields[field.key.rawValue], of: field, in: self.workspace)) }
+        for group in self.workspace.groups { row.append(.bool(contact.groups.contains(group.uuid))) }
+        return row
+    }
+
+    /// The wall-clock time in the workspace timezone, as a cell date.
+    private func local(_ timestamp: Timestamp) -> Cell {
+        .date(timestamp.date.addingTimeInterval(TimeInterval(self.workspace.timeZone.secondsFromGMT(for: timestamp.date))))
     }
 
     /// A field's cell: the value as the workspace displays it (§7 "values as displayed", §3.2), empty when

@@ -15,23 +15,29 @@ extension LedgerMethods {
     /// The live contacts of `workspace` matching `query`: the planner's index candidates when an index
     /// narrows the query, every contact otherwise; each checked by the evaluator.
     func matchingContacts(_ query: ContactQuery?, workspace: Workspace, in txn: Transaction) throws -> [Contact] {
+        var result: [Contact] = []
+        try self.forEachMatchingContact(query, workspace: workspace, in: txn) { result.append($0) }
+        return result
+    }
+
+    /// Visits the live contacts of `workspace` matching `query`, as ``matchingContacts(_:workspace:in:)``
+    /// finds them, without holding them.
+    func forEachMatchingContact(_ query: ContactQuery?, workspace: Workspace, in txn: Transaction, _ body: (Contact) throws -> Void) throws {
         let evaluator = QueryEvaluator(workspace: workspace, reference: self.reference)
         let projector = try self.stores.projector(txn)
         let readModel = projector.contacts
-        var result: [Contact] = []
         let planner = QueryPlanner(contacts: readModel, indexes: try projector.readableIndexes(in: txn), workspace: workspace)
         if let query, let candidates = try planner.candidates(for: query.root, in: txn) {
             for uuid in candidates.sorted() {
                 guard let contact = try readModel.contact(uuid, workspace: workspace.name, in: txn), !contact.isDeleted else { continue }
-                if evaluator.matches(contact, query) { result.append(contact) }
+                if evaluator.matches(contact, query) { try body(contact) }
             }
-            return result
+            return
         }
         try readModel.forEachContact(workspace: workspace.name, in: txn) { contact in
-            if !contact.isDeleted, query.map({ evaluator.matches(contact, $0) }) ?? true { result.append(contact) }
+            if !contact.isDeleted, query.map({ evaluator.matches(contact, $0) }) ?? true { try body(contact) }
             return true
         }
-        return result
     }
 
     func contactsParseQuery(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
