@@ -253,37 +253,44 @@ struct AccessAndBackupTests {
     @Test func anExportIsWrittenWhereItsPathWasChecked() throws {
         let daemon = try DaemonHarness()
         try daemon.populate(count: 5_000)
-        let harmless = daemon.directory + "-out"
-        let swap = daemon.directory + "-swap"
-        try FileManager.default.createDirectory(atPath: harmless, withIntermediateDirectories: false)
-        try FileManager.default.createSymbolicLink(atPath: swap, withDestinationPath: harmless)
-        defer {
-            try? FileManager.default.removeItem(atPath: harmless)
-            try? FileManager.default.removeItem(atPath: swap)
-        }
-        let export = try daemon.call("exports.start", ["format": "csv", "path": .string(swap + "/data.mdb")])
-        // The link now leads into the data directory, before the export's rows are built.
-        try FileManager.default.removeItem(atPath: swap)
-        try FileManager.default.createSymbolicLink(atPath: swap, withDestinationPath: daemon.directory)
-        let status = try ImportExportTests.wait(daemon, "exports.status", ["export": export["export"] ?? .null])
-        #expect(status.string("state") == "complete")
-        #expect(status.string("path") == swap + "/data.mdb")
-        let written = try String(contentsOfFile: harmless + "/data.mdb", encoding: .utf8)
-        #expect(written.components(separatedBy: "\r\n").count == 5_002, "a header, 5,000 rows and the last line's end")
-        try daemon.call("contacts.create", ["name": "after"])
-        daemon.stop()
-        try daemon.start()
-        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 5_001)
-        #expect(try daemon.call("ledger.verify")["verified"] == true)
+        try Self.withLinkedDirectory(daemon) { harmless, swap in
+            let export = try daemon.call("exports.start", ["format": "csv", "path": .string(swap + "/data.mdb")])
+            // The link now leads into the data directory, before the export's rows are built.
+            try FileManager.default.removeItem(atPath: swap)
+            try FileManager.default.createSymbolicLink(atPath: swap, withDestinationPath: daemon.directory)
+            let status = try ImportExportTests.wait(daemon, "exports.status", ["export": export["export"] ?? .null])
+            #expect(status.string("state") == "complete")
+            #expect(status.string("path") == swap + "/data.mdb")
+            let written = try String(contentsOfFile: harmless + "/data.mdb", encoding: .utf8)
+            #expect(written.components(separatedBy: "\r\n").count == 5_002, "a header, 5,000 rows and the last line's end")
+            try daemon.call("contacts.create", ["name": "after"])
+            daemon.stop()
+            try daemon.start()
+            #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 5_001)
+            #expect(try daemon.call("ledger.verify")["verified"] == true)
 
-        let tooLong = try daemon.error("exports.start", ["format": "csv", "path": .string(harmless + "/" + String(repeating: "v", count: 252) + ".csv")])
-        #expect(tooLong.code == -32602)
-        #expect(tooLong.data("field") == "path")
-        #expect(tooLong.data("reason") == "name_too_long")
-        let longest = harmless + "/" + String(repeating: "v", count: 251) + ".csv"
-        let long = try daemon.call("exports.start", ["format": "csv", "path": .string(longest)])
-        #expect(try ImportExportTests.wait(daemon, "exports.status", ["export": long["export"] ?? .null]).string("state") == "complete")
-        #expect(FileManager.default.fileExists(atPath: longest))
+            let tooLong = try daemon.error("exports.start", ["format": "csv", "path": .string(harmless + "/" + String(repeating: "v", count: 252) + ".csv")])
+            #expect(tooLong.code == -32602)
+            #expect(tooLong.data("field") == "path")
+            #expect(tooLong.data("reason") == "name_too_long")
+            let longest = harmless + "/" + String(repeating: "v", count: 251) + ".csv"
+            let long = try daemon.call("exports.start", ["format": "csv", "path": .string(longest)])
+            #expect(try ImportExportTests.wait(daemon, "exports.status", ["export": long["export"] ?? .null]).string("state") == "complete")
+            #expect(FileManager.default.fileExists(atPath: longest))
+        }
+    }
+
+    /// A new directory beside the daemon's and a link to it, both removed after `body`.
+    static func withLinkedDirectory(_ daemon: DaemonHarness, _ body: (_ directory: String, _ link: String) throws -> Void) throws {
+        let directory = daemon.directory + "-target"
+        let link = daemon.directory + "-via"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: directory)
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: link)
+        }
+        try body(directory, link)
     }
 
     /// A backup that fails removes the directories it created through the directory they were made in,
@@ -293,38 +300,32 @@ struct AccessAndBackupTests {
     @Test func aFailedBackupRemovesOnlyWhatItCreated() throws {
         let daemon = try DaemonHarness()
         try daemon.populate(count: 5_000)
-        let safe = daemon.directory + "-safe"
-        let link = daemon.directory + "-l"
-        try FileManager.default.createDirectory(atPath: safe, withIntermediateDirectories: false)
-        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: safe)
-        defer {
-            try? FileManager.default.removeItem(atPath: safe)
-            try? FileManager.default.removeItem(atPath: link)
+        try Self.withLinkedDirectory(daemon) { safe, link in
+            let target = safe + "/data.mdb/bk"
+            let raced = Mutex(false)
+            let watcher = Thread {
+                let deadline = Date().addingTimeInterval(60)
+                while Date() < deadline, !FileManager.default.fileExists(atPath: target + "/readmodels") { usleep(50) }
+                // The copy of the read models is under way: the log's copy will find a file in its place, and
+                // the link now leads into the data directory.
+                let planted = FileManager.default.createFile(atPath: target + "/data.mdb", contents: Data())
+                try? FileManager.default.removeItem(atPath: link)
+                try? FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: daemon.directory)
+                raced.withLock { $0 = planted }
+            }
+            watcher.start()
+            let failed = try daemon.error("ledger.backup", ["path": .string(link + "/data.mdb/bk")])
+            #expect(failed.code == -32005)
+            #expect(failed.data("reason") == "copy_failed")
+            #expect(raced.withLock { $0 }, "the watcher never saw the copy start")
+            #expect(FileManager.default.fileExists(atPath: daemon.directory + "/data.mdb"))
+            #expect(!FileManager.default.fileExists(atPath: safe + "/data.mdb"), "the directories the backup created are gone")
+            try daemon.call("contacts.create", ["name": "after"])
+            daemon.stop()
+            try daemon.start()
+            #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 5_001)
+            #expect(try daemon.call("ledger.verify")["verified"] == true)
         }
-        let target = safe + "/data.mdb/bk"
-        let raced = Mutex(false)
-        let watcher = Thread {
-            let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline, !FileManager.default.fileExists(atPath: target + "/readmodels") { usleep(50) }
-            // The copy of the read models is under way: the log's copy will find a file in its place, and
-            // the link now leads into the data directory.
-            let planted = FileManager.default.createFile(atPath: target + "/data.mdb", contents: Data())
-            try? FileManager.default.removeItem(atPath: link)
-            try? FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: daemon.directory)
-            raced.withLock { $0 = planted }
-        }
-        watcher.start()
-        let failed = try daemon.error("ledger.backup", ["path": .string(link + "/data.mdb/bk")])
-        #expect(failed.code == -32005)
-        #expect(failed.data("reason") == "copy_failed")
-        #expect(raced.withLock { $0 }, "the watcher never saw the copy start")
-        #expect(FileManager.default.fileExists(atPath: daemon.directory + "/data.mdb"))
-        #expect(!FileManager.default.fileExists(atPath: safe + "/data.mdb"), "the directories the backup created are gone")
-        try daemon.call("contacts.create", ["name": "after"])
-        daemon.stop()
-        try daemon.start()
-        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 5_001)
-        #expect(try daemon.call("ledger.verify")["verified"] == true)
     }
 
     /// An export or a backup never writes over the daemon's own files, into the kernel's file systems,
