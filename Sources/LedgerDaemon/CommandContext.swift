@@ -24,6 +24,9 @@ struct CommandContext: Sendable {
     /// command, not for every one queued. Six imports at once had each of
     /// their 500-row commands in every batch, and another client's create waited up to 3.5 s.
     var isBulk = false
+    /// The connection the command came on (``RPCContext/connectionID``), nil for the daemon's own: a
+    /// write batch takes the commands of the connections waiting in turn (``Ledger/mostPerBatch``).
+    var connection: UInt64? = nil
 
     /// Whether the command takes a write batch alone, such batches alternating with batches of the
     /// other commands while both wait (``Ledger``'s queue): bulk commands, and the daemon's own work on

@@ -48,17 +48,60 @@ final class Ledger: Sendable {
         /// commands still get every other batch. (A small command that shared a batch with a bulk one
         /// waited for it too: with six imports at once, for all six; behind a rebuild's catch-up, which may
         /// replay a field's deletion, for the one running and the next.)
+        ///
+        /// A batch holds at most ``mostPerBatch`` small commands, taken in turn from the connections that
+        /// have some waiting, each one's in the order they came: one client's JSON-RPC batch of 10,000
+        /// creates went into one write batch, and another client's create waited 2–5 s for it.
         mutating func takeBatch() -> [Pending] {
-            let small = self.pending.filter { !$0.context.takesABatchAlone }
-            guard let bulk = self.pending.firstIndex(where: { $0.context.takesABatchAlone }), small.isEmpty || !self.lastBatchHadBulk else {
-                self.pending.removeAll { !$0.context.takesABatchAlone }
+            let hasSmall = self.pending.contains { !$0.context.takesABatchAlone }
+            guard let bulk = self.pending.firstIndex(where: { $0.context.takesABatchAlone }), !hasSmall || !self.lastBatchHadBulk else {
                 self.lastBatchHadBulk = false
-                return small
+                return self.takeSmall()
             }
             self.lastBatchHadBulk = true
             return [self.pending.remove(at: bulk)]
         }
+
+        /// The small commands of the next batch (``takeBatch()``), taken out of the queue.
+        private mutating func takeSmall() -> [Pending] {
+            let small = self.pending.indices.filter { !self.pending[$0].context.takesABatchAlone }
+            guard small.count > Ledger.mostPerBatch else {
+                let taken = small.map { self.pending[$0] }
+                self.pending.removeAll { !$0.context.takesABatchAlone }
+                return taken
+            }
+            // Each connection's queued commands, connections in the order their first one came.
+            var order: [UInt64?] = []
+            var byConnection: [UInt64?: [Int]] = [:]
+            for index in small {
+                let connection = self.pending[index].context.connection
+                if byConnection[connection] == nil { order.append(connection) }
+                byConnection[connection, default: []].append(index)
+            }
+            var chosen: [Int] = []
+            var round = 0
+            while chosen.count < Ledger.mostPerBatch {
+                var tookAny = false
+                for connection in order {
+                    guard let indices = byConnection[connection], round < indices.count, chosen.count < Ledger.mostPerBatch else { continue }
+                    chosen.append(indices[round])
+                    tookAny = true
+                }
+                guard tookAny else { break }
+                round += 1
+            }
+            chosen.sort()
+            let taken = chosen.map { self.pending[$0] }
+            let chosenSet = Set(chosen)
+            self.pending = self.pending.indices.filter { !chosenSet.contains($0) }.map { self.pending[$0] }
+            return taken
+        }
     }
+
+    /// The most small commands one write batch holds (``Queue/takeBatch()``): far above what concurrent
+    /// clients fill (64 clients of one call at a time make batches of 64 at most), reached by JSON-RPC
+    /// batches and pipelined lines.
+    static let mostPerBatch = 512
 
     let stores: LedgerStores
     let anonymousKey: AnonymousKey

@@ -162,6 +162,7 @@ final class LedgerMethods: RPCHandler {
         var actor: String?
         var idempotencyKey: String?
         var peer: Peer?
+        var connection: UInt64? = nil
     }
 
     func handle(_ call: RPCCall, context: RPCContext) async throws -> [UInt8] {
@@ -237,7 +238,7 @@ final class LedgerMethods: RPCHandler {
             }
         }
         let peer = context.peer.map { Peer(uid: $0.uid, gid: $0.gid, pid: $0.pid) }
-        return Caller(workspace: workspace, actor: common.actor, idempotencyKey: common.idempotencyKey, peer: peer)
+        return Caller(workspace: workspace, actor: common.actor, idempotencyKey: common.idempotencyKey, peer: peer, connection: context.connectionID)
     }
 
     private static func commonField(_ params: JSONValue?) -> String {
@@ -309,7 +310,8 @@ final class LedgerMethods: RPCHandler {
             peer: caller.peer,
             idempotencyKey: caller.idempotencyKey,
             paramsHash: caller.idempotencyKey == nil ? [] : Self.paramsHash(call),
-            defersProjection: defersProjection
+            defersProjection: defersProjection,
+            connection: caller.connection
         )
     }
 
