@@ -8,10 +8,23 @@ public struct LongCallOwner: Hashable, Sendable {
     public var uid: UInt32?
     /// The connection, as ``RPCContext/connectionID`` numbers it.
     public var connection: UInt64
+    /// Whether the connection has closed (``RPCContext/closed``): a call that comes for a slot after
+    /// its connection closed is dropped at once.
+    public var closed: ConnectionClosed?
 
-    public init(uid: UInt32?, connection: UInt64) {
+    public init(uid: UInt32?, connection: UInt64, closed: ConnectionClosed? = nil) {
         self.uid = uid
         self.connection = connection
+        self.closed = closed
+    }
+
+    public static func == (lhs: LongCallOwner, rhs: LongCallOwner) -> Bool {
+        lhs.uid == rhs.uid && lhs.connection == rhs.connection
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.uid)
+        hasher.combine(self.connection)
     }
 }
 
@@ -25,7 +38,9 @@ public struct LongCallOwner: Hashable, Sendable {
 /// peer's call always does while one peer's calls fill every slot they may (without the peer's cap,
 /// one peer's four connections held every slot, and an operator's call waited 18 s behind their
 /// searches of the past). A connection that is closed drops the calls it still had waiting
-/// (``dropWaiting(connection:)``): nobody is left to read their answers.
+/// (``dropWaiting(connection:)``), and those that come for a slot later (a batch's calls, still being
+/// read out when its connection closed, waited for ever: 60,000 of them, never dropped, held a stop
+/// for minutes): nobody is left to read their answers.
 final class FairShare: Sendable {
     /// Why a waiting call was not run.
     enum Dropped: Error {
@@ -84,6 +99,12 @@ final class FairShare: Sendable {
                 let granted: [(CheckedContinuation<Int, any Error>, Int)] = self.state.withLock { state in
                     guard !Task.isCancelled else {
                         continuation.resume(throwing: CancellationError())
+                        return []
+                    }
+                    // Recorded before ``dropWaiting(connection:)`` takes this lock: a call either finds
+                    // it here or is among those that drops.
+                    guard owner.closed?.hasClosed != true else {
+                        continuation.resume(throwing: Dropped.connectionClosed)
                         return []
                     }
                     if state.waiting[owner.connection] == nil {

@@ -53,15 +53,19 @@ public enum LongCallThreads {
 
     /// Runs `body` on one of the threads, once it is `owner`'s turn, and returns its result.
     ///
-    /// Throws `CancellationError` if the task is cancelled while it waits,
-    /// ``RPCError/storageUnavailable(reason:_:)`` `connection_closed` if the owner's connection closed
-    /// first (``dropWaiting(connection:)``), and ``AnswerBudget``'s refusal for a batch's call once its
+    /// Throws ``RPCError/storageUnavailable(reason:_:)`` `connection_closed` if the owner's connection
+    /// closed first (``dropWaiting(connection:)``) or the task was cancelled while it waited, and ``AnswerBudget``'s refusal for a batch's call once its
     /// connection holds too many unwritten answers; nothing of `body` ran then.
     public static func run<T: Sendable>(for owner: LongCallOwner, _ body: () async throws -> T) async throws -> T {
         let slot: Int
         do {
             slot = try await Self.share.acquire(for: owner)
         } catch FairShare.Dropped.connectionClosed {
+            Self.dropped.add(1, ordering: .relaxed)
+            throw Self.connectionClosed
+        } catch is CancellationError {
+            // A connection's calls are cancelled when it goes away: not run, as those dropped. Thrown on,
+            // each was logged as an unhandled error, and none was counted.
             Self.dropped.add(1, ordering: .relaxed)
             throw Self.connectionClosed
         }
@@ -90,6 +94,6 @@ public enum LongCallThreads {
 extension RPCContext {
     /// Whom this call's long work runs for on ``LongCallThreads``.
     public var longCallOwner: LongCallOwner {
-        LongCallOwner(uid: self.peer?.uid, connection: self.connectionID)
+        LongCallOwner(uid: self.peer?.uid, connection: self.connectionID, closed: self.closed)
     }
 }

@@ -36,17 +36,33 @@ public struct RPCContext: Sendable {
     public var refusal: RPCError?
     /// The connection's answers made and not yet written; nil where nothing limits them.
     public var answerBudget: AnswerBudget?
+    /// Set once the connection has closed: its long calls that have not started are not run.
+    public var closed: ConnectionClosed
 
     public init(
         peer: PeerCredentials?, connectionID: UInt64, notifier: RPCNotifier, afterAnswer: RPCAfterAnswer = RPCAfterAnswer(),
-        answerBudget: AnswerBudget? = nil
+        answerBudget: AnswerBudget? = nil, closed: ConnectionClosed = ConnectionClosed()
     ) {
         self.peer = peer
         self.connectionID = connectionID
         self.notifier = notifier
         self.afterAnswer = afterAnswer
         self.answerBudget = answerBudget
+        self.closed = closed
     }
+}
+
+/// Whether a connection has closed, shared by every call made on it.
+public final class ConnectionClosed: Sendable {
+    private let isSet = Atomic(false)
+
+    public init() {}
+
+    /// Whether the connection has closed.
+    public var hasClosed: Bool { self.isSet.load(ordering: .acquiring) }
+
+    /// Records that the connection has closed.
+    public func record() { self.isSet.store(true, ordering: .releasing) }
 }
 
 /// Collects work a call wants started after its answer is on the wire.

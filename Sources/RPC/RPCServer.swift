@@ -247,7 +247,11 @@ public final class RPCServer: Service {
                 let channel = connection.channel.channel
                 // Closed (by its peer or by us), it drops its long calls still waiting for a thread: an
                 // input's end alone does not, as a peer that shut only its sending side still reads.
-                channel.closeFuture.whenComplete { _ in LongCallThreads.dropWaiting(connection: connectionID) }
+                let closed = ConnectionClosed()
+                channel.closeFuture.whenComplete { _ in
+                    closed.record()
+                    LongCallThreads.dropWaiting(connection: connectionID)
+                }
                 let notifier = RPCNotifier(
                     write: { line in try await outbound.write(ByteBuffer(bytes: line)) },
                     close: { channel.close(promise: nil) },
@@ -291,7 +295,7 @@ public final class RPCServer: Service {
                                 let hooks = RPCAfterAnswer()
                                 var context = RPCContext(
                                     peer: connection.peer, connectionID: connectionID, notifier: notifier, afterAnswer: hooks,
-                                    answerBudget: answerBudget
+                                    answerBudget: answerBudget, closed: closed
                                 )
                                 if drain.isDraining { context.refusal = ShutdownDrain.refusal }
                                 group.addTask {

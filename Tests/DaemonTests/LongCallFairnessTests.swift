@@ -114,6 +114,67 @@ struct LongCallFairnessTests {
         try FuzzRPCTests.expectAlive(daemon, after: "a closed connection's queued searches")
     }
 
+    /// A batch sent by a client that closes at once: its calls come for a thread after the close was
+    /// seen, and are dropped then. They waited for ever (60,000 of them after six such batches, none
+    /// counted as dropped), kept the threads busy for nobody, and held a SIGTERM for minutes.
+    @Test func aBatchLeftByAConnectionThatClosedAtOnceIsDropped() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: Self.contacts)
+        let before = try Self.longCalls(daemon)
+        let batch: [JSONValue] = (1...10_000).map { id in
+            ["jsonrpc": "2.0", "id": .integer(Int64(id)), "method": "contacts.search", "params": ["query": "name ~ \"p1\"", "limit": 10]]
+        }
+        let line = JSONLine.encode(JSONValue.array(batch)) + [10]
+        do {
+            let client = try RawSocket(path: daemon.socketPath)
+            #expect(client.send(line, until: Date().addingTimeInterval(10)) == line.count)
+            // Closed as the batch's calls start to come for their threads, most of them still to come.
+            _ = try Self.waitForLongCalls(daemon, seconds: 30) { ($0.int("waiting") ?? 0) > 0 }
+            withExtendedLifetime(client) {}
+        }
+        let idle = try Self.waitForLongCalls(daemon) { $0.int("running") == 1 && $0.int("waiting") == 0 }
+        #expect(idle.int("waiting") == 0, "\(idle)")
+        let dropped = (idle.int("dropped") ?? 0) - (before.int("dropped") ?? 0)
+        let completed = (idle.int("completed") ?? 0) - (before.int("completed") ?? 0)
+        #expect(dropped >= 5_000, "dropped \(dropped), completed \(completed) of 10,000")
+        #expect(!daemon.log().contains("unhandled error serving a call"))
+        let stopping = ContinuousClock.now
+        #expect(daemon.stop() == 0)
+        #expect(stopping.duration(to: .now) < .seconds(20))
+    }
+
+    /// One client's JSON-RPC batch of creates shares the writer: a write batch takes at most 512 small
+    /// commands, in turn from the connections waiting, so another client's create is written long before
+    /// the batch is. All of them went into one write batch, and the other create waited for all of it.
+    /// (A bulk modify of every contact holds the writer first, so that the batch's creates are all
+    /// waiting when the other create comes.)
+    @Test func anotherClientsCreateDoesNotWaitForABatchOfCreates() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 5_000)
+        let bulk = try RawSocket(path: daemon.socketPath)
+        let rename = ReliabilitySupport.requestLine(
+            id: 1, method: "contacts.bulk_modify", params: ["query": "", "modifiers": [["type": "name", "name": "renamed"]]]
+        )
+        #expect(bulk.send(rename, until: Date().addingTimeInterval(10)) == rename.count)
+        let batch: [JSONValue] = (1...5_000).map { id in
+            ["jsonrpc": "2.0", "id": .integer(Int64(id)), "method": "contacts.create", "params": ["name": .string("b\(id)")]]
+        }
+        let line = JSONLine.encode(JSONValue.array(batch)) + [10]
+        let flood = try RawSocket(path: daemon.socketPath)
+        #expect(flood.send(line, until: Date().addingTimeInterval(10)) == line.count)
+        usleep(300_000)
+        let otherSeq = try #require(try daemon.call("contacts.create", ["name": "other"]).int("seq"))
+        let renamed = try #require(bulk.readValue(until: Date().addingTimeInterval(120))?["result"])
+        #expect(renamed.int("changed") == 5_000)
+        let answers = try #require(flood.readValue(until: Date().addingTimeInterval(120))?.arrayValue)
+        #expect(answers.count == 5_000)
+        let floodSeqs = answers.compactMap { $0["result"]?.int("seq") }
+        #expect(floodSeqs.count == 5_000)
+        // Written in the first write batches after the creates began, not after all 5,000 of them.
+        let firstOfFlood = floodSeqs.min() ?? 0
+        #expect(otherSeq < firstOfFlood + 1_100, "the other create came at seq \(otherSeq), the batch's first at \(firstOfFlood)")
+    }
+
     /// Found by the recheck of the fair share: a long batch (16 KiB and more) held one long-call thread
     /// for the whole of its searches, so four connections sending such batches held all four, and another
     /// client's count waited 30 s. A batch's searches now take their turns one by one.

@@ -55,6 +55,24 @@ struct FairShareTests {
         #expect(grants.names == ["busy0", "other", "busy1", "busy2", "busy3", "busy4"])
     }
 
+    /// A call that comes for a slot after its connection closed (a batch's calls still being read out)
+    /// is dropped at once: it waited for ever, ``FairShare/dropWaiting(connection:)`` having run before it.
+    @Test func aCallAfterItsConnectionClosedIsDropped() async throws {
+        let share = FairShare(slots: 1, mostPerConnection: 1, mostPerPeer: 1)
+        let closed = ConnectionClosed()
+        let owner = LongCallOwner(uid: 1, connection: 10, closed: closed)
+        let other = LongCallOwner(uid: 2, connection: 20)
+        let held = try await share.acquire(for: other)
+        closed.record()
+        share.dropWaiting(connection: 10)
+        await #expect(throws: FairShare.Dropped.self) { try await share.acquire(for: owner) }
+        #expect(share.waitingCount == 0)
+        share.release(held, for: other)
+        // An open connection's call still gets its slot.
+        let open = LongCallOwner(uid: 1, connection: 11, closed: ConnectionClosed())
+        share.release(try await share.acquire(for: open), for: open)
+    }
+
     @Test func peersTakeTurnsBeforeTheirConnections() async throws {
         let share = FairShare(slots: 1, mostPerConnection: 1, mostPerPeer: 1)
         let first = LongCallOwner(uid: 1, connection: 10)
