@@ -54,8 +54,9 @@ public enum LongCallThreads {
     /// Runs `body` on one of the threads, once it is `owner`'s turn, and returns its result.
     ///
     /// Throws ``RPCError/storageUnavailable(reason:_:)`` `connection_closed` if the owner's connection
-    /// closed first (``dropWaiting(connection:)``) or the task was cancelled while it waited, and ``AnswerBudget``'s refusal for a batch's call once its
-    /// connection holds too many unwritten answers; nothing of `body` ran then.
+    /// closed first (``dropWaiting(connection:)``) or the task was cancelled while it waited, and
+    /// ``AnswerBudget``'s refusal for a batch's call once its connection holds too many unwritten
+    /// answers; nothing of `body` ran then.
     public static func run<T: Sendable>(for owner: LongCallOwner, _ body: () async throws -> T) async throws -> T {
         let slot: Int
         do {
