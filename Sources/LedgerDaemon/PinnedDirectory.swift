@@ -22,26 +22,28 @@ final class PinnedDirectory: Sendable {
     /// and checks it again where it was found: outside `dataDirectory` and the kernel's file systems.
     /// Throws -32602 naming `field`: `directory_not_found` when it is missing or no directory,
     /// `inside_data_directory`, `not_a_regular_location`.
-    init(opening directory: String, field: String, dataDirectory: String) throws {
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw RPCError.invalidParams(field: field, reason: "directory_not_found") }
-        self.descriptor = descriptor
-        guard let opened = Self.location(of: descriptor) else {
-            throw RPCError.invalidParams(field: field, reason: "directory_not_found")
-        }
-        _ = try OutputPath.checked(opened, field: field, dataDirectory: dataDirectory)
+    convenience init(opening directory: String, field: String, dataDirectory: String) throws {
+        try self.init(
+            descriptor: open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC), field: field, missing: "directory_not_found", dataDirectory: dataDirectory
+        )
     }
 
     /// Opens `name`, a directory in `parent`, through `parent`'s descriptor and without following a link
     /// (`O_NOFOLLOW`), and checks it as ``init(opening:field:dataDirectory:)`` does. Throws -32602
     /// `cannot_create` naming `field` when it is no directory of `parent`'s.
-    init(openingChild name: String, of parent: PinnedDirectory, field: String, dataDirectory: String) throws {
-        let descriptor = openat(parent.descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0 else { throw RPCError.invalidParams(field: field, reason: "cannot_create") }
+    convenience init(openingChild name: String, of parent: PinnedDirectory, field: String, dataDirectory: String) throws {
+        try self.init(
+            descriptor: openat(parent.descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), field: field, missing: "cannot_create",
+            dataDirectory: dataDirectory
+        )
+    }
+
+    /// Takes `descriptor` (negative when the open failed: -32602 `missing`) and checks the directory it
+    /// holds.
+    private init(descriptor: Int32, field: String, missing: String, dataDirectory: String) throws {
+        guard descriptor >= 0 else { throw RPCError.invalidParams(field: field, reason: missing) }
         self.descriptor = descriptor
-        guard let opened = Self.location(of: descriptor) else {
-            throw RPCError.invalidParams(field: field, reason: "cannot_create")
-        }
+        guard let opened = Self.location(of: descriptor) else { throw RPCError.invalidParams(field: field, reason: missing) }
         _ = try OutputPath.checked(opened, field: field, dataDirectory: dataDirectory)
     }
 

@@ -35,28 +35,28 @@ extension LedgerMethods {
         if let earlier = try self.earlierAnswer(call, caller) { return earlier }
         guard let format = SpreadsheetFormat(rawValue: params.format) else { throw RPCError.invalidParams(field: "format", reason: "unknown_format") }
         let path = try OutputPath.checked(params.path, field: "path", dataDirectory: self.stores.environment.directory)
+        // Opened now and written through until the export ends: the directory checked is the one written
+        // (-32602 `directory_not_found` when it is missing or no directory).
+        let directory = try PinnedDirectory(
+            opening: (path as NSString).deletingLastPathComponent, field: "path", dataDirectory: self.stores.environment.directory
+        )
+        // NAME_MAX: a longer name was taken here and failed only once every row was built.
+        let name = (path as NSString).lastPathComponent
+        guard name.utf8.count <= 255 else { throw RPCError.invalidParams(field: "path", reason: "name_too_long") }
+        let file = directory.path + "/" + name
         var isDirectory: ObjCBool = false
-        let parent = (path as NSString).deletingLastPathComponent
-        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw RPCError.invalidParams(field: "path", reason: "directory_not_found")
-        }
-        guard !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || !isDirectory.boolValue else {
+        guard !FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) || !isDirectory.boolValue else {
             throw RPCError.invalidParams(field: "path", reason: "is_a_directory")
         }
         // The file is written beside the path and renamed over it: it replaces a file, never a socket,
         // a device or a pipe that is there.
         // FileManager reads the entry itself (lstat): a link is a link. `struct stat`'s members broke
         // incremental builds here (MemberImportVisibility found them in CoreFoundation).
-        if let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType,
+        if let type = (try? FileManager.default.attributesOfItem(atPath: file))?[.type] as? FileAttributeType,
             type != .typeRegular, type != .typeSymbolicLink
         {
             throw RPCError.invalidParams(field: "path", reason: "not_a_regular_file")
         }
-        // NAME_MAX: a longer name was taken here and failed only once every row was built.
-        let name = (path as NSString).lastPathComponent
-        guard name.utf8.count <= 255 else { throw RPCError.invalidParams(field: "path", reason: "name_too_long") }
-        // Opened now and written through until the export ends: the directory checked is the one written.
-        let directory = try PinnedDirectory(opening: parent, field: "path", dataDirectory: self.stores.environment.directory)
         if params.group != nil, params.query != nil { throw RPCError.invalidParams(field: "query", reason: "group_and_query_exclusive") }
         // Check the scope now: an unknown group or a bad query is refused before any work.
         let workspace = try self.read { txn in try self.presenter(caller.workspace, in: txn).workspace }
@@ -91,8 +91,8 @@ extension LedgerMethods {
             do {
                 end = try await NIOThreadPool.singleton.runIfActive {
                     self.runExport(
-                        job, workspaceName: caller.workspace, group: group, query: query, format: format,
-                        file: directory.path + "/" + name, peer: caller.peer
+                        job, workspaceName: caller.workspace, group: group, query: query, format: format, file: file,
+                        peer: caller.peer
                     )
                 }
             } catch {
@@ -101,6 +101,8 @@ extension LedgerMethods {
                     $0.failure = "shutting_down"
                 }
             }
+            // `file` goes through the directory's descriptor: held open until the file is written.
+            withExtendedLifetime(directory) {}
             // Its end is stored before it is shown: an export answered `complete` is still complete after
             // a kill. A daemon stopping meanwhile leaves it running, read back as interrupted.
             var ended = job.snapshot
