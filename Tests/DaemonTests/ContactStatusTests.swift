@@ -110,6 +110,30 @@ struct ContactStatusTests {
         #expect(try ContactKit.modify(daemon, uuid, [ContactKit.status("active")])["groups"] == [])
     }
 
+    @Test func leavingActiveAndComingBackInOneCommandRestoresNoManualGroup() throws {
+        let daemon = try DaemonHarness()
+        let group = try #require(try daemon.call("groups.create", ["name": "Customers"]).string("uuid"))
+        let blocked = try #require(try daemon.call("contacts.create", ["name": "B", "groups": [.string(group)]]).string("uuid"))
+        let stopped = try #require(try daemon.call("contacts.create", ["name": "S", "groups": [.string(group)]]).string("uuid"))
+        // Blocked and made active again in one command: out of the group, as two commands would leave it.
+        let both = try ContactKit.modify(daemon, blocked, [ContactKit.status("blocked"), ContactKit.status("active")])
+        #expect(both.string("status") == "active" && both["groups"] == [], "\(both)")
+        // The log never shows it blocked inside the group: it left the group when it was blocked.
+        let history = try ContactKit.history(daemon, blocked)
+        let types = history.prefix(3).reversed().map { $0.string("type") ?? "?" }
+        #expect(types == ["contact_status_changed", "contact_groups_changed", "contact_status_changed"], "\(types)")
+        let blockedSeq = try #require(history.first { $0["data"]?.string("status") == "blocked" }?.int("seq"))
+        // Just after the block's own group change (the command's second event).
+        let then = try daemon.call("contacts.as_of", ["uuid": .string(blocked), "at": ["seq": .integer(blockedSeq + 1)]])
+        #expect(then.string("status") == "blocked" && then["groups"] == [], "\(then)")
+        // The same through contacts.bulk_modify.
+        let bulk = try daemon.call("contacts.bulk_modify", ["uuids": [.string(stopped)], "modifiers": [ContactKit.status("stopped"), ContactKit.status("active")]])
+        #expect(bulk.int("changed") == 1)
+        #expect(try ContactKit.get(daemon, stopped)["groups"] == [])
+        #expect(ContactKit.items(try daemon.call("groups.members", ["uuid": .string(group)])).isEmpty)
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+    }
+
     struct LanguageCase: Sendable, CustomTestStringConvertible {
         var input: String
         var stored: String?

@@ -60,9 +60,10 @@ public enum ContactDecider {
 
     /// Events applying `modifiers` to `contact`, atomically: the first refusal refuses them all.
     ///
-    /// A modifier that changes nothing yields no event. After all modifiers, group membership is
-    /// re-evaluated: a contact that is not active leaves every group, an active one joins the smart
-    /// groups it matches (manual memberships are never restored).
+    /// A modifier that changes nothing yields no event. A status modifier that makes the contact not
+    /// active takes it out of every group at once; after all modifiers, group membership is re-evaluated:
+    /// a contact that is not active leaves every group, an active one joins the smart groups it matches
+    /// (manual memberships are never restored).
     public static func modify(
         _ contact: Contact,
         modifiers: [ContactModifier],
@@ -77,6 +78,13 @@ public enum ContactDecider {
             guard let event = try Self.event(for: modifier, contact: contact, path: path, context: context) else { continue }
             contact.apply(event, at: context.now, version: contact.version + 1)
             events.append(event)
+            // A contact that leaves `active` leaves every group there and then (goflow re-evaluates after
+            // every modifier): a later modifier making it active again restores no manual group, as two
+            // calls would not, and the log never shows it blocked in a group.
+            if case .contactStatusChanged(let status) = event, status != .active, let groups = Self.reevaluatedGroups(contact, context: context) {
+                contact.apply(groups, at: context.now, version: contact.version + 1)
+                events.append(groups)
+            }
         }
         if let event = Self.reevaluatedGroups(contact, context: context) { events.append(event) }
         return events
