@@ -109,7 +109,8 @@ public enum Daemon {
         try SocketPathClaim.claim(configuration.socketPath, staleSocketIsOwn: socketRecord.isOwn(configuration.socketPath))
         var storage = Environment.Configuration(initialMapSize: configuration.initialMapSize, maximumMapSize: configuration.maximumMapSize)
         storage.rebuildableCompactionMinimumFreeBytes = configuration.readModelCompactionMinimumFreeBytes
-        let stores = try LedgerStores.open(dataDirectory: directory, configuration: storage)
+        var stores = try LedgerStores.open(dataDirectory: directory, configuration: storage)
+        stores.publishesIdempotentAnswers = configuration.replication?.role == .publisher
         let environment = stores.environment
         // A half-built offline rebuild is no longer one to go on with: this start empties it table by table,
         // its checkpoint last (a kill between leaves a checkpoint over missing tables), and may erase
@@ -123,6 +124,15 @@ public enum Daemon {
             // start indexes them.
             logger.warning(
                 "stored idempotent answers not indexed; deletions read them all until a start indexes them",
+                metadata: ["error.type": "\(String(reflecting: type(of: error)))", "lmdb.code": "\((error as? LMDBError)?.code.rawValue ?? 0)"]
+            )
+        }
+        do {
+            try IdempotencyOutbox.forgetUnlessPublishing(stores, publishing: stores.publishesIdempotentAnswers)
+        } catch {
+            // A full disk, say. Harmless: the first answer stored without being queued drops the mark.
+            logger.warning(
+                "answers queued for replicas not dropped at a start that does not publish",
                 metadata: ["error.type": "\(String(reflecting: type(of: error)))", "lmdb.code": "\((error as? LMDBError)?.code.rawValue ?? 0)"]
             )
         }

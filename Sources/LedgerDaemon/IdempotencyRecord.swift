@@ -1,4 +1,5 @@
 // ContactLedger — daemon wiring.
+import LedgerStore
 
 /// What an idempotency key keeps: the hash of its first call's params and that call's answer, with the
 /// contacts the answer names, so deleting one of them finds every answer to replace whatever its shape
@@ -88,5 +89,15 @@ struct IdempotencyRecord {
     func names(contact uuid: String) -> Bool {
         guard case .answer(let answer, let named) = self.content else { return false }
         return named.contains(uuid) || answer.firstRange(of: Array(uuid.utf8)) != nil
+    }
+}
+
+extension IdempotencyRecord {
+    /// Stores the record at `key` in `ledger.idempotency`, and queues it for the replicas while the daemon
+    /// publishes (``IdempotencyOutbox``); `replacingPersonalData` when it replaces an answer that held
+    /// personal data since erased.
+    func store(at key: [UInt8], replacingPersonalData: Bool, stores: LedgerStores, in txn: Transaction) throws {
+        try txn.put(stores.idempotency, key: key, value: self.encoded())
+        try IdempotencyOutbox.queue(key, replacingPersonalData: replacingPersonalData, stores: stores, in: txn)
     }
 }

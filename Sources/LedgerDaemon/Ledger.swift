@@ -409,7 +409,7 @@ final class Ledger: Sendable {
             // The contacts the answer presented are kept with it, and indexed: deleting one replaces the answer.
             let named = transaction.namedContacts.uuids
             let record = IdempotencyRecord(paramsHash: context.paramsHash, content: .answer(answer, namedContacts: named))
-            try txn.put(self.stores.idempotency, key: idempotencyRecord, value: record.encoded())
+            try record.store(at: idempotencyRecord, replacingPersonalData: false, stores: self.stores, in: txn)
             try IdempotencyIndex.add(named, answerAt: idempotencyRecord, workspace: context.workspace, stores: self.stores, in: txn)
             try IdempotencyIndex.countStoredAnswer(self.stores, in: txn)
         }
@@ -478,7 +478,7 @@ extension Ledger {
                 record.names(contact: uuid)
             else { continue }
             let erased = IdempotencyRecord(paramsHash: record.paramsHash, content: .erased(contact: uuid))
-            try txn.put(self.stores.idempotency, key: key, value: erased.encoded())
+            try erased.store(at: key, replacingPersonalData: true, stores: self.stores, in: txn)
         }
     }
 

@@ -12,7 +12,7 @@ import Projections
 /// discarded and rebuilt from the log when the daemon starts. Each commit's sync then writes the log's
 /// few pages instead of every index page the commit touched.
 struct LedgerStores: Sendable {
-    static let ownTableNames = ["ledger.meta", "ledger.idempotency", IdempotencyIndex.tableName]
+    static let ownTableNames = ["ledger.meta", "ledger.idempotency", IdempotencyIndex.tableName, IdempotencyOutbox.tableName]
     /// The read models' own bookkeeping (the answering generation, a rebuild's target).
     static let readModelMetaName = "ledger.readmodels"
     /// The subdirectory of the data directory holding the rebuildable part.
@@ -27,6 +27,11 @@ struct LedgerStores: Sendable {
     let idempotency: Table
     /// Which stored answers name which contact (``IdempotencyIndex``).
     let idempotencyByContact: Table
+    /// Stored answers a publishing daemon has yet to send to its replicas (``IdempotencyOutbox``).
+    let idempotencyOutbox: Table
+    /// Whether the daemon publishes to replicas (`--replicate`), so that stored answers are queued in
+    /// ``idempotencyOutbox``. Set once, before the writer starts.
+    var publishesIdempotentAnswers = false
     /// Bookkeeping that belongs with the read models (rebuildable, discarded with them).
     let readModelMeta: Table
     /// Reader slots of dead processes that opening the environment cleared (``open(dataDirectory:configuration:)``
@@ -123,13 +128,15 @@ struct LedgerStores: Sendable {
         self.environment = environment
         self.projectors = try Projector.generations.map { try Projector(tables: tables, generation: $0) }
         guard let meta = tables["ledger.meta"], let idempotency = tables["ledger.idempotency"],
-            let idempotencyByContact = tables[IdempotencyIndex.tableName], let readModelMeta = tables[Self.readModelMetaName]
+            let idempotencyByContact = tables[IdempotencyIndex.tableName], let idempotencyOutbox = tables[IdempotencyOutbox.tableName],
+            let readModelMeta = tables[Self.readModelMetaName]
         else {
             throw ReadModelError.missingTables
         }
         self.meta = meta
         self.idempotency = idempotency
         self.idempotencyByContact = idempotencyByContact
+        self.idempotencyOutbox = idempotencyOutbox
         self.readModelMeta = readModelMeta
     }
 

@@ -181,6 +181,63 @@ struct ReplicationTests: ReplicationChecks {
         #expect(stale.stop() == 0)
     }
 
+    @Test("failover: a retry on the promoted replica answers as the old primary did; the answers stream keeps no deleted contact's data")
+    func idempotentAnswersSurviveAFailover() async throws {
+        let nats = try NATSServerProcess()
+        // An answer stored before the node ever published is sent too, once it does.
+        let unpublished = try DaemonHarness()
+        let earlyParams: JSONValue = ["name": "Early", "urns": ["tel:+250788000100"], "idempotency_key": "early"]
+        let early = try unpublished.call("contacts.create", earlyParams)
+        #expect(unpublished.stop() == 0)
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url], directory: unpublished.directory)
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        let keptParams: JSONValue = ["name": "Kept Answer", "urns": ["tel:+250788000111"], "idempotency_key": "create-1"]
+        let kept = try primary.call("contacts.create", keptParams)
+        let elsewhereParams: JSONValue = ["name": "Other Place", "workspace": "north.region", "idempotency_key": "create-1"]
+        let elsewhere = try primary.call("contacts.create", elsewhereParams)
+        let goneParams: JSONValue = ["name": "Gone Person", "urns": ["tel:+250788000222"], "idempotency_key": "create-2"]
+        let gone = try #require(try primary.call("contacts.create", goneParams).string("uuid"))
+        try primary.call("contacts.modify", ["uuid": .string(gone), "modifiers": [ContactKit.status("archived")]])
+        try primary.call("contacts.delete", ["uuid": .string(gone)])
+        try self.createContacts(primary, 0..<5)
+        _ = try self.converge(primary, replica)
+        // The runbook's check: nothing left to send, nothing left to receive.
+        #expect(self.eventually { try primary.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+        #expect(self.eventually { try replica.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+
+        // One message per answer; the deleted contact's answer is there erased, its first copy overwritten.
+        let client = NATSClient(configuration: try .init(url: nats.url))
+        try await client.connect()
+        let jetStream = JetStream(client: client)
+        let info = try await jetStream.streamInfo("LEDGER_IDEMPOTENCY")
+        var held = 0
+        for seq in 1...max(info.state.lastSeq, 1) {
+            guard let message = try? await jetStream.message(stream: "LEDGER_IDEMPOTENCY", seq: seq) else { continue }
+            held += 1
+            let answer = try JSONValue(parsing: message.payload)
+            let record = answer.string("record").flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            #expect(!record.isEmpty && !record.contains("Gone") && !record.contains("788000222"), "answers stream message \(seq)")
+        }
+        #expect(held == 4)
+        await client.close()
+
+        // The runbook: stop the primary, then promote the caught-up replica.
+        #expect(primary.stop() == 0)
+        #expect(replica.stop() == 0)
+        let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        #expect(try promoted.call("contacts.create", keptParams) == kept)
+        #expect(try promoted.call("contacts.create", elsewhereParams) == elsewhere)
+        #expect(try promoted.call("contacts.create", earlyParams) == early)
+        #expect(try promoted.call("contacts.count", ["query": ""]).int("total") == 7)
+        let deleted = try promoted.error("contacts.create", goneParams)
+        #expect(deleted.code == -32001 && deleted.data("reason") == "deleted", "\(deleted)")
+        let reused = try promoted.error("contacts.create", ["name": "Someone Else", "idempotency_key": "create-1"])
+        #expect(reused.code == -32002 && reused.data("reason") == "idempotency_key_reused", "\(reused)")
+        // Promoted, it publishes the answers it stores from now on.
+        try promoted.call("contacts.create", ["name": "After", "idempotency_key": "after-promotion"])
+        #expect(self.eventually { try promoted.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+    }
+
     @Test("an old primary whose log is shorter than the promoted primary's stream says fenced, and diverged on an unclaimed stream")
     func divergedOldPrimaryBehindTheStream() async throws {
         let nats = try NATSServerProcess()

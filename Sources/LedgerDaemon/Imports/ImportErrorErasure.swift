@@ -96,7 +96,7 @@ enum ImportErrorErasure {
             return .object(error)
         })
         let masked = IdempotencyRecord(paramsHash: record.paramsHash, content: .answer(JSONLine.encode(.object(members)), namedContacts: named))
-        try txn.put(stores.idempotency, key: key, value: masked.encoded())
+        try masked.store(at: key, replacingPersonalData: true, stores: stores, in: txn)
     }
 
     /// The import id and batch of an `import/<id>/errors/<batch>` key; nil for a summary's key.

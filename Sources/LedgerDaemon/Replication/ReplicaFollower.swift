@@ -95,7 +95,14 @@ final class ReplicaFollower: Service, Sendable {
                 }
                 let consumer = try jetStream.pullConsumer(stream: self.settings.stream, name: durable)
                 defer { consumer.close() }
-                try await self.follow(consumer, jetStream: jetStream)
+                // The log and the stored answers side by side; the first to stop stops the other, and both
+                // start again.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await self.follow(consumer, jetStream: jetStream) }
+                    group.addTask { try await self.followAnswers(jetStream, durable: durable) }
+                    try await group.next()
+                    group.cancelAll()
+                }
             } catch is CancellationError {
                 return
             } catch {
@@ -230,6 +237,89 @@ final class ReplicaFollower: Service, Sendable {
         }
     }
 
+    /// Receives the primary's stored idempotent answers (``ReplicatedAnswer``, from
+    /// ``ReplicationSettings/answersStream``) and stores them as the primary stores them, so that once
+    /// promoted this node answers a retry as the primary did: the first answer again,
+    /// `idempotency_key_reused`, or `deleted`. Its position in that stream is kept in `ledger.meta`,
+    /// written with the answers.
+    private func followAnswers(_ jetStream: JetStream, durable: String) async throws {
+        let name = durable + "_answers"
+        let stream = self.settings.answersStream
+        while !Task.isCancelled {
+            let info: StreamInfo
+            do {
+                info = try await jetStream.streamInfo(stream)
+            } catch let error as JetStreamError where error.isStreamNotFound {
+                // A primary of an earlier version sends none: looked for again now and then.
+                try await Task.sleep(for: .seconds(5))
+                continue
+            }
+            var position = try self.stores.environment.read { try $0.get(self.stores.meta, key: Self.answersPositionKey) }.flatMap { BigEndian.uint64($0) } ?? 0
+            // A stream made again (a NATS store lost) starts over; answers received before are replaced.
+            if position > info.state.lastSeq { position = 0 }
+            do {
+                try await jetStream.deleteConsumer(stream: stream, name: name)
+            } catch let error as JetStreamError where error.isConsumerNotFound {}
+            _ = try await jetStream.createConsumer(
+                stream: stream,
+                config: ConsumerConfig(
+                    durableName: name,
+                    deliverPolicy: position == 0 ? "all" : "by_start_sequence",
+                    optStartSeq: position == 0 ? nil : position + 1,
+                    ackPolicy: "explicit",
+                    ackWait: .seconds(30),
+                    maxAckPending: 4 * Self.batchSize
+                )
+            )
+            let consumer = try jetStream.pullConsumer(stream: stream, name: name)
+            defer { consumer.close() }
+            while !Task.isCancelled {
+                let messages = try await consumer.fetch(batch: Self.batchSize, maxWait: .seconds(1))
+                guard let last = messages.last else {
+                    self.status.update { $0.answersPending = 0 }
+                    continue
+                }
+                let decoder = JSONDecoder()
+                let answers = try messages.map { message -> ReplicatedAnswer in
+                    guard let answer = try? decoder.decode(ReplicatedAnswer.self, from: Data(message.payload)), answer.format == 1 else {
+                        throw ReplicationError.malformedRecord(streamSequence: message.streamSequence)
+                    }
+                    return answer
+                }
+                try await self.store(answers, upTo: last.streamSequence)
+                try consumer.ack(messages)
+                self.status.update { $0.answersPending = last.pending }
+            }
+        }
+        throw CancellationError()
+    }
+
+    /// In `ledger.meta`: the last sequence of the answers stream stored.
+    static let answersPositionKey = Array("replication.answers_applied_seq".utf8)
+
+    /// Stores the answers received, indexed by the contacts they name, and the position they reach.
+    private func store(_ answers: [ReplicatedAnswer], upTo position: UInt64) async throws {
+        let stores = self.stores
+        _ = try await self.ledger.execute(.daemonRecord) { tx in
+            let txn = tx.txn
+            for answer in answers {
+                let key = Array(answer.key)
+                guard let separator = key.firstIndex(of: 0), key.count == separator + 33, let record = IdempotencyRecord(decoding: Array(answer.record)) else {
+                    throw ReplicationError.malformedRecord(streamSequence: position)
+                }
+                let isNew = try txn.get(stores.idempotency, key: key) == nil
+                try record.store(at: key, replacingPersonalData: false, stores: stores, in: txn)
+                if case .answer(_, let named) = record.content {
+                    let workspace = String(decoding: key[..<separator], as: UTF8.self)
+                    try IdempotencyIndex.add(named, answerAt: key, workspace: workspace, stores: stores, in: txn)
+                }
+                if isNew { try IdempotencyIndex.countStoredAnswer(stores, in: txn) }
+            }
+            try txn.put(stores.meta, key: Self.answersPositionKey, value: BigEndian.bytes(position))
+            return []
+        }
+    }
+
     /// Appends `records` (skipping those already held) and applies them; returns the new head.
     private func append(_ records: [ReplicatedRecord]) async throws -> UInt64 {
         let stores = self.stores
@@ -285,7 +375,16 @@ final class ReplicaFollower: Service, Sendable {
             if let lastTime { self.ledger.appended(at: lastTime) }
             _ = try stores.projector(txn).catchUp(log: stores.log, limit: Int.max, in: txn)
             // The primary erased the deleted contacts' personal data in the same transaction: do likewise.
-            for deletion in deletions { try PersonalDataErasure.erase(stream: deletion.stream, before: deletion.seq, stores: stores, in: txn) }
+            for deletion in deletions {
+                try PersonalDataErasure.erase(stream: deletion.stream, before: deletion.seq, stores: stores, in: txn)
+                // The answers received that named the contact, as the primary replaced its own (its
+                // replacements may come later on the answers stream).
+                if let header = try stores.log.record(at: deletion.seq, in: txn).flatMap({ try? EventHeader.decode($0.header) }),
+                    let uuid = header.contactUUID
+                {
+                    try self.ledger.eraseIdempotentAnswers(mentioning: uuid.rawValue, workspace: header.workspace, in: txn)
+                }
+            }
             return BigEndian.bytes(head)
         }
         return BigEndian.uint64(answer) ?? 0

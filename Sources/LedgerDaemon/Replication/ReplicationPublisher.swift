@@ -84,6 +84,13 @@ final class ReplicationPublisher: Service, Sendable {
                         maxMsgsPerSubject: 1
                     )
                 )
+                // The latest copy of each stored idempotent answer.
+                _ = try await jetStream.ensureStream(
+                    StreamConfig(
+                        name: self.settings.answersStream, subjects: [self.settings.answersSubjectPrefix + ".>"],
+                        numReplicas: self.settings.streamReplicas, maxMsgsPerSubject: 1
+                    )
+                )
                 let stored = try self.storedPosition()
                 let head = try self.stores.environment.read { try self.stores.log.head(in: $0).seq }
                 let last = info.state.lastSeq
@@ -95,6 +102,12 @@ final class ReplicationPublisher: Service, Sendable {
                 guard last <= head else { throw ReplicationError.streamAheadOfLedger(stream: last, head: head) }
                 // Only once the log holds the whole stream: a replica promoted while behind claims nothing.
                 try await self.claim(jetStream, as: node, found: found)
+                // Answers stored while this node did not publish (or before it ever did) are queued now.
+                let stores = self.stores
+                _ = try await self.ledger.execute(.daemonRecord) { tx in
+                    try IdempotencyOutbox.queueEveryAnswer(stores, in: tx.txn)
+                    return []
+                }
                 if last < stored {
                     self.logger.warning(
                         "the stream holds fewer events than were published; publishing them again",
@@ -230,6 +243,58 @@ final class ReplicationPublisher: Service, Sendable {
         for record in erased { try await jetStream.eraseMessage(stream: self.settings.stream, seq: record.seq) }
     }
 
+    /// Sends a slice of the idempotent answers queued (``IdempotencyOutbox``) once the stream held the
+    /// events up to their `seq`, so an answer never reaches a replica before the events it answered for
+    /// were published, and removes them from the queue; returns whether more wait. A slice at a time,
+    /// between the log's batches: the whole queue of a first publishing start (every stored answer) held
+    /// the log's publication back for as long as it took.
+    ///
+    /// An answer that replaced one holding personal data first erases the stream's copy of the one it
+    /// replaced (overwritten in the server's store: the stream's own limit of one message per subject
+    /// would only drop it); when the stream's copy is this one already, nothing is sent. Done again after
+    /// a crash: both steps are idempotent.
+    private func publishAnswers(_ jetStream: JetStream, upTo position: UInt64) async throws -> Bool {
+        let stores = self.stores
+        let entries = try stores.environment.read { txn in
+            try IdempotencyOutbox.entries(upTo: position, limit: Self.batchSize, stores: stores, in: txn)
+        }
+        guard !entries.isEmpty else { return false }
+        let stream = self.settings.answersStream
+        let encoder = JSONEncoder()
+        // An answer no longer stored has nothing to send.
+        let messages = try entries.compactMap { entry -> (replaces: Bool, message: JetStream.Outgoing)? in
+            guard let record = entry.record else { return nil }
+            let payload = Array(try encoder.encode(ReplicatedAnswer(key: entry.answerKey, record: record)))
+            let subject = ReplicatedAnswer.subject(prefix: self.settings.answersSubjectPrefix, key: entry.answerKey)
+            return (entry.replacesPersonalData, JetStream.Outgoing(subject: subject, payload: payload))
+        }
+        // The replacements' earlier copies, looked up and erased concurrently.
+        let unchanged = try await withThrowingTaskGroup(of: String?.self) { group in
+            for (replaces, message) in messages where replaces {
+                group.addTask {
+                    do {
+                        let earlier = try await jetStream.lastMessage(stream: stream, subject: message.subject)
+                        if earlier.payload == message.payload { return message.subject }
+                        try await jetStream.eraseMessage(stream: stream, seq: earlier.seq)
+                    } catch let error as JetStreamError where error.isMessageNotFound {}
+                    return nil
+                }
+            }
+            var unchanged: Set<String> = []
+            for try await subject in group { if let subject { unchanged.insert(subject) } }
+            return unchanged
+        }
+        let outgoing = messages.map(\.message).filter { !unchanged.contains($0.subject) }
+        if !outgoing.isEmpty {
+            for result in try await jetStream.publishBatch(outgoing) { _ = try result.get() }
+        }
+        _ = try await self.ledger.execute(.daemonRecord) { tx in
+            try IdempotencyOutbox.remove(entries, stores: stores, in: tx.txn)
+            return []
+        }
+        return entries.count == Self.batchSize
+    }
+
     /// Checks that the stream's last message is this ledger's event at that seq (the same hash): a
     /// primary replaced in a failover and restarted, which went on taking writes, has a log as long as
     /// the stream's but another history, and published its own events onto the new primary's stream,
@@ -291,6 +356,7 @@ final class ReplicationPublisher: Service, Sendable {
                 return batch
             }
             if batch.isEmpty {
+                if try await self.publishAnswers(jetStream, upTo: position) { continue }
                 if persisted != position {
                     try await self.persist(position)
                     persisted = position
@@ -322,6 +388,7 @@ final class ReplicationPublisher: Service, Sendable {
                 if persisted != position { try? await self.persist(position) }
                 throw failure
             }
+            _ = try await self.publishAnswers(jetStream, upTo: position)
             if ContinuousClock.now - lastPersist >= Self.persistInterval {
                 try await self.persist(position)
                 persisted = position

@@ -48,6 +48,14 @@ public struct ReplicationSettings: Sendable, Hashable {
 
     /// The subjects of ``erasedStream``.
     var erasedSubjects: String { "\(self.subjectPrefix)_erased.>" }
+
+    /// The stream that holds the latest copy of every stored idempotent answer (`LEDGER_IDEMPOTENCY`),
+    /// one subject per answer (``ReplicatedAnswer/subject(prefix:key:)``), so a promoted replica answers
+    /// retries as its primary did.
+    var answersStream: String { self.stream + "_IDEMPOTENCY" }
+
+    /// The first token of ``answersStream``'s subjects (`ledger_idempotency`: outside `ledger.>`).
+    var answersSubjectPrefix: String { "\(self.subjectPrefix)_idempotency" }
 }
 
 /// What `system.stats` and `projections.status` report of replication: shared by the publisher or
@@ -67,6 +75,9 @@ final class ReplicationStatus: Sendable {
         var behindSince: ContinuousClock.Instant?
         var lastError: String?
         var durable: String?
+        /// Replica: the stored idempotent answers the answers stream holds that it has not received yet
+        /// (nil until it has read that stream).
+        var answersPending: UInt64?
     }
 
     /// The settings; nil when the daemon neither publishes nor follows.
@@ -90,12 +101,13 @@ final class ReplicationStatus: Sendable {
     func json(stores: LedgerStores) throws -> JSONValue? {
         guard let settings = self.settings else { return nil }
         let figures = self.current
-        let (head, nextTime) = try stores.environment.read { txn -> (UInt64, Timestamp?) in
+        let (head, nextTime, answersQueued) = try stores.environment.read { txn -> (UInt64, Timestamp?, Int) in
             let head = try stores.log.head(in: txn).seq
+            let queued = try IdempotencyOutbox.pending(stores, in: txn)
             guard settings.role == .publisher, figures.publishedSeq < head,
                 let record = try stores.log.record(at: figures.publishedSeq + 1, in: txn)
-            else { return (head, nil) }
-            return (head, try? EventHeader.decode(record.header).createdOn)
+            else { return (head, nil, queued) }
+            return (head, try? EventHeader.decode(record.header).createdOn, queued)
         }
         var object: [String: JSONValue] = [
             "role": .string(settings.role.rawValue),
@@ -113,12 +125,14 @@ final class ReplicationStatus: Sendable {
             lagEvents = head - min(figures.publishedSeq, head)
             if let nextTime { lagSeconds = max(0, Timestamp.now.date.timeIntervalSince(nextTime.date)) }
             object["published_seq"] = .integer(Int64(figures.publishedSeq))
+            object["answers_pending"] = .integer(Int64(answersQueued))
         case .replica:
             lagEvents = figures.streamLastSeq - min(figures.streamLastSeq, head)
             if lagEvents > 0, let since = figures.behindSince { lagSeconds = max(0, since.duration(to: .now) / .seconds(1)) }
             object["applied_seq"] = .integer(Int64(head))
             object["stream_last_seq"] = .integer(Int64(figures.streamLastSeq))
             object["durable"] = figures.durable.map { .string($0) } ?? .null
+            object["answers_pending"] = figures.answersPending.map { .integer(Int64($0)) } ?? .null
         }
         object["lag"] = ["events": .integer(Int64(lagEvents)), "seconds": .double((lagSeconds * 1000).rounded() / 1000)]
         return .object(object)

@@ -1,0 +1,116 @@
+// ContactLedger — daemon wiring.
+import LedgerStore
+
+/// The stored idempotent answers a publishing primary has yet to send to its replicas
+/// (``ReplicationPublisher``), so that a replica promoted in a failover answers a retry as the old
+/// primary would have: the first answer again, `idempotency_key_reused`, or `deleted`. Without them a
+/// client retrying on the promoted node a create the old primary had answered made the contact twice.
+///
+/// Durable like the answers (`ledger.idempotency_outbox`), written in the transaction that stores or
+/// replaces an answer (``IdempotencyRecord/store(at:replacingPersonalData:stores:in:)``), and only while the
+/// daemon publishes (``LedgerStores/publishesIdempotentAnswers``). An entry's key is the log's head `seq`
+/// when the answer was stored (8 bytes, big-endian) followed by the answer's own key; its value is one
+/// byte, `1` when the answer replaced one holding personal data (a deleted contact's), whose copy must
+/// be erased from the stream before the new one is sent. The publisher sends an entry once the stream
+/// holds the events up to its `seq`, then removes it.
+///
+/// The mark ``completeKey`` says every stored answer has an entry or was sent. An answer stored while the
+/// daemon does not publish removes it, so the next publishing start queues every stored answer again
+/// (``queueEveryAnswer(_:in:)``); a start that does not publish drops the queue and the mark at once
+/// (``forgetUnlessPublishing(_:publishing:)``).
+enum IdempotencyOutbox {
+    static let tableName = "ledger.idempotency_outbox"
+    /// In `ledger.meta`: present while every stored answer is queued or sent.
+    static let completeKey = Array("replication.idempotency_complete".utf8)
+
+    /// An answer waiting to be sent.
+    struct Entry: Sendable {
+        /// The entry's own key (``IdempotencyOutbox`` documents it).
+        var key: [UInt8]
+        /// The answer's key in `ledger.idempotency`.
+        var answerKey: [UInt8]
+        /// Whether the stream's copy of the answer this one replaced must be erased first.
+        var replacesPersonalData: Bool
+        /// The answer as stored now; nil when it is no longer stored.
+        var record: [UInt8]?
+        /// The entry's value as read (a later change of the same entry is not removed with it).
+        var value: [UInt8]
+    }
+
+    /// Queues the answer stored at `answerKey` in `txn`, when the daemon publishes; otherwise the queue
+    /// is no longer complete.
+    static func queue(_ answerKey: [UInt8], replacingPersonalData: Bool, stores: LedgerStores, in txn: Transaction) throws {
+        guard stores.publishesIdempotentAnswers else {
+            _ = try txn.delete(stores.meta, key: Self.completeKey)
+            return
+        }
+        let key = BigEndian.bytes(try stores.log.head(in: txn).seq) + answerKey
+        // A replacement queued earlier at the same position keeps its erasure.
+        let earlier = try txn.get(stores.idempotencyOutbox, key: key)?.first == 1
+        try txn.put(stores.idempotencyOutbox, key: key, value: [replacingPersonalData || earlier ? 1 : 0])
+    }
+
+    /// Up to `limit` entries queued at or before `seq`, oldest first, with their answers as stored now.
+    static func entries(upTo seq: UInt64, limit: Int, stores: LedgerStores, in txn: Transaction) throws -> [Entry] {
+        var entries: [Entry] = []
+        try txn.withCursor(stores.idempotencyOutbox) { cursor in
+            try cursor.forEach(from: []) { stored in
+                guard entries.count < limit, let queuedAt = BigEndian.uint64(stored.key.prefix(8)), queuedAt <= seq else { return false }
+                let answerKey = Array(stored.key.dropFirst(8))
+                entries.append(
+                    Entry(
+                        key: Array(stored.key), answerKey: answerKey, replacesPersonalData: stored.value.first == 1,
+                        record: try txn.get(stores.idempotency, key: answerKey), value: Array(stored.value)
+                    )
+                )
+                return true
+            }
+        }
+        return entries
+    }
+
+    /// Removes `entries`, once sent; an entry queued again since (with another value) stays.
+    static func remove(_ entries: [Entry], stores: LedgerStores, in txn: Transaction) throws {
+        for entry in entries where try txn.get(stores.idempotencyOutbox, key: entry.key) == entry.value {
+            _ = try txn.delete(stores.idempotencyOutbox, key: entry.key)
+        }
+    }
+
+    /// How many answers wait to be sent.
+    static func pending(_ stores: LedgerStores, in txn: Transaction) throws -> Int {
+        try txn.count(stores.idempotencyOutbox)
+    }
+
+    /// Queues every stored answer when ``completeKey`` is missing (the first publishing start, or the
+    /// first after starts that did not publish), and sets it.
+    static func queueEveryAnswer(_ stores: LedgerStores, in txn: Transaction) throws {
+        guard try txn.get(stores.meta, key: Self.completeKey) == nil else { return }
+        let head = BigEndian.bytes(try stores.log.head(in: txn).seq)
+        var keys: [[UInt8]] = []
+        try txn.withCursor(stores.idempotency) { cursor in
+            try cursor.forEach(from: []) { entry in
+                keys.append(Array(entry.key))
+                return true
+            }
+        }
+        // Each as a replacement: while this node did not publish, an answer it had sent before may have
+        // been erased here, and the stream's copy with it must go. (The publisher sends nothing for an
+        // answer whose copy on the stream is the same.)
+        for key in keys { try txn.put(stores.idempotencyOutbox, key: head + key, value: [1]) }
+        try txn.put(stores.meta, key: Self.completeKey, value: [1])
+    }
+
+    /// At a start that does not publish: answers stored from now on are not queued, so the queue, of no
+    /// use to anyone, and its mark are dropped (written only when there is something to drop).
+    static func forgetUnlessPublishing(_ stores: LedgerStores, publishing: Bool) throws {
+        guard !publishing else { return }
+        let held = try stores.environment.read { txn in
+            try txn.get(stores.meta, key: Self.completeKey) != nil || txn.count(stores.idempotencyOutbox) > 0
+        }
+        guard held else { return }
+        try stores.environment.write { txn in
+            try txn.clear(stores.idempotencyOutbox)
+            _ = try txn.delete(stores.meta, key: Self.completeKey)
+        }
+    }
+}
