@@ -83,6 +83,13 @@ struct SchemaTrafficTests {
         try recorder.call("events.read", ["limit": 100])
         try recorder.call("events.read", ["limit": 2, "cursor": "2"])
         try recorder.call("contacts.search", ["query": "", "sort": "", "as_of": "2026-01-01"])
+        // An optional param sent as null is taken as absent (a client paging with `cursor: next_cursor`
+        // from the first page on), and "" clears the default country as null does.
+        let firstPage = try recorder.call("contacts.search", ["query": "", "cursor": .null, "limit": .null, "workspace": .null, "sort": .null])
+        #expect(firstPage["contacts"]?.arrayValue != nil, "\(firstPage)")
+        try recorder.call("events.read", ["after_seq": .null, "cursor": .null, "actor": .null])
+        try recorder.call("workspace.configure", ["default_country": "", "idempotency_key": .null])
+        #expect(try recorder.call("workspace.get")["default_country"] == .null)
         try recorder.call("ledger.verify")
         try recorder.call("system.stats")
         try recorder.call("projections.status")
