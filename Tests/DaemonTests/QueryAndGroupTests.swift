@@ -313,6 +313,9 @@ struct QueryAndGroupTests {
         let usage = try daemon.call("fields.usage", ["key": "age"])["groups"]?.arrayValue?.compactMap { $0.string("uuid") }
         #expect(Set(usage ?? []) == [byAge, mixed])
         #expect(try daemon.error("fields.update", ["key": "age", "type": "text"]).data("reason") == "field_in_use")
+        // A type that is none is invalid params, whether a group uses the field or not.
+        let bogus = try daemon.error("fields.update", ["key": "age", "type": "bogus"])
+        #expect(bogus.code == -32602 && bogus.data("field") == "type" && bogus.data("reason") == "unknown_type", "\(bogus)")
         #expect(try Self.waitUntilReady(daemon, byAge).int("count") == 12)
         #expect(try daemon.call("groups.members", ["uuid": .string(byPhone)])["items"]?.arrayValue?.isEmpty == true)
         let later = try daemon.call("contacts.create", ["urns": ["tel:+250788551099"], "fields": ["age": "30"]])

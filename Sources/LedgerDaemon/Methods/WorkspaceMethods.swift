@@ -139,8 +139,9 @@ extension LedgerMethods {
         let params = try self.params(FieldUpdateParams.self, call)
         return try await self.command(call, caller) { tx in
             let workspace = try tx.workspace()
-            if params.type != nil, !Self.groups(using: params.key, in: workspace).isEmpty,
-                let current = workspace.field(params.key), params.type != current.type.rawValue
+            // A type that is none (the decider refuses it as invalid params) is no change of type.
+            if let type = params.type, FieldType(rawValue: type) != nil, !Self.groups(using: params.key, in: workspace).isEmpty,
+                let current = workspace.field(params.key), type != current.type.rawValue
             {
                 throw ContactError(.invalidState, reason: "field_in_use", field: "type")
             }
