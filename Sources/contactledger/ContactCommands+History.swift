@@ -90,7 +90,7 @@ extension ContactLedgerCommand.Contacts {
 
         func run() throws {
             let result = try self.global.call("contacts.as_of", ["uuid": .string(self.uuid), "at": self.at.jsonValue])
-            self.global.emit(result, ContactLedgerCommand.Contacts.printContact)
+            self.global.emit(result, ContactLedgerCommand.Contacts.contactPrinter(self.global))
         }
     }
 

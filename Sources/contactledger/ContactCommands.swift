@@ -49,9 +49,16 @@ extension ContactLedgerCommand {
             return "-"
         }
 
-        /// Prints a contact (plus a command's `seq`) as a key-value block: field values as their text, groups
-        /// by name, URNs on one line.
-        static func printContact(_ contact: JSONValue) {
+        /// ``printContact(_:featuring:)`` with the workspace's featured fields, read only when the contact is
+        /// printed for a person (not with `--json`).
+        static func contactPrinter(_ global: GlobalOptions) -> (JSONValue) -> Void {
+            { contact in Self.printContact(contact, featuring: FieldDisplay.load(global)) }
+        }
+
+        /// Prints a contact (plus a command's `seq`) as a key-value block: groups by name, URNs on one line,
+        /// the featured fields first (at the top of the contact's page, §3.3), by priority and as displayed,
+        /// then the other fields by key, as their text.
+        static func printContact(_ contact: JSONValue, featuring display: FieldDisplay) {
             guard case .object(let members) = contact else {
                 Output.printObject(contact)
                 return
@@ -69,7 +76,12 @@ extension ContactLedgerCommand {
                 pairs.append(("groups", names.isEmpty ? "-" : names.joined(separator: ", ")))
             }
             if case .object(let fields) = members["fields"] {
-                for key in fields.keys.sorted() {
+                let featured = display.featured.filter { fields[$0.key] != nil }
+                for field in featured {
+                    pairs.append(("fields.\(field.key)", display.text(fields[field.key], type: field.type)))
+                }
+                let featuredKeys = Set(featured.map(\.key))
+                for key in fields.keys.sorted() where !featuredKeys.contains(key) {
                     pairs.append(("fields.\(key)", Output.fieldText(fields[key])))
                 }
             }
@@ -89,7 +101,7 @@ extension ContactLedgerCommand {
             var params: [String: JSONValue] = ["uuid": .string(uuid), "modifiers": .array(modifiers)]
             write.apply(to: &params)
             let result = try global.call("contacts.modify", params)
-            global.emit(result, Contacts.printContact)
+            global.emit(result, Contacts.contactPrinter(global))
         }
     }
 }
@@ -134,7 +146,7 @@ extension ContactLedgerCommand.Contacts {
             if !self.group.isEmpty { params["groups"] = self.group.jsonValue }
             self.idempotency.apply(to: &params)
             let result = try self.global.call("contacts.create", params)
-            self.global.emit(result, ContactLedgerCommand.Contacts.printContact)
+            self.global.emit(result, ContactLedgerCommand.Contacts.contactPrinter(self.global))
         }
     }
 
@@ -163,7 +175,7 @@ extension ContactLedgerCommand.Contacts {
             params["uuid"] = self.uuid.map(JSONValue.string)
             params["urn"] = self.urn.map(JSONValue.string)
             let result = try self.global.call("contacts.get", params)
-            self.global.emit(result, ContactLedgerCommand.Contacts.printContact)
+            self.global.emit(result, ContactLedgerCommand.Contacts.contactPrinter(self.global))
         }
     }
 

@@ -88,7 +88,7 @@ extension ContactLedgerCommand {
                 }
                 if let contact = result["contact"] {
                     print("\n" + Output.bold("Contact"))
-                    ContactLedgerCommand.Contacts.printContact(contact)
+                    ContactLedgerCommand.Contacts.contactPrinter(self.global)(contact)
                 }
             }
         }

@@ -62,6 +62,24 @@ extension CLITests {
         #expect(lines.allSatisfy { $0.contains(shown) && !$0.contains("\\u001b") && !$0.contains("\\n") }, "\(lines)")
     }
 
+    /// `contact get` shows the featured fields first, by priority and as displayed (a datetime in the
+    /// workspace's date format), then the others by key: they were all by key, the featured ones mixed in.
+    @Test func contactGetShowsTheFeaturedFieldsFirst() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["date_format": "DD-MM-YYYY", "timezone": "UTC"])
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        try daemon.call("fields.create", ["key": "due", "type": "datetime"])
+        try daemon.call("fields.create", ["key": "aaa_notes", "type": "text"])
+        try daemon.call("fields.update", ["key": "age", "featured": true, "priority": 9])
+        try daemon.call("fields.update", ["key": "due", "featured": true, "priority": 2])
+        let fields: JSONValue = ["age": "30", "due": "2023-05-17T10:30:00Z", "aaa_notes": "hello"]
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "F", "fields": fields]).string("uuid"))
+        let get = try self.run(daemon, ["contact", "get", uuid])
+        let shown = get.output.split(separator: "\n").filter { $0.contains("fields.") }.map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        #expect(shown.map { $0.first ?? "" } == ["fields.age", "fields.due", "fields.aaa_notes"], "\(get.output)")
+        #expect(shown.dropFirst().first?.dropFirst().joined(separator: " ") == "17-05-2023 10:30", "\(get.output)")
+    }
+
     /// An error is one stderr line whatever its message quotes, with control characters shown as a table
     /// shows them: a query holding a newline made the message two lines, and an escape went to the
     /// terminal raw (only the data part was escaped).
