@@ -197,6 +197,18 @@ struct ReplicationTests: ReplicationChecks {
         let elsewhere = try primary.call("contacts.create", elsewhereParams)
         let goneParams: JSONValue = ["name": "Gone Person", "urns": ["tel:+250788000222"], "idempotency_key": "create-2"]
         let gone = try #require(try primary.call("contacts.create", goneParams).string("uuid"))
+        let client = NATSClient(configuration: try .init(url: nats.url))
+        try await client.connect()
+        let jetStream = JetStream(client: client)
+        // The answer naming the contact, as it was sent before the deletion.
+        #expect(self.eventually { try primary.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+        var sentBeforeDeletion: StoredMessage?
+        for seq in 1...max(try await jetStream.streamInfo("LEDGER_IDEMPOTENCY").state.lastSeq, 1) {
+            guard let message = try? await jetStream.message(stream: "LEDGER_IDEMPOTENCY", seq: seq) else { continue }
+            let record = try JSONValue(parsing: message.payload).string("record").flatMap { Data(base64Encoded: $0) } ?? Data()
+            if String(decoding: record, as: UTF8.self).contains("Gone Person") { sentBeforeDeletion = message }
+        }
+        let lateCopy = try #require(sentBeforeDeletion)
         try primary.call("contacts.modify", ["uuid": .string(gone), "modifiers": [ContactKit.status("archived")]])
         try primary.call("contacts.delete", ["uuid": .string(gone)])
         try self.createContacts(primary, 0..<5)
@@ -206,9 +218,6 @@ struct ReplicationTests: ReplicationChecks {
         #expect(self.eventually { try replica.call("system.stats")["replication"]?.int("answers_pending") == 0 })
 
         // One message per answer; the deleted contact's answer is there erased, its first copy overwritten.
-        let client = NATSClient(configuration: try .init(url: nats.url))
-        try await client.connect()
-        let jetStream = JetStream(client: client)
         let info = try await jetStream.streamInfo("LEDGER_IDEMPOTENCY")
         var held = 0
         for seq in 1...max(info.state.lastSeq, 1) {
@@ -219,6 +228,17 @@ struct ReplicationTests: ReplicationChecks {
             #expect(!record.isEmpty && !record.contains("Gone") && !record.contains("788000222"), "answers stream message \(seq)")
         }
         #expect(held == 4)
+        // The first copy delivered late, after the replica applied the deletion: kept erased there.
+        let late = try await jetStream.publish(JetStream.Outgoing(subject: lateCopy.subject, payload: lateCopy.payload))
+        let durable = try #require(try replica.call("system.stats")["replication"]?.string("durable"))
+        var stored = false
+        for _ in 0..<300 where !stored {
+            // Acknowledged once stored.
+            let consumer = try await jetStream.consumerInfo(stream: "LEDGER_IDEMPOTENCY", name: durable + "_answers")
+            stored = consumer.ackFloor.streamSeq >= late.seq
+            if !stored { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(stored)
         await client.close()
 
         // The runbook: stop the primary, then promote the caught-up replica.

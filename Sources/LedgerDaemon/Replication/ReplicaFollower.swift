@@ -307,10 +307,21 @@ final class ReplicaFollower: Service, Sendable {
                 guard let separator = key.firstIndex(of: 0), key.count == separator + 33, let record = IdempotencyRecord(decoding: Array(answer.record)) else {
                     throw ReplicationError.malformedRecord(streamSequence: position)
                 }
-                let isNew = try txn.get(stores.idempotency, key: key) == nil
-                try record.store(at: key, replacingPersonalData: false, stores: stores, in: txn)
+                let workspace = String(decoding: key[..<separator], as: UTF8.self)
+                var received = record
                 if case .answer(_, let named) = record.content {
-                    let workspace = String(decoding: key[..<separator], as: UTF8.self)
+                    // An answer sent before its contact's deletion, received after this replica applied the
+                    // deletion, is kept erased, as the primary's replacement (still to come) will be.
+                    let contacts = try stores.projector(txn).contacts
+                    if let deleted = try named.first(where: { uuid in
+                        try ContactUUID(uuid).flatMap { try contacts.contact($0, workspace: workspace, in: txn) }?.isDeleted == true
+                    }) {
+                        received.content = .erased(contact: deleted)
+                    }
+                }
+                let isNew = try txn.get(stores.idempotency, key: key) == nil
+                try received.store(at: key, replacingPersonalData: false, stores: stores, in: txn)
+                if case .answer(_, let named) = received.content {
                     try IdempotencyIndex.add(named, answerAt: key, workspace: workspace, stores: stores, in: txn)
                 }
                 if isNew { try IdempotencyIndex.countStoredAnswer(stores, in: txn) }
