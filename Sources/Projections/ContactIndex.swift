@@ -2,6 +2,7 @@
 import ContactDomain
 import Crypto
 import Foundation
+import JSONText
 import LedgerStore
 
 /// Secondary indexes of the contacts, so selective queries read only their candidates: field values
@@ -120,7 +121,7 @@ public struct ContactIndex: Sendable {
 
         /// Trimmed and lowercased, as the evaluator compares text.
         public static func fold(_ text: String) -> String {
-            text.trimmingWhitespaceAndNewlines().lowercased()
+            text.trimmingWhitespaceAndNewlines().simpleLowercased()
         }
     }
 
@@ -202,7 +203,7 @@ public struct ContactIndex: Sendable {
             guard bytes.count >= 3 else { return [] }
             return (0...(bytes.count - 3)).map { String(decoding: bytes[$0..<($0 + 3)], as: UTF8.self) }
         }
-        let characters = Array(text.lowercased())
+        let characters = Array(text.simpleLowercased())
         guard characters.count >= 3 else { return [] }
         return (0...(characters.count - 3)).map { String(characters[$0..<($0 + 3)]) }
     }

@@ -10,8 +10,9 @@ import LedgerStore
 /// code's version differs from the stored one, ``rebuildIfNeeded(log:environment:progress:)`` rebuilds
 /// the read models from the log.
 public struct Projector: Sendable {
-    /// The read-model schema version of this code. Bump it when a stored read-model shape changes.
-    public static let version = 12
+    /// The read-model schema version of this code. Bump it when a stored read-model shape changes (13: text
+    /// folded by its code points' simple lowercase mapping, so an İ is indexed under i).
+    public static let version = 13
     /// The projection's name in `projections.status`.
     public static let name = "contacts"
 

@@ -1,6 +1,7 @@
 // ContactLedger — read models.
 import ContactDomain
 import Foundation
+import JSONText
 import LedgerStore
 
 /// Picks, for a parsed query, the contacts an index says may match, so a selective query reads only
@@ -109,7 +110,7 @@ public struct QueryPlanner {
             return result
         case (.scheme(let scheme), .equal):
             let path = condition.value.trimmingWhitespaceAndNewlines()
-            let lowercased = path.lowercased()
+            let lowercased = path.simpleLowercased()
             let caseless = lowercased == path.uppercased()
             guard Self.lowercasedSchemes.contains(scheme) || (caseless && Self.identitySchemes.contains(scheme)) else {
                 return try self.urnCandidates(scheme: scheme, containing: path, in: txn)

@@ -276,7 +276,9 @@ public enum ContactDecider {
         guard updated.count <= Self.maximumURNs else {
             throw ContactError.limit(Self.maximumURNs, field: "\(path).urns", reason: "too_many_urns")
         }
-        return updated == contact.urns ? nil : .contactURNsChanged(urns: updated)
+        // Code point for code point: a display changed to its other Unicode form is a change.
+        let unchanged = updated.count == contact.urns.count && zip(updated, contact.urns).allSatisfy { $0.isCodePointEqual(to: $1) }
+        return unchanged ? nil : .contactURNsChanged(urns: updated)
     }
 
     // MARK: - Groups

@@ -66,7 +66,7 @@ public enum WorkspaceDecider {
         if workspace.field(key.rawValue) != nil {
             throw ContactError(.conflict, reason: "key_taken", field: "key")
         }
-        if workspace.fields.contains(where: { $0.name.lowercased() == name.lowercased() }) {
+        if workspace.fields.contains(where: { $0.name.simpleLowercased() == name.simpleLowercased() }) {
             throw ContactError(.conflict, reason: "name_taken", field: "name")
         }
         guard workspace.fields.count < FieldDefinition.maxFieldsPerWorkspace else {
@@ -93,9 +93,9 @@ public enum WorkspaceDecider {
     ) throws(ContactError) -> [LedgerEvent] {
         guard let current = workspace.field(key) else { throw ContactError.notFound("field", id: key) }
         var update = FieldUpdated(key: key)
-        if let name, name != current.name {
+        if let name, !name.isCodePointEqual(to: current.name) {
             do { try FieldDefinition.validateName(name) } catch { throw Self.broken(error, field: "name") }
-            if workspace.fields.contains(where: { $0.key != current.key && $0.name.lowercased() == name.lowercased() }) {
+            if workspace.fields.contains(where: { $0.key != current.key && $0.name.simpleLowercased() == name.simpleLowercased() }) {
                 throw ContactError(.conflict, reason: "name_taken", field: "name")
             }
             update.name = name

@@ -1,5 +1,6 @@
 // ContactLedger — contact domain.
 import Foundation
+import JSONText
 import ParallelWork
 
 /// What one header column of an import means (behaviour reference §6.1).
@@ -128,8 +129,8 @@ public struct ImportPlan: Sendable, Hashable {
                 case "field":
                     let invalid = ImportFileError(.invalidFieldHeader, "Header '\(header)' is not a valid field name.", row: 1, column: header)
                     guard !name.isEmpty else { throw invalid }
-                    let folded = name.lowercased()
-                    if let existing = workspace.fields.first(where: { $0.name.lowercased() == folded }) {
+                    let folded = name.simpleLowercased()
+                    if let existing = workspace.fields.first(where: { $0.name.simpleLowercased() == folded }) {
                         kind = .field(key: existing.key.rawValue, isNew: false)
                     } else {
                         let key: FieldKey
@@ -140,7 +141,7 @@ public struct ImportPlan: Sendable, Hashable {
                             let fieldName = Self.fieldName(fromHeader: name)
                             do { try FieldDefinition.validateName(fieldName) } catch { throw invalid }
                             if !newFields.contains(where: { $0.key == key.rawValue }) {
-                                if newFields.contains(where: { $0.name.lowercased() == fieldName.lowercased() }) {
+                                if newFields.contains(where: { $0.name.simpleLowercased() == fieldName.simpleLowercased() }) {
                                     throw ImportFileError(.repeatedField, "Field name '\(fieldName)' is repeated.", row: 1, column: header)
                                 }
                                 newFields.append(ImportNewField(key: key.rawValue, name: fieldName))

@@ -1,4 +1,5 @@
 // ContactLedger — contact domain.
+import JSONText
 
 /// A workspace's validated location tree (country → states → districts → wards) with name and path look-ups.
 ///
@@ -70,7 +71,7 @@ public struct LocationHierarchy: Sendable, Hashable, Codable {
             entries.append(Entry(name: node.name, path: path, level: level, parent: parent))
             pathIndex[normalized] = index
             for name in [node.name] + node.aliases {
-                nameIndex[depth][name.lowercased(), default: []].append(index)
+                nameIndex[depth][name.simpleLowercased(), default: []].append(index)
             }
             for (position, child) in node.children.enumerated() {
                 try visit(child, depth: depth + 1, parent: index, place: member("children[\(position)]"))
@@ -121,7 +122,7 @@ public struct LocationHierarchy: Sendable, Hashable, Codable {
             trimmed = trimmed.dropLast()
         }
         return trimmed.split(separator: Self.pathSeparator, omittingEmptySubsequences: false)
-            .map { part in part.split(whereSeparator: \.isWhitespace).joined(separator: " ").lowercased() }
+            .map { part in part.split(whereSeparator: \.isWhitespace).joined(separator: " ").simpleLowercased() }
             .joined(separator: " > ")
     }
 
@@ -234,7 +235,7 @@ public struct LocationHierarchy: Sendable, Hashable, Codable {
     // MARK: - Private
 
     private func find(_ name: String, level: LocationLevel, parent: Int?) -> [Int] {
-        let candidates = self.nameIndex[level.rawValue][name.lowercased()] ?? []
+        let candidates = self.nameIndex[level.rawValue][name.simpleLowercased()] ?? []
         guard let parent else { return candidates }
         return candidates.filter { self.entries[$0].parent == parent }
     }

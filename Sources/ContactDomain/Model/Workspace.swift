@@ -1,5 +1,6 @@
 // ContactLedger — contact domain.
 import Foundation
+import JSONText
 
 /// A workspace's settings, field definitions, groups and locations, as its events have made them.
 public struct Workspace: Sendable, Hashable, Codable {
@@ -48,8 +49,8 @@ public struct Workspace: Sendable, Hashable, Codable {
 
     /// The group named `name`, ignoring case.
     public func group(named name: String) -> Group? {
-        let folded = name.lowercased()
-        return self.groups.first { $0.name.lowercased() == folded }
+        let folded = name.simpleLowercased()
+        return self.groups.first { $0.name.simpleLowercased() == folded }
     }
 
     /// Applies one of the workspace's events (the `evolve` step).

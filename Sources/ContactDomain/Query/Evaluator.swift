@@ -1,5 +1,6 @@
 // ContactLedger — contact domain.
 import Foundation
+import JSONText
 
 /// Decides whether a contact matches a parsed query, with the matching rules of behaviour reference §5.5.
 ///
@@ -100,14 +101,16 @@ public struct QueryEvaluator: Sendable {
         case .text(let texts), .names(let texts), .urns(let texts):
             let needle = Self.fold(Self.text(of: condition.typedValue, raw: condition.value))
             switch condition.comparator {
-            case .equal: return texts.contains { Self.fold($0) == needle }
-            case .notEqual: return !texts.contains { Self.fold($0) == needle }
+            // Code point for code point, as the indexes compare (a precomposed é and a decomposed one
+            // are two texts there, and were one here: live search and `as_of` answered differently).
+            case .equal: return texts.contains { Self.fold($0).isCodePointEqual(to: needle) }
+            case .notEqual: return !texts.contains { Self.fold($0).isCodePointEqual(to: needle) }
             case .contains:
-                if case .urns = values { return texts.contains { Self.fold($0).contains(needle) } }
+                if case .urns = values { return texts.contains { Self.fold($0).containsCodePoints(of: needle) } }
                 let wanted = QueryNameTokenizer.matchKeys(in: needle)
                 return texts.contains { text in
                     let words = QueryNameTokenizer.matchKeys(in: text)
-                    return words.contains { word in wanted.contains { word.hasPrefix($0) } }
+                    return words.contains { word in wanted.contains { word.hasCodePointPrefix($0) } }
                 }
             case .greaterThan, .greaterThanOrEqual, .lessThan, .lessThanOrEqual:
                 return false
@@ -158,7 +161,7 @@ public struct QueryEvaluator: Sendable {
     }()
 
     private static func fold(_ text: String) -> String {
-        text.trimmingWhitespaceAndNewlines().lowercased()
+        text.trimmingWhitespaceAndNewlines().simpleLowercased()
     }
 
     private static func text(of value: QueryValue, raw: String) -> String {

@@ -1,4 +1,5 @@
 // ContactLedger — contact domain.
+import JSONText
 
 /// Splits names and name-search values into words, as `name ~` conditions use them (behaviour reference
 /// §5.5; goflow `tokenizeNameValue`).
@@ -33,7 +34,7 @@ public enum QueryNameTokenizer {
                 return String(decoding: lowered, as: UTF8.self)
             }
             return String(
-                String.UnicodeScalarView(token.lowercased().unicodeScalars.prefix(QueryNameTokenizer.comparedPrefixLength))
+                String.UnicodeScalarView(token.simpleLowercased().unicodeScalars.prefix(QueryNameTokenizer.comparedPrefixLength))
             )
         }
     }

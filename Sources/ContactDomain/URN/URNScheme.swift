@@ -1,4 +1,5 @@
 // ContactLedger — contact domain.
+import JSONText
 
 /// A URN scheme: which kind of address a URN is, with its path rule and normalization (spec §2.2).
 ///
@@ -155,9 +156,9 @@ public enum URNScheme: String, Sendable, Hashable, CaseIterable, Codable, Custom
                 allowSenderIDs: true
             )
         case .mailto:
-            return path.lowercased()
+            return path.simpleLowercased()
         case .twitter:
-            let lowered = path.lowercased()
+            let lowered = path.simpleLowercased()
             return lowered.hasPrefix("@") ? String(lowered.dropFirst()) : lowered
         case .whatsapp, .bsuid:
             let scalars = path.unicodeScalars

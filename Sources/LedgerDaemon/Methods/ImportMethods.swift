@@ -1,6 +1,7 @@
 // ContactLedger — daemon wiring.
 import ContactDomain
 import Foundation
+import JSONText
 import LedgerStore
 import Logging
 import ParallelWork
@@ -383,7 +384,7 @@ extension LedgerMethods {
             let workspace = try tx.workspace()
             guard workspace.field(field.key) == nil else { continue }
             var name = field.name
-            if workspace.fields.contains(where: { $0.name.lowercased() == name.lowercased() }) { name = field.key }
+            if workspace.fields.contains(where: { $0.name.simpleLowercased() == name.simpleLowercased() }) { name = field.key }
             try tx.append(try WorkspaceDecider.createField(key: field.key, name: name, type: "text", workspace: workspace), to: EventHeader.workspaceStream(tx.workspaceName))
         }
         var prepared = spec

@@ -1,6 +1,7 @@
 // ContactLedger — daemon wiring.
 import ContactDomain
 import Foundation
+import JSONText
 import RPC
 
 /// The order of `contacts.search` results and its keyset cursors.
@@ -48,7 +49,7 @@ struct SearchOrder {
         case "id":
             indexedKey = .id
             self.extract = { .number(Decimal($0.id)) }
-        case "name": self.extract = { $0.name.map { .text($0.lowercased()) } }
+        case "name": self.extract = { $0.name.map { .text($0.simpleLowercased()) } }
         case "language": self.extract = { $0.language.map { .text($0) } }
         case "created_on": self.extract = { .time($0.createdOn.microseconds) }
         case "last_seen_on": self.extract = { $0.lastSeenOn.map { .time($0.microseconds) } }
@@ -68,10 +69,10 @@ struct SearchOrder {
             }
             self.extract = { contact in
                 switch contact.fields[fieldKey]?.reading(for: field.type) {
-                case .text(let text): .text(text.lowercased())
+                case .text(let text): .text(text.simpleLowercased())
                 case .number(let number): .number(number)
                 case .datetime(let date): .time(Timestamp(date).microseconds)
-                case .location(let path): .text(LocationHierarchy.name(ofPath: path).lowercased())
+                case .location(let path): .text(LocationHierarchy.name(ofPath: path).simpleLowercased())
                 case nil: nil
                 }
             }
