@@ -88,6 +88,16 @@ struct SchemaTrafficTests {
         let firstPage = try recorder.call("contacts.search", ["query": "", "cursor": .null, "limit": .null, "workspace": .null, "sort": .null])
         #expect(firstPage["contacts"]?.arrayValue != nil, "\(firstPage)")
         try recorder.call("events.read", ["after_seq": .null, "cursor": .null, "actor": .null])
+        // One of two params given and the other null: the schemas' "one of" counted the null one as given.
+        let someone = try recorder.call("contacts.create", ["name": "Null Params"])
+        try recorder.call("contacts.get", ["uuid": someone["uuid"] ?? .null, "urn": .null])
+        try recorder.call("contacts.bulk_modify", ["query": .null, "uuids": [someone["uuid"] ?? .null], "modifiers": [["type": "name", "name": "N"]]])
+        try recorder.call("contacts.bulk_modify", ["query": "name = N", "uuids": .null, "modifiers": [["type": "name", "name": "M"]]])
+        try recorder.call("imports.start", ["content_base64": "TmFtZQpBCg==", "format": "csv", "path": .null])
+        let exportPath = NSTemporaryDirectory() + "null-params-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: exportPath) }
+        let exported = try recorder.call("exports.start", ["format": "csv", "path": .string(exportPath), "group": .null, "query": .null])
+        #expect(exported.string("export") != nil, "\(exported)")
         try recorder.call("workspace.configure", ["default_country": "", "idempotency_key": .null])
         #expect(try recorder.call("workspace.get")["default_country"] == .null)
         try recorder.call("ledger.verify")
