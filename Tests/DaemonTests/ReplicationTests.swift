@@ -288,6 +288,25 @@ struct ReplicationTests: ReplicationChecks {
         #expect(stale.stop() == 0)
     }
 
+    @Test("a replica refused promotion while behind shows its events as on the stream, not as unpublished")
+    func aReplicaRefusedPromotionShowsNoUnpublishedEvents() throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        try self.createContacts(primary, 0..<10)
+        let (_, verified) = try self.converge(primary, replica)
+        let head = try #require(verified.int("head_seq"))
+        #expect(replica.stop() == 0)
+        try self.createContacts(primary, 10..<11)
+        // Behind the stream: refused, and every event it holds is the stream's (the runbook's step 1 reads a
+        // lag as events that exist only on this node; it showed the whole log).
+        let refused = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        #expect(self.eventually { try refused.call("system.stats")["replication"]?.string("state") == "error" })
+        let status = try #require(try refused.call("system.stats")["replication"])
+        #expect(status.int("published_seq") == head && status["lag"]?.int("events") == 0, "\(status)")
+        #expect(refused.stop() == 0)
+    }
+
     @Test("a primary writes its claim back when the stream's description loses it")
     func aDroppedClaimIsWrittenBack() async throws {
         let nats = try NATSServerProcess()

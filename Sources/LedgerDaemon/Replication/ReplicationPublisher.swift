@@ -42,8 +42,12 @@ final class ReplicationPublisher: Service, Sendable {
 
     func run() async throws {
         // What was published before this start, until the stream says otherwise: a status asked while
-        // NATS is unreachable showed 0, and a lag of the whole log.
-        let stored = try self.storedPosition()
+        // NATS is unreachable showed 0, and a lag of the whole log. A data directory that followed the
+        // stream (a replica promoted, or refused promotion) holds the stream's events, none its own.
+        var stored = try self.storedPosition()
+        if stored == 0, try self.stores.environment.read({ try $0.get(self.stores.meta, key: ReplicaFollower.durableKey) }) != nil {
+            stored = try self.stores.environment.read { try self.stores.log.head(in: $0).seq }
+        }
         self.status.update { $0.publishedSeq = stored }
         try await self.settings.runClient(named: "contactledgerd-publisher", logger: self.logger) { client in await self.publishLoop(client) }
     }
@@ -99,7 +103,12 @@ final class ReplicationPublisher: Service, Sendable {
                 try self.checkNotFenced(as: node, found: found)
                 // Where both hold an event: a stream that has grown past a diverged ledger is not merely ahead.
                 try await self.checkSameHistory(jetStream, at: min(last, head))
-                guard last <= head else { throw ReplicationError.streamAheadOfLedger(stream: last, head: head) }
+                guard last <= head else {
+                    // Every event this log holds is on the stream (the same history up to its head): a
+                    // replica refused promotion while behind showed the whole log as never published.
+                    self.status.update { $0.publishedSeq = max($0.publishedSeq, head) }
+                    throw ReplicationError.streamAheadOfLedger(stream: last, head: head)
+                }
                 // Only once the log holds the whole stream: a replica promoted while behind claims nothing.
                 try await self.claim(jetStream, as: node, found: found)
                 // Answers stored while this node did not publish (or before it ever did) are queued now.
