@@ -78,7 +78,9 @@ extension ContactLedgerCommand {
             if case .object(let fields) = members["fields"] {
                 let featured = display.featured.filter { fields[$0.key] != nil }
                 for field in featured {
-                    pairs.append(("fields.\(field.key)", display.text(fields[field.key], type: field.type)))
+                    // A value that does not read as its field's type counts as not set (§3.2), shown as unset.
+                    let shown = display.text(fields[field.key], type: field.type)
+                    pairs.append(("fields.\(field.key)", shown.isEmpty ? "-" : shown))
                 }
                 let featuredKeys = Set(featured.map(\.key))
                 for key in fields.keys.sorted() where !featuredKeys.contains(key) {

@@ -78,6 +78,10 @@ extension CLITests {
         let shown = get.output.split(separator: "\n").filter { $0.contains("fields.") }.map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
         #expect(shown.map { $0.first ?? "" } == ["fields.age", "fields.due", "fields.aaa_notes"], "\(get.output)")
         #expect(shown.dropFirst().first?.dropFirst().joined(separator: " ") == "17-05-2023 10:30", "\(get.output)")
+        // A featured value that does not read as its type counts as not set, shown as an unset one is.
+        try ContactKit.modify(daemon, uuid, [ContactKit.field("age", "abc")])
+        let unset = try self.run(daemon, ["contact", "get", uuid]).output.split(separator: "\n").first { $0.hasPrefix("fields.age") }
+        #expect(unset?.split(separator: " ").last == "-", "\(unset ?? "")")
     }
 
     /// An error is one stderr line whatever its message quotes, with control characters shown as a table
