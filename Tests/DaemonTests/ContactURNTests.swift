@@ -14,13 +14,15 @@ struct URNCase: Sendable, CustomTestStringConvertible {
     var identity: String?
     /// For invalid input, the expected `data.reason` where it is certain.
     var reason: String?
+    /// For a path or display too long, the `data.limit` of the -32006 it gets (other invalid input: -32602).
+    var limit: Int64?
 
     static func valid(_ input: String, _ country: String?, _ expected: String, identity: String? = nil) -> URNCase {
         URNCase(input: input, country: country, expected: expected, identity: identity ?? expected)
     }
 
-    static func invalid(_ input: String, _ country: String? = "RW", reason: String? = nil) -> URNCase {
-        URNCase(input: input, country: country, expected: nil, reason: reason)
+    static func invalid(_ input: String, _ country: String? = "RW", reason: String? = nil, limit: Int64? = nil) -> URNCase {
+        URNCase(input: input, country: country, expected: nil, reason: reason, limit: limit)
     }
 
     var testDescription: String { "\(self.input) [\(self.country ?? "no country")] → \(self.expected ?? "invalid")" }
@@ -123,7 +125,10 @@ struct ContactURNTests {
         .invalid(":12345"),
         .invalid("ext:", reason: "empty"),
         .invalid("ext:a?b?c", reason: "malformed"),
-        .invalid("ext:" + String(repeating: "x", count: 201), reason: "path_too_long"),
+        // Too long: a value too long, -32006 with the limit (UTF-8 bytes, as gocommon counts).
+        .invalid("ext:" + String(repeating: "x", count: 201), reason: "path_too_long", limit: 200),
+        .invalid("ext:" + String(repeating: "\u{E9}", count: 101), reason: "path_too_long", limit: 200),
+        .invalid("telegram:1#" + String(repeating: "a", count: 256), reason: "display_too_long", limit: 255),
     ]
 
     /// Starts a daemon with the three workspaces: `rw` (RW), `us` (US), `nocountry`.
@@ -152,19 +157,21 @@ struct ContactURNTests {
             #expect(ContactKit.strings(ContactKit.items(created).first?["data"]?["urns"]) == [expected])
         } else {
             let error = try daemon.error("contacts.create", ["workspace": workspace, "urns": ["ext:fine-one", .string(item.input)]])
-            #expect(error.code == -32602)
+            let code = item.limit == nil ? -32602 : -32006
+            #expect(error.code == code)
             #expect(error.data("field") == "urns[1]")
             if let reason = item.reason { #expect(error.data("reason")?.stringValue == reason) }
+            if let limit = item.limit { #expect(error.data("limit")?.integerValue == limit, "\(error)") }
             // Nothing was recorded, and the same input is refused as a lookup key and as a modifier.
             #expect(try daemon.call("events.read", ["workspace": workspace, "types": ["contact_created"]])["items"] == [])
             let lookup = try daemon.error("contacts.get", ["workspace": workspace, "urn": .string(item.input)])
-            #expect(lookup.code == -32602)
+            #expect(lookup.code == code)
             #expect(lookup.data("field") == "urn")
             let contact = try daemon.call("contacts.create", ["workspace": workspace, "name": "Ok"])
             let uuid = try #require(contact.string("uuid"))
             let modify = try ContactKit.modifyError(
                 daemon, uuid, [["type": "name", "name": "X"], ContactKit.urns("append", ["ext:also-fine", item.input])], workspace: item.workspace)
-            #expect(modify.code == -32602)
+            #expect(modify.code == code)
             #expect(modify.data("field") == "modifiers[1].urns[1]")
             #expect(try ContactKit.get(daemon, uuid, workspace: item.workspace).string("name") == "Ok")
         }

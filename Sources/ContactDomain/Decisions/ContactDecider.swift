@@ -221,7 +221,7 @@ public enum ContactDecider {
             do {
                 urn = try context.normalizedURN(text)
             } catch {
-                throw ContactError.invalid("\(field)[\(index)]", error.code)
+                throw ContactError.urn(error, field: "\(field)[\(index)]")
             }
             guard identities.insert(urn.identity).inserted else { continue }
             let current: ContactUUID?

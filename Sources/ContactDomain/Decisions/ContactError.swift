@@ -38,6 +38,13 @@ public struct ContactError: Error, Sendable, Hashable {
         ContactError(.invalidParams, reason: reason, field: field)
     }
 
+    /// A refused URN naming `field`: -32006 with its limit for a path or display too long (a value too long,
+    /// as for names and texts), -32602 otherwise.
+    public static func urn(_ error: URNError, field: String) -> ContactError {
+        if let limit = error.limit { return .limit(limit, field: field, reason: error.code) }
+        return .invalid(field, error.code)
+    }
+
     /// -32001 for a thing of `kind` with `id`.
     public static func notFound(_ kind: String, id: String, reason: String = "not_found") -> ContactError {
         ContactError(.notFound, reason: reason, details: ["kind": .text(kind), "id": .text(id)])

@@ -53,4 +53,13 @@ public enum URNError: Error, Sendable, Hashable, CaseIterable, CustomStringConve
 
     /// The human ``message``.
     public var description: String { self.message }
+
+    /// The length a too-long path or display passed (UTF-8 bytes, as gocommon counts); nil for the others.
+    public var limit: Int? {
+        switch self {
+        case .pathTooLong: URN.maxPathLength
+        case .displayTooLong: URN.maxDisplayLength
+        default: nil
+        }
+    }
 }

@@ -57,7 +57,7 @@ extension LedgerMethods {
         do {
             return try URN.normalized(text, defaultCountry: defaultCountry)
         } catch {
-            throw ContactError.invalid(field, error.code)
+            throw ContactError.urn(error, field: field)
         }
     }
 
@@ -67,7 +67,7 @@ extension LedgerMethods {
         do {
             return try context.normalizedURN(text)
         } catch {
-            throw ContactError.invalid(field, error.code)
+            throw ContactError.urn(error, field: field)
         }
     }
 
