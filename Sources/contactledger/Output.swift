@@ -138,8 +138,9 @@ enum Output {
     /// Sets the character-type locale to C.UTF-8 once, for `wcwidth`; nothing else the CLI does depends on it.
     private static let isUTF8LocaleSet: Bool = setlocale(LC_CTYPE, "C.UTF-8") != nil
 
-    /// `text` made safe for one line of a terminal: line breaks shown as `⏎`, other control characters
-    /// (escape sequences that would recolour or move the cursor, tabs) as their visible Control Pictures.
+    /// `text` made safe for one line of a terminal: line breaks (U+2028 and U+2029 too) shown as `⏎`, other
+    /// control characters (escape sequences that would recolour or move the cursor, tabs) as their visible
+    /// Control Pictures, C1 controls and bidirectional formatting characters as `�`.
     static func printable(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: Self.isControl) else { return text }
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).joined(separator: " ⏎ ")
@@ -149,6 +150,7 @@ enum Output {
             case 0x00...0x1F: shown.append(Unicode.Scalar(0x2400 + scalar.value) ?? "?")
             case 0x7F: shown.append("\u{2421}")
             case 0x80...0x9F: shown.append("\u{FFFD}")
+            case _ where Self.isBidiControl(scalar): shown.append("\u{FFFD}")
             default: shown.append(scalar)
             }
         }
@@ -156,7 +158,17 @@ enum Output {
     }
 
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+            || Self.isBidiControl(scalar)
+    }
+
+    /// The bidirectional formatting characters: printed raw, a right-to-left override reversed the rest of
+    /// the line on the terminal, and the table counted each as a column.
+    private static func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
     }
 
     /// Keys in display order: ``leadingKeys`` first, then the rest sorted.

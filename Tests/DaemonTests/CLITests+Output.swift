@@ -51,6 +51,10 @@ extension CLITests {
         let shown = #"name="Ben\#u{241B}[31mRed \#u{23CE} line""#
         let get = try self.run(daemon, ["contact", "get", uuid])
         #expect(get.output.contains("Ben\u{241B}[31mRed \u{23CE} line"), "\(get.output)")
+        // A right-to-left override reversed the rest of the line on the terminal; a line separator broke it.
+        let bidi = try #require(try daemon.call("contacts.create", ["name": "ab\u{202E}cd\u{2028}ef\u{2066}g"]).string("uuid"))
+        let bidiShown = try self.run(daemon, ["contact", "get", bidi]).output
+        #expect(bidiShown.contains("ab\u{FFFD}cd \u{23CE} ef\u{FFFD}g"), "\(bidiShown)")
         for command in [["events", "read", "--after", "0"], ["contact", "history", uuid]] {
             let run = try self.run(daemon, command)
             #expect(run.output.contains(shown) && !run.output.contains("\\u001b"), "\(command): \(run.output)")
