@@ -68,20 +68,8 @@ final class ReplicaFollower: Service, Sendable {
                 let durable = try await self.durableName()
                 let head = try self.head
                 // Start the durable consumer at this log's head, whatever it delivered before.
-                do {
-                    try await jetStream.deleteConsumer(stream: self.settings.stream, name: durable)
-                } catch let error as JetStreamError where error.isConsumerNotFound {}
-                _ = try await jetStream.createConsumer(
-                    stream: self.settings.stream,
-                    config: ConsumerConfig(
-                        durableName: durable,
-                        deliverPolicy: head == 0 ? "all" : "by_start_sequence",
-                        optStartSeq: head == 0 ? nil : head + 1,
-                        ackPolicy: "explicit",
-                        ackWait: .seconds(30),
-                        maxAckPending: 4 * Self.batchSize
-                    )
-                )
+                let consumer = try await Self.consumer(durable, of: self.settings.stream, after: head, jetStream)
+                defer { consumer.close() }
                 self.status.update {
                     $0.connected = true
                     $0.state = info.state.lastSeq > head ? "following" : "caught_up"
@@ -93,8 +81,6 @@ final class ReplicaFollower: Service, Sendable {
                 if pacing.shouldAnnounceConnection() {
                     self.logger.notice("replica following again", metadata: ["ledger.seq": "\(head)"])
                 }
-                let consumer = try jetStream.pullConsumer(stream: self.settings.stream, name: durable)
-                defer { consumer.close() }
                 // The log and the stored answers side by side; the first to stop stops the other, and both
                 // start again.
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -176,13 +162,7 @@ final class ReplicaFollower: Service, Sendable {
                 }
                 continue
             }
-            let decoder = JSONDecoder()
-            let records = try messages.map { message -> ReplicatedRecord in
-                guard let record = try? decoder.decode(ReplicatedRecord.self, from: Data(message.payload)), record.format == 1 else {
-                    throw ReplicationError.malformedRecord(streamSequence: message.streamSequence)
-                }
-                return record
-            }
+            let records = try Self.decode(messages, as: ReplicatedRecord.self, format: \.format)
             let head = try await self.append(try await self.fillingErasedGaps(records, after: try self.head, jetStream))
             try consumer.ack(messages)
             var streamLast: UInt64?
@@ -257,21 +237,7 @@ final class ReplicaFollower: Service, Sendable {
             var position = try self.stores.environment.read { try $0.get(self.stores.meta, key: Self.answersPositionKey) }.flatMap { BigEndian.uint64($0) } ?? 0
             // A stream made again (a NATS store lost) starts over; answers received before are replaced.
             if position > info.state.lastSeq { position = 0 }
-            do {
-                try await jetStream.deleteConsumer(stream: stream, name: name)
-            } catch let error as JetStreamError where error.isConsumerNotFound {}
-            _ = try await jetStream.createConsumer(
-                stream: stream,
-                config: ConsumerConfig(
-                    durableName: name,
-                    deliverPolicy: position == 0 ? "all" : "by_start_sequence",
-                    optStartSeq: position == 0 ? nil : position + 1,
-                    ackPolicy: "explicit",
-                    ackWait: .seconds(30),
-                    maxAckPending: 4 * Self.batchSize
-                )
-            )
-            let consumer = try jetStream.pullConsumer(stream: stream, name: name)
+            let consumer = try await Self.consumer(name, of: stream, after: position, jetStream)
             defer { consumer.close() }
             while !Task.isCancelled {
                 let messages = try await consumer.fetch(batch: Self.batchSize, maxWait: .seconds(1))
@@ -279,19 +245,45 @@ final class ReplicaFollower: Service, Sendable {
                     self.status.update { $0.answersPending = 0 }
                     continue
                 }
-                let decoder = JSONDecoder()
-                let answers = try messages.map { message -> ReplicatedAnswer in
-                    guard let answer = try? decoder.decode(ReplicatedAnswer.self, from: Data(message.payload)), answer.format == 1 else {
-                        throw ReplicationError.malformedRecord(streamSequence: message.streamSequence)
-                    }
-                    return answer
-                }
+                let answers = try Self.decode(messages, as: ReplicatedAnswer.self, format: \.format)
                 try await self.store(answers, upTo: last.streamSequence)
                 try consumer.ack(messages)
                 self.status.update { $0.answersPending = last.pending }
             }
         }
         throw CancellationError()
+    }
+
+    /// Makes the durable consumer `name` of `stream` again, delivering from after `position` (all of the
+    /// stream from 0) whatever it delivered before, and subscribes to it.
+    private static func consumer(_ name: String, of stream: String, after position: UInt64, _ jetStream: JetStream) async throws -> PullConsumer {
+        do {
+            try await jetStream.deleteConsumer(stream: stream, name: name)
+        } catch let error as JetStreamError where error.isConsumerNotFound {}
+        _ = try await jetStream.createConsumer(
+            stream: stream,
+            config: ConsumerConfig(
+                durableName: name,
+                deliverPolicy: position == 0 ? "all" : "by_start_sequence",
+                optStartSeq: position == 0 ? nil : position + 1,
+                ackPolicy: "explicit",
+                ackWait: .seconds(30),
+                maxAckPending: 4 * Self.batchSize
+            )
+        )
+        return try jetStream.pullConsumer(stream: stream, name: name)
+    }
+
+    /// The messages' bodies as `Body` of format 1; ``ReplicationError/malformedRecord(streamSequence:)``
+    /// for the first that is not one.
+    private static func decode<Body: Decodable>(_ messages: [JetStreamMessage], as type: Body.Type, format: (Body) -> Int) throws -> [Body] {
+        let decoder = JSONDecoder()
+        return try messages.map { message in
+            guard let body = try? decoder.decode(Body.self, from: Data(message.payload)), format(body) == 1 else {
+                throw ReplicationError.malformedRecord(streamSequence: message.streamSequence)
+            }
+            return body
+        }
     }
 
     /// In `ledger.meta`: the last sequence of the answers stream stored.
