@@ -88,6 +88,10 @@ struct SchemaTrafficTests {
         let firstPage = try recorder.call("contacts.search", ["query": "", "cursor": .null, "limit": .null, "workspace": .null, "sort": .null])
         #expect(firstPage["contacts"]?.arrayValue != nil, "\(firstPage)")
         try recorder.call("events.read", ["after_seq": .null, "cursor": .null, "actor": .null])
+        // Names and URNs the daemon takes, at the edges of white space: the schemas take them too.
+        try recorder.call("groups.create", ["name": "\u{200B}Zero width"])
+        try recorder.call("groups.create", ["name": "\u{FEFF}Byte order"])
+        try recorder.call("contacts.create", ["urns": ["ext:\u{FEFF}", "ext:line\nbreak"]])
         // One of two params given and the other null: the schemas' "one of" counted the null one as given.
         let someone = try recorder.call("contacts.create", ["name": "Null Params"])
         try recorder.call("contacts.get", ["uuid": someone["uuid"] ?? .null, "urn": .null])

@@ -62,4 +62,16 @@ struct UnicodeTextTests {
         let renamed = try daemon.call("fields.update", ["key": "cite", "name": "Cit\u{E9}"])
         #expect(renamed.string("name")?.unicodeScalars.elementsEqual("Cit\u{E9}".unicodeScalars) == true, "\(renamed)")
     }
+
+    @Test func whiteSpaceIsUnicodeWhiteSpaceEverywhere() throws {
+        let daemon = try DaemonHarness()
+        // A zero-width space is no white space (Go's strings.TrimSpace keeps it); an ideographic space is.
+        #expect(try daemon.call("groups.create", ["name": "\u{200B}Zero"]).string("name") == "\u{200B}Zero")
+        #expect(try daemon.call("groups.create", ["name": "\u{FEFF}Bom"]).string("name") == "\u{FEFF}Bom")
+        let spaced = try daemon.error("groups.create", ["name": "\u{3000}Wide"])
+        #expect(spaced.code == -32602 && spaced.data("reason") == "surrounding_whitespace", "\(spaced)")
+        let trimmed = try daemon.call("contacts.create", ["name": " \u{2003}Ann\u{3000}", "urns": ["ext:\u{2003}ann\u{85}"]])
+        #expect(trimmed.string("name") == "Ann" && trimmed["urns"]?.arrayValue?.first?.stringValue == "ext:ann", "\(trimmed)")
+        #expect(try daemon.call("contacts.create", ["name": "\u{200B}Bob"]).string("name") == "\u{200B}Bob")
+    }
 }

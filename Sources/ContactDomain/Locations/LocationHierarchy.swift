@@ -129,7 +129,7 @@ public struct LocationHierarchy: Sendable, Hashable, Codable {
     /// The last name of a path (`"Rwanda > Kigali City"` → `"Kigali City"`); queries compare locations by it.
     public static func name(ofPath path: String) -> String {
         let last = path.split(separator: Self.pathSeparator, omittingEmptySubsequences: false).last ?? Substring(path)
-        return last.trimmingWhitespace()
+        return String(last).trimmingWhitespaceAndNewlines()
     }
 
     /// The location at a path, at any level; case and spacing don't matter.
@@ -304,15 +304,5 @@ public struct LocationHierarchy: Sendable, Hashable, Codable {
             words.append(String(String.UnicodeScalarView(scalars[start..<index])))
         }
         return words
-    }
-}
-
-extension Substring {
-    /// The substring without leading and trailing white space.
-    fileprivate func trimmingWhitespace() -> String {
-        guard let first = self.firstIndex(where: { !$0.isWhitespace }),
-            let last = self.lastIndex(where: { !$0.isWhitespace })
-        else { return "" }
-        return String(self[first...last])
     }
 }

@@ -50,7 +50,7 @@ public enum PhoneNumbers {
         allowShortCodes: Bool = true,
         allowSenderIDs: Bool = false
     ) throws(URNError) -> String {
-        let trimmed = Self.repairingExcelExponent(raw.trimmingWhitespace)
+        let trimmed = Self.repairingExcelExponent(raw.trimmingWhitespaceAndNewlines())
         var input = String(String.UnicodeScalarView(trimmed.unicodeScalars.filter(Self.isASCIIAlphanumeric)))
         if trimmed.hasPrefix("+") {
             input = "+" + input

@@ -1,17 +1,6 @@
 // ContactLedger — contact domain.
 
 extension String {
-    /// The string without leading and trailing Unicode white space (as Go's `strings.TrimSpace`).
-    var trimmingWhitespace: String {
-        // Printable ASCII at both ends (most URNs): nothing to trim.
-        if let first = self.utf8.first, let last = self.utf8.last, first > 0x20, first < 0x7F, last > 0x20, last < 0x7F { return self }
-        let scalars = self.unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
-        else { return "" }
-        return String(scalars[first...last])
-    }
-
     /// Whether the string has a `#`, `%` or `?`: the characters a URN escapes in its components and
     /// that start its query and display. Most URNs have none, and then need neither escaping nor parsing.
     var containsURNSpecialCharacter: Bool {

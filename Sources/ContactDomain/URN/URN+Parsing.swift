@@ -25,7 +25,7 @@ extension URN {
     /// - Throws: ``URNError``: `empty`, `malformed`, `unknown_scheme` (also for the internal `deleted`),
     ///   `not_a_possible_number`, `invalid_country_code`, `path_too_long`, `invalid_path`, `display_too_long`.
     public static func normalized(_ raw: String, defaultCountry: String?) throws(URNError) -> URN {
-        let parts = try Self.split(raw.trimmingWhitespace)
+        let parts = try Self.split(raw.trimmingWhitespaceAndNewlines())
         guard let scheme = URNScheme(rawValue: parts.scheme.lowercased()), !scheme.isInternal else {
             throw .unknownScheme
         }
@@ -58,15 +58,15 @@ extension URN {
         display: String? = nil,
         defaultCountry: String? = nil
     ) throws(URNError) {
-        let trimmedPath = path.trimmingWhitespace
+        let trimmedPath = path.trimmingWhitespaceAndNewlines()
         guard !trimmedPath.isEmpty else { throw .empty }
         // Refused before any normalization: phone parsing time grows with the square of the length, and a
         // NUL byte has no place in any scheme's path.
         guard trimmedPath.utf8.count <= (scheme == .tel ? Self.maxTelInputLength : Self.maxPathLength * 3) else { throw .pathTooLong }
         guard !trimmedPath.unicodeScalars.contains(where: { $0.value == 0 }) else { throw .invalidPath }
         let normalizedPath = try scheme.normalize(path: trimmedPath, defaultCountry: defaultCountry)
-        let trimmedDisplay = display?.trimmingWhitespace
-        let trimmedQuery = query?.trimmingWhitespace
+        let trimmedDisplay = display?.trimmingWhitespaceAndNewlines()
+        let trimmedQuery = query?.trimmingWhitespaceAndNewlines()
         let urn = URN(
             uncheckedScheme: scheme,
             path: normalizedPath,

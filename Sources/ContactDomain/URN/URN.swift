@@ -85,7 +85,7 @@ public struct URN: Sendable, Hashable {
     ///
     /// - Throws: ``URNError/displayTooLong`` if the display is over ``maxDisplayLength`` bytes.
     public func withDisplay(_ display: String?) throws(URNError) -> URN {
-        let trimmed = display.map(\.trimmingWhitespace).flatMap { $0.isEmpty ? nil : $0 }
+        let trimmed = display.map { $0.trimmingWhitespaceAndNewlines() }.flatMap { $0.isEmpty ? nil : $0 }
         if let trimmed, trimmed.utf8.count > Self.maxDisplayLength {
             throw .displayTooLong
         }
