@@ -307,6 +307,50 @@ struct ReplicationTests: ReplicationChecks {
         #expect(refused.stop() == 0)
     }
 
+    @Test("a primary still running when a replica is promoted publishes nothing more once the claim is made; the promoted one goes on")
+    func aRunningOldPrimaryIsFencedBeforeItsNextBatch() async throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        try self.createContacts(primary, 0..<10)
+        _ = try self.converge(primary, replica)
+        #expect(replica.stop() == 0)
+        // Promoted while the old primary still runs (the runbook's step 1 skipped), which writes at once.
+        let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        #expect(self.eventually { try promoted.call("system.stats")["replication"]?.string("state") == "caught_up" })
+        let head = try #require(try promoted.call("system.health").int("head_seq"))
+        try self.createContacts(primary, 10..<13)
+        #expect(self.eventually { try primary.call("system.stats")["replication"]?.string("state") == "fenced" })
+        // It published none of them (within its 5 s between claim checks it did, and the promoted node's
+        // next event then diverged from the stream).
+        let client = NATSClient(configuration: try .init(url: nats.url))
+        try await client.connect()
+        #expect(try await JetStream(client: client).streamInfo("LEDGER").state.lastSeq == UInt64(head))
+        await client.close()
+        try self.createContacts(promoted, 100..<103)
+        #expect(self.eventually { try promoted.call("system.stats")["replication"]?.int("published_seq") == head + 3 })
+        #expect(try promoted.call("system.stats")["replication"]?.string("last_error") == nil)
+    }
+
+    @Test("a replica started on another stream than its log came from says chain_broken and takes nothing of it")
+    func aReplicaOnAnotherStreamIsRefused() throws {
+        let nats = try NATSServerProcess()
+        let shardA = try DaemonHarness(arguments: ["--replicate", nats.url, "--stream", "LEDGER_A"])
+        let shardB = try DaemonHarness(arguments: ["--replicate", nats.url, "--stream", "LEDGER_B"])
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url, "--stream", "LEDGER_B"])
+        try self.createContacts(shardA, 0..<5)
+        try self.createContacts(shardB, 100..<120)
+        _ = try self.converge(shardB, replica)
+        #expect(replica.stop() == 0)
+        // Its log (B's, 20 contacts) is ahead of A's stream, and another history where both hold events.
+        let wrong = try DaemonHarness(arguments: ["--follow", nats.url, "--stream", "LEDGER_A"], directory: replica.directory)
+        #expect(self.eventually { try wrong.call("system.stats")["replication"]?.string("state") == "chain_broken" })
+        let status = try #require(try wrong.call("system.stats")["replication"])
+        #expect(status.string("last_error")?.contains("another history") == true, "\(status)")
+        #expect(try wrong.call("contacts.count", ["query": ""]).int("total") == 20)
+        #expect(wrong.stop() == 0)
+    }
+
     @Test("a primary writes its claim back when the stream's description loses it")
     func aDroppedClaimIsWrittenBack() async throws {
         let nats = try NATSServerProcess()

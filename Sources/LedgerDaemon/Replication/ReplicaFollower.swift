@@ -64,9 +64,17 @@ final class ReplicaFollower: Service, Sendable {
                 if client.status != .connected { try await client.connect() }
                 let jetStream = JetStream(client: client)
                 let info = try await jetStream.streamInfo(self.settings.stream)
+                let head = try self.head
+                // This log must be the stream's, up to where both hold events, before anything of the stream
+                // is taken (its refs' key included): a log followed from another shard's stream said
+                // `caught_up` and served that shard's contacts as this one's.
+                let streamLast = info.state.lastSeq
+                if try await StreamHistory.matches(jetStream, stream: self.settings.stream, stores: self.stores, at: min(head, streamLast)) == false {
+                    throw ReplicationError.notTheStreamsHistory(seq: min(head, streamLast))
+                }
+                guard head <= streamLast else { throw ReplicationError.ledgerAheadOfStream(head: head, stream: streamLast) }
                 try await self.takeAnonymousKey(of: info)
                 let durable = try await self.durableName()
-                let head = try self.head
                 // Start the durable consumer at this log's head, whatever it delivered before.
                 let consumer = try await Self.consumer(durable, of: self.settings.stream, after: head, jetStream)
                 defer { consumer.close() }

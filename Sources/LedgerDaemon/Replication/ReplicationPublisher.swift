@@ -111,6 +111,13 @@ final class ReplicationPublisher: Service, Sendable {
                 }
                 // Only once the log holds the whole stream: a replica promoted while behind claims nothing.
                 try await self.claim(jetStream, as: node, found: found)
+                // A former primary still running may have published between the look above and the claim;
+                // this node's next event would then land on another history. Fenced now, it publishes no more.
+                let claimedAt = try await jetStream.streamInfo(self.settings.stream).state.lastSeq
+                guard claimedAt <= head else {
+                    self.status.update { $0.publishedSeq = max($0.publishedSeq, head) }
+                    throw ReplicationError.streamAheadOfLedger(stream: claimedAt, head: head)
+                }
                 // Answers stored while this node did not publish (or before it ever did) are queued now.
                 let stores = self.stores
                 _ = try await self.ledger.execute(.daemonRecord) { tx in
@@ -304,24 +311,25 @@ final class ReplicationPublisher: Service, Sendable {
         return entries.count == Self.batchSize
     }
 
-    /// Checks that the stream's last message is this ledger's event at that seq (the same hash): a
+    /// Checks the stream's claim while publishing, not only at connection: a description an operator
+    /// re-applied without it (a config tool's STREAM.UPDATE) is written back, and a replica promoted
+    /// meanwhile fences this node (``checkNotFenced(as:found:)``).
+    private func checkClaim(_ jetStream: JetStream, as node: String) async throws {
+        let found = StreamClaim(description: try await jetStream.streamInfo(self.settings.stream).config.description)
+        if found != StreamClaim(primary: node, anonymousKey: self.ledger.anonymousKey.value) {
+            try self.checkNotFenced(as: node, found: found)
+            try await self.claim(jetStream, as: node, found: found)
+        }
+    }
+
+    /// Checks that the stream's last message is this ledger's event at that seq (``StreamHistory``): a
     /// primary replaced in a failover and restarted, which went on taking writes, has a log as long as
     /// the stream's but another history, and published its own events onto the new primary's stream,
-    /// breaking every replica. Counting messages alone let it through. A message the stream no longer
-    /// holds (its limits dropped it) is not checked.
+    /// breaking every replica.
     private func checkSameHistory(_ jetStream: JetStream, at seq: UInt64) async throws {
-        guard seq > 0 else { return }
-        let message: StoredMessage
-        do {
-            message = try await jetStream.message(stream: self.settings.stream, seq: seq)
-        } catch let error as JetStreamError where error.isMessageNotFound {
-            return
+        if try await StreamHistory.matches(jetStream, stream: self.settings.stream, stores: self.stores, at: seq) == false {
+            throw ReplicationError.diverged(seq: seq)
         }
-        guard let published = try? JSONDecoder().decode(ReplicatedRecord.self, from: Data(message.payload)) else {
-            throw ReplicationError.malformedRecord(streamSequence: seq)
-        }
-        let local = try self.stores.environment.read { try self.stores.log.record(at: seq, in: $0) }
-        guard let local, Data(local.hash) == published.hash else { throw ReplicationError.diverged(seq: seq) }
     }
 
     /// Sends the events after `start` and then follows the log, until an error.
@@ -332,14 +340,7 @@ final class ReplicationPublisher: Service, Sendable {
         var lastClaimCheck = ContinuousClock.now
         while !Task.isCancelled {
             if ContinuousClock.now - lastClaimCheck >= Self.claimCheckInterval {
-                // The claim is checked while publishing, not only at connection: a description an operator
-                // re-applied without it (a config tool's STREAM.UPDATE) is written back, and a replica
-                // promoted meanwhile fences this node within seconds.
-                let found = StreamClaim(description: try await jetStream.streamInfo(self.settings.stream).config.description)
-                if found != StreamClaim(primary: node, anonymousKey: self.ledger.anonymousKey.value) {
-                    try self.checkNotFenced(as: node, found: found)
-                    try await self.claim(jetStream, as: node, found: found)
-                }
+                try await self.checkClaim(jetStream, as: node)
                 lastClaimCheck = .now
             }
             var deletion: (stream: String, seq: UInt64)?
@@ -376,6 +377,10 @@ final class ReplicationPublisher: Service, Sendable {
                 continue
             }
             self.status.update { $0.state = "publishing" }
+            // Before every batch too: a replica promoted while this node still ran had up to 5 s in which
+            // this node published onto the stream it had claimed, and then neither could publish.
+            try await self.checkClaim(jetStream, as: node)
+            lastClaimCheck = .now
             if let deletion { try await self.erasePublished(of: deletion.stream, before: deletion.seq, upTo: position, jetStream) }
             let results = try await jetStream.publishBatch(batch)
             var failure: (any Error)?

@@ -215,6 +215,11 @@ enum ReplicationError: Error, CustomStringConvertible {
     case consumerLost(name: String)
     /// Another node claimed the stream (a replica promoted in a failover), and this one never followed it.
     case fenced(primary: String)
+    /// A replica's event at `seq` is not the stream's: its log came from another stream (or another
+    /// primary's history).
+    case notTheStreamsHistory(seq: UInt64)
+    /// A replica's log holds more events than the stream it follows.
+    case ledgerAheadOfStream(head: UInt64, stream: UInt64)
 
     var description: String {
         switch self {
@@ -229,6 +234,10 @@ enum ReplicationError: Error, CustomStringConvertible {
         case .consumerLost(let name): "the durable consumer \(name) is gone from the server; making it again"
         case .fenced(let primary):
             "the stream's primary is now \(primary) (a replica promoted in a failover): this ledger, its former primary, must not publish again (rebuild it as a replica)"
+        case .notTheStreamsHistory(let seq):
+            "this ledger's event \(seq) is not the stream's: its log holds another history than the stream it follows (follow the stream it came from, or start from an empty data directory)"
+        case .ledgerAheadOfStream(let head, let stream):
+            "this ledger holds \(head) events but the stream it follows only \(stream): it holds events the stream does not (follow the stream it came from, or start from an empty data directory)"
         }
     }
 
@@ -238,6 +247,7 @@ enum ReplicationError: Error, CustomStringConvertible {
         switch self {
         case .diverged: "diverged"
         case .streamAheadOfLedger: "stream_ahead_of_ledger"
+        case .ledgerAheadOfStream: "ledger_ahead_of_stream"
         default: self.description
         }
     }
@@ -245,7 +255,7 @@ enum ReplicationError: Error, CustomStringConvertible {
     /// The `state` reported while this error holds.
     var state: String {
         switch self {
-        case .chainBroken, .malformedRecord: "chain_broken"
+        case .chainBroken, .malformedRecord, .notTheStreamsHistory, .ledgerAheadOfStream: "chain_broken"
         case .fenced: "fenced"
         default: "error"
         }
