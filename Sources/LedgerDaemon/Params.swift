@@ -341,12 +341,15 @@ struct QueryParams: MethodParams {
 }
 
 struct SubscribeParams: MethodParams {
-    static let memberNames = common.union(["after_seq", "types"])
+    static let memberNames = common.union(["after_seq", "after_hash", "types"])
     var afterSeq: UInt64?
+    /// The `hash` of the event at `after_seq` as the subscriber received it: checked against this log's.
+    var afterHash: String?
     var types: [String]?
 
     enum CodingKeys: String, CodingKey {
         case afterSeq = "after_seq"
+        case afterHash = "after_hash"
         case types
     }
 }

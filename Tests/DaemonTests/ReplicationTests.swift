@@ -432,6 +432,11 @@ struct ReplicationTests: ReplicationChecks {
         #expect(self.eventually { try promoted.call("system.stats")["replication"]?.int("published_seq") == 13 })
         #expect(try promoted.call("system.stats")["replication"]?.string("last_error") == nil)
         #expect(try stale.call("system.stats")["replication"]?.int("published_seq") == 10)
+        // A subscriber of the old primary that had its unpublished event 12 resumes on the new primary,
+        // whose head (13) is past it: the seq alone is taken, its hash tells the history differs.
+        let lost = try #require(try stale.call("events.read", ["after_seq": 11, "limit": 1])["items"]?.arrayValue?.first?.string("hash"))
+        let resumed = try promoted.error("events.subscribe", ["after_seq": 12, "after_hash": .string(lost)])
+        #expect(resumed.code == -32002 && resumed.data("reason") == "history_differs", "\(resumed)")
         #expect(stale.stop() == 0)
     }
 

@@ -35,6 +35,29 @@ struct SubscriptionTests {
         #expect(try subscriber.call("system.health").string("status") == "ok")
     }
 
+    /// `after_hash` checks the subscriber's last event against this log's at that seq.
+    @Test func afterHashChecksTheSubscribersLastEvent() throws {
+        let daemon = try DaemonHarness()
+        for index in 0..<5 { try daemon.call("contacts.create", ["name": .string("c\(index)")]) }
+        let third = try #require(try daemon.call("events.read", ["after_seq": 2, "limit": 1])["items"]?.arrayValue?.first)
+        let hash = try #require(third.string("hash"))
+        let subscriber = try daemon.client()
+        var fed: [JSONValue] = []
+        let answer = try subscriber.call("events.subscribe", ["after_seq": 3, "after_hash": .string(hash)]) { fed.append($0) }
+        #expect(answer.string("subscription") != nil && answer.int("after_seq") == 3, "\(answer)")
+        let other = String(repeating: "0", count: 64)
+        let differs = try daemon.error("events.subscribe", ["after_seq": 3, "after_hash": .string(other)])
+        #expect(differs.code == -32002 && differs.data("reason") == "history_differs" && differs.data("field") == "after_hash", "\(differs)")
+        #expect(differs.data("hash")?.stringValue == hash && differs.data("seq")?.integerValue == 3, "\(differs)")
+        for (params, reason) in [
+            (["after_hash": JSONValue.string(hash)], "needs_after_seq"), (["after_seq": 0, "after_hash": .string(hash)], "needs_after_seq"),
+            (["after_seq": 3, "after_hash": .string(hash.uppercased())], "invalid"), (["after_seq": 3, "after_hash": "abc"], "invalid"),
+        ] as [([String: JSONValue], String)] {
+            let refused = try daemon.error("events.subscribe", .object(params))
+            #expect(refused.code == -32602 && refused.data("field") == "after_hash" && refused.data("reason")?.stringValue == reason, "\(params): \(refused)")
+        }
+    }
+
     /// `events.unsubscribe`'s answer is the subscription's last line, also while it catches up: the
     /// feed sent the chunk it was reading when the call came (up to 500 events) after the answer.
     @Test func nothingFollowsTheAnswerToUnsubscribe() throws {

@@ -27,6 +27,12 @@ extension LedgerMethods {
         }
         // A seq is a JSON integer (at most 2^63 - 1); the answer echoes the position as one.
         if let after = params.afterSeq, after > UInt64(Int64.max) { throw RPCError.invalidParams(field: "after_seq", reason: "out_of_range") }
+        if let hash = params.afterHash {
+            guard hash.utf8.count == 64, hash.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                throw RPCError.invalidParams(field: "after_hash", reason: "invalid")
+            }
+            guard (params.afterSeq ?? 0) > 0 else { throw RPCError.invalidParams(field: "after_hash", reason: "needs_after_seq") }
+        }
         let types = params.types.map(Set.init)
         // Without a position: after every command already answered. Read, not the head watcher's, which
         // moves once the read models have committed too, after the answers went out.
@@ -39,6 +45,18 @@ extension LedgerMethods {
                 code: -32602, message: "Invalid params",
                 data: ["field": "after_seq", "reason": "past_head", "head_seq": .integer(Int64(head))]
             )
+        }
+        if let hash = params.afterHash {
+            // The subscriber's last event is not this log's at that seq: after a failover that lost the old
+            // primary's unpublished events, once the new primary's head passed that seq, the same seqs are
+            // other events, and `past_head` no longer tells.
+            let held = try self.read { txn in try self.stores.log.record(at: start, in: txn) }.map { EventPresenter.hex($0.hash) }
+            guard held == hash else {
+                throw ContactError(
+                    .conflict, reason: "history_differs", field: "after_hash",
+                    details: ["seq": .integer(Int64(start)), "hash": .text(held ?? "")]
+                )
+            }
         }
         // Registered last: a refused subscription must not stay counted against its connection.
         guard let id = self.subscriptions.add(connectionID: context.connectionID, workspace: caller.workspace, limit: Self.subscriptionsPerConnection) else {
