@@ -33,8 +33,6 @@ enum IdempotencyOutbox {
         var replacesPersonalData: Bool
         /// The answer as stored now; nil when it is no longer stored.
         var record: [UInt8]?
-        /// The entry's value as read (a later change of the same entry is not removed with it).
-        var value: [UInt8]
     }
 
     /// Queues the answer stored at `answerKey` in `txn`, when the daemon publishes; otherwise the queue
@@ -60,7 +58,7 @@ enum IdempotencyOutbox {
                 entries.append(
                     Entry(
                         key: Array(stored.key), answerKey: answerKey, replacesPersonalData: stored.value.first == 1,
-                        record: try txn.get(stores.idempotency, key: answerKey), value: Array(stored.value)
+                        record: try txn.get(stores.idempotency, key: answerKey)
                     )
                 )
                 return true
@@ -69,9 +67,9 @@ enum IdempotencyOutbox {
         return entries
     }
 
-    /// Removes `entries`, once sent; an entry queued again since (with another value) stays.
+    /// Removes `entries`, once sent; an entry queued again since as a replacement (it was not one) stays.
     static func remove(_ entries: [Entry], stores: LedgerStores, in txn: Transaction) throws {
-        for entry in entries where try txn.get(stores.idempotencyOutbox, key: entry.key) == entry.value {
+        for entry in entries where try txn.get(stores.idempotencyOutbox, key: entry.key) == [entry.replacesPersonalData ? 1 : 0] {
             _ = try txn.delete(stores.idempotencyOutbox, key: entry.key)
         }
     }
@@ -79,6 +77,11 @@ enum IdempotencyOutbox {
     /// How many answers wait to be sent.
     static func pending(_ stores: LedgerStores, in txn: Transaction) throws -> Int {
         try txn.count(stores.idempotencyOutbox)
+    }
+
+    /// Whether ``completeKey`` is set: every stored answer is queued or sent.
+    static func isComplete(_ stores: LedgerStores) throws -> Bool {
+        try stores.environment.read { try $0.get(stores.meta, key: Self.completeKey) != nil }
     }
 
     /// Queues every stored answer when ``completeKey`` is missing (the first publishing start, or the

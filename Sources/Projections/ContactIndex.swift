@@ -118,11 +118,6 @@ public struct ContactIndex: Sendable {
             let bits = value.bitPattern
             return BigEndian.bytes(value.sign == .minus ? ~bits : bits | (1 << 63))
         }
-
-        /// Trimmed and lowercased, as the evaluator compares text.
-        public static func fold(_ text: String) -> String {
-            text.trimmingWhitespaceAndNewlines().simpleLowercased()
-        }
     }
 
     /// The terms a contact is found under (none once deleted).
@@ -136,7 +131,7 @@ public struct ContactIndex: Sendable {
         for (key, value) in contact.fields {
             // Every value has a text entry, one whose text folds to nothing (spaces) under the empty text:
             // the key's text entries then list every contact with a value (``contacts(withValueOf:workspace:in:)``).
-            terms.insert(.fieldText(key: key, text: Term.fold(value.text)))
+            terms.insert(.fieldText(key: key, text: QueryEvaluator.fold(value.text)))
             if let number = value.number {
                 let double = NSDecimalNumber(decimal: number).doubleValue
                 terms.insert(.fieldNumber(key: key, value: double))
@@ -144,7 +139,7 @@ public struct ContactIndex: Sendable {
             }
             if let date = value.datetime { terms.insert(.fieldDate(key: key, microseconds: Timestamp(date).microseconds)) }
             for path in [value.state, value.district, value.ward].compactMap({ $0 }) {
-                terms.insert(.fieldLocation(key: key, name: Term.fold(LocationHierarchy.name(ofPath: path))))
+                terms.insert(.fieldLocation(key: key, name: QueryEvaluator.fold(LocationHierarchy.name(ofPath: path))))
             }
         }
         return terms

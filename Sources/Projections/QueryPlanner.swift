@@ -104,7 +104,7 @@ public struct QueryPlanner {
             return Set(try index.contacts(matching: .group(group.uuid), workspace: name, in: txn))
         case (.attribute(.name), .contains):
             var result: Set<ContactUUID> = []
-            for word in QueryNameTokenizer.matchKeys(in: ContactIndex.Term.fold(condition.value)) {
+            for word in QueryNameTokenizer.matchKeys(in: QueryEvaluator.fold(condition.value)) {
                 result.formUnion(try index.contacts(withNameWordStarting: word, workspace: name, in: txn))
             }
             return result
@@ -187,10 +187,10 @@ public struct QueryPlanner {
         switch type {
         case .text:
             guard comparator == .equal else { return nil }
-            return Set(try index.contacts(matching: .fieldText(key: key, text: ContactIndex.Term.fold(condition.value)), workspace: name, in: txn))
+            return Set(try index.contacts(matching: .fieldText(key: key, text: QueryEvaluator.fold(condition.value)), workspace: name, in: txn))
         case .state, .district, .ward:
             guard comparator == .equal else { return nil }
-            return Set(try index.contacts(matching: .fieldLocation(key: key, name: ContactIndex.Term.fold(condition.value)), workspace: name, in: txn))
+            return Set(try index.contacts(matching: .fieldLocation(key: key, name: QueryEvaluator.fold(condition.value)), workspace: name, in: txn))
         case .number:
             guard case .number(let decimal) = condition.typedValue else { return nil }
             let value = NSDecimalNumber(decimal: decimal).doubleValue

@@ -160,7 +160,8 @@ public struct QueryEvaluator: Sendable {
         return calendar
     }()
 
-    private static func fold(_ text: String) -> String {
+    /// Text as queries compare it: trimmed and lowercased (§5.5). The indexes fold their terms with it too.
+    public static func fold(_ text: String) -> String {
         text.trimmingWhitespaceAndNewlines().simpleLowercased()
     }
 

@@ -302,6 +302,7 @@ final class ReplicaFollower: Service, Sendable {
         let stores = self.stores
         _ = try await self.ledger.execute(.daemonRecord) { tx in
             let txn = tx.txn
+            let contacts = try stores.projector(txn).contacts
             for answer in answers {
                 let key = Array(answer.key)
                 guard let separator = key.firstIndex(of: 0), key.count == separator + 33, let record = IdempotencyRecord(decoding: Array(answer.record)) else {
@@ -312,7 +313,6 @@ final class ReplicaFollower: Service, Sendable {
                 if case .answer(_, let named) = record.content {
                     // An answer sent before its contact's deletion, received after this replica applied the
                     // deletion, is kept erased, as the primary's replacement (still to come) will be.
-                    let contacts = try stores.projector(txn).contacts
                     if let deleted = try named.first(where: { uuid in
                         try ContactUUID(uuid).flatMap { try contacts.contact($0, workspace: workspace, in: txn) }?.isDeleted == true
                     }) {

@@ -118,11 +118,14 @@ final class ReplicationPublisher: Service, Sendable {
                     self.status.update { $0.publishedSeq = max($0.publishedSeq, head) }
                     throw ReplicationError.streamAheadOfLedger(stream: claimedAt, head: head)
                 }
-                // Answers stored while this node did not publish (or before it ever did) are queued now.
+                // Answers stored while this node did not publish (or before it ever did) are queued now;
+                // read first, so a reconnection costs no write when there is nothing to queue.
                 let stores = self.stores
-                _ = try await self.ledger.execute(.daemonRecord) { tx in
-                    try IdempotencyOutbox.queueEveryAnswer(stores, in: tx.txn)
-                    return []
+                if try !IdempotencyOutbox.isComplete(stores) {
+                    _ = try await self.ledger.execute(.daemonRecord) { tx in
+                        try IdempotencyOutbox.queueEveryAnswer(stores, in: tx.txn)
+                        return []
+                    }
                 }
                 if last < stored {
                     self.logger.warning(
