@@ -261,6 +261,34 @@ struct HistoryAuditTests {
         #expect(try daemon.call("system.health").string("status") == "ok")
     }
 
+    /// A state "after event n" is fixed only once n is written: a search paged "as of" a seq past the head
+    /// took the contacts created between its pages, and `total` moved (history audit). Such a seq is
+    /// refused as `events.subscribe` refuses an `after_seq` past the head; the head itself is a state.
+    @Test func statesAfterASeqNotYetWrittenAreRefused() throws {
+        let daemon = try DaemonHarness()
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "Written"]).string("uuid"))
+        let head = try #require(try daemon.call("system.health").int("head_seq"))
+        let beyond: JSONValue = ["seq": .integer(head + 1)]
+        for (method, params, field) in [
+            ("contacts.search", ["query": "", "as_of": beyond], "as_of"),
+            ("contacts.as_of", ["uuid": .string(uuid), "at": beyond], "at"),
+            ("contacts.diff", ["uuid": .string(uuid), "from": ["seq": 1], "to": beyond], "to"),
+            ("contacts.diff", ["uuid": .string(uuid), "from": beyond, "to": ["seq": 1]], "from"),
+        ] as [(String, JSONValue, String)] {
+            let refused = try daemon.error(method, params)
+            #expect(refused.code == -32602, "\(method) \(field)")
+            #expect(refused.data("field") == .string(field), "\(method)")
+            #expect(refused.data("reason") == "past_head", "\(method)")
+            #expect(refused.data("head_seq") == .integer(head), "\(method)")
+        }
+        let atHead: JSONValue = ["seq": .integer(head)]
+        #expect(try daemon.call("contacts.search", ["query": "", "as_of": atHead]).int("total") == 1)
+        #expect(try daemon.call("contacts.as_of", ["uuid": .string(uuid), "at": atHead]).string("name") == "Written")
+        // Filters are no states: a history or an audit bounded past the head answers what there is.
+        #expect(try daemon.call("contacts.history", ["uuid": .string(uuid), "before": beyond])["items"]?.arrayValue?.count == 1)
+        #expect(try daemon.call("audit.changes", ["to": beyond])["items"]?.arrayValue?.isEmpty == false)
+    }
+
     @Test func asOfOnALongStreamUsesSnapshotsAndStaysExact() throws {
         let daemon = try DaemonHarness()
         try daemon.call("fields.create", ["key": "counter", "type": "number"])

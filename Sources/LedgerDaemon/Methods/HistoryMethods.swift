@@ -19,6 +19,15 @@ extension LedgerMethods {
             }
         }
 
+        /// Refuses a seq past the log's head where the point names a state (`at`, `from`, `to`, `as_of`): the
+        /// state after an event not yet written is not fixed, and a search paged "as of" it took the writes
+        /// made between its pages. Times are taken as they come: a client's clock a little ahead of the
+        /// daemon's is no error.
+        func requireWritten(head: UInt64, field: String) throws {
+            guard let seq, seq > head else { return }
+            throw LedgerMethods.pastHead(field: field, head: head)
+        }
+
         /// Whether the state "after everything at or before this point" includes `header`.
         func includes(_ header: EventHeader) -> Bool {
             if let seq = self.seq { return header.seq <= seq }
@@ -245,6 +254,7 @@ extension LedgerMethods {
         let uuid = try Self.contactUUID(params.uuid)
         let point = try Point(params.at, field: "at")
         return try self.read { txn in
+            try point.requireWritten(head: self.stores.log.head(in: txn).seq, field: "at")
             try self.requirePast(of: uuid, workspace: caller.workspace, in: txn)
             guard let contact = try self.presentedContact(uuid, at: point, workspace: caller.workspace, in: txn) else {
                 throw ContactError.notFound("contact", id: uuid.rawValue, reason: "not_yet_created")
@@ -259,6 +269,9 @@ extension LedgerMethods {
         let from = try Point(params.from, field: "from")
         let to = try Point(params.to, field: "to")
         return try self.read { txn in
+            let head = try self.stores.log.head(in: txn).seq
+            try from.requireWritten(head: head, field: "from")
+            try to.requireWritten(head: head, field: "to")
             try self.requirePast(of: uuid, workspace: caller.workspace, in: txn)
             let before = try self.presentedContactAndHeld(uuid, at: from, workspace: caller.workspace, in: txn)
             guard let after = try self.presentedContactAndHeld(uuid, at: to, workspace: caller.workspace, in: txn) else {

@@ -90,6 +90,7 @@ extension LedgerMethods {
             var workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             var contacts: [Contact]
             if let point {
+                try point.requireWritten(head: self.stores.log.head(in: txn).seq, field: "as_of")
                 let anonymous = workspace.anonymous
                 // A query refused whatever the workspace held then (its syntax, its length, a status or a
                 // language that is none, a URN value in an anonymous workspace) is refused before the log is

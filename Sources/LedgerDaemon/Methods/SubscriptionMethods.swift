@@ -20,6 +20,11 @@ extension LedgerMethods {
     /// How long a subscriber cut off for being too slow has to read its `events.error`.
     static let subscriberErrorGrace: Duration = .seconds(30)
 
+    /// -32602 `past_head`: a position after the log's head, which this log has not written (yet).
+    static func pastHead(field: String, head: UInt64) -> RPCError {
+        RPCError(code: -32602, message: "Invalid params", data: ["field": .string(field), "reason": "past_head", "head_seq": .integer(Int64(head))])
+    }
+
     func eventsSubscribe(_ call: RPCCall, _ caller: Caller, context: RPCContext) async throws -> JSONValue {
         let params = try self.params(SubscribeParams.self, call)
         if let types = params.types, let index = types.firstIndex(where: { !LedgerEvent.allTypes.contains($0) }) {
@@ -41,10 +46,7 @@ extension LedgerMethods {
         if start > head {
             // Its subscriber saw events this log does not hold (a primary lost with events it never
             // published, a replica not caught up yet): taken, the seqs it skips would be sent to nobody.
-            throw RPCError(
-                code: -32602, message: "Invalid params",
-                data: ["field": "after_seq", "reason": "past_head", "head_seq": .integer(Int64(head))]
-            )
+            throw Self.pastHead(field: "after_seq", head: head)
         }
         if let hash = params.afterHash {
             // The subscriber's last event is not this log's at that seq: after a failover that lost the old
