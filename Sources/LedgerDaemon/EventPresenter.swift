@@ -25,7 +25,9 @@ enum EventPresenter {
             payload = try event.encodedData()
             header.schemaVersion = current
         }
-        let data = try payload.map { try JSONValue(parsing: $0) }
+        // Every digit a payload stored is served: read as doubles, a number field's
+        // `12345678901234567890.123456789` came out of events, history and audits as `1.2345678901234567e+19`.
+        let data = try payload.map { try JSONTextParser.parse($0, fractions: .decimalElseDouble) }
         return Decoded(header: header, data: data, record: record)
     }
 

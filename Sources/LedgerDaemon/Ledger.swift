@@ -453,7 +453,7 @@ extension Ledger {
     /// it is masked by the presenter every live answer goes through. Only how it is shown changes.
     private func maskedAsNow(_ answer: [UInt8], workspace name: String, in txn: Transaction) throws -> [UInt8] {
         let workspace = try self.stores.projector(txn).workspaces.workspace(name, in: txn)
-        guard workspace.anonymous, let stored = try? JSONValue(parsing: answer) else { return answer }
+        guard workspace.anonymous, let stored = try? EncodedAnswer.decode(answer) else { return answer }
         let masked = ContactPresenter(workspace: workspace, reference: self.reference).maskAnswer(stored)
         return masked == stored ? answer : JSONLine.encode(masked)
     }

@@ -18,6 +18,10 @@ struct EncodedAnswer: MethodAnswer {
 
     func encodedAnswer() throws -> [UInt8] { self.bytes }
 
-    /// The answer as a JSON value, for callers that look inside it.
-    func decoded() throws -> JSONValue { try JSONValue(parsing: self.bytes) }
+    /// The answer as a JSON value, for callers that look inside it, every digit of its numbers kept.
+    func decoded() throws -> JSONValue { try Self.decode(self.bytes) }
+
+    /// An answer the daemon encoded (and may have stored), read back with every digit of its numbers: a
+    /// number field's value must come out of a stored answer as it went in.
+    static func decode(_ bytes: [UInt8]) throws -> JSONValue { try JSONTextParser.parse(bytes, fractions: .decimalElseDouble) }
 }

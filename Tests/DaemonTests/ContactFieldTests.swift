@@ -452,6 +452,45 @@ struct ContactFieldTests {
         #expect(restarted["fields"]?["age"]?.string("text") == "31")
     }
 
+    /// A number field's value keeps every digit wherever the daemon shows its event: `events.read`, the
+    /// contact's history, `audit.changes`, a subscription's catch-up, and a stored idempotent answer shown
+    /// masked once the workspace became anonymous. Read back as doubles, 12345678901234567890.123456789
+    /// came out as 1.2345678901234567e+19 there while `contacts.get` showed it whole (CLI audit).
+    @Test func eventsAndStoredAnswersKeepEveryDigitOfANumber() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        let number = "12345678901234567890.123456789"
+        let written = "\"number\":\(number)"
+        let create = #"{"jsonrpc":"2.0","id":1,"method":"contacts.create","params":{"name":"n","fields":{"age":"\#(number)"},"idempotency_key":"precise"}}"#
+        let client = try daemon.client()
+        func raw(_ line: String) throws -> String {
+            try client.send(raw: Array(line.utf8) + [10])
+            return String(decoding: try client.readLine(), as: UTF8.self)
+        }
+        let created = try raw(create)
+        #expect(created.contains(written), "\(created)")
+        let uuid = try #require(try JSONValue(parsing: Array(created.utf8))["result"]?.string("uuid"))
+        for request in [
+            #"{"jsonrpc":"2.0","id":2,"method":"events.read","params":{"types":["contact_field_changed"]}}"#,
+            #"{"jsonrpc":"2.0","id":3,"method":"contacts.history","params":{"uuid":"\#(uuid)"}}"#,
+            #"{"jsonrpc":"2.0","id":4,"method":"audit.changes","params":{"types":["contact_field_changed"]}}"#,
+        ] {
+            let answer = try raw(request)
+            #expect(answer.contains(written), "\(request): \(answer)")
+        }
+        let subscriber = try daemon.client()
+        try subscriber.send(raw: Array(#"{"jsonrpc":"2.0","id":1,"method":"events.subscribe","params":{"after_seq":0,"types":["contact_field_changed"]}}"#.utf8) + [10])
+        var fed: [String] = []
+        while !fed.contains(where: { $0.contains("events.event") }) {
+            fed.append(String(decoding: try subscriber.readLine(), as: UTF8.self))
+        }
+        #expect(fed.contains { $0.contains("events.event") && $0.contains(written) }, "\(fed)")
+        // The stored answer of the keyed create, masked as the workspace is now.
+        try daemon.call("workspace.configure", ["anonymous": true])
+        let retried = try raw(create)
+        #expect(retried.contains(written), "\(retried)")
+    }
+
     /// A field's deletion drops every value of it, whatever its text reads as: spaces only (a text that
     /// folds to nothing), a long text (indexed by its hash), text a number field cannot read, a number.
     /// The deletion finds the contacts through the index, so this holds only if the index lists every

@@ -87,7 +87,7 @@ enum ImportErrorErasure {
         guard let stored = try txn.get(stores.idempotency, key: key),
             let record = IdempotencyRecord(decoding: stored),
             case .answer(let answer, let named) = record.content,
-            case .object(var members)? = try? JSONValue(parsing: answer),
+            case .object(var members)? = try? EncodedAnswer.decode(answer),
             let errors = members["errors"]?.arrayValue
         else { return }
         members["errors"] = .array(errors.map { error in
