@@ -179,6 +179,15 @@ public enum Daemon {
             let active = try environment.read { try stores.projector($0) }
             let replayed = try active.rebuildIfNeeded(log: stores.log, environment: environment)
             if replayed > 0 { logger.notice("read models caught up with the log", metadata: ["projection.events": "\(replayed)"]) }
+        } else {
+            // A rebuild is under way (or the stored version asks for one): the answering generation serves
+            // until its successor is swapped in, so it is brought to the log's head first, whatever its
+            // version. Left behind (a backup taken during a rebuild, a stop between the log's commit and
+            // the read models'), contacts acknowledged before the stop were not found until the swap, and
+            // their URNs were given to new contacts.
+            let active = try environment.read { try stores.projector($0) }
+            let replayed = try active.catchUp(log: stores.log, environment: environment)
+            if replayed > 0 { logger.notice("read models caught up with the log", metadata: ["projection.events": "\(replayed)"]) }
         }
         let replication = ReplicationStatus(settings: configuration.replication)
         let populator = GroupPopulator(ledger: ledger, logger: logger, evaluates: configuration.replication?.role != .replica)
