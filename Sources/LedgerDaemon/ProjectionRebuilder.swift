@@ -292,6 +292,8 @@ final class ProjectionRebuilder: Service, Sendable {
         if Task.isShuttingDownGracefully { return }
         do {
             try await OnlineReadModelCompaction(ledger: self.ledger, logger: self.logger).compactIfSparse()
+        } catch is CancellationError {
+            // A stop (or a start that failed after the rebuilder began): nothing failed, nothing to say.
         } catch {
             self.logger.warning(
                 "read models not compacted online; left as they were",

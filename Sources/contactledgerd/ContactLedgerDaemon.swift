@@ -164,6 +164,11 @@ struct ContactLedgerDaemon: AsyncParsableCommand {
 
     func validate() throws {
         let resolved = try self.resolveSettings()
+        do {
+            try DaemonSettings.checkSocketPath(resolved)
+        } catch let error as DaemonSettings.SettingsError {
+            throw ValidationError(error.message)
+        }
         // Checked here, not when settings resolve: --print-config shows a config whose group is made later
         // (the install script makes `contactledger`).
         if !self.printConfig, let group = resolved.settings.socketGroup, gid_t(group) == nil, getgrnam(group) == nil {

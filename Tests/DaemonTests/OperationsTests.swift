@@ -163,6 +163,27 @@ struct OperationsTests {
         #expect(try self.effectiveConfig(["--socket-group", "no-such-group-here"])["socket_group"] == "no-such-group-here")
     }
 
+    /// A socket path longer than a Unix socket address holds is a usage error naming the setting, before
+    /// anything is made: found at the bind, it stopped the daemon with exit status 1 and
+    /// `unixDomainSocketPathTooLong`, after creating the data directory and its LMDB files (operations audit).
+    @Test func aSocketPathTooLongIsAUsageError() throws {
+        let directory = "/tmp/clt-long-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let long = "/tmp/" + String(repeating: "s", count: 120) + "/s.sock"
+        let given = try Operations.run("contactledgerd", ["--data-dir", directory, "--socket", long])
+        #expect(given.status == 64)
+        #expect(given.error.contains("socket (--socket): the socket path is 132 bytes, longer than a Unix socket's 107"), "\(given.error)")
+        let deep = directory + "/" + String(repeating: "d", count: 100)
+        let derived = try Operations.run("contactledgerd", ["--data-dir", deep], environment: ["CONTACTLEDGER_SOCKET": ""])
+        #expect(derived.status == 64)
+        #expect(derived.error.contains("data_dir (--data-dir): the socket path under it, \(deep)/ledger.sock,"), "\(derived.error)")
+        #expect(!FileManager.default.fileExists(atPath: directory), "nothing is made")
+        // The longest path that fits serves.
+        let fits = directory + "/" + String(repeating: "f", count: 107 - directory.utf8.count - 1)
+        let daemon = try DaemonHarness(directory: directory, socket: fits)
+        #expect(try daemon.call("system.health").string("status") == "ok")
+    }
+
     @Test func badConfigFilesAreRefusedWithTheirPath() throws {
         let directory = "/tmp/clo-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -208,6 +208,29 @@ public struct DaemonSettings: Sendable, Equatable {
         }
     }
 
+    /// The longest socket path a Unix socket address holds (`sun_path` less its terminating NUL).
+    public static let maximumSocketPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+
+    /// A socket path too long to bind is a bad setting of a daemon that serves, refused before the data
+    /// directory is made: found only at the bind, after the LMDB files were created, it stopped the daemon
+    /// with exit status 1 and `unixDomainSocketPathTooLong`, naming no setting. (The offline rebuild binds
+    /// nothing.)
+    public static func checkSocketPath(_ resolved: Resolved) throws {
+        let (settings, origins) = (resolved.settings, resolved.origins)
+        let path = settings.effectiveSocketPath
+        let bytes = path.utf8.count
+        guard bytes > Self.maximumSocketPathBytes else { return }
+        let key: Key = settings.socketPath == nil ? .dataDirectory : .socket
+        let source = "\(key.rawValue) (\(Self.source(of: key, origins[key] ?? .defaultValue)))"
+        let what = settings.socketPath == nil ? "the socket path under it, \(path)," : "the socket path"
+        throw SettingsError("\(source): \(what) is \(bytes) bytes, longer than a Unix socket's \(Self.maximumSocketPathBytes); give a shorter \(key == .socket ? "path" : "data directory or a socket path")")
+    }
+
+    /// The socket path: the one given, else `<data_dir>/ledger.sock`.
+    var effectiveSocketPath: String {
+        self.socketPath ?? (self.dataDirectory as NSString).appendingPathComponent("ledger.sock")
+    }
+
     /// Where a setting's value came from, as a message names it: its flag, its variable, or its file.
     public static func source(of key: Key, _ origin: Origin) -> String {
         switch origin {
@@ -443,7 +466,7 @@ public struct DaemonSettings: Sendable, Equatable {
 
     /// The effective values as a JSON object that is itself a valid config file (sorted keys, one per line).
     public func renderJSON() -> String {
-        let socket = self.socketPath ?? (self.dataDirectory as NSString).appendingPathComponent("ledger.sock")
+        let socket = self.effectiveSocketPath
         let members: [(Key, String)] = [
             (.dataDirectory, Self.quoted(self.dataDirectory)),
             (.socket, Self.quoted(socket)),
