@@ -557,17 +557,39 @@ public final class NATSClient: Sendable {
         defer { timer.cancel() }
         var results: [Result<NATSMessage, NATSError>] = []
         results.reserveCapacity(requests.count)
+        var timedOut = false
         for promise in promises {
             do {
                 results.append(.success(try await promise.futureResult.get()))
             } catch let error as NATSError {
+                if case .timeout = error { timedOut = true }
                 results.append(.failure(error))
             } catch {
                 results.append(.failure(.protocolError("\(error)")))
             }
         }
+        if timedOut { await self.dropConnectionIfUnresponsive() }
         return results
     }
+
+    /// After a request timed out: a server that does not answer a `PING` within ``unresponsiveTimeout``
+    /// loses its connection, and the client reconnects to the next server of the pool. A server stopped
+    /// (`SIGSTOP`, a hung process or machine) keeps its TCP connections open: the client stayed on it, every
+    /// request timing out, for as long as it was stopped, while the other nodes of its cluster served. A
+    /// server that answers the `PING` keeps the connection (a JetStream request may time out on a live server,
+    /// while a stream elects its leader).
+    private func dropConnectionIfUnresponsive() async {
+        guard let channel = self.state.withLock({ $0.status == .connected ? $0.channel : nil }) else { return }
+        do {
+            try await self.flush(timeout: Self.unresponsiveTimeout)
+        } catch NATSError.timeout {
+            self.logger.warning("NATS server unresponsive; dropping its connection", metadata: ["nats.port": "\(self.currentServer.port)"])
+            try? await channel.close()
+        } catch {}
+    }
+
+    /// How long a server that let a request time out has to answer a `PING`.
+    static let unresponsiveTimeout: Duration = .seconds(2)
 
     /// Subscribes the shared inbox (`<prefix>.*`) once.
     private func ensureInbox() throws(NATSError) {

@@ -103,4 +103,27 @@ struct ReplicationClusterTests: ReplicationChecks {
         #expect(primaryEvents.count == 200)
         #expect(primaryEvents == replicaEvents)
     }
+
+    /// A NATS node frozen (`SIGSTOP`: a hung process or machine) keeps its TCP connections open. The
+    /// primary and the replica connected to it stayed on it, every request timing out, and published or
+    /// applied nothing for as long as it was frozen, while the two other nodes served the stream (R3
+    /// cluster soak): now a server that lets a request time out and does not answer a `PING` loses the
+    /// connection, and the client moves to the next node.
+    @Test("R3 stream: a frozen node's clients move to the other nodes", .timeLimit(.minutes(10)))
+    func frozenNodeIsLeft() throws {
+        let cluster = try NATSCluster()
+        // Both daemons connect to node 0 first.
+        let primary = try DaemonHarness(arguments: ["--replicate", cluster.urls, "--stream-replicas", "3"])
+        let replica = try DaemonHarness(arguments: ["--follow", cluster.urls])
+        try self.createContacts(primary, 0..<32, threads: 4)
+        _ = try self.converge(primary, replica, seconds: 120)
+        cluster.signal(0, SIGSTOP)
+        defer { cluster.signal(0, SIGCONT) }
+        try self.createContacts(primary, 32..<64, threads: 4)
+        let head = try #require(try primary.call("system.health").int("head_seq"))
+        #expect(self.eventually(seconds: 60) { try primary.call("system.stats")["replication"]?.int("published_seq") == head })
+        #expect(self.eventually(seconds: 60) { try replica.call("system.stats")["replication"]?.int("applied_seq") == head })
+        #expect(try replica.call("contacts.get", ["urn": "ext:c63"]).string("name") == "c63")
+        #expect(primary.log().contains("NATS server unresponsive; dropping its connection"), "\(primary.log())")
+    }
 }

@@ -145,6 +145,12 @@ public final class NATSCluster: @unchecked Sendable {
         for index in self.processes.indices { self.kill(index) }
     }
 
+    /// Sends node `index` `signal` (`SIGSTOP` freezes it with its connections open, `SIGCONT` resumes it).
+    public func signal(_ index: Int, _ signal: Int32) {
+        guard let process = self.processes[index], process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, signal)
+    }
+
     /// Whether node `index` is running.
     public func isRunning(_ index: Int) -> Bool { self.processes[index]?.isRunning == true }
 
