@@ -94,6 +94,39 @@ extension ContactLedgerCommand.Projections {
         /// Why the last rebuild failed, until one completes (`-` for none).
         static let lastError = Table.Column.computed("last error") { $0["last_error"]?["reason"]?.stringValue ?? "-" }
 
+        /// The rebuild under way: its phase, how far it is (its own position, not the answering model's), its
+        /// rate and ETA; `-` for none. The table showed none of it, and `progress` as a bare fraction.
+        static let rebuild = Table.Column.computed("rebuild") { row in
+            guard let rebuild = row["rebuild"], rebuild != .null else { return "-" }
+            let phase = rebuild["phase"]?.stringValue.map { $0.replacingOccurrences(of: "_", with: " ") } ?? "-"
+            let eta = rebuild["eta_s"].flatMap { $0 == .null ? nil : "ETA \(Output.text($0)) s" } ?? "ETA -"
+            return "\(phase) \(Output.text(rebuild["position"]))/\(Output.text(row["head_seq"])) · \(Output.text(rebuild["events_per_s"])) events/s · \(eta)"
+        }
+
+        /// `progress` (a fraction) as a percentage, rounded down (99% until it is done).
+        static let progress = Table.Column.computed("progress") { row in
+            let fraction: Double
+            switch row["progress"] {
+            case .integer(let value)?: fraction = Double(value)
+            case .double(let value)?: fraction = value
+            case .decimal(let value)?: fraction = NSDecimalNumber(decimal: value).doubleValue
+            default: return Output.text(row["progress"])
+            }
+            return "\(Int((fraction * 100).rounded(.down)))%"
+        }
+
+        /// `lag {events, seconds}` as "N events, S s".
+        static let lag = Table.Column.computed("lag") { row in
+            guard let lag = row["lag"], lag != .null else { return "-" }
+            return "\(Output.text(lag["events"])) events, \(Output.text(lag["seconds"])) s"
+        }
+
+        /// Every projection's status, as `projections` and the end of `projections rebuild` print it.
+        static let table = Table(columns: [
+            .key("name"), .key("version"), .key("stored_version", "stored"), .key("mode"), .key("state"), .key("position"),
+            .key("head_seq", "head"), Self.progress, Self.lag, Self.rebuild, .key("last_rebuilt_on", "last rebuilt"), Self.lastError,
+        ])
+
         static let configuration = CommandConfiguration(
             abstract: "Shows each projection's state, position and lag (the default)."
         )
@@ -103,10 +136,7 @@ extension ContactLedgerCommand.Projections {
         func run() throws {
             let result = try self.global.call("projections.status")
             self.global.emit(result) { result in
-                Table(columns: [
-                    .key("name"), .key("version"), .key("state"), .key("position"), .key("head_seq", "head"),
-                    .key("progress"), .key("lag"), Self.lastError,
-                ]).print(result.list("projections"), empty: "(no projections)")
+                Self.table.print(result.list("projections"), empty: "(no projections)")
             }
         }
     }
@@ -162,8 +192,7 @@ extension ContactLedgerCommand.Projections {
             progress.finish()
             let final = try self.global.call("projections.status")
             self.global.emit(final) { final in
-                Table(columns: [.key("name"), .key("version"), .key("state"), .key("position"), .key("head_seq", "head"), Status.lastError])
-                    .print(final.list("projections"), empty: "(no projections)")
+                Status.table.print(final.list("projections"), empty: "(no projections)")
             }
             let failure = final.list("projections").first { $0["name"]?.stringValue == self.name }?["last_error"]
             if let reason = failure?["reason"]?.stringValue {

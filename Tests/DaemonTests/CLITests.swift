@@ -203,6 +203,17 @@ struct CLITests {
         let table = try self.run(daemon, ["projections"])
         #expect(table.status == 0)
         #expect(table.output.contains("contacts") && table.output.contains("ready"), "\(table.output)")
+        // Progress as a percentage and lag in words, not the raw fraction and object (CLI audit).
+        let ready = table.output.split(whereSeparator: \.isNewline).first { $0.hasPrefix("contacts") } ?? ""
+        #expect(ready.contains("100%") && ready.contains("0 events, 0 s") && ready.contains("inline"), "\(table.output)")
+        // While a rebuild runs the table shows it: phase, its own position over the head, rate, ETA.
+        let during = try self.run(
+            daemon, ["-c", "\(Self.cli.path) --socket \(daemon.socketPath) projections rebuild contacts --detach > /dev/null && \(Self.cli.path) --socket \(daemon.socketPath) projections"],
+            executable: URL(fileURLWithPath: "/bin/sh")
+        )
+        let rebuilding = during.output.split(whereSeparator: \.isNewline).first { $0.hasPrefix("contacts") } ?? ""
+        #expect(rebuilding.contains("rebuilding") && rebuilding.contains("/8000 · ") && rebuilding.contains("events/s · ETA"), "\(during.output)")
+        _ = try daemon.waitUntilReady()
 
         // The bar is drawn only on a terminal: `script` gives the CLI one. It is redrawn in place (\r)
         // until the rebuild is done, then the status table follows.
