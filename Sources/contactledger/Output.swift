@@ -130,9 +130,15 @@ enum Output {
     private static func columns(_ character: Character) -> Int {
         guard let first = character.unicodeScalars.first, !first.isASCII else { return 1 }
         if first.properties.isEmojiPresentation || character.unicodeScalars.contains(where: { $0.value == 0xFE0F }) { return 2 }
-        // The C library's width of the first scalar, under a UTF-8 locale (without one it knows no widths).
+        // The C library's width of the first scalar, under a UTF-8 locale (without one it knows no widths):
+        // 0 for a zero-width one (U+200B, U+FEFF, a joiner standing alone), which terminals do not advance
+        // over (counted as 1, it shifted the rest of its row a column left); -1 (unprintable) as 1.
         guard Self.isUTF8LocaleSet else { return 1 }
-        return CLedgerSys_columnWidth(first.value) == 2 ? 2 : 1
+        switch CLedgerSys_columnWidth(first.value) {
+        case 2: return 2
+        case 0: return 0
+        default: return 1
+        }
     }
 
     /// Sets the character-type locale to C.UTF-8 once, for `wcwidth`; nothing else the CLI does depends on it.

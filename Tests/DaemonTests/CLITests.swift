@@ -177,24 +177,28 @@ struct CLITests {
     }
 
     /// A table is one line per row with its columns aligned, whatever the values hold: a name's escape
-    /// sequence, newline or tab is shown, not sent to the terminal, and wide characters count two columns.
+    /// sequence, newline or tab is shown, not sent to the terminal, wide characters count two columns and
+    /// zero-width ones none (counted one each, they shifted the rest of their row left: CLI audit).
     @Test func tablesShowControlCharactersAndAlignWideOnes() throws {
         let daemon = try DaemonHarness()
         try daemon.call("contacts.create", ["name": "Evil\u{1B}[31mRED\u{1B}[0m\nSecond\tTab"])
         try daemon.call("contacts.create", ["name": "日本語の名前"])
         try daemon.call("contacts.create", ["name": "plain"])
+        try daemon.call("contacts.create", ["name": "Zero\u{200B}Width\u{200D}\u{FEFF}"])
         let table = try self.run(daemon, ["search", ""])
         #expect(table.status == 0)
         #expect(!table.output.contains("\u{1B}") && !table.output.contains("\t"))
         let lines = table.output.split(separator: "\n").map(String.init)
-        #expect(lines.filter { $0.contains("active") }.count == 3, "\(lines)")
+        #expect(lines.filter { $0.contains("active") }.count == 4, "\(lines)")
         #expect(lines.contains { $0.contains("Evil\u{241B}[31mRED\u{241B}[0m ⏎ Second\u{2409}Tab") })
         // The STATUS column starts at the same terminal column on every row.
         let starts = lines.compactMap { line -> Int? in
             guard let range = line.range(of: "active") else { return nil }
-            return line[..<range.lowerBound].reduce(0) { $0 + (("\u{3040}"..."\u{9FFF}").contains($1) ? 2 : 1) }
+            return line[..<range.lowerBound].unicodeScalars.reduce(0) { width, scalar in
+                width + (["\u{200B}", "\u{200D}", "\u{FEFF}"].contains(scalar) ? 0 : ("\u{3040}"..."\u{9FFF}").contains(scalar) ? 2 : 1)
+            }
         }
-        #expect(starts.count == 3 && Set(starts).count == 1, "\(starts)")
+        #expect(starts.count == 4 && Set(starts).count == 1, "\(starts)")
     }
 
     @Test func projectionsRebuildWithAProgressBarAndTail() throws {
