@@ -64,18 +64,28 @@ struct GlobalOptions: ParsableArguments {
         "--socket": true, "--shard-map": true, "--workspace": true, "--actor": true, "--timeout": true, "--json": false,
     ]
 
-    /// `arguments` with the shared options written before the subcommand moved after it (before a `--`,
-    /// which ends the options), where the subcommand reads them: `--socket S health` → `health --socket S`.
-    /// Anything else is left as it is, for ArgumentParser to refuse or accept.
+    /// `arguments` with the shared options moved to the end (before a `--`, which ends the options), in the
+    /// order written, where the subcommand reads them: `--socket S health` → `health --socket S`, and
+    /// `contact --socket S get U` (between a group and its subcommand) → `contact get U --socket S`. The
+    /// order is kept, so the last one written wins, as with options written once after the subcommand:
+    /// moved behind the others, a leading `--socket` beat a later one (`contactledger --socket A health
+    /// --socket B` went to A), so a shell alias's options could not be overridden. Anything else is left as
+    /// it is, for ArgumentParser to refuse or accept.
     static func movingLeadingOptions(_ arguments: [String]) -> [String] {
+        let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
         var moved: [String] = []
+        var rest: [String] = []
         var index = 0
-        while index < arguments.count {
+        while index < end {
             let argument = arguments[index]
             let name = String(argument.prefix { $0 != "=" })
-            guard let takesValue = Self.leadingOptions[name] else { break }
+            guard let takesValue = Self.leadingOptions[name] else {
+                rest.append(argument)
+                index += 1
+                continue
+            }
             if takesValue, name == argument {
-                guard index + 1 < arguments.count else { return arguments }
+                guard index + 1 < end else { return arguments }
                 moved += [argument, arguments[index + 1]]
                 index += 2
             } else {
@@ -83,10 +93,8 @@ struct GlobalOptions: ParsableArguments {
                 index += 1
             }
         }
-        var rest = Array(arguments[index...])
         guard !moved.isEmpty, !rest.isEmpty else { return arguments }
-        rest.insert(contentsOf: moved, at: rest.firstIndex(of: "--") ?? rest.endIndex)
-        return rest
+        return rest + moved + arguments[end...]
     }
 
     /// The socket `command` (`doctor`) talks to: `--socket`, else `$CONTACTLEDGER_SOCKET`, else

@@ -335,5 +335,15 @@ struct CLITests {
         #expect(try self.run(daemon, ["--socket", daemon.socketPath, "verify", "--to", "0"]).status == 64)
         // Without it, the environment's socket is used, and there is no daemon there.
         #expect(try self.run(daemon, ["health"], socket: elsewhere).status == 2)
+        // The last one written wins, as for options written after the subcommand: a shell alias's leading
+        // --socket or --workspace beat the one a command gave (CLI audit).
+        let overridden = try self.run(daemon, ["--socket", elsewhere, "health", "--socket", daemon.socketPath], socket: elsewhere)
+        #expect(overridden.status == 0, "\(overridden.error)")
+        let aliased = try self.run(daemon, ["--socket", daemon.socketPath, "--workspace", "nowhere", "count", "", "--workspace", "other", "--json"])
+        #expect(try JSONValue(parsing: Array(aliased.output.utf8)).int("total") == 1, "\(aliased.output) \(aliased.error)")
+        // Between a group and its subcommand too: before the subcommand, as the help says.
+        let grouped = try self.run(daemon, ["contact", "--socket", daemon.socketPath, "create", "--name", "Bo", "--workspace", "other"], socket: elsewhere)
+        #expect(grouped.status == 0, "\(grouped.error)")
+        #expect(try daemon.call("contacts.count", ["workspace": "other", "query": ""]).int("total") == 2)
     }
 }
