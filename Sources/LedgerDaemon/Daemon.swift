@@ -245,7 +245,9 @@ public enum Daemon {
         return ServiceGroup(
             configuration: .init(
                 services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
+                // SIGHUP too (its terminal closed, or a `kill -HUP` meant as a reload, which the daemon has
+                // none of): its default action ended the process at once, the socket file left behind.
+                gracefulShutdownSignals: [.sigterm, .sigint, .sighup],
                 logger: logger
             )
         )

@@ -18,6 +18,19 @@ struct LedgerCoreTests {
         #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
     }
 
+    /// SIGHUP (a closed terminal) stops the daemon as SIGTERM does: its default action ended the process at
+    /// once with status 129, the socket file left behind (operations audit).
+    @Test func sighupStopsLikeSIGTERM() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("contacts.create", ["name": "Hup"])
+        let process = try #require(daemon.process)
+        Foundation.kill(process.processIdentifier, SIGHUP)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+        #expect(daemon.log().contains("ledger closed"), "\(daemon.log())")
+    }
+
     /// A daemon stopping removes its socket file only if the path still names its socket: when its file
     /// was removed and another daemon started on the same path, the first one's stop removed the second
     /// one's socket (found by a recheck audit).
