@@ -187,12 +187,20 @@ final class LedgerMethods: RPCHandler {
             if let error = error as? LMDBError, error.isDamagedPage {
                 // LMDB names no file: which store it was, and the way out, are the README's (Damaged or
                 // lost files); the operator learns of it here.
-                self.logger.error("storage damaged", metadata: ["rpc.method": "\(call.method)", "lmdb.code": "\(error.code.rawValue)"])
+                self.logger.error(
+                    "storage damaged",
+                    metadata: ["rpc.method": "\(call.method)", "lmdb.code": "\(error.code.rawValue)", "way_out": "\(Self.damagedPageWayOut)"]
+                )
             }
             if let mapped = ErrorMapping.rpcError(error) { throw mapped }
             throw error
         }
     }
+
+    /// What an operator does about a damaged page LMDB reported without naming its file: find the store, then
+    /// the way out the README gives for it (Damaged or lost files).
+    static let damagedPageWayOut = "find the damaged store: contactledger verify reads the log (data.mdb: restore it from a backup), "
+        + "contactledger projections verify contacts the read models (readmodels/: stop the daemon and move it away, they are rebuilt from the log)"
 
     /// Refuses a call the access policy does not allow: -32007 with the workspace it reached (`*` for
     /// the whole ledger) and the method, and `field: "path"` when only its file was not allowed.
