@@ -719,16 +719,7 @@ struct ProjectionTests {
         try daemon.populate(count: 500)
         let before = try daemon.call("contacts.get", ["urn": "ext:p42"])
         #expect(daemon.stop() == 0)
-        // Mark the stored read model (in the data directory's rebuildable part) as written by version 1.
-        do {
-            let environment = try Environment(directory: daemon.directory + "/readmodels")
-            let tables = try environment.openTables(["rm.meta"])
-            let meta = try #require(tables["rm.meta"])
-            try environment.write { txn in
-                let state = try #require(try txn.get(meta, key: Array("state".utf8)))
-                try txn.put(meta, key: Array("state".utf8), value: BigEndian.bytes(UInt64(1)) + Array(state[8...]))
-            }
-        }
+        try self.markReadModelsWrittenByVersionOne(daemon)
         try daemon.start()
         let status = try daemon.waitUntilReady()
         #expect(status.int("version") == status.int("stored_version"))
@@ -755,14 +746,7 @@ struct ProjectionTests {
         // The read models as they were before the three creates, written by an older version: a rebuild.
         try FileManager.default.removeItem(atPath: readModels)
         try FileManager.default.moveItem(atPath: copied, toPath: readModels)
-        do {
-            let environment = try Environment(directory: readModels)
-            let meta = try #require(try environment.openTables(["rm.meta"])["rm.meta"])
-            try environment.write { txn in
-                let state = try #require(try txn.get(meta, key: Array("state".utf8)))
-                try txn.put(meta, key: Array("state".utf8), value: BigEndian.bytes(UInt64(1)) + Array(state[8...]))
-            }
-        }
+        try self.markReadModelsWrittenByVersionOne(daemon)
         try daemon.start()
         #expect(daemon.log().contains("read models caught up with the log"), "\(daemon.log())")
         for (index, uuid) in late.enumerated() {
@@ -774,6 +758,17 @@ struct ProjectionTests {
         try daemon.waitUntilReady()
         #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 16_003)
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+    }
+
+    /// Marks the stopped daemon's read models (the data directory's rebuildable part) as written by version
+    /// 1: its next start rebuilds them, online, while they answer.
+    func markReadModelsWrittenByVersionOne(_ daemon: DaemonHarness) throws {
+        let environment = try Environment(directory: daemon.directory + "/readmodels")
+        let meta = try #require(try environment.openTables(["rm.meta"])["rm.meta"])
+        try environment.write { txn in
+            let state = try #require(try txn.get(meta, key: Array("state".utf8)))
+            try txn.put(meta, key: Array("state".utf8), value: BigEndian.bytes(UInt64(1)) + Array(state[8...]))
+        }
     }
 
     /// Runs `contactledgerd rebuild --data-dir --rebuild-commit-seconds 0.1` on the daemon's directory and
