@@ -98,9 +98,20 @@ extension ContactLedgerCommand.Projections {
         /// rate and ETA; `-` for none. The table showed none of it, and `progress` as a bare fraction.
         static let rebuild = Table.Column.computed("rebuild") { row in
             guard let rebuild = row["rebuild"], rebuild != .null else { return "-" }
-            let phase = rebuild["phase"]?.stringValue.map { $0.replacingOccurrences(of: "_", with: " ") } ?? "-"
-            let eta = rebuild["eta_s"].flatMap { $0 == .null ? nil : "ETA \(Output.text($0)) s" } ?? "ETA -"
-            return "\(phase) \(Output.text(rebuild["position"]))/\(Output.text(row["head_seq"])) · \(Output.text(rebuild["events_per_s"])) events/s · \(eta)"
+            let phase = Self.phase(of: rebuild) ?? "-"
+            return "\(phase) \(Output.text(rebuild["position"]))/\(Output.text(row["head_seq"])) · \(Self.pace(of: rebuild))"
+        }
+
+        /// A rebuild's phase in words (`staging`, `catching up`…), which says why its position stands still.
+        static func phase(of rebuild: JSONValue?) -> String? {
+            rebuild?["phase"]?.stringValue.map { $0.replacingOccurrences(of: "_", with: " ") }
+        }
+
+        /// A rebuild's rate and ETA: `31207 events/s · ETA 14 s` (`-` for either not known yet).
+        static func pace(of rebuild: JSONValue?) -> String {
+            let rate = rebuild?["events_per_s"].map(Output.text) ?? "-"
+            let eta = rebuild?["eta_s"].flatMap { $0 == .null ? nil : "ETA \(Output.text($0)) s" } ?? "ETA -"
+            return "\(rate) events/s · \(eta)"
         }
 
         /// `progress` (a fraction) as a percentage, rounded down (99% until it is done).
@@ -181,11 +192,9 @@ extension ContactLedgerCommand.Projections {
                 let livePosition = state == "rebuilding" ? 0 : status?["position"]?.integerValue ?? 0
                 let position = Int(rebuild?["position"]?.integerValue ?? livePosition)
                 let head = Int(status?["head_seq"]?.integerValue ?? 0)
-                let rate = rebuild?["events_per_s"].map(Output.text) ?? "-"
-                let eta = rebuild?["eta_s"].flatMap { $0 == .null ? nil : "ETA \(Output.text($0)) s" } ?? "ETA -"
                 // The phase says why the position stands still (a staging commit, the copy).
-                let phase = rebuild?["phase"]?.stringValue.map { $0.replacingOccurrences(of: "_", with: " ") } ?? state
-                progress.show(done: position, total: head, detail: "\(phase) · \(rate) events/s · \(eta)")
+                let phase = Status.phase(of: rebuild) ?? state
+                progress.show(done: position, total: head, detail: "\(phase) · \(Status.pace(of: rebuild))")
                 if state != "rebuilding" { break }
                 usleep(200_000)
             }
