@@ -760,6 +760,20 @@ struct ProjectionTests {
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
     }
 
+    /// `last_rebuilt_on` stays while a later rebuild runs: the last rebuild that completed is still the
+    /// last one (it vanished from the status until the new one completed: recheck audit).
+    @Test func theLastRebuildIsShownWhileAnotherRuns() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 8_000)
+        try daemon.call("projections.rebuild", ["name": "contacts"])
+        let last = try #require(try daemon.waitUntilReady().string("last_rebuilt_on"))
+        try daemon.call("projections.rebuild", ["name": "contacts"])
+        let during = try #require(try daemon.call("projections.status")["projections"]?.arrayValue?.first)
+        #expect(during.string("state") == "rebuilding")
+        #expect(during.string("last_rebuilt_on") == last)
+        #expect(try daemon.waitUntilReady().string("last_rebuilt_on") != last)
+    }
+
     /// Marks the stopped daemon's read models (the data directory's rebuildable part) as written by version
     /// 1: its next start rebuilds them, online, while they answer.
     func markReadModelsWrittenByVersionOne(_ daemon: DaemonHarness) throws {

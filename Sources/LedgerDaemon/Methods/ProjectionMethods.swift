@@ -58,8 +58,9 @@ extension LedgerMethods {
         } else {
             entry["state"] = state.map { $0.version == Projector.version ? "ready" : "stale" } ?? "stale"
             entry["progress"] = .double(head == 0 ? 1 : min(1, Double(position) / Double(head)))
-            if let completed = rebuild.lastCompletedAt { entry["last_rebuilt_on"] = .string(Timestamp(completed).description) }
         }
+        // While another rebuild runs too: the last one that completed is still the last (it vanished then).
+        if let completed = rebuild.lastCompletedAt { entry["last_rebuilt_on"] = .string(Timestamp(completed).description) }
         // Shown while a new rebuild runs too, until one completes.
         if let failure = rebuild.lastFailure {
             var lastError: [String: JSONValue] = ["reason": .string(failure.reason), "at": .string(Timestamp(failure.at).description)]
