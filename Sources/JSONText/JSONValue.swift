@@ -34,6 +34,16 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
+    /// The number as the nearest `Double`, if this is a number (integer, double or decimal).
+    public var doubleValue: Double? {
+        switch self {
+        case .integer(let value): Double(value)
+        case .double(let value): value
+        case .decimal(let value): NSDecimalNumber(decimal: value).doubleValue
+        default: nil
+        }
+    }
+
     /// The array, if this is one.
     public var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }

@@ -66,12 +66,8 @@ private struct JSONValueDecoding: Decoder {
     }
 
     func double() throws -> Double {
-        switch self.value {
-        case .integer(let number): return Double(number)
-        case .double(let number): return number
-        case .decimal(let number): return NSDecimalNumber(decimal: number).doubleValue
-        default: throw self.mismatch(Double.self, self.codingPath)
-        }
+        guard let number = self.value.doubleValue else { throw self.mismatch(Double.self, self.codingPath) }
+        return number
     }
 
     func decimal() throws -> Decimal {

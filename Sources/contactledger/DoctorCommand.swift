@@ -267,20 +267,10 @@ extension ContactLedgerCommand {
             case "ready":
                 return Check(name: "projections", status: .warn, detail: "\(name) ready but \(lag) events behind the log")
             case "rebuilding":
-                let progress = Int((Self.number(projection["progress"]) * 100).rounded())
+                let progress = Int(((projection["progress"]?.doubleValue ?? 0) * 100).rounded())
                 return Check(name: "projections", status: .warn, detail: "\(name) rebuilding, \(progress)% done; answers come from the previous generation")
             default:
                 return Check(name: "projections", status: .fail, detail: "\(name) is \(state) (\(lag) events behind): contactledger projections rebuild \(name)")
-            }
-        }
-
-        /// A JSON number as a `Double` (0 for anything else).
-        private static func number(_ value: JSONValue?) -> Double {
-            switch value {
-            case .double(let number)?: number
-            case .integer(let number)?: Double(number)
-            case .decimal(let number)?: NSDecimalNumber(decimal: number).doubleValue
-            default: 0
             }
         }
 

@@ -116,13 +116,7 @@ extension ContactLedgerCommand.Projections {
 
         /// `progress` (a fraction) as a percentage, rounded down (99% until it is done).
         static let progress = Table.Column.computed("progress") { row in
-            let fraction: Double
-            switch row["progress"] {
-            case .integer(let value)?: fraction = Double(value)
-            case .double(let value)?: fraction = value
-            case .decimal(let value)?: fraction = NSDecimalNumber(decimal: value).doubleValue
-            default: return Output.text(row["progress"])
-            }
+            guard let fraction = row["progress"]?.doubleValue else { return Output.text(row["progress"]) }
             return "\(Int((fraction * 100).rounded(.down)))%"
         }
 
