@@ -158,7 +158,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "NATSClientTests", dependencies: ["NATSClient", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "DaemonTests", dependencies: ["CLedgerSys", "RPC", "LedgerStore", "Projections", "NATSClient", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["CLedgerSys", "RPC", "LedgerStore", "Projections", "NATSClient", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -58,4 +58,14 @@ final class HeadWatcher: Sendable {
             waiter?.resume()
         }
     }
+
+    /// Returns once the head is past `seq`, or on ``wakeAll()``, or after `duration`.
+    func wait(pastSeq seq: UInt64, atMost duration: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.wait(pastSeq: seq) }
+            group.addTask { try? await Task.sleep(for: duration) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
 }

@@ -11,8 +11,8 @@ import LedgerStore
 /// daemon publishes (``LedgerStores/publishesIdempotentAnswers``). An entry's key is the log's head `seq`
 /// when the answer was stored (8 bytes, big-endian) followed by the answer's own key; its value is one
 /// byte, `1` when the answer replaced one holding personal data (a deleted contact's), whose copy must
-/// be erased from the stream before the new one is sent. The publisher sends an entry once the stream
-/// holds the events up to its `seq`, then removes it.
+/// be erased from the stream before the new one is sent. The publisher sends an entry before it sends the
+/// event at its `seq` (the last of the command it answers, if that made any), then removes it.
 ///
 /// The mark ``completeKey`` says every stored answer has an entry or was sent. An answer stored while the
 /// daemon does not publish removes it, so the next publishing start queues every stored answer again
@@ -33,6 +33,9 @@ enum IdempotencyOutbox {
         var replacesPersonalData: Bool
         /// The answer as stored now; nil when it is no longer stored.
         var record: [UInt8]?
+        /// The log's record at the `seq` it was queued at (nil on an empty log): the answer is sent with
+        /// it (``ReplicatedAnswer``).
+        var queuedAt: (seq: UInt64, hash: [UInt8])?
     }
 
     /// Queues the answer stored at `answerKey` in `txn`, when the daemon publishes; otherwise the queue
@@ -58,13 +61,27 @@ enum IdempotencyOutbox {
                 entries.append(
                     Entry(
                         key: Array(stored.key), answerKey: answerKey, replacesPersonalData: stored.value.first == 1,
-                        record: try txn.get(stores.idempotency, key: answerKey)
+                        record: try txn.get(stores.idempotency, key: answerKey),
+                        queuedAt: try stores.log.record(at: queuedAt, in: txn).map { ($0.seq, $0.hash) }
                     )
                 )
                 return true
             }
         }
         return entries
+    }
+
+    /// The `seq` of the first entry queued after `seq`, if any: the publisher sends no event from there
+    /// on before that entry's answer.
+    static func firstQueued(after seq: UInt64, stores: LedgerStores, in txn: Transaction) throws -> UInt64? {
+        var first: UInt64?
+        try txn.withCursor(stores.idempotencyOutbox) { cursor in
+            try cursor.forEach(from: BigEndian.bytes(seq + 1)) { stored in
+                first = BigEndian.uint64(stored.key.prefix(8))
+                return false
+            }
+        }
+        return first
     }
 
     /// Removes `entries`, once sent; an entry queued again since as a replacement (it was not one) stays.

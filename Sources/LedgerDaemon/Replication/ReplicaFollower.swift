@@ -230,6 +230,12 @@ final class ReplicaFollower: Service, Sendable {
     /// promoted this node answers a retry as the primary did: the first answer again,
     /// `idempotency_key_reused`, or `deleted`. Its position in that stream is kept in `ledger.meta`,
     /// written with the answers.
+    ///
+    /// An answer arrives before its command's events: it is held, with the ones after it, until this log
+    /// holds the record it names, and stored only if that record is the one it was stored at
+    /// (``store(_:upTo:)``). One whose events the stream may never get (its primary went down between the
+    /// two) is not counted in `answers_pending` while the stream holds no event at its `seq`, and is
+    /// dropped once the stream no longer holds it (a promoted node erases such answers).
     private func followAnswers(_ jetStream: JetStream, durable: String) async throws {
         let name = durable + "_answers"
         let stream = self.settings.answersStream
@@ -248,18 +254,56 @@ final class ReplicaFollower: Service, Sendable {
             let consumer = try await Self.consumer(name, of: stream, after: position, jetStream)
             defer { consumer.close() }
             while !Task.isCancelled {
-                let messages = try await consumer.fetch(batch: Self.batchSize, maxWait: .seconds(1))
-                guard let last = messages.last else {
+                let delivered = try await consumer.fetch(batch: Self.batchSize, maxWait: .seconds(1))
+                guard let last = delivered.last else {
                     self.status.update { $0.answersPending = 0 }
                     continue
                 }
+                // Delivered again, when holding one below outlasted the acknowledgement deadline: stored.
+                try consumer.ack(delivered.filter { $0.streamSequence <= position })
+                let messages = delivered.filter { $0.streamSequence > position }
                 let answers = try Self.decode(messages, as: ReplicatedAnswer.self, format: \.format)
-                try await self.store(answers, upTo: last.streamSequence)
-                try consumer.ack(messages)
+                var start = 0
+                while start < answers.count {
+                    let head = try self.head
+                    let ready = answers[start...].prefix { ($0.seq ?? 0) <= head }.count
+                    if ready > 0 {
+                        let stored = messages[start..<(start + ready)]
+                        try await self.store(answers[start..<(start + ready)], upTo: stored.last?.streamSequence ?? position)
+                        try consumer.ack(Array(stored))
+                        position = stored.last?.streamSequence ?? position
+                        start += ready
+                        continue
+                    }
+                    // Held until its events are here, or dropped when the stream no longer holds it.
+                    let waiting = answers[start...]
+                    self.status.update { status in
+                        let onStream = status.streamLastSeq
+                        status.answersPending = last.pending + UInt64(waiting.filter { ($0.seq ?? 0) <= onStream }.count)
+                    }
+                    await self.ledger.headWatcher.wait(pastSeq: head, atMost: .seconds(1))
+                    try Task.checkCancellation()
+                    if try self.head == head, try await !Self.holds(jetStream, stream, messages[start]) {
+                        try consumer.ack([messages[start]])
+                        position = messages[start].streamSequence
+                        try await self.store([], upTo: position)
+                        start += 1
+                    }
+                }
                 self.status.update { $0.answersPending = last.pending }
             }
         }
         throw CancellationError()
+    }
+
+    /// Whether `stream` still holds `message`.
+    private static func holds(_ jetStream: JetStream, _ stream: String, _ message: JetStreamMessage) async throws -> Bool {
+        do {
+            _ = try await jetStream.message(stream: stream, seq: message.streamSequence)
+            return true
+        } catch let error as JetStreamError where error.isMessageNotFound {
+            return false
+        }
     }
 
     /// Makes the durable consumer `name` of `stream` again, delivering from after `position` (all of the
@@ -297,16 +341,23 @@ final class ReplicaFollower: Service, Sendable {
     /// In `ledger.meta`: the last sequence of the answers stream stored.
     static let answersPositionKey = Array("replication.answers_applied_seq".utf8)
 
-    /// Stores the answers received, indexed by the contacts they name, and the position they reach.
-    private func store(_ answers: [ReplicatedAnswer], upTo position: UInt64) async throws {
+    /// Stores the answers received, indexed by the contacts they name, and the position they reach. An
+    /// answer whose `seq` holds another record in this log is dropped: the events it answered for never
+    /// reached the stream (``ReplicatedAnswer``).
+    private func store(_ answers: ArraySlice<ReplicatedAnswer>, upTo position: UInt64) async throws {
         let stores = self.stores
-        _ = try await self.ledger.execute(.daemonRecord) { tx in
+        let dropped = try await self.ledger.execute(.daemonRecord) { tx in
             let txn = tx.txn
             let contacts = try stores.projector(txn).contacts
+            var dropped = 0
             for answer in answers {
                 let key = Array(answer.key)
                 guard let separator = key.firstIndex(of: 0), key.count == separator + 33, let record = IdempotencyRecord(decoding: Array(answer.record)) else {
                     throw ReplicationError.malformedRecord(streamSequence: position)
+                }
+                if let seq = answer.seq, try stores.log.record(at: seq, in: txn).map({ Data($0.hash) }) != answer.hash {
+                    dropped += 1
+                    continue
                 }
                 let workspace = String(decoding: key[..<separator], as: UTF8.self)
                 var received = record
@@ -327,7 +378,13 @@ final class ReplicaFollower: Service, Sendable {
                 if isNew { try IdempotencyIndex.countStoredAnswer(stores, in: txn) }
             }
             try txn.put(stores.meta, key: Self.answersPositionKey, value: BigEndian.bytes(position))
-            return []
+            return BigEndian.bytes(UInt64(dropped))
+        }
+        if let count = BigEndian.uint64(dropped), count > 0 {
+            self.logger.notice(
+                "dropped idempotent answers to events this log does not hold (their primary went down before publishing them)",
+                metadata: ["replication.answers_dropped": "\(count)", "replication.answers_seq": "\(position)"]
+            )
         }
     }
 

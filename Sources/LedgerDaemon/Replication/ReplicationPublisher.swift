@@ -207,6 +207,7 @@ final class ReplicationPublisher: Service, Sendable {
             _ = try await jetStream.setDescription(claim.streamDescription, ofStream: self.settings.stream)
         }
         if found?.primary != node {
+            if found != nil { try await self.eraseOrphanedAnswers(jetStream) }
             // A primary now: should it ever follow again, it makes a new consumer.
             let meta = self.stores.meta
             _ = try await self.ledger.execute(.daemonRecord) { tx in
@@ -216,13 +217,34 @@ final class ReplicationPublisher: Service, Sendable {
         }
     }
 
-    /// Returns once the log's head is past `seq`, or after `duration`.
-    private func waitForHead(pastSeq seq: UInt64, atMost duration: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.ledger.headWatcher.wait(pastSeq: seq) }
-            group.addTask { try? await Task.sleep(for: duration) }
-            await group.next()
-            group.cancelAll()
+    /// Erases from the answers stream, at a promotion, the answers the former primary sent for events the
+    /// stream never got (it went down between the two, ``ReplicatedAnswer``): their commands are in no
+    /// node's log now, and the answers, which may hold personal data, would otherwise stay on the stream
+    /// until their keys are used again. Answers go out in the order of their `seq`, so they are the stream's
+    /// last messages: looked for from its end back to the first answer this log holds the events of.
+    private func eraseOrphanedAnswers(_ jetStream: JetStream) async throws {
+        let head = try self.stores.environment.read { try self.stores.log.head(in: $0).seq }
+        let stream = self.settings.answersStream
+        let state = try await jetStream.streamInfo(stream).state
+        let decoder = JSONDecoder()
+        var erased = 0
+        var seq = state.lastSeq
+        while seq >= max(state.firstSeq, 1) {
+            defer { seq -= 1 }
+            let message: StoredMessage
+            do {
+                message = try await jetStream.message(stream: stream, seq: seq)
+            } catch let error as JetStreamError where error.isMessageNotFound {
+                continue
+            }
+            guard let answer = try? decoder.decode(ReplicatedAnswer.self, from: Data(message.payload)), let storedAt = answer.seq, storedAt > head else { break }
+            if try await jetStream.eraseMessage(stream: stream, seq: seq) { erased += 1 }
+        }
+        if erased > 0 {
+            self.logger.notice(
+                "erased the former primary's answers to events the stream never got",
+                metadata: ["replication.stream": "\(self.settings.answersStream)", "replication.answers_erased": "\(erased)", "ledger.seq": "\(head)"]
+            )
         }
     }
 
@@ -262,11 +284,11 @@ final class ReplicationPublisher: Service, Sendable {
         for record in erased { try await jetStream.eraseMessage(stream: self.settings.stream, seq: record.seq) }
     }
 
-    /// Sends a slice of the idempotent answers queued (``IdempotencyOutbox``) once the stream held the
-    /// events up to their `seq`, so an answer never reaches a replica before the events it answered for
-    /// were published, and removes them from the queue; returns whether more wait. A slice at a time,
-    /// between the log's batches: the whole queue of a first publishing start (every stored answer) held
-    /// the log's publication back for as long as it took.
+    /// Sends a slice of the idempotent answers queued (``IdempotencyOutbox``) at or before `position`, and
+    /// removes them from the queue; returns whether more wait. The answers to a command go before its
+    /// events (``ReplicatedAnswer`` says why): the caller publishes no event from the first answer still
+    /// queued on. A slice at a time, between the log's batches: the whole queue of a first publishing
+    /// start (every stored answer) held the log's publication back for as long as it took.
     ///
     /// An answer that replaced one holding personal data first erases the stream's copy of the one it
     /// replaced (overwritten in the server's store: the stream's own limit of one message per subject
@@ -283,7 +305,7 @@ final class ReplicationPublisher: Service, Sendable {
         // An answer no longer stored has nothing to send.
         let messages = try entries.compactMap { entry -> (replaces: Bool, message: JetStream.Outgoing)? in
             guard let record = entry.record else { return nil }
-            let payload = Array(try encoder.encode(ReplicatedAnswer(key: entry.answerKey, record: record)))
+            let payload = Array(try encoder.encode(ReplicatedAnswer(key: entry.answerKey, record: record, storedAt: entry.queuedAt)))
             let subject = ReplicatedAnswer.subject(prefix: self.settings.answersSubjectPrefix, key: entry.answerKey)
             return (entry.replacesPersonalData, JetStream.Outgoing(subject: subject, payload: payload))
         }
@@ -347,7 +369,7 @@ final class ReplicationPublisher: Service, Sendable {
                 lastClaimCheck = .now
             }
             var deletion: (stream: String, seq: UInt64)?
-            let batch = try self.stores.environment.read { txn -> [JetStream.Outgoing] in
+            var batch = try self.stores.environment.read { txn -> [JetStream.Outgoing] in
                 var batch: [JetStream.Outgoing] = []
                 try self.stores.log.forEach(after: position, in: txn) { record in
                     let header = try EventHeader.decode(record.header)
@@ -376,7 +398,7 @@ final class ReplicationPublisher: Service, Sendable {
                     lastPersist = .now
                 }
                 self.status.update { $0.state = "caught_up" }
-                await self.waitForHead(pastSeq: position, atMost: Self.claimCheckInterval)
+                await self.ledger.headWatcher.wait(pastSeq: position, atMost: Self.claimCheckInterval)
                 continue
             }
             self.status.update { $0.state = "publishing" }
@@ -384,6 +406,13 @@ final class ReplicationPublisher: Service, Sendable {
             // this node published onto the stream it had claimed, and then neither could publish.
             try await self.checkClaim(jetStream, as: node)
             lastClaimCheck = .now
+            // The batch's answers first; its events only up to the first answer still queued.
+            _ = try await self.publishAnswers(jetStream, upTo: position + UInt64(batch.count))
+            if let unsent = try self.stores.environment.read({ try IdempotencyOutbox.firstQueued(after: position, stores: self.stores, in: $0) }) {
+                // A deletion is a batch's first event: it goes or the batch is empty.
+                batch = Array(batch.prefix(Int(min(unsent - position - 1, UInt64(batch.count)))))
+                if batch.isEmpty { continue }
+            }
             if let deletion { try await self.erasePublished(of: deletion.stream, before: deletion.seq, upTo: position, jetStream) }
             let results = try await jetStream.publishBatch(batch)
             var failure: (any Error)?
@@ -405,7 +434,6 @@ final class ReplicationPublisher: Service, Sendable {
                 if persisted != position { try? await self.persist(position) }
                 throw failure
             }
-            _ = try await self.publishAnswers(jetStream, upTo: position)
             if ContinuousClock.now - lastPersist >= Self.persistInterval {
                 try await self.persist(position)
                 persisted = position

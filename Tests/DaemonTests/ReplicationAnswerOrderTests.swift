@@ -1,0 +1,160 @@
+// ContactLedger — daemon tests.
+import Crypto
+import Foundation
+import NATSClient
+import RPC
+import TestSupport
+import Testing
+
+/// A primary sends a command's idempotent answer before its events, and replicas store an answer only
+/// once their log holds the record it was stored at: a primary that goes down between the two leaves
+/// no promoted node with the events and not the answer (a retry applied twice), nor with an answer to
+/// events it never got.
+@Suite("Idempotent answers around their events in a failover", .ownThreads, .serialized, .enabled(if: NATSServerProcess.isAvailable))
+struct ReplicationAnswerOrderTests: ReplicationChecks {
+    @Test("a command's events wait for its answer: while the answers stream refuses messages, they stay off the stream")
+    func eventsWaitForTheirAnswer() async throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        try self.createContacts(primary, 0..<3)
+        // A stream limited to no message is not limited: it holds one.
+        try primary.call("contacts.create", ["name": "Keyed", "urns": ["ext:keyed-0"], "idempotency_key": "keyed-0"])
+        try self.waitUntilPublished(primary)
+        #expect(self.eventually { try primary.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+        let jetStream = try await self.jetStream(nats)
+        let published = try await jetStream.streamInfo("LEDGER").state.lastSeq
+
+        try await self.refuseNewMessages(true, stream: "LEDGER_IDEMPOTENCY", jetStream)
+        try primary.call("contacts.create", ["name": "Keyed", "urns": ["ext:keyed"], "idempotency_key": "keyed-1"])
+        try primary.call("contacts.create", ["name": "After", "urns": ["ext:after"]])
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await jetStream.streamInfo("LEDGER").state.lastSeq == published)
+        #expect(try primary.call("system.stats")["replication"]?.int("answers_pending") == 1)
+
+        try await self.refuseNewMessages(false, stream: "LEDGER_IDEMPOTENCY", jetStream)
+        try self.waitUntilPublished(primary)
+        #expect(self.eventually { try primary.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+    }
+
+    @Test("a primary gone between a command's answer and its events: the replica holds the answer uncounted; promoted, it runs the retry anew and erases that answer from the stream")
+    func anAnswerWhoseEventsNeverCameIsDropped() async throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        try self.createContacts(primary, 0..<3)
+        _ = try self.converge(primary, replica)
+        let jetStream = try await self.jetStream(nats)
+        let answersBefore = try await jetStream.streamInfo("LEDGER_IDEMPOTENCY").state.lastSeq
+
+        try await self.refuseNewMessages(true, stream: "LEDGER", jetStream)
+        let params: JSONValue = ["name": "Orphan Answer", "urns": ["ext:orphan"], "idempotency_key": "orphan-1"]
+        let first = try #require(try primary.call("contacts.create", params).string("uuid"))
+        let answerSent = await self.eventuallyAsync { try await jetStream.streamInfo("LEDGER_IDEMPOTENCY").state.lastSeq > answersBefore }
+        #expect(answerSent)
+        // The runbook's step 2 passes: the replica has the whole stream, and the held answer is not counted.
+        let replication = { try replica.call("system.stats")["replication"] }
+        #expect(self.eventually { try replication()?.int("answers_pending") == 0 })
+        #expect(try replication()?.int("applied_seq") == replication()?.int("stream_last_seq"))
+        primary.kill()
+
+        try await self.refuseNewMessages(false, stream: "LEDGER", jetStream)
+        #expect(replica.stop() == 0)
+        let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        let retried = try #require(try promoted.call("contacts.create", params).string("uuid"))
+        #expect(retried != first)
+        #expect(try promoted.call("contacts.count", ["query": ""]).int("total") == 4)
+        // Once the promoted node claimed the stream, the first answer is gone from it; the retry's is there.
+        #expect(self.eventually { try promoted.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+        let held = try await self.answerRecords(jetStream)
+        #expect(!held.contains { $0.contains(first) })
+        #expect(held.contains { $0.contains(retried) })
+    }
+
+    @Test("a replica drops an answer whose seq holds another record in its log, once its log gets there")
+    func anAnswerToAnotherHistoryIsDropped() async throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        try self.createContacts(primary, 0..<3)
+        let (verified, _) = try self.converge(primary, replica)
+        let head = UInt64(try #require(verified.int("head_seq")))
+        let jetStream = try await self.jetStream(nats)
+
+        // An answer stored at the next seq by another history (a hash this log will not have there), whose
+        // params hash no retry matches: stored, it would answer the retry idempotency_key_reused.
+        let key = Array("main".utf8) + [0] + Array(SHA256.hash(data: Array("forged-1".utf8)))
+        let answer: JSONValue = [
+            "format": 1, "key": .string(Data(key).base64EncodedString()),
+            "record": .string(Data(Array(repeating: 7, count: 32) + Array("{}".utf8)).base64EncodedString()),
+            "seq": .integer(Int64(head + 1)), "hash": .string(Data(Array(repeating: 0, count: 32)).base64EncodedString()),
+        ]
+        let subject = "ledger_idempotency." + SHA256.hash(data: key).map { String(format: "%02x", $0) }.joined()
+        let sent = try await jetStream.publish(JetStream.Outgoing(subject: subject, payload: answer.jsonText))
+        // Held while the stream has no event at its seq, and not counted as pending.
+        try await Task.sleep(for: .seconds(1))
+        #expect(try replica.call("system.stats")["replication"]?.int("answers_pending") == 0)
+        try primary.call("contacts.create", ["name": "Next", "urns": ["ext:next"]])
+        _ = try self.converge(primary, replica)
+        let durable = try #require(try replica.call("system.stats")["replication"]?.string("durable"))
+        let handled = await self.eventuallyAsync {
+            try await jetStream.consumerInfo(stream: "LEDGER_IDEMPOTENCY", name: durable + "_answers").ackFloor.streamSeq >= sent.seq
+        }
+        #expect(handled)
+
+        #expect(primary.stop() == 0)
+        #expect(replica.stop() == 0)
+        let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        let created = try promoted.call("contacts.create", ["name": "Forged Key", "idempotency_key": "forged-1"])
+        #expect(created.string("uuid") != nil, "\(created)")
+    }
+
+    // MARK: - Helpers
+
+    private func jetStream(_ nats: NATSServerProcess) async throws -> JetStream {
+        let client = NATSClient(configuration: try .init(url: nats.url))
+        try await client.connect()
+        return JetStream(client: client)
+    }
+
+    /// Waits until the primary's stream holds its whole log.
+    private func waitUntilPublished(_ primary: DaemonHarness, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let head = try primary.call("system.health").int("head_seq")
+        #expect(self.eventually { try primary.call("system.stats")["replication"]?.int("published_seq") == head }, sourceLocation: sourceLocation)
+    }
+
+    /// Makes `stream` refuse every new message (at most what it holds now, at least one, new ones refused),
+    /// or lifts that.
+    private func refuseNewMessages(_ refuse: Bool, stream: String, _ jetStream: JetStream) async throws {
+        let info = try await jetStream.client.request([], to: "$JS.API.STREAM.INFO.\(stream)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(info.payload)) as? [String: Any])
+        var config = try #require(object["config"] as? [String: Any])
+        let state = try #require(object["state"] as? [String: Any])
+        config["max_msgs"] = refuse ? (state["messages"] as? Int ?? 0) : -1
+        config["discard"] = refuse ? "new" : "old"
+        let updated = try await jetStream.client.request(
+            Array(try JSONSerialization.data(withJSONObject: config)), to: "$JS.API.STREAM.UPDATE.\(stream)"
+        )
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(updated.payload)) as? [String: Any])
+        #expect(answer["error"] == nil, "\(answer)")
+    }
+
+    /// The records of every answer on the answers stream, as text.
+    private func answerRecords(_ jetStream: JetStream) async throws -> [String] {
+        var records: [String] = []
+        for seq in 1...max(try await jetStream.streamInfo("LEDGER_IDEMPOTENCY").state.lastSeq, 1) {
+            guard let message = try? await jetStream.message(stream: "LEDGER_IDEMPOTENCY", seq: seq) else { continue }
+            let record = try JSONValue(parsing: message.payload).string("record").flatMap { Data(base64Encoded: $0) } ?? Data()
+            records.append(String(decoding: record, as: UTF8.self))
+        }
+        return records
+    }
+
+    private func eventuallyAsync(seconds: Double = 30, _ condition: () async throws -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if (try? await condition()) == true { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+}
