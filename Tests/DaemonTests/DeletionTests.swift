@@ -306,7 +306,8 @@ struct DeletionTests {
     /// An import's row error quoting a URN of a contact since deleted (`URN tel:+250… already taken by
     /// another contact`) shows it masked, in memory and from storage after a restart, and the stored
     /// errors and idempotent batch answers no longer hold it: a backup taken after the deletion does not.
-    /// A URN the contact had given up before the deletion is masked too; another contact's stays.
+    /// A URN the contact had given up before the deletion is masked too; another contact's stays; so is
+    /// one in a list (`with URNs tel:+250…, tel:+250…`), where a comma follows it.
     @Test func importErrorsQuotingADeletedContactsURNsAreMasked() throws {
         let daemon = try DaemonHarness()
         let (current, earlier, bystander) = ("tel:+250788680001", "tel:+250788680003", "tel:+250788680002")
@@ -322,6 +323,9 @@ struct DeletionTests {
             "3|URN:Tel|URN \(earlier) already taken by another contact",
             "4|URN:Tel|URN \(bystander) already taken by another contact",
         ])
+        let listed = try ImportExportTests.runImport(daemon, ImportExportTests.csvParams("URN:Tel,URN:Tel\n+250788680001,+250788680002\n"))
+        let listedID = try #require(listed.string("import"))
+        #expect(ImportExportTests.errors(listed) == ["2|-|Unable to find or create contact with URNs \(current), \(bystander)"])
         _ = try ContactKit.modify(daemon, owner, [["type": "urns", "action": "set", "urns": [.string(current)]], ContactKit.status("archived")])
         _ = try daemon.call("contacts.delete", ["uuid": .string(owner)])
 
@@ -330,7 +334,9 @@ struct DeletionTests {
             "3|URN:Tel|URN tel:******** already taken by another contact",
             "4|URN:Tel|URN \(bystander) already taken by another contact",
         ]
+        let listedMasked = ["2|-|Unable to find or create contact with URNs tel:********, \(bystander)"]
         #expect(ImportExportTests.errors(try daemon.call("imports.status", ["import": .string(id)])) == masked)
+        #expect(ImportExportTests.errors(try daemon.call("imports.status", ["import": .string(listedID)])) == listedMasked)
         let backup = daemon.directory + "-backup"
         defer { try? FileManager.default.removeItem(atPath: backup) }
         _ = try daemon.call("ledger.backup", ["path": .string(backup)])
@@ -341,6 +347,7 @@ struct DeletionTests {
         #expect(daemon.stop() == 0)
         try daemon.start()
         #expect(ImportExportTests.errors(try daemon.call("imports.status", ["import": .string(id)])) == masked)
+        #expect(ImportExportTests.errors(try daemon.call("imports.status", ["import": .string(listedID)])) == listedMasked)
     }
 
     /// Found by a race audit: deleting a workspace's last live contact left a stored count of 0 that a

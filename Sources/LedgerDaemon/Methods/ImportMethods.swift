@@ -5,6 +5,7 @@ import JSONText
 import LedgerStore
 import Logging
 import ParallelWork
+import Projections
 import RPC
 import Spreadsheet
 
@@ -523,7 +524,7 @@ extension LedgerMethods {
         if let job = ImportJob.job(id) {
             let state = job.snapshot
             guard state.workspace == caller.workspace else { throw ContactError.notFound("import", id: params.import) }
-            return state.answer()
+            return try self.read { txn in try self.shownAsTheWorkspaceIsNow(state, in: txn).answer() }
         }
         // Not in memory: an import of an earlier run of the daemon.
         return try self.read { txn in
@@ -548,8 +549,17 @@ extension LedgerMethods {
                     message: "The daemon stopped during the import, after \(state.rowsDone) of \(state.rowsTotal) records; those were imported, the rest were not. Re-running the file finishes it: rows match by UUID or URN, so nothing is created twice."
                 )
             }
-            return state.answer()
+            return try self.shownAsTheWorkspaceIsNow(state, in: txn).answer()
         }
+    }
+
+    /// The import's row errors as its workspace shows them now: errors kept from before it became
+    /// anonymous quote URNs, which it masks in every answer.
+    private func shownAsTheWorkspaceIsNow(_ state: ImportJobState, in txn: Transaction) throws -> ImportJobState {
+        guard try self.stores.projector(txn).workspaces.workspace(state.workspace, in: txn).anonymous else { return state }
+        var shown = state
+        shown.errors = state.errors.map { $0.maskingEveryURN() }
+        return shown
     }
 }
 
