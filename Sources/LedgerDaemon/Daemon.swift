@@ -110,7 +110,7 @@ public enum Daemon {
         var storage = Environment.Configuration(initialMapSize: configuration.initialMapSize, maximumMapSize: configuration.maximumMapSize)
         storage.rebuildableCompactionMinimumFreeBytes = configuration.readModelCompactionMinimumFreeBytes
         var stores = try LedgerStores.open(dataDirectory: directory, configuration: storage)
-        stores.publishesIdempotentAnswers = configuration.replication?.role == .publisher
+        stores.idempotentAnswers = IdempotencyOutbox.Sharing(role: configuration.replication?.role)
         let environment = stores.environment
         // A half-built offline rebuild is no longer one to go on with: this start empties it table by table,
         // its checkpoint last (a kill between leaves a checkpoint over missing tables), and may erase
@@ -128,11 +128,12 @@ public enum Daemon {
             )
         }
         do {
-            try IdempotencyOutbox.forgetUnlessPublishing(stores, publishing: stores.publishesIdempotentAnswers)
+            try IdempotencyOutbox.prepare(stores)
         } catch {
-            // A full disk, say. Harmless: the first answer stored without being queued drops the mark.
+            // A full disk, say. Harmless: the first answer stored without being queued drops the mark, and
+            // a replica's promotion queues every answer again.
             logger.warning(
-                "answers queued for replicas not dropped at a start that does not publish",
+                "answers queued for replicas not prepared at this start",
                 metadata: ["error.type": "\(String(reflecting: type(of: error)))", "lmdb.code": "\((error as? LMDBError)?.code.rawValue ?? 0)"]
             )
         }

@@ -7,21 +7,43 @@ import LedgerStore
 /// client retrying on the promoted node a create the old primary had answered made the contact twice.
 ///
 /// Durable like the answers (`ledger.idempotency_outbox`), written in the transaction that stores or
-/// replaces an answer (``IdempotencyRecord/store(at:replacingPersonalData:stores:in:)``), and only while the
-/// daemon publishes (``LedgerStores/publishesIdempotentAnswers``). An entry's key is the log's head `seq`
+/// replaces an answer (``IdempotencyRecord/store(at:replacingPersonalData:stores:in:)``), as
+/// ``LedgerStores/idempotentAnswers`` says (``Sharing``). An entry's key is the log's head `seq`
 /// when the answer was stored (8 bytes, big-endian) followed by the answer's own key; its value is one
 /// byte, `1` when the answer replaced one holding personal data (a deleted contact's), whose copy must
 /// be erased from the stream before the new one is sent. The publisher sends an entry before it sends the
 /// event at its `seq` (the last of the command it answers, if that made any), then removes it.
 ///
 /// The mark ``completeKey`` says every stored answer has an entry or was sent. An answer stored while the
-/// daemon does not publish removes it, so the next publishing start queues every stored answer again
-/// (``queueEveryAnswer(_:in:)``); a start that does not publish drops the queue and the mark at once
-/// (``forgetUnlessPublishing(_:publishing:)``).
+/// daemon neither publishes nor follows removes it, so the next publishing start queues every stored
+/// answer again (``queueEveryAnswer(_:in:)``); such a start drops the queue and the mark at once
+/// (``prepare(_:)``). A replica keeps the mark: the answers it stores are the stream's already, so a
+/// promotion has none to send again (it queued them all, and the promoted node's own answers, and so its
+/// events, waited behind them for a minute).
 enum IdempotencyOutbox {
     static let tableName = "ledger.idempotency_outbox"
     /// In `ledger.meta`: present while every stored answer is queued or sent.
     static let completeKey = Array("replication.idempotency_complete".utf8)
+
+    /// What becomes of the answers a daemon stores, by its part in replication.
+    enum Sharing: Sendable {
+        /// Not replicated: nothing is queued, and the queue is no longer complete.
+        case kept
+        /// Publishing (`--replicate`): every answer stored is queued.
+        case published
+        /// Following (`--follow`): the answers stored are the stream's. Only an erasure made here is
+        /// queued: the stream's copy still holds what it erased until the primary sends the erased one,
+        /// which a primary that went down never does; promoted, this node sends it.
+        case followed
+
+        init(role: ReplicationSettings.Role?) {
+            switch role {
+            case .publisher?: self = .published
+            case .replica?: self = .followed
+            case nil: self = .kept
+            }
+        }
+    }
 
     /// An answer waiting to be sent.
     struct Entry: Sendable {
@@ -38,12 +60,17 @@ enum IdempotencyOutbox {
         var queuedAt: (seq: UInt64, hash: [UInt8])?
     }
 
-    /// Queues the answer stored at `answerKey` in `txn`, when the daemon publishes; otherwise the queue
-    /// is no longer complete.
+    /// Queues the answer stored at `answerKey` in `txn`, as ``Sharing`` says; when nothing will send it,
+    /// the queue is no longer complete.
     static func queue(_ answerKey: [UInt8], replacingPersonalData: Bool, stores: LedgerStores, in txn: Transaction) throws {
-        guard stores.publishesIdempotentAnswers else {
+        switch stores.idempotentAnswers {
+        case .kept:
             _ = try txn.delete(stores.meta, key: Self.completeKey)
             return
+        case .followed where !replacingPersonalData:
+            return
+        case .published, .followed:
+            break
         }
         let key = BigEndian.bytes(try stores.log.head(in: txn).seq) + answerKey
         // A replacement queued earlier at the same position keeps its erasure.
@@ -120,17 +147,26 @@ enum IdempotencyOutbox {
         try txn.put(stores.meta, key: Self.completeKey, value: [1])
     }
 
-    /// At a start that does not publish: answers stored from now on are not queued, so the queue, of no
-    /// use to anyone, and its mark are dropped (written only when there is something to drop).
-    static func forgetUnlessPublishing(_ stores: LedgerStores, publishing: Bool) throws {
-        guard !publishing else { return }
-        let held = try stores.environment.read { txn in
-            try txn.get(stores.meta, key: Self.completeKey) != nil || txn.count(stores.idempotencyOutbox) > 0
-        }
-        guard held else { return }
-        try stores.environment.write { txn in
-            try txn.clear(stores.idempotencyOutbox)
-            _ = try txn.delete(stores.meta, key: Self.completeKey)
+    /// At a start, as ``LedgerStores/idempotentAnswers`` says: publishing, the queue goes on; following,
+    /// every answer stored is the stream's (or an erasure queued), so the mark is set; neither, answers
+    /// stored from now on are not queued, so the queue, of no use to anyone, and its mark are dropped.
+    /// Written only when something changes.
+    static func prepare(_ stores: LedgerStores) throws {
+        switch stores.idempotentAnswers {
+        case .published:
+            return
+        case .followed:
+            guard try stores.environment.read({ try $0.get(stores.meta, key: Self.completeKey) }) == nil else { return }
+            try stores.environment.write { try $0.put(stores.meta, key: Self.completeKey, value: [1]) }
+        case .kept:
+            let held = try stores.environment.read { txn in
+                try txn.get(stores.meta, key: Self.completeKey) != nil || txn.count(stores.idempotencyOutbox) > 0
+            }
+            guard held else { return }
+            try stores.environment.write { txn in
+                try txn.clear(stores.idempotencyOutbox)
+                _ = try txn.delete(stores.meta, key: Self.completeKey)
+            }
         }
     }
 }

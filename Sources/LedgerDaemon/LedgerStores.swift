@@ -29,9 +29,9 @@ struct LedgerStores: Sendable {
     let idempotencyByContact: Table
     /// Stored answers a publishing daemon has yet to send to its replicas (``IdempotencyOutbox``).
     let idempotencyOutbox: Table
-    /// Whether the daemon publishes to replicas (`--replicate`), so that stored answers are queued in
+    /// What becomes of the idempotent answers the daemon stores, as to replicas: which are queued in
     /// ``idempotencyOutbox``. Set once, before the writer starts.
-    var publishesIdempotentAnswers = false
+    var idempotentAnswers: IdempotencyOutbox.Sharing = .kept
     /// Bookkeeping that belongs with the read models (rebuildable, discarded with them).
     let readModelMeta: Table
     /// Reader slots of dead processes that opening the environment cleared (``open(dataDirectory:configuration:)``

@@ -1,6 +1,7 @@
 // ContactLedger — daemon tests.
 import Crypto
 import Foundation
+import LedgerStore
 import NATSClient
 import RPC
 import TestSupport
@@ -106,6 +107,49 @@ struct ReplicationAnswerOrderTests: ReplicationChecks {
         let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
         let created = try promoted.call("contacts.create", ["name": "Forged Key", "idempotency_key": "forged-1"])
         #expect(created.string("uuid") != nil, "\(created)")
+    }
+
+    /// Found by a replication audit: a replica's promotion queued every answer it held again (the answers
+    /// it stored dropped the queue's mark), and its own new answers, and so its events, waited behind them
+    /// for a minute; a second failover then lost those answers, and retries made their contacts twice.
+    @Test("a promoted replica has no answers to send again: those it stored are the stream's; its own go at once")
+    func aPromotedReplicaSendsNoAnswerAgain() async throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        _ = try onThreads(4) { thread in
+            let client = try primary.client()
+            for index in stride(from: thread, to: 300, by: 4) {
+                try client.call("contacts.create", ["name": .string("k\(index)"), "idempotency_key": .string("k\(index)")])
+            }
+        }
+        _ = try self.converge(primary, replica)
+        #expect(self.eventually { try primary.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+        #expect(self.eventually { try replica.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+        #expect(primary.stop() == 0)
+        #expect(replica.stop() == 0)
+        // Every answer it holds is the stream's, and it says so.
+        let environment = try Environment(directory: replica.directory)
+        let tables = try environment.openTables(["ledger.meta", "ledger.idempotency_outbox"])
+        let (meta, outbox) = (try #require(tables["ledger.meta"]), try #require(tables["ledger.idempotency_outbox"]))
+        let (complete, queued) = try environment.read { txn in
+            (try txn.get(meta, key: Array("replication.idempotency_complete".utf8)) != nil, try txn.count(outbox))
+        }
+        #expect(complete)
+        #expect(queued == 0)
+
+        let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        #expect(try promoted.call("contacts.create", ["name": "k7", "idempotency_key": "k7"]).string("name") == "k7")
+        try promoted.call("contacts.create", ["name": "After", "idempotency_key": "after"])
+        var mostPending: Int64 = 0
+        let published = self.eventually {
+            let replication = try promoted.call("system.stats")["replication"]
+            mostPending = max(mostPending, replication?.int("answers_pending") ?? 0)
+            return replication?.int("answers_pending") == 0 && replication?["lag"]?.int("events") == 0 && replication?.string("state") == "caught_up"
+        }
+        #expect(published)
+        #expect(mostPending <= 1)
+        #expect(try promoted.call("contacts.count", ["query": ""]).int("total") == 301)
     }
 
     // MARK: - Helpers

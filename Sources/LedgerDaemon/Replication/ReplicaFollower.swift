@@ -371,7 +371,11 @@ final class ReplicaFollower: Service, Sendable {
                     }
                 }
                 let isNew = try txn.get(stores.idempotency, key: key) == nil
-                try received.store(at: key, replacingPersonalData: false, stores: stores, in: txn)
+                // Erased here, it is queued for the stream, whose copy still holds the contact until the
+                // primary's replacement comes (should this node be promoted first, it sends it).
+                let erasedHere: Bool
+                if case .erased = received.content, case .answer = record.content { erasedHere = true } else { erasedHere = false }
+                try received.store(at: key, replacingPersonalData: erasedHere, stores: stores, in: txn)
                 if case .answer(_, let named) = received.content {
                     try IdempotencyIndex.add(named, answerAt: key, workspace: workspace, stores: stores, in: txn)
                 }
