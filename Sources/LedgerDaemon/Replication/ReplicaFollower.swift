@@ -106,6 +106,8 @@ final class ReplicaFollower: Service, Sendable {
                     $0.connected = client.status == .connected
                     $0.state = client.status == .connected ? ((error as? ReplicationError)?.state ?? "error") : "disconnected"
                     $0.lastError = text
+                    // What the stream holds is unknown until it answers again: behind, maybe, from now.
+                    if !$0.connected, $0.behindSince == nil { $0.behindSince = .now }
                 }
                 if pacing.failed((error as? ReplicationError)?.repeatKey ?? text, at: (try? self.head) ?? 0) {
                     if case .chainBroken? = error as? ReplicationError {

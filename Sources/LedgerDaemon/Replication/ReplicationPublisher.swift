@@ -99,10 +99,19 @@ final class ReplicationPublisher: Service, Sendable {
                 let head = try self.stores.environment.read { try self.stores.log.head(in: $0).seq }
                 let last = info.state.lastSeq
                 let found = StreamClaim(description: info.config.description)
+                // Where both hold an event (``StreamHistory``): a stream that has grown past a diverged ledger is
+                // not merely ahead, and a primary replaced in a failover and restarted, which went on taking
+                // writes, published its own events onto the new primary's stream, breaking every replica.
+                let sameHistory = try await StreamHistory.matches(jetStream, stream: self.settings.stream, stores: self.stores, at: min(last, head))
+                if sameHistory == true {
+                    // The stream holds this log up to there, whatever comes next: a former primary restarted
+                    // showed the position it had stored, and a lag of events the stream held (the runbook's
+                    // step 1 reads it).
+                    self.status.update { $0.publishedSeq = max($0.publishedSeq, min(last, head)) }
+                }
                 // A former primary is told so first, whether its log is behind the stream, chains onto it or not.
                 try self.checkNotFenced(as: node, found: found)
-                // Where both hold an event: a stream that has grown past a diverged ledger is not merely ahead.
-                try await self.checkSameHistory(jetStream, at: min(last, head))
+                if sameHistory == false { throw ReplicationError.diverged(seq: min(last, head)) }
                 guard last <= head else {
                     // Every event this log holds is on the stream (the same history up to its head): a
                     // replica refused promotion while behind showed the whole log as never published.
@@ -344,16 +353,6 @@ final class ReplicationPublisher: Service, Sendable {
         if found != StreamClaim(primary: node, anonymousKey: self.ledger.anonymousKey.value) {
             try self.checkNotFenced(as: node, found: found)
             try await self.claim(jetStream, as: node, found: found)
-        }
-    }
-
-    /// Checks that the stream's last message is this ledger's event at that seq (``StreamHistory``): a
-    /// primary replaced in a failover and restarted, which went on taking writes, has a log as long as
-    /// the stream's but another history, and published its own events onto the new primary's stream,
-    /// breaking every replica.
-    private func checkSameHistory(_ jetStream: JetStream, at seq: UInt64) async throws {
-        if try await StreamHistory.matches(jetStream, stream: self.settings.stream, stores: self.stores, at: seq) == false {
-            throw ReplicationError.diverged(seq: seq)
         }
     }
 

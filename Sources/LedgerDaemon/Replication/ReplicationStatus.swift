@@ -127,10 +127,14 @@ final class ReplicationStatus: Sendable {
             object["published_seq"] = .integer(Int64(figures.publishedSeq))
             object["answers_pending"] = .integer(Int64(answersQueued))
         case .replica:
-            lagEvents = figures.streamLastSeq - min(figures.streamLastSeq, head)
-            if lagEvents > 0, let since = figures.behindSince { lagSeconds = max(0, since.duration(to: .now) / .seconds(1)) }
+            // The stream holds at least what was applied from it (a connection lost between applying a
+            // batch and noting the stream's length showed it shorter than the log).
+            let streamLast = max(figures.streamLastSeq, head)
+            lagEvents = streamLast - head
+            // Cut off from the stream, it may be behind since it lost it: counted from then.
+            if lagEvents > 0 || !figures.connected, let since = figures.behindSince { lagSeconds = max(0, since.duration(to: .now) / .seconds(1)) }
             object["applied_seq"] = .integer(Int64(head))
-            object["stream_last_seq"] = .integer(Int64(figures.streamLastSeq))
+            object["stream_last_seq"] = .integer(Int64(streamLast))
             object["durable"] = figures.durable.map { .string($0) } ?? .null
             object["answers_pending"] = figures.answersPending.map { .integer(Int64($0)) } ?? .null
         }
