@@ -47,6 +47,22 @@ struct ContactLedgerCommand: AsyncParsableCommand {
     /// Runs the command line, with the options every command shares also accepted before the
     /// subcommand (`contactledger --socket PATH health`), where ArgumentParser reads only the root's.
     static func main() async {
-        await self.main(GlobalOptions.movingLeadingOptions(Array(CommandLine.arguments.dropFirst())))
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let moved = GlobalOptions.movingLeadingOptions(arguments)
+        do {
+            _ = try Self.parseAsRoot(moved)
+        } catch {
+            // An error about what is left once the shared options are set aside says what is wrong; one
+            // that comes only with them moved is theirs, and is the one shown below.
+            let bare = GlobalOptions.withoutSharedOptions(arguments)
+            if bare != arguments {
+                do {
+                    _ = try Self.parseAsRoot(bare)
+                } catch {
+                    Self.exit(withError: error)
+                }
+            }
+        }
+        await self.main(moved)
     }
 }

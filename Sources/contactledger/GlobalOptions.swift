@@ -72,8 +72,23 @@ struct GlobalOptions: ParsableArguments {
     /// --socket B` went to A), so a shell alias's options could not be overridden. Anything else is left as
     /// it is, for ArgumentParser to refuse or accept.
     static func movingLeadingOptions(_ arguments: [String]) -> [String] {
+        guard let split = Self.splittingSharedOptions(arguments), !split.rest.isEmpty else { return arguments }
+        return split.rest + split.shared + split.tail
+    }
+
+    /// `arguments` without the shared options: what a parse error is about when they parse with them
+    /// moved and not without (`--socket S workspace show` said `Unknown option '--socket'`, for the
+    /// group `workspace` reads no option, rather than that `show` is no subcommand of it).
+    static func withoutSharedOptions(_ arguments: [String]) -> [String] {
+        guard let split = Self.splittingSharedOptions(arguments) else { return arguments }
+        return split.rest + split.tail
+    }
+
+    /// The shared options before a `--` (``leadingOptions``), the other arguments before it, and the
+    /// `--` and what follows; nil when there is no shared option, or the last one lacks its value.
+    private static func splittingSharedOptions(_ arguments: [String]) -> (rest: [String], shared: [String], tail: ArraySlice<String>)? {
         let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
-        var moved: [String] = []
+        var shared: [String] = []
         var rest: [String] = []
         var index = 0
         while index < end {
@@ -85,16 +100,16 @@ struct GlobalOptions: ParsableArguments {
                 continue
             }
             if takesValue, name == argument {
-                guard index + 1 < end else { return arguments }
-                moved += [argument, arguments[index + 1]]
+                guard index + 1 < end else { return nil }
+                shared += [argument, arguments[index + 1]]
                 index += 2
             } else {
-                moved.append(argument)
+                shared.append(argument)
                 index += 1
             }
         }
-        guard !moved.isEmpty, !rest.isEmpty else { return arguments }
-        return rest + moved + arguments[end...]
+        guard !shared.isEmpty else { return nil }
+        return (rest, shared, arguments[end...])
     }
 
     /// The socket `command` (`doctor`) talks to: `--socket`, else `$CONTACTLEDGER_SOCKET`, else

@@ -345,5 +345,12 @@ struct CLITests {
         let grouped = try self.run(daemon, ["contact", "--socket", daemon.socketPath, "create", "--name", "Bo", "--workspace", "other"], socket: elsewhere)
         #expect(grouped.status == 0, "\(grouped.error)")
         #expect(try daemon.call("contacts.count", ["workspace": "other", "query": ""]).int("total") == 2)
+        // A mistyped subcommand is named as such, not the shared option moved behind it (workspaces audit:
+        // `Unknown option '--socket'`).
+        for arguments in [["--socket", daemon.socketPath, "workspace", "show"], ["workspace", "--socket", daemon.socketPath, "show"]] {
+            let mistyped = try self.run(daemon, arguments)
+            #expect(mistyped.status == 64)
+            #expect(mistyped.error.contains("Unexpected argument 'show'") && !mistyped.error.contains("--socket'"), "\(mistyped.error)")
+        }
     }
 }
