@@ -5,13 +5,18 @@ import Foundation
 ///
 /// Dates carry the wall-clock time the sheet shows, expressed as if it were UTC: a spreadsheet has no
 /// timezone, so `2020-09-18 15:45` in a cell becomes the `Date` of `2020-09-18T15:45:00Z`, and the
-/// reader of the sheet decides which zone that wall-clock time belongs to.
+/// reader of the sheet decides which zone that wall-clock time belongs to. An ISO date cell that names its
+/// offset (`2023-05-17T10:30:00Z`, `…+05:00`) is the exception: it is an ``instant(_:)``, one moment
+/// whatever the reader's zone.
 public enum Cell: Sendable, Hashable {
     case empty
     case text(String)
     case number(Double)
     case bool(Bool)
+    /// A wall-clock time without a zone, as if it were UTC.
     case date(Date)
+    /// A moment: the sheet said which offset its time of day is in.
+    case instant(Date)
 
     /// Whether the cell holds nothing (an empty cell, or text that is only whitespace).
     public var isBlank: Bool {

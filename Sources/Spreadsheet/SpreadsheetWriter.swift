@@ -59,6 +59,7 @@ public enum SpreadsheetWriter {
         case .number(let number): Cell.decimalText(number)
         case .bool(let value): value ? "TRUE" : "FALSE"
         case .date(let date): Self.wallClock(date)
+        case .instant(let moment): ISODateCell.text(instant: moment)
         }
     }
 
@@ -180,6 +181,9 @@ public enum SpreadsheetWriter {
                 out += "<c r=\"\(reference)\" t=\"b\"><v>\(value ? 1 : 0)</v></c>"
             case .date(let date):
                 out += "<c r=\"\(reference)\" s=\"1\"><v>\(XLSXReader.serial(of: date))</v></c>"
+            case .instant(let moment):
+                // A serial has no zone: the moment travels as ISO text in UTC, which reads back as itself.
+                out += "<c r=\"\(reference)\" t=\"d\"><v>\(ISODateCell.text(instant: moment))</v></c>"
             }
         }
         out += "</row>"

@@ -4,7 +4,7 @@ import Foundation
 /// Reads the active sheet of an XLSX workbook, normally its first (Office Open XML: a ZIP of XML parts).
 ///
 /// Understands shared strings (plain and rich text), inline strings, formula string results, numbers,
-/// booleans, error cells (read as their text, e.g. `#N/A`), ISO dates (`t="d"`), and numbers styled
+/// booleans, error cells (read as their text, e.g. `#N/A`), ISO dates (`t="d"`: ``ISODateCell``), and numbers styled
 /// as dates or times (built-in formats 14–22 and 45–47, or a custom format with day, month, year or
 /// hour parts), which become ``Cell/date(_:)`` on the 1900 or 1904 date system. Rows and cells may be
 /// sparse and out of order: each cell's `r` reference places it.
@@ -401,7 +401,7 @@ private final class SheetHandler: PartHandler {
             case "b": cell = self.value.isEmpty ? .empty : .bool(self.value == "1" || self.value.lowercased() == "true")
             case "d":
                 let text = Self.trimmed(self.value)
-                cell = Self.isoDate(text).map { .date($0) } ?? Self.text(text)
+                cell = ISODateCell.cell(text) ?? Self.text(text)
             default:
                 let text = Self.trimmed(self.value)
                 if text.isEmpty {
@@ -464,35 +464,6 @@ private final class SheetHandler: PartHandler {
         let isPrintableASCII = { (byte: UInt8) in byte > 0x20 && byte < 0x7F }
         if let first = value.utf8.first, let last = value.utf8.last, isPrintableASCII(first), isPrintableASCII(last) { return value }
         return value.trimmingCharacters(in: .whitespaces)
-    }
-
-    /// `2020-09-18`, `2020-09-18T15:45:30`, with optional fraction and zone (ignored: wall-clock).
-    /// Nil (the cell is read as text) unless it is a date Excel can show (years 1900–9999) with a
-    /// time of day in range.
-    private static func isoDate(_ text: String) -> Date? {
-        let parts = text.split(separator: "T", maxSplits: 1)
-        let day = parts.first.map { $0.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) } } ?? []
-        guard day.count == 3, let year = day[0], let month = day[1], let dayOfMonth = day[2],
-            (1900...9999).contains(year), (1...12).contains(month), (1...31).contains(dayOfMonth)
-        else { return nil }
-        var components = DateComponents(year: year, month: month, day: dayOfMonth, hour: 0, minute: 0, second: 0)
-        if parts.count == 2 {
-            let clock = parts[1].prefix { $0.isASCII && ($0.isNumber || $0 == ":" || $0 == ".") }
-            let fields = clock.split(separator: ":")
-            let hour = fields.count > 0 ? Int(fields[0]) : 0
-            let minute = fields.count > 1 ? Int(fields[1]) : 0
-            guard let hour, let minute, (0...23).contains(hour), (0...59).contains(minute) else { return nil }
-            components.hour = hour
-            components.minute = minute
-            if fields.count > 2 {
-                guard let seconds = Double(fields[2]), seconds >= 0, seconds < 61 else { return nil }
-                components.second = Int(seconds)
-                components.nanosecond = Int((seconds - Double(Int(seconds))) * 1e9)
-            }
-        }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = .gmt
-        return calendar.date(from: components)
     }
 }
 

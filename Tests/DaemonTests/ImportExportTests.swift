@@ -437,6 +437,43 @@ struct ImportExportTests {
         #expect(contact["fields"]?["age"]?.string("text") == "41")
     }
 
+    /// An XLSX ISO date cell (`t="d"`, as SheetJS writes dates) that names its offset is that moment, as
+    /// the same text in a CSV is (behaviour reference §3.2: a full ISO-8601 time with an offset is taken as
+    /// is): the offset was dropped and the clock time read in the workspace's zone, so `10:30:00Z` became
+    /// 10:30 in Kigali, two hours early. Without an offset a cell is still the sheet's wall-clock time there.
+    @Test func isoDateCellsWithAnOffsetAreThatMoment() throws {
+        let (daemon, _) = try self.setUp()
+        try daemon.call("fields.create", ["key": "when", "name": "When", "type": "datetime"])
+        let cells: [(text: String, reading: String)] = [
+            ("2023-05-17T10:30:00Z", "2023-05-17T12:30:00.000000+02:00"),
+            ("2023-05-17T10:30:00.125Z", "2023-05-17T12:30:00.125000+02:00"),
+            ("2023-05-17T10:30:00+05:00", "2023-05-17T07:30:00.000000+02:00"),
+            ("2023-05-17T10:30:00+0500", "2023-05-17T07:30:00.000000+02:00"),
+            ("2023-05-17T10:30:00-03:30", "2023-05-17T16:00:00.000000+02:00"),
+            ("2023-05-17T10:30:00", "2023-05-17T10:30:00.000000+02:00"),
+        ]
+        func inline(_ reference: String, _ text: String) -> String {
+            "<c r=\"\(reference)\" t=\"inlineStr\"><is><t>\(text)</t></is></c>"
+        }
+        var rows = "<row r=\"1\">\(inline("A1", "URN:Tel"))\(inline("B1", "Field:When"))</row>"
+        for (index, cell) in cells.enumerated() {
+            let row = index + 2
+            rows += "<row r=\"\(row)\">\(inline("A\(row)", "+25078801000\(row)"))<c r=\"B\(row)\" t=\"d\"><v>\(cell.text)</v></c></row>"
+        }
+        let status = try Self.runImport(daemon, ["content_base64": .string(HostileXLSX.withSheetRows(rows).base64EncodedString())])
+        #expect(status.string("state") == "complete", "\(status)")
+        #expect(Self.errors(status).isEmpty, "\(status)")
+        for (index, cell) in cells.enumerated() {
+            let contact = try daemon.call("contacts.get", ["urn": .string("tel:+25078801000\(index + 2)")])
+            #expect(contact["fields"]?["when"]?.string("datetime") == cell.reading, "\(cell.text)")
+        }
+        // The same moment through a CSV reads the same.
+        let csv = try Self.runImport(daemon, Self.csvParams("URN:Tel,Field:When\n+250788010099,2023-05-17T10:30:00Z\n"))
+        #expect(csv.string("state") == "complete", "\(csv)")
+        let fromCSV = try daemon.call("contacts.get", ["urn": "tel:+250788010099"])
+        #expect(fromCSV["fields"]?["when"]?.string("datetime") == cells[0].reading)
+    }
+
     @Test func exportsAGroupThatOpenpyxlReadsAndReimportsUnchanged() throws {
         let (daemon, existing) = try self.setUp()
         let group = try daemon.call("groups.create", ["name": "Customers"])

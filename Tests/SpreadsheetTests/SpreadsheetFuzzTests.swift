@@ -365,6 +365,10 @@ import Testing
                 case .date(let date):
                     let seconds = date.timeIntervalSince1970
                     #expect(seconds.isFinite && seconds >= earliest && seconds < latest, "\(what): a date out of range")
+                case .instant(let moment):
+                    // Such a date with its offset (up to a day) taken off.
+                    let seconds = moment.timeIntervalSince1970
+                    #expect(seconds.isFinite && seconds >= earliest - 86_400 && seconds < latest + 86_400, "\(what): a moment out of range")
                 case .text(let text): #expect(!text.contains("root:"), "\(what): a local file's content in a cell")
                 case .empty, .bool: break
                 }

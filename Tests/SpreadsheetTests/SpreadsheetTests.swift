@@ -228,6 +228,33 @@ import Testing
         #expect(abs(XLSXReader.serial(of: Self.date("2020-09-18T15:45:00Z")) - 44092.65625) < 1e-9)
     }
 
+    /// An ISO date cell (`t="d"`, as SheetJS writes dates) that names its offset (`Z`, `±hh:mm`, `±hhmm`)
+    /// is that moment: the reader dropped what followed the clock time, so `10:30:00Z` and `10:30:00+05:00`
+    /// were both the wall-clock time 10:30. Without an offset it is still a wall-clock time; a moment
+    /// written back reads as itself.
+    @Test func isoDateCellsKeepTheirOffset() throws {
+        let values = [
+            "2023-05-17T10:30:00Z", "2023-05-17T10:30:00+05:00", "2023-05-17T10:30:00+0530", "2023-05-17T10:30:00-03:30",
+            "2023-05-17T10:30Z", "2023-05-17T10:30:00", "2023-05-17", "2023-05-17T10:30:00.250Z",
+        ]
+        let cells = values.enumerated().map { "<c r=\"\(HostileXLSX.column($0.offset))1\" t=\"d\"><v>\($0.element)</v></c>" }
+        let sheet = try XLSXReader.read(HostileXLSX.withSheetRows("<row r=\"1\">\(cells.joined())</row>"))
+        #expect(Array(sheet.rows[0].prefix(7)) == [
+            .instant(Self.date("2023-05-17T10:30:00Z")), .instant(Self.date("2023-05-17T05:30:00Z")),
+            .instant(Self.date("2023-05-17T05:00:00Z")), .instant(Self.date("2023-05-17T14:00:00Z")),
+            .instant(Self.date("2023-05-17T10:30:00Z")), .date(Self.date("2023-05-17T10:30:00Z")), .date(Self.date("2023-05-17T00:00:00Z")),
+        ])
+        guard case .instant(let fractional) = sheet[0, 7] else {
+            Issue.record("\(sheet[0, 7]) is no instant")
+            return
+        }
+        #expect(abs(fractional.timeIntervalSince(Self.date("2023-05-17T10:30:00Z")) - 0.25) < 1e-6)
+        #expect(ISODateCell.text(instant: fractional) == "2023-05-17T10:30:00.25Z")
+        let written = Sheet(name: "S", rows: sheet.rows)
+        #expect(try SpreadsheetReader.read(try SpreadsheetWriter.xlsx([written])).rows == sheet.rows)
+        #expect(try SpreadsheetReader.read(SpreadsheetWriter.csv(written)).rows[0][0] == .text("2023-05-17T10:30:00Z"))
+    }
+
     /// SpreadsheetML under a prefix (as some producers write it), text in CDATA sections, and character
     /// and entity references: read as the same cells.
     @Test func readsPrefixedMarkupCDATAAndReferences() throws {

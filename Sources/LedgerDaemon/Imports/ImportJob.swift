@@ -112,7 +112,8 @@ final class ImportJob: Sendable {
 }
 
 /// Cell values as import text (behaviour reference §6.2): numbers as their decimal text, booleans as
-/// `TRUE`/`FALSE`, dates as ISO 8601 in the workspace timezone (the sheet's wall-clock time taken there).
+/// `TRUE`/`FALSE`, dates as ISO 8601 in the workspace timezone (the sheet's wall-clock time taken there;
+/// a moment the sheet gave with its offset shown as that same moment there).
 enum ImportCells {
     static func text(_ cell: Cell, timeZone: TimeZone) -> String? {
         switch cell {
@@ -121,6 +122,7 @@ enum ImportCells {
         case .number(let number): Cell.decimalText(number)
         case .bool(let value): value ? "TRUE" : "FALSE"
         case .date(let date): Self.iso(wallClock: date, in: timeZone)
+        case .instant(let moment): Self.iso(instant: moment, in: timeZone)
         }
     }
 
@@ -137,15 +139,29 @@ enum ImportCells {
         var local = Self.utc
         local.timeZone = timeZone
         let placed = local.date(from: parts) ?? date
-        let offset = timeZone.secondsFromGMT(for: placed)
+        return Self.iso(parts, micros: 0, offset: timeZone.secondsFromGMT(for: placed))
+    }
+
+    /// `2023-05-17T12:30:00.125+02:00` for the moment `instant` as `timeZone` shows it, its fraction of
+    /// a second kept (the text is parsed again, and the field's reading keeps microseconds). The offset is
+    /// the zone's at that moment, never found again from the clock time, which names two moments where
+    /// clocks go back.
+    static func iso(instant: Date, in timeZone: TimeZone) -> String {
+        let (seconds, micros) = ISODateCell.split(instant)
+        let offset = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        let parts = Self.utc.dateComponents(
+            [.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: TimeInterval(seconds + Int64(offset)))
+        )
+        return Self.iso(parts, micros: micros, offset: offset)
+    }
+
+    /// The date and time `parts` (as `ISODateCell` writes them) and `offset` as `±hh:mm`.
+    private static func iso(_ parts: DateComponents, micros: Int64, offset: Int) -> String {
+        let hours = abs(offset) / 3600
+        let minutes = abs(offset) % 3600 / 60
         // Zero-padded by hand: `String(format:)` per date cell was a tenth of an import's planning.
-        func padded(_ value: Int, _ width: Int) -> String {
-            let digits = String(abs(value))
-            return (value < 0 ? "-" : "") + String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        let date = "\(padded(parts.year ?? 1970, 4))-\(padded(parts.month ?? 1, 2))-\(padded(parts.day ?? 1, 2))"
-        let time = "\(padded(parts.hour ?? 0, 2)):\(padded(parts.minute ?? 0, 2)):\(padded(parts.second ?? 0, 2))"
-        return "\(date)T\(time)\(offset < 0 ? "-" : "+")\(padded(abs(offset) / 3600, 2)):\(padded(abs(offset) % 3600 / 60, 2))"
+        let zone = "\(offset < 0 ? "-" : "+")\(hours < 10 ? "0" : "")\(hours):\(minutes < 10 ? "0" : "")\(minutes)"
+        return ISODateCell.text(parts, micros: micros) + zone
     }
 }
 
