@@ -36,11 +36,12 @@ public enum Cell: Sendable, Hashable {
             return String(Int64(number))
         }
         // Swift's description has the shortest digits that read back as the same double; only its
-        // exponent, if any, is written out.
+        // exponent, if any, is written out. Without one, a whole number from 1e15 up still ends in `.0`
+        // (`1234567890123456.0`), which is dropped.
         let shortest = "\(number)"
         guard let exponentMark = shortest.firstIndex(where: { $0 == "e" || $0 == "E" }),
             let exponent = Int(shortest[shortest.index(after: exponentMark)...])
-        else { return shortest }
+        else { return shortest.hasSuffix(".0") ? String(shortest.dropLast(2)) : shortest }
         var mantissa = shortest[..<exponentMark]
         let sign = mantissa.hasPrefix("-") ? "-" : ""
         if !sign.isEmpty { mantissa = mantissa.dropFirst() }

@@ -474,6 +474,29 @@ struct ImportExportTests {
         #expect(fromCSV["fields"]?["when"]?.string("datetime") == cells[0].reading)
     }
 
+    /// A whole number in an XLSX number cell becomes its decimal text without a fraction (behaviour
+    /// reference §6.2: `1234`) however many digits it has: from 1e15 up to 2^53 it was `1234567890123456.0`,
+    /// which a text field kept and no phone number or id matched.
+    @Test func wholeNumbersOfSixteenDigitsImportWithoutAFraction() throws {
+        let (daemon, _) = try self.setUp()
+        try daemon.call("fields.create", ["key": "ref", "name": "Ref", "type": "text"])
+        let numbers = ["999999999999999", "1000000000000000", "1234567890123456", "-2345678901234567", "9007199254740992", "9007199254740994", "1234567.25"]
+        func inline(_ reference: String, _ text: String) -> String {
+            "<c r=\"\(reference)\" t=\"inlineStr\"><is><t>\(text)</t></is></c>"
+        }
+        var rows = "<row r=\"1\">\(inline("A1", "URN:Tel"))\(inline("B1", "Field:Ref"))</row>"
+        for (index, number) in numbers.enumerated() {
+            let row = index + 2
+            rows += "<row r=\"\(row)\">\(inline("A\(row)", "+25078802000\(row)"))<c r=\"B\(row)\"><v>\(number)</v></c></row>"
+        }
+        let status = try Self.runImport(daemon, ["content_base64": .string(HostileXLSX.withSheetRows(rows).base64EncodedString())])
+        #expect(status.string("state") == "complete", "\(status)")
+        for (index, number) in numbers.enumerated() {
+            let contact = try daemon.call("contacts.get", ["urn": .string("tel:+25078802000\(index + 2)")])
+            #expect(contact["fields"]?["ref"]?.string("text") == number)
+        }
+    }
+
     @Test func exportsAGroupThatOpenpyxlReadsAndReimportsUnchanged() throws {
         let (daemon, existing) = try self.setUp()
         let group = try daemon.call("groups.create", ["name": "Customers"])
