@@ -497,6 +497,43 @@ struct ImportExportTests {
         }
     }
 
+    /// A new field or group the import could not create is refused at imports.start, and nothing is
+    /// written: a `Field:` header whose name, un-snake-cased, is another field's (`Field:Date_of_Birth`
+    /// beside a field named `Date of Birth`), and a new group where the workspace has its 250. Both were
+    /// accepted; the import then failed (`invalid_name`, `too_many_groups`) saying a re-run would finish
+    /// it, which failed the same way.
+    @Test func newFieldsAndGroupsTheImportCannotCreateAreRefusedAtTheStart() throws {
+        let (daemon, _) = try self.setUp()
+        try daemon.call("fields.create", ["key": "dob", "name": "Date of Birth", "type": "datetime"])
+        let clash = Data("URN:Tel,Field:Date_of_Birth\n+250788030001,2020-01-01\n".utf8).base64EncodedString()
+        let before = try Self.head(daemon)
+        for dryRun in [true, false] {
+            let error = try daemon.error("imports.start", ["content_base64": .string(clash), "format": "csv", "dry_run": .bool(dryRun)])
+            #expect(error.code == -32602)
+            #expect(error.data("reason") == "field_name_taken")
+            #expect(error.data("field") == "content_base64")
+            #expect(error.data("row")?.integerValue == 1)
+            #expect(error.data("column") == "Field:Date_of_Birth")
+            #expect(error.data("message") == "Field name for 'Field:Date_of_Birth' matches an existing field.")
+        }
+        #expect(try Self.head(daemon) == before)
+
+        for index in 0..<250 { try daemon.call("groups.create", ["name": .string("G\(index)")]) }
+        let full = try Self.head(daemon)
+        let rows = Data("URN:Tel,Name\n+250788030002,Ann\n".utf8).base64EncodedString()
+        let refused = try daemon.error("imports.start", ["content_base64": .string(rows), "format": "csv", "group": "Brand New"])
+        #expect(refused.code == -32006)
+        #expect(refused.data("reason") == "too_many_groups")
+        #expect(refused.data("field") == "group")
+        #expect(refused.data("limit")?.integerValue == 250)
+        #expect(refused.data("message") == "This workspace has reached its limit of 250 groups: only existing groups can be chosen.")
+        #expect(try Self.head(daemon) == full)
+        #expect(try daemon.error("contacts.get", ["urn": "tel:+250788030002"]).code == -32001)
+        // An existing group can still be chosen.
+        let status = try Self.runImport(daemon, ["content_base64": .string(rows), "format": "csv", "group": "G7"])
+        #expect(status.string("state") == "complete", "\(status)")
+    }
+
     @Test func exportsAGroupThatOpenpyxlReadsAndReimportsUnchanged() throws {
         let (daemon, existing) = try self.setUp()
         let group = try daemon.call("groups.create", ["name": "Customers"])

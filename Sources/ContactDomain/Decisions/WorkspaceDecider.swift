@@ -152,10 +152,16 @@ public enum WorkspaceDecider {
     /// `groups.create` for a manual group (`query` nil) or a smart group with an already-normalized query.
     public static func createGroup(uuid: GroupUUID, name: String, query: String?, workspace: Workspace) throws(ContactError) -> [LedgerEvent] {
         try Self.validateGroupName(name, workspace: workspace)
-        guard workspace.groups.count < Group.maximumPerWorkspace else {
-            throw ContactError.limit(Group.maximumPerWorkspace, field: "name", reason: "too_many_groups")
-        }
+        try Self.checkRoomForGroup(workspace: workspace, field: "name")
         return [.groupCreated(GroupCreated(uuid: uuid, name: name, query: query))]
+    }
+
+    /// Refuses one more group where the workspace has ``Group/maximumPerWorkspace``: -32006
+    /// `too_many_groups` with the limit, naming `field` (the param that asked for the new group).
+    public static func checkRoomForGroup(workspace: Workspace, field: String) throws(ContactError) {
+        guard workspace.groups.count < Group.maximumPerWorkspace else {
+            throw ContactError.limit(Group.maximumPerWorkspace, field: field, reason: "too_many_groups")
+        }
     }
 
     /// `workspace.set_locations`: the hierarchy must be a valid admin tree.

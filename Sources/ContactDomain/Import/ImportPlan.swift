@@ -40,6 +40,7 @@ public struct ImportFileError: Error, Sendable, Hashable {
         case invalidFieldHeader = "invalid_field_header", repeatedField = "repeated_field", noMatchColumn = "no_match_column"
         case onlyUUID = "only_uuid", noRecords = "no_records", duplicateURN = "duplicate_urn"
         case duplicateUUID = "duplicate_uuid", tooManyRecords = "too_many_records", tooManyFields = "too_many_fields"
+        case fieldNameTaken = "field_name_taken"
     }
     public var code: Code
     public var message: String
@@ -140,6 +141,13 @@ public struct ImportPlan: Sendable, Hashable {
                         } else {
                             let fieldName = Self.fieldName(fromHeader: name)
                             do { try FieldDefinition.validateName(fieldName) } catch { throw invalid }
+                            // The name un-snake-cased from the header (`Date_of_Birth` → `Date Of Birth`) can be
+                            // another field's, which the import could not create once started: it failed then,
+                            // and failed again when re-run. The reference's preview refuses it (§6.1).
+                            if workspace.fields.contains(where: { $0.name.simpleLowercased() == fieldName.simpleLowercased() }) {
+                                throw ImportFileError(
+                                    .fieldNameTaken, "Field name for '\(header)' matches an existing field.", row: 1, column: header)
+                            }
                             if !newFields.contains(where: { $0.key == key.rawValue }) {
                                 if newFields.contains(where: { $0.name.simpleLowercased() == fieldName.simpleLowercased() }) {
                                     throw ImportFileError(.repeatedField, "Field name '\(fieldName)' is repeated.", row: 1, column: header)

@@ -135,6 +135,17 @@ extension LedgerMethods {
             } else {
                 if GroupUUID(raw) != nil { throw ContactError.notFound("group", id: raw.lowercased()) }
                 try WorkspaceDecider.validateGroupName(raw, workspace: workspace, field: "group")
+                // Checked now, as groups.create would: at the limit the import was accepted, then failed
+                // creating its group, and said re-running the file would finish it (§6.4: only existing
+                // groups can be chosen then).
+                do {
+                    try WorkspaceDecider.checkRoomForGroup(workspace: workspace, field: "group")
+                } catch {
+                    var refusal = error
+                    refusal.details["message"] = .text(
+                        "This workspace has reached its limit of \(ImportPlan.grouped(Group.maximumPerWorkspace)) groups: only existing groups can be chosen.")
+                    throw refusal
+                }
                 newGroupName = raw
                 groupUUID = GroupUUID.random()
             }
