@@ -338,6 +338,9 @@ struct ImportExportTests {
         error = try refusal(big)
         #expect(error.code == -32006)
         #expect(error.data("limit")?.integerValue == 25_000)
+        #expect(error.data("field") == "records")
+        #expect(error.data("reason") == "too_many_records")
+        #expect(error.data("message") == "Import files can contain a maximum of 25,000 records.")
         error = try daemon.error("imports.status", ["import": "nope"])
         #expect(error.code == -32001)
     }
@@ -532,6 +535,29 @@ struct ImportExportTests {
         // An existing group can still be chosen.
         let status = try Self.runImport(daemon, ["content_base64": .string(rows), "format": "csv", "group": "G7"])
         #expect(status.string("state") == "complete", "\(status)")
+    }
+
+    /// A file with more new `Field:` headers than the workspace has room for is refused as fields.create
+    /// refuses the field past the limit: -32006 `too_many_fields` with the limit (it was -32602 with
+    /// `row` 1 and no limit, where every other limit is -32006 with one). Nothing is written.
+    @Test func moreNewFieldsThanTheLimitAreALimitError() throws {
+        let (daemon, _) = try self.setUp()
+        // `age` and 248 more: room for one.
+        for index in 0..<248 { try daemon.call("fields.create", ["key": .string("f\(index)"), "name": .string("F\(index)"), "type": "text"]) }
+        let before = try Self.head(daemon)
+        let error = try daemon.error("imports.start", Self.csvParams("URN:Tel,Field:New One,Field:New Two\n+250788040001,a,b\n"))
+        #expect(error.code == -32006)
+        #expect(error.data("reason") == "too_many_fields")
+        #expect(error.data("limit")?.integerValue == 250)
+        #expect(error.data("field") == "content_base64")
+        #expect(error.data("message") == "This workspace has reached its limit of fields.")
+        #expect(try Self.head(daemon) == before)
+
+        try daemon.call("fields.create", ["key": "last", "name": "Last", "type": "text"])
+        let created = try daemon.error("fields.create", ["key": "past", "name": "Past", "type": "text"])
+        #expect(created.code == error.code)
+        #expect(created.data("reason") == error.data("reason"))
+        #expect(created.data("limit") == error.data("limit"))
     }
 
     @Test func exportsAGroupThatOpenpyxlReadsAndReimportsUnchanged() throws {

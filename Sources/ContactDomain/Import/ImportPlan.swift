@@ -48,12 +48,16 @@ public struct ImportFileError: Error, Sendable, Hashable {
     public var row: Int?
     /// The header of the column at fault, where there is one.
     public var column: String?
+    /// The limit the file goes over, for the refusals that are limits (records, fields): the RPC layer
+    /// answers those -32006 with it, as every other limit.
+    public var limit: Int?
 
-    public init(_ code: Code, _ message: String, row: Int? = nil, column: String? = nil) {
+    public init(_ code: Code, _ message: String, row: Int? = nil, column: String? = nil, limit: Int? = nil) {
         self.code = code
         self.message = message
         self.row = row
         self.column = column
+        self.limit = limit
     }
 }
 
@@ -185,7 +189,7 @@ public struct ImportPlan: Sendable, Hashable {
             throw ImportFileError(.onlyUUID, "Import files must contain columns besides UUID.", row: 1)
         }
         guard workspace.fields.count + newFields.count <= FieldDefinition.maxFieldsPerWorkspace else {
-            throw ImportFileError(.tooManyFields, "This workspace has reached its limit of fields.", row: 1)
+            throw ImportFileError(.tooManyFields, "This workspace has reached its limit of fields.", limit: FieldDefinition.maxFieldsPerWorkspace)
         }
         return (columns, newFields)
     }
@@ -242,7 +246,8 @@ public struct ImportPlan: Sendable, Hashable {
                 }
             }
             if index + 1 > maximumRecords {
-                throw ImportFileError(.tooManyRecords, "Import files can contain a maximum of \(Self.grouped(maximumRecords)) records.")
+                throw ImportFileError(
+                    .tooManyRecords, "Import files can contain a maximum of \(Self.grouped(maximumRecords)) records.", limit: maximumRecords)
             }
         }
         guard !records.isEmpty else { throw ImportFileError(.noRecords, "Import file doesn't contain any records.") }

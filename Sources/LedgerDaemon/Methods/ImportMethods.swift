@@ -111,10 +111,15 @@ extension LedgerMethods {
         do {
             plan = try ImportPlan.plan(rows: rows, workspace: workspace, maximumRecords: self.importMaximumRecords)
         } catch {
-            if error.code == .tooManyRecords {
+            if let limit = error.limit {
+                // A limit, -32006 with its `reason` as the reader's limits and fields.create's (which
+                // answers `too_many_fields` too); the records' is named by what it counts, as it always was.
                 throw RPCError(
                     code: -32006, message: "Limit exceeded",
-                    data: ["limit": .integer(Int64(self.importMaximumRecords)), "field": "records", "message": .string(error.message)]
+                    data: [
+                        "limit": .integer(Int64(limit)), "field": .string(error.code == .tooManyRecords ? "records" : field),
+                        "reason": .string(error.code.rawValue), "message": .string(error.message),
+                    ]
                 )
             }
             var data: [String: JSONValue] = ["field": .string(field), "reason": .string(error.code.rawValue), "message": .string(error.message)]
