@@ -152,6 +152,26 @@ struct ReplicationAnswerOrderTests: ReplicationChecks {
         #expect(try promoted.call("contacts.count", ["query": ""]).int("total") == 301)
     }
 
+    @Test("a start that queues every answer again sends only those the stream does not hold as they are")
+    func answersQueuedAgainAreNotSentAgain() async throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        for index in 0..<5 { try primary.call("contacts.create", ["name": .string("k\(index)"), "idempotency_key": .string("k\(index)")]) }
+        try self.waitUntilPublished(primary)
+        #expect(self.eventually { try primary.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+        let jetStream = try await self.jetStream(nats)
+        let sent = try await jetStream.streamInfo("LEDGER_IDEMPOTENCY").state.lastSeq
+        // A start without --replicate stores an answer unqueued: the next publishing start queues them all.
+        #expect(primary.stop() == 0)
+        let standalone = try DaemonHarness(directory: primary.directory)
+        try standalone.call("contacts.create", ["name": "Alone", "idempotency_key": "alone"])
+        #expect(standalone.stop() == 0)
+        let again = try DaemonHarness(arguments: ["--replicate", nats.url], directory: primary.directory)
+        try self.waitUntilPublished(again)
+        #expect(self.eventually { try again.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+        #expect(try await jetStream.streamInfo("LEDGER_IDEMPOTENCY").state.lastSeq == sent + 1)
+    }
+
     // MARK: - Helpers
 
     private func jetStream(_ nats: NATSServerProcess) async throws -> JetStream {

@@ -312,19 +312,25 @@ final class ReplicationPublisher: Service, Sendable {
         let stream = self.settings.answersStream
         let encoder = JSONEncoder()
         // An answer no longer stored has nothing to send.
-        let messages = try entries.compactMap { entry -> (replaces: Bool, message: JetStream.Outgoing)? in
+        let messages = try entries.compactMap { entry -> (replaces: Bool, answer: ReplicatedAnswer, message: JetStream.Outgoing)? in
             guard let record = entry.record else { return nil }
-            let payload = Array(try encoder.encode(ReplicatedAnswer(key: entry.answerKey, record: record, storedAt: entry.queuedAt)))
+            let answer = ReplicatedAnswer(key: entry.answerKey, record: record, storedAt: entry.queuedAt)
             let subject = ReplicatedAnswer.subject(prefix: self.settings.answersSubjectPrefix, key: entry.answerKey)
-            return (entry.replacesPersonalData, JetStream.Outgoing(subject: subject, payload: payload))
+            return (entry.replacesPersonalData, answer, JetStream.Outgoing(subject: subject, payload: Array(try encoder.encode(answer))))
         }
-        // The replacements' earlier copies, looked up and erased concurrently.
+        // The replacements' earlier copies, looked up and erased concurrently. A copy holding the same answer
+        // stays, whatever record it names: a start that queues every answer again queues each at the log's
+        // head, and comparing whole messages sent every one again.
         let unchanged = try await withThrowingTaskGroup(of: String?.self) { group in
-            for (replaces, message) in messages where replaces {
+            for (replaces, answer, message) in messages where replaces {
                 group.addTask {
                     do {
                         let earlier = try await jetStream.lastMessage(stream: stream, subject: message.subject)
-                        if earlier.payload == message.payload { return message.subject }
+                        if let copy = try? JSONDecoder().decode(ReplicatedAnswer.self, from: Data(earlier.payload)),
+                            copy.key == answer.key, copy.record == answer.record
+                        {
+                            return message.subject
+                        }
                         try await jetStream.eraseMessage(stream: stream, seq: earlier.seq)
                     } catch let error as JetStreamError where error.isMessageNotFound {}
                     return nil
