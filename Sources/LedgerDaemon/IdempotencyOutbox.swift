@@ -11,8 +11,9 @@ import LedgerStore
 /// ``LedgerStores/idempotentAnswers`` says (``Sharing``). An entry's key is the log's head `seq`
 /// when the answer was stored (8 bytes, big-endian) followed by the answer's own key; its value is one
 /// byte, `1` when the answer replaced one holding personal data (a deleted contact's), whose copy must
-/// be erased from the stream before the new one is sent. The publisher sends an entry before it sends the
-/// event at its `seq` (the last of the command it answers, if that made any), then removes it.
+/// be erased from the stream before the new one is sent. The publisher sends a first answer before it sends
+/// the event at its `seq` (the last of the command it answers, if that made any), a replacement once the
+/// stream holds the event at its `seq`, then removes the entry.
 ///
 /// The mark ``completeKey`` says every stored answer has an entry or was sent. An answer stored while the
 /// daemon neither publishes nor follows removes it, so the next publishing start queues every stored
@@ -78,16 +79,25 @@ enum IdempotencyOutbox {
         try txn.put(stores.idempotencyOutbox, key: key, value: [replacingPersonalData || earlier ? 1 : 0])
     }
 
-    /// Up to `limit` entries queued at or before `seq`, oldest first, with their answers as stored now.
-    static func entries(upTo seq: UInt64, limit: Int, stores: LedgerStores, in txn: Transaction) throws -> [Entry] {
+    /// Up to `limit` entries, oldest first, with their answers as stored now: the first answers queued at
+    /// or before `seq`, and the replacements queued at or before `published`.
+    ///
+    /// A replacement goes once the stream holds the events up to it (the deletion that erased the answer
+    /// it replaces), a first answer before its command's events: a replacement sent first erased the
+    /// stream's copy of the first answer, and when its deletion never reached the stream (the primary
+    /// went down), a replica that had not received that copy yet held neither, and a retry made the
+    /// contact twice.
+    static func entries(upTo seq: UInt64, replacementsUpTo published: UInt64, limit: Int, stores: LedgerStores, in txn: Transaction) throws -> [Entry] {
         var entries: [Entry] = []
         try txn.withCursor(stores.idempotencyOutbox) { cursor in
             try cursor.forEach(from: []) { stored in
                 guard entries.count < limit, let queuedAt = BigEndian.uint64(stored.key.prefix(8)), queuedAt <= seq else { return false }
+                let replaces = stored.value.first == 1
+                guard !replaces || queuedAt <= published else { return true }
                 let answerKey = Array(stored.key.dropFirst(8))
                 entries.append(
                     Entry(
-                        key: Array(stored.key), answerKey: answerKey, replacesPersonalData: stored.value.first == 1,
+                        key: Array(stored.key), answerKey: answerKey, replacesPersonalData: replaces,
                         record: try txn.get(stores.idempotency, key: answerKey),
                         queuedAt: try stores.log.record(at: queuedAt, in: txn).map { ($0.seq, $0.hash) }
                     )
@@ -98,14 +108,17 @@ enum IdempotencyOutbox {
         return entries
     }
 
-    /// The `seq` of the first entry queued after `seq`, if any: the publisher sends no event from there
-    /// on before that entry's answer.
-    static func firstQueued(after seq: UInt64, stores: LedgerStores, in txn: Transaction) throws -> UInt64? {
+    /// The `seq` of the first answer (not a replacement) queued after `seq`, if any: the publisher sends
+    /// no event from there on before that answer.
+    static func firstAnswerQueued(after seq: UInt64, stores: LedgerStores, in txn: Transaction) throws -> UInt64? {
         var first: UInt64?
         try txn.withCursor(stores.idempotencyOutbox) { cursor in
             try cursor.forEach(from: BigEndian.bytes(seq + 1)) { stored in
-                first = BigEndian.uint64(stored.key.prefix(8))
-                return false
+                guard stored.value.first == 1 else {
+                    first = BigEndian.uint64(stored.key.prefix(8))
+                    return false
+                }
+                return true
             }
         }
         return first

@@ -18,21 +18,18 @@ struct ReplicationAnswerOrderTests: ReplicationChecks {
         let nats = try NATSServerProcess()
         let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
         try self.createContacts(primary, 0..<3)
-        // A stream limited to no message is not limited: it holds one.
-        try primary.call("contacts.create", ["name": "Keyed", "urns": ["ext:keyed-0"], "idempotency_key": "keyed-0"])
         try self.waitUntilPublished(primary)
-        #expect(self.eventually { try primary.call("system.stats")["replication"]?.int("answers_pending") == 0 })
         let jetStream = try await self.jetStream(nats)
         let published = try await jetStream.streamInfo("LEDGER").state.lastSeq
 
-        try await self.refuseNewMessages(true, stream: "LEDGER_IDEMPOTENCY", jetStream)
+        try await self.refuseNewMessages(.subjectsMoved, stream: "LEDGER_IDEMPOTENCY", jetStream)
         try primary.call("contacts.create", ["name": "Keyed", "urns": ["ext:keyed"], "idempotency_key": "keyed-1"])
         try primary.call("contacts.create", ["name": "After", "urns": ["ext:after"]])
         try await Task.sleep(for: .seconds(2))
         #expect(try await jetStream.streamInfo("LEDGER").state.lastSeq == published)
         #expect(try primary.call("system.stats")["replication"]?.int("answers_pending") == 1)
 
-        try await self.refuseNewMessages(false, stream: "LEDGER_IDEMPOTENCY", jetStream)
+        try await self.refuseNewMessages(nil, stream: "LEDGER_IDEMPOTENCY", jetStream)
         try self.waitUntilPublished(primary)
         #expect(self.eventually { try primary.call("system.stats")["replication"]?.int("answers_pending") == 0 })
     }
@@ -47,28 +44,74 @@ struct ReplicationAnswerOrderTests: ReplicationChecks {
         let jetStream = try await self.jetStream(nats)
         let answersBefore = try await jetStream.streamInfo("LEDGER_IDEMPOTENCY").state.lastSeq
 
-        try await self.refuseNewMessages(true, stream: "LEDGER", jetStream)
+        try await self.refuseNewMessages(.holdsNoMore, stream: "LEDGER", jetStream)
         let params: JSONValue = ["name": "Orphan Answer", "urns": ["ext:orphan"], "idempotency_key": "orphan-1"]
         let first = try #require(try primary.call("contacts.create", params).string("uuid"))
         let answerSent = await self.eventuallyAsync { try await jetStream.streamInfo("LEDGER_IDEMPOTENCY").state.lastSeq > answersBefore }
         #expect(answerSent)
+        // More of them, from several clients, so that the replica holds some while more come (a recheck
+        // found `answers_pending` stuck at the count the stream had after the first it held).
+        _ = try onThreads(4) { thread in
+            let client = try primary.client()
+            for index in 0..<5 {
+                try client.call("contacts.create", ["name": .string("o\(thread)-\(index)"), "idempotency_key": .string("o\(thread)-\(index)")])
+                usleep(20_000)
+            }
+        }
+        #expect(await self.eventuallyAsync { try await jetStream.streamInfo("LEDGER_IDEMPOTENCY").state.lastSeq >= answersBefore + 21 })
         // The runbook's step 2 passes: the replica has the whole stream, and the held answer is not counted.
         let replication = { try replica.call("system.stats")["replication"] }
         #expect(self.eventually { try replication()?.int("answers_pending") == 0 })
         #expect(try replication()?.int("applied_seq") == replication()?.int("stream_last_seq"))
         primary.kill()
 
-        try await self.refuseNewMessages(false, stream: "LEDGER", jetStream)
+        try await self.refuseNewMessages(nil, stream: "LEDGER", jetStream)
         #expect(replica.stop() == 0)
         let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
         let retried = try #require(try promoted.call("contacts.create", params).string("uuid"))
         #expect(retried != first)
         #expect(try promoted.call("contacts.count", ["query": ""]).int("total") == 4)
+        #expect(try promoted.call("contacts.create", ["name": "o0-0", "idempotency_key": "o0-0"]).string("name") == "o0-0")
+        #expect(try promoted.call("contacts.count", ["query": ""]).int("total") == 5)
         // Once the promoted node claimed the stream, the first answer is gone from it; the retry's is there.
         #expect(self.eventually { try promoted.call("system.stats")["replication"]?.int("answers_pending") == 0 })
         let held = try await self.answerRecords(jetStream)
         #expect(!held.contains { $0.contains(first) })
         #expect(held.contains { $0.contains(retried) })
+    }
+
+    /// Found by the recheck: a deletion's replacement of an answer went to the stream before the deletion's
+    /// events, erasing the stream's copy of the first answer; the primary went down before the deletion was
+    /// published, and a replica that had not received the first answer held neither: the promoted node
+    /// made the contact again on retry.
+    @Test("a deletion's replacement of an answer waits for the deletion's events: the first answer stays on the stream until then")
+    func aReplacementWaitsForItsDeletion() async throws {
+        let nats = try NATSServerProcess()
+        let primary = try DaemonHarness(arguments: ["--replicate", nats.url])
+        let params: JSONValue = ["name": "Soon Gone", "urns": ["ext:soon-gone"], "idempotency_key": "gone-1"]
+        let created = try primary.call("contacts.create", params)
+        let uuid = try #require(created.string("uuid"))
+        try primary.call("contacts.modify", ["uuid": .string(uuid), "modifiers": [ContactKit.status("archived")]])
+        try self.waitUntilPublished(primary)
+        #expect(self.eventually { try primary.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+        let jetStream = try await self.jetStream(nats)
+        try await self.refuseNewMessages(.subjectsMoved, stream: "LEDGER", jetStream)
+        try primary.call("contacts.delete", ["uuid": .string(uuid)])
+        try await Task.sleep(for: .seconds(1))
+        // A replica that never saw the first answer, started while the deletion waits.
+        let replica = try DaemonHarness(arguments: ["--follow", nats.url])
+        #expect(self.eventually { try replica.call("system.stats")["replication"]?.int("answers_pending") == 0 })
+        #expect(self.eventually {
+            let replication = try replica.call("system.stats")["replication"]
+            return replication?.int("applied_seq") == replication?.int("stream_last_seq") && replication?.string("state") == "caught_up"
+        })
+        primary.kill()
+        try await self.refuseNewMessages(nil, stream: "LEDGER", jetStream)
+        #expect(replica.stop() == 0)
+        let promoted = try DaemonHarness(arguments: ["--replicate", nats.url], directory: replica.directory)
+        // The deletion never reached the stream: the contact is there, and the retry answers as first.
+        #expect(try promoted.call("contacts.create", params) == created)
+        #expect(try promoted.call("contacts.count", ["query": "status = archived"]).int("total") == 1)
     }
 
     @Test("a replica drops an answer whose seq holds another record in its log, once its log gets there")
@@ -186,15 +229,26 @@ struct ReplicationAnswerOrderTests: ReplicationChecks {
         #expect(self.eventually { try primary.call("system.stats")["replication"]?.int("published_seq") == head }, sourceLocation: sourceLocation)
     }
 
-    /// Makes `stream` refuse every new message (at most what it holds now, at least one, new ones refused),
-    /// or lifts that.
-    private func refuseNewMessages(_ refuse: Bool, stream: String, _ jetStream: JetStream) async throws {
+    /// How a test makes a stream take no new message.
+    enum Refusal {
+        /// At most the messages it holds, new ones refused (a stream holding none is not limited).
+        case holdsNoMore
+        /// Its subjects moved under `refused.`, so that messages find no stream: for a stream a deletion's
+        /// erasures remove messages from, which let as many new ones in. A publisher's check of its stream's
+        /// subjects then fails at each reconnection.
+        case subjectsMoved
+    }
+
+    /// Makes `stream` take no new message, as `refusal` says, or lifts that (`nil`).
+    private func refuseNewMessages(_ refusal: Refusal?, stream: String, _ jetStream: JetStream) async throws {
         let info = try await jetStream.client.request([], to: "$JS.API.STREAM.INFO.\(stream)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(info.payload)) as? [String: Any])
         var config = try #require(object["config"] as? [String: Any])
         let state = try #require(object["state"] as? [String: Any])
-        config["max_msgs"] = refuse ? (state["messages"] as? Int ?? 0) : -1
-        config["discard"] = refuse ? "new" : "old"
+        let subjects = try #require(config["subjects"] as? [String])
+        config["subjects"] = subjects.map { refusal == .subjectsMoved ? "refused." + $0 : String($0.dropFirst($0.hasPrefix("refused.") ? 8 : 0)) }
+        config["max_msgs"] = refusal == .holdsNoMore ? (state["messages"] as? Int ?? 0) : -1
+        config["discard"] = refusal == .holdsNoMore ? "new" : "old"
         let updated = try await jetStream.client.request(
             Array(try JSONSerialization.data(withJSONObject: config)), to: "$JS.API.STREAM.UPDATE.\(stream)"
         )

@@ -255,44 +255,47 @@ final class ReplicaFollower: Service, Sendable {
             if position > info.state.lastSeq { position = 0 }
             let consumer = try await Self.consumer(name, of: stream, after: position, jetStream)
             defer { consumer.close() }
+            // Delivered, not yet stored: the answers waiting for their records, and those after them.
+            var held: [(message: JetStreamMessage, answer: ReplicatedAnswer)] = []
+            var undelivered: UInt64 = 0
             while !Task.isCancelled {
-                let delivered = try await consumer.fetch(batch: Self.batchSize, maxWait: .seconds(1))
-                guard let last = delivered.last else {
-                    self.status.update { $0.answersPending = 0 }
-                    continue
+                // Fetching goes on while answers are held, so that those after them are seen and counted.
+                if held.count < Self.batchSize {
+                    let delivered = try await consumer.fetch(batch: Self.batchSize - held.count, maxWait: held.isEmpty ? .seconds(1) : .milliseconds(50))
+                    // Delivered again, when holding outlasted the acknowledgement deadline: stored already, or
+                    // held already.
+                    let heldUpTo = held.last?.message.streamSequence ?? position
+                    try consumer.ack(delivered.filter { $0.streamSequence <= position })
+                    let fresh = delivered.filter { $0.streamSequence > heldUpTo }
+                    held += zip(fresh, try Self.decode(fresh, as: ReplicatedAnswer.self, format: \.format)).map { ($0, $1) }
+                    undelivered = delivered.last?.pending ?? 0
                 }
-                // Delivered again, when holding one below outlasted the acknowledgement deadline: stored.
-                try consumer.ack(delivered.filter { $0.streamSequence <= position })
-                let messages = delivered.filter { $0.streamSequence > position }
-                let answers = try Self.decode(messages, as: ReplicatedAnswer.self, format: \.format)
-                var start = 0
-                while start < answers.count {
-                    let head = try self.head
-                    let ready = answers[start...].prefix { ($0.seq ?? 0) <= head }.count
-                    if ready > 0 {
-                        let stored = messages[start..<(start + ready)]
-                        try await self.store(answers[start..<(start + ready)], upTo: stored.last?.streamSequence ?? position)
-                        try consumer.ack(Array(stored))
-                        position = stored.last?.streamSequence ?? position
-                        start += ready
-                        continue
-                    }
-                    // Held until its events are here, or dropped when the stream no longer holds it.
-                    let waiting = answers[start...]
-                    self.status.update { status in
-                        let onStream = status.streamLastSeq
-                        status.answersPending = last.pending + UInt64(waiting.filter { ($0.seq ?? 0) <= onStream }.count)
-                    }
-                    await self.ledger.headWatcher.wait(pastSeq: head, atMost: .seconds(1))
-                    try Task.checkCancellation()
-                    if try self.head == head, try await !Self.holds(jetStream, stream, messages[start]) {
-                        try consumer.ack([messages[start]])
-                        position = messages[start].streamSequence
-                        try await self.store([], upTo: position)
-                        start += 1
-                    }
+                // Those whose record this log holds, up to the first it does not hold yet, are stored.
+                let head = try self.head
+                let ready = held.prefix { ($0.answer.seq ?? 0) <= head }.count
+                if ready > 0 {
+                    let stored = held[..<ready]
+                    let reached = stored.last?.message.streamSequence ?? position
+                    try await self.store(stored.map(\.answer)[...], upTo: reached)
+                    try consumer.ack(stored.map(\.message))
+                    position = reached
+                    held.removeFirst(ready)
                 }
-                self.status.update { $0.answersPending = last.pending }
+                self.status.update { status in
+                    // Answers whose events the stream does not hold (yet, or ever) are left out.
+                    let onStream = max(status.streamLastSeq, head)
+                    status.answersPending = undelivered + UInt64(held.filter { ($0.answer.seq ?? 0) <= onStream }.count)
+                }
+                guard let first = held.first, ready == 0 else { continue }
+                // Held until its events are here, or dropped when the stream no longer holds it.
+                await self.ledger.headWatcher.wait(pastSeq: head, atMost: .seconds(1))
+                try Task.checkCancellation()
+                if try self.head == head, try await !Self.holds(jetStream, stream, first.message) {
+                    try consumer.ack([first.message])
+                    position = first.message.streamSequence
+                    try await self.store([], upTo: position)
+                    held.removeFirst()
+                }
             }
         }
         throw CancellationError()

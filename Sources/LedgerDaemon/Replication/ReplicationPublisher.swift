@@ -293,20 +293,21 @@ final class ReplicationPublisher: Service, Sendable {
         for record in erased { try await jetStream.eraseMessage(stream: self.settings.stream, seq: record.seq) }
     }
 
-    /// Sends a slice of the idempotent answers queued (``IdempotencyOutbox``) at or before `position`, and
-    /// removes them from the queue; returns whether more wait. The answers to a command go before its
-    /// events (``ReplicatedAnswer`` says why): the caller publishes no event from the first answer still
-    /// queued on. A slice at a time, between the log's batches: the whole queue of a first publishing
-    /// start (every stored answer) held the log's publication back for as long as it took.
+    /// Sends a slice of the idempotent answers queued (``IdempotencyOutbox``): first answers at or before
+    /// `position`, replacements at or before `published` (the stream's last event); removes them from the
+    /// queue; returns whether more wait. The first answers to a command go before its events
+    /// (``ReplicatedAnswer`` says why): the caller publishes no event from the first answer still queued
+    /// on. A slice at a time, between the log's batches: the whole queue of a first publishing start
+    /// (every stored answer) held the log's publication back for as long as it took.
     ///
     /// An answer that replaced one holding personal data first erases the stream's copy of the one it
     /// replaced (overwritten in the server's store: the stream's own limit of one message per subject
     /// would only drop it); when the stream's copy is this one already, nothing is sent. Done again after
     /// a crash: both steps are idempotent.
-    private func publishAnswers(_ jetStream: JetStream, upTo position: UInt64) async throws -> Bool {
+    private func publishAnswers(_ jetStream: JetStream, upTo position: UInt64, published: UInt64) async throws -> Bool {
         let stores = self.stores
         let entries = try stores.environment.read { txn in
-            try IdempotencyOutbox.entries(upTo: position, limit: Self.batchSize, stores: stores, in: txn)
+            try IdempotencyOutbox.entries(upTo: position, replacementsUpTo: published, limit: Self.batchSize, stores: stores, in: txn)
         }
         guard !entries.isEmpty else { return false }
         let stream = self.settings.answersStream
@@ -396,7 +397,7 @@ final class ReplicationPublisher: Service, Sendable {
                 return batch
             }
             if batch.isEmpty {
-                if try await self.publishAnswers(jetStream, upTo: position) { continue }
+                if try await self.publishAnswers(jetStream, upTo: position, published: position) { continue }
                 if persisted != position {
                     try await self.persist(position)
                     persisted = position
@@ -412,8 +413,8 @@ final class ReplicationPublisher: Service, Sendable {
             try await self.checkClaim(jetStream, as: node)
             lastClaimCheck = .now
             // The batch's answers first; its events only up to the first answer still queued.
-            _ = try await self.publishAnswers(jetStream, upTo: position + UInt64(batch.count))
-            if let unsent = try self.stores.environment.read({ try IdempotencyOutbox.firstQueued(after: position, stores: self.stores, in: $0) }) {
+            _ = try await self.publishAnswers(jetStream, upTo: position + UInt64(batch.count), published: position)
+            if let unsent = try self.stores.environment.read({ try IdempotencyOutbox.firstAnswerQueued(after: position, stores: self.stores, in: $0) }) {
                 // A deletion is a batch's first event: it goes or the batch is empty.
                 batch = Array(batch.prefix(Int(min(unsent - position - 1, UInt64(batch.count)))))
                 if batch.isEmpty { continue }
