@@ -90,6 +90,19 @@ struct ImportExportTests {
         return try Self.wait(daemon, "imports.status", ["import": .string(id)])
     }
 
+    /// Imports an XLSX sheet of one column `header` beside `URN:Tel`: row `n` (from 2) is the phone `phones`
+    /// followed by `n`, and the cell whose attributes after `r` and content are `cells[n - 2]`
+    /// (`t="d"><v>2023-05-17</v>`). Returns the import's final status.
+    static func importColumn(_ daemon: DaemonHarness, _ header: String, _ cells: [String], phones: String) throws -> JSONValue {
+        let inline = HostileXLSX.inlineCell
+        var rows = "<row r=\"1\">\(inline("A1", "URN:Tel"))\(inline("B1", header))</row>"
+        for (index, cell) in cells.enumerated() {
+            let row = index + 2
+            rows += "<row r=\"\(row)\">\(inline("A\(row)", "\(phones)\(row)"))<c r=\"B\(row)\" \(cell)</c></row>"
+        }
+        return try Self.runImport(daemon, ["content_base64": .string(HostileXLSX.withSheetRows(rows).base64EncodedString())])
+    }
+
     /// `imports.start` params carrying `csv` inline.
     static func csvParams(_ csv: String) -> JSONValue {
         ["content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv"]
@@ -455,15 +468,7 @@ struct ImportExportTests {
             ("2023-05-17T10:30:00-03:30", "2023-05-17T16:00:00.000000+02:00"),
             ("2023-05-17T10:30:00", "2023-05-17T10:30:00.000000+02:00"),
         ]
-        func inline(_ reference: String, _ text: String) -> String {
-            "<c r=\"\(reference)\" t=\"inlineStr\"><is><t>\(text)</t></is></c>"
-        }
-        var rows = "<row r=\"1\">\(inline("A1", "URN:Tel"))\(inline("B1", "Field:When"))</row>"
-        for (index, cell) in cells.enumerated() {
-            let row = index + 2
-            rows += "<row r=\"\(row)\">\(inline("A\(row)", "+25078801000\(row)"))<c r=\"B\(row)\" t=\"d\"><v>\(cell.text)</v></c></row>"
-        }
-        let status = try Self.runImport(daemon, ["content_base64": .string(HostileXLSX.withSheetRows(rows).base64EncodedString())])
+        let status = try Self.importColumn(daemon, "Field:When", cells.map { "t=\"d\"><v>\($0.text)</v>" }, phones: "+25078801000")
         #expect(status.string("state") == "complete", "\(status)")
         #expect(Self.errors(status).isEmpty, "\(status)")
         for (index, cell) in cells.enumerated() {
@@ -484,15 +489,7 @@ struct ImportExportTests {
         let (daemon, _) = try self.setUp()
         try daemon.call("fields.create", ["key": "ref", "name": "Ref", "type": "text"])
         let numbers = ["999999999999999", "1000000000000000", "1234567890123456", "-2345678901234567", "9007199254740992", "9007199254740994", "1234567.25"]
-        func inline(_ reference: String, _ text: String) -> String {
-            "<c r=\"\(reference)\" t=\"inlineStr\"><is><t>\(text)</t></is></c>"
-        }
-        var rows = "<row r=\"1\">\(inline("A1", "URN:Tel"))\(inline("B1", "Field:Ref"))</row>"
-        for (index, number) in numbers.enumerated() {
-            let row = index + 2
-            rows += "<row r=\"\(row)\">\(inline("A\(row)", "+25078802000\(row)"))<c r=\"B\(row)\"><v>\(number)</v></c></row>"
-        }
-        let status = try Self.runImport(daemon, ["content_base64": .string(HostileXLSX.withSheetRows(rows).base64EncodedString())])
+        let status = try Self.importColumn(daemon, "Field:Ref", numbers.map { "><v>\($0)</v>" }, phones: "+25078802000")
         #expect(status.string("state") == "complete", "\(status)")
         for (index, number) in numbers.enumerated() {
             let contact = try daemon.call("contacts.get", ["urn": .string("tel:+25078802000\(index + 2)")])

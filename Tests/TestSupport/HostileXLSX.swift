@@ -120,6 +120,11 @@ public enum HostileXLSX {
         TestZIP(parts: parts).data()
     }
 
+    /// An inline-string cell at `reference` holding `text` (written as is: escape it first if it needs it).
+    public static func inlineCell(_ reference: String, _ text: String) -> String {
+        "<c r=\"\(reference)\" t=\"inlineStr\"><is><t>\(text)</t></is></c>"
+    }
+
     /// A small valid workbook whose worksheet holds `rows` (the `row` elements) instead.
     public static func withSheetRows(_ rows: String) -> Data {
         var parts = Self.smallParts()
