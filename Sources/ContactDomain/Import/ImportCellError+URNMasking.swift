@@ -34,11 +34,12 @@ extension ImportCellError {
         return changed ? words.joined(separator: " ") : message
     }
 
-    /// The error as an anonymous workspace shows it, kept from before the workspace became one: every URN
-    /// its message quotes masked, in each of the forms an import's messages quote URNs (``ImportDecider``):
+    /// The error as an anonymous workspace shows it. Row errors are kept with their URNs whole (the ledger
+    /// holds them anyway), so that they show as the workspace is when asked, before, while and after it is
+    /// anonymous: every URN the message quotes masked, in each of the forms an import's messages quote URNs
+    /// (``ImportDecider``):
     /// `URN … already taken by another contact`, `Unable to find or create contact with URNs …, …`, and a
-    /// URN column's cell in single quotes. Errors made while the workspace was anonymous are masked
-    /// already; masking them again changes nothing.
+    /// URN column's cell in single quotes. A URN masked already (at a deletion) stays as it is.
     public func maskingEveryURN() -> ImportCellError {
         let forms: [(prefix: String, suffix: String)] = [
             ("URN ", " already taken by another contact"),
@@ -47,18 +48,35 @@ extension ImportCellError {
         for form in forms where self.message.hasPrefix(form.prefix) && self.message.hasSuffix(form.suffix) {
             let list = self.message.dropFirst(form.prefix.count).dropLast(form.suffix.count)
             guard list.count + form.prefix.count + form.suffix.count == self.message.count else { continue }
-            let masked = list.components(separatedBy: ", ").map { URN.masked(text: $0) }.joined(separator: ", ")
-            return ImportCellError(row: self.row, column: self.column, message: form.prefix + masked + form.suffix)
+            return ImportCellError(row: self.row, column: self.column, message: form.prefix + Self.maskingList(list) + form.suffix)
         }
         // A URN column's other messages quote its cell first (`'tel:+250…' is not valid URN`), and their
         // fixed tails hold no quote and space: the last one closes the cell, whatever quotes it held.
         if self.column?.lowercased().hasPrefix("urn") == true, self.message.hasPrefix("'"),
             let close = self.message.range(of: "' ", options: .backwards)?.lowerBound, close > self.message.startIndex
         {
-            let quoted = String(self.message[self.message.index(after: self.message.startIndex)..<close])
-            let masked = quoted.components(separatedBy: ", ").map { URN.masked(text: $0) }.joined(separator: ", ")
-            return ImportCellError(row: self.row, column: self.column, message: "'" + masked + self.message[close...])
+            let quoted = self.message[self.message.index(after: self.message.startIndex)..<close]
+            return ImportCellError(row: self.row, column: self.column, message: "'" + Self.maskingList(quoted) + self.message[close...])
         }
         return self
+    }
+
+    /// The URNs of a list as the import writes one (joined by `, `), each masked. A URN's own text may hold
+    /// `, ` (`twitter:jane doe, 555`, `mailto:a, b@x.example`): the list is cut only where a user scheme
+    /// and its colon follow, so no part of a URN is taken for another and left whole.
+    static func maskingList(_ list: Substring) -> String {
+        var urns: [Substring] = []
+        var start = list.startIndex
+        var search = list.startIndex
+        while let comma = list[search...].range(of: ", ") {
+            let rest = list[comma.upperBound...]
+            if let colon = rest.firstIndex(of: ":"), URNScheme(rawValue: String(rest[..<colon]).lowercased()).map({ !$0.isInternal }) == true {
+                urns.append(list[start..<comma.lowerBound])
+                start = comma.upperBound
+            }
+            search = comma.upperBound
+        }
+        urns.append(list[start...])
+        return urns.map { URN.masked(text: String($0)) }.joined(separator: ", ")
     }
 }

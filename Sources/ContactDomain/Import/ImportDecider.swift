@@ -55,7 +55,7 @@ public enum ImportDecider {
         }
         if owners.count > 1 || valid == 0 {
             let identities = record.urns.map { entry in
-                Self.shown((try? context.normalizedURN(entry.urn).identity) ?? entry.urn, in: context.workspace)
+                (try? context.normalizedURN(entry.urn).identity) ?? entry.urn
             }
             return .failed(
                 ImportCellError(row: record.row, column: nil, message: "Unable to find or create contact with URNs \(identities.joined(separator: ", "))")
@@ -92,12 +92,12 @@ public enum ImportDecider {
         var identities: Set<String> = []
         for entry in record.urns {
             guard let urn = try? context.normalizedURN(entry.urn) else {
-                report(entry.header, "'\(Self.shown(entry.urn, in: workspace))' is not valid URN")
+                report(entry.header, "'\(entry.urn)' is not valid URN")
                 continue
             }
             guard identities.insert(urn.identity).inserted else { continue }
             if let owner = try? context.lookup.owner(ofURN: urn.identity), owner != (existing?.uuid ?? uuid) {
-                report(entry.header, "URN \(Self.shown(urn.identity, in: workspace)) already taken by another contact")
+                report(entry.header, "URN \(urn.identity) already taken by another contact")
                 continue
             }
             urns.append((entry.header, urn.description))
@@ -185,7 +185,7 @@ public enum ImportDecider {
                 produced.append(event)
             } catch {
                 if case .urns(_, let list) = candidate.modifier {
-                    report(candidate.column, Self.message(error, value: list.map { Self.shown($0, in: workspace) }.joined(separator: ", ")))
+                    report(candidate.column, Self.message(error, value: list.joined(separator: ", ")))
                 } else {
                     report(candidate.column, Self.message(error, value: candidate.value))
                 }
@@ -210,12 +210,6 @@ public enum ImportDecider {
             report(nil, Self.message(error, value: nil))
         }
         return ImportOutcome(result: existing == nil ? .created : .updated, events: events, errors: errors)
-    }
-
-    /// A URN as a row error quotes it: as written in a normal workspace (the reference's texts, §6.3),
-    /// masked (`tel:********`) in an anonymous one, whose answers never show a URN path (§8.1).
-    static func shown(_ urn: String, in workspace: Workspace) -> String {
-        workspace.anonymous ? URN.masked(text: urn) : urn
     }
 
     /// Whether `error` refuses a join because the group no longer exists.

@@ -240,8 +240,11 @@ public struct ImportPlan: Sendable, Hashable {
                 guard case .success(let urn) = normalizedURNs.result(entry.urn, defaultCountry: defaultCountry) else { continue }
                 guard rowIdentities.insert(urn.identity).inserted else { continue }
                 if !seenURNs.insert(urn.identity).inserted {
+                    // Answered now, never kept: masked as the workspace's answers are (row errors are kept
+                    // whole, and masked when shown).
+                    let shown = workspace.anonymous ? URN.masked(text: urn.identity) : urn.identity
                     throw ImportFileError(
-                        .duplicateURN, "Import file contains duplicated contact URN '\(ImportDecider.shown(urn.identity, in: workspace))' on row \(record.row).",
+                        .duplicateURN, "Import file contains duplicated contact URN '\(shown)' on row \(record.row).",
                         row: record.row, column: entry.header)
                 }
             }
