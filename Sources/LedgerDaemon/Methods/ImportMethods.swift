@@ -569,8 +569,8 @@ extension LedgerMethods {
         }
     }
 
-    /// The import's row errors as its workspace shows them now: errors kept from before it became
-    /// anonymous quote URNs, which it masks in every answer.
+    /// The import's row errors as its workspace shows them now: they are kept with the URNs they quote
+    /// whole, which an anonymous workspace masks in every answer (``ImportCellError/maskingEveryURN()``).
     private func shownAsTheWorkspaceIsNow(_ state: ImportJobState, in txn: Transaction) throws -> ImportJobState {
         guard try self.stores.projector(txn).workspaces.workspace(state.workspace, in: txn).anonymous else { return state }
         var shown = state
