@@ -66,8 +66,10 @@ public final class PullConsumer: Sendable {
     private let inbox: String
     private let sid: UInt64
     private let box = StateBox()
-    /// How long each pull request stays open on the server.
-    static let requestExpiry: Duration = .seconds(5)
+    /// How long each pull request stays open on the server. A request the consumer's leader held is lost
+    /// with that leader (a node killed); none is sent again before this has passed, so it bounds how long
+    /// the consumer stays silent once a new leader is elected.
+    static let requestExpiry: Duration = .seconds(2)
 
     init(jetStream: JetStream, stream: String, name: String) throws {
         self.jetStream = jetStream

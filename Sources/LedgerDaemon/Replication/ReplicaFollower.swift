@@ -11,11 +11,15 @@ import ServiceLifecycle
 /// delivers the primary's records, which are appended to this daemon's own log through the writer —
 /// each one must come at the next position, chain onto the head hash and recompute its own hash — and
 /// applied to the read models in the same transaction. Acknowledgements go out once the batch is
-/// durable, so a crash loses nothing: the consumer is recreated from the log's head at every
-/// (re)connection.
+/// durable, so a crash loses nothing: at every (re)connection the consumer goes on from where it is if it
+/// delivered nothing past the log's head, and is made again from the head otherwise.
 final class ReplicaFollower: Service, Sendable {
     static let durableKey = Array("replication.durable".utf8)
     static let batchSize = 512
+    /// How long a JetStream request may take before the replica asks again: while a killed node's streams
+    /// elect new leaders, requests go unanswered, and the 5 s default kept the replica waiting seconds after
+    /// the new leaders were there.
+    static let requestTimeout: Duration = .seconds(2)
 
     private let ledger: Ledger
     private let populator: GroupPopulator
@@ -62,7 +66,14 @@ final class ReplicaFollower: Service, Sendable {
             pacing.attemptBegins(at: (try? self.head) ?? 0)
             do {
                 if client.status != .connected { try await client.connect() }
-                let jetStream = JetStream(client: client)
+                if client.status == .connected {
+                    // Connected again: no longer `disconnected`, though still behind since it was.
+                    self.status.update {
+                        $0.connected = true
+                        if $0.state == "disconnected" { $0.state = "following" }
+                    }
+                }
+                let jetStream = JetStream(client: client, timeout: Self.requestTimeout)
                 let info = try await jetStream.streamInfo(self.settings.stream)
                 let head = try self.head
                 // This log must be the stream's, up to where both hold events, before anything of the stream
@@ -75,7 +86,6 @@ final class ReplicaFollower: Service, Sendable {
                 guard head <= streamLast else { throw ReplicationError.ledgerAheadOfStream(head: head, stream: streamLast) }
                 try await self.takeAnonymousKey(of: info)
                 let durable = try await self.durableName()
-                // Start the durable consumer at this log's head, whatever it delivered before.
                 let consumer = try await Self.consumer(durable, of: self.settings.stream, after: head, jetStream)
                 defer { consumer.close() }
                 self.status.update {
@@ -102,9 +112,12 @@ final class ReplicaFollower: Service, Sendable {
             } catch {
                 if Task.isCancelled { return }
                 let text = "\(error)"
+                // Judged by the error, not by the client's state now: it may have reconnected already, and a
+                // status read `error` "not connected" beside `connected: true`.
+                let connected = !TransientNATSFailure.isConnectionLoss(error) && client.status == .connected
                 self.status.update {
-                    $0.connected = client.status == .connected
-                    $0.state = client.status == .connected ? ((error as? ReplicationError)?.state ?? "error") : "disconnected"
+                    $0.connected = connected
+                    $0.state = connected ? ((error as? ReplicationError)?.state ?? "error") : "disconnected"
                     $0.lastError = text
                     // What the stream holds is unknown until it answers again: behind, maybe, from now.
                     if !$0.connected, $0.behindSince == nil { $0.behindSince = .now }
@@ -117,7 +130,8 @@ final class ReplicaFollower: Service, Sendable {
                     }
                 }
                 do {
-                    try await Task.sleep(for: pacing.delay)
+                    // The cluster electing leaders answers again within a second or so of being ready.
+                    try await Task.sleep(for: TransientNATSFailure.matches(error) ? min(pacing.delay, Self.requestTimeout / 4) : pacing.delay)
                 } catch {
                     return
                 }
@@ -148,7 +162,9 @@ final class ReplicaFollower: Service, Sendable {
             guard let last = messages.last else {
                 // Idle: refresh the stream's last sequence now and then, for the lag figures.
                 if ContinuousClock.now - idleSince >= .seconds(1) {
-                    let info = try await jetStream.streamInfo(self.settings.stream)
+                    idleSince = .now
+                    // Unanswered while the stream elects a leader: fetching goes on meanwhile.
+                    guard let info = try await Self.unlessTransient({ try await jetStream.streamInfo(self.settings.stream) }) else { continue }
                     // A primary of an older version claims the stream once it is upgraded.
                     try await self.takeAnonymousKey(of: info)
                     let lastSeq = info.state.lastSeq
@@ -158,7 +174,7 @@ final class ReplicaFollower: Service, Sendable {
                         // NATS store that was lost and the stream made again) takes no pull request, and
                         // the replica waited for ever while it said `following`. Made again by the loop.
                         do {
-                            _ = try await jetStream.consumerInfo(stream: self.settings.stream, name: consumer.name)
+                            _ = try await Self.unlessTransient({ try await jetStream.consumerInfo(stream: self.settings.stream, name: consumer.name) })
                         } catch let error as JetStreamError where error.isConsumerNotFound {
                             throw ReplicationError.consumerLost(name: consumer.name)
                         }
@@ -168,7 +184,6 @@ final class ReplicaFollower: Service, Sendable {
                         $0.state = lastSeq > head ? "following" : "caught_up"
                         if lastSeq <= head { $0.behindSince = nil }
                     }
-                    idleSince = .now
                 }
                 continue
             }
@@ -177,7 +192,7 @@ final class ReplicaFollower: Service, Sendable {
             try consumer.ack(messages)
             var streamLast: UInt64?
             if ContinuousClock.now - infoReadAt >= .seconds(1) {
-                streamLast = try await jetStream.streamInfo(self.settings.stream).state.lastSeq
+                streamLast = try await Self.unlessTransient({ try await jetStream.streamInfo(self.settings.stream) })?.state.lastSeq
                 infoReadAt = .now
             }
             self.status.update {
@@ -249,11 +264,18 @@ final class ReplicaFollower: Service, Sendable {
                 // A primary of an earlier version sends none: looked for again now and then.
                 try await Task.sleep(for: .seconds(5))
                 continue
+            } catch where TransientNATSFailure.matches(error) {
+                // Asked again soon, without stopping the events beside it.
+                try await Task.sleep(for: .milliseconds(250))
+                continue
             }
             var position = try self.stores.environment.read { try $0.get(self.stores.meta, key: Self.answersPositionKey) }.flatMap { BigEndian.uint64($0) } ?? 0
             // A stream made again (a NATS store lost) starts over; answers received before are replaced.
             if position > info.state.lastSeq { position = 0 }
-            let consumer = try await Self.consumer(name, of: stream, after: position, jetStream)
+            guard let consumer = try await Self.unlessTransient({ try await Self.consumer(name, of: stream, after: position, jetStream) }) else {
+                try await Task.sleep(for: .milliseconds(250))
+                continue
+            }
             defer { consumer.close() }
             // Delivered, not yet stored: the answers waiting for their records, and those after them.
             var held: [(message: JetStreamMessage, answer: ReplicatedAnswer)] = []
@@ -290,7 +312,7 @@ final class ReplicaFollower: Service, Sendable {
                 // Held until its events are here, or dropped when the stream no longer holds it.
                 await self.ledger.headWatcher.wait(pastSeq: head, atMost: .seconds(1))
                 try Task.checkCancellation()
-                if try self.head == head, try await !Self.holds(jetStream, stream, first.message) {
+                if try self.head == head, try await Self.unlessTransient({ try await Self.holds(jetStream, stream, first.message) }) == false {
                     try consumer.ack([first.message])
                     position = first.message.streamSequence
                     try await self.store([], upTo: position)
@@ -311,24 +333,50 @@ final class ReplicaFollower: Service, Sendable {
         }
     }
 
-    /// Makes the durable consumer `name` of `stream` again, delivering from after `position` (all of the
-    /// stream from 0) whatever it delivered before, and subscribes to it.
+    /// Subscribes to the durable consumer `name` of `stream` for what comes after `position` (all of the
+    /// stream from 0): the one the server holds, if it delivered nothing past `position`; else one made
+    /// again from there.
+    ///
+    /// Going on with the consumer the server holds is what lets a replica resume as soon as a killed node's
+    /// leaders are elected again: deleting and creating it needs the cluster's metadata leader, itself
+    /// elected again when that node held it (8 to 15 s behind the primary after a node kill or freeze). A
+    /// consumer that delivered past `position` lost messages in flight (a batch received, not appended):
+    /// it would send them again only after its 30 s acknowledgement deadline, after later ones, so it is
+    /// made again. Messages up to `position` it sends again are passed over.
     private static func consumer(_ name: String, of stream: String, after position: UInt64, _ jetStream: JetStream) async throws -> PullConsumer {
+        let config = ConsumerConfig(
+            durableName: name,
+            deliverPolicy: position == 0 ? "all" : "by_start_sequence",
+            optStartSeq: position == 0 ? nil : position + 1,
+            ackPolicy: "explicit",
+            ackWait: .seconds(30),
+            maxAckPending: 4 * Self.batchSize
+        )
         do {
+            let existing = try await jetStream.consumerInfo(stream: stream, name: name)
+            if Self.resumes(existing, as: config, after: position) { return try jetStream.pullConsumer(stream: stream, name: name) }
             try await jetStream.deleteConsumer(stream: stream, name: name)
         } catch let error as JetStreamError where error.isConsumerNotFound {}
-        _ = try await jetStream.createConsumer(
-            stream: stream,
-            config: ConsumerConfig(
-                durableName: name,
-                deliverPolicy: position == 0 ? "all" : "by_start_sequence",
-                optStartSeq: position == 0 ? nil : position + 1,
-                ackPolicy: "explicit",
-                ackWait: .seconds(30),
-                maxAckPending: 4 * Self.batchSize
-            )
-        )
+        _ = try await jetStream.createConsumer(stream: stream, config: config)
         return try jetStream.pullConsumer(stream: stream, name: name)
+    }
+
+    /// Whether `existing` can go on delivering what comes after `position`: configured as `wanted` would be,
+    /// it delivered nothing past `position`, and not so little that it would send a backlog again (a log
+    /// restored from a newer backup than the consumer's position).
+    static func resumes(_ existing: ConsumerInfo, as wanted: ConsumerConfig, after position: UInt64) -> Bool {
+        existing.config.ackPolicy == wanted.ackPolicy && existing.config.ackWait == wanted.ackWait
+            && existing.config.maxAckPending == wanted.maxAckPending && (existing.config.filterSubject ?? "").isEmpty
+            && existing.delivered.streamSeq <= position && position - existing.delivered.streamSeq <= UInt64(4 * Self.batchSize)
+    }
+
+    /// `request`'s answer, or nil when the cluster could not answer just then (``TransientNATSFailure``).
+    private static func unlessTransient<Answer>(_ request: () async throws -> Answer) async throws -> Answer? {
+        do {
+            return try await request()
+        } catch where TransientNATSFailure.matches(error) {
+            return nil
+        }
     }
 
     /// The messages' bodies as `Body` of format 1; ``ReplicationError/malformedRecord(streamSequence:)``
