@@ -347,6 +347,8 @@ struct ReplicationTests: ReplicationChecks {
         #expect(self.eventually { try wrong.call("system.stats")["replication"]?.string("state") == "chain_broken" })
         let status = try #require(try wrong.call("system.stats")["replication"])
         #expect(status.string("last_error")?.contains("another history") == true, "\(status)")
+        // The stream's own length, not this log's (a replica audit saw its head shown as the stream's).
+        #expect(status.int("stream_last_seq") == (try shardA.call("system.health").int("head_seq")), "\(status)")
         #expect(try wrong.call("contacts.count", ["query": ""]).int("total") == 20)
         #expect(wrong.stop() == 0)
     }

@@ -76,6 +76,8 @@ final class ReplicaFollower: Service, Sendable {
                 let jetStream = JetStream(client: client, timeout: Self.requestTimeout)
                 let info = try await jetStream.streamInfo(self.settings.stream)
                 let head = try self.head
+                // Shown as the stream's length even when its history turns out not to be this log's.
+                self.status.update { $0.streamLastSeq = info.state.lastSeq }
                 // This log must be the stream's, up to where both hold events, before anything of the stream
                 // is taken (its refs' key included): a log followed from another shard's stream said
                 // `caught_up` and served that shard's contacts as this one's.

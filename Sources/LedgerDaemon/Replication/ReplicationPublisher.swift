@@ -103,11 +103,16 @@ final class ReplicationPublisher: Service, Sendable {
                 // not merely ahead, and a primary replaced in a failover and restarted, which went on taking
                 // writes, published its own events onto the new primary's stream, breaking every replica.
                 let sameHistory = try await StreamHistory.matches(jetStream, stream: self.settings.stream, stores: self.stores, at: min(last, head))
+                // The stream holds this log up to where they agree, whatever comes next: a former primary
+                // restarted showed the position it had stored, and a lag of events the stream held (the
+                // runbook's step 1 reads it).
                 if sameHistory == true {
-                    // The stream holds this log up to there, whatever comes next: a former primary restarted
-                    // showed the position it had stored, and a lag of events the stream held (the runbook's
-                    // step 1 reads it).
                     self.status.update { $0.publishedSeq = max($0.publishedSeq, min(last, head)) }
+                } else if sameHistory == false {
+                    let agreed = try await StreamHistory.lastAgreement(
+                        jetStream, stream: self.settings.stream, stores: self.stores, from: min(stored, min(last, head)), to: min(last, head) - 1
+                    )
+                    self.status.update { $0.publishedSeq = max($0.publishedSeq, agreed) }
                 }
                 // A former primary is told so first, whether its log is behind the stream, chains onto it or not.
                 try self.checkNotFenced(as: node, found: found)

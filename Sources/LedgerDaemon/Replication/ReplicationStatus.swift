@@ -129,8 +129,9 @@ final class ReplicationStatus: Sendable {
         case .replica:
             // The stream holds at least what was applied from it (a connection lost between applying a
             // batch and noting the stream's length showed it shorter than the log).
-            let streamLast = max(figures.streamLastSeq, head)
-            lagEvents = streamLast - head
+            // Except a stream whose history is not this log's: its own length, whatever this log holds.
+            let streamLast = figures.state == "chain_broken" ? figures.streamLastSeq : max(figures.streamLastSeq, head)
+            lagEvents = streamLast - min(streamLast, head)
             // Cut off from the stream, it may be behind since it lost it: counted from then.
             if lagEvents > 0 || !figures.connected, let since = figures.behindSince { lagSeconds = max(0, since.duration(to: .now) / .seconds(1)) }
             object["applied_seq"] = .integer(Int64(head))
@@ -139,6 +140,13 @@ final class ReplicationStatus: Sendable {
             object["answers_pending"] = figures.answersPending.map { .integer(Int64($0)) } ?? .null
         }
         object["lag"] = ["events": .integer(Int64(lagEvents)), "seconds": .double((lagSeconds * 1000).rounded() / 1000)]
+        // Said by the same figures as `lag`: the loops set the state when they last moved, and an answer
+        // read between two moves said `caught_up` beside a lag of 2 events, or `publishing` beside none.
+        if ["publishing", "following", "caught_up"].contains(figures.state) {
+            // A replica is behind while it may be: cut off from the stream since `behindSince`.
+            let behind = lagEvents > 0 || (settings.role == .replica && figures.behindSince != nil)
+            object["state"] = .string(behind ? (settings.role == .publisher ? "publishing" : "following") : "caught_up")
+        }
         return .object(object)
     }
 }
@@ -237,7 +245,7 @@ enum ReplicationError: Error, CustomStringConvertible {
             "the stream's event \(seq) is not this ledger's: another primary wrote it, and this ledger's history diverged (it must not publish; rebuild it as a replica)"
         case .consumerLost(let name): "the durable consumer \(name) is gone from the server; making it again"
         case .fenced(let primary):
-            "the stream's primary is now \(primary) (a replica promoted in a failover): this ledger, its former primary, must not publish again (rebuild it as a replica)"
+            "the stream is claimed by \(primary), and this ledger never followed it: it must not publish to that stream (a former primary after a failover, or a second primary started on the same stream; rebuild it as a replica)"
         case .notTheStreamsHistory(let seq):
             "this ledger's event \(seq) is not the stream's: its log holds another history than the stream it follows (follow the stream it came from, or start from an empty data directory)"
         case .ledgerAheadOfStream(let head, let stream):
