@@ -137,6 +137,8 @@ public enum Daemon {
                 metadata: ["error.type": "\(String(reflecting: type(of: error)))", "lmdb.code": "\((error as? LMDBError)?.code.rawValue ?? 0)"]
             )
         }
+        // Before the daemon serves, so no export of this run is among them.
+        InterruptedExports.removeTemporaryFiles(stores, logger: logger)
         if stores.staleReadersCleared > 0 {
             logger.notice("cleared stale reader slots", metadata: ["lmdb.readers_cleared": "\(stores.staleReadersCleared)"])
         }
@@ -240,6 +242,9 @@ public enum Daemon {
                 }
             services.insert(.init(service: service), at: 2)
         }
+        // Right after the writer: stopped after the server and the rest, before the writer, which stores
+        // the stopped exports' ends.
+        services.insert(.init(service: ExportStopper()), at: 1)
         if let address = configuration.metricsAddress {
             services.append(.init(service: MetricsServer(address: address, metrics: metrics, logger: logger, onListening: readiness.listenerReady)))
         }

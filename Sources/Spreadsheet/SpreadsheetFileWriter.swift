@@ -10,7 +10,9 @@ import ZIPFoundation
 /// sees half a file; it is readable by its owner only (`0600`). A CSV is written to that file as rows
 /// come. An XLSX's worksheet is written to a part file of its own beside it, then compressed from there
 /// into the archive, which is held in memory compressed (a tenth of the XML or less) and written out.
-/// A writer given up before ``finish()`` (an error, a thrown row) removes what it wrote.
+/// A writer given up before ``finish()`` (an error, a thrown row) removes what it wrote; a process killed
+/// meanwhile cannot, so its caller may choose the temporary files' names first and record them
+/// (``SpreadsheetTemporaryNames``).
 public final class SpreadsheetFileWriter {
     private let destination: String
     private let format: SpreadsheetFormat
@@ -18,6 +20,8 @@ public final class SpreadsheetFileWriter {
     private let owner: (uid: UInt32, gid: UInt32)?
     /// The file rows go to: the temporary CSV itself, or the XLSX's worksheet part.
     private let rowsPath: String
+    /// The XLSX archive before its rename (nil for a CSV).
+    private let archivePath: String?
     private let rowsFile: FileHandle
     private var buffer: [UInt8] = []
     private var rowCount = 0
@@ -28,14 +32,23 @@ public final class SpreadsheetFileWriter {
 
     /// Starts the file `path` (its directory must exist) of one sheet named `sheetName`.
     ///
-    /// - Parameter owner: the user and group to give the file (the writer must be privileged to give it
-    ///   away); nil keeps the writer's.
-    public init(path: String, format: SpreadsheetFormat, sheetName: String, owner: (uid: UInt32, gid: UInt32)? = nil) throws(SpreadsheetError) {
+    /// - Parameters:
+    ///   - owner: the user and group to give the file (the writer must be privileged to give it away);
+    ///     nil keeps the writer's.
+    ///   - temporaryNames: the names of its temporary files in `path`'s directory, for a caller that
+    ///     records them before it starts (they must be for `format`); new ones by default.
+    public init(
+        path: String, format: SpreadsheetFormat, sheetName: String, owner: (uid: UInt32, gid: UInt32)? = nil,
+        temporaryNames: SpreadsheetTemporaryNames? = nil
+    ) throws(SpreadsheetError) {
         self.destination = path
         self.format = format
         self.sheetName = sheetName
         self.owner = owner
-        self.rowsPath = Self.siblingPath(of: path, suffix: format == .csv ? "tmp" : "part")
+        let names = temporaryNames ?? SpreadsheetTemporaryNames(format: format)
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        self.rowsPath = directory + "/" + names.rows
+        self.archivePath = names.archive.map { directory + "/" + $0 }
         // The worksheet part is read back into the archive.
         let descriptor = try SpreadsheetWriter.createFile(self.rowsPath, owner: format == .csv ? owner : nil, readable: format == .xlsx)
         self.rowsFile = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
@@ -105,8 +118,7 @@ public final class SpreadsheetFileWriter {
         } catch {
             throw .io(reason: "cannot_write_archive")
         }
-        guard let data = archive.data else { throw .io(reason: "cannot_write_archive") }
-        let temporary = Self.siblingPath(of: self.destination, suffix: "tmp")
+        guard let data = archive.data, let temporary = self.archivePath else { throw .io(reason: "cannot_write_archive") }
         let descriptor = try SpreadsheetWriter.createFile(temporary, owner: self.owner)
         do {
             defer { close(descriptor) }
@@ -117,12 +129,5 @@ public final class SpreadsheetFileWriter {
             unlink(temporary)
             throw .io(reason: "cannot_write")
         }
-    }
-
-    /// A new name beside `path`: a name of its own, not the destination's with more around it, which was
-    /// too long for a destination name of 242 bytes or more, which the file system takes.
-    private static func siblingPath(of path: String, suffix: String) -> String {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        return directory + "/.spreadsheet-\(String(UInt64.random(in: .min ... .max), radix: 16)).\(suffix)"
     }
 }

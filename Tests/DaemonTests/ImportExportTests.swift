@@ -841,6 +841,66 @@ struct ImportExportTests {
         #expect(try daemon.error("exports.status", ["workspace": "other", "export": finished["export"] ?? .null]).code == -32001)
     }
 
+    /// Exports of every contact to `directory` (a new one, the test's own), an XLSX and a CSV, waited for
+    /// until both are writing their rows (their temporary files are there, some rows done): the daemon
+    /// has `count` contacts, enough that neither is done by then. Their ids.
+    static func exportsInFlight(_ daemon: DaemonHarness, count: Int, directory: String) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        try daemon.populate(count: count)
+        let ids = try ["xlsx", "csv"].map { format in
+            try #require(try daemon.call("exports.start", ["format": .string(format), "path": .string(directory + "/all." + format)]).string("export"))
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let states = try ids.map { try daemon.call("exports.status", ["export": .string($0)]) }
+            let temporary = try Self.temporaryFiles(in: directory)
+            if states.allSatisfy({ ($0.int("rows_done") ?? 0) > 0 }), temporary.contains(where: { $0.hasSuffix(".part") }),
+                temporary.contains(where: { $0.hasSuffix(".tmp") })
+            {
+                try #require(states.allSatisfy { $0.string("state") == "running" }, "an export ended before it could be cut short: \(states)")
+                return ids
+            }
+            try #require(states.allSatisfy { $0.string("state") != "complete" && $0.string("state") != "failed" }, "\(states)")
+            usleep(10_000)
+        }
+        Issue.record("the exports never got under way")
+        return ids
+    }
+
+    /// The export temporary files in `directory`.
+    static func temporaryFiles(in directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".spreadsheet-") }.sorted()
+    }
+
+    /// A kill mid-export leaves its temporary files (the worksheet part, the CSV: every row written so far)
+    /// beside the destination; the next start removes them, and only them: another `.spreadsheet-` file
+    /// there stays. They stayed for good: nothing knew their random names.
+    @Test func theStartAfterAKillRemovesAnExportsTemporaryFiles() throws {
+        let daemon = try DaemonHarness()
+        let directory = daemon.directory + "-killed"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ids = try Self.exportsInFlight(daemon, count: 20_000, directory: directory)
+        daemon.kill()
+        #expect(try Self.temporaryFiles(in: directory).count == 2, "the kill left the files it cut short")
+        let foreign = directory + "/.spreadsheet-0123456789abcdef.part"
+        #expect(FileManager.default.createFile(atPath: foreign, contents: Data("not the daemon's".utf8)))
+        try daemon.start()
+        #expect(try Self.temporaryFiles(in: directory) == [".spreadsheet-0123456789abcdef.part"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).count == 1)
+        let removals = { daemon.log().components(separatedBy: "removed an interrupted export's temporary files").count - 1 }
+        #expect(removals() == 2, "one line for each export:\n\(daemon.log().suffix(3_000))")
+        for id in ids {
+            let status = try daemon.call("exports.status", ["export": .string(id)])
+            #expect(status.string("state") == "failed", "\(status)")
+            #expect(status["failure"]?.string("reason") == "interrupted", "\(status)")
+        }
+        // Once is enough: the next start finds nothing to remove.
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        #expect(try Self.temporaryFiles(in: directory) == [".spreadsheet-0123456789abcdef.part"])
+        #expect(removals() == 0)
+    }
+
     /// Row errors and file refusals quote URNs in a normal workspace (reference §6.1, §6.3) and mask
     /// their paths in an anonymous one, as its answers do (§8.1): a taken URN would also tell that the
     /// number belongs to a contact.

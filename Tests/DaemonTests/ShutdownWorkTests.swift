@@ -45,6 +45,27 @@ struct ShutdownWorkTests {
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
     }
 
+    /// SIGTERM mid-export: each export stops between two rows and removes its temporary files (the XLSX's
+    /// worksheet part, the CSV) before the daemon exits, and is stored `failed` (`interrupted`) with the
+    /// rows it had done. The process ended under the exports, which left both files, every row written so
+    /// far in them, and nothing ever removed them.
+    @Test func sigtermStopsAnExportAndRemovesItsTemporaryFiles() throws {
+        let daemon = try DaemonHarness()
+        let directory = daemon.directory + "-stopped"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ids = try ImportExportTests.exportsInFlight(daemon, count: 20_000, directory: directory)
+        #expect(daemon.stop() == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == [])
+        try daemon.start()
+        for id in ids {
+            let status = try daemon.call("exports.status", ["export": .string(id)])
+            #expect(status.string("state") == "failed", "\(status)")
+            #expect(status["failure"]?.string("reason") == "interrupted", "\(status)")
+            #expect((status.int("rows_done") ?? 0) > 0, "the progress at the stop is kept: \(status)")
+            #expect(status.int("rows_total") == 20_000, "\(status)")
+        }
+    }
+
     /// A command that runs for seconds when SIGTERM comes is answered before its connection closes: a
     /// bulk modification of 20,000 contacts was committed after the drain had closed its connection,
     /// so its client could not tell whether it ran.

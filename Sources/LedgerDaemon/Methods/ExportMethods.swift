@@ -71,7 +71,15 @@ extension LedgerMethods {
         if let text = params.query { _ = try Self.parseQuery(text, workspace: workspace) }
 
         let id = UUID.random().lowercasedString
-        let job = ExportJob(.init(id: id, workspace: caller.workspace, state: "pending", rowsTotal: 0, rowsDone: 0, path: path, format: format.rawValue))
+        // Chosen now and stored with the start: a kill leaves the files, and the next start removes them
+        // by these names (``InterruptedExports``).
+        let temporaryNames = SpreadsheetTemporaryNames(format: format)
+        let job = ExportJob(
+            .init(
+                id: id, workspace: caller.workspace, state: "pending", rowsTotal: 0, rowsDone: 0, path: path, format: format.rawValue,
+                temporaryFiles: temporaryNames.all
+            )
+        )
         // Stored (with the idempotency key and the answer) before it is answered. Two calls with one key
         // that raced past the look-up above both get here: the writer keeps the first one's answer and
         // gives it to the second, which starts nothing.
@@ -84,7 +92,7 @@ extension LedgerMethods {
         ExportJob.register(job)
         let query = params.query
         let group = groupUUID
-        Task.detached {
+        let run = Task.detached {
             // The contacts are read and the file written on NIO's threads for blocking work: on the
             // cooperative pool, whose threads (one a core) every connection needs, two exports held them.
             let end: @Sendable (inout ExportJob.State) -> Void
@@ -92,7 +100,7 @@ extension LedgerMethods {
                 end = try await NIOThreadPool.singleton.runIfActive {
                     self.runExport(
                         job, workspaceName: caller.workspace, group: group, query: query, format: format, file: file,
-                        peer: caller.peer
+                        temporaryNames: temporaryNames, peer: caller.peer
                     )
                 }
             } catch {
@@ -104,9 +112,12 @@ extension LedgerMethods {
             // `file` goes through the directory's descriptor: held open until the file is written.
             withExtendedLifetime(directory) {}
             // Its end is stored before it is shown: an export answered `complete` is still complete after
-            // a kill. A daemon stopping meanwhile leaves it running, read back as interrupted.
+            // a kill. A daemon stopping meanwhile stops it (``ExportStopper``) and stores this end before
+            // the writer stops; a kill leaves it running, read back as interrupted.
             var ended = job.snapshot
             end(&ended)
+            // Its files are gone: renamed into place, or removed by the writer given up (or never made).
+            ended.temporaryFiles = nil
             do {
                 try await self.store(ended, caller)
             } catch {
@@ -115,6 +126,7 @@ extension LedgerMethods {
             job.update(end)
             FreedMemory.returnToSystem()
         }
+        job.attach(run)
         return answer
     }
 
@@ -145,9 +157,11 @@ extension LedgerMethods {
     }
 
     /// Writes the export's file, updating its progress; returns how its state ends (complete or failed),
-    /// for the caller to store before it is shown.
+    /// for the caller to store before it is shown. A stop asked for (``ExportJob/requestStop()``) ends it
+    /// between two rows, `failed` with reason `interrupted`, its temporary files removed by the writer.
     private func runExport(
-        _ job: ExportJob, workspaceName: String, group: GroupUUID?, query: String?, format: SpreadsheetFormat, file: String, peer: Peer?
+        _ job: ExportJob, workspaceName: String, group: GroupUUID?, query: String?, format: SpreadsheetFormat, file: String,
+        temporaryNames: SpreadsheetTemporaryNames, peer: Peer?
     ) -> @Sendable (inout ExportJob.State) -> Void {
         job.update { $0.state = "running" }
         do {
@@ -165,6 +179,7 @@ extension LedgerMethods {
                 var exported: [(id: Int64, uuid: ContactUUID)] = []
                 var urnColumns = ContactExport.URNColumns()
                 try self.forEachMatchingContact(parsed, workspace: workspace, in: txn) { contact in
+                    try job.checkNotStopped()
                     // Without a query: the group's members, or else the active contacts.
                     if query == nil, !(group.map { contact.groups.contains($0) } ?? (contact.status == .active)) { return }
                     exported.append((contact.id, contact.uuid))
@@ -174,9 +189,11 @@ extension LedgerMethods {
                 exported.sort { $0.id < $1.id }
                 job.update { $0.rowsTotal = exported.count }
                 let layout = ContactExport(workspace: workspace, urnColumns: urnColumns, reference: self.reference)
-                let writer = try SpreadsheetFileWriter(path: file, format: format, sheetName: "Contacts 1", owner: owner)
+                let writer = try SpreadsheetFileWriter(path: file, format: format, sheetName: "Contacts 1", owner: owner, temporaryNames: temporaryNames)
                 try writer.append(layout.header)
                 for (index, member) in exported.enumerated() {
+                    // The writer, given up, removes what it wrote.
+                    try job.checkNotStopped()
                     // In the same snapshot, so still there.
                     guard let contact = try contacts.contact(member.uuid, workspace: workspace.name, in: txn) else {
                         throw ReadModelError.missingContact(member.uuid.rawValue)
@@ -197,6 +214,12 @@ extension LedgerMethods {
             return {
                 $0.rowsDone = rows
                 $0.state = "complete"
+            }
+        } catch is ExportJob.Stopped {
+            self.logger.notice("export stopped by the daemon's stop", metadata: ["export.id": "\(job.snapshot.id)"])
+            return {
+                $0.state = "failed"
+                $0.failure = "interrupted"
             }
         } catch {
             let reason: String
