@@ -841,6 +841,23 @@ struct ImportExportTests {
         #expect(try daemon.error("exports.status", ["workspace": "other", "export": finished["export"] ?? .null]).code == -32001)
     }
 
+    /// An empty id is a malformed call, -32602 `{field, reason: "empty"}` as the schemas have it
+    /// (`minLength: 1`, a field key's pattern) and as `exports.start {group: ""}` answers, not an unknown
+    /// one: `exports.status`, `imports.status`, `events.unsubscribe` and `fields.usage`, `fields.update`,
+    /// `fields.delete` answered -32001 `not_found` for `""`.
+    @Test func emptyIdsAreInvalidParams() throws {
+        let daemon = try DaemonHarness()
+        for (method, member, params) in [
+            ("exports.status", "export", [:]), ("imports.status", "import", [:]), ("events.unsubscribe", "subscription", [:]),
+            ("fields.usage", "key", [:]), ("fields.update", "key", ["name": "Age"]), ("fields.delete", "key", [:]),
+        ] as [(String, String, [String: JSONValue])] {
+            let refused = try daemon.error(method, .object(params.merging([member: ""]) { $1 }))
+            #expect(refused.code == -32602, "\(method)")
+            #expect(refused.data("field") == .string(member), "\(method)")
+            #expect(refused.data("reason") == "empty", "\(method)")
+        }
+    }
+
     /// Exports of every contact to `directory` (a new one, the test's own), an XLSX and a CSV, waited for
     /// until both are writing their rows (their temporary files are there, some rows done): the daemon
     /// has `count` contacts, enough that neither is done by then. Their ids.

@@ -132,6 +132,8 @@ extension LedgerMethods {
 
     func exportsStatus(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(ExportStatusParams.self, call)
+        // As the schema has it (`minLength: 1`): an id left empty is a malformed call, not an unknown export.
+        guard !params.export.isEmpty else { throw RPCError.invalidParams(field: "export", reason: "empty") }
         let id = params.export.lowercased()
         if let job = ExportJob.job(id) {
             guard job.snapshot.workspace == caller.workspace else { throw ContactError.notFound("export", id: params.export) }

@@ -536,6 +536,8 @@ extension LedgerMethods {
 
     func importsStatus(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(ImportStatusParams.self, call)
+        // As the schema has it (`minLength: 1`): an id left empty is a malformed call, not an unknown import.
+        guard !params.import.isEmpty else { throw RPCError.invalidParams(field: "import", reason: "empty") }
         let id = params.import.lowercased()
         if let job = ImportJob.job(id) {
             let state = job.snapshot

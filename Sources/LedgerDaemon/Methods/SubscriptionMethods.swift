@@ -82,6 +82,8 @@ extension LedgerMethods {
 
     func eventsUnsubscribe(_ call: RPCCall, _ caller: Caller, context: RPCContext) async throws -> JSONValue {
         let params = try self.params(UnsubscribeParams.self, call)
+        // As the schema has it (`minLength: 1`): an id left empty is a malformed call, not an unknown subscription.
+        guard !params.subscription.isEmpty else { throw RPCError.invalidParams(field: "subscription", reason: "empty") }
         guard self.subscriptions.cancel(params.subscription, connectionID: context.connectionID, workspace: caller.workspace) else {
             throw ContactError.notFound("subscription", id: params.subscription)
         }

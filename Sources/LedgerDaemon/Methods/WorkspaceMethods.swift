@@ -125,6 +125,12 @@ extension LedgerMethods {
         ]
     }
 
+    /// As the schema has it (a key matches `^[a-z][a-z0-9_]*$`): a key left empty is a malformed call, not
+    /// an unknown field.
+    private static func checkKeyGiven(_ key: String) throws {
+        guard !key.isEmpty else { throw RPCError.invalidParams(field: "key", reason: "empty") }
+    }
+
     func fieldsCreate(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(FieldCreateParams.self, call)
         return try await self.command(call, caller) { tx in
@@ -137,6 +143,7 @@ extension LedgerMethods {
 
     func fieldsUpdate(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(FieldUpdateParams.self, call)
+        try Self.checkKeyGiven(params.key)
         return try await self.command(call, caller) { tx in
             let workspace = try tx.workspace()
             // A type that is none (the decider refuses it as invalid params) is no change of type.
@@ -157,6 +164,7 @@ extension LedgerMethods {
 
     func fieldsDelete(_ call: RPCCall, _ caller: Caller) async throws -> EncodedAnswer {
         let params = try self.params(FieldKeyParams.self, call)
+        try Self.checkKeyGiven(params.key)
         return try await self.command(call, caller, isBulk: true) { tx in
             let workspace = try tx.workspace()
             let events = try WorkspaceDecider.deleteField(key: params.key, usedBy: Self.groups(using: params.key, in: workspace), workspace: workspace)
@@ -175,6 +183,7 @@ extension LedgerMethods {
 
     func fieldsUsage(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(FieldUsageParams.self, call)
+        try Self.checkKeyGiven(params.key)
         return try self.read { txn in
             let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
             guard workspace.field(params.key) != nil else { throw ContactError.notFound("field", id: params.key) }
