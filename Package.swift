@@ -52,12 +52,16 @@ let package = Package(
         // JSON text: values, a strict parser and writer, escaping and numbers, a Decoder over parsed values;
         // shared by the RPC layer and the domain's stored shapes. Knows nothing of sockets or contacts.
         .target(name: "JSONText", swiftSettings: strictSettings),
+        // Civil dates and times: proleptic Gregorian day arithmetic, zone offsets, the full ISO 8601 timestamp form.
+        // Shared by the domain's datetime readings and the spreadsheets' ISO date cells. Knows nothing of either.
+        .target(name: "CivilTime", swiftSettings: strictSettings),
         // Domain: contacts, URNs, fields, events, decide/evolve. Pure: no I/O.
-        .target(name: "ContactDomain", dependencies: ["CPhoneNumber", "JSONText", "ParallelWork"], swiftSettings: strictSettings),
+        .target(name: "ContactDomain", dependencies: ["CivilTime", "CPhoneNumber", "JSONText", "ParallelWork"], swiftSettings: strictSettings),
         // Spreadsheets: XLSX (a ZIP of XML parts) and CSV, read and written. Knows nothing of contacts.
         .target(
             name: "Spreadsheet",
             dependencies: [
+                "CivilTime",
                 "CLibXML2",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "CompressNIO", package: "compress-nio"),
@@ -98,7 +102,7 @@ let package = Package(
         .target(
             name: "LedgerDaemon",
             dependencies: [
-                "CLedgerSys", "LedgerStore", "ContactDomain", "ParallelWork", "Projections", "RPC", "Spreadsheet", "NATSClient",
+                "CivilTime", "CLedgerSys", "LedgerStore", "ContactDomain", "ParallelWork", "Projections", "RPC", "Spreadsheet", "NATSClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,5 @@
 // ContactLedger — spreadsheets.
+import CivilTime
 import Foundation
 
 /// The text of an ISO date cell (`<c t="d">`, as SheetJS and LibreOffice write dates) and back.
@@ -7,44 +8,38 @@ import Foundation
 /// an offset (`Z`, `±hh:mm`, `±hhmm`, `±hh`) is a ``Cell/instant(_:)``: the sheet said which moment it
 /// meant, and reading its clock time in the workspace's zone moved it by the difference (behaviour
 /// reference §3.2: a full ISO-8601 time with an offset is taken as is, as the same text in a CSV is).
+/// The date and time are read by ``ISOTimestamp``, the reader field values use, so a cell and the same
+/// text in a CSV name the same moment; days are proleptic Gregorian (``CivilCalendar``), as stored values are.
 public enum ISODateCell {
-    /// The cell `text` is, or nil (the cell is read as text) unless it is a date Excel can show (years
-    /// 1900–9999) with a time of day and offset in range. Text after the clock time that is no offset is
-    /// ignored, as it always was: the cell is then a wall-clock time.
+    /// The cell `text` is, or nil (the cell is read as text) unless it is a date of years 0001–9999 with
+    /// a time of day and offset in range. Text after the clock time that is no offset is ignored, as it
+    /// always was: the cell is then a wall-clock time.
     public static func cell(_ text: String) -> Cell? {
-        let parts = text.split(separator: "T", maxSplits: 1)
-        let day = parts.first.map { $0.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) } } ?? []
-        guard day.count == 3, let year = day[0], let month = day[1], let dayOfMonth = day[2],
-            (1900...9999).contains(year), (1...12).contains(month), (1...31).contains(dayOfMonth)
-        else { return nil }
-        var components = DateComponents(year: year, month: month, day: dayOfMonth, hour: 0, minute: 0, second: 0)
-        var offsetSeconds: Int?
-        if parts.count == 2 {
-            let clock = parts[1].prefix { $0.isASCII && ($0.isNumber || $0 == ":" || $0 == ".") }
-            let fields = clock.split(separator: ":")
-            let hour = fields.count > 0 ? Int(fields[0]) : 0
-            let minute = fields.count > 1 ? Int(fields[1]) : 0
-            guard let hour, let minute, (0...23).contains(hour), (0...59).contains(minute) else { return nil }
-            components.hour = hour
-            components.minute = minute
-            if fields.count > 2 {
-                guard let seconds = Double(fields[2]), seconds >= 0, seconds < 61 else { return nil }
-                components.second = Int(seconds)
-                components.nanosecond = Int((seconds - Double(Int(seconds))) * 1e9)
-            }
-            offsetSeconds = Self.offset(parts[1][clock.endIndex...])
+        let scalars = Array(text.unicodeScalars)
+        if let stamp = ISOTimestamp.parse(scalars, tail: .offsetOrIgnored) {
+            guard (1...9999).contains(stamp.year) else { return nil }
+            if let instant = stamp.instant { return .instant(instant) }
+            return .date(CivilCalendar.date(micros: stamp.localMicros))
         }
-        guard let wallClock = Self.utc.date(from: components) else { return nil }
-        guard let offsetSeconds else { return .date(wallClock) }
-        return .instant(wallClock.addingTimeInterval(TimeInterval(-offsetSeconds)))
+        guard scalars.count == 10, let day = ISOTimestamp.date(scalars), (1...9999).contains(day.year) else { return nil }
+        return .date(CivilCalendar.date(micros: CivilCalendar.days(year: day.year, month: day.month, day: day.day) * CivilCalendar.microsPerDay))
     }
 
     /// `2023-05-17T05:30:00Z`, `…:00.125Z`: the ISO text of a moment in UTC, its fraction of a second to
     /// the microsecond when it has one, which ``cell(_:)`` reads back as the same instant.
     public static func text(instant: Date) -> String {
         let (seconds, micros) = Self.split(instant)
-        let parts = Self.utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: TimeInterval(seconds)))
-        return Self.text(parts, micros: micros) + "Z"
+        return Self.text(Self.components(seconds: seconds), micros: micros) + "Z"
+    }
+
+    /// The date and time of day, proleptic Gregorian, `seconds` after 1970-01-01T00:00:00 (a wall-clock time
+    /// or a UTC one).
+    public static func components(seconds: Int64) -> DateComponents {
+        let (days, secondOfDay) = CivilCalendar.floorDivide(seconds, 86_400)
+        let date = CivilCalendar.date(days: days)
+        return DateComponents(
+            year: date.year, month: date.month, day: date.day, hour: Int(secondOfDay / 3600), minute: Int(secondOfDay / 60 % 60),
+            second: Int(secondOfDay % 60))
     }
 
     /// A moment as whole seconds since 1970 and the microseconds after them, rounded once so that a
@@ -70,26 +65,4 @@ public enum ISODateCell {
         }
         return text
     }
-
-    /// The offset east of UTC, in seconds, that `zone` names (`Z`, `+05:00`, `+0500`, `+05`, `-03:30`), or
-    /// nil when it names none.
-    private static func offset(_ zone: Substring) -> Int? {
-        if zone == "Z" || zone == "z" { return 0 }
-        guard let sign = zone.first, sign == "+" || sign == "-" else { return nil }
-        let digits = zone.dropFirst().filter { $0 != ":" }
-        let hasColon = zone.dropFirst().contains(":")
-        // `+05:00` or `+0500` or `+05`; a colon only between hours and minutes.
-        guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), digits.count == 2 || digits.count == 4,
-            !hasColon || (digits.count == 4 && zone.dropFirst(3).first == ":")
-        else { return nil }
-        guard let hours = Int(digits.prefix(2)), let minutes = digits.count == 4 ? Int(digits.suffix(2)) : 0, hours <= 23, minutes <= 59
-        else { return nil }
-        return (hours * 3600 + minutes * 60) * (sign == "-" ? -1 : 1)
-    }
-
-    private static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = .gmt
-        return calendar
-    }()
 }

@@ -84,11 +84,9 @@ public enum SpreadsheetWriter {
     /// The scalars that make a CSV field need quotes (`;`: spreadsheet programs set to it split there).
     private static let csvSpecial: Set<Unicode.Scalar> = [",", "\"", "\n", "\r", ";"]
 
-    /// `2020-09-18 15:45:30` (the date's UTC wall-clock).
+    /// `2020-09-18 15:45:30` (the date's UTC wall-clock, proleptic Gregorian as ``ISODateCell`` reads it).
     static func wallClock(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = .gmt
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let c = ISODateCell.components(seconds: ISODateCell.split(date).seconds)
         func two(_ value: Int?) -> String { let v = value ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
         return "\(c.year ?? 0)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute)):\(two(c.second))"
     }

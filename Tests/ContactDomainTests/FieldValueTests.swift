@@ -348,3 +348,35 @@ struct FieldValueTests {
         #expect(value.displayText(for: .district, timeZone: .gmt, dateFormat: .yearMonthDay) == nil)
     }
 }
+
+/// A full ISO timestamp with an offset is that instant whatever its spelling (behaviour reference §3.2:
+/// "taken as is"): `-0800`, `-08`, a space or `t` before the time, `z` (found by the dates audit: they were read
+/// as wall-clock times in the workspace zone, the offset dropped, 13.5 h wrong in Kolkata; `t` lost its time).
+@Suite("Field values: ISO timestamps with an offset")
+struct FieldISOTimestampTests {
+    @Test(arguments: [
+        ("2023-05-17T10:30:00-0800", "2023-05-18T00:00:00.000000+05:30"),
+        ("2023-05-17T10:30:00-08", "2023-05-18T00:00:00.000000+05:30"),
+        ("2023-05-17 10:30:00-08:00", "2023-05-18T00:00:00.000000+05:30"),
+        ("2023-05-17 10:30:00Z", "2023-05-17T16:00:00.000000+05:30"),
+        ("2020-01-01t10:45:30Z", "2020-01-01T16:15:30.000000+05:30"),
+        ("2020-01-01T10:45:30z", "2020-01-01T16:15:30.000000+05:30"),
+        ("2020-01-01 10:45Z", "2020-01-01T16:15:00.000000+05:30"),
+        ("2020-01-01 10:45:30.1234567-0130", "2020-01-01T17:45:30.123456+05:30"),
+        // ISO 8601: 24:00 ends the day (the next day's 00:00); a leap second is the next minute's :00.
+        ("2020-01-01T24:00:00Z", "2020-01-02T05:30:00.000000+05:30"),
+        ("2020-01-01T24:00:00+05:30", "2020-01-02T00:00:00.000000+05:30"),
+        ("2016-12-31T23:59:60Z", "2017-01-01T05:30:00.000000+05:30"),
+        // Without an offset: a wall-clock time in the workspace zone, as before.
+        ("2023-05-17 10:30:00", "2023-05-17T10:30:00.000000+05:30"),
+        ("2023-05-17T10:30", "2023-05-17T10:30:00.000000+05:30"),
+        // Not an offset: the time is read and the rest ignored, as before.
+        ("2023-05-17T10:30:00+5", "2023-05-17T10:30:00.000000+05:30"),
+    ] as [(String, String?)])
+    func anOffsetNamesThatInstant(text: String, expected: String?) throws {
+        let environment = try FieldValueTests.environment(.datetime, zone: "Asia/Kolkata")
+        let value = FieldValue.parse(text, environment: environment)
+        #expect(value.formattedDatetime(in: environment.timeZone) == expected, "\(text)")
+        #expect(value.text == text)
+    }
+}

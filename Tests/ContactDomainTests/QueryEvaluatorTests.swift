@@ -139,3 +139,45 @@ struct TwoDigitYearTests {
         #expect(QueryEvaluator(workspace: workspace).matches(born, query) == matches)
     }
 }
+
+/// Days before 1582-10-15 are proleptic Gregorian in queries, as stored values are: Foundation's calendar
+/// switched to the Julian one there, so `d = 1500-03-01` found nothing and `d = 0001-01-03` found
+/// 0001-01-01 (found by the dates audit). Days where clocks jump keep the intervals they had.
+struct ProlepticDayTests {
+    @Test(arguments: [
+        ("UTC", 1, 1, 1, "0001-01-01T00:00:00Z", "0001-01-02T00:00:00Z"),
+        ("UTC", 1500, 3, 1, "1500-03-01T00:00:00Z", "1500-03-02T00:00:00Z"),
+        ("UTC", 1582, 10, 4, "1582-10-04T00:00:00Z", "1582-10-05T00:00:00Z"),
+        ("Pacific/Apia", 2011, 12, 29, "2011-12-29T00:00:00-10:00", "2011-12-31T00:00:00+14:00"),
+        ("Pacific/Apia", 2011, 12, 30, "2011-12-31T00:00:00+14:00", "2011-12-31T00:00:00+14:00"),
+        ("Pacific/Apia", 2011, 12, 31, "2011-12-31T00:00:00+14:00", "2012-01-01T00:00:00+14:00"),
+        ("America/Santiago", 2020, 4, 5, "2020-04-05T00:00:00-04:00", "2020-04-06T00:00:00-04:00"),
+    ])
+    func aDayIsTheCivilDay(zone: String, year: Int, month: Int, day: Int, start: String, end: String) throws {
+        var workspace = Workspace(name: "main")
+        workspace.timezone = zone
+        let date = try #require(QueryDate(year: year, month: month, day: day))
+        let interval = try #require(QueryEvaluator(workspace: workspace).interval(of: date))
+        #expect(interval.0 == Timestamp(rfc3339: start)?.date)
+        #expect(interval.1 == Timestamp(rfc3339: end)?.date)
+    }
+
+    @Test func oldValuesMatchTheirDay() throws {
+        var workspace = QueryEvaluatorTests.workspace
+        workspace.timezone = "UTC"
+        let evaluator = QueryEvaluator(workspace: workspace)
+        let resolver = WorkspaceQueryResolver(workspace: workspace)
+        let contacts = try ["0001-01-01T12:00:00Z", "1500-03-01T12:00:00Z"].enumerated().map { index, text in
+            QueryEvaluatorTests.contact(Int64(index + 1), text, fields: ["dob": FieldValue(text: text, datetime: try #require(Timestamp(rfc3339: text)?.date))])
+        }
+        func matching(_ query: String) throws -> [Int64] {
+            let parsed = try ContactQuery.parse(query, resolver: resolver)
+            return contacts.filter { evaluator.matches($0, parsed) }.map(\.id)
+        }
+        #expect(try matching("dob = 01-03-1500") == [2])
+        #expect(try matching("dob = 01-01-0001") == [1])
+        #expect(try matching("dob = 03-01-0001") == [])
+        #expect(try matching("dob > 01-03-1500") == [])
+        #expect(try matching("dob < 02-03-1500") == [1, 2])
+    }
+}

@@ -238,6 +238,21 @@ import Testing
     /// is that moment: the reader dropped what followed the clock time, so `10:30:00Z` and `10:30:00+05:00`
     /// were both the wall-clock time 10:30. Without an offset it is still a wall-clock time; a moment
     /// written back reads as itself.
+    /// An ISO date cell of any year 0001–9999 is a date, read in the proleptic Gregorian calendar as field
+    /// values are (`0001-01-01` was text, and so read with the current time of day filled in, where
+    /// `2023-05-17` was a date at 00:00), and written back as the same day; a space or `t` may part date and
+    /// time, and `±hh` is an offset, as in a CSV (found by the dates audit).
+    @Test func isoDateCellsOfEveryYearAndSpelling() throws {
+        let midnight = Date(timeIntervalSince1970: -62_135_596_800)  // 0001-01-01T00:00:00Z, proleptic
+        #expect(ISODateCell.cell("0001-01-01") == .date(midnight))
+        #expect(ISODateCell.cell("0001-01-01T00:00:00Z") == .instant(midnight))
+        #expect(ISODateCell.text(instant: midnight) == "0001-01-01T00:00:00Z")
+        #expect(ISODateCell.cell("1500-03-01") == .date(Date(timeIntervalSince1970: -14_826_672_000)))
+        #expect(ISODateCell.cell("2023-05-17 10:30:00-08") == .instant(Self.date("2023-05-17T18:30:00Z")))
+        #expect(ISODateCell.cell("2023-05-17t10:30:00z") == .instant(Self.date("2023-05-17T10:30:00Z")))
+        #expect(ISODateCell.cell("0000-12-31") == nil)
+    }
+
     @Test func isoDateCellsKeepTheirOffset() throws {
         let values = [
             "2023-05-17T10:30:00Z", "2023-05-17T10:30:00+05:00", "2023-05-17T10:30:00+0530", "2023-05-17T10:30:00-03:30",

@@ -1,5 +1,6 @@
 // ContactLedger — contact domain.
 
+import CivilTime
 import Foundation
 
 /// RFC 3339 text for datetime field values: `2026-01-02T00:00:00.000000+02:00`.
@@ -62,7 +63,8 @@ public enum FieldDateTimeFormat {
         return (civil.year, civil.month, civil.day, microsOfDay, offset)
     }
 
-    /// Parses RFC 3339 text with minutes or seconds, an optional fraction and a `Z` or `±HH:MM` offset.
+    /// Parses RFC 3339 text with minutes or seconds, an optional fraction and an offset (the full ISO form
+    /// ``ISOTimestamp`` reads, which RFC 3339 text is).
     ///
     /// - Parameter text: the text, e.g. `2026-01-02T00:00:00.000000+02:00`.
     /// - Returns: the instant (to the microsecond), or `nil` when the text is not of that form.

@@ -1,11 +1,13 @@
 // ContactLedger — contact domain.
 
+import CivilTime
 import Foundation
 
 /// Reads the `datetime` of a field value (behaviour reference §3.2, goflow `envs/dates.go` `DateTimeFromString`
 /// with time-fill).
 ///
-/// 1. A full ISO-8601 datetime with minutes or seconds and a zone (`2020-01-01T10:45:30Z`) is taken as is.
+/// 1. A full ISO-8601 datetime with minutes or seconds and an offset (`2020-01-01T10:45:30Z`, `2020-01-01 10:45-0800`,
+///    ``ISOTimestamp``) is taken as is: that instant, whatever the workspace timezone.
 /// 2. Else an ISO date prefix `YYYY-MM-DD`.
 /// 3. Else a date in the workspace order anywhere in the text, separators `- . \ / _ space`; two-digit years pivot
 ///    on the current year; impossible dates (30 Feb) are skipped.
@@ -66,50 +68,10 @@ enum FieldDateTimeParser {
 
     // MARK: - Step 1: full ISO-8601
 
-    /// `YYYY-MM-DDTHH:MM[:SS[.f+]](Z|±HH:MM)`, as Go's `2006-01-02T15:04:05Z07:00` / `2006-01-02T15:04Z07:00`
-    /// layouts accept it (hour of one or two digits; the fraction only after seconds).
+    /// A whole text in the full ISO 8601 form with an offset (``ISOTimestamp``: `T`, `t` or a space before the
+    /// time, `Z`, `z`, `±hh:mm`, `±hhmm` or `±hh` after it) as the instant it names, or `nil`.
     static func parseISODateTime(_ s: Scalars) -> Date? {
-        guard let date = Self.isoDate(s), s.count > 10, s[10] == "T" else { return nil }
-        var index = 11
-        guard let hourDigits = Self.digitRun(s, from: index, max: 2), let hour = Self.number(s, index, hourDigits),
-            hour <= 23
-        else { return nil }
-        index += hourDigits
-        guard index < s.count, s[index] == ":", let minute = Self.fixedNumber(s, index + 1, 2), minute <= 59 else {
-            return nil
-        }
-        index += 3
-        var second = 0
-        var micros = 0
-        if index < s.count, s[index] == ":" {
-            guard let value = Self.fixedNumber(s, index + 1, 2), value <= 59 else { return nil }
-            second = value
-            index += 3
-            if index < s.count, s[index] == "." {
-                guard let run = Self.digitRun(s, from: index + 1, max: Int.max) else { return nil }
-                micros = Self.fractionMicros(s, from: index + 1, count: run)
-                index += 1 + run
-            }
-        }
-        guard index < s.count else { return nil }
-        var offsetSeconds: Int64 = 0
-        if s[index] == "Z" {
-            index += 1
-        } else if s[index] == "+" || s[index] == "-" {
-            guard let hours = Self.fixedNumber(s, index + 1, 2), hours <= 23, index + 3 < s.count, s[index + 3] == ":",
-                let minutes = Self.fixedNumber(s, index + 4, 2), minutes <= 59
-            else { return nil }
-            offsetSeconds = Int64(hours * 3600 + minutes * 60) * (s[index] == "-" ? -1 : 1)
-            index += 6
-        } else {
-            return nil
-        }
-        guard index == s.count else { return nil }
-        let days = CivilCalendar.days(year: date.year, month: date.month, day: date.day)
-        let local =
-            days * CivilCalendar.microsPerDay
-            + TimeOfDay(hour: hour, minute: minute, second: second, micros: micros).microsOfDay
-        return CivilCalendar.date(micros: local - offsetSeconds * 1_000_000)
+        ISOTimestamp.parse(s)?.instant
     }
 
     // MARK: - Steps 2 and 3: the date
@@ -198,11 +160,7 @@ enum FieldDateTimeParser {
 
     /// A strict `YYYY-MM-DD` at the start of the text naming a real day.
     private static func isoDate(_ s: Scalars) -> CivilDate? {
-        guard s.count >= 10, s[4] == "-", s[7] == "-", let year = Self.fixedNumber(s, 0, 4),
-            let month = Self.fixedNumber(s, 5, 2), let day = Self.fixedNumber(s, 8, 2),
-            CivilCalendar.isValidDate(year: year, month: month, day: day)
-        else { return nil }
-        return CivilDate(year: year, month: month, day: day)
+        ISOTimestamp.date(s).map { CivilDate(year: $0.year, month: $0.month, day: $0.day) }
     }
 
     // MARK: - Step 4: the time
@@ -392,12 +350,6 @@ enum FieldDateTimeParser {
             length += 1
         }
         return length > 0 ? length : nil
-    }
-
-    /// The value of `count` digits at `index`, or `nil` when they are not all digits.
-    private static func fixedNumber(_ s: Scalars, _ index: Int, _ count: Int) -> Int? {
-        guard Self.hasDigits(s, index, count) else { return nil }
-        return Self.number(s, index, count)
     }
 
     private static func number(_ s: Scalars, _ index: Int, _ count: Int) -> Int? {

@@ -1,4 +1,5 @@
 // ContactLedger — contact domain.
+import CivilTime
 import Foundation
 
 /// A point in time with microsecond precision, shown as RFC 3339 UTC (`2026-11-25T09:30:00.123456Z`).

@@ -1,4 +1,5 @@
 // ContactLedger — contact domain.
+import CivilTime
 import Foundation
 import JSONText
 
@@ -10,14 +11,13 @@ import JSONText
 public struct QueryEvaluator: Sendable {
     private let workspace: Workspace
     private let reference: AnonymousReference?
-    private let calendar: Calendar
+    /// The workspace's zone, looked up once (``Workspace/timeZone`` makes one from its name each time).
+    private let timeZone: TimeZone
 
     public init(workspace: Workspace, reference: AnonymousReference? = nil) {
         self.workspace = workspace
         self.reference = reference
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = workspace.timeZone
-        self.calendar = calendar
+        self.timeZone = workspace.timeZone
     }
 
     /// Whether `contact` matches `query`.
@@ -143,22 +143,12 @@ public struct QueryEvaluator: Sendable {
     /// [local midnight, next local midnight) of a day in the workspace timezone: from the first instant
     /// of the day to the first of the next. Where a clock jumps at midnight (Santiago, Beirut, Havana),
     /// the day begins at 01:00, and a day added to that instant ended at 01:00 the next day, an hour into it.
+    /// Days are proleptic Gregorian, as stored values are (``CivilCalendar``): Foundation's `.gregorian`
+    /// calendar is Julian before 1582-10-15, so `d = 1500-03-01` looked ten days away from the value.
     public func interval(of day: QueryDate) -> (Date, Date)? {
-        guard let start = self.calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day)),
-            let noon = Self.gregorianUTC.date(from: DateComponents(year: day.year, month: day.month, day: day.day, hour: 12)),
-            let nextNoon = Self.gregorianUTC.date(byAdding: .day, value: 1, to: noon)
-        else { return nil }
-        let next = Self.gregorianUTC.dateComponents([.year, .month, .day], from: nextNoon)
-        guard let end = self.calendar.date(from: DateComponents(year: next.year, month: next.month, day: next.day)) else { return nil }
-        return (start, end)
+        let days = CivilCalendar.days(year: day.year, month: day.month, day: day.day)
+        return (CivilCalendar.startOfDay(days: days, in: self.timeZone), CivilCalendar.startOfDay(days: days + 1, in: self.timeZone))
     }
-
-    /// The calendar days are counted in, whatever the timezone.
-    private static let gregorianUTC: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-        return calendar
-    }()
 
     /// Text as queries compare it: trimmed and lowercased (§5.5). The indexes fold their terms with it too.
     public static func fold(_ text: String) -> String {

@@ -1,9 +1,13 @@
 // ContactLedger — contact domain.
 
+import CivilTime
+import Foundation
+
 /// A calendar day named by a query value, without a time or a timezone.
 ///
 /// Conditions on dates compare by day in the workspace timezone (behaviour reference §5.5): the evaluator
-/// turns this day into the interval [local midnight, next local midnight).
+/// turns this day into the interval [local midnight, next local midnight). Days are proleptic Gregorian,
+/// as stored values are, also before 1582.
 public struct QueryDate: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     /// The year, e.g. 2020.
     public var year: Int

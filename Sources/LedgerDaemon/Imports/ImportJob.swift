@@ -1,4 +1,5 @@
 // ContactLedger — daemon wiring.
+import CivilTime
 import ContactDomain
 import Foundation
 import RPC
@@ -126,33 +127,23 @@ enum ImportCells {
         }
     }
 
-    private static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = .gmt
-        return calendar
-    }()
-
-    /// `2020-09-18T15:45:30+02:00` for the wall-clock time `date` shows in UTC, placed in `timeZone`.
-    /// Formatted by hand: a `DateFormatter` per cell cost most of an import's parsing time.
+    /// `2020-09-18T15:45:30+02:00` for the wall-clock time `date` shows in UTC, placed in `timeZone` as the
+    /// same text in a CSV is (``CivilCalendar/instant(localMicros:in:)``, goflow's rules where clocks jump), to
+    /// the whole second. Formatted by hand: a `DateFormatter` per cell cost most of an import's parsing time.
     static func iso(wallClock date: Date, in timeZone: TimeZone) -> String {
-        let parts = Self.utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        var local = Self.utc
-        local.timeZone = timeZone
-        let placed = local.date(from: parts) ?? date
-        return Self.iso(parts, micros: 0, offset: timeZone.secondsFromGMT(for: placed))
+        let seconds = ISODateCell.split(date).seconds
+        return Self.iso(instant: CivilCalendar.instant(localMicros: seconds * 1_000_000, in: timeZone), in: timeZone)
     }
 
     /// `2023-05-17T12:30:00.125+02:00` for the moment `instant` as `timeZone` shows it, its fraction of
     /// a second kept (the text is parsed again, and the field's reading keeps microseconds). The offset is
     /// the zone's at that moment, never found again from the clock time, which names two moments where
-    /// clocks go back.
+    /// clocks go back; whole minutes, as the field's reading shows it. Days are proleptic Gregorian, as
+    /// the reading's are: Foundation's calendar is Julian before 1582.
     static func iso(instant: Date, in timeZone: TimeZone) -> String {
         let (seconds, micros) = ISODateCell.split(instant)
-        let offset = timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds)))
-        let parts = Self.utc.dateComponents(
-            [.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: TimeInterval(seconds + Int64(offset)))
-        )
-        return Self.iso(parts, micros: micros, offset: offset)
+        let offset = Int(CivilCalendar.offsetSeconds(timeZone, at: Date(timeIntervalSince1970: TimeInterval(seconds))))
+        return Self.iso(ISODateCell.components(seconds: seconds + Int64(offset)), micros: micros, offset: offset)
     }
 
     /// The date and time `parts` (as `ISODateCell` writes them) and `offset` as `±hh:mm`.

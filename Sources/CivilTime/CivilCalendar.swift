@@ -1,22 +1,23 @@
-// ContactLedger — contact domain.
+// ContactLedger — civil time.
 
 import Foundation
 
 /// Proleptic Gregorian calendar arithmetic on plain integers, with no `Calendar` or formatter state.
 ///
 /// Days are counted from 1970-01-01; times are microseconds. Used by datetime parsing and RFC 3339 formatting so
-/// both are deterministic and thread-safe.
-enum CivilCalendar {
+/// both are deterministic and thread-safe, and wherever a day must not move: Foundation's `.gregorian`
+/// calendar switches to the Julian calendar before 1582-10-15, ten days and more away from these.
+public enum CivilCalendar {
     /// Microseconds in one day.
-    static let microsPerDay: Int64 = 86_400_000_000
+    public static let microsPerDay: Int64 = 86_400_000_000
 
     /// Whether `year` is a Gregorian leap year.
-    static func isLeapYear(_ year: Int) -> Bool {
+    public static func isLeapYear(_ year: Int) -> Bool {
         (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
     }
 
     /// The number of days in `month` (1–12) of `year`.
-    static func daysInMonth(year: Int, month: Int) -> Int {
+    public static func daysInMonth(year: Int, month: Int) -> Int {
         switch month {
         case 2: Self.isLeapYear(year) ? 29 : 28
         case 4, 6, 9, 11: 30
@@ -25,12 +26,12 @@ enum CivilCalendar {
     }
 
     /// Whether the day exists (rejects 30 February, month 13, day 0).
-    static func isValidDate(year: Int, month: Int, day: Int) -> Bool {
+    public static func isValidDate(year: Int, month: Int, day: Int) -> Bool {
         month >= 1 && month <= 12 && day >= 1 && day <= Self.daysInMonth(year: year, month: month)
     }
 
     /// Days since 1970-01-01 of a civil date (H. Hinnant's `days_from_civil`).
-    static func days(year: Int, month: Int, day: Int) -> Int64 {
+    public static func days(year: Int, month: Int, day: Int) -> Int64 {
         let y = Int64(month <= 2 ? year - 1 : year)
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -41,7 +42,7 @@ enum CivilCalendar {
     }
 
     /// The civil date of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
-    static func date(days: Int64) -> (year: Int, month: Int, day: Int) {
+    public static func date(days: Int64) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -55,7 +56,7 @@ enum CivilCalendar {
     }
 
     /// Floor division that rounds toward negative infinity.
-    static func floorDivide(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+    public static func floorDivide(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
         var quotient = value / divisor
         var remainder = value % divisor
         if remainder < 0 {
@@ -66,18 +67,18 @@ enum CivilCalendar {
     }
 
     /// Whole microseconds since 1970 of a date, rounded to the nearest microsecond.
-    static func micros(of date: Date) -> Int64 {
+    public static func micros(of date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 
     /// The date at a whole number of microseconds since 1970.
-    static func date(micros: Int64) -> Date {
+    public static func date(micros: Int64) -> Date {
         Date(timeIntervalSince1970: Double(micros) / 1_000_000)
     }
 
     /// The UTC offset of `timeZone` at `instant`, in seconds, truncated to whole minutes (RFC 3339 offsets carry
     /// no seconds, so local times are computed with the same offset that is shown).
-    static func offsetSeconds(_ timeZone: TimeZone, at instant: Date) -> Int64 {
+    public static func offsetSeconds(_ timeZone: TimeZone, at instant: Date) -> Int64 {
         Int64(timeZone.secondsFromGMT(for: instant) / 60 * 60)
     }
 
@@ -85,7 +86,7 @@ enum CivilCalendar {
     ///
     /// As Go's `time.Date`: in an overlap the first (earlier-offset) reading wins; in a spring-forward gap the
     /// offset after the transition is applied, so 02:30 in a 02:00→03:00 gap reads 01:30 standard time.
-    static func instant(localMicros: Int64, in timeZone: TimeZone) -> Date {
+    public static func instant(localMicros: Int64, in timeZone: TimeZone) -> Date {
         let asUTC = Self.date(micros: localMicros)
         let firstOffset = Self.offsetSeconds(timeZone, at: asUTC)
         var utc = localMicros - firstOffset * 1_000_000
@@ -100,7 +101,7 @@ enum CivilCalendar {
     /// clocks go back), the reading in the same minute as `replaced` when there is one: a value exported as
     /// its wall-clock time (to the minute, no offset) and imported again is the instant it was, not the
     /// other reading of that time (New York read the first, Chatham the second).
-    static func instant(localMicros: Int64, in timeZone: TimeZone, near replaced: Date?) -> Date {
+    public static func instant(localMicros: Int64, in timeZone: TimeZone, near replaced: Date?) -> Date {
         let chosen = Self.instant(localMicros: localMicros, in: timeZone)
         guard let replaced else { return chosen }
         let target = Self.micros(of: replaced)
