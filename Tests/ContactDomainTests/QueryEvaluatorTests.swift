@@ -181,3 +181,29 @@ struct ProlepticDayTests {
         #expect(try matching("dob < 02-03-1500") == [1, 2])
     }
 }
+
+/// A query value that is a full timestamp with an offset names the day of that instant in the workspace
+/// zone (§5.5: the same parser as field values, which read it as that instant); it named the day written,
+/// so in Kiritimati (+14:00) `d = "2026-12-07T23:00:00Z"` missed a value at 2026-12-08T12:00:00+14:00
+/// (found by the dates audit).
+struct QueryTimestampDayTests {
+    @Test(arguments: [
+        ("dob = \"2026-12-07T23:00:00Z\"", true),
+        ("dob = \"2026-12-08T13:00:00+14:00\"", true),
+        ("dob = \"2026-12-07 23:00:00z\"", true),
+        ("dob = \"2026-12-07T08:00:00-0200\"", true),
+        ("dob = \"2026-12-07T09:59:59Z\"", false),
+        ("dob = 2026-12-08", true),
+        ("dob = 2026-12-07", false),
+        ("dob = \"2026-12-07T23:00:00\"", false),
+    ])
+    func aTimestampNamesItsDayInTheWorkspaceZone(query: String, matches: Bool) throws {
+        var workspace = QueryEvaluatorTests.workspace
+        workspace.timezone = "Pacific/Kiritimati"
+        workspace.dateFormat = .yearMonthDay
+        let value = try #require(Timestamp(rfc3339: "2026-12-08T12:00:00+14:00")?.date)
+        let contact = QueryEvaluatorTests.contact(9, "K", fields: ["dob": FieldValue(text: "2026-12-08T12:00:00+14:00", datetime: value)])
+        let parsed = try ContactQuery.parse(query, resolver: WorkspaceQueryResolver(workspace: workspace))
+        #expect(QueryEvaluator(workspace: workspace).matches(contact, parsed) == matches)
+    }
+}

@@ -51,16 +51,23 @@ public struct QueryDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
     ///    A two-digit year greater than the last two digits of `currentYear` is 19xx, otherwise 20xx.
     ///    Impossible dates (30 February) are skipped.
     ///
-    /// A time of day after the date is irrelevant to day comparisons and is not read. For a full ISO
-    /// timestamp with an offset the day written is used, not the day in the workspace timezone.
+    /// A time of day after the date is irrelevant to day comparisons and is not read, except in a full ISO
+    /// timestamp with an offset (``ISOTimestamp``: `2026-12-07T23:00:00Z`), which names an instant as the same
+    /// text in a field value does: its day is the one that instant falls on in `timeZone` (the workspace's;
+    /// 2026-12-08 in Kiritimati). Without `timeZone`, or without an offset, the day written is used.
     ///
     /// - Parameters:
     ///   - text: The query value.
     ///   - order: The workspace's date order.
     ///   - currentYear: The year used to pivot two-digit years.
+    ///   - timeZone: The workspace timezone, for timestamps with an offset.
     /// - Returns: The day, or `nil` if no date can be read.
-    public static func parse(_ text: String, order: QueryDateOrder, currentYear: Int) -> QueryDate? {
+    public static func parse(_ text: String, order: QueryDateOrder, currentYear: Int, timeZone: TimeZone? = nil) -> QueryDate? {
         let scalars = Array(text.unicodeScalars.trimmingQueryWhitespace())
+        if let timeZone, let instant = ISOTimestamp.parse(scalars)?.instant {
+            let day = CivilCalendar.date(days: CivilCalendar.localDays(of: instant, in: timeZone))
+            return QueryDate(year: day.year, month: day.month, day: day.day)
+        }
         if let iso = QueryDate.isoPrefix(scalars) {
             return iso
         }

@@ -31,6 +31,10 @@ public protocol QueryResolver: Sendable {
     /// The year two-digit years pivot on. Defaults to the current UTC year.
     var currentYear: Int { get }
 
+    /// The zone whose day a full ISO timestamp with an offset names (`d = "2026-12-07T23:00:00Z"`), the
+    /// workspace's. Defaults to `nil`: such a value names the day written.
+    var timeZone: TimeZone? { get }
+
     /// Whether `code` is a valid ISO-639-3 language code (any case). Defaults to "exactly three ASCII
     /// letters"; a workspace with a language table should check that the code is known.
     func isValidLanguage(_ code: String) -> Bool
@@ -56,6 +60,9 @@ extension QueryResolver {
         calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
         return calendar.component(.year, from: Date())
     }
+
+    /// None: a timestamp's day is the day written.
+    public var timeZone: TimeZone? { nil }
 
     /// Exactly three ASCII letters.
     public func isValidLanguage(_ code: String) -> Bool {

@@ -100,7 +100,8 @@ struct QueryValidator<Resolver: QueryResolver> {
                 let date = QueryDate.parse(
                     raw.value,
                     order: self.resolver.dateOrder,
-                    currentYear: self.resolver.currentYear
+                    currentYear: self.resolver.currentYear,
+                    timeZone: self.resolver.timeZone
                 )
             else {
                 throw QueryError.invalidValue(.invalidDate, raw.value, at: raw.valueSpan)

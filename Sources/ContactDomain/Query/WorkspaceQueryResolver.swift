@@ -31,6 +31,10 @@ public struct WorkspaceQueryResolver: QueryResolver {
     /// value was 2027.
     public var currentYear: Int { FieldDateTimeParser.localYear(of: self.now, in: self.workspace.timeZone) }
 
+    /// The workspace's zone: `d = "2026-12-07T23:00:00Z"` names the day that instant is there (§5.5: the
+    /// same parser as field values, which read it as that instant).
+    public var timeZone: TimeZone? { self.workspace.timeZone }
+
     public func phoneNumber(forQuery text: String) -> String? {
         try? PhoneNumbers.parse(text, defaultCountry: self.workspace.defaultCountry, allowShortCodes: false)
     }
