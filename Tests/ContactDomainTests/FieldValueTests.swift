@@ -352,6 +352,7 @@ struct FieldValueTests {
 /// A full ISO timestamp with an offset is that instant whatever its spelling (behaviour reference §3.2:
 /// "taken as is"): `-0800`, `-08`, a space or `t` before the time, `z` (found by the dates audit: they were read
 /// as wall-clock times in the workspace zone, the offset dropped, 13.5 h wrong in Kolkata; `t` lost its time).
+/// A reading whose date in the workspace zone has no four-digit year is none (`10000-01-01` in Kolkata).
 @Suite("Field values: ISO timestamps with an offset")
 struct FieldISOTimestampTests {
     @Test(arguments: [
@@ -372,11 +373,35 @@ struct FieldISOTimestampTests {
         ("2023-05-17T10:30", "2023-05-17T10:30:00.000000+05:30"),
         // Not an offset: the time is read and the rest ignored, as before.
         ("2023-05-17T10:30:00+5", "2023-05-17T10:30:00.000000+05:30"),
+        // Outside years 0001–9999 in the workspace zone: no reading, the text only.
+        ("9999-12-31T23:59:59Z", nil),
+        ("9999-12-31T18:29:59Z", "9999-12-31T23:59:59.000000+05:30"),
     ] as [(String, String?)])
     func anOffsetNamesThatInstant(text: String, expected: String?) throws {
         let environment = try FieldValueTests.environment(.datetime, zone: "Asia/Kolkata")
         let value = FieldValue.parse(text, environment: environment)
         #expect(value.formattedDatetime(in: environment.timeZone) == expected, "\(text)")
         #expect(value.text == text)
+    }
+
+    /// The same text as an event writes and reads it: a reading that no zone's year can write is left out,
+    /// and one a log already holds with a five-digit or signed year reads back as text only (the log of an
+    /// older version replays; it was `undecodable`).
+    @Test func aLoggedReadingOutsideFourDigitYearsIsDropped() throws {
+        for datetime in ["10000-01-01T04:30:00.000000+05:30", "-0001-12-31T23:00:00.000000-05:00", "0000-12-31T19:00:00.000000-05:00"] {
+            let json = #"{"text":"x","datetime":"\#(datetime)"}"#
+            let value = try JSONDecoder().decode(FieldValue.self, from: Data(json.utf8))
+            #expect(value == FieldValue(text: "x"), "\(datetime)")
+        }
+        // Damaged text still fails.
+        let damaged = #"{"text":"x","datetime":"10000-01-01"}"#
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(FieldValue.self, from: Data(damaged.utf8)) }
+        // A value read in UTC and shown in Kolkata, where its date is 10000-01-01: no RFC 3339 text.
+        let late = try #require(FieldDateTimeFormat.date(from: "9999-12-31T23:00:00Z"))
+        let kolkata = try #require(TimeZone(identifier: "Asia/Kolkata"))
+        let value = FieldValue(text: "9999-12-31T23:00:00Z", datetime: late)
+        #expect(value.formattedDatetime(in: kolkata) == nil)
+        #expect(value.displayText(for: .datetime, timeZone: kolkata, dateFormat: .yearMonthDay) == nil)
+        #expect(value.formattedDatetime(in: .gmt) == "9999-12-31T23:00:00.000000+00:00")
     }
 }

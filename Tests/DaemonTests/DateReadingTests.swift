@@ -51,4 +51,42 @@ struct DateReadingTests {
         // Kolkata's offset in year 1 is its local mean time, +05:53 to the minute.
         #expect(first["fields"]?["d"]?.string("datetime")?.hasPrefix("0001-01-01T00:00:00.000000+") == true, "\(first)")
     }
+
+    /// `9999-12-31T23:59:59Z` in Kolkata is 10000-01-01 there: it has no datetime reading (it answered
+    /// `10000-01-01T05:29:59.000000+05:30`, which the export wrote as `10000-01-01 05:29` and a re-import read
+    /// as 2001-01-05). A log whose event holds such a reading, as the code before wrote it, replays: the
+    /// value keeps its text and has no datetime (the event was `undecodable`, and a daemon rebuilding its
+    /// read models at start refused to start).
+    @Test func aReadingWithAFiveDigitYearIsNoneAndALogHoldingOneReplays() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["timezone": "Asia/Kolkata"])
+        try daemon.call("fields.create", ["key": "d", "name": "D", "type": "datetime"])
+        let late = try daemon.call("contacts.create", ["name": "Late", "fields": ["d": "9999-12-31T23:59:59Z"]])
+        #expect(late["fields"]?["d"]?.string("datetime") == nil, "\(late)")
+        let last = try daemon.call("contacts.create", ["name": "Last", "fields": ["d": "9999-12-31T18:29:59Z"]])
+        #expect(last["fields"]?["d"]?.string("datetime") == "9999-12-31T23:59:59.000000+05:30")
+
+        let old = try #require(try daemon.call("contacts.create", ["name": "Old"]).string("uuid"))
+        #expect(daemon.stop() == 0)
+        try ProjectionTests.appendToStoppedLog(
+            daemon, contact: old, type: "contact_field_changed", createdOn: "2026-11-25T00:00:00.000000Z", actor: "tester",
+            payload: #"{"field":{"key":"d","name":"D"},"value":{"datetime":"10000-01-01T04:30:00.000000+05:30","text":"9999-12-31T23:00:00Z"}}"#)
+        try FileManager.default.removeItem(atPath: daemon.directory + "/readmodels")
+        try daemon.start()
+        let contact = try daemon.call("contacts.get", ["uuid": .string(old)])
+        #expect(contact["fields"]?["d"]?.string("datetime") == nil, "\(contact)")
+        let history = try daemon.call("events.read", ["types": ["contact_field_changed"]])
+        #expect("\(history)".contains("9999-12-31T23:00:00Z"), "\(history)")
+        #expect(try daemon.call("contacts.search", ["query": "d != \"\""])["contacts"]?.arrayValue?.count == 1)
+        #expect(try daemon.call("projections.rebuild", ["name": "contacts"])["started"] == true)
+        let deadline = Date().addingTimeInterval(60)
+        var state: JSONValue?
+        repeat {
+            usleep(50_000)
+            state = try daemon.call("projections.status")["projections"]?.arrayValue?.first
+        } while state?.string("state") == "rebuilding" && Date() < deadline
+        #expect(state?["last_error"] == nil || state?["last_error"] == .null, "\(String(describing: state))")
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+        #expect(try daemon.call("contacts.get", ["uuid": .string(old)])["fields"]?["d"]?.string("datetime") == nil)
+    }
 }

@@ -236,8 +236,11 @@ private struct PayloadReader {
             case .datetime:
                 guard let read = try self.optionalString() else { return nil }
                 if let read {
-                    guard let date = FieldDateTimeFormat.date(from: read) else { return nil }
-                    datetime = date
+                    switch FieldDateTimeFormat.stored(from: read) {
+                    case .instant(let date): datetime = date
+                    case .dropped: datetime = nil
+                    case nil: return nil
+                    }
                 }
             case .state:
                 guard try self.optionalString(into: &state) else { return nil }

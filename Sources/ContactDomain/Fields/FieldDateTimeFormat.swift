@@ -15,6 +15,8 @@ public enum FieldDateTimeFormat {
     ///   - date: the instant, shown to the nearest microsecond.
     ///   - timeZone: the workspace timezone whose offset (at that instant) is used.
     /// - Returns: RFC 3339 text with microseconds and offset.
+    /// Only meant for dates with a four-digit year there (``hasFourDigitYear(_:in:)``); callers showing
+    /// stored values check it first.
     public static func string(from date: Date, in timeZone: TimeZone) -> String {
         let local = Self.local(date, in: timeZone)
         let seconds = local.microsOfDay / 1_000_000
@@ -70,6 +72,42 @@ public enum FieldDateTimeFormat {
     /// - Returns: the instant (to the microsecond), or `nil` when the text is not of that form.
     public static func date(from text: String) -> Date? {
         FieldDateTimeParser.parseISODateTime(Array(text.unicodeScalars))
+    }
+
+    /// Whether `date`'s civil date in `timeZone` falls in years 0001–9999, the years RFC 3339 text writes in
+    /// four digits. A datetime reading is only made, shown or stored when it does: `9999-12-31T23:59:59Z` has
+    /// no reading in Kolkata (10000-01-01 there), and a value kept from a workspace in another zone shows none.
+    public static func hasFourDigitYear(_ date: Date, in timeZone: TimeZone) -> Bool {
+        let days = CivilCalendar.localDays(of: date, in: timeZone)
+        return (1...9999).contains(CivilCalendar.date(days: days).year)
+    }
+
+    /// A stored `datetime` as a log holds it: the instant, or `.dropped` for a reading written before readings
+    /// were held to four-digit years (`10000-01-01T05:29:59.000000+05:30`, `-0001-12-31T…`, `0000-…`), which
+    /// the code of today would not have made: the value keeps its text, as one that never parsed does, so
+    /// such a log still replays.
+    public enum StoredDatetime: Equatable, Sendable {
+        /// The reading, an instant.
+        case instant(Date)
+        /// A reading with a year outside 0001–9999: the value has none.
+        case dropped
+    }
+
+    /// Reads a stored `datetime` (``StoredDatetime``), or `nil` when the text is neither RFC 3339 nor a
+    /// reading with a year outside 0001–9999 (a damaged value).
+    public static func stored(from text: String) -> StoredDatetime? {
+        let scalars = Array(text.unicodeScalars)
+        // The year as written: an optional sign and the digits before the first `-` after them.
+        let signed = scalars.first == "-" || scalars.first == "+"
+        let digits = scalars.dropFirst(signed ? 1 : 0).prefix { $0 >= "0" && $0 <= "9" }
+        let year = digits.count <= 9 ? Int(String(String.UnicodeScalarView(digits))) : nil
+        if digits.count >= 4, signed || digits.count > 4 || year == 0 {
+            // Only the shape RFC 3339 writes after the year: `-MM-DDT`.
+            let rest = Array(scalars.dropFirst((signed ? 1 : 0) + digits.count).prefix(7))
+            guard rest.count == 7, rest[0] == "-", rest[3] == "-", rest[6] == "T" else { return nil }
+            return .dropped
+        }
+        return Self.date(from: text).map(StoredDatetime.instant)
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {

@@ -17,7 +17,9 @@ import Foundation
 ///
 /// ContactLedger differences from goflow, on purpose: a `T` right after an ISO date prefix is a separator
 /// (`2020-01-01T10:30` reads 10:30, goflow ignores the time); hours past 24, `24:xx` other than `24:00`, and
-/// minutes or seconds of 60 are not a time (goflow rolls them over); results are kept to whole microseconds.
+/// minutes or seconds of 60 are not a time (goflow rolls them over); results are kept to whole microseconds; a
+/// reading whose date in the workspace timezone is outside years 0001–9999 is no reading (RFC 3339 and the
+/// daemon's own time parameters have four-digit years, and the log must read back what it was given).
 ///
 /// The patterns mirror goflow's regular expressions (leftmost-first matching, ASCII `\b`), written as scanners.
 enum FieldDateTimeParser {
@@ -44,8 +46,17 @@ enum FieldDateTimeParser {
 
     /// Parses `text` as a datetime in `timeZone` and `dateFormat`, filling in the time of day of `timeOfDay`
     /// (`now` when nil) when the text has none; a wall-clock time read twice (clocks going back) is the
-    /// reading in the same minute as `timeOfDay` where there is one. Returns `nil` when no date can be found.
+    /// reading in the same minute as `timeOfDay` where there is one. Returns `nil` when no date can be found,
+    /// or when the reading's date in `timeZone` has no four-digit year (``FieldDateTimeFormat/hasFourDigitYear(_:in:)``).
     static func parse(_ text: String, timeZone: TimeZone, dateFormat: DateFormat, now: Date, timeOfDay fill: Date? = nil) -> Date? {
+        guard let reading = Self.reading(text, timeZone: timeZone, dateFormat: dateFormat, now: now, timeOfDay: fill),
+            FieldDateTimeFormat.hasFourDigitYear(reading, in: timeZone)
+        else { return nil }
+        return reading
+    }
+
+    /// The reading of `text` before its year is checked.
+    private static func reading(_ text: String, timeZone: TimeZone, dateFormat: DateFormat, now: Date, timeOfDay fill: Date?) -> Date? {
         let scalars = Self.trim(Array(text.unicodeScalars))
         if let instant = Self.parseISODateTime(scalars) {
             return instant

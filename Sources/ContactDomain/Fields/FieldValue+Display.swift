@@ -31,7 +31,11 @@ extension FieldValue {
         case nil: nil
         case .text(let text): text
         case .number(let number): number.description
-        case .datetime(let date): FieldDateTimeFormat.displayString(from: date, in: timeZone, order: dateFormat)
+        case .datetime(let date):
+            // A date with no four-digit year there shows nothing, as in answers (`formattedDatetime(in:)`):
+            // `10000-01-01 05:29` would read back as another date.
+            FieldDateTimeFormat.hasFourDigitYear(date, in: timeZone)
+                ? FieldDateTimeFormat.displayString(from: date, in: timeZone, order: dateFormat) : nil
         case .location(let path): LocationHierarchy.name(ofPath: path)
         }
     }

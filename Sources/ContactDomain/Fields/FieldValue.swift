@@ -10,8 +10,9 @@ import JSONText
 /// re-parses stored values. Make values with ``parse(_:environment:)``.
 ///
 /// `datetime` is encoded as RFC 3339 with microseconds in the timezone found under
-/// ``timeZoneUserInfoKey`` in the encoder's `userInfo` (the workspace timezone), or `+00:00` without one;
-/// decoding accepts any offset.
+/// ``timeZoneUserInfoKey`` in the encoder's `userInfo` (the workspace timezone), or `+00:00` without one, and
+/// left out where that zone's date has no four-digit year; decoding accepts any offset, and drops a reading a
+/// log holds with a year outside 0001–9999 (``FieldDateTimeFormat/stored(from:)``).
 public struct FieldValue: Sendable, Hashable, Codable {
     /// The most characters of text a value keeps; longer text is truncated.
     public static let maxTextLength = 640
@@ -76,11 +77,13 @@ public struct FieldValue: Sendable, Hashable, Codable {
         self.text = try container.decode(String.self, forKey: .text)
         self.number = try container.decodeIfPresent(Decimal.self, forKey: .number)
         if let raw = try container.decodeIfPresent(String.self, forKey: .datetime) {
-            guard let date = FieldDateTimeFormat.date(from: raw) else {
+            switch FieldDateTimeFormat.stored(from: raw) {
+            case .instant(let date): self.datetime = date
+            case .dropped: self.datetime = nil
+            case nil:
                 throw DecodingError.dataCorruptedError(
                     forKey: .datetime, in: container, debugDescription: "Expected an RFC 3339 datetime.")
             }
-            self.datetime = date
         } else {
             self.datetime = nil
         }
@@ -94,18 +97,21 @@ public struct FieldValue: Sendable, Hashable, Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(self.text, forKey: .text)
         try container.encodeIfPresent(self.number, forKey: .number)
-        if let datetime = self.datetime {
-            let timeZone = encoder.userInfo[Self.timeZoneUserInfoKey] as? TimeZone ?? .gmt
-            try container.encode(FieldDateTimeFormat.string(from: datetime, in: timeZone), forKey: .datetime)
+        let timeZone = encoder.userInfo[Self.timeZoneUserInfoKey] as? TimeZone ?? .gmt
+        if let datetime = self.formattedDatetime(in: timeZone) {
+            try container.encode(datetime, forKey: .datetime)
         }
         try container.encodeIfPresent(self.state, forKey: .state)
         try container.encodeIfPresent(self.district, forKey: .district)
         try container.encodeIfPresent(self.ward, forKey: .ward)
     }
 
-    /// The `datetime` reading as RFC 3339 text in a timezone, e.g. `2026-01-02T00:00:00.000000+02:00`.
+    /// The `datetime` reading as RFC 3339 text in a timezone, e.g. `2026-01-02T00:00:00.000000+02:00`, or `nil`
+    /// when there is none or its date there has no four-digit year (a value read in a workspace whose zone
+    /// changed since: `9999-12-31T20:00:00Z` read in UTC is 10000-01-01 in Kolkata, which RFC 3339 cannot write).
     public func formattedDatetime(in timeZone: TimeZone) -> String? {
-        self.datetime.map { FieldDateTimeFormat.string(from: $0, in: timeZone) }
+        guard let datetime = self.datetime, FieldDateTimeFormat.hasFourDigitYear(datetime, in: timeZone) else { return nil }
+        return FieldDateTimeFormat.string(from: datetime, in: timeZone)
     }
 
     /// The reading that counts for a field of `type`, or `nil` when the value is not set for that type.
