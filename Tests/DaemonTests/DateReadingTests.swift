@@ -89,4 +89,45 @@ struct DateReadingTests {
         #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
         #expect(try daemon.call("contacts.get", ["uuid": .string(old)])["fields"]?["d"]?.string("datetime") == nil)
     }
+
+    /// `workspace.configure` takes IANA zone names only: `GMT+5`, `UTC+3`, `GMT+05:30` (which Foundation
+    /// takes, `GMT+5` five hours east where IANA's `Etc/GMT+5` is five hours west) get the error an unknown
+    /// zone gets. A workspace stored with such a name before still loads, works and may be sent it again.
+    @Test func onlyIANAZoneNamesAreSet() throws {
+        let daemon = try DaemonHarness()
+        let unknown = try daemon.error("workspace.configure", ["timezone": "Mars/Olympus_Mons"])
+        for name in ["GMT+5", "UTC+3", "GMT+05:30", "IST"] {
+            let refused = try daemon.error("workspace.configure", ["timezone": .string(name)])
+            #expect(refused == unknown, "\(name): \(refused)")
+        }
+        for name in ["Etc/GMT+5", "UTC", "Etc/UTC", "US/Eastern", "Asia/Kolkata"] {
+            #expect(try daemon.call("workspace.configure", ["timezone": .string(name)]).string("timezone") == name)
+        }
+        // A workspace an older version let set `GMT+5`.
+        #expect(daemon.stop() == 0)
+        try Self.appendWorkspaceEvent(daemon, #"{"timezone":"GMT+5"}"#)
+        try daemon.start()
+        #expect(try daemon.call("workspace.get").string("timezone") == "GMT+5")
+        #expect(try daemon.call("workspace.configure", ["timezone": "GMT+5", "date_format": "DD-MM-YYYY"]).string("timezone") == "GMT+5")
+        try daemon.call("fields.create", ["key": "d", "name": "D", "type": "datetime"])
+        let contact = try daemon.call("contacts.create", ["name": "A", "fields": ["d": "2026-01-01T00:00:00Z"]])
+        #expect(contact["fields"]?["d"]?.string("datetime") == "2026-01-01T05:00:00.000000+05:00")
+    }
+
+    /// Appends a `workspace_configured` event to a stopped daemon's log, as another version wrote it.
+    static func appendWorkspaceEvent(_ daemon: DaemonHarness, _ payload: String) throws {
+        let environment = try Environment(directory: daemon.directory, rebuildableSubdirectory: "readmodels")
+        let log = try EventLog.open(in: environment, indexing: .ledgerHeaders)
+        _ = try environment.write { txn in
+            try log.append(to: "workspace/main", expectedVersion: nil, in: txn) { position in
+                let header: JSONValue = [
+                    "seq": .integer(Int64(position.seq)), "id": .string(UUID().uuidString.lowercased()),
+                    "stream": "workspace/main", "version": .integer(Int64(position.version)),
+                    "type": "workspace_configured", "schema_version": 1, "workspace": "main",
+                    "created_on": "2026-11-25T00:00:00.000000Z", "actor": .null, "peer": .null,
+                ]
+                return EncodedRecord(header: JSONLine.encode(header), payload: Array(payload.utf8))
+            }
+        }
+    }
 }

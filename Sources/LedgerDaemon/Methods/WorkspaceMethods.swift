@@ -28,6 +28,11 @@ extension LedgerMethods {
         let reevaluated = Mutex<[GroupPopulator.Job]>([])
         let answer = try await self.command(call, caller) { tx in
             var workspace = try tx.workspace()
+            // Only IANA names are set (a name Foundation also takes, `GMT+5`, means the opposite of `Etc/GMT+5`);
+            // a workspace stored with another before keeps it, and may be sent it again.
+            if let timezone = params.timezone, timezone != workspace.timezone, !IANAZoneNames.contains(timezone) {
+                throw ContactError.invalid("timezone", "unknown_timezone")
+            }
             let events = try WorkspaceDecider.configure(settings, workspace: workspace)
             try tx.append(events, to: EventHeader.workspaceStream(caller.workspace))
             workspace = try tx.workspace()
