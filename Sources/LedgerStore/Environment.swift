@@ -357,7 +357,8 @@ public final class Environment: @unchecked Sendable {
         return try body(txn)
     }
 
-    private static func beginRead(_ env: OpaquePointer) throws(LMDBError) -> OpaquePointer {
+    /// Begins a read transaction of `env`, clearing dead processes' reader slots once if the table is full.
+    static func beginRead(_ env: OpaquePointer) throws(LMDBError) -> OpaquePointer {
         var txn: OpaquePointer?
         var rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
         if rc == MDB_READERS_FULL {
@@ -542,6 +543,11 @@ public final class Environment: @unchecked Sendable {
     /// `path`), so the copy's rebuildable part is never ahead of its durable part; the owner brings it
     /// up to date when the copy is opened.
     ///
+    /// The rebuildable part is copied entry by entry into fresh trees (``LogicalCopy``), not page by
+    /// page: its branch pages may still hold deleted keys as separators, and its tables are keyed by
+    /// what their owner indexes (for the read models, URNs and field values). The durable part's pages
+    /// are copied as they are (LMDB's compacting copy: live pages only).
+    ///
     /// A copy that fails (a full disk, most often) removes what it wrote, so that no partial copy is
     /// left that looks startable: a cut-off `data.mdb` opens as an empty ledger, or faults inside LMDB.
     /// Failures are ``LMDBError``s carrying the `errno` or LMDB code, so the caller can tell a full disk
@@ -554,7 +560,8 @@ public final class Environment: @unchecked Sendable {
                     let target = (path as NSString).appendingPathComponent((source as NSString).lastPathComponent)
                     guard mkdir(target, 0o700) == 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "mkdir") }
                     written.append(target)
-                    try Self.copy(rebuildable, into: target)
+                    let tables = self.rebuildableTableNames.withLock { $0 }
+                    try LogicalCopy.copy(rebuildable, tables: tables, into: target, mapSize: self.currentMapSize)
                     try RebuildableOwnership.markCopied(directory: target)
                 }
                 try Self.copy(self.pointer, into: path)

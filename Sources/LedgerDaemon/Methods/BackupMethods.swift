@@ -5,8 +5,9 @@ import LedgerStore
 import RPC
 
 extension LedgerMethods {
-    /// `ledger.backup {path}`: a consistent, compacted hot copy of the whole store (LMDB's copy with
-    /// compaction, under one read snapshot) into `path`, a new or empty directory, while writes go on.
+    /// `ledger.backup {path}`: a consistent, compacted hot copy of the whole store (the read models
+    /// rewritten into fresh trees, then the log by LMDB's copy with compaction, each under one read
+    /// snapshot: ``Environment/copy(to:)``) into `path`, a new or empty directory, while writes go on.
     /// `contactledgerd --data-dir PATH` starts on the copy. A retry with the same idempotency key answers
     /// the first call's answer: a client whose answer a timeout lost would otherwise find its own copy in
     /// the way (`not_an_empty_directory`) and not know whether it is whole.
