@@ -15,6 +15,10 @@ extension LedgerMethods {
     /// The most live subscriptions one connection may have. Each catching-up feed encodes events ahead
     /// of its socket: 300 unread ones held 75 MB and, encoding on the event loops, stalled other clients.
     static let subscriptionsPerConnection = 64
+    /// The most events a live feed reads and encodes on its connection's event loop at a time. A feed
+    /// further behind (a bulk commit) reads its chunk on ``LongCallThreads``: 200 live feeds of one
+    /// commit of 200 events, encoded on the loops, kept every other client waiting 13 s (debug).
+    static let liveEventsOnLoop = 16
     /// How often a subscription's watchdog compares its position with the head.
     static let subscriberLagCheck: Duration = .milliseconds(200)
     /// How long a subscriber cut off for being too slow has to read its `events.error`.
@@ -96,9 +100,11 @@ extension LedgerMethods {
     /// Sends the events after `position`, catching up from the log in chunks and then following it live:
     /// in log order, with no gap and no duplicate, since each step reads from the last position sent.
     ///
-    /// While it catches up, each chunk is read and encoded on ``LongCallThreads``, in its connection's
-    /// turn: many feeds catching up at once would otherwise hold the event loops every connection is
-    /// served on. Once live, the few events of each commit are read on the connection's loop.
+    /// While it catches up, and once live whenever it is more than ``liveEventsOnLoop`` events behind the
+    /// head (a bulk commit), each chunk is read and encoded on ``LongCallThreads``, in its connection's
+    /// turn: many feeds reading at once would otherwise hold the event loops every connection is served
+    /// on. Otherwise the few events of each commit are read on the connection's loop, which costs no
+    /// thread hop.
     private func feed(_ id: String, after start: UInt64, types: Set<String>?, workspace: String, context: RPCContext) async {
         let notifier = context.notifier
         var position = start
@@ -106,13 +112,17 @@ extension LedgerMethods {
         while !Task.isCancelled, !self.subscriptions.isCancelled(id) {
             let chunk: FeedChunk
             do {
-                if catchingUp {
+                let farBehind = self.ledger.headWatcher.head > position + UInt64(Self.liveEventsOnLoop)
+                if catchingUp || farBehind {
                     let after = position
+                    let indexed = catchingUp
                     chunk = try await LongCallThreads.run(for: context.longCallOwner) {
-                        try self.feedChunk(id, after: after, types: types, workspace: workspace, indexed: true)
+                        try self.feedChunk(id, after: after, types: types, workspace: workspace, indexed: indexed)
                     }
                 } else {
-                    chunk = try self.feedChunk(id, after: position, types: types, workspace: workspace, indexed: false)
+                    // Bounded as well: a commit may land between the look at the head and the read. A
+                    // chunk that fills up sends the feed to catch up on the long-call threads.
+                    chunk = try self.feedChunk(id, after: position, types: types, workspace: workspace, indexed: false, most: Self.liveEventsOnLoop)
                 }
             } catch {
                 // Its connection closed while the chunk waited for a thread: nothing to tell anybody.
@@ -165,8 +175,12 @@ extension LedgerMethods {
     ///
     /// Catching up (`indexed`), the feed's events are found in the audit index, as `events.read` finds
     /// them: a subscriber of a workspace of a few events among millions of others' read every record of
-    /// the log, 500 a chunk. Live, a chunk is the few events of the last commits, read from the log.
-    private func feedChunk(_ id: String, after position: UInt64, types: Set<String>?, workspace: String, indexed: Bool) throws -> FeedChunk {
+    /// the log, 500 a chunk. Live, a chunk is the events of the last commits, read from the log.
+    ///
+    /// - Parameter most: the most records the chunk takes (sent or not); it also ends at 128 KiB.
+    private func feedChunk(
+        _ id: String, after position: UInt64, types: Set<String>?, workspace: String, indexed: Bool, most: Int = LedgerMethods.subscriptionChunk
+    ) throws -> FeedChunk {
         let subscription = JSONLine.encodeString(id)
         return try self.read { txn in
             let presenter = try self.presenter(workspace, in: txn)
@@ -190,7 +204,7 @@ extension LedgerMethods {
                 }
                 chunk.events.append((record.seq, line))
                 bytes += line.count
-                chunk.isFull = chunk.events.count >= Self.subscriptionChunk || bytes >= Self.subscriptionChunkBytes
+                chunk.isFull = chunk.events.count >= most || bytes >= Self.subscriptionChunkBytes
                 return !chunk.isFull
             }
             // The links and positions are checked as in events.read: a subscriber is never sent records
