@@ -197,6 +197,32 @@ struct SubscriptionTests {
         #expect(try resumer.call("events.subscribe", ["after_seq": .integer(head)]).int("after_seq") == head)
     }
 
+    /// Found by the subscriptions audit: `events.read` answered an empty last page for an `after_seq`
+    /// past the head, which `events.subscribe` refuses (a client polling it after a failover skipped the
+    /// seqs in between without a word), and took `cursor` over `after_seq` when given both.
+    @Test func eventsReadRefusesAPositionPastTheHeadAsSubscribeDoes() throws {
+        let daemon = try DaemonHarness()
+        for index in 0..<3 { try daemon.call("contacts.create", ["name": .string("r\(index)")]) }
+        let head = try ContactKit.head(daemon)
+        let atHead = try daemon.call("events.read", ["after_seq": .integer(head)])
+        #expect(atHead["items"] == [] && atHead["next_cursor"] == .null)
+        let read = try daemon.error("events.read", ["after_seq": .integer(head + 1000)])
+        let subscribe = try daemon.error("events.subscribe", ["after_seq": .integer(head + 1000)])
+        #expect(read.code == -32602 && read.code == subscribe.code)
+        #expect(read.data == subscribe.data)
+        #expect(read.data("field") == "after_seq" && read.data("reason") == "past_head")
+        #expect(read.data("head_seq")?.integerValue == head)
+        // A cursor past the head likewise, named as the cursor.
+        let cursor = try daemon.error("events.read", ["cursor": .string(String(head + 1))])
+        #expect(cursor.code == -32602 && cursor.data("field") == "cursor" && cursor.data("reason") == "past_head")
+        // Both positions: refused, not one of them dropped; an after_seq of null is absent.
+        let both = try daemon.error("events.read", ["after_seq": 0, "cursor": "2"])
+        #expect(both.code == -32602)
+        #expect(both.data("field") == "after_seq" && both.data("reason") == "cursor_and_after_seq_exclusive")
+        let paged = try daemon.call("events.read", ["after_seq": .null, "cursor": .string(String(head - 1))])
+        #expect(paged["items"]?.arrayValue?.map { $0.int("seq") } == [head])
+    }
+
     /// A subscriber that stops reading while the log runs ahead is cut off and disconnected (its feed
     /// reads from the log and its connection buffers a bounded amount, so it holds no growing queue);
     /// it resumes after the last seq it received and misses nothing.

@@ -8,7 +8,12 @@ extension LedgerMethods {
     func eventsRead(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(EventsReadParams.self, call)
         let limit = try Self.limit(params.limit)
-        let after = try Self.seqCursor(params.cursor) ?? params.afterSeq ?? 0
+        // Both given, one of them would be dropped without a word (the cursor was taken).
+        if params.cursor != nil, params.afterSeq != nil {
+            throw RPCError.invalidParams(field: "after_seq", reason: "cursor_and_after_seq_exclusive")
+        }
+        let cursor = try Self.seqCursor(params.cursor)
+        let after = cursor ?? params.afterSeq ?? 0
         if let types = params.types, let index = types.firstIndex(where: { !LedgerEvent.allTypes.contains($0) }) {
             throw RPCError.invalidParams(field: "types[\(index)]", reason: "unknown_type")
         }
@@ -26,6 +31,10 @@ extension LedgerMethods {
                 lastSeq = record.seq
             }
             let head = try self.stores.log.head(in: txn).seq
+            // Refused as events.subscribe refuses it: a reader past the head saw events this log does not
+            // hold (a replica not caught up yet, a primary promoted without the old one's last events), and
+            // an empty page would have it skip the seqs in between without a word.
+            if after > head { throw Self.pastHead(field: cursor == nil ? "after_seq" : "cursor", head: head) }
             guard after < head else { return ["items": [], "next_cursor": .null] }
             do {
                 // The workspace's events (of the types asked for) are found in the audit index, which lists
