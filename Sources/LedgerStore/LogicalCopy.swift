@@ -46,8 +46,11 @@ enum LogicalCopy {
             }
             try check(mdb_env_sync(target, 1), "mdb_env_sync")
         } catch {
+            // Explained before the file goes: once removed, the space it filled is free again, and a copy
+            // that filled a disk with tens of megabytes read as `copy_failed`.
+            let explained = Self.explaining(error, directory: directory)
             unlink(file)
-            throw Self.explaining(error, directory: directory)
+            throw explained
         }
     }
 

@@ -191,6 +191,25 @@ struct AccessAndBackupTests {
         #expect(try restored.call("ledger.verify")["verified"] == true)
     }
 
+    /// Found by a recheck: a backup whose read models filled a 60 MB disk midway answered `copy_failed`: the
+    /// part written was removed before the failure was explained, and the space it had filled read free.
+    @Test(.enabled(if: ReliabilityLimitsTests.canMount, "cannot mount a tmpfs here (not root, or mounts are refused)"))
+    func aBackupWhoseReadModelsFillTheDiskMidwayIsDiskFull() throws {
+        let daemon = try DaemonHarness()
+        // Read models of over 8 MiB, so that half of them is more than the 4 MiB a failure is judged by.
+        try daemon.populate(count: 20_000)
+        let reference = daemon.directory + "-reference"
+        defer { try? FileManager.default.removeItem(atPath: reference) }
+        try daemon.call("ledger.backup", ["path": .string(reference)])
+        let readModels = ((try? FileManager.default.attributesOfItem(atPath: reference + "/readmodels/data.mdb")[.size]) as? NSNumber)?.intValue ?? 0
+        try #require(readModels > 9 << 20, "read models \(readModels) B")
+        let disk = try SmallFileSystem(size: .init(readModels * 2 / 1_048_576 + 2) + "m")
+        disk.fill(leaving: readModels / 2)
+        let refused = try daemon.error("ledger.backup", ["path": .string(disk.path + "/bk")])
+        #expect(refused.code == -32005 && refused.data("reason") == "disk_full", "\(refused.code) \(String(describing: refused.data))")
+        #expect(!FileManager.default.fileExists(atPath: disk.path + "/bk"))
+    }
+
     /// A backup that runs out of space answers -32005 `disk_full`, whichever step hit the full disk
     /// (creating its directory, its `readmodels/`, copying the read models or the log), and leaves
     /// nothing: a directory it created is gone, one that was there before is empty again, so a retry to
