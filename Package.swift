@@ -150,7 +150,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CLedgerSys"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         // A wall clock tests can step (LD_PRELOAD into the daemon): built as the ClockShim product.
         .target(name: "ClockShim", path: "Tests/ClockShim", linkerSettings: [.linkedLibrary("dl")]),
-        .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore", "ParallelWork"], swiftSettings: strictSettings),
+        .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore", "ParallelWork", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "ContactDomainTests", dependencies: ["ContactDomain", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "SpreadsheetTests", dependencies: ["Spreadsheet", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(

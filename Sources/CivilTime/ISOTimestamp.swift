@@ -134,8 +134,9 @@ public struct ISOTimestamp: Sendable, Equatable {
         return value
     }
 
-    /// The first six digits of a fraction as microseconds (further digits are truncated).
-    private static func fractionMicros(_ s: [Unicode.Scalar], from: Int, count: Int) -> Int {
+    /// The first six digits of the `count` fraction digits at `from` as microseconds (further digits are
+    /// truncated). Also the field parser's, for a time of day in free text.
+    public static func fractionMicros(_ s: [Unicode.Scalar], from: Int, count: Int) -> Int {
         var micros = 0
         for offset in 0..<6 {
             micros *= 10

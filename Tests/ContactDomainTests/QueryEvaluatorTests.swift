@@ -114,12 +114,19 @@ struct DayIntervalTests {
         ("Pacific/Chatham", 2020, 12, 31, "2020-12-31T00:00:00+13:45", "2021-01-01T00:00:00+13:45"),
     ])
     func aDayEndsWhereTheNextBegins(zone: String, year: Int, month: Int, day: Int, start: String, end: String) throws {
+        try Self.expectInterval(zone: zone, year: year, month: month, day: day, start: start, end: end)
+    }
+
+    /// Expects the day `year-month-day` in `zone` to run from `start` to `end` (RFC 3339).
+    static func expectInterval(
+        zone: String, year: Int, month: Int, day: Int, start: String, end: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         var workspace = Workspace(name: "main")
         workspace.timezone = zone
-        let date = try #require(QueryDate(year: year, month: month, day: day))
-        let interval = try #require(QueryEvaluator(workspace: workspace).interval(of: date))
-        #expect(interval.0 == Timestamp(rfc3339: start)?.date)
-        #expect(interval.1 == Timestamp(rfc3339: end)?.date)
+        let date = try #require(QueryDate(year: year, month: month, day: day), sourceLocation: sourceLocation)
+        let interval = try #require(QueryEvaluator(workspace: workspace).interval(of: date), sourceLocation: sourceLocation)
+        #expect(interval.0 == Timestamp(rfc3339: start)?.date, sourceLocation: sourceLocation)
+        #expect(interval.1 == Timestamp(rfc3339: end)?.date, sourceLocation: sourceLocation)
     }
 }
 
@@ -154,12 +161,7 @@ struct ProlepticDayTests {
         ("America/Santiago", 2020, 4, 5, "2020-04-05T00:00:00-04:00", "2020-04-06T00:00:00-04:00"),
     ])
     func aDayIsTheCivilDay(zone: String, year: Int, month: Int, day: Int, start: String, end: String) throws {
-        var workspace = Workspace(name: "main")
-        workspace.timezone = zone
-        let date = try #require(QueryDate(year: year, month: month, day: day))
-        let interval = try #require(QueryEvaluator(workspace: workspace).interval(of: date))
-        #expect(interval.0 == Timestamp(rfc3339: start)?.date)
-        #expect(interval.1 == Timestamp(rfc3339: end)?.date)
+        try DayIntervalTests.expectInterval(zone: zone, year: year, month: month, day: day, start: start, end: end)
     }
 
     @Test func oldValuesMatchTheirDay() throws {

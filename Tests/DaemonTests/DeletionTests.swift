@@ -2,6 +2,7 @@
 import Foundation
 import LedgerStore
 import RPC
+import TestSupport
 import Testing
 
 @Suite(.ownThreads, .timeLimit(.minutes(5)))
@@ -374,26 +375,6 @@ struct DeletionTests {
         #expect(try daemon.call("system.stats")["counts"]?.int("contacts") == 1)
     }
 
-    /// The numbers of `digits` digits that follow `prefix` anywhere in `bytes` (a generic search for
-    /// each value, `Data.range(of:)`, took minutes over a few megabytes).
-    static func numbers(after prefix: String, digits: Int, in bytes: Data) -> Set<Int> {
-        let needle = Array(prefix.utf8)
-        var found = Set<Int>()
-        bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            guard let base = raw.baseAddress, raw.count >= needle.count + digits else { return }
-            let last = raw.count - needle.count - digits
-            var offset = 0
-            while offset <= last, let hit = memchr(base + offset, Int32(needle[0]), last - offset + 1) {
-                let at = base.distance(to: UnsafeRawPointer(hit))
-                offset = at + 1
-                guard memcmp(base + at, needle, needle.count) == 0 else { continue }
-                let text = raw[(at + needle.count)..<(at + needle.count + digits)]
-                if let number = Int(String(decoding: text, as: UTF8.self)) { found.insert(number) }
-            }
-        }
-        return found
-    }
-
     /// A backup holds none of the URNs, field values and names of contacts deleted before it. The live
     /// read models may: LMDB keeps a deleted key as a branch page's separator (the first key its child
     /// page had when it split) until that part of the tree is split or merged again, and the backup's
@@ -447,7 +428,7 @@ struct DeletionTests {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: backup + "/" + file))
             // Each value is its prefix and the contact's number: the numbers after each prefix.
             for (index, prefix) in ["+2507821", "zqxdel-", "zqxdeltmp", "Zqxname "].enumerated() {
-                let held = Self.numbers(after: prefix, digits: 5, in: bytes).intersection(deleted).sorted()
+                let held = NumberedBytes.numbers(after: prefix, digits: 5, in: bytes).intersection(deleted).sorted()
                 #expect(held.isEmpty, "\(file) holds \(held.count) values of deleted contacts: \(held.prefix(4).map { personalData($0)[index] })")
             }
         }

@@ -3,6 +3,7 @@ import CLMDB
 import Foundation
 @testable import LedgerStore
 import Synchronization
+import TestSupport
 import Testing
 
 /// The backup's copy of the rebuildable part (``LogicalCopy``): fresh trees holding the live entries
@@ -35,26 +36,6 @@ struct LogicalCopyTests {
         return Array(("secret-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits).utf8)
     }
 
-    /// The numbers of `digits` digits that follow `prefix` anywhere in `bytes` (a generic search for
-    /// each value, `Data.range(of:)`, took minutes over a few megabytes).
-    static func numbers(after prefix: String, digits: Int, in bytes: Data) -> Set<Int> {
-        let needle = Array(prefix.utf8)
-        var found = Set<Int>()
-        bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            guard let base = raw.baseAddress, raw.count >= needle.count + digits else { return }
-            let last = raw.count - needle.count - digits
-            var offset = 0
-            while offset <= last, let hit = memchr(base + offset, Int32(needle[0]), last - offset + 1) {
-                let at = base.distance(to: UnsafeRawPointer(hit))
-                offset = at + 1
-                guard memcmp(base + at, needle, needle.count) == 0 else { continue }
-                let text = raw[(at + needle.count)..<(at + needle.count + digits)]
-                if let number = Int(String(decoding: text, as: UTF8.self)) { found.insert(number) }
-            }
-        }
-        return found
-    }
-
     @Test func theCopyHoldsEveryLiveEntryAndNoDeletedKey() throws {
         let path = NSTemporaryDirectory() + "cllogical-\(UUID().uuidString)"
         let copy = path + "-copy"
@@ -76,13 +57,13 @@ struct LogicalCopyTests {
         try FileManager.default.createDirectory(atPath: pages, withIntermediateDirectories: false)
         try Environment.copy(try #require(environment.rebuildablePointer), into: pages)
         let paged = try Data(contentsOf: URL(fileURLWithPath: pages + "/data.mdb"))
-        let separators = Self.numbers(after: "secret-", digits: 6, in: paged).intersection(deleted)
+        let separators = NumberedBytes.numbers(after: "secret-", digits: 6, in: paged).intersection(deleted)
         #expect(!separators.isEmpty, "no deleted key left as a separator")
 
         try environment.copy(to: copy)
         let file = copy + "/derived/data.mdb"
         let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
-        let held = Self.numbers(after: "secret-", digits: 6, in: bytes).intersection(deleted)
+        let held = NumberedBytes.numbers(after: "secret-", digits: 6, in: bytes).intersection(deleted)
         #expect(held.isEmpty, "the copy holds \(held.count) deleted keys (the page copy \(separators.count)), \(held.sorted().prefix(5))")
         let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber
         #expect(mode?.intValue == 0o600)

@@ -294,7 +294,7 @@ enum FieldDateTimeParser {
         var hour = value(match.hour)
         let minute = value(match.minute)
         let second = value(match.second)
-        let micros = match.fraction.map { Self.fractionMicros(s, from: $0.lowerBound, count: $0.count) } ?? 0
+        let micros = match.fraction.map { ISOTimestamp.fractionMicros(s, from: $0.lowerBound, count: $0.count) } ?? 0
         let hasNanos = match.fraction.map { range in range.contains { s[$0] != "0" } } ?? false
         if let meridiem = match.meridiem {
             let isPM = s[meridiem.lowerBound] == "p" || s[meridiem.lowerBound] == "P"
@@ -370,17 +370,5 @@ enum FieldDateTimeParser {
             value = value * 10 + Int(s[index + offset].value - 48)
         }
         return value
-    }
-
-    /// The first six digits of a fraction as microseconds (further digits are truncated).
-    private static func fractionMicros(_ s: Scalars, from: Int, count: Int) -> Int {
-        var micros = 0
-        for offset in 0..<6 {
-            micros *= 10
-            if offset < count {
-                micros += Int(s[from + offset].value - 48)
-            }
-        }
-        return micros
     }
 }
