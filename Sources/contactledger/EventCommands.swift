@@ -135,10 +135,6 @@ extension ContactLedgerCommand.Events {
             if let after = self.after, after < 0 {
                 throw ValidationError("--after must be 0 or more (a seq; 0 for the whole log), not \(after).")
             }
-            // The daemon refuses the pair: told here, in the command's own words.
-            if self.after != nil, self.page.cursor != nil {
-                throw ValidationError("--after and --cursor cannot be given together: the cursor goes on from the page before.")
-            }
         }
 
         func run() throws {

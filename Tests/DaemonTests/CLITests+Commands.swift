@@ -50,10 +50,6 @@ extension CLITests {
             #expect(run.status == 64, "\(command)")
             #expect(run.error.contains("--after must be 0 or more") && run.error.contains("-5"), "\(run.error)")
         }
-        // The daemon refuses after_seq with cursor; the command says so before asking it.
-        let both = try self.run(daemon, ["events", "read", "--after", "1", "--cursor", "2"])
-        #expect(both.status == 64)
-        #expect(both.error.contains("--after and --cursor cannot be given together"), "\(both.error)")
         let empty = try self.run(daemon, ["call", "system.health", "-"], input: "/dev/null")
         #expect(empty.status == 64)
         #expect(empty.error.split(separator: "\n").count == 1, "\(empty.error)")

@@ -8,10 +8,8 @@ extension LedgerMethods {
     func eventsRead(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         let params = try self.params(EventsReadParams.self, call)
         let limit = try Self.limit(params.limit)
-        // Both given, one of them would be dropped without a word (the cursor was taken).
-        if params.cursor != nil, params.afterSeq != nil {
-            throw RPCError.invalidParams(field: "after_seq", reason: "cursor_and_after_seq_exclusive")
-        }
+        // A cursor wins over after_seq: a client pages on with the same params and the cursor added (the
+        // contract's uniform paging), and the first page's after_seq is still among them.
         let cursor = try Self.seqCursor(params.cursor)
         let after = cursor ?? params.afterSeq ?? 0
         if let types = params.types, let index = types.firstIndex(where: { !LedgerEvent.allTypes.contains($0) }) {
