@@ -92,7 +92,7 @@ final class ReplicaFollower: Service, Sendable {
                 defer { consumer.close() }
                 self.status.update {
                     $0.connected = true
-                    $0.state = info.state.lastSeq > head ? "following" : "caught_up"
+                    $0.state = "following"
                     $0.streamLastSeq = info.state.lastSeq
                     $0.behindSince = info.state.lastSeq > head ? ($0.behindSince ?? .now) : nil
                     $0.durable = durable
@@ -183,7 +183,6 @@ final class ReplicaFollower: Service, Sendable {
                     }
                     self.status.update {
                         $0.streamLastSeq = lastSeq
-                        $0.state = lastSeq > head ? "following" : "caught_up"
                         if lastSeq <= head { $0.behindSince = nil }
                     }
                 }
@@ -200,7 +199,6 @@ final class ReplicaFollower: Service, Sendable {
             self.status.update {
                 let known = max(streamLast ?? $0.streamLastSeq, last.streamSequence, head)
                 $0.streamLastSeq = known
-                $0.state = known > head ? "following" : "caught_up"
                 if known > head {
                     if $0.behindSince == nil { $0.behindSince = .now }
                 } else {

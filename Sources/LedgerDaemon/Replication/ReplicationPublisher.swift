@@ -408,11 +408,9 @@ final class ReplicationPublisher: Service, Sendable {
                     persisted = position
                     lastPersist = .now
                 }
-                self.status.update { $0.state = "caught_up" }
                 await self.ledger.headWatcher.wait(pastSeq: position, atMost: Self.claimCheckInterval)
                 continue
             }
-            self.status.update { $0.state = "publishing" }
             // Before every batch too: a replica promoted while this node still ran had up to 5 s in which
             // this node published onto the stream it had claimed, and then neither could publish.
             try await self.checkClaim(jetStream, as: node)

@@ -64,7 +64,10 @@ final class ReplicationStatus: Sendable {
     /// The figures, as last updated.
     struct Snapshot: Sendable {
         var connected = false
-        /// `starting`, `publishing`, `following`, `caught_up`, `disconnected`, `chain_broken`, `error`.
+        /// `starting`, `publishing` (primary) or `following` (replica) while its loop runs, `disconnected`,
+        /// `chain_broken`, `fenced`, `error`. `caught_up` is never stored: an answer says it from its own lag
+        /// (``json(stores:)``), which the loops once set beside it and an answer read between two updates
+        /// contradicted.
         var state = "starting"
         /// Publisher: the last `seq` the stream acknowledged.
         var publishedSeq: UInt64 = 0
@@ -140,9 +143,8 @@ final class ReplicationStatus: Sendable {
             object["answers_pending"] = figures.answersPending.map { .integer(Int64($0)) } ?? .null
         }
         object["lag"] = ["events": .integer(Int64(lagEvents)), "seconds": .double((lagSeconds * 1000).rounded() / 1000)]
-        // Said by the same figures as `lag`: the loops set the state when they last moved, and an answer
-        // read between two moves said `caught_up` beside a lag of 2 events, or `publishing` beside none.
-        if ["publishing", "following", "caught_up"].contains(figures.state) {
+        // Said by the same figures as `lag` (the loops store only that they run).
+        if ["publishing", "following"].contains(figures.state) {
             // A replica is behind while it may be: cut off from the stream since `behindSince`.
             let behind = lagEvents > 0 || (settings.role == .replica && figures.behindSince != nil)
             object["state"] = .string(behind ? (settings.role == .publisher ? "publishing" : "following") : "caught_up")
