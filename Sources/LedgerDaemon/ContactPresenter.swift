@@ -26,7 +26,7 @@ struct ContactPresenter {
             let key = definition.key.rawValue
             // A value that does not parse as its field's type counts as not set, and the API shows null
             // (behaviour reference §3.2); the ledger keeps its text, which reads again if the type changes.
-            let value = contact.fields[key].flatMap { $0.isSet(for: definition.type) ? $0 : nil }
+            let value = contact.fields[key].flatMap { $0.isSet(for: definition.type, in: self.workspace.timeZone) ? $0 : nil }
             fields[key] = value.map { self.present($0) } ?? .null
         }
         let groups: [JSONValue] = contact.groups.compactMap { uuid in

@@ -97,7 +97,7 @@ struct FieldValueTests {
             #expect(value.reading(for: .number) == .number(try #require(Decimal(string: expected))))
         } else {
             #expect(value.number == nil)
-            #expect(value.isSet(for: .number) == false)
+            #expect(value.isSet(for: .number, in: .gmt) == false)
         }
     }
 
@@ -174,7 +174,7 @@ struct FieldValueTests {
         let environment = try Self.environment(.datetime, format: row.format, zone: row.zone)
         let value = FieldValue.parse(row.text, environment: environment)
         #expect(value.formattedDatetime(in: environment.timeZone) == row.expected)
-        #expect(value.isSet(for: .datetime) == (row.expected != nil))
+        #expect(value.isSet(for: .datetime, in: .gmt) == (row.expected != nil))
     }
 
     @Test func fillsTheCurrentTimeOfDayInTheWorkspaceTimezone() throws {
@@ -233,14 +233,14 @@ struct FieldValueTests {
     @Test func anUnparsableValueKeepsItsTextButIsNotSet() throws {
         let value = FieldValue.parse("nan", environment: try Self.environment(.number))
         #expect(value.text == "nan")
-        #expect(value.isSet(for: .number) == false)
-        #expect(value.isSet(for: .text))
+        #expect(value.isSet(for: .number, in: .gmt) == false)
+        #expect(value.isSet(for: .text, in: .gmt))
     }
 
     @Test func emptyTextHasNoReadings() throws {
         let value = FieldValue.parse("", environment: try Self.environment(.text))
         #expect(value == FieldValue(text: ""))
-        #expect(value.isSet(for: .text) == false)
+        #expect(value.isSet(for: .text, in: .gmt) == false)
     }
 
     // MARK: JSON

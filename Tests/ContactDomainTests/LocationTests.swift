@@ -181,7 +181,7 @@ struct LocationTests {
         let nothing = FieldValue.parse(
             "x", environment: FieldParsingEnvironment(fieldType: .state, now: now, locations: hierarchy))
         #expect(nothing == FieldValue(text: "x"))
-        #expect(nothing.isSet(for: .state) == false)
+        #expect(nothing.isSet(for: .state, in: .gmt) == false)
 
         let noHierarchy = FieldValue.parse("Kigali", environment: FieldParsingEnvironment(fieldType: .state, now: now))
         #expect(noHierarchy.state == nil)

@@ -90,6 +90,50 @@ struct DateReadingTests {
         #expect(try daemon.call("contacts.get", ["uuid": .string(old)])["fields"]?["d"]?.string("datetime") == nil)
     }
 
+    /// A datetime read in UTC as `9999-12-31T23:00:00Z`, whose day is 10000-01-01 once the workspace moves to
+    /// Kolkata, shows no datetime there, and queries, smart groups and sorting take it as not set too (they
+    /// compared its instant: `d != ""` and `d > 9999-12-30` found it, the group kept it; recheck finding).
+    @Test func aDatetimeWhoseDayLeavesTheYearsAfterAZoneChangeIsNotSet() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["timezone": "UTC"])
+        try daemon.call("fields.create", ["key": "d", "name": "D", "type": "datetime"])
+        let edge = try #require(try daemon.call("contacts.create", ["name": "Edge", "fields": ["d": "9999-12-31T23:00:00Z"]]).string("uuid"))
+        let middle = try #require(try daemon.call("contacts.create", ["name": "Middle", "fields": ["d": "2020-01-01T00:00:00Z"]]).string("uuid"))
+        let group = try #require(try daemon.call("groups.create", ["name": "Dated", "query": "d != \"\""]).string("uuid"))
+        #expect(try QueryAndGroupTests.waitUntilReady(daemon, group)["count"]?.integerValue == 2)
+        func found(_ query: String, sort: String? = nil, limit: Int64 = 50) throws -> [String] {
+            var params: [String: JSONValue] = ["query": .string(query), "limit": .integer(limit)]
+            if let sort { params["sort"] = .string(sort) }
+            var uuids: [String] = []
+            repeat {
+                let page = try daemon.call("contacts.search", .object(params))
+                uuids += page["contacts"]?.arrayValue?.compactMap { $0.string("uuid") } ?? []
+                params["cursor"] = page["next_cursor"] ?? .null
+            } while params["cursor"] != .null
+            return uuids
+        }
+        #expect(try found("d > 9999-12-30") == [edge])
+
+        try daemon.call("workspace.configure", ["timezone": "Asia/Kolkata"])
+        #expect(try daemon.call("contacts.get", ["uuid": .string(edge)])["fields"]?["d"] == .null)
+        #expect(try found("d != \"\"") == [middle])
+        #expect(try found("d = \"\"") == [edge])
+        #expect(try found("d > 9999-12-30") == [])
+        #expect(try found("d < 2030-01-01") == [middle])
+        // Contacts without a value come last in both directions, page by page as whole.
+        #expect(try found("", sort: "-fields.d", limit: 1) == [middle, edge])
+        #expect(try found("", sort: "fields.d", limit: 1) == [middle, edge])
+        let deadline = Date().addingTimeInterval(60)
+        var count: Int64?
+        repeat {
+            usleep(20_000)
+            count = try daemon.call("groups.list")["groups"]?.arrayValue?.first { $0.string("uuid") == group }?["count"]?.integerValue
+        } while count != 1 && Date() < deadline
+        #expect(count == 1)
+        let members = try daemon.call("groups.members", ["uuid": .string(group)])
+        #expect(members["items"]?.arrayValue?.compactMap { $0.string("uuid") } == [middle], "\(members)")
+    }
+
     /// `workspace.configure` takes IANA zone names only: `GMT+5`, `UTC+3`, `GMT+05:30` (which Foundation
     /// takes, `GMT+5` five hours east where IANA's `Etc/GMT+5` is five hours west) get the error an unknown
     /// zone gets. A workspace stored with such a name before still loads, works and may be sent it again.

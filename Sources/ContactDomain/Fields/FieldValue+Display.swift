@@ -27,15 +27,13 @@ extension FieldValue {
     ///   - dateFormat: the workspace's date format, for datetimes.
     /// - Returns: the displayed text, or `nil` when the value is not set for `type`.
     public func displayText(for type: FieldType, timeZone: TimeZone, dateFormat: DateFormat) -> String? {
-        switch self.reading(for: type) {
+        // A date with no four-digit year there shows nothing, as in answers (`formattedDatetime(in:)`):
+        // `10000-01-01 05:29` would read back as another date.
+        switch self.reading(for: type, in: timeZone) {
         case nil: nil
         case .text(let text): text
         case .number(let number): number.description
-        case .datetime(let date):
-            // A date with no four-digit year there shows nothing, as in answers (`formattedDatetime(in:)`):
-            // `10000-01-01 05:29` would read back as another date.
-            FieldDateTimeFormat.hasFourDigitYear(date, in: timeZone)
-                ? FieldDateTimeFormat.displayString(from: date, in: timeZone, order: dateFormat) : nil
+        case .datetime(let date): FieldDateTimeFormat.displayString(from: date, in: timeZone, order: dateFormat)
         case .location(let path): LocationHierarchy.name(ofPath: path)
         }
     }

@@ -114,6 +114,17 @@ public struct FieldValue: Sendable, Hashable, Codable {
         return FieldDateTimeFormat.string(from: datetime, in: timeZone)
     }
 
+    /// The reading that counts for a field of `type` in a workspace whose zone is `timeZone`: ``reading(for:)``,
+    /// except a datetime whose date there has no four-digit year, which is not set (it shows none,
+    /// ``formattedDatetime(in:)``, so queries, sorting and display must not count it either: a value read in UTC
+    /// as `9999-12-31T23:00:00Z` is 10000-01-01 once the workspace moves to Kolkata).
+    /// The zone is only made when the date is within two days of either end.
+    public func reading(for type: FieldType, in timeZone: @autoclosure () -> TimeZone) -> FieldReading? {
+        let reading = self.reading(for: type)
+        if case .datetime(let date) = reading, !FieldDateTimeFormat.hasFourDigitYear(date, in: timeZone()) { return nil }
+        return reading
+    }
+
     /// The reading that counts for a field of `type`, or `nil` when the value is not set for that type.
     ///
     /// A value whose text does not parse as the type keeps its text but counts as not set: queries treat it as
@@ -130,9 +141,10 @@ public struct FieldValue: Sendable, Hashable, Codable {
         }
     }
 
-    /// Whether the value is set for a field of `type` (see ``reading(for:)``).
-    public func isSet(for type: FieldType) -> Bool {
-        self.reading(for: type) != nil
+    /// Whether the value is set for a field of `type` in a workspace whose zone is `timeZone` (see
+    /// ``reading(for:in:)``).
+    public func isSet(for type: FieldType, in timeZone: @autoclosure () -> TimeZone) -> Bool {
+        self.reading(for: type, in: timeZone()) != nil
     }
 
     /// Whether setting `other` over this value changes nothing (goflow's `Value.Equals`): the same text,

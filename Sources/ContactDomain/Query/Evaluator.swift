@@ -76,7 +76,7 @@ public struct QueryEvaluator: Sendable {
         case .field(let key, _):
             // The field's current type decides which reading counts.
             let type = self.workspace.field(key)?.type ?? .text
-            guard let reading = contact.fields[key]?.reading(for: type) else {
+            guard let reading = contact.fields[key]?.reading(for: type, in: self.timeZone) else {
                 return type == .number ? .numbers([]) : type == .datetime ? .dates([]) : .text([])
             }
             switch reading {

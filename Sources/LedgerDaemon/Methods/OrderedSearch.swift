@@ -46,7 +46,11 @@ extension LedgerMethods {
         /// Adds `contact` if it is live and placed after the cursor; false once the page and one more are in.
         func take(_ contact: Contact) throws -> Bool {
             guard !contact.isDeleted else { return true }
-            if let cursor, !order.precedes(cursor, order.position(of: contact)) { return true }
+            let position = order.position(of: contact)
+            // An indexed datetime the workspace's zone gives no four-digit year counts as no value: such
+            // contacts come last with those without one, where the general path places them.
+            guard position.value != nil else { return true }
+            if let cursor, !order.precedes(cursor, position) { return true }
             page.append(contact)
             return page.count <= limit
         }

@@ -67,8 +67,9 @@ struct SearchOrder {
             case .datetime: indexedKey = .datetime(field: fieldKey)
             case .text, .state, .district, .ward: indexedKey = nil
             }
+            let timeZone = workspace.timeZone
             self.extract = { contact in
-                switch contact.fields[fieldKey]?.reading(for: field.type) {
+                switch contact.fields[fieldKey]?.reading(for: field.type, in: timeZone) {
                 case .text(let text): .text(text.simpleLowercased())
                 case .number(let number): .number(number)
                 case .datetime(let date): .time(Timestamp(date).microseconds)
