@@ -37,7 +37,8 @@ extension LedgerMethods {
         }
         let types = params.types.map(Set.init)
         // A malformed key matches nothing, and an empty answer would say nobody changed the field (a field's
-        // name given for its key, "City" for `city`): refused, as fields.update refuses it.
+        // name given for its key, "City" for `city`): refused. The fields.* methods answer such a key -32001
+        // not found, as the contract says of any key fields.create has not defined, which says as much.
         if let field = params.field {
             do { try FieldKey.validate(field) } catch { throw RPCError.invalidParams(field: "field", reason: error.code.rawValue) }
         }
