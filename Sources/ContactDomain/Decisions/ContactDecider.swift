@@ -161,13 +161,12 @@ public enum ContactDecider {
         field: String,
         context: DecisionContext
     ) throws(ContactError) -> LedgerEvent? {
-        guard let definition = context.workspace.field(key) else { throw ContactError.notFound("field", id: key) }
+        let definition = try Self.definedField(key, value: raw, field: field, context: context)
         let reference = ContactFieldChanged.Field(key: key, name: definition.name)
         let current = contact.fields[key]
         guard let raw, !raw.isEmpty else {
             return current == nil ? nil : .contactFieldChanged(ContactFieldChanged(field: reference, value: nil))
         }
-        guard !raw.unicodeScalars.contains(where: { $0.value == 0 }) else { throw ContactError.invalid(field, "contains_nul") }
         let environment = FieldParsingEnvironment(
             fieldType: definition.type,
             timeZone: context.workspace.timeZone,
@@ -186,6 +185,14 @@ public enum ContactDecider {
         let value = FieldValue.parse(raw, environment: environment)
         if let current, current.isSame(as: value) { return nil }
         return .contactFieldChanged(ContactFieldChanged(field: reference, value: value))
+    }
+
+    /// The definition of field `key`, refusing an undefined key and a value holding NUL, whatever contact
+    /// it is for.
+    static func definedField(_ key: String, value raw: String?, field: String, context: DecisionContext) throws(ContactError) -> FieldDefinition {
+        guard let definition = context.workspace.field(key) else { throw ContactError.notFound("field", id: key) }
+        if let raw, raw.unicodeScalars.contains(where: { $0.value == 0 }) { throw ContactError.invalid(field, "contains_nul") }
+        return definition
     }
 
     /// The contact's current location value of `type`, from the first field of that type that has one.
@@ -217,12 +224,7 @@ public enum ContactDecider {
         var result: [String] = []
         var identities: Set<String> = []
         for (index, text) in raw.enumerated() {
-            let urn: URN
-            do {
-                urn = try context.normalizedURN(text)
-            } catch {
-                throw ContactError.urn(error, field: "\(field)[\(index)]")
-            }
+            let urn = try Self.parsedURN(text, field: "\(field)[\(index)]", context: context)
             guard identities.insert(urn.identity).inserted else { continue }
             let current: ContactUUID?
             do {
@@ -243,6 +245,22 @@ public enum ContactDecider {
         return result
     }
 
+    /// `text` normalized with the workspace's country, or the URN error naming `field`.
+    static func parsedURN(_ text: String, field: String, context: DecisionContext) throws(ContactError) -> URN {
+        do {
+            return try context.normalizedURN(text)
+        } catch {
+            throw ContactError.urn(error, field: field)
+        }
+    }
+
+    /// Refuses URN modifiers in an anonymous workspace, which shows no URN to change.
+    static func requireURNsShown(path: String, context: DecisionContext) throws(ContactError) {
+        if context.workspace.anonymous {
+            throw ContactError(.invalidState, reason: "anonymous_workspace", field: "\(path).urns")
+        }
+    }
+
     private static func urnChange(
         _ action: ContactModifier.URNAction,
         _ raw: [String],
@@ -250,9 +268,7 @@ public enum ContactDecider {
         path: String,
         context: DecisionContext
     ) throws(ContactError) -> LedgerEvent? {
-        if context.workspace.anonymous {
-            throw ContactError(.invalidState, reason: "anonymous_workspace", field: "\(path).urns")
-        }
+        try Self.requireURNsShown(path: path, context: context)
         let urns = try Self.normalizedURNs(raw, owner: contact.uuid, field: "\(path).urns", context: context)
         let identity = { (text: String) in (try? URN(stored: text))?.identity ?? text }
         var updated: [String]
@@ -293,10 +309,7 @@ public enum ContactDecider {
         var added: [GroupReference] = []
         var removed: [GroupReference] = []
         for (index, uuid) in uuids.enumerated() {
-            guard let group = context.workspace.group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
-            guard !group.isSmart else {
-                throw ContactError(.invalidState, reason: "smart_group", field: "\(field)[\(index)]")
-            }
+            let group = try Self.manualGroup(uuid, field: "\(field)[\(index)]", context: context)
             let reference = GroupReference(uuid: uuid, name: group.name)
             switch action {
             case .add:
@@ -315,6 +328,13 @@ public enum ContactDecider {
         }
         guard !added.isEmpty || !removed.isEmpty else { return nil }
         return .contactGroupsChanged(ContactGroupsChanged(groupsAdded: added, groupsRemoved: removed))
+    }
+
+    /// The manual group `uuid`, refusing an unknown group and a smart one (its members follow its query).
+    static func manualGroup(_ uuid: GroupUUID, field: String, context: DecisionContext) throws(ContactError) -> Group {
+        guard let group = context.workspace.group(uuid) else { throw ContactError.notFound("group", id: uuid.rawValue) }
+        guard !group.isSmart else { throw ContactError(.invalidState, reason: "smart_group", field: field) }
+        return group
     }
 
     /// The group changes that follow any modification: non-active contacts leave every group; active

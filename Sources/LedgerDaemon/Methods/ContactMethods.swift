@@ -167,6 +167,7 @@ extension LedgerMethods {
         let modifiers = try Self.modifiers(params.modifiers)
         return try await self.command(call, caller, isBulk: true) { tx in
             let context = try tx.decisionContext()
+            try ContactDecider.checkModifiers(modifiers, context: context)
             let uuids: [ContactUUID]
             if let given {
                 uuids = given
