@@ -7,8 +7,12 @@ struct CommandContext: Sendable {
     var actor: String?
     var peer: Peer?
     var idempotencyKey: String?
-    /// SHA-256 of the command's params, to tell a retry from a reuse of the key.
+    /// SHA-256 of the command's params as a retry compares them (``CommandParamsHash``), to tell a retry
+    /// from a reuse of the key; stored with the key.
     var paramsHash: [UInt8]
+    /// SHA-256 of the params as sent, when it differs from ``paramsHash``: what versions before stop 52
+    /// stored, so that a key first used before an upgrade still answers its retry.
+    var paramsHashAsSent: [UInt8]? = nil
     /// Whether the read models may take the command's events after its batch's log commit (the
     /// answer does not wait for the index writes). Only for commands that read contacts and URN owners
     /// through ``CommandTransaction`` alone, never the read models' tables directly: those see what

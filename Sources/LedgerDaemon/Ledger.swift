@@ -437,7 +437,9 @@ extension Ledger {
     /// ``storedAnswer(for:in:)`` for the command's idempotency record, already made.
     private func storedAnswer(at key: [UInt8], for context: CommandContext, in txn: Transaction) throws -> [UInt8]? {
         guard let stored = try txn.get(self.stores.idempotency, key: key) else { return nil }
-        guard let record = IdempotencyRecord(decoding: stored), record.paramsHash == context.paramsHash else {
+        guard let record = IdempotencyRecord(decoding: stored),
+            record.paramsHash == context.paramsHash || record.paramsHash == context.paramsHashAsSent
+        else {
             throw ContactError(.conflict, reason: "idempotency_key_reused", field: "idempotency_key")
         }
         switch record.content {

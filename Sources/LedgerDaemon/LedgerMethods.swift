@@ -1,6 +1,5 @@
 // ContactLedger — daemon wiring.
 import ContactDomain
-import Crypto
 import Foundation
 import LedgerStore
 import Projections
@@ -312,20 +311,17 @@ final class LedgerMethods: RPCHandler {
     }
 
     static func commandContext(_ call: RPCCall, _ caller: Caller, defersProjection: Bool) -> CommandContext {
-        CommandContext(
+        let hashes = caller.idempotencyKey == nil ? nil : CommandParamsHash(call)
+        return CommandContext(
             workspace: caller.workspace,
             actor: caller.actor,
             peer: caller.peer,
             idempotencyKey: caller.idempotencyKey,
-            paramsHash: caller.idempotencyKey == nil ? [] : Self.paramsHash(call),
+            paramsHash: hashes?.compared ?? [],
+            paramsHashAsSent: hashes?.asSent,
             defersProjection: defersProjection,
             connection: caller.connection
         )
-    }
-
-    private static func paramsHash(_ call: RPCCall) -> [UInt8] {
-        let bytes = (try? SortedKeysJSON.encode(call.params ?? .object([:]))) ?? []
-        return Array(SHA256.hash(data: Array(call.method.utf8) + [0] + bytes))
     }
 
     /// The decision context of a command, consulting its URNs normalized ahead (``DefaultCountryHints``),
