@@ -39,6 +39,8 @@ final class GroupPopulator: Service, Sendable {
     static let chunkNanoseconds: UInt64 = 5_000_000
     private static let keyPrefix = Array("populate/".utf8)
     private static let causeKeyPrefix = Array("populate-cause/".utf8)
+    /// The ``SmartGroups/matchingRulesVersion`` the memberships were last evaluated under (none: 0).
+    private static let matchingRulesKey = Array("populate-matching-rules".utf8)
 
     private let ledger: Ledger
     private let logger: Logger
@@ -144,7 +146,13 @@ final class GroupPopulator: Service, Sendable {
             // Not worth a start refused (a full disk, a full map): the next start marks them.
             self.logger.warning("earlier smart group evaluations not marked in the log", metadata: ["error.type": "\(type(of: error))"])
         }
-        // Resume evaluations a restart interrupted.
+        do {
+            try await self.scheduleEvaluationsAfterTheMatchingRulesChanged()
+        } catch {
+            // Tried again at the next start: the version is stored with the schedule, or not at all.
+            self.logger.warning("smart groups not scheduled after a change of matching rules", metadata: ["error.type": "\(type(of: error))"])
+        }
+        // Resume evaluations a restart interrupted (and start those just scheduled).
         let stores = self.ledger.stores
         let pending: [Job] = try stores.environment.read { txn in
             var jobs: [Job] = []
@@ -236,6 +244,34 @@ final class GroupPopulator: Service, Sendable {
             self.logger.error("smart group evaluation failed", metadata: ["group.uuid": "\(job.group.rawValue)"])
         }
         self.evaluating.withLock { _ = $0.remove(job) }
+    }
+
+    /// Memberships recorded under older matching rules (``SmartGroups/matchingRulesVersion``) may contradict
+    /// their queries under today's: every smart group of every workspace is scheduled for an evaluation from
+    /// the start, once, in the transaction that stores the new version (an evaluation running is reset to
+    /// its start). The evaluations' events name no actor: the daemon's upgrade made them.
+    private func scheduleEvaluationsAfterTheMatchingRulesChanged() async throws {
+        let stores = self.ledger.stores
+        let current = SmartGroups.matchingRulesVersion
+        let stored = try stores.environment.read { txn in try txn.get(stores.meta, key: Self.matchingRulesKey).flatMap { BigEndian.uint64($0) } } ?? 0
+        guard stored < current else { return }
+        let scheduled = try await self.ledger.execute(.daemonRecord) { tx in
+            let workspaces = try stores.projector(tx.txn).workspaces
+            var count: UInt64 = 0
+            for name in try workspaces.names(in: tx.txn) {
+                for group in try workspaces.workspace(name, in: tx.txn).groups where group.isSmart {
+                    try tx.txn.put(stores.meta, key: Self.key(Job(workspace: name, group: group.uuid)), value: [])
+                    count += 1
+                }
+            }
+            try tx.txn.put(stores.meta, key: Self.matchingRulesKey, value: BigEndian.bytes(current))
+            return BigEndian.bytes(count)
+        }
+        if let count = BigEndian.uint64(scheduled), count > 0 {
+            self.logger.notice(
+                "smart groups scheduled for evaluation under new matching rules",
+                metadata: ["groups.scheduled": "\(count)", "rules.version": "\(current)", "rules.stored": "\(stored)"])
+        }
     }
 
     /// Logs written before `group_evaluated` existed mark no evaluation's end: a replica following one

@@ -19,6 +19,14 @@ public struct SmartGroups: Sendable {
         self.evaluator = self.queries.isEmpty ? nil : QueryEvaluator(workspace: workspace, reference: reference)
     }
 
+    /// The version of the rules by which a query matches contacts. Raise it with any change that makes a
+    /// query match other contacts than before (text folding: `izmir` finding `İzmir`; readings a build no
+    /// longer takes: a datetime whose day has no four-digit year): memberships are events, recorded under
+    /// the rules of their day, and a start finding an older version stored evaluates every smart group
+    /// again, so a group never contradicts its query after an upgrade (the upgrade audit found one showing
+    /// `ready` with 13 members where its query matched 10).
+    public static let matchingRulesVersion: UInt64 = 1
+
     /// Whether the workspace has any smart group.
     public var isEmpty: Bool { self.queries.isEmpty }
 
