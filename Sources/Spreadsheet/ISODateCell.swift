@@ -14,12 +14,21 @@ public enum ISODateCell {
     /// The cell `text` is, or nil (the cell is read as text) unless it is a date of years 0001–9999 with
     /// a time of day and offset in range. Text after the clock time that is no offset is ignored, as it
     /// always was: the cell is then a wall-clock time.
+    ///
+    /// A moment within two days of either end (outside ``CivilCalendar/safelyInsideFourDigitYears``) is nil
+    /// too: a zone can move its day out of those years (`9999-12-31T23:59:59Z` is 10000-01-01 in Kolkata), and
+    /// the cell's text is then the only text that reads back, so such a cell is the text cell it is and the
+    /// field's parser reads it as it reads the same text in a CSV. So is a wall-clock time whose fraction of a
+    /// second rounds to 10000-01-01 (a `Date` holds about 30 µs there).
     public static func cell(_ text: String) -> Cell? {
         let scalars = Array(text.unicodeScalars)
         if let stamp = ISOTimestamp.parse(scalars, tail: .offsetOrIgnored) {
             guard (1...9999).contains(stamp.year) else { return nil }
-            if let instant = stamp.instant { return .instant(instant) }
-            return .date(CivilCalendar.date(micros: stamp.localMicros))
+            if let instant = stamp.instant {
+                return CivilCalendar.safelyInsideFourDigitYears.contains(instant) ? .instant(instant) : nil
+            }
+            let date = CivilCalendar.date(micros: stamp.localMicros)
+            return CivilCalendar.fourDigitYears.contains(date) ? .date(date) : nil
         }
         guard scalars.count == 10, let day = ISOTimestamp.date(scalars), (1...9999).contains(day.year) else { return nil }
         return .date(CivilCalendar.date(micros: CivilCalendar.days(year: day.year, month: day.month, day: day.day) * CivilCalendar.microsPerDay))

@@ -1,4 +1,5 @@
 // ContactLedger — spreadsheets.
+import CivilTime
 import Foundation
 
 /// Reads the active sheet of an XLSX workbook, normally its first (Office Open XML: a ZIP of XML parts).
@@ -416,7 +417,10 @@ private final class SheetHandler: PartHandler {
                         // date it became 1899-12-31 at that time.
                         cell = .text(Self.timeOfDay(fraction: number))
                     } else {
-                        cell = .date(XLSXReader.date(fromSerial: number, date1904: self.date1904))
+                        // The last serial's fraction can round, to the millisecond, to 10000-01-01, which would
+                        // be imported as a text with a five-digit year: a number, as a serial past the end is.
+                        let date = XLSXReader.date(fromSerial: number, date1904: self.date1904)
+                        cell = CivilCalendar.fourDigitYears.contains(date) ? .date(date) : .number(number)
                     }
                 } else {
                     return self.fail(.corrupted(reason: "bad_number"))

@@ -52,6 +52,45 @@ struct DateReadingTests {
         #expect(first["fields"]?["d"]?.string("datetime")?.hasPrefix("0001-01-01T00:00:00.000000+") == true, "\(first)")
     }
 
+    /// An XLSX date cell whose day in the workspace's zone leaves years 0001–9999 keeps a text that reads
+    /// back, as the same text in a CSV does: in Kolkata `t="d"` `9999-12-31T23:59:59Z` was stored as
+    /// `10000-01-01T05:29:59+05:30` and `0001-01-01T00:00:00+14:00` as `0000-12-31T15:53:00+05:53`, texts nothing
+    /// reads; a wall-clock cell whose fraction rounds to the next second (a `Date` holds about 30 µs there)
+    /// and a date-styled serial that rounds to 10000-01-01 were `10000-01-01T00:00:00+05:30` (audit 52, F1).
+    @Test func aDateCellWhoseDayLeavesTheYearsInTheZoneKeepsAReadableText() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["default_country": "RW", "timezone": "Asia/Kolkata"])
+        try daemon.call("fields.create", ["key": "d", "name": "D", "type": "datetime"])
+        let cells: [(cell: String, text: String, reading: String?)] = [
+            ("t=\"d\"><v>9999-12-31T23:59:59Z</v>", "9999-12-31T23:59:59Z", nil),
+            ("t=\"d\"><v>0001-01-01T00:00:00+14:00</v>", "0001-01-01T00:00:00+14:00", nil),
+            // Near the end but inside the years in Kolkata: read as the CSV reads the text.
+            ("t=\"d\"><v>9999-12-30T12:00:00Z</v>", "9999-12-30T12:00:00Z", "9999-12-30T17:30:00.000000+05:30"),
+            ("t=\"d\"><v>9999-12-31T23:59:59.999999</v>", "9999-12-31T23:59:59.999999", nil),
+            // Date-styled serials (style 2 shows a date and time): the last one rounds past 9999-12-31 and
+            // stays a number, as a serial past Excel's dates does.
+            ("s=\"2\"><v>2958465.5</v>", "9999-12-31T12:00:00+05:30", "9999-12-31T12:00:00.000000+05:30"),
+            ("s=\"2\"><v>2958465.999999999</v>", "2958465.999999999", nil),
+        ]
+        let status = try ImportExportTests.importColumn(daemon, "Field:D", cells.map(\.cell), phones: "+25078807000")
+        #expect(status.string("state") == "complete", "\(status)")
+        #expect(ImportExportTests.errors(status).isEmpty, "\(status)")
+        // The stored text is in the events: an answer shows a value without a reading as null.
+        let changes = try daemon.call("events.read", ["types": ["contact_field_changed"], "limit": 1000])["items"]?.arrayValue ?? []
+        for (index, entry) in cells.enumerated() {
+            let contact = try daemon.call("contacts.get", ["urn": .string("tel:+25078807000\(index + 2)")])
+            let stream = "contact/" + (contact.string("uuid") ?? "")
+            let stored = changes.last { $0.string("stream") == stream }?["data"]?["value"]
+            #expect(stored?.string("text") == entry.text, "\(entry.cell): \(String(describing: stored))")
+            let shown = contact["fields"]?["d"]?.string("datetime")
+            if let reading = entry.reading {
+                #expect(shown == reading, "\(entry.cell): \(contact)")
+            } else if let shown {
+                #expect(shown.hasPrefix("9999-12-31T"), "\(entry.cell): \(contact)")
+            }
+        }
+    }
+
     /// `9999-12-31T23:59:59Z` in Kolkata is 10000-01-01 there: it has no datetime reading (it answered
     /// `10000-01-01T05:29:59.000000+05:30`, which the export wrote as `10000-01-01 05:29` and a re-import read
     /// as 2001-01-05). A log whose event holds such a reading, as the code before wrote it, replays: the

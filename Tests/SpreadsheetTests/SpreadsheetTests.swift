@@ -245,7 +245,9 @@ import Testing
     @Test func isoDateCellsOfEveryYearAndSpelling() throws {
         let midnight = Date(timeIntervalSince1970: -62_135_596_800)  // 0001-01-01T00:00:00Z, proleptic
         #expect(ISODateCell.cell("0001-01-01") == .date(midnight))
-        #expect(ISODateCell.cell("0001-01-01T00:00:00Z") == .instant(midnight))
+        // A moment within two days of either end, where a zone can move its day out of the years, is text.
+        #expect(ISODateCell.cell("0001-01-01T00:00:00Z") == nil)
+        #expect(ISODateCell.cell("0001-01-03T00:00:00Z") == .instant(midnight.addingTimeInterval(2 * 86_400)))
         #expect(ISODateCell.text(instant: midnight) == "0001-01-01T00:00:00Z")
         #expect(ISODateCell.cell("1500-03-01") == .date(Date(timeIntervalSince1970: -14_826_672_000)))
         #expect(ISODateCell.cell("2023-05-17 10:30:00-08") == .instant(Self.date("2023-05-17T18:30:00Z")))

@@ -78,17 +78,11 @@ public enum FieldDateTimeFormat {
     /// four digits. A datetime reading is only made, shown or stored when it does: `9999-12-31T23:59:59Z` has
     /// no reading in Kolkata (10000-01-01 there), and a value kept from a workspace in another zone shows none.
     public static func hasFourDigitYear(_ date: Date, in timeZone: @autoclosure () -> TimeZone) -> Bool {
-        // Two days from either end no zone's offset (under a day, local mean times included) reaches past
-        // them: the zone is only made and asked near the ends (queries and answers ask for every value).
-        if date >= Self.safelyInsideFourDigitYears.lowerBound, date < Self.safelyInsideFourDigitYears.upperBound { return true }
+        // The zone is only made and asked near the ends (queries and answers ask for every value).
+        if CivilCalendar.safelyInsideFourDigitYears.contains(date) { return true }
         let days = CivilCalendar.localDays(of: date, in: timeZone())
         return (1...9999).contains(CivilCalendar.date(days: days).year)
     }
-
-    /// 0001-01-03T00:00:00Z to 9999-12-30T00:00:00Z: instants whose date is in years 0001–9999 in every zone.
-    private static let safelyInsideFourDigitYears: Range<Date> =
-        CivilCalendar.startOfDay(days: CivilCalendar.days(year: 1, month: 1, day: 3), in: .gmt)
-        ..< CivilCalendar.startOfDay(days: CivilCalendar.days(year: 9999, month: 12, day: 30), in: .gmt)
 
     /// A stored `datetime` as a log holds it: the instant, or `.dropped` for a reading written before readings
     /// were held to four-digit years (`10000-01-01T05:29:59.000000+05:30`, `-0001-12-31T…`, `0000-…`), which
