@@ -4,7 +4,8 @@ import Foundation
 
 /// Reads the active sheet of an XLSX workbook, normally its first (Office Open XML: a ZIP of XML parts).
 ///
-/// Understands shared strings (plain and rich text), inline strings, formula string results, numbers,
+/// Understands shared strings (plain and rich text), inline strings, formula string results, numbers (a
+/// number cell that holds no decimal number, ``Cell/decimalNumber(_:)``, is read as its text),
 /// booleans, error cells (read as their text, e.g. `#N/A`), ISO dates (`t="d"`: ``ISODateCell``), and numbers styled
 /// as dates or times (built-in formats 14–22 and 45–47, or a custom format with day, month, year or
 /// hour parts), which become ``Cell/date(_:)`` on the 1900 or 1904 date system. Rows and cells may be
@@ -407,7 +408,7 @@ private final class SheetHandler: PartHandler {
                 let text = Self.trimmed(self.value)
                 if text.isEmpty {
                     cell = .empty
-                } else if let number = Double(text), number.isFinite {
+                } else if let number = Cell.decimalNumber(text) {
                     // A date-styled serial outside Excel's dates (1900-01-00 to 9999-12-31) stays a number.
                     let lastSerial: Double = self.date1904 ? 2_957_003 : 2_958_465
                     if !self.dateStyles.contains(self.cellStyle) || number < 0 || number >= lastSerial + 1 {
@@ -423,7 +424,10 @@ private final class SheetHandler: PartHandler {
                         cell = CivilCalendar.fourDigitYears.contains(date) ? .date(date) : .number(number)
                     }
                 } else {
-                    return self.fail(.corrupted(reason: "bad_number"))
+                    // Not a decimal number (`NaN`, `0x10`, `45063,5`, `1e309`): its text, as the same text in
+                    // a CSV is, for the field's parser to read. The value is wrong, not the file, whose other
+                    // rows import (a broken archive or malformed XML is what is corrupted).
+                    cell = Self.text(text)
                 }
             }
             if case .empty = cell { return }

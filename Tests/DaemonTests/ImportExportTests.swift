@@ -497,6 +497,35 @@ struct ImportExportTests {
         }
     }
 
+    /// A number cell whose value is not a decimal number is read as its text, as the same text in a CSV is,
+    /// and its row imports: `NaN`, `1e309`, `45063,5` and `7&#10;` refused the whole file as corrupted
+    /// (-32602 with no row or column, the good rows not imported either), and `0x10` read as 16 (audit 52, F3).
+    @Test func numberCellsThatAreNoDecimalNumberImportAsText() throws {
+        let (daemon, _) = try self.setUp()
+        try daemon.call("fields.create", ["key": "ref", "name": "Ref", "type": "text"])
+        // The import trims every cell (§6.2), so `7` and a line feed is `7`. Rows 2–9: a tenth row's phone
+        // would have a digit more.
+        let values: [(value: String, text: String)] = [
+            ("NaN", "NaN"), ("1e309", "1e309"), ("45063,5", "45063,5"), ("7&#10;", "7"), ("0x10", "0x10"), ("0x1p3", "0x1p3"),
+            ("12", "12"), ("1E+16", "10000000000000000"),
+        ]
+        let status = try Self.importColumn(daemon, "Field:Ref", values.map { "><v>\($0.value)</v>" }, phones: "+25078809000")
+        #expect(status.string("state") == "complete", "\(status)")
+        #expect(Self.errors(status).isEmpty, "\(status)")
+        #expect(status.int("created") == Int64(values.count), "\(status)")
+        for (index, entry) in values.enumerated() {
+            let contact = try daemon.call("contacts.get", ["urn": .string("tel:+25078809000\(index + 2)")])
+            #expect(contact["fields"]?["ref"]?.string("text") == entry.text, "\(entry.value): \(contact)")
+        }
+        // A number field keeps such a text with no number, as it keeps any text that is none.
+        let ages = try Self.importColumn(daemon, "Field:Age", ["><v>NaN</v>", "><v>0x10</v>", "><v>41</v>"], phones: "+25078809100")
+        #expect(ages.string("state") == "complete", "\(ages)")
+        let hex = try daemon.call("contacts.get", ["urn": "tel:+250788091003"])
+        #expect(hex["fields"]?["age"] == .null, "\(hex)")
+        let plain = try daemon.call("contacts.get", ["urn": "tel:+250788091004"])
+        #expect(plain["fields"]?["age"]?["number"]?.integerValue == 41, "\(plain)")
+    }
+
     /// A new field or group the import could not create is refused at imports.start, and nothing is
     /// written: a `Field:` header whose name, un-snake-cased, is another field's (`Field:Date_of_Birth`
     /// beside a field named `Date of Birth`), and a new group where the workspace has its 250. Both were

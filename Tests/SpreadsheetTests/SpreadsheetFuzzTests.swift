@@ -19,7 +19,7 @@ import Testing
     static let corruptedReasons: Set<String> = [
         "not_a_zip_archive", "no_workbook", "no_worksheet", "malformed_workbook", "malformed_relationships",
         "malformed_shared_strings", "malformed_styles", "malformed_worksheet", "bad_cell_reference", "bad_shared_string_index",
-        "bad_number", "part_checksum_mismatch", "unsupported_compression", "part_not_a_file", "corrupted_part_data",
+        "part_checksum_mismatch", "unsupported_compression", "part_not_a_file", "corrupted_part_data",
         "bad_part_header", "truncated_part", "encrypted_part", "part_size_mismatch",
         "unterminated_quote", "binary_content", "unknown_encoding",
     ]

@@ -218,6 +218,32 @@ import Testing
         }
     }
 
+    /// A number cell (`<v>` of a cell without `t`, or `t="n"`) holds a decimal number: optional sign, digits
+    /// with an optional fraction, an optional exponent. Anything else, or one a double cannot hold, is text,
+    /// as the same text in a CSV is: `NaN`, `1e309`, `45063,5` and `7&#10;` refused the whole file as
+    /// corrupted, and `0x10` read as 16, `0x1p3` as 8 (Swift's `Double(String)` takes hex; audit 52, F3).
+    @Test func numberCellsThatAreNoDecimalNumberAreText() throws {
+        let values: [(value: String, cell: Cell)] = [
+            ("12", .number(12)), (" -2.5e-3 ", .number(-0.0025)), ("+3", .number(3)), ("1E+16", .number(1e16)), (".5", .number(0.5)),
+            ("7.", .number(7)), ("0", .number(0)), ("-0.0", .number(0)), ("1e-320", .number(1e-320)),
+            ("NaN", .text("NaN")), ("nan", .text("nan")), ("inf", .text("inf")), ("-infinity", .text("-infinity")),
+            ("1e309", .text("1e309")), ("1e-400", .text("1e-400")), ("45063,5", .text("45063,5")), ("7&#10;", .text("7\n")),
+            ("0x10", .text("0x10")), ("0x1p3", .text("0x1p3")), ("1_000", .text("1_000")), ("1e", .text("1e")), (".", .text(".")),
+            ("-", .text("-")), ("1.2.3", .text("1.2.3")), ("\u{0663}", .text("\u{0663}")), ("１２", .text("１２")),
+        ]
+        var rows = ""
+        for (index, entry) in values.enumerated() {
+            rows += "<row r=\"\(index + 1)\"><c r=\"A\(index + 1)\"><v>\(entry.value)</v></c>"
+            rows += "<c r=\"B\(index + 1)\" t=\"n\" s=\"1\"><v>\(entry.value)</v></c></row>"
+        }
+        let sheet = try XLSXReader.read(HostileXLSX.withSheetRows(rows))
+        for (index, entry) in values.enumerated() {
+            #expect(sheet[index, 0] == entry.cell, "\(entry.value)")
+            // Styled as a date, the text is still text (and a number still a number, a date here).
+            if case .text = entry.cell { #expect(sheet[index, 1] == entry.cell, "date-styled \(entry.value)") }
+        }
+    }
+
     @Test func dateFormatsAndSerials() {
         #expect(XLSXReader.isDateFormat("dd/mm/yyyy"))
         #expect(XLSXReader.isDateFormat("[$-409]h:mm AM/PM"))
