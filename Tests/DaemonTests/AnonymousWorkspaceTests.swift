@@ -272,8 +272,8 @@ struct AnonymousWorkspaceTests {
             UUID,URN:Tel,URN:Tel,URN:Mailto
             \(uuids[1]),+250788515151,,
             ,+250788535353,+250788525252,
-            ,+250788545454,+25078854x54,
-            ,+250788555555,,"secret, person@x.example"
+            \(uuids[0]),,+25078854x54,
+            \(uuids[2]),,,"secret, person@x.example"
 
             """
         let params: JSONValue = ["workspace": workspace, "content_base64": .string(Data(csv.utf8).base64EncodedString()), "format": "csv"]

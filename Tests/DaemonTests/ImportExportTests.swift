@@ -146,7 +146,7 @@ struct ImportExportTests {
         #expect(status.int("updated") == 1)
         let errors = Self.errors(status)
         #expect(errors.contains("3|Language|'xyz' is not a valid language code"))
-        #expect(errors.contains("5|-|Unable to find or create contact with URNs tel:12"))
+        #expect(errors.contains("5|URN:Tel|Unable to find or create contact with URNs tel:12"))
         #expect(errors.contains("7|Status|'sleeping' is not a valid status"))
         #expect(errors.contains("3|Status|'asleep' is not a valid status"))
         #expect(errors.count == 4, "\(errors)")
@@ -524,6 +524,43 @@ struct ImportExportTests {
         #expect(hex["fields"]?["age"] == .null, "\(hex)")
         let plain = try daemon.call("contacts.get", ["urn": "tel:+250788091004"])
         #expect(plain["fields"]?["age"]?["number"]?.integerValue == 41, "\(plain)")
+    }
+
+    /// A record without a UUID whose URNs include an invalid one is errored, with the reference's message
+    /// naming its URNs and the invalid URN's column (§6.3: "several owners or an invalid URN → Unable to find
+    /// or create contact with URNs …"): with one valid URN beside it, it created a contact with that one, or
+    /// updated the contact owning it, and reported only the invalid URN (audit 52, F2; the record's error had
+    /// no column, F4). With a UUID the invalid URN stays an error inside an otherwise successful record.
+    @Test func aRecordWithoutAUUIDAndAnInvalidURNIsErrored() throws {
+        let (daemon, existing) = try self.setUp()
+        let other = try #require(try daemon.call("contacts.create", ["name": "Other", "urns": ["tel:+250788000005"]]).string("uuid"))
+        let csv = """
+            UUID,URN:Tel,URN:Mailto,Name
+            ,+250788000002,bad@,New
+            ,+250788000001,bad@,Renamed
+            \(other),,bad@,By UUID
+            ,0788 000 006,bad@,Also new
+            ,+250788000007,,Fine
+
+            """
+        let status = try Self.runImport(daemon, Self.csvParams(csv))
+        #expect(status.string("state") == "complete", "\(status)")
+        #expect(
+            Self.errors(status) == [
+                "2|URN:Mailto|Unable to find or create contact with URNs tel:+250788000002, mailto:bad@",
+                "3|URN:Mailto|Unable to find or create contact with URNs tel:+250788000001, mailto:bad@",
+                "4|URN:Mailto|'mailto:bad@' is not valid URN",
+                "5|URN:Mailto|Unable to find or create contact with URNs tel:+250788000006, mailto:bad@",
+            ], "\(status)")
+        #expect(status.int("created") == 1, "\(status)")
+        #expect(status.int("updated") == 1, "\(status)")
+        #expect(try daemon.error("contacts.get", ["urn": "tel:+250788000002"]).code == -32001)
+        #expect(try daemon.error("contacts.get", ["urn": "tel:+250788000006"]).code == -32001)
+        #expect(try daemon.call("contacts.get", ["uuid": .string(existing)]).string("name") == "Old Name")
+        #expect(try daemon.call("contacts.get", ["uuid": .string(other)]).string("name") == "By UUID")
+        // Two invalid URNs in two columns: no one column is at fault.
+        let two = try Self.runImport(daemon, Self.csvParams("URN:Tel,URN:Mailto\n12,bad@\n"))
+        #expect(Self.errors(two) == ["2|-|Unable to find or create contact with URNs tel:12, mailto:bad@"], "\(two)")
     }
 
     /// A new field or group the import could not create is refused at imports.start, and nothing is
@@ -955,13 +992,16 @@ struct ImportExportTests {
         let (daemon, _) = try self.setUp()
         try daemon.call("workspace.configure", ["anonymous": .bool(anonymous)])
         let other = try #require(try daemon.call("contacts.create", ["urns": ["tel:+250788000002"]]).string("uuid"))
-        let status = try Self.runImport(daemon, Self.csvParams("UUID,URN:Tel,URN:Mailto\n\(other),+250788000001,\n,+250788000003,zq bad mail\n,,zq bad mail\n"))
+        let existing = try #require(try daemon.call("contacts.get", ["urn": "tel:+250788000001"]).string("uuid"))
+        let csv = "UUID,URN:Tel,URN:Mailto\n\(other),+250788000001,\n\(existing),,zq bad mail\n,,zq bad mail\n,+250788000003,zq bad mail\n"
+        let status = try Self.runImport(daemon, Self.csvParams(csv))
         let shown = { (urn: String) in anonymous ? String(urn.prefix { $0 != ":" }) + ":********" : urn }
         #expect(
             Self.errors(status) == [
                 "2|URN:Tel|URN \(shown("tel:+250788000001")) already taken by another contact",
                 "3|URN:Mailto|'\(shown("mailto:zq bad mail"))' is not valid URN",
-                "4|-|Unable to find or create contact with URNs \(shown("mailto:zq bad mail"))",
+                "4|URN:Mailto|Unable to find or create contact with URNs \(shown("mailto:zq bad mail"))",
+                "5|URN:Mailto|Unable to find or create contact with URNs \(shown("tel:+250788000003")), \(shown("mailto:zq bad mail"))",
             ]
         )
         let refused = try daemon.error("imports.start", Self.csvParams("URN:Tel\n+250788000009\n+250788000009\n"))

@@ -39,26 +39,34 @@ public enum ImportDecider {
     }
 
     /// Resolves the record: by UUID, else by the owners of its URNs (§2.5): one owner → it, none →
-    /// a new contact, several → the record fails.
+    /// a new contact, several or an invalid URN → the record fails, naming every URN of the record and,
+    /// when the invalid URNs are all in one column, that column. (With a UUID, an invalid URN is an
+    /// error inside the record, ``decide(_:contact:newUUID:newID:group:context:)``.)
     public static func target(of record: ImportRecord, context: DecisionContext) -> Target {
         if let text = record.uuid {
             guard let uuid = ContactUUID(text) else { return .failed(Self.missingContact(record)) }
             return .existing(uuid)
         }
         var owners: [ContactUUID] = []
-        var valid = 0
+        var invalidColumns: [String] = []
         for entry in record.urns {
-            guard let urn = try? context.normalizedURN(entry.urn) else { continue }
-            valid += 1
+            guard let urn = try? context.normalizedURN(entry.urn) else {
+                if !invalidColumns.contains(entry.header) { invalidColumns.append(entry.header) }
+                continue
+            }
             guard let owner = try? context.lookup.owner(ofURN: urn.identity) else { continue }
             if !owners.contains(owner) { owners.append(owner) }
         }
-        if owners.count > 1 || valid == 0 {
+        // §6.3: an invalid URN fails the record even beside a valid one, which would otherwise find or
+        // create a contact that the row's other identity may belong to.
+        if owners.count > 1 || !invalidColumns.isEmpty || record.urns.isEmpty {
             let identities = record.urns.map { entry in
                 (try? context.normalizedURN(entry.urn).identity) ?? entry.urn
             }
+            // Several owners are the record's fault, not a column's.
+            let column = owners.count <= 1 && invalidColumns.count == 1 ? invalidColumns.first : nil
             return .failed(
-                ImportCellError(row: record.row, column: nil, message: "Unable to find or create contact with URNs \(identities.joined(separator: ", "))")
+                ImportCellError(row: record.row, column: column, message: "Unable to find or create contact with URNs \(identities.joined(separator: ", "))")
             )
         }
         return owners.first.map { .existing($0) } ?? .create
@@ -87,7 +95,8 @@ public enum ImportDecider {
         }
         let workspace = context.workspace
 
-        // URNs: valid ones not owned by another contact.
+        // URNs: valid ones not owned by another contact. An invalid one is reported here only for a record
+        // matched by UUID: without one, ``target(of:context:)`` failed the record.
         var urns: [(header: String, urn: String)] = []
         var identities: Set<String> = []
         for entry in record.urns {
