@@ -563,6 +563,38 @@ struct ImportExportTests {
         #expect(Self.errors(two) == ["2|-|Unable to find or create contact with URNs tel:12, mailto:bad@"], "\(two)")
     }
 
+    /// An import a kill cut short says how to finish it: re-running the file with a new idempotency key or
+    /// none, since a retry with its own key answers this import again and starts nothing. It said
+    /// "Re-running the file finishes it", which with the same key did nothing (audit 52, F7).
+    @Test func anImportAKillCutShortSaysARetryNeedsANewKey() throws {
+        let (daemon, _) = try self.setUp()
+        let rows = (0..<20_000).map { "+2507891\(String(format: "%05d", $0)),Person \($0)" }.joined(separator: "\n")
+        var params = Self.csvParams("URN:Tel,Name\n" + rows + "\n")
+        if case .object(var members) = params {
+            members["idempotency_key"] = "import-killed"
+            params = .object(members)
+        }
+        let started = try daemon.call("imports.start", params)
+        let id = try #require(started.string("import"))
+        daemon.kill()
+        try daemon.start()
+        let status = try daemon.call("imports.status", ["import": .string(id)])
+        try #require(status.string("state") == "failed", "the import finished before the kill: \(status)")
+        #expect(status["failure"]?.string("reason") == "interrupted")
+        let message = try #require(status["failure"]?.string("message"))
+        #expect(message.contains("a new idempotency key"), "\(message)")
+        #expect(!message.contains("Person"), "\(message)")
+        // As it says: the same key answers the failed import and starts nothing; a new one finishes it.
+        #expect(try daemon.call("imports.start", params) == started)
+        if case .object(var members) = params {
+            members["idempotency_key"] = "import-killed-again"
+            params = .object(members)
+        }
+        let again = try Self.runImport(daemon, params)
+        #expect(again.string("state") == "complete", "\(again)")
+        #expect((again.int("created") ?? 0) + (again.int("updated") ?? 0) == 20_000, "\(again)")
+    }
+
     /// A new field or group the import could not create is refused at imports.start, and nothing is
     /// written: a `Field:` header whose name, un-snake-cased, is another field's (`Field:Date_of_Birth`
     /// beside a field named `Date of Birth`), and a new group where the workspace has its 250. Both were

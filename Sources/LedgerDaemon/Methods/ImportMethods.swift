@@ -52,6 +52,17 @@ extension LedgerMethods {
         return max(base, (records * base + ImportPlan.maximumRecords - 1) / ImportPlan.maximumRecords)
     }
 
+    /// How an import cut short is finished, for its failure message. A retry with the import's own
+    /// idempotency key answers that import again and starts nothing (the idempotency rule), so the re-run
+    /// needs a new key or none. The message quotes nothing of the file.
+    static let importRerun =
+        "Re-running the file finishes it, \(LedgerMethods.importRetryKey): rows match by UUID or URN, so nothing is "
+        + "created twice."
+
+    /// The key a re-run of a failed import is sent with.
+    static let importRetryKey =
+        "with a new idempotency key or none (the same key answers this import again and starts nothing)"
+
     /// `imports.start`: reads and checks the file now (so a bad file is refused at once), then writes
     /// its records in the background, in commands of ``ImportPlan/batchSize`` records.
     func importsStart(_ call: RPCCall, _ caller: Caller) async throws -> any MethodAnswer {
@@ -372,8 +383,9 @@ extension LedgerMethods {
                 // A smart group took the new group's name after the start: the same file and group would
                 // be refused again, so the message does not send the user back to re-run them.
                 let rerun = reason == "smart_group"
-                    ? "The group named is now a smart group, which imports cannot add to: re-run the file naming another group."
-                    : "Re-running the file finishes it: rows match by UUID or URN, so nothing is created twice."
+                    ? "The group named is now a smart group, which imports cannot add to: re-run the file naming another "
+                        + "group, \(Self.importRetryKey)."
+                    : Self.importRerun
                 state.failure = .init(
                     reason: reason,
                     message: "The import stopped after \(state.rowsDone) of \(state.rowsTotal) records (\(reason)); the records before were imported. \(rerun)"
@@ -564,7 +576,7 @@ extension LedgerMethods {
                 state.state = "failed"
                 state.failure = .init(
                     reason: "interrupted",
-                    message: "The daemon stopped during the import, after \(state.rowsDone) of \(state.rowsTotal) records; those were imported, the rest were not. Re-running the file finishes it: rows match by UUID or URN, so nothing is created twice."
+                    message: "The daemon stopped during the import, after \(state.rowsDone) of \(state.rowsTotal) records; those were imported, the rest were not. \(Self.importRerun)"
                 )
             }
             return try self.shownAsTheWorkspaceIsNow(state, in: txn).answer()
