@@ -84,8 +84,12 @@ public enum CivilCalendar {
 
     /// Converts a wall-clock time in `timeZone` (microseconds since 1970 as if it were UTC) to the instant.
     ///
-    /// As Go's `time.Date`: in an overlap the first (earlier-offset) reading wins; in a spring-forward gap the
-    /// offset after the transition is applied, so 02:30 in a 02:00→03:00 gap reads 01:30 standard time.
+    /// As Go's `time.Date`: the offset in force at the clock time read as UTC, unless the instant it gives has
+    /// another offset, which is then applied. Which reading of a repeated hour that gives, and which way a
+    /// time clocks skip moves, depends on the zone: New York reads its repeated hour's first (daylight time)
+    /// and Chatham its second (standard time); New York's 02:30 in its 02:00→03:00 gap reads 01:30 standard
+    /// time, an hour earlier, and Chatham's 03:00 in its 02:45→03:45 gap reads 04:00 daylight time, an hour
+    /// later.
     public static func instant(localMicros: Int64, in timeZone: TimeZone) -> Date {
         let asUTC = Self.date(micros: localMicros)
         let firstOffset = Self.offsetSeconds(timeZone, at: asUTC)
