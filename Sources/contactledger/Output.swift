@@ -36,12 +36,41 @@ enum Output {
     // MARK: JSON
 
     /// `value` as JSON with sorted keys: pretty (indented, several lines) or compact (one line).
+    ///
+    /// The encoder escapes C0 controls (`\u001b`) but writes C1 controls, bidirectional formatting
+    /// characters and the line and paragraph separators raw; those are escaped too
+    /// (``escapingTerminalControls(_:)``), so `--json` on a terminal is as safe as a table.
     static func json(_ value: JSONValue, pretty: Bool) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting =
             pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(value) else { return "null" }
-        return String(decoding: data, as: UTF8.self)
+        return Self.escapingTerminalControls(String(decoding: data, as: UTF8.self))
+    }
+
+    /// JSON text with every C1 control (U+0080–U+009F), bidirectional formatting character and line or
+    /// paragraph separator written as a `\uXXXX` escape: the same JSON, with the same values.
+    ///
+    /// Raw, a contact's U+009B (the 8-bit CSI) followed by `2J` cleared the screen of a terminal that obeys
+    /// 8-bit controls, and a right-to-left override reversed the rest of the line. Outside strings JSON
+    /// holds only ASCII, so each one found is inside a string, where the escape stands for it.
+    private static func escapingTerminalControls(_ json: String) -> String {
+        guard json.unicodeScalars.contains(where: Self.isEscapedInJSON) else { return json }
+        var escaped = String.UnicodeScalarView()
+        for scalar in json.unicodeScalars {
+            guard Self.isEscapedInJSON(scalar) else {
+                escaped.append(scalar)
+                continue
+            }
+            let hex = String(scalar.value, radix: 16)
+            escaped.append(contentsOf: ("\\u" + String(repeating: "0", count: max(4 - hex.count, 0)) + hex).unicodeScalars)
+        }
+        return String(escaped)
+    }
+
+    /// Whether `--json` output escapes `scalar` though the encoder does not (see ``json(_:pretty:)``).
+    private static func isEscapedInJSON(_ scalar: Unicode.Scalar) -> Bool {
+        (0x80...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029 || Self.isBidiControl(scalar)
     }
 
     /// Prints `value` as pretty JSON with sorted keys (the `--json` output).

@@ -27,6 +27,38 @@ extension CLITests {
         }
     }
 
+    /// `--json` escapes the C1 controls, bidirectional formatting characters and line separators of the
+    /// data as `\uXXXX`, as it escapes ESC: they were written raw, so a name's U+009B (the 8-bit CSI) and
+    /// `2J` cleared a terminal that obeys 8-bit controls, and U+202E reversed the rest of the line. The
+    /// JSON still reads back as the same name.
+    @Test func jsonEscapesC1AndBidiControls() throws {
+        let daemon = try DaemonHarness()
+        let name = "A\u{9B}2J\u{85}\u{202E}B\u{2066}\u{200F}\u{61C}C\u{2028}D"
+        let uuid = try #require(try daemon.call("contacts.create", ["name": .string(name)]).string("uuid"))
+        let raw: [Unicode.Scalar] = ["\u{9B}", "\u{85}", "\u{202E}", "\u{2066}", "\u{200F}", "\u{61C}", "\u{2028}"]
+        func check(_ output: String, _ what: String) {
+            #expect(!output.unicodeScalars.contains { raw.contains($0) }, "\(what): \(output.debugDescription)")
+            #expect(output.contains(#"A\u009b2J\u0085\u202eB\u2066\u200f\u061cC\u2028D"#), "\(what): \(output)")
+        }
+        for command in [["contact", "get", uuid, "--json"], ["call", "contacts.get", #"{"uuid": "\#(uuid)"}"#]] {
+            let run = try self.run(daemon, command)
+            #expect(run.status == 0, "\(command): \(run.error)")
+            check(run.output, "\(command)")
+            #expect(try JSONValue(parsing: Array(run.output.utf8)).string("name") == name)
+        }
+        for command in [["events", "read", "--after", "0", "--json"], ["contact", "history", uuid, "--json"]] {
+            let run = try self.run(daemon, command)
+            #expect(run.status == 0, "\(command): \(run.error)")
+            check(run.output, "\(command)")
+        }
+        let (tail, output, _) = try self.start(daemon, ["tail", "--after", "0", "--json"])
+        defer { tail.terminate(); tail.waitUntilExit() }
+        let lines = self.readLines(output.fileHandleForReading, count: 1, seconds: 30)
+        #expect(lines.count == 1)
+        check(lines.joined(), "tail")
+        #expect(try JSONValue(parsing: Array(lines.joined().utf8))["data"]?.string("name") == name)
+    }
+
     /// `tail` shows an event's control characters as `events read` does (␛, ␇): it wrote them raw, so
     /// anyone who could name a contact could clear the operator's screen or set the terminal's title.
     @Test func tailShowsControlCharactersAsEventsReadDoes() throws {
