@@ -79,15 +79,22 @@ extension ContactLedgerCommand.Import {
             guard let id = started["import"]?.stringValue else { throw ExitCode.rpcError }
             let progress = ProgressLine(enabled: !self.global.json)
             var status: JSONValue = .null
-            while true {
-                status = try self.global.call("imports.status", ["import": .string(id)])
-                let state = status["state"]?.stringValue ?? ""
-                progress.show(
-                    done: Int(status["rows_done"]?.integerValue ?? 0), total: Int(status["rows_total"]?.integerValue ?? 0),
-                    detail: "\(Output.text(status["rate"])) rows/s · \(status["errors"]?.arrayValue?.count ?? 0) errors"
-                )
-                if state == "complete" || state == "failed" { break }
-                usleep(200_000)
+            do {
+                while true {
+                    status = try self.global.call("imports.status", ["import": .string(id)])
+                    let state = status["state"]?.stringValue ?? ""
+                    progress.show(
+                        done: Int(status["rows_done"]?.integerValue ?? 0), total: Int(status["rows_total"]?.integerValue ?? 0),
+                        detail: "\(Output.text(status["rate"])) rows/s · \(status["errors"]?.arrayValue?.count ?? 0) errors"
+                    )
+                    if state == "complete" || state == "failed" { break }
+                    usleep(200_000)
+                }
+            } catch let exit as ExitCode {
+                // The error is printed (a daemon stopping answers -32005 shutting_down, or is gone); the
+                // import's id was not, and without it `import status` could not show what was written.
+                Output.printError(": import \(id) was interrupted or is still running; `contactledger import status \(id)` shows its state and what was written")
+                throw exit
             }
             progress.finish()
             self.global.emit(status) { status in ContactLedgerCommand.Import.printSummary(status) }

@@ -54,4 +54,33 @@ extension CLITests {
         let detached = try self.run(daemon, ["projections", "rebuild", "contacts", "--json", "--detach"])
         #expect(try JSONValue(parsing: Array(detached.output.utf8)).string("state") == "rebuilding", "\(detached.output)")
     }
+
+    /// A daemon stopped (SIGTERM) while `import FILE` follows the import: besides the error, the CLI says
+    /// which import it was and how to see it again. It printed only `-32005 … shutting_down`, and the
+    /// import (stored failed, interrupted, with the rows written) could not be looked up by its id.
+    @Test func anImportCutShortByAStopSaysItsID() throws {
+        let daemon = try DaemonHarness()
+        let file = daemon.directory + "-import.csv"
+        let rows = (0..<25_000).map { "p\($0),ext:p\($0)" }
+        try ("Name,URN:ext\n" + rows.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let (cli, output, error) = try self.start(daemon, ["import", file])
+        defer { if cli.isRunning { cli.terminate() } }
+        daemon.waitForLog("import started")
+        let log = daemon.log()
+        let start = try #require(log.range(of: "import.id="))
+        let id = String(log[start.upperBound...].drop { $0 == "\"" }.prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+        #expect(!id.isEmpty, "\(log)")
+        let deadline = Date().addingTimeInterval(60)
+        while (try daemon.call("imports.status", ["import": .string(id)]).int("rows_done") ?? 0) == 0, Date() < deadline { usleep(20_000) }
+        #expect(daemon.stop() == 0)
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        cli.waitUntilExit()
+        #expect(cli.terminationStatus != 0, "\(printed) \(message)")
+        #expect(message.contains("-32005") || message.contains("contactledgerd"), "\(message)")
+        // Unless the CLI's poll came in between the import's end and the daemon's: then it printed the import.
+        let shownFailed = printed.contains(id) && printed.contains("failed")
+        #expect(message.contains("`contactledger import status \(id)`") || shownFailed, "\(printed) \(message)")
+    }
 }
