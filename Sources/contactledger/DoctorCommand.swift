@@ -157,8 +157,8 @@ extension ContactLedgerCommand {
                 }
                 return Check(name: "socket", status: .fail, detail: "no socket at \(path): is contactledgerd running? (--socket, $CONTACTLEDGER_SOCKET)")
             }
-            guard info.st_mode & S_IFMT == S_IFSOCK else {
-                return Check(name: "socket", status: .fail, detail: "\(path) is not a socket")
+            if let problem = SocketPathProblem(path: path) {
+                return Check(name: "socket", status: .fail, detail: "\(problem)")
             }
             let mode = String(info.st_mode & 0o777, radix: 8)
             if info.st_mode & 0o002 != 0 {

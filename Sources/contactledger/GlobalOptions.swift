@@ -225,7 +225,12 @@ struct GlobalOptions: ParsableArguments {
                     // The daemon may well be running: this user may not open its socket.
                     Output.printError(": \(error) — \(Self.socketPermissionHint) (socket: \(socket))")
                 case .connectFailed, .socketPathTooLong:
-                    Output.printError(": \(error) — is contactledgerd running? (socket: \(socket))")
+                    // A file or directory at the path refuses as an idle socket does: say what is there.
+                    if let problem = SocketPathProblem(path: socket) {
+                        Output.printError(": cannot connect to the daemon's socket: \(problem)")
+                    } else {
+                        Output.printError(": \(error) — is contactledgerd running? (socket: \(socket))")
+                    }
                 case .closed, .ioFailed, .malformedAnswer:
                     Output.printError(": \(error) (socket: \(socket))")
                 case .timedOut:

@@ -52,4 +52,29 @@ extension CLITests {
             #expect(run.error.split(separator: "\n").count == 1, "\(run.error)")
         }
     }
+
+    /// A socket path that is a regular file, a directory, or too long for a Unix socket is named as such
+    /// (exit status 2, one line): each said "Connection refused — is contactledgerd running?", which sent
+    /// people after the daemon rather than the path. `doctor` says the same.
+    @Test func aSocketPathThatCannotBeASocketSaysWhy() throws {
+        let daemon = try DaemonHarness()
+        let file = daemon.directory + "/file.sock"
+        try Data().write(to: URL(fileURLWithPath: file))
+        let long = "/tmp/" + String(repeating: "d", count: 120) + ".sock"
+        let cases = [
+            (file, "\(file) is not a socket"), (daemon.directory, "\(daemon.directory) is a directory"),
+            (long, "socket path too long (\(long.utf8.count) bytes, at most 107)"),
+        ]
+        for (socket, said) in cases {
+            let run = try self.run(daemon, ["health"], socket: socket)
+            #expect(run.status == 2, "\(socket): \(run.error)")
+            #expect(run.error.contains(said) && !run.error.contains("is contactledgerd running"), "\(run.error)")
+            #expect(run.error.split(separator: "\n").count == 1, "\(run.error)")
+        }
+        let doctor = try self.run(daemon, ["doctor", "--data-dir", daemon.directory], socket: daemon.directory)
+        #expect(doctor.output.contains("\(daemon.directory) is a directory"), "\(doctor.output)")
+        // A socket nobody listens on still asks whether the daemon runs.
+        daemon.stop()
+        #expect(try self.run(daemon, ["health"]).error.contains("is contactledgerd running"))
+    }
 }
