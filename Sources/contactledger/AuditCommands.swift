@@ -30,12 +30,9 @@ extension ContactLedgerCommand {
         @Option(help: ArgumentHelp("Only changes of this field key.", valueName: "key"))
         var field: String?
 
-        @Option(help: "Items per page (1–1000).")
-        var limit: Int?
-
-        @Option(help: "Continue from a previous page's cursor.")
-        var cursor: String?
-
+        // The paged lists' --limit and --cursor: a --limit out of 1–1000 is refused here (exit status 64)
+        // as theirs is, not sent for the daemon to refuse (-32602, -32006).
+        @OptionGroup var page: PageOptions
         @OptionGroup var global: GlobalOptions
 
         /// A point: a seq, an RFC 3339 time, or a duration back from now.
@@ -112,8 +109,7 @@ extension ContactLedgerCommand {
             if let until = self.until { params["to"] = try Self.point(until) }
             if !self.types.isEmpty { params["types"] = .array(self.types.map { .string($0) }) }
             if let field = self.field { params["field"] = .string(field) }
-            if let limit = self.limit { params["limit"] = .integer(Int64(limit)) }
-            if let cursor = self.cursor { params["cursor"] = .string(cursor) }
+            self.page.apply(to: &params)
             let result = try self.global.call("audit.changes", params)
             self.global.emit(result) { result in
                 // An empty page with a cursor: the page's search stopped before the end, not the answer.

@@ -59,4 +59,26 @@ extension CLITests {
         let three = help.output.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("3 ") }
         #expect(three?.contains("projections verify") == true, "\(help.output)")
     }
+
+    /// `audit --limit` is the paged lists' option: out of 1–1000 it is refused by the CLI (exit status 64,
+    /// the same sentence as `search`'s), where it reached the daemon (-32602 for 0, -32006 for 1001, exit
+    /// status 1); its help says `<n>` as theirs does.
+    @Test func auditLimitIsCheckedAsTheOtherLimits() throws {
+        let daemon = try DaemonHarness()
+        for index in 0..<3 { try daemon.call("contacts.create", ["name": .string("a\(index)")]) }
+        for limit in ["0", "1001"] {
+            let audit = try self.run(daemon, ["audit", "--limit", limit])
+            let search = try self.run(daemon, ["search", "", "--limit", limit])
+            #expect(audit.status == 64, "\(audit.error)")
+            #expect(audit.error.contains("--limit \(limit) is out of range; give a number from 1 to 1000."), "\(audit.error)")
+            #expect(audit.error.split(separator: "\n").first == search.error.split(separator: "\n").first, "\(audit.error)")
+        }
+        let page = try JSONValue(parsing: Array(try self.run(daemon, ["audit", "--limit", "2", "--json"]).output.utf8))
+        #expect(page["items"]?.arrayValue?.count == 2, "\(page)")
+        let next = try #require(page.string("next_cursor"))
+        let rest = try JSONValue(parsing: Array(try self.run(daemon, ["audit", "--limit", "2", "--cursor", next, "--json"]).output.utf8))
+        #expect(rest["items"]?.arrayValue?.count == 1, "\(rest)")
+        let help = try self.run(daemon, ["audit", "--help"]).output
+        #expect(help.contains("--limit <n>") && !help.contains("--limit <limit>"), "\(help)")
+    }
 }
