@@ -6,7 +6,8 @@ import RPC
 /// A point in time as the contract takes it: an RFC 3339 timestamp or a log position (`seq`).
 ///
 /// `2026-11-25T09:30:00Z` (or `2026-11-25`, the end of that day) is sent as the string; `1234` as
-/// `{"seq": 1234}`.
+/// `{"seq": 1234}`. A negative seq is no point: an option of this type is parsed `.unconditional`, so
+/// `-1` is refused as an invalid value of the option, not taken for an option ("Missing value").
 enum PointInTime: ExpressibleByArgument {
     case timestamp(String)
     case seq(Int64)
@@ -73,7 +74,8 @@ struct PageOptions: ParsableArguments {
     /// The largest page the daemon serves.
     static let maximumLimit = 1000
 
-    @Option(help: ArgumentHelp("The most items to return, 1–1000 (the daemon's default: 50).", valueName: "n"))
+    // Unconditional: `--limit -1` reaches validate(), not ArgumentParser's "Missing value".
+    @Option(parsing: .unconditional, help: ArgumentHelp("The most items to return, 1–1000 (the daemon's default: 50).", valueName: "n"))
     var limit: Int?
 
     @Option(help: ArgumentHelp("Continue from a previous page's next cursor.", valueName: "cursor"))
@@ -121,7 +123,9 @@ struct IdempotencyOptions: ParsableArguments {
 
 /// The write options of commands that target one contact: `--expected-version` and `--idempotency-key`.
 struct ContactWriteOptions: ParsableArguments {
+    // Unconditional: `--expected-version -1` reaches validate(), not ArgumentParser's "Missing value".
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Fail with a conflict unless the contact is still at this version.",
             valueName: "n"

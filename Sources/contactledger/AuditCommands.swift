@@ -15,13 +15,15 @@ extension ContactLedgerCommand {
                 """
         )
 
-        @Option(help: ArgumentHelp("Only changes made by this peer uid.", valueName: "uid"))
+        // Unconditional, as every numeric option: `--uid -1` and `--since -1` reach validate(), which says
+        // what they take, rather than ArgumentParser's "Missing value" (it took -1 for an option).
+        @Option(parsing: .unconditional, help: ArgumentHelp("Only changes made by this peer uid.", valueName: "uid"))
         var uid: Int64?
 
-        @Option(help: ArgumentHelp("From this point on (inclusive).", valueName: "when"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("From this point on (inclusive).", valueName: "when"))
         var since: String?
 
-        @Option(help: ArgumentHelp("Up to this point (inclusive).", valueName: "when"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Up to this point (inclusive).", valueName: "when"))
         var until: String?
 
         @Option(name: .customLong("type"), help: ArgumentHelp("Only these event types (repeatable).", valueName: "type"))
@@ -37,7 +39,10 @@ extension ContactLedgerCommand {
 
         /// A point: a seq, an RFC 3339 time, or a duration back from now.
         static func point(_ text: String) throws -> JSONValue {
-            if let seq = Int64(text) { return ["seq": .integer(seq)] }
+            if let seq = Int64(text) {
+                guard seq >= 0 else { throw ValidationError("'\(text)' is not a point: a seq is 0 or more.") }
+                return ["seq": .integer(seq)]
+            }
             let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
             if let unit = text.last, let scale = units[unit], let amount = Double(text.dropLast()) {
                 let date = Date().addingTimeInterval(-amount * scale)
@@ -98,6 +103,9 @@ extension ContactLedgerCommand {
         }
 
         func validate() throws {
+            if let uid = self.uid, !(0...Int64(UInt32.max)).contains(uid) {
+                throw ValidationError("--uid must be a user id, 0 or more, not \(uid).")
+            }
             if let since = self.since { _ = try Self.point(since) }
             if let until = self.until { _ = try Self.point(until) }
         }

@@ -27,10 +27,10 @@ extension ContactLedgerCommand.Contacts {
         @Argument(help: ArgumentHelp("The contact's UUID.", valueName: "uuid"))
         var uuid: String
 
-        @Option(help: ArgumentHelp("Only events after this RFC 3339 time, date (its end, UTC) or seq (the event at it left out).", valueName: "at"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Only events after this RFC 3339 time, date (its end, UTC) or seq (the event at it left out).", valueName: "at"))
         var after: PointInTime?
 
-        @Option(help: ArgumentHelp("Only events up to this RFC 3339 time, date (its end, UTC) or seq (the event at it included).", valueName: "at"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Only events up to this RFC 3339 time, date (its end, UTC) or seq (the event at it included).", valueName: "at"))
         var before: PointInTime?
 
         @Flag(

@@ -22,7 +22,7 @@ extension ContactLedgerCommand.Contacts {
         )
         var sort: String?
 
-        @Option(help: ArgumentHelp("Search the contacts as they were then: RFC 3339 time or a seq.", valueName: "at"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Search the contacts as they were then: RFC 3339 time or a seq.", valueName: "at"))
         var asOf: PointInTime?
 
         @OptionGroup var page: PageOptions

@@ -82,7 +82,8 @@ extension ContactLedgerCommand.Fields {
         @Option(help: ArgumentHelp("Whether the field is featured (true or false).", valueName: "bool"))
         var featured: Bool?
 
-        @Option(help: ArgumentHelp("The display priority (higher first).", valueName: "n"))
+        // Unconditional: `--priority -1` reaches validate(), not ArgumentParser's "Missing value".
+        @Option(parsing: .unconditional, help: ArgumentHelp("The display priority (higher first).", valueName: "n"))
         var priority: Int?
 
         @OptionGroup var idempotency: IdempotencyOptions
@@ -91,6 +92,10 @@ extension ContactLedgerCommand.Fields {
         func validate() throws {
             if self.name == nil, self.type == nil, self.featured == nil, self.priority == nil {
                 throw ValidationError("Give at least one of --name, --type, --featured or --priority.")
+            }
+            // The daemon refuses a negative priority (-32602); said here, as the other numeric options are.
+            if let priority = self.priority, priority < 0 {
+                throw ValidationError("--priority must be 0 or more (higher shows first), not \(priority).")
             }
         }
 

@@ -45,7 +45,10 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print the raw JSON result (pretty, sorted keys) instead of tables.")
     var json = false
 
+    // Unconditional, as every numeric option: `--timeout -1` reaches answerTimeout's check, which says
+    // what it takes, rather than ArgumentParser's "Missing value" (it took -1 for an option).
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Seconds to wait for the daemon at each step: to accept, to take a request, to send its answer.",
             discussion: """

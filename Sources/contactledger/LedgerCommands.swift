@@ -11,10 +11,11 @@ extension ContactLedgerCommand {
             discussion: "Prints whether the range verified, the first broken seq if any, and the log's head."
         )
 
-        @Option(help: ArgumentHelp("The first seq to check (default: the start of the log).", valueName: "seq"))
+        // Unconditional: `--from -1` reaches validate(), not ArgumentParser's "Missing value".
+        @Option(parsing: .unconditional, help: ArgumentHelp("The first seq to check (default: the start of the log).", valueName: "seq"))
         var from: Int64?
 
-        @Option(help: ArgumentHelp("The last seq to check (default: the head).", valueName: "seq"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("The last seq to check (default: the head).", valueName: "seq"))
         var to: Int64?
 
         @OptionGroup var global: GlobalOptions
