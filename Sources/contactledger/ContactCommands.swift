@@ -56,8 +56,8 @@ extension ContactLedgerCommand {
         }
 
         /// Prints a contact (plus a command's `seq`) as a key-value block: groups by name, URNs on one line,
-        /// the featured fields first (at the top of the contact's page, §3.3), by priority and as displayed,
-        /// then the other fields by key, as their text.
+        /// the featured fields first (at the top of the contact's page, §3.3), by priority, then the other
+        /// fields by key, every one as displayed (§3.2).
         static func printContact(_ contact: JSONValue, featuring display: FieldDisplay) {
             guard case .object(let members) = contact else {
                 Output.printObject(contact)
@@ -84,7 +84,10 @@ extension ContactLedgerCommand {
                 }
                 let featuredKeys = Set(featured.map(\.key))
                 for key in fields.keys.sorted() where !featuredKeys.contains(key) {
-                    pairs.append(("fields.\(key)", Output.fieldText(fields[key])))
+                    // As displayed too: the raw text showed a datetime as written (`2026-01-02T20:00:00Z`, not
+                    // in the workspace's zone and format) and a number's spaces and zeros (` 0012.50`).
+                    let shown = display.text(fields[key], key: key)
+                    pairs.append(("fields.\(key)", shown.isEmpty ? "-" : shown))
                 }
             }
             let trailing = ["created_on", "modified_on", "last_seen_on", "version", "seq"]

@@ -6,27 +6,37 @@ import RPC
 /// workspace's date format, a number as its number, a location by its name; a value that does not parse
 /// as its field's type counts as not set and shows empty.
 struct FieldDisplay {
-    /// A featured field: its key and type.
+    /// A field: its key, type, and whether it is featured.
     struct Field {
         var key: String
         var type: String
+        var isFeatured: Bool
     }
 
     /// The featured fields, in their order.
     var featured: [Field]
+    /// Every field's type (featured or not), by key.
+    var types: [String: String]
     /// The workspace's date format, e.g. `DD-MM-YYYY`.
     var dateFormat: String
 
-    /// The workspace's featured fields and date format, as the daemon answers them; none if they cannot
-    /// be read.
+    /// The workspace's fields (the featured ones in their order) and date format, as the daemon answers
+    /// them; none if they cannot be read.
     static func load(_ global: GlobalOptions) -> FieldDisplay {
-        let fields = (try? global.call("fields.list"))?.list("fields") ?? []
-        let featured = fields.filter { $0["featured"] == .bool(true) }.compactMap { field -> Field? in
+        let fields = ((try? global.call("fields.list"))?.list("fields") ?? []).compactMap { field -> Field? in
             guard let key = field["key"]?.stringValue else { return nil }
-            return Field(key: key, type: field["type"]?.stringValue ?? "text")
+            return Field(key: key, type: field["type"]?.stringValue ?? "text", isFeatured: field["featured"] == .bool(true))
         }
-        let dateFormat = featured.contains { $0.type == "datetime" } ? (try? global.call("workspace.get"))?["date_format"]?.stringValue : nil
-        return FieldDisplay(featured: featured, dateFormat: dateFormat ?? "YYYY-MM-DD")
+        let types = Dictionary(fields.map { ($0.key, $0.type) }) { first, _ in first }
+        let dateFormat = types.values.contains("datetime") ? (try? global.call("workspace.get"))?["date_format"]?.stringValue : nil
+        return FieldDisplay(featured: fields.filter(\.isFeatured), types: types, dateFormat: dateFormat ?? "YYYY-MM-DD")
+    }
+
+    /// The value of the field `key` as displayed (``text(_:type:)``), or its text when the field's type is
+    /// not known (its definition could not be read).
+    func text(_ value: JSONValue?, key: String) -> String {
+        guard let type = self.types[key] else { return Output.fieldText(value) }
+        return self.text(value, type: type)
     }
 
     /// The value `{text, number?, datetime?, state?, …}` of a field of `type`, as displayed.

@@ -42,7 +42,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Who is acting, recorded on the events (e.g. an e-mail address).", valueName: "who"))
     var actor: String?
 
-    @Flag(help: "Print the raw JSON result (pretty, sorted keys) instead of tables.")
+    @Flag(help: "Print the raw JSON result (sorted keys: pretty, or one compact line per event for tail) instead of tables.")
     var json = false
 
     // Unconditional, as every numeric option: `--timeout -1` reaches answerTimeout's check, which says

@@ -121,6 +121,41 @@ extension CLITests {
         #expect(unset?.split(separator: " ").last == "-", "\(unset ?? "")")
     }
 
+    /// `contact get` shows every field as displayed (§3.2), featured or not: a datetime in the workspace's
+    /// zone and date format, a number as its number. The fields not featured showed their raw text
+    /// (`2026-01-02T20:00:00Z`, ` 0012.50` with its leading space). `tail --help` says its `--json` is one
+    /// compact line (it said "pretty").
+    @Test func contactGetShowsEveryFieldAsDisplayed() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("workspace.configure", ["date_format": "DD-MM-YYYY", "timezone": "Asia/Kolkata"])
+        for (key, type) in [("due", "datetime"), ("amount", "number"), ("note", "text"), ("seen", "datetime")] {
+            try daemon.call("fields.create", ["key": .string(key), "type": .string(type)])
+        }
+        try daemon.call("fields.update", ["key": "seen", "featured": true])
+        let fields: JSONValue = ["due": "2026-01-02T20:00:00Z", "amount": " 0012.50", "note": "hello there", "seen": "2026-01-02T20:00:00Z"]
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "F", "fields": fields]).string("uuid"))
+        let get = try self.run(daemon, ["contact", "get", uuid])
+        #expect(get.status == 0, "\(get.error)")
+        let shown = Dictionary(
+            get.output.split(separator: "\n").filter { $0.hasPrefix("fields.") }.map { line in
+                let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+                return (words.first ?? "", words.dropFirst().joined(separator: " "))
+            }
+        ) { first, _ in first }
+        #expect(shown["fields.seen"] == "03-01-2026 01:30", "\(get.output)")
+        #expect(shown["fields.due"] == "03-01-2026 01:30", "\(get.output)")
+        #expect(shown["fields.amount"] == "12.5", "\(get.output)")
+        #expect(shown["fields.note"] == "hello there", "\(get.output)")
+        // Every value starts at the same column: no leading space of the number's text.
+        let amount = try #require(get.output.split(separator: "\n").first { $0.hasPrefix("fields.amount") })
+        let note = try #require(get.output.split(separator: "\n").first { $0.hasPrefix("fields.note") })
+        #expect(amount.firstRange(of: "12.5")?.lowerBound.utf16Offset(in: amount) == note.firstRange(of: "hello")?.lowerBound.utf16Offset(in: note), "\(get.output)")
+
+        // Words joined again: the help wraps its lines.
+        let help = try self.run(daemon, ["tail", "--help"]).output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains("one compact line per event for tail") && !help.contains("(pretty, sorted keys)"), "\(help)")
+    }
+
     /// An error is one stderr line whatever its message quotes, with control characters shown as a table
     /// shows them: a query holding a newline made the message two lines, and an escape went to the
     /// terminal raw (only the data part was escaped).
