@@ -93,7 +93,12 @@ extension ContactLedgerCommand.Import {
             } catch let exit as ExitCode {
                 // The error is printed (a daemon stopping answers -32005 shutting_down, or is gone); the
                 // import's id was not, and without it `import status` could not show what was written.
-                Output.printError(": import \(id) was interrupted or is still running; `contactledger import status \(id)` shows its state and what was written")
+                // With the options that reach it: an import of another workspace is not found without its name.
+                var command = "contactledger"
+                if let socket = self.global.socket { command += " --socket \(socket)" }
+                command += " import status \(id)"
+                if let workspace = self.global.workspace { command += " --workspace \(workspace)" }
+                Output.printError(": import \(id) was interrupted or is still running; `\(command)` shows its state and what was written")
                 throw exit
             }
             progress.finish()

@@ -64,7 +64,8 @@ extension CLITests {
         let rows = (0..<25_000).map { "p\($0),ext:p\($0)" }
         try ("Name,URN:ext\n" + rows.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let (cli, output, error) = try self.start(daemon, ["import", file])
+        // In another workspace than the default: the status command it prints must name it (recheck finding).
+        let (cli, output, error) = try self.start(daemon, ["import", file, "--workspace", "w2"])
         defer { if cli.isRunning { cli.terminate() } }
         daemon.waitForLog("import started")
         let log = daemon.log()
@@ -72,7 +73,9 @@ extension CLITests {
         let id = String(log[start.upperBound...].drop { $0 == "\"" }.prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
         #expect(!id.isEmpty, "\(log)")
         let deadline = Date().addingTimeInterval(60)
-        while (try daemon.call("imports.status", ["import": .string(id)]).int("rows_done") ?? 0) == 0, Date() < deadline { usleep(20_000) }
+        while (try daemon.call("imports.status", ["import": .string(id), "workspace": "w2"]).int("rows_done") ?? 0) == 0, Date() < deadline {
+            usleep(20_000)
+        }
         #expect(daemon.stop() == 0)
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -81,6 +84,6 @@ extension CLITests {
         #expect(message.contains("-32005") || message.contains("contactledgerd"), "\(message)")
         // Unless the CLI's poll came in between the import's end and the daemon's: then it printed the import.
         let shownFailed = printed.contains(id) && printed.contains("failed")
-        #expect(message.contains("`contactledger import status \(id)`") || shownFailed, "\(printed) \(message)")
+        #expect(message.contains("`contactledger import status \(id) --workspace w2`") || shownFailed, "\(printed) \(message)")
     }
 }
