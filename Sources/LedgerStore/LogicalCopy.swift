@@ -113,9 +113,7 @@ enum LogicalCopy {
         try Self.inWrite(target) { txn throws(LMDBError) in
             try check(mdb_dbi_open(txn, name, flags | UInt32(MDB_CREATE), &copied), "mdb_dbi_open")
         }
-        var cursor: OpaquePointer?
-        try check(mdb_cursor_open(source, dbi, &cursor), "mdb_cursor_open")
-        guard let cursor else { throw LMDBError(code: .notFound, operation: "mdb_cursor_open") }
+        let cursor = try Self.openCursor(dbi, in: source)
         defer { mdb_cursor_close(cursor) }
         var key = MDB_val()
         var value = MDB_val()
@@ -159,9 +157,7 @@ enum LogicalCopy {
 
     /// Visits every entry of `dbi` in the read transaction `txn`, in key order.
     private static func forEach(_ dbi: MDB_dbi, in txn: OpaquePointer, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) throws(LMDBError) {
-        var cursor: OpaquePointer?
-        try check(mdb_cursor_open(txn, dbi, &cursor), "mdb_cursor_open")
-        guard let cursor else { throw LMDBError(code: .notFound, operation: "mdb_cursor_open") }
+        let cursor = try Self.openCursor(dbi, in: txn)
         defer { mdb_cursor_close(cursor) }
         var key = MDB_val()
         var value = MDB_val()
@@ -171,6 +167,14 @@ enum LogicalCopy {
             rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
         }
         guard rc == MDB_NOTFOUND else { throw LMDBError(code: .init(rawValue: rc), operation: "mdb_cursor_get") }
+    }
+
+    /// A cursor on `dbi` in `txn`, for the caller to close.
+    private static func openCursor(_ dbi: MDB_dbi, in txn: OpaquePointer) throws(LMDBError) -> OpaquePointer {
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, dbi, &cursor), "mdb_cursor_open")
+        guard let cursor else { throw LMDBError(code: .notFound, operation: "mdb_cursor_open") }
+        return cursor
     }
 
     /// Runs `body` in a write transaction of `env` and commits it; aborts it if `body` throws.

@@ -21,9 +21,7 @@ extension ContactDecider {
                 _ = try Self.definedField(key, value: value, field: "\(path).value", context: context)
             case .urns(_, let raw):
                 try Self.requireURNsShown(path: path, context: context)
-                guard raw.count <= Self.maximumURNsPerRequest else {
-                    throw ContactError.limit(Self.maximumURNsPerRequest, field: "\(path).urns", reason: "too_many_urns")
-                }
+                try Self.requireURNCount(raw, field: "\(path).urns")
                 for (position, text) in raw.enumerated() {
                     _ = try Self.parsedURN(text, field: "\(path).urns[\(position)]", context: context)
                 }

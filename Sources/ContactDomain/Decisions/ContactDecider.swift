@@ -218,9 +218,7 @@ public enum ContactDecider {
         field: String,
         context: DecisionContext
     ) throws(ContactError) -> [String] {
-        guard raw.count <= Self.maximumURNsPerRequest else {
-            throw ContactError.limit(Self.maximumURNsPerRequest, field: field, reason: "too_many_urns")
-        }
+        try Self.requireURNCount(raw, field: field)
         var result: [String] = []
         var identities: Set<String> = []
         for (index, text) in raw.enumerated() {
@@ -243,6 +241,13 @@ public enum ContactDecider {
             result.append(urn.description)
         }
         return result
+    }
+
+    /// Refuses more URNs in one request than ``maximumURNsPerRequest``.
+    static func requireURNCount(_ raw: [String], field: String) throws(ContactError) {
+        guard raw.count <= Self.maximumURNsPerRequest else {
+            throw ContactError.limit(Self.maximumURNsPerRequest, field: field, reason: "too_many_urns")
+        }
     }
 
     /// `text` normalized with the workspace's country, or the URN error naming `field`.
