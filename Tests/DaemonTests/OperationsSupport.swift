@@ -55,7 +55,15 @@ enum Operations {
         let bin = daemon.directory + "-bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: false)
         chmod(bin, 0o755)
-        try FileManager.default.copyItem(atPath: DaemonHarness.productsDirectory.appendingPathComponent("contactledger").path, toPath: bin + "/contactledger")
+        // Written through a descriptor closed on exec: FileManager's copy left its descriptor to the
+        // processes other tests started meanwhile, which held the binary open for writing, and running it
+        // failed "Text file busy" (seen once in a clean-clone run).
+        let contents = try Data(contentsOf: DaemonHarness.productsDirectory.appendingPathComponent("contactledger"))
+        let descriptor = open(bin + "/contactledger", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+        guard descriptor >= 0 else { throw Failure("cannot create the CLI's copy: errno \(errno)") }
+        defer { close(descriptor) }
+        let written = contents.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == contents.count else { throw Failure("cannot write the CLI's copy: errno \(errno)") }
         chmod(bin + "/contactledger", 0o755)
         return bin
     }
