@@ -23,7 +23,9 @@ import Synchronization
 ///
 /// Log chunks are read and decoded outside the writer, on NIO's thread pool (decoding is most of a
 /// replayed event's cost), the next one while the current one is applied. Catch-up chunks are sized so
-/// that applying one takes about ``chunkBudgetNanoseconds``.
+/// that applying one takes about ``chunkBudgetNanoseconds``, or as long as the last one waited for the
+/// writer when that was longer. The last events are read and applied inside the writer, so the rebuild
+/// reaches the head and swaps even while the writes go on.
 ///
 /// The staging area and the new generation keep their own checkpoints, so a crash or SIGTERM mid-way
 /// resumes on the next start (an interrupted copy starts the copy again). A rebuild starts by itself when the stored read models were written by
@@ -69,13 +71,22 @@ final class ProjectionRebuilder: Service, Sendable {
         var at: Date
     }
 
-    /// Writer time one chunk should take: writers queued behind a chunk wait about this long more.
+    /// Writer time one chunk should take at least: writers queued behind a chunk wait about this long
+    /// more. A chunk that waited longer for the writer may take as long as it waited
+    /// (``nextBudget(after:waited:)``).
     static let chunkBudgetNanoseconds: UInt64 = 10_000_000
     /// Events per chunk decoded inside the writer (`projections.verify`, a stale chunk): small enough
     /// that writers queued behind it wait tens of milliseconds, not hundreds.
     static let chunkSize = 250
     /// Events per chunk at the start (before the apply cost is known) and at least.
     static let minimumChunkSize = ProjectionRebuilder.chunkSize
+    /// Chunks' worth of events the last catch-up command may read and apply, to reach the head and swap:
+    /// writers wait that much longer once, at the swap. Chunks take as long as they waited for the
+    /// writer (``nextBudget(after:waited:)``), so a chunk's worth covers about what was appended
+    /// meanwhile, a bulk command of thousands of events included.
+    static let tailChunks = 4
+    /// Writer time one chunk may take at most, however long the commands it waited behind took.
+    static let maximumChunkBudgetNanoseconds: UInt64 = 1_000_000_000
     /// Events per chunk at most, whatever the budget allows: bounds the decoded events held in memory.
     static let maximumChunkSize = 32_768
     /// The generation a rebuild builds, while it is under way.
@@ -194,9 +205,12 @@ final class ProjectionRebuilder: Service, Sendable {
         /// The decoded chunk was not applied (a fresh one was decoded and applied in the writer).
         var wasStale: Bool
         var applyNanoseconds: UInt64
+        /// How long the command waited for the writer: what the commands before it took.
+        var waitNanoseconds: UInt64 = 0
 
         var bytes: [UInt8] {
             BigEndian.bytes(self.position) + BigEndian.bytes(self.head) + BigEndian.bytes(self.applyNanoseconds) + [self.isDone ? 1 : 0, self.wasStale ? 1 : 0]
+                + BigEndian.bytes(self.waitNanoseconds)
         }
     }
 
@@ -211,40 +225,64 @@ final class ProjectionRebuilder: Service, Sendable {
         }
     }
 
-    /// Applies `chunk` to the generation being rebuilt, as one command of the writer; swaps the
+    /// What one catch-up command of the writer applies.
+    private enum Step {
+        /// A chunk decoded outside the writer; then, when the events appended since it was read number
+        /// at most `tailLimit` and the command is still within its budget, those too.
+        case chunk(ReplayChunk, tailLimit: Int)
+        /// The events after the checkpoint, read and decoded inside the writer: all of them when they
+        /// number at most `limit` (inside the writer no event is appended meanwhile, so the command
+        /// reaches the head and swaps), else `otherwise` of them.
+        case tail(limit: Int, otherwise: Int)
+    }
+
+    /// Applies `step` to the generation being rebuilt, as one command of the writer; swaps the
     /// generations when it reaches the log's head.
     ///
-    /// When the events appended since the chunk was read number at most `tailLimit`, they are read and
-    /// applied in the same command, and the generations swapped: inside the writer no event is appended
-    /// meanwhile. A chunk read outside the writer is always behind under steady writes, and with 16
-    /// writers the catch-up chased the head, about 30 events behind, for a minute.
+    /// A chunk read outside the writer is always behind under steady writes: with 16 writers the
+    /// catch-up chased the head, about 30 events behind, for a minute; under bulk commands of a
+    /// thousand events each, it stayed a bulk command behind until they stopped. The last events are
+    /// read in the writer instead (``Step``).
     ///
-    /// Once the command has taken ``chunkBudgetNanoseconds`` it stops after the next deletion of a field
-    /// or a group (``Projector/replay(_:until:in:)``), whose cost the chunk's size does not bound.
-    private func apply(_ chunk: ReplayChunk, tailLimit: Int) async throws -> ChunkReport {
+    /// Once the command has taken `budget` (a tail, ``tailChunks`` times as long) it stops after the next
+    /// deletion of a field or a group (``Projector/replay(_:until:in:)``), whose cost the chunk's size does
+    /// not bound.
+    private func apply(_ step: Step, budget: UInt64) async throws -> ChunkReport {
         let stores = self.stores
         let context = CommandContext.readModelMaintenance
+        let submitted = DispatchTime.now().uptimeNanoseconds
         let bytes = try await self.ledger.execute(context) { tx in
             let txn = tx.txn
             guard let target = try txn.get(stores.readModelMeta, key: Self.targetKey).flatMap({ BigEndian.uint64($0) }) else {
                 return ChunkReport(position: 0, head: 0, isDone: true, wasStale: false, applyNanoseconds: 0).bytes
             }
             let started = DispatchTime.now().uptimeNanoseconds
-            let deadline = started + Self.chunkBudgetNanoseconds
+            let deadline = started + budget
             let projector = stores.projectors[Int(target) % stores.projectors.count]
             var report: ChunkReport
-            switch try projector.apply(chunk, log: stores.log, until: deadline, in: txn) {
-            case .applied(let position, let reachedHead, let head)
-            where !reachedHead && head > position && head - position <= UInt64(tailLimit) && DispatchTime.now().uptimeNanoseconds < deadline:
-                let (finished, isDone) = try projector.catchUp(log: stores.log, limit: tailLimit, until: deadline, in: txn)
+            switch step {
+            case .chunk(let chunk, let tailLimit):
+                switch try projector.apply(chunk, log: stores.log, until: deadline, in: txn) {
+                case .applied(let position, let reachedHead, let head)
+                where !reachedHead && head > position && head - position <= UInt64(tailLimit) && DispatchTime.now().uptimeNanoseconds < deadline:
+                    let (finished, isDone) = try projector.catchUp(log: stores.log, limit: tailLimit, until: deadline, in: txn)
+                    report = ChunkReport(position: finished, head: head, isDone: isDone, wasStale: false, applyNanoseconds: 0)
+                case .applied(let position, let reachedHead, let head):
+                    report = ChunkReport(position: position, head: head, isDone: reachedHead, wasStale: false, applyNanoseconds: 0)
+                case .stale:
+                    // Rare (a contact of the chunk was deleted meanwhile): decode a small chunk here, so the
+                    // rebuild always moves on.
+                    let (position, reachedHead) = try projector.catchUp(log: stores.log, limit: Self.minimumChunkSize, until: deadline, in: txn)
+                    report = ChunkReport(position: position, head: try stores.log.head(in: txn).seq, isDone: reachedHead, wasStale: true, applyNanoseconds: 0)
+                }
+            case .tail(let limit, let otherwise):
+                let head = try stores.log.head(in: txn).seq
+                let position = try projector.state(in: txn)?.position ?? 0
+                let fits = head - min(position, head) <= UInt64(limit)
+                let (finished, isDone) = try projector.catchUp(
+                    log: stores.log, limit: fits ? limit : otherwise, until: fits ? started + UInt64(Self.tailChunks) * budget : deadline, in: txn
+                )
                 report = ChunkReport(position: finished, head: head, isDone: isDone, wasStale: false, applyNanoseconds: 0)
-            case .applied(let position, let reachedHead, let head):
-                report = ChunkReport(position: position, head: head, isDone: reachedHead, wasStale: false, applyNanoseconds: 0)
-            case .stale:
-                // Rare (a contact of the chunk was deleted meanwhile): decode a small chunk here, so the
-                // rebuild always moves on.
-                let (position, reachedHead) = try projector.catchUp(log: stores.log, limit: Self.minimumChunkSize, until: deadline, in: txn)
-                report = ChunkReport(position: position, head: try stores.log.head(in: txn).seq, isDone: reachedHead, wasStale: true, applyNanoseconds: 0)
             }
             if report.isDone {
                 try Self.dropErasedFieldEntries(from: projector, stores, in: txn)
@@ -256,6 +294,7 @@ final class ProjectionRebuilder: Service, Sendable {
                 try txn.delete(stores.readModelMeta, key: Self.targetKey)
             }
             report.applyNanoseconds = DispatchTime.now().uptimeNanoseconds - started
+            report.waitNanoseconds = started - min(submitted, started)
             return report.bytes
         }
         return ChunkReport(bytes: bytes)
@@ -302,10 +341,20 @@ final class ProjectionRebuilder: Service, Sendable {
         }
     }
 
-    /// The next chunk size: what fits the budget at the last chunk's cost per event, moved halfway there.
-    private static func nextChunkSize(after size: Int, events: Int, nanoseconds: UInt64) -> Int {
+    /// The next chunk's writer time: as long as the last chunk waited for the writer, moved halfway
+    /// there, between ``chunkBudgetNanoseconds`` and ``maximumChunkBudgetNanoseconds``. Behind commands
+    /// of a second each (bulk changes in a debug build), 10 ms chunks applied 250 events per turn while
+    /// each turn appended 2,000, and the rebuild fell behind for as long as they went on; a chunk that
+    /// takes as long as it waited gives the rebuild half the writer at most, and writers wait behind it
+    /// no longer than it waited behind them.
+    private static func nextBudget(after budget: UInt64, waited: UInt64) -> UInt64 {
+        min(max((budget + waited) / 2, Self.chunkBudgetNanoseconds), Self.maximumChunkBudgetNanoseconds)
+    }
+
+    /// The next chunk size: what fits `budget` at the last chunk's cost per event, moved halfway there.
+    private static func nextChunkSize(after size: Int, events: Int, nanoseconds: UInt64, budget: UInt64) -> Int {
         guard events > 0, nanoseconds > 0 else { return size }
-        let fitting = Double(Self.chunkBudgetNanoseconds) * Double(events) / Double(nanoseconds)
+        let fitting = Double(budget) * Double(events) / Double(nanoseconds)
         let next = (Double(size) + fitting) / 2
         return Int(min(max(next, Double(Self.minimumChunkSize)), Double(Self.maximumChunkSize)))
     }
@@ -364,28 +413,47 @@ final class ProjectionRebuilder: Service, Sendable {
         }
         self.progress.withLock { $0.phase = .catchingUp }
         var size = Self.minimumChunkSize
-        var chunk = try await self.readChunk(after: start, limit: size)
+        var position = start
+        var budget = Self.chunkBudgetNanoseconds
+        var chunk: ReplayChunk? = try await self.readChunk(after: start, limit: size)
         let catchUpStarted = ContinuousClock.now
         var catchUp = (chunks: 0, events: 0, stale: 0, applyNanoseconds: UInt64(0), longestNanoseconds: UInt64(0))
         while true {
             try Task.checkCancellation()
-            // The next chunk is decoded while the writer applies this one.
-            let (from, limit) = (chunk.last, size)
-            async let prefetched = self.readChunk(after: from, limit: limit)
-            let report = try await self.apply(chunk, tailLimit: max(Self.minimumChunkSize, size / 2))
+            let report: ChunkReport
+            var next: ReplayChunk?
+            if let current = chunk {
+                // The next chunk is decoded while the writer applies this one.
+                let (from, limit) = (current.last, size)
+                async let prefetched = self.readChunk(after: from, limit: limit)
+                report = try await self.apply(.chunk(current, tailLimit: max(Self.minimumChunkSize, size / 2)), budget: budget)
+                if !report.isDone {
+                    budget = Self.nextBudget(after: budget, waited: report.waitNanoseconds)
+                    // A deletion's time says nothing of what the other events cost.
+                    if !report.wasStale, !current.items.contains(where: \.isWorkspaceWide) {
+                        size = Self.nextChunkSize(after: size, events: current.items.count, nanoseconds: report.applyNanoseconds, budget: budget)
+                    }
+                    next = try await prefetched
+                }
+            } else {
+                report = try await self.apply(.tail(limit: Self.tailChunks * size, otherwise: size), budget: budget)
+                budget = Self.nextBudget(after: budget, waited: report.waitNanoseconds)
+            }
             catchUp.chunks += 1
-            catchUp.events += Int(report.position - min(chunk.after, report.position))
+            catchUp.events += Int(report.position - min(position, report.position))
             catchUp.applyNanoseconds += report.applyNanoseconds
             catchUp.longestNanoseconds = max(catchUp.longestNanoseconds, report.applyNanoseconds)
             if report.wasStale { catchUp.stale += 1 }
+            position = report.position
             self.report(position: report.position, head: report.head, started: started, isDone: report.isDone)
             if report.isDone { break }
-            // A deletion's time says nothing of what the other events cost.
-            if !report.wasStale, !chunk.items.contains(where: \.isWorkspaceWide) {
-                size = Self.nextChunkSize(after: size, events: chunk.items.count, nanoseconds: report.applyNanoseconds)
+            if report.head - report.position <= UInt64(Self.tailChunks * size) {
+                chunk = nil
+            } else if let next, next.after == report.position {
+                chunk = next
+            } else {
+                chunk = try await self.readChunk(after: report.position, limit: size)
             }
-            let next = try await prefetched
-            chunk = next.after == report.position ? next : try await self.readChunk(after: report.position, limit: size)
             await Task.yield()
         }
         self.logger.notice(
@@ -630,5 +698,6 @@ extension ProjectionRebuilder.ChunkReport {
         self.applyNanoseconds = BigEndian.uint64(bytes, at: 16) ?? 0
         self.isDone = bytes.count > 24 && bytes[24] == 1
         self.wasStale = bytes.count > 25 && bytes[25] == 1
+        self.waitNanoseconds = BigEndian.uint64(bytes, at: 26) ?? 0
     }
 }
