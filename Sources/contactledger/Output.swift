@@ -37,7 +37,7 @@ enum Output {
 
     /// `value` as JSON with sorted keys: pretty (indented, several lines) or compact (one line).
     ///
-    /// The encoder escapes C0 controls (`\u001b`) but writes C1 controls, bidirectional formatting
+    /// The encoder escapes C0 controls (`\u001b`) but writes DEL, C1 controls, bidirectional formatting
     /// characters and the line and paragraph separators raw; those are escaped too
     /// (``escapingTerminalControls(_:)``), so `--json` on a terminal is as safe as a table.
     static func json(_ value: JSONValue, pretty: Bool) -> String {
@@ -48,12 +48,13 @@ enum Output {
         return Self.escapingTerminalControls(String(decoding: data, as: UTF8.self))
     }
 
-    /// JSON text with every C1 control (U+0080–U+009F), bidirectional formatting character and line or
-    /// paragraph separator written as a `\uXXXX` escape: the same JSON, with the same values.
+    /// JSON text with DEL and every C1 control (U+007F–U+009F), bidirectional formatting character and
+    /// line or paragraph separator written as a `\uXXXX` escape: the same JSON, with the same values.
     ///
     /// Raw, a contact's U+009B (the 8-bit CSI) followed by `2J` cleared the screen of a terminal that obeys
-    /// 8-bit controls, and a right-to-left override reversed the rest of the line. Outside strings JSON
-    /// holds only ASCII, so each one found is inside a string, where the escape stands for it.
+    /// 8-bit controls, and a right-to-left override reversed the rest of the line; DEL is a control too
+    /// (a table shows it as ␡). Outside strings JSON holds only ASCII, so each one found is inside a
+    /// string, where the escape stands for it.
     private static func escapingTerminalControls(_ json: String) -> String {
         guard json.unicodeScalars.contains(where: Self.isEscapedInJSON) else { return json }
         var escaped = String.UnicodeScalarView()
@@ -70,7 +71,7 @@ enum Output {
 
     /// Whether `--json` output escapes `scalar` though the encoder does not (see ``json(_:pretty:)``).
     private static func isEscapedInJSON(_ scalar: Unicode.Scalar) -> Bool {
-        (0x80...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029 || Self.isBidiControl(scalar)
+        (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029 || Self.isBidiControl(scalar)
     }
 
     /// Prints `value` as pretty JSON with sorted keys (the `--json` output).

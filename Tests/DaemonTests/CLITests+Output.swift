@@ -33,12 +33,12 @@ extension CLITests {
     /// JSON still reads back as the same name.
     @Test func jsonEscapesC1AndBidiControls() throws {
         let daemon = try DaemonHarness()
-        let name = "A\u{9B}2J\u{85}\u{202E}B\u{2066}\u{200F}\u{61C}C\u{2028}D"
+        let name = "A\u{9B}2J\u{85}\u{202E}B\u{2066}\u{200F}\u{61C}C\u{2028}D\u{7F}E"
         let uuid = try #require(try daemon.call("contacts.create", ["name": .string(name)]).string("uuid"))
-        let raw: [Unicode.Scalar] = ["\u{9B}", "\u{85}", "\u{202E}", "\u{2066}", "\u{200F}", "\u{61C}", "\u{2028}"]
+        let raw: [Unicode.Scalar] = ["\u{9B}", "\u{85}", "\u{202E}", "\u{2066}", "\u{200F}", "\u{61C}", "\u{2028}", "\u{7F}"]
         func check(_ output: String, _ what: String) {
             #expect(!output.unicodeScalars.contains { raw.contains($0) }, "\(what): \(output.debugDescription)")
-            #expect(output.contains(#"A\u009b2J\u0085\u202eB\u2066\u200f\u061cC\u2028D"#), "\(what): \(output)")
+            #expect(output.contains(#"A\u009b2J\u0085\u202eB\u2066\u200f\u061cC\u2028D\u007fE"#), "\(what): \(output)")
         }
         for command in [["contact", "get", uuid, "--json"], ["call", "contacts.get", #"{"uuid": "\#(uuid)"}"#]] {
             let run = try self.run(daemon, command)
