@@ -269,6 +269,17 @@ struct GlobalOptions: ParsableArguments {
             human(result)
         }
     }
+
+    /// The command line that runs `arguments` (`import status ID`) against this command's daemon and
+    /// workspace: what a message tells the user to run next. Without `--workspace` an import or export
+    /// of another workspace than the default was not found.
+    func commandLine(_ arguments: String) -> String {
+        var command = "contactledger"
+        if let socket = self.socket { command += " --socket \(socket)" }
+        command += " " + arguments
+        if let workspace = self.workspace { command += " --workspace \(workspace)" }
+        return command
+    }
 }
 
 extension ExitCode {

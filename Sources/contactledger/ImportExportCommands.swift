@@ -93,11 +93,7 @@ extension ContactLedgerCommand.Import {
             } catch let exit as ExitCode {
                 // The error is printed (a daemon stopping answers -32005 shutting_down, or is gone); the
                 // import's id was not, and without it `import status` could not show what was written.
-                // With the options that reach it: an import of another workspace is not found without its name.
-                var command = "contactledger"
-                if let socket = self.global.socket { command += " --socket \(socket)" }
-                command += " import status \(id)"
-                if let workspace = self.global.workspace { command += " --workspace \(workspace)" }
+                let command = self.global.commandLine("import status \(id)")
                 Output.printError(": import \(id) was interrupted or is still running; `\(command)` shows its state and what was written")
                 throw exit
             }
@@ -179,12 +175,18 @@ extension ContactLedgerCommand.Export {
             guard let id = started["export"]?.stringValue else { throw ExitCode.rpcError }
             let progress = ProgressLine(enabled: !self.global.json)
             var status: JSONValue = .null
-            while true {
-                status = try self.global.call("exports.status", ["export": .string(id)])
-                let state = status["state"]?.stringValue ?? ""
-                progress.show(done: Int(status["rows_done"]?.integerValue ?? 0), total: Int(status["rows_total"]?.integerValue ?? 0), detail: state)
-                if state == "complete" || state == "failed" { break }
-                usleep(200_000)
+            do {
+                while true {
+                    status = try self.global.call("exports.status", ["export": .string(id)])
+                    let state = status["state"]?.stringValue ?? ""
+                    progress.show(done: Int(status["rows_done"]?.integerValue ?? 0), total: Int(status["rows_total"]?.integerValue ?? 0), detail: state)
+                    if state == "complete" || state == "failed" { break }
+                    usleep(200_000)
+                }
+            } catch let exit as ExitCode {
+                // As for an import: the error is printed, the export's id was not.
+                Output.printError(": export \(id) was interrupted or is still running; `\(self.global.commandLine("export status \(id)"))` shows its state")
+                throw exit
             }
             progress.finish()
             self.global.emit(status) { status in ContactLedgerCommand.Export.printSummary(status) }

@@ -86,4 +86,36 @@ extension CLITests {
         let shownFailed = printed.contains(id) && printed.contains("failed")
         #expect(message.contains("`contactledger import status \(id) --workspace w2`") || shownFailed, "\(printed) \(message)")
     }
+
+    /// `export OUT` cut short by a daemon stop names the export and the command that shows it, as `import`
+    /// does: it printed only the daemon's error (recheck of stop 52).
+    @Test func anExportCutShortByAStopSaysItsID() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("contacts.create", ["workspace": "w2", "name": "First"])
+        let client = try daemon.client()
+        for offset in stride(from: 0, to: 20_000, by: 500) {
+            let batch: [JSONValue] = (offset..<offset + 500).map { index in
+                ["jsonrpc": "2.0", "id": .integer(Int64(index)), "method": "contacts.create", "params": ["workspace": "w2", "name": .string("p\(index)")]]
+            }
+            try client.send(raw: JSONLine.encode(JSONValue.array(batch)) + [10])
+            _ = try client.readValue()
+        }
+        let file = daemon.directory + "-export.csv"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let (cli, output, error) = try self.start(daemon, ["export", file, "--workspace", "w2"])
+        defer { if cli.isRunning { cli.terminate() } }
+        daemon.waitForLog("export started")
+        let log = daemon.log()
+        let start = try #require(log.range(of: "export.id="))
+        let id = String(log[start.upperBound...].drop { $0 == "\"" }.prefix { $0.isLetter || $0.isNumber || $0 == "-" })
+        #expect(!id.isEmpty, "\(log)")
+        #expect(daemon.stop() == 0)
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        cli.waitUntilExit()
+        // Unless the CLI's poll came in between the export's end and the daemon's: then it printed the export.
+        let shownEnded = printed.contains(id) && (printed.contains("failed") || printed.contains("complete"))
+        #expect(message.contains("`contactledger export status \(id) --workspace w2`") || shownEnded, "\(printed) \(message)")
+        if !shownEnded { #expect(cli.terminationStatus != 0, "\(printed) \(message)") }
+    }
 }

@@ -90,6 +90,7 @@ extension LedgerMethods {
         }
         guard try answer.decoded()["export"]?.stringValue == id else { return answer }
         ExportJob.register(job)
+        self.logger.info("export started", metadata: ["export.id": "\(id)", "export.format": "\(format.rawValue)", "workspace": "\(caller.workspace)"])
         let query = params.query
         let group = groupUUID
         let run = Task.detached {
