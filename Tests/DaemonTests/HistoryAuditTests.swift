@@ -8,6 +8,39 @@ import Testing
 // on 2 cores.
 @Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct HistoryAuditTests {
+    /// A cursor at or past the log's end, up to UInt64.max, gets an answer on every paged method (or its
+    /// -32602 naming the cursor); those that page forward in the log answer an empty page. `audit.changes`
+    /// added one to it, and UInt64.max trapped, which any client could send to stop the daemon (messages
+    /// and history audit of stop 53). Newest-first pages (history, messages) start before the cursor.
+    @Test func cursorsPastTheEndAnswerAnEmptyPage() throws {
+        let daemon = try DaemonHarness()
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "Paged", "urns": ["ext:paged"]]).string("uuid"))
+        try daemon.call("messages.receive", ["urn": "ext:paged", "text": "hi"])
+        let head = try ContactKit.head(daemon)
+        let client = try daemon.client()
+        let methods: [(String, [String: JSONValue])] = [
+            ("audit.changes", [:]), ("contacts.history", ["uuid": .string(uuid)]), ("contacts.messages", ["uuid": .string(uuid)]),
+            ("events.read", [:]), ("contacts.search", ["query": ""]),
+        ]
+        for (method, params) in methods {
+            for cursor in ["18446744073709551615", "18446744073709551614", "\(head)", "\(head + 1)"] {
+                var sent = params
+                sent["cursor"] = .string(cursor)
+                let request: JSONValue = ["jsonrpc": "2.0", "id": 1, "method": .string(method), "params": .object(sent)]
+                try client.send(raw: JSONLine.encode(request) + [10])
+                let answer = try client.readValue()
+                if let error = answer["error"] {
+                    #expect(error.int("code") == -32602 && error["data"]?.string("field") == "cursor", "\(method) \(cursor): \(answer)")
+                } else if ["audit.changes", "events.read"].contains(method) {
+                    #expect(answer["result"]?["items"] == [], "\(method) \(cursor): \(answer)")
+                } else {
+                    #expect(answer["result"] != nil, "\(method) \(cursor): \(answer)")
+                }
+            }
+        }
+        #expect(try daemon.call("system.health").string("status") != nil)
+    }
+
     @Test func asOfEveryPointEqualsWhatGetShowedThen() throws {
         let daemon = try DaemonHarness()
         try daemon.call("fields.create", ["key": "age", "type": "number"])

@@ -50,7 +50,11 @@ extension LedgerMethods {
             // every event at or before it, so the events it covers are not changes since it.
             var first: UInt64 = 1
             if let from { first = try self.lastSeq(through: from, head: head, in: txn) + 1 }
-            if let cursor { first = max(first, cursor + 1) }
+            if let cursor {
+                // Nothing lies past the head; and 1 past UInt64.max, a cursor any client may send, trapped.
+                guard cursor < head else { return ["items": [], "next_cursor": .null] }
+                first = max(first, cursor + 1)
+            }
             let last = try to.map { try self.lastSeq(through: $0, head: head, in: txn) } ?? head
             guard first <= last else { return ["items": [], "next_cursor": .null] }
             let range = first...last
