@@ -16,7 +16,8 @@ import Synchronization
 /// 1. **Staging**: the log is replayed into a ``RebuildStaging`` environment of its own, in large
 ///    transactions that only the rebuilder writes, until it is near the log's head.
 /// 2. **Copy**: the staged tables are appended, in key order, into a fresh generation of tables of the
-///    ledger, in commands of the single writer of about ``chunkBudgetNanoseconds`` each.
+///    ledger, in commands of the single writer of about ``chunkBudgetNanoseconds`` each (longer behind long
+///    commands: ``nextBudget(after:waited:)``).
 /// 3. **Catch-up**: the new generation replays the rest of the log in chunks, each an ordinary command of
 ///    the single writer (so writers wait at most one chunk); when it reaches the head it is swapped in,
 ///    in the same write transaction, and the old one dropped.
@@ -205,12 +206,11 @@ final class ProjectionRebuilder: Service, Sendable {
         /// The decoded chunk was not applied (a fresh one was decoded and applied in the writer).
         var wasStale: Bool
         var applyNanoseconds: UInt64
-        /// How long the command waited for the writer: what the commands before it took.
+        /// How long the command waited for the writer (not in ``bytes``: measured outside the command).
         var waitNanoseconds: UInt64 = 0
 
         var bytes: [UInt8] {
             BigEndian.bytes(self.position) + BigEndian.bytes(self.head) + BigEndian.bytes(self.applyNanoseconds) + [self.isDone ? 1 : 0, self.wasStale ? 1 : 0]
-                + BigEndian.bytes(self.waitNanoseconds)
         }
     }
 
@@ -249,9 +249,7 @@ final class ProjectionRebuilder: Service, Sendable {
     /// not bound.
     private func apply(_ step: Step, budget: UInt64) async throws -> ChunkReport {
         let stores = self.stores
-        let context = CommandContext.readModelMaintenance
-        let submitted = DispatchTime.now().uptimeNanoseconds
-        let bytes = try await self.ledger.execute(context) { tx in
+        let (bytes, waited) = try await self.executeMeasuringWait { tx in
             let txn = tx.txn
             guard let target = try txn.get(stores.readModelMeta, key: Self.targetKey).flatMap({ BigEndian.uint64($0) }) else {
                 return ChunkReport(position: 0, head: 0, isDone: true, wasStale: false, applyNanoseconds: 0).bytes
@@ -294,10 +292,23 @@ final class ProjectionRebuilder: Service, Sendable {
                 try txn.delete(stores.readModelMeta, key: Self.targetKey)
             }
             report.applyNanoseconds = DispatchTime.now().uptimeNanoseconds - started
-            report.waitNanoseconds = started - min(submitted, started)
             return report.bytes
         }
-        return ChunkReport(bytes: bytes)
+        var report = ChunkReport(bytes: bytes)
+        report.waitNanoseconds = waited
+        return report
+    }
+
+    /// Runs `body` as a read-model maintenance command of the writer; also returns how long the command
+    /// waited for the writer, which is what the commands before it took (``nextBudget(after:waited:)``).
+    private func executeMeasuringWait(_ body: @escaping Ledger.Body) async throws -> (bytes: [UInt8], waited: UInt64) {
+        let submitted = DispatchTime.now().uptimeNanoseconds
+        let start = CommandStart()
+        let bytes = try await self.ledger.execute(.readModelMaintenance) { tx in
+            start.mark()
+            return try body(tx)
+        }
+        return (bytes, start.nanoseconds - min(submitted, start.nanoseconds))
     }
 
     /// Empties the generation a swap left behind, a table per writer command.
@@ -495,7 +506,7 @@ final class ProjectionRebuilder: Service, Sendable {
     private static let catchingUpKey = Array("rebuild_catching_up".utf8)
 
     /// Replays the log into the staging area until it is near the head, then copies the staging area
-    /// into the target generation (in writer commands of about ``chunkBudgetNanoseconds`` each) and
+    /// into the target generation (in writer commands of about ``chunkBudgetNanoseconds`` each, or as long as they waited) and
     /// deletes it. Returns the target's checkpoint.
     ///
     /// Staging is a ``ReplayPipeline`` on threads of its own: its decoders read the log in read
@@ -562,14 +573,16 @@ final class ProjectionRebuilder: Service, Sendable {
             return []
         }
         var copied = Projector.CopyPosition(table: 0, lastKey: nil)
+        // As the catch-up's chunks: as long as the last slice waited for the writer, 10 ms at least.
+        var budget = Self.chunkBudgetNanoseconds
         while true {
             try Task.checkCancellation()
-            let after = copied
-            let answer = try await self.ledger.execute(context) { tx in
+            let (after, maximumNanoseconds) = (copied, budget)
+            let (answer, waited) = try await self.executeMeasuringWait { tx in
                 guard let target = try Self.target(stores, tx.txn) else { return [1] }
                 let next = try opened.environment.read { sourceTxn in
                     try target.copyEntries(
-                        from: opened.projector, in: sourceTxn, after: after, maximumNanoseconds: Self.chunkBudgetNanoseconds, into: tx.txn
+                        from: opened.projector, in: sourceTxn, after: after, maximumNanoseconds: maximumNanoseconds, into: tx.txn
                     )
                 }
                 guard let next else {
@@ -579,6 +592,7 @@ final class ProjectionRebuilder: Service, Sendable {
                 return [0] + BigEndian.bytes(UInt64(next.table)) + (next.lastKey ?? [])
             }
             guard answer.first == 0, let table = BigEndian.uint64(answer, at: 1) else { break }
+            budget = Self.nextBudget(after: budget, waited: waited)
             let lastKey = Array(answer.dropFirst(9))
             copied = Projector.CopyPosition(table: Int(table), lastKey: lastKey.isEmpty ? nil : lastKey)
         }
@@ -681,6 +695,16 @@ final class ProjectionRebuilder: Service, Sendable {
     }
 }
 
+/// When a writer command began, set by the command itself (``ProjectionRebuilder/executeMeasuringWait(_:)``).
+private final class CommandStart: Sendable {
+    private let uptime = Atomic<UInt64>(0)
+
+    /// The uptime in nanoseconds the command began at (0 before).
+    var nanoseconds: UInt64 { self.uptime.load(ordering: .acquiring) }
+
+    func mark() { self.uptime.store(DispatchTime.now().uptimeNanoseconds, ordering: .releasing) }
+}
+
 /// Tells a blocking staging thread that the rebuild's task was cancelled.
 private final class StopSignal: Sendable {
     private let flag = Atomic<Bool>(false)
@@ -698,6 +722,5 @@ extension ProjectionRebuilder.ChunkReport {
         self.applyNanoseconds = BigEndian.uint64(bytes, at: 16) ?? 0
         self.isDone = bytes.count > 24 && bytes[24] == 1
         self.wasStale = bytes.count > 25 && bytes[25] == 1
-        self.waitNanoseconds = BigEndian.uint64(bytes, at: 26) ?? 0
     }
 }
