@@ -34,6 +34,9 @@ struct LedgerStores: Sendable {
     var idempotentAnswers: IdempotencyOutbox.Sharing = .kept
     /// Bookkeeping that belongs with the read models (rebuildable, discarded with them).
     let readModelMeta: Table
+    /// Audit field entries erased while an online compaction copies the read models, which it redoes in
+    /// the copy (``OnlineReadModelCompaction``).
+    let compactionErasures = CompactionErasures()
     /// Reader slots of dead processes that opening the environment cleared (``open(dataDirectory:configuration:)``
     /// opens it twice, and the first opening is the one that finds them).
     private(set) var staleReadersCleared: Int32 = 0

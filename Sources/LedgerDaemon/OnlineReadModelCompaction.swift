@@ -4,6 +4,7 @@ import LedgerStore
 import Logging
 import NIOPosix
 import Projections
+import Synchronization
 
 /// Compacts the read models while the daemon runs, once a rebuild has freed a generation of them.
 ///
@@ -35,6 +36,10 @@ struct OnlineReadModelCompaction {
         // Blocking LMDB and file work runs on NIO's thread pool; only the swap runs on the writer.
         guard try await NIOThreadPool.singleton.runIfActive({ try environment.rebuildablePartIsSparse() }) else { return false }
         let started = DispatchTime.now().uptimeNanoseconds
+        // Erasures are noted from a writer turn before the copy's snapshot (a command under way then has
+        // committed before it), and redone in the copy at the swap (``CompactionErasures``).
+        try await self.ledger.betweenBatches { stores.compactionErasures.begin() }
+        defer { _ = stores.compactionErasures.end() }
         guard let copy = try await NIOThreadPool.singleton.runIfActive({ try environment.copyRebuildablePart() }) else { return false }
         let caughtUp = try await NIOThreadPool.singleton.runIfActive {
             var events: UInt64 = 0
@@ -55,6 +60,7 @@ struct OnlineReadModelCompaction {
                     last.events += replayed
                     if atHead { break }
                 }
+                try Self.redo(stores.compactionErasures.end(), stores, in: txn)
                 last.nanoseconds = DispatchTime.now().uptimeNanoseconds - catchUpBegan
             }
             return (pause: DispatchTime.now().uptimeNanoseconds - began, last: last)
@@ -76,6 +82,18 @@ struct OnlineReadModelCompaction {
         Double(nanoseconds / 10_000) / 100
     }
 
+    /// Does to the copy what the deletions since it was made did to the part beside the log: drops the
+    /// field entries of the payloads they erased, and records them for a verification under way
+    /// (``ProjectionRebuilder/recordErasedFieldEntry(workspace:key:seq:stores:in:)``). An entry noted by a
+    /// command that did not commit (its payload is still in the log) stays.
+    private static func redo(_ erased: [CompactionErasures.Entry], _ stores: LedgerStores, in txn: Transaction) throws {
+        for entry in erased {
+            guard let record = try stores.log.record(at: entry.seq, in: txn), record.payload == nil else { continue }
+            try stores.projector(txn).audit.removeFieldEntry(workspace: entry.workspace, key: entry.key, seq: entry.seq, in: txn)
+            try ProjectionRebuilder.recordErasedFieldEntry(workspace: entry.workspace, key: entry.key, seq: entry.seq, stores: stores, in: txn)
+        }
+    }
+
     /// Replays up to `limit` logged events into the answering read models and the stream index of
     /// `txn`'s rebuildable part; returns how many events the read models took and whether both reached
     /// the log's head.
@@ -85,5 +103,40 @@ struct OnlineReadModelCompaction {
         let (position, readModelsAtHead) = try projector.catchUp(log: stores.log, limit: limit, in: txn)
         let indexAtHead = try stores.log.catchUpStreamIndex(limit: limit, in: txn)
         return (position - min(from, position), readModelsAtHead && indexAtHead)
+    }
+}
+
+/// The audit field entries whose payloads contacts' deletions erase while an online compaction makes its
+/// copy of the read models and brings it up to date. The copy replays the log, and an erasure is no
+/// event of it: the live index dropped the entry (``PersonalDataErasure``), the copy kept it, and once
+/// swapped in it answered `audit.changes` with the erased changes, which `projections.verify` found
+/// for good (a black-box audit's `rm.audit` differences after a rebuild under deletions).
+final class CompactionErasures: Sendable {
+    /// An erased payload's field entry.
+    struct Entry: Sendable {
+        var seq: UInt64
+        var workspace: String
+        var key: String
+    }
+
+    /// The entries noted since ``begin()``; nil while no compaction is under way.
+    private let noted = Mutex<[Entry]?>(nil)
+
+    /// Notes erasures from now on: call it from the writer's thread, between batches.
+    func begin() {
+        self.noted.withLock { $0 = [] }
+    }
+
+    /// Notes an erasure, while a compaction is under way.
+    func note(_ entry: Entry) {
+        self.noted.withLock { $0?.append(entry) }
+    }
+
+    /// Stops noting erasures; returns those noted.
+    func end() -> [Entry] {
+        self.noted.withLock { noted in
+            defer { noted = nil }
+            return noted ?? []
+        }
     }
 }

@@ -604,10 +604,12 @@ final class ProjectionRebuilder: Service, Sendable {
         return position
     }
 
-    /// Records that a contact's deletion erased the payload behind an audit field entry, when a rebuild
-    /// or a verification is under way: its staging or scratch tables may have read the payload first (the
-    /// live index drops the entry at once).
+    /// Records that a contact's deletion erased the payload behind an audit field entry, when a rebuild,
+    /// a verification or an online compaction is under way: its staging, scratch tables or copy may have
+    /// read the payload first (the live index drops the entry at once).
     static func recordErasedFieldEntry(workspace: String, key: String, seq: UInt64, stores: LedgerStores, in txn: Transaction) throws {
+        // Held in memory: the copy replaces the part these records are written to.
+        stores.compactionErasures.note(CompactionErasures.Entry(seq: seq, workspace: workspace, key: key))
         let entry = Array(workspace.utf8) + [0] + Array(key.utf8)
         if try txn.get(stores.readModelMeta, key: Self.targetKey) != nil {
             try txn.put(stores.readModelMeta, key: Self.erasedPrefix + BigEndian.bytes(seq), value: entry)
