@@ -53,8 +53,8 @@ enum Output {
     ///
     /// Raw, a contact's U+009B (the 8-bit CSI) followed by `2J` cleared the screen of a terminal that obeys
     /// 8-bit controls, and a right-to-left override reversed the rest of the line; DEL is a control too
-    /// (a table shows it as ␡). Outside strings JSON holds only ASCII, so each one found is inside a
-    /// string, where the escape stands for it.
+    /// (a table shows it as ␡). Outside strings JSON holds only printable ASCII and whitespace, so each
+    /// one found is inside a string, where the escape stands for it.
     private static func escapingTerminalControls(_ json: String) -> String {
         guard json.unicodeScalars.contains(where: Self.isEscapedInJSON) else { return json }
         var escaped = String.UnicodeScalarView()
