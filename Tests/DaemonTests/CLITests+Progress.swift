@@ -67,11 +67,7 @@ extension CLITests {
         // In another workspace than the default: the status command it prints must name it (recheck finding).
         let (cli, output, error) = try self.start(daemon, ["import", file, "--workspace", "w2"])
         defer { if cli.isRunning { cli.terminate() } }
-        daemon.waitForLog("import started")
-        let log = daemon.log()
-        let start = try #require(log.range(of: "import.id="))
-        let id = String(log[start.upperBound...].drop { $0 == "\"" }.prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
-        #expect(!id.isEmpty, "\(log)")
+        let id = try self.loggedID(daemon, "import started", key: "import.id")
         let deadline = Date().addingTimeInterval(60)
         while (try daemon.call("imports.status", ["import": .string(id), "workspace": "w2"]).int("rows_done") ?? 0) == 0, Date() < deadline {
             usleep(20_000)
@@ -85,6 +81,16 @@ extension CLITests {
         // Unless the CLI's poll came in between the import's end and the daemon's: then it printed the import.
         let shownFailed = printed.contains(id) && printed.contains("failed")
         #expect(message.contains("`contactledger import status \(id) --workspace w2`") || shownFailed, "\(printed) \(message)")
+    }
+
+    /// The id the daemon logs under `key` (`import.id`) once it logs `message`.
+    func loggedID(_ daemon: DaemonHarness, _ message: String, key: String) throws -> String {
+        daemon.waitForLog(message)
+        let log = daemon.log()
+        let start = try #require(log.range(of: key + "="))
+        let id = String(log[start.upperBound...].drop { $0 == "\"" }.prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+        #expect(!id.isEmpty, "\(log)")
+        return id
     }
 
     /// `export OUT` cut short by a daemon stop names the export and the command that shows it, as `import`
@@ -104,11 +110,7 @@ extension CLITests {
         defer { try? FileManager.default.removeItem(atPath: file) }
         let (cli, output, error) = try self.start(daemon, ["export", file, "--workspace", "w2"])
         defer { if cli.isRunning { cli.terminate() } }
-        daemon.waitForLog("export started")
-        let log = daemon.log()
-        let start = try #require(log.range(of: "export.id="))
-        let id = String(log[start.upperBound...].drop { $0 == "\"" }.prefix { $0.isLetter || $0.isNumber || $0 == "-" })
-        #expect(!id.isEmpty, "\(log)")
+        let id = try self.loggedID(daemon, "export started", key: "export.id")
         #expect(daemon.stop() == 0)
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
