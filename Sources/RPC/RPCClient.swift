@@ -52,6 +52,9 @@ public final class RPCClient {
     /// `fractions` says.
     ///
     /// - Throws: ``TransportError/timedOut(seconds:)`` when the daemon's backlog stays full for `timeout`.
+    /// The longest socket path a Unix socket address holds, in bytes: `sun_path` less its terminating NUL.
+    public static let maximumSocketPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+
     public init(socketPath: String, timeout: Double? = nil, fractions: JSONTextParser.Fractions = .double) throws {
         self.fractions = fractions
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -61,7 +64,7 @@ public final class RPCClient {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        guard pathBytes.count <= Self.maximumSocketPathBytes else {
             close(fd)
             throw TransportError.socketPathTooLong
         }

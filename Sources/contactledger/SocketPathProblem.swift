@@ -1,5 +1,6 @@
 // ContactLedger — command-line client.
 import Foundation
+import RPC
 
 #if canImport(Glibc)
 import Glibc
@@ -20,16 +21,13 @@ enum SocketPathProblem: Error, CustomStringConvertible {
     /// The path names something else that is not a socket (a regular file, a FIFO).
     case notASocket(path: String)
 
-    /// The longest path a Unix socket address holds, in bytes: `sun_path` less its terminating NUL.
-    static let maximumPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
-
     /// The problem with `path` as a socket's path, or nil when it is a socket or nothing is there (or this
     /// user cannot see what is).
     ///
     /// The path is read with `stat`, which follows a symbolic link as `connect` does.
     init?(path: String) {
         let bytes = path.utf8.count
-        guard bytes <= Self.maximumPathBytes else {
+        guard bytes <= RPCClient.maximumSocketPathBytes else {
             self = .tooLong(path: path, bytes: bytes)
             return
         }
@@ -44,7 +42,7 @@ enum SocketPathProblem: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .tooLong(let path, let bytes): "socket path too long (\(bytes) bytes, at most \(Self.maximumPathBytes)): \(path)"
+        case .tooLong(let path, let bytes): "socket path too long (\(bytes) bytes, at most \(RPCClient.maximumSocketPathBytes)): \(path)"
         case .directory(let path): "\(path) is a directory"
         case .notASocket(let path): "\(path) is not a socket"
         }

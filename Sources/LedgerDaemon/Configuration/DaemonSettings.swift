@@ -208,9 +208,6 @@ public struct DaemonSettings: Sendable, Equatable {
         }
     }
 
-    /// The longest socket path a Unix socket address holds (`sun_path` less its terminating NUL).
-    public static let maximumSocketPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
-
     /// A socket path too long to bind is a bad setting of a daemon that serves, refused before the data
     /// directory is made: found only at the bind, after the LMDB files were created, it stopped the daemon
     /// with exit status 1 and `unixDomainSocketPathTooLong`, naming no setting. (The offline rebuild binds
@@ -219,11 +216,11 @@ public struct DaemonSettings: Sendable, Equatable {
         let (settings, origins) = (resolved.settings, resolved.origins)
         let path = settings.effectiveSocketPath
         let bytes = path.utf8.count
-        guard bytes > Self.maximumSocketPathBytes else { return }
+        guard bytes > RPCClient.maximumSocketPathBytes else { return }
         let key: Key = settings.socketPath == nil ? .dataDirectory : .socket
         let source = "\(key.rawValue) (\(Self.source(of: key, origins[key] ?? .defaultValue)))"
         let what = settings.socketPath == nil ? "the socket path under it, \(path)," : "the socket path"
-        throw SettingsError("\(source): \(what) is \(bytes) bytes, longer than a Unix socket's \(Self.maximumSocketPathBytes); give a shorter \(key == .socket ? "path" : "data directory or a socket path")")
+        throw SettingsError("\(source): \(what) is \(bytes) bytes, longer than a Unix socket's \(RPCClient.maximumSocketPathBytes); give a shorter \(key == .socket ? "path" : "data directory or a socket path")")
     }
 
     /// The socket path: the one given, else `<data_dir>/ledger.sock`.
