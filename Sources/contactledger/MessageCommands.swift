@@ -8,7 +8,7 @@ extension ContactLedgerCommand {
         .key("created_on", "time"),
         .key("direction"),
         .key("urn", maxWidth: 30),
-        .key("status"),
+        .key("unsendable_reason", "unsendable"),
         .key("text", maxWidth: 60),
     ])
 

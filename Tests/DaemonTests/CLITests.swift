@@ -70,6 +70,12 @@ struct CLITests {
         #expect(search.output.contains("total: 1"))
         let count = try self.run(daemon, ["count", "age > 30"])
         #expect(count.output.contains("0"))
+        // A message with no route shows its reason, in the message sent and in the contact's table of messages.
+        let nobody = try #require(try daemon.call("contacts.create", ["name": "Nobody"]).string("uuid"))
+        #expect(try self.run(daemon, ["send", nobody, "hello?"]).output.contains("no_route"))
+        let messages = try self.run(daemon, ["contact", "messages", nobody])
+        #expect(messages.output.uppercased().contains("UNSENDABLE"), "\(messages.output)")
+        #expect(messages.output.contains("no_route"), "\(messages.output)")
         let verify = try self.run(daemon, ["verify"])
         #expect(verify.status == 0)
         #expect(verify.output.contains("true"))

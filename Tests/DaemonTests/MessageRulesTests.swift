@@ -146,6 +146,27 @@ struct MessageRulesTests {
         #expect(ContactKit.items(try daemon.call("contacts.messages", ["uuid": .string(uuid)])).count == 3)
     }
 
+    /// Behaviour §9: a message with no route is recorded with its unsendable reason (goflow's `no_route`).
+    @Test func aMessageToAContactWithoutURNIsRecordedAsUnsendable() throws {
+        let daemon = try DaemonHarness()
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "Nobody"]).string("uuid"))
+        let unsendable = try #require(try daemon.call("messages.send", ["uuid": .string(uuid), "text": "hello?"])["message"])
+        #expect(unsendable["urn"] == .null)
+        #expect(unsendable.string("unsendable_reason") == "no_route")
+        #expect(unsendable.string("direction") == "out")
+        _ = try ContactKit.modify(daemon, uuid, [ContactKit.urns("append", ["ext:reachable"])])
+        let sent = try #require(try daemon.call("messages.send", ["uuid": .string(uuid), "text": "now"])["message"])
+        #expect(sent.string("urn") == "ext:reachable")
+        #expect(sent["unsendable_reason"] == nil)
+        // The stored message, its event and the rebuilt read model say the same.
+        let listed = ContactKit.items(try daemon.call("contacts.messages", ["uuid": .string(uuid)]))
+        #expect(listed.map { $0.string("unsendable_reason") } == [nil, "no_route"])
+        #expect(listed.last == unsendable)
+        let events = try ContactKit.history(daemon, uuid, types: ["msg_created"])
+        #expect(events.map { $0["data"]?["msg"]?.string("unsendable_reason") } == [nil, "no_route"])
+        #expect(try daemon.call("projections.verify", ["name": "contacts"])["differences"] == [])
+    }
+
     @Test func aMessageMovesItsURNToTheFront() throws {
         let daemon = try DaemonHarness()
         let uuid = try #require(try daemon.call("contacts.create", ["urns": ["ext:first", "mailto:second@x.y"]]).string("uuid"))

@@ -95,6 +95,10 @@ struct SchemaTrafficTests {
         // One of two params given and the other null: the schemas' "one of" counted the null one as given.
         let someone = try recorder.call("contacts.create", ["name": "Null Params"])
         try recorder.call("contacts.get", ["uuid": someone["uuid"] ?? .null, "urn": .null])
+        // A message with no route: recorded with its unsendable reason, in the answer and the event.
+        let unsendable = try recorder.call("messages.send", ["uuid": someone["uuid"] ?? .null, "text": "no route"])
+        #expect(unsendable["message"]?.string("unsendable_reason") == "no_route", "\(unsendable)")
+        try recorder.call("contacts.messages", ["uuid": someone["uuid"] ?? .null])
         try recorder.call("contacts.bulk_modify", ["query": .null, "uuids": [someone["uuid"] ?? .null], "modifiers": [["type": "name", "name": "N"]]])
         try recorder.call("contacts.bulk_modify", ["query": "name = N", "uuids": .null, "modifiers": [["type": "name", "name": "M"]]])
         try recorder.call("imports.start", ["content_base64": "TmFtZQpBCg==", "format": "csv", "path": .null])

@@ -429,7 +429,8 @@ public enum ContactDecider {
         return urn.withChannel(channel)
     }
 
-    /// Events of an outgoing message; refused for blocked, stopped and archived contacts.
+    /// Events of an outgoing message; refused for blocked, stopped and archived contacts. A message with no URN
+    /// (its contact has none) is recorded as unsendable, `no_route`, as goflow records it.
     public static func send(_ message: Message, contact: Contact) throws(ContactError) -> [LedgerEvent] {
         guard !contact.isDeleted else { throw ContactError.notFound("contact", id: contact.uuid.rawValue, reason: "deleted") }
         guard contact.status == .active else {
@@ -439,7 +440,9 @@ public enum ContactDecider {
                 details: ["status": .text(contact.status.rawValue)]
             )
         }
-        return [.messageCreated(message)]
+        var recorded = message
+        if recorded.urn == nil { recorded.unsendableReason = .noRoute }
+        return [.messageCreated(recorded)]
     }
 }
 

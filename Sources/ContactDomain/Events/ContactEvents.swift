@@ -98,12 +98,20 @@ public struct Message: Sendable, Hashable, Codable {
         case archived
     }
 
+    /// Why an outgoing message cannot be sent. Only `no_route` is recorded: a message to a blocked, stopped or
+    /// archived contact is refused and not recorded (the contract's product decision).
+    public enum UnsendableReason: String, Sendable, Hashable, Codable {
+        /// The contact has no URN to send it to.
+        case noRoute = "no_route"
+    }
+
     public var uuid: String
     public var urn: String?
     public var text: String
     public var channel: String?
     public var externalID: String?
     public var visibility: Visibility?
+    public var unsendableReason: UnsendableReason?
 
     public init(
         uuid: String,
@@ -111,7 +119,8 @@ public struct Message: Sendable, Hashable, Codable {
         text: String,
         channel: String? = nil,
         externalID: String? = nil,
-        visibility: Visibility? = nil
+        visibility: Visibility? = nil,
+        unsendableReason: UnsendableReason? = nil
     ) {
         self.uuid = uuid
         self.urn = urn
@@ -119,11 +128,13 @@ public struct Message: Sendable, Hashable, Codable {
         self.channel = channel
         self.externalID = externalID
         self.visibility = visibility
+        self.unsendableReason = unsendableReason
     }
 
     enum CodingKeys: String, CodingKey {
         case uuid, urn, text, channel, visibility
         case externalID = "external_id"
+        case unsendableReason = "unsendable_reason"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -134,6 +145,7 @@ public struct Message: Sendable, Hashable, Codable {
         try container.encode(self.channel, forKey: .channel)
         try container.encodeIfPresent(self.externalID, forKey: .externalID)
         try container.encodeIfPresent(self.visibility, forKey: .visibility)
+        try container.encodeIfPresent(self.unsendableReason, forKey: .unsendableReason)
     }
 }
 

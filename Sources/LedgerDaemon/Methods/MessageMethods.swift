@@ -25,6 +25,7 @@ extension LedgerMethods {
         ]
         if let externalID = message.externalID { object["external_id"] = .string(externalID) }
         if let visibility = message.visibility { object["visibility"] = .string(visibility.rawValue) }
+        if let reason = message.unsendableReason { object["unsendable_reason"] = .string(reason.rawValue) }
         if let seq { object["seq"] = .integer(Int64(seq)) }
         presenter.maskMessage(&object)
         return .object(object)
@@ -98,7 +99,9 @@ extension LedgerMethods {
             // A stale `expected_version` is refused with the actual one, as by every command on one contact.
             let headers = try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: params.expectedVersion ?? contact.version)
             let presenter = tx.presenter(context.workspace)
-            return ["message": Self.present(message, of: uuid, direction: "out", createdOn: tx.now, seq: headers.last?.seq, presenter: presenter)]
+            var recorded = message
+            if case .messageCreated(let final)? = events.last { recorded = final }
+            return ["message": Self.present(recorded, of: uuid, direction: "out", createdOn: tx.now, seq: headers.last?.seq, presenter: presenter)]
         }
     }
 
