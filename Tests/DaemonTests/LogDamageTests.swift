@@ -154,6 +154,43 @@ struct LogDamageTests {
         Self.expectLogDamaged(audited.error, seq: 5, damage: "undecodable")
     }
 
+    /// A damaged record of a contact met by the methods that fold or page its past (history, as of, diff,
+    /// search as of, audit from a time): each answers -32005 `log_damaged` with its seq, as `events.read`
+    /// does (they answered -32603: they decoded records without saying where they failed).
+    @Test(arguments: ["header", "payload"])
+    func theHistoryMethodsNameADamagedRecordsSeq(_ part: String) throws {
+        let daemon = try DaemonHarness()
+        var uuids: [String] = []
+        for index in 0..<8 { uuids.append(try #require(try daemon.call("contacts.create", ["name": .string("d\(index)")]).string("uuid"))) }
+        let time = try #require(ContactKit.allEvents(daemon).first?.string("created_on"))
+        #expect(daemon.stop() == 0)
+        // Record 5 (the fifth contact's creation) keeps its length; its header or its payload stops being JSON.
+        try Self.editLog(daemon) { txn, events, _ in
+            var bytes = try #require(try txn.get(events, key: Self.key(5)))
+            let (from, to) = part == "header" ? (Array(#""seq":5,"#.utf8), Array(#""seq"75,"#.utf8)) : (Array(#""name":"d4""#.utf8), Array(#""name":+d4""#.utf8))
+            let start = try #require(bytes.indices.first { bytes[$0...].starts(with: from) })
+            bytes.replaceSubrange(start..<(start + from.count), with: to)
+            try txn.put(events, key: Self.key(5), value: bytes)
+        }
+        try daemon.start()
+        let damaged: JSONValue = .string(uuids[4])
+        let calls: [(String, JSONValue)] = [
+            ("contacts.history", ["uuid": damaged]),
+            ("contacts.as_of", ["uuid": damaged, "at": ["seq": 8]]),
+            ("contacts.diff", ["uuid": damaged, "from": ["seq": 1], "to": ["seq": 8]]),
+            ("contacts.search", ["query": "", "as_of": ["seq": 8]]),
+        ]
+        for (method, params) in calls {
+            Self.expectLogDamaged(try daemon.error(method, params), seq: 5, damage: "undecodable")
+        }
+        if part == "header" {
+            // A time is found by a binary search over the records' headers.
+            Self.expectLogDamaged(try daemon.error("audit.changes", ["from": .string(time)]), seq: 5, damage: "undecodable")
+        }
+        // The contacts before the damage still answer.
+        #expect(try daemon.call("contacts.as_of", ["uuid": .string(uuids[0]), "at": ["seq": 8]]).string("name") == "d0")
+    }
+
     /// Two records swapped: verify names the broken link; a rebuild, online or offline, refuses to
     /// replay it (it adopted the log as it found it) and says where.
     @Test func rebuildsRefuseABrokenLinkAndNameItsSeq() throws {

@@ -13,7 +13,7 @@ extension LedgerMethods {
         while low < high {
             let middle = low + (high - low) / 2
             guard let record = try self.stores.log.record(at: middle, in: txn) else { return head + 1 }
-            if try EventHeader.decode(record.header).createdOn < time { low = middle + 1 } else { high = middle }
+            if try Self.decodedHeader(record).createdOn < time { low = middle + 1 } else { high = middle }
         }
         return low
     }

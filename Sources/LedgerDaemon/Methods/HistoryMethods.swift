@@ -60,7 +60,7 @@ extension LedgerMethods {
             let seqs = try self.stores.log.seqs(of: EventHeader.contactStream(uuid), in: txn)
             // A contact of another workspace (its first event says) is not found here.
             guard let first = seqs.first, let created = try self.stores.log.record(at: first, in: txn),
-                try EventHeader.decode(created.header).workspace == caller.workspace
+                try Self.decodedHeader(created).workspace == caller.workspace
             else { throw ContactError.notFound("contact", id: uuid.rawValue) }
             // The workspace's deletions of fields and groups since the contact's creation are candidates
             // too: one that took a value or a membership from the contact is in its timeline (§ "who
@@ -84,7 +84,7 @@ extension LedgerMethods {
             var hasMore = false
             for seq in ordered {
                 guard let record = try self.stores.log.record(at: seq, in: txn) else { continue }
-                let header = try EventHeader.decode(record.header)
+                let header = try Self.decodedHeader(record)
                 if header.workspace != caller.workspace { continue }
                 if let after, after.includes(header) { continue }
                 if let before, !before.includes(header) { continue }
@@ -94,7 +94,7 @@ extension LedgerMethods {
                     hasMore = true
                     break
                 }
-                page.append(try EventPresenter.decode(record, header: header))
+                page.append(try Self.decodedEvent(record, header: header))
             }
             let next: JSONValue = hasMore ? page.last.map { .string(String($0.header.seq)) } ?? .null : .null
             let items = try page.map { EventPresenter.timelineItem($0, presenter: presenter, contactID: try self.maskedContactID($0.header, presenter: presenter, in: txn)) }
@@ -111,9 +111,9 @@ extension LedgerMethods {
         let end = try self.forEachIndexedEvent(
             workspace: workspace, types: ["field_deleted", "group_deleted"], in: (seq + 1)...head, limit: 1_000_000, in: txn
         ) { record in
-            let header = try EventHeader.decode(record.header)
+            let header = try Self.decodedHeader(record)
             if let payload = record.payload {
-                deletions.append((record.seq, header.createdOn, try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)))
+                deletions.append((record.seq, header.createdOn, try Self.decodedDomainEvent(record, payload: payload, header: header)))
             }
             return true
         }
@@ -151,10 +151,10 @@ extension LedgerMethods {
         for seq in try self.stores.log.seqs(of: EventHeader.workspaceStream(name), in: txn) {
             if let limit = point.seq, seq > limit { break }
             guard let record = try self.stores.log.record(at: seq, in: txn) else { continue }
-            let header = try EventHeader.decode(record.header)
+            let header = try Self.decodedHeader(record)
             guard point.includes(header) else { break }
             guard let payload = record.payload else { continue }
-            let event = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
+            let event = try Self.decodedDomainEvent(record, payload: payload, header: header)
             past.workspace.apply(event, seq: seq)
             if Contact.isChanged(by: event) { past.events.append((seq, header.createdOn, event)) }
         }
@@ -196,7 +196,7 @@ extension LedgerMethods {
             for seq in seqs {
                 if let limit = point.seq, seq > limit { break folding }
                 guard let record = try self.stores.log.record(at: seq, in: txn) else { continue }
-                let header = try EventHeader.decode(record.header)
+                let header = try Self.decodedHeader(record)
                 guard point.includes(header) else { break folding }
                 guard header.workspace == workspace.workspace.name else { continue }
                 catchUp(before: seq)
@@ -204,7 +204,7 @@ extension LedgerMethods {
                     contact?.version = header.version
                     continue
                 }
-                let domainEvent = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
+                let domainEvent = try Self.decodedDomainEvent(record, payload: payload, header: header)
                 if case .contactCreated(let created) = domainEvent {
                     contact = Contact(created: created, workspace: workspace.workspace.name, at: header.createdOn, version: header.version)
                 } else {

@@ -74,7 +74,9 @@ extension LedgerMethods {
     }
 
     /// A stored record's header; a header that cannot be decoded, or that names another position, is
-    /// damage of the log at the record's seq. `events.read` and subscriptions read through it.
+    /// damage of the log at the record's seq. Every method that reads the log reads headers through it (and
+    /// events through ``decodedEvent(_:header:)`` or ``decodedDomainEvent(_:payload:header:)``), so a damaged
+    /// record answers -32005 `log_damaged` with its seq, not an internal error.
     static func decodedHeader(_ record: StoredEvent) throws(LogError) -> EventHeader {
         guard let header = try? EventHeader.decode(record.header) else { throw LogError.damaged(seq: record.seq, .undecodable) }
         guard header.seq == record.seq else { throw LogError.damaged(seq: record.seq, .seqMismatch) }
@@ -85,6 +87,15 @@ extension LedgerMethods {
     /// log at its seq.
     static func decodedEvent(_ record: StoredEvent, header: EventHeader) throws(LogError) -> EventPresenter.Decoded {
         guard let event = try? EventPresenter.decode(record, header: header) else { throw LogError.damaged(seq: record.seq, .undecodable) }
+        return event
+    }
+
+    /// A stored record's payload as a domain event, for the methods that fold the past; one that cannot be
+    /// decoded is damage of the log at its seq.
+    static func decodedDomainEvent(_ record: StoredEvent, payload: [UInt8], header: EventHeader) throws(LogError) -> LedgerEvent {
+        guard let event = try? LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload) else {
+            throw LogError.damaged(seq: record.seq, .undecodable)
+        }
         return event
     }
 

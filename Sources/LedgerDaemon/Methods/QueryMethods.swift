@@ -146,7 +146,7 @@ extension LedgerMethods {
         var workspace = Workspace(name: workspaceName)
         var contacts: [ContactUUID: Contact] = [:]
         try self.stores.log.forEach(after: 0, in: txn) { record in
-            let header = try EventHeader.decode(record.header)
+            let header = try Self.decodedHeader(record)
             guard point.includes(header) else { return false }
             guard header.workspace == workspaceName else { return true }
             let contactUUID = header.contactUUID
@@ -154,7 +154,7 @@ extension LedgerMethods {
                 if let contactUUID { contacts[contactUUID]?.version = header.version }
                 return true
             }
-            let event = try LedgerEvent.decode(type: header.type, schemaVersion: header.schemaVersion, data: payload)
+            let event = try Self.decodedDomainEvent(record, payload: payload, header: header)
             if let contactUUID {
                 if case .contactCreated(let created) = event {
                     contacts[contactUUID] = Contact(created: created, workspace: workspaceName, at: header.createdOn, version: header.version)
