@@ -75,6 +75,8 @@ public final class Environment: @unchecked Sendable {
     /// The rebuildable part's named tables by handle, in the order they were opened: a copy of the
     /// part must hand out the same handles (``RebuildablePartCopy``).
     let rebuildableTableNames = Mutex<[MDB_dbi: String]>([:])
+    /// The durable part's named tables by handle: a copy of the part holds every one of them.
+    let durableTableNames = Mutex<[MDB_dbi: String]>([:])
     private(set) var currentMapSize: Int
     /// Stale reader slots cleared when the environment was opened.
     public let staleReadersCleared: Int32
@@ -295,7 +297,11 @@ public final class Environment: @unchecked Sendable {
                     try check(mdb_dbi_open(handle, name, UInt32(MDB_CREATE), &dbi), "mdb_dbi_open")
                 }
                 tables[name] = Table(name: name, dbi: dbi, isInRebuildablePart: inRebuildable)
-                if inRebuildable, name != Table.rootName { self.rebuildableTableNames.withLock { $0[dbi] = name } }
+                if name != Table.rootName, inRebuildable {
+                    self.rebuildableTableNames.withLock { $0[dbi] = name }
+                } else if name != Table.rootName {
+                    self.durableTableNames.withLock { $0[dbi] = name }
+                }
             }
             return tables
         }
@@ -538,33 +544,41 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
-    /// Writes a consistent, compacted copy of the environment into the empty directory `path`,
-    /// while reads and writes go on: the rebuildable part first (into the same subdirectory of
-    /// `path`), so the copy's rebuildable part is never ahead of its durable part; the owner brings it
-    /// up to date when the copy is opened.
+    /// Writes a consistent, compacted copy of the environment into the empty directory `path`, while
+    /// reads and writes go on: both parts from one paired read snapshot (``read(_:)``), so the copy's
+    /// rebuildable part is exactly as it was beside its durable part (the rebuildable part into the same
+    /// subdirectory of `path`, first, then the durable part).
     ///
-    /// The rebuildable part is copied entry by entry into fresh trees (``LogicalCopy``), not page by
-    /// page: its branch pages may still hold deleted keys as separators, and its tables are keyed by
-    /// what their owner indexes (for the read models, URNs and field values). The durable part's pages
-    /// are copied as they are (LMDB's compacting copy: live pages only).
+    /// Both parts are copied entry by entry into fresh trees (``LogicalCopy``), not page by page: LMDB's
+    /// compacting copy begins a snapshot of its own, which would pair with nothing, and its branch pages may
+    /// still hold deleted keys as separators (the read models' tables are keyed by URNs and field values).
+    /// A durable table the environment never opened fails the copy rather than be left out.
     ///
     /// A copy that fails (a full disk, most often) removes what it wrote, so that no partial copy is
     /// left that looks startable: a cut-off `data.mdb` opens as an empty ledger, or faults inside LMDB.
     /// Failures are ``LMDBError``s carrying the `errno` or LMDB code, so the caller can tell a full disk
     /// from anything else.
-    public func copy(to path: String) throws {
+    ///
+    /// - Parameter note: reads what the caller wants to know of the copy (where the log ends, say) in the
+    ///   snapshot copied.
+    public func copy<Noted>(to path: String, noting note: (Transaction) throws -> Noted) throws -> Noted {
         var written: [String] = []
         do {
-            try self.gate.enterAndLeave {
-                if let rebuildable = self.rebuildablePointer, let source = self.rebuildableDirectory {
+            return try self.gate.enterAndLeave {
+                let snapshot = try self.beginPairedRead()
+                defer { snapshot.abortRead() }
+                let noted = try note(snapshot)
+                if let rebuildable = snapshot.rebuildablePointer, self.rebuildablePointer != nil, let source = self.rebuildableDirectory {
                     let target = (path as NSString).appendingPathComponent((source as NSString).lastPathComponent)
                     guard mkdir(target, 0o700) == 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "mkdir") }
                     written.append(target)
                     let tables = self.rebuildableTableNames.withLock { $0 }
-                    try LogicalCopy.copy(rebuildable, tables: tables, into: target, mapSize: self.currentMapSize)
+                    try LogicalCopy.copy(snapshot: rebuildable, tables: tables, into: target, mapSize: self.currentMapSize, unopened: .leftOut)
                     try RebuildableOwnership.markCopied(directory: target)
                 }
-                try Self.copy(self.pointer, into: path)
+                let tables = self.durableTableNames.withLock { $0 }
+                try LogicalCopy.copy(snapshot: snapshot.pointer, tables: tables, into: path, mapSize: self.currentMapSize, unopened: .refused)
+                return noted
             }
         } catch {
             // Only what this copy created: the subdirectory is made with mkdir, so one that existed
@@ -572,6 +586,11 @@ public final class Environment: @unchecked Sendable {
             for item in written { try? FileManager.default.removeItem(atPath: item) }
             throw error
         }
+    }
+
+    /// ``copy(to:noting:)``, noting nothing.
+    public func copy(to path: String) throws {
+        try self.copy(to: path) { _ in () }
     }
 
     /// Copies `env`, compacted, into `directory`'s `data.mdb`, created `0600` like the live files

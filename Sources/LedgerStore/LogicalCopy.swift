@@ -4,8 +4,8 @@ import Foundation
 import Glibc
 
 /// A copy of an LMDB environment made by putting every entry of its tables, in key order, into fresh
-/// B-trees of a new environment, under one read snapshot of the source: what ``Environment/copy(to:)``
-/// writes the rebuildable part with.
+/// B-trees of a new environment, under one read snapshot of the source: what ``Environment/copy(to:noting:)``
+/// writes both parts with, from one paired read snapshot.
 ///
 /// LMDB's own compacting copy (`mdb_env_copyfd2` with `MDB_CP_COMPACT`) leaves free pages out but copies
 /// the live ones as they are. A branch page's separator keys are the first keys its child pages had
@@ -21,13 +21,25 @@ enum LogicalCopy {
     /// transaction's dirty pages in memory until it commits.
     static let batchBytes = 32 << 20
 
-    /// Copies the tables of `env` named in `tables` (by their handles in `env`), and the entries of its
-    /// root table that are not tables (their keys begin with a 0 byte, ``Table/rootName``), into a new
-    /// `data.mdb` in `directory`, created `0600`, and syncs it. A table of the snapshot that `env` never
-    /// opened belongs to no one and is left out. A copy that fails is removed.
+    /// What becomes of a table of the snapshot that the environment never opened.
+    enum UnopenedTables {
+        /// It belongs to no one (the rebuildable part: a table an earlier version used) and is left out.
+        case leftOut
+        /// The copy fails: a durable table must never be lost silently.
+        case refused
+    }
+
+    /// Copies the tables of the read transaction `source` named in `tables` (by their handles in its
+    /// environment), and the entries of its root table that are not tables (their keys begin with a 0
+    /// byte, ``Table/rootName``), into a new `data.mdb` in `directory`, created `0600`, and syncs it. The
+    /// caller keeps the snapshot open until it returns. A copy that fails is removed.
     ///
-    /// - Parameter mapSize: the copy's map: at least the source's pages in use (sparse, it costs no disk).
-    static func copy(_ env: OpaquePointer, tables: [MDB_dbi: String], into directory: String, mapSize: Int) throws(LMDBError) {
+    /// - Parameters:
+    ///   - mapSize: the copy's map: at least the source's pages in use (sparse, it costs no disk).
+    ///   - unopened: what becomes of a table of the snapshot that its environment never opened.
+    static func copy(
+        snapshot source: OpaquePointer, tables: [MDB_dbi: String], into directory: String, mapSize: Int, unopened: UnopenedTables
+    ) throws(LMDBError) {
         let file = Environment.dataFile(in: directory)
         // O_EXCL: never over a file that was there before (and so never removing one below). LMDB takes
         // an empty data file for a new environment, and keeps its mode.
@@ -35,9 +47,7 @@ enum LogicalCopy {
         guard descriptor >= 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "open") }
         close(descriptor)
         do throws(LMDBError) {
-            let source = try Environment.beginRead(env)
-            defer { mdb_txn_abort(source) }
-            let contents = try Self.contents(of: source, tables: tables)
+            let contents = try Self.contents(of: source, tables: tables, unopened: unopened)
             let target = try Self.openTarget(directory, tables: contents.tables.count, mapSize: mapSize)
             defer { mdb_env_close(target) }
             try Self.writeRoot(contents.rootEntries, into: target)
@@ -55,7 +65,9 @@ enum LogicalCopy {
     }
 
     /// The source's root entries (copied out: few and small) and its tables to copy, in key order.
-    private static func contents(of source: OpaquePointer, tables: [MDB_dbi: String]) throws(LMDBError) -> (rootEntries: [([UInt8], [UInt8])], tables: [(MDB_dbi, String)]) {
+    private static func contents(
+        of source: OpaquePointer, tables: [MDB_dbi: String], unopened: UnopenedTables
+    ) throws(LMDBError) -> (rootEntries: [([UInt8], [UInt8])], tables: [(MDB_dbi, String)]) {
         let handles = Dictionary(tables.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
         // The root table's handle is fixed: asking for it opens nothing (no handle of the live
         // environment changes, as opening a named table would).
@@ -63,14 +75,18 @@ enum LogicalCopy {
         try check(mdb_dbi_open(source, nil, 0, &root), "mdb_dbi_open")
         var entries: [([UInt8], [UInt8])] = []
         var named: [(MDB_dbi, String)] = []
+        var unknown = 0
         try Self.forEach(root, in: source) { key, value in
             if key.first == 0 {
                 entries.append((Array(key), Array(value)))
             } else if let dbi = handles[String(decoding: key, as: UTF8.self)] {
                 // The root table lists the tables by name, in key order; the copy creates them in it.
                 named.append((dbi, String(decoding: key, as: UTF8.self)))
+            } else {
+                unknown += 1
             }
         }
+        if unopened == .refused, unknown > 0 { throw LMDBError(code: .notFound, operation: "copy: \(unknown) table(s) never opened") }
         return (entries, named)
     }
 

@@ -146,7 +146,7 @@ extension ContactLedgerCommand {
             var params: [String: JSONValue] = ["path": .string(absolute)]
             self.idempotency.apply(to: &params)
             let result = try self.global.call("ledger.backup", params)
-            self.global.emit(result) { Output.printObject($0, leading: ["path", "head_seq_at_start", "bytes"]) }
+            self.global.emit(result) { Output.printObject($0, leading: ["path", "head_seq", "head_hash", "bytes"]) }
         }
     }
 }

@@ -102,7 +102,9 @@ struct LogicalCopyTests {
                 try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
                 let started = DispatchTime.now().uptimeNanoseconds
                 if logical {
-                    try LogicalCopy.copy(part, tables: tables, into: target, mapSize: 1 << 34)
+                    let snapshot = try Environment.beginRead(part)
+                    defer { mdb_txn_abort(snapshot) }
+                    try LogicalCopy.copy(snapshot: snapshot, tables: tables, into: target, mapSize: 1 << 34, unopened: .leftOut)
                 } else {
                     try Environment.copy(part, into: target)
                 }

@@ -5,9 +5,12 @@ import LedgerStore
 import RPC
 
 extension LedgerMethods {
-    /// `ledger.backup {path}`: a consistent, compacted hot copy of the whole store (the read models
-    /// rewritten into fresh trees, then the log by LMDB's copy with compaction, each under one read
-    /// snapshot: ``Environment/copy(to:)``) into `path`, a new or empty directory, while writes go on.
+    /// `ledger.backup {path}`: a consistent, compacted hot copy of the whole store (the read models, then
+    /// the log, rewritten into fresh trees from one paired read snapshot: ``Environment/copy(to:noting:)``)
+    /// into `path`, a new or empty directory, while writes go on. The copy's read models are those beside
+    /// its log, so it starts with nothing to catch up; before, they came from an earlier snapshot, and a
+    /// contact deleted in between left audit entries its log no longer held. The answer names where the
+    /// copy's log ends (`head_seq`, `head_hash`), to compare with an anchor kept elsewhere.
     /// `contactledgerd --data-dir PATH` starts on the copy. A retry with the same idempotency key answers
     /// the first call's answer: a client whose answer a timeout lost would otherwise find its own copy in
     /// the way (`not_an_empty_directory`) and not know whether it is whole.
@@ -25,11 +28,16 @@ extension LedgerMethods {
             let directory = target.directory
             let answer: JSONValue
             do {
-                let head = try self.read { try self.stores.log.head(in: $0).seq }
                 // On the long-call thread, not the cooperative pool, whose threads every connection needs.
-                try environment.copy(to: directory.path)
+                let log = self.stores.log
+                let head = try environment.copy(to: directory.path) { try log.head(in: $0) }
                 let size = (try? FileManager.default.attributesOfItem(atPath: directory.path + "/data.mdb")[.size] as? NSNumber)?.int64Value ?? 0
-                answer = ["path": .string(path), "head_seq_at_start": .integer(Int64(head)), "bytes": .integer(size)]
+                answer = [
+                    "path": .string(path), "head_seq": .integer(Int64(head.seq)),
+                    "head_hash": head.seq == 0 ? .null : .string(EventPresenter.hex(head.hash)),
+                    // Kept for clients of earlier versions: the copy is of the log as the backup began.
+                    "head_seq_at_start": .integer(Int64(head.seq)), "bytes": .integer(size),
+                ]
             } catch {
                 // Whatever failed, nothing of the backup stays: a retry to the same path must work.
                 target.discard()
