@@ -166,6 +166,9 @@ struct AccessAndBackupTests {
         usleep(500_000)
         #expect(try daemon.waitUntilReady().string("last_rebuilt_on") == rebuilt)
         #expect(try daemon.error("projections.rebuild", ["name": "contacts", "idempotency_key": "schema-7", "workspace": "main", "actor": "other"]).code == -32002)
+        // Whatever the other params name: an unknown projection with the key is the key reused, not not-found.
+        let reused = try daemon.error("projections.rebuild", ["name": "nope", "idempotency_key": "schema-7"])
+        #expect(reused.code == -32002, "\(reused)")
         try daemon.call("projections.rebuild", ["name": "contacts"])
         usleep(500_000)
         #expect(try daemon.waitUntilReady().string("last_rebuilt_on") != rebuilt)

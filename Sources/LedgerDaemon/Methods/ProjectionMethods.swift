@@ -79,8 +79,10 @@ extension LedgerMethods {
     /// otherwise start a second rebuild once the first is done.
     func projectionsRebuild(_ call: RPCCall, _ caller: Caller) async throws -> any MethodAnswer {
         let params = try self.params(RebuildParams.self, call)
-        try Self.checkProjection(params.name)
+        // The key first, as every command does: a key reused with other params is -32002 whatever they
+        // name (an unknown projection answered -32001 here).
         if let earlier = try self.earlierAnswer(call, caller) { return earlier }
+        try Self.checkProjection(params.name)
         guard caller.idempotencyKey != nil else {
             let started = self.rebuilder.requestRebuild()
             return try await self.answerAppendingNothing(["name": .string(params.name), "state": "rebuilding", "started": .bool(started)], call, caller)
