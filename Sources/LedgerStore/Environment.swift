@@ -568,7 +568,7 @@ public final class Environment: @unchecked Sendable {
                 let snapshot = try self.beginPairedRead()
                 defer { snapshot.abortRead() }
                 let noted = try note(snapshot)
-                if let rebuildable = snapshot.rebuildablePointer, self.rebuildablePointer != nil, let source = self.rebuildableDirectory {
+                if let rebuildable = snapshot.rebuildablePointer, let source = self.rebuildableDirectory {
                     let target = (path as NSString).appendingPathComponent((source as NSString).lastPathComponent)
                     guard mkdir(target, 0o700) == 0 else { throw LMDBError(code: .init(rawValue: errno), operation: "mkdir") }
                     written.append(target)
