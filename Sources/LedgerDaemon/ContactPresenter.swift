@@ -70,11 +70,19 @@ struct ContactPresenter {
         object["urn"] = .string(Self.mask(urn))
     }
 
+    /// A smart group's query as the workspace shows it: in an anonymous workspace with every URN value
+    /// masked (``ContactQuery/textMaskingURNValues(_:)``; `urns.tel = "********"`), or masked whole when it
+    /// does not parse. A group made while the workspace was not anonymous keeps its query, and groups,
+    /// their events and the answers that showed them would otherwise show the numbers it names.
+    func presentQuery(_ text: String) -> String {
+        self.workspace.anonymous ? ContactQuery.textMaskingURNValues(text) : text
+    }
+
     /// A command's answer stored with its idempotency key, masked as the workspace is now: an answer
-    /// kept before the workspace became anonymous shows its contacts and messages as a live one would.
-    /// It finds the contact and message objects of the contract by their members (a contact has `uuid`,
-    /// `id` and `urns`; a message `direction` and `urn`) at any depth; ids and `seq` stay as first
-    /// answered.
+    /// kept before the workspace became anonymous shows its contacts, messages and group queries as a
+    /// live one would. It finds the contact and message objects of the contract by their members (a
+    /// contact has `uuid`, `id` and `urns`; a message `direction` and `urn`; a group a `query` text) at
+    /// any depth; ids and `seq` stay as first answered.
     func maskAnswer(_ answer: JSONValue) -> JSONValue {
         guard self.workspace.anonymous else { return answer }
         switch answer {
@@ -84,6 +92,7 @@ struct ContactPresenter {
             var object = members.mapValues { self.maskAnswer($0) }
             if object["uuid"] != nil, object["id"]?.integerValue != nil, case .array? = object["urns"] { self.maskContact(&object) }
             if object["direction"] != nil, object["urn"] != nil { self.maskMessage(&object) }
+            if let query = object["query"]?.stringValue { object["query"] = .string(self.presentQuery(query)) }
             return .object(object)
         default:
             return answer
@@ -106,8 +115,9 @@ struct ContactPresenter {
     static func mask(_ urn: String) -> String { URN.masked(text: urn) }
 
     /// Masks what an anonymous workspace's answers must not show inside an event's `data`: URN paths,
-    /// and a contact's name (unless cleared), shown as its `ref` as a contact object shows it. Field and
-    /// group names are the workspace's, not personal data, and stay. `contactID` is the id of the contact whose stream the
+    /// a contact's name (unless cleared), shown as its `ref` as a contact object shows it, and the URN
+    /// values of a group's query (``presentQuery(_:)``). Field and group names are the workspace's, not
+    /// personal data, and stay. `contactID` is the id of the contact whose stream the
     /// event is in, for events whose data does not carry it (`contact_name_changed`); without it the name
     /// is masked.
     func maskEventData(_ data: JSONValue, type: String, contactID: Int64?) -> JSONValue {
@@ -124,9 +134,15 @@ struct ContactPresenter {
             let id = members["id"]?.integerValue ?? contactID
             members["name"] = .string(id.map { self.reference.encode($0) } ?? URN.anonymousMask)
         }
+        if Self.groupQueryEvents.contains(type), let query = members["query"]?.stringValue {
+            members["query"] = .string(self.presentQuery(query))
+        }
         return .object(members)
     }
 
     /// The events whose `name` is a contact's.
     static let contactNameEvents: Set<String> = ["contact_created", "contact_name_changed"]
+
+    /// The events whose `query` is a smart group's.
+    static let groupQueryEvents: Set<String> = ["group_created", "group_updated"]
 }

@@ -312,3 +312,85 @@ struct AnonymousWorkspaceTests {
         #expect(ImportExportTests.errors(try daemon.call("imports.status", laterStatus)) == ["2|URN:Tel|URN tel:+250788515151 already taken by another contact"])
     }
 }
+
+extension AnonymousWorkspaceTests {
+    /// Polls `groups.list` of `workspace` until the group is `ready`; returns it.
+    static func readyGroup(_ daemon: DaemonHarness, _ uuid: String, workspace: JSONValue) throws -> JSONValue {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let group = try daemon.call("groups.list", ["workspace": workspace])["groups"]?.arrayValue?.first { $0.string("uuid") == uuid }
+            if let group, group.string("status") == "ready" { return group }
+            usleep(20_000)
+        }
+        Issue.record("group \(uuid) never became ready")
+        return .null
+    }
+
+    /// A smart group made before the workspace became anonymous keeps the number its query names, and
+    /// every answer showing the query shows it with its URN values masked and the rest of its canonical
+    /// text as it is: `groups.list`, the groups.* answers (live and replayed), the group events in
+    /// `events.read`, `audit.changes` and an `events.subscribe` catch-up; `contacts.history` never carries
+    /// a query. A workspace that is not anonymous shows the number. Found by a black-box audit:
+    /// `groups.list` and the `group_created` event showed `urns.tel = "+250788500002"`.
+    @Test func groupQueriesShowNoURNValues() throws {
+        let daemon = try DaemonHarness()
+        let secret = "788500002"
+        let plainQuery = #"urns.tel = "+250788500002" OR fields.age > 18"#
+        var groups: [String: String] = [:]
+        var member: [String: String] = [:]
+        var replays: [(method: String, params: JSONValue)] = []
+        for workspace in ["later", "plain"] {
+            let name = JSONValue.string(workspace)
+            _ = try daemon.call("workspace.configure", ["workspace": name, "default_country": "RW"])
+            _ = try daemon.call("fields.create", ["workspace": name, "key": "age", "type": "number"])
+            let contact = try #require(try daemon.call("contacts.create", ["workspace": name, "urns": ["tel:0788500002"]]).string("uuid"))
+            member[workspace] = contact
+            let create: JSONValue = ["workspace": name, "name": "TelGroup", "query": "tel = +250788500002", "idempotency_key": "create"]
+            let created = try daemon.call("groups.create", create)
+            #expect(created.string("query") == #"urns.tel = "+250788500002""#)
+            let uuid = try #require(created.string("uuid"))
+            groups[workspace] = uuid
+            _ = try Self.readyGroup(daemon, uuid, workspace: name)
+            let update: JSONValue = ["workspace": name, "uuid": .string(uuid), "query": "tel = +250788500002 OR age > 18", "idempotency_key": "update"]
+            #expect(try daemon.call("groups.update", update).string("query") == plainQuery)
+            let ready = try Self.readyGroup(daemon, uuid, workspace: name)
+            #expect(ready["count"] == 1)
+            if workspace == "later" { replays = [("groups.create", create), ("groups.update", update)] }
+        }
+        _ = try daemon.call("workspace.configure", ["workspace": "later", "anonymous": true])
+        let later: JSONValue = "later"
+        let uuid = try #require(groups["later"])
+        let masked = #"urns.tel = "********" OR fields.age > 18"#
+
+        let listed = try daemon.call("groups.list", ["workspace": later])
+        #expect(listed["groups"]?.arrayValue?.first?.string("query") == masked, "\(listed)")
+        let renamed = try daemon.call("groups.update", ["workspace": later, "uuid": .string(uuid), "name": "Renamed"])
+        #expect(renamed.string("query") == masked, "\(renamed)")
+        var answers: [(String, JSONValue)] = [("groups.list", listed), ("groups.update", renamed)]
+        for replay in replays {
+            let again = try daemon.call(replay.method, replay.params)
+            #expect(again.string("uuid") == uuid, "\(replay.method) replayed")
+            answers.append(("\(replay.method) replayed", again))
+        }
+        let events = try ContactKit.allEvents(daemon, workspace: "later")
+        let queries = events.filter { ["group_created", "group_updated"].contains($0.string("type") ?? "") && $0["data"]?["query"] != nil }
+        #expect(queries.map { $0["data"]?.string("query") } == [#"urns.tel = "********""#, masked], "\(queries)")
+        answers.append(("events.read", .array(events)))
+        answers.append(("audit.changes", .array(try ContactKit.allPages(daemon, "audit.changes", ["workspace": later]))))
+        answers.append(("contacts.history", .array(try ContactKit.history(daemon, try #require(member["later"]), workspace: "later"))))
+        let subscriber = try daemon.client()
+        try subscriber.call("events.subscribe", ["workspace": later, "after_seq": 0, "types": ["group_created", "group_updated"]])
+        let caughtUp = try (0..<3).map { _ in try subscriber.readValue()["params"]?["event"] ?? .null }
+        #expect(caughtUp.map { $0["data"]?["query"]?.stringValue } == [#"urns.tel = "********""#, masked, nil], "\(caughtUp)")
+        answers.append(("events.subscribe", .array(caughtUp)))
+        for (label, answer) in answers {
+            #expect(!ContactKit.mentions(answer, secret), "\(label) reveals the number: \(answer)")
+        }
+
+        // A workspace that is not anonymous shows its group's query whole.
+        let plain = try daemon.call("groups.list", ["workspace": "plain"])
+        #expect(plain["groups"]?.arrayValue?.first?.string("query") == plainQuery)
+        let plainEvents = try ContactKit.allEvents(daemon, workspace: "plain")
+        #expect(plainEvents.contains { $0.string("type") == "group_created" && $0["data"]?.string("query") == #"urns.tel = "+250788500002""# })
+    }
+}

@@ -96,7 +96,7 @@ public struct ContactQuery: Sendable, Hashable {
         self.inspection = QueryInspection(root: root)
     }
 
-    private static func nestingExceedsLimit(_ scalars: [Unicode.Scalar]) -> Bool {
+    static func nestingExceedsLimit(_ scalars: [Unicode.Scalar]) -> Bool {
         var depth = 0
         for scalar in scalars {
             switch scalar {

@@ -12,14 +12,16 @@ extension LedgerMethods {
     ///
     /// Status and count come from the same snapshot: the evaluation's scheduled position is deleted in
     /// the transaction of its last chunk, so `ready` is never shown beside a count that lacks members.
+    /// An anonymous workspace shows the query with its URN values masked (``ContactPresenter/presentQuery(_:)``).
     func present(_ group: Group, in workspace: Workspace, status: String? = nil, in txn: Transaction) throws -> JSONValue {
         let count = try self.stores.projector(txn).contacts.index.count(matching: .group(group.uuid), workspace: workspace.name, in: txn)
         let evaluating = try group.isSmart && self.populator.isScheduled(GroupPopulator.Job(workspace: workspace.name, group: group.uuid), in: txn)
         let parses = group.query.map { (try? ContactQuery.parse($0, resolver: WorkspaceQueryResolver(workspace: workspace))) != nil } ?? true
+        let presenter = ContactPresenter(workspace: workspace, reference: self.reference)
         return [
             "uuid": .string(group.uuid.rawValue),
             "name": .string(group.name),
-            "query": group.query.map { .string($0) } ?? .null,
+            "query": group.query.map { .string(presenter.presentQuery($0)) } ?? .null,
             "status": .string(status ?? (evaluating ? "evaluating" : parses ? "ready" : "invalid")),
             "count": .integer(Int64(count)),
         ]
