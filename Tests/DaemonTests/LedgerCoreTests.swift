@@ -300,6 +300,44 @@ struct LedgerCoreTests {
         #expect(try daemon.call("system.health").string("status") == "ok")
     }
 
+    /// Deleting `daemon.lock` and LMDB's `lock.mdb` files under a running daemon lets no second daemon in:
+    /// the directory itself is locked too. With the lock file alone a second daemon started on the same
+    /// log, and both acknowledged writes under the same seq, one of them lost (an operations finding).
+    @Test func aSecondDaemonIsRefusedAfterTheLockFilesWereDeleted() throws {
+        let daemon = try DaemonHarness()
+        let first = try daemon.call("contacts.create", ["name": "First"])
+        let locks = (FileManager.default.subpaths(atPath: daemon.directory) ?? []).filter { ["daemon.lock", "lock.mdb"].contains(($0 as NSString).lastPathComponent) }
+        #expect(locks.contains("daemon.lock") && locks.contains("lock.mdb"), "\(locks)")
+        for lock in locks { #expect(unlink(daemon.directory + "/" + lock) == 0, "\(lock)") }
+        let errors = "/tmp/clt-\(UUID().uuidString.prefix(8).lowercased()).err"
+        #expect(FileManager.default.createFile(atPath: errors, contents: nil))
+        defer { try? FileManager.default.removeItem(atPath: errors) }
+        let second = ChildProcess()
+        second.executableURL = DaemonHarness.productsDirectory.appendingPathComponent("contactledgerd")
+        second.arguments = ["--data-dir", daemon.directory, "--socket", daemon.directory + "/other.sock"]
+        second.standardOutput = nil
+        let errorFile = try #require(FileHandle(forWritingAtPath: errors))
+        second.standardError = errorFile
+        try second.run()
+        let deadline = Date().addingTimeInterval(30)
+        while second.isRunning && Date() < deadline { usleep(20_000) }
+        if second.isRunning {
+            let answer = try? RPCClient(socketPath: daemon.directory + "/other.sock").call("system.health", [:])
+            Issue.record("a second daemon serves the directory: \(answer ?? .null)")
+            second.terminate()
+            second.waitUntilExit()
+        } else {
+            #expect(second.terminationStatus != 0)
+            let message = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+            #expect(message.contains("another contactledgerd holds the data directory (lock on the directory \(daemon.directory) itself"), "\(message)")
+        }
+        // The first daemon still serves, and its log goes on from its own head.
+        #expect(try daemon.call("system.health").string("status") == "ok")
+        let next = try daemon.call("contacts.create", ["name": "Next"])
+        #expect(next.int("seq") == (first.int("seq") ?? 0) + 1)
+        #expect(try daemon.call("contacts.count", ["query": ""]).int("total") == 2)
+    }
+
     /// A daemon removes only a stale socket of its own: it never takes over a socket another daemon
     /// listens on, nor removes a stale one it did not create, and after a crash it takes back its own.
     @Test func aDaemonTakesOverNoSocketButItsOwnStaleOne() throws {
