@@ -193,7 +193,13 @@ public enum Daemon {
             if replayed > 0 { logger.notice("read models caught up with the log", metadata: ["projection.events": "\(replayed)"]) }
         }
         let replication = ReplicationStatus(settings: configuration.replication)
-        let populator = GroupPopulator(ledger: ledger, logger: logger, evaluates: configuration.replication?.role != .replica)
+        // A node that publishes appends no event of its own before its publisher has found the stream holding
+        // this log's history (a replica promoted while behind evaluated its smart groups at seqs the stream
+        // already held, and could no longer follow it); clients' commands do not wait for it.
+        let ownWrites = OwnWritesGate(isOpen: configuration.replication?.role != .publisher)
+        let populator = GroupPopulator(
+            ledger: ledger, logger: logger, evaluates: configuration.replication?.role != .replica, mayWrite: ownWrites
+        )
         let methods = LedgerMethods(
             ledger: ledger, rebuilder: rebuilder, populator: populator, access: configuration.access,
             logger: logger, replication: replication, importMaximumRecords: configuration.importMaximumRecords,
@@ -237,7 +243,8 @@ public enum Daemon {
         if let settings = configuration.replication {
             let service: any Service =
                 switch settings.role {
-                case .publisher: ReplicationPublisher(ledger: ledger, settings: settings, status: replication, logger: logger)
+                case .publisher:
+                    ReplicationPublisher(ledger: ledger, settings: settings, status: replication, ownWrites: ownWrites, logger: logger)
                 case .replica: ReplicaFollower(ledger: ledger, populator: populator, settings: settings, status: replication, logger: logger)
                 }
             services.insert(.init(service: service), at: 2)

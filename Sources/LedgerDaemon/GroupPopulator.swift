@@ -21,6 +21,11 @@ import Synchronization
 /// records what its primary's events schedule and end (``record(_:workspace:smartGroups:by:in:)``), shows
 /// the same `evaluating` status, and evaluates nothing itself; promoted, it finishes the evaluations its
 /// primary left unfinished.
+///
+/// Its events are the daemon's own, so they go through ``OwnWritesGate``: on a node that publishes, none
+/// is appended before its publisher has found the stream holding this log's history (a replica promoted
+/// while behind wrote at a seq the stream already held, and could no longer follow it), and the
+/// evaluations wait meanwhile.
 final class GroupPopulator: Service, Sendable {
     /// One group to evaluate.
     struct Job: Sendable, Hashable {
@@ -46,14 +51,17 @@ final class GroupPopulator: Service, Sendable {
     private let logger: Logger
     /// False on a read replica: it records evaluations but runs none (its log is its primary's).
     private let evaluates: Bool
+    /// Whether the events of its evaluations and marks may be appended now.
+    private let mayWrite: OwnWritesGate
     private let evaluating = Mutex<Set<Job>>([])
     private let requests: AsyncStream<Job>
     private let requestSink: AsyncStream<Job>.Continuation
 
-    init(ledger: Ledger, logger: Logger, evaluates: Bool = true) {
+    init(ledger: Ledger, logger: Logger, evaluates: Bool = true, mayWrite: OwnWritesGate = OwnWritesGate(isOpen: true)) {
         self.ledger = ledger
         self.logger = logger
         self.evaluates = evaluates
+        self.mayWrite = mayWrite
         (self.requests, self.requestSink) = AsyncStream.makeStream(of: Job.self)
     }
 
@@ -140,18 +148,7 @@ final class GroupPopulator: Service, Sendable {
             try? await gracefulShutdown()
             return
         }
-        do {
-            try await self.markEvaluationsEndedBeforeTheirEvent()
-        } catch {
-            // Not worth a start refused (a full disk, a full map): the next start marks them.
-            self.logger.warning("earlier smart group evaluations not marked in the log", metadata: ["error.type": "\(type(of: error))"])
-        }
-        do {
-            try await self.scheduleEvaluationsAfterTheMatchingRulesChanged()
-        } catch {
-            // Tried again at the next start: the version is stored with the schedule, or not at all.
-            self.logger.warning("smart groups not scheduled after a change of matching rules", metadata: ["error.type": "\(type(of: error))"])
-        }
+        guard await self.writeAtStart() else { return }
         // Resume evaluations a restart interrupted (and start those just scheduled).
         let stores = self.ledger.stores
         let pending: [Job] = try stores.environment.read { txn in
@@ -179,6 +176,46 @@ final class GroupPopulator: Service, Sendable {
         }
     }
 
+    /// Marks the evaluations ended before their event and schedules those new matching rules ask for, once
+    /// the daemon may write its own events; again if the gate closed in between (both are done once: what
+    /// is done is stored). Returns false if the daemon stopped first.
+    ///
+    /// A promoted replica (which never stores the matching rules its primary ran) schedules every smart
+    /// group here: its primary may have run older rules, so the memberships it copied are evaluated again.
+    private func writeAtStart() async -> Bool {
+        while true {
+            guard await self.waitUntilMayWrite() else { return false }
+            do {
+                try await self.markEvaluationsEndedBeforeTheirEvent()
+            } catch is OwnWritesGate.Closed {
+                continue
+            } catch {
+                // Not worth a start refused (a full disk, a full map): the next start marks them.
+                self.logger.warning("earlier smart group evaluations not marked in the log", metadata: ["error.type": "\(type(of: error))"])
+            }
+            do {
+                try await self.scheduleEvaluationsAfterTheMatchingRulesChanged()
+            } catch is OwnWritesGate.Closed {
+                continue
+            } catch {
+                // Tried again at the next start: the version is stored with the schedule, or not at all.
+                self.logger.warning("smart groups not scheduled after a change of matching rules", metadata: ["error.type": "\(type(of: error))"])
+            }
+            return true
+        }
+    }
+
+    /// Waits until the daemon may append events of its own; false if it stopped first.
+    private func waitUntilMayWrite() async -> Bool {
+        if self.mayWrite.isOpen { return true }
+        do {
+            try await cancelWhenGracefulShutdown { try await self.mayWrite.waitUntilOpen() }
+            return true
+        } catch {
+            return false
+        }
+    }
+
     private func evaluate(_ job: Job) async {
         let stores = self.ledger.stores
         let reference = self.ledger.reference
@@ -192,6 +229,8 @@ final class GroupPopulator: Service, Sendable {
         do {
             while !Task.isCancelled {
                 let finished = try await self.ledger.execute(context) { tx in
+                    // Read where it writes: the publisher may have closed the gate since the last chunk.
+                    guard self.mayWrite.isOpen else { return [2] }
                     // The position is the last contact evaluated; none: the start; missing key: cancelled.
                     guard let stored = try tx.txn.get(stores.meta, key: key) else { return [1] }
                     let after = stored.isEmpty ? nil : ContactUUID(String(decoding: stored, as: UTF8.self))
@@ -236,6 +275,11 @@ final class GroupPopulator: Service, Sendable {
                     return [1]
                 }
                 if finished == [1] { break }
+                // Its position is kept: it goes on from there once the gate opens, or at the next start.
+                if finished == [2], !(await self.waitUntilMayWrite()) {
+                    self.logger.info("smart group evaluation stopped with the daemon", metadata: ["group.uuid": "\(job.group.rawValue)"])
+                    break
+                }
             }
         } catch let stopping as StorageUnavailable where stopping.reason == "shutting_down" {
             // Its position is stored: the next start goes on from there.
@@ -256,6 +300,9 @@ final class GroupPopulator: Service, Sendable {
         let stored = try stores.environment.read { txn in try txn.get(stores.meta, key: Self.matchingRulesKey).flatMap { BigEndian.uint64($0) } } ?? 0
         guard stored < current else { return }
         let scheduled = try await self.ledger.execute(.daemonRecord) { tx in
+            // Evaluations it schedules would be this node's own events (a replica refused promotion that
+            // goes back to following showed them evaluating): it schedules them once it may write.
+            guard self.mayWrite.isOpen else { throw OwnWritesGate.Closed() }
             let workspaces = try stores.projector(tx.txn).workspaces
             var count: UInt64 = 0
             for name in try workspaces.names(in: tx.txn) {
@@ -293,6 +340,8 @@ final class GroupPopulator: Service, Sendable {
         for name in unmarked {
             let context = CommandContext(workspace: name, actor: nil, peer: nil, idempotencyKey: nil, paramsHash: [])
             let marked = try await self.ledger.execute(context) { tx in
+                // Read where it writes: the publisher may have closed the gate since the start's wait.
+                guard self.mayWrite.isOpen else { throw OwnWritesGate.Closed() }
                 let ended: [LedgerEvent] = try tx.workspace().groups.filter(\.isSmart).compactMap { group in
                     try self.isScheduled(Job(workspace: name, group: group.uuid), in: tx.txn) ? nil : .groupEvaluated(uuid: group.uuid)
                 }

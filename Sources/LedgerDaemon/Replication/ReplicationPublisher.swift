@@ -15,6 +15,11 @@ import ServiceLifecycle
 /// writer) and reconciled with the stream's last sequence on every (re)connection, which is the truth
 /// when they differ. While NATS is unreachable the ledger keeps accepting writes; the publisher
 /// retries with back-off and catches up from its position.
+///
+/// It also keeps the daemon's own writes (``OwnWritesGate``) to a log the stream holds: open once it has
+/// found the stream holding this log's history and publishes, closed again when a check fails while it is
+/// connected (behind, fenced, diverged). Losing the connection leaves it as it was: a primary keeps
+/// writing while NATS is down, and its publisher sends those events when it is back.
 final class ReplicationPublisher: Service, Sendable {
     static let positionKey = Array("replication.published_seq".utf8)
     /// This data directory's node id, made at its first publication (``StreamClaim``).
@@ -30,13 +35,16 @@ final class ReplicationPublisher: Service, Sendable {
     private let stores: LedgerStores
     private let settings: ReplicationSettings
     private let status: ReplicationStatus
+    /// Opened once the stream holds this log's history, closed when it does not (or may not).
+    private let ownWrites: OwnWritesGate
     private let logger: Logger
 
-    init(ledger: Ledger, settings: ReplicationSettings, status: ReplicationStatus, logger: Logger) {
+    init(ledger: Ledger, settings: ReplicationSettings, status: ReplicationStatus, ownWrites: OwnWritesGate, logger: Logger) {
         self.ledger = ledger
         self.stores = ledger.stores
         self.settings = settings
         self.status = status
+        self.ownWrites = ownWrites
         self.logger = logger
     }
 
@@ -157,6 +165,8 @@ final class ReplicationPublisher: Service, Sendable {
                 if pacing.shouldAnnounceConnection() {
                     self.logger.notice("replication publisher connected", metadata: ["replication.published_seq": "\(last)"])
                 }
+                // The stream holds this log's history, claimed by this node: the daemon's own events may follow.
+                self.ownWrites.open()
                 pacing.attemptBegins(at: last)
                 try await self.publish(jetStream, from: last, as: node)
             } catch is CancellationError {
@@ -164,6 +174,9 @@ final class ReplicationPublisher: Service, Sendable {
             } catch {
                 if Task.isCancelled { return }
                 let text = "\(error)"
+                // Connected, a failed check or publication may mean the node is behind, fenced or diverged: its
+                // own events would then take seqs the stream holds. Disconnected, nothing new is known.
+                if client.status == .connected { self.ownWrites.close() }
                 self.status.update {
                     $0.connected = client.status == .connected
                     $0.state = client.status == .connected ? ((error as? ReplicationError)?.state ?? "error") : "disconnected"
