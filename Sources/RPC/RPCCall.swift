@@ -28,8 +28,9 @@ public struct RPCContext: Sendable {
     public var connectionID: UInt64
     /// Sends notifications to this connection's peer, in order with its answers.
     public var notifier: RPCNotifier
-    /// Work to start once this call's answer has been written (a subscription's feed), running for as
-    /// long as the connection lives and cancelled when it closes.
+    /// Work to start once this call's answer has been written (a subscription's feed), running until it
+    /// ends by itself, the connection closes or the server shuts down; the end of the connection's input
+    /// does not end it (a peer that shut only its sending side still reads).
     public var afterAnswer: RPCAfterAnswer
     /// When set, every valid call is answered with this error and not handled (the server is shutting
     /// down: see ``ShutdownDrain``).

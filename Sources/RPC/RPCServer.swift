@@ -248,9 +248,13 @@ public final class RPCServer: Service {
                 // Closed (by its peer or by us), it drops its long calls still waiting for a thread: an
                 // input's end alone does not, as a peer that shut only its sending side still reads.
                 let closed = ConnectionClosed()
+                // Completed once the connection's follow-ups (below) are to end: when they all have, when the
+                // channel closes, or when the server drains the connection.
+                let followUpsEnding = channel.eventLoop.makePromise(of: Void.self)
                 channel.closeFuture.whenComplete { _ in
                     closed.record()
                     LongCallThreads.dropWaiting(connection: connectionID)
+                    followUpsEnding.succeed()
                 }
                 let notifier = RPCNotifier(
                     write: { line in try await outbound.write(ByteBuffer(bytes: line)) },
@@ -264,14 +268,20 @@ public final class RPCServer: Service {
                         }
                     }
                 )
-                // Long-lived work started after an answer (subscription feeds) runs beside the calls and
-                // is cancelled when the connection's input ends.
+                // Long-lived work started after an answer (subscription feeds) runs beside the calls. When
+                // the input ends because the server drains the connection, it is cancelled at once. When it
+                // ends because the peer shut its sending side (`nc -N`, `socat`), it runs on: that peer still
+                // reads, and one that sent only `events.subscribe` is owed the catch-up and live events. It
+                // is cancelled then once it has ended by itself (a subscription ended by `events.error`),
+                // once the channel closes (a peer gone for good: the kernel reports the hang-up, or the
+                // next write to it fails), or once the server shuts down, whichever comes first.
                 let (followUps, followUpSink) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
                 try await withThrowingTaskGroup(of: Void.self) { connectionGroup in
                     connectionGroup.addTask {
                         await withDiscardingTaskGroup { group in
                             for await work in followUps { group.addTask { await work() } }
                         }
+                        followUpsEnding.succeed()
                     }
                     let drain = connection.drain
                     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -315,6 +325,16 @@ public final class RPCServer: Service {
                         try await group.waitForAll()
                     }
                     followUpSink.finish()
+                    if !drain.isDraining {
+                        // Its peer shut its sending side. Registered again, as nothing is read from it now,
+                        // so that a shutdown still ends its follow-ups, as promptly as a full-duplex
+                        // connection's. A connection without follow-ups does not wait: their task ends as
+                        // soon as nothing more can be started.
+                        drain.onBegin { followUpsEnding.succeed() }
+                        try await drains.whileRegistered(connectionID, drain: drain, channel: channel) {
+                            try await followUpsEnding.futureResult.get()
+                        }
+                    }
                     connectionGroup.cancelAll()
                 }
                 await Self.deliverWrittenAnswers(on: channel)

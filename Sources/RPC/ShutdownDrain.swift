@@ -36,6 +36,8 @@ final class ShutdownDrain: Sendable {
     private let running = Atomic<Int>(0)
     /// The uptime, in nanoseconds, of the connection's last line read or call answered while draining.
     private let lastActivity = Atomic<Int64>(0)
+    /// Whether the drain has begun, and what to call when it does (``onBegin(_:)``).
+    private let beginning = Mutex<(hasBegun: Bool, handlers: [@Sendable () -> Void])>((false, []))
 
     /// Whether the server is shutting down (lines read now are refused).
     var isDraining: Bool { self.draining.load(ordering: .acquiring) }
@@ -60,6 +62,17 @@ final class ShutdownDrain: Sendable {
     func callEnded() {
         self.inFlight.subtract(1, ordering: .relaxed)
         self.noteActivity()
+    }
+
+    /// Calls `handler` once the drain begins, at once if it has begun: a connection whose input has
+    /// ended already (its peer shut its sending side) but whose subscriptions still feed it learns of
+    /// the shutdown here, as nothing more is read from it.
+    func onBegin(_ handler: @escaping @Sendable () -> Void) {
+        let hasBegun = self.beginning.withLock { state in
+            if !state.hasBegun { state.handlers.append(handler) }
+            return state.hasBegun
+        }
+        if hasBegun { handler() }
     }
 
     /// While draining, the quiet period starts again from now (a line read, a call answered, a
@@ -97,6 +110,12 @@ final class ShutdownDrain: Sendable {
         let start = NIODeadline.now()
         self.lastActivity.store(start.uptimeNanoseconds.clamped, ordering: .relaxed)
         self.draining.store(true, ordering: .releasing)
+        let handlers = self.beginning.withLock { state in
+            state.hasBegun = true
+            defer { state.handlers = [] }
+            return state.handlers
+        }
+        for handler in handlers { handler() }
         let check = TimeAmount.nanoseconds(Self.quietPeriod.nanoseconds / 2)
         let lastCheck = Atomic<Int64>(start.uptimeNanoseconds.clamped)
         channel.eventLoop.scheduleRepeatedTask(initialDelay: check, delay: check) { task in

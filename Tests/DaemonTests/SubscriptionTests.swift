@@ -2,6 +2,7 @@
 import Foundation
 import RPC
 import Synchronization
+import TestSupport
 import Testing
 
 /// `events.subscribe`: catch-up from a position, then live, in order, without gaps or duplicates.
@@ -404,5 +405,134 @@ struct SubscriptionTests {
         let worst = results[connections].worst
         // Without the fix the worst was 6.6 s (debug, 2 cores); with it, about 0.35 s.
         #expect(worst < 2.0, "system.health waited \(worst) s behind 64 live subscribers of one commit of \(contacts) events")
+    }
+
+    /// A subscriber that shuts down its sending side after `events.subscribe` (`nc -N`, `socat`) still
+    /// reads: it gets the whole catch-up, then live events. Found by a black-box audit: the feed was
+    /// cancelled as soon as the connection's input ended, so the subscription's answer was the last line.
+    @Test func aSubscriberThatShutItsSendingSideGetsTheCatchUpThenLiveEvents() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 300)
+        let head = try ContactKit.head(daemon)
+        let subscriber = try RawSocket(path: daemon.socketPath)
+        let deadline = Date().addingTimeInterval(30)
+        let request = ReliabilitySupport.requestLine(id: 1, method: "events.subscribe", params: ["after_seq": 0])
+        #expect(subscriber.send(request, until: deadline) == request.count)
+        subscriber.shutdownSending()
+        let answer = try #require(subscriber.readValue(until: deadline))
+        let subscription = try #require(answer["result"]?.string("subscription"), "\(answer)")
+        func readEvents(through last: Int64) -> [Int64] {
+            var seqs: [Int64] = []
+            while (seqs.last ?? 0) < last, let notification = subscriber.readValue(until: deadline) {
+                #expect(notification.string("method") == "events.event", "\(notification)")
+                #expect(notification["params"]?.string("subscription") == subscription)
+                seqs.append(notification["params"]?["event"]?.int("seq") ?? -1)
+            }
+            return seqs
+        }
+        let caughtUp = readEvents(through: head)
+        #expect(caughtUp == Array(1...head), "\(caughtUp.count) of \(head) catch-up events")
+        // Written on another connection, it arrives live.
+        let created = try #require(try daemon.call("contacts.create", ["name": "live"]).int("seq"))
+        #expect(readEvents(through: created) == Array((head + 1)...created))
+    }
+
+    /// SIGTERM with a subscriber that shut its sending side: the daemon stops as promptly as with a
+    /// full-duplex one (its feed no longer ends with its input, so the shutdown must end it), and both
+    /// see the same end: nothing more after their events, then the end of the connection.
+    @Test func aHalfClosedSubscriberEndsAtShutdownAsAFullDuplexOne() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 50)
+        let head = try ContactKit.head(daemon)
+        let deadline = Date().addingTimeInterval(30)
+        let duplex = try RawSocket(path: daemon.socketPath)
+        let halfClosed = try RawSocket(path: daemon.socketPath)
+        let request = ReliabilitySupport.requestLine(id: 1, method: "events.subscribe", params: ["after_seq": 0])
+        for subscriber in [duplex, halfClosed] { #expect(subscriber.send(request, until: deadline) == request.count) }
+        halfClosed.shutdownSending()
+        for subscriber in [duplex, halfClosed] {
+            #expect(subscriber.readValue(until: deadline)?["result"]?.string("subscription") != nil)
+            var seqs: [Int64] = []
+            while (seqs.last ?? 0) < head, let notification = subscriber.readValue(until: deadline) {
+                seqs.append(notification["params"]?["event"]?.int("seq") ?? -1)
+            }
+            #expect(seqs == Array(1...head))
+        }
+        let process = try #require(daemon.process)
+        let stopping = Date()
+        process.terminate()
+        while process.isRunning, Date().timeIntervalSince(stopping) < 20 { usleep(20_000) }
+        let took = Date().timeIntervalSince(stopping)
+        if process.isRunning {
+            Issue.record("the daemon was still running 20 s after SIGTERM")
+            daemon.kill()
+        }
+        #expect(daemon.stop() == 0)
+        // Idle connections drain in 250 ms, the listener in as much: about half a second, far below the
+        // 5 s a connection left open is given before it is closed.
+        #expect(took < 4, "the stop took \(took) s")
+        func rest(of subscriber: RawSocket) -> [String] {
+            var lines: [String] = []
+            while let line = subscriber.readLine(until: Date().addingTimeInterval(5)) { lines.append(String(decoding: line, as: UTF8.self)) }
+            return lines
+        }
+        let duplexEnd = rest(of: duplex)
+        #expect(duplexEnd.isEmpty, "\(duplexEnd)")
+        #expect(rest(of: halfClosed) == duplexEnd)
+    }
+
+    /// A subscriber that closes its connection whole after subscribing does not keep its subscription
+    /// and its connection in the daemon, though its feed no longer ends with the connection's input:
+    /// they end once the channel closes, at once where the kernel reports the hang-up (Linux does for a
+    /// Unix socket), at the latest when the next event is written to it (the write fails).
+    @Test func aSubscriberThatClosedIsGoneAfterTheNextEvent() throws {
+        let port = try Operations.freePort()
+        let daemon = try DaemonHarness(arguments: ["--metrics-listen", "127.0.0.1:\(port)"])
+        let pid = try #require(daemon.process?.processIdentifier)
+        func subscriptions() throws -> Double? {
+            Operations.samples(try Operations.httpGet(port: port, path: "/metrics").body)["contactledger_subscriptions"]
+        }
+        #expect(try subscriptions() == 0)
+        // Sockets only: the daemon opens other descriptors as it first writes (a timer of a thread).
+        func sockets() -> Int {
+            let directory = "/proc/\(pid)/fd"
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            return names.count { (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)"))?.hasPrefix("socket:") == true }
+        }
+        // The fewest over a moment: the metrics endpoint's connection just asked may not be closed yet.
+        let socketsBefore = (0..<10).map { _ in
+            usleep(30_000)
+            return sockets()
+        }.min() ?? 0
+        do {
+            let subscriber = try RawSocket(path: daemon.socketPath)
+            let deadline = Date().addingTimeInterval(30)
+            let request = ReliabilitySupport.requestLine(id: 1, method: "events.subscribe")
+            #expect(subscriber.send(request, until: deadline) == request.count)
+            #expect(subscriber.readValue(until: deadline)?["result"]?.string("subscription") != nil)
+            var live = try subscriptions()
+            while live != 1, Date() < deadline {
+                usleep(20_000)
+                live = try subscriptions()
+            }
+            #expect(live == 1)
+            withExtendedLifetime(subscriber) {}  // Closed whole at the end of this scope.
+        }
+        try daemon.call("contacts.create", ["name": "next"])
+        let deadline = Date().addingTimeInterval(10)
+        var live = try subscriptions()
+        while live != 0, Date() < deadline {
+            usleep(20_000)
+            live = try subscriptions()
+        }
+        // Counted without asking the metrics endpoint, whose connections are descriptors too.
+        var open = sockets()
+        while open > socketsBefore, Date() < deadline {
+            usleep(20_000)
+            open = sockets()
+        }
+        #expect(live == 0, "the closed subscriber's subscription is still live")
+        #expect(open <= socketsBefore, "\(open) sockets open, \(socketsBefore) before the subscriber connected")
+        #expect(daemon.stop() == 0)
     }
 }
