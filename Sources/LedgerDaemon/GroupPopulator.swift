@@ -183,26 +183,28 @@ final class GroupPopulator: Service, Sendable {
     /// A promoted replica (which never stores the matching rules its primary ran) schedules every smart
     /// group here: its primary may have run older rules, so the memberships it copied are evaluated again.
     private func writeAtStart() async -> Bool {
-        while true {
-            guard await self.waitUntilMayWrite() else { return false }
-            do {
-                try await self.markEvaluationsEndedBeforeTheirEvent()
-            } catch is OwnWritesGate.Closed {
-                continue
-            } catch {
-                // Not worth a start refused (a full disk, a full map): the next start marks them.
-                self.logger.warning("earlier smart group evaluations not marked in the log", metadata: ["error.type": "\(type(of: error))"])
-            }
-            do {
-                try await self.scheduleEvaluationsAfterTheMatchingRulesChanged()
-            } catch is OwnWritesGate.Closed {
-                continue
-            } catch {
-                // Tried again at the next start: the version is stored with the schedule, or not at all.
-                self.logger.warning("smart groups not scheduled after a change of matching rules", metadata: ["error.type": "\(type(of: error))"])
-            }
+        while await self.waitUntilMayWrite() {
+            // Each is tried again at the next start if it fails: what it did is stored with it, or nothing.
+            guard
+                await self.writeAtStart("earlier smart group evaluations not marked in the log", self.markEvaluationsEndedBeforeTheirEvent),
+                await self.writeAtStart("smart groups not scheduled after a change of matching rules", self.scheduleEvaluationsAfterTheMatchingRulesChanged)
+            else { continue }
             return true
         }
+        return false
+    }
+
+    /// Runs one of the start-up writes; false if the gate closed under it (nothing written). Its other
+    /// failures (a full disk, a full map) are not worth a start refused: logged, and true.
+    private func writeAtStart(_ warning: Logger.Message, _ write: () async throws -> Void) async -> Bool {
+        do {
+            try await write()
+        } catch is OwnWritesGate.Closed {
+            return false
+        } catch {
+            self.logger.warning(warning, metadata: ["error.type": "\(type(of: error))"])
+        }
+        return true
     }
 
     /// Waits until the daemon may append events of its own; false if it stopped first.

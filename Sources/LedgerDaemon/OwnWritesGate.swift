@@ -1,5 +1,4 @@
 // ContactLedger — daemon wiring.
-import Synchronization
 
 /// Whether the daemon may append events of its own making (a smart group's evaluation, the marks of
 /// evaluations ended before `group_evaluated` existed), as against its clients' commands, which never
@@ -18,36 +17,31 @@ final class OwnWritesGate: Sendable {
     /// it was written, and it waits for the gate (``waitUntilOpen()``) to try again.
     struct Closed: Error {}
 
-    private struct State {
-        var isOpen: Bool
-        var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
-        var nextWaiter: UInt64 = 0
-    }
-
-    private let state: Mutex<State>
+    private let state: StateWaiters<Bool>
 
     /// - Parameter isOpen: open for good unless something closes it; closed on a node that publishes.
     init(isOpen: Bool) {
-        self.state = Mutex(State(isOpen: isOpen))
+        self.state = StateWaiters(isOpen)
     }
 
     /// Whether the daemon may append events of its own now. Read it in the write transaction that would
     /// append them: the publisher may close the gate between a wait and the write.
-    var isOpen: Bool { self.state.withLock { $0.isOpen } }
+    var isOpen: Bool { self.state.value }
 
     /// Lets the daemon's own writes through, and wakes those waiting.
     func open() {
-        let waiters = self.state.withLock { state in
-            state.isOpen = true
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
+        self.state.update { isOpen in
+            isOpen = true
+            return true
         }
-        for waiter in waiters { waiter.resume() }
     }
 
     /// Holds the daemon's own writes back from now on.
     func close() {
-        self.state.withLock { $0.isOpen = false }
+        self.state.update { isOpen in
+            isOpen = false
+            return false
+        }
     }
 
     /// Returns once the gate is open (at once when it is).
@@ -55,24 +49,9 @@ final class OwnWritesGate: Sendable {
     /// - Throws: `CancellationError` when the task is cancelled first (a graceful shutdown, through
     ///   `cancelWhenGracefulShutdown`).
     func waitUntilOpen() async throws {
-        let waiter = self.state.withLock { state in
-            state.nextWaiter += 1
-            return state.nextWaiter
-        }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let outcome: Result<Void, any Error>? = self.state.withLock { state in
-                    if state.isOpen { return .success(()) }
-                    // Cancelled before it was registered: the handler below found nothing to resume.
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    state.waiters[waiter] = continuation
-                    return nil
-                }
-                if let outcome { continuation.resume(with: outcome) }
-            }
-        } onCancel: {
-            let continuation = self.state.withLock { $0.waiters.removeValue(forKey: waiter) }
-            continuation?.resume(throwing: CancellationError())
+        while !self.isOpen {
+            try Task.checkCancellation()
+            await self.state.wait { $0 }
         }
     }
 }

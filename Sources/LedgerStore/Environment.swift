@@ -297,9 +297,10 @@ public final class Environment: @unchecked Sendable {
                     try check(mdb_dbi_open(handle, name, UInt32(MDB_CREATE), &dbi), "mdb_dbi_open")
                 }
                 tables[name] = Table(name: name, dbi: dbi, isInRebuildablePart: inRebuildable)
-                if name != Table.rootName, inRebuildable {
+                guard name != Table.rootName else { continue }
+                if inRebuildable {
                     self.rebuildableTableNames.withLock { $0[dbi] = name }
-                } else if name != Table.rootName {
+                } else {
                     self.durableTableNames.withLock { $0[dbi] = name }
                 }
             }
