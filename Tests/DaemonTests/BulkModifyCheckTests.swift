@@ -35,4 +35,42 @@ struct BulkModifyCheckTests {
         let none = try daemon.call("contacts.bulk_modify", ["uuids": [], "modifiers": [ContactKit.urns("append", ["tel:+250788123456"])]])
         #expect(none["changed"] == 0)
     }
+
+    /// A group addition refused for contacts' status names them all (RapidPro: "Non-active contacts cannot
+    /// be added to groups: <uuids>"); before, the refusal named the modifier alone, whichever of the matched
+    /// contacts stood in the way. A refusal about one contact names it the same way.
+    @Test func refusalsNameTheContactsInTheWay() throws {
+        let daemon = try DaemonHarness()
+        let group = try #require(try daemon.call("groups.create", ["name": "Club"]).string("uuid"))
+        var uuids: [String] = []
+        for index in 0..<6 {
+            uuids.append(try #require(try daemon.call("contacts.create", ["name": .string("C\(index)")]).string("uuid")))
+        }
+        try daemon.call("contacts.modify", ["uuid": .string(uuids[1]), "modifiers": [ContactKit.status("blocked")]])
+        try daemon.call("contacts.modify", ["uuid": .string(uuids[4]), "modifiers": [ContactKit.status("stopped")]])
+        let inTheWay = [uuids[1], uuids[4]].sorted()
+        let head = try daemon.call("system.health")["head_seq"]
+        for selection: [String: JSONValue] in [["query": ""], ["uuids": .array(uuids.map { .string($0) })]] {
+            var params = selection
+            params["modifiers"] = [ContactKit.groups("add", [group])]
+            let refused = try daemon.error("contacts.bulk_modify", .object(params))
+            #expect(refused.code == -32003, "\(selection): \(refused)")
+            #expect(refused.data("reason") == "contact_not_active")
+            #expect(refused.data("field") == "modifiers[0].groups[0]")
+            #expect(refused.data("contacts") == .array(inTheWay.map { .string($0) }), "\(selection): \(refused)")
+            #expect(refused.data("count") == 2)
+        }
+        // Nothing was applied: the command is one commit.
+        #expect(try daemon.call("system.health")["head_seq"] == head)
+        #expect(try daemon.call("groups.members", ["uuid": .string(group)])["items"] == [])
+        // One contact in the way: named alone.
+        try daemon.call("contacts.create", ["name": "Owner", "urns": ["tel:+250788123456"]])
+        let active = [uuids[0], uuids[2], uuids[3], uuids[5]].sorted()
+        let taken = try daemon.error("contacts.bulk_modify", [
+            "uuids": .array(active.map { .string($0) }), "modifiers": [ContactKit.urns("append", ["tel:+250788123456"])],
+        ])
+        #expect(taken.code == -32002, "\(taken)")
+        #expect(taken.data("contacts") == [.string(active[0])], "\(taken)")
+        #expect(taken.data("count") == 1)
+    }
 }

@@ -50,6 +50,18 @@ public struct ContactError: Error, Sendable, Hashable {
         ContactError(.notFound, reason: reason, details: ["kind": .text(kind), "id": .text(id)])
     }
 
+    /// The most contacts an error of a bulk command lists in `contacts`; `count` says how many there are.
+    public static let maximumNamedContacts = 100
+
+    /// This error naming the contacts it is about, for a command acting on many: `contacts` (the first
+    /// ``maximumNamedContacts`` of them, in the order given) and `count`.
+    public func naming(contacts: [ContactUUID], count: Int) -> ContactError {
+        var named = self
+        named.details["contacts"] = .list(contacts.prefix(Self.maximumNamedContacts).map(\.rawValue))
+        named.details["count"] = .integer(Int64(count))
+        return named
+    }
+
     /// -32006 for a limit.
     public static func limit(_ limit: Int, field: String?, reason: String) -> ContactError {
         ContactError(.limitExceeded, reason: reason, field: field, details: ["limit": .integer(Int64(limit))])

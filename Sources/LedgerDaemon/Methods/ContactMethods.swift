@@ -176,11 +176,28 @@ extension LedgerMethods {
                 uuids = try self.matchingContacts(query, workspace: context.workspace, in: tx.txn).map(\.uuid)
             }
             var changed = 0
+            // The contacts a group addition refuses for their status, all named at once (RapidPro's
+            // "Non-active contacts cannot be added to groups: <uuids>"), rather than a refusal that leaves
+            // the client to guess which of up to every contact of the workspace stood in the way.
+            var notActive: [ContactUUID] = []
+            var firstNotActive: ContactError?
             for uuid in Set(uuids).sorted() {
                 let contact = try tx.contact(uuid)
-                let events = try ContactDecider.modify(contact, modifiers: modifiers, context: context)
+                let events: [LedgerEvent]
+                do throws(ContactError) {
+                    events = try ContactDecider.modify(contact, modifiers: modifiers, context: context)
+                } catch where error.reason == "contact_not_active" {
+                    notActive.append(uuid)
+                    firstNotActive = firstNotActive ?? error
+                    continue
+                } catch {
+                    throw error.naming(contacts: [uuid], count: 1)
+                }
                 if !events.isEmpty { changed += 1 }
                 try tx.append(events, to: EventHeader.contactStream(uuid), expectedVersion: contact.version)
+            }
+            if let firstNotActive {
+                throw firstNotActive.naming(contacts: notActive, count: notActive.count)
             }
             return ["matched": .integer(Int64(Set(uuids).count)), "changed": .integer(Int64(changed))]
         }
