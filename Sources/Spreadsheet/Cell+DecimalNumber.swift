@@ -46,4 +46,27 @@ extension Cell {
         }
         return number
     }
+
+    /// The most significant digits a whole number may have and still be read exactly as a `Double`.
+    static let exactWholeDigits = 15
+
+    /// `text`'s digits when it writes a whole number (an optional sign, then digits only) longer than a
+    /// double holds exactly (over ``exactWholeDigits`` significant digits), without the `+` and the leading
+    /// zeros, as Python's `int` reads it (openpyxl, hence RapidPro); nil for anything else.
+    ///
+    /// A spreadsheet program rounds such a number to 15–17 digits when it saves it, but generators that
+    /// write 64-bit integers as numbers (SIM ICCIDs, national ids, external ids) do not: read as a
+    /// `Double`, `8925012345678901234` became `8925012345678901000`, another URN or value without a word.
+    public static func longWholeNumber(_ text: String) -> String? {
+        var digits = Substring(text)
+        var sign = ""
+        if let first = digits.first, first == "+" || first == "-" {
+            sign = first == "-" ? "-" : ""
+            digits = digits.dropFirst()
+        }
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        let significant = digits.drop(while: { $0 == "0" })
+        guard significant.count > Self.exactWholeDigits else { return nil }
+        return sign + significant
+    }
 }

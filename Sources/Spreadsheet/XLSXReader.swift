@@ -5,7 +5,8 @@ import Foundation
 /// Reads the active sheet of an XLSX workbook, normally its first (Office Open XML: a ZIP of XML parts).
 ///
 /// Understands shared strings (plain and rich text), inline strings, formula string results, numbers (a
-/// number cell that holds no decimal number, ``Cell/decimalNumber(_:)``, is read as its text),
+/// number cell that holds no decimal number, ``Cell/decimalNumber(_:)``, is read as its text, and so is a
+/// whole number longer than a double holds, ``Cell/longWholeNumber(_:)``),
 /// booleans, error cells (read as their text, e.g. `#N/A`), ISO dates (`t="d"`: ``ISODateCell``), and numbers styled
 /// as dates or times (built-in formats 14–22 and 45–47, or a custom format with day, month, year or
 /// hour parts), which become ``Cell/date(_:)`` on the 1900 or 1904 date system. Rows and cells may be
@@ -408,6 +409,10 @@ private final class SheetHandler: PartHandler {
                 let text = Self.trimmed(self.value)
                 if text.isEmpty {
                     cell = .empty
+                } else if let digits = Cell.longWholeNumber(text) {
+                    // Every digit, as text: a double would change the last ones (and no date has a serial
+                    // that long).
+                    cell = .text(digits)
                 } else if let number = Cell.decimalNumber(text) {
                     // A date-styled serial outside Excel's dates (1900-01-00 to 9999-12-31) stays a number.
                     let lastSerial: Double = self.date1904 ? 2_957_003 : 2_958_465

@@ -193,6 +193,8 @@ struct OperationsTests {
             ("broken.json", "{", "not valid JSON"),
             ("array.json", "[]", "one JSON object"),
             ("type.json", #"{"log_level": true}"#, "log_level"),
+            // The last one won, without a word (operations audit).
+            ("twice.json", #"{"map_size": "1GiB", "log_level": "info", "map_size": "2MiB"}"#, "sets 'map_size' twice"),
         ] {
             try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8)
             let run = try Operations.run("contactledgerd", ["--config", "\(directory)/\(name)", "--print-config"])

@@ -230,6 +230,12 @@ import Testing
             ("1e309", .text("1e309")), ("1e-400", .text("1e-400")), ("45063,5", .text("45063,5")), ("7&#10;", .text("7\n")),
             ("0x10", .text("0x10")), ("0x1p3", .text("0x1p3")), ("1_000", .text("1_000")), ("1e", .text("1e")), (".", .text(".")),
             ("-", .text("-")), ("1.2.3", .text("1.2.3")), ("\u{0663}", .text("\u{0663}")), ("１２", .text("１２")),
+            // A whole number longer than a double holds keeps every digit, as text (import audit: an ICCID
+            // written as a number became another value), without its `+` and leading zeros, as Python's
+            // int reads it; up to 15 significant digits it is a number.
+            ("8925012345678901234", .text("8925012345678901234")), ("+0089250123456789012345", .text("89250123456789012345")),
+            ("-1234567890123456", .text("-1234567890123456")), ("123456789012345", .number(123_456_789_012_345)),
+            ("000000000000000000012", .number(12)), ("1234567890123456.0", .number(1_234_567_890_123_456)),
         ]
         var rows = ""
         for (index, entry) in values.enumerated() {

@@ -255,7 +255,11 @@ public struct DaemonSettings: Sendable, Equatable {
         }
         let object: JSONValue
         do {
-            object = try JSONValue(parsing: data)
+            // A key met twice is refused: keeping the last one hid the first (an operator's `map_size`
+            // added at the top of a file that already set it further down, without a word).
+            object = try JSONTextParser.parse(data, duplicateKeys: .refused)
+        } catch where error.reason == .duplicateKey {
+            throw SettingsError("the config file \(path) sets '\(error.key ?? "")' twice: each key may appear only once")
         } catch {
             throw SettingsError("the config file \(path) is not valid JSON")
         }
