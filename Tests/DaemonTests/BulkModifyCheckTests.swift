@@ -72,5 +72,13 @@ struct BulkModifyCheckTests {
         #expect(taken.code == -32002, "\(taken)")
         #expect(taken.data("contacts") == [.string(active[0])], "\(taken)")
         #expect(taken.data("count") == 1)
+        // A deleted contact among the UUIDs: named the same way (and by its `id`, as a not-found is).
+        try daemon.call("contacts.delete", ["uuid": .string(uuids[4])])
+        let deleted = try daemon.error("contacts.bulk_modify", [
+            "uuids": .array(uuids.map { .string($0) }), "modifiers": [["type": "name", "name": "Renamed"]],
+        ])
+        #expect(deleted.code == -32001, "\(deleted)")
+        #expect(deleted.data("reason") == "deleted", "\(deleted)")
+        #expect(deleted.data("contacts") == [.string(uuids[4])], "\(deleted)")
     }
 }

@@ -182,15 +182,16 @@ extension LedgerMethods {
             var notActive: [ContactUUID] = []
             var firstNotActive: ContactError?
             for uuid in Set(uuids).sorted() {
-                let contact = try tx.contact(uuid)
+                let contact: Contact
                 let events: [LedgerEvent]
-                do throws(ContactError) {
+                do {
+                    contact = try tx.contact(uuid)
                     events = try ContactDecider.modify(contact, modifiers: modifiers, context: context)
-                } catch where error.reason == "contact_not_active" {
+                } catch let error as ContactError where error.reason == "contact_not_active" {
                     notActive.append(uuid)
                     firstNotActive = firstNotActive ?? error
                     continue
-                } catch {
+                } catch let error as ContactError {
                     throw error.naming(contacts: [uuid], count: 1)
                 }
                 if !events.isEmpty { changed += 1 }
