@@ -53,7 +53,10 @@ struct OnlineReadModelCompaction {
         let swap = try await self.ledger.betweenBatches {
             let began = DispatchTime.now().uptimeNanoseconds
             var last = (events: UInt64(0), nanoseconds: UInt64(0))
+            let verifying = try environment.read { try ProjectionRebuilder.verificationIsUnderWay(stores, in: $0) }
             try environment.replaceRebuildablePart(with: copy) { txn in
+                // Before the erasures are redone: a verification under way records them.
+                try ProjectionRebuilder.carryVerificationMark(underWay: verifying, stores, in: txn)
                 let catchUpBegan = DispatchTime.now().uptimeNanoseconds
                 while true {
                     let (replayed, atHead) = try Self.bringUpToDate(stores, limit: Self.catchUpChunk, in: txn)

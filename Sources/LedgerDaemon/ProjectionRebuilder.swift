@@ -657,6 +657,24 @@ final class ProjectionRebuilder: Service, Sendable {
         }
     }
 
+    /// Whether `txn`'s read models say a verification is under way.
+    static func verificationIsUnderWay(_ stores: LedgerStores, in txn: Transaction) throws -> Bool {
+        try txn.get(stores.readModelMeta, key: Self.verificationKey) != nil
+    }
+
+    /// Makes an online compaction's copy say of a verification what the part it replaces says
+    /// (`underWay`). The copy is a snapshot: a verification that began after it had its mark in the
+    /// replaced part alone, and deletions after the swap were no longer recorded for it, so they showed as
+    /// differences; one that ended meanwhile would have left its mark, and records piling up, in the copy.
+    static func carryVerificationMark(underWay: Bool, _ stores: LedgerStores, in txn: Transaction) throws {
+        guard try Self.verificationIsUnderWay(stores, in: txn) != underWay else { return }
+        if underWay {
+            try txn.put(stores.readModelMeta, key: Self.verificationKey, value: [])
+        } else {
+            try Self.markVerification(underWay: false, stores, in: txn)
+        }
+    }
+
     /// Forgets a verification a stop or crash interrupted (its records would grow with every erasure).
     static func forgetInterruptedVerification(_ stores: LedgerStores) throws {
         guard try stores.environment.read({ try $0.get(stores.readModelMeta, key: Self.verificationKey) }) != nil else { return }
