@@ -13,6 +13,7 @@ struct EmptyParams: MethodParams {
 
 struct WorkspaceConfigureParams: MethodParams {
     static let memberNames = command.union(["default_country", "timezone", "date_format", "anonymous"])
+    /// Absent (or null): unchanged; `""`: cleared.
     var defaultCountry: String??
     var timezone: String?
     var dateFormat: String?
@@ -27,7 +28,9 @@ struct WorkspaceConfigureParams: MethodParams {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.defaultCountry = container.contains(.defaultCountry) ? .some(try container.decodeIfPresent(String.self, forKey: .defaultCountry)) : nil
+        // `""` clears the country; null is taken as absent, as for every optional param (a client sending
+        // each optional member as null cleared its country: contract audit).
+        self.defaultCountry = try container.decodeIfPresent(String.self, forKey: .defaultCountry).map { .some($0) }
         self.timezone = try container.decodeIfPresent(String.self, forKey: .timezone)
         self.dateFormat = try container.decodeIfPresent(String.self, forKey: .dateFormat)
         self.anonymous = try container.decodeIfPresent(Bool.self, forKey: .anonymous)

@@ -657,6 +657,17 @@ struct LedgerCoreTests {
             #expect(refused.data("reason") == .string(reason))
         }
         #expect(try daemon.call("ledger.verify", ["to_seq": 1])["verified"] == true)
+        // A seq past the head is refused as everywhere else: clamped, an anchor check past a log whose tail
+        // was cut answered `verified: true` (contract audit).
+        let headSeq = try #require(try daemon.call("system.health").int("head_seq"))
+        for member in ["from_seq", "to_seq"] {
+            let refused = try daemon.error("ledger.verify", [member: .integer(headSeq + 1000)])
+            #expect(refused.code == -32602, "\(member): \(refused)")
+            #expect(refused.data("field") == .string(member))
+            #expect(refused.data("reason") == "past_head")
+            #expect(refused.data("head_seq") == .integer(headSeq))
+        }
+        #expect(try daemon.call("ledger.verify", ["to_seq": .integer(headSeq)])["verified"] == true)
         // `contacts.get` takes a uuid or a urn, not both.
         let both = try daemon.error("contacts.get", ["uuid": .string(uuid), "urn": "tel:+250788123123"])
         #expect(both.code == -32602)

@@ -106,8 +106,17 @@ struct SchemaTrafficTests {
         defer { try? FileManager.default.removeItem(atPath: exportPath) }
         let exported = try recorder.call("exports.start", ["format": "csv", "path": .string(exportPath), "group": .null, "query": .null])
         #expect(exported.string("export") != nil, "\(exported)")
+        // Every optional member null changes nothing: a null country cleared it (contract audit); "" does.
+        try recorder.call("workspace.configure", ["default_country": "RW"])
+        let unchanged = try recorder.call("workspace.configure", ["default_country": .null, "timezone": .null, "date_format": .null, "anonymous": .null])
+        #expect(unchanged["default_country"] == "RW", "\(unchanged)")
         try recorder.call("workspace.configure", ["default_country": "", "idempotency_key": .null])
         #expect(try recorder.call("workspace.get")["default_country"] == .null)
+        // A location's optional members sent as null: the answer is the tree as stored, as
+        // workspace.locations shows it, not the request echoed with its nulls (contract audit).
+        let located = try recorder.call("workspace.set_locations", ["hierarchy": ["name": "Rwanda", "aliases": .null, "children": [["name": "East", "aliases": .null, "children": .null]]]])
+        #expect(located["hierarchy"] == ["name": "Rwanda", "children": [["name": "East"]]], "\(located)")
+        #expect(try recorder.call("workspace.locations")["hierarchy"] == located["hierarchy"])
         try recorder.call("ledger.verify")
         try recorder.call("system.stats")
         try recorder.call("projections.status")

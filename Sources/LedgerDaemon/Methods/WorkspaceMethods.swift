@@ -92,7 +92,9 @@ extension LedgerMethods {
         }
         return try await self.command(call, caller) { tx in
             try tx.append(try WorkspaceDecider.setLocations(root), to: EventHeader.workspaceStream(caller.workspace))
-            return ["hierarchy": params.hierarchy]
+            // The tree as stored, as `workspace.locations` shows it: the request echoed kept the nulls
+            // it was sent (`"aliases": null`), a shape the result's schema refuses (contract audit).
+            return try Self.presentLocations(try tx.workspace())
         }
     }
 
@@ -111,11 +113,14 @@ extension LedgerMethods {
     func workspaceLocations(_ call: RPCCall, _ caller: Caller) async throws -> JSONValue {
         _ = try self.params(EmptyParams.self, call)
         return try self.read { txn in
-            let workspace = try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn)
-            guard let locations = workspace.locations else { return ["hierarchy": .null] }
-            let encoded = try JSONEncoder().encode(locations)
-            return ["hierarchy": try JSONValue(parsing: encoded)]
+            try Self.presentLocations(try self.stores.projector(txn).workspaces.workspace(caller.workspace, in: txn))
         }
+    }
+
+    /// `{hierarchy}`: the workspace's location tree, or null.
+    static func presentLocations(_ workspace: Workspace) throws -> JSONValue {
+        guard let locations = workspace.locations else { return ["hierarchy": .null] }
+        return ["hierarchy": try JSONValue(parsing: try JSONEncoder().encode(locations))]
     }
 
     // MARK: - Fields
