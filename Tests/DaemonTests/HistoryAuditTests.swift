@@ -41,6 +41,29 @@ struct HistoryAuditTests {
         #expect(try daemon.call("system.health").string("status") != nil)
     }
 
+    /// `audit.changes` refuses a `from` or `to` seq, and a cursor, past the head, as `contacts.diff` refuses
+    /// its points and `events.read` its cursor (README audit): its `to` was taken up to the head, so a page
+    /// after writes took the events written between pages, and a `from` past it answered an empty page.
+    @Test func auditChangesRefusesPointsPastTheHead() throws {
+        let daemon = try DaemonHarness()
+        for index in 0..<3 { try daemon.call("contacts.create", ["name": .string("a\(index)")]) }
+        let head = try ContactKit.head(daemon)
+        let cases: [(params: JSONValue, field: String)] = [
+            (["to": ["seq": .integer(head + 3)]], "to"), (["from": ["seq": .integer(head + 5)]], "from"),
+            (["cursor": .string("\(head + 1)")], "cursor"),
+        ]
+        for (params, field) in cases {
+            let refused = try daemon.error("audit.changes", params)
+            #expect(refused.code == -32602, "\(params): \(refused)")
+            #expect(refused.data("field") == .string(field), "\(params): \(refused)")
+            #expect(refused.data("reason") == "past_head")
+            #expect(refused.data("head_seq") == .integer(head))
+        }
+        // Up to the head, and a cursor at it, answer as before.
+        #expect(try daemon.call("audit.changes", ["to": ["seq": .integer(head)]])["items"]?.arrayValue?.count == Int(head))
+        #expect(try daemon.call("audit.changes", ["cursor": .string("\(head)")])["items"] == [])
+    }
+
     @Test func asOfEveryPointEqualsWhatGetShowedThen() throws {
         let daemon = try DaemonHarness()
         try daemon.call("fields.create", ["key": "age", "type": "number"])
@@ -317,9 +340,9 @@ struct HistoryAuditTests {
         let atHead: JSONValue = ["seq": .integer(head)]
         #expect(try daemon.call("contacts.search", ["query": "", "as_of": atHead]).int("total") == 1)
         #expect(try daemon.call("contacts.as_of", ["uuid": .string(uuid), "at": atHead]).string("name") == "Written")
-        // Filters are no states: a history or an audit bounded past the head answers what there is.
+        // A filter is no state: a history bounded past the head answers what there is. (`audit.changes`
+        // takes points, as `contacts.diff` does: ``auditChangesRefusesPointsPastTheHead()``.)
         #expect(try daemon.call("contacts.history", ["uuid": .string(uuid), "before": beyond])["items"]?.arrayValue?.count == 1)
-        #expect(try daemon.call("audit.changes", ["to": beyond])["items"]?.arrayValue?.isEmpty == false)
     }
 
     @Test func asOfOnALongStreamUsesSnapshotsAndStaysExact() throws {

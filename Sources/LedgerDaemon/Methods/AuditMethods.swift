@@ -45,13 +45,19 @@ extension LedgerMethods {
         return try self.read { txn in
             let presenter = try self.presenter(caller.workspace, in: txn)
             let head = try self.stores.log.head(in: txn).seq
+            // Refused past the head, as `contacts.diff` refuses its points and `events.read` its cursor:
+            // taken up to the head, a `to` past it let the pages take the writes made between them, and a
+            // `from` or a cursor past it (a reader of another node's log) an empty answer without a word.
+            try from?.requireWritten(head: head, field: "from")
+            try to?.requireWritten(head: head, field: "to")
+            if let cursor, cursor > head { throw Self.pastHead(field: "cursor", head: head) }
             // The range of positions the time filters allow: the changes that lead from the state at
             // `from` to the state at `to`, as `contacts.diff` compares them. A point is the state after
             // every event at or before it, so the events it covers are not changes since it.
             var first: UInt64 = 1
             if let from { first = try self.lastSeq(through: from, head: head, in: txn) + 1 }
             if let cursor {
-                // Nothing lies past the head; and 1 past UInt64.max, a cursor any client may send, trapped.
+                // Nothing lies past a cursor at the head (and 1 past UInt64.max trapped).
                 guard cursor < head else { return ["items": [], "next_cursor": .null] }
                 first = max(first, cursor + 1)
             }
