@@ -379,7 +379,9 @@ public struct JSONTextReader {
         if integral, let value = Self.integer(text) { return .integer(value) }
         // In decimal mode, integers past Int64 (a UInt64 seq) keep their digits too; in either mode an
         // integer of up to 38 digits does (a JSON-RPC id must be echoed as sent, not as the nearest double).
-        if self.fractions != .double || (integral && text.count <= 38) {
+        // (38 digits, its sign not counted: a negative one of 38 came back as a double.)
+        let digits = text.first == UInt8(ascii: "-") ? text.count - 1 : text.count
+        if self.fractions != .double || (integral && digits <= 38) {
             if let value = Decimal(string: String(decoding: text, as: UTF8.self), locale: nil), value.isFinite {
                 return .decimal(value)
             }

@@ -33,6 +33,10 @@ struct JSONTextTests {
         // Longer integers keep their digits (up to 38), so an id is echoed as sent.
         #expect(try JSONValue(parsing: Array("9223372036854775808".utf8)) == .decimal(Decimal(string: "9223372036854775808")!))
         #expect(JSONLine.encode(try JSONValue(parsing: Array("123456789012345678901234567890".utf8))) == Array("123456789012345678901234567890".utf8))
+        // Negative ones too: the sign is no digit (a negative 38-digit id came back as a double; README audit).
+        for text in ["-12345678901234567890123456789012345678", "-99999999999999999999999999999999999999", "99999999999999999999999999999999999999"] {
+            #expect(JSONLine.encode(try JSONValue(parsing: Array(text.utf8))) == Array(text.utf8), "\(text)")
+        }
         #expect(try JSONValue(parsing: Array(("1" + String(repeating: "0", count: 40)).utf8)) == .double(1e40))
         #expect(try JSONValue(parsing: Array("2.50".utf8)) == .double(2.5))
         #expect(try JSONValue(parsing: Array("1e2".utf8)) == .double(100))
