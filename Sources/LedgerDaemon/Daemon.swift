@@ -163,6 +163,8 @@ public enum Daemon {
                 "read models discarded: their file was damaged; rebuilding them from the log",
                 metadata: ["file": "\(environment.rebuildableDirectory.map { Environment.dataFile(in: $0) } ?? "")", "error": "\(damage)"]
             )
+        } else if environment.rebuildablePartHadLostAWrite {
+            logger.warning("read models discarded: a commit of theirs failed after the log's (the error was logged then); rebuilding them from the log")
         } else if environment.rebuildablePartWasDiscarded {
             logger.warning("read models discarded: the machine went down while they were open; rebuilding them from the log")
         }

@@ -56,6 +56,9 @@ public final class Environment: @unchecked Sendable {
     /// it was open, or it was damaged: ``rebuildablePartDamage``) and was discarded: its tables start
     /// empty and must be rebuilt.
     public let rebuildablePartWasDiscarded: Bool
+    /// Whether the rebuildable part was discarded at opening because a commit of its own had failed after
+    /// the durable part's (a full map or disk then), rather than because the machine went down.
+    public let rebuildablePartHadLostAWrite: Bool
     /// The durable part's position and hash when the rebuildable part was last opened (kept beside it,
     /// ``RebuildableOwnership``): what a rebuildable part discarded unread, or emptied, is checked
     /// against instead of its own records. Nil when none was kept.
@@ -94,6 +97,7 @@ public final class Environment: @unchecked Sendable {
         let env = try Self.open(directory: directory, flags: UInt32(MDB_NOTLS), configuration: configuration)
         var rebuildable: OpaquePointer?
         var discarded = false
+        var lostAWrite = false
         var anchor: DurableAnchor?
         var rebuildableDirectory: String?
         var stamps: CommitStamps?
@@ -105,6 +109,7 @@ public final class Environment: @unchecked Sendable {
             do {
                 let claim = try RebuildableOwnership.claim(directory: path)
                 discarded = claim.discarded
+                lostAWrite = claim.lostAWrite
                 anchor = claim.anchor
                 RebuildablePartCopy.removeLeftover(in: path)
                 let part: OpenedRebuildablePart
@@ -143,6 +148,7 @@ public final class Environment: @unchecked Sendable {
         self.directory = directory
         self.rebuildableDirectory = rebuildableDirectory
         self.rebuildablePartWasDiscarded = discarded || damage != nil
+        self.rebuildablePartHadLostAWrite = lostAWrite
         self.durableAnchorOfRebuildablePart = anchor
         self.rebuildablePartDamage = damage
         self.rebuildablePartCompaction = compaction
@@ -401,7 +407,7 @@ public final class Environment: @unchecked Sendable {
     /// lack it until their owner brings them up to date.
     ///
     /// - Parameter refusingPastHeadroom: refuse the write (`.mapFull`, nothing written) when the map
-    ///   is past three quarters full and cannot grow, so that the rebuildable part's commit of a write
+    ///   is past its headroom and cannot grow, so that the rebuildable part's commit of a write
     ///   answered at `whenDurable` finds room (see `ensureMapHeadroom`).
     /// - Parameter whenDurable: called with the body's result once the durable part has committed (and
     ///   synced), before the rebuildable part commits: a caller can answer its clients then. A reader
@@ -500,16 +506,28 @@ public final class Environment: @unchecked Sendable {
         _ = try self.growMap(untilRoomFor: bytes)
     }
 
-    /// Doubles the map until `bytes` more fit beside the fuller part's pages under three quarters of it;
-    /// false when the maximum came first.
+    /// Doubles the map until `bytes` more fit beside the fuller part's pages, the ``mapHeadroom`` left
+    /// free; false when the maximum came first.
     private func growMap(untilRoomFor bytes: Int) throws -> Bool {
-        while self.statisticsInsideGate().usedBytes + bytes > self.currentMapSize / 4 * 3 {
+        while self.statisticsInsideGate().usedBytes + bytes > self.currentMapSize - self.mapHeadroom {
             guard try self.growMap() else { return false }
         }
         return true
     }
 
-    /// Grows the map while a part's pages fill more than three quarters of it. A full map found in
+    /// The least room left in the map before a write: the rebuildable part's commit of a batch comes
+    /// after the durable part's and cannot be retried on a full map. A quarter of the map, and at least
+    /// ``minimumMapHeadroom`` where the maximum allows it: at a small map a quarter is less than one batch
+    /// of the read models (256 KiB of a 1 MiB map, under batches of 500 creates), whose commit then failed.
+    private var mapHeadroom: Int {
+        max(self.currentMapSize / 4, min(Self.minimumMapHeadroom, self.configuration.maximumMapSize / 4))
+    }
+
+    /// The room ``mapHeadroom`` keeps at the least, if the maximum map allows it: a few batches of the
+    /// largest commands' read-model writes. The map is address space, and its file is sparse.
+    static let minimumMapHeadroom = 64 << 20
+
+    /// Grows the map while a part's pages leave less than ``mapHeadroom`` of it. A full map found in
     /// the body is retried after growing, but one found by the rebuildable part's commit (its share of
     /// a batch, or a large free list after a table of a generation was dropped) comes after the durable
     /// commit and cannot be. The headroom keeps commits clear of it.
@@ -517,7 +535,7 @@ public final class Environment: @unchecked Sendable {
     /// - Parameter refusingPastIt: whether to refuse the write (`.mapFull`, nothing written) when the
     ///   map cannot grow past the headroom: a write answered once its durable part is committed would
     ///   otherwise be acknowledged and missing from the read models, in a map too small for the rebuild
-    ///   that would restore them. The quarter left holds the read models' share of the last batches.
+    ///   that would restore them. The headroom holds the read models' share of the last batches.
     private func ensureMapHeadroom(refusingPastIt: Bool) throws {
         guard self.rebuildablePointer != nil else { return }
         if try !self.growMap(untilRoomFor: 0), refusingPastIt { throw LMDBError(code: .mapFull, operation: "mdb_txn_begin") }

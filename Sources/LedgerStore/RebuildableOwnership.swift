@@ -18,10 +18,14 @@ import Foundation
 enum RebuildableOwnership {
     static let markerName = "ownership"
     private static let closed = "closed"
+    private static let lostAWrite = "open lost-a-write"
 
     /// What claiming a part found: whether it was discarded, and the anchor its marker carried.
     struct Claim {
         var discarded: Bool
+        /// Whether it was discarded because a commit of its own failed after the durable part's
+        /// (``markUntrusted(directory:)``), not because the machine went down with it open.
+        var lostAWrite = false
         var anchor: DurableAnchor?
     }
 
@@ -46,11 +50,12 @@ enum RebuildableOwnership {
                 discarded = true
             }
         }
+        let lostAWrite = discarded && owner == Self.lostAWrite
         // An unreadable boot id is recorded as one that never matches. The anchor is kept until the
         // durable part is found to hold it (``recordAnchor(_:directory:)``): a start refused for want of
         // it must be refused again.
         try Self.writeMarker("open \(bootID ?? "unknown-\(UUID().uuidString)")", anchor: anchor, directory: directory)
-        return Claim(discarded: discarded, anchor: anchor)
+        return Claim(discarded: discarded, lostAWrite: lostAWrite, anchor: anchor)
     }
 
     /// Records `anchor`, a position the durable part now holds, in the marker of the part in `directory`
@@ -91,7 +96,7 @@ enum RebuildableOwnership {
 
     /// Records that the part in `directory` lost a write: the next opening discards it, whatever the boot.
     static func markUntrusted(directory: String) {
-        try? Self.writeMarker("open lost-a-write", anchor: Self.parse(Self.readMarker(directory: directory)).anchor, directory: directory)
+        try? Self.writeMarker(Self.lostAWrite, anchor: Self.parse(Self.readMarker(directory: directory)).anchor, directory: directory)
     }
 
     /// Syncs a copy of a rebuildable part made into `directory` and marks it closed.
