@@ -618,6 +618,12 @@ public struct EventLog: Sendable {
         let first = max(range?.lowerBound ?? 1, 1)
         let last = min(range?.upperBound ?? head.seq, head.seq)
         guard first <= last else { return result(nil, checked: 0) }
+        // A key sorting before seq 1's (a shorter key, seq 0's) lies before the first position the
+        // chunks below read from, and went unseen.
+        if first == 1 {
+            let firstKey = try environment.read { txn in try txn.withCursor(self.events) { cursor in try cursor.first()?.key } }
+            if let firstKey, firstKey.lexicographicallyPrecedes(BigEndian.bytes(UInt64(1))) { return result((1, .strayKey), checked: 0) }
+        }
         var expectedPrev: [UInt8] =
             first == 1
             ? Self.genesisHash

@@ -36,6 +36,9 @@ extension ContactLedgerCommand {
             // Routed first as `verify`: the head it asks for was refused as system.health's.
             _ = try self.global.reportingUnroutableCalls { try self.global.socketPath(for: "verify") }
             let head = try self.global.call("system.health")["head_seq"]?.integerValue ?? 0
+            // A `--to` past the head is the daemon's to refuse (past_head: the log holds less than an
+            // anchor recorded), not to be cut to the head and verified.
+            if let to = self.to, to > head { _ = try self.global.call("ledger.verify", ["to_seq": .integer(to)]) }
             let first = max(self.from ?? 1, 1)
             let last = min(self.to ?? head, head)
             let progress = ProgressLine(enabled: !self.global.json)

@@ -81,6 +81,21 @@ struct CLITests {
         #expect(verify.output.contains("true"))
     }
 
+    /// `verify` on an empty log verifies nothing and succeeds (it sent `from_seq: 1`, which a check of seqs
+    /// past the head refused: README audit), and a `--to` past the head is the daemon's `past_head`, not
+    /// a range cut to the head and verified (an anchor recorded before the log's tail was cut).
+    @Test func verifyOnAnEmptyLogAndPastTheHead() throws {
+        let daemon = try DaemonHarness()
+        let empty = try self.run(daemon, ["verify"])
+        #expect(empty.status == 0, "\(empty.output) \(empty.error)")
+        #expect(empty.output.contains("true"))
+        try daemon.call("contacts.create", ["name": "One"])
+        let past = try self.run(daemon, ["verify", "--to", "100"])
+        #expect(past.status == 1, "\(past.output) \(past.error)")
+        #expect(past.error.contains("past_head"), "\(past.error)")
+        #expect(try self.run(daemon, ["verify", "--to", "1"]).status == 0)
+    }
+
     /// Starts the CLI with `arguments` against `daemon` in the background (a `tail`), its output and error
     /// on pipes; the caller ends it.
     func start(_ daemon: DaemonHarness, _ arguments: [String]) throws -> (process: ChildProcess, output: Pipe, error: Pipe) {

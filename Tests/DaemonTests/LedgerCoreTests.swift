@@ -668,6 +668,10 @@ struct LedgerCoreTests {
             #expect(refused.data("head_seq") == .integer(headSeq))
         }
         #expect(try daemon.call("ledger.verify", ["to_seq": .integer(headSeq)])["verified"] == true)
+        // A range starting just after the head is empty, not past it (an incremental check on a log that
+        // did not grow).
+        let nothingNew = try daemon.call("ledger.verify", ["from_seq": .integer(headSeq + 1)])
+        #expect(nothingNew["verified"] == true && nothingNew["checked"] == 0, "\(nothingNew)")
         // `contacts.get` takes a uuid or a urn, not both.
         let both = try daemon.error("contacts.get", ["uuid": .string(uuid), "urn": "tel:+250788123123"])
         #expect(both.code == -32602)

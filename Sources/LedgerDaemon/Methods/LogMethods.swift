@@ -109,12 +109,13 @@ extension LedgerMethods {
         if let from = params.fromSeq, let to = params.toSeq, from > to {
             throw RPCError.invalidParams(field: "from_seq", reason: "after_to_seq")
         }
-        // A seq past the head is refused, as every method refuses one: clamped to the head, an anchor
-        // check (`to_seq` recorded before the log's tail was cut off) answered `verified: true`.
+        // A seq past the head is refused: clamped to the head, an anchor check (`to_seq` recorded before
+        // the log's tail was cut off) answered `verified: true`. A range starting just after the head is
+        // empty, not past it: an incremental check from its last seq + 1, on a log that did not grow (or
+        // an empty log's `from_seq: 1`), verifies nothing and says so (`checked: 0`).
         let head = try self.stores.environment.read { try self.stores.log.head(in: $0).seq }
-        for (field, seq) in [("from_seq", params.fromSeq), ("to_seq", params.toSeq)] {
-            if let seq, seq > head { throw Self.pastHead(field: field, head: head) }
-        }
+        if let to = params.toSeq, to > head { throw Self.pastHead(field: "to_seq", head: head) }
+        if let from = params.fromSeq, from > head + 1 { throw Self.pastHead(field: "from_seq", head: head) }
         let range = (params.fromSeq ?? 1)...(params.toSeq ?? UInt64.max)
         let log = self.stores.log
         let environment = self.stores.environment
