@@ -45,9 +45,13 @@ struct ContactLedgerCommand: AsyncParsableCommand {
     )
 
     /// Runs the command line, with the options every command shares also accepted before the
-    /// subcommand (`contactledger --socket PATH health`), where ArgumentParser reads only the root's.
+    /// subcommand (`contactledger --socket PATH health`), where ArgumentParser reads only the root's, and
+    /// a value that starts with `-` refused before it is read as options (``DashedValues``).
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        if let mistaken = DashedValues.firstMistaken(in: arguments) {
+            Self.exit(withError: DashedValues.refusal(of: mistaken))
+        }
         let moved = GlobalOptions.movingLeadingOptions(arguments)
         do {
             _ = try Self.parseAsRoot(moved)

@@ -109,4 +109,75 @@ extension CLITests {
         #expect(try self.run(daemon, ["search", "", "--as-of", "1", "--timeout", "5", "--limit", "2"]).status == 0)
         #expect(try self.run(daemon, ["search", "", "--as-of"]).error.contains("Missing value"))
     }
+
+    /// A value that starts with one `-` is refused before anything runs, in one line naming it and saying
+    /// where it goes (exit status 64): ArgumentParser read `-hi` as the short flags `-h -i` and printed the
+    /// help with exit status 0, doing nothing (`send UUID -hi`, `group create -health`), and said "Missing
+    /// expected argument" for one without an `h` or a negative seq (`contact as-of UUID -1`). After `--`, or
+    /// as `--name=-hi`, the value is taken; `-h` alone is still the help.
+    @Test func aValueThatStartsWithADashSaysWhereItGoes() throws {
+        let daemon = try DaemonHarness()
+        let uuid = try #require(try daemon.call("contacts.create", ["name": "D", "urns": ["tel:+250788555555"]]).string("uuid"))
+        let head = try daemon.call("system.health").int("head_seq")
+        let refused: [([String], String)] = [
+            (["send", uuid, "-hi"], "-hi"),
+            (["receive", "tel:+250788555555", "-ah"], "-ah"),
+            (["group", "create", "-health"], "-health"),
+            (["field", "create", "-height", "--type", "number"], "-height"),
+            (["count", "-h1"], "-h1"),
+            (["group", "create", "-xyz"], "-xyz"),
+            (["contact", "as-of", uuid, "-1"], "-1"),
+            (["contact", "create", "--name", "-1.5"], "-1.5"),
+        ]
+        for (command, value) in refused {
+            let run = try self.run(daemon, command)
+            #expect(run.status == 64, "\(command): \(run.output)")
+            #expect(run.output.isEmpty, "\(command): \(run.output)")
+            #expect(run.error.hasPrefix("Error: '\(value)' is not an option"), "\(command): \(run.error)")
+            #expect(run.error.contains("-- \(value)") && run.error.contains("=\(value)"), "\(command): \(run.error)")
+            #expect(!run.error.contains("Missing expected argument"), "\(command): \(run.error)")
+        }
+        #expect(try daemon.call("system.health").int("head_seq") == head)
+
+        // After `--`, or joined to its option, the value is taken as it is.
+        let sent = try self.run(daemon, ["send", uuid, "--json", "--", "-hi"])
+        #expect(try JSONValue(parsing: Array(sent.output.utf8))["message"]?.string("text") == "-hi", "\(sent.output) \(sent.error)")
+        #expect(try self.run(daemon, ["group", "create", "--json", "--", "-health"]).output.contains("\"-health\""))
+        let named = try self.run(daemon, ["contact", "create", "--name=-hi", "--json"])
+        #expect(try JSONValue(parsing: Array(named.output.utf8)).string("name") == "-hi", "\(named.error)")
+        // A negative seq after `--` gets the point's own refusal.
+        let negative = try self.run(daemon, ["contact", "as-of", uuid, "--", "-1"])
+        #expect(negative.status == 64 && negative.error.contains("The value '-1' is invalid for '<at>'"), "\(negative.error)")
+        // `-h` alone is the help; an option that takes a value starting with '-' still takes it.
+        let help = try self.run(daemon, ["count", "-h"])
+        #expect(help.status == 0 && help.output.contains("USAGE"), "\(help.output)")
+        #expect(try self.run(daemon, ["search", "", "--sort", "-name"]).status == 0)
+        #expect(try self.run(daemon, ["contact", "history", uuid, "--after", "-1"]).error.contains("The value '-1' is invalid for '--after <at>'"))
+    }
+
+    /// Every option whose value may start with `-` (parsed `.unconditional`, as the help dump says) still
+    /// takes one: the refusal of a value that starts with `-` leaves the next argument after such an
+    /// option to the option's own check.
+    @Test func optionsTakingAValueThatStartsWithADashStillTakeIt() throws {
+        let daemon = try DaemonHarness()
+        let dump = try JSONValue(parsing: Array(try self.run(daemon, ["--experimental-dump-help"]).output.utf8))
+        var options: [String: [String]] = [:]
+        func collect(_ command: JSONValue, path: [String]) {
+            for argument in command["arguments"]?.arrayValue ?? [] where argument.string("parsingStrategy") == "unconditional" {
+                for name in argument["names"]?.arrayValue ?? [] where name.string("kind") == "long" {
+                    if let long = name.string("name"), options["--" + long] == nil { options["--" + long] = path }
+                }
+            }
+            for subcommand in command["subcommands"]?.arrayValue ?? [] {
+                collect(subcommand, path: path + [subcommand.string("commandName") ?? "?"])
+            }
+        }
+        collect(try #require(dump["command"]), path: [])
+        #expect(options.count >= 10, "\(options)")
+        for (option, path) in options {
+            let run = try self.run(daemon, path + [option, "-1"])
+            #expect(!run.error.contains("is not an option"), "\(path) \(option): \(run.error)")
+        }
+    }
+
 }
