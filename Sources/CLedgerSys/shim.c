@@ -1,8 +1,10 @@
 // ContactLedger: SO_PEERCRED and SO_PEERGROUPS, flock, malloc_trim, per-thread priority, thread name, sync_file_range,
-// wcwidth, posix_spawn file action and memmem wrappers.
+// wcwidth, stdout flush, posix_spawn file action and memmem wrappers.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE  // wcwidth, sync_file_range, posix_spawn_file_actions_add*_np
 #endif
+#include <errno.h>
+#include <stdio.h>
 #include <wchar.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -57,6 +59,13 @@ int CLedgerSys_writeBackRange(int fd, int64_t offset, int64_t length) {
 
 int CLedgerSys_columnWidth(uint32_t scalar) {
     return wcwidth((wchar_t)scalar);
+}
+
+int CLedgerSys_flushStandardOutput(void) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        return errno != 0 ? errno : EIO;
+    }
+    return 0;
 }
 
 int CLedgerSys_spawnAddCloseFrom(posix_spawn_file_actions_t *actions, int from) {

@@ -24,6 +24,7 @@ struct ContactLedgerCommand: AsyncParsableCommand {
               3   verify found a break in the ledger's hash chain, or projections verify found differences
               4   doctor found a problem
               64  invalid command-line arguments (or a call the shard map has no daemon for)
+              74  the output could not be written (a full disk, a closed stdout)
             """,
         version: "0.1.0",
         groupedSubcommands: [
@@ -68,5 +69,11 @@ struct ContactLedgerCommand: AsyncParsableCommand {
             }
         }
         await self.main(moved)
+        // Reached only when the command succeeded (a failure exits in main): its output must be out too.
+        do {
+            try Output.flushStandardOutput()
+        } catch {
+            Self.exit(withError: error)
+        }
     }
 }

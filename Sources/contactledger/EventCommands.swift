@@ -72,7 +72,18 @@ extension ContactLedgerCommand {
             // The last seq printed (or started after): where a cut-off tail resumes.
             var last = self.after
             try self.global.withConnection { connection in
-                let answer = try connection.call("events.subscribe", params) { last = self.show($0) ?? last }
+                // The catch-up may come before the answer, to a closure that cannot throw: the first
+                // event that cannot be written ends the tail once the answer is in.
+                var unwritten: ExitCode?
+                let answer = try connection.call("events.subscribe", params) { message in
+                    guard unwritten == nil else { return }
+                    do throws(ExitCode) {
+                        last = try self.show(message) ?? last
+                    } catch {
+                        unwritten = error
+                    }
+                }
+                if let unwritten { throw unwritten }
                 last = last ?? answer["after_seq"]?.integerValue
                 while true {
                     let message: JSONValue
@@ -98,19 +109,22 @@ extension ContactLedgerCommand {
                         }
                         throw ExitCode.rpcError
                     }
-                    last = self.show(message) ?? last
+                    last = try self.show(message) ?? last
                 }
             }
         }
 
         /// Prints one `events.event` notification and flushes, so a pipe sees each event at once;
         /// returns its seq (nil for any other message).
-        private func show(_ message: JSONValue) -> Int64? {
+        ///
+        /// - Throws: ``ArgumentParser/ExitCode/outputFailed`` when it could not be written: a tail to a
+        ///   full disk ran on, losing every event.
+        private func show(_ message: JSONValue) throws(ExitCode) -> Int64? {
             guard message["method"]?.stringValue == "events.event", let event = message["params"]?["event"] else {
                 return nil
             }
             print(self.global.json ? Output.json(event, pretty: false) : ContactLedgerCommand.Events.line(event))
-            fflush(nil)
+            try Output.flushStandardOutput()
             return event["seq"]?.integerValue
         }
     }

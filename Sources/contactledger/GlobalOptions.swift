@@ -292,4 +292,6 @@ extension ExitCode {
     /// `projections verify` found the read model differing from one rebuilt from the log: a script's
     /// dry run before a deploy fails on it, as `verify` fails on a broken chain.
     static let projectionDiffers = ExitCode(3)
+    /// The output could not be written (a full disk, a closed stdout): `EX_IOERR` of sysexits.
+    static let outputFailed = ExitCode(74)
 }

@@ -1,4 +1,5 @@
 // ContactLedger — command-line client.
+import ArgumentParser
 import CLedgerSys
 import Foundation
 import RPC
@@ -77,6 +78,21 @@ enum Output {
     /// Prints `value` as pretty JSON with sorted keys (the `--json` output).
     static func printJSON(_ value: JSONValue) {
         print(Self.json(value, pretty: true))
+    }
+
+    // MARK: Standard output
+
+    /// Flushes stdout and fails when what was printed could not all be written (a full disk, a closed
+    /// stdout): `print` does not say, and a command whose output was lost exited 0, so a script took the
+    /// empty or cut file for the answer.
+    ///
+    /// - Throws: ``ArgumentParser/ExitCode/outputFailed`` (74) after printing
+    ///   `error: cannot write the output (REASON)` on stderr.
+    static func flushStandardOutput() throws(ExitCode) {
+        let code = CLedgerSys_flushStandardOutput()
+        guard code != 0 else { return }
+        Self.printError(": cannot write the output (\(String(cString: strerror(code))))")
+        throw ExitCode.outputFailed
     }
 
     // MARK: Errors

@@ -184,4 +184,34 @@ extension CLITests {
         #expect(lines.first == ["UUID", "NAME"], "\(run.output)")
         #expect(lines.dropFirst().map { $0 } == [[try #require(group.string("uuid")), "Adults"]], "\(run.output)")
     }
+
+    /// A command whose output cannot be written fails (exit status 74, one line on stderr saying why):
+    /// `health > /dev/full`, `events read --json` to a full disk and `methods` with stdout closed exited 0
+    /// with nothing said, the failed writes unchecked. `tail` stops at the first event it cannot write.
+    @Test func outputThatCannotBeWrittenFails() throws {
+        let daemon = try DaemonHarness()
+        try daemon.populate(count: 300)
+        // With stdout closed, descriptor 1 is the next file the runtime opens (an eventfd): the reason is
+        // that of a write to it.
+        let cases: [(String, String?)] = [
+            ("health > /dev/full", "No space left on device"),
+            ("events read --limit 1000 --json > /dev/full", "No space left on device"),
+            ("call system.stats > /dev/full", "No space left on device"),
+            ("methods >&-", nil),
+            ("timeout 30 \(Self.cli.path) tail --after 0 --json > /dev/full", "No space left on device"),
+        ]
+        for (command, reason) in cases {
+            let line = command.hasPrefix("timeout") ? command : "\(Self.cli.path) \(command)"
+            let run = try self.run(daemon, ["-c", line], executable: URL(fileURLWithPath: "/bin/sh"))
+            #expect(run.status == 74, "\(command): \(run.error)")
+            #expect(run.error.hasPrefix("error: cannot write the output (") && run.error.split(separator: "\n").count == 1, "\(command): \(run.error)")
+            if let reason { #expect(run.error == "error: cannot write the output (\(reason))\n", "\(command): \(run.error)") }
+        }
+        // Written, the same commands succeed.
+        let written = try self.run(daemon, ["-c", "\(Self.cli.path) events read --limit 1000 --json > /dev/null"], executable: URL(fileURLWithPath: "/bin/sh"))
+        #expect(written.status == 0 && written.error.isEmpty, "\(written.error)")
+        let help = try self.run(daemon, ["--help"]).output
+        #expect(help.contains("74  the output could not be written"), "\(help)")
+    }
+
 }

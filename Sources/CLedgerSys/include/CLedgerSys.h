@@ -56,6 +56,11 @@ int CLedgerSys_writeBackRange(int fd, int64_t offset, int64_t length);
 /// (`wcwidth`, which Swift's Glibc module does not export): 2 for wide ones, -1 for controls.
 int CLedgerSys_columnWidth(uint32_t scalar);
 
+/// Flushes `stdout` (which Swift 6 cannot name: it is a mutable C global) and says whether everything
+/// written to it went out. Returns 0, or the error number of the failed write (glibc keeps the bytes a
+/// write failed on, so this flush tries them again and fails afresh).
+int CLedgerSys_flushStandardOutput(void);
+
 /// Adds a `posix_spawn` file action that closes every descriptor from `from` up in the child
 /// (`posix_spawn_file_actions_addclosefrom_np`, glibc 2.34, hidden from Swift's Glibc module by
 /// `_GNU_SOURCE`). Returns 0, or an error number.
