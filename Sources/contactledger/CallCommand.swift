@@ -9,7 +9,8 @@ struct CallCommand: ParsableCommand {
         abstract: "Calls any method with JSON params and prints the JSON result.",
         discussion: """
             PARAMS is a JSON object (or array), '-' to read it from stdin, or left out for {}. --workspace and \
-            --actor are added to an object unless it already has them. The result is always printed as JSON.
+            --actor are added to an object unless it already has them (a member that is null it has not: the \
+            option replaces it). The result is always printed as JSON.
 
             Example: contactledger call contacts.parse_query '{"query": "age > 20"}'
             """

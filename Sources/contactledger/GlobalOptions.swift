@@ -190,10 +190,13 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// `params` with `workspace` and `actor` added when they were given and `params` does not set them.
+    ///
+    /// A member that is null does not set it: the daemon takes an optional param sent as null for an absent
+    /// one, so `call`'s `{"workspace": null}` with `--workspace acme` acted (and was routed) in main.
     func decorate(_ params: [String: JSONValue]) -> [String: JSONValue] {
         var params = params
-        if let workspace = self.workspace, params["workspace"] == nil { params["workspace"] = .string(workspace) }
-        if let actor = self.actor, params["actor"] == nil { params["actor"] = .string(actor) }
+        if let workspace = self.workspace, (params["workspace"] ?? .null) == .null { params["workspace"] = .string(workspace) }
+        if let actor = self.actor, (params["actor"] ?? .null) == .null { params["actor"] = .string(actor) }
         return params
     }
 

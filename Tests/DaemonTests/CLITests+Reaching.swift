@@ -77,4 +77,30 @@ extension CLITests {
         daemon.stop()
         #expect(try self.run(daemon, ["health"]).error.contains("is contactledgerd running"))
     }
+
+    /// `call` replaces a params' `workspace` or `actor` that is null with `--workspace` or `--actor`, as
+    /// the daemon takes a null optional param for an absent one: `{"workspace": null}` with `--workspace
+    /// acme` counted in main, and a shard map routed it as naming no workspace (exit status 64).
+    @Test func aNullWorkspaceOrActorInCallParamsTakesTheOption() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("contacts.create", ["workspace": "acme", "name": "A"])
+        let total = { (run: Run) throws -> Int64? in try JSONValue(parsing: Array(run.output.utf8)).int("total") }
+        let counted = try self.run(daemon, ["call", "contacts.count", #"{"workspace": null, "query": ""}"#, "--workspace", "acme"])
+        #expect(try total(counted) == 1, "\(counted.output) \(counted.error)")
+        let map = "/tmp/clt-map-\(UUID().uuidString.prefix(8).lowercased()).json"
+        try #"{"shards": {"acme": "\#(daemon.socketPath)"}}"#.write(toFile: map, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: map) }
+        let routed = try self.run(daemon, ["call", "contacts.count", #"{"workspace": null, "query": ""}"#, "--workspace", "acme", "--shard-map", map])
+        #expect(routed.status == 0, "\(routed.error)")
+        #expect(try total(routed) == 1, "\(routed.output) \(routed.error)")
+        // A workspace the params name is still theirs.
+        let named = try self.run(daemon, ["call", "contacts.count", #"{"workspace": "main", "query": ""}"#, "--workspace", "acme"])
+        #expect(try total(named) == 0, "\(named.output) \(named.error)")
+
+        let created = try self.run(daemon, ["call", "contacts.create", #"{"name": "B", "actor": null}"#, "--actor", "ops@example.com"])
+        #expect(created.status == 0, "\(created.error)")
+        let events = try daemon.call("events.read", ["after_seq": 0])["items"]?.arrayValue ?? []
+        #expect(events.last?.string("actor") == "ops@example.com", "\(events)")
+    }
+
 }
