@@ -16,9 +16,12 @@ public final class RPCClient {
         case closed
         case ioFailed(errno: Int32)
         case malformedAnswer
-        /// Nothing came from the daemon for ``RPCClient/timeout`` seconds (while connecting, sending or
-        /// waiting for an answer): a daemon stopped (`SIGSTOP`), wedged or overloaded.
+        /// Nothing came from the daemon for ``RPCClient/timeout`` seconds (while connecting or waiting for
+        /// an answer): a daemon stopped (`SIGSTOP`), wedged or overloaded.
         case timedOut(seconds: Double)
+        /// The daemon did not take the whole request within ``RPCClient/timeout`` seconds: a daemon
+        /// stopped, wedged or overloaded, and the request not (all) sent.
+        case requestNotTaken(seconds: Double)
 
         public var description: String {
             switch self {
@@ -28,6 +31,7 @@ public final class RPCClient {
             case .ioFailed(let code): "socket I/O failed: \(String(cString: strerror(code)))"
             case .malformedAnswer: "the daemon sent an answer that is not JSON-RPC"
             case .timedOut(let seconds): "no answer from the daemon within \(String(format: "%g", seconds)) s"
+            case .requestNotTaken(let seconds): "the daemon did not take the request within \(String(format: "%g", seconds)) s"
             }
         }
     }
@@ -39,7 +43,7 @@ public final class RPCClient {
     private var buffer: [UInt8] = []
     private var nextID: Int64 = 1
 
-    /// How long each step may wait for the daemon, in seconds: to accept the connection, to take the
+    /// How long each step may wait for the daemon, in seconds: to accept the connection, to take all of a
     /// request's bytes, to send the next bytes of an answer or notification. Nil waits as long as it takes.
     /// Setting it applies from the next step on, e.g. nil once a subscription is answered, since a quiet log
     /// sends nothing for as long as it is quiet.
@@ -106,18 +110,44 @@ public final class RPCClient {
         close(self.descriptor)
     }
 
-    /// Sends raw bytes as they are (tests use this for malformed input).
+    /// Sends raw bytes as they are (tests use this for malformed input), within ``timeout`` as a whole.
+    ///
+    /// With a timeout the bytes go out as the socket takes them, each part when `poll` says it has room,
+    /// until one deadline: the socket's send timeout ran afresh for each part sent, so a request larger
+    /// than its buffer waited twice the timeout or more for a stopped daemon.
+    ///
+    /// - Throws: ``TransportError/requestNotTaken(seconds:)`` when the daemon has not taken them all by
+    ///   then; ``TransportError/ioFailed(errno:)`` when the connection fails.
     public func send(raw bytes: [UInt8]) throws {
+        let deadline = self.timeout.map { ContinuousClock.now + .seconds($0) }
+        // MSG_NOSIGNAL: a daemon that closed the connection is an error here, not a SIGPIPE that kills the
+        // caller (the CLI, a test, a tool). MSG_DONTWAIT: with a deadline, the wait is poll's.
+        let flags = Int32(MSG_NOSIGNAL) | (deadline == nil ? 0 : Int32(MSG_DONTWAIT))
         var offset = 0
         while offset < bytes.count {
-            // MSG_NOSIGNAL: a daemon that closed the connection is an error here, not a SIGPIPE that kills
-            // the caller (the CLI, a test, a tool).
-            let written = bytes[offset...].withUnsafeBytes { Glibc.send(self.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if let deadline { try self.waitForRoom(until: deadline) }
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(self.descriptor, $0.baseAddress, $0.count, flags) }
             if written < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || (deadline != nil && (errno == EAGAIN || errno == EWOULDBLOCK)) { continue }
                 throw self.failure(errno)
             }
             offset += written
+        }
+    }
+
+    /// Waits until the socket can take more bytes (or has failed, which the next send reports).
+    ///
+    /// - Throws: ``TransportError/requestNotTaken(seconds:)`` once `deadline` has passed.
+    private func waitForRoom(until deadline: ContinuousClock.Instant) throws {
+        while true {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { throw TransportError.requestNotTaken(seconds: self.timeout ?? 0) }
+            // Whole milliseconds, rounded up: rounded down, the last wait would spin at 0.
+            let milliseconds = left.components.seconds * 1_000 + (left.components.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+            var ready = pollfd(fd: self.descriptor, events: Int16(POLLOUT), revents: 0)
+            let count = poll(&ready, 1, Int32(clamping: milliseconds))
+            if count > 0 { return }
+            if count < 0, errno != EINTR { throw TransportError.ioFailed(errno: errno) }
         }
     }
 

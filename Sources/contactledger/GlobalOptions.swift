@@ -239,7 +239,7 @@ struct GlobalOptions: ParsableArguments {
                     }
                 case .closed, .ioFailed, .malformedAnswer:
                     Output.printError(": \(error) (socket: \(socket))")
-                case .timedOut:
+                case .timedOut, .requestNotTaken:
                     Output.printError(": \(error); is contactledgerd stopped or overloaded? Raise --timeout for a long call (socket: \(socket))")
                 }
                 throw ExitCode.transportError

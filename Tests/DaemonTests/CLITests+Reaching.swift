@@ -103,4 +103,32 @@ extension CLITests {
         #expect(events.last?.string("actor") == "ops@example.com", "\(events)")
     }
 
+    /// `--timeout` bounds sending a request as a whole, as the README says (the most it waits at each
+    /// step, to send among them), and the failure says the request was not taken: a 3 MB request to a
+    /// stopped daemon with `--timeout 2` waited about 4.4 s (the send timeout ran again for each part sent)
+    /// and said "no answer from the daemon within 2 s".
+    @Test func aTimeoutBoundsSendingARequest() throws {
+        let daemon = try DaemonHarness()
+        let input = daemon.directory + "-big.json"
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        try #"{"query": "name ~ \#(String(repeating: "a", count: 1_000_000))"}"#.write(toFile: input, atomically: true, encoding: .utf8)
+        let pid = try #require(daemon.process?.processIdentifier)
+        #expect(Glibc.kill(pid, SIGSTOP) == 0)
+        defer { Glibc.kill(pid, SIGCONT) }
+        let run = try self.run(daemon, ["call", "contacts.count", "-", "--timeout", "2"], input: input)
+        #expect(run.status == 2, "\(run.error)")
+        #expect(run.error.contains("the daemon did not take the request within 2 s"), "\(run.error)")
+        #expect(run.error.split(separator: "\n").count == 1, "\(run.error)")
+        // The client's send alone (the CLI's time includes reading and parsing the params): one deadline
+        // for every part the socket takes.
+        let client = try RPCClient(socketPath: daemon.socketPath, timeout: 1)
+        let started = ContinuousClock.now
+        let error = #expect(throws: RPCClient.TransportError.self) { try client.send(raw: Array(repeating: UInt8(ascii: "a"), count: 4_000_000)) }
+        let elapsed = ContinuousClock.now - started
+        #expect(error.map { "\($0)" } == "the daemon did not take the request within 1 s")
+        #expect(elapsed < .milliseconds(1_800), "\(elapsed)")
+        // Woken, it answers the next call.
+        #expect(Glibc.kill(pid, SIGCONT) == 0)
+        #expect(try self.run(daemon, ["--timeout", "5", "health"]).status == 0)
+    }
 }
