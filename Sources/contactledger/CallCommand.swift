@@ -8,9 +8,9 @@ struct CallCommand: ParsableCommand {
         commandName: "call",
         abstract: "Calls any method with JSON params and prints the JSON result.",
         discussion: """
-            PARAMS is a JSON object (or array), '-' to read it from stdin, or left out for {}. --workspace and \
-            --actor are added to an object unless it already has them (a member that is null it has not: the \
-            option replaces it). The result is always printed as JSON.
+            PARAMS is a JSON object, '-' to read it from stdin, or left out for {}. --workspace and --actor are \
+            added to it unless it already has them (a member that is null it has not: the option replaces it). \
+            The result is always printed as JSON.
 
             Example: contactledger call contacts.parse_query '{"query": "age > 20"}'
             """
@@ -37,7 +37,7 @@ struct CallCommand: ParsableCommand {
             return try Self.parse(JSONInput.text(of: "-", emptyStandardInput: Self.emptyStandardInput))
         }
         let result = try self.global.withConnection { connection in
-            try connection.callRaw(self.method, params)
+            try connection.call(self.method, params)
         }
         Output.printJSON(result)
     }
@@ -46,10 +46,11 @@ struct CallCommand: ParsableCommand {
     private static let emptyStandardInput =
         "The params were to come from stdin ('-'), which held nothing: pipe a JSON object, e.g. echo '{}' | contactledger call METHOD -."
 
-    /// Parses `text` as the params: a JSON object or array.
+    /// Parses `text` as the params: a JSON object, what every method takes (an array was sent, and refused
+    /// by the daemon with -32602).
     ///
-    /// - Throws: `ValidationError` quoting the text when it is not JSON, or not an object or array.
-    private static func parse(_ text: String) throws -> JSONValue {
-        try JSONInput.parse(text, what: "the params", arrays: true)
+    /// - Throws: `ValidationError` quoting the text when it is not JSON, or not an object.
+    private static func parse(_ text: String) throws -> [String: JSONValue] {
+        try JSONInput.parse(text, what: "the params")
     }
 }

@@ -25,21 +25,20 @@ enum JSONInput {
         return text
     }
 
-    /// `text` parsed as a JSON object (or, when `arrays`, an array).
+    /// `text` parsed as a JSON object.
     ///
     /// - Parameters:
     ///   - what: what the text is, for the refusal (`the params`).
-    /// - Throws: `ValidationError` quoting the text when it is not JSON, or not an object (or array).
-    static func parse(_ text: String, what: String, arrays: Bool = false) throws -> JSONValue {
+    /// - Throws: `ValidationError` quoting the text when it is not JSON, or not an object.
+    static func parse(_ text: String, what: String) throws -> [String: JSONValue] {
         let quoted = Output.truncate(text, to: 60)
         guard let value = try? JSONValue(parsing: text.utf8) else {
             throw ValidationError("Not valid JSON in \(what): '\(quoted)'.")
         }
-        switch value {
-        case .object: return value
-        case .array where arrays: return value
-        default: throw ValidationError("Expected a JSON object\(arrays ? " or array" : "") in \(what), not '\(quoted)'.")
+        guard case .object(let members) = value else {
+            throw ValidationError("Expected a JSON object in \(what), not '\(quoted)'.")
         }
+        return members
     }
 
     /// Runs `body` (a command's `run()`); a `ValidationError` it throws is printed as one stderr line and

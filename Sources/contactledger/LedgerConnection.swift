@@ -40,15 +40,6 @@ struct LedgerConnection {
         return try client.call(method, .object(params), onNotification: onNotification)
     }
 
-    /// Calls `method` with `params` sent exactly as given (no `workspace`/`actor` added to a non-object,
-    /// which goes where a call without a workspace goes).
-    func callRaw(_ method: String, _ params: JSONValue) throws -> JSONValue {
-        if case .object(let members) = params {
-            return try self.call(method, members)
-        }
-        return try self.clients.client(workspace: nil, method: method).call(method, params)
-    }
-
     /// Waits for the next message from the daemon of the last call (for subscriptions, after the subscribe
     /// call answered), as long as it takes: a quiet log sends nothing, so no ``GlobalOptions/timeout`` applies.
     ///

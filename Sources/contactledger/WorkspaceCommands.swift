@@ -137,7 +137,7 @@ extension ContactLedgerCommand.Workspace {
             let hierarchy = try JSONInput.reportingRefusals {
                 let what = self.file == "-" ? "the location tree" : "the location tree in \(self.file)"
                 let empty = "The location tree was to come from stdin ('-'), which held nothing: pipe a JSON object, e.g. contactledger workspace set-locations - < tree.json."
-                let tree = try JSONInput.parse(JSONInput.text(of: self.file, emptyStandardInput: empty), what: what)
+                let tree = JSONValue.object(try JSONInput.parse(JSONInput.text(of: self.file, emptyStandardInput: empty), what: what))
                 // `workspace locations --json` prints {"hierarchy": tree}: its output reads back as it is.
                 if tree["name"] == nil, let inner = tree["hierarchy"] { return inner }
                 return tree

@@ -180,4 +180,21 @@ extension CLITests {
         }
     }
 
+    /// `call` takes its params as a JSON object, which every method needs: an array was sent, and refused
+    /// by the daemon (-32602, exit status 1), though the help said an array would do. It is refused before
+    /// calling, as any params that are no object (exit status 64, one line from stdin).
+    @Test func callParamsAreAnObject() throws {
+        let daemon = try DaemonHarness()
+        let argument = try self.run(daemon, ["call", "system.health", "[]"])
+        #expect(argument.status == 64, "\(argument.error)")
+        #expect(argument.error.contains("Expected a JSON object in the params, not '[]'"), "\(argument.error)")
+        let input = daemon.directory + "-array.json"
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        try "[1, 2]".write(toFile: input, atomically: true, encoding: .utf8)
+        let piped = try self.run(daemon, ["call", "system.health", "-"], input: input)
+        #expect(piped.status == 64, "\(piped.error)")
+        #expect(piped.error.split(separator: "\n").count == 1 && piped.error.contains("JSON object"), "\(piped.error)")
+        let help = try self.run(daemon, ["call", "--help"]).output
+        #expect(!help.contains("array"), "\(help)")
+    }
 }
