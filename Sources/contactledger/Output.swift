@@ -20,13 +20,16 @@ enum Output {
         "workspace", "method", "actual_version", "expected_version", "reference",
     ]
 
-    /// Whether stdout is a terminal that should get colour (not when piped, nor with `NO_COLOR` or `TERM=dumb`).
+    /// Whether stdout is a terminal that should get colour (not when piped, nor with a non-empty `NO_COLOR`
+    /// or `TERM=dumb`).
     static var isColourEnabled: Bool { Self.isColourTerminal(1) }
 
-    /// Whether the descriptor is a terminal that should get colour (not with `NO_COLOR` or `TERM=dumb`).
+    /// Whether the descriptor is a terminal that should get colour (not with a non-empty `NO_COLOR` or
+    /// `TERM=dumb`). An empty `NO_COLOR` counts as unset, as no-color.org says.
     private static func isColourTerminal(_ descriptor: Int32) -> Bool {
         let environment = ProcessInfo.processInfo.environment
-        return isatty(descriptor) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
+        let isNoColourSet = environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+        return isatty(descriptor) == 1 && !isNoColourSet && environment["TERM"] != "dumb"
     }
 
     /// `text` in bold when colour is enabled, unchanged otherwise.

@@ -214,4 +214,21 @@ extension CLITests {
         #expect(help.contains("74  the output could not be written"), "\(help)")
     }
 
+    /// An empty `NO_COLOR` leaves colour on, as no-color.org says (only a non-empty one turns it off): the
+    /// CLI took any `NO_COLOR`, even empty, for no colour.
+    @Test func anEmptyNoColorLeavesColourOn() throws {
+        let daemon = try DaemonHarness()
+        try daemon.call("fields.create", ["key": "age", "type": "number"])
+        func fieldList(noColor: String) throws -> String {
+            // `script` gives the CLI a terminal, where colour is used.
+            let run = try self.run(
+                daemon, ["-qec", "\(Self.cli.path) field list", "/dev/null"], executable: URL(fileURLWithPath: "/usr/bin/script"),
+                environment: ["NO_COLOR": noColor, "TERM": "xterm"]
+            )
+            #expect(run.status == 0, "\(run.error)")
+            return run.output
+        }
+        #expect(try fieldList(noColor: "").contains("\u{1B}[1m"))
+        #expect(try !fieldList(noColor: "1").contains("\u{1B}["))
+    }
 }
