@@ -1,5 +1,6 @@
 // ContactLedger — command-line client.
 import ArgumentParser
+import Foundation
 
 /// The `contactledger` command: a client of the contactledgerd daemon's JSON-RPC API.
 ///
@@ -49,6 +50,9 @@ struct ContactLedgerCommand: AsyncParsableCommand {
     /// subcommand (`contactledger --socket PATH health`), where ArgumentParser reads only the root's, and
     /// a value that starts with `-` refused before it is read as options (``DashedValues``).
     static func main() async {
+        // However the process ends (a command's success, its failure, the help or the version that
+        // ArgumentParser prints and exits after), what it printed must have been written.
+        atexit { Output.exitIfOutputFailed() }
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let mistaken = DashedValues.firstMistaken(in: arguments) {
             Self.exit(withError: DashedValues.refusal(of: mistaken))
@@ -69,11 +73,5 @@ struct ContactLedgerCommand: AsyncParsableCommand {
             }
         }
         await self.main(moved)
-        // Reached only when the command succeeded (a failure exits in main): its output must be out too.
-        do {
-            try Output.flushStandardOutput()
-        } catch {
-            Self.exit(withError: error)
-        }
     }
 }

@@ -16,8 +16,8 @@ enum DashedValues {
         "--timeout", "--to", "--uid", "--until",
     ]
 
-    /// The first argument before a `--` that starts with one `-` and is no option: longer than `-x`, or a
-    /// negative number (`-5`); nil when there is none. `-` alone (stdin) and `-h` (the help) are left.
+    /// The first argument before a `--` that starts with one `-` and is no option; nil when there is none.
+    /// `-` alone (stdin) and `-h` (the help) are left.
     static func firstMistaken(in arguments: [String]) -> String? {
         var index = arguments.startIndex
         while index < arguments.endIndex, arguments[index] != "--" {
@@ -40,9 +40,9 @@ enum DashedValues {
         )
     }
 
-    /// Whether `argument` starts with one `-` and is neither `-` nor a letter after it (`-h`).
+    /// Whether `argument` starts with one `-` and is neither `-` nor `-h`, the only short option: `-x`,
+    /// `-)` or `-é` was read as an unknown option and dropped with "Missing expected argument" too.
     private static func isMistaken(_ argument: String) -> Bool {
-        guard argument.hasPrefix("-"), !argument.hasPrefix("--"), argument.count > 1 else { return false }
-        return argument.count > 2 || argument.dropFirst().allSatisfy(\.isNumber)
+        argument.hasPrefix("-") && !argument.hasPrefix("--") && argument != "-" && argument != "-h"
     }
 }

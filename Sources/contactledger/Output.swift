@@ -3,6 +3,7 @@ import ArgumentParser
 import CLedgerSys
 import Foundation
 import RPC
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -94,8 +95,25 @@ enum Output {
     static func flushStandardOutput() throws(ExitCode) {
         let code = CLedgerSys_flushStandardOutput()
         guard code != 0 else { return }
-        Self.printError(": cannot write the output (\(String(cString: strerror(code))))")
+        // Said once: `tail` says it after an event, and the check at exit finds the same failure.
+        if !Self.outputFailureReported.exchange(true, ordering: .relaxed) {
+            Self.printError(": cannot write the output (\(String(cString: strerror(code))))")
+        }
         throw ExitCode.outputFailed
+    }
+
+    /// Whether ``flushStandardOutput()`` has said that the output could not be written.
+    private static let outputFailureReported = Atomic<Bool>(false)
+
+    /// Ends the process with ``ArgumentParser/ExitCode/outputFailed`` (74), saying so, when what was
+    /// printed could not all be written; registered with `atexit`, so it sees every way out, the help and
+    /// the version ArgumentParser prints and exits after included (they exited 0 with nothing written).
+    static func exitIfOutputFailed() {
+        do {
+            try Self.flushStandardOutput()
+        } catch {
+            _exit(error.rawValue)
+        }
     }
 
     // MARK: Errors

@@ -128,6 +128,8 @@ extension CLITests {
             (["group", "create", "-xyz"], "-xyz"),
             (["contact", "as-of", uuid, "-1"], "-1"),
             (["contact", "create", "--name", "-1.5"], "-1.5"),
+            // One character after the dash, too (CLI recheck: "Missing expected argument" for `-x`, `-)`).
+            (["send", uuid, "-x"], "-x"), (["send", uuid, "-)"], "-)"), (["group", "create", "-é"], "-é"),
         ]
         for (command, value) in refused {
             let run = try self.run(daemon, command)

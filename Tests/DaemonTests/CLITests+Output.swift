@@ -199,6 +199,9 @@ extension CLITests {
             ("call system.stats > /dev/full", "No space left on device"),
             ("methods >&-", nil),
             ("timeout 30 \(Self.cli.path) tail --after 0 --json > /dev/full", "No space left on device"),
+            // The help and the version, which ArgumentParser prints and exits after (CLI recheck: exit 0).
+            ("--help > /dev/full", "No space left on device"), ("--version > /dev/full", "No space left on device"),
+            ("send x -h > /dev/full", "No space left on device"),
         ]
         for (command, reason) in cases {
             let line = command.hasPrefix("timeout") ? command : "\(Self.cli.path) \(command)"
