@@ -54,6 +54,7 @@ extension ContactLedgerCommand.Import {
         @Flag(help: "Send the file's content rather than its path (when the daemon cannot read the file).")
         var upload = false
 
+        @OptionGroup var idempotency: IdempotencyOptions
         @OptionGroup var global: GlobalOptions
 
         func validate() throws {
@@ -75,6 +76,7 @@ extension ContactLedgerCommand.Import {
             if self.dryRun { params["dry_run"] = true }
             params["format"] = self.format.map(JSONValue.string)
             params["group"] = self.group.map(JSONValue.string)
+            self.idempotency.apply(to: &params)
             let started = try self.global.call("imports.start", params)
             guard let id = started["import"]?.stringValue else { throw ExitCode.rpcError }
             let progress = ProgressLine(enabled: !self.global.json)
@@ -158,6 +160,7 @@ extension ContactLedgerCommand.Export {
         @Argument(help: ArgumentHelp("The file to write.", valueName: "out"))
         var output: String
 
+        @OptionGroup var idempotency: IdempotencyOptions
         @OptionGroup var global: GlobalOptions
 
         func validate() throws {
@@ -171,6 +174,7 @@ extension ContactLedgerCommand.Export {
             var params: [String: JSONValue] = ["path": .string(path), "format": .string(format)]
             params["group"] = self.group.map(JSONValue.string)
             params["query"] = self.query.map(JSONValue.string)
+            self.idempotency.apply(to: &params)
             let started = try self.global.call("exports.start", params)
             guard let id = started["export"]?.stringValue else { throw ExitCode.rpcError }
             let progress = ProgressLine(enabled: !self.global.json)

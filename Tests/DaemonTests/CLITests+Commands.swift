@@ -34,6 +34,19 @@ extension CLITests {
         let exportJSON = try JSONValue(parsing: Array(try self.run(daemon, ["export", "status", exportID, "--json"]).output.utf8))
         #expect(exportJSON.string("export") == exportID && exportJSON.string("state") == "complete" && exportJSON.string("path") == output, "\(exportJSON)")
 
+        // `--idempotency-key`, which every writing command takes, import and export take too (CLI audit: an
+        // interrupted import's message speaks of keys the command could not send): a retry is the first job.
+        let keyed = try self.run(daemon, ["import", input, "--upload", "--json", "--idempotency-key", "people-1"])
+        let again = try self.run(daemon, ["import", input, "--upload", "--json", "--idempotency-key", "people-1"])
+        let keyedID = try JSONValue(parsing: Array(keyed.output.utf8)).string("import")
+        #expect(keyed.status == 0 && keyedID != nil && keyedID != id, "\(keyed.error)")
+        #expect(try JSONValue(parsing: Array(again.output.utf8)).string("import") == keyedID, "\(again.output)")
+        let keyedExport = try self.run(daemon, ["export", output + "2.csv", "--json", "--idempotency-key", "out-1"])
+        let exportAgain = try self.run(daemon, ["export", output + "2.csv", "--json", "--idempotency-key", "out-1"])
+        defer { try? FileManager.default.removeItem(atPath: output + "2.csv") }
+        #expect(keyedExport.status == 0, "\(keyedExport.error)")
+        #expect(try JSONValue(parsing: Array(exportAgain.output.utf8)).string("export") == JSONValue(parsing: Array(keyedExport.output.utf8)).string("export"))
+
         // An unknown id is the daemon's error, one line.
         let unknown = try self.run(daemon, ["import", "status", "no-such-import"])
         #expect(unknown.status == 1 && unknown.error.split(separator: "\n").count == 1, "\(unknown.error)")
