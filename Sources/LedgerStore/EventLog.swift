@@ -605,10 +605,11 @@ public struct EventLog: Sendable {
         headerSeq: ((UnsafeRawBufferPointer) -> UInt64?)? = nil,
         progress: (UInt64) -> Void = { _ in }
     ) throws -> VerificationResult {
-        // The head and whether anything lies past it, in one snapshot: later appends are no damage.
-        let (head, isStoredPastHead) = try environment.read { txn in
+        // The head and whether anything lies past it, or before seq 1, in one snapshot: later appends are
+        // no damage.
+        let (head, isStoredPastHead, isStoredBeforeFirst) = try environment.read { txn in
             let head = try self.head(in: txn)
-            return (head, try self.isStoredPastHead(head.seq, in: txn))
+            return (head, try self.isStoredPastHead(head.seq, in: txn), try self.isStoredBeforeFirstPosition(in: txn))
         }
         let reachesHead = (range?.upperBound ?? head.seq) >= head.seq
         func result(_ broken: (seq: UInt64, damage: LogDamage)?, checked: UInt64) -> VerificationResult {
@@ -618,12 +619,8 @@ public struct EventLog: Sendable {
         let first = max(range?.lowerBound ?? 1, 1)
         let last = min(range?.upperBound ?? head.seq, head.seq)
         guard first <= last else { return result(nil, checked: 0) }
-        // A key sorting before seq 1's (a shorter key, seq 0's) lies before the first position the
-        // chunks below read from, and went unseen.
-        if first == 1 {
-            let firstKey = try environment.read { txn in try txn.withCursor(self.events) { cursor in try cursor.first()?.key } }
-            if let firstKey, firstKey.lexicographicallyPrecedes(BigEndian.bytes(UInt64(1))) { return result((1, .strayKey), checked: 0) }
-        }
+        // A key sorting before seq 1's lies before the first position the chunks below read from.
+        if first == 1, isStoredBeforeFirst { return result((1, .strayKey), checked: 0) }
         var expectedPrev: [UInt8] =
             first == 1
             ? Self.genesisHash
@@ -683,6 +680,15 @@ public struct EventLog: Sendable {
         case nil: return .undecodable
         case record.seq?: return nil
         default: return .seqMismatch
+        }
+    }
+
+    /// Whether the log's table holds a key sorting before position 1's (a shorter key, position 0's),
+    /// which reads that start at position 1 never meet.
+    private func isStoredBeforeFirstPosition(in txn: Transaction) throws -> Bool {
+        try txn.withCursor(self.events) { cursor in
+            guard let first = try cursor.first() else { return false }
+            return first.key.lexicographicallyPrecedes(BigEndian.bytes(UInt64(1)))
         }
     }
 
